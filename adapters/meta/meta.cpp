@@ -1,0 +1,1 @@
+#include "adapters/meta/meta.hpp"

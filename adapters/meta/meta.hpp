@@ -1,0 +1,2 @@
+#pragma once
+// PLACEHOLDER: shared Meta (Messenger/Instagram/WhatsApp) helpers, being written.

@@ -1,0 +1,39 @@
+#include "adapters/adapter.hpp"
+#include "adapters/instagram/instagram.hpp"
+#include "adapters/messenger/messenger.hpp"
+#include "adapters/shopify/shopify.hpp"
+#include "adapters/telegram/telegram.hpp"
+#include "adapters/whatsapp/whatsapp.hpp"
+
+namespace sb::adapters {
+
+const std::vector<adapter_info>& all() {
+  // The one list of platforms. Order is irrelevant; types must be unique (tested).
+  static const std::vector<adapter_info> list{
+      whatsapp::info(),
+      messenger::info(),
+      instagram::info(),
+      telegram::info(),
+      shopify::info(),
+  };
+  return list;
+}
+
+const adapter_info* find(std::string_view type) {
+  for (const auto& a : all()) {
+    if (a.type == type) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<config::channel_schema> schemas() {
+  std::vector<config::channel_schema> out;
+  for (const auto& a : all()) {
+    out.push_back(a.schema);
+  }
+  return out;
+}
+
+}  // namespace sb::adapters

@@ -1,0 +1,127 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// The typed, validated configuration (docs/DESIGN.md §8). Built once by `config::load`, then
+/// immutable and shared by `std::shared_ptr<const config>`; a reload builds a new object.
+namespace sb::config {
+
+struct tls_config {
+  std::string cert;  ///< PEM file; empty = plain HTTP
+  std::string key;
+};
+
+struct scheduler_config {
+  int max_threads = 2;        ///< CAF worker threads (`caf.scheduler.max-threads`)
+  int max_throughput = 100;   ///< messages an actor handles before yielding its thread
+  bool poll_sleep = false;    ///< false = no 50us idle polling sleeps (low-latency hops)
+};
+
+struct server_config {
+  std::string listen = "127.0.0.1:8080";  ///< host:port; port 0 picks a free port
+  int io_threads = 2;
+  std::uint64_t max_body_bytes = 3145728;
+  std::uint32_t max_header_bytes = 16384;
+  int header_timeout_ms = 10000;  ///< from connect (or the previous response) to full headers
+  int body_timeout_ms = 30000;    ///< to the last byte of the body
+  int idle_timeout_ms = 60000;    ///< keep-alive with no request in flight
+  int write_timeout_ms = 30000;
+  int shutdown_grace_ms = 3000;   ///< how long in-flight requests get on SIGTERM
+  std::uint32_t max_connections = 10000;
+  int mailbox_high_water = 10000; ///< past this many queued messages an actor sheds with 503
+  tls_config tls;
+  scheduler_config scheduler;
+};
+
+enum class durability { fsync, os, none };
+
+struct storage_config {
+  std::string backend = "memory";  ///< memory | sqlite (sqlite: the durable store)
+  std::string path = "./data";
+  enum durability durability = durability::fsync;
+  std::string master_key;          ///< 32 bytes (decoded from 64 hex characters)
+};
+
+struct rate_limit_config {
+  double rps = 0;    ///< 0 = unlimited
+  double burst = 0;
+};
+
+struct privacy_config {
+  bool pseudonymize = false;
+  bool redact_card_numbers = false;
+  int retention_days = 30;
+  std::vector<std::string> opt_out_keywords{"STOP", "UNSUBSCRIBE"};
+  std::vector<std::string> opt_in_keywords{"START"};
+};
+
+/// One channel. Type-specific settings (secrets, ids, api_base) live in `settings`; the keys each
+/// type accepts are declared once, by that type's adapter (`adapters::schema`), and validated by
+/// the loader against that declaration.
+struct channel_config {
+  std::string name;
+  std::string type;
+  std::map<std::string, std::string> settings;
+  std::string source;  ///< "file:line" of the channel, for messages
+
+  /// The setting's value, or "" when unset.
+  const std::string& get(const std::string& key) const;
+};
+
+enum class scope : unsigned { stream = 1, send = 2, privacy = 4, admin = 8 };
+
+struct push_config {
+  std::string url;
+  std::string secret;  ///< "whsec_<base64>" as Standard Webhooks
+};
+
+struct subscriber_config {
+  std::string name;
+  std::string token_sha256;  ///< lower-case hex; empty = no API access (push only)
+  unsigned scopes = 0;       ///< bit set of `scope`
+  std::vector<std::string> purposes{"support"};
+  std::optional<push_config> push;
+
+  bool has_scope(scope s) const { return (scopes & static_cast<unsigned>(s)) != 0; }
+};
+
+struct tenant_config {
+  std::string id;
+  rate_limit_config rate_limit;
+  privacy_config privacy;
+  std::vector<channel_config> channels;
+  std::vector<subscriber_config> subscribers;
+
+  const channel_config* find_channel(const std::string& name) const;
+};
+
+struct config {
+  std::string source;  ///< file name the config came from ("<embedded>" for the default)
+  server_config server;
+  storage_config storage;
+  std::vector<tenant_config> tenants;
+
+  const tenant_config* find_tenant(const std::string& id) const;
+};
+
+/// What one channel type accepts, declared by its adapter. The loader rejects keys not listed,
+/// reports missing required keys, and refuses empty secrets.
+struct setting_spec {
+  std::string key;
+  bool required = false;
+  bool secret = false;         ///< never logged
+  std::string default_value;   ///< applied when absent and not required
+  std::string description;
+};
+
+struct channel_schema {
+  std::string type;
+  std::vector<setting_spec> settings;
+};
+
+}  // namespace sb::config
