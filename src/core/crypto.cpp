@@ -146,8 +146,12 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> base64_decode(std::string_view text) { return b64_decode(text, false); }
-std::optional<std::string> base64url_decode(std::string_view text) { return b64_decode(text, true); }
+std::optional<std::string> base64_decode(std::string_view text) {
+  return b64_decode(text, false);
+}
+std::optional<std::string> base64url_decode(std::string_view text) {
+  return b64_decode(text, true);
+}
 
 void random_bytes(std::uint8_t* out, std::size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1) {

@@ -18,7 +18,9 @@ digest hmac_sha256(std::string_view key, std::string_view data);
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
 std::string to_hex(const std::uint8_t* data, std::size_t n);
-inline std::string to_hex(const digest& d) { return to_hex(d.data(), d.size()); }
+inline std::string to_hex(const digest& d) {
+  return to_hex(d.data(), d.size());
+}
 /// Lower- or upper-case hex; nullopt when the text is not hex of even length.
 std::optional<std::string> from_hex(std::string_view hex);
 

@@ -4,24 +4,42 @@ namespace sb {
 
 const char* to_string(errc e) noexcept {
   switch (e) {
-    case errc::ok: return "ok";
-    case errc::missing_signature: return "missing_signature";
-    case errc::bad_signature: return "bad_signature";
-    case errc::unknown_tenant: return "unknown_tenant";
-    case errc::unknown_channel: return "unknown_channel";
-    case errc::body_too_large: return "body_too_large";
-    case errc::malformed_body: return "malformed_body";
-    case errc::unsupported_media: return "unsupported_media";
-    case errc::rate_limited: return "rate_limited";
-    case errc::overloaded: return "overloaded";
-    case errc::unauthorized: return "unauthorized";
-    case errc::forbidden: return "forbidden";
-    case errc::not_found: return "not_found";
-    case errc::method_not_allowed: return "method_not_allowed";
-    case errc::bad_request: return "bad_request";
-    case errc::handshake_failed: return "handshake_failed";
-    case errc::unavailable: return "unavailable";
-    case errc::internal: return "internal";
+    case errc::ok:
+      return "ok";
+    case errc::missing_signature:
+      return "missing_signature";
+    case errc::bad_signature:
+      return "bad_signature";
+    case errc::unknown_tenant:
+      return "unknown_tenant";
+    case errc::unknown_channel:
+      return "unknown_channel";
+    case errc::body_too_large:
+      return "body_too_large";
+    case errc::malformed_body:
+      return "malformed_body";
+    case errc::unsupported_media:
+      return "unsupported_media";
+    case errc::rate_limited:
+      return "rate_limited";
+    case errc::overloaded:
+      return "overloaded";
+    case errc::unauthorized:
+      return "unauthorized";
+    case errc::forbidden:
+      return "forbidden";
+    case errc::not_found:
+      return "not_found";
+    case errc::method_not_allowed:
+      return "method_not_allowed";
+    case errc::bad_request:
+      return "bad_request";
+    case errc::handshake_failed:
+      return "handshake_failed";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::internal:
+      return "internal";
   }
   return "internal";
 }

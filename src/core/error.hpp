@@ -20,14 +20,14 @@ enum class errc {
   malformed_body,     ///< signature valid, body not parseable (quarantined)
   unsupported_media,  ///< e.g. Shopify request without X-Shopify-Topic
   rate_limited,
-  overloaded,         ///< mailbox or queue past its high-water mark
-  unauthorized,       ///< missing or unknown bearer token
-  forbidden,          ///< token lacks scope or targets another tenant
+  overloaded,    ///< mailbox or queue past its high-water mark
+  unauthorized,  ///< missing or unknown bearer token
+  forbidden,     ///< token lacks scope or targets another tenant
   not_found,
   method_not_allowed,
   bad_request,
-  handshake_failed,   ///< Meta GET verification with a wrong verify_token
-  unavailable,        ///< actor down or shutting down; retry later
+  handshake_failed,  ///< Meta GET verification with a wrong verify_token
+  unavailable,       ///< actor down or shutting down; retry later
   internal,
 };
 

@@ -47,17 +47,17 @@ struct sender_info {
 /// Only the fields that apply are set.
 struct attachment {
   std::string kind;
-  std::string media_id;   ///< platform media id / Telegram file_id
-  std::string url;        ///< Messenger/Instagram CDN url
+  std::string media_id;  ///< platform media id / Telegram file_id
+  std::string url;       ///< Messenger/Instagram CDN url
   std::string mime_type;
   std::string caption;
   std::string file_name;
-  std::string sha256;     ///< WhatsApp gives it
+  std::string sha256;  ///< WhatsApp gives it
   std::optional<double> latitude;
   std::optional<double> longitude;
-  std::string name;       ///< location name, or contact's formatted name
-  std::string address;    ///< location address
-  std::string phone;      ///< contact's first phone number
+  std::string name;     ///< location name, or contact's formatted name
+  std::string address;  ///< location address
+  std::string phone;    ///< contact's first phone number
 };
 
 struct reaction_info {
@@ -71,7 +71,7 @@ struct content_info {
   std::string reply_to;  ///< platform id of the message this one replies to
   std::string payload;   ///< postback / quick-reply / button payload
   std::optional<reaction_info> reaction;
-  bool echo = false;     ///< Messenger/Instagram echo of a message the page sent
+  bool echo = false;  ///< Messenger/Instagram echo of a message the page sent
   bool empty() const {
     return text.empty() && attachments.empty() && reply_to.empty() && payload.empty() &&
            !reaction && !echo;
@@ -79,15 +79,15 @@ struct content_info {
 };
 
 struct status_info {
-  std::string state;       ///< sent | delivered | read | failed | deleted ...
-  std::string message_id;  ///< the message the status is about
-  std::string recipient;   ///< platform id of the recipient when given
-  std::string error_code;  ///< on failure, the platform's code as text
-  std::string error_title; ///< on failure, the platform's explanation
+  std::string state;        ///< sent | delivered | read | failed | deleted ...
+  std::string message_id;   ///< the message the status is about
+  std::string recipient;    ///< platform id of the recipient when given
+  std::string error_code;   ///< on failure, the platform's code as text
+  std::string error_title;  ///< on failure, the platform's explanation
 };
 
 struct order_item {
-  std::string sku;       ///< product_retailer_id / variant sku / product id
+  std::string sku;  ///< product_retailer_id / variant sku / product id
   std::string title;
   std::string quantity;  ///< kept as text: exact
   std::string price;     ///< decimal text, never through a double
@@ -95,23 +95,23 @@ struct order_item {
 };
 
 struct order_info {
-  std::string id;        ///< exact, as text
-  std::string number;    ///< "#1001"
+  std::string id;      ///< exact, as text
+  std::string number;  ///< "#1001"
   std::string currency;
-  std::string total;     ///< decimal text
+  std::string total;  ///< decimal text
   std::string financial_status;
   std::vector<order_item> items;
 };
 
 struct event {
   // Gateway fields.
-  std::string id;       ///< "evt_" + ULID, set by the gateway
+  std::string id;         ///< "evt_" + ULID, set by the gateway
   std::uint64_t seq = 0;  ///< set by the store; 0 = not yet stored
   std::string tenant;
   channel_ref channel;
-  std::string type;     ///< one of event_type
-  std::string kind;     ///< platform's own kind for `system`/`commerce` (e.g. "my_chat_member",
-                        ///< "products/update", "unsupported"), else empty
+  std::string type;  ///< one of event_type
+  std::string kind;  ///< platform's own kind for `system`/`commerce` (e.g. "my_chat_member",
+                     ///< "products/update", "unsupported"), else empty
   std::string conversation;  ///< "<channel name>:<peer>"
   std::string subject;
   std::optional<sender_info> sender;

@@ -10,7 +10,9 @@ namespace sb::ids {
 /// millisecond are strictly increasing.
 std::string make(std::string_view prefix);
 
-inline std::string event_id() { return make("evt_"); }
+inline std::string event_id() {
+  return make("evt_");
+}
 
 /// Pseudonymous subject id: "sub_" + 16 Crockford base32 chars (80 bits) of
 /// HMAC-SHA256(tenant_key, "<channel type>:<account>:<user id>").

@@ -65,14 +65,36 @@ void append_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); ++i; continue;
-      case '\\': out.append("\\\\"); ++i; continue;
-      case '\n': out.append("\\n"); ++i; continue;
-      case '\r': out.append("\\r"); ++i; continue;
-      case '\t': out.append("\\t"); ++i; continue;
-      case '\b': out.append("\\b"); ++i; continue;
-      case '\f': out.append("\\f"); ++i; continue;
-      default: break;
+      case '"':
+        out.append("\\\"");
+        ++i;
+        continue;
+      case '\\':
+        out.append("\\\\");
+        ++i;
+        continue;
+      case '\n':
+        out.append("\\n");
+        ++i;
+        continue;
+      case '\r':
+        out.append("\\r");
+        ++i;
+        continue;
+      case '\t':
+        out.append("\\t");
+        ++i;
+        continue;
+      case '\b':
+        out.append("\\b");
+        ++i;
+        continue;
+      case '\f':
+        out.append("\\f");
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x20) {
       char buf[8];

@@ -67,7 +67,6 @@ TEST_CASE("an event renders absent fields as absent", "[event]") {
   e.type = event_type::message;
   e.content.text = "hi";
   auto j = to_json(e);
-  CHECK(j ==
-        R"({"id":"evt_1","tenant":"acme","channel":{"name":"wa-main","type":"whatsapp",)"
-        R"("account":"1065"},"type":"message","content":{"text":"hi"}})");
+  CHECK(j == R"({"id":"evt_1","tenant":"acme","channel":{"name":"wa-main","type":"whatsapp",)"
+             R"("account":"1065"},"type":"message","content":{"text":"hi"}})");
 }

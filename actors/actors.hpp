@@ -1,0 +1,57 @@
+#pragma once
+
+// Spawn functions of the actor kinds (CAF). Each actor is a thin shell over a plain class:
+// channel_logic, conversation_state, restart_policy, store::event_log.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/channel_logic.hpp"
+#include "actors/messages.hpp"
+#include "adapters/adapter.hpp"
+#include "config/config.hpp"
+#include "store/event_log.hpp"
+
+namespace sb::actors {
+
+/// Finds an adapter by channel type (`adapters::find` in production; tests may add types).
+using adapter_lookup = std::function<const adapters::adapter_info*(std::string_view)>;
+
+/// Everything a tenant actor is built from.
+struct tenant_init {
+  std::shared_ptr<const config::config> cfg;
+  std::size_t tenant_index = 0;  ///< into cfg->tenants
+  std::shared_ptr<store::event_log> log;
+  caf::actor store;
+  adapter_lookup adapters;
+  actor_settings settings;
+};
+
+// Spawn functions: each actor kind's state type stays inside its .cpp. Children spawned by a
+// parent are monitored by it (the parent restarts or forgets them on `down_msg`).
+
+/// Group-commits appends into `log`; answers each `append_job` once its batch is committed.
+caf::actor spawn_store_writer(caf::event_based_actor* parent,
+                              std::shared_ptr<store::event_log> log);
+
+/// Supervises a tenant's channels, conversations and live streams; routes webhooks and reads.
+caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init);
+
+/// One channel: verify, parse, stamp, store, answer.
+caf::actor spawn_channel_actor(caf::event_based_actor* parent, std::shared_ptr<channel_logic> logic,
+                               caf::actor store, caf::actor tenant, actor_settings settings);
+
+/// One conversation, spawned on its first event, gone after `idle` without messages.
+caf::actor spawn_conversation_actor(caf::event_based_actor* parent, std::string key,
+                                    std::chrono::milliseconds idle);
+
+/// One SSE connection: reads the log after its cursor, one batch in flight at a time. Not a
+/// child: it registers with (and monitors) `tenant`, which stops it on shutdown.
+caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
+                              stream_request req, caf::actor tenant);
+
+/// Renders stored events as SSE frames ("id: <seq>\nevent: <type>\ndata: <json>\n\n").
+std::string sse_frames(const std::vector<store::stored_event>& events);
+
+}  // namespace sb::actors

@@ -1,0 +1,78 @@
+#include "actors/channel_logic.hpp"
+
+#include "core/crypto.hpp"
+#include "core/ids.hpp"
+#include "core/json.hpp"
+
+namespace sb::actors {
+
+std::string derive_subject_key(const std::string& master_key, const std::string& tenant) {
+  auto mac = crypto::hmac_sha256(master_key, "subject-key:" + tenant);
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+}
+
+http_response accepted_response(std::size_t stored, std::size_t duplicates) {
+  http_response r;
+  json::writer w(r.body);
+  w.begin_object().key("status").value("ok");
+  w.key("events").value(static_cast<std::uint64_t>(stored));
+  w.key("duplicates").value(static_cast<std::uint64_t>(duplicates));
+  w.end_object();
+  return r;
+}
+
+channel_logic::channel_logic(std::string tenant, const config::channel_config& channel,
+                             const adapters::adapter_info& info, const std::string& master_key)
+    : tenant_(std::move(tenant)),
+      channel_name_(channel.name),
+      subject_key_(derive_subject_key(master_key, tenant_)),
+      adapter_(info.make(channel)) {}
+
+ingest_outcome channel_logic::ingest(std::string_view method, std::string_view query,
+                                     const std::vector<adapters::header>& headers,
+                                     std::string& body) {
+  adapters::request req;
+  req.method = method;
+  req.query = query;
+  req.headers = &headers;
+  req.body = body;
+  if (method == "GET") {
+    auto challenge = adapter_->handshake(req);
+    if (!challenge) {
+      return respond_now{error_response(challenge.err().code, challenge.err().message)};
+    }
+    http_response r;
+    r.content_type = "text/plain";
+    r.body = std::move(challenge.value());
+    return respond_now{std::move(r)};
+  }
+  if (auto verified = adapter_->verify(req); !verified) {
+    return respond_now{error_response(verified.err().code, verified.err().message)};
+  }
+  std::vector<event> events;
+  if (auto parsed = adapter_->parse(req, events); !parsed) {
+    store::quarantined_body q;
+    q.tenant = tenant_;
+    q.channel = channel_name_;
+    q.reason = parsed.err().message;
+    q.received_at = now();
+    q.body = std::move(body);
+    return quarantine_body{std::move(q), parsed.err()};
+  }
+  if (events.empty()) {
+    return respond_now{accepted_response(0, 0)};
+  }
+  const timestamp received = now();
+  for (auto& e : events) {
+    e.id = ids::event_id();
+    e.tenant = tenant_;
+    e.received_at = received;
+    if (!e.subject_source.empty()) {
+      e.subject =
+          ids::subject_id(subject_key_, e.channel.type, e.channel.account, e.subject_source);
+    }
+  }
+  return store_events{std::move(events)};
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "actors/gateway.hpp"
+#include "adapters/adapter.hpp"
+#include "config/config.hpp"
+#include "core/event.hpp"
+#include "store/event_log.hpp"
+
+/// What a channel does with one webhook, as a plain class: verify, answer handshakes, parse,
+/// stamp the gateway's fields. The channel actor is a thin shell around it; tests reach it
+/// without an actor system. One instance per channel, used by one thread at a time.
+namespace sb::actors {
+
+/// Answer the request now (handshake, rejection, empty body).
+struct respond_now {
+  http_response response;
+};
+/// Store these events, then answer 200.
+struct store_events {
+  std::vector<event> events;
+};
+/// Signature valid, body unparseable: keep it, then answer 400.
+struct quarantine_body {
+  store::quarantined_body body;
+  error err;
+};
+using ingest_outcome = std::variant<respond_now, store_events, quarantine_body>;
+
+class channel_logic {
+ public:
+  /// `master_key` is the 32-byte storage key; the tenant's subject key derives from it.
+  channel_logic(std::string tenant, const config::channel_config& channel,
+                const adapters::adapter_info& info, const std::string& master_key);
+
+  /// Handles one request. `body` must carry simdjson padding capacity (see adapters::request);
+  /// it is moved into the quarantine when unparseable.
+  ingest_outcome ingest(std::string_view method, std::string_view query,
+                        const std::vector<adapters::header>& headers, std::string& body);
+
+  const std::string& name() const { return channel_name_; }
+
+ private:
+  std::string tenant_;
+  std::string channel_name_;
+  std::string subject_key_;
+  std::unique_ptr<adapters::adapter> adapter_;
+};
+
+/// The tenant's subject key: HMAC-SHA256(master_key, "subject-key:" + tenant), so subjects are
+/// stable per tenant and unlinkable across tenants.
+std::string derive_subject_key(const std::string& master_key, const std::string& tenant);
+
+/// 200 answer of an ingested webhook: {"status":"ok","events":n,"duplicates":d}.
+http_response accepted_response(std::size_t stored, std::size_t duplicates);
+
+}  // namespace sb::actors

@@ -1,0 +1,250 @@
+// The root supervisor and the CAF side of the HTTP bridge.
+#include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "actors/actors.hpp"
+#include "actors/gateway_impl.hpp"
+#include "actors/supervision.hpp"
+#include "core/log.hpp"
+
+namespace sb::actors {
+
+/// tenant id -> current tenant actor; written by the root on (re)spawn, read by I/O threads.
+class tenant_registry {
+ public:
+  caf::actor find(const std::string& id) const {
+    std::shared_lock lock(mutex_);
+    auto it = map_.find(id);
+    return it == map_.end() ? caf::actor{} : it->second;
+  }
+  void set(const std::string& id, caf::actor a) {
+    std::unique_lock lock(mutex_);
+    if (a) {
+      map_[id] = std::move(a);
+    } else {
+      map_.erase(id);
+    }
+  }
+  std::size_t size() const {
+    std::shared_lock lock(mutex_);
+    return map_.size();
+  }
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, caf::actor> map_;
+};
+
+struct root_state {
+  gateway_options opts;
+  std::shared_ptr<tenant_registry> registry;
+  caf::actor store;
+  std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
+  std::vector<caf::actor> tenants;
+  std::vector<restart_policy> restarts;
+  bool stopping = false;
+  static inline const char* name = "gateway";
+};
+
+namespace {
+
+using root_ptr = caf::stateful_actor<root_state>*;
+
+void spawn_tenant(root_ptr self, std::size_t index) {
+  auto& st = self->state;
+  tenant_init init;
+  init.cfg = st.opts.cfg;
+  init.tenant_index = index;
+  init.log = st.opts.log;
+  init.store = st.store;
+  init.adapters = st.opts.adapters;
+  init.settings = st.opts.settings;
+  auto t = spawn_tenant_actor(self, std::move(init));
+  st.tenant_by_addr[t.address()] = index;
+  st.registry->set(st.opts.cfg->tenants[index].id, t);
+  st.tenants[index] = std::move(t);
+}
+
+caf::behavior root_actor(root_ptr self, gateway_options opts,
+                         std::shared_ptr<tenant_registry> registry) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.registry = std::move(registry);
+  st.store = spawn_store_writer(self, st.opts.log);
+  const auto n = st.opts.cfg->tenants.size();
+  st.tenants.resize(n);
+  st.restarts.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    spawn_tenant(self, i);
+  }
+  self->set_down_handler([=](caf::down_msg& m) {
+    auto& st = self->state;
+    auto it = st.tenant_by_addr.find(m.source);
+    if (it == st.tenant_by_addr.end()) {
+      if (m.source == st.store.address() && !st.stopping) {
+        // The durable store (next milestone) restarts the writer from disk; the in-memory log
+        // cannot be rebuilt, so a dead writer is fatal for ingestion and reported as such.
+        log::error("gateway", "store writer went down: ", caf::to_string(m.reason));
+      }
+      return;
+    }
+    auto index = it->second;
+    st.tenant_by_addr.erase(it);
+    const auto& id = st.opts.cfg->tenants[index].id;
+    st.registry->set(id, caf::actor{});
+    if (st.stopping) {
+      return;
+    }
+    auto delay = st.restarts[index].on_crash(restart_policy::clock::now());
+    log::warn("gateway", "tenant ", id, " went down (", caf::to_string(m.reason),
+              "); restarting in ", delay.count(), " ms");
+    self->delayed_send(self, delay, restart_atom::value, index);
+  });
+  self->set_exit_handler([=](caf::exit_msg& m) {
+    auto& st = self->state;
+    st.stopping = true;
+    for (auto& t : st.tenants) {
+      if (t) {
+        self->send_exit(t, m.reason);
+      }
+    }
+    self->send_exit(st.store, m.reason);
+    self->quit(m.reason);
+  });
+  return {
+      // Answered after initialization: the bridge waits for it once, at start-up.
+      [=](stats_atom) { return self->state.tenants.size(); },
+      [=](restart_atom, std::size_t index) {
+        if (!self->state.stopping) {
+          spawn_tenant(self, index);
+        }
+      },
+  };
+}
+
+class gateway_impl final : public gateway_with_actors {
+ public:
+  explicit gateway_impl(gateway_options opts) : opts_(std::move(opts)) {
+    const auto& sched = opts_.cfg->server.scheduler;
+    caf_cfg_.set("scheduler.max-threads", static_cast<std::size_t>(sched.max_threads));
+    caf_cfg_.set("scheduler.max-throughput", static_cast<std::size_t>(sched.max_throughput));
+    if (!sched.poll_sleep) {
+      // Idle workers otherwise poll with 50 us sleeps, adding ~90 us per hop at low load.
+      caf_cfg_.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+    }
+    system_ = std::make_unique<caf::actor_system>(caf_cfg_);
+    registry_ = std::make_shared<tenant_registry>();
+    root_ = system_->spawn(root_actor, opts_, registry_);
+    // Actors initialize asynchronously; wait (start-up only, never on an I/O thread) until the
+    // root has spawned every tenant, so the first request finds them.
+    bool up = false;
+    {
+      caf::scoped_actor self{*system_};
+      self->request(root_, std::chrono::seconds{10}, stats_atom::value)
+          .receive([&](std::size_t n) { up = n == opts_.cfg->tenants.size(); },
+                   [&](caf::error&) {});
+    }
+    if (!up) {
+      shutdown();
+      throw std::runtime_error("the actor system did not start");
+    }
+    ready_.store(true);
+  }
+
+  ~gateway_impl() override { shutdown(); }
+
+  void submit(webhook_submission w) override {
+    auto t = registry_->find(w.tenant);
+    if (!t) {
+      w.reply->answer(error_response(errc::unavailable, "tenant is restarting; retry", 1));
+      return;
+    }
+    caf::anon_send(t, webhook_atom::value, webhook_msg{std::move(w)});
+  }
+
+  void read_events(events_query q) override {
+    auto t = registry_->find(q.tenant);
+    if (!t) {
+      q.reply->answer(error_response(errc::unavailable, "tenant is restarting; retry", 1));
+      return;
+    }
+    caf::anon_send(t, read_atom::value, read_msg{std::move(q)});
+  }
+
+  std::shared_ptr<stream_handle> open_stream(stream_request r) override {
+    auto t = registry_->find(r.tenant);
+    if (!t || stopping_.load()) {
+      r.sink->close();
+      return std::make_shared<actor_stream_handle>(caf::actor{});
+    }
+    auto s = spawn_stream_actor(*system_, opts_.log, std::move(r), t);
+    return std::make_shared<actor_stream_handle>(std::move(s));
+  }
+
+  bool ready() const override { return ready_.load() && !stopping_.load(); }
+
+  void shutdown() override {
+    std::lock_guard<std::mutex> guard(shutdown_mutex_);
+    if (!system_) {
+      return;
+    }
+    stopping_.store(true);
+    caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
+    root_ = caf::actor{};
+    system_->await_all_actors_done();
+    system_.reset();
+  }
+
+  caf::actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
+  caf::actor_system& system() override { return *system_; }
+
+ private:
+  class actor_stream_handle final : public stream_handle {
+   public:
+    explicit actor_stream_handle(caf::actor a) : actor_(std::move(a)) {}
+    void cancel() override {
+      if (actor_) {
+        caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+      }
+    }
+
+   private:
+    caf::actor actor_;
+  };
+
+  gateway_options opts_;
+  caf::actor_system_config caf_cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::shared_ptr<tenant_registry> registry_;
+  caf::actor root_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex shutdown_mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
+  if (!opts.log) {
+    opts.log = store::make_memory_log();
+  }
+  if (!opts.adapters) {
+    opts.adapters = [](std::string_view type) { return adapters::find(type); };
+  }
+  return std::make_unique<gateway_impl>(std::move(opts));
+}
+
+std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cfg) {
+  if (cfg->storage.backend != "memory") {
+    throw std::runtime_error("storage.backend '" + cfg->storage.backend +
+                             "' is not available in this build; use 'memory'");
+  }
+  gateway_options opts;
+  opts.cfg = std::move(cfg);
+  opts.settings.mailbox_high_water = static_cast<std::size_t>(opts.cfg->server.mailbox_high_water);
+  return start_gateway(std::move(opts));
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/adapter.hpp"
+#include "config/config.hpp"
+
+/// The gateway as the HTTP layer sees it: the one bridge between Beast sessions and the actor
+/// system. No CAF type appears here, so HTTP translation units never include CAF headers.
+///
+/// Threading: every member of `gateway` may be called from any thread (typically Asio I/O
+/// threads) and never blocks: requests are turned into actor messages and answered later through
+/// a `responder` or a `stream_sink`, on an actor thread. The HTTP layer hops back onto its own
+/// strand inside those callbacks.
+namespace sb::actors {
+
+struct http_response {
+  int status = 200;
+  std::string body;  ///< JSON unless content_type says otherwise
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra, e.g. Retry-After
+};
+
+/// Builds the JSON error body of the contract: {"error":"<code>","message":"<text>"} with the
+/// status of `sb::http_status(code)`; `retry_after_s` > 0 adds a Retry-After header.
+http_response error_response(errc code, std::string_view message, int retry_after_s = 0);
+
+/// The HTTP status for an error code: the one exhaustive mapping of `errc` to the wire.
+int http_status(errc code) noexcept;
+
+/// Answers one HTTP request exactly once, from any thread. If it is destroyed unanswered
+/// (the actor that held it crashed, or its message was dropped), it answers 503 `unavailable`
+/// with Retry-After: 1, so no request is ever left hanging.
+class responder {
+ public:
+  using callback = std::function<void(http_response)>;
+  explicit responder(callback cb) : cb_(std::move(cb)) {}
+  responder(const responder&) = delete;
+  responder& operator=(const responder&) = delete;
+  ~responder();
+
+  /// First call wins; later calls are ignored. Thread-safe.
+  void answer(http_response r);
+  bool answered() const noexcept { return done_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> done_{false};
+  callback cb_;
+};
+using responder_ptr = std::shared_ptr<responder>;
+
+/// A webhook (POST, or the GET handshake) addressed to a configured tenant and channel. The HTTP
+/// layer has already checked that both exist and that the body is within limits.
+struct webhook_submission {
+  std::string tenant;
+  std::string channel;
+  std::string method;                     ///< "POST" or "GET"
+  std::string query;                      ///< raw query string without '?'
+  std::vector<adapters::header> headers;  ///< the names the channel type's adapter reads
+  std::string body;                       ///< raw bytes, capacity >= size + 64 (simdjson padding)
+  responder_ptr reply;
+};
+
+/// `GET /v1/events`: the tenant's stream after `after`, at most `limit` events, optionally only
+/// the given `types`. Answered with {"events":[...],"next":<seq>}.
+struct events_query {
+  std::string tenant;
+  std::string subscriber;
+  std::uint64_t after = 0;
+  std::size_t limit = 100;
+  std::vector<std::string> types;  ///< empty = all
+  responder_ptr reply;
+};
+
+/// Where a Server-Sent Events stream writes; implemented by the HTTP session. Called from actor
+/// threads. The stream actor writes one batch at a time and waits for `on_written` before the
+/// next, so a slow client holds at most one batch in memory.
+class stream_sink {
+ public:
+  virtual ~stream_sink() = default;
+  /// Queues SSE frames (already formatted: "id: ..\nevent: ..\ndata: ..\n\n"). `on_written`
+  /// runs once the bytes are on the socket (any thread). Returns false when the connection is
+  /// gone; the stream then stops.
+  virtual bool write(std::string frames, std::function<void()> on_written) = 0;
+  /// Ends the stream from the server side (shutdown): the session finishes writing and closes.
+  virtual void close() = 0;
+};
+
+/// `GET /v1/stream`.
+struct stream_request {
+  std::string tenant;
+  std::string subscriber;
+  std::uint64_t after = 0;         ///< from Last-Event-ID or ?after=
+  std::vector<std::string> types;  ///< empty = all
+  std::shared_ptr<stream_sink> sink;
+};
+
+/// Held by the HTTP session for the lifetime of an SSE connection.
+class stream_handle {
+ public:
+  virtual ~stream_handle() = default;
+  /// The client went away: stop the stream actor. Idempotent, any thread.
+  virtual void cancel() = 0;
+};
+
+class gateway {
+ public:
+  /// Starts the actor system and the actor tree for `cfg`. Throws std::runtime_error with a
+  /// clear message when it cannot start (start-up only).
+  static std::unique_ptr<gateway> start(std::shared_ptr<const config::config> cfg);
+
+  virtual ~gateway() = default;
+
+  virtual void submit(webhook_submission w) = 0;
+  virtual void read_events(events_query q) = 0;
+  virtual std::shared_ptr<stream_handle> open_stream(stream_request r) = 0;
+
+  /// True once every tenant's actors are up and until shutdown begins (`/readyz`).
+  virtual bool ready() const = 0;
+
+  /// Stops streams and actors and waits for the actor system to finish. Idempotent; blocks, so
+  /// call it from main, never from an I/O thread.
+  virtual void shutdown() = 0;
+};
+
+}  // namespace sb::actors

@@ -1,0 +1,107 @@
+#pragma once
+
+// The messages actors exchange, in one place, one comment each. Every payload is an owned value
+// (no views into parser buffers, no raw pointers). They never leave the process, so they are
+// declared local-only (CAF_ALLOW_UNSAFE_MESSAGE_TYPE) instead of serializable.
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "actors/gateway.hpp"
+#include "store/event_log.hpp"
+
+namespace sb::actors {
+
+// -- atoms (CAF 0.17: at most 10 characters) --------------------------------------------------
+
+using webhook_atom = caf::atom_constant<caf::atom("webhook")>;
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using quarant_atom = caf::atom_constant<caf::atom("quarant")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using head_atom = caf::atom_constant<caf::atom("head")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using written_atom = caf::atom_constant<caf::atom("written")>;
+using pump_atom = caf::atom_constant<caf::atom("pump")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// -- payloads ---------------------------------------------------------------------------------
+
+/// bridge -> tenant -> channel (`webhook_atom`): one HTTP webhook request with its responder.
+struct webhook_msg {
+  webhook_submission w;
+};
+
+/// bridge -> tenant (`read_atom`): a `GET /v1/events` query with its responder.
+struct read_msg {
+  events_query q;
+};
+
+/// channel -> store_writer (`append_atom`, request): one request's events, all-or-nothing.
+/// Reply: `append_reply`.
+struct append_job {
+  store::append_request req;
+};
+
+/// store_writer -> channel: the events with `seq` set, and what became of each.
+struct append_reply {
+  std::vector<event> events;
+  std::vector<store::append_outcome> outcomes;
+};
+
+/// channel -> store_writer (`quarant_atom`, request): keep an unparseable body. Reply: its id.
+struct quarantine_job {
+  store::quarantined_body body;
+};
+
+/// channel -> tenant (`commit_atom`): newly stored (non-duplicate) events of one request, in seq
+/// order, for the conversations and the live streams.
+struct committed_msg {
+  std::vector<event> events;
+};
+
+/// tenant -> conversation (`event_atom`): what a conversation needs to know of a stored event.
+struct conversation_event {
+  std::uint64_t seq = 0;
+  std::string type;
+  bool inbound = true;  ///< from the person (not an echo or a status)
+  timestamp occurred_at;
+};
+
+/// stream -> tenant (`register_atom`): a live SSE stream wants head notifications.
+/// tenant -> stream (`head_atom`, uint64): the tenant's stream grew to this seq.
+/// stream -> itself (`written_atom`): the sink wrote the last batch. (`pump_atom`): read more.
+
+/// tenant -> asker (`stats_atom`): sizes, for tests and metrics.
+struct tenant_stats {
+  std::size_t channels = 0;
+  std::size_t conversations = 0;
+  std::size_t streams = 0;
+  std::uint64_t channel_restarts = 0;
+  std::uint64_t conversation_restarts = 0;
+};
+
+/// Knobs shared by a tenant's actors, from the config.
+struct actor_settings {
+  std::size_t mailbox_high_water = 10000;
+  std::chrono::milliseconds conversation_idle{std::chrono::minutes{10}};
+  std::chrono::milliseconds store_timeout{std::chrono::seconds{10}};
+};
+
+}  // namespace sb::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::webhook_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::read_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::append_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::append_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::quarantine_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::committed_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tenant_stats)

@@ -1,0 +1,76 @@
+// The edge's mapping of errors to the wire. No CAF here: the HTTP layer links it too.
+#include <string>
+
+#include "actors/gateway.hpp"
+#include "core/json.hpp"
+
+namespace sb::actors {
+
+int http_status(errc code) noexcept {
+  switch (code) {
+    case errc::ok:
+      return 200;
+    case errc::missing_signature:
+      return 401;
+    case errc::bad_signature:
+      return 401;
+    case errc::unknown_tenant:
+      return 404;
+    case errc::unknown_channel:
+      return 404;
+    case errc::body_too_large:
+      return 413;
+    case errc::malformed_body:
+      return 400;
+    case errc::unsupported_media:
+      return 415;
+    case errc::rate_limited:
+      return 429;
+    case errc::overloaded:
+      return 503;
+    case errc::unauthorized:
+      return 401;
+    case errc::forbidden:
+      return 403;
+    case errc::not_found:
+      return 404;
+    case errc::method_not_allowed:
+      return 405;
+    case errc::bad_request:
+      return 400;
+    case errc::handshake_failed:
+      return 403;
+    case errc::unavailable:
+      return 503;
+    case errc::internal:
+      return 500;
+  }
+  return 500;
+}
+
+http_response error_response(errc code, std::string_view message, int retry_after_s) {
+  http_response r;
+  r.status = http_status(code);
+  r.body.reserve(48 + message.size());
+  json::writer w(r.body);
+  w.begin_object().key("error").value(to_string(code)).key("message").value(message).end_object();
+  if (retry_after_s > 0) {
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  }
+  return r;
+}
+
+responder::~responder() {
+  if (!done_.load(std::memory_order_acquire)) {
+    answer(error_response(errc::unavailable, "the request could not be completed; retry", 1));
+  }
+}
+
+void responder::answer(http_response r) {
+  bool expected = false;
+  if (done_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+    cb_(std::move(r));
+  }
+}
+
+}  // namespace sb::actors

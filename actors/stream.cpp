@@ -1,0 +1,94 @@
+#include "actors/actors.hpp"
+#include "core/log.hpp"
+
+namespace sb::actors {
+
+namespace {
+// Events per SSE write; with one write in flight per stream this bounds a slow client's memory.
+constexpr std::size_t k_stream_batch = 256;
+}  // namespace
+
+std::string sse_frames(const std::vector<store::stored_event>& events) {
+  std::string out;
+  std::size_t size = 0;
+  for (const auto& e : events) {
+    size += e.json.size() + e.type.size() + 40;
+  }
+  out.reserve(size);
+  for (const auto& e : events) {
+    out.append("id: ").append(std::to_string(e.seq)).append("\nevent: ").append(e.type);
+    out.append("\ndata: ").append(e.json).append("\n\n");
+  }
+  return out;
+}
+
+struct stream_state {
+  std::shared_ptr<store::event_log> log;
+  stream_request req;
+  std::uint64_t cursor = 0;
+  bool in_flight = false;
+  static inline const char* name = "stream";
+};
+
+namespace {
+
+void pump(caf::stateful_actor<stream_state>* self) {
+  auto& st = self->state;
+  if (st.in_flight) {
+    return;
+  }
+  auto r = st.log->read(st.req.tenant, st.cursor, k_stream_batch, st.req.types);
+  if (!r) {
+    log::warn("stream", "read failed for tenant ", st.req.tenant, ": ", r.err().message);
+    self->quit();
+    return;
+  }
+  bool progressed = r->next > st.cursor;
+  st.cursor = r->next;
+  if (r->events.empty()) {
+    // A type filter may skip a long run: keep going until the head.
+    if (progressed && st.cursor < st.log->head(st.req.tenant)) {
+      self->send(self, pump_atom::value);
+    }
+    return;
+  }
+  st.in_flight = true;
+  auto me = caf::actor_cast<caf::actor>(self);
+  bool open =
+      st.req.sink->write(sse_frames(r->events), [me] { caf::anon_send(me, written_atom::value); });
+  if (!open) {
+    self->quit();
+  }
+}
+
+caf::behavior stream_actor(caf::stateful_actor<stream_state>* self,
+                           std::shared_ptr<store::event_log> log, stream_request req,
+                           caf::actor tenant) {
+  auto& st = self->state;
+  st.log = std::move(log);
+  st.cursor = req.after;
+  st.req = std::move(req);
+  // Whatever ends the stream (client gone, shutdown, tenant down) closes the connection.
+  self->attach_functor([sink = st.req.sink](const caf::error&) { sink->close(); });
+  self->monitor(tenant);
+  self->set_down_handler([=](caf::down_msg&) { self->quit(); });
+  self->send(tenant, register_atom::value);
+  self->send(self, pump_atom::value);
+  return {
+      [=](pump_atom) { pump(self); },
+      [=](head_atom, std::uint64_t) { pump(self); },
+      [=](written_atom) {
+        self->state.in_flight = false;
+        pump(self);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
+                              stream_request req, caf::actor tenant) {
+  return sys.spawn(stream_actor, std::move(log), std::move(req), std::move(tenant));
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,223 @@
+#include <unordered_map>
+
+#include "actors/actors.hpp"
+#include "actors/supervision.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+
+namespace sb::actors {
+
+struct tenant_state {
+  tenant_init init;
+  const config::tenant_config* cfg = nullptr;
+  std::unordered_map<std::string, caf::actor> channels;  // absent while restarting
+  std::unordered_map<caf::actor_addr, std::string> channel_by_addr;
+  std::unordered_map<std::string, restart_policy> channel_restarts;
+  std::unordered_map<std::string, caf::actor> conversations;
+  std::unordered_map<caf::actor_addr, std::string> conversation_by_addr;
+  std::unordered_map<caf::actor_addr, caf::actor> streams;
+  std::uint64_t channel_restart_count = 0;
+  std::uint64_t conversation_restart_count = 0;
+  bool stopping = false;
+  static inline const char* name = "tenant";
+};
+
+namespace {
+
+using tenant_ptr = caf::stateful_actor<tenant_state>*;
+
+bool is_crash(const caf::error& reason) {
+  return reason && reason != caf::make_error(caf::exit_reason::user_shutdown);
+}
+
+void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
+  auto& st = self->state;
+  const auto* info = st.init.adapters(ch.type);
+  if (info == nullptr) {
+    log::error("tenant", st.cfg->id, ": channel ", ch.name, " has unknown type ", ch.type);
+    return;
+  }
+  auto logic =
+      std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key);
+  auto child = spawn_channel_actor(self, std::move(logic), st.init.store,
+                                   caf::actor_cast<caf::actor>(self), st.init.settings);
+  st.channel_by_addr[child.address()] = ch.name;
+  st.channels[ch.name] = std::move(child);
+}
+
+caf::actor conversation_for(tenant_ptr self, const std::string& key) {
+  auto& st = self->state;
+  auto it = st.conversations.find(key);
+  if (it != st.conversations.end()) {
+    return it->second;
+  }
+  auto child = spawn_conversation_actor(self, key, st.init.settings.conversation_idle);
+  st.conversation_by_addr[child.address()] = key;
+  st.conversations.emplace(key, child);
+  return child;
+}
+
+bool is_inbound_message(const event& e) {
+  return !e.content.echo &&
+         (e.type == event_type::message || e.type == event_type::message_edited ||
+          e.type == event_type::postback || e.type == event_type::reaction);
+}
+
+void answer_read(tenant_ptr self, events_query& q) {
+  auto r = self->state.init.log->read(q.tenant, q.after, q.limit, q.types);
+  if (!r) {
+    q.reply->answer(error_response(errc::unavailable, "could not read the event log; retry", 1));
+    return;
+  }
+  http_response resp;
+  std::size_t size = 32;
+  for (const auto& e : r->events) {
+    size += e.json.size() + 1;
+  }
+  resp.body.reserve(size);
+  json::writer w(resp.body);
+  w.begin_object().key("events").begin_array();
+  for (const auto& e : r->events) {
+    w.raw(e.json);
+  }
+  w.end_array().key("next").value(r->next).end_object();
+  q.reply->answer(std::move(resp));
+}
+
+void on_down(tenant_ptr self, caf::down_msg& m) {
+  auto& st = self->state;
+  if (auto it = st.channel_by_addr.find(m.source); it != st.channel_by_addr.end()) {
+    std::string name = it->second;
+    st.channel_by_addr.erase(it);
+    st.channels.erase(name);
+    if (st.stopping) {
+      return;
+    }
+    auto delay = st.channel_restarts[name].on_crash(restart_policy::clock::now());
+    ++st.channel_restart_count;
+    log::warn("tenant", st.cfg->id, ": channel ", name, " went down (", caf::to_string(m.reason),
+              "); restarting in ", delay.count(), " ms");
+    if (delay.count() == 0) {
+      if (const auto* ch = st.cfg->find_channel(name)) {
+        spawn_channel(self, *ch);
+      }
+    } else {
+      self->delayed_send(self, delay, restart_atom::value, name);
+    }
+    return;
+  }
+  if (auto it = st.conversation_by_addr.find(m.source); it != st.conversation_by_addr.end()) {
+    if (is_crash(m.reason) && !st.stopping) {
+      // Conversations hold soft state only: the next event spawns a fresh one.
+      ++st.conversation_restart_count;
+      log::warn("tenant", st.cfg->id, ": conversation actor went down (", caf::to_string(m.reason),
+                "); respawned on its next event");
+    }
+    st.conversations.erase(it->second);
+    st.conversation_by_addr.erase(it);
+    return;
+  }
+  st.streams.erase(m.source);
+}
+
+void stop_children(tenant_ptr self, const caf::error& reason) {
+  auto& st = self->state;
+  st.stopping = true;
+  for (auto& [name, ch] : st.channels) {
+    self->send_exit(ch, reason);
+  }
+  for (auto& [key, conv] : st.conversations) {
+    self->send_exit(conv, reason);
+  }
+  for (auto& [addr, s] : st.streams) {
+    self->send_exit(s, reason);
+  }
+}
+
+caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init init) {
+  auto& st = self->state;
+  st.init = std::move(init);
+  st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
+  for (const auto& ch : st.cfg->channels) {
+    spawn_channel(self, ch);
+  }
+  self->set_down_handler([=](caf::down_msg& m) { on_down(self, m); });
+  // The parent (or the bridge) stops us: stop every child first, then quit.
+  self->set_exit_handler([=](caf::exit_msg& m) {
+    stop_children(self, m.reason);
+    self->quit(m.reason);
+  });
+  return {
+      [=](webhook_atom, webhook_msg& m) {
+        auto& st = self->state;
+        if (self->mailbox().size() > st.init.settings.mailbox_high_water) {
+          m.w.reply->answer(error_response(errc::overloaded, "tenant is overloaded; retry", 1));
+          return;
+        }
+        auto it = st.channels.find(m.w.channel);
+        if (it == st.channels.end()) {
+          bool configured = st.cfg->find_channel(m.w.channel) != nullptr;
+          m.w.reply->answer(
+              configured
+                  ? error_response(errc::unavailable, "channel is restarting; retry", 1)
+                  : error_response(errc::unknown_channel, "no such channel for this tenant"));
+          return;
+        }
+        self->send(it->second, webhook_atom::value, std::move(m));
+      },
+      [=](commit_atom, committed_msg& c) {
+        auto& st = self->state;
+        const std::uint64_t head = c.events.back().seq;
+        for (auto& [addr, s] : st.streams) {
+          self->send(s, head_atom::value, head);
+        }
+        for (const auto& e : c.events) {
+          if (e.conversation.empty()) {
+            continue;
+          }
+          conversation_event ce{e.seq, e.type, is_inbound_message(e), e.occurred_at};
+          self->send(conversation_for(self, e.conversation), event_atom::value, std::move(ce));
+        }
+      },
+      [=](read_atom, read_msg& r) { answer_read(self, r.q); },
+      [=](register_atom) {
+        auto s = caf::actor_cast<caf::actor>(self->current_sender());
+        if (s) {
+          self->monitor(s);
+          self->state.streams.emplace(s.address(), s);
+        }
+      },
+      [=](restart_atom, const std::string& name) {
+        if (const auto* ch = self->state.cfg->find_channel(name)) {
+          if (self->state.channels.count(name) == 0) {
+            spawn_channel(self, *ch);
+          }
+        }
+      },
+      // Introspection for tests and operations: the current actor of a channel or conversation.
+      [=](lookup_atom, const std::string& kind, const std::string& key) -> caf::result<caf::actor> {
+        auto& st = self->state;
+        auto& map = kind == "channel" ? st.channels : st.conversations;
+        auto it = map.find(key);
+        if (it == map.end()) {
+          return caf::make_error(caf::sec::runtime_error);
+        }
+        return it->second;
+      },
+      [=](stats_atom) {
+        auto& st = self->state;
+        return tenant_stats{st.channels.size(), st.conversations.size(), st.streams.size(),
+                            st.channel_restart_count, st.conversation_restart_count};
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init) {
+  auto child = parent->spawn(tenant_actor, std::move(init));
+  parent->monitor(child);
+  return child;
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,319 @@
+// The actor tree in process: real actors, real event log, a test adapter standing in for a
+// platform (the real adapters are covered by unit and end-to-end tests).
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "actors/gateway_impl.hpp"
+#include "core/crypto.hpp"
+
+using namespace sb;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Body: "<peer>:<message id>:<text>". Signature header: x-test-sig = secret. Body "crash" throws
+// inside the actor, as a bug in a parser would.
+class test_adapter final : public adapters::adapter {
+ public:
+  explicit test_adapter(const config::channel_config& c) : channel_(c) {}
+  status verify(const adapters::request& req) const override {
+    auto sig = req.header_value("x-test-sig");
+    if (sig.empty()) {
+      return {errc::missing_signature, "no x-test-sig"};
+    }
+    if (!crypto::constant_time_equal(sig, channel_.get("secret"))) {
+      return {errc::bad_signature, "wrong x-test-sig"};
+    }
+    return {};
+  }
+  status parse(const adapters::request& req, std::vector<event>& out) override {
+    std::string body(req.body);
+    if (body == "crash") {
+      throw std::runtime_error("adapter bug");
+    }
+    auto a = body.find(':');
+    auto b = body.find(':', a == std::string::npos ? a : a + 1);
+    if (a == std::string::npos || b == std::string::npos) {
+      return {errc::malformed_body, "expected peer:id:text"};
+    }
+    event e;
+    e.channel = {channel_.name, "test", "acct"};
+    e.type = event_type::message;
+    e.peer = body.substr(0, a);
+    e.conversation = channel_.name + ":" + e.peer;
+    e.platform_event_id = body.substr(a + 1, b - a - 1);
+    e.dedupe_key = "m:" + e.platform_event_id;
+    e.subject_source = e.peer;
+    e.content.text = body.substr(b + 1);
+    e.occurred_at = timestamp::from_seconds(1749416383);
+    out.push_back(std::move(e));
+    return {};
+  }
+
+ private:
+  config::channel_config channel_;
+};
+
+const adapters::adapter_info& test_info() {
+  static const adapters::adapter_info info = [] {
+    adapters::adapter_info i;
+    i.type = "test";
+    i.schema.type = "test";
+    i.schema.settings = {{"secret", true, true, "", "shared secret"}};
+    i.headers = {"x-test-sig"};
+    i.make = [](const config::channel_config& c) -> std::unique_ptr<adapters::adapter> {
+      return std::make_unique<test_adapter>(c);
+    };
+    i.account = [](const config::channel_config&) { return std::string("acct"); };
+    return i;
+  }();
+  return info;
+}
+
+std::shared_ptr<config::config> make_config() {
+  auto cfg = std::make_shared<config::config>();
+  cfg->source = "<test>";
+  cfg->storage.master_key = std::string(32, '\x07');
+  for (const char* id : {"acme", "globex"}) {
+    config::tenant_config t;
+    t.id = id;
+    config::channel_config ch;
+    ch.name = "chat";
+    ch.type = "test";
+    ch.settings["secret"] = std::string("s3cret-") + id;
+    t.channels.push_back(ch);
+    cfg->tenants.push_back(t);
+  }
+  return cfg;
+}
+
+struct harness {
+  std::shared_ptr<store::event_log> log = store::make_memory_log();
+  std::unique_ptr<actors::gateway_with_actors> gw;
+
+  explicit harness(actors::actor_settings settings = {}) {
+    actors::gateway_options opts;
+    opts.cfg = make_config();
+    opts.log = log;
+    opts.settings = settings;
+    opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
+      return type == "test" ? &test_info() : nullptr;
+    };
+    gw = actors::start_gateway(std::move(opts));
+  }
+  ~harness() { gw->shutdown(); }
+
+  actors::http_response post(const std::string& tenant, const std::string& body,
+                             const std::string& sig = "") {
+    std::promise<actors::http_response> p;
+    auto f = p.get_future();
+    actors::webhook_submission w;
+    w.tenant = tenant;
+    w.channel = "chat";
+    w.method = "POST";
+    w.headers.push_back({"x-test-sig", sig.empty() ? "s3cret-" + tenant : sig});
+    w.body = body;
+    w.body.reserve(body.size() + 64);
+    w.reply = std::make_shared<actors::responder>(
+        [p = std::make_shared<std::promise<actors::http_response>>(std::move(p))](
+            actors::http_response r) { p->set_value(std::move(r)); });
+    gw->submit(std::move(w));
+    REQUIRE(f.wait_for(5s) == std::future_status::ready);
+    return f.get();
+  }
+
+  actors::tenant_stats stats(const std::string& tenant) {
+    actors::tenant_stats out;
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->tenant_actor_of(tenant), 2s, actors::stats_atom::value)
+        .receive([&](actors::tenant_stats s) { out = s; },
+                 [&](caf::error& e) { FAIL("stats request failed"); });
+    return out;
+  }
+
+  caf::actor lookup(const std::string& tenant, const std::string& kind, const std::string& key) {
+    caf::actor out;
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->tenant_actor_of(tenant), 2s, actors::lookup_atom::value, kind, key)
+        .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
+    return out;
+  }
+};
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds deadline = 5000ms) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) {
+      return true;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+class collecting_sink final : public actors::stream_sink {
+ public:
+  bool write(std::string frames, std::function<void()> on_written) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (closed_) {
+        return false;
+      }
+      data_ += frames;
+    }
+    on_written();
+    return true;
+  }
+  void close() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+  }
+  std::string data() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return data_;
+  }
+  bool closed() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return closed_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string data_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("a verified webhook is acknowledged once stored and gets the tenant's next seq",
+          "[integration][actors]") {
+  harness h;
+  auto r = h.post("acme", "alice:m1:hello");
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"status":"ok","events":1,"duplicates":0})");
+  auto read = h.log->read("acme", 0, 10, {});
+  REQUIRE(read.ok());
+  REQUIRE(read->events.size() == 1);
+  CHECK(read->events[0].seq == 1);
+  CHECK(read->events[0].json.find(R"("conversation":"chat:alice")") != std::string::npos);
+  CHECK(read->events[0].json.find(R"("subject":"sub_)") != std::string::npos);
+  CHECK(h.log->head("globex") == 0);
+}
+
+TEST_CASE("a platform retry of the same message is stored once", "[integration][actors]") {
+  harness h;
+  for (int i = 0; i < 3; ++i) {
+    CHECK(h.post("acme", "alice:m1:hello").status == 200);
+  }
+  CHECK(h.post("acme", "alice:m1:hello").body == R"({"status":"ok","events":0,"duplicates":1})");
+  CHECK(h.log->head("acme") == 1);
+}
+
+TEST_CASE("a forged signature is rejected and nothing is stored", "[integration][actors]") {
+  harness h;
+  auto r = h.post("acme", "alice:m1:hello", "s3cret-globex");
+  CHECK(r.status == 401);
+  CHECK(r.body.find(R"("error":"bad_signature")") != std::string::npos);
+  CHECK(h.log->head("acme") == 0);
+}
+
+TEST_CASE("an unparseable but signed body is quarantined and answered 400",
+          "[integration][actors]") {
+  harness h;
+  auto r = h.post("acme", "no separators here");
+  CHECK(r.status == 400);
+  CHECK(r.body.find(R"("error":"malformed_body")") != std::string::npos);
+  auto q = h.log->quarantined("acme");
+  REQUIRE(q.size() == 1);
+  CHECK(q[0].body == "no separators here");
+  CHECK(h.log->head("acme") == 0);
+}
+
+TEST_CASE("a crashed channel actor is restarted and the request in flight is answered",
+          "[integration][actors][supervision]") {
+  harness h;
+  auto before = h.lookup("acme", "channel", "chat");
+  REQUIRE(before);
+  auto r = h.post("acme", "crash");
+  CHECK(r.status == 503);
+  CHECK(r.body.find(R"("error":"unavailable")") != std::string::npos);
+  REQUIRE(std::find_if(r.headers.begin(), r.headers.end(), [](const auto& kv) {
+            return kv.first == "Retry-After";
+          }) != r.headers.end());
+  REQUIRE(eventually([&] { return h.stats("acme").channel_restarts == 1; }));
+  REQUIRE(eventually([&] {
+    auto now = h.lookup("acme", "channel", "chat");
+    return now && now != before;
+  }));
+  CHECK(h.post("acme", "alice:m2:after the crash").status == 200);
+  CHECK(h.log->head("acme") == 1);
+}
+
+TEST_CASE("a killed conversation actor is replaced on the conversation's next event",
+          "[integration][actors][supervision]") {
+  harness h;
+  REQUIRE(h.post("acme", "bob:m1:one").status == 200);
+  caf::actor conv;
+  REQUIRE(eventually(
+      [&] { return static_cast<bool>(conv = h.lookup("acme", "conversation", "chat:bob")); }));
+  caf::anon_send_exit(conv, caf::exit_reason::kill);
+  REQUIRE(eventually([&] { return h.stats("acme").conversation_restarts == 1; }));
+  REQUIRE(h.post("acme", "bob:m2:two").status == 200);
+  REQUIRE(eventually([&] {
+    auto now = h.lookup("acme", "conversation", "chat:bob");
+    return now && now != conv;
+  }));
+}
+
+TEST_CASE("idle conversation actors expire", "[integration][actors]") {
+  actors::actor_settings s;
+  s.conversation_idle = 100ms;
+  harness h(s);
+  REQUIRE(h.post("acme", "carol:m1:hi").status == 200);
+  REQUIRE(h.post("acme", "dave:m2:hi").status == 200);
+  CHECK(eventually([&] { return h.stats("acme").conversations == 0; }));
+}
+
+TEST_CASE("a live stream sends events after its cursor, in seq order, and stops on cancel",
+          "[integration][actors][stream]") {
+  harness h;
+  REQUIRE(h.post("acme", "alice:m1:first").status == 200);
+  auto sink = std::make_shared<collecting_sink>();
+  actors::stream_request req;
+  req.tenant = "acme";
+  req.subscriber = "helpdesk";
+  req.after = 1;
+  req.sink = sink;
+  auto handle = h.gw->open_stream(req);
+  REQUIRE(h.post("acme", "alice:m2:second").status == 200);
+  REQUIRE(h.post("acme", "bob:m3:third").status == 200);
+  REQUIRE(h.post("globex", "eve:m4:other tenant").status == 200);
+  REQUIRE(eventually([&] { return sink->data().find("id: 3\n") != std::string::npos; }));
+  auto data = sink->data();
+  CHECK(data.find("id: 1\n") == std::string::npos);
+  CHECK(data.find("id: 2\nevent: message\ndata: {") < data.find("id: 3\n"));
+  CHECK(data.find("other tenant") == std::string::npos);
+  handle->cancel();
+  CHECK(eventually([&] { return sink->closed(); }));
+  CHECK(eventually([&] { return h.stats("acme").streams == 0; }));
+}
+
+TEST_CASE("shutdown stops every actor and closes open streams", "[integration][actors]") {
+  harness h;
+  auto sink = std::make_shared<collecting_sink>();
+  actors::stream_request req;
+  req.tenant = "acme";
+  req.sink = sink;
+  auto handle = h.gw->open_stream(req);
+  REQUIRE(eventually([&] { return h.stats("acme").streams == 1; }));
+  h.gw->shutdown();
+  CHECK(sink->closed());
+  CHECK_FALSE(h.gw->ready());
+}
