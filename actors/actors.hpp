@@ -32,8 +32,9 @@ struct tenant_init {
 // parent are monitored by it (the parent restarts or forgets them on `down_msg`).
 
 /// Group-commits appends into `log`; answers each `append_job` once its batch is committed.
+/// `detached`: on its own OS thread, for logs whose appends block on the disk.
 caf::actor spawn_store_writer(caf::event_based_actor* parent,
-                              std::shared_ptr<store::event_log> log);
+                              std::shared_ptr<store::event_log> log, bool detached);
 
 /// Supervises a tenant's channels, conversations and live streams; routes webhooks and reads.
 caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init);

@@ -8,6 +8,7 @@
 #include "actors/gateway_impl.hpp"
 #include "actors/supervision.hpp"
 #include "core/log.hpp"
+#include "store/sqlite_log.hpp"
 
 namespace sb::actors {
 
@@ -72,7 +73,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.registry = std::move(registry);
-  st.store = spawn_store_writer(self, st.opts.log);
+  st.store = spawn_store_writer(self, st.opts.log, st.opts.store_blocks);
   const auto n = st.opts.cfg->tenants.size();
   st.tenants.resize(n);
   st.restarts.resize(n);
@@ -237,11 +238,16 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
 }
 
 std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cfg) {
-  if (cfg->storage.backend != "memory") {
-    throw std::runtime_error("storage.backend '" + cfg->storage.backend +
-                             "' is not available in this build; use 'memory'");
-  }
   gateway_options opts;
+  if (cfg->storage.backend == "sqlite") {
+    auto log = store::make_sqlite_log(cfg->storage.path, cfg->storage.durability);
+    if (!log) {
+      throw std::runtime_error("cannot open the store in " + cfg->storage.path + ": " +
+                               log.err().message);
+    }
+    opts.log = std::move(log.value());
+    opts.store_blocks = true;
+  }
   opts.cfg = std::move(cfg);
   opts.settings.mailbox_high_water = static_cast<std::size_t>(opts.cfg->server.mailbox_high_water);
   return start_gateway(std::move(opts));

@@ -14,6 +14,9 @@ struct gateway_options {
   std::shared_ptr<const config::config> cfg;
   std::shared_ptr<store::event_log> log;  ///< null = a new in-memory log
   adapter_lookup adapters;                ///< null = adapters::find
+  /// The log's appends block on disk (fsync): run the store writer on its own thread so that no
+  /// scheduler thread waits for the disk.
+  bool store_blocks = false;
   actor_settings settings;
 };
 

@@ -81,8 +81,9 @@ caf::behavior store_writer(caf::stateful_actor<store_writer_state>* self,
 }  // namespace
 
 caf::actor spawn_store_writer(caf::event_based_actor* parent,
-                              std::shared_ptr<store::event_log> log) {
-  auto child = parent->spawn(store_writer, std::move(log));
+                              std::shared_ptr<store::event_log> log, bool detached) {
+  auto child = detached ? parent->spawn<caf::detached>(store_writer, std::move(log))
+                        : parent->spawn(store_writer, std::move(log));
   parent->monitor(child);
   return child;
 }

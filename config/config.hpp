@@ -17,9 +17,9 @@ struct tls_config {
 };
 
 struct scheduler_config {
-  int max_threads = 2;        ///< CAF worker threads (`caf.scheduler.max-threads`)
-  int max_throughput = 100;   ///< messages an actor handles before yielding its thread
-  bool poll_sleep = false;    ///< false = no 50us idle polling sleeps (low-latency hops)
+  int max_threads = 2;       ///< CAF worker threads (`caf.scheduler.max-threads`)
+  int max_throughput = 100;  ///< messages an actor handles before yielding its thread
+  bool poll_sleep = false;   ///< false = no 50us idle polling sleeps (low-latency hops)
 };
 
 struct server_config {
@@ -31,9 +31,9 @@ struct server_config {
   int body_timeout_ms = 30000;    ///< to the last byte of the body
   int idle_timeout_ms = 60000;    ///< keep-alive with no request in flight
   int write_timeout_ms = 30000;
-  int shutdown_grace_ms = 3000;   ///< how long in-flight requests get on SIGTERM
+  int shutdown_grace_ms = 3000;  ///< how long in-flight requests get on SIGTERM
   std::uint32_t max_connections = 10000;
-  int mailbox_high_water = 10000; ///< past this many queued messages an actor sheds with 503
+  int mailbox_high_water = 10000;  ///< past this many queued messages an actor sheds with 503
   tls_config tls;
   scheduler_config scheduler;
 };
@@ -44,12 +44,12 @@ struct storage_config {
   std::string backend = "memory";  ///< memory | sqlite (sqlite: the durable store)
   std::string path = "./data";
   enum durability durability = durability::fsync;
-  std::string master_key;          ///< 32 bytes (decoded from 64 hex characters)
+  std::string master_key;  ///< 32 raw bytes (decoded from 64 hex characters); secret
 };
 
 struct rate_limit_config {
   double rps = 0;    ///< 0 = unlimited
-  double burst = 0;
+  double burst = 0;  ///< bucket size; defaults to `rps` when not given
 };
 
 struct privacy_config {
@@ -114,8 +114,8 @@ struct config {
 struct setting_spec {
   std::string key;
   bool required = false;
-  bool secret = false;         ///< never logged
-  std::string default_value;   ///< applied when absent and not required
+  bool secret = false;        ///< never logged
+  std::string default_value;  ///< applied when absent and not required
   std::string description;
 };
 
@@ -123,5 +123,21 @@ struct channel_schema {
   std::string type;
   std::vector<setting_spec> settings;
 };
+
+/// One key of the YAML file as the loader declares it. The loader's declaration table is the
+/// only place a key is written: it drives parsing, defaults, unknown-key detection and this
+/// list, which a unit test checks against docs/configuration.md.
+struct key_info {
+  std::string path;           ///< e.g. "server.io_threads", "tenants[].channels[].name"
+  std::string default_value;  ///< as one would write it in YAML; "" when there is none
+  std::string allowed;        ///< accepted values, e.g. "1..64", "memory, sqlite"
+  std::string description;
+  bool required = false;
+  bool secret = false;  ///< never echoed in messages
+};
+
+/// Every key the loader accepts, in declaration order. Channel-type settings are not listed:
+/// each adapter declares those in its `channel_schema`.
+const std::vector<key_info>& declared_keys();
 
 }  // namespace sb::config

@@ -78,6 +78,8 @@ class event_log {
 };
 
 /// An in-memory log (lost on restart; bounded only by memory). Thread-safe as documented above.
+/// It also keeps delivery state (`delivery_store_of`, store/delivery_store.hpp). The durable log
+/// is `make_sqlite_log` (store/sqlite_log.hpp).
 std::shared_ptr<event_log> make_memory_log();
 
 }  // namespace sb::store

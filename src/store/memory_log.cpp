@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 
 namespace sb::store {
@@ -18,7 +19,7 @@ struct tenant_log {
   std::unordered_map<std::string, std::uint64_t> dedupe;  // "<channel>\n<key>" -> seq
 };
 
-class memory_log final : public event_log {
+class memory_log final : public event_log, public delivery_store {
  public:
   status append(std::vector<append_request>& requests,
                 std::vector<std::vector<append_outcome>>& outcomes) override {
@@ -106,11 +107,71 @@ class memory_log final : public event_log {
     return out;
   }
 
+  status save_cursor(const std::string& tenant, const std::string& subscriber,
+                     std::uint64_t seq) override {
+    std::unique_lock lock(mutex_);
+    cursors_[subscriber_key(tenant, subscriber)] = seq;
+    return {};
+  }
+
+  std::uint64_t cursor(const std::string& tenant, const std::string& subscriber) override {
+    std::shared_lock lock(mutex_);
+    auto it = cursors_.find(subscriber_key(tenant, subscriber));
+    return it == cursors_.end() ? 0 : it->second;
+  }
+
+  result<std::uint64_t> add_dead_letter(dead_letter letter) override {
+    std::unique_lock lock(mutex_);
+    letter.id = ++dead_letter_seq_;
+    dead_letters_.push_back(std::move(letter));
+    return dead_letter_seq_;
+  }
+
+  std::vector<dead_letter> dead_letters(const std::string& tenant, const std::string& subscriber,
+                                        std::uint64_t after_id, std::size_t limit) override {
+    std::shared_lock lock(mutex_);
+    std::vector<dead_letter> out;
+    // Ids increase along the vector: skip to the first one past `after_id`.
+    auto it = std::upper_bound(dead_letters_.begin(), dead_letters_.end(), after_id,
+                               [](std::uint64_t id, const dead_letter& d) { return id < d.id; });
+    for (; it != dead_letters_.end() && out.size() < limit; ++it) {
+      if (it->tenant == tenant && it->subscriber == subscriber) {
+        out.push_back(*it);
+      }
+    }
+    return out;
+  }
+
+  result<dead_letter> take_dead_letter(const std::string& tenant, const std::string& subscriber,
+                                       std::uint64_t id) override {
+    std::unique_lock lock(mutex_);
+    auto it = std::lower_bound(dead_letters_.begin(), dead_letters_.end(), id,
+                               [](const dead_letter& d, std::uint64_t v) { return d.id < v; });
+    if (it == dead_letters_.end() || it->id != id || it->tenant != tenant ||
+        it->subscriber != subscriber) {
+      return {errc::not_found, "no such dead letter"};
+    }
+    dead_letter out = std::move(*it);
+    dead_letters_.erase(it);
+    return out;
+  }
+
  private:
+  static std::string subscriber_key(const std::string& tenant, const std::string& subscriber) {
+    std::string key;
+    key.reserve(tenant.size() + 1 + subscriber.size());
+    key.append(tenant).push_back('\n');
+    key.append(subscriber);
+    return key;
+  }
+
   std::shared_mutex mutex_;
   std::unordered_map<std::string, tenant_log> tenants_;
   std::vector<quarantined_body> quarantine_;
   std::uint64_t quarantine_seq_ = 0;
+  std::unordered_map<std::string, std::uint64_t> cursors_;  // "<tenant>\n<subscriber>" -> seq
+  std::vector<dead_letter> dead_letters_;                   // ascending id
+  std::uint64_t dead_letter_seq_ = 0;
 };
 
 }  // namespace

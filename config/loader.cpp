@@ -1,0 +1,1292 @@
+#include "config/loader.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/crypto.hpp"
+
+// The loader is table driven: every section is a `section<T>` listing its keys once, each with
+// its name, default (read from the struct's initializer, so it is never written twice),
+// accepted values, description and parser. The same tables produce `declared_keys()`.
+namespace sb::config {
+
+namespace {
+
+// -- Problems ------------------------------------------------------------------------------
+
+/// Where a value sits: its node, its key path and the 1-based line to report it on.
+struct item {
+  YAML::Node node;
+  std::string path;
+  int line = 1;
+};
+
+struct problem {
+  int line;
+  std::string text;
+};
+
+struct token_owner {
+  std::string subscriber;  ///< key path of the subscriber holding the token
+  int line;
+};
+
+struct context {
+  std::string source;
+  const std::vector<channel_schema>* schemas = nullptr;
+  std::vector<problem> problems;
+  std::map<std::string, token_owner> tokens;  ///< token_sha256 -> first subscriber, all tenants
+
+  void report(int line, const std::string& path, const std::string& text) {
+    std::string msg = source + ":" + std::to_string(line) + ": ";
+    if (!path.empty()) {
+      msg += path + ": ";
+    }
+    problems.push_back({line, msg + text});
+  }
+  void report(const item& it, const std::string& text) { report(it.line, it.path, text); }
+};
+
+int line_of(const YAML::Node& n, int fallback) {
+  const auto mark = n.Mark();
+  return mark.line >= 0 ? mark.line + 1 : fallback;
+}
+
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string join_list(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    out += (out.empty() ? "" : ", ") + w;
+  }
+  return out.empty() ? "(none)" : out;
+}
+
+/// A non-secret value quoted for a message, cut short when long.
+std::string quote(const std::string& value) {
+  constexpr std::size_t max = 40;
+  return "'" + (value.size() <= max ? value : value.substr(0, max) + "...") + "'";
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/// "unknown key" with the closest known key, or the list of known keys. `scope` qualifies the
+/// key set (" for channel type whatsapp").
+std::string unknown_key_problem(const std::string& key, const std::vector<std::string>& known,
+                                const std::string& scope = "") {
+  std::string best;
+  std::size_t best_distance = 3;  // suggest only close matches
+  for (const auto& k : known) {
+    auto d = edit_distance(key, k);
+    // A truncated or extended name ("retention" for "retention_days") is close too.
+    const auto shorter = std::min(key.size(), k.size());
+    if (shorter >= 4 && (k.compare(0, shorter, key, 0, shorter) == 0)) {
+      d = std::min<std::size_t>(d, 2);
+    }
+    if (d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  if (!best.empty()) {
+    return "unknown key" + scope + "; did you mean '" + best + "'?";
+  }
+  return "unknown key" + scope + "; known keys: " + join_list(known);
+}
+
+// -- Scalars and ${VAR} --------------------------------------------------------------------
+
+bool is_env_name(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` (the default also applies when VAR is empty, as in
+/// the shell); `$${` stands for a literal `${`. Reports every bad reference and returns nullopt
+/// if there was one. Messages name variables, never values.
+std::optional<std::string> expand(context& ctx, const item& it, const std::string& text,
+                                  const std::string& hint) {
+  std::string out;
+  bool ok = true;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 3, "$${") == 0) {
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (text.compare(i, 2, "${") != 0) {
+      out += text[i++];
+      continue;
+    }
+    const auto close = text.find('}', i + 2);
+    if (close == std::string::npos) {
+      ctx.report(it, "unterminated ${ in value (write $${ for a literal ${)");
+      return std::nullopt;
+    }
+    const std::string ref = text.substr(i + 2, close - i - 2);
+    const auto sep = ref.find(":-");
+    const std::string name = ref.substr(0, sep);
+    i = close + 1;
+    if (!is_env_name(name)) {
+      ctx.report(it, "malformed ${...} reference; write ${NAME} or ${NAME:-default}");
+      ok = false;
+      continue;
+    }
+    const char* value = std::getenv(name.c_str());
+    if (sep != std::string::npos && (value == nullptr || *value == '\0')) {
+      out += ref.substr(sep + 2);
+    } else if (value != nullptr) {
+      out += value;
+    } else {
+      ctx.report(it, "environment variable " + name + " is not set" + hint);
+      ok = false;
+    }
+  }
+  if (!ok) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+const char* kind_of(const YAML::Node& n) {
+  if (n.IsMap()) {
+    return "mapping";
+  }
+  if (n.IsSequence()) {
+    return "list";
+  }
+  return "value";
+}
+
+/// The expanded text of a scalar; null reads as "". Reports and returns nullopt otherwise.
+std::optional<std::string> scalar(context& ctx, const item& it, const std::string& hint = "") {
+  if (it.node.IsNull()) {
+    return std::string{};
+  }
+  if (!it.node.IsScalar()) {
+    ctx.report(it, std::string("expected a single value, not a ") + kind_of(it.node));
+    return std::nullopt;
+  }
+  return expand(ctx, it, it.node.Scalar(), hint);
+}
+
+std::optional<long long> to_integer(const std::string& s) {
+  long long v = 0;
+  const char* first = s.data();
+  const char* last = s.data() + s.size();
+  if (first != last && *first == '+') {
+    ++first;
+  }
+  auto [end, ec] = std::from_chars(first, last, v);
+  if (ec != std::errc{} || end != last || first == last) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<double> to_number(const std::string& s) {
+  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) {
+    return std::nullopt;
+  }
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || errno != 0 || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<bool> to_bool(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (s == "true" || s == "yes" || s == "on") {
+    return true;
+  }
+  if (s == "false" || s == "no" || s == "off") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+std::string format_number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+std::string format_list(const std::vector<std::string>& words) {
+  std::string out = "[";
+  for (const auto& w : words) {
+    out += (out.size() > 1 ? ", " : "") + w;
+  }
+  return out + "]";
+}
+
+/// Calls `fn(element)` for each element of a list; null reads as an empty list.
+template <class Fn>
+void for_each_element(context& ctx, const item& it, Fn fn) {
+  if (it.node.IsNull()) {
+    return;
+  }
+  if (!it.node.IsSequence()) {
+    ctx.report(it, std::string("expected a list, not a ") + kind_of(it.node));
+    return;
+  }
+  std::size_t i = 0;
+  for (const auto& el : it.node) {
+    fn(item{el, it.path + "[" + std::to_string(i) + "]", line_of(el, it.line)});
+    ++i;
+  }
+}
+
+/// A list of words; `known` (when not empty) is the vocabulary. Duplicates are dropped.
+std::optional<std::vector<std::string>> words(context& ctx, const item& it,
+                                              const std::vector<std::string>& known,
+                                              const char* what) {
+  std::vector<std::string> out;
+  bool ok = true;
+  for_each_element(ctx, it, [&](const item& el) {
+    auto w = scalar(ctx, el);
+    if (!w) {
+      ok = false;
+    } else if (w->empty()) {
+      ctx.report(el, std::string("empty ") + what);
+      ok = false;
+    } else if (!known.empty() && std::find(known.begin(), known.end(), *w) == known.end()) {
+      ctx.report(el,
+                 std::string("unknown ") + what + " " + quote(*w) + "; known: " + join_list(known));
+      ok = false;
+    } else if (std::find(out.begin(), out.end(), *w) == out.end()) {
+      out.push_back(*w);
+    }
+  });
+  if (!ok || (!it.node.IsNull() && !it.node.IsSequence())) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+// -- Declaration tables --------------------------------------------------------------------
+
+/// The keys given in one mapping, each with its line.
+using present_keys = std::map<std::string, int>;
+
+template <class T>
+struct key_spec {
+  std::string name;
+  std::string default_text;
+  std::string allowed;
+  std::string description;
+  std::string missing;  ///< non-empty: the key is required and this is the problem when absent
+  bool secret = false;
+  std::function<void(context&, const item&, T&)> parse;
+  /// Sections only: appends the nested keys; `prefix` is the section's own path.
+  std::function<void(const std::string& prefix, std::vector<key_info>&)> nested;
+};
+
+template <class T>
+struct section {
+  std::vector<key_spec<T>> keys;
+  /// Cross-key checks and derived defaults, run after the keys. `present` maps each key given
+  /// to its line; `clean` says whether the keys parsed without problems (values are final).
+  std::function<void(context&, const item&, const present_keys& present, bool clean, T&)> check;
+};
+
+template <class T>
+void document(const section<T>& s, const std::string& prefix, std::vector<key_info>& out) {
+  for (const auto& k : s.keys) {
+    if (k.nested) {
+      k.nested(prefix + k.name, out);
+    } else {
+      out.push_back({prefix + k.name, k.default_text, k.allowed, k.description, !k.missing.empty(),
+                     k.secret});
+    }
+  }
+}
+
+/// Parses a mapping against its declaration. Returns each given key with its line.
+template <class T>
+present_keys parse_section(context& ctx, const item& it, const section<T>& s, T& out) {
+  present_keys present;
+  if (!it.node.IsMap() && !it.node.IsNull()) {
+    ctx.report(it, std::string("expected a mapping of keys, not a ") + kind_of(it.node));
+    return present;
+  }
+  const auto problems_before = ctx.problems.size();
+  std::vector<std::string> names;
+  for (const auto& k : s.keys) {
+    names.push_back(k.name);
+  }
+  if (it.node.IsMap()) {
+    for (const auto& kv : it.node) {
+      const int line = line_of(kv.first, it.line);
+      if (!kv.first.IsScalar()) {
+        ctx.report(line, it.path, "keys must be plain names");
+        continue;
+      }
+      const std::string key = kv.first.Scalar();
+      const std::string path = join(it.path, key);
+      if (auto seen = present.find(key); seen != present.end()) {
+        ctx.report(line, path,
+                   "duplicate key (first at line " + std::to_string(seen->second) + ")");
+        continue;
+      }
+      present.emplace(key, line);
+      auto spec = std::find_if(s.keys.begin(), s.keys.end(),
+                               [&](const key_spec<T>& k) { return k.name == key; });
+      if (spec == s.keys.end()) {
+        ctx.report(line, path, unknown_key_problem(key, names));
+        continue;
+      }
+      spec->parse(ctx, item{kv.second, path, line}, out);
+    }
+  }
+  for (const auto& k : s.keys) {
+    if (!k.missing.empty() && present.count(k.name) == 0) {
+      ctx.report(it.line, join(it.path, k.name), k.missing);
+    }
+  }
+  if (s.check) {
+    s.check(ctx, it, present, ctx.problems.size() == problems_before, out);
+  }
+  return present;
+}
+
+// Key builders. Each reads its default from a default-constructed `T`, so the struct's
+// initializer in config.hpp is the one place a default is written.
+
+template <class T, class M>
+key_spec<T> integer_key(const char* name, M T::*member, long long lo, long long hi,
+                        const char* description) {
+  key_spec<T> k;
+  k.name = name;
+  k.default_text = std::to_string(T{}.*member);
+  k.allowed = std::to_string(lo) + ".." + std::to_string(hi);
+  k.description = description;
+  k.parse = [member, lo, hi](context& ctx, const item& it, T& out) {
+    auto text = scalar(ctx, it);
+    if (!text) {
+      return;
+    }
+    auto v = to_integer(*text);
+    if (!v || *v < lo || *v > hi) {
+      ctx.report(it, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                         " (got " + quote(*text) + ")");
+      return;
+    }
+    out.*member = static_cast<M>(*v);
+  };
+  return k;
+}
+
+template <class T>
+key_spec<T> number_key(const char* name, double T::*member, const char* default_text,
+                       const char* description) {
+  key_spec<T> k;
+  k.name = name;
+  k.default_text = default_text != nullptr ? default_text : format_number(T{}.*member);
+  k.allowed = ">= 0";
+  k.description = description;
+  k.parse = [member](context& ctx, const item& it, T& out) {
+    auto text = scalar(ctx, it);
+    if (!text) {
+      return;
+    }
+    auto v = to_number(*text);
+    if (!v || *v < 0) {
+      ctx.report(it, "must be a number >= 0 (got " + quote(*text) + ")");
+      return;
+    }
+    out.*member = *v;
+  };
+  return k;
+}
+
+template <class T>
+key_spec<T> bool_key(const char* name, bool T::*member, const char* description) {
+  key_spec<T> k;
+  k.name = name;
+  k.default_text = T{}.*member ? "true" : "false";
+  k.allowed = "true, false";
+  k.description = description;
+  k.parse = [member](context& ctx, const item& it, T& out) {
+    auto text = scalar(ctx, it);
+    if (!text) {
+      return;
+    }
+    auto v = to_bool(*text);
+    if (!v) {
+      ctx.report(it, "must be true or false (got " + quote(*text) + ")");
+      return;
+    }
+    out.*member = *v;
+  };
+  return k;
+}
+
+template <class T, class M>
+key_spec<T> choice_key(const char* name, M T::*member,
+                       std::vector<std::pair<std::string, M>> choices, const char* description) {
+  key_spec<T> k;
+  k.name = name;
+  std::vector<std::string> names;
+  for (const auto& c : choices) {
+    names.push_back(c.first);
+    if (c.second == T{}.*member) {
+      k.default_text = c.first;
+    }
+  }
+  k.allowed = join_list(names);
+  k.description = description;
+  k.parse = [member, choices, names](context& ctx, const item& it, T& out) {
+    auto text = scalar(ctx, it);
+    if (!text) {
+      return;
+    }
+    for (const auto& c : choices) {
+      if (c.first == *text) {
+        out.*member = c.second;
+        return;
+      }
+    }
+    ctx.report(it, "must be one of " + join_list(names) + " (got " + quote(*text) + ")");
+  };
+  return k;
+}
+
+/// `validate` returns "" or the problem; it must not echo the value of a secret.
+using validator = std::function<std::string(const std::string&)>;
+
+template <class T>
+key_spec<T> string_key(const char* name, std::string T::*member, const char* allowed,
+                       validator validate, const char* description, bool secret = false) {
+  key_spec<T> k;
+  k.name = name;
+  k.default_text = T{}.*member;
+  k.allowed = allowed;
+  k.description = description;
+  k.secret = secret;
+  k.parse = [member, validate, secret](context& ctx, const item& it, T& out) {
+    auto text = scalar(ctx, it);
+    if (!text) {
+      return;
+    }
+    if (secret && text->empty()) {
+      ctx.report(it, "missing secret");
+      return;
+    }
+    if (validate) {
+      if (auto problem = validate(*text); !problem.empty()) {
+        ctx.report(it, problem);
+        return;
+      }
+    }
+    out.*member = *text;
+  };
+  return k;
+}
+
+template <class T>
+key_spec<T> words_key(const char* name, std::vector<std::string> T::*member,
+                      std::vector<std::string> known, const char* what, const char* description) {
+  key_spec<T> k;
+  k.name = name;
+  k.default_text = format_list(T{}.*member);
+  k.allowed = known.empty() ? "list of words" : "list of: " + join_list(known);
+  k.description = description;
+  k.parse = [member, known, what](context& ctx, const item& it, T& out) {
+    if (auto list = words(ctx, it, known, what)) {
+      out.*member = std::move(*list);
+    }
+  };
+  return k;
+}
+
+template <class T, class M>
+key_spec<T> section_key(const char* name, M T::*member, const section<M>& (*declaration)()) {
+  key_spec<T> k;
+  k.name = name;
+  k.parse = [member, declaration](context& ctx, const item& it, T& out) {
+    parse_section(ctx, it, declaration(), out.*member);
+  };
+  k.nested = [declaration](const std::string& prefix, std::vector<key_info>& out) {
+    document(declaration(), prefix + ".", out);
+  };
+  return k;
+}
+
+// -- Validators ----------------------------------------------------------------------------
+
+bool is_name(const std::string& s, std::size_t max_length) {
+  auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  auto ok_rest = [&](char c) { return ok_first(c) || c == '_' || c == '-'; };
+  return !s.empty() && s.size() <= max_length && ok_first(s[0]) &&
+         std::all_of(s.begin() + 1, s.end(), ok_rest);
+}
+
+std::string validate_listen(const std::string& s) {
+  const std::string problem =
+      "must be host:port with a port from 0 to 65535 (got " + quote(s) + ")";
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return problem;
+  }
+  const std::string host = s.substr(0, colon);
+  const std::string port = s.substr(colon + 1);
+  if (host.front() == '[' ? host.back() != ']' || host.size() < 3
+                          : host.find(':') != std::string::npos) {
+    return problem + "; write IPv6 addresses as [::1]:8080";
+  }
+  auto p = to_integer(port);
+  if (port.empty() ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) || !p ||
+      *p > 65535) {
+    return problem;
+  }
+  return {};
+}
+
+std::string validate_readable(const std::string& path) {
+  if (path.empty()) {
+    return {};
+  }
+  std::error_code ec;
+  std::ifstream in(path);
+  if (!in || std::filesystem::is_directory(path, ec)) {
+    return "cannot read file " + quote(path);
+  }
+  return {};
+}
+
+std::string validate_not_empty(const std::string& s) {
+  return s.empty() ? "must not be empty" : "";
+}
+
+std::string validate_url(const std::string& s) {
+  const std::string problem = "must be an http:// or https:// URL with a host";
+  std::size_t rest = 0;
+  if (s.rfind("http://", 0) == 0) {
+    rest = 7;
+  } else if (s.rfind("https://", 0) == 0) {
+    rest = 8;
+  } else {
+    return problem;
+  }
+  if (rest >= s.size() || s[rest] == '/' || s[rest] == ':' || s[rest] == '?') {
+    return problem;
+  }
+  if (std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); })) {
+    return problem + " (no spaces)";
+  }
+  return {};
+}
+
+constexpr const char* k_push_secret_hint =
+    "must be \"whsec_\" followed by the base64 of 24 to 64 random bytes; generate one with "
+    "`echo whsec_$(openssl rand -base64 32)`";
+
+std::string validate_push_secret(const std::string& s) {
+  const std::string prefix = "whsec_";
+  if (s.rfind(prefix, 0) != 0) {
+    return k_push_secret_hint;
+  }
+  auto key = crypto::base64_decode(std::string_view(s).substr(prefix.size()));
+  if (!key || key->size() < 24 || key->size() > 64) {
+    return k_push_secret_hint;
+  }
+  return {};
+}
+
+const std::vector<std::string>& scope_names() {
+  static const std::vector<std::string> names{"stream", "send", "privacy", "admin"};
+  return names;
+}
+
+constexpr const char* k_master_key_hint = "generate one with `openssl rand -hex 32`";
+
+// -- Sections ------------------------------------------------------------------------------
+
+const section<tls_config>& tls_section() {
+  static const section<tls_config> s{
+      {
+          string_key<tls_config>("cert", &tls_config::cert, "readable file", validate_readable,
+                                 "PEM certificate chain. With `key`, the server speaks HTTPS "
+                                 "only; without both, plain HTTP."),
+          string_key<tls_config>("key", &tls_config::key, "readable file", validate_readable,
+                                 "PEM private key of `cert`."),
+      },
+      [](context& ctx, const item& it, const present_keys& present, bool clean, tls_config& out) {
+        // Decided on the keys given, so a bad value of one does not hide the other's absence.
+        const bool has_cert = present.count("cert") != 0;
+        if (has_cert != (present.count("key") != 0)) {
+          ctx.report(present.at(has_cert ? "cert" : "key"),
+                     join(it.path, has_cert ? "key" : "cert"),
+                     std::string("required together with ") + (has_cert ? "cert" : "key") +
+                         " (give both or neither)");
+        } else if (clean && out.cert.empty() != out.key.empty()) {
+          const bool empty_cert = out.cert.empty();
+          ctx.report(present.at(empty_cert ? "cert" : "key"),
+                     join(it.path, empty_cert ? "cert" : "key"),
+                     "must not be empty when " + std::string(empty_cert ? "key" : "cert") +
+                         " is set (give both or neither)");
+        }
+      }};
+  return s;
+}
+
+const section<scheduler_config>& scheduler_section() {
+  static const section<scheduler_config> s{
+      {
+          integer_key("max_threads", &scheduler_config::max_threads, 1, 64,
+                      "CAF scheduler worker threads (the actors' threads)."),
+          integer_key("max_throughput", &scheduler_config::max_throughput, 1, 1000000,
+                      "Messages an actor handles before it yields its thread."),
+          bool_key("poll_sleep", &scheduler_config::poll_sleep,
+                   "Let idle workers sleep between polls (saves CPU, adds latency)."),
+      },
+      nullptr};
+  return s;
+}
+
+const section<server_config>& server_section() {
+  static const section<server_config> s{
+      {
+          string_key<server_config>("listen", &server_config::listen, "host:port", validate_listen,
+                                    "Address and port of the HTTP listener; port 0 picks a free "
+                                    "port (logged at start-up)."),
+          integer_key("io_threads", &server_config::io_threads, 1, 64,
+                      "Threads running the HTTP I/O (Boost.Asio)."),
+          integer_key("max_body_bytes", &server_config::max_body_bytes, 1024, 67108864,
+                      "Largest request body accepted; larger ones get 413."),
+          integer_key("max_header_bytes", &server_config::max_header_bytes, 1024, 1048576,
+                      "Largest request header block accepted."),
+          integer_key("header_timeout_ms", &server_config::header_timeout_ms, 1, 3600000,
+                      "Time from connect (or the previous response) to complete headers."),
+          integer_key("body_timeout_ms", &server_config::body_timeout_ms, 1, 3600000,
+                      "Time to receive the last byte of a body."),
+          integer_key("idle_timeout_ms", &server_config::idle_timeout_ms, 1, 3600000,
+                      "How long a keep-alive connection may idle between requests."),
+          integer_key("write_timeout_ms", &server_config::write_timeout_ms, 1, 3600000,
+                      "Time to write a response before the connection is dropped."),
+          integer_key("shutdown_grace_ms", &server_config::shutdown_grace_ms, 0, 600000,
+                      "How long in-flight requests may finish after SIGTERM."),
+          integer_key("max_connections", &server_config::max_connections, 1, 1000000,
+                      "Concurrent connections; further ones are refused."),
+          integer_key("mailbox_high_water", &server_config::mailbox_high_water, 1, 100000000,
+                      "Queued messages past which an actor sheds load with 503 and Retry-After."),
+          section_key("tls", &server_config::tls, tls_section),
+          section_key("scheduler", &server_config::scheduler, scheduler_section),
+      },
+      nullptr};
+  return s;
+}
+
+const section<storage_config>& storage_section() {
+  static const section<storage_config> s = [] {
+    key_spec<storage_config> master_key;
+    master_key.name = "master_key";
+    master_key.allowed = "64 hex characters";
+    master_key.description =
+        std::string(
+            "Key encrypting every stored subject's data key (32 bytes as hex). Required; ") +
+        k_master_key_hint + ".";
+    master_key.missing = std::string("missing secret; ") + k_master_key_hint;
+    master_key.secret = true;
+    master_key.parse = [](context& ctx, const item& it, storage_config& out) {
+      auto text = scalar(ctx, it, std::string("; ") + k_master_key_hint);
+      if (!text) {
+        return;
+      }
+      if (text->empty()) {
+        ctx.report(it, std::string("missing secret; ") + k_master_key_hint);
+        return;
+      }
+      auto raw = text->size() == 64 ? crypto::from_hex(*text) : std::nullopt;
+      if (!raw) {
+        ctx.report(
+            it, std::string("must be exactly 64 hex characters (32 bytes); ") + k_master_key_hint);
+        return;
+      }
+      out.master_key = std::move(*raw);
+    };
+
+    return section<storage_config>{
+        {
+            choice_key<storage_config, std::string>(
+                "backend", &storage_config::backend, {{"memory", "memory"}, {"sqlite", "sqlite"}},
+                "Event store: memory (lost on exit) or sqlite (durable)."),
+            string_key<storage_config>("path", &storage_config::path, "directory",
+                                       validate_not_empty,
+                                       "Directory of the sqlite database (relative to the working "
+                                       "directory)."),
+            choice_key<storage_config, durability>(
+                "durability", &storage_config::durability,
+                {{"fsync", durability::fsync}, {"os", durability::os}, {"none", durability::none}},
+                "When an event counts as stored: fsync (on disk), os (handed to the OS), none."),
+            master_key,
+        },
+        nullptr};
+  }();
+  return s;
+}
+
+const section<rate_limit_config>& rate_limit_section() {
+  static const section<rate_limit_config> s{
+      {
+          number_key("rps", &rate_limit_config::rps, nullptr,
+                     "Webhooks per second the tenant may send in (0 = unlimited); beyond it 429."),
+          number_key("burst", &rate_limit_config::burst, "same as rps",
+                     "Requests allowed at once above the steady rate (token bucket size)."),
+      },
+      [](context& ctx, const item& it, const present_keys& present, bool clean,
+         rate_limit_config& out) {
+        if (!clean) {
+          return;
+        }
+        if (present.count("burst") == 0) {
+          out.burst = out.rps;
+        }
+        if (out.rps > 0 && out.burst < 1) {
+          ctx.report(present.count("burst") != 0 ? present.at("burst") : it.line,
+                     join(it.path, "burst"), "must be at least 1 when rps > 0");
+        }
+      }};
+  return s;
+}
+
+const section<privacy_config>& privacy_section() {
+  static const section<privacy_config> s = [] {
+    key_spec<privacy_config> redact;
+    redact.name = "redact";
+    redact.default_text = "[]";
+    redact.allowed = "list of: card_numbers";
+    redact.description =
+        "What never reaches storage or subscribers: card_numbers (Luhn-valid 13-19 digits).";
+    redact.parse = [](context& ctx, const item& it, privacy_config& out) {
+      if (auto list = words(ctx, it, {"card_numbers"}, "redaction")) {
+        out.redact_card_numbers =
+            std::find(list->begin(), list->end(), "card_numbers") != list->end();
+      }
+    };
+
+    return section<privacy_config>{
+        {
+            bool_key("pseudonymize", &privacy_config::pseudonymize,
+                     "Omit `sender` and redact phone numbers and e-mail addresses from text."),
+            redact,
+            integer_key("retention_days", &privacy_config::retention_days, 1, 3650,
+                        "Events older than this are deleted."),
+            words_key("opt_out_keywords", &privacy_config::opt_out_keywords, {}, "keyword",
+                      "Inbound keywords that withdraw marketing consent (emits consent.changed)."),
+            words_key("opt_in_keywords", &privacy_config::opt_in_keywords, {}, "keyword",
+                      "Inbound keywords that grant marketing consent again."),
+        },
+        [](context& ctx, const item& it, const present_keys& present, bool clean,
+           privacy_config& out) {
+          if (!clean) {
+            return;
+          }
+          auto upper = [](std::string s) {
+            std::transform(s.begin(), s.end(), s.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+            return s;
+          };
+          for (const auto& in : out.opt_in_keywords) {
+            for (const auto& off : out.opt_out_keywords) {
+              if (upper(in) == upper(off)) {
+                const auto line =
+                    present.count("opt_in_keywords") != 0    ? present.at("opt_in_keywords")
+                    : present.count("opt_out_keywords") != 0 ? present.at("opt_out_keywords")
+                                                             : it.line;
+                ctx.report(line, join(it.path, "opt_in_keywords"),
+                           "keyword " + quote(in) + " is also an opt-out keyword");
+              }
+            }
+          }
+        }};
+  }();
+  return s;
+}
+
+const channel_schema* find_schema(const context& ctx, const std::string& type) {
+  for (const auto& s : *ctx.schemas) {
+    if (s.type == type) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+std::string known_types(const context& ctx) {
+  std::vector<std::string> types;
+  for (const auto& s : *ctx.schemas) {
+    types.push_back(s.type);
+  }
+  std::sort(types.begin(), types.end());
+  return join_list(types);
+}
+
+/// A channel: `name`, `type`, then the settings its type's schema declares.
+void parse_channel(context& ctx, const item& it, channel_config& ch) {
+  ch.source = ctx.source + ":" + std::to_string(it.line);
+  if (!it.node.IsMap()) {
+    ctx.report(it, std::string("expected a mapping (name, type and the type's settings), not a ") +
+                       kind_of(it.node));
+    return;
+  }
+  std::vector<item> settings;
+  std::map<std::string, int> present;
+  for (const auto& kv : it.node) {
+    const int line = line_of(kv.first, it.line);
+    if (!kv.first.IsScalar()) {
+      ctx.report(line, it.path, "keys must be plain names");
+      continue;
+    }
+    const std::string key = kv.first.Scalar();
+    const std::string path = join(it.path, key);
+    if (auto seen = present.find(key); seen != present.end()) {
+      ctx.report(line, path, "duplicate key (first at line " + std::to_string(seen->second) + ")");
+      continue;
+    }
+    present.emplace(key, line);
+    item value{kv.second, path, line};
+    if (key == "name") {
+      if (auto name = scalar(ctx, value)) {
+        if (!is_name(*name, std::string::npos)) {
+          ctx.report(value, "must match [a-z0-9][a-z0-9_-]* (got " + quote(*name) + ")");
+        } else {
+          ch.name = *name;
+        }
+      }
+    } else if (key == "type") {
+      if (auto type = scalar(ctx, value)) {
+        if (find_schema(ctx, *type) == nullptr) {
+          ctx.report(value,
+                     "unknown channel type " + quote(*type) + "; known types: " + known_types(ctx));
+        } else {
+          ch.type = *type;
+        }
+      }
+    } else {
+      settings.push_back(std::move(value));
+    }
+  }
+  if (present.count("name") == 0) {
+    ctx.report(it.line, join(it.path, "name"), "required");
+  }
+  if (present.count("type") == 0) {
+    ctx.report(it.line, join(it.path, "type"), "required; known types: " + known_types(ctx));
+  }
+  const channel_schema* schema = find_schema(ctx, ch.type);
+  if (schema == nullptr) {
+    return;  // without a type its settings cannot be judged
+  }
+  std::vector<std::string> names{"name", "type"};
+  for (const auto& spec : schema->settings) {
+    names.push_back(spec.key);
+  }
+  for (const auto& value : settings) {
+    const std::string key = value.path.substr(it.path.size() + 1);
+    auto spec = std::find_if(schema->settings.begin(), schema->settings.end(),
+                             [&](const setting_spec& s) { return s.key == key; });
+    if (spec == schema->settings.end()) {
+      ctx.report(value, unknown_key_problem(key, names, " for channel type " + ch.type));
+      continue;
+    }
+    auto text = scalar(ctx, value);
+    if (!text) {
+      continue;
+    }
+    if (text->empty() && spec->secret) {
+      ctx.report(value, "missing secret");
+    } else if (text->empty() && spec->required) {
+      ctx.report(value, "must not be empty");
+    } else {
+      ch.settings[key] = std::move(*text);
+    }
+  }
+  for (const auto& spec : schema->settings) {
+    if (present.count(spec.key) != 0) {
+      continue;
+    }
+    if (spec.required) {
+      ctx.report(it.line, join(it.path, spec.key),
+                 spec.secret ? "missing secret" : "required for channel type " + ch.type);
+    } else {
+      ch.settings[spec.key] = spec.default_value;
+    }
+  }
+}
+
+const section<push_config>& push_section() {
+  static const section<push_config> s{
+      {
+          [] {
+            auto k = string_key<push_config>("url", &push_config::url, "http(s) URL", validate_url,
+                                             "Where events are POSTed.");
+            k.missing = "required";
+            return k;
+          }(),
+          [] {
+            auto k = string_key<push_config>("secret", &push_config::secret,
+                                             "whsec_ + base64 (24..64 bytes)", validate_push_secret,
+                                             "Standard Webhooks signing key; generate one with "
+                                             "`echo whsec_$(openssl rand -base64 32)`.",
+                                             true);
+            k.missing = "missing secret; generate one with `echo whsec_$(openssl rand -base64 32)`";
+            return k;
+          }(),
+      },
+      nullptr};
+  return s;
+}
+
+const section<subscriber_config>& subscriber_section() {
+  static const section<subscriber_config> s = [] {
+    key_spec<subscriber_config> name;
+    name.name = "name";
+    name.allowed = "[a-z0-9][a-z0-9_-]*";
+    name.description = "Unique within the tenant; names the subscriber in the API and metrics.";
+    name.missing = "required";
+    name.parse = [](context& ctx, const item& it, subscriber_config& out) {
+      if (auto v = scalar(ctx, it)) {
+        if (!is_name(*v, std::string::npos)) {
+          ctx.report(it, "must match [a-z0-9][a-z0-9_-]* (got " + quote(*v) + ")");
+        } else {
+          out.name = *v;
+        }
+      }
+    };
+
+    key_spec<subscriber_config> token;
+    token.name = "token_sha256";
+    token.allowed = "64 hex characters";
+    token.description =
+        "SHA-256 (hex) of the subscriber's bearer token (upper-case hex is accepted). A token "
+        "belongs to one subscriber of one tenant. Make one with `openssl rand -hex 24`; hash it "
+        "with `sha256sum`.";
+    token.parse = [](context& ctx, const item& it, subscriber_config& out) {
+      auto v = scalar(ctx, it);
+      if (!v) {
+        return;
+      }
+      std::string hex = *v;
+      std::transform(hex.begin(), hex.end(), hex.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (hex.size() != 64 || !crypto::from_hex(hex)) {
+        ctx.report(it,
+                   "must be the 64 hex characters of the token's SHA-256 "
+                   "(`printf %s TOKEN | sha256sum`)");
+        return;
+      }
+      const std::string owner = it.path.substr(0, it.path.rfind('.'));
+      auto [first, inserted] = ctx.tokens.emplace(hex, token_owner{owner, it.line});
+      if (!inserted) {
+        ctx.report(it, "same token as " + first->second.subscriber + " (line " +
+                           std::to_string(first->second.line) +
+                           "); a token belongs to one subscriber");
+        return;
+      }
+      out.token_sha256 = std::move(hex);
+    };
+
+    key_spec<subscriber_config> scopes;
+    scopes.name = "scopes";
+    scopes.default_text = "[]";
+    scopes.allowed = "list of: " + join_list(scope_names());
+    scopes.description = "What the token may do: stream/pull events, send, privacy calls, admin.";
+    scopes.parse = [](context& ctx, const item& it, subscriber_config& out) {
+      if (auto list = words(ctx, it, scope_names(), "scope")) {
+        out.scopes = 0;
+        for (const auto& w : *list) {
+          const auto pos = std::find(scope_names().begin(), scope_names().end(), w);
+          out.scopes |= 1u << (pos - scope_names().begin());
+        }
+      }
+    };
+
+    key_spec<subscriber_config> push;
+    push.name = "push";
+    push.parse = [](context& ctx, const item& it, subscriber_config& out) {
+      push_config p;
+      const auto before = ctx.problems.size();
+      parse_section(ctx, it, push_section(), p);
+      if (ctx.problems.size() == before) {
+        out.push = std::move(p);
+      }
+    };
+    push.nested = [](const std::string& prefix, std::vector<key_info>& out) {
+      document(push_section(), prefix + ".", out);
+    };
+
+    return section<subscriber_config>{
+        {
+            name,
+            token,
+            scopes,
+            words_key("purposes", &subscriber_config::purposes,
+                      {"support", "ai", "analytics", "marketing"}, "purpose",
+                      "Purposes the backend serves; it gets a person's events only if the person "
+                      "allows one of them."),
+            push,
+        },
+        [](context& ctx, const item& it, const present_keys& present, bool, subscriber_config&) {
+          if (present.count("token_sha256") == 0 && present.count("push") == 0) {
+            ctx.report(it, "needs token_sha256 (API access) or push (delivery), or both");
+          }
+        }};
+    static_assert(
+        static_cast<unsigned>(scope::stream) == 1 && static_cast<unsigned>(scope::send) == 2 &&
+            static_cast<unsigned>(scope::privacy) == 4 && static_cast<unsigned>(scope::admin) == 8,
+        "scope bits follow scope_names()");
+  }();
+  return s;
+}
+
+/// Parses a list of named mappings, reporting names used twice.
+/// `parse` fills one element and returns the line of its name key; `name_key` is "name" or
+/// "id" and `name_of` reads it back.
+template <class T, class Parse>
+void parse_named_list(context& ctx, const item& it, std::vector<T>& out, const char* what,
+                      const char* name_key, std::string T::*name_of, Parse parse) {
+  std::map<std::string, int> names;
+  for_each_element(ctx, it, [&](const item& el) {
+    T value;
+    const int name_line = parse(ctx, el, value);
+    const std::string& name = value.*name_of;
+    if (!name.empty()) {
+      auto [first, inserted] = names.emplace(name, name_line);
+      if (!inserted) {
+        ctx.report(name_line, el.path + "." + name_key,
+                   std::string("duplicate ") + what + " " + name_key + " " + quote(name) +
+                       " (first at line " + std::to_string(first->second) + ")");
+      }
+    }
+    out.push_back(std::move(value));
+  });
+}
+
+const section<tenant_config>& tenant_section() {
+  static const section<tenant_config> s = [] {
+    key_spec<tenant_config> id;
+    id.name = "id";
+    id.allowed = "[a-z0-9][a-z0-9_-]{0,62}";
+    id.description = "Tenant id, unique; the {tenant} of /webhooks/{tenant}/{channel}.";
+    id.missing = "required";
+    id.parse = [](context& ctx, const item& it, tenant_config& out) {
+      if (auto v = scalar(ctx, it)) {
+        if (!is_name(*v, 63)) {
+          ctx.report(it, "must match [a-z0-9][a-z0-9_-]{0,62} (got " + quote(*v) + ")");
+        } else {
+          out.id = *v;
+        }
+      }
+    };
+
+    key_spec<tenant_config> channels;
+    channels.name = "channels";
+    channels.parse = [](context& ctx, const item& it, tenant_config& out) {
+      parse_named_list(
+          ctx, it, out.channels, "channel", "name", &channel_config::name,
+          [](context& c, const item& el, channel_config& ch) {
+            parse_channel(c, el, ch);
+            return el.node.IsMap() && el.node["name"] ? line_of(el.node["name"], el.line) : el.line;
+          });
+    };
+    channels.nested = [](const std::string& prefix, std::vector<key_info>& out) {
+      out.push_back({prefix + "[].name", "", "[a-z0-9][a-z0-9_-]*",
+                     "Unique within the tenant; the {channel} of /webhooks/{tenant}/{channel}.",
+                     true, false});
+      out.push_back({prefix + "[].type", "", "a channel type, see below",
+                     "Platform; selects which further keys the channel takes.", true, false});
+    };
+
+    key_spec<tenant_config> subscribers;
+    subscribers.name = "subscribers";
+    subscribers.parse = [](context& ctx, const item& it, tenant_config& out) {
+      parse_named_list(ctx, it, out.subscribers, "subscriber", "name", &subscriber_config::name,
+                       [](context& c, const item& el, subscriber_config& sub) {
+                         auto present = parse_section(c, el, subscriber_section(), sub);
+                         return present.count("name") != 0 ? present.at("name") : el.line;
+                       });
+    };
+    subscribers.nested = [](const std::string& prefix, std::vector<key_info>& out) {
+      document(subscriber_section(), prefix + "[].", out);
+    };
+
+    return section<tenant_config>{
+        {
+            id,
+            section_key("rate_limit", &tenant_config::rate_limit, rate_limit_section),
+            section_key("privacy", &tenant_config::privacy, privacy_section),
+            channels,
+            subscribers,
+        },
+        nullptr};
+  }();
+  return s;
+}
+
+const section<config>& root_section() {
+  static const section<config> s = [] {
+    key_spec<config> tenants;
+    tenants.name = "tenants";
+    tenants.missing = "at least one tenant is required";
+    tenants.parse = [](context& ctx, const item& it, config& out) {
+      parse_named_list(ctx, it, out.tenants, "tenant", "id", &tenant_config::id,
+                       [](context& c, const item& el, tenant_config& t) {
+                         auto present = parse_section(c, el, tenant_section(), t);
+                         return present.count("id") != 0 ? present.at("id") : el.line;
+                       });
+      if (it.node.IsNull() || (it.node.IsSequence() && it.node.size() == 0)) {
+        ctx.report(it, "at least one tenant is required");
+      }
+    };
+    tenants.nested = [](const std::string& prefix, std::vector<key_info>& out) {
+      document(tenant_section(), prefix + "[].", out);
+    };
+
+    return section<config>{{
+                               section_key("server", &config::server, server_section),
+                               section_key("storage", &config::storage, storage_section),
+                               tenants,
+                           },
+                           nullptr};
+  }();
+  return s;
+}
+
+std::vector<std::string> sorted_by_line(std::vector<problem> problems) {
+  std::stable_sort(problems.begin(), problems.end(),
+                   [](const problem& a, const problem& b) { return a.line < b.line; });
+  std::vector<std::string> out;
+  out.reserve(problems.size());
+  for (auto& p : problems) {
+    out.push_back(std::move(p.text));
+  }
+  return out;
+}
+
+load_result load(const std::string& yaml_text, const std::string& source,
+                 const std::vector<channel_schema>& schemas) {
+  context ctx;
+  ctx.source = source;
+  ctx.schemas = &schemas;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    // e.msg describes the grammar problem only; what() would repeat the position.
+    const int line = e.mark.line >= 0 ? e.mark.line + 1 : 1;
+    ctx.report(line, "",
+               "invalid YAML: " + e.msg + " (column " + std::to_string(e.mark.column + 1) + ")");
+    return {nullptr, {sorted_by_line(std::move(ctx.problems))}};
+  }
+  auto cfg = std::make_shared<config>();
+  cfg->source = source;
+  const item top{root, "", line_of(root, 1)};
+  if (!root.IsMap() && !root.IsNull()) {
+    ctx.report(top, "the file must be a mapping with the keys server, storage and tenants");
+  } else {
+    const auto present = parse_section(ctx, top, root_section(), *cfg);
+    if (present.count("storage") == 0) {
+      ctx.report(top.line, "storage.master_key",
+                 std::string("missing secret; ") + k_master_key_hint);
+    }
+  }
+  if (!ctx.problems.empty()) {
+    return {nullptr, {sorted_by_line(std::move(ctx.problems))}};
+  }
+  return {std::move(cfg), {}};
+}
+
+}  // namespace
+
+std::string load_error::to_string() const {
+  std::string out;
+  for (const auto& p : problems) {
+    out += p + "\n";
+  }
+  return out;
+}
+
+load_result load_string(const std::string& yaml_text, const std::string& source,
+                        const std::vector<channel_schema>& schemas) {
+  try {
+    return load(yaml_text, source, schemas);
+  } catch (const std::exception& e) {
+    // Not expected (the parsers above report instead of throwing); kept so start-up always
+    // gets a message rather than an exception.
+    return {nullptr, {{source + ":1: internal error while loading the config: " + e.what()}}};
+  }
+}
+
+load_result load_file(const std::string& path, const std::vector<channel_schema>& schemas) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return {nullptr, {{path + ":1: cannot read the config file: it is a directory"}}};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    return {nullptr, {{path + ":1: cannot read the config file: " + std::strerror(err)}}};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return {nullptr, {{path + ":1: cannot read the config file"}}};
+  }
+  return load_string(text.str(), path, schemas);
+}
+
+const std::vector<key_info>& declared_keys() {
+  static const std::vector<key_info> keys = [] {
+    std::vector<key_info> out;
+    document(root_section(), "", out);
+    return out;
+  }();
+  return keys;
+}
+
+}  // namespace sb::config
