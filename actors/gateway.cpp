@@ -62,6 +62,9 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   init.store = st.store;
   init.adapters = st.opts.adapters;
   init.settings = st.opts.settings;
+  init.http = st.opts.http;
+  init.delivery = st.opts.delivery;
+  init.store_blocks = st.opts.store_blocks;
   auto t = spawn_tenant_actor(self, std::move(init));
   st.tenant_by_addr[t.address()] = index;
   st.registry->set(st.opts.cfg->tenants[index].id, t);
@@ -177,8 +180,7 @@ class gateway_impl final : public gateway_with_actors {
   std::shared_ptr<stream_handle> open_stream(stream_request r) override {
     auto t = registry_->find(r.tenant);
     if (!t || stopping_.load()) {
-      r.sink->close();
-      return std::make_shared<actor_stream_handle>(caf::actor{});
+      return nullptr;  // the session answers 503 with Retry-After
     }
     auto s = spawn_stream_actor(*system_, opts_.log, std::move(r), t);
     return std::make_shared<actor_stream_handle>(std::move(s));
@@ -195,13 +197,44 @@ class gateway_impl final : public gateway_with_actors {
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = caf::actor{};
     system_->await_all_actors_done();
+    // Pending deliveries' callbacks hold actor handles: run and drop them while the system lives.
+    if (opts_.http) {
+      opts_.http->stop();
+    }
     system_.reset();
   }
 
   caf::actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
+
+  void list_dead_letters(const std::string& tenant, const std::string& subscriber,
+                         std::uint64_t after, std::size_t limit, responder_ptr reply) override {
+    if (auto t = tenant_for(tenant, *reply)) {
+      caf::anon_send(t, deadlist_atom::value,
+                     dead_letters_query{tenant, subscriber, after, limit, std::move(reply)});
+    }
+  }
+
+  void redrive(const std::string& tenant, const std::string& subscriber, bool all,
+               std::vector<std::uint64_t> ids, responder_ptr reply) override {
+    if (auto t = tenant_for(tenant, *reply)) {
+      caf::anon_send(t, redrive_atom::value,
+                     redrive_request{tenant, subscriber, all, std::move(ids), std::move(reply)});
+    }
+  }
   caf::actor_system& system() override { return *system_; }
 
  private:
+  /// The tenant's current actor, or null after answering `reply` (unknown or restarting).
+  caf::actor tenant_for(const std::string& tenant, responder& reply) {
+    auto t = registry_->find(tenant);
+    if (!t) {
+      reply.answer(opts_.cfg->find_tenant(tenant) != nullptr
+                       ? error_response(errc::unavailable, "tenant is restarting; retry", 1)
+                       : error_response(errc::unknown_tenant, "no such tenant"));
+    }
+    return t;
+  }
+
   class actor_stream_handle final : public stream_handle {
    public:
     explicit actor_stream_handle(caf::actor a) : actor_(std::move(a)) {}
@@ -233,6 +266,21 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
   }
   if (!opts.adapters) {
     opts.adapters = [](std::string_view type) { return adapters::find(type); };
+  }
+  if (!opts.http) {
+    bool push = false;
+    for (const auto& t : opts.cfg->tenants) {
+      for (const auto& sub : t.subscribers) {
+        push = push || sub.push.has_value();
+      }
+    }
+    if (push) {
+      auto client = delivery::http_client::start(opts.delivery.client);
+      if (!client) {
+        throw std::runtime_error("cannot start the push delivery client: " + client.err().message);
+      }
+      opts.http = std::move(client.value());
+    }
   }
   return std::make_unique<gateway_impl>(std::move(opts));
 }

@@ -119,6 +119,8 @@ class gateway {
 
   virtual void submit(webhook_submission w) = 0;
   virtual void read_events(events_query q) = 0;
+  /// Starts a stream; nullptr when it cannot start now (tenant restarting, shutting down): the
+  /// session answers 503 with Retry-After.
   virtual std::shared_ptr<stream_handle> open_stream(stream_request r) = 0;
 
   /// True once every tenant's actors are up and until shutdown begins (`/readyz`).

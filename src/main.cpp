@@ -1,1 +1,186 @@
-int main() { return 0; }
+// switchboard: load the config, start the actors and the HTTP server, stop cleanly on
+// SIGTERM/SIGINT. Everything else is in the libraries the tests link.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "actors/gateway.hpp"
+#include "adapters/adapter.hpp"
+#include "config/loader.hpp"
+#include "core/log.hpp"
+#include "http/server.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_check_failed = 1;
+constexpr int exit_startup = 2;
+
+constexpr std::string_view usage =
+    "usage: switchboard [--config FILE] [--check-config FILE]\n"
+    "                   [--log-level debug|info|warn|error] [--help]\n"
+    "\n"
+    "  --config FILE        run with FILE (default: the embedded example config)\n"
+    "  --check-config FILE  validate FILE, print 'FILE: ok' or every problem, exit 0 or 1\n"
+    "  --log-level LEVEL    debug, info (default), warn or error\n"
+    "  --help               this text\n";
+
+struct options {
+  std::string config_file;
+  std::string check_file;
+  bool check = false;
+  bool help = false;
+};
+
+bool parse_level(std::string_view s, sb::log::level& out) {
+  if (s == "debug") {
+    out = sb::log::level::debug;
+  } else if (s == "info") {
+    out = sb::log::level::info;
+  } else if (s == "warn") {
+    out = sb::log::level::warn;
+  } else if (s == "error") {
+    out = sb::log::level::error;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/// Parses argv; on a usage error prints it and returns false.
+bool parse_args(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) {
+        std::cerr << "switchboard: " << arg << " needs a value\n" << usage;
+        return false;
+      }
+      out = argv[++i];
+      return true;
+    };
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+    } else if (arg == "--config") {
+      if (!value(o.config_file)) {
+        return false;
+      }
+    } else if (arg == "--check-config") {
+      o.check = true;
+      if (!value(o.check_file)) {
+        return false;
+      }
+    } else if (arg == "--log-level") {
+      std::string level_text;
+      sb::log::level level{};
+      if (!value(level_text)) {
+        return false;
+      }
+      if (!parse_level(level_text, level)) {
+        std::cerr << "switchboard: unknown log level '" << level_text << "'\n" << usage;
+        return false;
+      }
+      sb::log::set_level(level);
+    } else {
+      std::cerr << "switchboard: unknown argument '" << arg << "'\n" << usage;
+      return false;
+    }
+  }
+  return true;
+}
+
+int check_config(const std::string& path) {
+  auto loaded = sb::config::load_file(path, sb::adapters::schemas());
+  if (loaded.ok()) {
+    std::cerr << path << ": ok\n";
+    return exit_ok;
+  }
+  for (const auto& problem : loaded.errors.problems) {
+    std::cerr << problem << '\n';
+  }
+  return exit_check_failed;
+}
+
+int run(const options& o) {
+  // Signals are caught before any thread starts, so none of them takes the default action.
+  boost::asio::io_context signals_ioc(1);
+  boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+
+  auto loaded = o.config_file.empty()
+                    ? sb::config::load_string(sb::config::embedded_default(), "<embedded>",
+                                              sb::adapters::schemas())
+                    : sb::config::load_file(o.config_file, sb::adapters::schemas());
+  if (!loaded.ok()) {
+    for (const auto& problem : loaded.errors.problems) {
+      std::cerr << problem << '\n';
+    }
+    return exit_startup;
+  }
+  std::shared_ptr<const sb::config::config> cfg = loaded.cfg;
+
+  std::unique_ptr<sb::actors::gateway> gateway;
+  try {
+    gateway = sb::actors::gateway::start(cfg);
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard: cannot start: " << e.what() << '\n';
+    return exit_startup;
+  }
+
+  std::unique_ptr<sb::http::server> server;
+  try {
+    server = std::make_unique<sb::http::server>(cfg, *gateway);
+    server->start();
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard: " << e.what() << '\n';
+    server.reset();
+    gateway->shutdown();
+    return exit_startup;
+  }
+  sb::log::info("http", "listening on ", server->tls() ? "https" : "http", "://", server->host(),
+                ":", server->port());
+
+  int caught = 0;
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (!ec) {
+      caught = signal_number;
+    }
+  });
+  signals_ioc.run();
+
+  sb::log::info("main", "signal ", caught, ": shutting down");
+  server->stop();
+  gateway->shutdown();
+  server.reset();
+  gateway.reset();
+  sb::log::info("main", "stopped");
+  return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (!parse_args(argc, argv, o)) {
+    return exit_startup;
+  }
+  if (o.help) {
+    std::cout << usage;
+    return exit_ok;
+  }
+  try {
+    if (o.check) {
+      return check_config(o.check_file);
+    }
+    return run(o);
+  } catch (const std::exception& e) {
+    std::cerr << "switchboard: " << e.what() << '\n';
+    return exit_startup;
+  }
+}

@@ -1,0 +1,106 @@
+#include "http/auth.hpp"
+
+#include <cctype>
+
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+
+namespace sb::http {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
+
+const char* scope_name(config::scope s) {
+  switch (s) {
+    case config::scope::stream:
+      return "stream";
+    case config::scope::send:
+      return "send";
+    case config::scope::privacy:
+      return "privacy";
+    case config::scope::admin:
+      return "admin";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer";
+  if (authorization.size() <= scheme.size() || !is_space(authorization[scheme.size()]) ||
+      lower(authorization.substr(0, scheme.size())) != scheme) {
+    return {};
+  }
+  std::string_view token = authorization.substr(scheme.size());
+  while (!token.empty() && is_space(token.front())) {
+    token.remove_prefix(1);
+  }
+  while (!token.empty() && is_space(token.back())) {
+    token.remove_suffix(1);
+  }
+  return token;
+}
+
+token_index::token_index(const config::config& cfg) {
+  for (const auto& t : cfg.tenants) {
+    for (const auto& s : t.subscribers) {
+      if (s.token_sha256.empty()) {
+        continue;
+      }
+      std::string digest = lower(s.token_sha256);
+      if (ambiguous_.count(digest) != 0) {
+        continue;
+      }
+      auto [it, inserted] = by_digest_.emplace(digest, principal{t.id, s.name, s.scopes});
+      if (!inserted) {
+        log::warn("http", "subscribers ", it->second.tenant, "/", it->second.subscriber, " and ",
+                  t.id, "/", s.name, " share one token; it is refused for both");
+        by_digest_.erase(it);
+        ambiguous_.insert(std::move(digest));
+      }
+    }
+  }
+}
+
+const principal* token_index::find(std::string_view token) const {
+  if (token.empty()) {
+    return nullptr;
+  }
+  auto it = by_digest_.find(crypto::to_hex(crypto::sha256(token)));
+  return it == by_digest_.end() ? nullptr : &it->second;
+}
+
+result<const principal*> token_index::authenticate(std::string_view authorization,
+                                                   config::scope needed,
+                                                   std::string_view requested_tenant) const {
+  std::string_view token = bearer_token(authorization);
+  if (token.empty()) {
+    return error{errc::unauthorized, "missing bearer token"};
+  }
+  const principal* p = find(token);
+  if (p == nullptr) {
+    return error{errc::unauthorized, "unknown bearer token"};
+  }
+  if (!p->has_scope(needed)) {
+    return error{errc::forbidden,
+                 std::string("the token lacks the '") + scope_name(needed) + "' scope"};
+  }
+  if (!requested_tenant.empty() && requested_tenant != p->tenant) {
+    return error{errc::forbidden, "the token does not belong to this tenant"};
+  }
+  return p;
+}
+
+}  // namespace sb::http

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "core/error.hpp"
+
+/// Bearer-token authentication for the backend APIs (docs/DESIGN.md §6). Plain code, no Beast:
+/// the HTTP session calls it and maps the error to the wire.
+namespace sb::http {
+
+/// Who a token belongs to: one subscriber of one tenant, with its scopes.
+struct principal {
+  std::string tenant;
+  std::string subscriber;
+  unsigned scopes = 0;  ///< bit set of `config::scope`
+
+  bool has_scope(config::scope s) const { return (scopes & static_cast<unsigned>(s)) != 0; }
+};
+
+/// The token of an `Authorization: Bearer <token>` header value, or an empty view when the
+/// value is absent, uses another scheme, or carries no token. The scheme is case-insensitive.
+std::string_view bearer_token(std::string_view authorization);
+
+/// Index of API tokens, built once from the config: SHA-256(token) hex -> principal. The
+/// config stores only the hashes (`subscribers[].token_sha256`), so the index never holds a
+/// token. Immutable after construction; `authenticate` is safe from any thread.
+///
+/// Lookups are keyed by the token's SHA-256: hash-table timing can at most reveal something
+/// about a digest, which does not help anyone forge the token behind it.
+class token_index {
+ public:
+  explicit token_index(const config::config& cfg);
+
+  /// Checks an `Authorization` header value for a call that needs `needed` and, when
+  /// `requested_tenant` is non-empty, addresses that tenant. Errors:
+  /// - `errc::unauthorized`: no bearer token, or a token no subscriber holds;
+  /// - `errc::forbidden`: the token lacks `needed`, or belongs to another tenant than
+  ///   `requested_tenant` (a token never reaches another tenant's data).
+  /// The returned pointer lives as long as the index.
+  result<const principal*> authenticate(std::string_view authorization, config::scope needed,
+                                        std::string_view requested_tenant = {}) const;
+
+  /// The principal of a raw token, or nullptr.
+  const principal* find(std::string_view token) const;
+
+  std::size_t size() const noexcept { return by_digest_.size(); }
+
+ private:
+  std::unordered_map<std::string, principal> by_digest_;
+  /// Digests configured on more than one subscriber: refused rather than guessed, since
+  /// picking one could hand a caller another subscriber's (or tenant's) data.
+  std::unordered_set<std::string> ambiguous_;
+};
+
+}  // namespace sb::http

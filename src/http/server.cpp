@@ -1,0 +1,1218 @@
+// The one translation unit with Beast and Asio in the HTTP layer (they are heavy to compile).
+// Routing, parameters and authentication are plain code in router.cpp and auth.cpp; a session
+// here only moves bytes, applies limits and timeouts, and calls the gateway.
+#include "http/server.hpp"
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actors/gateway.hpp"
+#include "adapters/adapter.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "http/auth.hpp"
+#include "http/router.hpp"
+
+namespace sb::http {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+/// How long a closing connection may keep sending (e.g. the rest of an oversized body) before
+/// it is cut: closing with unread input makes the kernel send RST, which can destroy the
+/// response (413, 503) before the client reads it.
+constexpr milliseconds linger_time{1000};
+/// How long `stop()` waits for connections it force-closed after the grace period.
+constexpr milliseconds force_close_wait{1000};
+constexpr std::size_t first_read_size = 4096;
+
+constexpr std::string_view sse_head =
+    "HTTP/1.1 200 OK\r\n"
+    "Server: switchboard\r\n"
+    "Content-Type: text/event-stream\r\n"
+    "Cache-Control: no-cache\r\n"
+    "X-Accel-Buffering: no\r\n"
+    "Connection: keep-alive\r\n"
+    "\r\n";
+constexpr std::string_view sse_keepalive = ": keep-alive\n\n";
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+/// Guards posting onto session strands from other threads (actor threads answering, the
+/// stream actor writing). Closed before the io_context is destroyed, so a late answer is
+/// dropped instead of touching a dead io_context.
+struct post_gate {
+  std::mutex m;
+  bool open = true;
+};
+
+/// What every session is, seen from outside its strand. Handlers ending in `on_` run on the
+/// session's strand.
+class session_base : public std::enable_shared_from_this<session_base> {
+ public:
+  explicit session_base(net::any_io_executor ex) : ex_(std::move(ex)) {}
+  virtual ~session_base() = default;
+  session_base(const session_base&) = delete;
+  session_base& operator=(const session_base&) = delete;
+
+  const net::any_io_executor& executor() const { return ex_; }
+
+  /// The gateway's answer to the request in flight.
+  virtual void on_answer(actors::http_response r) = 0;
+  /// SSE frames from the stream actor.
+  virtual void on_frames(std::string frames, std::function<void()> on_written) = 0;
+  /// The stream actor ended the stream.
+  virtual void on_stream_end() = 0;
+  /// Server stop: graceful (`force` false) or immediate.
+  virtual void on_stop(bool force) = 0;
+  /// Drops the self-reference held while waiting for the gateway. Only once no thread runs
+  /// the io_context (server destruction).
+  virtual void detach() = 0;
+
+ private:
+  net::any_io_executor ex_;
+};
+
+/// Runs `f(session)` on the session's strand, from any thread. False when the session is gone
+/// or the server is being destroyed. The strong reference is taken and handed to the handler
+/// under the gate's lock, so no session is ever destroyed after its io_context.
+template <class F>
+bool post_to(const std::weak_ptr<session_base>& weak, post_gate& gate, F&& f) {
+  std::lock_guard<std::mutex> lock(gate.m);
+  if (!gate.open) {
+    return false;
+  }
+  auto s = weak.lock();
+  if (!s) {
+    return false;
+  }
+  auto ex = s->executor();
+  net::post(ex, [s = std::move(s), f = std::forward<F>(f)]() mutable { f(*s); });
+  return true;
+}
+
+/// State shared by the listener and every session. Outlives the io_context's handlers.
+struct server_core {
+  server_core(std::shared_ptr<const config::config> c, actors::gateway& g, server_options o)
+      : cfg(std::move(c)),
+        limits(cfg->server),
+        gateway(g),
+        options(o),
+        tokens(*cfg),
+        directory(*cfg) {}
+
+  std::shared_ptr<const config::config> cfg;
+  const config::server_config& limits;
+  actors::gateway& gateway;
+  server_options options;
+  token_index tokens;
+  channel_directory directory;
+  std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
+  std::atomic<bool> stopping{false};
+
+  /// Admits one more connection unless `max_connections` are open.
+  bool try_admit() {
+    std::lock_guard<std::mutex> lock(m_);
+    if (live_ >= limits.max_connections) {
+      return false;
+    }
+    ++live_;
+    return true;
+  }
+  /// Counts a connection shed past `max_connections`; logs at most once a second, so an
+  /// overload does not turn into a flood of log lines.
+  void note_shed() {
+    auto now = std::chrono::duration_cast<milliseconds>(steady::now().time_since_epoch()).count();
+    shed_.fetch_add(1, std::memory_order_relaxed);
+    auto last = last_shed_log_ms_.load(std::memory_order_relaxed);
+    if (now - last >= 1000 &&
+        last_shed_log_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+      log::warn("http", "max_connections (", limits.max_connections, ") reached; shed ",
+                shed_.exchange(0, std::memory_order_relaxed), " connection(s)");
+    }
+  }
+
+  /// Registers an admitted session (for `stop`).
+  void enter(const std::shared_ptr<session_base>& s) {
+    std::lock_guard<std::mutex> lock(m_);
+    sessions_.emplace(s.get(), s);
+  }
+  /// From an admitted session's destructor.
+  void leave(session_base* s) {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      sessions_.erase(s);
+      --live_;
+    }
+    cv_.notify_all();
+  }
+  std::vector<std::weak_ptr<session_base>> snapshot() {
+    std::lock_guard<std::mutex> lock(m_);
+    std::vector<std::weak_ptr<session_base>> out;
+    out.reserve(sessions_.size());
+    for (const auto& [ptr, weak] : sessions_) {
+      out.push_back(weak);
+    }
+    return out;
+  }
+  /// Waits until no admitted connection is left or `deadline`; returns how many are left.
+  std::size_t wait_drained(steady::time_point deadline) {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait_until(lock, deadline, [&] { return live_ == 0; });
+    return live_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::unordered_map<session_base*, std::weak_ptr<session_base>> sessions_;
+  std::size_t live_ = 0;
+  std::atomic<std::uint64_t> shed_{0};
+  std::atomic<std::int64_t> last_shed_log_ms_{-1000000};
+};
+
+/// The `actors::stream_sink` of one SSE connection. Held by the stream actor; it refers to the
+/// session weakly, so an actor that keeps it longer than the connection keeps nothing alive.
+class sse_sink final : public actors::stream_sink {
+ public:
+  sse_sink(std::weak_ptr<session_base> s, std::shared_ptr<post_gate> gate)
+      : session_(std::move(s)), gate_(std::move(gate)) {}
+
+  bool write(std::string frames, std::function<void()> on_written) override {
+    if (closed_.load(std::memory_order_acquire)) {
+      return false;
+    }
+    bool posted =
+        post_to(session_, *gate_,
+                [frames = std::move(frames), cb = std::move(on_written)](session_base& s) mutable {
+                  s.on_frames(std::move(frames), std::move(cb));
+                });
+    if (!posted) {
+      mark_closed();
+    }
+    return !closed_.load(std::memory_order_acquire);
+  }
+
+  void close() override {
+    post_to(session_, *gate_, [](session_base& s) { s.on_stream_end(); });
+  }
+
+  void mark_closed() { closed_.store(true, std::memory_order_release); }
+
+ private:
+  std::weak_ptr<session_base> session_;
+  std::shared_ptr<post_gate> gate_;
+  std::atomic<bool> closed_{false};
+};
+
+/// One connection, plain or TLS. Lives as long as an asynchronous operation (or, while the
+/// gateway works on its request, `self_hold_`) holds it; every handler runs on its strand.
+template <class Stream>
+class session final : public session_base {
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+  enum class state {
+    starting,   ///< TLS handshake
+    idle,       ///< waiting for the first byte of a request
+    reading,    ///< header or body of a request
+    waiting,    ///< the gateway has the request
+    writing,    ///< a response
+    streaming,  ///< SSE
+    closing,    ///< lingering before close
+    closed,
+  };
+
+  struct pending_write {
+    std::string bytes;
+    std::function<void()> on_written;  ///< empty for the head and keep-alives
+  };
+
+ public:
+  template <class... Extra>
+  session(server_core& core, bool admitted, tcp::socket&& socket, Extra&... extra)
+      : session_base(socket.get_executor()),
+        core_(core),
+        admitted_(admitted),
+        stream_(std::move(socket), extra...),
+        accepted_at_(steady::now()) {}
+
+  ~session() override {
+    if (admitted_) {
+      core_.leave(this);
+    }
+  }
+
+  void run() {
+    net::dispatch(executor(), [self = shared()] { self->on_run(); });
+  }
+
+  void on_answer(actors::http_response r) override {
+    if (state_ != state::waiting) {
+      return;
+    }
+    self_hold_.reset();
+    write_response(std::move(r));
+  }
+
+  void on_frames(std::string frames, std::function<void()> on_written) override {
+    if (state_ != state::streaming || ending_) {
+      return;
+    }
+    for (const auto& w : queue_) {
+      if (w.on_written) {
+        // The stream actor waits for on_written before its next batch; a second batch here
+        // is a caller bug, still handled: it is queued behind the first.
+        log::debug("http", "SSE batch queued before the previous one was written");
+        break;
+      }
+    }
+    queue_.push_back({std::move(frames), std::move(on_written)});
+    pump();
+  }
+
+  void on_stream_end() override {
+    if (state_ != state::streaming) {
+      return;
+    }
+    ending_ = true;
+    pump();
+  }
+
+  void on_stop(bool force) override {
+    stopping_ = true;
+    if (force) {
+      close_now();
+      return;
+    }
+    switch (state_) {
+      case state::idle:
+        close_now();
+        break;
+      case state::streaming:
+        end_stream_connection();
+        break;
+      default:
+        break;  // the exchange in flight finishes; its response closes the connection
+    }
+  }
+
+  void detach() override {
+    self_hold_.reset();
+    if (sink_) {
+      sink_->mark_closed();
+    }
+  }
+
+ private:
+  std::shared_ptr<session> shared() {
+    return std::static_pointer_cast<session>(shared_from_this());
+  }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  const config::server_config& limits() const { return core_.limits; }
+
+  // ---- connection start ------------------------------------------------------------------
+
+  void on_run() {
+    if constexpr (is_tls) {
+      state_ = state::starting;
+      lowest().expires_at(accepted_at_ + milliseconds(limits().header_timeout_ms));
+      stream_.async_handshake(ssl::stream_base::server, [self = shared()](beast::error_code ec) {
+        if (ec) {
+          log::debug("http", "TLS handshake failed: ", ec.message());
+          self->close_now();
+          return;
+        }
+        self->after_connect();
+      });
+    } else {
+      after_connect();
+    }
+  }
+
+  void after_connect() {
+    if (state_ == state::closed) {
+      return;
+    }
+    if (!admitted_) {
+      core_.note_shed();
+      write_response(
+          actors::error_response(errc::overloaded, "too many connections; retry later", 1), true);
+      return;
+    }
+    begin_request();
+  }
+
+  // ---- reading a request -----------------------------------------------------------------
+
+  void begin_request() {
+    if (state_ == state::closed) {
+      return;
+    }
+    if (stopping_ || core_.stopping.load()) {
+      close_now();
+      return;
+    }
+    parser_.emplace();
+    parser_->body_limit(limits().max_body_bytes);
+    parser_->header_limit(limits().max_header_bytes);
+    state_ = state::idle;
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      read_header();
+      return;
+    }
+    if (first_) {
+      lowest().expires_at(accepted_at_ + milliseconds(limits().header_timeout_ms));
+    } else {
+      lowest().expires_after(milliseconds(limits().idle_timeout_ms));
+    }
+    stream_.async_read_some(
+        buffer_.prepare(first_read_size),
+        [self = shared()](beast::error_code ec, std::size_t n) { self->on_first_bytes(ec, n); });
+  }
+
+  void on_first_bytes(beast::error_code ec, std::size_t n) {
+    if (state_ == state::closed) {
+      return;
+    }
+    if (ec) {  // end of stream, idle timeout, reset: nothing to answer
+      close_now();
+      return;
+    }
+    buffer_.commit(n);
+    read_header();
+  }
+
+  void read_header() {
+    state_ = state::reading;
+    if (first_) {
+      lowest().expires_at(accepted_at_ + milliseconds(limits().header_timeout_ms));
+    } else {
+      lowest().expires_after(milliseconds(limits().header_timeout_ms));
+    }
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (state_ == state::closed) {
+      return;
+    }
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    first_ = false;
+    if (parser_->is_done()) {
+      handle_request();
+      return;
+    }
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+      lowest().expires_after(milliseconds(limits().write_timeout_ms));
+      net::async_write(stream_, net::buffer(continue_line.data(), continue_line.size()),
+                       [self = shared()](beast::error_code ec, std::size_t) {
+                         if (self->state_ == state::closed) {
+                           return;
+                         }
+                         if (ec) {
+                           self->close_now();
+                           return;
+                         }
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    lowest().expires_after(milliseconds(limits().body_timeout_ms));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared()](beast::error_code ec, std::size_t) {
+                        if (self->state_ == state::closed) {
+                          return;
+                        }
+                        if (ec) {
+                          self->on_read_error(ec);
+                          return;
+                        }
+                        self->handle_request();
+                      });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      write_response(
+          actors::error_response(errc::body_too_large, "the body exceeds server.max_body_bytes (" +
+                                                           std::to_string(limits().max_body_bytes) +
+                                                           " bytes)"),
+          true);
+      return;
+    }
+    if (ec == bhttp::error::header_limit) {
+      auto r = actors::error_response(errc::bad_request,
+                                      "the request header exceeds server.max_header_bytes (" +
+                                          std::to_string(limits().max_header_bytes) + " bytes)");
+      r.status = 431;
+      write_response(std::move(r), true);
+      return;
+    }
+    static const auto& http_category = beast::error_code(bhttp::error::bad_method).category();
+    bool malformed = ec.category() == http_category && ec != bhttp::error::end_of_stream &&
+                     ec != bhttp::error::partial_message;
+    if (malformed) {
+      write_response(
+          actors::error_response(errc::bad_request, "malformed request: " + ec.message()), true);
+      return;
+    }
+    // Timeouts (the stream is already closed by Beast), resets, a client gone mid-request.
+    close_now();
+  }
+
+  // ---- handling a request ----------------------------------------------------------------
+
+  void handle_request() {
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    route r = match_route(sv(req.method_string()), sv(req.target()));
+    if (log::enabled(log::level::debug)) {  // the path only: queries may carry verify tokens
+      auto target = sv(req.target());
+      log_target_.assign(sv(req.method_string()));
+      log_target_.append(" ").append(target.substr(0, target.find('?')));
+    }
+    try {
+      switch (r.kind) {
+        case route_kind::none: {
+          auto res = actors::error_response(r.err.code, r.err.message);
+          if (!r.allow.empty()) {
+            res.headers.emplace_back("Allow", std::string(r.allow));
+          }
+          write_response(std::move(res));
+          return;
+        }
+        case route_kind::healthz:
+          write_response(status_body(200, "ok"));
+          return;
+        case route_kind::readyz:
+          if (core_.gateway.ready()) {
+            write_response(status_body(200, "ready"));
+          } else {
+            write_response(actors::error_response(errc::unavailable, "the gateway is not ready"));
+          }
+          return;
+        case route_kind::webhook:
+          submit_webhook(r);
+          return;
+        case route_kind::events:
+          read_events(r);
+          return;
+        case route_kind::stream:
+          open_stream(r);
+          return;
+      }
+    } catch (const std::exception& e) {
+      log::error("http", "request failed: ", e.what());
+      if (state_ == state::reading) {
+        write_response(actors::error_response(errc::internal, "internal error"), true);
+      }
+    }
+  }
+
+  static actors::http_response status_body(int status, std::string_view text) {
+    actors::http_response res;
+    res.status = status;
+    json::writer(res.body).begin_object().key("status").value(text).end_object();
+    return res;
+  }
+
+  void submit_webhook(const route& r) {
+    auto channel = core_.directory.find(r.tenant, r.channel);
+    if (!channel) {
+      write_response(actors::error_response(channel.err().code, channel.err().message));
+      return;
+    }
+    const adapters::adapter_info* info = adapters::find((*channel)->type);
+    if (info == nullptr) {
+      log::error("http", "channel ", r.tenant, "/", r.channel, " has type '", (*channel)->type,
+                 "' without an adapter");
+      write_response(actors::error_response(errc::internal, "the channel has no adapter"));
+      return;
+    }
+    auto& req = parser_->get();
+    actors::webhook_submission w;
+    w.tenant = r.tenant;
+    w.channel = r.channel;
+    w.method = std::string(sv(req.method_string()));
+    w.query = std::string(r.query);
+    for (const auto& name : info->headers) {
+      auto range = req.equal_range(name);  // field names compare case-insensitively
+      for (auto it = range.first; it != range.second; ++it) {
+        w.headers.push_back({lower(name), std::string(sv(it->value()))});
+      }
+    }
+    w.body = std::move(req.body());
+    w.body.reserve(w.body.size() + 64);  // simdjson padding: adapters parse in place
+    w.reply = await_gateway();
+    core_.gateway.submit(std::move(w));
+  }
+
+  /// 401/403 with the headers the contract asks for.
+  void write_auth_error(const error& e) {
+    auto res = actors::error_response(e.code, e.message);
+    if (e.code == errc::unauthorized) {
+      res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    }
+    write_response(std::move(res));
+  }
+
+  void read_events(const route& r) {
+    auto& req = parser_->get();
+    auto params = parse_events_params(r.query);
+    auto who =
+        core_.tokens.authenticate(sv(req[bhttp::field::authorization]), config::scope::stream,
+                                  params ? std::string_view(params->tenant) : "");
+    if (!who) {
+      write_auth_error(who.err());
+      return;
+    }
+    if (!params) {
+      write_response(actors::error_response(params.err().code, params.err().message));
+      return;
+    }
+    actors::events_query q;
+    q.tenant = (*who)->tenant;
+    q.subscriber = (*who)->subscriber;
+    q.after = params->after;
+    q.limit = params->limit;
+    q.types = std::move(params->types);
+    q.reply = await_gateway();
+    core_.gateway.read_events(std::move(q));
+  }
+
+  /// A responder whose answer comes back onto this strand; the session waits without timeout.
+  actors::responder_ptr await_gateway() {
+    state_ = state::waiting;
+    lowest().expires_never();
+    self_hold_ = shared_from_this();
+    return std::make_shared<actors::responder>(
+        [weak = weak_from_this(), gate = core_.gate](actors::http_response res) {
+          post_to(weak, *gate,
+                  [res = std::move(res)](session_base& s) mutable { s.on_answer(std::move(res)); });
+        });
+  }
+
+  // ---- writing a response ----------------------------------------------------------------
+
+  void write_response(actors::http_response r, bool close = false) {
+    res_ = {};
+    res_.version(parser_ && parser_->get().version() == 10 ? 10 : 11);
+    res_.result(static_cast<unsigned>(r.status));
+    res_.set(bhttp::field::server, "switchboard");
+    if (!r.content_type.empty()) {
+      res_.set(bhttp::field::content_type, r.content_type);
+    }
+    for (auto& [name, value] : r.headers) {
+      res_.set(name, value);
+    }
+    close_after_ = close || !keep_alive_ || stopping_ || core_.stopping.load();
+    res_.keep_alive(!close_after_);
+    res_.body() = std::move(r.body);
+    res_.prepare_payload();
+    log::debug("http", log_target_, " -> ", r.status);
+    state_ = state::writing;
+    lowest().expires_after(milliseconds(limits().write_timeout_ms));
+    bhttp::async_write(stream_, res_, [self = shared()](beast::error_code ec, std::size_t) {
+      self->on_response_written(ec);
+    });
+  }
+
+  void on_response_written(beast::error_code ec) {
+    if (state_ == state::closed) {
+      return;
+    }
+    if (ec) {
+      close_now();
+      return;
+    }
+    res_ = {};
+    if (close_after_) {
+      linger_close();
+      return;
+    }
+    begin_request();
+  }
+
+  // ---- Server-Sent Events ----------------------------------------------------------------
+  //
+  // Framing: the header carries neither Content-Length nor Transfer-Encoding, so the body is
+  // the raw event stream, delimited by the connection's close (RFC 7230 §3.3.3, rule 7). Each
+  // batch of frames is one write; curl and EventSource read it as it comes.
+
+  void open_stream(const route& r) {
+    auto& req = parser_->get();
+    auto params = parse_stream_params(r.query, sv(req["Last-Event-ID"]));
+    auto who =
+        core_.tokens.authenticate(sv(req[bhttp::field::authorization]), config::scope::stream,
+                                  params ? std::string_view(params->tenant) : "");
+    if (!who) {
+      write_auth_error(who.err());
+      return;
+    }
+    if (!params) {
+      write_response(actors::error_response(params.err().code, params.err().message));
+      return;
+    }
+    if (stopping_ || core_.stopping.load()) {
+      write_response(actors::error_response(errc::unavailable, "shutting down; retry", 1), true);
+      return;
+    }
+    sink_ = std::make_shared<sse_sink>(weak_from_this(), core_.gate);
+    actors::stream_request sr;
+    sr.tenant = (*who)->tenant;
+    sr.subscriber = (*who)->subscriber;
+    sr.after = params->after;
+    sr.types = std::move(params->types);
+    sr.sink = sink_;
+    // Frames the actor writes from here on are posted to this strand, so they queue behind
+    // the head pushed below.
+    stream_handle_ = core_.gateway.open_stream(std::move(sr));
+    if (!stream_handle_) {
+      sink_->mark_closed();
+      sink_.reset();
+      write_response(
+          actors::error_response(errc::unavailable, "the stream could not be opened; retry", 1),
+          true);
+      return;
+    }
+    log::debug("http", "SSE stream opened for ", (*who)->tenant, "/", (*who)->subscriber);
+    state_ = state::streaming;
+    queue_.push_back({std::string(sse_head), {}});
+    lowest().expires_never();
+    watch_client();
+    keepalive_.emplace(executor());
+    arm_keepalive();
+    pump();
+  }
+
+  /// Reads (and discards) until the client goes away: that is how a disconnect is noticed.
+  void watch_client() {
+    lowest().expires_never();  // only the read's timer: a write in flight keeps its own
+    stream_.async_read_some(
+        net::buffer(discard_),
+        [self = shared()](beast::error_code ec, std::size_t) { self->on_client_read(ec); });
+  }
+
+  void on_client_read(beast::error_code ec) {
+    if (state_ == state::closed) {
+      return;
+    }
+    if (state_ == state::closing) {
+      if constexpr (is_tls) {
+        shutdown_tls();  // the read was cancelled to make way for close_notify
+        return;
+      }
+    }
+    if (ec) {
+      log::debug("http", "SSE client went away");
+      close_now();
+      return;
+    }
+    watch_client();
+  }
+
+  void arm_keepalive() {
+    keepalive_->expires_after(milliseconds(core_.options.sse_keepalive_ms));
+    keepalive_->async_wait([self = shared()](beast::error_code ec) {
+      if (ec || self->state_ != state::streaming || self->ending_) {
+        return;
+      }
+      if (self->queue_.empty() && !self->writing_) {
+        self->queue_.push_back({std::string(sse_keepalive), {}});
+        self->pump();
+      }
+      self->arm_keepalive();
+    });
+  }
+
+  void pump() {
+    if (writing_ || state_ != state::streaming) {
+      return;
+    }
+    if (queue_.empty()) {
+      if (ending_) {
+        end_stream_connection();
+      }
+      return;
+    }
+    writing_ = true;
+    lowest().expires_after(milliseconds(limits().write_timeout_ms));
+    const std::string& bytes = queue_.front().bytes;
+    net::async_write(
+        stream_, net::buffer(bytes.data(), bytes.size()),
+        [self = shared()](beast::error_code ec, std::size_t) { self->on_frames_written(ec); });
+  }
+
+  void on_frames_written(beast::error_code ec) {
+    writing_ = false;
+    if (state_ == state::closed) {
+      return;
+    }
+    if (ec) {
+      close_now();
+      return;
+    }
+    auto done = std::move(queue_.front().on_written);
+    queue_.pop_front();
+    if (done) {
+      try {
+        done();
+      } catch (const std::exception& e) {
+        log::error("http", "SSE on_written failed: ", e.what());
+      }
+    }
+    if (state_ == state::streaming) {
+      pump();
+    } else if (state_ == state::closing) {
+      finish_stream_close();
+    }
+  }
+
+  /// Ends an SSE connection: cancels the stream, drops frames not yet being written, and once
+  /// the write in flight (if any) completes, closes.
+  void end_stream_connection() {
+    if (state_ != state::streaming) {
+      return;
+    }
+    cancel_stream();
+    drop_queued();
+    ending_ = true;
+    state_ = state::closing;
+    if (!writing_) {
+      finish_stream_close();
+    }
+  }
+
+  /// Plain: FIN, then wait (bounded) for the client's, which `watch_client` notices. TLS:
+  /// cancel the pending read, then close_notify (`shutdown_tls`): over TLS a close-delimited
+  /// body must end with close_notify, or clients such as curl report a truncated response.
+  void finish_stream_close() {
+    keepalive_->cancel();
+    if constexpr (is_tls) {
+      beast::error_code ignored;
+      lowest().socket().cancel(ignored);
+    } else {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      keepalive_->expires_after(linger_time);
+      keepalive_->async_wait([self = shared()](beast::error_code ec) {
+        if (!ec) {
+          self->close_now();
+        }
+      });
+    }
+  }
+
+  void shutdown_tls() {
+    if (tls_shutdown_started_ || writing_) {
+      close_now();
+      return;
+    }
+    tls_shutdown_started_ = true;
+    lowest().expires_after(linger_time);
+    if constexpr (is_tls) {
+      stream_.async_shutdown([self = shared()](beast::error_code) { self->close_now(); });
+    }
+  }
+
+  /// Frees queued frames, except the one a write in flight still reads from.
+  void drop_queued() {
+    while (queue_.size() > (writing_ ? 1u : 0u)) {
+      queue_.pop_back();
+    }
+  }
+
+  void cancel_stream() {
+    if (sink_) {
+      sink_->mark_closed();
+    }
+    if (stream_handle_) {
+      auto h = std::move(stream_handle_);
+      h->cancel();
+    }
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /// After a response with `Connection: close`: send FIN, then drain what the client still
+  /// sends for a bounded time so the response is not lost to a reset.
+  void linger_close() {
+    state_ = state::closing;
+    lowest().expires_after(linger_time);
+    if constexpr (is_tls) {
+      stream_.async_shutdown([self = shared()](beast::error_code) { self->close_now(); });
+    } else {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
+    }
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared()](beast::error_code ec, std::size_t) {
+                              if (self->state_ == state::closed) {
+                                return;
+                              }
+                              if (ec) {
+                                self->close_now();
+                                return;
+                              }
+                              self->drain();
+                            });
+  }
+
+  void close_now() {
+    if (state_ == state::closed) {
+      return;
+    }
+    state_ = state::closed;
+    cancel_stream();
+    if (keepalive_) {
+      keepalive_->cancel();
+    }
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
+    drop_queued();
+    self_hold_.reset();
+  }
+
+  server_core& core_;
+  const bool admitted_;
+  Stream stream_;
+  const steady::time_point accepted_at_;
+  state state_ = state::starting;
+  bool first_ = true;
+  bool keep_alive_ = true;
+  bool close_after_ = false;
+  bool stopping_ = false;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  std::shared_ptr<session_base> self_hold_;  ///< set only while the gateway has the request
+  std::array<char, 512> discard_{};
+  std::string log_target_;  ///< "METHOD /path" of the request, for debug logs
+
+  std::shared_ptr<sse_sink> sink_;
+  std::shared_ptr<actors::stream_handle> stream_handle_;
+  std::deque<pending_write> queue_;
+  bool writing_ = false;
+  bool ending_ = false;
+  bool tls_shutdown_started_ = false;
+  std::optional<net::steady_timer> keepalive_;
+};
+
+/// "host:port" or "[v6]:port".
+tcp::endpoint resolve_listen(net::io_context& ioc, const std::string& listen) {
+  std::string host;
+  std::string port;
+  if (!listen.empty() && listen.front() == '[') {
+    auto close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      throw std::runtime_error("server.listen '" + listen + "' is not [address]:port");
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      throw std::runtime_error("server.listen '" + listen + "' is not host:port");
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  unsigned long port_number = 0;
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos ||
+      (port_number = std::stoul(port)) > 65535 || host.empty()) {
+    throw std::runtime_error("server.listen '" + listen + "' has a bad host or port");
+  }
+  beast::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (!ec) {
+    return {address, static_cast<unsigned short>(port_number)};
+  }
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, port, ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error("server.listen: cannot resolve '" + host + "': " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+class server::impl {
+ public:
+  impl(std::shared_ptr<const config::config> cfg, actors::gateway& gateway, server_options options)
+      : core_(std::move(cfg), gateway, options),
+        ioc_(std::max(1, core_.limits.io_threads)),
+        acceptor_(net::make_strand(ioc_)),
+        retry_(acceptor_.get_executor()) {
+    const auto& limits = core_.limits;
+    if (!limits.tls.cert.empty() || !limits.tls.key.empty()) {
+      setup_tls(limits.tls);
+    }
+    auto endpoint = resolve_listen(ioc_, limits.listen);
+    try {
+      acceptor_.open(endpoint.protocol());
+      acceptor_.set_option(net::socket_base::reuse_address(true));
+      acceptor_.bind(endpoint);
+      acceptor_.listen(net::socket_base::max_listen_connections);
+      bound_ = acceptor_.local_endpoint();
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + limits.listen + ": " + e.code().message());
+    }
+  }
+
+  ~impl() {
+    stop();
+    {
+      std::lock_guard<std::mutex> lock(core_.gate->m);
+      core_.gate->open = false;
+    }
+    // No thread runs the io_context any more: break the self-references of sessions that
+    // were still waiting on the gateway, so they are destroyed before the io_context.
+    for (auto& weak : core_.snapshot()) {
+      if (auto s = weak.lock()) {
+        s->detach();
+      }
+    }
+  }
+
+  void start() {
+    std::lock_guard<std::mutex> lock(control_m_);
+    if (started_ || stopped_) {
+      return;
+    }
+    started_ = true;
+    work_.emplace(ioc_.get_executor());
+    do_accept();
+    int n = std::max(1, core_.limits.io_threads);
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] { run_loop(); });
+    }
+  }
+
+  void stop() {
+    std::lock_guard<std::mutex> lock(control_m_);
+    if (stopped_) {
+      return;
+    }
+    stopped_ = true;
+    core_.stopping = true;
+    if (!started_) {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      return;
+    }
+    net::post(acceptor_.get_executor(), [this] {
+      beast::error_code ignored;
+      acceptor_.close(ignored);
+      retry_.cancel();
+    });
+    for (auto& weak : core_.snapshot()) {
+      post_to(weak, *core_.gate, [](session_base& s) { s.on_stop(false); });
+    }
+    auto grace = milliseconds(std::max(0, core_.limits.shutdown_grace_ms));
+    std::size_t left = core_.wait_drained(steady::now() + grace);
+    if (left > 0) {
+      log::warn("http", "closing ", left, " connection(s) still busy after shutdown_grace_ms");
+      for (auto& weak : core_.snapshot()) {
+        post_to(weak, *core_.gate, [](session_base& s) { s.on_stop(true); });
+      }
+      core_.wait_drained(steady::now() + force_close_wait);
+    }
+    work_.reset();
+    ioc_.stop();
+    for (auto& t : threads_) {
+      t.join();
+    }
+    threads_.clear();
+    log::info("http", "server stopped");
+  }
+
+  std::uint16_t port() const noexcept { return bound_.port(); }
+  std::string host() const {
+    auto a = bound_.address();
+    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  }
+  bool tls() const noexcept { return tls_.has_value(); }
+
+ private:
+  void setup_tls(const config::tls_config& t) {
+    if (t.cert.empty() || t.key.empty()) {
+      throw std::runtime_error("server.tls needs both cert and key");
+    }
+    tls_.emplace(ssl::context::tls_server);
+    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
+    if (SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION) != 1) {
+      throw std::runtime_error("server.tls: cannot require TLS 1.2");
+    }
+    try {
+      tls_->use_certificate_chain_file(t.cert);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("server.tls.cert '" + t.cert + "': " + e.code().message());
+    }
+    try {
+      tls_->use_private_key_file(t.key, ssl::context::pem);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("server.tls.key '" + t.key + "': " + e.code().message());
+    }
+    if (SSL_CTX_check_private_key(tls_->native_handle()) != 1) {
+      throw std::runtime_error("server.tls: the key does not match the certificate");
+    }
+  }
+
+  void run_loop() {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        log::error("http", "I/O thread caught: ", e.what());
+      }
+    }
+  }
+
+  void do_accept() {
+    acceptor_.async_accept(
+        net::make_strand(ioc_),
+        [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || core_.stopping.load() || !acceptor_.is_open()) {
+      return;
+    }
+    if (ec) {
+      // Typically EMFILE: retry shortly instead of spinning on the error.
+      log::warn("http", "accept failed: ", ec.message());
+      retry_.expires_after(milliseconds(100));
+      retry_.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && !core_.stopping.load()) {
+          do_accept();
+        }
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    bool admitted = core_.try_admit();
+    if (tls_) {
+      spawn<session<tls_stream>>(admitted, std::move(socket), *tls_);
+    } else {
+      spawn<session<plain_stream>>(admitted, std::move(socket));
+    }
+    do_accept();
+  }
+
+  template <class Session, class... Extra>
+  void spawn(bool admitted, tcp::socket&& socket, Extra&... extra) {
+    auto s = std::make_shared<Session>(core_, admitted, std::move(socket), extra...);
+    if (admitted) {
+      core_.enter(s);
+    }
+    s->run();
+  }
+
+  // Declaration order is destruction order reversed: sessions (owned by the io_context's
+  // handlers) die before the TLS context and the core they refer to.
+  server_core core_;
+  std::optional<ssl::context> tls_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  tcp::endpoint bound_;
+  std::vector<std::thread> threads_;
+  std::mutex control_m_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+server::server(std::shared_ptr<const config::config> cfg, actors::gateway& gateway,
+               server_options options)
+    : impl_(std::make_unique<impl>(std::move(cfg), gateway, options)) {}
+
+server::~server() = default;
+
+void server::start() {
+  impl_->start();
+}
+std::uint16_t server::port() const noexcept {
+  return impl_->port();
+}
+std::string server::host() const {
+  return impl_->host();
+}
+bool server::tls() const noexcept {
+  return impl_->tls();
+}
+void server::stop() {
+  impl_->stop();
+}
+
+}  // namespace sb::http

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace sb::actors {
+class gateway;
+}  // namespace sb::actors
+
+/// The HTTP/1.1 server: ingress webhooks (docs/DESIGN.md §4) and the backend APIs (§6), on
+/// Boost.Beast. This header carries no Beast or Asio type; everything lives in server.cpp.
+namespace sb::http {
+
+struct server_options {
+  /// Interval of the `: keep-alive` comment on an idle Server-Sent Events stream (DESIGN §6:
+  /// every 15 s). Tests shorten it.
+  int sse_keepalive_ms = 15000;
+};
+
+/// Listens on `server.listen` with `server.io_threads` threads running one io_context.
+///
+/// Per connection: a strand; one request at a time (the next request is read only once the
+/// previous response is written: that is the pipelining bound, at most one request in flight
+/// and one response buffered per connection); a fresh parser per request with
+/// `max_body_bytes` / `max_header_bytes`; `header_timeout_ms` (from accept, or from the first
+/// byte of a keep-alive request, to the end of the header), `body_timeout_ms`,
+/// `idle_timeout_ms` between keep-alive requests, `write_timeout_ms` per write; no timeout while
+/// the gateway works on a request (the `actors::responder` guarantees an answer). Past
+/// `max_connections` a connection is answered 503 and closed. With `server.tls.cert`/`key`
+/// every connection is TLS 1.2 or newer.
+///
+/// Threading: construct, `start`, `stop` and destroy from one thread (typically main), never
+/// from an I/O thread. `port` and `host` are safe from any thread.
+class server {
+ public:
+  /// Binds and listens (connections queue until `start`). Throws std::runtime_error with a
+  /// clear message when the address is invalid or taken, or the TLS files cannot be used.
+  /// `gateway` must outlive the server.
+  server(std::shared_ptr<const config::config> cfg, actors::gateway& gateway,
+         server_options options = {});
+  /// Calls `stop()`.
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Starts accepting and the I/O threads. Idempotent.
+  void start();
+
+  /// The bound port (the real one when `server.listen` asks for port 0).
+  std::uint16_t port() const noexcept;
+  /// The bound address as text (IPv6 in brackets), e.g. "127.0.0.1".
+  std::string host() const;
+  /// True when connections are TLS.
+  bool tls() const noexcept;
+
+  /// Graceful stop: stops accepting; closes idle keep-alive connections and SSE streams at
+  /// once (cancelling their streams); lets requests in flight finish (their responses carry
+  /// `Connection: close`) for up to `server.shutdown_grace_ms`, then closes what remains and
+  /// joins the I/O threads. Idempotent; blocks, so call it from main, never an I/O thread.
+  void stop();
+
+ private:
+  class impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sb::http

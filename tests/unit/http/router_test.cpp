@@ -1,0 +1,125 @@
+#include <catch2/catch.hpp>
+
+#include "config/config.hpp"
+#include "http/router.hpp"
+
+using sb::errc;
+using sb::http::match_route;
+using sb::http::route_kind;
+
+TEST_CASE("webhook paths route to their tenant and channel, decoded", "[http]") {
+  auto r = match_route("POST", "/webhooks/acme/wa-main?x=1");
+  REQUIRE(r.kind == route_kind::webhook);
+  CHECK(r.tenant == "acme");
+  CHECK(r.channel == "wa-main");
+  CHECK(r.query == "x=1");
+
+  auto get = match_route("GET", "/webhooks/ac%6De/a+b?hub.mode=subscribe");
+  REQUIRE(get.kind == route_kind::webhook);
+  CHECK(get.tenant == "acme");
+  CHECK(get.channel == "a+b");  // '+' is literal in a path
+  CHECK(get.query == "hub.mode=subscribe");
+
+  auto absolute = match_route("POST", "http://gw.example:8080/webhooks/acme/tg");
+  REQUIRE(absolute.kind == route_kind::webhook);
+  CHECK(absolute.channel == "tg");
+}
+
+TEST_CASE("malformed webhook paths and unknown paths are 404 not_found", "[http]") {
+  for (const char* target :
+       {"/webhooks/acme", "/webhooks/acme/", "/webhooks//tg", "/webhooks/acme/tg/extra",
+        "/webhooks/a%zz/tg", "/", "/v1/eventsx", "/v1/events/"}) {
+    INFO(target);
+    auto r = match_route("GET", target);
+    CHECK(r.kind == route_kind::none);
+    CHECK(r.err.code == errc::not_found);
+  }
+}
+
+TEST_CASE("a known path with the wrong method is 405 with Allow", "[http]") {
+  auto w = match_route("PUT", "/webhooks/acme/tg");
+  CHECK(w.kind == route_kind::none);
+  CHECK(w.err.code == errc::method_not_allowed);
+  CHECK(w.allow == "GET, POST");
+  for (const char* target : {"/v1/events", "/v1/stream", "/healthz", "/readyz"}) {
+    auto r = match_route("POST", target);
+    CHECK(r.err.code == errc::method_not_allowed);
+    CHECK(r.allow == "GET");
+  }
+}
+
+TEST_CASE("API paths route by exact path", "[http]") {
+  CHECK(match_route("GET", "/v1/events?after=3").kind == route_kind::events);
+  CHECK(match_route("GET", "/v1/stream").kind == route_kind::stream);
+  CHECK(match_route("GET", "/healthz").kind == route_kind::healthz);
+  CHECK(match_route("GET", "/readyz").kind == route_kind::readyz);
+}
+
+TEST_CASE("events parameters: defaults, clamping and types", "[http]") {
+  auto d = sb::http::parse_events_params("");
+  REQUIRE(d.ok());
+  CHECK(d->after == 0);
+  CHECK(d->limit == 100);
+  CHECK(d->types.empty());
+  CHECK(d->tenant.empty());
+
+  auto p = sb::http::parse_events_params(
+      "after=18446744073709551615&limit=5000&types=message,"
+      "%20status,,order&tenant=acme");
+  REQUIRE(p.ok());
+  CHECK(p->after == 18446744073709551615ull);
+  CHECK(p->limit == 1000);
+  CHECK(p->types == std::vector<std::string>{"message", "status", "order"});
+  CHECK(p->tenant == "acme");
+}
+
+TEST_CASE("bad numbers are 400 bad_request naming the parameter", "[http]") {
+  for (const char* query :
+       {"after=-1", "after=abc", "after=", "after=18446744073709551616", "after=1e3"}) {
+    INFO(query);
+    auto p = sb::http::parse_events_params(query);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.err().code == errc::bad_request);
+    CHECK(p.err().message.find("'after'") != std::string::npos);
+  }
+  for (const char* query : {"limit=0", "limit=x", "limit=-5"}) {
+    INFO(query);
+    auto p = sb::http::parse_events_params(query);
+    REQUIRE_FALSE(p.ok());
+    CHECK(p.err().message.find("'limit'") != std::string::npos);
+  }
+  auto escape = sb::http::parse_events_params("types=%zz");
+  REQUIRE_FALSE(escape.ok());
+  CHECK(escape.err().message.find("'types'") != std::string::npos);
+}
+
+TEST_CASE("Last-Event-ID takes precedence over ?after= on streams", "[http]") {
+  auto p = sb::http::parse_stream_params("after=5&types=message", "42");
+  REQUIRE(p.ok());
+  CHECK(p->after == 42);
+  CHECK(p->types == std::vector<std::string>{"message"});
+  auto q = sb::http::parse_stream_params("after=5", "");
+  REQUIRE(q.ok());
+  CHECK(q->after == 5);
+  auto bad = sb::http::parse_stream_params("", "abc");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.err().message.find("Last-Event-ID") != std::string::npos);
+}
+
+TEST_CASE("the channel directory tells unknown tenants from unknown channels", "[http]") {
+  sb::config::config cfg;
+  sb::config::tenant_config acme;
+  acme.id = "acme";
+  sb::config::channel_config tg;
+  tg.name = "tg";
+  tg.type = "telegram";
+  acme.channels.push_back(tg);
+  cfg.tenants.push_back(acme);
+  sb::http::channel_directory dir(cfg);
+
+  auto found = dir.find("acme", "tg");
+  REQUIRE(found.ok());
+  CHECK((*found)->type == "telegram");
+  CHECK(dir.find("globex", "tg").err().code == errc::unknown_tenant);
+  CHECK(dir.find("acme", "wa").err().code == errc::unknown_channel);
+}
