@@ -11,6 +11,8 @@
 #include "actors/messages.hpp"
 #include "adapters/adapter.hpp"
 #include "config/config.hpp"
+#include "delivery/http_client.hpp"
+#include "delivery/settings.hpp"
 #include "store/event_log.hpp"
 
 namespace sb::actors {
@@ -26,6 +28,9 @@ struct tenant_init {
   caf::actor store;
   adapter_lookup adapters;
   actor_settings settings;
+  std::shared_ptr<delivery::http_client> http;  ///< for push subscribers; null = none spawned
+  delivery::settings delivery;
+  bool store_blocks = false;  ///< the log's writes block on disk (subscribers run detached)
 };
 
 // Spawn functions: each actor kind's state type stays inside its .cpp. Children spawned by a
@@ -51,6 +56,22 @@ caf::actor spawn_conversation_actor(caf::event_based_actor* parent, std::string 
 /// child: it registers with (and monitors) `tenant`, which stops it on shutdown.
 caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
                               stream_request req, caf::actor tenant);
+
+/// What a push subscriber actor is built from.
+struct subscriber_init {
+  std::string tenant;
+  config::subscriber_config sub;          ///< has `push`
+  std::shared_ptr<store::event_log> log;  ///< also its `delivery_store` (cursor, dead letters)
+  std::shared_ptr<delivery::http_client> http;
+  delivery::settings settings;
+};
+
+/// One push subscriber (docs/delivery.md): reads the log after its durable cursor, signs and
+/// POSTs each event with retries, per-conversation order, dead letters and redrive. A child of
+/// its tenant, which sends it `head_atom` on commits. `detached` (own OS thread) when the
+/// store's writes block on disk, so cursor and dead-letter writes never hold a scheduler thread.
+caf::actor spawn_subscriber_actor(caf::event_based_actor* parent, subscriber_init init,
+                                  bool detached);
 
 /// Renders stored events as SSE frames ("id: <seq>\nevent: <type>\ndata: <json>\n\n").
 std::string sse_frames(const std::vector<store::stored_event>& events);

@@ -1,4 +1,5 @@
 // The root supervisor and the CAF side of the HTTP bridge.
+#include <algorithm>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -268,14 +269,18 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
     opts.adapters = [](std::string_view type) { return adapters::find(type); };
   }
   if (!opts.http) {
-    bool push = false;
+    std::size_t push = 0;
     for (const auto& t : opts.cfg->tenants) {
       for (const auto& sub : t.subscribers) {
-        push = push || sub.push.has_value();
+        push += sub.push ? 1 : 0;
       }
     }
-    if (push) {
-      auto client = delivery::http_client::start(opts.delivery.client);
+    if (push > 0) {
+      // Room for every subscriber's attempts at once: a backend that holds all of its requests
+      // open never takes a slot another subscriber needs.
+      auto& client_opts = opts.delivery.client;
+      client_opts.max_active = std::max(client_opts.max_active, push * opts.delivery.max_in_flight);
+      auto client = delivery::http_client::start(client_opts);
       if (!client) {
         throw std::runtime_error("cannot start the push delivery client: " + client.err().message);
       }

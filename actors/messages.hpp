@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "actors/gateway.hpp"
+#include "delivery/planner.hpp"
 #include "store/event_log.hpp"
 
 namespace sb::actors {
@@ -105,3 +106,68 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::quarantine_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::committed_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tenant_stats)
+
+// -- push delivery (subscriber actors, docs/delivery.md) ---------------------------------------
+
+namespace sb::actors {
+
+using sent_atom = caf::atom_constant<caf::atom("sent")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using save_atom = caf::atom_constant<caf::atom("save")>;
+using push_atom = caf::atom_constant<caf::atom("push")>;
+using deadlist_atom = caf::atom_constant<caf::atom("deadlist")>;
+using redrive_atom = caf::atom_constant<caf::atom("redrive")>;
+
+/// tenant -> subscriber (`head_atom`, uint64): the tenant's stream grew to this seq.
+/// subscriber -> itself: (`pump_atom`) read more; (`retry_atom`, ticket) a retry is due;
+/// (`save_atom`) the cursor-save timer fired. tenant -> itself (`restart_atom`, `push_atom`,
+/// name): restart a crashed subscriber.
+
+/// HTTP client thread -> subscriber (`sent_atom`): how one delivery attempt ended.
+struct delivery_done {
+  std::uint64_t ticket = 0;
+  delivery::attempt_result result;
+  bool cancelled = false;  ///< the client stopped before the attempt finished: not counted
+};
+
+/// bridge -> tenant -> subscriber (`deadlist_atom`): list dead letters with id > `after`.
+/// Answered through `reply` with {"dead_letters":[...],"next":<last id>}.
+struct dead_letters_query {
+  std::string tenant;
+  std::string subscriber;
+  std::uint64_t after = 0;
+  std::size_t limit = 100;
+  responder_ptr reply;
+};
+
+/// bridge -> tenant -> subscriber (`redrive_atom`): send dead letters again (and re-enable a
+/// subscriber disabled by a 410). Answered 202 with what was taken.
+struct redrive_request {
+  std::string tenant;
+  std::string subscriber;
+  bool all = false;                ///< every dead letter (up to the redrive bound)
+  std::vector<std::uint64_t> ids;  ///< when not `all`
+  responder_ptr reply;
+};
+
+/// subscriber -> asker (`stats_atom`); tenant (`stats_atom`, name) delegates to the subscriber.
+struct subscriber_stats {
+  bool disabled = false;     ///< a 410 stopped delivery (until redrive or restart)
+  std::uint64_t cursor = 0;  ///< every event up to here is done
+  std::uint64_t saved_cursor = 0;
+  std::uint64_t attempts = 0;  ///< requests started
+  std::uint64_t delivered = 0;
+  std::uint64_t retries = 0;  ///< failed attempts that were rescheduled
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t redriven = 0;  ///< dead letters taken for redrive
+  std::size_t in_flight = 0;   ///< attempts running now
+  std::size_t tracked = 0;     ///< events held (window + redrive)
+  std::string last_error;      ///< of the last failed attempt; "" if none
+};
+
+}  // namespace sb::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::delivery_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::dead_letters_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::redrive_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::subscriber_stats)

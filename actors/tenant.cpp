@@ -16,6 +16,10 @@ struct tenant_state {
   std::unordered_map<std::string, caf::actor> conversations;
   std::unordered_map<caf::actor_addr, std::string> conversation_by_addr;
   std::unordered_map<caf::actor_addr, caf::actor> streams;
+  std::unordered_map<std::string, caf::actor> subscribers;  // push; absent while restarting
+  std::unordered_map<caf::actor_addr, std::string> subscriber_by_addr;
+  std::unordered_map<std::string, restart_policy> subscriber_restarts;
+  std::uint64_t subscriber_restart_count = 0;
   std::uint64_t channel_restart_count = 0;
   std::uint64_t conversation_restart_count = 0;
   bool stopping = false;
@@ -43,6 +47,47 @@ void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
                                    caf::actor_cast<caf::actor>(self), st.init.settings);
   st.channel_by_addr[child.address()] = ch.name;
   st.channels[ch.name] = std::move(child);
+}
+
+void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
+  auto& st = self->state;
+  if (!st.init.http) {
+    log::error("tenant", st.cfg->id, ": subscriber ", sub.name,
+               " has push but the gateway has no HTTP client; not delivering");
+    return;
+  }
+  subscriber_init init;
+  init.tenant = st.cfg->id;
+  init.sub = sub;
+  init.log = st.init.log;
+  init.http = st.init.http;
+  init.settings = st.init.delivery;
+  auto child = spawn_subscriber_actor(self, std::move(init), st.init.store_blocks);
+  st.subscriber_by_addr[child.address()] = sub.name;
+  st.subscribers[sub.name] = std::move(child);
+}
+
+const config::subscriber_config* find_push_subscriber(tenant_ptr self, const std::string& name) {
+  for (const auto& sub : self->state.cfg->subscribers) {
+    if (sub.name == name && sub.push) {
+      return &sub;
+    }
+  }
+  return nullptr;
+}
+
+/// Hands a dead-letter request to the named push subscriber, or answers it when there is none.
+template <class Atom, class Msg>
+void to_subscriber(tenant_ptr self, const std::string& name, Atom atom, Msg& m) {
+  auto& st = self->state;
+  auto it = st.subscribers.find(name);
+  if (it != st.subscribers.end()) {
+    self->send(it->second, atom, std::move(m));
+    return;
+  }
+  m.reply->answer(find_push_subscriber(self, name) != nullptr
+                      ? error_response(errc::unavailable, "subscriber is restarting; retry", 1)
+                      : error_response(errc::not_found, "no push subscriber of that name"));
 }
 
 caf::actor conversation_for(tenant_ptr self, const std::string& key) {
@@ -117,6 +162,20 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     st.conversation_by_addr.erase(it);
     return;
   }
+  if (auto it = st.subscriber_by_addr.find(m.source); it != st.subscriber_by_addr.end()) {
+    std::string name = it->second;
+    st.subscriber_by_addr.erase(it);
+    st.subscribers.erase(name);
+    if (st.stopping || !is_crash(m.reason)) {
+      return;
+    }
+    auto delay = st.subscriber_restarts[name].on_crash(restart_policy::clock::now());
+    ++st.subscriber_restart_count;
+    log::warn("tenant", st.cfg->id, ": subscriber ", name, " went down (", caf::to_string(m.reason),
+              "); restarting in ", delay.count(), " ms");
+    self->delayed_send(self, delay, restart_atom::value, push_atom::value, name);
+    return;
+  }
   st.streams.erase(m.source);
 }
 
@@ -132,6 +191,9 @@ void stop_children(tenant_ptr self, const caf::error& reason) {
   for (auto& [addr, s] : st.streams) {
     self->send_exit(s, reason);
   }
+  for (auto& [name, sub] : st.subscribers) {
+    self->send_exit(sub, reason);
+  }
 }
 
 caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init init) {
@@ -140,6 +202,11 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
   for (const auto& ch : st.cfg->channels) {
     spawn_channel(self, ch);
+  }
+  for (const auto& sub : st.cfg->subscribers) {
+    if (sub.push) {
+      spawn_subscriber(self, sub);
+    }
   }
   self->set_down_handler([=](caf::down_msg& m) { on_down(self, m); });
   // The parent (or the bridge) stops us: stop every child first, then quit.
@@ -171,6 +238,9 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         for (auto& [addr, s] : st.streams) {
           self->send(s, head_atom::value, head);
         }
+        for (auto& [name, sub] : st.subscribers) {
+          self->send(sub, head_atom::value, head);
+        }
         for (const auto& e : c.events) {
           if (e.conversation.empty()) {
             continue;
@@ -194,10 +264,35 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           }
         }
       },
-      // Introspection for tests and operations: the current actor of a channel or conversation.
+      [=](restart_atom, push_atom, const std::string& name) {
+        if (const auto* sub = find_push_subscriber(self, name)) {
+          if (self->state.subscribers.count(name) == 0) {
+            spawn_subscriber(self, *sub);
+          }
+        }
+      },
+      [=](deadlist_atom a, dead_letters_query& q) { to_subscriber(self, q.subscriber, a, q); },
+      [=](redrive_atom a, redrive_request& r) { to_subscriber(self, r.subscriber, a, r); },
+      // A push subscriber's stats (tests and operations).
+      [=](stats_atom, const std::string& name) -> caf::result<subscriber_stats> {
+        auto& st = self->state;
+        auto it = st.subscribers.find(name);
+        if (it == st.subscribers.end()) {
+          return caf::make_error(caf::sec::runtime_error);
+        }
+        auto rp = self->make_response_promise<subscriber_stats>();
+        self->request(it->second, std::chrono::seconds{5}, stats_atom::value)
+            .then([rp](subscriber_stats& s) mutable { rp.deliver(std::move(s)); },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+      // Introspection for tests and operations: the current actor of a channel, conversation or
+      // push subscriber.
       [=](lookup_atom, const std::string& kind, const std::string& key) -> caf::result<caf::actor> {
         auto& st = self->state;
-        auto& map = kind == "channel" ? st.channels : st.conversations;
+        auto& map = kind == "channel"      ? st.channels
+                    : kind == "subscriber" ? st.subscribers
+                                           : st.conversations;
         auto it = map.find(key);
         if (it == map.end()) {
           return caf::make_error(caf::sec::runtime_error);

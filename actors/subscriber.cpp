@@ -1,0 +1,398 @@
+// The push subscriber: a thin shell around delivery::delivery_planner (what to send, retries,
+// cursor) and delivery::http_client (the requests). Its handlers never wait on the network: the
+// client's thread posts each result back as a `sent_atom` message and touches no actor state.
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <unordered_set>
+
+#include "actors/actors.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "delivery/standard_webhooks.hpp"
+#include "store/delivery_store.hpp"
+
+namespace sb::actors {
+
+struct subscriber_state {
+  subscriber_init init;
+  std::string label;  // "<tenant>/<subscriber>", for logs
+  std::shared_ptr<store::delivery_store> dstore;
+  std::optional<delivery::signer> signer;
+  std::optional<delivery::delivery_planner> planner;
+  std::optional<delivery::cursor_saver> saver;
+  std::mt19937_64 rng{std::random_device{}()};
+  bool disabled = false;
+  bool busy_timer = false;  // a pump after `busy_backoff` is scheduled
+  subscriber_stats counters;
+  static inline const char* name = "subscriber";
+};
+
+namespace {
+
+using sub_ptr = caf::stateful_actor<subscriber_state>*;
+using steady = std::chrono::steady_clock;
+
+constexpr std::size_t k_max_list = 1000;
+
+double draw(sub_ptr self) {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(self->state.rng);
+}
+
+void save_cursor(sub_ptr self) {
+  auto& st = self->state;
+  const auto c = st.planner->cursor();
+  if (c == st.saver->last_saved()) {
+    return;
+  }
+  if (auto s = st.dstore->save_cursor(st.init.tenant, st.init.sub.name, c); !s) {
+    // The next progress or timer tries again; a lost save only means re-delivery after a restart.
+    log::warn("subscriber", st.label, ": cannot save the cursor: ", s.err().message);
+    return;
+  }
+  st.saver->saved(c, steady::now());
+}
+
+void progress(sub_ptr self) {
+  auto& st = self->state;
+  auto plan = st.saver->on_progress(st.planner->cursor(), steady::now());
+  if (plan.save_now) {
+    save_cursor(self);
+  } else if (plan.arm_timer) {
+    self->delayed_send(self, *plan.arm_timer, save_atom::value);
+  }
+}
+
+void arm_busy_timer(sub_ptr self) {
+  auto& st = self->state;
+  if (!st.busy_timer) {
+    st.busy_timer = true;
+    self->delayed_send(self, st.init.settings.busy_backoff, pump_atom::value);
+  }
+}
+
+/// Starts every delivery the planner allows now.
+void dispatch(sub_ptr self) {
+  auto& st = self->state;
+  if (st.disabled) {
+    return;
+  }
+  auto tickets = st.planner->take_ready();
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (std::size_t i = 0; i < tickets.size(); ++i) {
+    const std::uint64_t ticket = tickets[i];
+    const delivery::job* j = st.planner->find(ticket);
+    delivery::http_client::request req;
+    req.method = "POST";
+    req.url = st.init.sub.push->url;
+    req.timeout = st.init.settings.timeout;
+    req.headers.emplace_back("content-type", "application/json");
+    // Each attempt is signed afresh: receivers reject old timestamps (replay protection).
+    const std::int64_t ts = now().unix_ms / 1000;
+    for (auto& h : st.signer->headers(j->event_id, ts, j->json)) {
+      req.headers.push_back(std::move(h));
+    }
+    req.body = j->json;
+    auto submitted =
+        st.init.http->submit(std::move(req), [me, ticket](delivery::http_client::response res) {
+          // On the client's thread: build an owned message, post it, touch nothing else.
+          delivery_done d;
+          d.ticket = ticket;
+          d.cancelled = res.fail == delivery::http_client::failure::cancelled;
+          d.result.status = res.status;
+          d.result.error = std::move(res.error);
+          if (auto ra = res.header("retry-after")) {
+            d.result.retry_after = delivery::parse_retry_after(*ra, now().unix_ms / 1000);
+          }
+          caf::anon_send(me, sent_atom::value, std::move(d));
+        });
+    if (!submitted) {
+      // The shared client is full: put these back and try again shortly (not an attempt).
+      for (std::size_t k = i; k < tickets.size(); ++k) {
+        st.planner->requeue(tickets[k]);
+      }
+      arm_busy_timer(self);
+      return;
+    }
+    ++st.counters.attempts;
+  }
+}
+
+/// Reads the next batch after the window, then dispatches.
+void pump(sub_ptr self) {
+  auto& st = self->state;
+  if (st.disabled) {
+    return;
+  }
+  auto& p = *st.planner;
+  const std::uint64_t head = st.init.log->head(st.init.tenant);
+  const std::size_t room = std::min(p.room(), st.init.settings.read_batch);
+  if (room > 0 && p.read_position() < head) {
+    auto r = st.init.log->read(st.init.tenant, p.read_position(), room, {});
+    if (!r) {
+      log::warn("subscriber", st.label, ": cannot read the log: ", r.err().message);
+      arm_busy_timer(self);
+    } else {
+      for (auto& e : r->events) {
+        auto id = delivery::event_id_of(e.json);
+        p.add(e.seq, std::move(e.conversation), std::move(id), std::move(e.json));
+      }
+      p.advance(r->next);
+      // One batch per message keeps handlers short; the next one follows at once.
+      if (p.read_position() < head && p.room() > 0) {
+        self->send(self, pump_atom::value);
+      }
+    }
+  }
+  dispatch(self);
+  progress(self);
+}
+
+void on_result(sub_ptr self, delivery_done& d) {
+  auto& st = self->state;
+  if (d.cancelled) {
+    st.planner->requeue(d.ticket);
+    return;
+  }
+  auto dec = st.planner->on_result(d.ticket, d.result, draw(self));
+  if (!dec) {
+    return;
+  }
+  switch (dec->what) {
+    case delivery::action::delivered:
+      ++st.counters.delivered;
+      break;
+    case delivery::action::retry:
+      ++st.counters.retries;
+      st.counters.last_error = dec->last_error;
+      self->delayed_send(self, dec->delay, retry_atom::value, d.ticket);
+      break;
+    case delivery::action::dead_letter: {
+      st.counters.last_error = dec->last_error;
+      const delivery::job* j = st.planner->find(d.ticket);
+      store::dead_letter letter;
+      letter.tenant = st.init.tenant;
+      letter.subscriber = st.init.sub.name;
+      letter.seq = j->seq;
+      letter.event_id = j->event_id;
+      letter.attempts = dec->attempts;
+      letter.last_error = dec->last_error;
+      letter.failed_at = now();
+      auto id = st.dstore->add_dead_letter(std::move(letter));
+      if (id) {
+        ++st.counters.dead_lettered;
+        log::warn("subscriber", st.label, ": event seq ", j->seq, " dead-lettered as ", *id,
+                  " after ", dec->attempts, " attempts (", dec->last_error, ")");
+        st.planner->dead_lettered(d.ticket);
+      } else {
+        // Not done until the dead letter is stored: deliver again after the longest wait.
+        log::error("subscriber", st.label, ": cannot store a dead letter: ", id.err().message);
+        self->delayed_send(self, st.planner->schedule().delays().back(), retry_atom::value,
+                           d.ticket);
+      }
+      break;
+    }
+    case delivery::action::disable:
+      st.counters.last_error = dec->last_error;
+      if (!st.disabled) {
+        st.disabled = true;
+        log::error("subscriber", st.label,
+                   ": the receiver answered 410 Gone; push delivery is disabled until a redrive "
+                   "or a restart (nothing is skipped: the cursor stays before the event)");
+      }
+      break;
+  }
+  pump(self);
+}
+
+void write_letter(json::writer& w, const store::dead_letter& d) {
+  w.begin_object();
+  w.key("id").value(d.id).key("seq").value(d.seq).field("event_id", d.event_id);
+  w.key("attempts").value(static_cast<std::uint64_t>(d.attempts));
+  w.key("last_error").value(d.last_error).key("failed_at").value(to_rfc3339(d.failed_at));
+  w.end_object();
+}
+
+void list_dead_letters(sub_ptr self, dead_letters_query& q) {
+  auto& st = self->state;
+  const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, k_max_list);
+  auto letters = st.dstore->dead_letters(st.init.tenant, st.init.sub.name, q.after, limit);
+  http_response resp;
+  json::writer w(resp.body);
+  w.begin_object().key("dead_letters").begin_array();
+  for (const auto& d : letters) {
+    write_letter(w, d);
+  }
+  w.end_array().key("next").value(letters.empty() ? q.after : letters.back().id).end_object();
+  q.reply->answer(std::move(resp));
+}
+
+/// Takes dead letters from the store and hands them to the planner as independent deliveries.
+void redrive(sub_ptr self, redrive_request& r) {
+  auto& st = self->state;
+  auto& p = *st.planner;
+  const auto& tenant = st.init.tenant;
+  const auto& name = st.init.sub.name;
+  if (p.redrive_room() == 0) {
+    r.reply->answer(
+        error_response(errc::overloaded, "a redrive of this subscriber is still running", 5));
+    return;
+  }
+  // The candidates, with their seqs: the store lists by id, so an id is found as the first
+  // letter after id - 1.
+  std::vector<store::dead_letter> candidates;
+  std::vector<std::uint64_t> not_found;
+  std::vector<std::uint64_t> skipped;  // over the bound: ask again
+  if (r.all) {
+    candidates = st.dstore->dead_letters(tenant, name, 0, p.redrive_room());
+  } else {
+    std::unordered_set<std::uint64_t> seen;
+    for (auto id : r.ids) {
+      if (id == 0 || !seen.insert(id).second) {
+        continue;
+      }
+      if (candidates.size() >= p.redrive_room()) {
+        skipped.push_back(id);
+        continue;
+      }
+      auto found = st.dstore->dead_letters(tenant, name, id - 1, 1);
+      if (found.empty() || found.front().id != id) {
+        not_found.push_back(id);
+      } else {
+        candidates.push_back(std::move(found.front()));
+      }
+    }
+  }
+  std::vector<std::uint64_t> taken;
+  std::vector<std::uint64_t> gone;  // the event itself is no longer in the log (retention)
+  for (const auto& d : candidates) {
+    auto ev = st.init.log->read(tenant, d.seq - 1, 1, {});
+    if (!ev) {
+      log::warn("subscriber", st.label, ": redrive cannot read the log: ", ev.err().message);
+      skipped.push_back(d.id);
+      continue;
+    }
+    if (ev->events.empty() || ev->events.front().seq != d.seq) {
+      gone.push_back(d.id);
+      continue;
+    }
+    auto letter = st.dstore->take_dead_letter(tenant, name, d.id);
+    if (!letter) {
+      not_found.push_back(d.id);
+      continue;
+    }
+    auto& e = ev->events.front();
+    auto id = delivery::event_id_of(e.json);
+    p.add_redrive(e.seq, std::move(id), std::move(e.json));
+    taken.push_back(d.id);
+    ++st.counters.redriven;
+  }
+  const bool more = r.all && !candidates.empty() &&
+                    !st.dstore->dead_letters(tenant, name, candidates.back().id, 1).empty();
+  if (st.disabled) {
+    st.disabled = false;
+    log::info("subscriber", st.label, ": re-enabled by a redrive");
+  }
+  log::info("subscriber", st.label, ": redriving ", taken.size(), " dead letters");
+  http_response resp;
+  resp.status = 202;
+  json::writer w(resp.body);
+  auto list = [&](const char* key, const std::vector<std::uint64_t>& ids) {
+    w.key(key).begin_array();
+    for (auto id : ids) {
+      w.value(id);
+    }
+    w.end_array();
+  };
+  w.begin_object();
+  list("redriven", taken);
+  list("not_found", not_found);
+  list("event_gone", gone);
+  list("skipped", skipped);
+  w.key("more").value(more).end_object();
+  r.reply->answer(std::move(resp));
+  pump(self);
+}
+
+subscriber_stats stats_of(sub_ptr self) {
+  auto& st = self->state;
+  subscriber_stats s = st.counters;
+  s.disabled = st.disabled;
+  s.cursor = st.planner->cursor();
+  s.saved_cursor = st.saver->last_saved();
+  s.in_flight = st.planner->in_flight();
+  s.tracked = st.planner->tracked();
+  return s;
+}
+
+caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_addr parent) {
+  auto& st = self->state;
+  st.init = std::move(init);
+  st.label = st.init.tenant + "/" + st.init.sub.name;
+  st.dstore = store::delivery_store_of(st.init.log);
+  auto sig = st.init.sub.push ? delivery::signer::from_secret(st.init.sub.push->secret)
+                              : result<delivery::signer>(errc::bad_request, "no push config");
+  if (!st.dstore || !st.init.http || !sig) {
+    log::error("subscriber", st.label, ": push delivery cannot start (",
+               !sig ? sig.err().message : "no delivery store or HTTP client", ")");
+    self->quit();
+    return {};
+  }
+  st.signer = std::move(*sig);
+  const auto& s = st.init.settings;
+  const std::uint64_t cursor = st.dstore->cursor(st.init.tenant, st.init.sub.name);
+  st.planner.emplace(
+      cursor, delivery::delivery_planner::limits{s.max_in_flight, s.max_lookahead, s.max_redrive},
+      s.schedule);
+  st.saver.emplace(cursor, s.cursor_save_interval, s.cursor_save_every);
+  log::info("subscriber", st.label, ": push delivery starts after seq ", cursor);
+  // Stopped by the tenant: save how far delivery got, then quit. Attempts in flight are
+  // abandoned; their events are after the saved cursor and are sent again on the next start.
+  self->set_exit_handler([=](caf::exit_msg& m) {
+    save_cursor(self);
+    self->quit(m.reason);
+  });
+  // A tenant that crashed is restarted with new subscribers: this one must not deliver beside
+  // its successor. (Only the parent is monitored: every down message is the parent's.)
+  self->monitor(parent);
+  self->set_down_handler([=](caf::down_msg&) {
+    save_cursor(self);
+    self->quit();
+  });
+  self->send(self, pump_atom::value);
+  return {
+      [=](head_atom, std::uint64_t) { pump(self); },
+      [=](pump_atom) {
+        self->state.busy_timer = false;
+        pump(self);
+      },
+      [=](sent_atom, delivery_done& d) { on_result(self, d); },
+      [=](retry_atom, std::uint64_t ticket) {
+        self->state.planner->retry_due(ticket);
+        dispatch(self);
+      },
+      [=](save_atom) {
+        auto& st = self->state;
+        if (st.saver->on_timer(st.planner->cursor())) {
+          save_cursor(self);
+        }
+      },
+      [=](deadlist_atom, dead_letters_query& q) { list_dead_letters(self, q); },
+      [=](redrive_atom, redrive_request& r) { redrive(self, r); },
+      [=](stats_atom) { return stats_of(self); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_subscriber_actor(caf::event_based_actor* parent, subscriber_init init,
+                                  bool detached) {
+  // A weak reference to the parent: a strong one would make a handle cycle with the child.
+  auto addr = parent->address();
+  auto child = detached ? parent->spawn<caf::detached>(subscriber_actor, std::move(init), addr)
+                        : parent->spawn(subscriber_actor, std::move(init), addr);
+  parent->monitor(child);
+  return child;
+}
+
+}  // namespace sb::actors

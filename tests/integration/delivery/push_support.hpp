@@ -1,0 +1,219 @@
+#pragma once
+
+// The gateway in process with push subscribers: a test adapter for ingestion and a harness that
+// starts the actor tree with short retry schedules. Receivers are in receiver.hpp.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/gateway_impl.hpp"
+#include "core/crypto.hpp"
+#include "store/delivery_store.hpp"
+
+namespace sb::test::push {
+
+inline const std::string k_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Body: "<peer>:<message id>:<text>", several joined by '|' (one commit). No signature check.
+class multi_adapter final : public adapters::adapter {
+ public:
+  explicit multi_adapter(const config::channel_config& c) : name_(c.name) {}
+  status verify(const adapters::request&) const override { return {}; }
+  status parse(const adapters::request& req, std::vector<event>& out) override {
+    std::string body(req.body);
+    std::size_t start = 0;
+    while (start <= body.size()) {
+      auto end = body.find('|', start);
+      std::string part = body.substr(start, end == std::string::npos ? end : end - start);
+      auto a = part.find(':');
+      auto b = part.find(':', a == std::string::npos ? a : a + 1);
+      if (a == std::string::npos || b == std::string::npos) {
+        return {errc::malformed_body, "expected peer:id:text"};
+      }
+      event e;
+      e.channel = {name_, "test", "acct"};
+      e.type = event_type::message;
+      e.peer = part.substr(0, a);
+      e.conversation = name_ + ":" + e.peer;
+      e.platform_event_id = part.substr(a + 1, b - a - 1);
+      e.dedupe_key = "m:" + e.platform_event_id;
+      e.subject_source = e.peer;
+      e.content.text = part.substr(b + 1);
+      e.occurred_at = timestamp::from_seconds(1749416383);
+      out.push_back(std::move(e));
+      if (end == std::string::npos) {
+        break;
+      }
+      start = end + 1;
+    }
+    return {};
+  }
+
+ private:
+  std::string name_;
+};
+
+inline const adapters::adapter_info& multi_info() {
+  static const adapters::adapter_info info = [] {
+    adapters::adapter_info i;
+    i.type = "test";
+    i.schema.type = "test";
+    i.make = [](const config::channel_config& c) -> std::unique_ptr<adapters::adapter> {
+      return std::make_unique<multi_adapter>(c);
+    };
+    i.account = [](const config::channel_config&) { return std::string("acct"); };
+    return i;
+  }();
+  return info;
+}
+
+/// A push subscriber named `name` posting to `url`.
+inline config::subscriber_config push_subscriber(const std::string& name, const std::string& url) {
+  config::subscriber_config s;
+  s.name = name;
+  s.purposes = {"support"};
+  s.push = config::push_config{url, k_secret};
+  return s;
+}
+
+/// Tenant "acme" with channel "chat" and the given subscribers.
+inline std::shared_ptr<config::config> make_config(std::vector<config::subscriber_config> subs) {
+  auto cfg = std::make_shared<config::config>();
+  cfg->source = "<test>";
+  cfg->storage.master_key = std::string(32, '\x07');
+  config::tenant_config t;
+  t.id = "acme";
+  config::channel_config ch;
+  ch.name = "chat";
+  ch.type = "test";
+  t.channels.push_back(ch);
+  t.subscribers = std::move(subs);
+  cfg->tenants.push_back(t);
+  return cfg;
+}
+
+/// Short schedules so that retries happen within a test: every wait is milliseconds.
+inline delivery::settings fast_settings(std::vector<std::chrono::milliseconds> schedule) {
+  delivery::settings s;
+  auto r = delivery::retry_schedule::make(std::move(schedule), 0.2);
+  REQUIRE(r.ok());
+  s.schedule = std::move(r).value();
+  s.timeout = std::chrono::seconds{10};
+  s.cursor_save_interval = std::chrono::milliseconds{20};
+  return s;
+}
+
+struct harness {
+  std::shared_ptr<store::event_log> log;
+  std::unique_ptr<actors::gateway_with_actors> gw;
+
+  harness(std::shared_ptr<config::config> cfg, delivery::settings settings,
+          std::shared_ptr<store::event_log> l = nullptr, bool store_blocks = false)
+      : log(l ? std::move(l) : store::make_memory_log()) {
+    actors::gateway_options opts;
+    opts.cfg = std::move(cfg);
+    opts.log = log;
+    opts.store_blocks = store_blocks;
+    opts.delivery = std::move(settings);
+    opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
+      return type == "test" ? &multi_info() : nullptr;
+    };
+    gw = actors::start_gateway(std::move(opts));
+  }
+  ~harness() { gw->shutdown(); }
+
+  actors::http_response post(const std::string& body) {
+    auto p = std::make_shared<std::promise<actors::http_response>>();
+    auto f = p->get_future();
+    actors::webhook_submission w;
+    w.tenant = "acme";
+    w.channel = "chat";
+    w.method = "POST";
+    w.body = body;
+    w.body.reserve(body.size() + 64);
+    w.reply = std::make_shared<actors::responder>(
+        [p](actors::http_response r) { p->set_value(std::move(r)); });
+    gw->submit(std::move(w));
+    REQUIRE(f.wait_for(std::chrono::seconds{10}) == std::future_status::ready);
+    return f.get();
+  }
+
+  actors::subscriber_stats stats(const std::string& sub) {
+    actors::subscriber_stats out;
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->tenant_actor_of("acme"), std::chrono::seconds{5}, actors::stats_atom::value,
+                  sub)
+        .receive([&](actors::subscriber_stats s) { out = std::move(s); },
+                 [&](caf::error&) { FAIL("subscriber stats request failed"); });
+    return out;
+  }
+
+  caf::actor lookup_subscriber(const std::string& sub) {
+    caf::actor out;
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->tenant_actor_of("acme"), std::chrono::seconds{5}, actors::lookup_atom::value,
+                  std::string("subscriber"), sub)
+        .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
+    return out;
+  }
+
+  template <class F>
+  actors::http_response ask(F&& call) {
+    auto p = std::make_shared<std::promise<actors::http_response>>();
+    auto f = p->get_future();
+    call(std::make_shared<actors::responder>(
+        [p](actors::http_response r) { p->set_value(std::move(r)); }));
+    REQUIRE(f.wait_for(std::chrono::seconds{10}) == std::future_status::ready);
+    return f.get();
+  }
+
+  actors::http_response dead_letters(const std::string& sub, std::uint64_t after = 0) {
+    return ask([&](actors::responder_ptr r) {
+      gw->list_dead_letters("acme", sub, after, 100, std::move(r));
+    });
+  }
+
+  actors::http_response redrive(const std::string& sub, bool all,
+                                std::vector<std::uint64_t> ids = {}) {
+    return ask([&](actors::responder_ptr r) {
+      gw->redrive("acme", sub, all, std::move(ids), std::move(r));
+    });
+  }
+
+  /// The stored JSON of the event with this seq.
+  std::string event_json(std::uint64_t seq) {
+    auto r = log->read("acme", seq - 1, 1, {});
+    REQUIRE(r.ok());
+    REQUIRE(r->events.size() == 1);
+    return r->events[0].json;
+  }
+};
+
+/// Polls `pred` every 10 ms until it holds; false after `deadline` (a generous bound only).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds deadline = std::chrono::seconds{20}) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return pred();
+}
+
+/// `webhook-signature` as the specification defines it, computed here from the primitives.
+inline std::string expected_signature(const std::string& secret, const std::string& id,
+                                      const std::string& ts, const std::string& body) {
+  auto key = crypto::base64_decode(secret.substr(6));
+  REQUIRE(key.has_value());
+  return "v1," + crypto::base64_encode(crypto::hmac_sha256(*key, id + "." + ts + "." + body));
+}
+
+}  // namespace sb::test::push
