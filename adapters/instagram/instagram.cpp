@@ -1,26 +1,20 @@
-// PLACEHOLDER: being written; replaced by the real adapter.
 #include "adapters/instagram/instagram.hpp"
+
+#include "adapters/meta/meta.hpp"
 
 namespace sb::adapters::instagram {
 
-namespace {
-class placeholder final : public adapter {
- public:
-  status verify(const request&) const override { return {errc::internal, "not implemented"}; }
-  status parse(const request&, std::vector<event>&) override {
-    return {errc::internal, "not implemented"};
-  }
-};
-}  // namespace
-
+// Verification, handshake and the entry[].messaging[] parser are shared with the other
+// Meta platform and live in adapters/meta/.
 adapter_info info() {
   adapter_info i;
   i.type = "instagram";
-  i.schema.type = "instagram";
-  i.make = [](const config::channel_config&) -> std::unique_ptr<adapter> {
-    return std::make_unique<placeholder>();
+  i.schema = meta::page_schema("instagram");
+  i.headers = {meta::k_signature_header};
+  i.make = [](const config::channel_config& cfg) -> std::unique_ptr<adapter> {
+    return meta::make_page_adapter(cfg, "instagram", "instagram");
   };
-  i.account = [](const config::channel_config&) { return std::string{}; };
+  i.account = [](const config::channel_config& cfg) { return cfg.get("page_id"); };
   return i;
 }
 

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "adapters/adapter.hpp"
+#include "core/crypto.hpp"
+#include "support/fixtures.hpp"
+
+/// Signs webhook bodies the way each platform does (docs/DESIGN.md §4), as the headers an
+/// adapter receives (lower-case names), so unit tests can hand adapters authentic requests
+/// without knowing each scheme. Header-only; tests only.
+namespace sb::test {
+
+/// The Shopify topic a fixture stands for: its file name without `.json`, with `__` for `/`
+/// (tests/fixtures/shopify/orders__create.json is `orders/create`).
+inline std::string shopify_topic(const std::string& fixture_name) {
+  std::string stem = std::filesystem::path(fixture_name).stem().string();
+  std::string topic;
+  for (std::size_t i = 0; i < stem.size(); ++i) {
+    if (stem.compare(i, 2, "__") == 0) {
+      topic += '/';
+      ++i;
+    } else {
+      topic += stem[i];
+    }
+  }
+  return topic;
+}
+
+/// The authenticity headers `type` expects for `body`, computed from the channel's settings
+/// (`app_secret`, `secret_token`, `client_secret`...). `fixture_name` matters only for schemes
+/// that carry more than a signature (Shopify's topic). Empty for a type this helper does not
+/// know, which makes any verification fail loudly.
+inline std::vector<adapters::header> sign_for(const std::string& type,
+                                              const std::map<std::string, std::string>& settings,
+                                              const std::string& body,
+                                              const std::string& fixture_name = "") {
+  auto get = [&](const char* key) {
+    auto it = settings.find(key);
+    return it == settings.end() ? std::string{} : it->second;
+  };
+  if (type == "whatsapp" || type == "messenger" || type == "instagram") {
+    return {{"x-hub-signature-256",
+             "sha256=" + crypto::to_hex(crypto::hmac_sha256(get("app_secret"), body))}};
+  }
+  if (type == "telegram") {
+    return {{"x-telegram-bot-api-secret-token", get("secret_token")}};
+  }
+  if (type == "shopify") {
+    // A stable webhook id per body, shaped like Shopify's UUIDs.
+    const auto h = crypto::to_hex(crypto::sha256(body));
+    const auto webhook_id = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
+                            h.substr(16, 4) + "-" + h.substr(20, 12);
+    return {{"x-shopify-hmac-sha256",
+             crypto::base64_encode(crypto::hmac_sha256(get("client_secret"), body))},
+            {"x-shopify-topic", shopify_topic(fixture_name)},
+            {"x-shopify-webhook-id", webhook_id},
+            {"x-shopify-shop-domain", get("shop_domain")},
+            {"x-shopify-triggered-at", "2024-11-29T05:00:00.123Z"},
+            {"x-shopify-api-version", "2024-10"}};
+  }
+  return {};
+}
+
+/// A request as the gateway hands it to an adapter: the body with simdjson padding capacity,
+/// the headers, the query. `req()` views into this object; keep it alive while the request is
+/// used.
+struct webhook_request {
+  std::string method = "POST";
+  std::string query;
+  std::string body;
+  std::vector<adapters::header> headers;
+
+  adapters::request req() const {
+    adapters::request r;
+    r.method = method;
+    r.query = query;
+    r.headers = &headers;
+    r.body = body;
+    return r;
+  }
+};
+
+/// A POST of `body` signed for `type` under `settings`.
+inline webhook_request signed_post(const std::string& type,
+                                   const std::map<std::string, std::string>& settings,
+                                   std::string body, const std::string& fixture_name = "") {
+  webhook_request w;
+  w.headers = sign_for(type, settings, body, fixture_name);
+  w.body = padded(std::move(body));
+  return w;
+}
+
+/// A GET with the raw (not decoded) query string `query`.
+inline webhook_request get_request(std::string query) {
+  webhook_request w;
+  w.method = "GET";
+  w.query = std::move(query);
+  w.body = padded("");
+  return w;
+}
+
+}  // namespace sb::test
