@@ -158,6 +158,14 @@ class shopify_adapter final : public adapter {
               "X-Shopify-Hmac-Sha256 does not match the body signed with the channel's "
               "client_secret"};
     }
+    // One app secret signs every shop's webhooks: a validly signed webhook of another shop is
+    // misrouted, not ours to store.
+    const auto shop = req.header_value(k_shop_domain_header);
+    if (!shop.empty() && shop != channel_.account) {
+      return {errc::forbidden,
+              "X-Shopify-Shop-Domain names another shop than this channel's "
+              "shop_domain"};
+    }
     return {};
   }
 

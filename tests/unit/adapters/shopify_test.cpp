@@ -200,6 +200,18 @@ TEST_CASE("shopify rejects a signature made with another secret", "[shopify][ada
   CHECK(st.err().code == sb::errc::bad_signature);
 }
 
+TEST_CASE("shopify refuses a validly signed webhook of another shop",
+          "[shopify][adapters][verify]") {
+  auto a = make();
+  auto p = fixture_post("orders/create");
+  p.set("x-shopify-shop-domain", "globex.myshopify.com");
+  auto st = a->verify(p.req());
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.err().code == sb::errc::forbidden);
+  p.drop("x-shopify-shop-domain");
+  CHECK(a->verify(p.req()).ok());
+}
+
 TEST_CASE("shopify rejects a missing signature", "[shopify][adapters][verify]") {
   auto a = make();
   auto p = fixture_post("orders/create");
