@@ -24,6 +24,11 @@ void store_and_answer(caf::stateful_actor<channel_state>* self, store_events s,
   self->request(st.store, st.settings.store_timeout, append_atom::value, std::move(job))
       .then(
           [self, reply](append_reply& r) {
+            if (r.shed) {
+              reply->answer(
+                  error_response(errc::overloaded, "the event store is overloaded; retry", 1));
+              return;
+            }
             committed_msg fresh;
             std::size_t duplicates = 0;
             for (std::size_t i = 0; i < r.events.size(); ++i) {

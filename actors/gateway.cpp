@@ -77,7 +77,8 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.registry = std::move(registry);
-  st.store = spawn_store_writer(self, st.opts.log, st.opts.store_blocks);
+  st.store = spawn_store_writer(self, st.opts.log, st.opts.store_blocks,
+                                st.opts.settings.mailbox_high_water);
   const auto n = st.opts.cfg->tenants.size();
   st.tenants.resize(n);
   st.restarts.resize(n);
@@ -270,16 +271,21 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
   }
   if (!opts.http) {
     std::size_t push = 0;
+    std::size_t in_flight = 0;  // every push subscriber's attempts at once
     for (const auto& t : opts.cfg->tenants) {
       for (const auto& sub : t.subscribers) {
-        push += sub.push ? 1 : 0;
+        if (sub.push) {
+          ++push;
+          in_flight += sub.push->max_in_flight ? static_cast<std::size_t>(*sub.push->max_in_flight)
+                                               : opts.delivery.max_in_flight;
+        }
       }
     }
     if (push > 0) {
       // Room for every subscriber's attempts at once: a backend that holds all of its requests
       // open never takes a slot another subscriber needs.
       auto& client_opts = opts.delivery.client;
-      client_opts.max_active = std::max(client_opts.max_active, push * opts.delivery.max_in_flight);
+      client_opts.max_active = std::max(client_opts.max_active, in_flight);
       auto client = delivery::http_client::start(client_opts);
       if (!client) {
         throw std::runtime_error("cannot start the push delivery client: " + client.err().message);

@@ -123,6 +123,29 @@ class gateway {
   /// session answers 503 with Retry-After.
   virtual std::shared_ptr<stream_handle> open_stream(stream_request r) = 0;
 
+  // Backend API of push subscribers (docs/DESIGN.md §6, docs/delivery.md). The HTTP layer calls
+  // these once it has checked the token (same tenant; `admin`, or the subscriber's own token with
+  // `stream`). `subscriber` is a name from the request path: one that is not a push subscriber
+  // of `tenant` is answered 404 `not_found`; an unknown tenant 404 `unknown_tenant`; a tenant or
+  // subscriber restarting 503 with Retry-After.
+
+  /// `GET /v1/subscribers/{name}/dead-letters?after=<id>&limit=<n>`: 200
+  /// {"dead_letters":[{"id","seq","event_id","attempts","last_error","failed_at"}],"next":<id>}
+  /// with the letters of id > `after`, oldest first, at most `limit` (1..1000).
+  /// The default (a gateway without push delivery, e.g. a test double) answers 404.
+  virtual void list_dead_letters(const std::string& tenant, const std::string& subscriber,
+                                 std::uint64_t after, std::size_t limit, responder_ptr reply) {
+    reply->answer(error_response(errc::not_found, "no push subscriber of that name"));
+  }
+
+  /// `POST /v1/subscribers/{name}/redrive` with {"ids":[...]} or {"all":true}: takes the dead
+  /// letters and delivers them again; 202 {"redriven":[ids],"not_found":[ids],"event_gone":[ids],
+  /// "skipped":[ids],"more":bool}. Re-enables a subscriber that a 410 disabled.
+  virtual void redrive(const std::string& tenant, const std::string& subscriber, bool all,
+                       std::vector<std::uint64_t> ids, responder_ptr reply) {
+    reply->answer(error_response(errc::not_found, "no push subscriber of that name"));
+  }
+
   /// True once every tenant's actors are up and until shutdown begins (`/readyz`).
   virtual bool ready() const = 0;
 

@@ -33,21 +33,15 @@ class gateway_with_actors : public gateway {
   virtual caf::actor tenant_actor_of(const std::string& id) const = 0;
   virtual caf::actor_system& system() = 0;
 
-  // Backend API of push subscribers (docs/DESIGN.md §6); the HTTP layer's routes call these once
-  // it has checked the token (tenant, `admin` scope). Never block; answered through `reply`.
-
-  /// `GET /v1/subscribers/{name}/dead-letters?after=<id>&limit=<n>`: 200
-  /// {"dead_letters":[{"id","seq","event_id","attempts","last_error","failed_at"}],"next":<id>};
-  /// 404 when the tenant has no push subscriber `name`.
-  virtual void list_dead_letters(const std::string& tenant, const std::string& subscriber,
-                                 std::uint64_t after, std::size_t limit, responder_ptr reply) = 0;
-
-  /// `POST /v1/subscribers/{name}/redrive` with {"ids":[...]} or {"all":true}: takes the dead
-  /// letters and delivers them again; 202 {"redriven":[ids],"not_found":[ids],"event_gone":[ids],
-  /// "skipped":[ids],"more":bool}. Re-enables a subscriber that a 410 disabled.
-  virtual void redrive(const std::string& tenant, const std::string& subscriber, bool all,
-                       std::vector<std::uint64_t> ids, responder_ptr reply) = 0;
+  // `list_dead_letters` and `redrive` are part of `gateway` (gateway.hpp).
 };
+
+/// As `spawn_store_writer` (actors.hpp), with the load-shedding bound: an append that finds the
+/// writer's backlog (appends waiting for a commit plus its mailbox) above `high_water` is answered
+/// at once with `append_reply::shed`, which the channel turns into 503 `overloaded` with
+/// Retry-After, instead of queueing memory without bound.
+caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
+                              bool detached, std::size_t high_water);
 
 std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts);
 

@@ -55,6 +55,9 @@ struct append_job {
 struct append_reply {
   std::vector<event> events;
   std::vector<store::append_outcome> outcomes;
+  /// Nothing was stored: the writer's backlog was past its high-water mark (load shedding).
+  /// The channel answers 503 `overloaded` with Retry-After; `events` and `outcomes` are empty.
+  bool shed = false;
 };
 
 /// channel -> store_writer (`quarant_atom`, request): keep an unparseable body. Reply: its id.

@@ -1,4 +1,5 @@
 #include "actors/actors.hpp"
+#include "actors/gateway_impl.hpp"
 #include "core/log.hpp"
 
 namespace sb::actors {
@@ -6,6 +7,8 @@ namespace sb::actors {
 namespace {
 // Bounds one commit; a larger backlog is committed in several batches.
 constexpr std::size_t k_max_batch = 1024;
+// At most one "shedding" log line per interval, so an overload is not also a log flood.
+constexpr std::chrono::seconds k_shed_log_interval{1};
 }  // namespace
 
 struct store_writer_state {
@@ -16,16 +19,50 @@ struct store_writer_state {
   std::shared_ptr<store::event_log> log;
   std::vector<pending_append> pending;
   bool flush_scheduled = false;
+  std::size_t high_water = 0;
+  std::uint64_t shed = 0;  // appends refused since the last log line
+  std::chrono::steady_clock::time_point last_shed_log{};
   static inline const char* name = "store_writer";
 };
 
 namespace {
-caf::behavior store_writer(caf::stateful_actor<store_writer_state>* self,
-                           std::shared_ptr<store::event_log> log) {
+
+using writer_ptr = caf::stateful_actor<store_writer_state>*;
+
+/// Appends waiting for a commit plus every message queued behind this one. Only from inside the
+/// actor (CAF 0.17: the mailbox size is safe to read only from its owner).
+std::size_t backlog(writer_ptr self) {
+  return self->state.pending.size() + self->mailbox().size();
+}
+
+void note_shed(writer_ptr self, std::size_t backlog) {
+  auto& st = self->state;
+  ++st.shed;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - st.last_shed_log >= k_shed_log_interval) {
+    log::warn("store", "backlog of ", backlog, " past server.mailbox_high_water (", st.high_water,
+              "); shed ", st.shed, " append(s) with 503");
+    st.shed = 0;
+    st.last_shed_log = now;
+  }
+}
+
+caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> log,
+                           std::size_t high_water) {
   self->state.log = std::move(log);
+  self->state.high_water = high_water;
   return {
       [=](append_atom, append_job& job) {
         auto& st = self->state;
+        // Past the high-water mark the request is refused before it costs a commit: the platform
+        // retries (503 + Retry-After), and memory stays bounded by the mark.
+        if (const auto b = backlog(self); b > st.high_water) {
+          note_shed(self, b);
+          append_reply shed;
+          shed.shed = true;
+          self->make_response_promise().deliver(std::move(shed));
+          return;
+        }
         st.pending.push_back({std::move(job), self->make_response_promise()});
         // Group commit: the flush message queues behind every append already in the mailbox,
         // so one commit serves them all.
@@ -61,7 +98,7 @@ caf::behavior store_writer(caf::stateful_actor<store_writer_state>* self,
         for (std::size_t i = 0; i < batch.size(); ++i) {
           if (committed) {
             batch[i].promise.deliver(
-                append_reply{std::move(requests[i].events), std::move(outcomes[i])});
+                append_reply{std::move(requests[i].events), std::move(outcomes[i]), false});
           } else {
             batch[i].promise.deliver(caf::make_error(caf::sec::runtime_error));
           }
@@ -80,12 +117,17 @@ caf::behavior store_writer(caf::stateful_actor<store_writer_state>* self,
 
 }  // namespace
 
-caf::actor spawn_store_writer(caf::event_based_actor* parent,
-                              std::shared_ptr<store::event_log> log, bool detached) {
-  auto child = detached ? parent->spawn<caf::detached>(store_writer, std::move(log))
-                        : parent->spawn(store_writer, std::move(log));
+caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
+                              bool detached, std::size_t high_water) {
+  auto child = detached ? parent->spawn<caf::detached>(store_writer, std::move(log), high_water)
+                        : parent->spawn(store_writer, std::move(log), high_water);
   parent->monitor(child);
   return child;
+}
+
+caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
+                              bool detached) {
+  return spawn_store_writer(parent, std::move(log), detached, actor_settings{}.mailbox_high_water);
 }
 
 }  // namespace sb::actors

@@ -62,6 +62,29 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
   init.log = st.init.log;
   init.http = st.init.http;
   init.settings = st.init.delivery;
+  // The subscriber's own knobs (config `push.*`) over the gateway's delivery defaults.
+  const auto& push = *sub.push;
+  if (push.timeout_ms) {
+    init.settings.timeout = std::chrono::milliseconds{*push.timeout_ms};
+  }
+  if (push.max_in_flight) {
+    init.settings.max_in_flight = static_cast<std::size_t>(*push.max_in_flight);
+  }
+  if (push.retry_schedule_ms) {
+    std::vector<std::chrono::milliseconds> delays;
+    for (auto ms : *push.retry_schedule_ms) {
+      delays.emplace_back(ms);
+    }
+    auto schedule =
+        delivery::retry_schedule::make(std::move(delays), st.init.delivery.schedule.jitter());
+    if (schedule) {
+      init.settings.schedule = std::move(schedule).value();
+    } else {
+      // The loader validates the list; this only guards a config built in code.
+      log::error("tenant", st.cfg->id, ": subscriber ", sub.name,
+                 ": retry_schedule_ms ignored: ", schedule.err().message);
+    }
+  }
   auto child = spawn_subscriber_actor(self, std::move(init), st.init.store_blocks);
   st.subscriber_by_addr[child.address()] = sub.name;
   st.subscribers[sub.name] = std::move(child);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 /// The typed, validated configuration (docs/DESIGN.md §8). Built once by `config::load`, then
@@ -75,9 +76,20 @@ struct channel_config {
 
 enum class scope : unsigned { stream = 1, send = 2, privacy = 4, admin = 8 };
 
+/// A push subscriber's endpoint and delivery knobs. An unset knob takes the gateway's delivery
+/// default (`delivery::settings`, which the loader's key table documents and a unit test pins).
 struct push_config {
+  push_config() = default;
+  push_config(std::string push_url, std::string push_secret)
+      : url(std::move(push_url)), secret(std::move(push_secret)) {}
+
   std::string url;
-  std::string secret;  ///< "whsec_<base64>" as Standard Webhooks
+  std::string secret;                ///< "whsec_<base64>" as Standard Webhooks
+  std::optional<int> timeout_ms;     ///< one attempt, connect included (default 15000)
+  std::optional<int> max_in_flight;  ///< concurrent attempts of this subscriber (default 8)
+  /// Wait before attempt i+1 after attempt i failed; entry 0 is 0 (the first attempt is never
+  /// delayed); as many attempts as entries (default: the Standard Webhooks schedule).
+  std::optional<std::vector<std::int64_t>> retry_schedule_ms;
 };
 
 struct subscriber_config {

@@ -959,6 +959,94 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
   }
 }
 
+/// An optional integer of `push_config`: unset means the gateway's delivery default, whose
+/// text `default_text` documents (a unit test checks it against `delivery::settings`).
+key_spec<push_config> optional_integer_key(const char* name,
+                                           std::optional<int> push_config::*member, int lo, int hi,
+                                           const char* default_text, const char* description) {
+  key_spec<push_config> k;
+  k.name = name;
+  k.default_text = default_text;
+  k.allowed = std::to_string(lo) + ".." + std::to_string(hi);
+  k.description = description;
+  k.parse = [member, lo, hi](context& ctx, const item& it, push_config& out) {
+    auto text = scalar(ctx, it);
+    if (!text) {
+      return;
+    }
+    auto v = to_integer(*text);
+    if (!v || *v < lo || *v > hi) {
+      ctx.report(it, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                         " (got " + quote(*text) + ")");
+      return;
+    }
+    out.*member = static_cast<int>(*v);
+  };
+  return k;
+}
+
+constexpr std::size_t k_max_retry_entries = 20;
+constexpr long long k_max_retry_wait_ms = 86400000;  // 24 h, as the Retry-After cap
+
+key_spec<push_config> retry_schedule_key() {
+  key_spec<push_config> k;
+  k.name = "retry_schedule_ms";
+  k.default_text = "[0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000]";
+  k.allowed = "1.." + std::to_string(k_max_retry_entries) + " entries of 0.." +
+              std::to_string(k_max_retry_wait_ms) + ", the first 0";
+  k.description =
+      "Wait before each attempt after the previous one failed (the first entry is the first "
+      "attempt, so 0); one attempt per entry, then a dead letter. Waits get +-20% jitter; a "
+      "longer Retry-After wins.";
+  k.parse = [](context& ctx, const item& it, push_config& out) {
+    std::vector<std::int64_t> delays;
+    bool ok = true;
+    bool first = true;
+    for_each_element(ctx, it, [&](const item& el) {
+      const bool is_first = first;
+      first = false;
+      auto text = scalar(ctx, el);
+      if (!text) {
+        ok = false;
+        return;
+      }
+      auto v = to_integer(*text);
+      if (!v || *v < 0 || *v > k_max_retry_wait_ms) {
+        ctx.report(el, "must be a wait in milliseconds from 0 to " +
+                           std::to_string(k_max_retry_wait_ms) + " (got " + quote(*text) + ")");
+        ok = false;
+        return;
+      }
+      if (is_first && *v != 0) {
+        ctx.report(el,
+                   "the first entry is the first attempt and must be 0 (got " + quote(*text) + ")");
+        ok = false;
+        return;
+      }
+      delays.push_back(*v);
+    });
+    if (!it.node.IsSequence()) {
+      if (it.node.IsNull()) {
+        ctx.report(it, "must list at least one wait (the first attempt, 0)");
+      }
+      return;
+    }
+    if (it.node.size() == 0) {
+      ctx.report(it, "must list at least one wait (the first attempt, 0)");
+      return;
+    }
+    if (it.node.size() > k_max_retry_entries) {
+      ctx.report(it, "at most " + std::to_string(k_max_retry_entries) + " attempts (got " +
+                         std::to_string(it.node.size()) + ")");
+      return;
+    }
+    if (ok) {
+      out.retry_schedule_ms = std::move(delays);
+    }
+  };
+  return k;
+}
+
 const section<push_config>& push_section() {
   static const section<push_config> s{
       {
@@ -977,6 +1065,13 @@ const section<push_config>& push_section() {
             k.missing = "missing secret; generate one with `echo whsec_$(openssl rand -base64 32)`";
             return k;
           }(),
+          optional_integer_key("timeout_ms", &push_config::timeout_ms, 100, 60000, "15000",
+                               "Time one delivery attempt may take, connect included; then it "
+                               "counts as failed and is retried."),
+          optional_integer_key("max_in_flight", &push_config::max_in_flight, 1, 256, "8",
+                               "Delivery attempts of this subscriber running at once (a receiver "
+                               "that holds requests open holds at most this many)."),
+          retry_schedule_key(),
       },
       nullptr};
   return s;

@@ -109,6 +109,82 @@ error bad_number(std::string_view name) {
                "parameter '" + std::string(name) + "' must be a non-negative integer"};
 }
 
+/// `?limit=`: 1.., clamped to `max_limit`; `out` keeps its default when absent.
+status parse_limit(std::string_view query, std::size_t& out) {
+  auto limit = param(query, "limit");
+  if (!limit) {
+    return limit.err();
+  }
+  if (limit->has_value()) {
+    auto v = parse_u64(**limit);
+    if (!v || *v == 0) {
+      return error{errc::bad_request,
+                   "parameter 'limit' must be an integer from 1 to " + std::to_string(max_limit)};
+    }
+    out = *v > max_limit ? max_limit : static_cast<std::size_t>(*v);
+  }
+  return {};
+}
+
+/// Just enough JSON for the small request bodies of the backend API: punctuation, plain strings
+/// (no escapes: the keys we accept have none), unsigned integers and literals, with JSON
+/// whitespace between tokens. Anything else fails, and the caller answers 400.
+struct body_reader {
+  std::string_view in;
+
+  void skip_space() {
+    while (!in.empty() &&
+           (in.front() == ' ' || in.front() == '\t' || in.front() == '\n' || in.front() == '\r')) {
+      in.remove_prefix(1);
+    }
+  }
+  bool eat(char c) {
+    skip_space();
+    if (!in.empty() && in.front() == c) {
+      in.remove_prefix(1);
+      return true;
+    }
+    return false;
+  }
+  bool literal(std::string_view word) {
+    skip_space();
+    if (in.substr(0, word.size()) != word) {
+      return false;
+    }
+    in.remove_prefix(word.size());
+    return true;
+  }
+  std::optional<std::string_view> string() {
+    if (!eat('"')) {
+      return std::nullopt;
+    }
+    auto end = in.find_first_of("\"\\");
+    if (end == std::string_view::npos || in[end] != '"') {
+      return std::nullopt;
+    }
+    auto s = in.substr(0, end);
+    in.remove_prefix(end + 1);
+    return s;
+  }
+  std::optional<std::uint64_t> number() {
+    skip_space();
+    std::size_t n = 0;
+    while (n < in.size() && in[n] >= '0' && in[n] <= '9') {
+      ++n;
+    }
+    if (n == 0 || (n > 1 && in[0] == '0')) {
+      return std::nullopt;
+    }
+    auto v = parse_u64(in.substr(0, n));
+    in.remove_prefix(n);
+    return v;
+  }
+  bool at_end() {
+    skip_space();
+    return in.empty();
+  }
+};
+
 /// Everything but `limit`, shared by both calls.
 status parse_common(std::string_view query, stream_params& out) {
   auto after = param(query, "after");
@@ -194,6 +270,37 @@ route match_route(std::string_view method, std::string_view target) {
     return r;
   }
 
+  constexpr std::string_view subscribers = "/v1/subscribers/";
+  if (path.substr(0, subscribers.size()) == subscribers) {
+    std::string_view rest = path.substr(subscribers.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) {
+      return not_found(path);
+    }
+    std::string_view action = rest.substr(slash + 1);
+    auto name = decode_segment(rest.substr(0, slash));
+    if (!name || name->find('/') != std::string::npos) {
+      return not_found(path);
+    }
+    route r;
+    if (action == "dead-letters") {
+      if (method != "GET") {
+        return wrong_method(method, "GET");
+      }
+      r.kind = route_kind::dead_letters;
+    } else if (action == "redrive") {
+      if (method != "POST") {
+        return wrong_method(method, "POST");
+      }
+      r.kind = route_kind::redrive;
+    } else {
+      return not_found(path);
+    }
+    r.subscriber = std::move(*name);
+    r.query = query;
+    return r;
+  }
+
   route_kind kind = route_kind::none;
   if (path == "/v1/events") {
     kind = route_kind::events;
@@ -220,19 +327,115 @@ result<stream_params> parse_events_params(std::string_view query) {
   if (auto st = parse_common(query, p); !st) {
     return st.err();
   }
-  auto limit = param(query, "limit");
-  if (!limit) {
-    return limit.err();
-  }
-  if (limit->has_value()) {
-    auto v = parse_u64(**limit);
-    if (!v || *v == 0) {
-      return error{errc::bad_request,
-                   "parameter 'limit' must be an integer from 1 to " + std::to_string(max_limit)};
-    }
-    p.limit = *v > max_limit ? max_limit : static_cast<std::size_t>(*v);
+  if (auto st = parse_limit(query, p.limit); !st) {
+    return st.err();
   }
   return p;
+}
+
+result<dead_letter_params> parse_dead_letter_params(std::string_view query) {
+  dead_letter_params p;
+  auto after = param(query, "after");
+  if (!after) {
+    return after.err();
+  }
+  if (after->has_value()) {
+    auto v = parse_u64(**after);
+    if (!v) {
+      return bad_number("after");
+    }
+    p.after = *v;
+  }
+  if (auto st = parse_limit(query, p.limit); !st) {
+    return st.err();
+  }
+  auto tenant = param(query, "tenant");
+  if (!tenant) {
+    return tenant.err();
+  }
+  if (tenant->has_value()) {
+    p.tenant = std::move(**tenant);
+  }
+  return p;
+}
+
+result<redrive_body> parse_redrive_body(std::string_view body) {
+  body_reader in{body};
+  const error bad{errc::bad_request,
+                  R"(the body must be {"all":true} or {"ids":[<dead letter id>, ...]})"};
+  redrive_body out;
+  bool has_all = false;
+  bool has_ids = false;
+  if (!in.eat('{')) {
+    return bad;
+  }
+  if (!in.eat('}')) {
+    do {
+      auto key = in.string();
+      if (!key || !in.eat(':')) {
+        return bad;
+      }
+      if (*key == "all" && !has_all) {
+        has_all = true;
+        if (!in.literal("true")) {
+          return error{errc::bad_request, R"('all' must be true (or give "ids"))"};
+        }
+        out.all = true;
+      } else if (*key == "ids" && !has_ids) {
+        has_ids = true;
+        if (!in.eat('[')) {
+          return error{errc::bad_request, "'ids' must be an array of dead letter ids"};
+        }
+        if (!in.eat(']')) {
+          do {
+            auto id = in.number();
+            if (!id || *id == 0) {
+              return error{errc::bad_request, "'ids' must hold positive integers"};
+            }
+            if (out.ids.size() == max_limit) {
+              return error{errc::bad_request,
+                           "at most " + std::to_string(max_limit) + " ids per redrive"};
+            }
+            out.ids.push_back(*id);
+          } while (in.eat(','));
+          if (!in.eat(']')) {
+            return error{errc::bad_request, "'ids' must be an array of dead letter ids"};
+          }
+        }
+      } else {
+        return bad;
+      }
+    } while (in.eat(','));
+    if (!in.eat('}')) {
+      return bad;
+    }
+  }
+  if (!in.at_end() || has_all == has_ids || (has_ids && out.ids.empty())) {
+    return bad;
+  }
+  return out;
+}
+
+result<const principal*> authorize_subscriber_call(const token_index& tokens,
+                                                   std::string_view authorization,
+                                                   std::string_view requested_tenant,
+                                                   std::string_view subscriber) {
+  auto admin = tokens.authenticate(authorization, config::scope::admin, requested_tenant);
+  if (admin || admin.err().code == errc::unauthorized) {
+    return admin;
+  }
+  // Not an admin of that tenant: the subscriber's own token with `stream` will do.
+  const principal* p = tokens.find(bearer_token(authorization));
+  if (p != nullptr && p->subscriber == subscriber && p->has_scope(config::scope::stream) &&
+      (requested_tenant.empty() || requested_tenant == p->tenant)) {
+    return p;
+  }
+  if (p != nullptr && !requested_tenant.empty() && requested_tenant != p->tenant) {
+    return error{errc::forbidden, "the token does not belong to this tenant"};
+  }
+  return error{errc::forbidden,
+               "needs a token with the 'admin' scope, or the subscriber's own token with "
+               "'stream'"};
 }
 
 result<stream_params> parse_stream_params(std::string_view query, std::string_view last_event_id) {

@@ -9,24 +9,28 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "http/auth.hpp"
 
 /// Request routing and parameter parsing for the HTTP layer, as plain functions (no Beast) so
 /// that they are unit-tested without sockets. The session only moves bytes and calls these.
 namespace sb::http {
 
 enum class route_kind {
-  none,     ///< no route: see `route::err` (404 not_found or 405 method_not_allowed)
-  webhook,  ///< POST|GET /webhooks/{tenant}/{channel}
-  events,   ///< GET /v1/events
-  stream,   ///< GET /v1/stream
-  healthz,  ///< GET /healthz
-  readyz,   ///< GET /readyz
+  none,          ///< no route: see `route::err` (404 not_found or 405 method_not_allowed)
+  webhook,       ///< POST|GET /webhooks/{tenant}/{channel}
+  events,        ///< GET /v1/events
+  stream,        ///< GET /v1/stream
+  healthz,       ///< GET /healthz
+  readyz,        ///< GET /readyz
+  dead_letters,  ///< GET /v1/subscribers/{name}/dead-letters
+  redrive,       ///< POST /v1/subscribers/{name}/redrive
 };
 
 struct route {
   route_kind kind = route_kind::none;
   std::string tenant;      ///< webhook: the percent-decoded path segment
   std::string channel;     ///< webhook: the percent-decoded path segment
+  std::string subscriber;  ///< dead_letters, redrive: the percent-decoded {name}
   std::string_view query;  ///< raw query string without '?', a view into the target
   error err;               ///< when `kind == none`
   std::string_view allow;  ///< the Allow header of a 405
@@ -55,6 +59,37 @@ result<stream_params> parse_events_params(std::string_view query);
 /// As `parse_events_params` without `limit`; a non-empty `last_event_id` (the header an
 /// EventSource sends when it reconnects) takes precedence over `?after=`.
 result<stream_params> parse_stream_params(std::string_view query, std::string_view last_event_id);
+
+/// Parameters of `GET /v1/subscribers/{name}/dead-letters`.
+struct dead_letter_params {
+  std::uint64_t after = 0;            ///< letters with id > after
+  std::size_t limit = default_limit;  ///< 1..max_limit; above `max_limit` is clamped to it
+  std::string tenant;                 ///< `?tenant=`, empty when absent
+};
+
+/// `after`, `limit`, `tenant` from a raw query string; malformed values are `errc::bad_request`.
+result<dead_letter_params> parse_dead_letter_params(std::string_view query);
+
+/// The body of `POST /v1/subscribers/{name}/redrive`: `{"all":true}` or `{"ids":[1,2]}`.
+struct redrive_body {
+  bool all = false;
+  std::vector<std::uint64_t> ids;  ///< when not `all`: 1..max_limit positive ids
+};
+
+/// Parses a redrive body strictly: a JSON object with exactly one of `all` (true) or `ids` (a
+/// non-empty array of at most `max_limit` positive integers); anything else, unknown members
+/// included, is `errc::bad_request` with a message saying what is expected.
+result<redrive_body> parse_redrive_body(std::string_view body);
+
+/// Who may call the dead-letter API of push subscriber `subscriber` (docs/operations.md): a
+/// token of the tenant with the `admin` scope, or that subscriber's own token with `stream` (a
+/// backend may inspect and redrive what was meant for it, and nothing else). Errors as
+/// `token_index::authenticate`: 401 `unauthorized` without a valid token, 403 `forbidden` for
+/// another tenant (`requested_tenant`, when given) or a token with neither right.
+result<const principal*> authorize_subscriber_call(const token_index& tokens,
+                                                   std::string_view authorization,
+                                                   std::string_view requested_tenant,
+                                                   std::string_view subscriber);
 
 /// Tenants and channels of a config, indexed for the I/O threads. Holds pointers into `cfg`:
 /// the config must outlive the directory. Immutable; safe from any thread.

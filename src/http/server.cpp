@@ -559,6 +559,12 @@ class session final : public session_base {
         case route_kind::stream:
           open_stream(r);
           return;
+        case route_kind::dead_letters:
+          list_dead_letters(r);
+          return;
+        case route_kind::redrive:
+          redrive(r);
+          return;
       }
     } catch (const std::exception& e) {
       log::error("http", "request failed: ", e.what());
@@ -637,6 +643,50 @@ class session final : public session_base {
     q.types = std::move(params->types);
     q.reply = await_gateway();
     core_.gateway.read_events(std::move(q));
+  }
+
+  /// `GET /v1/subscribers/{name}/dead-letters`: the token decides the tenant (a `?tenant=`
+  /// must match it); `admin`, or the subscriber's own token with `stream`.
+  void list_dead_letters(const route& r) {
+    auto& req = parser_->get();
+    auto params = parse_dead_letter_params(r.query);
+    auto who =
+        authorize_subscriber_call(core_.tokens, sv(req[bhttp::field::authorization]),
+                                  params ? std::string_view(params->tenant) : "", r.subscriber);
+    if (!who) {
+      write_auth_error(who.err());
+      return;
+    }
+    if (!params) {
+      write_response(actors::error_response(params.err().code, params.err().message));
+      return;
+    }
+    core_.gateway.list_dead_letters((*who)->tenant, r.subscriber, params->after, params->limit,
+                                    await_gateway());
+  }
+
+  /// `POST /v1/subscribers/{name}/redrive` with {"all":true} or {"ids":[...]}.
+  void redrive(const route& r) {
+    auto& req = parser_->get();
+    auto params = parse_dead_letter_params(r.query);
+    auto who =
+        authorize_subscriber_call(core_.tokens, sv(req[bhttp::field::authorization]),
+                                  params ? std::string_view(params->tenant) : "", r.subscriber);
+    if (!who) {
+      write_auth_error(who.err());
+      return;
+    }
+    if (!params) {
+      write_response(actors::error_response(params.err().code, params.err().message));
+      return;
+    }
+    auto body = parse_redrive_body(req.body());
+    if (!body) {
+      write_response(actors::error_response(body.err().code, body.err().message));
+      return;
+    }
+    core_.gateway.redrive((*who)->tenant, r.subscriber, body->all, std::move(body->ids),
+                          await_gateway());
   }
 
   /// A responder whose answer comes back onto this strand; the session waits without timeout.

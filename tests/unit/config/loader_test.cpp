@@ -508,6 +508,96 @@ TEST_CASE("a push subscriber needs an http(s) URL and a Standard Webhooks secret
         });
 }
 
+TEST_CASE("push delivery knobs are read per subscriber and left unset by default", "[config]") {
+  const std::string secret = "whsec_" + sb::crypto::base64_encode(sb::crypto::sha256("k"));
+  auto r =
+      load(with_tenant("    subscribers:\n"
+                       "      - name: plain\n"
+                       "        push: {url: \"http://127.0.0.1:9000/a\", secret: \"" +
+                       secret +
+                       "\"}\n"
+                       "      - name: tuned\n"
+                       "        push:\n"
+                       "          url: http://127.0.0.1:9000/b\n"
+                       "          secret: \"" +
+                       secret +
+                       "\"\n"
+                       "          timeout_ms: 100\n"
+                       "          max_in_flight: 256\n"
+                       "          retry_schedule_ms: [0, 60000, 1000, 86400000]\n"));
+  REQUIRE(r.errors.problems == strings{});
+  const auto& plain = r.cfg->tenants[0].subscribers.at(0).push.value();
+  CHECK_FALSE(plain.timeout_ms);
+  CHECK_FALSE(plain.max_in_flight);
+  CHECK_FALSE(plain.retry_schedule_ms);
+  const auto& tuned = r.cfg->tenants[0].subscribers.at(1).push.value();
+  CHECK(tuned.timeout_ms == 100);
+  CHECK(tuned.max_in_flight == 256);
+  // Not necessarily ascending: a wait may be shorter than the one before it.
+  CHECK(tuned.retry_schedule_ms == std::vector<std::int64_t>{0, 60000, 1000, 86400000});
+
+  auto single =
+      load(with_tenant("    subscribers:\n      - name: once\n        push:\n"
+                       "          url: http://127.0.0.1:9000/c\n          secret: \"" +
+                       secret + "\"\n          retry_schedule_ms: [0]\n"));
+  REQUIRE(single.errors.problems == strings{});
+  CHECK(single.cfg->tenants[0].subscribers.at(0).push->retry_schedule_ms ==
+        std::vector<std::int64_t>{0});
+}
+
+TEST_CASE("push delivery knobs outside their range are reported with the value", "[config]") {
+  const std::string secret = "whsec_" + sb::crypto::base64_encode(sb::crypto::sha256("k"));
+  // Lines: 5 subscribers, 6 name, 7 push, 8 url, 9 secret, 10.. the knobs.
+  auto with_push = [&](const std::string& knobs) {
+    return with_tenant(
+        "    subscribers:\n      - name: p\n        push:\n"
+        "          url: http://127.0.0.1:9000/hook\n          secret: \"" +
+        secret + "\"\n" + knobs);
+  };
+  CHECK(problems(with_push("          timeout_ms: 99\n          max_in_flight: 0\n")) ==
+        strings{
+            "test.yaml:10: tenants[0].subscribers[0].push.timeout_ms: must be an integer from "
+            "100 to 60000 (got '99')",
+            "test.yaml:11: tenants[0].subscribers[0].push.max_in_flight: must be an integer "
+            "from 1 to 256 (got '0')",
+        });
+  CHECK(problems(with_push("          timeout_ms: 60001\n          max_in_flight: 257\n")) ==
+        strings{
+            "test.yaml:10: tenants[0].subscribers[0].push.timeout_ms: must be an integer from "
+            "100 to 60000 (got '60001')",
+            "test.yaml:11: tenants[0].subscribers[0].push.max_in_flight: must be an integer "
+            "from 1 to 256 (got '257')",
+        });
+  CHECK(problems(with_push("          retry_schedule_ms: [5000, 0]\n")) ==
+        strings{"test.yaml:10: tenants[0].subscribers[0].push.retry_schedule_ms[0]: the first "
+                "entry is the first attempt and must be 0 (got '5000')"});
+  CHECK(problems(with_push("          retry_schedule_ms: [0, -1, 86400001, soon]\n")) ==
+        strings{
+            "test.yaml:10: tenants[0].subscribers[0].push.retry_schedule_ms[1]: must be a wait "
+            "in milliseconds from 0 to 86400000 (got '-1')",
+            "test.yaml:10: tenants[0].subscribers[0].push.retry_schedule_ms[2]: must be a wait "
+            "in milliseconds from 0 to 86400000 (got '86400001')",
+            "test.yaml:10: tenants[0].subscribers[0].push.retry_schedule_ms[3]: must be a wait "
+            "in milliseconds from 0 to 86400000 (got 'soon')",
+        });
+  CHECK(problems(with_push("          retry_schedule_ms: []\n")) ==
+        strings{"test.yaml:10: tenants[0].subscribers[0].push.retry_schedule_ms: must list at "
+                "least one wait (the first attempt, 0)"});
+  CHECK(problems(with_push("          retry_schedule_ms: 0\n")) ==
+        strings{"test.yaml:10: tenants[0].subscribers[0].push.retry_schedule_ms: expected a "
+                "list, not a value"});
+  std::string many = "          retry_schedule_ms: [0";
+  for (int i = 0; i < 20; ++i) {
+    many += ", 1";
+  }
+  CHECK(problems(with_push(many + "]\n")) ==
+        strings{"test.yaml:10: tenants[0].subscribers[0].push.retry_schedule_ms: at most 20 "
+                "attempts (got 21)"});
+  CHECK(problems(with_push("          retries: 3\n")) ==
+        strings{"test.yaml:10: tenants[0].subscribers[0].push.retries: unknown key; known keys: "
+                "url, secret, timeout_ms, max_in_flight, retry_schedule_ms"});
+}
+
 // -- ${VAR} ----------------------------------------------------------------------------------
 
 TEST_CASE("${VAR} reads the environment and ${VAR:-default} falls back", "[config]") {
