@@ -77,6 +77,7 @@ caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
   self->state.tenant = std::move(tenant);
   self->state.settings = settings;
   return {
+      [=](store_atom, caf::actor store) { self->state.store = std::move(store); },
       [=](webhook_atom, webhook_msg& m) {
         auto reply = m.w.reply;
         if (self->mailbox().size() > self->state.settings.mailbox_high_water) {

@@ -43,6 +43,7 @@ struct root_state {
   gateway_options opts;
   std::shared_ptr<tenant_registry> registry;
   caf::actor store;
+  restart_policy store_restarts;
   std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
   std::vector<caf::actor> tenants;
   std::vector<restart_policy> restarts;
@@ -72,13 +73,18 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   st.tenants[index] = std::move(t);
 }
 
+caf::actor spawn_store(root_ptr self) {
+  auto& st = self->state;
+  return spawn_store_writer(self, st.opts.log, st.opts.store_blocks,
+                            st.opts.settings.mailbox_high_water);
+}
+
 caf::behavior root_actor(root_ptr self, gateway_options opts,
                          std::shared_ptr<tenant_registry> registry) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.registry = std::move(registry);
-  st.store = spawn_store_writer(self, st.opts.log, st.opts.store_blocks,
-                                st.opts.settings.mailbox_high_water);
+  st.store = spawn_store(self);
   const auto n = st.opts.cfg->tenants.size();
   st.tenants.resize(n);
   st.restarts.resize(n);
@@ -90,9 +96,14 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
     auto it = st.tenant_by_addr.find(m.source);
     if (it == st.tenant_by_addr.end()) {
       if (m.source == st.store.address() && !st.stopping) {
-        // The durable store (next milestone) restarts the writer from disk; the in-memory log
-        // cannot be rebuilt, so a dead writer is fatal for ingestion and reported as such.
-        log::error("gateway", "store writer went down: ", caf::to_string(m.reason));
+        // The log object outlives its writer: a new writer continues from the committed state.
+        // Appends in the dead writer's mailbox are lost; their requests get 503 and the
+        // platforms retry (dedupe makes the retry safe).
+        auto delay = st.store_restarts.on_crash(restart_policy::clock::now());
+        log::warn("gateway", "store writer went down (", caf::to_string(m.reason),
+                  "); restarting in ", delay.count(), " ms");
+        st.store = caf::actor{};
+        self->delayed_send(self, delay, restart_atom::value, store_atom::value);
       }
       return;
     }
@@ -116,12 +127,33 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         self->send_exit(t, m.reason);
       }
     }
-    self->send_exit(st.store, m.reason);
+    if (st.store) {
+      self->send_exit(st.store, m.reason);
+    }
     self->quit(m.reason);
   });
   return {
       // Answered after initialization: the bridge waits for it once, at start-up.
       [=](stats_atom) { return self->state.tenants.size(); },
+      [=](restart_atom, store_atom) {
+        auto& st = self->state;
+        if (st.stopping || st.store) {
+          return;
+        }
+        st.store = spawn_store(self);
+        for (auto& t : st.tenants) {
+          if (t) {
+            self->send(t, store_atom::value, st.store);
+          }
+        }
+      },
+      // Introspection for tests and operations: the current store writer.
+      [=](lookup_atom, const std::string& kind) -> caf::result<caf::actor> {
+        if (kind != "store" || !self->state.store) {
+          return caf::make_error(caf::sec::runtime_error);
+        }
+        return self->state.store;
+      },
       [=](restart_atom, std::size_t index) {
         if (!self->state.stopping) {
           spawn_tenant(self, index);
@@ -142,7 +174,7 @@ class gateway_impl final : public gateway_with_actors {
     }
     system_ = std::make_unique<caf::actor_system>(caf_cfg_);
     registry_ = std::make_shared<tenant_registry>();
-    root_ = system_->spawn(root_actor, opts_, registry_);
+    root_ = system_->spawn(sb::actors::root_actor, opts_, registry_);
     // Actors initialize asynchronously; wait (start-up only, never on an I/O thread) until the
     // root has spawned every tenant, so the first request finds them.
     bool up = false;
@@ -224,6 +256,7 @@ class gateway_impl final : public gateway_with_actors {
     }
   }
   caf::actor_system& system() override { return *system_; }
+  caf::actor root_actor() const override { return root_; }
 
  private:
   /// The tenant's current actor, or null after answering `reply` (unknown or restarting).

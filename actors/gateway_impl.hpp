@@ -32,6 +32,8 @@ class gateway_with_actors : public gateway {
   /// The current actor of a tenant (changes when it restarts).
   virtual caf::actor tenant_actor_of(const std::string& id) const = 0;
   virtual caf::actor_system& system() = 0;
+  /// The root supervisor (answers `lookup_atom, "store"` with the current store writer).
+  virtual caf::actor root_actor() const = 0;
 
   // `list_dead_letters` and `redrive` are part of `gateway` (gateway.hpp).
 };

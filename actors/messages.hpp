@@ -32,6 +32,8 @@ using event_atom = caf::atom_constant<caf::atom("event")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// root -> tenant -> channel (`store_atom`, caf::actor): the store writer was restarted; use this.
+using store_atom = caf::atom_constant<caf::atom("store")>;
 
 // -- payloads ---------------------------------------------------------------------------------
 

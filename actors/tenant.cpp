@@ -273,6 +273,13 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         }
       },
       [=](read_atom, read_msg& r) { answer_read(self, r.q); },
+      [=](store_atom, caf::actor store) {
+        auto& st = self->state;
+        st.init.store = store;
+        for (auto& [name, ch] : st.channels) {
+          self->send(ch, store_atom::value, store);
+        }
+      },
       [=](register_atom) {
         auto s = caf::actor_cast<caf::actor>(self->current_sender());
         if (s) {

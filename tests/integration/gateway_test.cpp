@@ -317,3 +317,27 @@ TEST_CASE("shutdown stops every actor and closes open streams", "[integration][a
   CHECK(sink->closed());
   CHECK_FALSE(h.gw->ready());
 }
+
+TEST_CASE("a killed store writer is restarted and ingestion resumes on the same log",
+          "[integration][actors][supervision]") {
+  harness h;
+  REQUIRE(h.post("acme", "alice:m1:before").status == 200);
+  auto store_writer = [&] {
+    caf::actor out;
+    caf::scoped_actor self{h.gw->system()};
+    self->request(h.gw->root_actor(), 2s, actors::lookup_atom::value, std::string("store"))
+        .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
+    return out;
+  };
+  auto before = store_writer();
+  REQUIRE(before);
+  caf::anon_send_exit(before, caf::exit_reason::kill);
+  REQUIRE(eventually([&] {
+    auto now = store_writer();
+    return now && now != before;
+  }));
+  // Channels learn the new writer asynchronously: a request may still meet the old one (503).
+  REQUIRE(eventually([&] { return h.post("acme", "alice:m2:after").status == 200; }));
+  CHECK(h.post("acme", "alice:m1:before").body == R"({"status":"ok","events":0,"duplicates":1})");
+  CHECK(h.log->head("acme") == 2);
+}
