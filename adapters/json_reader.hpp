@@ -1,144 +1,103 @@
 #pragma once
 
-// Shared by the adapters: reading platform JSON from a fully validated simdjson DOM. Included by
-// adapter .cpp files only (simdjson stays out of adapter.hpp).
+// Shared by the adapters: parsing a request body with simdjson and reading platform JSON from the
+// fully validated DOM. Included by adapter .cpp files only (simdjson stays out of adapter.hpp).
+//
+// One rule throughout: a member that is absent or `null` is absent. Beyond it, strictness is
+// chosen per call:
+// - `shape_reader` member functions are strict: a member of another type than expected makes the
+//   body malformed, and the reader records the problem.
+// - the functions in `lenient::` read a scalar of an unexpected type as absent and never record a
+//   problem (Meta: one odd field must not reject a whole batch of otherwise good events).
 
 #include <simdjson.h>
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "adapters/adapter.hpp"
+#include "core/time.hpp"
+
 namespace sb::adapters {
 
 namespace dom = simdjson::dom;
 
-/// Reads members of a fully validated DOM under one rule: a member that is absent or `null` is
-/// absent; a member of another type than expected makes the body malformed. The first problem is
-/// kept for the error message; reading goes on harmlessly after it.
+/// Parses `req.body` in place into `parser` (the body has simdjson's padding past its end, see
+/// `request::body`). The root element, or `errc::malformed_body` with "not valid JSON (...)".
+/// The element lives as long as the parser's next parse.
+result<dom::element> parse_body(dom::parser& parser, const request& req);
+
+/// The member, or nullopt when absent or `null`.
+std::optional<dom::element> member(dom::object o, std::string_view key);
+
+/// An integer element as exact decimal text: never through a double, so ids above 2^53 survive.
+/// nullopt when the element is not an integer.
+std::optional<std::string> integer_text(dom::element el);
+
+/// Hex SHA-256 of the element's minified JSON: a stable dedupe key for events without an id
+/// (retries send the same bytes, and minification is deterministic).
+std::string json_digest(dom::element e);
+
+/// "first last", or whichever of the two is not empty.
+std::string join_name(const std::string& first, const std::string& last);
+
+/// Reads members of a fully validated DOM, strictly: a member of another type than expected is
+/// a problem. The first problem is kept for the error message; reading goes on harmlessly after
+/// it. Problem messages quote member names with `quote` (`"key"` by default).
 class shape_reader {
  public:
-  std::optional<dom::object> object(dom::object o, std::string_view key) {
-    auto el = member(o, key);
-    if (!el) {
-      return std::nullopt;
-    }
-    dom::object out;
-    if (el->get_object().get(out) != simdjson::SUCCESS) {
-      wrong_type(key, "an object");
-      return std::nullopt;
-    }
-    return out;
-  }
+  explicit shape_reader(char quote = '"') : quote_(quote) {}
 
-  std::optional<dom::array> array(dom::object o, std::string_view key) {
-    auto el = member(o, key);
-    if (!el) {
-      return std::nullopt;
-    }
-    dom::array out;
-    if (el->get_array().get(out) != simdjson::SUCCESS) {
-      wrong_type(key, "an array");
-      return std::nullopt;
-    }
-    return out;
-  }
-
-  std::string string(dom::object o, std::string_view key) {
-    auto el = member(o, key);
-    if (!el) {
-      return {};
-    }
-    std::string_view out;
-    if (el->get_string().get(out) != simdjson::SUCCESS) {
-      wrong_type(key, "a string");
-      return {};
-    }
-    return std::string(out);
-  }
-
-  /// An integer (ids, counts) rendered exactly as text: never through a double, so ids above
-  /// 2^53 survive. "" when absent.
-  std::string id(dom::object o, std::string_view key) {
-    auto el = member(o, key);
-    if (!el) {
-      return {};
-    }
-    return id_of(*el, key);
-  }
-
-  std::string id_of(dom::element el, std::string_view key) {
-    char buf[24];
-    std::int64_t i = 0;
-    std::uint64_t u = 0;
-    if (el.get_int64().get(i) == simdjson::SUCCESS) {
-      return std::string(buf, std::to_chars(buf, buf + sizeof buf, i).ptr);
-    }
-    if (el.get_uint64().get(u) == simdjson::SUCCESS) {
-      return std::string(buf, std::to_chars(buf, buf + sizeof buf, u).ptr);
-    }
-    wrong_type(key, "an integer");
-    return {};
-  }
-
-  std::optional<std::int64_t> int64(dom::object o, std::string_view key) {
-    auto el = member(o, key);
-    if (!el) {
-      return std::nullopt;
-    }
-    std::int64_t out = 0;
-    if (el->get_int64().get(out) != simdjson::SUCCESS) {
-      wrong_type(key, "an integer");
-      return std::nullopt;
-    }
-    return out;
-  }
-
-  std::optional<double> number(dom::object o, std::string_view key) {
-    auto el = member(o, key);
-    if (!el) {
-      return std::nullopt;
-    }
-    double out = 0;
-    if (el->get_double().get(out) != simdjson::SUCCESS) {
-      wrong_type(key, "a number");
-      return std::nullopt;
-    }
-    return out;
-  }
+  /// The member as an object; nullopt when absent or null, and a problem when of another type.
+  std::optional<dom::object> object(dom::object o, std::string_view key);
+  /// The member as an array; as `object`.
+  std::optional<dom::array> array(dom::object o, std::string_view key);
+  /// An element (e.g. of an array) as an object; a problem when it is not one. `what` names it.
+  std::optional<dom::object> as_object(dom::element e, std::string_view what);
+  /// A string member; "" when absent.
+  std::string string(dom::object o, std::string_view key);
+  /// An integer member (ids, counts) as exact text (`integer_text`); "" when absent.
+  std::string id(dom::object o, std::string_view key);
+  /// An integer element as exact text; a problem, named after `key`, when it is not one.
+  std::string id_of(dom::element el, std::string_view key);
+  std::optional<std::int64_t> int64(dom::object o, std::string_view key);
+  /// A numeric member (integer or floating).
+  std::optional<double> number(dom::object o, std::string_view key);
 
   /// Records `what` as missing unless `present`.
-  void require(bool present, std::string_view what) {
-    if (!present && problem_.empty()) {
-      problem_ = "missing ";
-      problem_ += what;
-    }
-  }
-
-  void wrong_type(std::string_view key, const char* expected) {
-    if (problem_.empty()) {
-      problem_ = "\"";
-      problem_ += key;
-      problem_ += "\" must be ";
-      problem_ += expected;
-    }
-  }
+  void require(bool present, std::string_view what);
+  /// Records that member `key` must be `expected` ("an object", ...).
+  void wrong_type(std::string_view key, std::string_view expected);
+  /// Records `what` as the problem unless one is already recorded.
+  void fail(std::string what);
 
   bool ok() const { return problem_.empty(); }
   const std::string& problem() const { return problem_; }
 
  private:
-  static std::optional<dom::element> member(dom::object o, std::string_view key) {
-    dom::element el;
-    if (o.at_key(key).get(el) != simdjson::SUCCESS || el.is_null()) {
-      return std::nullopt;
-    }
-    return el;
-  }
+  std::string quoted(std::string_view key) const;
 
+  char quote_;
   std::string problem_;
 };
+
+/// Scalar accessors that read a member of an unexpected type as absent.
+namespace lenient {
+
+/// A string member as is, or an integer member as exact decimal text; "" otherwise.
+std::string text(dom::object o, std::string_view key);
+/// Like `text`, and a non-integer number as its shortest round-trip decimal (prices).
+std::string number_text(dom::object o, std::string_view key);
+/// A boolean member; false when absent or of another type.
+bool flag(dom::object o, std::string_view key);
+/// A numeric member (integer or floating); nullopt otherwise.
+std::optional<double> number(dom::object o, std::string_view key);
+/// A Unix time given as an integer or a decimal string, seconds or milliseconds told apart by
+/// magnitude (`parse_unix_auto`); an empty timestamp when absent or malformed.
+timestamp unix_time(dom::object o, std::string_view key);
+
+}  // namespace lenient
 
 }  // namespace sb::adapters

@@ -7,15 +7,9 @@ namespace sb::adapters::messenger {
 // Verification, handshake and the entry[].messaging[] parser are shared with the other
 // Meta platform and live in adapters/meta/.
 adapter_info info() {
-  adapter_info i;
-  i.type = "messenger";
-  i.schema = meta::page_schema("messenger");
-  i.headers = {meta::k_signature_header};
-  i.make = [](const config::channel_config& cfg) -> std::unique_ptr<adapter> {
+  return meta::page_info("messenger", [](const config::channel_config& cfg) {
     return meta::make_page_adapter(cfg, "messenger", "page");
-  };
-  i.account = [](const config::channel_config& cfg) { return cfg.get("page_id"); };
-  return i;
+  });
 }
 
 }  // namespace sb::adapters::messenger

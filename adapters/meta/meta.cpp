@@ -1,7 +1,6 @@
 #include "adapters/meta/meta.hpp"
 
-#include <charconv>
-#include <cstdint>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -34,22 +33,6 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
     }
   }
   return true;
-}
-
-/// The member, or nullopt when absent or null.
-std::optional<json::dom::element> member(json::dom::object o, std::string_view key) {
-  json::dom::element el;
-  if (o.at_key(key).get(el) != simdjson::SUCCESS || el.is_null()) {
-    return std::nullopt;
-  }
-  return el;
-}
-
-template <class Int>
-std::string decimal(Int v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
 }
 
 }  // namespace
@@ -99,149 +82,39 @@ result<std::string> handshake(const request& req, const crypto::digest& verify_t
   return std::move(*challenge);
 }
 
-config::channel_schema page_schema(const std::string& type) {
-  const bool instagram = type == "instagram";
-  config::channel_schema s;
-  s.type = type;
-  s.settings = {
-      {"app_secret", true, true, "",
-       "The Meta app's secret: verifies X-Hub-Signature-256 on every webhook."},
-      {"verify_token", true, true, "",
-       "The token typed into the app's webhook settings; answers the hub.challenge handshake."},
-      {"page_id", true, false, "",
-       instagram ? "The Instagram professional account id (channel.account)."
-                 : "The Facebook Page id the webhooks are for (channel.account)."},
-      {"access_token", false, true, "", "Page access token for outbound sends (optional for now)."},
-      {"api_base", false, false, k_default_api_base,
-       "Graph API base URL; tests point it at a local fake."},
+status parse_entries(json::dom::parser& parser, const request& req, const std::string& type,
+                     std::string_view object, std::vector<event>& out,
+                     const std::function<void(json::reader& r, json::dom::object entry,
+                                              std::vector<event>& events)>& each) {
+  auto malformed = [&type](std::string why) -> status {
+    return {errc::malformed_body, type + " webhook: " + std::move(why)};
   };
-  return s;
-}
-
-// ---------------------------------------------------------------------------------------------
-// DOM reading helpers.
-
-namespace json {
-
-std::optional<dom::object> reader::object(dom::object o, std::string_view key) {
-  auto el = member(o, key);
-  if (!el) {
-    return std::nullopt;
+  auto root = parse_body(parser, req);
+  if (!root) {
+    return malformed(root.err().message);
   }
-  dom::object out;
-  if (el->get_object().get(out) != simdjson::SUCCESS) {
-    fail("`" + std::string(key) + "` must be an object");
-    return std::nullopt;
+  json::dom::object top;
+  std::string_view kind;
+  json::dom::array entries;
+  if (root->get_object().get(top) != simdjson::SUCCESS ||
+      top["object"].get_string().get(kind) != simdjson::SUCCESS || kind != object ||
+      top["entry"].get_array().get(entries) != simdjson::SUCCESS) {
+    return malformed("expected {\"object\":\"" + std::string(object) + "\",\"entry\":[...]}");
   }
-  return out;
-}
-
-std::optional<dom::array> reader::array(dom::object o, std::string_view key) {
-  auto el = member(o, key);
-  if (!el) {
-    return std::nullopt;
-  }
-  dom::array out;
-  if (el->get_array().get(out) != simdjson::SUCCESS) {
-    fail("`" + std::string(key) + "` must be an array");
-    return std::nullopt;
-  }
-  return out;
-}
-
-std::optional<dom::object> reader::as_object(dom::element e, std::string_view what) {
-  dom::object out;
-  if (e.get_object().get(out) != simdjson::SUCCESS) {
-    fail("every item of `" + std::string(what) + "` must be an object");
-    return std::nullopt;
-  }
-  return out;
-}
-
-void reader::fail(std::string what) {
-  if (problem_.empty()) {
-    problem_ = std::move(what);
-  }
-}
-
-std::string text(dom::object o, std::string_view key) {
-  auto el = member(o, key);
-  if (!el) {
-    return {};
-  }
-  switch (el->type()) {
-    case dom::element_type::STRING: {
-      std::string_view s;
-      if (el->get_string().get(s) == simdjson::SUCCESS) {
-        return std::string(s);
-      }
-      return {};
+  std::vector<event> events;
+  json::reader r;
+  for (json::dom::element entry_el : entries) {
+    if (auto entry = r.as_object(entry_el, "entry")) {
+      each(r, *entry, events);
     }
-    case dom::element_type::INT64: {
-      std::int64_t v = 0;
-      if (el->get_int64().get(v) == simdjson::SUCCESS) {
-        return decimal(v);
-      }
-      return {};
-    }
-    case dom::element_type::UINT64: {
-      std::uint64_t v = 0;
-      if (el->get_uint64().get(v) == simdjson::SUCCESS) {
-        return decimal(v);
-      }
-      return {};
-    }
-    default:
-      return {};
   }
-}
-
-std::string number_text(dom::object o, std::string_view key) {
-  auto el = member(o, key);
-  if (el && el->type() == dom::element_type::DOUBLE) {
-    double d = 0;
-    if (el->get_double().get(d) != simdjson::SUCCESS) {
-      return {};
-    }
-    char buf[40];
-    auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip form
-    return std::string(buf, r.ptr);
+  if (!r.ok()) {
+    return malformed(r.problem());
   }
-  return text(o, key);
-}
-
-bool flag(dom::object o, std::string_view key) {
-  auto el = member(o, key);
-  bool b = false;
-  return el && el->get_bool().get(b) == simdjson::SUCCESS && b;
-}
-
-std::optional<double> number(dom::object o, std::string_view key) {
-  auto el = member(o, key);
-  double d = 0;
-  if (el && el->is_number() && el->get_double().get(d) == simdjson::SUCCESS) {
-    return d;
-  }
-  return std::nullopt;
-}
-
-timestamp unix_time(dom::object o, std::string_view key) {
-  auto el = member(o, key);
-  if (!el || el->type() == dom::element_type::DOUBLE) {
-    return {};
-  }
-  const auto digits = text(o, key);
-  if (auto t = parse_unix_auto(digits)) {
-    return *t;
-  }
+  out.insert(out.end(), std::make_move_iterator(events.begin()),
+             std::make_move_iterator(events.end()));
   return {};
 }
-
-std::string digest(dom::element e) {
-  return crypto::to_hex(crypto::sha256(simdjson::minify(e)));
-}
-
-}  // namespace json
 
 // ---------------------------------------------------------------------------------------------
 // Messenger and Instagram: entry[] x messaging[] (and changes[]).
@@ -269,57 +142,33 @@ class page_adapter final : public adapter {
   }
 
   status parse(const request& req, std::vector<event>& out) override {
-    element root;
-    // The body has simdjson's padding past its end (request::body): parse it in place.
-    if (auto err = parser_.parse(req.body.data(), req.body.size(), false).get(root); err) {
-      return malformed(std::string("not valid JSON (") + simdjson::error_message(err) + ")");
-    }
-    object top;
-    std::string_view kind;
-    json::dom::array entries;
-    if (root.get_object().get(top) != simdjson::SUCCESS ||
-        top["object"].get_string().get(kind) != simdjson::SUCCESS || kind != object_ ||
-        top["entry"].get_array().get(entries) != simdjson::SUCCESS) {
-      return malformed("expected {\"object\":\"" + object_ + "\",\"entry\":[...]}");
-    }
-    std::vector<event> events;
-    json::reader r;
-    for (element entry_el : entries) {
-      auto entry = r.as_object(entry_el, "entry");
-      if (!entry) {
-        continue;
-      }
-      const timestamp entry_time = json::unix_time(*entry, "time");
-      // `standby` carries the same items while another app holds the thread (handover
-      // protocol); the conversation happened all the same, so it is normalized too.
-      for (const char* list : {"messaging", "standby"}) {
-        if (auto items = r.array(*entry, list)) {
-          for (element item_el : *items) {
-            if (auto item = r.as_object(item_el, list)) {
-              events.push_back(messaging_item(r, *item, item_el, entry_time));
-            }
-          }
-        }
-      }
-      if (auto changes = r.array(*entry, "changes")) {
-        for (element change_el : *changes) {
-          if (auto change = r.as_object(change_el, "changes")) {
-            events.push_back(change_event(r, *change, change_el, entry_time));
-          }
-        }
-      }
-    }
-    if (!r.ok()) {
-      return malformed(r.problem());
-    }
-    out.insert(out.end(), std::make_move_iterator(events.begin()),
-               std::make_move_iterator(events.end()));
-    return {};
+    return parse_entries(parser_, req, channel_.type, object_, out,
+                         [this](json::reader& r, object entry, std::vector<event>& events) {
+                           parse_entry(r, entry, events);
+                         });
   }
 
  private:
-  status malformed(std::string why) const {
-    return {errc::malformed_body, channel_.type + " webhook: " + std::move(why)};
+  void parse_entry(json::reader& r, object entry, std::vector<event>& events) const {
+    const timestamp entry_time = json::unix_time(entry, "time");
+    // `standby` carries the same items while another app holds the thread (handover
+    // protocol); the conversation happened all the same, so it is normalized too.
+    for (const char* list : {"messaging", "standby"}) {
+      if (auto items = r.array(entry, list)) {
+        for (element item_el : *items) {
+          if (auto item = r.as_object(item_el, list)) {
+            events.push_back(messaging_item(r, *item, item_el, entry_time));
+          }
+        }
+      }
+    }
+    if (auto changes = r.array(entry, "changes")) {
+      for (element change_el : *changes) {
+        if (auto change = r.as_object(change_el, "changes")) {
+          events.push_back(change_event(r, *change, change_el, entry_time));
+        }
+      }
+    }
   }
 
   /// Sets the conversation fields: the peer is the person on the other side of the page.
@@ -359,7 +208,7 @@ class page_adapter final : public adapter {
       }
       message(r, *m, e);
       if (e.dedupe_key.empty()) {
-        e.dedupe_key = "h:" + json::digest(raw);
+        e.dedupe_key = "h:" + json_digest(raw);
       }
     } else if (auto p = r.object(item, "postback")) {
       e.type = event_type::postback;
@@ -367,7 +216,7 @@ class page_adapter final : public adapter {
       e.content.payload = json::text(*p, "payload");
       e.platform_event_id = json::text(*p, "mid");
       e.dedupe_key =
-          e.platform_event_id.empty() ? "h:" + json::digest(raw) : "m:" + e.platform_event_id;
+          e.platform_event_id.empty() ? "h:" + json_digest(raw) : "m:" + e.platform_event_id;
     } else if (auto rx = r.object(item, "reaction")) {
       const auto action = json::text(*rx, "action");
       const auto mid = json::text(*rx, "mid");
@@ -399,7 +248,7 @@ class page_adapter final : public adapter {
       }
       const auto watermark = json::text(*d, "watermark");
       e.dedupe_key =
-          watermark.empty() ? "h:" + json::digest(raw) : "dlv:" + sender_id + ":" + watermark;
+          watermark.empty() ? "h:" + json_digest(raw) : "dlv:" + sender_id + ":" + watermark;
       if (e.occurred_at.empty()) {
         e.occurred_at = json::unix_time(*d, "watermark");  // deliveries carry no timestamp
       }
@@ -407,11 +256,11 @@ class page_adapter final : public adapter {
       e.type = event_type::message_edited;
       e.platform_event_id = json::text(*ed, "mid");
       e.content.text = json::text(*ed, "text");
-      e.dedupe_key = "h:" + json::digest(raw);
+      e.dedupe_key = "h:" + json_digest(raw);
     } else {
       e.type = event_type::system;
       e.kind = item_kind(item);
-      e.dedupe_key = "h:" + json::digest(raw);
+      e.dedupe_key = "h:" + json_digest(raw);
     }
     if (e.occurred_at.empty()) {
       e.occurred_at = entry_time;
@@ -546,7 +395,7 @@ class page_adapter final : public adapter {
     if (e.kind.empty()) {
       e.kind = "unknown";
     }
-    e.dedupe_key = "h:" + json::digest(raw);
+    e.dedupe_key = "h:" + json_digest(raw);
     if (auto v = r.object(change, "value")) {
       e.platform_event_id = json::text(*v, "id");
       e.content.text = json::text(*v, "text");
@@ -575,11 +424,43 @@ class page_adapter final : public adapter {
   json::dom::parser parser_;
 };
 
+/// Settings of a Messenger or Instagram channel (`instagram` takes the same keys as
+/// `messenger`; `page_id` is then the Instagram professional account id).
+config::channel_schema page_schema(const std::string& type) {
+  const bool instagram = type == "instagram";
+  config::channel_schema s;
+  s.type = type;
+  s.settings = {
+      {"app_secret", true, true, "",
+       "The Meta app's secret: verifies X-Hub-Signature-256 on every webhook."},
+      {"verify_token", true, true, "",
+       "The token typed into the app's webhook settings; answers the hub.challenge handshake."},
+      {"page_id", true, false, "",
+       instagram ? "The Instagram professional account id (channel.account)."
+                 : "The Facebook Page id the webhooks are for (channel.account)."},
+      {"access_token", false, true, "", "Page access token for outbound sends (optional for now)."},
+      {"api_base", false, false, k_default_api_base,
+       "Graph API base URL; tests point it at a local fake."},
+  };
+  return s;
+}
+
 }  // namespace
 
 std::unique_ptr<adapter> make_page_adapter(const config::channel_config& cfg,
                                            const std::string& type, const std::string& object) {
   return std::make_unique<page_adapter>(cfg, type, object);
+}
+
+adapter_info page_info(const std::string& type,
+                       std::unique_ptr<adapter> (*make)(const config::channel_config&)) {
+  adapter_info i;
+  i.type = type;
+  i.schema = page_schema(type);
+  i.headers = {k_signature_header};
+  i.make = make;
+  i.account = [](const config::channel_config& cfg) { return cfg.get("page_id"); };
+  return i;
 }
 
 }  // namespace sb::adapters::meta

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,12 +10,13 @@
 #include <vector>
 
 #include "adapters/adapter.hpp"
+#include "adapters/json_reader.hpp"
 #include "core/crypto.hpp"
 #include "core/time.hpp"
 
 /// What the three Meta platforms (WhatsApp Cloud API, Messenger, Instagram Messaging) share:
 /// the X-Hub-Signature-256 check, the GET `hub.challenge` subscription handshake, the keys every
-/// Meta channel declares, DOM reading helpers, and the `entry[].messaging[]` parser that Messenger
+/// Meta channel declares, Meta's reading rules, and the `entry[].messaging[]` parser that Messenger
 /// and Instagram both speak. Only the Meta adapters include this header; it is not part of the
 /// adapter interface.
 namespace sb::adapters::meta {
@@ -38,59 +40,48 @@ status verify_signature(const request& req, std::string_view app_secret);
 /// token's length out of the timing.
 result<std::string> handshake(const request& req, const crypto::digest& verify_token_digest);
 
-/// Settings of a Messenger or Instagram channel (`instagram` takes the same keys as
-/// `messenger`; `page_id` is then the Instagram professional account id).
-config::channel_schema page_schema(const std::string& type);
-
 /// Builds a Messenger (`object` "page") or Instagram (`object` "instagram") adapter for one
-/// channel whose config passed `page_schema(type)`.
+/// channel of type `type` (`messenger` or `instagram`).
 std::unique_ptr<adapter> make_page_adapter(const config::channel_config& cfg,
                                            const std::string& type, const std::string& object);
 
-/// Reading helpers over a fully validated simdjson DOM, shared by the Meta parsers.
+/// The registry entry of a Messenger or Instagram channel type: both take the same keys
+/// (`page_id` is then the Facebook Page id or the Instagram professional account id). `make`
+/// calls `make_page_adapter` with the type's `object`.
+adapter_info page_info(const std::string& type,
+                       std::unique_ptr<adapter> (*make)(const config::channel_config&));
+
+/// Meta's reading vocabulary, on the shared facility of adapters/json_reader.hpp.
 ///
-/// One rule throughout: a member that is absent or `null` is absent. Containers (objects and
-/// arrays) of the wrong type make the body "not Meta's shape": `reader` records the first such
-/// problem and the caller answers `errc::malformed_body`. Scalars of an unexpected type read as
-/// absent (lenient: one odd field must not reject a whole batch of otherwise good events).
+/// Containers (objects and arrays) of the wrong type make the body "not Meta's shape": `reader`
+/// records the first such problem and the caller answers `errc::malformed_body`. Scalars are read
+/// leniently, a scalar of an unexpected type as absent: one odd field must not reject a whole
+/// batch of otherwise good events.
 namespace json {
 
 namespace dom = simdjson::dom;
 
-class reader {
+/// The strict container reader; problem messages quote member names in backticks.
+class reader : public shape_reader {
  public:
-  /// The member as an object; nullopt when absent or null, and a problem when of another type.
-  std::optional<dom::object> object(dom::object o, std::string_view key);
-  /// The member as an array; as `object`.
-  std::optional<dom::array> array(dom::object o, std::string_view key);
-  /// An element (e.g. of an array) as an object; a problem when it is not one. `what` names it.
-  std::optional<dom::object> as_object(dom::element e, std::string_view what);
-
-  bool ok() const { return problem_.empty(); }
-  const std::string& problem() const { return problem_; }
-  /// Records `what` as the problem unless one is already recorded.
-  void fail(std::string what);
-
- private:
-  std::string problem_;
+  reader() : shape_reader('`') {}
 };
 
-/// A string member as is, or an integer member as exact decimal text (ids that arrive as JSON
-/// numbers never pass through a double); "" otherwise.
-std::string text(dom::object o, std::string_view key);
-/// Like `text`, and a non-integer number as its shortest round-trip decimal (prices).
-std::string number_text(dom::object o, std::string_view key);
-/// A boolean member; false when absent or of another type.
-bool flag(dom::object o, std::string_view key);
-/// A numeric member (integer or floating); nullopt otherwise.
-std::optional<double> number(dom::object o, std::string_view key);
-/// A Unix time given as a number or a decimal string, seconds or milliseconds told apart by
-/// magnitude (`parse_unix_auto`); an empty timestamp when absent or malformed.
-timestamp unix_time(dom::object o, std::string_view key);
-/// Hex SHA-256 of the element's minified JSON: a stable dedupe key for events without an id
-/// (Meta retries send the same bytes, and minification is deterministic).
-std::string digest(dom::element e);
+using lenient::flag;
+using lenient::number;
+using lenient::number_text;
+using lenient::text;
+using lenient::unix_time;
 
 }  // namespace json
+
+/// Parses a Meta webhook body, `{"object":<object>,"entry":[...]}`, and calls `each` for every
+/// entry, with the one reader of the body and the events of the body so far. Those events reach
+/// `out` only when the whole body was well-formed; otherwise `errc::malformed_body`, its message
+/// prefixed with "<type> webhook: ". Meta's shape errors are container errors only (see `json`).
+status parse_entries(json::dom::parser& parser, const request& req, const std::string& type,
+                     std::string_view object, std::vector<event>& out,
+                     const std::function<void(json::reader& r, json::dom::object entry,
+                                              std::vector<event>& events)>& each);
 
 }  // namespace sb::adapters::meta

@@ -4,7 +4,6 @@
 
 #include "adapters/json_reader.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,18 +26,6 @@ constexpr const char* k_shop_domain_header = "x-shopify-shop-domain";
 constexpr const char* k_triggered_at_header = "x-shopify-triggered-at";
 constexpr const char* k_event_id_header = "x-shopify-event-id";
 constexpr const char* k_api_version_header = "x-shopify-api-version";
-
-// The reading rule below is the Telegram adapter's too; a header shared by adapters is its
-// natural home once there is one.
-std::string join_name(const std::string& first, const std::string& last) {
-  if (first.empty()) {
-    return last;
-  }
-  if (last.empty()) {
-    return first;
-  }
-  return first + " " + last;
-}
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -174,13 +161,12 @@ class shopify_adapter final : public adapter {
     if (topic.empty()) {
       return malformed("missing X-Shopify-Topic header: the body cannot be interpreted without it");
     }
-    dom::element root;
-    // The body has simdjson's padding past its end (request::body): parse it in place.
-    if (auto err = parser_.parse(req.body.data(), req.body.size(), false).get(root); err) {
-      return malformed(std::string("not valid JSON (") + simdjson::error_message(err) + ")");
+    auto root = parse_body(parser_, req);
+    if (!root) {
+      return malformed(root.err().message);
     }
     dom::object body;
-    if (root.get_object().get(body) != simdjson::SUCCESS) {
+    if (root->get_object().get(body) != simdjson::SUCCESS) {
       return malformed("the body of topic " + std::string(topic) + " must be a JSON object");
     }
 

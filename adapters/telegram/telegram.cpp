@@ -4,7 +4,6 @@
 
 #include "adapters/json_reader.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,16 +20,6 @@ namespace {
 namespace dom = simdjson::dom;
 
 constexpr const char* k_secret_header = "x-telegram-bot-api-secret-token";
-
-std::string join_name(const std::string& first, const std::string& last) {
-  if (first.empty()) {
-    return last;
-  }
-  if (last.empty()) {
-    return first;
-  }
-  return first + " " + last;
-}
 
 timestamp seconds(std::optional<std::int64_t> s) {
   // Telegram uses date 0 for messages it no longer has (InaccessibleMessage): no time.
@@ -410,13 +399,12 @@ class telegram_adapter final : public adapter {
   }
 
   status parse(const request& req, std::vector<event>& out) override {
-    dom::element root;
-    // The body has simdjson's padding past its end (request::body): parse it in place.
-    if (auto err = parser_.parse(req.body.data(), req.body.size(), false).get(root); err) {
-      return malformed(std::string("not valid JSON (") + simdjson::error_message(err) + ")");
+    auto root = parse_body(parser_, req);
+    if (!root) {
+      return malformed(root.err().message);
     }
     dom::object update;
-    if (root.get_object().get(update) != simdjson::SUCCESS) {
+    if (root->get_object().get(update) != simdjson::SUCCESS) {
       return malformed("a Telegram Update must be a JSON object");
     }
     event e;

@@ -13,7 +13,6 @@ namespace sb::adapters::whatsapp {
 namespace {
 
 namespace dom = meta::json::dom;
-using meta::json::digest;
 using meta::json::flag;
 using meta::json::number;
 using meta::json::number_text;
@@ -22,12 +21,11 @@ using meta::json::text;
 using meta::json::unix_time;
 
 /// Parses one WhatsApp Cloud API body: entry[] x changes[] x value.messages[] / statuses[].
-/// One instance per parse call; it borrows the adapter's channel and the DOM.
+/// One instance per entry; it borrows the adapter's channel, the body's reader and the DOM.
 class body_parser {
  public:
-  body_parser(const channel_ref& channel, std::vector<event>& out) : channel_(channel), out_(out) {}
-
-  reader& r() { return r_; }
+  body_parser(const channel_ref& channel, reader& r, std::vector<event>& out)
+      : channel_(channel), r_(r), out_(out) {}
 
   void entry(dom::object entry) {
     const timestamp entry_time = unix_time(entry, "time");
@@ -59,7 +57,7 @@ class body_parser {
     e.channel = channel_;
     e.type = event_type::system;
     e.kind = field.empty() ? "unknown" : field;
-    e.dedupe_key = "h:" + digest(raw);
+    e.dedupe_key = "h:" + json_digest(raw);
     e.occurred_at = value ? unix_time(*value, "timestamp") : timestamp{};
     if (e.occurred_at.empty()) {
       e.occurred_at = entry_time;
@@ -106,7 +104,7 @@ class body_parser {
           const auto code = text(*err, "code");
           const auto title = text(*err, "title");
           e.content.text = code.empty() ? title : title.empty() ? code : code + ": " + title;
-          e.dedupe_key = "h:" + digest(err_el);
+          e.dedupe_key = "h:" + json_digest(err_el);
           out_.push_back(std::move(e));
         }
       }
@@ -135,7 +133,8 @@ class body_parser {
       e.sender = std::move(s);
     }
     e.platform_event_id = text(m, "id");
-    e.dedupe_key = e.platform_event_id.empty() ? "h:" + digest(raw) : "m:" + e.platform_event_id;
+    e.dedupe_key =
+        e.platform_event_id.empty() ? "h:" + json_digest(raw) : "m:" + e.platform_event_id;
     e.occurred_at = unix_time(m, "timestamp");
     if (auto ctx = r_.object(m, "context")) {
       e.content.reply_to = text(*ctx, "id");
@@ -317,15 +316,15 @@ class body_parser {
     identify(e, st.recipient);
     e.platform_event_id = st.message_id;
     e.dedupe_key =
-        st.message_id.empty() ? "h:" + digest(raw) : "s:" + st.message_id + ":" + st.state;
+        st.message_id.empty() ? "h:" + json_digest(raw) : "s:" + st.message_id + ":" + st.state;
     e.occurred_at = unix_time(s, "timestamp");
     e.status = std::move(st);
     out_.push_back(std::move(e));
   }
 
   const channel_ref& channel_;
+  reader& r_;
   std::vector<event>& out_;
-  reader r_;
 };
 
 class whatsapp_adapter final : public adapter {
@@ -347,40 +346,13 @@ class whatsapp_adapter final : public adapter {
   }
 
   status parse(const request& req, std::vector<event>& out) override {
-    dom::element root;
-    // The body has simdjson's padding past its end (request::body): parse it in place.
-    if (auto err = parser_.parse(req.body.data(), req.body.size(), false).get(root); err) {
-      return malformed(std::string("not valid JSON (") + simdjson::error_message(err) + ")");
-    }
-    dom::object top;
-    std::string_view object;
-    dom::array entries;
-    if (root.get_object().get(top) != simdjson::SUCCESS ||
-        top["object"].get_string().get(object) != simdjson::SUCCESS ||
-        object != "whatsapp_business_account" ||
-        top["entry"].get_array().get(entries) != simdjson::SUCCESS) {
-      return malformed("expected {\"object\":\"whatsapp_business_account\",\"entry\":[...]}");
-    }
-    std::vector<event> events;
-    body_parser p(channel_, events);
-    for (dom::element entry_el : entries) {
-      if (auto entry = p.r().as_object(entry_el, "entry")) {
-        p.entry(*entry);
-      }
-    }
-    if (!p.r().ok()) {
-      return malformed(p.r().problem());
-    }
-    out.insert(out.end(), std::make_move_iterator(events.begin()),
-               std::make_move_iterator(events.end()));
-    return {};
+    return meta::parse_entries(parser_, req, channel_.type, "whatsapp_business_account", out,
+                               [this](reader& r, dom::object entry, std::vector<event>& events) {
+                                 body_parser(channel_, r, events).entry(entry);
+                               });
   }
 
  private:
-  static status malformed(std::string why) {
-    return {errc::malformed_body, "whatsapp webhook: " + std::move(why)};
-  }
-
   std::string app_secret_;
   crypto::digest verify_token_digest_;
   channel_ref channel_;
