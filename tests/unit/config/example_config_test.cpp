@@ -70,7 +70,7 @@ TEST_CASE("the example config is a working demo with DEV-ONLY secrets", "[config
   const auto& c = *r.cfg;
   CHECK(c.source == "<embedded>");
   CHECK(c.server.listen == "127.0.0.1:8080");
-  CHECK(c.storage.backend == "memory");
+  CHECK(c.storage.backend == "sqlite");  // durable by default, as DESIGN §8
   CHECK(c.storage.master_key.size() == 32);
   REQUIRE(c.tenants.size() == 1);
   const auto& acme = c.tenants[0];
