@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -76,8 +77,18 @@ struct channel_config {
 
 enum class scope : unsigned { stream = 1, send = 2, privacy = 4, admin = 8 };
 
+/// The push knobs' defaults, the one place they are written: `delivery::settings` starts from
+/// them and the loader's key table documents them (a unit test pins both to docs/).
+struct push_defaults {
+  static constexpr int timeout_ms = 15000;
+  static constexpr int max_in_flight = 8;
+  /// The Standard Webhooks schedule: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+  static constexpr std::array<std::int64_t, 8> retry_schedule_ms{
+      0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000};
+};
+
 /// A push subscriber's endpoint and delivery knobs. An unset knob takes the gateway's delivery
-/// default (`delivery::settings`, which the loader's key table documents and a unit test pins).
+/// default (`delivery::settings`, which starts from `push_defaults`).
 struct push_config {
   push_config() = default;
   push_config(std::string push_url, std::string push_secret)
@@ -85,10 +96,10 @@ struct push_config {
 
   std::string url;
   std::string secret;                ///< "whsec_<base64>" as Standard Webhooks
-  std::optional<int> timeout_ms;     ///< one attempt, connect included (default 15000)
-  std::optional<int> max_in_flight;  ///< concurrent attempts of this subscriber (default 8)
+  std::optional<int> timeout_ms;     ///< one attempt, connect included
+  std::optional<int> max_in_flight;  ///< concurrent attempts of this subscriber
   /// Wait before attempt i+1 after attempt i failed; entry 0 is 0 (the first attempt is never
-  /// delayed); as many attempts as entries (default: the Standard Webhooks schedule).
+  /// delayed); as many attempts as entries.
   std::optional<std::vector<std::int64_t>> retry_schedule_ms;
 };
 

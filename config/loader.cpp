@@ -396,12 +396,13 @@ present_keys parse_section(context& ctx, const item& it, const section<T>& s, T&
 // Key builders. Each reads its default from a default-constructed `T`, so the struct's
 // initializer in config.hpp is the one place a default is written.
 
-template <class T, class M>
-key_spec<T> integer_key(const char* name, M T::*member, long long lo, long long hi,
-                        const char* description) {
+/// An integer from `lo` to `hi`, stored as a `V` into `member` (a `V` or an optional of one).
+template <class V, class T, class M>
+key_spec<T> ranged_integer_key(const char* name, M T::*member, long long lo, long long hi,
+                               std::string default_text, const char* description) {
   key_spec<T> k;
   k.name = name;
-  k.default_text = std::to_string(T{}.*member);
+  k.default_text = std::move(default_text);
   k.allowed = std::to_string(lo) + ".." + std::to_string(hi);
   k.description = description;
   k.parse = [member, lo, hi](context& ctx, const item& it, T& out) {
@@ -415,9 +416,15 @@ key_spec<T> integer_key(const char* name, M T::*member, long long lo, long long 
                          " (got " + quote(*text) + ")");
       return;
     }
-    out.*member = static_cast<M>(*v);
+    out.*member = static_cast<V>(*v);
   };
   return k;
+}
+
+template <class T, class M>
+key_spec<T> integer_key(const char* name, M T::*member, long long lo, long long hi,
+                        const char* description) {
+  return ranged_integer_key<M>(name, member, lo, hi, std::to_string(T{}.*member), description);
 }
 
 template <class T>
@@ -959,30 +966,12 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
   }
 }
 
-/// An optional integer of `push_config`: unset means the gateway's delivery default, whose
-/// text `default_text` documents (a unit test checks it against `delivery::settings`).
+/// An optional integer of `push_config`: unset means the gateway's delivery default, which
+/// starts from `default_value` (a `push_defaults` member).
 key_spec<push_config> optional_integer_key(const char* name,
                                            std::optional<int> push_config::*member, int lo, int hi,
-                                           const char* default_text, const char* description) {
-  key_spec<push_config> k;
-  k.name = name;
-  k.default_text = default_text;
-  k.allowed = std::to_string(lo) + ".." + std::to_string(hi);
-  k.description = description;
-  k.parse = [member, lo, hi](context& ctx, const item& it, push_config& out) {
-    auto text = scalar(ctx, it);
-    if (!text) {
-      return;
-    }
-    auto v = to_integer(*text);
-    if (!v || *v < lo || *v > hi) {
-      ctx.report(it, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                         " (got " + quote(*text) + ")");
-      return;
-    }
-    out.*member = static_cast<int>(*v);
-  };
-  return k;
+                                           int default_value, const char* description) {
+  return ranged_integer_key<int>(name, member, lo, hi, std::to_string(default_value), description);
 }
 
 constexpr std::size_t k_max_retry_entries = 20;
@@ -991,7 +980,11 @@ constexpr long long k_max_retry_wait_ms = 86400000;  // 24 h, as the Retry-After
 key_spec<push_config> retry_schedule_key() {
   key_spec<push_config> k;
   k.name = "retry_schedule_ms";
-  k.default_text = "[0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000]";
+  std::vector<std::string> waits;
+  for (auto ms : push_defaults::retry_schedule_ms) {
+    waits.push_back(std::to_string(ms));
+  }
+  k.default_text = format_list(waits);
   k.allowed = "1.." + std::to_string(k_max_retry_entries) + " entries of 0.." +
               std::to_string(k_max_retry_wait_ms) + ", the first 0";
   k.description =
@@ -1065,10 +1058,12 @@ const section<push_config>& push_section() {
             k.missing = "missing secret; generate one with `echo whsec_$(openssl rand -base64 32)`";
             return k;
           }(),
-          optional_integer_key("timeout_ms", &push_config::timeout_ms, 100, 60000, "15000",
+          optional_integer_key("timeout_ms", &push_config::timeout_ms, 100, 60000,
+                               push_defaults::timeout_ms,
                                "Time one delivery attempt may take, connect included; then it "
                                "counts as failed and is retried."),
-          optional_integer_key("max_in_flight", &push_config::max_in_flight, 1, 256, "8",
+          optional_integer_key("max_in_flight", &push_config::max_in_flight, 1, 256,
+                               push_defaults::max_in_flight,
                                "Delivery attempts of this subscriber running at once (a receiver "
                                "that holds requests open holds at most this many)."),
           retry_schedule_key(),

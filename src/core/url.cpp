@@ -3,6 +3,7 @@
 namespace sb::url {
 
 namespace {
+
 int hex(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -15,14 +16,13 @@ int hex(char c) {
   }
   return -1;
 }
-}  // namespace
 
-std::optional<std::string> decode(std::string_view s) {
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '+') {
+    if (c == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (c == '%') {
       if (i + 2 >= s.size()) {
@@ -42,21 +42,35 @@ std::optional<std::string> decode(std::string_view s) {
   return out;
 }
 
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+}  // namespace
+
+std::optional<std::string> decode(std::string_view s) {
+  return percent_decode(s, true);
+}
+
+std::optional<std::string> decode_segment(std::string_view s) {
+  return percent_decode(s, false);
+}
+
+std::optional<std::string_view> raw_query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     auto eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    if (key == name) {
-      if (eq == std::string_view::npos) {
-        return std::string{};
-      }
-      return decode(pair.substr(eq + 1));
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     }
   }
   return std::nullopt;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  auto raw = raw_query_param(query, name);
+  if (!raw) {
+    return std::nullopt;
+  }
+  return decode(*raw);
 }
 
 }  // namespace sb::url

@@ -7,14 +7,18 @@
 #include <cstring>
 #include <string>
 
+#include "config/config.hpp"
+
 namespace sb::delivery {
 
 namespace {
 
 using namespace std::chrono_literals;
 
+/// The Standard Webhooks schedule, as config documents it for `push.retry_schedule_ms`.
 std::vector<retry_schedule::duration> standard_delays() {
-  return {0ms, 5s, 5min, 30min, 2h, 5h, 10h, 10h};
+  const auto& ms = config::push_defaults::retry_schedule_ms;
+  return {ms.begin(), ms.end()};
 }
 
 std::string_view trim(std::string_view s) {

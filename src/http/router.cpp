@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include <simdjson.h>
+
 #include <optional>
 
 #include "core/url.hpp"
@@ -7,42 +9,6 @@
 namespace sb::http {
 
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-/// Percent-decoding of a path segment ('+' stays '+': form encoding is for queries only).
-std::optional<std::string> decode_segment(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) {
-      return std::nullopt;
-    }
-    int hi = hex_digit(s[i + 1]);
-    int lo = hex_digit(s[i + 2]);
-    if (hi < 0 || lo < 0) {
-      return std::nullopt;
-    }
-    out.push_back(static_cast<char>((hi << 4) | lo));
-    i += 2;
-  }
-  return out;
-}
 
 route not_found(std::string_view path) {
   route r;
@@ -58,23 +24,9 @@ route wrong_method(std::string_view method, std::string_view allow) {
   return r;
 }
 
-/// The raw (undecoded) value of the first `name=value` pair; "" for a bare `name`.
-std::optional<std::string_view> raw_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) {
-      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    }
-  }
-  return std::nullopt;
-}
-
 /// The decoded parameter; nullopt when absent; an error when its escapes are malformed.
 result<std::optional<std::string>> param(std::string_view query, std::string_view name) {
-  auto raw = raw_param(query, name);
+  auto raw = url::raw_query_param(query, name);
   if (!raw) {
     return std::optional<std::string>{};
   }
@@ -126,67 +78,8 @@ status parse_limit(std::string_view query, std::size_t& out) {
   return {};
 }
 
-/// Just enough JSON for the small request bodies of the backend API: punctuation, plain strings
-/// (no escapes: the keys we accept have none), unsigned integers and literals, with JSON
-/// whitespace between tokens. Anything else fails, and the caller answers 400.
-struct body_reader {
-  std::string_view in;
-
-  void skip_space() {
-    while (!in.empty() &&
-           (in.front() == ' ' || in.front() == '\t' || in.front() == '\n' || in.front() == '\r')) {
-      in.remove_prefix(1);
-    }
-  }
-  bool eat(char c) {
-    skip_space();
-    if (!in.empty() && in.front() == c) {
-      in.remove_prefix(1);
-      return true;
-    }
-    return false;
-  }
-  bool literal(std::string_view word) {
-    skip_space();
-    if (in.substr(0, word.size()) != word) {
-      return false;
-    }
-    in.remove_prefix(word.size());
-    return true;
-  }
-  std::optional<std::string_view> string() {
-    if (!eat('"')) {
-      return std::nullopt;
-    }
-    auto end = in.find_first_of("\"\\");
-    if (end == std::string_view::npos || in[end] != '"') {
-      return std::nullopt;
-    }
-    auto s = in.substr(0, end);
-    in.remove_prefix(end + 1);
-    return s;
-  }
-  std::optional<std::uint64_t> number() {
-    skip_space();
-    std::size_t n = 0;
-    while (n < in.size() && in[n] >= '0' && in[n] <= '9') {
-      ++n;
-    }
-    if (n == 0 || (n > 1 && in[0] == '0')) {
-      return std::nullopt;
-    }
-    auto v = parse_u64(in.substr(0, n));
-    in.remove_prefix(n);
-    return v;
-  }
-  bool at_end() {
-    skip_space();
-    return in.empty();
-  }
-};
-
-/// Everything but `limit`, shared by both calls.
-status parse_common(std::string_view query, stream_params& out) {
+/// `?after=`: a non-negative integer; `out` keeps its default when absent.
+status parse_after(std::string_view query, std::uint64_t& out) {
   auto after = param(query, "after");
   if (!after) {
     return after.err();
@@ -196,7 +89,27 @@ status parse_common(std::string_view query, stream_params& out) {
     if (!v) {
       return bad_number("after");
     }
-    out.after = *v;
+    out = *v;
+  }
+  return {};
+}
+
+/// `?tenant=`: `out` keeps its default when absent.
+status parse_tenant(std::string_view query, std::string& out) {
+  auto tenant = param(query, "tenant");
+  if (!tenant) {
+    return tenant.err();
+  }
+  if (tenant->has_value()) {
+    out = std::move(**tenant);
+  }
+  return {};
+}
+
+/// Everything but `limit`, shared by both calls.
+status parse_common(std::string_view query, stream_params& out) {
+  if (auto st = parse_after(query, out.after); !st) {
+    return st;
   }
   auto types = param(query, "types");
   if (!types) {
@@ -219,12 +132,8 @@ status parse_common(std::string_view query, stream_params& out) {
       }
     }
   }
-  auto tenant = param(query, "tenant");
-  if (!tenant) {
-    return tenant.err();
-  }
-  if (tenant->has_value()) {
-    out.tenant = std::move(**tenant);
+  if (auto st = parse_tenant(query, out.tenant); !st) {
+    return st;
   }
   return {};
 }
@@ -254,8 +163,8 @@ route match_route(std::string_view method, std::string_view target) {
         rest.find('/', slash + 1) != std::string_view::npos) {
       return not_found(path);
     }
-    auto tenant = decode_segment(rest.substr(0, slash));
-    auto channel = decode_segment(rest.substr(slash + 1));
+    auto tenant = url::decode_segment(rest.substr(0, slash));
+    auto channel = url::decode_segment(rest.substr(slash + 1));
     if (!tenant || !channel) {
       return not_found(path);
     }
@@ -278,7 +187,7 @@ route match_route(std::string_view method, std::string_view target) {
       return not_found(path);
     }
     std::string_view action = rest.substr(slash + 1);
-    auto name = decode_segment(rest.substr(0, slash));
+    auto name = url::decode_segment(rest.substr(0, slash));
     if (!name || name->find('/') != std::string::npos) {
       return not_found(path);
     }
@@ -335,82 +244,60 @@ result<stream_params> parse_events_params(std::string_view query) {
 
 result<dead_letter_params> parse_dead_letter_params(std::string_view query) {
   dead_letter_params p;
-  auto after = param(query, "after");
-  if (!after) {
-    return after.err();
-  }
-  if (after->has_value()) {
-    auto v = parse_u64(**after);
-    if (!v) {
-      return bad_number("after");
-    }
-    p.after = *v;
+  if (auto st = parse_after(query, p.after); !st) {
+    return st.err();
   }
   if (auto st = parse_limit(query, p.limit); !st) {
     return st.err();
   }
-  auto tenant = param(query, "tenant");
-  if (!tenant) {
-    return tenant.err();
-  }
-  if (tenant->has_value()) {
-    p.tenant = std::move(**tenant);
+  if (auto st = parse_tenant(query, p.tenant); !st) {
+    return st.err();
   }
   return p;
 }
 
 result<redrive_body> parse_redrive_body(std::string_view body) {
-  body_reader in{body};
   const error bad{errc::bad_request,
                   R"(the body must be {"all":true} or {"ids":[<dead letter id>, ...]})"};
+  // A parser per call: redrives are rare, and this keeps the router free of shared state.
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(body.data(), body.size()).get_object().get(object) != simdjson::SUCCESS) {
+    return bad;
+  }
   redrive_body out;
   bool has_all = false;
   bool has_ids = false;
-  if (!in.eat('{')) {
-    return bad;
-  }
-  if (!in.eat('}')) {
-    do {
-      auto key = in.string();
-      if (!key || !in.eat(':')) {
-        return bad;
+  for (auto field : object) {
+    if (field.key == "all" && !has_all) {
+      has_all = true;
+      bool all = false;
+      if (field.value.get_bool().get(all) != simdjson::SUCCESS || !all) {
+        return error{errc::bad_request, R"('all' must be true (or give "ids"))"};
       }
-      if (*key == "all" && !has_all) {
-        has_all = true;
-        if (!in.literal("true")) {
-          return error{errc::bad_request, R"('all' must be true (or give "ids"))"};
-        }
-        out.all = true;
-      } else if (*key == "ids" && !has_ids) {
-        has_ids = true;
-        if (!in.eat('[')) {
-          return error{errc::bad_request, "'ids' must be an array of dead letter ids"};
-        }
-        if (!in.eat(']')) {
-          do {
-            auto id = in.number();
-            if (!id || *id == 0) {
-              return error{errc::bad_request, "'ids' must hold positive integers"};
-            }
-            if (out.ids.size() == max_limit) {
-              return error{errc::bad_request,
-                           "at most " + std::to_string(max_limit) + " ids per redrive"};
-            }
-            out.ids.push_back(*id);
-          } while (in.eat(','));
-          if (!in.eat(']')) {
-            return error{errc::bad_request, "'ids' must be an array of dead letter ids"};
-          }
-        }
-      } else {
-        return bad;
+      out.all = true;
+    } else if (field.key == "ids" && !has_ids) {
+      has_ids = true;
+      simdjson::dom::array ids;
+      if (field.value.get_array().get(ids) != simdjson::SUCCESS) {
+        return error{errc::bad_request, "'ids' must be an array of dead letter ids"};
       }
-    } while (in.eat(','));
-    if (!in.eat('}')) {
+      for (auto element : ids) {
+        std::uint64_t id = 0;
+        if (element.get_uint64().get(id) != simdjson::SUCCESS || id == 0) {
+          return error{errc::bad_request, "'ids' must hold positive integers"};
+        }
+        if (out.ids.size() == max_limit) {
+          return error{errc::bad_request,
+                       "at most " + std::to_string(max_limit) + " ids per redrive"};
+        }
+        out.ids.push_back(id);
+      }
+    } else {
       return bad;
     }
   }
-  if (!in.at_end() || has_all == has_ids || (has_ids && out.ids.empty())) {
+  if (has_all == has_ids || (has_ids && out.ids.empty())) {
     return bad;
   }
   return out;

@@ -584,7 +584,7 @@ class session final : public session_base {
   void submit_webhook(const route& r) {
     auto channel = core_.directory.find(r.tenant, r.channel);
     if (!channel) {
-      write_response(actors::error_response(channel.err().code, channel.err().message));
+      write_error(channel.err());
       return;
     }
     const adapters::adapter_info* info = adapters::find((*channel)->type);
@@ -612,6 +612,9 @@ class session final : public session_base {
     core_.gateway.submit(std::move(w));
   }
 
+  /// The JSON error body and status for `e`.
+  void write_error(const error& e) { write_response(actors::error_response(e.code, e.message)); }
+
   /// 401/403 with the headers the contract asks for.
   void write_auth_error(const error& e) {
     auto res = actors::error_response(e.code, e.message);
@@ -632,7 +635,7 @@ class session final : public session_base {
       return;
     }
     if (!params) {
-      write_response(actors::error_response(params.err().code, params.err().message));
+      write_error(params.err());
       return;
     }
     actors::events_query q;
@@ -648,45 +651,52 @@ class session final : public session_base {
   /// `GET /v1/subscribers/{name}/dead-letters`: the token decides the tenant (a `?tenant=`
   /// must match it); `admin`, or the subscriber's own token with `stream`.
   void list_dead_letters(const route& r) {
-    auto& req = parser_->get();
-    auto params = parse_dead_letter_params(r.query);
-    auto who =
-        authorize_subscriber_call(core_.tokens, sv(req[bhttp::field::authorization]),
-                                  params ? std::string_view(params->tenant) : "", r.subscriber);
-    if (!who) {
-      write_auth_error(who.err());
+    auto call = authorize_subscriber(r);
+    if (!call) {
       return;
     }
-    if (!params) {
-      write_response(actors::error_response(params.err().code, params.err().message));
-      return;
-    }
-    core_.gateway.list_dead_letters((*who)->tenant, r.subscriber, params->after, params->limit,
-                                    await_gateway());
+    core_.gateway.list_dead_letters(call->tenant, r.subscriber, call->params.after,
+                                    call->params.limit, await_gateway());
   }
 
   /// `POST /v1/subscribers/{name}/redrive` with {"all":true} or {"ids":[...]}.
   void redrive(const route& r) {
-    auto& req = parser_->get();
+    auto call = authorize_subscriber(r);
+    if (!call) {
+      return;
+    }
+    auto body = parse_redrive_body(parser_->get().body());
+    if (!body) {
+      write_error(body.err());
+      return;
+    }
+    core_.gateway.redrive(call->tenant, r.subscriber, body->all, std::move(body->ids),
+                          await_gateway());
+  }
+
+  /// A `/v1/subscribers/{name}/...` call that passed its checks: the token's tenant and the
+  /// query's parameters.
+  struct subscriber_call {
+    std::string tenant;
+    dead_letter_params params;
+  };
+
+  /// Authorizes a subscriber call and parses its query (a bad token answers before a bad
+  /// query); on failure writes the error response and returns nullopt.
+  std::optional<subscriber_call> authorize_subscriber(const route& r) {
     auto params = parse_dead_letter_params(r.query);
     auto who =
-        authorize_subscriber_call(core_.tokens, sv(req[bhttp::field::authorization]),
+        authorize_subscriber_call(core_.tokens, sv(parser_->get()[bhttp::field::authorization]),
                                   params ? std::string_view(params->tenant) : "", r.subscriber);
     if (!who) {
       write_auth_error(who.err());
-      return;
+      return std::nullopt;
     }
     if (!params) {
-      write_response(actors::error_response(params.err().code, params.err().message));
-      return;
+      write_error(params.err());
+      return std::nullopt;
     }
-    auto body = parse_redrive_body(req.body());
-    if (!body) {
-      write_response(actors::error_response(body.err().code, body.err().message));
-      return;
-    }
-    core_.gateway.redrive((*who)->tenant, r.subscriber, body->all, std::move(body->ids),
-                          await_gateway());
+    return subscriber_call{(*who)->tenant, std::move(*params)};
   }
 
   /// A responder whose answer comes back onto this strand; the session waits without timeout.
@@ -759,7 +769,7 @@ class session final : public session_base {
       return;
     }
     if (!params) {
-      write_response(actors::error_response(params.err().code, params.err().message));
+      write_error(params.err());
       return;
     }
     if (stopping_ || core_.stopping.load()) {

@@ -19,8 +19,9 @@ const sb::config::key_info& declared(const std::string& path) {
 
 }  // namespace
 
-// An unset push knob takes `delivery::settings`' value; the loader's table only documents it.
-// This pins the two together, so the documented default cannot drift from the one applied.
+// An unset push knob takes `delivery::settings`' value; the loader's table documents it. Both
+// derive from `config::push_defaults`; this pins what the table says (which docs_test holds
+// docs/configuration.md to) to what the gateway applies, so the two cannot drift.
 TEST_CASE("the documented push defaults are the delivery defaults the gateway applies",
           "[config]") {
   const sb::delivery::settings defaults;

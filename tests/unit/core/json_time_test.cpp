@@ -59,6 +59,20 @@ TEST_CASE("query parameters are percent-decoded", "[url]") {
   CHECK_FALSE(url::query_param("a=%zz", "a"));
 }
 
+TEST_CASE("path segments are percent-decoded with '+' kept literal", "[url]") {
+  CHECK(url::decode_segment("ac%6De+x") == std::string("acme+x"));
+  CHECK(url::decode("ac%6De+x") == std::string("acme x"));
+  CHECK_FALSE(url::decode_segment("a%zz"));
+  CHECK_FALSE(url::decode_segment("a%2"));
+}
+
+TEST_CASE("a raw query parameter tells absent from bare and keeps escapes", "[url]") {
+  CHECK(url::raw_query_param("a=1&b=%zz", "b") == std::string_view("%zz"));
+  CHECK(url::raw_query_param("a&b=2", "a") == std::string_view(""));
+  CHECK_FALSE(url::raw_query_param("a=1", "ab"));
+  CHECK(url::raw_query_param("a=1&a=2", "a") == std::string_view("1"));
+}
+
 TEST_CASE("an event renders absent fields as absent", "[event]") {
   event e;
   e.id = "evt_1";

@@ -123,3 +123,48 @@ TEST_CASE("the channel directory tells unknown tenants from unknown channels", "
   CHECK(dir.find("globex", "tg").err().code == errc::unknown_tenant);
   CHECK(dir.find("acme", "wa").err().code == errc::unknown_channel);
 }
+
+TEST_CASE("a redrive body is {\"all\":true} or a non-empty list of positive ids", "[http]") {
+  auto all = sb::http::parse_redrive_body(R"( { "all" : true } )");
+  REQUIRE(all.ok());
+  CHECK(all->all);
+  CHECK(all->ids.empty());
+
+  auto ids = sb::http::parse_redrive_body("{\"ids\":[3, 18446744073709551615,\n1]}");
+  REQUIRE(ids.ok());
+  CHECK_FALSE(ids->all);
+  CHECK(ids->ids == std::vector<std::uint64_t>{3, 18446744073709551615ull, 1});
+
+  const std::string generic = R"(the body must be {"all":true} or {"ids":[<dead letter id>, ...]})";
+  for (const char* bad : {"", "{}", "[1]", R"({"ids":[]})", R"({"ids":[1],"all":true})",
+                          R"({"id":[1]})", R"({"all":true} x)", R"({"all":true,"all":true})",
+                          R"({"ids":[1],"ids":[2]})", R"({"all":true,"x":1})", "{", "null"}) {
+    INFO(bad);
+    auto r = sb::http::parse_redrive_body(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.err().code == errc::bad_request);
+    CHECK(r.err().message == generic);
+  }
+  CHECK(sb::http::parse_redrive_body(R"({"all":false})").err().message ==
+        R"('all' must be true (or give "ids"))");
+  CHECK(sb::http::parse_redrive_body(R"({"all":1})").err().message ==
+        R"('all' must be true (or give "ids"))");
+  CHECK(sb::http::parse_redrive_body(R"({"ids":"1"})").err().message ==
+        "'ids' must be an array of dead letter ids");
+  for (const char* bad : {R"({"ids":[0]})", R"({"ids":[-1]})", R"({"ids":["1"]})",
+                          R"({"ids":[[1]]})", R"({"ids":[1,null]})"}) {
+    INFO(bad);
+    CHECK(sb::http::parse_redrive_body(bad).err().message == "'ids' must hold positive integers");
+  }
+
+  std::string many = "{\"ids\":[1";
+  for (int i = 2; i <= 1000; ++i) {
+    many += "," + std::to_string(i);
+  }
+  auto thousand = sb::http::parse_redrive_body(many + "]}");
+  REQUIRE(thousand.ok());
+  CHECK(thousand->ids.size() == 1000);
+  auto too_many = sb::http::parse_redrive_body(many + ",1001]}");
+  REQUIRE_FALSE(too_many.ok());
+  CHECK(too_many.err().message == "at most 1000 ids per redrive");
+}
