@@ -41,8 +41,7 @@ std::string to_hex(const std::uint8_t* data, std::size_t n) {
   return out;
 }
 
-namespace {
-int hex_value(char c) {
+int hex_digit(char c) noexcept {
   if (c >= '0' && c <= '9') {
     return c - '0';
   }
@@ -55,6 +54,7 @@ int hex_value(char c) {
   return -1;
 }
 
+namespace {
 int b64_value(char c, bool url) {
   if (c >= 'A' && c <= 'Z') {
     return c - 'A';
@@ -107,8 +107,8 @@ std::optional<std::string> from_hex(std::string_view hex) {
   }
   std::string out(hex.size() / 2, '\0');
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = hex_value(hex[2 * i]);
-    int lo = hex_value(hex[2 * i + 1]);
+    int hi = hex_digit(hex[2 * i]);
+    int lo = hex_digit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }

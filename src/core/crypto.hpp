@@ -17,6 +17,9 @@ digest hmac_sha256(std::string_view key, std::string_view data);
 /// Constant-time equality of two byte strings (length leaks, content does not).
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
+/// The value of one hex digit (either case), or -1.
+int hex_digit(char c) noexcept;
+
 std::string to_hex(const std::uint8_t* data, std::size_t n);
 inline std::string to_hex(const digest& d) {
   return to_hex(d.data(), d.size());

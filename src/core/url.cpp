@@ -1,21 +1,10 @@
 #include "core/url.hpp"
 
+#include "core/crypto.hpp"
+
 namespace sb::url {
 
 namespace {
-
-int hex(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
@@ -28,8 +17,8 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
       if (i + 2 >= s.size()) {
         return std::nullopt;
       }
-      int hi = hex(s[i + 1]);
-      int lo = hex(s[i + 2]);
+      int hi = crypto::hex_digit(s[i + 1]);
+      int lo = crypto::hex_digit(s[i + 2]);
       if (hi < 0 || lo < 0) {
         return std::nullopt;
       }
