@@ -1,6 +1,7 @@
 // The edge's mapping of errors to the wire. No CAF here: the HTTP layer links it too.
 #include <string>
 
+#include "actors/events_page.hpp"
 #include "actors/gateway.hpp"
 #include "core/json.hpp"
 
@@ -71,6 +72,26 @@ void responder::answer(http_response r) {
   if (done_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
     cb_(std::move(r));
   }
+}
+
+http_response events_page(store::event_log& log, const events_query& q) {
+  auto r = log.read(q.tenant, q.after, q.limit, q.types);
+  if (!r) {
+    return error_response(errc::unavailable, "could not read the event log; retry", 1);
+  }
+  http_response resp;
+  std::size_t size = 32;
+  for (const auto& e : r->events) {
+    size += e.json.size() + 1;
+  }
+  resp.body.reserve(size);
+  json::writer w(resp.body);
+  w.begin_object().key("events").begin_array();
+  for (const auto& e : r->events) {
+    w.raw(e.json);
+  }
+  w.end_array().key("next").value(r->next).end_object();
+  return resp;
 }
 
 }  // namespace sb::actors

@@ -1,8 +1,8 @@
 #include <unordered_map>
 
 #include "actors/actors.hpp"
+#include "actors/events_page.hpp"
 #include "actors/supervision.hpp"
-#include "core/json.hpp"
 #include "core/log.hpp"
 
 namespace sb::actors {
@@ -131,27 +131,6 @@ bool is_inbound_message(const event& e) {
           e.type == event_type::postback || e.type == event_type::reaction);
 }
 
-void answer_read(tenant_ptr self, events_query& q) {
-  auto r = self->state.init.log->read(q.tenant, q.after, q.limit, q.types);
-  if (!r) {
-    q.reply->answer(error_response(errc::unavailable, "could not read the event log; retry", 1));
-    return;
-  }
-  http_response resp;
-  std::size_t size = 32;
-  for (const auto& e : r->events) {
-    size += e.json.size() + 1;
-  }
-  resp.body.reserve(size);
-  json::writer w(resp.body);
-  w.begin_object().key("events").begin_array();
-  for (const auto& e : r->events) {
-    w.raw(e.json);
-  }
-  w.end_array().key("next").value(r->next).end_object();
-  q.reply->answer(std::move(resp));
-}
-
 void on_down(tenant_ptr self, caf::down_msg& m) {
   auto& st = self->state;
   if (auto it = st.channel_by_addr.find(m.source); it != st.channel_by_addr.end()) {
@@ -272,7 +251,12 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           self->send(conversation_for(self, e.conversation), event_atom::value, std::move(ce));
         }
       },
-      [=](read_atom, read_msg& r) { answer_read(self, r.q); },
+      [=](read_atom, read_msg& r) {
+        // A one-shot reader: a slow read (disk) holds neither this mailbox nor its webhooks.
+        self->spawn([log = self->state.init.log, q = std::move(r.q)](caf::event_based_actor*) {
+          q.reply->answer(events_page(*log, q));
+        });
+      },
       [=](store_atom, caf::actor store) {
         auto& st = self->state;
         st.init.store = store;
