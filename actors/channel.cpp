@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace sb::actors {
 
@@ -10,6 +11,10 @@ struct channel_state {
   caf::actor store;
   caf::actor tenant;
   actor_settings settings;
+  // Resolved on the first webhook (labels: the configured tenant id and channel name).
+  metrics::counter* stored = nullptr;
+  metrics::counter* duplicates = nullptr;
+  metrics::gauge* depth = nullptr;
   static inline const char* name = "channel";
 };
 
@@ -38,6 +43,9 @@ void store_and_answer(caf::stateful_actor<channel_state>* self, store_events s,
                 fresh.events.push_back(std::move(r.events[i]));
               }
             }
+            auto& st = self->state;
+            st.stored->inc(fresh.events.size());
+            st.duplicates->inc(duplicates);
             // Every event of the request is durable (or a recognised duplicate): acknowledge.
             reply->answer(accepted_response(fresh.events.size(), duplicates));
             if (!fresh.events.empty()) {
@@ -80,7 +88,16 @@ caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
       [=](store_atom, caf::actor store) { self->state.store = std::move(store); },
       [=](webhook_atom, webhook_msg& m) {
         auto reply = m.w.reply;
-        if (self->mailbox().size() > self->state.settings.mailbox_high_water) {
+        auto& st = self->state;
+        if (st.depth == nullptr) {  // m.w.tenant was matched against the config by the edge
+          const std::string& ch = st.logic->name();
+          st.depth = &metrics::catalog::mailbox_depth().with({m.w.tenant, ch});
+          st.stored = &metrics::catalog::events_stored().with({m.w.tenant, ch});
+          st.duplicates = &metrics::catalog::events_duplicate().with({m.w.tenant, ch});
+        }
+        const auto depth = self->mailbox().size();
+        st.depth->set(static_cast<std::int64_t>(depth));
+        if (depth > st.settings.mailbox_high_water) {
           reply->answer(error_response(errc::overloaded, "channel is overloaded; retry", 1));
           return;
         }

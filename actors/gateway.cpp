@@ -9,6 +9,7 @@
 #include "actors/gateway_impl.hpp"
 #include "actors/supervision.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "store/sqlite_log.hpp"
 
 namespace sb::actors {
@@ -100,6 +101,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         // Appends in the dead writer's mailbox are lost; their requests get 503 and the
         // platforms retry (dedupe makes the retry safe).
         auto delay = st.store_restarts.on_crash(restart_policy::clock::now());
+        metrics::catalog::actor_restarts("store_writer").inc();
         log::warn("gateway", "store writer went down (", caf::to_string(m.reason),
                   "); restarting in ", delay.count(), " ms");
         st.store = caf::actor{};
@@ -115,6 +117,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
       return;
     }
     auto delay = st.restarts[index].on_crash(restart_policy::clock::now());
+    metrics::catalog::actor_restarts("tenant").inc();
     log::warn("gateway", "tenant ", id, " went down (", caf::to_string(m.reason),
               "); restarting in ", delay.count(), " ms");
     self->delayed_send(self, delay, restart_atom::value, index);

@@ -25,6 +25,7 @@ struct http_response {
   std::string body;  ///< JSON unless content_type says otherwise
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra, e.g. Retry-After
+  errc code = errc::ok;  ///< of an `error_response`: the HTTP layer counts rejections by it
 };
 
 /// Builds the JSON error body of the contract: {"error":"<code>","message":"<text>"} with the

@@ -52,6 +52,7 @@ int http_status(errc code) noexcept {
 http_response error_response(errc code, std::string_view message, int retry_after_s) {
   http_response r;
   r.status = http_status(code);
+  r.code = code;
   r.body.reserve(48 + message.size());
   json::writer w(r.body);
   w.begin_object().key("error").value(to_string(code)).key("message").value(message).end_object();

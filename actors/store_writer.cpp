@@ -1,6 +1,7 @@
 #include "actors/actors.hpp"
 #include "actors/gateway_impl.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace sb::actors {
 
@@ -56,7 +57,9 @@ caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> lo
         auto& st = self->state;
         // Past the high-water mark the request is refused before it costs a commit: the platform
         // retries (503 + Retry-After), and memory stays bounded by the mark.
-        if (const auto b = backlog(self); b > st.high_water) {
+        const auto b = backlog(self);
+        metrics::catalog::store_backlog().set(static_cast<std::int64_t>(b));
+        if (b > st.high_water) {
           note_shed(self, b);
           append_reply shed;
           shed.shed = true;
@@ -90,7 +93,12 @@ caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> lo
           requests.push_back(std::move(p.job.req));
         }
         std::vector<std::vector<store::append_outcome>> outcomes;
+        const auto started = std::chrono::steady_clock::now();
         auto committed = st.log->append(requests, outcomes);
+        metrics::catalog::store_commit_seconds().observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        metrics::catalog::store_commit_batch_size().observe(static_cast<double>(batch.size()));
+        metrics::catalog::store_backlog().set(static_cast<std::int64_t>(backlog(self)));
         if (!committed) {
           log::error("store", "append of ", batch.size(),
                      " requests failed: ", committed.err().message);

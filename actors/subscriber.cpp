@@ -9,6 +9,7 @@
 #include "actors/actors.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "delivery/standard_webhooks.hpp"
 #include "store/delivery_store.hpp"
 
@@ -25,6 +26,13 @@ struct subscriber_state {
   bool disabled = false;
   bool busy_timer = false;  // a pump after `busy_backoff` is scheduled
   subscriber_stats counters;
+  // switchboard_push_*{tenant,subscriber}, resolved at start.
+  metrics::counter* attempts = nullptr;
+  metrics::counter* delivered = nullptr;
+  metrics::counter* failures = nullptr;
+  metrics::counter* dead_letters = nullptr;
+  metrics::gauge* lag = nullptr;
+  std::uint64_t head = 0;  // the log's head at the last pump
   static inline const char* name = "subscriber";
 };
 
@@ -51,6 +59,7 @@ void save_cursor(sub_ptr self) {
     return;
   }
   st.saver->saved(c, steady::now());
+  st.lag->set(st.head > c ? static_cast<std::int64_t>(st.head - c) : 0);
 }
 
 void progress(sub_ptr self) {
@@ -115,17 +124,21 @@ void dispatch(sub_ptr self) {
       return;
     }
     ++st.counters.attempts;
+    st.attempts->inc();
   }
 }
 
 /// Reads the next batch after the window, then dispatches.
 void pump(sub_ptr self) {
   auto& st = self->state;
+  const std::uint64_t head = st.init.log->head(st.init.tenant);
+  st.head = head;
+  const auto durable = st.saver->last_saved();
+  st.lag->set(head > durable ? static_cast<std::int64_t>(head - durable) : 0);
   if (st.disabled) {
     return;
   }
   auto& p = *st.planner;
-  const std::uint64_t head = st.init.log->head(st.init.tenant);
   const std::size_t room = std::min(p.room(), st.init.settings.read_batch);
   if (room > 0 && p.read_position() < head) {
     auto r = st.init.log->read(st.init.tenant, p.read_position(), room, {});
@@ -158,9 +171,13 @@ void on_result(sub_ptr self, delivery_done& d) {
   if (!dec) {
     return;
   }
+  if (dec->what != delivery::action::delivered) {
+    st.failures->inc();
+  }
   switch (dec->what) {
     case delivery::action::delivered:
       ++st.counters.delivered;
+      st.delivered->inc();
       break;
     case delivery::action::retry:
       ++st.counters.retries;
@@ -181,6 +198,7 @@ void on_result(sub_ptr self, delivery_done& d) {
       auto id = st.dstore->add_dead_letter(std::move(letter));
       if (id) {
         ++st.counters.dead_lettered;
+        st.dead_letters->inc();
         log::warn("subscriber", st.label, ": event seq ", j->seq, " dead-lettered as ", *id,
                   " after ", dec->attempts, " attempts (", dec->last_error, ")");
         st.planner->dead_lettered(d.ticket);
@@ -329,6 +347,15 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
   auto& st = self->state;
   st.init = std::move(init);
   st.label = st.init.tenant + "/" + st.init.sub.name;
+  {
+    namespace cat = metrics::catalog;
+    const std::vector<std::string> labels{st.init.tenant, st.init.sub.name};
+    st.attempts = &cat::push_attempts().with(labels);
+    st.delivered = &cat::push_delivered().with(labels);
+    st.failures = &cat::push_failures().with(labels);
+    st.dead_letters = &cat::push_dead_letters().with(labels);
+    st.lag = &cat::push_lag().with(labels);
+  }
   st.dstore = store::delivery_store_of(st.init.log);
   auto sig = st.init.sub.push ? delivery::signer::from_secret(st.init.sub.push->secret)
                               : result<delivery::signer>(errc::bad_request, "no push config");

@@ -4,6 +4,7 @@
 #include "actors/events_page.hpp"
 #include "actors/supervision.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace sb::actors {
 
@@ -23,6 +24,7 @@ struct tenant_state {
   std::uint64_t channel_restart_count = 0;
   std::uint64_t conversation_restart_count = 0;
   bool stopping = false;
+  metrics::gauge* depth = nullptr;  // switchboard_mailbox_depth{tenant,channel=""}
   static inline const char* name = "tenant";
 };
 
@@ -142,6 +144,7 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     }
     auto delay = st.channel_restarts[name].on_crash(restart_policy::clock::now());
     ++st.channel_restart_count;
+    metrics::catalog::actor_restarts("channel").inc();
     log::warn("tenant", st.cfg->id, ": channel ", name, " went down (", caf::to_string(m.reason),
               "); restarting in ", delay.count(), " ms");
     if (delay.count() == 0) {
@@ -157,6 +160,7 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     if (is_crash(m.reason) && !st.stopping) {
       // Conversations hold soft state only: the next event spawns a fresh one.
       ++st.conversation_restart_count;
+      metrics::catalog::actor_restarts("conversation").inc();
       log::warn("tenant", st.cfg->id, ": conversation actor went down (", caf::to_string(m.reason),
                 "); respawned on its next event");
     }
@@ -173,6 +177,7 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     }
     auto delay = st.subscriber_restarts[name].on_crash(restart_policy::clock::now());
     ++st.subscriber_restart_count;
+    metrics::catalog::actor_restarts("subscriber").inc();
     log::warn("tenant", st.cfg->id, ": subscriber ", name, " went down (", caf::to_string(m.reason),
               "); restarting in ", delay.count(), " ms");
     self->delayed_send(self, delay, restart_atom::value, push_atom::value, name);
@@ -202,6 +207,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   auto& st = self->state;
   st.init = std::move(init);
   st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
+  st.depth = &metrics::catalog::mailbox_depth().with({st.cfg->id, ""});
   for (const auto& ch : st.cfg->channels) {
     spawn_channel(self, ch);
   }
@@ -219,7 +225,9 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   return {
       [=](webhook_atom, webhook_msg& m) {
         auto& st = self->state;
-        if (self->mailbox().size() > st.init.settings.mailbox_high_water) {
+        const auto depth = self->mailbox().size();
+        st.depth->set(static_cast<std::int64_t>(depth));
+        if (depth > st.init.settings.mailbox_high_water) {
           m.w.reply->answer(error_response(errc::overloaded, "tenant is overloaded; retry", 1));
           return;
         }

@@ -2,8 +2,11 @@
 
 #include <simdjson.h>
 
+#include <array>
+#include <atomic>
 #include <optional>
 
+#include "core/metrics.hpp"
 #include "core/url.hpp"
 
 namespace sb::http {
@@ -219,6 +222,8 @@ route match_route(std::string_view method, std::string_view target) {
     kind = route_kind::healthz;
   } else if (path == "/readyz") {
     kind = route_kind::readyz;
+  } else if (path == "/metrics") {
+    kind = route_kind::metrics;
   } else {
     return not_found(path);
   }
@@ -229,6 +234,49 @@ route match_route(std::string_view method, std::string_view target) {
   r.kind = kind;
   r.query = query;
   return r;
+}
+
+std::string_view route_template(route_kind k) noexcept {
+  switch (k) {
+    case route_kind::none:
+      return "unmatched";
+    case route_kind::webhook:
+      return "/webhooks/{tenant}/{channel}";
+    case route_kind::events:
+      return "/v1/events";
+    case route_kind::stream:
+      return "/v1/stream";
+    case route_kind::healthz:
+      return "/healthz";
+    case route_kind::readyz:
+      return "/readyz";
+    case route_kind::dead_letters:
+      return "/v1/subscribers/{name}/dead-letters";
+    case route_kind::redrive:
+      return "/v1/subscribers/{name}/redrive";
+    case route_kind::metrics:
+      return "/metrics";
+  }
+  return "unmatched";
+}
+
+void count_request(route_kind k, int status) {
+  constexpr std::size_t kinds = static_cast<std::size_t>(route_kind::metrics) + 1;
+  constexpr int min_status = 100;
+  constexpr int max_status = 599;
+  // One slot per (route, status): resolved through the registry the first time, then cached.
+  static std::array<std::atomic<metrics::counter*>, kinds*(max_status - min_status + 1)> cache{};
+  if (status < min_status || status > max_status) {
+    status = 500;
+  }
+  auto& slot = cache[static_cast<std::size_t>(k) * (max_status - min_status + 1) +
+                     static_cast<std::size_t>(status - min_status)];
+  metrics::counter* c = slot.load(std::memory_order_acquire);
+  if (c == nullptr) {
+    c = &metrics::catalog::http_requests().with({route_template(k), std::to_string(status)});
+    slot.store(c, std::memory_order_release);
+  }
+  c->inc();
 }
 
 result<stream_params> parse_events_params(std::string_view query) {

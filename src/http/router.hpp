@@ -24,7 +24,16 @@ enum class route_kind {
   readyz,        ///< GET /readyz
   dead_letters,  ///< GET /v1/subscribers/{name}/dead-letters
   redrive,       ///< POST /v1/subscribers/{name}/redrive
+  metrics,       ///< GET /metrics (no authentication; see docs/operations.md)
 };
+
+/// The route's template for metric labels: "/webhooks/{tenant}/{channel}", "/v1/events", ..;
+/// "unmatched" for `none`. Never request text.
+std::string_view route_template(route_kind k) noexcept;
+
+/// Counts one answered request in `switchboard_http_requests_total{route,status}`. Thread-safe;
+/// after the first request of a (route, status) pair it is one relaxed atomic add.
+void count_request(route_kind k, int status);
 
 struct route {
   route_kind kind = route_kind::none;

@@ -39,6 +39,7 @@
 #include "adapters/adapter.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
 
@@ -149,7 +150,9 @@ struct server_core {
         gateway(g),
         options(o),
         tokens(*cfg),
-        directory(*cfg) {}
+        directory(*cfg) {
+    metrics::catalog::register_all();
+  }
 
   std::shared_ptr<const config::config> cfg;
   const config::server_config& limits;
@@ -174,6 +177,7 @@ struct server_core {
   void note_shed() {
     auto now = std::chrono::duration_cast<milliseconds>(steady::now().time_since_epoch()).count();
     shed_.fetch_add(1, std::memory_order_relaxed);
+    metrics::catalog::http_connections_shed().inc();
     auto last = last_shed_log_ms_.load(std::memory_order_relaxed);
     if (now - last >= 1000 &&
         last_shed_log_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
@@ -186,6 +190,7 @@ struct server_core {
   void enter(const std::shared_ptr<session_base>& s) {
     std::lock_guard<std::mutex> lock(m_);
     sessions_.emplace(s.get(), s);
+    metrics::catalog::http_connections_open().inc();
   }
   /// From an admitted session's destructor.
   void leave(session_base* s) {
@@ -194,6 +199,7 @@ struct server_core {
       sessions_.erase(s);
       --live_;
     }
+    metrics::catalog::http_connections_open().dec();
     cv_.notify_all();
   }
   std::vector<std::weak_ptr<session_base>> snapshot() {
@@ -287,6 +293,9 @@ class session final : public session_base {
         accepted_at_(steady::now()) {}
 
   ~session() override {
+    if (sse_open_) {
+      metrics::catalog::sse_streams_open().dec();
+    }
     if (admitted_) {
       core_.leave(this);
     }
@@ -403,6 +412,8 @@ class session final : public session_base {
       return;
     }
     parser_.emplace();
+    route_kind_ = route_kind::none;
+    read_done_ = {};
     parser_->body_limit(limits().max_body_bytes);
     parser_->header_limit(limits().max_header_bytes);
     state_ = state::idle;
@@ -491,6 +502,11 @@ class session final : public session_base {
   }
 
   void on_read_error(beast::error_code ec) {
+    if (parser_ && parser_->is_header_done()) {  // for the request counter's route label
+      read_done_ = steady::now();
+      const auto& req = parser_->get();
+      route_kind_ = match_route(sv(req.method_string()), sv(req.target())).kind;
+    }
     if (ec == bhttp::error::body_limit) {
       write_response(
           actors::error_response(errc::body_too_large, "the body exceeds server.max_body_bytes (" +
@@ -525,6 +541,8 @@ class session final : public session_base {
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     route r = match_route(sv(req.method_string()), sv(req.target()));
+    route_kind_ = r.kind;
+    read_done_ = steady::now();
     if (log::enabled(log::level::debug)) {  // the path only: queries may carry verify tokens
       auto target = sv(req.target());
       log_target_.assign(sv(req.method_string()));
@@ -553,6 +571,13 @@ class session final : public session_base {
         case route_kind::webhook:
           submit_webhook(r);
           return;
+        case route_kind::metrics: {
+          actors::http_response res;
+          res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+          metrics::global().render(res.body);
+          write_response(std::move(res));
+          return;
+        }
         case route_kind::events:
           read_events(r);
           return;
@@ -728,6 +753,10 @@ class session final : public session_base {
     res_.keep_alive(!close_after_);
     res_.body() = std::move(r.body);
     res_.prepare_payload();
+    count_request(route_kind_, r.status);
+    if (route_kind_ == route_kind::webhook && r.status >= 400) {
+      metrics::catalog::webhook_rejections(r.code).inc();
+    }
     log::debug("http", log_target_, " -> ", r.status);
     state_ = state::writing;
     lowest().expires_after(milliseconds(limits().write_timeout_ms));
@@ -745,6 +774,10 @@ class session final : public session_base {
       return;
     }
     res_ = {};
+    if (route_kind_ == route_kind::webhook && read_done_ != steady::time_point{}) {
+      metrics::catalog::webhook_ack_seconds().observe(
+          std::chrono::duration<double>(steady::now() - read_done_).count());
+    }
     if (close_after_) {
       linger_close();
       return;
@@ -796,6 +829,9 @@ class session final : public session_base {
     }
     log::debug("http", "SSE stream opened for ", (*who)->tenant, "/", (*who)->subscriber);
     state_ = state::streaming;
+    count_request(route_kind_, 200);
+    sse_open_ = true;
+    metrics::catalog::sse_streams_open().inc();
     queue_.push_back({std::string(sse_head), {}});
     lowest().expires_never();
     watch_client();
@@ -1011,7 +1047,10 @@ class session final : public session_base {
   bhttp::response<bhttp::string_body> res_;
   std::shared_ptr<session_base> self_hold_;  ///< set only while the gateway has the request
   std::array<char, 512> discard_{};
-  std::string log_target_;  ///< "METHOD /path" of the request, for debug logs
+  std::string log_target_;                    ///< "METHOD /path" of the request, for debug logs
+  route_kind route_kind_ = route_kind::none;  ///< of the request in flight, for metrics
+  steady::time_point read_done_{};            ///< when its reading completed (metrics)
+  bool sse_open_ = false;                     ///< counted in switchboard_sse_streams_open
 
   std::shared_ptr<sse_sink> sink_;
   std::shared_ptr<actors::stream_handle> stream_handle_;

@@ -1,0 +1,518 @@
+#include "core/metrics.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <stdexcept>
+
+namespace sb::metrics {
+
+namespace {
+
+std::uint64_t to_bits(double d) noexcept {
+  std::uint64_t b = 0;
+  std::memcpy(&b, &d, sizeof b);
+  return b;
+}
+
+double from_bits(std::uint64_t b) noexcept {
+  double d = 0;
+  std::memcpy(&d, &b, sizeof d);
+  return d;
+}
+
+template <class M>
+std::unique_ptr<M> make_metric(const std::vector<double>&) {
+  return std::make_unique<M>();
+}
+
+template <>
+std::unique_ptr<histogram> make_metric<histogram>(const std::vector<double>& bounds) {
+  return std::make_unique<histogram>(bounds);
+}
+
+void append_double(std::string& out, double v) {
+  if (v == std::numeric_limits<double>::infinity()) {
+    out += "+Inf";
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  out.append(buf, r.ptr);
+}
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_help(std::string& out, std::string_view name, std::string_view help,
+                 std::string_view type) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+/// `{a="x",b="y"` plus `extra` (e.g. `le="0.5"`) and `}`; nothing when there are no labels.
+void append_labels(std::string& out, const std::vector<std::string>& names,
+                   const std::vector<std::string>& values, std::string_view extra_name = {},
+                   std::string_view extra_value = {}) {
+  if (names.empty() && extra_name.empty()) {
+    return;
+  }
+  out += '{';
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    out += names[i];
+    out += "=\"";
+    append_escaped_label(out, values[i]);
+    out += '"';
+  }
+  if (!extra_name.empty()) {
+    if (!names.empty()) {
+      out += ',';
+    }
+    out += extra_name;
+    out += "=\"";
+    out += extra_value;
+    out += '"';
+  }
+  out += '}';
+}
+
+}  // namespace
+
+void append_escaped_label(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+}
+
+histogram::histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)),
+      buckets_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1)) {
+  if (!std::is_sorted(bounds_.begin(), bounds_.end())) {
+    throw std::logic_error("histogram bounds must ascend");
+  }
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    buckets_[i].store(0, std::memory_order_relaxed);
+  }
+}
+
+void histogram::observe(double v) noexcept {
+  // Few bounds (≤ 20): a linear scan beats a binary search on branch prediction.
+  std::size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i]) {
+    ++i;
+  }
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  auto old = sum_bits_.load(std::memory_order_relaxed);
+  while (!sum_bits_.compare_exchange_weak(old, to_bits(from_bits(old) + v),
+                                          std::memory_order_relaxed)) {
+  }
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+double histogram::sum() const noexcept {
+  return from_bits(sum_bits_.load(std::memory_order_relaxed));
+}
+
+std::vector<double> latency_buckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+}
+
+std::vector<double> size_buckets(double max) {
+  std::vector<double> out;
+  for (double b = 1; b <= max; b *= 2) {
+    out.push_back(b);
+  }
+  return out;
+}
+
+template <class M>
+M& family<M>::with(std::initializer_list<std::string_view> values) {
+  std::vector<std::string> v;
+  v.reserve(values.size());
+  for (auto s : values) {
+    v.emplace_back(s);
+  }
+  return with(v);
+}
+
+template <class M>
+M& family<M>::with(const std::vector<std::string>& values) {
+  if (values.size() != labels_.size()) {
+    throw std::logic_error("metric " + name_ + ": expected " + std::to_string(labels_.size()) +
+                           " label values");
+  }
+  std::lock_guard<std::mutex> lock(m_);
+  for (auto& c : children_) {
+    if (c.values == values) {
+      return *c.metric;
+    }
+  }
+  children_.push_back({values, make_metric<M>(bounds_)});
+  return *children_.back().metric;
+}
+
+template class family<counter>;
+template class family<gauge>;
+template class family<histogram>;
+
+const std::string& registry::entry::name() const {
+  return k == kind::counter ? c->name() : k == kind::gauge ? g->name() : h->name();
+}
+
+const std::vector<std::string>& registry::entry::label_names() const {
+  return k == kind::counter ? c->label_names()
+         : k == kind::gauge ? g->label_names()
+                            : h->label_names();
+}
+
+registry::entry& registry::find_or_add(kind k, std::string_view name, std::string_view help,
+                                       std::vector<std::string>& labels,
+                                       std::vector<double>* bounds) {
+  std::lock_guard<std::mutex> lock(m_);
+  for (auto& e : entries_) {
+    if (e.name() == name) {
+      if (e.k != k || e.label_names() != labels) {
+        throw std::logic_error("metric " + std::string(name) +
+                               " registered twice with different types or labels");
+      }
+      return e;
+    }
+  }
+  entry e{k, nullptr, nullptr, nullptr};
+  std::string n(name);
+  std::string h(help);
+  switch (k) {
+    case kind::counter:
+      e.c = std::make_unique<counter_family>(n, h, std::move(labels));
+      break;
+    case kind::gauge:
+      e.g = std::make_unique<gauge_family>(n, h, std::move(labels));
+      break;
+    case kind::histogram:
+      e.h = std::make_unique<histogram_family>(n, h, std::move(labels), std::move(*bounds));
+      break;
+  }
+  entries_.push_back(std::move(e));
+  return entries_.back();
+}
+
+counter_family& registry::counters(std::string_view name, std::string_view help,
+                                   std::vector<std::string> labels) {
+  return *find_or_add(kind::counter, name, help, labels, nullptr).c;
+}
+
+gauge_family& registry::gauges(std::string_view name, std::string_view help,
+                               std::vector<std::string> labels) {
+  return *find_or_add(kind::gauge, name, help, labels, nullptr).g;
+}
+
+histogram_family& registry::histograms(std::string_view name, std::string_view help,
+                                       std::vector<double> bounds,
+                                       std::vector<std::string> labels) {
+  return *find_or_add(kind::histogram, name, help, labels, &bounds).h;
+}
+
+std::string registry::render() const {
+  std::string out;
+  render(out);
+  return out;
+}
+
+void registry::render(std::string& out) const {
+  std::lock_guard<std::mutex> lock(m_);
+  for (const auto& e : entries_) {
+    switch (e.k) {
+      case kind::counter:
+        append_help(out, e.c->name(), e.c->help(), "counter");
+        e.c->for_each([&](const std::vector<std::string>& values, const counter& m) {
+          out += e.c->name();
+          append_labels(out, e.c->label_names(), values);
+          out += ' ';
+          append_uint(out, m.value());
+          out += '\n';
+        });
+        break;
+      case kind::gauge:
+        append_help(out, e.g->name(), e.g->help(), "gauge");
+        e.g->for_each([&](const std::vector<std::string>& values, const gauge& m) {
+          out += e.g->name();
+          append_labels(out, e.g->label_names(), values);
+          out += ' ';
+          append_int(out, m.value());
+          out += '\n';
+        });
+        break;
+      case kind::histogram: {
+        const auto& f = *e.h;
+        append_help(out, f.name(), f.help(), "histogram");
+        f.for_each([&](const std::vector<std::string>& values, const histogram& m) {
+          // Buckets are read one by one while writers run: make them cumulative and consistent
+          // with _count by deriving _count from the buckets read.
+          std::uint64_t cumulative = 0;
+          std::string le;
+          for (std::size_t i = 0; i <= m.bounds().size(); ++i) {
+            cumulative += m.bucket(i);
+            le.clear();
+            append_double(le, i < m.bounds().size() ? m.bounds()[i]
+                                                    : std::numeric_limits<double>::infinity());
+            out += f.name();
+            out += "_bucket";
+            append_labels(out, f.label_names(), values, "le", le);
+            out += ' ';
+            append_uint(out, cumulative);
+            out += '\n';
+          }
+          out += f.name();
+          out += "_sum";
+          append_labels(out, f.label_names(), values);
+          out += ' ';
+          append_double(out, m.sum());
+          out += '\n';
+          out += f.name();
+          out += "_count";
+          append_labels(out, f.label_names(), values);
+          out += ' ';
+          append_uint(out, cumulative);
+          out += '\n';
+        });
+        break;
+      }
+    }
+  }
+}
+
+registry& global() {
+  static registry r;
+  return r;
+}
+
+namespace catalog {
+
+namespace {
+const std::vector<std::string> k_tenant_channel{"tenant", "channel"};
+const std::vector<std::string> k_tenant_subscriber{"tenant", "subscriber"};
+constexpr std::size_t k_errc_count = static_cast<std::size_t>(errc::internal) + 1;
+constexpr std::string_view k_restart_kinds[] = {"store_writer", "tenant", "channel", "conversation",
+                                                "subscriber"};
+}  // namespace
+
+void register_all() {
+  http_requests();
+  webhook_ack_seconds();
+  webhook_rejections(errc::ok);
+  events_stored();
+  events_duplicate();
+  store_commit_batch_size();
+  store_commit_seconds();
+  store_backlog();
+  mailbox_depth();
+  actor_restarts("tenant");
+  push_lag();
+  push_attempts();
+  push_delivered();
+  push_failures();
+  push_dead_letters();
+  sse_streams_open();
+  http_connections_open();
+  http_connections_shed();
+}
+
+counter_family& http_requests() {
+  static auto& f = global().counters("switchboard_http_requests_total",
+                                     "HTTP requests answered, by route template and status.",
+                                     {"route", "status"});
+  return f;
+}
+
+histogram& webhook_ack_seconds() {
+  static auto& h =
+      global()
+          .histograms("switchboard_webhook_ack_seconds",
+                      "Webhook latency from request read complete to response written, seconds.",
+                      latency_buckets())
+          .with({});
+  return h;
+}
+
+counter& webhook_rejections(errc code) {
+  // Every reason up front: a zero series is what an alert on rate() needs to start from.
+  static const auto table = [] {
+    auto& f = global().counters("switchboard_webhook_rejections_total",
+                                "Webhooks answered with an error, by error code.", {"reason"});
+    std::vector<counter*> t(k_errc_count);
+    for (std::size_t i = 1; i < k_errc_count; ++i) {
+      t[i] = &f.with({to_string(static_cast<errc>(i))});
+    }
+    t[0] = t[static_cast<std::size_t>(errc::internal)];
+    return t;
+  }();
+  auto i = static_cast<std::size_t>(code);
+  return *table[i < k_errc_count ? i : static_cast<std::size_t>(errc::internal)];
+}
+
+counter_family& events_stored() {
+  static auto& f =
+      global().counters("switchboard_events_stored_total",
+                        "Events durably stored, by tenant and channel.", k_tenant_channel);
+  return f;
+}
+
+counter_family& events_duplicate() {
+  static auto& f =
+      global().counters("switchboard_events_duplicate_total",
+                        "Events recognised as duplicates and not stored again.", k_tenant_channel);
+  return f;
+}
+
+histogram& store_commit_batch_size() {
+  static auto& h =
+      global()
+          .histograms("switchboard_store_commit_batch_size",
+                      "Append requests per group commit of the store writer.", size_buckets(1024))
+          .with({});
+  return h;
+}
+
+histogram& store_commit_seconds() {
+  static auto& h =
+      global()
+          .histograms("switchboard_store_commit_seconds",
+                      "Duration of one group commit of the event log, seconds.", latency_buckets())
+          .with({});
+  return h;
+}
+
+gauge& store_backlog() {
+  static auto& g = global()
+                       .gauges("switchboard_store_backlog",
+                               "Appends waiting for a commit plus messages queued at the store "
+                               "writer, sampled when it handles a message.")
+                       .with({});
+  return g;
+}
+
+gauge_family& mailbox_depth() {
+  static auto& f = global().gauges("switchboard_mailbox_depth",
+                                   "Mailbox length of a tenant (channel=\"\") or channel actor, "
+                                   "sampled when it handles a webhook.",
+                                   k_tenant_channel);
+  return f;
+}
+
+counter& actor_restarts(std::string_view kind) {
+  static const auto table = [] {
+    auto& f = global().counters("switchboard_actor_restarts_total",
+                                "Actors that crashed and were restarted, by kind.", {"kind"});
+    std::vector<counter*> t;
+    for (auto k : k_restart_kinds) {
+      t.push_back(&f.with({k}));
+    }
+    return t;
+  }();
+  for (std::size_t i = 0; i < std::size(k_restart_kinds); ++i) {
+    if (k_restart_kinds[i] == kind) {
+      return *table[i];
+    }
+  }
+  throw std::logic_error("unknown actor kind " + std::string(kind));
+}
+
+gauge_family& push_lag() {
+  static auto& f =
+      global().gauges("switchboard_push_lag_events",
+                      "Push delivery lag: the tenant's head seq minus the subscriber's durable "
+                      "cursor.",
+                      k_tenant_subscriber);
+  return f;
+}
+
+counter_family& push_attempts() {
+  static auto& f =
+      global().counters("switchboard_push_attempts_total",
+                        "Push delivery attempts (HTTP requests sent).", k_tenant_subscriber);
+  return f;
+}
+
+counter_family& push_delivered() {
+  static auto& f = global().counters("switchboard_push_delivered_total",
+                                     "Push deliveries answered with 2xx.", k_tenant_subscriber);
+  return f;
+}
+
+counter_family& push_failures() {
+  static auto& f = global().counters("switchboard_push_failures_total",
+                                     "Push attempts that failed (non-2xx, timeout, network).",
+                                     k_tenant_subscriber);
+  return f;
+}
+
+counter_family& push_dead_letters() {
+  static auto& f = global().counters("switchboard_push_dead_letters_total",
+                                     "Push deliveries that ran out of retries (dead letters).",
+                                     k_tenant_subscriber);
+  return f;
+}
+
+gauge& sse_streams_open() {
+  static auto& g =
+      global().gauges("switchboard_sse_streams_open", "Open Server-Sent Events streams.").with({});
+  return g;
+}
+
+gauge& http_connections_open() {
+  static auto& g =
+      global()
+          .gauges("switchboard_http_connections_open", "Open (admitted) HTTP connections.")
+          .with({});
+  return g;
+}
+
+counter& http_connections_shed() {
+  static auto& c = global()
+                       .counters("switchboard_http_connections_shed_total",
+                                 "Connections answered 503 and closed past max_connections.")
+                       .with({});
+  return c;
+}
+
+}  // namespace catalog
+
+}  // namespace sb::metrics

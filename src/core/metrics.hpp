@@ -1,0 +1,211 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+/// Process metrics rendered in the Prometheus text exposition format 0.0.4 (`GET /metrics`).
+///
+/// Hot path: a metric is resolved once (family + label values, under a mutex, allocating) and the
+/// caller keeps the returned reference; every update after that is one relaxed atomic operation
+/// (a histogram: three), with no lookup and no allocation. References stay valid for the life of
+/// the registry (children are never removed). All members are thread-safe.
+///
+/// Label values must be operator-chosen (configured tenant ids, channel and subscriber names,
+/// route templates, status codes, error code names), never free text from a request.
+namespace sb::metrics {
+
+class counter {
+ public:
+  void inc(std::uint64_t n = 1) noexcept { v_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+class gauge {
+ public:
+  void set(std::int64_t v) noexcept { v_.store(v, std::memory_order_relaxed); }
+  void add(std::int64_t n) noexcept { v_.fetch_add(n, std::memory_order_relaxed); }
+  void inc() noexcept { add(1); }
+  void dec() noexcept { add(-1); }
+  std::int64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> v_{0};
+};
+
+/// Fixed upper bounds (`le`), ascending; an implicit `+Inf` bucket follows them.
+class histogram {
+ public:
+  explicit histogram(std::vector<double> bounds);
+
+  void observe(double v) noexcept;
+
+  const std::vector<double>& bounds() const noexcept { return bounds_; }
+  /// Non-cumulative count of bucket `i` (i == bounds().size() is +Inf).
+  std::uint64_t bucket(std::size_t i) const noexcept {
+    return buckets_[i].load(std::memory_order_relaxed);
+  }
+  std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+  double sum() const noexcept;
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_bits_{0};  ///< a double, added by CAS
+};
+
+/// Bucket bounds for latencies in seconds: 100 µs .. 10 s.
+std::vector<double> latency_buckets();
+/// Bounds 1, 2, 4, .. `max` (a power of two) for sizes.
+std::vector<double> size_buckets(double max);
+
+enum class kind { counter, gauge, histogram };
+
+/// One metric name with its HELP, TYPE and label names; children per label-value tuple.
+template <class M>
+class family {
+ public:
+  family(std::string name, std::string help, std::vector<std::string> labels,
+         std::vector<double> bounds = {})
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        labels_(std::move(labels)),
+        bounds_(std::move(bounds)) {}
+
+  /// The child for these label values (as many as label names), created on first use. Cold
+  /// path: call once and keep the reference.
+  M& with(std::initializer_list<std::string_view> values);
+  M& with(const std::vector<std::string>& values);
+
+  const std::string& name() const { return name_; }
+  const std::string& help() const { return help_; }
+  const std::vector<std::string>& label_names() const { return labels_; }
+
+  /// Calls `f(label_values, metric)` for each child, in creation order, under the lock.
+  template <class F>
+  void for_each(F&& f) const {
+    std::lock_guard<std::mutex> lock(m_);
+    for (const auto& c : children_) {
+      f(c.values, *c.metric);
+    }
+  }
+
+ private:
+  struct child {
+    std::vector<std::string> values;
+    std::unique_ptr<M> metric;
+  };
+  std::string name_;
+  std::string help_;
+  std::vector<std::string> labels_;
+  std::vector<double> bounds_;
+  mutable std::mutex m_;
+  std::deque<child> children_;
+};
+
+using counter_family = family<counter>;
+using gauge_family = family<gauge>;
+using histogram_family = family<histogram>;
+
+/// Families in registration order. Registering a name again returns the existing family (actors
+/// restart, tests start several gateways in one process); registering it with another type or
+/// other label names throws std::logic_error (a programming error, found at start-up).
+class registry {
+ public:
+  registry() = default;
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
+
+  counter_family& counters(std::string_view name, std::string_view help,
+                           std::vector<std::string> labels = {});
+  gauge_family& gauges(std::string_view name, std::string_view help,
+                       std::vector<std::string> labels = {});
+  histogram_family& histograms(std::string_view name, std::string_view help,
+                               std::vector<double> bounds, std::vector<std::string> labels = {});
+
+  /// The whole registry in the text exposition format 0.0.4.
+  std::string render() const;
+  void render(std::string& out) const;
+
+ private:
+  struct entry {
+    kind k;
+    std::unique_ptr<counter_family> c;
+    std::unique_ptr<gauge_family> g;
+    std::unique_ptr<histogram_family> h;
+    const std::string& name() const;
+    const std::vector<std::string>& label_names() const;
+  };
+  entry& find_or_add(kind k, std::string_view name, std::string_view help,
+                     std::vector<std::string>& labels, std::vector<double>* bounds);
+
+  mutable std::mutex m_;
+  std::deque<entry> entries_;
+};
+
+extern template class family<counter>;
+extern template class family<gauge>;
+extern template class family<histogram>;
+
+/// The process-wide registry that `GET /metrics` renders.
+registry& global();
+
+/// Appends a label value escaped for the exposition format (\\, \", \n).
+void append_escaped_label(std::string& out, std::string_view v);
+
+/// Switchboard's own metrics, each name declared once, here (docs/operations.md lists them).
+/// Each accessor registers its family in `global()` on first call; `register_all` does them all
+/// at start-up so that /metrics shows every family from the first scrape.
+namespace catalog {
+
+void register_all();
+
+/// `switchboard_http_requests_total{route,status}`: `route` is a route template.
+counter_family& http_requests();
+/// `switchboard_webhook_ack_seconds`: request read complete → response written (webhooks).
+histogram& webhook_ack_seconds();
+/// `switchboard_webhook_rejections_total{reason}` for a webhook answered with error `code`.
+counter& webhook_rejections(errc code);
+/// `switchboard_events_stored_total{tenant,channel}`.
+counter_family& events_stored();
+/// `switchboard_events_duplicate_total{tenant,channel}`.
+counter_family& events_duplicate();
+/// `switchboard_store_commit_batch_size`: append requests per group commit.
+histogram& store_commit_batch_size();
+/// `switchboard_store_commit_seconds`.
+histogram& store_commit_seconds();
+/// `switchboard_store_backlog`: appends waiting for a commit plus the writer's mailbox.
+gauge& store_backlog();
+/// `switchboard_mailbox_depth{tenant,channel}`: channel "" is the tenant actor itself.
+gauge_family& mailbox_depth();
+/// `switchboard_actor_restarts_total{kind}`: store_writer, tenant, channel, conversation,
+/// subscriber.
+counter& actor_restarts(std::string_view kind);
+/// `switchboard_push_lag_events{tenant,subscriber}`: head seq − durable cursor.
+gauge_family& push_lag();
+/// `switchboard_push_attempts_total{tenant,subscriber}` and the outcomes below.
+counter_family& push_attempts();
+counter_family& push_delivered();
+counter_family& push_failures();
+counter_family& push_dead_letters();
+/// `switchboard_sse_streams_open`.
+gauge& sse_streams_open();
+/// `switchboard_http_connections_open` (admitted) and `..._shed_total` (past max_connections).
+gauge& http_connections_open();
+counter& http_connections_shed();
+
+}  // namespace catalog
+
+}  // namespace sb::metrics

@@ -1,0 +1,111 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/metrics.hpp"
+
+using namespace sb::metrics;
+
+TEST_CASE("counters and gauges render with HELP, TYPE and escaped labels", "[metrics]") {
+  registry r;
+  auto& c = r.counters("x_requests_total", "Requests.\nSecond line", {"route", "status"});
+  c.with({"/a/{b}", "200"}).inc(3);
+  c.with({"q\"uo\\te", "503"}).inc();
+  r.gauges("x_open", "Open things.").with({}).set(-2);
+  r.counters("x_empty_total", "No children yet.", {"kind"});
+
+  CHECK(r.render() ==
+        "# HELP x_requests_total Requests.\\nSecond line\n"
+        "# TYPE x_requests_total counter\n"
+        "x_requests_total{route=\"/a/{b}\",status=\"200\"} 3\n"
+        "x_requests_total{route=\"q\\\"uo\\\\te\",status=\"503\"} 1\n"
+        "# HELP x_open Open things.\n"
+        "# TYPE x_open gauge\n"
+        "x_open -2\n"
+        "# HELP x_empty_total No children yet.\n"
+        "# TYPE x_empty_total counter\n");
+}
+
+TEST_CASE("a label tuple resolves to the same metric every time", "[metrics]") {
+  registry r;
+  auto& f = r.counters("x_total", "X.", {"tenant"});
+  CHECK(&f.with({"acme"}) == &f.with({"acme"}));
+  CHECK(&f.with({"acme"}) != &f.with({"globex"}));
+  CHECK(&r.counters("x_total", "X.", {"tenant"}) == &f);
+  CHECK_THROWS_AS(r.gauges("x_total", "X.", {"tenant"}), std::logic_error);
+  CHECK_THROWS_AS(r.counters("x_total", "X.", {"other"}), std::logic_error);
+  CHECK_THROWS_AS(f.with({"a", "b"}), std::logic_error);
+}
+
+TEST_CASE("histogram buckets are cumulative, with +Inf, sum and count", "[metrics]") {
+  registry r;
+  auto& h = r.histograms("x_seconds", "Latency.", {0.1, 0.5, 1}, {"op"}).with({"commit"});
+  h.observe(0.05);
+  h.observe(0.1);  // on a bound: counted in that bucket (le = less or equal)
+  h.observe(0.3);
+  h.observe(7);
+  CHECK(h.count() == 4);
+  CHECK(h.sum() == Approx(7.45));
+  CHECK(r.render() ==
+        "# HELP x_seconds Latency.\n"
+        "# TYPE x_seconds histogram\n"
+        "x_seconds_bucket{op=\"commit\",le=\"0.1\"} 2\n"
+        "x_seconds_bucket{op=\"commit\",le=\"0.5\"} 3\n"
+        "x_seconds_bucket{op=\"commit\",le=\"1\"} 3\n"
+        "x_seconds_bucket{op=\"commit\",le=\"+Inf\"} 4\n"
+        "x_seconds_sum{op=\"commit\"} 7.45\n"
+        "x_seconds_count{op=\"commit\"} 4\n");
+}
+
+TEST_CASE("a histogram without labels renders le as its only label", "[metrics]") {
+  registry r;
+  r.histograms("x_batch", "Batch.", size_buckets(4)).with({}).observe(3);
+  std::string out = r.render();
+  CHECK(out.find("x_batch_bucket{le=\"2\"} 0\n") != std::string::npos);
+  CHECK(out.find("x_batch_bucket{le=\"4\"} 1\n") != std::string::npos);
+  CHECK(out.find("x_batch_sum 3\n") != std::string::npos);
+  CHECK(out.find("x_batch_count 1\n") != std::string::npos);
+}
+
+TEST_CASE("concurrent increments and observations are all counted", "[metrics]") {
+  registry r;
+  auto& c = r.counters("x_total", "X.").with({});
+  auto& g = r.gauges("x_gauge", "G.").with({});
+  auto& h = r.histograms("x_h", "H.", {1, 2}).with({});
+  constexpr int threads = 4;
+  constexpr int per_thread = 100000;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) {
+        c.inc();
+        g.inc();
+        g.dec();
+        h.observe(1.5);
+      }
+    });
+  }
+  std::string during = r.render();  // rendering while writers run is safe
+  for (auto& t : ts) {
+    t.join();
+  }
+  CHECK(c.value() == threads * per_thread);
+  CHECK(g.value() == 0);
+  CHECK(h.count() == threads * per_thread);
+  CHECK(h.bucket(1) == threads * per_thread);
+  CHECK(h.sum() == Approx(1.5 * threads * per_thread));
+  CHECK_FALSE(during.empty());
+}
+
+TEST_CASE("the catalog registers every reason and kind up front", "[metrics]") {
+  catalog::register_all();
+  std::string out = global().render();
+  CHECK(out.find("switchboard_webhook_rejections_total{reason=\"bad_signature\"}") !=
+        std::string::npos);
+  CHECK(out.find("switchboard_actor_restarts_total{kind=\"store_writer\"}") != std::string::npos);
+  CHECK(out.find("# TYPE switchboard_webhook_ack_seconds histogram\n") != std::string::npos);
+  CHECK(&catalog::webhook_rejections(sb::errc::bad_signature) !=
+        &catalog::webhook_rejections(sb::errc::missing_signature));
+}
