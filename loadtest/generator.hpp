@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "loadtest/scenario.hpp"
+
+/// Builds realistic, signed webhook requests for the scenario's mix. Pure logic: no I/O.
+namespace sb::loadtest {
+
+/// One header as sent (lower-case name).
+using header_pair = std::pair<std::string, std::string>;
+
+/// The authenticity headers the platform `type` sends for `body` (DESIGN §4), from the channel's
+/// settings. `topic` and `webhook_id` are used by Shopify only. Empty for an unknown type.
+std::vector<header_pair> sign(const std::string& type,
+                              const std::map<std::string, std::string>& settings,
+                              const std::string& body, const std::string& topic = "",
+                              const std::string& webhook_id = "");
+
+enum class request_kind { valid, duplicate, bad_signature, malformed };
+const char* to_string(request_kind k);
+
+struct webhook {
+  request_kind kind = request_kind::valid;
+  std::string tenant;
+  std::string target;  ///< "/webhooks/{tenant}/{channel}"
+  std::string type;
+  std::vector<header_pair> headers;
+  std::string body;
+  /// The platform_event_id of every event the body carries (one per WhatsApp batch message).
+  std::vector<std::string> platform_ids;
+};
+
+class generator {
+ public:
+  /// `run_id` makes ids unique across runs against the same store (e.g. unix time).
+  generator(const scenario& s, std::vector<target> targets, std::uint64_t run_id);
+
+  /// The next request of the mix.
+  webhook next();
+
+  /// The conversation rank (0-based) a Zipf draw picks; exposed for tests.
+  std::uint64_t pick_conversation();
+
+ private:
+  webhook fresh(const target& t, std::uint64_t n);
+  std::string text(std::size_t bytes);
+
+  scenario s_;
+  std::vector<target> targets_;
+  std::vector<std::vector<std::size_t>> by_type_;  ///< mix index -> target indexes
+  std::uint64_t run_id_;
+  std::uint64_t n_ = 0;
+  std::mt19937_64 rng_;
+  std::discrete_distribution<std::size_t> mix_;
+  std::discrete_distribution<std::size_t> sizes_;
+  std::vector<double> zipf_cdf_;
+  std::deque<webhook> recent_;  ///< valid requests a duplicate may copy
+};
+
+}  // namespace sb::loadtest

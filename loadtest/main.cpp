@@ -1,0 +1,644 @@
+// switchboard-loadtest: drives a running gateway with a scenario (loadtest/README.md).
+// The logic lives in sb_loadtest; this file is the I/O: the HTTP client, the SSE reader, the
+// /metrics scrape, the progress line and the report files.
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "adapters/adapter.hpp"
+#include "config/loader.hpp"
+#include "loadtest/generator.hpp"
+#include "loadtest/histogram.hpp"
+#include "loadtest/loss.hpp"
+#include "loadtest/report.hpp"
+#include "loadtest/scenario.hpp"
+#include "loadtest/schedule.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace sb::loadtest;
+using std::chrono::duration;
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+
+namespace {
+
+struct endpoint_spec {
+  std::string host;
+  std::string port;
+};
+
+std::optional<endpoint_spec> parse_url(std::string url) {
+  const std::string prefix = "http://";
+  if (url.rfind(prefix, 0) != 0) {
+    return std::nullopt;
+  }
+  url = url.substr(prefix.size());
+  while (!url.empty() && url.back() == '/') {
+    url.pop_back();
+  }
+  const auto colon = url.rfind(':');
+  if (colon == std::string::npos) {
+    return endpoint_spec{url, "80"};
+  }
+  return endpoint_spec{url.substr(0, colon), url.substr(colon + 1)};
+}
+
+/// GET path; the body when the answer is 200, else empty. Blocking, short timeout.
+std::string scrape(const endpoint_spec& ep, const std::string& path) {
+  try {
+    asio::io_context ioc;
+    beast::tcp_stream s(ioc);
+    s.expires_after(std::chrono::seconds(5));
+    s.connect(tcp::resolver(ioc).resolve(ep.host, ep.port));
+    http::request<http::empty_body> req{http::verb::get, path, 11};
+    req.set(http::field::host, ep.host);
+    http::write(s, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(s, buf, res);
+    return res.result_int() == 200 ? res.body() : std::string{};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+/// What the SSE readers and the client share.
+struct shared_state {
+  std::mutex mu;
+  loss_checker loss;
+  struct sent_info {
+    clock::time_point at;
+    bool measured = false;
+  };
+  std::unordered_map<std::string, sent_info> sent_at;  ///< first send of each id
+  histogram e2e;
+  std::uint64_t seen_events = 0;
+};
+
+/// Reads `GET /v1/stream` of one tenant on its own thread; every `data:` line's
+/// platform_event_id goes to the loss checker.
+class sse_reader {
+ public:
+  sse_reader(endpoint_spec ep, std::string tenant, std::string token, shared_state& st)
+      : ep_(std::move(ep)), tenant_(std::move(tenant)), token_(std::move(token)), st_(st) {}
+
+  /// Connects and waits for the 200 head; false (with `error()`) when the stream refused.
+  bool start() {
+    try {
+      sock_.connect(*tcp::resolver(ioc_).resolve(ep_.host, ep_.port).begin());
+      const std::string req = "GET /v1/stream?tenant=" + tenant_ +
+                              " HTTP/1.1\r\nHost: " + ep_.host + "\r\nAuthorization: Bearer " +
+                              token_ + "\r\nAccept: text/event-stream\r\n\r\n";
+      asio::write(sock_, asio::buffer(req));
+      const auto n = asio::read_until(sock_, asio::dynamic_buffer(buf_), "\r\n\r\n");
+      const auto head = buf_.substr(0, n);
+      buf_.erase(0, n);
+      if (head.rfind("HTTP/1.1 200", 0) != 0) {
+        error_ = "tenant " + tenant_ + ": /v1/stream answered " + head.substr(0, head.find('\r'));
+        return false;
+      }
+    } catch (const std::exception& e) {
+      error_ = "tenant " + tenant_ + ": " + e.what();
+      return false;
+    }
+    thread_ = std::thread([this] { run(); });
+    return true;
+  }
+
+  void stop() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  void run() {
+    char chunk[65536];
+    boost::system::error_code ec;
+    while (!stopping_) {
+      const auto n = sock_.read_some(asio::buffer(chunk), ec);
+      if (ec) {
+        if (!stopping_) {
+          error_ = "tenant " + tenant_ + ": stream ended: " + ec.message();
+        }
+        return;
+      }
+      buf_.append(chunk, n);
+      std::size_t pos = 0;
+      for (;;) {
+        const auto nl = buf_.find('\n', pos);
+        if (nl == std::string::npos) {
+          break;
+        }
+        handle_line(std::string_view(buf_).substr(pos, nl - pos));
+        pos = nl + 1;
+      }
+      buf_.erase(0, pos);
+    }
+  }
+
+  void handle_line(std::string_view line) {
+    if (line.rfind("data:", 0) != 0) {
+      return;
+    }
+    constexpr std::string_view key = "\"platform_event_id\":\"";
+    const auto k = line.find(key);
+    if (k == std::string_view::npos) {
+      return;
+    }
+    const auto start = k + key.size();
+    const auto end = line.find('"', start);
+    if (end == std::string_view::npos) {
+      return;
+    }
+    const std::string id(line.substr(start, end - start));
+    const auto now = clock::now();
+    std::lock_guard<std::mutex> lock(st_.mu);
+    const bool first = !st_.loss.was_seen(id);
+    st_.loss.seen(id);
+    ++st_.seen_events;
+    auto it = st_.sent_at.find(id);
+    if (first && it != st_.sent_at.end()) {
+      if (it->second.measured) {
+        st_.e2e.record(duration_cast<microseconds>(now - it->second.at).count());
+      }
+    }
+  }
+
+  endpoint_spec ep_;
+  std::string tenant_;
+  std::string token_;
+  shared_state& st_;
+  asio::io_context ioc_;
+  tcp::socket sock_{ioc_};
+  std::string buf_;
+  std::string error_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+/// The load generator: K keep-alive connections on one io_context thread.
+class client {
+ public:
+  client(const scenario& s, generator& gen, endpoint_spec ep, shared_state& st, run_result& r)
+      : s_(s), gen_(gen), ep_(std::move(ep)), st_(st), r_(r), progress_(ioc_), tick_(ioc_) {}
+
+  void run() {
+    endpoints_ = tcp::resolver(ioc_).resolve(ep_.host, ep_.port);
+    start_ = clock::now() + std::chrono::milliseconds(50);
+    measure_from_ = start_ + duration_cast<clock::duration>(duration<double>(s_.warmup_s));
+    end_ = s_.duration_s > 0
+               ? measure_from_ + duration_cast<clock::duration>(duration<double>(s_.duration_s))
+               : clock::time_point::max();
+    for (int i = 0; i < s_.connections; ++i) {
+      conns_.push_back(std::make_unique<connection>(ioc_));
+    }
+    schedule_progress();
+    if (s_.mode == loop_mode::open) {
+      schedule_tick();
+    } else {
+      asio::post(ioc_, [this] {
+        for (auto& c : conns_) {
+          closed_next(*c);
+        }
+      });
+    }
+    ioc_.run();
+    const auto last = std::min(clock::now(), end_);
+    r_.measured_s = duration<double>(last - measure_from_).count();
+  }
+
+ private:
+  struct pending {
+    webhook w;
+    clock::time_point intended;
+  };
+
+  struct connection {
+    explicit connection(asio::io_context& ioc) : stream(ioc) {}
+    beast::tcp_stream stream;
+    bool connected = false;
+    bool busy = false;
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    std::optional<http::response_parser<http::string_body>> parser;
+    pending job;
+    clock::time_point sent;
+  };
+
+  bool more_to_issue(clock::time_point intended) const {
+    if (s_.count > 0 && issued_ >= s_.count) {
+      return false;
+    }
+    return intended < end_;
+  }
+
+  void schedule_tick() {
+    const auto due = intended_time(start_, s_.rate, issued_);
+    if (!more_to_issue(due)) {
+      issuing_done_ = true;
+      maybe_finish();
+      return;
+    }
+    tick_.expires_at(due);
+    tick_.async_wait([this](beast::error_code ec) {
+      if (ec) {
+        return;
+      }
+      const auto now = clock::now();
+      while (true) {
+        const auto t = intended_time(start_, s_.rate, issued_);
+        if (t > now || !more_to_issue(t)) {
+          break;
+        }
+        queue_.push_back({gen_.next(), t});
+        ++issued_;
+      }
+      dispatch();
+      schedule_tick();
+    });
+  }
+
+  void dispatch() {
+    for (auto& c : conns_) {
+      if (queue_.empty()) {
+        return;
+      }
+      if (!c->busy) {
+        send(*c, std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+  }
+
+  void closed_next(connection& c) {
+    const auto now = clock::now();
+    if (!more_to_issue(now)) {
+      issuing_done_ = true;
+      maybe_finish();
+      return;
+    }
+    ++issued_;
+    send(c, {gen_.next(), now});
+  }
+
+  void send(connection& c, pending job) {
+    c.busy = true;
+    ++in_flight_;
+    c.job = std::move(job);
+    c.req = {http::verb::post, c.job.w.target, 11};
+    c.req.set(http::field::host, ep_.host);
+    c.req.set(http::field::content_type, "application/json");
+    c.req.set(http::field::user_agent, "switchboard-loadtest");
+    for (const auto& [k, v] : c.job.w.headers) {
+      c.req.set(k, v);
+    }
+    c.req.body() = c.job.w.body;
+    c.req.keep_alive(true);
+    c.req.prepare_payload();
+    if (!c.connected) {
+      c.stream.expires_after(std::chrono::seconds(5));
+      c.stream.async_connect(endpoints_, [this, &c](beast::error_code ec, const auto&) {
+        if (ec) {
+          return fail(c, "connect");
+        }
+        c.connected = true;
+        write(c);
+      });
+    } else {
+      write(c);
+    }
+  }
+
+  void write(connection& c) {
+    c.sent = clock::now();
+    {
+      std::lock_guard<std::mutex> lock(st_.mu);
+      for (const auto& id : c.job.w.platform_ids) {
+        st_.sent_at.try_emplace(id,
+                                shared_state::sent_info{c.sent, c.job.intended >= measure_from_});
+      }
+    }
+    ++r_.sent;
+    c.stream.expires_after(duration_cast<clock::duration>(duration<double>(s_.timeout_s)));
+    http::async_write(c.stream, c.req, [this, &c](beast::error_code ec, std::size_t) {
+      if (ec) {
+        return fail(c, "write");
+      }
+      c.parser.emplace();
+      c.parser->body_limit(1 << 20);
+      http::async_read(c.stream, c.buf, *c.parser, [this, &c](beast::error_code ec, std::size_t) {
+        if (ec) {
+          return fail(c, ec == beast::error::timeout ? "timeout" : "read");
+        }
+        const auto& res = c.parser->get();
+        const bool keep = res.keep_alive();
+        complete(c, static_cast<int>(res.result_int()), "");
+        if (!keep) {
+          close(c);
+        }
+        next(c);
+      });
+    });
+  }
+
+  void close(connection& c) {
+    beast::error_code ec;
+    c.stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    c.stream.close();
+    c.connected = false;
+    c.buf.clear();
+  }
+
+  void fail(connection& c, const char* what) {
+    complete(c, 0, what);
+    close(c);
+    next(c);
+  }
+
+  void next(connection& c) {
+    c.busy = false;
+    --in_flight_;
+    if (s_.mode == loop_mode::closed) {
+      closed_next(c);
+    } else if (!queue_.empty()) {
+      auto job = std::move(queue_.front());
+      queue_.pop_front();
+      send(c, std::move(job));
+    } else {
+      maybe_finish();
+    }
+  }
+
+  /// Records one outcome. `status` 0 = no HTTP answer (`err` says why).
+  void complete(connection& c, int status, const char* err) {
+    const auto now = clock::now();
+    const auto& w = c.job.w;
+    const std::string key = status == 0 ? std::string("error:") + err : std::to_string(status);
+    {
+      std::lock_guard<std::mutex> lock(st_.mu);
+      for (const auto& id : w.platform_ids) {
+        st_.loss.answered(id, status);
+      }
+    }
+    const auto second =
+        static_cast<std::size_t>(std::max<double>(0, duration<double>(now - start_).count()));
+    if (r_.per_second.size() <= second) {
+      r_.per_second.resize(second + 1, 0);
+    }
+    if (status == 200) {
+      ++r_.per_second[second];
+      ++ok_this_second_;
+    } else {
+      ++errors_total_;
+    }
+    int expected = 200;
+    if (w.kind == request_kind::bad_signature) {
+      expected = 401;
+    } else if (w.kind == request_kind::malformed) {
+      expected = 400;
+    }
+    if (status != expected) {
+      ++r_.unexpected_status[std::string(to_string(w.kind)) + " " + w.type + " -> " + key];
+    }
+    if (c.job.intended >= measure_from_ && c.job.intended < end_) {
+      ++r_.measured;
+      ++r_.by_status[key];
+      ++r_.by_kind[to_string(w.kind)];
+      r_.ack.record(duration_cast<microseconds>(now - c.job.intended).count());
+      window_.record(duration_cast<microseconds>(now - c.job.intended).count());
+    }
+  }
+
+  void maybe_finish() {
+    if (issuing_done_ && in_flight_ == 0 && queue_.empty() && !finished_) {
+      finished_ = true;
+      progress_.cancel();
+      tick_.cancel();
+    }
+  }
+
+  void schedule_progress() {
+    progress_.expires_after(std::chrono::seconds(1));
+    progress_.async_wait([this](beast::error_code ec) {
+      if (ec) {
+        return;
+      }
+      const auto t = duration<double>(clock::now() - start_).count();
+      std::uint64_t seen = 0;
+      {
+        std::lock_guard<std::mutex> lock(st_.mu);
+        seen = st_.seen_events;
+      }
+      std::fprintf(stderr,
+                   "[%5.1fs]%s sent=%llu ok/s=%llu in_flight=%d queued=%zu non200=%llu "
+                   "p99(last 1s)=%.2fms max=%.2fms stream_events=%llu\n",
+                   t, clock::now() < measure_from_ ? " warm-up" : "",
+                   static_cast<unsigned long long>(r_.sent),
+                   static_cast<unsigned long long>(ok_this_second_), in_flight_, queue_.size(),
+                   static_cast<unsigned long long>(errors_total_),
+                   static_cast<double>(window_.percentile(99)) / 1000.0,
+                   static_cast<double>(window_.max()) / 1000.0,
+                   static_cast<unsigned long long>(seen));
+      ok_this_second_ = 0;
+      window_ = histogram{};
+      schedule_progress();
+    });
+  }
+
+  const scenario& s_;
+  generator& gen_;
+  endpoint_spec ep_;
+  shared_state& st_;
+  run_result& r_;
+  asio::io_context ioc_;
+  tcp::resolver::results_type endpoints_;
+  asio::steady_timer progress_;
+  asio::steady_timer tick_;
+  std::vector<std::unique_ptr<connection>> conns_;
+  std::deque<pending> queue_;
+  clock::time_point start_;
+  clock::time_point measure_from_;
+  clock::time_point end_;
+  std::uint64_t issued_ = 0;
+  int in_flight_ = 0;
+  bool issuing_done_ = false;
+  bool finished_ = false;
+  std::uint64_t ok_this_second_ = 0;
+  std::uint64_t errors_total_ = 0;
+  histogram window_;
+};
+
+int usage() {
+  std::cerr << "usage: switchboard-loadtest SCENARIO.yaml [--mode open|closed] [--rate R]\n"
+               "         [--connections C] [--duration S] [--count N] [--warmup S]\n"
+               "         [--gateway http://host:port] [--config switchboard.yaml]\n"
+               "         [--out PREFIX]   (writes PREFIX.json and PREFIX.html)\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]).rfind("--", 0) == 0) {
+    return usage();
+  }
+  const std::string scenario_path = argv[1];
+  auto loaded = load_scenario(scenario_path);
+  if (!loaded) {
+    std::cerr << loaded.err().message << "\n";
+    return 2;
+  }
+  scenario s = std::move(loaded).value();
+  std::string out_prefix = "loadtest-report";
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) {
+      return usage();
+    }
+    const std::string v = argv[++i];
+    try {
+      if (a == "--mode") {
+        s.mode = v == "open" ? loop_mode::open : loop_mode::closed;
+      } else if (a == "--rate") {
+        s.rate = std::stod(v);
+        s.mode = loop_mode::open;
+      } else if (a == "--connections") {
+        s.connections = std::stoi(v);
+      } else if (a == "--duration") {
+        s.duration_s = std::stod(v);
+      } else if (a == "--count") {
+        s.count = std::stoull(v);
+        s.duration_s = 0;
+      } else if (a == "--warmup") {
+        s.warmup_s = std::stod(v);
+      } else if (a == "--gateway") {
+        s.gateway_url = v;
+      } else if (a == "--config") {
+        s.config_path = v;
+      } else if (a == "--out") {
+        out_prefix = v;
+      } else {
+        return usage();
+      }
+    } catch (const std::exception&) {
+      return usage();
+    }
+  }
+  const auto ep = parse_url(s.gateway_url);
+  if (!ep) {
+    std::cerr << "gateway must be http://host:port, not " << s.gateway_url << "\n";
+    return 2;
+  }
+  const auto cfg = sb::config::load_file(s.config_path, sb::adapters::schemas());
+  if (!cfg.ok()) {
+    std::cerr << s.config_path << ":\n" << cfg.errors.to_string() << "\n";
+    return 2;
+  }
+  auto targets = targets_from(*cfg.cfg, s);
+  if (!targets) {
+    std::cerr << targets.err().message << "\n";
+    return 2;
+  }
+
+  run_result r;
+  r.scenario_path = scenario_path;
+  r.gateway_url = s.gateway_url;
+  r.mode = s.mode == loop_mode::open ? "open" : "closed";
+  r.target_rate = s.mode == loop_mode::open ? s.rate : 0;
+  r.connections = s.connections;
+  r.warmup_s = s.warmup_s;
+  r.metrics_before = scrape(*ep, "/metrics");
+
+  shared_state st;
+  std::vector<std::unique_ptr<sse_reader>> readers;
+  std::string notes;
+  for (const auto& [tenant, token] : s.stream_tokens) {
+    auto rd = std::make_unique<sse_reader>(*ep, tenant, token, st);
+    if (!rd->start()) {
+      notes += rd->error() + "; ";
+      continue;
+    }
+    readers.push_back(std::move(rd));
+  }
+  // Only channels of tenants whose stream is watched can be loss-checked; the others are still
+  // driven but their ids would all count as missing, so the check needs every tenant's token.
+  bool all_watched = !readers.empty();
+  for (const auto& t : targets.value()) {
+    if (s.stream_tokens.count(t.tenant) == 0) {
+      all_watched = false;
+      notes += "no stream_tokens entry for tenant " + t.tenant + "; ";
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let replayed events arrive
+
+  const auto run_id =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  generator gen(s, targets.value(), run_id);
+  client cl(s, gen, *ep, st, r);
+  cl.run();
+
+  if (all_watched && notes.empty()) {
+    std::fprintf(stderr, "load done; draining the stream (up to %.0f s)\n", s.drain_s);
+    const auto deadline =
+        clock::now() + duration_cast<clock::duration>(duration<double>(s.drain_s));
+    while (clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(st.mu);
+        if (st.loss.outstanding() == 0) {
+          break;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    // A short grace so late duplicates (if the gateway emitted any) are caught too.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  for (auto& rd : readers) {
+    rd->stop();
+    if (!rd->error().empty()) {
+      notes += rd->error() + "; ";
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    r.stream_checked = all_watched && notes.empty();
+    r.stream_note = notes.empty() ? (s.stream_tokens.empty() ? "no stream_tokens" : "") : notes;
+    r.loss = st.loss.check();
+    r.e2e = st.e2e;
+  }
+  r.metrics_after = scrape(*ep, "/metrics");
+
+  const auto summary = render_summary(r);
+  std::cout << summary;
+  std::ofstream(out_prefix + ".json") << render_json(r);
+  std::ofstream(out_prefix + ".html") << render_html(r);
+  std::cout << "reports: " << out_prefix << ".json " << out_prefix << ".html\n";
+  const bool ok = r.unexpected_status.empty() && (!r.stream_checked || r.loss.ok());
+  return ok ? 0 : 1;
+}
