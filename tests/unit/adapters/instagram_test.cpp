@@ -26,11 +26,7 @@ const std::map<std::string, std::string> k_settings{
 };
 
 sb::config::channel_config channel() {
-  sb::config::channel_config c;
-  c.name = "ig";
-  c.type = "instagram";
-  c.settings = k_settings;
-  return c;
+  return sb::test::make_channel("ig", "instagram", k_settings);
 }
 
 std::unique_ptr<sb::adapters::adapter> make() {
@@ -38,17 +34,9 @@ std::unique_ptr<sb::adapters::adapter> make() {
 }
 
 sb::event parse_one(const std::string& name) {
-  auto a = make();
-  auto post = signed_post("instagram", k_settings, sb::test::fixture("instagram/" + name));
-  auto verified = a->verify(post.req());
-  INFO(verified.err().message);
-  REQUIRE(verified.ok());
-  std::vector<sb::event> out;
-  auto parsed = a->parse(post.req(), out);
-  INFO(parsed.err().message);
-  REQUIRE(parsed.ok());
-  REQUIRE(out.size() == 1);
-  return out.front();
+  auto events = sb::test::verify_and_parse(channel(), name);
+  REQUIRE(events.size() == 1);
+  return events.front();
 }
 
 void check_with_igsid(const sb::event& e) {

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "adapters/adapter.hpp"
 #include "core/crypto.hpp"
 #include "support/fixtures.hpp"
@@ -102,6 +104,32 @@ inline webhook_request get_request(std::string query) {
   w.query = std::move(query);
   w.body = padded("");
   return w;
+}
+
+/// A channel as the loader builds it.
+inline config::channel_config make_channel(const std::string& name, const std::string& type,
+                                           const std::map<std::string, std::string>& settings) {
+  config::channel_config c;
+  c.name = name;
+  c.type = type;
+  c.settings = settings;
+  return c;
+}
+
+/// Signs tests/fixtures/<type>/<file> for `channel`, then verifies and parses it with a fresh
+/// adapter of the channel, the way the gateway does; both steps must succeed.
+inline std::vector<event> verify_and_parse(const config::channel_config& channel,
+                                           const std::string& file) {
+  auto a = adapters::find(channel.type)->make(channel);
+  auto post = signed_post(channel.type, channel.settings, fixture(channel.type + "/" + file), file);
+  auto verified = a->verify(post.req());
+  INFO(verified.err().message);
+  REQUIRE(verified.ok());
+  std::vector<event> out;
+  auto parsed = a->parse(post.req(), out);
+  INFO(parsed.err().message);
+  REQUIRE(parsed.ok());
+  return out;
 }
 
 }  // namespace sb::test

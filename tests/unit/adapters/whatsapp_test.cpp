@@ -24,11 +24,7 @@ const std::map<std::string, std::string> k_settings{
 };
 
 sb::config::channel_config channel() {
-  sb::config::channel_config c;
-  c.name = "wa-main";
-  c.type = "whatsapp";
-  c.settings = k_settings;
-  return c;
+  return sb::test::make_channel("wa-main", "whatsapp", k_settings);
 }
 
 std::unique_ptr<sb::adapters::adapter> make() {
@@ -37,16 +33,7 @@ std::unique_ptr<sb::adapters::adapter> make() {
 
 /// Verifies and parses a fixture the way the gateway does: verify, then parse.
 std::vector<sb::event> parse_fixture(const std::string& name) {
-  auto a = make();
-  auto post = signed_post("whatsapp", k_settings, sb::test::fixture("whatsapp/" + name));
-  auto verified = a->verify(post.req());
-  INFO(verified.err().message);
-  REQUIRE(verified.ok());
-  std::vector<sb::event> out;
-  auto parsed = a->parse(post.req(), out);
-  INFO(parsed.err().message);
-  REQUIRE(parsed.ok());
-  return out;
+  return sb::test::verify_and_parse(channel(), name);
 }
 
 sb::event parse_one(const std::string& name) {
