@@ -203,8 +203,16 @@ class sse_reader {
 /// The load generator: K keep-alive connections on one io_context thread.
 class client {
  public:
-  client(const scenario& s, generator& gen, endpoint_spec ep, shared_state& st, run_result& r)
-      : s_(s), gen_(gen), ep_(std::move(ep)), st_(st), r_(r), progress_(ioc_), tick_(ioc_) {}
+  client(const scenario& s, generator& gen, endpoint_spec ep, shared_state& st, run_result& r,
+         bool reference)
+      : s_(s),
+        gen_(gen),
+        ep_(std::move(ep)),
+        st_(st),
+        r_(r),
+        reference_(reference),
+        progress_(ioc_),
+        tick_(ioc_) {}
 
   void run() {
     endpoints_ = tcp::resolver(ioc_).resolve(ep_.host, ep_.port);
@@ -416,7 +424,9 @@ class client {
       ++errors_total_;
     }
     int expected = 200;
-    if (w.kind == request_kind::bad_signature) {
+    if (reference_) {
+      // A reference server (nginx, a framework) does not validate: 200 is success for all kinds.
+    } else if (w.kind == request_kind::bad_signature) {
       expected = 401;
     } else if (w.kind == request_kind::malformed) {
       expected = 400;
@@ -474,6 +484,7 @@ class client {
   endpoint_spec ep_;
   shared_state& st_;
   run_result& r_;
+  bool reference_ = false;
   asio::io_context ioc_;
   tcp::resolver::results_type endpoints_;
   asio::steady_timer progress_;
@@ -496,7 +507,10 @@ int usage() {
   std::cerr << "usage: switchboard-loadtest SCENARIO.yaml [--mode open|closed] [--rate R]\n"
                "         [--connections C] [--duration S] [--count N] [--warmup S]\n"
                "         [--gateway http://host:port] [--config switchboard.yaml]\n"
-               "         [--out PREFIX]   (writes PREFIX.json and PREFIX.html)\n";
+               "         [--out PREFIX]   (writes PREFIX.json and PREFIX.html)\n"
+               "         [--no-stream]    (no /v1/stream loss/e2e check, no /metrics scrape)\n"
+               "         [--reference]    (--no-stream, and 200 is the expected status of every\n"
+               "                          request: for a non-validating reference server)\n";
   return 2;
 }
 
@@ -514,8 +528,15 @@ int main(int argc, char** argv) {
   }
   scenario s = std::move(loaded).value();
   std::string out_prefix = "loadtest-report";
+  bool no_stream = false;
+  bool reference = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--no-stream" || a == "--reference") {
+      no_stream = true;
+      reference = reference || a == "--reference";
+      continue;
+    }
     if (i + 1 >= argc) {
       return usage();
     }
@@ -571,7 +592,11 @@ int main(int argc, char** argv) {
   r.target_rate = s.mode == loop_mode::open ? s.rate : 0;
   r.connections = s.connections;
   r.warmup_s = s.warmup_s;
-  r.metrics_before = scrape(*ep, "/metrics");
+  if (no_stream) {
+    s.stream_tokens.clear();
+  } else {
+    r.metrics_before = scrape(*ep, "/metrics");
+  }
 
   shared_state st;
   std::vector<std::unique_ptr<sse_reader>> readers;
@@ -600,7 +625,7 @@ int main(int argc, char** argv) {
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
   generator gen(s, targets.value(), run_id);
-  client cl(s, gen, *ep, st, r);
+  client cl(s, gen, *ep, st, r, reference);
   cl.run();
 
   if (all_watched && notes.empty()) {
@@ -628,11 +653,15 @@ int main(int argc, char** argv) {
   {
     std::lock_guard<std::mutex> lock(st.mu);
     r.stream_checked = all_watched && notes.empty();
-    r.stream_note = notes.empty() ? (s.stream_tokens.empty() ? "no stream_tokens" : "") : notes;
+    r.stream_note = no_stream ? "skipped (--no-stream)"
+                    : notes.empty() ? (s.stream_tokens.empty() ? "no stream_tokens" : "")
+                                    : notes;
     r.loss = st.loss.check();
     r.e2e = st.e2e;
   }
-  r.metrics_after = scrape(*ep, "/metrics");
+  if (!no_stream) {
+    r.metrics_after = scrape(*ep, "/metrics");
+  }
 
   const auto summary = render_summary(r);
   std::cout << summary;
