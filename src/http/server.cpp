@@ -650,22 +650,14 @@ class session final : public session_base {
   }
 
   void read_events(const route& r) {
-    auto& req = parser_->get();
     auto params = parse_events_params(r.query);
-    auto who =
-        core_.tokens.authenticate(sv(req[bhttp::field::authorization]), config::scope::stream,
-                                  params ? std::string_view(params->tenant) : "");
-    if (!who) {
-      write_auth_error(who.err());
-      return;
-    }
-    if (!params) {
-      write_error(params.err());
+    const principal* who = authorize_stream(params);
+    if (who == nullptr) {
       return;
     }
     actors::events_query q;
-    q.tenant = (*who)->tenant;
-    q.subscriber = (*who)->subscriber;
+    q.tenant = who->tenant;
+    q.subscriber = who->subscriber;
     q.after = params->after;
     q.limit = params->limit;
     q.types = std::move(params->types);
@@ -708,6 +700,24 @@ class session final : public session_base {
 
   /// Authorizes a subscriber call and parses its query (a bad token answers before a bad
   /// query); on failure writes the error response and returns nullopt.
+  /// Authenticates a `stream`-scope call (the token decides the tenant; a `?tenant=` must match
+  /// it), then checks its parsed parameters. On failure writes the error and returns nullptr.
+  template <class Params>
+  const principal* authorize_stream(const result<Params>& params) {
+    auto who = core_.tokens.authenticate(sv(parser_->get()[bhttp::field::authorization]),
+                                         config::scope::stream,
+                                         params ? std::string_view(params->tenant) : "");
+    if (!who) {
+      write_auth_error(who.err());
+      return nullptr;
+    }
+    if (!params) {
+      write_error(params.err());
+      return nullptr;
+    }
+    return *who;
+  }
+
   std::optional<subscriber_call> authorize_subscriber(const route& r) {
     auto params = parse_dead_letter_params(r.query);
     auto who =
@@ -794,15 +804,8 @@ class session final : public session_base {
   void open_stream(const route& r) {
     auto& req = parser_->get();
     auto params = parse_stream_params(r.query, sv(req["Last-Event-ID"]));
-    auto who =
-        core_.tokens.authenticate(sv(req[bhttp::field::authorization]), config::scope::stream,
-                                  params ? std::string_view(params->tenant) : "");
-    if (!who) {
-      write_auth_error(who.err());
-      return;
-    }
-    if (!params) {
-      write_error(params.err());
+    const principal* who = authorize_stream(params);
+    if (who == nullptr) {
       return;
     }
     if (stopping_ || core_.stopping.load()) {
@@ -811,8 +814,8 @@ class session final : public session_base {
     }
     sink_ = std::make_shared<sse_sink>(weak_from_this(), core_.gate);
     actors::stream_request sr;
-    sr.tenant = (*who)->tenant;
-    sr.subscriber = (*who)->subscriber;
+    sr.tenant = who->tenant;
+    sr.subscriber = who->subscriber;
     sr.after = params->after;
     sr.types = std::move(params->types);
     sr.sink = sink_;
@@ -827,7 +830,7 @@ class session final : public session_base {
           true);
       return;
     }
-    log::debug("http", "SSE stream opened for ", (*who)->tenant, "/", (*who)->subscriber);
+    log::debug("http", "SSE stream opened for ", who->tenant, "/", who->subscriber);
     state_ = state::streaming;
     count_request(route_kind_, 200);
     sse_open_ = true;
