@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "actors/actors.hpp"
+#include "actors/api.hpp"
 #include "actors/gateway_impl.hpp"
 #include "actors/supervision.hpp"
 #include "core/log.hpp"
@@ -162,6 +163,8 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
           spawn_tenant(self, index);
         }
       },
+      // API calls that name no tenant (actors/api.hpp).
+      [=](api_atom, api_msg& m) { handle_root_api(m.c); },
   };
 }
 
@@ -258,6 +261,20 @@ class gateway_impl final : public gateway_with_actors {
                      redrive_request{tenant, subscriber, all, std::move(ids), std::move(reply)});
     }
   }
+  void call(api_call c) override {
+    if (c.tenant.empty()) {  // e.g. a deletion-status page: the root finds the tenant
+      if (stopping_.load()) {
+        c.reply->answer(error_response(errc::unavailable, "shutting down; retry", 1));
+        return;
+      }
+      caf::anon_send(root_, api_atom::value, api_msg{std::move(c)});
+      return;
+    }
+    if (auto t = tenant_for(c.tenant, *c.reply)) {
+      caf::anon_send(t, api_atom::value, api_msg{std::move(c)});
+    }
+  }
+
   caf::actor_system& system() override { return *system_; }
   caf::actor root_actor() const override { return root_; }
 

@@ -110,6 +110,26 @@ class stream_handle {
   virtual void cancel() = 0;
 };
 
+/// A backend or platform API call beyond webhooks and streams, dispatched by name (`op`): the
+/// HTTP layer matches the path with `http::api_routes()`, checks the route's scope against the
+/// token, and hands the rest to the gateway. Ops (docs/DESIGN.md §6, §7):
+/// "subject.export", "subject.erase", "subject.consent", "subject.restrict", "audit.list",
+/// "deletion.status", "meta.data_deletion", "message.send", "message.get".
+struct api_call {
+  std::string op;
+  /// The caller's tenant: the token's for a route with a scope; for a route without one
+  /// (platform callbacks, public status pages) the tenant named by the path, or "" when the
+  /// path names none (the gateway then finds it, e.g. from a deletion code).
+  std::string tenant;
+  std::string caller;   ///< subscriber name of the token; "" for a route without a scope
+  unsigned scopes = 0;  ///< the token's scopes (bit set of `config::scope`)
+  std::vector<std::string> params;  ///< percent-decoded path parameters, in order
+  std::string query;                ///< raw query string without '?'
+  std::string body;                 ///< raw request body
+  std::vector<std::pair<std::string, std::string>> headers;  ///< lower-case name, value
+  responder_ptr reply;
+};
+
 class gateway {
  public:
   /// Starts the actor system and the actor tree for `cfg`. Throws std::runtime_error with a
@@ -145,6 +165,11 @@ class gateway {
   virtual void redrive(const std::string& tenant, const std::string& subscriber, bool all,
                        std::vector<std::uint64_t> ids, responder_ptr reply) {
     reply->answer(error_response(errc::not_found, "no push subscriber of that name"));
+  }
+
+  /// Runs an `api_call`. The default (a gateway without that op) answers 404 `not_found`.
+  virtual void call(api_call c) {
+    c.reply->answer(error_response(errc::not_found, "no such API call: " + c.op));
   }
 
   /// True once every tenant's actors are up and until shutdown begins (`/readyz`).

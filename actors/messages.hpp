@@ -34,6 +34,8 @@ using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 /// root -> tenant -> channel (`store_atom`, caf::actor): the store writer was restarted; use this.
 using store_atom = caf::atom_constant<caf::atom("store")>;
+/// bridge -> tenant, or -> root when the call names no tenant (`api_atom`, api_msg).
+using api_atom = caf::atom_constant<caf::atom("api")>;
 
 // -- payloads ---------------------------------------------------------------------------------
 
@@ -45,6 +47,11 @@ struct webhook_msg {
 /// bridge -> tenant (`read_atom`): a `GET /v1/events` query with its responder.
 struct read_msg {
   events_query q;
+};
+
+/// bridge -> tenant or root (`api_atom`): one `api_call` (gateway.hpp) with its responder.
+struct api_msg {
+  api_call c;
 };
 
 /// channel -> store_writer (`append_atom`, request): one request's events, all-or-nothing.
@@ -105,6 +112,7 @@ struct actor_settings {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::webhook_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::read_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::api_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::append_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::append_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::quarantine_job)

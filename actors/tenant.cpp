@@ -1,6 +1,7 @@
 #include <unordered_map>
 
 #include "actors/actors.hpp"
+#include "actors/api.hpp"
 #include "actors/events_page.hpp"
 #include "actors/supervision.hpp"
 #include "core/log.hpp"
@@ -293,6 +294,8 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           }
         }
       },
+      // Backend and platform API calls (actors/api.hpp).
+      [=](api_atom, api_msg& m) { handle_tenant_api(m.c); },
       [=](deadlist_atom a, dead_letters_query& q) { to_subscriber(self, q.subscriber, a, q); },
       [=](redrive_atom a, redrive_request& r) { to_subscriber(self, r.subscriber, a, r); },
       // A push subscriber's stats (tests and operations).

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <atomic>
+#include <mutex>
 #include <optional>
+#include <set>
 
 #include "core/metrics.hpp"
 #include "core/url.hpp"
@@ -141,7 +143,57 @@ status parse_common(std::string_view query, stream_params& out) {
   return {};
 }
 
+/// Matches `path` against a template; fills `params` with the decoded "{}" segments.
+bool match_template(std::string_view tmpl, std::string_view path, std::vector<std::string>& params) {
+  params.clear();
+  while (!tmpl.empty() || !path.empty()) {
+    auto brace = tmpl.find("{}");
+    if (brace == std::string_view::npos) {
+      return tmpl == path;
+    }
+    if (path.substr(0, brace) != tmpl.substr(0, brace)) {
+      return false;
+    }
+    tmpl.remove_prefix(brace + 2);
+    path.remove_prefix(brace);
+    auto end = path.find('/');
+    std::string_view segment = path.substr(0, end);
+    if (segment.empty()) {
+      return false;
+    }
+    auto decoded = url::decode_segment(segment);
+    if (!decoded || decoded->find('/') != std::string::npos) {
+      return false;
+    }
+    params.push_back(std::move(*decoded));
+    path.remove_prefix(segment.size());
+  }
+  return true;
+}
+
 }  // namespace
+
+const std::vector<api_route>& api_routes() {
+  using config::scope;
+  static const std::vector<api_route> routes{
+      {"GET", "/v1/subjects/{}", "subject.export", "/v1/subjects/{subject}",
+       static_cast<unsigned>(scope::privacy)},
+      {"DELETE", "/v1/subjects/{}", "subject.erase", "/v1/subjects/{subject}",
+       static_cast<unsigned>(scope::privacy)},
+      {"PUT", "/v1/subjects/{}/consent", "subject.consent", "/v1/subjects/{subject}/consent",
+       static_cast<unsigned>(scope::privacy)},
+      {"POST", "/v1/subjects/{}/restrict", "subject.restrict", "/v1/subjects/{subject}/restrict",
+       static_cast<unsigned>(scope::privacy)},
+      {"GET", "/v1/audit", "audit.list", "/v1/audit", static_cast<unsigned>(scope::admin)},
+      {"GET", "/v1/deletion-status/{}", "deletion.status", "/v1/deletion-status/{code}", 0},
+      {"POST", "/webhooks/{}/{}/data-deletion", "meta.data_deletion",
+       "/webhooks/{tenant}/{channel}/data-deletion", 0},
+      {"POST", "/v1/messages", "message.send", "/v1/messages", static_cast<unsigned>(scope::send)},
+      {"GET", "/v1/messages/{}", "message.get", "/v1/messages/{id}",
+       static_cast<unsigned>(scope::send)},
+  };
+  return routes;
+}
 
 route match_route(std::string_view method, std::string_view target) {
   // Absolute form (RFC 7230 §5.3.2): drop "scheme://authority".
@@ -156,6 +208,32 @@ route match_route(std::string_view method, std::string_view target) {
   if (auto q = target.find('?'); q != std::string_view::npos) {
     path = target.substr(0, q);
     query = target.substr(q + 1);
+  }
+
+  {
+    std::vector<std::string> params;
+    std::string allow;  // methods of the routes whose path matched
+    for (const auto& api : api_routes()) {
+      if (!match_template(api.path, path, params)) {
+        continue;
+      }
+      if (api.method == method) {
+        route r;
+        r.kind = route_kind::api;
+        r.api = &api;
+        r.params = std::move(params);
+        r.query = query;
+        return r;
+      }
+      allow.append(allow.empty() ? "" : ", ").append(api.method);
+    }
+    if (!allow.empty()) {
+      // The Allow value must outlive the route: intern the few combinations there are.
+      static std::mutex mutex;
+      static std::set<std::string> interned;
+      std::lock_guard<std::mutex> guard(mutex);
+      return wrong_method(method, *interned.insert(std::move(allow)).first);
+    }
   }
 
   constexpr std::string_view webhooks = "/webhooks/";
@@ -256,12 +334,23 @@ std::string_view route_template(route_kind k) noexcept {
       return "/v1/subscribers/{name}/redrive";
     case route_kind::metrics:
       return "/metrics";
+    case route_kind::api:
+      return "api";
   }
   return "unmatched";
 }
 
-void count_request(route_kind k, int status) {
-  constexpr std::size_t kinds = static_cast<std::size_t>(route_kind::metrics) + 1;
+void count_request(route_kind k, int status, const api_route* api) {
+  if (k == route_kind::api && api != nullptr) {
+    // API routes: one counter per (route, status) through the registry; these calls are rare
+    // next to webhooks, so the registry's lookup is no burden.
+    if (status < 100 || status > 599) {
+      status = 500;
+    }
+    metrics::catalog::http_requests().with({api->metric, std::to_string(status)}).inc();
+    return;
+  }
+  constexpr std::size_t kinds = static_cast<std::size_t>(route_kind::api) + 1;
   constexpr int min_status = 100;
   constexpr int max_status = 599;
   // One slot per (route, status): resolved through the registry the first time, then cached.

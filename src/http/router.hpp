@@ -25,15 +25,33 @@ enum class route_kind {
   dead_letters,  ///< GET /v1/subscribers/{name}/dead-letters
   redrive,       ///< POST /v1/subscribers/{name}/redrive
   metrics,       ///< GET /metrics (no authentication; see docs/operations.md)
+  api,           ///< one of `api_routes()`: handed to the gateway as an `actors::api_call`
 };
+
+/// An API route the gateway dispatches by name. The HTTP layer only authenticates (when `scope`
+/// is set) and forwards; what the call does lives with the actors.
+struct api_route {
+  std::string_view method;
+  /// Path template; "{}" matches one non-empty, percent-decoded segment.
+  std::string_view path;
+  std::string_view op;      ///< `actors::api_call::op`
+  std::string_view metric;  ///< the route label of metrics, e.g. "/v1/subjects/{subject}"
+  /// The scope the token needs (a `config::scope` bit); 0 = no token: the route is a platform
+  /// callback or a public status page and its handler checks what applies.
+  unsigned scope = 0;
+};
+
+/// Every API route, in match order. The one place these paths are written.
+const std::vector<api_route>& api_routes();
 
 /// The route's template for metric labels: "/webhooks/{tenant}/{channel}", "/v1/events", ..;
 /// "unmatched" for `none`. Never request text.
 std::string_view route_template(route_kind k) noexcept;
 
 /// Counts one answered request in `switchboard_http_requests_total{route,status}`. Thread-safe;
-/// after the first request of a (route, status) pair it is one relaxed atomic add.
-void count_request(route_kind k, int status);
+/// after the first request of a (route, status) pair it is one relaxed atomic add. `api` is the
+/// matched API route of a `route_kind::api` request (its `metric` is the label).
+void count_request(route_kind k, int status, const api_route* api = nullptr);
 
 struct route {
   route_kind kind = route_kind::none;
@@ -43,6 +61,8 @@ struct route {
   std::string_view query;  ///< raw query string without '?', a view into the target
   error err;               ///< when `kind == none`
   std::string_view allow;  ///< the Allow header of a 405
+  const api_route* api = nullptr;   ///< `kind == api`: the matched route
+  std::vector<std::string> params;  ///< `kind == api`: decoded path parameters
 };
 
 /// Matches a method and request-target (origin form, or absolute form whose scheme and

@@ -40,6 +40,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/url.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
 
@@ -413,6 +414,7 @@ class session final : public session_base {
     }
     parser_.emplace();
     route_kind_ = route_kind::none;
+    api_route_ = nullptr;
     read_done_ = {};
     parser_->body_limit(limits().max_body_bytes);
     parser_->header_limit(limits().max_header_bytes);
@@ -505,7 +507,9 @@ class session final : public session_base {
     if (parser_ && parser_->is_header_done()) {  // for the request counter's route label
       read_done_ = steady::now();
       const auto& req = parser_->get();
-      route_kind_ = match_route(sv(req.method_string()), sv(req.target())).kind;
+      auto matched = match_route(sv(req.method_string()), sv(req.target()));
+      route_kind_ = matched.kind;
+      api_route_ = matched.api;
     }
     if (ec == bhttp::error::body_limit) {
       write_response(
@@ -542,6 +546,7 @@ class session final : public session_base {
     keep_alive_ = req.keep_alive();
     route r = match_route(sv(req.method_string()), sv(req.target()));
     route_kind_ = r.kind;
+    api_route_ = r.api;
     read_done_ = steady::now();
     if (log::enabled(log::level::debug)) {  // the path only: queries may carry verify tokens
       auto target = sv(req.target());
@@ -589,6 +594,9 @@ class session final : public session_base {
           return;
         case route_kind::redrive:
           redrive(r);
+          return;
+        case route_kind::api:
+          call_api(r);
           return;
       }
     } catch (const std::exception& e) {
@@ -691,6 +699,48 @@ class session final : public session_base {
                           await_gateway());
   }
 
+  /// An `api_routes()` call: authenticates when the route has a scope (the token decides the
+  /// tenant; a `?tenant=` must match it), then hands it to the gateway. A route without a scope
+  /// takes its tenant from the path ("/webhooks/{tenant}/...") or leaves it to the gateway.
+  void call_api(route& r) {
+    auto& req = parser_->get();
+    actors::api_call c;
+    c.op = std::string(r.api->op);
+    if (r.api->scope != 0) {
+      std::string requested;
+      if (auto t = url::raw_query_param(r.query, "tenant")) {
+        auto decoded = url::decode(*t);
+        if (!decoded) {
+          write_error(error{errc::bad_request, "parameter 'tenant' is malformed"});
+          return;
+        }
+        requested = std::move(*decoded);
+      }
+      auto who = core_.tokens.authenticate(sv(req[bhttp::field::authorization]),
+                                           static_cast<config::scope>(r.api->scope), requested);
+      if (!who) {
+        write_auth_error(who.err());
+        return;
+      }
+      c.tenant = (*who)->tenant;
+      c.caller = (*who)->subscriber;
+      c.scopes = (*who)->scopes;
+    } else if (r.api->path.substr(0, 10) == "/webhooks/" && !r.params.empty()) {
+      c.tenant = r.params.front();
+    }
+    c.params = std::move(r.params);
+    c.query = std::string(r.query);
+    if (auto type = req[bhttp::field::content_type]; !type.empty()) {
+      c.headers.emplace_back("content-type", std::string(sv(type)));
+    }
+    if (auto key = req["Idempotency-Key"]; !key.empty()) {
+      c.headers.emplace_back("idempotency-key", std::string(sv(key)));
+    }
+    c.body = std::move(req.body());
+    c.reply = await_gateway();
+    core_.gateway.call(std::move(c));
+  }
+
   /// A `/v1/subscribers/{name}/...` call that passed its checks: the token's tenant and the
   /// query's parameters.
   struct subscriber_call {
@@ -763,7 +813,7 @@ class session final : public session_base {
     res_.keep_alive(!close_after_);
     res_.body() = std::move(r.body);
     res_.prepare_payload();
-    count_request(route_kind_, r.status);
+    count_request(route_kind_, r.status, api_route_);
     if (route_kind_ == route_kind::webhook && r.status >= 400) {
       metrics::catalog::webhook_rejections(r.code).inc();
     }
@@ -1052,6 +1102,7 @@ class session final : public session_base {
   std::array<char, 512> discard_{};
   std::string log_target_;                    ///< "METHOD /path" of the request, for debug logs
   route_kind route_kind_ = route_kind::none;  ///< of the request in flight, for metrics
+  const api_route* api_route_ = nullptr;       ///< of an API request in flight, for metrics
   steady::time_point read_done_{};            ///< when its reading completed (metrics)
   bool sse_open_ = false;                     ///< counted in switchboard_sse_streams_open
 

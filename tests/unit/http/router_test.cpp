@@ -168,3 +168,38 @@ TEST_CASE("a redrive body is {\"all\":true} or a non-empty list of positive ids"
   REQUIRE_FALSE(too_many.ok());
   CHECK(too_many.err().message == "at most 1000 ids per redrive");
 }
+
+TEST_CASE("API routes match their templates and hand over decoded path parameters") {
+  auto r = match_route("GET", "/v1/subjects/sub_ABC%2DD?tenant=acme");
+  REQUIRE(r.kind == route_kind::api);
+  CHECK(r.api->op == "subject.export");
+  REQUIRE(r.params == std::vector<std::string>{"sub_ABC-D"});
+  CHECK(r.query == "tenant=acme");
+
+  r = match_route("PUT", "/v1/subjects/sub_X/consent");
+  REQUIRE(r.kind == route_kind::api);
+  CHECK(r.api->op == "subject.consent");
+  CHECK(r.api->scope == static_cast<unsigned>(sb::config::scope::privacy));
+
+  r = match_route("POST", "/webhooks/acme/fb-main/data-deletion");
+  REQUIRE(r.kind == route_kind::api);
+  CHECK(r.api->op == "meta.data_deletion");
+  CHECK(r.api->scope == 0);
+  CHECK(r.params == std::vector<std::string>{"acme", "fb-main"});
+
+  r = match_route("POST", "/v1/messages");
+  REQUIRE(r.kind == route_kind::api);
+  CHECK(r.api->op == "message.send");
+
+  // The plain webhook route is not shadowed.
+  CHECK(match_route("POST", "/webhooks/acme/fb-main").kind == route_kind::webhook);
+}
+
+TEST_CASE("An API path with another method is 405 listing every method it takes") {
+  auto r = match_route("PATCH", "/v1/subjects/sub_X");
+  CHECK(r.kind == route_kind::none);
+  CHECK(r.err.code == sb::errc::method_not_allowed);
+  CHECK(r.allow == "GET, DELETE");
+  CHECK(match_route("GET", "/v1/subjects/").kind == route_kind::none);
+  CHECK(match_route("GET", "/v1/subjects/a/b").err.code == sb::errc::not_found);
+}
