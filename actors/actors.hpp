@@ -57,6 +57,16 @@ caf::actor spawn_conversation_actor(caf::event_based_actor* parent, std::string 
 caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
                               stream_request req, caf::actor tenant);
 
+/// Stores events the gateway makes itself (consent.changed, privacy.*, outbound.status) through
+/// the store writer `store`, then announces the new ones to `tenant` (`commit_atom`) exactly as
+/// a webhook's, so streams, pull and push see them. Stamps what is unset: `id`, `received_at`,
+/// `occurred_at` (= received_at). `done` runs in `self`'s context with the stored events (seq
+/// set; duplicates by dedupe_key dropped) or the error (store gone, shed, timeout): the caller
+/// decides whether to answer 503. Events without `dedupe_key` are never deduplicated.
+void emit_events(caf::event_based_actor* self, const caf::actor& store, const caf::actor& tenant,
+                 std::vector<event> events, std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done);
+
 /// What a push subscriber actor is built from.
 struct subscriber_init {
   std::string tenant;

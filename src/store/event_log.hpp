@@ -33,6 +33,7 @@ struct stored_event {
   std::uint64_t seq = 0;
   std::string type;
   std::string conversation;
+  std::string subject;  ///< "" when the event has none; readers check consent by it
   std::string json;
 };
 
