@@ -13,12 +13,30 @@
 #include "config/config.hpp"
 #include "delivery/http_client.hpp"
 #include "delivery/settings.hpp"
+#include "privacy/consent.hpp"
 #include "store/event_log.hpp"
+#include "store/outbox.hpp"
 
 namespace sb::actors {
 
 /// Finds an adapter by channel type (`adapters::find` in production; tests may add types).
 using adapter_lookup = std::function<const adapters::adapter_info*(std::string_view)>;
+
+/// Knobs of the sender actors (docs/outbound.md "Delivery engine"); rates come from each
+/// channel's `adapters::limits_for`.
+struct sender_settings {
+  std::size_t max_queued = 10000;  ///< messages held per channel; past it the API answers 503
+  std::size_t max_in_flight = 64;  ///< concurrent platform calls per channel
+  std::uint32_t max_attempts = 8;  ///< transient failures (5xx, timeouts) before `failed`
+  std::uint32_t max_rate_limited = 32;  ///< rate-limit answers before `failed`
+  std::chrono::milliseconds backoff_initial{1000};  ///< after the first transient failure
+  std::chrono::milliseconds backoff_max{std::chrono::minutes{5}};
+  double jitter = 0.2;                               ///< ± fraction of each backoff
+  std::chrono::milliseconds timeout{15000};          ///< one platform call, connect included
+  std::chrono::milliseconds busy_backoff{50};        ///< the HTTP client's queue was full
+  std::chrono::milliseconds outbox_timeout{10000};   ///< a write through the outbox writer
+  std::size_t resume_batch = 500;  ///< records read from the outbox per resume step
+};
 
 /// Everything a tenant actor is built from.
 struct tenant_init {
@@ -31,6 +49,14 @@ struct tenant_init {
   std::shared_ptr<delivery::http_client> http;  ///< for push subscribers; null = none spawned
   delivery::settings delivery;
   bool store_blocks = false;  ///< the log's writes block on disk (subscribers run detached)
+  /// The gateway's consent registry (privacy/consent.hpp): read per event by pulls, streams
+  /// and push subscribers; written by opt-out/opt-in keywords and the consent API. Never null
+  /// in a tenant started by the gateway.
+  std::shared_ptr<privacy::consent_registry> consents;
+  /// The outbox (store/outbox.hpp); null = no outbound sends (no senders are spawned).
+  std::shared_ptr<store::outbox> outbox;
+  bool outbox_blocks = false;  ///< the outbox's writes block on disk (its writer runs detached)
+  sender_settings senders;     ///< knobs of every sender of the tenant
 };
 
 // Spawn functions: each actor kind's state type stays inside its .cpp. Children spawned by a
@@ -48,14 +74,21 @@ caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init);
 caf::actor spawn_channel_actor(caf::event_based_actor* parent, std::shared_ptr<channel_logic> logic,
                                caf::actor store, caf::actor tenant, actor_settings settings);
 
-/// One conversation, spawned on its first event, gone after `idle` without messages.
-caf::actor spawn_conversation_actor(caf::event_based_actor* parent, std::string key,
-                                    std::chrono::milliseconds idle);
+/// One conversation, spawned on its first event (or an outbound send), gone after `idle`
+/// without messages. Answers window queries (`window_atom`) after restoring the window from the
+/// outbox.
+caf::actor spawn_conversation_actor(caf::event_based_actor* parent, std::string tenant,
+                                    std::string key, std::chrono::milliseconds idle);
 
 /// One SSE connection: reads the log after its cursor, one batch in flight at a time. Not a
-/// child: it registers with (and monitors) `tenant`, which stops it on shutdown.
+/// child: it registers with (and monitors) `tenant`, which stops it on shutdown. Each event is
+/// checked against the subject's current consent (`consents`, null = the defaults) for a
+/// subscriber serving `purposes`; an event that may not reach it is skipped (the cursor moves
+/// past it).
 caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
-                              stream_request req, caf::actor tenant);
+                              stream_request req, caf::actor tenant,
+                              std::shared_ptr<const privacy::consent_registry> consents,
+                              privacy::purpose_set purposes);
 
 /// Stores events the gateway makes itself (consent.changed, privacy.*, outbound.status) through
 /// the store writer `store`, then announces the new ones to `tenant` (`commit_atom`) exactly as
@@ -74,6 +107,9 @@ struct subscriber_init {
   std::shared_ptr<store::event_log> log;  ///< also its `delivery_store` (cursor, dead letters)
   std::shared_ptr<delivery::http_client> http;
   delivery::settings settings;
+  /// Consent checked per event before it is queued, again before each attempt and before a
+  /// dead letter is written (null = the defaults); the purposes are `sub.purposes`.
+  std::shared_ptr<const privacy::consent_registry> consents;
 };
 
 /// One push subscriber (docs/delivery.md): reads the log after its durable cursor, signs and
@@ -82,6 +118,34 @@ struct subscriber_init {
 /// store's writes block on disk, so cursor and dead-letter writes never hold a scheduler thread.
 caf::actor spawn_subscriber_actor(caf::event_based_actor* parent, subscriber_init init,
                                   bool detached);
+
+/// The outbox writer: runs every outbox write (`outbox_batch`, group-committed: what waits in
+/// its mailbox shares one transaction and one disk sync) and `outbox_task`s, in mailbox order.
+/// One per tenant with sendable channels, a child of the tenant. `detached` (own OS thread) when
+/// the outbox's writes block on disk, so no scheduler thread ever waits for an fsync.
+caf::actor spawn_outbox_writer(caf::event_based_actor* parent, std::shared_ptr<store::outbox> box,
+                               bool detached);
+
+/// What a sender actor is built from.
+struct sender_init {
+  std::string tenant;
+  config::channel_config channel;
+  const adapters::adapter_info* adapter = nullptr;  ///< has `encode` and `interpret`
+  caf::actor outbox;                                ///< the tenant's outbox writer
+  caf::actor store;                                 ///< the event store writer (outbound.status)
+  std::shared_ptr<delivery::http_client> http;
+  sender_settings settings;
+};
+
+/// One sender per sendable channel (docs/outbound.md "Delivery engine"): a thin shell over
+/// `outbound::send_scheduler`. Accepts `outbound_send` (stores, queues, replies
+/// `send_accepted`), encodes each due message with the channel's adapter, submits it to the
+/// shared HTTP client (never blocking), applies the platform's rate limits and retries, writes
+/// each state change through the outbox writer and emits `outbound.status` events (sent,
+/// failed) through `emit_events`. At start it resumes the channel's unfinished messages from the
+/// outbox (a message found `sending` is sent again: at-least-once). A child of its tenant, which
+/// forwards `store_atom` / `outbox_atom` when those writers restart.
+caf::actor spawn_sender_actor(caf::event_based_actor* parent, sender_init init);
 
 /// Renders stored events as SSE frames ("id: <seq>\nevent: <type>\ndata: <json>\n\n").
 std::string sse_frames(const std::vector<store::stored_event>& events);

@@ -4,14 +4,51 @@
 // tenant's actor (or to the root when it names no tenant); these functions route it by `op` to
 // the part of the gateway that serves it. An op nobody serves is answered 404 `not_found`.
 
+#include <functional>
+#include <memory>
+#include <string>
+
 #include "actors/gateway.hpp"
+#include "actors/messages.hpp"
+#include "config/config.hpp"
+#include "store/event_log.hpp"
+
+namespace sb::privacy {
+class consent_registry;
+}
 
 namespace sb::actors {
 
+class outbound_api_state;
+
+/// What a tenant's API handlers work with, built by the tenant actor for each call. Handlers
+/// run in the tenant actor's context (`self`) and must not block it: they answer at once or hand
+/// the work to a one-shot actor that copies what it needs from here.
+struct tenant_api_env {
+  caf::event_based_actor* self = nullptr;  ///< the tenant actor
+  std::shared_ptr<const config::config> cfg;
+  const config::tenant_config* tenant = nullptr;  ///< into `cfg`
+  std::shared_ptr<store::event_log> log;
+  caf::actor store;  ///< the current store writer; null while it restarts
+  actor_settings settings;
+  /// The gateway's consent registry (src/privacy/consent.hpp); null = consent kept only in the
+  /// store.
+  std::shared_ptr<privacy::consent_registry> consents;
+  // Outbound (actors/outbound_api.hpp).
+  bool has_outbox = false;  ///< the gateway keeps an outbox (else nothing can be sent)
+  caf::actor outbox;        ///< the tenant's outbox writer; null while it restarts (or none)
+  /// The sender of a channel; a null handle when it has none or it is restarting.
+  std::function<caf::actor(const std::string& channel)> sender_of;
+  /// The conversation actor of a key ("<channel>:<peer>"), spawned when there is none.
+  std::function<caf::actor(const std::string& conversation)> conversation_of;
+  outbound_api_state* outbound = nullptr;  ///< the tenant's, owned by the tenant actor
+};
+
 /// In the tenant actor: a call of that tenant.
-void handle_tenant_api(api_call& c);
+void handle_tenant_api(const tenant_api_env& env, api_call& c);
 
 /// In the root actor: a call that names no tenant.
-void handle_root_api(api_call& c);
+void handle_root_api(caf::event_based_actor* root, const std::shared_ptr<store::event_log>& log,
+                     api_call& c);
 
 }  // namespace sb::actors

@@ -46,11 +46,15 @@ void store_and_answer(caf::stateful_actor<channel_state>* self, store_events s,
             auto& st = self->state;
             st.stored->inc(fresh.events.size());
             st.duplicates->inc(duplicates);
-            // Every event of the request is durable (or a recognised duplicate): acknowledge.
-            reply->answer(accepted_response(fresh.events.size(), duplicates));
+            // Announce before acknowledging: the tenant then has the commit in its mailbox
+            // before any request the platform's 200 can cause (a reply that needs the window
+            // the message opened, a send after an opt-out keyword).
+            const auto stored = fresh.events.size();
             if (!fresh.events.empty()) {
               self->send(self->state.tenant, commit_atom::value, std::move(fresh));
             }
+            // Every event of the request is durable (or a recognised duplicate): acknowledge.
+            reply->answer(accepted_response(stored, duplicates));
           },
           [reply](caf::error& err) {
             reply->answer(error_response(errc::unavailable,

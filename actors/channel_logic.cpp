@@ -3,6 +3,7 @@
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
+#include "privacy/redact.hpp"
 
 namespace sb::actors {
 
@@ -22,10 +23,12 @@ http_response accepted_response(std::size_t stored, std::size_t duplicates) {
 }
 
 channel_logic::channel_logic(std::string tenant, const config::channel_config& channel,
-                             const adapters::adapter_info& info, const std::string& master_key)
+                             const adapters::adapter_info& info, const std::string& master_key,
+                             config::privacy_config privacy)
     : tenant_(std::move(tenant)),
       channel_name_(channel.name),
       subject_key_(derive_subject_key(master_key, tenant_)),
+      privacy_(std::move(privacy)),
       adapter_(info.make(channel)) {}
 
 ingest_outcome channel_logic::ingest(std::string_view method, std::string_view query,
@@ -71,6 +74,9 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
       e.subject =
           ids::subject_id(subject_key_, e.channel.type, e.channel.account, e.subject_source);
     }
+    // After the subject (derived from the platform id, which pseudonymization hides) and before
+    // the store: what is redacted is never stored.
+    privacy::redact_event(e, privacy_, subject_key_);
   }
   return store_events{std::move(events)};
 }

@@ -34,8 +34,11 @@ using ingest_outcome = std::variant<respond_now, store_events, quarantine_body>;
 class channel_logic {
  public:
   /// `master_key` is the 32-byte storage key; the tenant's subject key derives from it.
+  /// `privacy`: the tenant's redaction and pseudonymization settings, applied to every event
+  /// before it is stored (privacy/redact.hpp).
   channel_logic(std::string tenant, const config::channel_config& channel,
-                const adapters::adapter_info& info, const std::string& master_key);
+                const adapters::adapter_info& info, const std::string& master_key,
+                config::privacy_config privacy = {});
 
   /// Handles one request. `body` must carry simdjson padding capacity (see adapters::request);
   /// it is moved into the quarantine when unparseable.
@@ -48,6 +51,7 @@ class channel_logic {
   std::string tenant_;
   std::string channel_name_;
   std::string subject_key_;
+  config::privacy_config privacy_;
   std::unique_ptr<adapters::adapter> adapter_;
 };
 

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <memory>
+
 #include "actors/gateway.hpp"
+#include "privacy/consent.hpp"
 #include "store/event_log.hpp"
 
 namespace sb::actors {
@@ -8,6 +11,13 @@ namespace sb::actors {
 /// Answers a `GET /v1/events` query from the log: {"events":[...],"next":<seq>}, or 503 when the
 /// log cannot be read. Plain function; runs in a one-shot reader actor so that reads never queue
 /// behind (or in front of) a tenant's webhooks.
-http_response events_page(store::event_log& log, const events_query& q);
+///
+/// Consent: each event is checked against its subject's current state (`consents`; null = the
+/// defaults) for a subscriber serving `purposes`; an event that may not reach it is left out and
+/// `next` moves past it all the same. When filtering leaves the page short, the log is read on
+/// (a bounded number of times) so that a run of withheld events does not answer empty pages
+/// while later events wait.
+http_response events_page(store::event_log& log, const events_query& q,
+                          const privacy::consent_registry* consents, privacy::purpose_set purposes);
 
 }  // namespace sb::actors

@@ -9,6 +9,7 @@
 #include "actors/api.hpp"
 #include "actors/gateway_impl.hpp"
 #include "actors/supervision.hpp"
+#include "actors/sweeper.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "store/sqlite_log.hpp"
@@ -46,6 +47,8 @@ struct root_state {
   std::shared_ptr<tenant_registry> registry;
   caf::actor store;
   restart_policy store_restarts;
+  caf::actor sweeper;
+  restart_policy sweeper_restarts;
   std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
   std::vector<caf::actor> tenants;
   std::vector<restart_policy> restarts;
@@ -69,6 +72,10 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   init.http = st.opts.http;
   init.delivery = st.opts.delivery;
   init.store_blocks = st.opts.store_blocks;
+  init.outbox = st.opts.outbox;
+  init.outbox_blocks = st.opts.outbox_blocks;
+  init.senders = st.opts.senders;
+  init.consents = st.opts.consents;
   auto t = spawn_tenant_actor(self, std::move(init));
   st.tenant_by_addr[t.address()] = index;
   st.registry->set(st.opts.cfg->tenants[index].id, t);
@@ -81,12 +88,23 @@ caf::actor spawn_store(root_ptr self) {
                             st.opts.settings.mailbox_high_water);
 }
 
+caf::actor start_sweeper(root_ptr self) {
+  auto& st = self->state;
+  sweeper_init sw;
+  sw.cfg = st.opts.cfg;
+  sw.log = st.opts.log;
+  sw.clock = st.opts.clock;
+  sw.interval = st.opts.retention_sweep_interval;
+  return spawn_sweeper(self, std::move(sw));
+}
+
 caf::behavior root_actor(root_ptr self, gateway_options opts,
                          std::shared_ptr<tenant_registry> registry) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.registry = std::move(registry);
   st.store = spawn_store(self);
+  st.sweeper = start_sweeper(self);
   const auto n = st.opts.cfg->tenants.size();
   st.tenants.resize(n);
   st.restarts.resize(n);
@@ -97,6 +115,16 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
     auto& st = self->state;
     auto it = st.tenant_by_addr.find(m.source);
     if (it == st.tenant_by_addr.end()) {
+      if (m.source == st.sweeper.address() && !st.stopping) {
+        // Sweeps are idempotent: a fresh sweeper starts over (and sweeps at once).
+        auto delay = st.sweeper_restarts.on_crash(restart_policy::clock::now());
+        metrics::catalog::actor_restarts("sweeper").inc();
+        log::warn("gateway", "retention sweeper went down (", caf::to_string(m.reason),
+                  "); restarting in ", delay.count(), " ms");
+        st.sweeper = caf::actor{};
+        self->delayed_send(self, delay, restart_atom::value, sweep_atom::value);
+        return;
+      }
       if (m.source == st.store.address() && !st.stopping) {
         // The log object outlives its writer: a new writer continues from the committed state.
         // Appends in the dead writer's mailbox are lost; their requests get 503 and the
@@ -134,6 +162,9 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
     if (st.store) {
       self->send_exit(st.store, m.reason);
     }
+    if (st.sweeper) {
+      self->send_exit(st.sweeper, m.reason);
+    }
     self->quit(m.reason);
   });
   return {
@@ -153,10 +184,19 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
       },
       // Introspection for tests and operations: the current store writer.
       [=](lookup_atom, const std::string& kind) -> caf::result<caf::actor> {
-        if (kind != "store" || !self->state.store) {
+        caf::actor found = kind == "store"     ? self->state.store
+                           : kind == "sweeper" ? self->state.sweeper
+                                               : caf::actor{};
+        if (!found) {
           return caf::make_error(caf::sec::runtime_error);
         }
-        return self->state.store;
+        return found;
+      },
+      [=](restart_atom, sweep_atom) {
+        auto& st = self->state;
+        if (!st.stopping && !st.sweeper) {
+          st.sweeper = start_sweeper(self);
+        }
       },
       [=](restart_atom, std::size_t index) {
         if (!self->state.stopping) {
@@ -164,7 +204,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         }
       },
       // API calls that name no tenant (actors/api.hpp).
-      [=](api_atom, api_msg& m) { handle_root_api(m.c); },
+      [=](api_atom, api_msg& m) { handle_root_api(self, self->state.opts.log, m.c); },
   };
 }
 
@@ -222,7 +262,15 @@ class gateway_impl final : public gateway_with_actors {
     if (!t || stopping_.load()) {
       return nullptr;  // the session answers 503 with Retry-After
     }
-    auto s = spawn_stream_actor(*system_, opts_.log, std::move(r), t);
+    // The subscriber's purposes decide which events it may see (privacy/consent.hpp); a stream
+    // that names no configured subscriber (in-process tools) gets the config default, support.
+    privacy::purpose_set purposes = privacy::bit(privacy::purpose::support);
+    if (const auto* tenant = opts_.cfg->find_tenant(r.tenant)) {
+      if (const auto* sub = privacy::find_subscriber(*tenant, r.subscriber)) {
+        purposes = privacy::purposes_of(sub->purposes);
+      }
+    }
+    auto s = spawn_stream_actor(*system_, opts_.log, std::move(r), t, opts_.consents, purposes);
     return std::make_shared<actor_stream_handle>(std::move(s));
   }
 
@@ -319,8 +367,28 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
   if (!opts.log) {
     opts.log = store::make_memory_log();
   }
+  if (!opts.consents) {
+    // Start-up: load every tenant's consent before the first event is read.
+    opts.consents = std::make_shared<privacy::consent_registry>(store::privacy_store_of(opts.log));
+    for (const auto& t : opts.cfg->tenants) {
+      if (auto s = opts.consents->load(t.id); !s) {
+        throw std::runtime_error("cannot load the consent of tenant " + t.id + ": " +
+                                 s.err().message);
+      }
+    }
+  }
   if (!opts.adapters) {
     opts.adapters = [](std::string_view type) { return adapters::find(type); };
+  }
+  std::size_t sendable = 0;  // channels with a sender (adapters that encode outbound messages)
+  for (const auto& t : opts.cfg->tenants) {
+    for (const auto& ch : t.channels) {
+      const auto* info = opts.adapters(ch.type);
+      sendable += info != nullptr && info->encode != nullptr && info->interpret != nullptr;
+    }
+  }
+  if (sendable > 0 && !opts.outbox) {
+    opts.outbox = store::make_memory_outbox();
   }
   if (!opts.http) {
     std::size_t push = 0;
@@ -334,9 +402,10 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
         }
       }
     }
-    if (push > 0) {
-      // Room for every subscriber's attempts at once: a backend that holds all of its requests
-      // open never takes a slot another subscriber needs.
+    in_flight += sendable * opts.senders.max_in_flight;
+    if (push > 0 || sendable > 0) {
+      // Room for every subscriber's and sender's attempts at once: a backend or platform that
+      // holds all of its requests open never takes a slot another one needs.
       auto& client_opts = opts.delivery.client;
       client_opts.max_active = std::max(client_opts.max_active, in_flight);
       auto client = delivery::http_client::start(client_opts);
@@ -352,13 +421,23 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
 std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cfg) {
   gateway_options opts;
   if (cfg->storage.backend == "sqlite") {
-    auto log = store::make_sqlite_log(cfg->storage.path, cfg->storage.durability);
+    auto log = store::make_sqlite_log(cfg->storage.path, cfg->storage.durability,
+                                      cfg->storage.master_key);
     if (!log) {
       throw std::runtime_error("cannot open the store in " + cfg->storage.path + ": " +
                                log.err().message);
     }
     opts.log = std::move(log.value());
     opts.store_blocks = true;
+    // Outbound messages live in their own database beside the event log (store/outbox.hpp).
+    auto box = store::make_sqlite_outbox(cfg->storage.path, cfg->storage.durability,
+                                         cfg->storage.master_key);
+    if (!box) {
+      throw std::runtime_error("cannot open the outbox in " + cfg->storage.path + ": " +
+                               box.err().message);
+    }
+    opts.outbox = std::move(box.value());
+    opts.outbox_blocks = true;
   }
   opts.cfg = std::move(cfg);
   opts.settings.mailbox_high_water = static_cast<std::size_t>(opts.cfg->server.mailbox_high_water);

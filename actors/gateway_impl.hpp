@@ -22,9 +22,24 @@ struct gateway_options {
   bool store_blocks = false;
   actor_settings settings;
   delivery::settings delivery;  ///< push delivery knobs (tests shorten the retry schedule)
-  /// The HTTP client push subscribers share; null = one is started (from `delivery.client`) when
-  /// a tenant has a push subscriber. Stopped by `shutdown` once every actor is done.
+  /// The HTTP client push subscribers and senders share; null = one is started (from
+  /// `delivery.client`) when a tenant has a push subscriber or a channel that can send. Stopped
+  /// by `shutdown` once every actor is done.
   std::shared_ptr<delivery::http_client> http;
+  /// Every subject's consent (privacy/consent.hpp); null = one is made over the log's privacy
+  /// store (`store::privacy_store_of`) and loaded for every tenant at start.
+  std::shared_ptr<privacy::consent_registry> consents;
+  /// The retention sweeper's clock; null = `sb::now`. Tests sweep "in the future" with it.
+  std::function<timestamp()> clock;
+  /// Time between retention sweeps (the first runs at start); zero = only sweeps asked for with
+  /// `sweep_atom` (the root answers `lookup_atom, "sweeper"` with the sweeper).
+  std::chrono::milliseconds retention_sweep_interval{std::chrono::hours{1}};
+  /// The outbox of outbound messages (store/outbox.hpp); null = an in-memory one when some
+  /// tenant has a channel that can send. `outbox_blocks`: its writes block on disk, so each
+  /// tenant's outbox writer runs on its own thread.
+  std::shared_ptr<store::outbox> outbox;
+  bool outbox_blocks = false;
+  sender_settings senders;  ///< outbound send knobs (tests shorten the backoff)
 };
 
 class gateway_with_actors : public gateway {
@@ -32,7 +47,8 @@ class gateway_with_actors : public gateway {
   /// The current actor of a tenant (changes when it restarts).
   virtual caf::actor tenant_actor_of(const std::string& id) const = 0;
   virtual caf::actor_system& system() = 0;
-  /// The root supervisor (answers `lookup_atom, "store"` with the current store writer).
+  /// The root supervisor (answers `lookup_atom, "store"` with the current store writer and
+  /// `lookup_atom, "sweeper"` with the retention sweeper).
   virtual caf::actor root_actor() const = 0;
 
   // `list_dead_letters` and `redrive` are part of `gateway` (gateway.hpp).

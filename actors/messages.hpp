@@ -7,12 +7,15 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "actors/gateway.hpp"
+#include "actors/status_correlation.hpp"
 #include "delivery/planner.hpp"
 #include "store/event_log.hpp"
+#include "store/outbox.hpp"
 
 namespace sb::actors {
 
@@ -36,6 +39,12 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using store_atom = caf::atom_constant<caf::atom("store")>;
 /// bridge -> tenant, or -> root when the call names no tenant (`api_atom`, api_msg).
 using api_atom = caf::atom_constant<caf::atom("api")>;
+/// privacy job -> tenant -> push subscribers (`erased_atom`, erased_notice; request): subjects
+/// were erased. Reply: uint64, the window events dropped.
+using erased_atom = caf::atom_constant<caf::atom("erased")>;
+/// tests/operations -> sweeper (`sweep_atom`; request): sweep now. Reply: sweep_report.
+/// sweeper -> itself (`sweep_atom`, tick_tag): the periodic sweep is due.
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 // -- payloads ---------------------------------------------------------------------------------
 
@@ -80,6 +89,14 @@ struct committed_msg {
   std::vector<event> events;
 };
 
+/// tenant -> conversation (`window_atom`, caf::actor outbox_writer; request): the person's last
+/// inbound message of the conversation, Unix ms (0 = none known), after restoring it from the
+/// outbox writer's store (null writer: from memory only). Reply: int64, or an error when the
+/// restore failed (answer 503). conversation -> itself (`restored_atom`, uint64 which, int64
+/// ms): the restore's answer (ms < 0: failed or timed out).
+using window_atom = caf::atom_constant<caf::atom("window")>;
+using restored_atom = caf::atom_constant<caf::atom("restored")>;
+
 /// tenant -> conversation (`event_atom`): what a conversation needs to know of a stored event.
 struct conversation_event {
   std::uint64_t seq = 0;
@@ -101,6 +118,25 @@ struct tenant_stats {
   std::uint64_t conversation_restarts = 0;
 };
 
+/// privacy job -> tenant -> subscriber (`erased_atom`): these subjects of `tenant` were erased
+/// from the store; every event of theirs with seq <= `through_seq` is gone and must not be
+/// delivered from memory either (later events: the person wrote again).
+struct erased_notice {
+  std::string tenant;
+  std::vector<std::string> subjects;
+  std::uint64_t through_seq = 0;
+};
+
+/// sweeper -> asker (`sweep_atom`): what one retention sweep deleted, over every tenant.
+struct sweep_report {
+  std::uint64_t events = 0;
+  std::uint64_t dedupe_keys = 0;
+  std::uint64_t dead_letters = 0;
+  std::uint64_t quarantined = 0;
+  std::size_t tenants_swept = 0;  ///< tenants whose expiry ran without error
+  std::size_t failures = 0;       ///< tenants whose expiry failed (logged, audited)
+};
+
 /// Knobs shared by a tenant's actors, from the config.
 struct actor_settings {
   std::size_t mailbox_high_water = 10000;
@@ -119,6 +155,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::quarantine_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::committed_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tenant_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::erased_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::sweep_report)
 
 // -- push delivery (subscriber actors, docs/delivery.md) ---------------------------------------
 
@@ -184,3 +222,126 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::delivery_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::dead_letters_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::redrive_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::subscriber_stats)
+
+// -- outbound sends (sender actors and the outbox writer, docs/outbound.md "Delivery engine") ---
+
+namespace sb::actors {
+
+using send_atom = caf::atom_constant<caf::atom("send")>;
+using outbox_atom = caf::atom_constant<caf::atom("outbox")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
+
+/// API handler -> sender (`send_atom`, request): accept one message for the sender's channel.
+/// `record` is complete (id, tenant, channel, conversation, recipient, subject, purpose, message
+/// JSON, caller, idempotency_key, created_at; state queued). The sender reserves room in its
+/// queue, stores the record durably through the outbox writer, queues it and replies
+/// `send_accepted`: answer the API 202 only on `st.ok()`. Never replies with a caf::error except
+/// when the sender is gone (request_receiver_down / timeout: answer 503 and let the caller
+/// retry; with an Idempotency-Key the retry cannot send twice).
+struct outbound_send {
+  store::outbound_record record;
+};
+
+/// sender -> API handler: how `outbound_send` ended.
+struct send_accepted {
+  /// ok: durable and queued. `errc::overloaded`: the channel's queue is full (the record was
+  /// not stored; answer 503 with Retry-After). `errc::unavailable`: the outbox did not confirm
+  /// the write (not stored; 503). `errc::bad_request`: the record is not for this channel.
+  status st;
+  /// On ok: the stored record, or on an idempotent replay (`created` false) the earlier one,
+  /// whose current state the API answers with.
+  store::outbound_record record;
+  bool created = true;
+};
+
+/// sender / API handler -> outbox writer (`outbox_atom`, request): writes applied in order, in
+/// one transaction with whatever else is waiting (group commit). Reply: the same batch with its
+/// results filled in and `st` ok, or `st` with the error (nothing of the batch stored).
+struct outbox_batch {
+  std::vector<store::outbox_write> writes;
+  status st;
+};
+
+/// anyone -> outbox writer (`outbox_atom`): runs `run` on the writer's thread with the outbox
+/// (reads and rare writes: get, find_by_platform_id, erase_subject, last_inbound, expire), after
+/// the writes queued before it are committed. No reply: `run` answers by itself (a responder, or
+/// `caf::anon_send` to an actor it captured). It must not block beyond its store calls.
+struct outbox_task {
+  std::function<void(store::outbox&)> run;
+};
+
+/// HTTP client thread -> sender (`sent_atom`): the platform's answer to one attempt.
+struct platform_reply {
+  std::uint64_t ticket = 0;
+  int status = 0;          ///< HTTP status; 0 = no answer (see `error`)
+  std::string body;        ///< capped by the client
+  std::string retry_after;  ///< the Retry-After header; "" when absent
+  bool has_retry_after = false;
+  std::string error;       ///< transport failure text when status is 0
+  bool cancelled = false;  ///< the client stopped: not an attempt
+};
+
+/// outbox writer -> sender (`outbox_atom`): one page of the channel's unfinished messages, read
+/// for the start-up resume (`asked` = the page size requested; fewer = the last page).
+struct outbox_page {
+  std::vector<store::outbound_record> records;
+  std::size_t asked = 0;
+  status st;
+};
+
+/// tenant -> sender (`forget_atom`, subject): the subject was erased; drop its queued messages
+/// without sending them (one in flight finishes; its outcome is not written back).
+/// tenant -> sender (`store_atom`, actor): the event store writer was restarted.
+/// tenant -> sender (`outbox_atom`, actor): the outbox writer was restarted.
+/// sender -> itself (`wake_atom`): a timer for the scheduler's next wakeup fired.
+
+/// sender -> asker (`stats_atom`): counters, for tests and operations.
+struct sender_stats {
+  std::size_t queued = 0;     ///< messages held (in flight included)
+  std::size_t in_flight = 0;  ///< attempts running
+  std::uint64_t resumed = 0;  ///< unfinished messages loaded from the outbox at start
+  std::uint64_t attempts = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t retries = 0;       ///< transient failures rescheduled
+  std::uint64_t rate_limited = 0;  ///< rate-limit answers (429, platform codes)
+  bool loaded = false;             ///< the start-up resume has finished
+};
+
+}  // namespace sb::actors
+
+// -- outbound API (actors/outbound_api.hpp) ---------------------------------------------------
+
+namespace sb::actors {
+
+/// outbox writer task -> tenant (`receipts_atom`): the outbound messages that committed
+/// platform receipts are about, as found in the outbox (state before the receipt).
+using receipts_atom = caf::atom_constant<caf::atom("receipts")>;
+
+/// tenant -> itself (`receipts_atom`, pending_receipts): look these up again (a receipt that
+/// found nothing, once, a little later).
+struct resolved_receipts {
+  struct found {
+    receipt what;
+    store::outbound_record record;
+  };
+  std::vector<found> items;
+  std::vector<receipt> not_found;  ///< looked up once only, to retry
+};
+
+struct pending_receipts {
+  std::vector<receipt> items;
+};
+
+}  // namespace sb::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::resolved_receipts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::pending_receipts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbound_send)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::send_accepted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbox_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbox_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::platform_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbox_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::sender_stats)

@@ -1,7 +1,6 @@
 // The edge's mapping of errors to the wire. No CAF here: the HTTP layer links it too.
 #include <string>
 
-#include "actors/events_page.hpp"
 #include "actors/gateway.hpp"
 #include "core/json.hpp"
 
@@ -43,6 +42,12 @@ int http_status(errc code) noexcept {
       return 403;
     case errc::unavailable:
       return 503;
+    case errc::window_closed:
+    case errc::consent_required:
+    case errc::opted_out:
+    case errc::restricted:
+    case errc::idempotency_conflict:
+      return 409;
     case errc::internal:
       return 500;
   }
@@ -73,26 +78,6 @@ void responder::answer(http_response r) {
   if (done_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
     cb_(std::move(r));
   }
-}
-
-http_response events_page(store::event_log& log, const events_query& q) {
-  auto r = log.read(q.tenant, q.after, q.limit, q.types);
-  if (!r) {
-    return error_response(errc::unavailable, "could not read the event log; retry", 1);
-  }
-  http_response resp;
-  std::size_t size = 32;
-  for (const auto& e : r->events) {
-    size += e.json.size() + 1;
-  }
-  resp.body.reserve(size);
-  json::writer w(resp.body);
-  w.begin_object().key("events").begin_array();
-  for (const auto& e : r->events) {
-    w.raw(e.json);
-  }
-  w.end_array().key("next").value(r->next).end_object();
-  return resp;
 }
 
 }  // namespace sb::actors

@@ -24,6 +24,8 @@ std::string sse_frames(const std::vector<store::stored_event>& events) {
 
 struct stream_state {
   std::shared_ptr<store::event_log> log;
+  std::shared_ptr<const privacy::consent_registry> consents;
+  privacy::purpose_set purposes = 0;
   stream_request req;
   std::uint64_t cursor = 0;
   bool in_flight = false;
@@ -45,8 +47,11 @@ void pump(caf::stateful_actor<stream_state>* self) {
   }
   bool progressed = r->next > st.cursor;
   st.cursor = r->next;
+  // Consent is judged now, against the subject's current state: an event the subscriber may not
+  // see is skipped (the cursor has moved past it), never waited on.
+  privacy::filter(st.consents.get(), st.req.tenant, st.purposes, r->events);
   if (r->events.empty()) {
-    // A type filter may skip a long run: keep going until the head.
+    // A type or consent filter may skip a long run: keep going until the head.
     if (progressed && st.cursor < st.log->head(st.req.tenant)) {
       self->send(self, pump_atom::value);
     }
@@ -63,9 +68,13 @@ void pump(caf::stateful_actor<stream_state>* self) {
 
 caf::behavior stream_actor(caf::stateful_actor<stream_state>* self,
                            std::shared_ptr<store::event_log> log, stream_request req,
-                           caf::actor tenant) {
+                           caf::actor tenant,
+                           std::shared_ptr<const privacy::consent_registry> consents,
+                           privacy::purpose_set purposes) {
   auto& st = self->state;
   st.log = std::move(log);
+  st.consents = std::move(consents);
+  st.purposes = purposes;
   st.cursor = req.after;
   st.req = std::move(req);
   // Whatever ends the stream (client gone, shutdown, tenant down) closes the connection.
@@ -87,8 +96,11 @@ caf::behavior stream_actor(caf::stateful_actor<stream_state>* self,
 }  // namespace
 
 caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
-                              stream_request req, caf::actor tenant) {
-  return sys.spawn(stream_actor, std::move(log), std::move(req), std::move(tenant));
+                              stream_request req, caf::actor tenant,
+                              std::shared_ptr<const privacy::consent_registry> consents,
+                              privacy::purpose_set purposes) {
+  return sys.spawn(stream_actor, std::move(log), std::move(req), std::move(tenant),
+                   std::move(consents), purposes);
 }
 
 }  // namespace sb::actors

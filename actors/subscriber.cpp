@@ -2,6 +2,7 @@
 // cursor) and delivery::http_client (the requests). Its handlers never wait on the network: the
 // client's thread posts each result back as a `sent_atom` message and touches no actor state.
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <random>
 #include <unordered_set>
@@ -33,6 +34,15 @@ struct subscriber_state {
   metrics::counter* dead_letters = nullptr;
   metrics::gauge* lag = nullptr;
   std::uint64_t head = 0;  // the log's head at the last pump
+  // Erasure (actors/privacy_api.hpp): the subject of each window event that has one, and the
+  // window events of erased subjects, which are finished without being sent.
+  std::map<std::uint64_t, std::string> window_subjects;
+  std::unordered_set<std::uint64_t> purged;
+  // Consent (privacy/consent.hpp): the purposes this subscriber serves, and for each tracked job
+  // whose event has a subject (ticket -> {subject, type}) what to judge it by again before each
+  // attempt, as consent may change while an event waits in the window or for a retry.
+  privacy::purpose_set purposes = 0;
+  std::map<std::uint64_t, std::pair<std::string, std::string>> consent_meta;
   static inline const char* name = "subscriber";
 };
 
@@ -42,6 +52,45 @@ using sub_ptr = caf::stateful_actor<subscriber_state>*;
 using steady = std::chrono::steady_clock;
 
 constexpr std::size_t k_max_list = 1000;
+
+/// May this event reach this subscriber now (consent, restriction, erasure)?
+bool allowed(sub_ptr self, std::uint64_t seq, const std::string& type,
+             const std::string& subject) {
+  auto& st = self->state;
+  if (!st.init.consents) {
+    return subject.empty() || privacy::forwards(nullptr, type, st.purposes);
+  }
+  return st.init.consents->forwards(st.init.tenant, seq, type, subject, st.purposes);
+}
+
+/// Remembers what a tracked job's consent depends on (only events with a subject can change).
+void track_consent(sub_ptr self, std::uint64_t ticket, const store::stored_event& e) {
+  if (!e.subject.empty() && !privacy::always_forwarded(e.type)) {
+    self->state.consent_meta.emplace(ticket, std::make_pair(e.subject, e.type));
+  }
+}
+
+/// True when the job's subject no longer allows the event to reach this subscriber: the caller
+/// finishes it without sending (never retried, never dead-lettered).
+bool withheld_now(sub_ptr self, std::uint64_t ticket) {
+  auto& st = self->state;
+  auto it = st.consent_meta.find(ticket);
+  if (it == st.consent_meta.end()) {
+    return false;
+  }
+  const delivery::job* j = st.planner->find(ticket);
+  if (j == nullptr || allowed(self, j->seq, it->second.second, it->second.first)) {
+    return false;
+  }
+  st.consent_meta.erase(it);
+  return true;
+}
+
+/// The planner has no "withdraw": a job that must not be sent is finished as if delivered,
+/// without an attempt (and without counting one).
+void finish_unsent(sub_ptr self, std::uint64_t ticket) {
+  self->state.planner->on_result(ticket, delivery::attempt_result{200, {}, {}}, 0.0);
+}
 
 double draw(sub_ptr self) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(self->state.rng);
@@ -64,6 +113,12 @@ void save_cursor(sub_ptr self) {
 
 void progress(sub_ptr self) {
   auto& st = self->state;
+  // Events up to the cursor are done: their subjects need no more tracking.
+  const auto done_through = st.planner->cursor();
+  st.window_subjects.erase(st.window_subjects.begin(),
+                           st.window_subjects.upper_bound(done_through));
+  // Window tickets are seqs (redriven ones are far above any seq and leave in `on_result`).
+  st.consent_meta.erase(st.consent_meta.begin(), st.consent_meta.upper_bound(done_through));
   auto plan = st.saver->on_progress(st.planner->cursor(), steady::now());
   if (plan.save_now) {
     save_cursor(self);
@@ -88,8 +143,21 @@ void dispatch(sub_ptr self) {
   }
   auto tickets = st.planner->take_ready();
   auto me = caf::actor_cast<caf::actor>(self);
+  bool finished_unsent = false;
   for (std::size_t i = 0; i < tickets.size(); ++i) {
     const std::uint64_t ticket = tickets[i];
+    if (st.purged.erase(ticket) != 0) {
+      // An erased subject's event (window tickets are seqs): done, never sent.
+      st.planner->on_result(ticket, delivery::attempt_result{200, {}, {}}, 0.0);
+      finished_unsent = true;
+      continue;
+    }
+    if (withheld_now(self, ticket)) {
+      // Consent changed (opt-out, objection, restriction) since the event was read: not sent.
+      finish_unsent(self, ticket);
+      finished_unsent = true;
+      continue;
+    }
     const delivery::job* j = st.planner->find(ticket);
     delivery::http_client::request req;
     req.method = "POST";
@@ -126,6 +194,9 @@ void dispatch(sub_ptr self) {
     ++st.counters.attempts;
     st.attempts->inc();
   }
+  if (finished_unsent) {
+    dispatch(self);  // later events of those conversations may be ready now
+  }
 }
 
 /// Reads the next batch after the window, then dispatches.
@@ -147,6 +218,15 @@ void pump(sub_ptr self) {
       arm_busy_timer(self);
     } else {
       for (auto& e : r->events) {
+        // What the subject's consent withholds from this subscriber is skipped, not queued:
+        // `advance` below moves the window past it.
+        if (!allowed(self, e.seq, e.type, e.subject)) {
+          continue;
+        }
+        track_consent(self, e.seq, e);
+        if (!e.subject.empty()) {
+          st.window_subjects.emplace(e.seq, e.subject);
+        }
         auto id = delivery::event_id_of(e.json);
         p.add(e.seq, std::move(e.conversation), std::move(id), std::move(e.json));
       }
@@ -165,6 +245,18 @@ void on_result(sub_ptr self, delivery_done& d) {
   auto& st = self->state;
   if (d.cancelled) {
     st.planner->requeue(d.ticket);
+    return;
+  }
+  if (st.purged.erase(d.ticket) != 0) {
+    // Erased while the attempt ran: whatever the answer, the event is never sent again.
+    st.planner->on_result(d.ticket, delivery::attempt_result{200, {}, {}}, 0.0);
+    pump(self);
+    return;
+  }
+  if (withheld_now(self, d.ticket)) {
+    // Consent changed while the attempt ran: whatever the answer, no retry, no dead letter.
+    finish_unsent(self, d.ticket);
+    pump(self);
     return;
   }
   auto dec = st.planner->on_result(d.ticket, d.result, draw(self));
@@ -219,6 +311,9 @@ void on_result(sub_ptr self, delivery_done& d) {
                    "or a restart (nothing is skipped: the cursor stays before the event)");
       }
       break;
+  }
+  if (st.planner->find(d.ticket) == nullptr) {
+    st.consent_meta.erase(d.ticket);  // done (a redriven job's entry leaves only here)
   }
   pump(self);
 }
@@ -294,14 +389,20 @@ void redrive(sub_ptr self, redrive_request& r) {
       gone.push_back(d.id);
       continue;
     }
+    auto& e = ev->events.front();
+    if (!allowed(self, e.seq, e.type, e.subject)) {
+      // The subject's consent withholds it from this subscriber now: it stays a dead letter,
+      // reported as skipped (a redrive after consent is given again takes it).
+      skipped.push_back(d.id);
+      continue;
+    }
     auto letter = st.dstore->take_dead_letter(tenant, name, d.id);
     if (!letter) {
       not_found.push_back(d.id);
       continue;
     }
-    auto& e = ev->events.front();
     auto id = delivery::event_id_of(e.json);
-    p.add_redrive(e.seq, std::move(id), std::move(e.json));
+    track_consent(self, p.add_redrive(e.seq, std::move(id), std::move(e.json)), e);
     taken.push_back(d.id);
     ++st.counters.redriven;
   }
@@ -332,6 +433,35 @@ void redrive(sub_ptr self, redrive_request& r) {
   pump(self);
 }
 
+/// Subjects were erased: their events in the window (up to the notice's seq) are finished
+/// without being sent from now on. Returns how many.
+std::uint64_t purge(sub_ptr self, const erased_notice& n) {
+  auto& st = self->state;
+  std::uint64_t dropped = 0;
+  const std::unordered_set<std::string> erased(n.subjects.begin(), n.subjects.end());
+  for (auto it = st.window_subjects.begin();
+       it != st.window_subjects.end() && it->first <= n.through_seq;) {
+    if (erased.count(it->second) != 0) {
+      if (const auto* j = st.planner->find(it->first)) {  // not yet done
+        st.purged.insert(it->first);
+        ++dropped;
+        if (j->st == delivery::job::state::waiting) {
+          st.planner->retry_due(it->first);  // finish it now, not when its retry is due
+        }
+      }
+      it = st.window_subjects.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (dropped > 0) {
+    log::info("subscriber", st.label, ": ", dropped, " events of erased subjects will not be sent");
+    dispatch(self);  // ready ones finish at once
+    progress(self);
+  }
+  return dropped;
+}
+
 subscriber_stats stats_of(sub_ptr self) {
   auto& st = self->state;
   subscriber_stats s = st.counters;
@@ -347,6 +477,7 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
   auto& st = self->state;
   st.init = std::move(init);
   st.label = st.init.tenant + "/" + st.init.sub.name;
+  st.purposes = privacy::purposes_of(st.init.sub.purposes);
   {
     namespace cat = metrics::catalog;
     const std::vector<std::string> labels{st.init.tenant, st.init.sub.name};
@@ -406,6 +537,7 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
       },
       [=](deadlist_atom, dead_letters_query& q) { list_dead_letters(self, q); },
       [=](redrive_atom, redrive_request& r) { redrive(self, r); },
+      [=](erased_atom, const erased_notice& n) { return purge(self, n); },
       [=](stats_atom) { return stats_of(self); },
   };
 }

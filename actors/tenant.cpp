@@ -2,7 +2,11 @@
 
 #include "actors/actors.hpp"
 #include "actors/api.hpp"
+#include "actors/consent_api.hpp"
+#include "actors/conversation_state.hpp"
 #include "actors/events_page.hpp"
+#include "actors/outbound_api.hpp"
+#include "actors/privacy_api.hpp"
 #include "actors/supervision.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -22,6 +26,15 @@ struct tenant_state {
   std::unordered_map<caf::actor_addr, std::string> subscriber_by_addr;
   std::unordered_map<std::string, restart_policy> subscriber_restarts;
   std::uint64_t subscriber_restart_count = 0;
+  // Outbound (docs/outbound.md): the outbox writer and one sender per sendable channel; absent
+  // while restarting. The API handlers send `outbound_send` to `senders[channel]`.
+  caf::actor outbox_writer;
+  restart_policy outbox_writer_restarts;
+  std::unordered_map<std::string, caf::actor> senders;
+  std::unordered_map<caf::actor_addr, std::string> sender_by_addr;
+  std::unordered_map<std::string, restart_policy> sender_restarts;
+  /// Send limits, idempotency keys and receipt correlation of the outbound API.
+  std::unique_ptr<outbound_api_state> outbound;
   std::uint64_t channel_restart_count = 0;
   std::uint64_t conversation_restart_count = 0;
   bool stopping = false;
@@ -45,7 +58,8 @@ void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
     return;
   }
   auto logic =
-      std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key);
+      std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key,
+                                      st.cfg->privacy);
   auto child = spawn_channel_actor(self, std::move(logic), st.init.store,
                                    caf::actor_cast<caf::actor>(self), st.init.settings);
   st.channel_by_addr[child.address()] = ch.name;
@@ -65,6 +79,7 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
   init.log = st.init.log;
   init.http = st.init.http;
   init.settings = st.init.delivery;
+  init.consents = st.init.consents;
   // The subscriber's own knobs (config `push.*`) over the gateway's delivery defaults.
   const auto& push = *sub.push;
   if (push.timeout_ms) {
@@ -91,6 +106,51 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
   auto child = spawn_subscriber_actor(self, std::move(init), st.init.store_blocks);
   st.subscriber_by_addr[child.address()] = sub.name;
   st.subscribers[sub.name] = std::move(child);
+}
+
+/// Whether the tenant sends on `ch` (its adapter has an encoder and the gateway an outbox).
+bool sendable(tenant_ptr self, const config::channel_config& ch) {
+  auto& st = self->state;
+  const auto* info = st.init.adapters(ch.type);
+  return st.init.outbox && info != nullptr && info->encode != nullptr &&
+         info->interpret != nullptr;
+}
+
+void spawn_sender(tenant_ptr self, const config::channel_config& ch) {
+  auto& st = self->state;
+  if (!st.init.http || !st.outbox_writer) {
+    log::error("tenant", st.cfg->id, ": channel ", ch.name,
+               " cannot send: the gateway has no HTTP client or outbox writer");
+    return;
+  }
+  sender_init init;
+  init.tenant = st.cfg->id;
+  init.channel = ch;
+  init.adapter = st.init.adapters(ch.type);
+  init.outbox = st.outbox_writer;
+  init.store = st.init.store;
+  init.http = st.init.http;
+  init.settings = st.init.senders;
+  auto child = spawn_sender_actor(self, std::move(init));
+  st.sender_by_addr[child.address()] = ch.name;
+  st.senders[ch.name] = std::move(child);
+}
+
+void spawn_outbound(tenant_ptr self) {
+  auto& st = self->state;
+  bool any = false;
+  for (const auto& ch : st.cfg->channels) {
+    any = any || sendable(self, ch);
+  }
+  if (!any) {
+    return;
+  }
+  st.outbox_writer = spawn_outbox_writer(self, st.init.outbox, st.init.outbox_blocks);
+  for (const auto& ch : st.cfg->channels) {
+    if (sendable(self, ch)) {
+      spawn_sender(self, ch);
+    }
+  }
 }
 
 const config::subscriber_config* find_push_subscriber(tenant_ptr self, const std::string& name) {
@@ -122,16 +182,10 @@ caf::actor conversation_for(tenant_ptr self, const std::string& key) {
   if (it != st.conversations.end()) {
     return it->second;
   }
-  auto child = spawn_conversation_actor(self, key, st.init.settings.conversation_idle);
+  auto child = spawn_conversation_actor(self, st.cfg->id, key, st.init.settings.conversation_idle);
   st.conversation_by_addr[child.address()] = key;
   st.conversations.emplace(key, child);
   return child;
-}
-
-bool is_inbound_message(const event& e) {
-  return !e.content.echo &&
-         (e.type == event_type::message || e.type == event_type::message_edited ||
-          e.type == event_type::postback || e.type == event_type::reaction);
 }
 
 void on_down(tenant_ptr self, caf::down_msg& m) {
@@ -184,6 +238,33 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     self->delayed_send(self, delay, restart_atom::value, push_atom::value, name);
     return;
   }
+  if (auto it = st.sender_by_addr.find(m.source); it != st.sender_by_addr.end()) {
+    std::string name = it->second;
+    st.sender_by_addr.erase(it);
+    st.senders.erase(name);
+    if (st.stopping || !is_crash(m.reason)) {
+      return;
+    }
+    // Its queue is in the outbox: the new sender resumes it.
+    auto delay = st.sender_restarts[name].on_crash(restart_policy::clock::now());
+    metrics::catalog::actor_restarts("sender").inc();
+    log::warn("tenant", st.cfg->id, ": sender ", name, " went down (", caf::to_string(m.reason),
+              "); restarting in ", delay.count(), " ms");
+    self->delayed_send(self, delay, restart_atom::value, send_atom::value, name);
+    return;
+  }
+  if (st.outbox_writer && m.source == st.outbox_writer.address()) {
+    st.outbox_writer = caf::actor{};
+    if (st.stopping) {
+      return;
+    }
+    auto delay = st.outbox_writer_restarts.on_crash(restart_policy::clock::now());
+    metrics::catalog::actor_restarts("outbox_writer").inc();
+    log::warn("tenant", st.cfg->id, ": outbox writer went down (", caf::to_string(m.reason),
+              "); restarting in ", delay.count(), " ms");
+    self->delayed_send(self, delay, restart_atom::value, outbox_atom::value);
+    return;
+  }
   st.streams.erase(m.source);
 }
 
@@ -202,6 +283,35 @@ void stop_children(tenant_ptr self, const caf::error& reason) {
   for (auto& [name, sub] : st.subscribers) {
     self->send_exit(sub, reason);
   }
+  for (auto& [name, snd] : st.senders) {
+    self->send_exit(snd, reason);
+  }
+  if (st.outbox_writer) {
+    self->send_exit(st.outbox_writer, reason);
+  }
+}
+
+/// What the API handlers (actors/api.hpp) see of this tenant.
+tenant_api_env api_env(tenant_ptr self) {
+  auto& st = self->state;
+  tenant_api_env env;
+  env.self = self;
+  env.cfg = st.init.cfg;
+  env.tenant = st.cfg;
+  env.log = st.init.log;
+  env.store = st.init.store;
+  env.settings = st.init.settings;
+  env.consents = st.init.consents;
+  env.has_outbox = st.init.outbox != nullptr;
+  env.outbox = st.outbox_writer;
+  env.sender_of = [self](const std::string& channel) {
+    auto& senders = self->state.senders;
+    auto it = senders.find(channel);
+    return it == senders.end() ? caf::actor{} : it->second;
+  };
+  env.conversation_of = [self](const std::string& key) { return conversation_for(self, key); };
+  env.outbound = st.outbound.get();
+  return env;
 }
 
 caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init init) {
@@ -217,6 +327,8 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       spawn_subscriber(self, sub);
     }
   }
+  spawn_outbound(self);
+  st.outbound = std::make_unique<outbound_api_state>(*st.init.cfg, *st.cfg);
   self->set_down_handler([=](caf::down_msg& m) { on_down(self, m); });
   // The parent (or the bridge) stops us: stop every child first, then quit.
   self->set_exit_handler([=](caf::exit_msg& m) {
@@ -232,6 +344,12 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           m.w.reply->answer(error_response(errc::overloaded, "tenant is overloaded; retry", 1));
           return;
         }
+        // Shopify's privacy webhooks are requests to act on (erase, export), not events to store
+        // as they come: verified the same way, then handled apart (actors/privacy_api.hpp).
+        if (is_shopify_privacy_webhook(*st.cfg, m.w)) {
+          shopify_privacy_webhook(api_env(self), std::move(m.w));
+          return;
+        }
         auto it = st.channels.find(m.w.channel);
         if (it == st.channels.end()) {
           bool configured = st.cfg->find_channel(m.w.channel) != nullptr;
@@ -245,6 +363,9 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       },
       [=](commit_atom, committed_msg& c) {
         auto& st = self->state;
+        // Opt-out/opt-in keywords change consent before the events are announced, so the
+        // message that carries one is already judged with the new state (actors/consent_api).
+        on_committed_keywords(api_env(self), c.events);
         const std::uint64_t head = c.events.back().seq;
         for (auto& [addr, s] : st.streams) {
           self->send(s, head_atom::value, head);
@@ -256,14 +377,23 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           if (e.conversation.empty()) {
             continue;
           }
-          conversation_event ce{e.seq, e.type, is_inbound_message(e), e.occurred_at};
+          conversation_event ce{e.seq, e.type, opens_window(e), window_time(e)};
           self->send(conversation_for(self, e.conversation), event_atom::value, std::move(ce));
         }
+        // Last inbound times into the outbox, receipts linked to outbound messages.
+        on_outbound_commit(api_env(self), c.events);
       },
       [=](read_atom, read_msg& r) {
         // A one-shot reader: a slow read (disk) holds neither this mailbox nor its webhooks.
-        self->spawn([log = self->state.init.log, q = std::move(r.q)](caf::event_based_actor*) {
-          q.reply->answer(events_page(*log, q));
+        // The subscriber's purposes decide which events it may see (privacy/consent.hpp); a
+        // query naming no configured subscriber gets the config default, support.
+        auto& st = self->state;
+        const auto* sub = privacy::find_subscriber(*st.cfg, r.q.subscriber);
+        const auto purposes = sub != nullptr ? privacy::purposes_of(sub->purposes)
+                                             : privacy::bit(privacy::purpose::support);
+        self->spawn([log = st.init.log, consents = st.init.consents, purposes,
+                     q = std::move(r.q)](caf::event_based_actor*) {
+          q.reply->answer(events_page(*log, q, consents.get(), purposes));
         });
       },
       [=](store_atom, caf::actor store) {
@@ -271,6 +401,9 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         st.init.store = store;
         for (auto& [name, ch] : st.channels) {
           self->send(ch, store_atom::value, store);
+        }
+        for (auto& [name, snd] : st.senders) {
+          self->send(snd, store_atom::value, store);
         }
       },
       [=](register_atom) {
@@ -287,6 +420,24 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           }
         }
       },
+      [=](restart_atom, send_atom, const std::string& name) {
+        auto& st = self->state;
+        if (const auto* ch = st.cfg->find_channel(name)) {
+          if (st.senders.count(name) == 0 && !st.stopping) {
+            spawn_sender(self, *ch);
+          }
+        }
+      },
+      [=](restart_atom, outbox_atom) {
+        auto& st = self->state;
+        if (st.outbox_writer || st.stopping) {
+          return;
+        }
+        st.outbox_writer = spawn_outbox_writer(self, st.init.outbox, st.init.outbox_blocks);
+        for (auto& [name, snd] : st.senders) {
+          self->send(snd, outbox_atom::value, st.outbox_writer);
+        }
+      },
       [=](restart_atom, push_atom, const std::string& name) {
         if (const auto* sub = find_push_subscriber(self, name)) {
           if (self->state.subscribers.count(name) == 0) {
@@ -295,7 +446,36 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         }
       },
       // Backend and platform API calls (actors/api.hpp).
-      [=](api_atom, api_msg& m) { handle_tenant_api(m.c); },
+      [=](api_atom, api_msg& m) { handle_tenant_api(api_env(self), m.c); },
+      // Receipts found in the outbox (actors/outbound_api.hpp), and the retry of those not.
+      [=](receipts_atom, resolved_receipts& r) { apply_receipts(api_env(self), r); },
+      [=](receipts_atom, pending_receipts& r) { retry_receipts(api_env(self), r); },
+      // Subjects were erased: push subscribers drop their events from memory (privacy_api.hpp).
+      [=](erased_atom, const erased_notice& n) -> caf::result<std::uint64_t> {
+        std::vector<caf::actor> subs;
+        for (auto& [name, sub] : self->state.subscribers) {
+          subs.push_back(sub);
+        }
+        // Outbound messages of the erased subjects: senders drop what they hold, the outbox its
+        // rows (docs/outbound.md "Delivery engine").
+        auto& st = self->state;
+        for (const auto& subject : n.subjects) {
+          for (auto& [name, snd] : st.senders) {
+            self->send(snd, forget_atom::value, subject);
+          }
+          if (st.outbox_writer) {
+            outbox_task t;
+            t.run = [tenant = st.cfg->id, subject](store::outbox& box) {
+              if (auto r = box.erase_subject(tenant, subject); !r) {
+                log::error("outbox", tenant, ": erasing a subject's messages failed: ",
+                           r.err().message);
+              }
+            };
+            self->send(st.outbox_writer, outbox_atom::value, std::move(t));
+          }
+        }
+        return on_subjects_erased(self, subs, n);
+      },
       [=](deadlist_atom a, dead_letters_query& q) { to_subscriber(self, q.subscriber, a, q); },
       [=](redrive_atom a, redrive_request& r) { to_subscriber(self, r.subscriber, a, r); },
       // A push subscriber's stats (tests and operations).
@@ -311,12 +491,13 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
                   [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
       },
-      // Introspection for tests and operations: the current actor of a channel, conversation or
-      // push subscriber.
+      // Introspection for tests and operations: the current actor of a channel, conversation,
+      // push subscriber or sender.
       [=](lookup_atom, const std::string& kind, const std::string& key) -> caf::result<caf::actor> {
         auto& st = self->state;
         auto& map = kind == "channel"      ? st.channels
                     : kind == "subscriber" ? st.subscribers
+                    : kind == "sender"     ? st.senders
                                            : st.conversations;
         auto it = map.find(key);
         if (it == map.end()) {

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "adapters/outbound.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "core/event.hpp"
@@ -91,6 +93,30 @@ struct adapter_info {
   /// The account id events carry in `channel.account` (phone_number_id, page_id, bot id,
   /// shop domain), from the channel's config.
   std::string (*account)(const config::channel_config&);
+
+  // Outbound (adapters/outbound.hpp, docs/outbound.md). All null for a type that cannot send
+  // (shopify). Pure functions of their arguments, callable from any thread; `cfg` has passed
+  // `schema` validation.
+
+  /// The platform's rules for `m` beyond the common ones `adapters::validate` checks: which
+  /// features the platform has, its length limits, the recipient's form. `errc::bad_request`
+  /// naming the field. Callers use `adapters::validate`, which calls this.
+  status (*check)(const config::channel_config& cfg, const outbound_message& m) = nullptr;
+  /// The platform API call that sends `m` (which passed `validate`). `errc::bad_request` if it
+  /// did not; `errc::unavailable` when the channel lacks what sending needs (access_token,
+  /// bot_token), naming the key.
+  result<platform_request> (*encode)(const config::channel_config& cfg,
+                                     const outbound_message& m) = nullptr;
+  /// Classifies the platform's answer to an `encode`d request: `http_status` 0 means no answer
+  /// (timeout, connection failure) and is transient; `body` is the response body (need not be
+  /// padded); `retry_after` the Retry-After header when present. See `send_result`.
+  send_result (*interpret)(const config::channel_config& cfg, int http_status,
+                           std::string_view body,
+                           std::optional<std::string_view> retry_after) = nullptr;
+  /// The type's documented rate limits, before a channel's overrides (`adapters::limits_for`).
+  rate_limits default_limits;
+  /// The type's conversation window (`adapters::window_for` adds the channel's settings).
+  window_policy window;
 };
 
 /// Every adapter, in one explicit list (no static registration). Unique types.

@@ -36,6 +36,9 @@ struct server_config {
   int shutdown_grace_ms = 3000;  ///< how long in-flight requests get on SIGTERM
   std::uint32_t max_connections = 10000;
   int mailbox_high_water = 10000;  ///< past this many queued messages an actor sheds with 503
+  /// Base URL platforms and people reach the gateway at (no trailing '/'), for links the gateway
+  /// hands out (Meta's deletion-status URL); "" = "http://" + `listen`.
+  std::string public_url;
   tls_config tls;
   scheduler_config scheduler;
 };
@@ -60,6 +63,16 @@ struct privacy_config {
   int retention_days = 30;
   std::vector<std::string> opt_out_keywords{"STOP", "UNSUBSCRIBE"};
   std::vector<std::string> opt_in_keywords{"START"};
+  /// Support replies (within 24 h of the person's own message) still reach a subject who sent
+  /// an opt-out keyword or is restricted. The opt-out withdraws marketing and unsolicited
+  /// messages (DESIGN §7: "marketing and outbound non-replies"); answering a question the
+  /// person just asked rests on the contract, so it stays allowed unless the tenant says no.
+  bool allow_replies_after_opt_out = true;
+};
+
+/// Top-level `privacy`: defaults for the tenants that do not set their own.
+struct privacy_defaults_config {
+  int retention_days = privacy_config{}.retention_days;
 };
 
 /// One channel. Type-specific settings (secrets, ids, api_base) live in `settings`; the keys each
@@ -109,6 +122,8 @@ struct subscriber_config {
   unsigned scopes = 0;       ///< bit set of `scope`
   std::vector<std::string> purposes{"support"};
   std::optional<push_config> push;
+  /// `POST /v1/messages` with this subscriber's token: a token bucket (rps 0 = unlimited).
+  rate_limit_config send_rate_limit;
 
   bool has_scope(scope s) const { return (scopes & static_cast<unsigned>(s)) != 0; }
 };
@@ -127,7 +142,17 @@ struct config {
   std::string source;  ///< file name the config came from ("<embedded>" for the default)
   server_config server;
   storage_config storage;
+  privacy_defaults_config privacy;
   std::vector<tenant_config> tenants;
+
+  /// `server.public_url`, or "http://" + `server.listen` when unset; never ends with '/'.
+  std::string public_url() const {
+    std::string url = server.public_url.empty() ? "http://" + server.listen : server.public_url;
+    while (!url.empty() && url.back() == '/') {
+      url.pop_back();
+    }
+    return url;
+  }
 
   const tenant_config* find_tenant(const std::string& id) const;
 };

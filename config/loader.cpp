@@ -722,6 +722,12 @@ const section<server_config>& server_section() {
                       "Concurrent connections; further ones are refused."),
           integer_key("mailbox_high_water", &server_config::mailbox_high_water, 1, 100000000,
                       "Queued messages past which an actor sheds load with 503 and Retry-After."),
+          string_key<server_config>(
+              "public_url", &server_config::public_url, "http(s) URL",
+              [](const std::string& s) { return s.empty() ? std::string{} : validate_url(s); },
+              "Base URL the gateway is reached at from outside (behind a proxy or TLS "
+              "terminator), for links it hands out: Meta's data-deletion status URL. Empty = "
+              "http://<listen>."),
           section_key("tls", &server_config::tls, tls_section),
           section_key("scheduler", &server_config::scheduler, scheduler_section),
       },
@@ -778,6 +784,21 @@ const section<storage_config>& storage_section() {
   return s;
 }
 
+/// `burst` defaults to `rps`, and must hold one request when there is a limit.
+void check_rate_limit(context& ctx, const item& it, const present_keys& present, bool clean,
+                      rate_limit_config& out) {
+  if (!clean) {
+    return;
+  }
+  if (present.count("burst") == 0) {
+    out.burst = out.rps;
+  }
+  if (out.rps > 0 && out.burst < 1) {
+    ctx.report(present.count("burst") != 0 ? present.at("burst") : it.line, join(it.path, "burst"),
+               "must be at least 1 when rps > 0");
+  }
+}
+
 const section<rate_limit_config>& rate_limit_section() {
   static const section<rate_limit_config> s{
       {
@@ -786,19 +807,20 @@ const section<rate_limit_config>& rate_limit_section() {
           number_key("burst", &rate_limit_config::burst, "same as rps",
                      "Requests allowed at once above the steady rate (token bucket size)."),
       },
-      [](context& ctx, const item& it, const present_keys& present, bool clean,
-         rate_limit_config& out) {
-        if (!clean) {
-          return;
-        }
-        if (present.count("burst") == 0) {
-          out.burst = out.rps;
-        }
-        if (out.rps > 0 && out.burst < 1) {
-          ctx.report(present.count("burst") != 0 ? present.at("burst") : it.line,
-                     join(it.path, "burst"), "must be at least 1 when rps > 0");
-        }
-      }};
+      check_rate_limit};
+  return s;
+}
+
+const section<rate_limit_config>& send_rate_limit_section() {
+  static const section<rate_limit_config> s{
+      {
+          number_key("rps", &rate_limit_config::rps, nullptr,
+                     "Messages per second this token may submit with POST /v1/messages "
+                     "(0 = unlimited); beyond it 429 with Retry-After."),
+          number_key("burst", &rate_limit_config::burst, "same as rps",
+                     "Messages the token may submit at once above the steady rate."),
+      },
+      check_rate_limit};
   return s;
 }
 
@@ -823,11 +845,15 @@ const section<privacy_config>& privacy_section() {
                      "Omit `sender` and redact phone numbers and e-mail addresses from text."),
             redact,
             integer_key("retention_days", &privacy_config::retention_days, 1, 3650,
-                        "Events older than this are deleted."),
+                        "Events older than this are deleted (by the hourly retention sweep). "
+                        "Unset: the top-level privacy.retention_days."),
             words_key("opt_out_keywords", &privacy_config::opt_out_keywords, {}, "keyword",
                       "Inbound keywords that withdraw marketing consent (emits consent.changed)."),
             words_key("opt_in_keywords", &privacy_config::opt_in_keywords, {}, "keyword",
                       "Inbound keywords that grant marketing consent again."),
+            bool_key("allow_replies_after_opt_out", &privacy_config::allow_replies_after_opt_out,
+                     "Support replies within 24 h of the person's own message still reach a "
+                     "subject who opted out or is restricted (false: nothing is sent to them)."),
         },
         [](context& ctx, const item& it, const present_keys& present, bool clean,
            privacy_config& out) {
@@ -854,6 +880,25 @@ const section<privacy_config>& privacy_section() {
         }};
   }();
   return s;
+}
+
+const section<privacy_defaults_config>& privacy_defaults_section() {
+  static const section<privacy_defaults_config> s{
+      {
+          integer_key("retention_days", &privacy_defaults_config::retention_days, 1, 3650,
+                      "Retention of the tenants that do not set privacy.retention_days."),
+      },
+      nullptr};
+  return s;
+}
+
+/// Whether a tenant's YAML sets privacy.retention_days itself.
+bool sets_retention(const YAML::Node& tenant) {
+  if (!tenant.IsMap()) {
+    return false;
+  }
+  const auto privacy = tenant["privacy"];
+  return privacy && privacy.IsMap() && privacy["retention_days"];
 }
 
 const channel_schema* find_schema(const context& ctx, const std::string& type) {
@@ -1160,6 +1205,8 @@ const section<subscriber_config>& subscriber_section() {
                       "Purposes the backend serves; it gets a person's events only if the person "
                       "allows one of them."),
             push,
+            section_key("send_rate_limit", &subscriber_config::send_rate_limit,
+                        send_rate_limit_section),
         },
         [](context& ctx, const item& it, const present_keys& present, bool, subscriber_config&) {
           if (present.count("token_sha256") == 0 && present.count("push") == 0) {
@@ -1277,12 +1324,29 @@ const section<config>& root_section() {
       document(tenant_section(), prefix + "[].", out);
     };
 
-    return section<config>{{
-                               section_key("server", &config::server, server_section),
-                               section_key("storage", &config::storage, storage_section),
-                               tenants,
-                           },
-                           nullptr};
+    return section<config>{
+        {
+            section_key("server", &config::server, server_section),
+            section_key("storage", &config::storage, storage_section),
+            section_key("privacy", &config::privacy, privacy_defaults_section),
+            tenants,
+        },
+        // The global retention default reaches the tenants that do not set their own, whatever
+        // the order of the keys in the file.
+        [](context&, const item& it, const present_keys& present, bool clean, config& out) {
+          if (!clean || present.count("privacy") == 0 || !it.node.IsMap()) {
+            return;
+          }
+          const auto list = it.node["tenants"];
+          if (!list || !list.IsSequence() || list.size() != out.tenants.size()) {
+            return;
+          }
+          for (std::size_t i = 0; i < out.tenants.size(); ++i) {
+            if (!sets_retention(list[i])) {
+              out.tenants[i].privacy.retention_days = out.privacy.retention_days;
+            }
+          }
+        }};
   }();
   return s;
 }

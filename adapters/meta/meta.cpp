@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "adapters/meta/outbound.hpp"
 #include "core/crypto.hpp"
 #include "core/url.hpp"
 
@@ -460,6 +461,15 @@ adapter_info page_info(const std::string& type,
   i.headers = {k_signature_header};
   i.make = make;
   i.account = [](const config::channel_config& cfg) { return cfg.get("page_id"); };
+  i.check = check_page;
+  i.encode = encode_page;
+  i.interpret = interpret_page;
+  i.default_limits = page_default_limits();
+  // Standard messaging: 24 h after the person's last message; HUMAN_AGENT-tagged replies up to
+  // 7 days when the channel says it holds the permission (`window_for` checks human_agent_tag).
+  i.window.window_hours = 24;
+  i.window.human_agent_hours = 24 * 7;
+  add_outbound_settings(i.schema, i.default_limits, false, true);
   return i;
 }
 

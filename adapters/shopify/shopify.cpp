@@ -20,7 +20,6 @@ namespace {
 namespace dom = simdjson::dom;
 
 constexpr const char* k_hmac_header = "x-shopify-hmac-sha256";
-constexpr const char* k_topic_header = "x-shopify-topic";
 constexpr const char* k_webhook_id_header = "x-shopify-webhook-id";
 constexpr const char* k_shop_domain_header = "x-shopify-shop-domain";
 constexpr const char* k_triggered_at_header = "x-shopify-triggered-at";
@@ -38,22 +37,43 @@ class body_reader {
 
   shape_reader& reader() { return r_; }
 
-  /// A customer as sender, peer and subject. `with_name`: the body gives names (customers/*,
-  /// orders/*); privacy payloads give only contact details, which stay out of the event.
-  void customer(dom::object c, bool with_name) {
+  /// A customer as sender, peer and subject.
+  void customer(dom::object c) {
     auto id = r_.id(c, "id");
     if (id.empty()) {
       return;  // customers/redact may identify the customer by e-mail only
     }
     sender_info s;
     s.platform_id = id;
-    if (with_name) {
-      s.name = join_name(r_.string(c, "first_name"), r_.string(c, "last_name"));
-    }
+    s.name = join_name(r_.string(c, "first_name"), r_.string(c, "last_name"));
     e_.sender = std::move(s);
     e_.subject_source = id;
     e_.peer = id;
     e_.conversation = channel_.name + ":" + id;
+  }
+
+  /// A privacy request: who it is about (the customer id, as the subject source), never the
+  /// contact details the payload also gives.
+  void privacy_request(dom::object body, privacy_topic topic) {
+    e_.type = topic == privacy_topic::customer_request ? event_type::privacy_data_request
+                                                       : event_type::privacy_redact;
+    e_.privacy.emplace();
+    if (topic == privacy_topic::shop_redact) {
+      return;  // the whole shop: no one person
+    }
+    auto c = r_.object(body, "customer");
+    r_.require(c.has_value(), "customer");
+    if (c) {
+      // customers/redact may identify the customer by e-mail only: then no subject matches.
+      const auto id = r_.id(*c, "id");
+      e_.subject_source = id;
+      e_.privacy->platform_id = id;
+    }
+    if (topic == privacy_topic::customer_request) {
+      if (auto req = r_.object(body, "data_request")) {
+        e_.privacy->request = r_.id(*req, "id");
+      }
+    }
   }
 
   void order(dom::object o) {
@@ -81,7 +101,7 @@ class body_reader {
     }
     e_.order = std::move(info);
     if (auto c = r_.object(o, "customer")) {
-      customer(*c, true);
+      customer(*c);
     }
   }
 
@@ -183,19 +203,11 @@ class shopify_adapter final : public adapter {
 
     if (starts_with(topic, "orders/")) {
       b.order(body);
-    } else if (topic == "customers/data_request" || topic == "customers/redact") {
-      e.type = topic == "customers/redact" ? event_type::privacy_redact
-                                           : event_type::privacy_data_request;
-      auto c = b.reader().object(body, "customer");
-      b.reader().require(c.has_value(), "customer");
-      if (c) {
-        b.customer(*c, false);
-      }
-    } else if (topic == "shop/redact") {
-      e.type = event_type::privacy_redact;  // the whole shop: no one person
+    } else if (const auto p = privacy_topic_of(topic); p != privacy_topic::none) {
+      b.privacy_request(body, p);
     } else if (starts_with(topic, "customers/")) {
       e.type = event_type::customer;
-      b.customer(body, true);
+      b.customer(body);
     } else {
       e.type = event_type::commerce;
     }
@@ -235,6 +247,19 @@ class shopify_adapter final : public adapter {
 };
 
 }  // namespace
+
+privacy_topic privacy_topic_of(std::string_view topic) noexcept {
+  if (topic == "customers/redact") {
+    return privacy_topic::customer_redact;
+  }
+  if (topic == "customers/data_request") {
+    return privacy_topic::customer_request;
+  }
+  if (topic == "shop/redact") {
+    return privacy_topic::shop_redact;
+  }
+  return privacy_topic::none;
+}
 
 adapter_info info() {
   adapter_info i;

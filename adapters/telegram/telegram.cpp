@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "adapters/json_reader.hpp"
+#include "adapters/telegram/outbound.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -518,6 +519,11 @@ adapter_info info() {
     return std::make_unique<telegram_adapter>(cfg);
   };
   i.account = [](const config::channel_config& cfg) { return telegram_adapter::bot_id(cfg); };
+  i.check = check;
+  i.encode = encode;
+  i.interpret = interpret;
+  i.default_limits = default_limits();  // no conversation window on Telegram
+  add_outbound_settings(i.schema, i.default_limits, true, false);
   return i;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "adapters/meta/meta.hpp"
+#include "adapters/whatsapp/outbound.hpp"
 #include "core/crypto.hpp"
 
 namespace sb::adapters::whatsapp {
@@ -383,6 +384,14 @@ adapter_info info() {
     return std::make_unique<whatsapp_adapter>(cfg);
   };
   i.account = [](const config::channel_config& cfg) { return cfg.get("phone_number_id"); };
+  i.check = check;
+  i.encode = encode;
+  i.interpret = interpret;
+  i.default_limits = default_limits();
+  // Free-form messages within 24 h of the person's last message; templates at any time.
+  i.window.window_hours = 24;
+  i.window.template_opens_window = true;
+  add_outbound_settings(i.schema, i.default_limits, false, false);
   return i;
 }
 

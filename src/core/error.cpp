@@ -38,6 +38,16 @@ const char* to_string(errc e) noexcept {
       return "handshake_failed";
     case errc::unavailable:
       return "unavailable";
+    case errc::window_closed:
+      return "window_closed";
+    case errc::consent_required:
+      return "consent_required";
+    case errc::opted_out:
+      return "opted_out";
+    case errc::restricted:
+      return "restricted";
+    case errc::idempotency_conflict:
+      return "idempotency_conflict";
     case errc::internal:
       return "internal";
   }

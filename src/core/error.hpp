@@ -28,6 +28,12 @@ enum class errc {
   bad_request,
   handshake_failed,  ///< Meta GET verification with a wrong verify_token
   unavailable,       ///< actor down or shutting down; retry later
+  // Outbound refusals (409, docs/outbound.md "Window and consent").
+  window_closed,         ///< free-form message outside the platform's customer-service window
+  consent_required,      ///< the person has not granted the message's purpose (marketing)
+  opted_out,             ///< the person sent an opt-out keyword: replies only
+  restricted,            ///< the person's processing is restricted: replies only
+  idempotency_conflict,  ///< Idempotency-Key in use by a request in flight or another body
   internal,
 };
 

@@ -102,6 +102,53 @@ void append_json(std::string& out, const event& e) {
     }
     w.end_array();
   }
+  if (e.consent) {
+    const auto& c = *e.consent;
+    w.key("consent").begin_object();
+    w.field("purpose", c.purpose);
+    if (c.granted) {
+      w.key("granted").value(*c.granted);
+    }
+    if (c.opted_out) {
+      w.key("opted_out").value(*c.opted_out);
+    }
+    if (c.restricted) {
+      w.key("restricted").value(*c.restricted);
+    }
+    w.field("source", c.source);
+    w.end_object();
+  }
+  if (e.privacy) {
+    const auto& p = *e.privacy;
+    w.key("privacy").begin_object();
+    w.field("subject", p.subject).field("receipt", p.receipt);
+    w.field("platform_id", p.platform_id).field("request", p.request);
+    if (p.erased) {
+      w.key("erased").begin_object();
+      w.key("events").value(p.erased->events).key("dedupe_keys").value(p.erased->dedupe_keys);
+      w.key("dead_letters").value(p.erased->dead_letters);
+      w.key("subjects").value(p.erased->subjects);
+      w.end_object();
+    }
+    if (!p.export_json.empty()) {
+      w.key("export").raw(p.export_json);
+    }
+    w.end_object();
+  }
+  if (e.outbound) {
+    const auto& o = *e.outbound;
+    w.key("outbound").begin_object();
+    w.field("id", o.id).field("state", o.state);
+    w.field("platform_message_id", o.platform_message_id);
+    w.key("attempts").value(static_cast<std::uint64_t>(o.attempts));
+    w.field("purpose", o.purpose);
+    if (!o.error_code.empty() || !o.error_title.empty()) {
+      w.key("error").begin_object();
+      w.field("code", o.error_code).field("title", o.error_title);
+      w.end_object();
+    }
+    w.end_object();
+  }
   w.end_object();
 }
 

@@ -103,6 +103,49 @@ struct order_info {
   std::vector<order_item> items;
 };
 
+/// The `privacy` block of gateway-made privacy events (privacy.erased, privacy.redact,
+/// privacy.data_request): which subject an action concerns and how it ended. A receipt of an
+/// erasure carries the subject here and leaves the event's own `subject` empty, so the store
+/// seals it under the tenant's key and it outlives the erasure it reports; it never carries the
+/// erased data (no sender, no content, no e-mail or phone).
+struct privacy_info {
+  std::string subject;      ///< the subject the action concerns; "" when none (shop/redact)
+  std::string receipt;      ///< "era_<ULID>": the erasure's receipt id
+  std::string platform_id;  ///< the platform's id of the person (Shopify customer id, Meta user_id)
+  std::string request;      ///< the platform's request id or code, when it gives one
+  struct erased_counts {
+    std::uint64_t events = 0;
+    std::uint64_t dedupe_keys = 0;
+    std::uint64_t dead_letters = 0;
+    std::uint64_t subjects = 0;
+  };
+  std::optional<erased_counts> erased;  ///< what an erasure removed
+  std::string export_json;  ///< privacy.data_request: the subject's export, rendered JSON
+};
+
+/// The `consent` block of `consent.changed` events: what changed for the event's subject and
+/// who changed it. Members that did not change are absent.
+struct consent_info {
+  std::string purpose;            ///< with `granted`: support | ai | analytics | marketing
+  std::optional<bool> granted;    ///< the purpose's new value
+  std::optional<bool> opted_out;  ///< outbound messages that are not replies: off (true) or on
+  std::optional<bool> restricted;  ///< restriction of processing set or lifted
+  std::string source;              ///< "keyword" (the person's message) or "api"
+};
+
+/// The `outbound` block of `outbound.status` events: what became of a message sent through
+/// POST /v1/messages (docs/outbound.md). The event's `conversation` and `subject` are the
+/// message's; `platform_event_id` is empty.
+struct outbound_info {
+  std::string id;                   ///< "out_<ULID>", as the API answered it
+  std::string state;                ///< sent | delivered | read | failed (or queued, sending)
+  std::string platform_message_id;  ///< the platform's id of the message, once sent
+  std::uint32_t attempts = 0;       ///< send attempts made
+  std::string purpose;              ///< the message's purpose ("support", "marketing")
+  std::string error_code;   ///< failed: the platform's code ("131047", "400"), or the gateway's
+  std::string error_title;  ///< failed: the platform's explanation
+};
+
 struct event {
   // Gateway fields.
   std::string id;         ///< "evt_" + ULID, set by the gateway
@@ -122,6 +165,9 @@ struct event {
   std::optional<status_info> status;
   std::optional<order_info> order;
   std::vector<std::string> redactions;
+  std::optional<privacy_info> privacy;
+  std::optional<consent_info> consent;
+  std::optional<outbound_info> outbound;
 
   // Internal fields, not rendered.
   std::string dedupe_key;  ///< unique per (tenant, channel) for platform retries; set by adapters

@@ -42,6 +42,7 @@
 #include "core/metrics.hpp"
 #include "core/url.hpp"
 #include "http/auth.hpp"
+#include "http/ingress_limit.hpp"
 #include "http/router.hpp"
 
 namespace sb::http {
@@ -151,7 +152,8 @@ struct server_core {
         gateway(g),
         options(o),
         tokens(*cfg),
-        directory(*cfg) {
+        directory(*cfg),
+        ingress(*cfg) {
     metrics::catalog::register_all();
   }
 
@@ -161,6 +163,7 @@ struct server_core {
   server_options options;
   token_index tokens;
   channel_directory directory;
+  ingress_limits ingress;  ///< tenants' `rate_limit` on webhook POSTs
   std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
   std::atomic<bool> stopping{false};
 
@@ -628,6 +631,17 @@ class session final : public session_base {
       return;
     }
     auto& req = parser_->get();
+    // The tenant's ingress limit, before the request reaches the actors: a flood is refused for
+    // the cost of a lookup, without verifying signatures or queueing anything.
+    // Only deliveries count; the GET handshake is rare and must work while a flood is shed.
+    if (req.method() == bhttp::verb::post) {
+      if (int wait_s = core_.ingress.admit(r.tenant, steady::now()); wait_s > 0) {
+        write_response(actors::error_response(
+            errc::rate_limited, "the tenant's webhook rate limit is exceeded; retry later",
+            wait_s));
+        return;
+      }
+    }
     actors::webhook_submission w;
     w.tenant = r.tenant;
     w.channel = r.channel;

@@ -78,9 +78,10 @@ class event_log {
   virtual std::vector<quarantined_body> quarantined(const std::string& tenant) = 0;
 };
 
-/// An in-memory log (lost on restart; bounded only by memory). Thread-safe as documented above.
-/// It also keeps delivery state (`delivery_store_of`, store/delivery_store.hpp). The durable log
-/// is `make_sqlite_log` (store/sqlite_log.hpp).
+/// An in-memory log (lost on restart; bounded only by memory; not encrypted, as nothing of it is
+/// at rest). Thread-safe as documented above. It also keeps delivery state (`delivery_store_of`,
+/// store/delivery_store.hpp) and privacy state (`privacy_store_of`, store/privacy_store.hpp).
+/// The durable log is `make_sqlite_log` (store/sqlite_log.hpp).
 std::shared_ptr<event_log> make_memory_log();
 
 }  // namespace sb::store

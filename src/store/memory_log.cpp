@@ -1,11 +1,19 @@
+// The in-memory log: event log, delivery store and privacy store in one object, behind one
+// reader-writer lock. Nothing here is encrypted: nothing is at rest (it is lost with the process),
+// so there is no data key to destroy; an erasure deletes the rows, as the SQLite log does, and
+// `erase_outcome::key_destroyed` answers as the SQLite log would (true when the subject had
+// events stored since it was last erased, which is when the SQLite log holds a key for it).
 #include <algorithm>
+#include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
+#include "store/privacy_rules.hpp"
+#include "store/privacy_store.hpp"
 
 namespace sb::store {
 
@@ -14,17 +22,40 @@ namespace {
 // Bounds the work of one read call when a type filter skips most events.
 constexpr std::size_t k_max_examined = 10000;
 
-struct tenant_log {
-  std::vector<stored_event> events;                       // events[i].seq == i + 1
-  std::unordered_map<std::string, std::uint64_t> dedupe;  // "<channel>\n<key>" -> seq
+struct event_record {
+  stored_event stored;
+  std::string channel;
+  timestamp received_at;
 };
 
-class memory_log final : public event_log, public delivery_store {
+struct dedupe_entry {
+  std::uint64_t seq = 0;
+  std::int64_t created_at_ms = 0;
+  std::string channel;
+};
+
+struct tenant_log {
+  std::uint64_t head = 0;            // last issued seq: never reused, also after deletions
+  std::vector<event_record> events;  // ascending seq, with gaps where events were deleted
+  std::unordered_map<std::string, dedupe_entry> dedupe;  // "<channel>\n<key>" -> entry
+  std::map<std::string, consent_record> consents;        // subject -> record
+  // Subjects with stored events and the channel each was first seen on: where the SQLite log
+  // holds a data key (`subject_keys`).
+  std::map<std::string, std::string> subjects;
+};
+
+struct letter_record {
+  dead_letter letter;
+  std::string subject;  // of the letter's event, when it was still stored
+};
+
+class memory_log final : public event_log, public delivery_store, public privacy_store {
  public:
   status append(std::vector<append_request>& requests,
                 std::vector<std::vector<append_outcome>>& outcomes) override {
     outcomes.clear();
     outcomes.resize(requests.size());
+    const std::int64_t now_ms = now().unix_ms;
     std::unique_lock lock(mutex_);
     for (std::size_t i = 0; i < requests.size(); ++i) {
       auto& req = requests[i];
@@ -39,19 +70,25 @@ class memory_log final : public event_log, public delivery_store {
           key.append(ev.dedupe_key);
           auto it = log.dedupe.find(key);
           if (it != log.dedupe.end()) {
-            out.push_back({true, it->second});
+            out.push_back({true, it->second.seq});
             continue;
           }
         }
-        ev.seq = log.events.size() + 1;
-        stored_event se;
-        se.seq = ev.seq;
-        se.type = ev.type;
-        se.conversation = ev.conversation;
-        se.json = to_json(ev);
-        log.events.push_back(std::move(se));
+        ev.seq = ++log.head;
+        event_record r;
+        r.stored.seq = ev.seq;
+        r.stored.type = ev.type;
+        r.stored.conversation = ev.conversation;
+        r.stored.subject = ev.subject;
+        r.stored.json = to_json(ev);
+        r.channel = ev.channel.name;
+        r.received_at = ev.received_at;
+        log.events.push_back(std::move(r));
+        if (!ev.subject.empty()) {
+          log.subjects.emplace(ev.subject, ev.channel.name);
+        }
         if (!key.empty()) {
-          log.dedupe.emplace(std::move(key), ev.seq);
+          log.dedupe.emplace(std::move(key), dedupe_entry{ev.seq, now_ms, ev.channel.name});
         }
         out.push_back({false, ev.seq});
       }
@@ -70,14 +107,13 @@ class memory_log final : public event_log, public delivery_store {
     }
     const auto& events = it->second.events;
     std::size_t examined = 0;
-    for (std::size_t i = after; i < events.size() && r.events.size() < limit; ++i) {
+    for (auto e = first_after(events, after); e != events.end() && r.events.size() < limit; ++e) {
       if (++examined > k_max_examined) {
         break;
       }
-      const auto& e = events[i];
-      r.next = e.seq;
-      if (types.empty() || std::find(types.begin(), types.end(), e.type) != types.end()) {
-        r.events.push_back(e);
+      r.next = e->stored.seq;
+      if (types.empty() || std::find(types.begin(), types.end(), e->stored.type) != types.end()) {
+        r.events.push_back(e->stored);
       }
     }
     return r;
@@ -86,7 +122,7 @@ class memory_log final : public event_log, public delivery_store {
   std::uint64_t head(const std::string& tenant) override {
     std::shared_lock lock(mutex_);
     auto it = tenants_.find(tenant);
-    return it == tenants_.end() ? 0 : it->second.events.size();
+    return it == tenants_.end() ? 0 : it->second.head;
   }
 
   result<std::uint64_t> quarantine(quarantined_body body) override {
@@ -107,6 +143,8 @@ class memory_log final : public event_log, public delivery_store {
     return out;
   }
 
+  // -- delivery_store -------------------------------------------------------------------------
+
   status save_cursor(const std::string& tenant, const std::string& subscriber,
                      std::uint64_t seq) override {
     std::unique_lock lock(mutex_);
@@ -123,7 +161,15 @@ class memory_log final : public event_log, public delivery_store {
   result<std::uint64_t> add_dead_letter(dead_letter letter) override {
     std::unique_lock lock(mutex_);
     letter.id = ++dead_letter_seq_;
-    dead_letters_.push_back(std::move(letter));
+    letter_record r;
+    if (auto t = tenants_.find(letter.tenant); t != tenants_.end()) {
+      auto e = first_after(t->second.events, letter.seq - 1);
+      if (letter.seq > 0 && e != t->second.events.end() && e->stored.seq == letter.seq) {
+        r.subject = e->stored.subject;
+      }
+    }
+    r.letter = std::move(letter);
+    dead_letters_.push_back(std::move(r));
     return dead_letter_seq_;
   }
 
@@ -132,11 +178,12 @@ class memory_log final : public event_log, public delivery_store {
     std::shared_lock lock(mutex_);
     std::vector<dead_letter> out;
     // Ids increase along the vector: skip to the first one past `after_id`.
-    auto it = std::upper_bound(dead_letters_.begin(), dead_letters_.end(), after_id,
-                               [](std::uint64_t id, const dead_letter& d) { return id < d.id; });
+    auto it =
+        std::upper_bound(dead_letters_.begin(), dead_letters_.end(), after_id,
+                         [](std::uint64_t id, const letter_record& r) { return id < r.letter.id; });
     for (; it != dead_letters_.end() && out.size() < limit; ++it) {
-      if (it->tenant == tenant && it->subscriber == subscriber) {
-        out.push_back(*it);
+      if (it->letter.tenant == tenant && it->letter.subscriber == subscriber) {
+        out.push_back(it->letter);
       }
     }
     return out;
@@ -145,15 +192,177 @@ class memory_log final : public event_log, public delivery_store {
   result<dead_letter> take_dead_letter(const std::string& tenant, const std::string& subscriber,
                                        std::uint64_t id) override {
     std::unique_lock lock(mutex_);
-    auto it = std::lower_bound(dead_letters_.begin(), dead_letters_.end(), id,
-                               [](const dead_letter& d, std::uint64_t v) { return d.id < v; });
-    if (it == dead_letters_.end() || it->id != id || it->tenant != tenant ||
-        it->subscriber != subscriber) {
+    auto it =
+        std::lower_bound(dead_letters_.begin(), dead_letters_.end(), id,
+                         [](const letter_record& r, std::uint64_t v) { return r.letter.id < v; });
+    if (it == dead_letters_.end() || it->letter.id != id || it->letter.tenant != tenant ||
+        it->letter.subscriber != subscriber) {
       return {errc::not_found, "no such dead letter"};
     }
-    dead_letter out = std::move(*it);
+    dead_letter out = std::move(it->letter);
     dead_letters_.erase(it);
     return out;
+  }
+
+  // -- privacy_store --------------------------------------------------------------------------
+
+  status put_consent(const consent_record& r) override {
+    if (auto st = rules::check_consent(r); !st) {
+      return st;
+    }
+    std::unique_lock lock(mutex_);
+    tenants_[r.tenant].consents[r.subject] = r;
+    return {};
+  }
+
+  std::vector<consent_record> consents(const std::string& tenant) override {
+    std::shared_lock lock(mutex_);
+    std::vector<consent_record> out;
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) {
+      for (const auto& [subject, record] : it->second.consents) {
+        out.push_back(record);
+      }
+    }
+    return out;
+  }
+
+  result<std::vector<stored_event>> subject_events(const std::string& tenant,
+                                                   const std::string& subject,
+                                                   std::size_t limit) override {
+    std::shared_lock lock(mutex_);
+    std::vector<stored_event> out;
+    auto it = tenants_.find(tenant);
+    if (it == tenants_.end() || subject.empty()) {
+      return out;
+    }
+    for (const auto& e : it->second.events) {
+      if (out.size() >= limit) {
+        break;
+      }
+      if (e.stored.subject == subject) {
+        out.push_back(e.stored);
+      }
+    }
+    return out;
+  }
+
+  result<erase_outcome> erase_subject(const std::string& tenant,
+                                      const std::string& subject) override {
+    if (auto st = rules::check_subject(subject); !st) {
+      return st.err();
+    }
+    std::unique_lock lock(mutex_);
+    erase_outcome out;
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) {
+      erase_locked(tenant, it->second, subject, out);
+    } else {
+      out.subjects.push_back(subject);
+    }
+    return out;
+  }
+
+  result<erase_outcome> erase_channel(const std::string& tenant,
+                                      const std::string& channel) override {
+    if (auto st = rules::check_channel(channel); !st) {
+      return st.err();
+    }
+    std::unique_lock lock(mutex_);
+    erase_outcome out;
+    auto it = tenants_.find(tenant);
+    if (it != tenants_.end()) {
+      auto& log = it->second;
+      std::set<std::string> subjects;
+      for (const auto& e : log.events) {
+        if (e.channel == channel && !e.stored.subject.empty()) {
+          subjects.insert(e.stored.subject);
+        }
+      }
+      for (const auto& [subject, first_channel] : log.subjects) {
+        if (first_channel == channel) {
+          subjects.insert(subject);
+        }
+      }
+      for (const auto& subject : subjects) {
+        erase_locked(tenant, log, subject, out);
+      }
+      // What is left of the channel: events without a subject, their dedupe keys and dead
+      // letters, and the channel's quarantined bodies.
+      std::set<std::uint64_t> seqs;
+      for (const auto& e : log.events) {
+        if (e.channel == channel) {
+          seqs.insert(e.stored.seq);
+        }
+      }
+      out.dead_letters += erase_if(dead_letters_, [&](const letter_record& r) {
+        return r.letter.tenant == tenant && seqs.count(r.letter.seq) > 0;
+      });
+      out.dedupe_keys +=
+          erase_if_map(log.dedupe, [&](const dedupe_entry& d) { return d.channel == channel; });
+      out.events +=
+          erase_if(log.events, [&](const event_record& e) { return e.channel == channel; });
+    }
+    erase_if(quarantine_,
+             [&](const quarantined_body& q) { return q.tenant == tenant && q.channel == channel; });
+    return out;
+  }
+
+  result<sweep_outcome> expire(const std::string& tenant, timestamp cutoff) override {
+    std::unique_lock lock(mutex_);
+    sweep_outcome out;
+    const std::int64_t t = cutoff.unix_ms;
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) {
+      auto& log = it->second;
+      out.events =
+          erase_if(log.events, [&](const event_record& e) { return e.received_at.unix_ms < t; });
+      out.dedupe_keys =
+          erase_if_map(log.dedupe, [&](const dedupe_entry& d) { return d.created_at_ms < t; });
+    }
+    out.dead_letters = erase_if(dead_letters_, [&](const letter_record& r) {
+      return r.letter.tenant == tenant && r.letter.failed_at.unix_ms < t;
+    });
+    out.quarantined = erase_if(quarantine_, [&](const quarantined_body& q) {
+      return q.tenant == tenant && q.received_at.unix_ms < t;
+    });
+    return out;
+  }
+
+  result<std::uint64_t> audit(audit_entry e) override {
+    std::unique_lock lock(mutex_);
+    e.id = ++audit_seq_;
+    audit_.push_back(std::move(e));
+    return audit_seq_;
+  }
+
+  std::vector<audit_entry> audit_log(const std::string& tenant, std::uint64_t after_id,
+                                     std::size_t limit) override {
+    std::shared_lock lock(mutex_);
+    std::vector<audit_entry> out;
+    auto it = std::upper_bound(audit_.begin(), audit_.end(), after_id,
+                               [](std::uint64_t id, const audit_entry& e) { return id < e.id; });
+    for (; it != audit_.end() && out.size() < limit; ++it) {
+      if (it->tenant == tenant) {
+        out.push_back(*it);
+      }
+    }
+    return out;
+  }
+
+  status put_deletion_request(const deletion_request& r) override {
+    if (r.code.empty()) {
+      return {errc::bad_request, "deletion request: code is empty"};
+    }
+    std::unique_lock lock(mutex_);
+    deletion_requests_[r.code] = r;
+    return {};
+  }
+
+  result<deletion_request> find_deletion_request(const std::string& code) override {
+    std::shared_lock lock(mutex_);
+    auto it = deletion_requests_.find(code);
+    if (it == deletion_requests_.end()) {
+      return {errc::not_found, "no deletion request with this confirmation code"};
+    }
+    return it->second;
   }
 
  private:
@@ -165,13 +374,69 @@ class memory_log final : public event_log, public delivery_store {
     return key;
   }
 
+  /// The first event with seq > `after` (events are in ascending seq, with gaps).
+  static std::vector<event_record>::const_iterator first_after(
+      const std::vector<event_record>& events, std::uint64_t after) {
+    return std::upper_bound(
+        events.begin(), events.end(), after,
+        [](std::uint64_t seq, const event_record& e) { return seq < e.stored.seq; });
+  }
+
+  template <class T, class Pred>
+  static std::uint64_t erase_if(std::vector<T>& v, Pred pred) {
+    auto end = std::remove_if(v.begin(), v.end(), pred);
+    auto n = static_cast<std::uint64_t>(v.end() - end);
+    v.erase(end, v.end());
+    return n;
+  }
+
+  template <class Map, class Pred>
+  static std::uint64_t erase_if_map(Map& m, Pred pred) {
+    std::uint64_t n = 0;
+    for (auto it = m.begin(); it != m.end();) {
+      if (pred(it->second)) {
+        it = m.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
+
+  /// Deletes one subject's rows, as the SQLite log's erasure transaction does.
+  void erase_locked(const std::string& tenant, tenant_log& log, const std::string& subject,
+                    erase_outcome& out) {
+    std::set<std::uint64_t> seqs;
+    for (const auto& e : log.events) {
+      if (e.stored.subject == subject) {
+        seqs.insert(e.stored.seq);
+      }
+    }
+    out.dead_letters += erase_if(dead_letters_, [&](const letter_record& r) {
+      return r.letter.tenant == tenant && (r.subject == subject || seqs.count(r.letter.seq) > 0);
+    });
+    out.dedupe_keys +=
+        erase_if_map(log.dedupe, [&](const dedupe_entry& d) { return seqs.count(d.seq) > 0; });
+    out.events +=
+        erase_if(log.events, [&](const event_record& e) { return e.stored.subject == subject; });
+    log.consents.erase(subject);
+    if (log.subjects.erase(subject) > 0) {
+      out.key_destroyed = true;
+    }
+    out.subjects.push_back(subject);
+  }
+
   std::shared_mutex mutex_;
   std::unordered_map<std::string, tenant_log> tenants_;
   std::vector<quarantined_body> quarantine_;
   std::uint64_t quarantine_seq_ = 0;
   std::unordered_map<std::string, std::uint64_t> cursors_;  // "<tenant>\n<subscriber>" -> seq
-  std::vector<dead_letter> dead_letters_;                   // ascending id
+  std::vector<letter_record> dead_letters_;                 // ascending id
   std::uint64_t dead_letter_seq_ = 0;
+  std::vector<audit_entry> audit_;  // ascending id
+  std::uint64_t audit_seq_ = 0;
+  std::unordered_map<std::string, deletion_request> deletion_requests_;  // by code
 };
 
 }  // namespace

@@ -20,8 +20,27 @@
 /// Encryption at rest belongs to the SQLite log: each event payload (and quarantined body) is
 /// sealed with AES-256-GCM under its subject's data key (events without a subject use the
 /// tenant's own data key, subject ""); data keys are stored wrapped by `storage.master_key`.
-/// Erasing a subject destroys its key, so a copy of the database made before the erasure (a
-/// backup) no longer decrypts its events either.
+/// Erasing a subject deletes its rows and destroys its key; the SQLite log zeroes deleted content
+/// and truncates its WAL, so the store's files no longer hold either. A backup taken *before* the
+/// erasure still holds the wrapped key next to the rows and decrypts with the master key: backups
+/// are kept no longer than erasures may take to become effective, or erasures (listed in the
+/// audit log) are applied again after a restore (docs/operations.md). The in-memory log encrypts
+/// nothing (nothing of it is at rest) and otherwise behaves the same.
+///
+/// Receipts: the store decides by the `subject` column alone, never by type. Every event stored
+/// with the subject (`stored_event::subject`), whatever its type (`consent.changed`,
+/// `privacy.data_request`, ...), is erased with the subject: the store cannot tell a content-free
+/// receipt from an event that carries the person's data (`privacy.data_request` carries the
+/// export; Shopify's `customers/redact` names the customer), and an erased subject's export must
+/// hold no personal data. A receipt meant to outlive the erasure (`privacy.erased`,
+/// `privacy.redact`) is therefore stored *without* a top-level subject (it names the subject in its
+/// own `privacy` block, docs/privacy.md): it is sealed under the tenant's key, which an erasure
+/// never destroys. The audit log (no content) is kept too.
+///
+/// After an erasure the subject is a stranger: an event of it appended later (a new message, a
+/// platform's retry of a webhook whose dedupe key was erased with it) is stored again as a new
+/// copy under a new data key. That is right: the platform sent it again, and the erasure covered
+/// what was held when it ran.
 ///
 /// Threading: every member may be called from any thread, concurrently with each other and with
 /// the `event_log` members of the same object. Writes are serialized with `append` and are
@@ -48,10 +67,10 @@ struct consent_record {
 
 /// What an erasure removed.
 struct erase_outcome {
-  std::uint64_t events = 0;        ///< event rows deleted
-  std::uint64_t dedupe_keys = 0;   ///< dedupe entries deleted
-  std::uint64_t dead_letters = 0;  ///< dead letters of those events deleted
-  bool key_destroyed = false;      ///< a data key existed and is gone
+  std::uint64_t events = 0;           ///< event rows deleted
+  std::uint64_t dedupe_keys = 0;      ///< dedupe entries deleted
+  std::uint64_t dead_letters = 0;     ///< dead letters of those events deleted
+  bool key_destroyed = false;         ///< a data key existed and is gone
   std::vector<std::string> subjects;  ///< the subjects erased (one, or a channel's)
 };
 
@@ -93,32 +112,49 @@ class privacy_store {
 
   // -- consent --------------------------------------------------------------------------------
 
-  /// Stores a subject's consent record (replaces the previous one).
+  /// Stores a subject's consent record (replaces the previous one). `bad_request` for an empty
+  /// tenant or subject, or a purpose that is not an identifier (lower-case letters, digits, '_',
+  /// '-'; at most 64 characters). Consent records are not encrypted (no content).
   virtual status put_consent(const consent_record& r) = 0;
 
-  /// Every consent record of the tenant (loaded once when the tenant starts).
+  /// Every consent record of the tenant (loaded once when the tenant starts). On a storage
+  /// error it logs and answers what it has (possibly nothing).
   virtual std::vector<consent_record> consents(const std::string& tenant) = 0;
 
   // -- subjects -------------------------------------------------------------------------------
 
-  /// The subject's stored events in seq order (decrypted), at most `limit`: the export.
+  /// The subject's stored events in seq order (decrypted), at most `limit`: the export. Empty for
+  /// the subject "" and for an erased subject. An event that does not decrypt is an
+  /// `errc::internal` error (never skipped silently).
   virtual result<std::vector<stored_event>> subject_events(const std::string& tenant,
                                                            const std::string& subject,
                                                            std::size_t limit) = 0;
 
-  /// Erases a subject: destroys its data key, deletes its events, their dedupe keys and dead
-  /// letters, and its consent record. Idempotent (erasing twice finds nothing the second time).
+  /// Erases a subject, in one transaction: destroys its data key, deletes its events (receipts
+  /// included, see above), their dedupe keys and dead letters, and its consent record. Audit
+  /// entries and deletion requests naming the subject are kept (they hold no content and prove
+  /// what was done). Idempotent (erasing twice finds nothing the second time). `bad_request` for
+  /// an empty subject (the tenant's own key is never erased this way).
   virtual result<erase_outcome> erase_subject(const std::string& tenant,
                                               const std::string& subject) = 0;
 
-  /// Erases every event of a channel and every subject seen on it (Shopify `shop/redact`).
+  /// Erases, in one transaction, every subject seen on a channel (each as `erase_subject`, also
+  /// its events on other channels, if any) and then everything else of the channel: its events
+  /// without a subject, their dedupe keys and dead letters, its quarantined bodies (Shopify
+  /// `shop/redact`). A subject is "seen on" the channel when it has events there or its data
+  /// key was created there (so its consent record goes too after retention removed its events).
+  /// `bad_request` for an empty channel name.
   virtual result<erase_outcome> erase_channel(const std::string& tenant,
                                               const std::string& channel) = 0;
 
   // -- retention ------------------------------------------------------------------------------
 
   /// Deletes the tenant's events received before `cutoff`, dedupe keys created before it, dead
-  /// letters failed before it and quarantined bodies received before it.
+  /// letters failed before it and quarantined bodies received before it. The tenant's head is
+  /// kept: a seq is never issued twice. Consent records, data keys, the audit log and deletion
+  /// requests are not touched. The SQLite log deletes in batches of a few thousand rows, each its
+  /// own transaction, so a sweep holds up appends for one batch at most; a failure part-way
+  /// leaves the earlier batches deleted (running the sweep again finishes it).
   virtual result<sweep_outcome> expire(const std::string& tenant, timestamp cutoff) = 0;
 
   // -- audit ----------------------------------------------------------------------------------
@@ -126,12 +162,14 @@ class privacy_store {
   /// Appends an entry (its `id` is ignored); returns the assigned id.
   virtual result<std::uint64_t> audit(audit_entry e) = 0;
 
-  /// The tenant's entries with id > `after_id`, oldest first, at most `limit`.
+  /// The tenant's entries with id > `after_id`, oldest first, at most `limit`. On a storage
+  /// error it logs and answers what it has (possibly nothing).
   virtual std::vector<audit_entry> audit_log(const std::string& tenant, std::uint64_t after_id,
                                              std::size_t limit) = 0;
 
   // -- platform deletion requests -------------------------------------------------------------
 
+  /// Stores a request (replaces the one with the same code). `bad_request` for an empty code.
   virtual status put_deletion_request(const deletion_request& r) = 0;
 
   /// The request with this code (any tenant: the code is the capability), or

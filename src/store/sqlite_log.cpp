@@ -14,16 +14,21 @@
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "core/aead.hpp"
+#include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "store/key_cache.hpp"
+#include "store/privacy_rules.hpp"
 
 namespace sb::store {
 
 namespace {
 
-constexpr int k_schema_version = 1;
+constexpr int k_schema_version = 2;
 
 // Bounds the work of one read call when a type filter skips most events (as memory_log).
 constexpr std::size_t k_max_examined = 10000;
@@ -32,13 +37,47 @@ constexpr std::size_t k_max_examined = 10000;
 // waiting for long (by a checkpoint); readers in WAL mode wait only in rare recovery cases.
 constexpr int k_busy_timeout_ms = 5000;
 
+// The WAL truncation after an erasure waits this long at most for readers of older snapshots: it
+// runs with the writer held, and a WAL that is not truncated now is overwritten by later commits.
+constexpr int k_purge_busy_timeout_ms = 200;
+
 // Read connections kept open between calls; more are opened when more threads read at once and
 // closed again afterwards.
 constexpr std::size_t k_max_idle_readers = 8;
 
+// Unwrapped data keys kept in memory: about 150 bytes each.
+constexpr std::size_t k_key_cache_entries = 16384;
+
+// Rows one retention statement deletes before it lets other writes in.
+constexpr std::int64_t k_sweep_batch = 5000;
+
+// Rows the v1 -> v2 migration loads into memory at a time.
+constexpr std::int64_t k_migration_batch = 1000;
+
 // After a checkpoint the WAL file is truncated to this size, so one burst does not keep a large
 // file forever.
 constexpr const char* k_journal_size_limit = "PRAGMA journal_size_limit = 67108864";
+
+// Deleted content is overwritten with zeros, also on free-list pages: erased and expired rows (and
+// an erased subject's wrapped key) do not linger in the file, and neither does the plaintext a v1
+// store held before its migration.
+constexpr const char* k_secure_delete = "PRAGMA secure_delete = ON";
+
+// The key that wraps data keys, derived from `storage.master_key` so that key serves one purpose
+// per derivation (the actors derive the tenants' subject-id keys from it with other labels).
+constexpr std::string_view k_wrap_key_label = "switchboard/store/key-wrap/v1";
+
+// Dedupe keys are stored as HMAC-SHA256 under a key derived with this label, cut to 16 bytes
+// (collisions: about 2^-64 at 2^32 keys).
+constexpr std::string_view k_dedupe_key_label = "switchboard/store/dedupe/v1";
+constexpr std::size_t k_dedupe_digest_size = 16;
+
+// `meta.key_check` holds this text sealed under the wrapping key: a store opened with another
+// master key fails to open it, before anything is written.
+constexpr std::string_view k_key_check_text = "switchboard store key check v1";
+constexpr std::string_view k_key_check_aad = "key_check";
+constexpr const char* k_wrong_master_key =
+    "storage.master_key does not match the key this store was created with";
 
 // Version 1. `tenant_heads` keeps each tenant's last seq even when retention has deleted all of
 // its events, so a seq is never issued twice. `dedupe` is separate from `events` so retention can
@@ -99,6 +138,158 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_subscriber ON dead_letters (tenant, subscriber, id);
 PRAGMA user_version = 1;
 )sql";
+
+// Version 2 (from 1): encryption at rest and the privacy tables.
+// - `events.json` (TEXT in v1) holds the sealed payload, a BLOB: the conversation and the JSON.
+//   `events.conversation` is '' since: it names the peer (a WhatsApp peer is a phone number).
+// - Dedupe keys (`dedupe.key`, `events.dedupe_key`) are keyed digests (a WhatsApp message id
+//   encodes the sender's phone number): equality is all deduplication needs.
+// - `quarantine.body` holds the sealed body.
+// - `subject` on events and dead letters lets an erasure find a subject's rows ('' = none); its
+//   dedupe keys are found through its events' `dedupe_key`, which spares every append a second
+//   random-order index insert. Partial indexes leave subject-less rows out; queries repeat
+//   `subject <> ''` so the planner uses them.
+// - `subject_keys` holds the data keys, wrapped; its `channel` (where the subject was first seen)
+//   keeps a channel erasure complete after retention removed the subject's events.
+// - Retention sweeps one tenant at a time, hence the (tenant, time) indexes.
+constexpr const char* k_schema_v2 = R"sql(
+ALTER TABLE events ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+DROP INDEX events_received_at;
+CREATE INDEX events_received_at ON events (tenant, received_at_ms);
+CREATE INDEX events_subject ON events (tenant, subject, seq) WHERE subject <> '';
+CREATE TABLE dedupe_v2 (
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  key BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, channel, key)
+) WITHOUT ROWID;
+INSERT INTO dedupe_v2 (tenant, channel, key, seq, created_at_ms)
+  SELECT tenant, channel, sb_dedupe_digest(tenant, channel, key), seq, created_at_ms FROM dedupe;
+DROP TABLE dedupe;
+ALTER TABLE dedupe_v2 RENAME TO dedupe;
+CREATE INDEX dedupe_created_at ON dedupe (tenant, created_at_ms);
+CREATE INDEX dead_letters_subject ON dead_letters (tenant, subject) WHERE subject <> '';
+CREATE INDEX dead_letters_failed_at ON dead_letters (tenant, failed_at_ms);
+CREATE INDEX quarantine_received_at ON quarantine (tenant, received_at_ms);
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE subject_keys (
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, subject)
+) WITHOUT ROWID;
+CREATE INDEX subject_keys_channel ON subject_keys (tenant, channel) WHERE subject <> '';
+CREATE TABLE consent (
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  granted TEXT NOT NULL,
+  restricted INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, subject)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_tenant ON audit (tenant, id);
+CREATE TABLE deletion_requests (
+  code TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  state TEXT NOT NULL,
+  requested_at_ms INTEGER NOT NULL,
+  completed_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+// The last step of the migration, once the events' subjects are known.
+constexpr const char* k_schema_v2_subjects = R"sql(
+UPDATE dead_letters SET subject = COALESCE(
+  (SELECT e.subject FROM events e WHERE e.tenant = dead_letters.tenant AND e.seq = dead_letters.seq),
+  '');
+)sql";
+
+/// Associated data of a sealed event: binds it to its tenant and seq, so a row copied elsewhere
+/// (another tenant, another seq) does not open.
+void event_aad(std::string& out, const std::string& tenant, std::uint64_t seq) {
+  out.assign("event");
+  out.push_back('\0');
+  out.append(tenant).push_back('\0');
+  out.append(std::to_string(seq));
+}
+
+/// Associated data of a sealed quarantined body (its id is assigned by the insert).
+std::string quarantine_aad(const std::string& tenant, const std::string& channel) {
+  std::string out("quarantine");
+  out.push_back('\0');
+  out.append(tenant).push_back('\0');
+  out.append(channel);
+  return out;
+}
+
+/// The plaintext of a sealed event: the conversation's length (4 bytes, little endian), the
+/// conversation, then the event's JSON. Starts `out` with the header; the JSON is appended after.
+void start_payload(std::string& out, const std::string& conversation) {
+  const auto n = static_cast<std::uint32_t>(conversation.size());
+  out.clear();
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  }
+  out.append(conversation);
+}
+
+/// Splits an opened payload into conversation and JSON; false when it is not one.
+bool split_payload(std::string_view plain, std::string& conversation, std::string& json) {
+  if (plain.size() < 4) {
+    return false;
+  }
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) {
+    n |= static_cast<std::uint32_t>(static_cast<unsigned char>(plain[i])) << (8 * i);
+  }
+  if (plain.size() - 4 < n) {
+    return false;
+  }
+  conversation.assign(plain.substr(4, n));
+  json.assign(plain.substr(4 + n));
+  return true;
+}
+
+/// The stored form of a dedupe key: a keyed digest of (tenant, channel, key).
+std::string dedupe_digest(std::string_view secret, std::string_view tenant,
+                          std::string_view channel, std::string_view key) {
+  std::string material;
+  material.reserve(tenant.size() + channel.size() + key.size() + 2);
+  material.append(tenant).push_back('\0');
+  material.append(channel).push_back('\0');
+  material.append(key);
+  const auto mac = crypto::hmac_sha256(secret, material);
+  return std::string(reinterpret_cast<const char*>(mac.data()), k_dedupe_digest_size);
+}
+
+/// Associated data of a wrapped data key: its owner.
+std::string key_aad(const std::string& tenant, const std::string& subject) {
+  std::string out("data_key");
+  out.push_back('\0');
+  out.append(tenant).push_back('\0');
+  out.append(subject);
+  return out;
+}
 
 error sql_error(sqlite3* db, int rc, std::string_view what) {
   const int primary = rc & 0xff;
@@ -189,6 +380,11 @@ class query {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
     return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, c));
   }
+  /// A blob or text column without copying: valid until the next step or the end of the query.
+  std::string_view col_view(int c) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
+    return p == nullptr ? std::string_view() : std::string_view(p, sqlite3_column_bytes(s_, c));
+  }
   std::string col_blob(int c) const {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
     return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, c));
@@ -278,9 +474,38 @@ std::string subscriber_label(const std::string& tenant, const std::string& subsc
   return tenant + "/" + subscriber;
 }
 
-class sqlite_log final : public event_log, public delivery_store {
+/// Keys used by one write transaction: found ones are cached at once (they are committed), keys
+/// created by it only after its commit (a rolled-back key must not be used again).
+struct write_keys {
+  std::unordered_map<std::string, std::string> used;  // key_cache::id -> key
+  std::vector<std::pair<std::string, std::string>> created;
+};
+
+/// Keys used by one read call. `generation` is the cache's, read before the call's snapshot
+/// began (key_cache::put_if).
+struct read_keys {
+  struct entry {
+    std::string key;
+    bool from_snapshot = false;  // else from the cache, possibly newer than the snapshot
+  };
+  std::uint64_t generation = 0;
+  std::unordered_map<std::string, entry> used;
+};
+
+class sqlite_log final : public event_log, public delivery_store, public privacy_store {
  public:
-  status open(const std::string& dir, config::durability durability) {
+  sqlite_log() : keys_(k_key_cache_entries) {}
+
+  status open(const std::string& dir, config::durability durability,
+              const std::string& master_key) {
+    if (master_key.size() != crypto::aead_key_size) {
+      return {errc::internal, "storage.master_key must be 32 bytes (64 hex characters), not " +
+                                  std::to_string(master_key.size())};
+    }
+    const auto wrap = crypto::hmac_sha256(master_key, k_wrap_key_label);
+    wrap_key_.assign(reinterpret_cast<const char*>(wrap.data()), wrap.size());
+    const auto dedupe = crypto::hmac_sha256(master_key, k_dedupe_key_label);
+    dedupe_key_.assign(reinterpret_cast<const char*>(dedupe.data()), dedupe.size());
     if (sqlite3_threadsafe() == 0) {
       return {errc::internal, "the SQLite library was built without thread support"};
     }
@@ -307,17 +532,26 @@ class sqlite_log final : public event_log, public delivery_store {
     const char* sync = durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
                        : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
                                                                : "PRAGMA synchronous = OFF";
-    if (auto st = exec(writer_.db, sync); !st) {
+    for (const char* pragma : {sync, k_journal_size_limit, k_secure_delete}) {
+      if (auto st = exec(writer_.db, pragma); !st) {
+        return st;
+      }
+    }
+    // The v1 -> v2 migration rewrites the dedupe keys in SQL.
+    int rc = sqlite3_create_function_v2(writer_.db, "sb_dedupe_digest", 3,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC, this,
+                                        &sqlite_log::sql_dedupe_digest, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      return sql_error(writer_.db, rc, "register sb_dedupe_digest");
+    }
+    bool migrated = false;
+    if (auto st = migrate(migrated); !st) {
       return st;
     }
-    if (auto st = exec(writer_.db, k_journal_size_limit); !st) {
-      return st;
-    }
-    if (auto st = migrate(); !st) {
-      return st;
-    }
-    if (auto st = prepare_writer(); !st) {
-      return st;
+    if (migrated) {
+      // The v1 plaintext was in the WAL and the database file: its pages now hold ciphertext
+      // (or zeros); checkpoint them into the file and drop the old WAL frames.
+      purge_wal();
     }
     if (auto st = load_heads(); !st) {
       return st;
@@ -338,9 +572,10 @@ class sqlite_log final : public event_log, public delivery_store {
     outcomes.resize(requests.size());
     std::lock_guard lock(write_mutex_);
     // The batch's seq counters: published to `heads_` only after COMMIT, dropped on failure, so a
-    // failed batch leaves the counters as they were.
+    // failed batch leaves the counters as they were. The same holds for the keys it created.
     std::unordered_map<std::string, std::uint64_t> batch_heads;
-    auto st = append_locked(requests, outcomes, batch_heads);
+    write_keys wk;
+    auto st = append_locked(requests, outcomes, batch_heads, wk);
     if (!st) {
       rollback();
       for (auto& req : requests) {
@@ -353,6 +588,7 @@ class sqlite_log final : public event_log, public delivery_store {
       }
       return st;
     }
+    publish_keys(wk);
     std::lock_guard heads_lock(heads_mutex_);
     for (auto& [tenant, seq] : batch_heads) {
       heads_[tenant] = seq;
@@ -371,6 +607,8 @@ class sqlite_log final : public event_log, public delivery_store {
     if (!lease) {
       return lease.err();
     }
+    read_keys rk;
+    rk.generation = keys_.generation();  // before the snapshot begins
     // One statement = one read transaction: a consistent snapshot of committed batches.
     query q((*lease)->read_events);
     q.text(1, tenant).uint64(2, after).uint64(3, k_max_examined);
@@ -383,8 +621,10 @@ class sqlite_log final : public event_log, public delivery_store {
         stored_event e;
         e.seq = seq;
         e.type = std::move(type);
-        e.conversation = q.col_text(2);
-        e.json = q.col_text(3);
+        e.subject = q.col_text(2);
+        if (auto st = decrypt_event(**lease, rk, tenant, e, q.col_view(3)); !st) {
+          return st.err();
+        }
         r.events.push_back(std::move(e));
       }
     }
@@ -402,14 +642,33 @@ class sqlite_log final : public event_log, public delivery_store {
 
   result<std::uint64_t> quarantine(quarantined_body body) override {
     std::lock_guard lock(write_mutex_);
-    query q(w_.insert_quarantine);
-    q.text(1, body.tenant).text(2, body.channel).text(3, body.reason);
-    q.int64(4, body.received_at.unix_ms).blob(5, body.body);
-    int rc = q.step();
-    if (rc != SQLITE_DONE) {
-      return sql_error(writer_.db, rc, "quarantine");
+    write_keys wk;
+    std::uint64_t id = 0;
+    auto st = in_transaction("quarantine", [&]() -> status {
+      auto key = writer_key(wk, body.tenant, "", "", body.received_at.unix_ms);
+      if (!key) {
+        return key.err();
+      }
+      std::string sealed;
+      if (auto s = crypto::seal_append(sealed, **key, body.body,
+                                       quarantine_aad(body.tenant, body.channel));
+          !s) {
+        return s;
+      }
+      query q(w_.insert_quarantine);
+      q.text(1, body.tenant).text(2, body.channel).text(3, body.reason);
+      q.int64(4, body.received_at.unix_ms).blob(5, sealed);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "quarantine");
+      }
+      id = static_cast<std::uint64_t>(sqlite3_last_insert_rowid(writer_.db));
+      return {};
+    });
+    if (!st) {
+      return st.err();
     }
-    return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(writer_.db));
+    publish_keys(wk);
+    return id;
   }
 
   std::vector<quarantined_body> quarantined(const std::string& tenant) override {
@@ -419,6 +678,8 @@ class sqlite_log final : public event_log, public delivery_store {
       log::error("store", "quarantined(", tenant, "): ", lease.err().message);
       return out;
     }
+    read_keys rk;
+    rk.generation = keys_.generation();
     query q((*lease)->quarantined);
     q.text(1, tenant);
     int rc;
@@ -429,7 +690,13 @@ class sqlite_log final : public event_log, public delivery_store {
       b.channel = q.col_text(1);
       b.reason = q.col_text(2);
       b.received_at = timestamp::from_millis(q.col_int64(3));
-      b.body = q.col_blob(4);
+      auto st = decrypt(**lease, rk, tenant, "", q.col_view(4), quarantine_aad(tenant, b.channel),
+                        b.body);
+      if (!st) {
+        // One unreadable body must not hide the others; the operator sees which one.
+        log::error("store", "quarantined(", tenant, "): body ", b.id, ": ", st.err().message);
+        continue;
+      }
       out.push_back(std::move(b));
     }
     if (rc != SQLITE_DONE) {
@@ -499,8 +766,7 @@ class sqlite_log final : public event_log, public delivery_store {
       return out;
     }
     query q((*lease)->dead_letters);
-    q.text(1, tenant).text(2, subscriber).uint64(3, after_id);
-    q.int64(4, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    q.text(1, tenant).text(2, subscriber).uint64(3, after_id).int64(4, clamp_limit(limit));
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
       dead_letter d;
@@ -551,6 +817,257 @@ class sqlite_log final : public event_log, public delivery_store {
     return d;
   }
 
+  // -- privacy_store --------------------------------------------------------------------------
+
+  status put_consent(const consent_record& r) override {
+    if (auto st = rules::check_consent(r); !st) {
+      return st;
+    }
+    const std::string granted = rules::encode_granted(r.granted);
+    std::lock_guard lock(write_mutex_);
+    query q(w_.upsert_consent);
+    q.text(1, r.tenant).text(2, r.subject).text(3, granted);
+    q.int64(4, r.restricted ? 1 : 0).int64(5, r.updated_at.unix_ms);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "put consent");
+    }
+    return {};
+  }
+
+  std::vector<consent_record> consents(const std::string& tenant) override {
+    std::vector<consent_record> out;
+    auto lease = lease_reader();
+    if (!lease) {
+      log::error("store", "consents(", tenant, "): ", lease.err().message);
+      return out;
+    }
+    query q((*lease)->consents);
+    q.text(1, tenant);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      consent_record r;
+      r.tenant = tenant;
+      r.subject = q.col_text(0);
+      auto granted = rules::decode_granted(q.col_text(1));
+      if (!granted) {
+        log::error("store", "consents(", tenant, "): unreadable consent record of subject ",
+                   r.subject);
+        continue;
+      }
+      r.granted = std::move(*granted);
+      r.restricted = q.col_int64(2) != 0;
+      r.updated_at = timestamp::from_millis(q.col_int64(3));
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) {
+      log::error("store", "consents(", tenant,
+                 "): ", sql_error((*lease)->conn.db, rc, "read consent").message);
+    }
+    return out;
+  }
+
+  result<std::vector<stored_event>> subject_events(const std::string& tenant,
+                                                   const std::string& subject,
+                                                   std::size_t limit) override {
+    std::vector<stored_event> out;
+    if (limit == 0 || subject.empty()) {
+      return out;
+    }
+    auto lease = lease_reader();
+    if (!lease) {
+      return lease.err();
+    }
+    read_keys rk;
+    rk.generation = keys_.generation();
+    query q((*lease)->subject_events);
+    q.text(1, tenant).text(2, subject).int64(3, clamp_limit(limit));
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      stored_event e;
+      e.seq = q.col_uint64(0);
+      e.type = q.col_text(1);
+      e.subject = subject;
+      if (auto st = decrypt_event(**lease, rk, tenant, e, q.col_view(2)); !st) {
+        return st.err();
+      }
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error((*lease)->conn.db, rc, "read subject events");
+    }
+    return out;
+  }
+
+  result<erase_outcome> erase_subject(const std::string& tenant,
+                                      const std::string& subject) override {
+    if (auto st = rules::check_subject(subject); !st) {
+      return st.err();
+    }
+    erase_outcome out;
+    std::lock_guard lock(write_mutex_);
+    auto st = in_transaction("erase subject", [&] { return erase_locked(tenant, subject, out); });
+    if (!st) {
+      return st.err();
+    }
+    keys_.evict(key_cache::id(tenant, subject));
+    purge_wal();
+    return out;
+  }
+
+  result<erase_outcome> erase_channel(const std::string& tenant,
+                                      const std::string& channel) override {
+    if (auto st = rules::check_channel(channel); !st) {
+      return st.err();
+    }
+    erase_outcome out;
+    std::lock_guard lock(write_mutex_);
+    auto st = in_transaction("erase channel", [&]() -> status {
+      std::vector<std::string> subjects;
+      {
+        query q(w_.channel_subjects);
+        q.text(1, tenant).text(2, channel);
+        int rc;
+        while ((rc = q.step()) == SQLITE_ROW) {
+          subjects.push_back(q.col_text(0));
+        }
+        if (rc != SQLITE_DONE) {
+          return sql_error(writer_.db, rc, "erase channel: list subjects");
+        }
+      }
+      for (const auto& subject : subjects) {
+        if (auto s = erase_locked(tenant, subject, out); !s) {
+          return s;
+        }
+      }
+      // What is left of the channel: events without a subject (e.g. shop-level commerce), their
+      // dedupe keys and dead letters, and the channel's quarantined bodies.
+      out.dead_letters += run_counted(w_.channel_dead_letters, tenant, channel);
+      out.dedupe_keys += run_counted(w_.channel_dedupe, tenant, channel);
+      out.events += run_counted(w_.channel_events, tenant, channel);
+      run_counted(w_.channel_quarantine, tenant, channel);
+      return counted_status_;
+    });
+    if (!st) {
+      return st.err();
+    }
+    for (const auto& subject : out.subjects) {
+      keys_.evict(key_cache::id(tenant, subject));
+    }
+    purge_wal();
+    return out;
+  }
+
+  result<sweep_outcome> expire(const std::string& tenant, timestamp cutoff) override {
+    sweep_outcome out;
+    // Each statement deletes at most k_sweep_batch rows and commits; the writer is released in
+    // between, so appends wait for one batch at most, never for the whole sweep.
+    const std::pair<stmt*, std::uint64_t*> sweeps[] = {
+        {&w_.expire_events, &out.events},
+        {&w_.expire_dedupe, &out.dedupe_keys},
+        {&w_.expire_dead_letters, &out.dead_letters},
+        {&w_.expire_quarantine, &out.quarantined},
+    };
+    for (const auto& [s, count] : sweeps) {
+      for (;;) {
+        std::lock_guard lock(write_mutex_);
+        query q(*s);
+        q.text(1, tenant).int64(2, cutoff.unix_ms).int64(3, k_sweep_batch);
+        if (int rc = q.step(); rc != SQLITE_DONE) {
+          return sql_error(writer_.db, rc, "expire");
+        }
+        const auto n = static_cast<std::uint64_t>(sqlite3_changes64(writer_.db));
+        *count += n;
+        if (n < static_cast<std::uint64_t>(k_sweep_batch)) {
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  result<std::uint64_t> audit(audit_entry e) override {
+    std::lock_guard lock(write_mutex_);
+    query q(w_.insert_audit);
+    q.text(1, e.tenant).int64(2, e.at.unix_ms).text(3, e.actor).text(4, e.action);
+    q.text(5, e.subject).text(6, e.outcome).text(7, e.detail);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "audit");
+    }
+    return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(writer_.db));
+  }
+
+  std::vector<audit_entry> audit_log(const std::string& tenant, std::uint64_t after_id,
+                                     std::size_t limit) override {
+    std::vector<audit_entry> out;
+    if (limit == 0) {
+      return out;
+    }
+    auto lease = lease_reader();
+    if (!lease) {
+      log::error("store", "audit_log(", tenant, "): ", lease.err().message);
+      return out;
+    }
+    query q((*lease)->audit_log);
+    q.text(1, tenant).uint64(2, after_id).int64(3, clamp_limit(limit));
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      audit_entry e;
+      e.id = q.col_uint64(0);
+      e.at = timestamp::from_millis(q.col_int64(1));
+      e.tenant = tenant;
+      e.actor = q.col_text(2);
+      e.action = q.col_text(3);
+      e.subject = q.col_text(4);
+      e.outcome = q.col_text(5);
+      e.detail = q.col_text(6);
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) {
+      log::error("store", "audit_log(", tenant,
+                 "): ", sql_error((*lease)->conn.db, rc, "read audit").message);
+    }
+    return out;
+  }
+
+  status put_deletion_request(const deletion_request& r) override {
+    if (r.code.empty()) {
+      return {errc::bad_request, "deletion request: code is empty"};
+    }
+    std::lock_guard lock(write_mutex_);
+    query q(w_.upsert_deletion_request);
+    q.text(1, r.code).text(2, r.tenant).text(3, r.channel).text(4, r.subject).text(5, r.state);
+    q.int64(6, r.requested_at.unix_ms).int64(7, r.completed_at.unix_ms);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "put deletion request");
+    }
+    return {};
+  }
+
+  result<deletion_request> find_deletion_request(const std::string& code) override {
+    auto lease = lease_reader();
+    if (!lease) {
+      return lease.err();
+    }
+    query q((*lease)->find_deletion_request);
+    q.text(1, code);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      return {errc::not_found, "no deletion request with this confirmation code"};
+    }
+    if (rc != SQLITE_ROW) {
+      return sql_error((*lease)->conn.db, rc, "find deletion request");
+    }
+    deletion_request r;
+    r.code = code;
+    r.tenant = q.col_text(0);
+    r.channel = q.col_text(1);
+    r.subject = q.col_text(2);
+    r.state = q.col_text(3);
+    r.requested_at = timestamp::from_millis(q.col_int64(4));
+    r.completed_at = timestamp::from_millis(q.col_int64(5));
+    return r;
+  }
+
  private:
   /// A read-only connection with its cached statements; used by one thread at a time.
   struct reader {
@@ -559,6 +1076,11 @@ class sqlite_log final : public event_log, public delivery_store {
     stmt quarantined;
     stmt cursor;
     stmt dead_letters;
+    stmt find_key;
+    stmt subject_events;
+    stmt consents;
+    stmt audit_log;
+    stmt find_deletion_request;
   };
 
   /// A reader borrowed from the pool; returned to it when the lease ends.
@@ -574,6 +1096,7 @@ class sqlite_log final : public event_log, public delivery_store {
       }
     }
     reader* operator->() const { return reader_.get(); }
+    reader& operator*() const { return *reader_; }
 
    private:
     sqlite_log* owner_;
@@ -593,13 +1116,109 @@ class sqlite_log final : public event_log, public delivery_store {
     stmt upsert_cursor;
     stmt insert_dead_letter;
     stmt take_dead_letter;
+    stmt find_key;
+    stmt insert_key;
+    stmt upsert_consent;
+    stmt insert_audit;
+    stmt upsert_deletion_request;
+    // Erasure: ?1 tenant, ?2 subject (or channel).
+    stmt erase_dead_letters_by_subject;
+    stmt erase_dead_letters_by_event;
+    stmt erase_dedupe;
+    stmt erase_events;
+    stmt erase_consent;
+    stmt erase_key;
+    stmt channel_subjects;
+    stmt channel_dead_letters;
+    stmt channel_dedupe;
+    stmt channel_events;
+    stmt channel_quarantine;
+    // Retention: ?1 tenant, ?2 cutoff (ms), ?3 batch size.
+    stmt expire_events;
+    stmt expire_dedupe;
+    stmt expire_dead_letters;
+    stmt expire_quarantine;
   };
 
-  status migrate() {
+  static std::int64_t clamp_limit(std::size_t limit) {
+    return static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+  }
+
+  /// Runs `body` between BEGIN IMMEDIATE and COMMIT; rolls back when either fails.
+  template <class F>
+  status in_transaction(const char* what, F&& body) {
+    {
+      query q(w_.begin);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, std::string("begin ") + what);
+      }
+    }
+    counted_status_ = {};
+    status st = body();
+    if (st) {
+      query q(w_.commit);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        st = sql_error(writer_.db, rc, std::string("commit ") + what);
+      }
+    }
+    if (!st) {
+      rollback();
+    }
+    return st;
+  }
+
+  /// Runs a DELETE bound to (?1, ?2) and answers how many rows it deleted. The first failure is
+  /// kept in `counted_status_` (checked once at the end of the transaction's body).
+  std::uint64_t run_counted(const stmt& s, const std::string& a, const std::string& b) {
+    if (!counted_status_) {
+      return 0;
+    }
+    query q(s);
+    q.text(1, a).text(2, b);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      counted_status_ = sql_error(writer_.db, rc, "erase");
+      return 0;
+    }
+    return static_cast<std::uint64_t>(sqlite3_changes64(writer_.db));
+  }
+
+  /// Deletes one subject's rows inside the caller's transaction. The dead letters go first: one
+  /// of the statements finds them through the events.
+  status erase_locked(const std::string& tenant, const std::string& subject, erase_outcome& out) {
+    out.dead_letters += run_counted(w_.erase_dead_letters_by_subject, tenant, subject);
+    out.dead_letters += run_counted(w_.erase_dead_letters_by_event, tenant, subject);
+    out.dedupe_keys += run_counted(w_.erase_dedupe, tenant, subject);
+    out.events += run_counted(w_.erase_events, tenant, subject);
+    run_counted(w_.erase_consent, tenant, subject);
+    if (run_counted(w_.erase_key, tenant, subject) > 0) {
+      out.key_destroyed = true;
+    }
+    out.subjects.push_back(subject);
+    return counted_status_;
+  }
+
+  /// Checkpoints the WAL into the database file and truncates it, so the frames that held erased
+  /// rows (or a v1 store's plaintext) leave the files. Best effort: with a reader on an older
+  /// snapshot it gives up after a short wait, and later commits overwrite those frames instead.
+  void purge_wal() {
+    sqlite3_busy_timeout(writer_.db, k_purge_busy_timeout_ms);
+    int log_frames = 0;
+    int checkpointed = 0;
+    int rc = sqlite3_wal_checkpoint_v2(writer_.db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                       &checkpointed);
+    sqlite3_busy_timeout(writer_.db, k_busy_timeout_ms);
+    if (rc != SQLITE_OK) {
+      log::info("store", "WAL not truncated after an erasure (",
+                sql_error(writer_.db, rc, "checkpoint").message,
+                "); later commits overwrite its frames");
+    }
+  }
+
+  status migrate(bool& migrated) {
     if (auto st = exec(writer_.db, "BEGIN IMMEDIATE"); !st) {
       return st;
     }
-    auto st = migrate_locked();
+    auto st = migrate_locked(migrated);
     if (!st) {
       exec(writer_.db, "ROLLBACK");
       return st;
@@ -611,7 +1230,7 @@ class sqlite_log final : public event_log, public delivery_store {
     return {};
   }
 
-  status migrate_locked() {
+  status migrate_locked(bool& migrated) {
     auto version = scalar_text(writer_.db, "PRAGMA user_version");
     if (!version) {
       return version.err();
@@ -622,10 +1241,197 @@ class sqlite_log final : public event_log, public delivery_store {
                                   " is newer than this build understands (" +
                                   std::to_string(k_schema_version) + ")"};
     }
-    if (v == 0) {
-      return exec(writer_.db, k_schema_v1);
+    const bool fresh = v == 0;
+    if (fresh) {
+      // A new store is created as version 1 and migrated: one path to the current schema.
+      if (auto st = exec(writer_.db, k_schema_v1); !st) {
+        return st;
+      }
+      v = 1;
     }
-    // Later versions migrate here, one step at a time: `if (v < 2) { ... }`.
+    if (v < 2) {
+      if (auto st = exec(writer_.db, k_schema_v2); !st) {
+        return st;
+      }
+      if (auto st = prepare_writer(); !st) {
+        return st;
+      }
+      if (auto st = seal_v1_rows(); !st) {
+        return st;
+      }
+      if (auto st = exec(writer_.db, k_schema_v2_subjects); !st) {
+        return st;
+      }
+      auto check = crypto::seal(wrap_key_, k_key_check_text, k_key_check_aad);
+      if (!check) {
+        return check.err();
+      }
+      stmt put;
+      if (auto st =
+              prepare(writer_.db, "INSERT INTO meta (name, value) VALUES ('key_check', ?1)", put);
+          !st) {
+        return st;
+      }
+      query q(put);
+      q.blob(1, *check);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "write key check");
+      }
+      if (auto st = exec(writer_.db, "PRAGMA user_version = 2"); !st) {
+        return st;
+      }
+      migrated = !fresh;
+      if (migrated) {
+        log::info("store", path_, ": migrated from schema version 1 to 2 (encrypted at rest)");
+      }
+      return {};
+    }
+    if (auto st = prepare_writer(); !st) {
+      return st;
+    }
+    return check_master_key();
+  }
+
+  status check_master_key() {
+    stmt get;
+    if (auto st = prepare(writer_.db, "SELECT value FROM meta WHERE name = 'key_check'", get);
+        !st) {
+      return st;
+    }
+    query q(get);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      return {errc::internal, path_ + ": the key check is missing (not a Switchboard store?)"};
+    }
+    if (rc != SQLITE_ROW) {
+      return sql_error(writer_.db, rc, "read key check");
+    }
+    auto opened = crypto::open(wrap_key_, q.col_view(0), k_key_check_aad);
+    if (!opened || *opened != k_key_check_text) {
+      return {errc::internal, k_wrong_master_key};
+    }
+    return {};
+  }
+
+  /// v1 -> v2: fills each event's subject from its JSON and seals the JSON and the quarantined
+  /// bodies, in the migration's transaction. Rows are loaded a batch at a time and updated after
+  /// the batch's statement is done, so no row is updated under a running scan of its table.
+  status seal_v1_rows() {
+    stmt select_events;
+    stmt update_event;
+    stmt select_quarantine;
+    stmt update_quarantine;
+    const std::pair<stmt*, const char*> statements[] = {
+        {&select_events,
+         "SELECT tenant, seq, channel, received_at_ms, json, "
+         "CASE WHEN json_valid(json) THEN json_extract(json, '$.subject') END, conversation, "
+         "dedupe_key FROM events WHERE (tenant, seq) > (?1, ?2) ORDER BY tenant, seq LIMIT ?3"},
+        {&update_event,
+         "UPDATE events SET subject = ?3, json = ?4, conversation = '', "
+         "dedupe_key = CASE WHEN dedupe_key IS NULL THEN NULL "
+         "ELSE sb_dedupe_digest(tenant, channel, dedupe_key) END WHERE tenant = ?1 AND seq = ?2"},
+        {&select_quarantine,
+         "SELECT id, tenant, channel, received_at_ms, body FROM quarantine WHERE id > ?1 "
+         "ORDER BY id LIMIT ?2"},
+        {&update_quarantine, "UPDATE quarantine SET body = ?2 WHERE id = ?1"},
+    };
+    for (const auto& [s, sql] : statements) {
+      if (auto st = prepare(writer_.db, sql, *s); !st) {
+        return st;
+      }
+    }
+    struct row {
+      std::string tenant;
+      std::uint64_t seq = 0;
+      std::string channel;
+      std::int64_t time_ms = 0;
+      std::string plain;
+      std::string subject;
+      std::string conversation;
+    };
+    // The keys are created in this transaction: cached only once it commits (in open()'s caller
+    // nothing reads before that), so they are simply not published here.
+    write_keys wk;
+    std::string sealed;
+    std::string aad;
+    std::string last_tenant;
+    std::uint64_t last_seq = 0;
+    for (;;) {
+      std::vector<row> rows;
+      {
+        query q(select_events);
+        q.text(1, last_tenant).uint64(2, last_seq).int64(3, k_migration_batch);
+        int rc;
+        while ((rc = q.step()) == SQLITE_ROW) {
+          row r{q.col_text(0), q.col_uint64(1), q.col_text(2), q.col_int64(3),
+                std::string(), q.col_text(5),   q.col_text(6)};
+          start_payload(r.plain, r.conversation);
+          r.plain.append(q.col_text(4));
+          rows.push_back(std::move(r));
+        }
+        if (rc != SQLITE_DONE) {
+          return sql_error(writer_.db, rc, "migrate: read events");
+        }
+      }
+      if (rows.empty()) {
+        break;
+      }
+      for (const auto& r : rows) {
+        auto key = writer_key(wk, r.tenant, r.subject, r.channel, r.time_ms);
+        if (!key) {
+          return key.err();
+        }
+        sealed.clear();
+        event_aad(aad, r.tenant, r.seq);
+        if (auto st = crypto::seal_append(sealed, **key, r.plain, aad); !st) {
+          return st;
+        }
+        query u(update_event);
+        u.text(1, r.tenant).uint64(2, r.seq).text(3, r.subject).blob(4, sealed);
+        if (int rc = u.step(); rc != SQLITE_DONE) {
+          return sql_error(writer_.db, rc, "migrate: seal event");
+        }
+      }
+      last_tenant = rows.back().tenant;
+      last_seq = rows.back().seq;
+    }
+    std::uint64_t last_id = 0;
+    for (;;) {
+      std::vector<row> rows;
+      {
+        query q(select_quarantine);
+        q.uint64(1, last_id).int64(2, k_migration_batch);
+        int rc;
+        while ((rc = q.step()) == SQLITE_ROW) {
+          rows.push_back({q.col_text(1), q.col_uint64(0), q.col_text(2), q.col_int64(3),
+                          q.col_blob(4), std::string(), std::string()});
+        }
+        if (rc != SQLITE_DONE) {
+          return sql_error(writer_.db, rc, "migrate: read quarantine");
+        }
+      }
+      if (rows.empty()) {
+        break;
+      }
+      for (const auto& r : rows) {
+        auto key = writer_key(wk, r.tenant, "", "", r.time_ms);
+        if (!key) {
+          return key.err();
+        }
+        sealed.clear();
+        if (auto st =
+                crypto::seal_append(sealed, **key, r.plain, quarantine_aad(r.tenant, r.channel));
+            !st) {
+          return st;
+        }
+        query u(update_quarantine);
+        u.uint64(1, r.seq).blob(2, sealed);
+        if (int rc = u.step(); rc != SQLITE_DONE) {
+          return sql_error(writer_.db, rc, "migrate: seal quarantined body");
+        }
+      }
+      last_id = rows.back().seq;
+    }
     return {};
   }
 
@@ -636,13 +1442,12 @@ class sqlite_log final : public event_log, public delivery_store {
         {&w_.commit, "COMMIT"},
         {&w_.rollback, "ROLLBACK"},
         {&w_.insert_dedupe,
-         "INSERT INTO dedupe (tenant, channel, key, seq, created_at_ms) VALUES (?1, ?2, ?3, ?4, "
-         "?5) "
-         "ON CONFLICT DO NOTHING"},
+         "INSERT INTO dedupe (tenant, channel, key, seq, created_at_ms) "
+         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"},
         {&w_.find_dedupe, "SELECT seq FROM dedupe WHERE tenant = ?1 AND channel = ?2 AND key = ?3"},
         {&w_.insert_event,
          "INSERT INTO events (tenant, seq, channel, dedupe_key, type, conversation, event_id, "
-         "received_at_ms, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+         "received_at_ms, json, subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
         {&w_.upsert_head,
          "INSERT INTO tenant_heads (tenant, seq) VALUES (?1, ?2) "
          "ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq"},
@@ -652,12 +1457,71 @@ class sqlite_log final : public event_log, public delivery_store {
         {&w_.upsert_cursor,
          "INSERT INTO cursors (tenant, subscriber, seq) VALUES (?1, ?2, ?3) "
          "ON CONFLICT (tenant, subscriber) DO UPDATE SET seq = excluded.seq"},
+        // The subject comes from the event, so erasing the subject finds its dead letters.
         {&w_.insert_dead_letter,
          "INSERT INTO dead_letters (tenant, subscriber, seq, event_id, attempts, last_error, "
-         "failed_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+         "failed_at_ms, subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, COALESCE((SELECT subject "
+         "FROM events WHERE tenant = ?1 AND seq = ?3), ''))"},
         {&w_.take_dead_letter,
          "DELETE FROM dead_letters WHERE id = ?1 AND tenant = ?2 AND subscriber = ?3 "
          "RETURNING seq, event_id, attempts, last_error, failed_at_ms"},
+        {&w_.find_key, "SELECT wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
+        {&w_.insert_key,
+         "INSERT INTO subject_keys (tenant, subject, channel, wrapped_key, created_at_ms) "
+         "VALUES (?1, ?2, ?3, ?4, ?5)"},
+        {&w_.upsert_consent,
+         "INSERT INTO consent (tenant, subject, granted, restricted, updated_at_ms) "
+         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, subject) DO UPDATE SET "
+         "granted = excluded.granted, restricted = excluded.restricted, "
+         "updated_at_ms = excluded.updated_at_ms"},
+        {&w_.insert_audit,
+         "INSERT INTO audit (tenant, at_ms, actor, action, subject, outcome, detail) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+        {&w_.upsert_deletion_request,
+         "INSERT INTO deletion_requests (code, tenant, channel, subject, state, requested_at_ms, "
+         "completed_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (code) DO UPDATE SET "
+         "tenant = excluded.tenant, channel = excluded.channel, subject = excluded.subject, "
+         "state = excluded.state, requested_at_ms = excluded.requested_at_ms, "
+         "completed_at_ms = excluded.completed_at_ms"},
+        {&w_.erase_dead_letters_by_subject,
+         "DELETE FROM dead_letters WHERE tenant = ?1 AND subject = ?2 AND subject <> ''"},
+        // Dead letters added before their event's subject was known (none are expected).
+        {&w_.erase_dead_letters_by_event,
+         "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN (SELECT seq FROM events "
+         "WHERE tenant = ?1 AND subject = ?2 AND subject <> '')"},
+        // Through the events' own dedupe keys (the dedupe primary key): a subject index on dedupe
+        // would cost every append another scattered index insert.
+        {&w_.erase_dedupe,
+         "DELETE FROM dedupe WHERE (tenant, channel, key) IN (SELECT tenant, channel, dedupe_key "
+         "FROM events WHERE tenant = ?1 AND subject = ?2 AND subject <> '' "
+         "AND dedupe_key IS NOT NULL)"},
+        {&w_.erase_events,
+         "DELETE FROM events WHERE tenant = ?1 AND subject = ?2 AND subject <> ''"},
+        {&w_.erase_consent, "DELETE FROM consent WHERE tenant = ?1 AND subject = ?2"},
+        {&w_.erase_key,
+         "DELETE FROM subject_keys WHERE tenant = ?1 AND subject = ?2 AND subject <> ''"},
+        {&w_.channel_subjects,
+         "SELECT subject FROM events WHERE tenant = ?1 AND channel = ?2 AND subject <> '' "
+         "UNION SELECT subject FROM subject_keys WHERE tenant = ?1 AND channel = ?2 "
+         "AND subject <> ''"},
+        {&w_.channel_dead_letters,
+         "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN (SELECT seq FROM events "
+         "WHERE tenant = ?1 AND channel = ?2)"},
+        {&w_.channel_dedupe, "DELETE FROM dedupe WHERE tenant = ?1 AND channel = ?2"},
+        {&w_.channel_events, "DELETE FROM events WHERE tenant = ?1 AND channel = ?2"},
+        {&w_.channel_quarantine, "DELETE FROM quarantine WHERE tenant = ?1 AND channel = ?2"},
+        {&w_.expire_events,
+         "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE tenant = ?1 "
+         "AND received_at_ms < ?2 LIMIT ?3)"},
+        {&w_.expire_dedupe,
+         "DELETE FROM dedupe WHERE (tenant, channel, key) IN (SELECT tenant, channel, key "
+         "FROM dedupe WHERE tenant = ?1 AND created_at_ms < ?2 LIMIT ?3)"},
+        {&w_.expire_dead_letters,
+         "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE tenant = ?1 "
+         "AND failed_at_ms < ?2 LIMIT ?3)"},
+        {&w_.expire_quarantine,
+         "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE tenant = ?1 "
+         "AND received_at_ms < ?2 LIMIT ?3)"},
     };
     for (const auto& [s, sql] : statements) {
       if (auto st = prepare(db, sql, *s); !st) {
@@ -704,9 +1568,147 @@ class sqlite_log final : public event_log, public delivery_store {
     return {};
   }
 
+  /// The data key of (tenant, subject) for a write, created (wrapped and inserted in the current
+  /// transaction) when the subject has none. Called with `write_mutex_` held, inside a
+  /// transaction. Cached keys cost no SQL.
+  result<const std::string*> writer_key(write_keys& wk, const std::string& tenant,
+                                        const std::string& subject, const std::string& channel,
+                                        std::int64_t now_ms) {
+    std::string id = key_cache::id(tenant, subject);
+    if (auto it = wk.used.find(id); it != wk.used.end()) {
+      return &it->second;
+    }
+    if (auto cached = keys_.get(id)) {
+      return &wk.used.emplace(std::move(id), std::move(*cached)).first->second;
+    }
+    const std::string aad = key_aad(tenant, subject);
+    {
+      query q(w_.find_key);
+      q.text(1, tenant).text(2, subject);
+      int rc = q.step();
+      if (rc == SQLITE_ROW) {
+        auto key = crypto::unwrap_key(wrap_key_, q.col_view(0), aad);
+        if (!key) {
+          return error{errc::internal, "the data key of a subject of tenant " + tenant +
+                                           " does not unwrap: " + key.err().message};
+        }
+        // Committed before this transaction and unchanged while the writer is held: cacheable.
+        keys_.put(id, *key);
+        return &wk.used.emplace(std::move(id), std::move(*key)).first->second;
+      }
+      if (rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "find data key");
+      }
+    }
+    std::string key = crypto::generate_aead_key();
+    auto wrapped = crypto::wrap_key(wrap_key_, key, aad);
+    if (!wrapped) {
+      return wrapped.err();
+    }
+    query ins(w_.insert_key);
+    ins.text(1, tenant).text(2, subject).text(3, channel).blob(4, *wrapped).int64(5, now_ms);
+    if (int rc = ins.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "insert data key");
+    }
+    wk.created.emplace_back(id, key);
+    return &wk.used.emplace(std::move(id), std::move(key)).first->second;
+  }
+
+  /// After a commit: the keys the transaction created become usable by everyone.
+  void publish_keys(write_keys& wk) {
+    for (const auto& [id, key] : wk.created) {
+      keys_.put(id, key);
+    }
+  }
+
+  /// The data key of (tenant, subject) as the reader's snapshot has it; from the cache unless
+  /// `from_snapshot`.
+  result<const read_keys::entry*> reader_key(reader& r, read_keys& rk, const std::string& tenant,
+                                             const std::string& subject, bool from_snapshot) {
+    std::string id = key_cache::id(tenant, subject);
+    auto it = rk.used.find(id);
+    if (it != rk.used.end() && (it->second.from_snapshot || !from_snapshot)) {
+      return &it->second;
+    }
+    if (!from_snapshot) {
+      if (auto cached = keys_.get(id)) {
+        return &rk.used.insert_or_assign(std::move(id), read_keys::entry{std::move(*cached), false})
+                    .first->second;
+      }
+    }
+    query q(r.find_key);
+    q.text(1, tenant).text(2, subject);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      return error{errc::internal, "no data key for a subject of tenant " + tenant};
+    }
+    if (rc != SQLITE_ROW) {
+      return sql_error(r.conn.db, rc, "find data key");
+    }
+    auto key = crypto::unwrap_key(wrap_key_, q.col_view(0), key_aad(tenant, subject));
+    if (!key) {
+      return error{errc::internal, "the data key of a subject of tenant " + tenant +
+                                       " does not unwrap: " + key.err().message};
+    }
+    keys_.put_if(id, *key, rk.generation);
+    return &rk.used.insert_or_assign(std::move(id), read_keys::entry{std::move(*key), true})
+                .first->second;
+  }
+
+  /// Opens a sealed value of (tenant, subject). A cached key can be newer than the reader's
+  /// snapshot (the subject was erased and seen again since): then the snapshot's key opens it.
+  status decrypt(reader& r, read_keys& rk, const std::string& tenant, const std::string& subject,
+                 std::string_view sealed, std::string_view aad, std::string& out) {
+    auto key = reader_key(r, rk, tenant, subject, false);
+    if (!key) {
+      return key.err();
+    }
+    auto st = crypto::open_append(out, (*key)->key, sealed, aad);
+    if (st || (*key)->from_snapshot) {
+      return st;
+    }
+    key = reader_key(r, rk, tenant, subject, true);
+    if (!key) {
+      return key.err();
+    }
+    return crypto::open_append(out, (*key)->key, sealed, aad);
+  }
+
+  status decrypt_event(reader& r, read_keys& rk, const std::string& tenant, stored_event& e,
+                       std::string_view sealed) {
+    std::string aad;
+    event_aad(aad, tenant, e.seq);
+    std::string plain;
+    auto st = decrypt(r, rk, tenant, e.subject, sealed, aad, plain);
+    if (!st) {
+      return {errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
+                                  " cannot be decrypted: " + st.err().message};
+    }
+    if (!split_payload(plain, e.conversation, e.json)) {
+      return {errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
+                                  " has a malformed payload"};
+    }
+    return {};
+  }
+
+  /// sb_dedupe_digest(tenant, channel, key): `dedupe_digest` for SQL (the v1 -> v2 migration).
+  static void sql_dedupe_digest(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+    auto* self = static_cast<sqlite_log*>(sqlite3_user_data(ctx));
+    std::string_view parts[3];
+    for (int i = 0; i < argc && i < 3; ++i) {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
+      parts[i] = p == nullptr
+                     ? std::string_view()
+                     : std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[i])));
+    }
+    const auto digest = dedupe_digest(self->dedupe_key_, parts[0], parts[1], parts[2]);
+    sqlite3_result_blob(ctx, digest.data(), static_cast<int>(digest.size()), SQLITE_TRANSIENT);
+  }
+
   status append_locked(std::vector<append_request>& requests,
                        std::vector<std::vector<append_outcome>>& outcomes,
-                       std::unordered_map<std::string, std::uint64_t>& batch_heads) {
+                       std::unordered_map<std::string, std::uint64_t>& batch_heads,
+                       write_keys& wk) {
     {
       query q(w_.begin);
       if (int rc = q.step(); rc != SQLITE_DONE) {
@@ -714,7 +1716,10 @@ class sqlite_log final : public event_log, public delivery_store {
       }
     }
     const std::int64_t now_ms = now().unix_ms;
-    std::string json;
+    std::string payload;
+    std::string sealed;
+    std::string aad;
+    std::string digest;
     for (std::size_t i = 0; i < requests.size(); ++i) {
       auto& req = requests[i];
       auto& out = outcomes[i];
@@ -725,18 +1730,20 @@ class sqlite_log final : public event_log, public delivery_store {
       }
       std::uint64_t& last = it->second;
       for (auto& ev : req.events) {
+        digest.clear();
         if (!ev.dedupe_key.empty()) {
+          digest = dedupe_digest(dedupe_key_, req.tenant, ev.channel.name, ev.dedupe_key);
           // Claims the key for the next seq; if it is taken (by an earlier batch or earlier in
           // this one: the transaction sees its own rows), the event is a duplicate.
           query claim(w_.insert_dedupe);
-          claim.text(1, req.tenant).text(2, ev.channel.name).text(3, ev.dedupe_key);
+          claim.text(1, req.tenant).text(2, ev.channel.name).blob(3, digest);
           claim.uint64(4, last + 1).int64(5, now_ms);
           if (int rc = claim.step(); rc != SQLITE_DONE) {
             return sql_error(writer_.db, rc, "claim dedupe key");
           }
           if (sqlite3_changes(writer_.db) == 0) {
             query find(w_.find_dedupe);
-            find.text(1, req.tenant).text(2, ev.channel.name).text(3, ev.dedupe_key);
+            find.text(1, req.tenant).text(2, ev.channel.name).blob(3, digest);
             int rc = find.step();
             if (rc != SQLITE_ROW) {
               return sql_error(writer_.db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
@@ -746,13 +1753,27 @@ class sqlite_log final : public event_log, public delivery_store {
             continue;
           }
         }
+        auto key = writer_key(wk, req.tenant, ev.subject, ev.channel.name, now_ms);
+        if (!key) {
+          return key.err();
+        }
         ev.seq = ++last;
-        json.clear();
-        append_json(json, ev);
+        start_payload(payload, ev.conversation);
+        append_json(payload, ev);
+        sealed.clear();
+        event_aad(aad, req.tenant, ev.seq);
+        if (auto st = crypto::seal_append(sealed, **key, payload, aad); !st) {
+          return st;
+        }
         query ins(w_.insert_event);
         ins.text(1, req.tenant).uint64(2, ev.seq).text(3, ev.channel.name);
-        ins.text_or_null(4, ev.dedupe_key).text(5, ev.type).text(6, ev.conversation);
-        ins.text(7, ev.id).int64(8, ev.received_at.unix_ms).text(9, json);
+        if (digest.empty()) {
+          ins.text_or_null(4, "");
+        } else {
+          ins.blob(4, digest);
+        }
+        ins.text(5, ev.type).text(6, "");
+        ins.text(7, ev.id).int64(8, ev.received_at.unix_ms).blob(9, sealed).text(10, ev.subject);
         if (int rc = ins.step(); rc != SQLITE_DONE) {
           return sql_error(writer_.db, rc, "insert event");
         }
@@ -800,8 +1821,8 @@ class sqlite_log final : public event_log, public delivery_store {
     auto* db = r->conn.db;
     const std::pair<stmt*, const char*> statements[] = {
         {&r->read_events,
-         "SELECT seq, type, conversation, json FROM events WHERE tenant = ?1 AND seq > ?2 "
-         "ORDER BY seq LIMIT ?3"},
+         "SELECT seq, type, subject, json FROM events WHERE tenant = ?1 AND "
+         "seq > ?2 ORDER BY seq LIMIT ?3"},
         {&r->quarantined,
          "SELECT id, channel, reason, received_at_ms, body FROM quarantine WHERE tenant = ?1 "
          "ORDER BY id"},
@@ -809,6 +1830,19 @@ class sqlite_log final : public event_log, public delivery_store {
         {&r->dead_letters,
          "SELECT id, seq, event_id, attempts, last_error, failed_at_ms FROM dead_letters "
          "WHERE tenant = ?1 AND subscriber = ?2 AND id > ?3 ORDER BY id LIMIT ?4"},
+        {&r->find_key, "SELECT wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
+        {&r->subject_events,
+         "SELECT seq, type, json FROM events WHERE tenant = ?1 AND subject = ?2 "
+         "AND subject <> '' ORDER BY seq LIMIT ?3"},
+        {&r->consents,
+         "SELECT subject, granted, restricted, updated_at_ms FROM consent WHERE tenant = ?1 "
+         "ORDER BY subject"},
+        {&r->audit_log,
+         "SELECT id, at_ms, actor, action, subject, outcome, detail FROM audit "
+         "WHERE tenant = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
+        {&r->find_deletion_request,
+         "SELECT tenant, channel, subject, state, requested_at_ms, completed_at_ms "
+         "FROM deletion_requests WHERE code = ?1"},
     };
     for (const auto& [s, sql] : statements) {
       if (auto st = prepare(db, sql, *s); !st) {
@@ -829,10 +1863,14 @@ class sqlite_log final : public event_log, public delivery_store {
   // (which checkpoints the WAL), and the directory lock is released last.
   file_lock lock_;
   std::string path_;
+  std::string wrap_key_;    // derived from the master key; wraps the data keys
+  std::string dedupe_key_;  // derived from the master key; keys the dedupe digests
+  key_cache keys_;
 
-  std::mutex write_mutex_;  // guards writer_ and w_: appends and every other write
+  std::mutex write_mutex_;  // guards writer_, w_ and counted_status_: every write
   connection writer_;
   writer_statements w_;
+  status counted_status_;  // run_counted's first failure in the current transaction
 
   std::mutex heads_mutex_;  // guards heads_: committed seqs only
   std::unordered_map<std::string, std::uint64_t> heads_;
@@ -844,9 +1882,10 @@ class sqlite_log final : public event_log, public delivery_store {
 }  // namespace
 
 result<std::shared_ptr<event_log>> make_sqlite_log(const std::string& dir,
-                                                   config::durability durability) {
+                                                   config::durability durability,
+                                                   const std::string& master_key) {
   auto log = std::make_shared<sqlite_log>();
-  if (auto st = log->open(dir, durability); !st) {
+  if (auto st = log->open(dir, durability, master_key); !st) {
     return st.err();
   }
   return std::shared_ptr<event_log>(std::move(log));

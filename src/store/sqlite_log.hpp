@@ -7,25 +7,46 @@
 #include "core/error.hpp"
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
+#include "store/privacy_store.hpp"
 
-/// The durable store: one SQLite database, `<dir>/switchboard.db`, in WAL mode.
+/// The durable store: one SQLite database, `<dir>/switchboard.db`, in WAL mode, with every event
+/// payload and quarantined body encrypted (docs/operations.md, "Storage and encryption at rest").
 namespace sb::store {
 
 /// Opens (or creates, with `dir`) the database and returns it as an `event_log`; the same object
-/// is also the `delivery_store` (`delivery_store_of`). One process at a time: a second open of
-/// the same `dir`, in this or another process, fails until the first log is destroyed.
+/// is also the `delivery_store` (`delivery_store_of`) and the `privacy_store`
+/// (`privacy_store_of`). One process at a time: a second open of the same `dir`, in this or
+/// another process, fails until the first log is destroyed.
+///
+/// `master_key` (`storage.master_key`, 32 raw bytes) wraps the data keys. Each event's JSON and
+/// conversation are sealed with AES-256-GCM under its subject's data key (the tenant's own key,
+/// subject "", for events without a subject and for quarantined bodies); dedupe keys are stored
+/// as keyed digests. A store remembers a check value of the
+/// key it was created with: opening it with another key fails with "storage.master_key does not
+/// match the key this store was created with" and changes nothing. A store of schema version 1
+/// (plaintext, the previous release) is migrated on open, in one transaction: its rows are sealed
+/// under their subjects' keys.
 ///
 /// Durability of a successful `append` (and of every other write): `fsync` = on disk (the WAL is
 /// fsynced at each commit); `os` = survives a crash of the process, not of the machine; `none` =
 /// no syncs at all, the database may be corrupted by a power loss (tests and benchmarks).
 ///
-/// Threading as `event_log` and `delivery_store` document. Appends and the other writes go
-/// through one writer connection, one at a time; reads use a small pool of read-only connections
-/// and see a committed snapshot, never a partly written batch, and do not wait for the writer.
+/// Deleted rows (erasure, retention) are overwritten with zeros in the database file (SQLite
+/// `secure_delete`), and an erasure ends with a checkpoint that truncates the WAL when no reader
+/// holds an older snapshot, so a copy of the files taken after an erasure holds neither the
+/// subject's rows nor its wrapped key.
 ///
-/// Errors (at open: unreadable or newer schema, directory not writable, store in use; later: I/O
-/// failures, disk full) are returned as `errc::internal` or `errc::unavailable` (busy) values.
+/// Threading as `event_log`, `delivery_store` and `privacy_store` document. Appends and the other
+/// writes go through one writer connection, one at a time; reads use a small pool of read-only
+/// connections and see a committed snapshot, never a partly written batch, and do not wait for
+/// the writer. Unwrapped data keys are cached in memory (bounded, least recently used first out);
+/// an erasure evicts the subject's key.
+///
+/// Errors (at open: a master key that is not 32 bytes or not this store's, unreadable or newer
+/// schema, directory not writable, store in use; later: I/O failures, disk full, a row that does
+/// not decrypt) are returned as `errc::internal` or `errc::unavailable` (busy) values.
 result<std::shared_ptr<event_log>> make_sqlite_log(const std::string& dir,
-                                                   config::durability durability);
+                                                   config::durability durability,
+                                                   const std::string& master_key);
 
 }  // namespace sb::store

@@ -236,7 +236,8 @@ TEST_CASE("a restart resumes from the durable cursor without skipping or repeati
     test::receiver rx([](const received_request& r, std::size_t) {
       return status_reply(r.has("\"platform_event_id\":\"m3\"") ? 500 : 200);
     });
-    auto log = store::make_sqlite_log(dir.string(), config::durability::none);
+    auto log =
+        store::make_sqlite_log(dir.string(), config::durability::none, std::string(32, 'k'));
     REQUIRE(log.ok());
     harness h(make_config({push_subscriber("hook", rx.url())}), fast_settings({0ms, 1h}),
               log.value(), true);
@@ -251,7 +252,8 @@ TEST_CASE("a restart resumes from the durable cursor without skipping or repeati
   }
   {
     test::receiver rx;
-    auto log = store::make_sqlite_log(dir.string(), config::durability::none);
+    auto log =
+        store::make_sqlite_log(dir.string(), config::durability::none, std::string(32, 'k'));
     REQUIRE(log.ok());
     harness h(make_config({push_subscriber("hook", rx.url())}), fast_settings({0ms, 10ms}),
               log.value(), true);

@@ -39,7 +39,8 @@ struct memory_backend {
 struct sqlite_backend {
   temp_dir dir;
   std::shared_ptr<store::event_log> open() {
-    auto log = store::make_sqlite_log(dir.path.string(), config::durability::none);
+    auto log = store::make_sqlite_log(dir.path.string(), config::durability::none,
+                                      std::string(32, 'm'));
     INFO((log ? std::string() : log.err().message));
     REQUIRE(log.ok());
     return log.value();

@@ -30,6 +30,8 @@ using namespace sb;
 
 namespace {
 
+const std::string k_master_key(32, 'm');
+
 /// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
 struct temp_dir {
   std::string path;
@@ -47,7 +49,7 @@ struct temp_dir {
 
 std::shared_ptr<store::event_log> open_log(const std::string& dir,
                                            config::durability d = config::durability::fsync) {
-  auto log = store::make_sqlite_log(dir, d);
+  auto log = store::make_sqlite_log(dir, d, k_master_key);
   INFO((log ? std::string() : log.err().message));
   REQUIRE(log.ok());
   return log.value();
@@ -124,7 +126,7 @@ using acked_events = std::map<std::string, std::map<std::string, std::uint64_t>>
 /// retry of an earlier event) until killed, and reports each acknowledged new event as
 /// "<tenant> <key> <seq>\n", one write per batch (atomic: under PIPE_BUF). Never returns.
 [[noreturn]] void run_writer_child(const std::string& dir, int fd, int round) {
-  auto opened = store::make_sqlite_log(dir, config::durability::fsync);
+  auto opened = store::make_sqlite_log(dir, config::durability::fsync, k_master_key);
   if (!opened) {
     ::_exit(2);
   }
@@ -332,11 +334,11 @@ TEST_CASE("a second sqlite log on the same directory is refused while the first 
           "[store]") {
   temp_dir dir;
   auto first = open_log(dir.path);
-  auto second = store::make_sqlite_log(dir.path, config::durability::fsync);
+  auto second = store::make_sqlite_log(dir.path, config::durability::fsync, k_master_key);
   REQUIRE_FALSE(second.ok());
   CHECK(second.err().message.find("in use") != std::string::npos);
   first.reset();
-  auto third = store::make_sqlite_log(dir.path, config::durability::fsync);
+  auto third = store::make_sqlite_log(dir.path, config::durability::fsync, k_master_key);
   CHECK(third.ok());
 }
 
@@ -344,7 +346,7 @@ TEST_CASE("a database with a newer schema version is refused", "[store]") {
   temp_dir dir;
   open_log(dir.path);  // creates the schema, then closes
   raw_sql(dir.path, "PRAGMA user_version = 99");
-  auto log = store::make_sqlite_log(dir.path, config::durability::fsync);
+  auto log = store::make_sqlite_log(dir.path, config::durability::fsync, k_master_key);
   REQUIRE_FALSE(log.ok());
   CHECK(log.err().message.find("schema version 99") != std::string::npos);
 }
@@ -355,7 +357,7 @@ TEST_CASE("a data directory that cannot be created is reported as an error", "[s
   std::FILE* f = std::fopen(file.c_str(), "w");
   REQUIRE(f != nullptr);
   std::fclose(f);
-  auto log = store::make_sqlite_log(file + "/data", config::durability::fsync);
+  auto log = store::make_sqlite_log(file + "/data", config::durability::fsync, k_master_key);
   REQUIRE_FALSE(log.ok());
   CHECK(log.err().message.find(file) != std::string::npos);
 }

@@ -263,6 +263,9 @@ TEST_CASE("messenger schema matches the instagram one and names the page", "[mes
           (s.key == "app_secret" || s.key == "verify_token" || s.key == "access_token"));
     CHECK(s.required == (s.key == "app_secret" || s.key == "verify_token" || s.key == "page_id"));
   }
+  // The webhook keys, then the outbound ones (tests/unit/adapters/outbound_limits_test.cpp).
   CHECK(keys == std::vector<std::string>{"app_secret", "verify_token", "page_id", "access_token",
-                                         "api_base"});
+                                         "api_base", "rate_per_second", "rate_burst",
+                                         "recipient_per_minute", "recipient_burst",
+                                         "human_agent_tag"});
 }

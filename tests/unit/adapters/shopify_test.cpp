@@ -313,13 +313,19 @@ TEST_CASE("shopify customers/data_request is privacy.data_request for the custom
   const auto e = parse_fixture("customers/data_request");
   check_common(e, "customers/data_request");
   CHECK(e.type == "privacy.data_request");
-  REQUIRE(e.sender);
-  CHECK(e.sender->platform_id == "9007199254740993");
-  CHECK(e.sender->name.empty());  // e-mail and phone stay out of the event
-  CHECK(e.subject_source == "9007199254740993");
-  CHECK(e.conversation == "shop:9007199254740993");
-  CHECK(e.content.text.empty());
+  CHECK(e.subject_source == "9007199254740993");  // exact: above 2^53
+  REQUIRE(e.privacy);
+  CHECK(e.privacy->platform_id == "9007199254740993");
+  CHECK(e.privacy->request == "9999");
+  // A request to act on, not a conversation: no sender, and e-mail and phone stay out.
+  CHECK_FALSE(e.sender);
+  CHECK(e.conversation.empty());
+  CHECK(e.peer.empty());
+  CHECK(e.content.empty());
   CHECK_FALSE(e.order);
+  const auto json = sb::to_json(e);
+  CHECK(json.find("jon.snow@example.com") == std::string::npos);
+  CHECK(json.find("555-625-1199") == std::string::npos);
 }
 
 TEST_CASE("shopify customers/redact is privacy.redact for the customer",
@@ -327,12 +333,17 @@ TEST_CASE("shopify customers/redact is privacy.redact for the customer",
   const auto e = parse_fixture("customers/redact");
   check_common(e, "customers/redact");
   CHECK(e.type == "privacy.redact");
-  REQUIRE(e.sender);
-  CHECK(e.sender->platform_id == "9007199254740993");
-  CHECK(e.sender->name.empty());
   CHECK(e.subject_source == "9007199254740993");
-  CHECK(e.content.text.empty());  // orders_to_redact is not echoed
+  REQUIRE(e.privacy);
+  CHECK(e.privacy->platform_id == "9007199254740993");
+  CHECK(e.privacy->request.empty());
+  CHECK_FALSE(e.sender);
+  CHECK(e.conversation.empty());
+  CHECK(e.content.empty());  // orders_to_redact is not echoed
   CHECK_FALSE(e.order);
+  const auto json = sb::to_json(e);
+  CHECK(json.find("jon.snow@example.com") == std::string::npos);
+  CHECK(json.find("555-625-1199") == std::string::npos);
 }
 
 TEST_CASE("shopify customers/redact without a customer id names no subject",
@@ -345,6 +356,21 @@ TEST_CASE("shopify customers/redact without a customer id names no subject",
   CHECK_FALSE(e.sender);
   CHECK(e.subject_source.empty());
   CHECK(e.conversation.empty());
+  REQUIRE(e.privacy);
+  CHECK(e.privacy->platform_id.empty());
+  CHECK(sb::to_json(e).find("john@example.com") == std::string::npos);
+}
+
+TEST_CASE("shopify privacy topics are told apart from every other topic", "[shopify][adapters]") {
+  using sb::adapters::shopify::privacy_topic;
+  using sb::adapters::shopify::privacy_topic_of;
+  CHECK(privacy_topic_of("customers/redact") == privacy_topic::customer_redact);
+  CHECK(privacy_topic_of("customers/data_request") == privacy_topic::customer_request);
+  CHECK(privacy_topic_of("shop/redact") == privacy_topic::shop_redact);
+  for (const char* other : {"customers/create", "customers/update", "orders/create", "shop/update",
+                            "app/uninstalled", "", "customers/redact/"}) {
+    CHECK(privacy_topic_of(other) == privacy_topic::none);
+  }
 }
 
 TEST_CASE("shopify shop/redact is privacy.redact about no one person",
@@ -356,6 +382,8 @@ TEST_CASE("shopify shop/redact is privacy.redact about no one person",
   CHECK(e.subject_source.empty());
   CHECK(e.peer.empty());
   CHECK(e.conversation.empty());
+  REQUIRE(e.privacy);
+  CHECK(e.privacy->platform_id.empty());
 }
 
 TEST_CASE("shopify products/update is commerce with the topic as kind",

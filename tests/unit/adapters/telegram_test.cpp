@@ -105,7 +105,10 @@ TEST_CASE("telegram declares its settings, header and account", "[telegram][adap
   const auto info = sb::adapters::telegram::info();
   CHECK(info.type == "telegram");
   CHECK(info.schema.type == "telegram");
-  REQUIRE(info.schema.settings.size() == 3);
+  // The webhook keys, then the outbound keys (tests/unit/adapters/outbound_limits_test.cpp).
+  REQUIRE(info.schema.settings.size() == 8);
+  CHECK(info.schema.settings[3].key == "rate_per_second");
+  CHECK(info.schema.settings[7].key == "group_per_minute");
   const auto& secret = info.schema.settings[0];
   CHECK(secret.key == "secret_token");
   CHECK(secret.required);

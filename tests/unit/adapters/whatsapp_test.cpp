@@ -427,7 +427,10 @@ TEST_CASE("whatsapp schema declares secrets and defaults", "[whatsapp]") {
     by_key[s.key] = s;
     CHECK_FALSE(s.description.empty());
   }
-  REQUIRE(by_key.size() == 6);
+  // Six webhook keys and four outbound ones (tests/unit/adapters/outbound_limits_test.cpp).
+  REQUIRE(by_key.size() == 10);
+  CHECK(by_key["rate_per_second"].default_value == "80");
+  CHECK(by_key["recipient_burst"].default_value == "45");
   CHECK(by_key["app_secret"].required);
   CHECK(by_key["app_secret"].secret);
   CHECK(by_key["verify_token"].required);

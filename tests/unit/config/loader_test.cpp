@@ -131,7 +131,8 @@ TEST_CASE("an unknown key is an error that suggests the close one", "[config]") 
   CHECK(problems(with_storage("server:\n  io_thread: 2\ntenants: [{id: acme}]\n")) ==
         strings{"test.yaml:4: server.io_thread: unknown key; did you mean 'io_threads'?"});
   CHECK(problems(with_storage("tenants: [{id: acme}]\nlogging: {level: debug}\n")) ==
-        strings{"test.yaml:4: logging: unknown key; known keys: server, storage, tenants"});
+        strings{"test.yaml:4: logging: unknown key; known keys: server, storage, privacy, "
+                "tenants"});
   CHECK(problems(with_tenant("    privacy: {retention: 3}\n")) ==
         strings{"test.yaml:5: tenants[0].privacy.retention: unknown key; did you mean "
                 "'retention_days'?"});
@@ -687,8 +688,8 @@ TEST_CASE("every problem of a file is reported at once, in line order", "[config
             f + "5: server.scheduler.max_threds: unknown key; did you mean 'max_threads'?",
             f + "6: server.bogus: unknown key; known keys: listen, io_threads, max_body_bytes, "
                 "max_header_bytes, header_timeout_ms, body_timeout_ms, idle_timeout_ms, "
-                "write_timeout_ms, shutdown_grace_ms, max_connections, mailbox_high_water, tls, "
-                "scheduler",
+                "write_timeout_ms, shutdown_grace_ms, max_connections, mailbox_high_water, "
+                "public_url, tls, scheduler",
             f + "9: storage.master_key: must be exactly 64 hex characters (32 bytes); generate "
                 "one with `openssl rand -hex 32`",
             f + "11: tenants[0].id: must match [a-z0-9][a-z0-9_-]{0,62} (got 'Acme')",

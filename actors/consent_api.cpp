@@ -1,0 +1,208 @@
+#include "actors/consent_api.hpp"
+
+#include <optional>
+#include <utility>
+
+#include "actors/actors.hpp"
+#include "core/log.hpp"
+#include "privacy/requests.hpp"
+#include "store/privacy_store.hpp"
+
+namespace sb::actors {
+
+namespace {
+
+/// What a one-shot job copies out of the tenant actor.
+struct job_ctx {
+  std::string tenant;
+  std::shared_ptr<store::privacy_store> ps;
+  std::shared_ptr<privacy::consent_registry> consents;
+  caf::actor tenant_actor;
+  caf::actor store;
+  std::chrono::milliseconds timeout{std::chrono::seconds{10}};
+};
+
+job_ctx make_ctx(const tenant_api_env& env) {
+  job_ctx ctx;
+  ctx.tenant = env.tenant->id;
+  ctx.ps = store::privacy_store_of(env.log);
+  ctx.consents = env.consents;
+  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
+  ctx.store = env.store;
+  ctx.timeout = env.settings.store_timeout;
+  return ctx;
+}
+
+/// A one-shot actor on its own thread: consent writes are fsync'd and rare.
+template <class Fn>
+void spawn_job(caf::event_based_actor* parent, Fn fn) {
+  parent->spawn<caf::detached>(
+      [fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self); });
+}
+
+status write_audit(store::privacy_store& ps, const std::string& tenant, std::string actor,
+                   std::string action, const std::string& subject, std::string outcome,
+                   std::string detail) {
+  store::audit_entry a;
+  a.at = now();
+  a.tenant = tenant;
+  a.actor = std::move(actor);
+  a.action = std::move(action);
+  a.subject = subject;
+  a.outcome = std::move(outcome);
+  a.detail = std::move(detail);
+  auto id = ps.audit(std::move(a));
+  if (!id) {
+    log::error("consent", "cannot write an audit entry of tenant ", tenant, ": ", id.err().message);
+    return id.err();
+  }
+  return {};
+}
+
+/// The subject of the call's path; answers 400 and gives nothing when it is not a subject id.
+std::optional<std::string> subject_param(api_call& c) {
+  if (c.params.empty() || !privacy::valid_subject_id(c.params.front())) {
+    c.reply->answer(error_response(errc::bad_request,
+                                   "path parameter 'subject' must be a subject id: \"sub_\" "
+                                   "followed by 16 Crockford base32 characters"));
+    return std::nullopt;
+  }
+  return c.params.front();
+}
+
+/// Both API calls: validate, then change, persist, audit, emit and answer in a one-shot job.
+void change_by_api(const tenant_api_env& env, api_call& c, const char* action,
+                   result<privacy::consent_change> (*parse)(std::string_view)) {
+  auto subject = subject_param(c);
+  if (!subject) {
+    return;
+  }
+  auto change = parse(c.body);
+  if (!change) {
+    c.reply->answer(error_response(change.err().code, change.err().message));
+    return;
+  }
+  auto ctx = make_ctx(env);
+  if (!ctx.ps || !ctx.consents) {
+    c.reply->answer(
+        error_response(errc::internal, "this gateway's event store keeps no consent records"));
+    return;
+  }
+  spawn_job(env.self, [ctx, subject = std::move(*subject), change = std::move(change).value(),
+                       action, actor = "subscriber:" + c.caller,
+                       reply = c.reply](caf::event_based_actor* self) {
+    const auto detail = privacy::audit_detail(change);
+    // Memory first (every read from now on judges with it), then the store.
+    auto state = ctx.consents->update(ctx.tenant, subject, change);
+    if (!state) {
+      write_audit(*ctx.ps, ctx.tenant, actor, action, subject, "error",
+                  detail + " store: " + state.err().message);
+      reply->answer(error_response(errc::unavailable, "the consent could not be stored; retry", 1));
+      return;
+    }
+    if (!write_audit(*ctx.ps, ctx.tenant, actor, action, subject, "ok", detail)) {
+      reply->answer(error_response(errc::unavailable,
+                                   "the change is stored but could not be audited; retry", 1));
+      return;
+    }
+    std::vector<event> events{consent_changed_event(ctx.tenant, subject, change, "api", nullptr)};
+    emit_events(self, ctx.store, ctx.tenant_actor, std::move(events), ctx.timeout,
+                [ctx, subject, reply](result<std::vector<event>> stored) {
+                  if (!stored) {
+                    reply->answer(error_response(
+                        errc::unavailable,
+                        "the change is stored but consent.changed could not be; retry", 1));
+                    return;
+                  }
+                  auto now_state = ctx.consents->find(ctx.tenant, subject);
+                  http_response r;
+                  r.body = privacy::to_json(subject, now_state.value_or(privacy::consent_state{}));
+                  reply->answer(std::move(r));
+                });
+  });
+}
+
+}  // namespace
+
+event consent_changed_event(const std::string& tenant, const std::string& subject,
+                            const privacy::consent_change& change, const char* source,
+                            const event* trigger) {
+  event e;
+  e.tenant = tenant;
+  e.type = event_type::consent_changed;
+  e.subject = subject;
+  e.consent = privacy::to_info(change, source);
+  if (trigger != nullptr) {
+    e.channel = trigger->channel;
+    e.conversation = trigger->conversation;
+    e.peer = trigger->peer;
+    // One change per message: a second emission for the same message is a duplicate.
+    e.dedupe_key = "consent:" + trigger->id;
+  }
+  return e;
+}
+
+void put_consent(const tenant_api_env& env, api_call& c) {
+  change_by_api(env, c, "consent", &privacy::parse_consent_body);
+}
+
+void restrict_subject(const tenant_api_env& env, api_call& c) {
+  change_by_api(env, c, "restrict", &privacy::parse_restrict_body);
+}
+
+std::size_t on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events) {
+  if (!env.consents) {
+    return 0;
+  }
+  struct keyword_job {
+    std::string subject;
+    std::string actor;
+    const char* action;
+    privacy::consent_change change;
+  };
+  std::vector<keyword_job> jobs;
+  std::vector<event> changed;
+  for (const auto& e : events) {
+    auto change = privacy::keyword_change(e, env.tenant->privacy);
+    if (!change) {
+      continue;
+    }
+    // At once, in memory: the caller announces the events only after this returns.
+    env.consents->apply_now(env.tenant->id, e.subject, *change);
+    jobs.push_back({e.subject, "platform:" + e.channel.name,
+                    *change->opted_out ? "opt_out" : "opt_in", *change});
+    changed.push_back(consent_changed_event(env.tenant->id, e.subject, *change, "keyword", &e));
+  }
+  if (jobs.empty()) {
+    return 0;
+  }
+  auto ctx = make_ctx(env);
+  const auto n = jobs.size();
+  spawn_job(env.self, [ctx, jobs = std::move(jobs),
+                       changed = std::move(changed)](caf::event_based_actor* self) mutable {
+    for (const auto& j : jobs) {
+      auto persisted = ctx.consents->persist(ctx.tenant, j.subject);
+      if (!persisted) {
+        // The change holds in memory (and the message that made it is stored); the subject's
+        // next change writes it. Said loudly: a restart before then would forget it.
+        log::error("consent", "tenant ", ctx.tenant, ": cannot store a keyword ", j.action, ": ",
+                   persisted.err().message);
+      }
+      if (ctx.ps) {
+        write_audit(*ctx.ps, ctx.tenant, j.actor, j.action, j.subject, persisted ? "ok" : "error",
+                    privacy::audit_detail(j.change));
+      }
+    }
+    emit_events(self, ctx.store, ctx.tenant_actor, std::move(changed), ctx.timeout,
+                [tenant = ctx.tenant](result<std::vector<event>> stored) {
+                  if (!stored) {
+                    log::error(
+                        "consent", "tenant ", tenant,
+                        ": cannot store consent.changed of a keyword: ", stored.err().message);
+                  }
+                });
+  });
+  return n;
+}
+
+}  // namespace sb::actors

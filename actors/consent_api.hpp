@@ -1,0 +1,52 @@
+#pragma once
+
+// Consent and restriction served through the actors (docs/DESIGN.md §6, §7): the two API calls
+// and the opt-out/opt-in keywords of inbound messages. The policy itself is plain code in
+// src/privacy (consent.hpp, requests.hpp); these are the thin shells that persist, audit and
+// announce a change.
+//
+// Every handler answers its call exactly once. Store work (the consent record, the audit entry)
+// runs in a one-shot detached actor, so neither the tenant's mailbox nor a scheduler thread waits
+// on the disk. The registry's memory is changed first, so every event read after the change is
+// judged with it, whatever the store's speed.
+
+#include <vector>
+
+#include "actors/api.hpp"
+#include "core/event.hpp"
+#include "privacy/consent.hpp"
+
+namespace sb::actors {
+
+/// `PUT /v1/subjects/{subject}/consent` (scope privacy) with {"purpose":"marketing",
+/// "granted":false}: sets the subject's choice for that purpose, writes it to the store, audits
+/// it (actor "subscriber:<name>", action "consent"), emits `consent.changed` (source "api") and
+/// answers 200 with the subject's consent state (`privacy::to_json`). 400 for a bad subject id
+/// or body (naming the member); 503 when the store, the audit or the event could not be
+/// written (the call is idempotent: retry). A subject the tenant never saw is accepted: a person
+/// may object before writing, and subject ids are per tenant, so another tenant's subject is
+/// never touched.
+void put_consent(const tenant_api_env& env, api_call& c);
+
+/// `POST /v1/subjects/{subject}/restrict` (scope privacy) with {"restricted":true|false}: sets
+/// or lifts restriction of processing as `put_consent` does (audit action "restrict",
+/// `consent.changed` carrying {"restricted":…,"source":"api"}). A restricted subject's events
+/// are still stored, but reach no subscriber (except consent.changed and privacy.*) until the
+/// restriction is lifted; then every stored event reaches them again on the next read.
+void restrict_subject(const tenant_api_env& env, api_call& c);
+
+/// In the tenant actor, for newly stored events (`commit_atom`), before they are announced: an
+/// inbound message whose whole text is an opt-out/opt-in keyword changes its subject's consent
+/// in the registry at once (`privacy::keyword_change`); then a one-shot job writes each change
+/// to the store, audits it (actor "platform:<channel>", action opt_out/opt_in) and emits one
+/// `consent.changed` per message (same channel, conversation and subject; source "keyword").
+/// Returns how many keyword messages there were.
+std::size_t on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events);
+
+/// The `consent.changed` event for a change of `subject`; channel, conversation (and the dedupe
+/// key) from `trigger` when a message caused it, else none.
+event consent_changed_event(const std::string& tenant, const std::string& subject,
+                            const privacy::consent_change& change, const char* source,
+                            const event* trigger);
+
+}  // namespace sb::actors

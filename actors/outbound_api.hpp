@@ -1,0 +1,102 @@
+#pragma once
+
+// The outbound API in the tenant actor (docs/outbound.md): `POST /v1/messages` ("message.send")
+// and `GET /v1/messages/{id}` ("message.get"), and what the tenant does for outbound messages
+// when events are committed: it records each conversation's last inbound time (the 24-hour
+// window) and links platform receipts to the messages they are about (`outbound.status`).
+//
+// The handlers run in the tenant actor's context and never block it: disk work runs on the
+// tenant's outbox writer (store/outbox.hpp), the send itself on the channel's sender.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/api.hpp"
+#include "actors/status_correlation.hpp"
+#include "outbound/token_bucket.hpp"
+
+namespace sb::actors {
+
+/// The tenant's outbound bookkeeping: per-token send limits, recently used idempotency keys,
+/// the tenant's subject key and the receipt correlator. Owned by the tenant actor and used only
+/// in its context (one thread at a time).
+class outbound_api_state {
+ public:
+  /// How long an Idempotency-Key is remembered in memory (the outbox remembers it for as long as
+  /// it keeps the message).
+  static constexpr std::chrono::hours k_key_memory{24};
+  static constexpr std::size_t k_max_keys = 10000;
+
+  outbound_api_state(const config::config& cfg, const config::tenant_config& tenant);
+
+  /// A `POST /v1/messages` of the subscriber `caller` at `now`, against its
+  /// `send_rate_limit`: 0 when admitted, else the seconds to wait (rounded up, >= 1).
+  int admit(const std::string& caller, outbound::time_point now);
+
+  /// HMAC key of the tenant's subjects (the same the channels derive subjects with).
+  const std::string& subject_key() const { return subject_key_; }
+
+  /// What is known in memory of (`caller`, `key`): nothing, a request in flight, or the id of
+  /// the message it created (within `k_key_memory` of `now`).
+  struct key_entry {
+    bool in_flight = true;
+    std::string id;
+    outbound::time_point at;
+  };
+  const key_entry* find_key(const std::string& caller, const std::string& key,
+                            outbound::time_point now) const;
+  /// A request with (`caller`, `key`) started.
+  void begin_key(const std::string& caller, const std::string& key, outbound::time_point now);
+  /// It ended: with the message `id`, or ("" ) without one (refused, failed: forgotten).
+  void end_key(const std::string& caller, const std::string& key, const std::string& id,
+               outbound::time_point now);
+
+  status_correlator& correlator() { return correlator_; }
+
+  /// Whether a warning about a failed background write may be logged now: at most one per
+  /// `k_warn_interval`, so a struggling disk does not also flood the log. Returns how many were
+  /// held back since the last one through `suppressed`.
+  static constexpr std::chrono::seconds k_warn_interval{10};
+  bool may_warn(outbound::time_point now, std::uint64_t& suppressed);
+
+ private:
+  static std::string key_of(const std::string& caller, const std::string& key) {
+    return caller + '\n' + key;
+  }
+
+  std::string subject_key_;
+  std::unordered_map<std::string, outbound::token_bucket> send_limits_;  // by subscriber
+  std::unordered_map<std::string, key_entry> keys_;
+  std::deque<std::string> key_order_;  // insertion order, for the bound
+  status_correlator correlator_;
+  outbound::time_point last_warn_{};
+  bool warned_ = false;
+  std::uint64_t suppressed_ = 0;
+};
+
+/// "message.send": validates, checks consent and the window, stores the message through the
+/// channel's sender and answers 202 {"id","state"} (docs/outbound.md).
+void send_message(const tenant_api_env& env, api_call& c);
+
+/// "message.get": 200 {"id","state","channel","conversation","purpose","attempts",
+/// "platform_message_id","error","created_at","updated_at"}, or 404 (unknown id, or another
+/// tenant's).
+void get_message(const tenant_api_env& env, api_call& c);
+
+/// After a commit of `events` (tenant actor): writes the last inbound time of every
+/// conversation whose person wrote (one outbox batch per commit), and resolves the receipts the
+/// events carry on the outbox writer, which answers the tenant with `receipts_atom`.
+void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& events);
+
+/// The tenant's handler of `receipts_atom`: moves each found message forward (one outbox batch)
+/// and emits `outbound.status` for each that moved.
+void apply_receipts(const tenant_api_env& env, resolved_receipts& r);
+
+/// The tenant's handler of `receipts_atom, pending_receipts`: looks them up again.
+void retry_receipts(const tenant_api_env& env, pending_receipts& r);
+
+}  // namespace sb::actors

@@ -1,0 +1,802 @@
+#include "actors/privacy_api.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "actors/actors.hpp"
+#include "actors/channel_logic.hpp"
+#include "adapters/meta/signed_request.hpp"
+#include "adapters/shopify/shopify.hpp"
+#include "core/crypto.hpp"
+#include "core/ids.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/url.hpp"
+#include "privacy/consent.hpp"
+
+namespace sb::actors {
+
+namespace {
+
+/// How long the tenant may take to have its push subscribers drop an erased subject's events.
+constexpr std::chrono::seconds k_purge_timeout{5};
+constexpr std::size_t k_audit_default_limit = 100;
+constexpr std::size_t k_audit_max_limit = 1000;
+
+// -- what a one-shot job needs ---------------------------------------------------------------
+
+/// Copied out of the tenant actor for a one-shot job (which outlives the handler).
+struct job_ctx {
+  std::string tenant;
+  std::shared_ptr<const config::config> cfg;
+  std::shared_ptr<store::event_log> log;
+  std::shared_ptr<store::privacy_store> ps;
+  std::shared_ptr<privacy::consent_registry> consents;
+  caf::actor tenant_actor;
+  caf::actor store;
+  std::chrono::milliseconds timeout{std::chrono::seconds{10}};
+};
+
+job_ctx make_ctx(const tenant_api_env& env) {
+  job_ctx ctx;
+  ctx.tenant = env.tenant->id;
+  ctx.cfg = env.cfg;
+  ctx.log = env.log;
+  ctx.ps = store::privacy_store_of(env.log);
+  ctx.consents = env.consents;
+  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
+  ctx.store = env.store;
+  ctx.timeout = env.settings.store_timeout;
+  return ctx;
+}
+
+/// Runs `fn(self)` in a one-shot actor on its own thread: the store work it does (fsync'd
+/// deletes, audit writes) blocks neither the tenant's mailbox nor a scheduler thread. Privacy
+/// jobs are rare, so a thread each is cheap.
+template <class Fn>
+void spawn_job(caf::event_based_actor* parent, Fn fn) {
+  parent->spawn<caf::detached>(
+      [fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self); });
+}
+
+http_response unavailable(std::string_view what) {
+  return error_response(errc::unavailable, what, 1);
+}
+
+http_response no_privacy_store() {
+  return error_response(errc::internal, "this gateway's event store keeps no privacy data");
+}
+
+/// Writes an audit entry; false (logged) when the store refused it.
+bool audit(store::privacy_store& ps, const std::string& tenant, std::string actor,
+           std::string action, std::string subject, std::string outcome, std::string detail) {
+  store::audit_entry a;
+  a.at = now();
+  a.tenant = tenant;
+  a.actor = std::move(actor);
+  a.action = std::move(action);
+  a.subject = std::move(subject);
+  a.outcome = std::move(outcome);
+  a.detail = std::move(detail);
+  auto id = ps.audit(std::move(a));
+  if (!id) {
+    log::error("privacy", "cannot write an audit entry of tenant ", tenant, ": ", id.err().message);
+    return false;
+  }
+  return true;
+}
+
+/// The subject id of the call's path; answers 400 and returns nothing when it is not one.
+std::optional<std::string> subject_param(api_call& c) {
+  if (c.params.empty() || !privacy::valid_subject_id(c.params.front())) {
+    c.reply->answer(error_response(errc::bad_request,
+                                   "path parameter 'subject' must be a subject id: \"sub_\" "
+                                   "followed by 16 Crockford base32 characters"));
+    return std::nullopt;
+  }
+  return c.params.front();
+}
+
+std::string caller_of(const api_call& c) {
+  return "subscriber:" + c.caller;
+}
+
+/// The subject's consent state as the API renders it (privacy::to_json): from the registry when
+/// the gateway has one, else from the store's record.
+std::string consent_json(const job_ctx& ctx, const std::string& subject) {
+  std::optional<privacy::consent_state> s;
+  if (ctx.consents) {
+    s = ctx.consents->find(ctx.tenant, subject);
+  } else {
+    for (const auto& r : ctx.ps->consents(ctx.tenant)) {
+      if (r.subject == subject) {
+        s = privacy::from_record(r);
+      }
+    }
+  }
+  return privacy::to_json(subject, s.value_or(privacy::consent_state{}));
+}
+
+struct built_export {
+  std::string json;
+  std::size_t events = 0;
+  bool truncated = false;
+};
+
+/// The subject's export, or the store's error. In a job.
+result<built_export> build_export(const job_ctx& ctx, const std::string& subject) {
+  auto events = ctx.ps->subject_events(ctx.tenant, subject, k_export_limit + 1);
+  if (!events) {
+    return events.err();
+  }
+  built_export out;
+  out.events = std::min(events->size(), k_export_limit);
+  out.truncated = events->size() > k_export_limit;
+  out.json =
+      export_json(ctx.tenant, subject, *events, k_export_limit, consent_json(ctx, subject), now());
+  return out;
+}
+
+// -- erasure ---------------------------------------------------------------------------------
+
+/// One erasure: of a subject, or of everything a channel holds (Shopify shop/redact).
+struct erasure {
+  std::string subject;  ///< erase this subject, or
+  std::string channel;  ///< every event and subject of this channel
+  std::string actor;    ///< audit: who asked
+  std::string action;   ///< audit: erase, redact, shop_redact, deletion_callback
+  event receipt;        ///< the receipt to store; its privacy block gets receipt id and counts
+};
+
+struct erasure_done {
+  std::string receipt;
+  store::erase_outcome outcome;
+  std::size_t stored = 0;      ///< receipts stored (0: a duplicate of a platform retry)
+  std::size_t duplicates = 0;  ///< receipts recognised as a retry's
+};
+
+using erasure_callback = std::function<void(result<erasure_done>)>;
+
+/// Erases in the store, then makes sure nothing in memory still delivers the subjects' events
+/// (consent registry, push subscribers' windows), then stores the receipt, then audits. `done`
+/// runs once, in `self`'s context: with the outcome, or with the error to answer 503 with (the
+/// request is safe to retry: erasure is idempotent).
+void run_erasure(caf::event_based_actor* self, const job_ctx& ctx, erasure job,
+                 erasure_callback done) {
+  auto& ps = *ctx.ps;
+  const bool channel_wide = !job.channel.empty();
+  auto erased = channel_wide ? ps.erase_channel(ctx.tenant, job.channel)
+                             : ps.erase_subject(ctx.tenant, job.subject);
+  if (!erased) {
+    audit(ps, ctx.tenant, job.actor, job.action, job.subject, "error", erased.err().message);
+    done(error{errc::unavailable, "the erasure could not be completed; retry"});
+    return;
+  }
+  auto outcome = std::move(erased).value();
+  const std::string receipt = new_receipt_id();
+  erased_notice notice;
+  notice.tenant = ctx.tenant;
+  notice.through_seq = ctx.log->head(ctx.tenant);
+  // Always told, also when the store held no event of the subject: other parts of the tenant
+  // (the outbox) may hold some of its data.
+  if (channel_wide) {
+    notice.subjects = outcome.subjects;
+  } else {
+    notice.subjects.push_back(job.subject);
+  }
+  if (ctx.consents) {
+    // The registry drops the subjects' consent state (the store deleted the records too) and
+    // stops forwarding what streams may already have read of them.
+    if (channel_wide) {
+      for (const auto& s : outcome.subjects) {
+        ctx.consents->mark_erased(ctx.tenant, s, notice.through_seq);
+      }
+    } else {
+      ctx.consents->mark_erased(ctx.tenant, job.subject, notice.through_seq);
+    }
+  }
+  auto finish = [self, ctx, job = std::move(job), outcome, receipt, channel_wide,
+                 done](const erased_notice&) mutable {
+    auto& info = *job.receipt.privacy;
+    info.receipt = receipt;
+    info.erased =
+        privacy_info::erased_counts{outcome.events, outcome.dedupe_keys, outcome.dead_letters,
+                                    static_cast<std::uint64_t>(outcome.subjects.size())};
+    std::vector<event> receipts{std::move(job.receipt)};
+    emit_events(
+        self, ctx.store, ctx.tenant_actor, std::move(receipts), ctx.timeout,
+        [ctx, actor = job.actor, action = job.action, subject = job.subject, outcome, receipt,
+         channel_wide, done](result<std::vector<event>> stored) {
+          auto& ps = *ctx.ps;
+          const auto detail = erase_detail(receipt, outcome, channel_wide);
+          if (!stored) {
+            audit(ps, ctx.tenant, actor, action, subject, "error",
+                  detail + " receipt_not_stored: " + stored.err().message);
+            done(error{errc::unavailable,
+                       "the erasure is done but its receipt could not be stored; retry"});
+            return;
+          }
+          if (!audit(ps, ctx.tenant, actor, action, subject, "ok", detail)) {
+            done(error{errc::unavailable, "the erasure is done but could not be audited; retry"});
+            return;
+          }
+          erasure_done d;
+          d.receipt = receipt;
+          d.outcome = outcome;
+          d.stored = stored->size();
+          d.duplicates = stored->empty() ? 1 : 0;
+          done(std::move(d));
+        });
+  };
+  if (notice.subjects.empty() || !ctx.tenant_actor) {
+    finish(notice);
+    return;
+  }
+  // The answer waits until no push window holds the subjects' events any more: nothing of an
+  // erased subject is delivered after the erasure is acknowledged.
+  self->request(ctx.tenant_actor, k_purge_timeout * 2, erased_atom::value, notice)
+      .then([finish, notice](std::uint64_t) mutable { finish(notice); },
+            [finish, notice, tenant = ctx.tenant](caf::error& err) mutable {
+              log::warn("privacy", "tenant ", tenant,
+                        ": push subscribers did not confirm dropping erased events (",
+                        caf::to_string(err), ")");
+              finish(notice);
+            });
+}
+
+std::string erase_response(const std::string& subject, const erasure_done& d) {
+  std::string body;
+  json::writer w(body);
+  w.begin_object().key("receipt").value(d.receipt).key("subject").value(subject);
+  w.key("erased").begin_object();
+  w.key("events").value(d.outcome.events).key("dedupe_keys").value(d.outcome.dedupe_keys);
+  w.key("dead_letters").value(d.outcome.dead_letters);
+  w.key("key_destroyed").value(d.outcome.key_destroyed);
+  w.end_object().end_object();
+  return body;
+}
+
+// -- small parsing helpers ---------------------------------------------------------------------
+
+/// A non-negative integer query parameter; `fallback` when absent. nullopt when malformed.
+std::optional<std::uint64_t> number_param(std::string_view query, std::string_view name,
+                                          std::uint64_t fallback) {
+  auto raw = url::raw_query_param(query, name);
+  if (!raw) {
+    return fallback;
+  }
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+  if (raw->empty() || ec != std::errc{} || end != raw->data() + raw->size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+constexpr const char* k_crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+bool is_meta_type(const std::string& type) {
+  return type == "messenger" || type == "instagram" || type == "whatsapp";
+}
+
+void write_audit_entry(json::writer& w, const store::audit_entry& a) {
+  w.begin_object();
+  w.key("id").value(a.id).key("at").value(to_rfc3339(a.at));
+  w.key("tenant").value(a.tenant).key("actor").value(a.actor).key("action").value(a.action);
+  w.key("subject").value(a.subject).key("outcome").value(a.outcome);
+  w.key("detail").value(a.detail);
+  w.end_object();
+}
+
+}  // namespace
+
+// -- plain logic -----------------------------------------------------------------------------
+
+std::string new_receipt_id() {
+  return ids::make("era_");
+}
+
+std::string new_deletion_code() {
+  std::string code = ids::make("del_");
+  std::uint8_t bytes[16];
+  crypto::random_bytes(bytes, sizeof bytes);
+  for (auto b : bytes) {
+    code.push_back(k_crockford[b & 31u]);
+  }
+  return code;
+}
+
+event privacy_receipt(std::string type, const std::string& tenant, privacy_info info) {
+  event e;
+  e.tenant = tenant;
+  e.type = std::move(type);
+  e.privacy = std::move(info);
+  return e;
+}
+
+std::string erase_detail(const std::string& receipt, const store::erase_outcome& o,
+                         bool channel_wide) {
+  std::string d = "receipt=" + receipt + " events=" + std::to_string(o.events) +
+                  " dedupe_keys=" + std::to_string(o.dedupe_keys) +
+                  " dead_letters=" + std::to_string(o.dead_letters) +
+                  " key_destroyed=" + (o.key_destroyed ? "true" : "false");
+  if (channel_wide) {
+    d += " subjects=" + std::to_string(o.subjects.size());
+  }
+  return d;
+}
+
+std::string export_json(const std::string& tenant, const std::string& subject,
+                        const std::vector<store::stored_event>& events, std::size_t limit,
+                        const std::string& consent_json, timestamp exported_at) {
+  struct identifier {
+    std::string channel, type, platform_id, name;
+  };
+  std::vector<identifier> ids;
+  std::set<std::pair<std::string, std::string>> seen;  // (channel, platform_id)
+  simdjson::dom::parser parser;
+  const std::size_t n = std::min(events.size(), limit);
+  std::size_t size = 256 + consent_json.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    size += events[i].json.size() + 1;
+    simdjson::dom::element root;
+    if (parser.parse(events[i].json).get(root) != simdjson::SUCCESS) {
+      continue;  // rendered by the store: always JSON
+    }
+    auto text_at = [&root](const char* pointer) {
+      std::string_view v;
+      return root.at_pointer(pointer).get(v) == simdjson::SUCCESS ? v : std::string_view{};
+    };
+    const auto platform_id = text_at("/sender/platform_id");
+    if (platform_id.empty()) {
+      continue;
+    }
+    const auto channel = text_at("/channel/name");
+    const auto type = text_at("/channel/type");
+    const auto name = text_at("/sender/name");
+    if (seen.emplace(std::string(channel), std::string(platform_id)).second) {
+      ids.push_back(
+          {std::string(channel), std::string(type), std::string(platform_id), std::string(name)});
+    } else if (!name.empty()) {
+      for (auto& id : ids) {
+        if (id.channel == channel && id.platform_id == platform_id && id.name.empty()) {
+          id.name = std::string(name);
+        }
+      }
+    }
+  }
+  std::string out;
+  out.reserve(size);
+  json::writer w(out);
+  w.begin_object().key("subject").value(subject).key("tenant").value(tenant);
+  w.key("identifiers").begin_array();
+  for (const auto& id : ids) {
+    w.begin_object().key("channel").value(id.channel).key("type").value(id.type);
+    w.key("platform_id").value(id.platform_id).field("name", id.name).end_object();
+  }
+  w.end_array();
+  w.key("consent").raw(consent_json);
+  w.key("events").begin_array();
+  for (std::size_t i = 0; i < n; ++i) {
+    w.raw(events[i].json);
+  }
+  w.end_array();
+  if (events.size() > limit) {
+    w.key("truncated").value(true);
+  }
+  w.key("exported_at").value(to_rfc3339(exported_at));
+  w.end_object();
+  return out;
+}
+
+// -- API calls -------------------------------------------------------------------------------
+
+void export_subject(const tenant_api_env& env, api_call& c) {
+  auto subject = subject_param(c);
+  if (!subject) {
+    return;
+  }
+  auto ctx = make_ctx(env);
+  if (!ctx.ps) {
+    c.reply->answer(no_privacy_store());
+    return;
+  }
+  spawn_job(env.self, [ctx, subject = *subject, actor = caller_of(c),
+                       reply = c.reply](caf::event_based_actor*) {
+    auto exported = build_export(ctx, subject);
+    if (!exported) {
+      audit(*ctx.ps, ctx.tenant, actor, "export", subject, "error", exported.err().message);
+      reply->answer(unavailable("could not read the subject's data; retry"));
+      return;
+    }
+    // Audited before anything leaves: an export nobody could account for is not given out.
+    if (!audit(*ctx.ps, ctx.tenant, actor, "export", subject, "ok",
+               "events=" + std::to_string(exported->events) +
+                   (exported->truncated ? " truncated=true" : ""))) {
+      reply->answer(unavailable("could not record the export in the audit log; retry"));
+      return;
+    }
+    http_response r;
+    r.body = std::move(exported->json);
+    reply->answer(std::move(r));
+  });
+}
+
+void erase_subject(const tenant_api_env& env, api_call& c) {
+  auto subject = subject_param(c);
+  if (!subject) {
+    return;
+  }
+  auto ctx = make_ctx(env);
+  if (!ctx.ps) {
+    c.reply->answer(no_privacy_store());
+    return;
+  }
+  erasure job;
+  job.subject = *subject;
+  job.actor = caller_of(c);
+  job.action = "erase";
+  privacy_info info;
+  info.subject = *subject;
+  job.receipt = privacy_receipt(event_type::privacy_erased, ctx.tenant, std::move(info));
+  spawn_job(env.self,
+            [ctx, job = std::move(job), reply = c.reply](caf::event_based_actor* self) mutable {
+              const std::string subject = job.subject;
+              run_erasure(self, ctx, std::move(job), [reply, subject](result<erasure_done> d) {
+                if (!d) {
+                  reply->answer(unavailable(d.err().message));
+                  return;
+                }
+                http_response r;
+                r.body = erase_response(subject, *d);
+                reply->answer(std::move(r));
+              });
+            });
+}
+
+void list_audit(const tenant_api_env& env, api_call& c) {
+  const auto after = number_param(c.query, "after", 0);
+  if (!after) {
+    c.reply->answer(error_response(
+        errc::bad_request, "parameter 'after' must be a non-negative integer (an audit id)"));
+    return;
+  }
+  const auto limit = number_param(c.query, "limit", k_audit_default_limit);
+  if (!limit || *limit == 0) {
+    c.reply->answer(
+        error_response(errc::bad_request, "parameter 'limit' must be an integer from 1 to 1000"));
+    return;
+  }
+  auto ps = store::privacy_store_of(env.log);
+  if (!ps) {
+    c.reply->answer(no_privacy_store());
+    return;
+  }
+  // A read: a one-shot reader like `GET /v1/events`.
+  env.self->spawn([ps, tenant = env.tenant->id, after = *after,
+                   limit = std::min<std::uint64_t>(*limit, k_audit_max_limit),
+                   reply = c.reply](caf::event_based_actor*) {
+    const auto entries = ps->audit_log(tenant, after, static_cast<std::size_t>(limit));
+    http_response r;
+    json::writer w(r.body);
+    w.begin_object().key("entries").begin_array();
+    for (const auto& a : entries) {
+      write_audit_entry(w, a);
+    }
+    w.end_array().key("next").value(entries.empty() ? after : entries.back().id).end_object();
+    reply->answer(std::move(r));
+  });
+}
+
+void meta_data_deletion(const tenant_api_env& env, api_call& c) {
+  const auto* ch = c.params.size() >= 2 ? env.tenant->find_channel(c.params[1]) : nullptr;
+  if (ch == nullptr) {
+    c.reply->answer(error_response(errc::unknown_channel, "no such channel for this tenant"));
+    return;
+  }
+  if (!is_meta_type(ch->type) || ch->get("app_secret").empty()) {
+    c.reply->answer(
+        error_response(errc::not_found,
+                       "only messenger, instagram and whatsapp channels have a data-deletion "
+                       "callback"));
+    return;
+  }
+  auto field = adapters::meta::signed_request_field(c.body);
+  if (!field) {
+    c.reply->answer(error_response(field.err().code, field.err().message));
+    return;
+  }
+  auto payload = adapters::meta::verify_signed_request(*field, ch->get("app_secret"));
+  if (!payload) {
+    c.reply->answer(error_response(payload.err().code, payload.err().message));
+    return;
+  }
+  const auto* info = adapters::find(ch->type);
+  if (info == nullptr) {
+    c.reply->answer(error_response(errc::internal, "no adapter for the channel's type"));
+    return;
+  }
+  auto ctx = make_ctx(env);
+  if (!ctx.ps) {
+    c.reply->answer(no_privacy_store());
+    return;
+  }
+  // The subject exactly as the channel derives it for this person's events. Meta's user_id here
+  // is app-scoped; Messenger PSIDs and Instagram IGSIDs are page-scoped, so the match holds when
+  // the app uses the same id space for both (docs/privacy.md).
+  const auto account = info->account(*ch);
+  const auto subject = ids::subject_id(derive_subject_key(ctx.cfg->storage.master_key, ctx.tenant),
+                                       ch->type, account, payload->user_id);
+  const std::string code = new_deletion_code();
+  erasure job;
+  job.subject = subject;
+  job.actor = "platform:" + ch->name;
+  job.action = "deletion_callback";
+  privacy_info pi;
+  pi.subject = subject;
+  pi.platform_id = payload->user_id;
+  pi.request = code;
+  job.receipt = privacy_receipt(event_type::privacy_redact, ctx.tenant, std::move(pi));
+  job.receipt.kind = "data_deletion";
+  job.receipt.channel = {ch->name, ch->type, account};
+  const timestamp requested = now();
+  spawn_job(env.self, [ctx, job = std::move(job), code, requested, channel = ch->name,
+                       reply = c.reply](caf::event_based_actor* self) mutable {
+    const std::string subject = job.subject;
+    run_erasure(self, ctx, std::move(job),
+                [ctx, code, requested, channel, subject, reply](result<erasure_done> d) {
+                  if (!d) {
+                    reply->answer(unavailable(d.err().message));
+                    return;
+                  }
+                  store::deletion_request r;
+                  r.code = code;
+                  r.tenant = ctx.tenant;
+                  r.channel = channel;
+                  r.subject = subject;
+                  r.state = "completed";
+                  r.requested_at = requested;
+                  r.completed_at = now();
+                  if (auto s = ctx.ps->put_deletion_request(r); !s) {
+                    log::error("privacy", "cannot store a deletion request of tenant ", ctx.tenant,
+                               ": ", s.err().message);
+                    reply->answer(
+                        unavailable("the data is deleted but the request could not "
+                                    "be recorded; retry"));
+                    return;
+                  }
+                  http_response resp;
+                  json::writer w(resp.body);
+                  w.begin_object();
+                  w.key("url").value(ctx.cfg->public_url() + "/v1/deletion-status/" + code);
+                  w.key("confirmation_code").value(code);
+                  w.end_object();
+                  reply->answer(std::move(resp));
+                });
+  });
+}
+
+void deletion_status(std::shared_ptr<store::event_log> log, caf::event_based_actor* root,
+                     api_call& c) {
+  auto ps = store::privacy_store_of(log);
+  const std::string code = c.params.empty() ? std::string{} : c.params.front();
+  if (!ps || code.rfind("del_", 0) != 0 || code.size() > 128) {
+    c.reply->answer(
+        error_response(errc::not_found, "no deletion request with this confirmation code"));
+    return;
+  }
+  root->spawn([ps, code, reply = c.reply](caf::event_based_actor*) {
+    auto r = ps->find_deletion_request(code);
+    if (!r) {
+      reply->answer(
+          r.err().code == errc::not_found
+              ? error_response(errc::not_found, "no deletion request with this confirmation code")
+              : unavailable("could not read the deletion request; retry"));
+      return;
+    }
+    http_response resp;
+    json::writer w(resp.body);
+    w.begin_object().key("confirmation_code").value(r->code).key("status").value(r->state);
+    w.key("requested_at").value(to_rfc3339(r->requested_at));
+    if (!r->completed_at.empty()) {
+      w.key("completed_at").value(to_rfc3339(r->completed_at));
+    }
+    w.end_object();
+    reply->answer(std::move(resp));
+  });
+}
+
+// -- Shopify ---------------------------------------------------------------------------------
+
+bool is_shopify_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w) {
+  if (w.method != "POST") {
+    return false;
+  }
+  const auto* ch = tenant.find_channel(w.channel);
+  if (ch == nullptr || ch->type != "shopify") {
+    return false;
+  }
+  for (const auto& h : w.headers) {
+    if (h.name == adapters::shopify::k_topic_header) {
+      return adapters::shopify::privacy_topic_of(h.value) != adapters::shopify::privacy_topic::none;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+/// The receipt of a Shopify privacy webhook: the adapter's event without any personal field.
+event shopify_receipt(event parsed, const std::string& subject) {
+  event r = privacy_receipt(std::move(parsed.type), parsed.tenant,
+                            parsed.privacy ? std::move(*parsed.privacy) : privacy_info{});
+  r.privacy->subject = subject;
+  r.id = std::move(parsed.id);
+  r.channel = std::move(parsed.channel);
+  r.kind = std::move(parsed.kind);
+  r.platform_event_id = std::move(parsed.platform_event_id);
+  r.dedupe_key = std::move(parsed.dedupe_key);
+  r.occurred_at = parsed.occurred_at;
+  r.received_at = parsed.received_at;
+  return r;
+}
+
+/// customers/data_request: the export travels in the event, which is therefore the subject's
+/// (sealed under its key, and erased with it).
+void shopify_data_request(caf::event_based_actor* self, const job_ctx& ctx, event parsed,
+                          std::string actor, responder_ptr reply) {
+  const std::string subject = parsed.subject;
+  event e = shopify_receipt(std::move(parsed), subject);
+  e.subject = subject;
+  std::size_t n = 0;
+  if (!subject.empty()) {
+    auto exported = build_export(ctx, subject);
+    if (!exported) {
+      audit(*ctx.ps, ctx.tenant, actor, "data_request", subject, "error", exported.err().message);
+      reply->answer(unavailable("could not read the customer's data; retry"));
+      return;
+    }
+    e.privacy->export_json = std::move(exported->json);
+    n = exported->events;
+  }
+  emit_events(self, ctx.store, ctx.tenant_actor, {std::move(e)}, ctx.timeout,
+              [ctx, actor, subject, n, reply](result<std::vector<event>> stored) {
+                if (!stored) {
+                  audit(*ctx.ps, ctx.tenant, actor, "data_request", subject, "error",
+                        stored.err().message);
+                  reply->answer(unavailable(stored.err().message));
+                  return;
+                }
+                const std::string detail =
+                    subject.empty() ? "no customer id" : "events=" + std::to_string(n);
+                if (!audit(*ctx.ps, ctx.tenant, actor, "data_request", subject,
+                           subject.empty() ? "not_found" : "ok", detail)) {
+                  reply->answer(unavailable("could not record the request in the audit log"));
+                  return;
+                }
+                reply->answer(accepted_response(stored->size(), stored->empty() ? 1 : 0));
+              });
+}
+
+}  // namespace
+
+void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w) {
+  const auto* ch = env.tenant->find_channel(w.channel);
+  const auto* info = adapters::find("shopify");
+  auto ctx = make_ctx(env);
+  if (ch == nullptr || info == nullptr || !ctx.ps) {
+    w.reply->answer(ch == nullptr
+                        ? error_response(errc::unknown_channel, "no such channel for this tenant")
+                        : no_privacy_store());
+    return;
+  }
+  // Verified and parsed here, exactly as the channel actor does (so the subject derives the same
+  // way as for the customer's orders/* and customers/* events), before any thread is spent: a
+  // forged request costs one HMAC.
+  channel_logic logic(ctx.tenant, *ch, *info, ctx.cfg->storage.master_key, env.tenant->privacy);
+  auto outcome = logic.ingest(w.method, w.query, w.headers, w.body);
+  auto reply = w.reply;
+  if (auto* now_ = std::get_if<respond_now>(&outcome)) {
+    reply->answer(std::move(now_->response));
+    return;
+  }
+  if (auto* q = std::get_if<quarantine_body>(&outcome)) {
+    if (!ctx.store) {
+      reply->answer(unavailable("the event store is restarting; retry"));
+      return;
+    }
+    auto err = q->err;
+    env.self
+        ->request(ctx.store, ctx.timeout, quarant_atom::value, quarantine_job{std::move(q->body)})
+        .then(
+            [reply, err](std::uint64_t id) {
+              reply->answer(error_response(
+                  err.code,
+                  err.message + " (the body is kept in quarantine #" + std::to_string(id) + ")"));
+            },
+            [reply](caf::error&) { reply->answer(unavailable("could not quarantine; retry")); });
+    return;
+  }
+  auto events = std::move(std::get<store_events>(outcome).events);
+  if (events.empty()) {
+    reply->answer(accepted_response(0, 0));
+    return;
+  }
+  spawn_job(env.self, [ctx, channel = ch->name, parsed = std::move(events.front()),
+                       reply](caf::event_based_actor* self) mutable {
+    const auto topic = adapters::shopify::privacy_topic_of(parsed.kind);
+    const std::string actor = "platform:" + channel;
+    if (topic == adapters::shopify::privacy_topic::customer_request) {
+      shopify_data_request(self, ctx, std::move(parsed), actor, reply);
+      return;
+    }
+    erasure job;
+    job.actor = actor;
+    if (topic == adapters::shopify::privacy_topic::shop_redact) {
+      job.channel = channel;
+      job.action = "shop_redact";
+    } else {
+      job.subject = parsed.subject;
+      job.action = "redact";
+    }
+    job.receipt = shopify_receipt(std::move(parsed), job.subject);
+    if (job.channel.empty() && job.subject.empty()) {
+      // customers/redact naming the customer by e-mail only: no subject of ours can match (the
+      // gateway never keys anyone by e-mail). Recorded, acknowledged, nothing to erase.
+      emit_events(self, ctx.store, ctx.tenant_actor, {std::move(job.receipt)}, ctx.timeout,
+                  [ctx, actor, reply](result<std::vector<event>> stored) {
+                    if (!stored) {
+                      reply->answer(unavailable(stored.err().message));
+                      return;
+                    }
+                    audit(*ctx.ps, ctx.tenant, actor, "redact", "", "not_found", "no customer id");
+                    reply->answer(accepted_response(stored->size(), stored->empty() ? 1 : 0));
+                  });
+      return;
+    }
+    run_erasure(self, ctx, std::move(job), [reply](result<erasure_done> d) {
+      if (!d) {
+        reply->answer(unavailable(d.err().message));
+        return;
+      }
+      reply->answer(accepted_response(d->stored, d->duplicates));
+    });
+  });
+}
+
+// -- in the tenant ---------------------------------------------------------------------------
+
+caf::result<std::uint64_t> on_subjects_erased(caf::event_based_actor* self,
+                                              const std::vector<caf::actor>& subscribers,
+                                              const erased_notice& n) {
+  if (subscribers.empty()) {
+    return std::uint64_t{0};
+  }
+  auto rp = std::make_shared<caf::typed_response_promise<std::uint64_t>>(
+      self->make_response_promise<std::uint64_t>());
+  auto pending = std::make_shared<std::size_t>(subscribers.size());
+  auto dropped = std::make_shared<std::uint64_t>(0);
+  auto one_done = [rp, pending, dropped] {
+    if (--*pending == 0) {
+      rp->deliver(*dropped);
+    }
+  };
+  for (const auto& s : subscribers) {
+    self->request(s, k_purge_timeout, erased_atom::value, n)
+        .then(
+            [dropped, one_done](std::uint64_t k) {
+              *dropped += k;
+              one_done();
+            },
+            [one_done](caf::error&) { one_done(); });
+  }
+  return *rp;
+}
+
+}  // namespace sb::actors

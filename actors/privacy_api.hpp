@@ -1,0 +1,106 @@
+#pragma once
+
+// The privacy duties of docs/DESIGN.md §7 served through the actors: export (portability) and
+// erasure of a subject, the audit log, platform deletion requests (Shopify's mandatory privacy
+// webhooks, Meta's data-deletion callback and its status page). docs/privacy.md maps each duty
+// to its feature and test.
+//
+// Every handler answers its call exactly once. Store work (export, erase, audit) runs in a
+// one-shot detached actor (its own thread, gone when the job is done), so neither the tenant's
+// mailbox nor a scheduler thread waits on the disk.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/api.hpp"
+#include "actors/messages.hpp"
+#include "store/privacy_store.hpp"
+
+namespace sb::actors {
+
+/// Most events an export lists; beyond it the export says "truncated": true.
+inline constexpr std::size_t k_export_limit = 10000;
+
+// -- API calls (dispatched by actors/api.cpp) ------------------------------------------------
+
+/// `GET /v1/subjects/{subject}` (scope privacy): the subject's export (`export_json`), audited
+/// as `export`. An unknown or erased subject exports empty (200): subject ids are per tenant,
+/// so another tenant's subject is simply unknown here.
+void export_subject(const tenant_api_env& env, api_call& c);
+
+/// `DELETE /v1/subjects/{subject}` (scope privacy): erases the subject (store, consent
+/// registry, push windows), stores a `privacy.erased` receipt and answers
+/// 200 {"receipt":"era_<ULID>","subject":..,"erased":{"events":n,"dedupe_keys":n,
+/// "dead_letters":n,"key_destroyed":bool}}. Idempotent: erasing an unknown or already erased
+/// subject answers 200 with zeros (and a receipt), as GDPR requests are retried.
+void erase_subject(const tenant_api_env& env, api_call& c);
+
+/// `GET /v1/audit?after=<id>&limit=<n>` (scope admin): the tenant's audit entries after `after`,
+/// oldest first: {"entries":[{id,at,tenant,actor,action,subject,outcome,detail}],"next":<id>}.
+void list_audit(const tenant_api_env& env, api_call& c);
+
+/// `POST /webhooks/{tenant}/{channel}/data-deletion` (no token): Meta's data-deletion callback
+/// for a messenger, instagram or whatsapp channel. Verifies `signed_request` with the channel's
+/// app_secret (401 and nothing done when it does not hold), erases the subject of the user id,
+/// stores the deletion request and a `privacy.redact` receipt, and answers
+/// {"url":"<public url>/v1/deletion-status/<code>","confirmation_code":"<code>"}.
+void meta_data_deletion(const tenant_api_env& env, api_call& c);
+
+/// `GET /v1/deletion-status/{code}` (no token; the code is the capability), in the root:
+/// {"confirmation_code","status","requested_at","completed_at"} or 404.
+void deletion_status(std::shared_ptr<store::event_log> log, caf::event_based_actor* root,
+                     api_call& c);
+
+// -- Shopify's privacy webhooks (routed here by the tenant actor) --------------------------
+
+/// True when `w` is one of Shopify's mandatory privacy webhooks (customers/redact,
+/// customers/data_request, shop/redact) for a shopify channel of `tenant`.
+bool is_shopify_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w);
+
+/// Handles such a webhook: verifies it as the channel does (signature, shop domain; 401/403 and
+/// nothing done otherwise), then acts: customers/redact erases the customer's subject,
+/// shop/redact every event and subject of the channel, customers/data_request builds the
+/// subject's export; then stores the receipt event (`privacy.redact` / `privacy.data_request`)
+/// and answers 200 only once the erasure is done and the receipt durable. A retry of the same
+/// webhook runs again (nothing left to erase) and is answered as a duplicate.
+void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w);
+
+// -- in the tenant and subscribers ---------------------------------------------------------
+
+/// The tenant's part of an erasure (`erased_atom`): every push subscriber drops the subjects'
+/// events from its in-memory window; the promise is delivered (with how many were dropped) once
+/// every subscriber has answered or timed out.
+caf::result<std::uint64_t> on_subjects_erased(caf::event_based_actor* self,
+                                              const std::vector<caf::actor>& subscribers,
+                                              const erased_notice& n);
+
+// -- plain logic (tested without actors) ---------------------------------------------------
+
+/// The export of a subject: {"subject","tenant","identifiers":[{"channel","type",
+/// "platform_id","name"?}],"consent":<consent_json>,"events":[...],"truncated"?,"exported_at"}.
+/// `identifiers` are the distinct (channel, platform_id) of the events' `sender` blocks.
+/// `events` holds at most `limit` events; with more, "truncated": true.
+std::string export_json(const std::string& tenant, const std::string& subject,
+                        const std::vector<store::stored_event>& events, std::size_t limit,
+                        const std::string& consent_json, timestamp exported_at);
+
+/// A new erasure receipt id: "era_" + ULID.
+std::string new_receipt_id();
+
+/// A new deletion confirmation code: "del_" + ULID + 16 random Crockford characters (80 more
+/// random bits), unguessable.
+std::string new_deletion_code();
+
+/// The receipt event of an erasure or platform request: `type`, the tenant, the channel when
+/// one is given, and the privacy block; no `subject` (sealed under the tenant's key, so it
+/// survives the erasure it reports), no sender, conversation or content.
+event privacy_receipt(std::string type, const std::string& tenant, privacy_info info);
+
+/// The audit detail of an erasure: "receipt=era_.. events=n dedupe_keys=n dead_letters=n
+/// key_destroyed=true|false[ subjects=n]".
+std::string erase_detail(const std::string& receipt, const store::erase_outcome& o,
+                         bool channel_wide);
+
+}  // namespace sb::actors

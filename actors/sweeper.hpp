@@ -1,0 +1,37 @@
+#pragma once
+
+// The retention sweeper (docs/DESIGN.md §3, §7; docs/privacy.md): a child of the root that
+// deletes what each tenant's `privacy.retention_days` no longer allows keeping.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "actors/messages.hpp"
+#include "config/config.hpp"
+#include "core/time.hpp"
+#include "store/event_log.hpp"
+#include "store/privacy_store.hpp"
+
+namespace sb::actors {
+
+struct sweeper_init {
+  std::shared_ptr<const config::config> cfg;
+  std::shared_ptr<store::event_log> log;  ///< its privacy store does the deleting
+  std::function<timestamp()> clock;       ///< null = `sb::now`; tests move time
+  /// Time between periodic sweeps; the first runs at start. Zero: no periodic sweep at all, only
+  /// sweeps asked for with `sweep_atom` (tests).
+  std::chrono::milliseconds interval{std::chrono::hours{1}};
+};
+
+/// One sweep, as plain code: for each tenant, `expire(tenant, now - retention_days)`, and an
+/// audit entry (actor "system:retention", action "retention") for each tenant where it deleted
+/// something or failed. Blocks on the store: call it off the scheduler's threads.
+sweep_report sweep_retention(const config::config& cfg, store::privacy_store& store, timestamp now);
+
+/// The sweeper actor: detached (its own thread, since expiry deletes on disk), monitored by
+/// `parent`, which stops it on shutdown. Answers (`sweep_atom`) with a `sweep_report` after
+/// sweeping at once. A log without a privacy store makes it a no-op that logs once.
+caf::actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init);
+
+}  // namespace sb::actors

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+/// Meta's `signed_request` (the data-deletion callback of an app: Messenger, Instagram and
+/// WhatsApp channels), as pure functions: no I/O, thread-safe.
+///
+/// Meta POSTs `application/x-www-form-urlencoded` with `signed_request=<sig>.<payload>`, where
+/// `payload` is the base64url (unpadded) JSON {"algorithm":"HMAC-SHA256","issued_at":<unix s>,
+/// "user_id":"<app-scoped user id>", ...} and `sig` is the base64url of HMAC-SHA256(app secret,
+/// the payload part exactly as sent, still encoded).
+namespace sb::adapters::meta {
+
+/// What a verified signed request says.
+struct signed_request_payload {
+  std::string user_id;         ///< app-scoped user id (text; never through a double)
+  std::int64_t issued_at = 0;  ///< Unix seconds; 0 when absent
+};
+
+/// The raw value of the `signed_request` field of a form body, percent-decoded. `errc::bad_request`
+/// naming the field when it is absent, empty or malformed.
+result<std::string> signed_request_field(std::string_view form_body);
+
+/// Verifies `signed_request` with `app_secret` and decodes its payload. The signature is checked
+/// first, in constant time, on the still-encoded payload; only then is the payload decoded.
+/// `errc::bad_signature` when the value is not `<sig>.<payload>`, the signature is not base64url
+/// of 32 bytes or does not match, or the payload's `algorithm` is not "HMAC-SHA256";
+/// `errc::malformed_body` when a correctly signed payload is not JSON or has no `user_id`.
+result<signed_request_payload> verify_signed_request(std::string_view signed_request,
+                                                     std::string_view app_secret);
+
+}  // namespace sb::adapters::meta
