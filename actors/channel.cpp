@@ -3,6 +3,7 @@
 #include "actors/actors.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "privacy/requests.hpp"
 
 namespace sb::actors {
 
@@ -34,24 +35,56 @@ void store_and_answer(caf::stateful_actor<channel_state>* self, store_events s,
                   error_response(errc::overloaded, "the event store is overloaded; retry", 1));
               return;
             }
+            auto& st = self->state;
+            const auto& tenant_privacy = st.logic->privacy();
             committed_msg fresh;
+            // Keyword messages (STOP, START) the store already held: the platform's retry.
+            committed_msg repeated;
+            bool keywords = false;
             std::size_t duplicates = 0;
             for (std::size_t i = 0; i < r.events.size(); ++i) {
+              const bool keyword = privacy::keyword_change(r.events[i], tenant_privacy).has_value();
               if (r.outcomes[i].duplicate) {
                 ++duplicates;
+                if (keyword) {
+                  r.events[i].seq = r.outcomes[i].seq;
+                  repeated.events.push_back(std::move(r.events[i]));
+                }
               } else {
+                keywords = keywords || keyword;
                 fresh.events.push_back(std::move(r.events[i]));
               }
             }
-            auto& st = self->state;
             st.stored->inc(fresh.events.size());
             st.duplicates->inc(duplicates);
+            const auto stored = fresh.events.size();
+            if (keywords || !repeated.events.empty()) {
+              // An opt-out or opt-in is acknowledged only once the consent change is stored: a
+              // crash before that must leave the platform retrying (actors/consent_api.hpp).
+              // The tenant announces the events as below before it answers.
+              self->request(st.tenant, 2 * st.settings.store_timeout, commit_atom::value,
+                            save_atom::value, std::move(fresh), std::move(repeated))
+                  .then(
+                      [reply, stored, duplicates](bool durable) {
+                        reply->answer(durable ? accepted_response(stored, duplicates)
+                                              : error_response(errc::unavailable,
+                                                               "the message is stored but its "
+                                                               "consent change is not; retry",
+                                                               1));
+                      },
+                      [reply](caf::error&) {
+                        reply->answer(error_response(errc::unavailable,
+                                                     "the consent change of the message was "
+                                                     "not confirmed; retry",
+                                                     1));
+                      });
+              return;
+            }
             // Announce before acknowledging: the tenant then has the commit in its mailbox
             // before any request the platform's 200 can cause (a reply that needs the window
-            // the message opened, a send after an opt-out keyword).
-            const auto stored = fresh.events.size();
+            // the message opened).
             if (!fresh.events.empty()) {
-              self->send(self->state.tenant, commit_atom::value, std::move(fresh));
+              self->send(st.tenant, commit_atom::value, std::move(fresh));
             }
             // Every event of the request is durable (or a recognised duplicate): acknowledge.
             reply->answer(accepted_response(stored, duplicates));

@@ -46,6 +46,8 @@ class channel_logic {
                         const std::vector<adapters::header>& headers, std::string& body);
 
   const std::string& name() const { return channel_name_; }
+  /// The tenant's privacy settings (its opt-out/opt-in keywords, for the channel actor).
+  const config::privacy_config& privacy() const { return privacy_; }
 
  private:
   std::string tenant_;

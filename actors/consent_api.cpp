@@ -136,8 +136,9 @@ event consent_changed_event(const std::string& tenant, const std::string& subjec
     e.channel = trigger->channel;
     e.conversation = trigger->conversation;
     e.peer = trigger->peer;
-    // One change per message: a second emission for the same message is a duplicate.
-    e.dedupe_key = "consent:" + trigger->id;
+    // One change per message: a second emission for the same message, also for the platform's
+    // retry of it (same dedupe key, new event id), is a duplicate.
+    e.dedupe_key = "consent:" + (trigger->dedupe_key.empty() ? trigger->id : trigger->dedupe_key);
   }
   return e;
 }
@@ -150,59 +151,110 @@ void restrict_subject(const tenant_api_env& env, api_call& c) {
   change_by_api(env, c, "restrict", &privacy::parse_restrict_body);
 }
 
-std::size_t on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events) {
-  if (!env.consents) {
-    return 0;
+namespace {
+
+/// Whether `s` already holds everything `c` sets.
+bool reflects(const privacy::consent_state& s, const privacy::consent_change& c) {
+  if (c.purpose_of && c.granted && s.granted[static_cast<unsigned>(*c.purpose_of)] != c.granted) {
+    return false;
   }
-  struct keyword_job {
-    std::string subject;
-    std::string actor;
-    const char* action;
-    privacy::consent_change change;
+  return (!c.opted_out || s.opted_out == *c.opted_out) &&
+         (!c.restricted || s.restricted == *c.restricted);
+}
+
+/// One keyword message's share of the job.
+struct keyword_job {
+  std::string subject;
+  std::string actor;
+  const char* action;  ///< opt_out/opt_in; null: only written again (a retry, already applied)
+  privacy::consent_change change;
+};
+
+/// The one-shot job of `on_committed_keywords`: waits for `save_atom`, then writes, audits,
+/// emits and answers.
+caf::behavior keyword_saver(caf::event_based_actor* self, job_ctx ctx,
+                            std::vector<keyword_job> jobs, std::vector<event> changed) {
+  return {
+      [=](save_atom) -> caf::result<bool> {
+        bool durable = true;
+        for (const auto& j : jobs) {
+          auto persisted = ctx.consents->persist(ctx.tenant, j.subject);
+          if (!persisted) {
+            // The change holds in memory; the message is stored but not acknowledged (503), and
+            // the platform's retry writes it again (a duplicate keyword message).
+            durable = false;
+            log::error("consent", "tenant ", ctx.tenant, ": cannot store a keyword ",
+                       j.action != nullptr ? j.action : "change", ": ", persisted.err().message);
+          }
+          if (j.action != nullptr && ctx.ps) {
+            write_audit(*ctx.ps, ctx.tenant, j.actor, j.action, j.subject,
+                        persisted ? "ok" : "error", privacy::audit_detail(j.change));
+          }
+        }
+        auto rp = self->make_response_promise<bool>();
+        emit_events(
+            self, ctx.store, ctx.tenant_actor, changed, ctx.timeout,
+            [self, rp, durable, tenant = ctx.tenant](result<std::vector<event>> stored) mutable {
+              if (!stored) {
+                log::error("consent", "tenant ", tenant,
+                           ": cannot store consent.changed of a keyword: ", stored.err().message);
+              }
+              rp.deliver(durable && stored.ok());
+              self->quit();
+            });
+        return rp;
+      },
   };
+}
+
+}  // namespace
+
+caf::actor on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events,
+                                 const std::vector<event>& duplicates) {
+  if (!env.consents) {
+    return {};
+  }
+  const std::string& tenant = env.tenant->id;
   std::vector<keyword_job> jobs;
   std::vector<event> changed;
+  auto apply = [&](const event& e, const privacy::consent_change& change) {
+    // At once, in memory: the caller announces the events only after this returns.
+    env.consents->apply_now(tenant, e.subject, change);
+    jobs.push_back({e.subject, "platform:" + e.channel.name,
+                    *change.opted_out ? "opt_out" : "opt_in", change});
+    changed.push_back(consent_changed_event(tenant, e.subject, change, "keyword", &e));
+  };
   for (const auto& e : events) {
+    if (auto change = privacy::keyword_change(e, env.tenant->privacy)) {
+      apply(e, *change);
+    }
+  }
+  for (const auto& e : duplicates) {
     auto change = privacy::keyword_change(e, env.tenant->privacy);
     if (!change) {
       continue;
     }
-    // At once, in memory: the caller announces the events only after this returns.
-    env.consents->apply_now(env.tenant->id, e.subject, *change);
-    jobs.push_back({e.subject, "platform:" + e.channel.name,
-                    *change->opted_out ? "opt_out" : "opt_in", *change});
-    changed.push_back(consent_changed_event(env.tenant->id, e.subject, *change, "keyword", &e));
+    auto state = env.consents->find(tenant, e.subject);
+    if (state && reflects(*state, *change)) {
+      // Applied before (the platform did not get our 200, or delivers twice): write it again
+      // and store its consent.changed again, both idempotent, in case a failure or a crash
+      // came between.
+      jobs.push_back({e.subject, "platform:" + e.channel.name, nullptr, *change});
+      changed.push_back(consent_changed_event(tenant, e.subject, *change, "keyword", &e));
+    } else if (!state ||
+               (e.occurred_at.unix_ms != 0 && state->updated_at.unix_ms < e.occurred_at.unix_ms)) {
+      // Stored, but the change never reached the store: the gateway stopped in between (and
+      // did not acknowledge). Nothing changed the person's choice since they wrote it.
+      apply(e, *change);
+    }
+    // Else the person chose again after this message (a later keyword or API call): the retry
+    // of the older message must not undo that.
   }
   if (jobs.empty()) {
-    return 0;
+    return {};
   }
-  auto ctx = make_ctx(env);
-  const auto n = jobs.size();
-  spawn_job(env.self, [ctx, jobs = std::move(jobs),
-                       changed = std::move(changed)](caf::event_based_actor* self) mutable {
-    for (const auto& j : jobs) {
-      auto persisted = ctx.consents->persist(ctx.tenant, j.subject);
-      if (!persisted) {
-        // The change holds in memory (and the message that made it is stored); the subject's
-        // next change writes it. Said loudly: a restart before then would forget it.
-        log::error("consent", "tenant ", ctx.tenant, ": cannot store a keyword ", j.action, ": ",
-                   persisted.err().message);
-      }
-      if (ctx.ps) {
-        write_audit(*ctx.ps, ctx.tenant, j.actor, j.action, j.subject, persisted ? "ok" : "error",
-                    privacy::audit_detail(j.change));
-      }
-    }
-    emit_events(self, ctx.store, ctx.tenant_actor, std::move(changed), ctx.timeout,
-                [tenant = ctx.tenant](result<std::vector<event>> stored) {
-                  if (!stored) {
-                    log::error(
-                        "consent", "tenant ", tenant,
-                        ": cannot store consent.changed of a keyword: ", stored.err().message);
-                  }
-                });
-  });
-  return n;
+  return env.self->spawn<caf::detached>(keyword_saver, make_ctx(env), std::move(jobs),
+                                        std::move(changed));
 }
 
 }  // namespace sb::actors

@@ -37,14 +37,31 @@ void restrict_subject(const tenant_api_env& env, api_call& c);
 
 /// In the tenant actor, for newly stored events (`commit_atom`), before they are announced: an
 /// inbound message whose whole text is an opt-out/opt-in keyword changes its subject's consent
-/// in the registry at once (`privacy::keyword_change`); then a one-shot job writes each change
-/// to the store, audits it (actor "platform:<channel>", action opt_out/opt_in) and emits one
-/// `consent.changed` per message (same channel, conversation and subject; source "keyword").
-/// Returns how many keyword messages there were.
-std::size_t on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events);
+/// in the registry at once (`privacy::keyword_change`), so the message itself is judged with the
+/// new state.
+///
+/// `duplicates` are keyword messages of the same request that the store already held (a
+/// platform's retry; `seq` = the original's). Their change may never have been stored: the
+/// gateway may have crashed between storing the message and writing the consent, before it
+/// acknowledged. A duplicate whose change the subject's state already shows is written again
+/// (idempotent); one whose subject has no state, or a state older than the message's
+/// `occurred_at`, is applied now; one whose subject changed its choice since (a later keyword or
+/// API call) changes nothing.
+///
+/// Returns the one-shot job (a detached actor) that makes the changes durable, or a null handle
+/// when there is none. The job starts when it receives `save_atom`: it writes each changed
+/// subject's state to the store, audits each change (actor "platform:<channel>", action
+/// opt_out/opt_in), stores one `consent.changed` per message (same channel, conversation and
+/// subject; source "keyword"; deduplicated per message, so a retry stores it once), answers
+/// `true` when every consent write and the events were stored (`false` otherwise; an audit
+/// failure is logged) and quits. The channel's request for a keyword batch is delegated to it,
+/// so the platform's 200 follows the consent write (actors/channel.cpp).
+caf::actor on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events,
+                                 const std::vector<event>& duplicates = {});
 
 /// The `consent.changed` event for a change of `subject`; channel, conversation (and the dedupe
-/// key) from `trigger` when a message caused it, else none.
+/// key, "consent:" + the trigger's dedupe key) from `trigger` when a message caused it, else
+/// none.
 event consent_changed_event(const std::string& tenant, const std::string& subject,
                             const privacy::consent_change& change, const char* source,
                             const event* trigger);

@@ -93,6 +93,7 @@ caf::actor start_sweeper(root_ptr self) {
   sweeper_init sw;
   sw.cfg = st.opts.cfg;
   sw.log = st.opts.log;
+  sw.outbox = st.opts.outbox;  // outbound messages expire by the same retention
   sw.clock = st.opts.clock;
   sw.interval = st.opts.retention_sweep_interval;
   return spawn_sweeper(self, std::move(sw));

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,7 @@ struct sweep_report {
   std::uint64_t dedupe_keys = 0;
   std::uint64_t dead_letters = 0;
   std::uint64_t quarantined = 0;
+  std::uint64_t outbound = 0;     ///< finished outbound messages deleted from the outbox
   std::size_t tenants_swept = 0;  ///< tenants whose expiry ran without error
   std::size_t failures = 0;       ///< tenants whose expiry failed (logged, audited)
 };
@@ -271,6 +273,19 @@ struct outbox_task {
   std::function<void(store::outbox&)> run;
 };
 
+/// tenant -> outbox writer (`outbox_atom`, request): what `POST /v1/messages` must know from the
+/// outbox before it judges a message (after the writes queued before it are committed). Reply:
+/// the same struct with the answers filled in, or `st` with the error of a failed read.
+struct outbox_lookup {
+  std::string tenant;
+  std::string caller;           ///< with `idempotency_key`
+  std::string idempotency_key;  ///< "" = no key to look up
+  std::string conversation;     ///< a pseudonymous conversation to resolve; "" = none
+  std::optional<store::outbound_record> earlier;  ///< out: the message the key created
+  std::string peer;  ///< out: the real peer of `conversation` ("" = none known)
+  status st;
+};
+
 /// HTTP client thread -> sender (`sent_atom`): the platform's answer to one attempt.
 struct platform_reply {
   std::uint64_t ticket = 0;
@@ -342,6 +357,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbound_send)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::send_accepted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbox_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbox_task)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbox_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::platform_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::outbox_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::sender_stats)

@@ -15,6 +15,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "privacy/consent.hpp"
+#include "privacy/redact.hpp"
 
 namespace sb::actors {
 
@@ -22,7 +23,7 @@ namespace sb::actors {
 
 outbound_api_state::outbound_api_state(const config::config& cfg,
                                        const config::tenant_config& tenant)
-    : subject_key_(derive_subject_key(cfg.storage.master_key, tenant.id)) {
+    : tenant_(tenant.id), subject_key_(derive_subject_key(cfg.storage.master_key, tenant.id)) {
   for (const auto& sub : tenant.subscribers) {
     if (sub.send_rate_limit.rps > 0) {
       send_limits_.emplace(sub.name, outbound::token_bucket::per_second(sub.send_rate_limit.rps,
@@ -79,6 +80,32 @@ void outbound_api_state::end_key(const std::string& caller, const std::string& k
       key_order_.pop_front();
     }
   }
+}
+
+metrics::counter& outbound_api_state::messages_counter(const std::string& channel,
+                                                      std::string_view state) {
+  auto& c = counters_[channel + '\n' + std::string(state)];
+  if (c == nullptr) {
+    c = &metrics::catalog::outbound_messages(tenant_, channel, state);
+  }
+  return *c;
+}
+
+metrics::counter* outbound_api_state::refusals_counter(errc reason) {
+  switch (reason) {
+    case errc::window_closed:
+    case errc::consent_required:
+    case errc::opted_out:
+    case errc::restricted:
+      break;
+    default:
+      return nullptr;
+  }
+  auto& c = counters_[std::string("\n") + to_string(reason)];  // no channel name starts with \n
+  if (c == nullptr) {
+    c = &metrics::catalog::outbound_refusals(tenant_, reason);
+  }
+  return c;
 }
 
 bool outbound_api_state::may_warn(outbound::time_point now, std::uint64_t& suppressed) {
@@ -161,6 +188,11 @@ bool same_request(const adapters::outbound_message& m, const store::outbound_rec
     return false;
   }
   adapters::outbound_message candidate = m;
+  // One conversation is one person: a request that names a pseudonymous conversation asks for
+  // the same recipient as the stored message, whose `to` is the person's real id.
+  if (candidate.conversation == earlier->conversation) {
+    candidate.to = earlier->to;
+  }
   candidate.id = earlier->id;
   candidate.tenant = earlier->tenant;
   candidate.channel_type = earlier->channel_type;
@@ -206,25 +238,25 @@ std::string message_view(const store::outbound_record& r) {
   return out;
 }
 
-/// What a send carries from its first step (the window query) to its answer. The handlers that
-/// use it run in the tenant actor's context, which owns `outbound`.
+/// What a send carries from its first step to its answer: [the outbox lookup (idempotency key,
+/// pseudonymous conversation)], the window query, consent and the window, the sender. The steps
+/// run in the tenant actor's context, which owns what `env` points to.
 struct pending_send {
-  caf::event_based_actor* self = nullptr;
-  std::shared_ptr<const config::config> cfg;  ///< keeps `tenant` and `channel` alive
-  const config::tenant_config* tenant = nullptr;
-  const config::channel_config* channel = nullptr;
-  std::shared_ptr<privacy::consent_registry> consents;
-  outbound_api_state* outbound = nullptr;
+  tenant_api_env env;
+  const config::channel_config* channel = nullptr;  ///< into `env.cfg`
+  std::string account;  ///< the channel's platform account (subjects, pseudonyms)
   caf::actor sender;
   adapters::outbound_message msg;
   std::string subject;
   std::string caller;
+  /// The tenant pseudonymizes: the record's plain `recipient` is the conversation's pseudonym.
+  bool pseudonymous = false;
   responder_ptr reply;
 
   /// Answers, and forgets the request's Idempotency-Key unless it created `id`.
   void finish(http_response r, const std::string& id = {}) {
     if (!msg.idempotency_key.empty()) {
-      outbound->end_key(caller, msg.idempotency_key, id, outbound::clock::now());
+      env.outbound->end_key(caller, msg.idempotency_key, id, outbound::clock::now());
     }
     reply->answer(std::move(r));
   }
@@ -237,7 +269,8 @@ void hand_to_sender(const std::shared_ptr<pending_send>& p) {
   r.tenant = m.tenant;
   r.channel = m.channel;
   r.conversation = m.conversation;
-  r.recipient = m.to;
+  // No plain column holds the id of a pseudonymizing tenant's person (store/outbox.hpp).
+  r.recipient = p->pseudonymous ? m.conversation.substr(m.channel.size() + 1) : m.to;
   r.subject = p->subject;
   r.purpose = m.purpose;
   r.message = adapters::to_json(m);
@@ -246,7 +279,7 @@ void hand_to_sender(const std::shared_ptr<pending_send>& p) {
   r.updated_at = m.created_at;
   r.caller = p->caller;
   r.idempotency_key = m.idempotency_key;
-  p->self->request(p->sender, k_send_timeout, send_atom::value, outbound_send{std::move(r)})
+  p->env.self->request(p->sender, k_send_timeout, send_atom::value, outbound_send{std::move(r)})
       .then(
           [p](send_accepted& a) {
             if (!a.st) {
@@ -254,9 +287,11 @@ void hand_to_sender(const std::shared_ptr<pending_send>& p) {
               const bool retry = code == errc::overloaded || code == errc::unavailable;
               p->finish(error_response(code, a.st.err().message, retry ? 1 : 0));
             } else if (!a.created) {
-              // The outbox knew the key (a retry after a restart): the earlier message stands.
+              // The outbox knew the key (a put that raced the lookup): the earlier message
+              // stands.
               p->finish(replay_response(p->msg, a.record), a.record.id);
             } else {
+              p->env.outbound->messages_counter(a.record.channel, "queued").inc();
               p->finish(accepted(a.record, false), a.record.id);
             }
           },
@@ -277,17 +312,90 @@ void decide_and_send(const std::shared_ptr<pending_send>& p, std::int64_t last_i
   f.messaging_type = m.messaging_type;
   f.tag = m.tag;
   f.purpose = privacy::parse_purpose(m.purpose).value_or(privacy::purpose::support);
-  if (p->consents) {
-    f.consent = p->consents->find(p->tenant->id, p->subject);
+  if (p->env.consents) {
+    f.consent = p->env.consents->find(p->env.tenant->id, p->subject);
   }
-  f.tenant_allows_replies = p->tenant->privacy.allow_replies_after_opt_out;
+  f.tenant_allows_replies = p->env.tenant->privacy.allow_replies_after_opt_out;
   f.last_inbound_ms = last_inbound_ms;
   f.now = sb::now();
   if (auto refusal = decide_send(f)) {
+    if (auto* c = p->env.outbound->refusals_counter(refusal->code)) {
+      c->inc();
+    }
     p->finish(error_response(refusal->code, refusal->message));
     return;
   }
   hand_to_sender(p);
+}
+
+/// The person's subject, then the conversation's window, then the decision.
+void judge_and_send(const std::shared_ptr<pending_send>& p) {
+  p->subject = ids::subject_id(p->env.outbound->subject_key(), p->channel->type, p->account,
+                               p->msg.to);
+  // The window lives in the conversation actor (restored from the outbox when it starts); the
+  // events committed before this call reached it first (same sender, the tenant).
+  p->env.self
+      ->request(p->env.conversation_of(p->msg.conversation), k_window_timeout, window_atom::value,
+                p->env.outbox)
+      .then([p](std::int64_t last_inbound_ms) { decide_and_send(p, last_inbound_ms); },
+            [p](caf::error&) {
+              p->finish(error_response(errc::unavailable,
+                                       "the conversation's window could not be read; retry", 1));
+            });
+}
+
+/// Asks the outbox what it knows before the message is judged: the message the request's
+/// Idempotency-Key already created (after a restart the memory of keys is empty, and the window
+/// or consent may have changed since: the first answer stands), and the real peer of a
+/// pseudonymous conversation (`resolve`).
+void look_up_then_send(const std::shared_ptr<pending_send>& p, bool resolve) {
+  outbox_lookup q;
+  q.tenant = p->env.tenant->id;
+  q.caller = p->caller;
+  q.idempotency_key = p->msg.idempotency_key;
+  if (resolve) {
+    q.conversation = p->msg.conversation;
+  }
+  p->env.self->request(p->env.outbox, k_window_timeout, outbox_atom::value, std::move(q))
+      .then(
+          [p, resolve](outbox_lookup& r) {
+            if (!r.st) {
+              p->finish(error_response(errc::unavailable, "could not read the outbox; retry", 1));
+              return;
+            }
+            if (r.earlier) {
+              p->finish(replay_response(p->msg, *r.earlier), r.earlier->id);
+              return;
+            }
+            if (resolve) {
+              if (r.peer.empty()) {
+                p->finish(error_response(
+                    errc::unknown_conversation,
+                    "field 'conversation' (or 'to') names no person this gateway knows: '" +
+                        p->msg.conversation +
+                        "' (a pseudonymous conversation is known from the person's messages "
+                        "until they are erased or expire)"));
+                return;
+              }
+              p->msg.to = std::move(r.peer);
+              if (auto valid = adapters::validate(*p->channel, p->msg); !valid) {
+                p->finish(error_response(valid.err().code, valid.err().message));
+                return;
+              }
+            }
+            judge_and_send(p);
+          },
+          [p](caf::error&) {
+            p->finish(error_response(errc::unavailable, "could not read the outbox; retry", 1));
+          });
+}
+
+/// Whether `to` has the form of `privacy::pseudonymous_peer`: "anon_" + 16 letters and digits.
+bool is_pseudonym(std::string_view to) {
+  constexpr std::string_view prefix = "anon_";
+  return to.size() == prefix.size() + 16 && to.substr(0, prefix.size()) == prefix &&
+         std::all_of(to.begin() + prefix.size(), to.end(),
+                     [](unsigned char ch) { return std::isalnum(ch) != 0; });
 }
 
 /// Answers a key known in memory from the outbox's record of its message.
@@ -417,12 +525,27 @@ void send_message(const tenant_api_env& env, api_call& c) {
     return;
   }
   adapters::apply_defaults(*ch, msg);
-  if (auto valid = adapters::validate(*ch, msg); !valid) {
-    c.reply->answer(error_response(valid.err().code, valid.err().message));
-    return;
-  }
   const auto* info = adapters::find(ch->type);
-  if (info == nullptr || info->encode == nullptr || info->account == nullptr) {
+  const bool sendable = info != nullptr && info->encode != nullptr && info->account != nullptr;
+  // A pseudonymizing tenant's events name conversations "<channel>:anon_…" (privacy/redact.hpp):
+  // its backend replies by that pseudonym, resolved to the person through the outbox, and a
+  // message to a real id belongs to the same pseudonymous conversation (window, receipts,
+  // events).
+  const bool pseudonymous = sendable && env.tenant->privacy.pseudonymize;
+  const bool resolve = pseudonymous && is_pseudonym(msg.to);
+  std::string account = sendable ? info->account(*ch) : std::string();
+  if (pseudonymous && !resolve) {
+    msg.conversation = ch->name + ":" +
+                       privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to);
+  }
+  // The recipient's form is checked once the pseudonym is resolved.
+  if (!resolve) {
+    if (auto valid = adapters::validate(*ch, msg); !valid) {
+      c.reply->answer(error_response(valid.err().code, valid.err().message));
+      return;
+    }
+  }
+  if (!sendable) {
     c.reply->answer(error_response(errc::bad_request, "channel '" + ch->name + "' (type " +
                                                           ch->type + ") cannot send messages"));
     return;
@@ -458,34 +581,26 @@ void send_message(const tenant_api_env& env, api_call& c) {
   }
 
   auto p = std::make_shared<pending_send>();
-  p->self = env.self;
-  p->cfg = env.cfg;
-  p->tenant = env.tenant;
+  p->env = env;
   p->channel = ch;
-  p->consents = env.consents;
-  p->outbound = env.outbound;
+  p->account = std::move(account);
   p->sender = std::move(sender);
   p->caller = c.caller;
+  p->pseudonymous = pseudonymous;
   p->reply = c.reply;
   msg.id = ids::make("out_");
   msg.tenant = env.tenant->id;
   msg.idempotency_key = key;
   msg.created_at = sb::now();
-  p->subject = ids::subject_id(out.subject_key(), ch->type, info->account(*ch), msg.to);
   p->msg = std::move(msg);
   if (!key.empty()) {
     out.begin_key(c.caller, key, steady_now);
   }
-  // The window lives in the conversation actor (restored from the outbox when it starts); the
-  // events committed before this call reached it first (same sender, the tenant).
-  env.self
-      ->request(env.conversation_of(p->msg.conversation), k_window_timeout, window_atom::value,
-                env.outbox)
-      .then([p](std::int64_t last_inbound_ms) { decide_and_send(p, last_inbound_ms); },
-            [p](caf::error&) {
-              p->finish(error_response(errc::unavailable,
-                                       "the conversation's window could not be read; retry", 1));
-            });
+  if (!key.empty() || resolve) {
+    look_up_then_send(p, resolve);
+  } else {
+    judge_and_send(p);
+  }
 }
 
 // -- message.get ------------------------------------------------------------------------------
@@ -526,7 +641,11 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
     return;
   }
   if (env.outbox) {
-    // One write per conversation and commit: the newest message of the person.
+    // One write per conversation and commit: the newest message of the person. A
+    // pseudonymizing tenant's conversations are named by a keyed hash of the person's id; the
+    // write records that id too (sealed at rest), so that a reply by conversation reaches them
+    // (`peer_of`): this is the only place that still sees it.
+    const bool pseudonymous = env.tenant->privacy.pseudonymize;
     std::unordered_map<std::string, std::size_t> index;
     outbox_batch batch;
     for (const auto& e : events) {
@@ -549,6 +668,9 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
       w.conversation = e.conversation;
       w.at_ms = at;
       w.subject = e.subject;
+      if (pseudonymous && !e.peer.empty() && e.conversation != e.channel.name + ":" + e.peer) {
+        w.peer = e.peer;
+      }
       batch.writes.push_back(std::move(w));
     }
     if (!batch.writes.empty()) {
@@ -618,6 +740,9 @@ void apply_receipts(const tenant_api_env& env, resolved_receipts& r) {
             std::vector<event> events;
             for (std::size_t i = 0; i < items.size() && i < done.writes.size(); ++i) {
               if (done.writes[i].applied) {
+                out->messages_counter(items[i].record.channel,
+                                      store::to_string(items[i].what.state))
+                    .inc();
                 events.push_back(status_event(*tenant, items[i].record, items[i].what));
               }
             }

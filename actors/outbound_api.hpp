@@ -17,6 +17,7 @@
 
 #include "actors/api.hpp"
 #include "actors/status_correlation.hpp"
+#include "core/metrics.hpp"
 #include "outbound/token_bucket.hpp"
 
 namespace sb::actors {
@@ -57,6 +58,13 @@ class outbound_api_state {
 
   status_correlator& correlator() { return correlator_; }
 
+  /// `switchboard_outbound_messages_total{tenant,channel,state}` of this tenant (resolved once per
+  /// channel and state; `state` one of `metrics::catalog::k_outbound_states`).
+  metrics::counter& messages_counter(const std::string& channel, std::string_view state);
+  /// `switchboard_outbound_refusals_total{tenant,reason}`; null for a code that is not a policy
+  /// refusal (window_closed, consent_required, opted_out, restricted).
+  metrics::counter* refusals_counter(errc reason);
+
   /// Whether a warning about a failed background write may be logged now: at most one per
   /// `k_warn_interval`, so a struggling disk does not also flood the log. Returns how many were
   /// held back since the last one through `suppressed`.
@@ -68,7 +76,9 @@ class outbound_api_state {
     return caller + '\n' + key;
   }
 
+  std::string tenant_;
   std::string subject_key_;
+  std::unordered_map<std::string, metrics::counter*> counters_;  // "<channel>\n<state>"
   std::unordered_map<std::string, outbound::token_bucket> send_limits_;  // by subscriber
   std::unordered_map<std::string, key_entry> keys_;
   std::deque<std::string> key_order_;  // insertion order, for the bound

@@ -17,6 +17,7 @@ int http_status(errc code) noexcept {
     case errc::unknown_tenant:
       return 404;
     case errc::unknown_channel:
+    case errc::unknown_conversation:
       return 404;
     case errc::body_too_large:
       return 413;

@@ -10,6 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "outbound/send_scheduler.hpp"
 
 namespace sb::actors {
@@ -90,6 +91,30 @@ caf::behavior outbox_writer(outbox_writer_ptr self, std::shared_ptr<store::outbo
         flush_outbox(self);
         t.run(*self->state.box);
       },
+      [=](outbox_atom, outbox_lookup& q) -> outbox_lookup {
+        flush_outbox(self);  // a put queued before the lookup is found by it
+        auto& box = *self->state.box;
+        if (!q.idempotency_key.empty()) {
+          auto r = box.find_by_idempotency_key(q.tenant, q.caller, q.idempotency_key);
+          if (r) {
+            q.earlier = std::move(r.value());
+            return std::move(q);  // a replay: the earlier message answers, nothing to resolve
+          }
+          if (r.err().code != errc::not_found) {
+            q.st = r.err();
+            return std::move(q);
+          }
+        }
+        if (!q.conversation.empty()) {
+          auto peer = box.peer_of(q.tenant, q.conversation);
+          if (peer) {
+            q.peer = std::move(peer.value());
+          } else if (peer.err().code != errc::not_found) {
+            q.st = peer.err();
+          }
+        }
+        return std::move(q);
+      },
       [=](flush_atom) {
         self->state.flush_scheduled = false;
         flush_outbox(self);
@@ -144,6 +169,12 @@ struct sender_state {
   bool emitting = false;
   bool emit_timer = false;
   sender_stats counters;
+  // switchboard_outbound_* of this channel (core/metrics.hpp), resolved once at start.
+  metrics::counter* sent_total = nullptr;
+  metrics::counter* failed_total = nullptr;
+  metrics::counter* retries_total = nullptr;
+  metrics::counter* rate_limited_total = nullptr;
+  metrics::gauge* queue = nullptr;
   static inline const char* name = "sender";
 };
 
@@ -267,6 +298,7 @@ void conclude(sender_ptr self, const outbound::decision& d, const adapters::send
   auto& h = it->second;
   if (d.rate_limited) {
     ++st.counters.rate_limited;
+    st.rate_limited_total->inc();
   }
   if (h.forgotten) {
     if (d.what == outbound::verdict::retry) {
@@ -279,6 +311,7 @@ void conclude(sender_ptr self, const outbound::decision& d, const adapters::send
   switch (d.what) {
     case outbound::verdict::sent: {
       ++st.counters.sent;
+      st.sent_total->inc();
       // Forward only: a delivery receipt correlated meanwhile is never moved back.
       auto w = state_write(st, h.record, store::outbound_state::sent, d.attempts, true);
       w.update.platform_message_id = res.platform_message_id;
@@ -293,6 +326,7 @@ void conclude(sender_ptr self, const outbound::decision& d, const adapters::send
     }
     case outbound::verdict::failed: {
       ++st.counters.failed;
+      st.failed_total->inc();
       std::string code = res.error_code;
       std::string title = res.error_title;
       if (!d.reason.empty()) {
@@ -314,6 +348,7 @@ void conclude(sender_ptr self, const outbound::decision& d, const adapters::send
     case outbound::verdict::retry: {
       if (!d.rate_limited) {
         ++st.counters.retries;
+        st.retries_total->inc();
       }
       auto w = state_write(st, h.record, store::outbound_state::queued, d.attempts, false);
       w.update.error_code = res.error_code;
@@ -408,6 +443,7 @@ void pump(sender_ptr self) {
     start_attempt(self, d, now);
   }
   arm(self, now);
+  st.queue->set(static_cast<std::int64_t>(st.sched->held()));
   if (!st.loaded && !st.page_pending) {
     request_page(self);
   }
@@ -435,8 +471,10 @@ void admit(sender_ptr self, const store::outbound_record& r) {
   outbound::send_item item;
   item.id = r.id;
   item.conversation = r.conversation;
-  item.recipient = r.recipient;
-  item.group = adapters::is_group_recipient(st.init.channel, r.recipient);
+  // The message's own `to` is the platform's id of the person; the record's `recipient` is a
+  // pseudonym for a pseudonymizing tenant (store/outbox.hpp), which would hide a Telegram group.
+  item.recipient = h.message ? h.message->to : r.recipient;
+  item.group = adapters::is_group_recipient(st.init.channel, item.recipient);
   item.attempts = r.attempts;
   if (auto s = st.sched->enqueue(std::move(item), steady::now()); !s) {
     // Stored but not held (the queue filled meanwhile): the next start resumes it.
@@ -636,6 +674,13 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
   o.backoff_max = s.backoff_max;
   o.jitter = s.jitter;
   st.sched.emplace(o);
+  const auto& tenant = st.init.tenant;
+  const auto& channel = st.init.channel.name;
+  st.sent_total = &metrics::catalog::outbound_messages(tenant, channel, "sent");
+  st.failed_total = &metrics::catalog::outbound_messages(tenant, channel, "failed");
+  st.retries_total = &metrics::catalog::outbound_retries().with({tenant, channel});
+  st.rate_limited_total = &metrics::catalog::outbound_rate_limited().with({tenant, channel});
+  st.queue = &metrics::catalog::outbound_queue().with({tenant, channel});
   self->set_exit_handler([=](caf::exit_msg& m) { self->quit(m.reason); });
   // A tenant that crashed is restarted with new senders: this one must not send beside its
   // successor. (Only the parent is monitored: every down message is the parent's.)

@@ -19,10 +19,11 @@ struct sweeper_state {
   static inline const char* name = "sweeper";
 };
 
-std::string detail_of(const store::sweep_outcome& o, timestamp cutoff) {
+std::string detail_of(const store::sweep_outcome& o, std::uint64_t outbound, timestamp cutoff) {
   return "events=" + std::to_string(o.events) + " dedupe_keys=" + std::to_string(o.dedupe_keys) +
          " dead_letters=" + std::to_string(o.dead_letters) +
-         " quarantined=" + std::to_string(o.quarantined) + " cutoff=" + to_rfc3339(cutoff);
+         " quarantined=" + std::to_string(o.quarantined) +
+         " outbound=" + std::to_string(outbound) + " cutoff=" + to_rfc3339(cutoff);
 }
 
 sweep_report sweep_now(caf::stateful_actor<sweeper_state>* self) {
@@ -31,12 +32,15 @@ sweep_report sweep_now(caf::stateful_actor<sweeper_state>* self) {
     return {};
   }
   const timestamp now = st.init.clock ? st.init.clock() : sb::now();
-  auto report = sweep_retention(*st.init.cfg, *st.store, now);
-  if (report.events + report.dedupe_keys + report.dead_letters + report.quarantined > 0 ||
+  auto report = sweep_retention(*st.init.cfg, *st.store, now, st.init.outbox.get());
+  if (report.events + report.dedupe_keys + report.dead_letters + report.quarantined +
+              report.outbound >
+          0 ||
       report.failures > 0) {
     log::info("sweeper", "retention sweep deleted ", report.events, " events, ", report.dedupe_keys,
               " dedupe keys, ", report.dead_letters, " dead letters, ", report.quarantined,
-              " quarantined bodies; ", report.failures, " tenants failed");
+              " quarantined bodies, ", report.outbound, " outbound messages; ", report.failures,
+              " tenants failed");
   }
   return report;
 }
@@ -49,34 +53,52 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tick_tag)
 
 namespace sb::actors {
 
-sweep_report sweep_retention(const config::config& cfg, store::privacy_store& store,
-                             timestamp now) {
+sweep_report sweep_retention(const config::config& cfg, store::privacy_store& store, timestamp now,
+                             store::outbox* outbox) {
   sweep_report report;
   for (const auto& t : cfg.tenants) {
     const timestamp cutoff =
         timestamp::from_millis(now.unix_ms - t.privacy.retention_days * k_day_ms);
     auto out = store.expire(t.id, cutoff);
+    // The outbox is swept even when the event log failed: they are separate databases.
+    std::uint64_t outbound = 0;
+    std::string outbox_failure;
+    if (outbox != nullptr) {
+      if (auto n = outbox->expire(t.id, cutoff)) {
+        outbound = *n;
+        report.outbound += outbound;
+      } else {
+        outbox_failure = "outbox: " + n.err().message;
+      }
+    }
     store::audit_entry a;
     a.at = now;
     a.tenant = t.id;
     a.actor = "system:retention";
     a.action = "retention";
-    if (!out) {
+    if (!out || !outbox_failure.empty()) {
       ++report.failures;
-      log::warn("sweeper", "retention sweep of tenant ", t.id, " failed: ", out.err().message);
+      const std::string why = !out ? out.err().message : outbox_failure;
+      log::warn("sweeper", "retention sweep of tenant ", t.id, " failed: ", why);
       a.outcome = "error";
-      a.detail = out.err().message;
+      a.detail = why;
+      if (out) {
+        report.events += out->events;
+        report.dedupe_keys += out->dedupe_keys;
+        report.dead_letters += out->dead_letters;
+        report.quarantined += out->quarantined;
+      }
     } else {
       ++report.tenants_swept;
       report.events += out->events;
       report.dedupe_keys += out->dedupe_keys;
       report.dead_letters += out->dead_letters;
       report.quarantined += out->quarantined;
-      if (out->events + out->dedupe_keys + out->dead_letters + out->quarantined == 0) {
+      if (out->events + out->dedupe_keys + out->dead_letters + out->quarantined + outbound == 0) {
         continue;  // nothing to account for: a quiet hour writes no audit row
       }
       a.outcome = "ok";
-      a.detail = detail_of(*out, cutoff);
+      a.detail = detail_of(*out, outbound, cutoff);
     }
     if (auto id = store.audit(std::move(a)); !id) {
       log::warn("sweeper", "cannot write the retention audit entry of tenant ", t.id, ": ",

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "core/time.hpp"
 #include "store/event_log.hpp"
+#include "store/outbox.hpp"
 #include "store/privacy_store.hpp"
 
 namespace sb::actors {
@@ -18,16 +19,22 @@ namespace sb::actors {
 struct sweeper_init {
   std::shared_ptr<const config::config> cfg;
   std::shared_ptr<store::event_log> log;  ///< its privacy store does the deleting
+  /// The outbox (store/outbox.hpp), whose finished messages and window rows expire by the same
+  /// retention; null = none (no sendable channel).
+  std::shared_ptr<store::outbox> outbox;
   std::function<timestamp()> clock;       ///< null = `sb::now`; tests move time
   /// Time between periodic sweeps; the first runs at start. Zero: no periodic sweep at all, only
   /// sweeps asked for with `sweep_atom` (tests).
   std::chrono::milliseconds interval{std::chrono::hours{1}};
 };
 
-/// One sweep, as plain code: for each tenant, `expire(tenant, now - retention_days)`, and an
-/// audit entry (actor "system:retention", action "retention") for each tenant where it deleted
-/// something or failed. Blocks on the store: call it off the scheduler's threads.
-sweep_report sweep_retention(const config::config& cfg, store::privacy_store& store, timestamp now);
+/// One sweep, as plain code: for each tenant, `expire(tenant, now - retention_days)` of the store
+/// and, when given, of the outbox (finished outbound messages last updated before the cutoff, and
+/// the window rows of people who last wrote before it); and an audit entry (actor
+/// "system:retention", action "retention") for each tenant where it deleted something or failed.
+/// Blocks on the stores: call it off the scheduler's threads.
+sweep_report sweep_retention(const config::config& cfg, store::privacy_store& store, timestamp now,
+                             store::outbox* outbox = nullptr);
 
 /// The sweeper actor: detached (its own thread, since expiry deletes on disk), monitored by
 /// `parent`, which stops it on shutdown. Answers (`sweep_atom`) with a `sweep_report` after

@@ -314,6 +314,36 @@ tenant_api_env api_env(tenant_ptr self) {
   return env;
 }
 
+/// Newly stored events of one request (`commit_atom`): keywords change consent first (so the
+/// message that carries one is already judged with the new state, actors/consent_api.hpp), then
+/// streams, push subscribers, conversations and the outbound state hear of them. Returns the
+/// keyword job (`on_committed_keywords`), which the caller must start with `save_atom`, or a
+/// null handle.
+caf::actor on_commit(tenant_ptr self, committed_msg& c, const std::vector<event>& duplicates) {
+  auto& st = self->state;
+  auto job = on_committed_keywords(api_env(self), c.events, duplicates);
+  if (c.events.empty()) {
+    return job;  // only duplicates (a platform's retry of a keyword message)
+  }
+  const std::uint64_t head = c.events.back().seq;
+  for (auto& [addr, s] : st.streams) {
+    self->send(s, head_atom::value, head);
+  }
+  for (auto& [name, sub] : st.subscribers) {
+    self->send(sub, head_atom::value, head);
+  }
+  for (const auto& e : c.events) {
+    if (e.conversation.empty()) {
+      continue;
+    }
+    conversation_event ce{e.seq, e.type, opens_window(e), window_time(e)};
+    self->send(conversation_for(self, e.conversation), event_atom::value, std::move(ce));
+  }
+  // Last inbound times into the outbox, receipts linked to outbound messages.
+  on_outbound_commit(api_env(self), c.events);
+  return job;
+}
+
 caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init init) {
   auto& st = self->state;
   st.init = std::move(init);
@@ -362,26 +392,20 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         self->send(it->second, webhook_atom::value, std::move(m));
       },
       [=](commit_atom, committed_msg& c) {
-        auto& st = self->state;
-        // Opt-out/opt-in keywords change consent before the events are announced, so the
-        // message that carries one is already judged with the new state (actors/consent_api).
-        on_committed_keywords(api_env(self), c.events);
-        const std::uint64_t head = c.events.back().seq;
-        for (auto& [addr, s] : st.streams) {
-          self->send(s, head_atom::value, head);
+        if (auto job = on_commit(self, c, {})) {
+          caf::anon_send(job, save_atom::value);  // nobody waits for its answer
         }
-        for (auto& [name, sub] : st.subscribers) {
-          self->send(sub, head_atom::value, head);
+      },
+      // A request whose events hold an opt-out/opt-in keyword (actors/channel.cpp): the channel
+      // acknowledges the webhook only when the consent change is stored, so the job answers it.
+      [=](commit_atom, save_atom, committed_msg& c,
+          committed_msg& duplicates) -> caf::result<bool> {
+        auto job = on_commit(self, c, duplicates.events);
+        if (!job) {
+          return true;
         }
-        for (const auto& e : c.events) {
-          if (e.conversation.empty()) {
-            continue;
-          }
-          conversation_event ce{e.seq, e.type, opens_window(e), window_time(e)};
-          self->send(conversation_for(self, e.conversation), event_atom::value, std::move(ce));
-        }
-        // Last inbound times into the outbox, receipts linked to outbound messages.
-        on_outbound_commit(api_env(self), c.events);
+        self->delegate(job, save_atom::value);
+        return caf::delegated<bool>{};
       },
       [=](read_atom, read_msg& r) {
         // A one-shot reader: a slow read (disk) holds neither this mailbox nor its webhooks.

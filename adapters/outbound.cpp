@@ -705,37 +705,41 @@ rate_limits limits_for(const config::channel_config& cfg) {
   return l;
 }
 
-status check_outbound_settings(const config::channel_config& cfg) {
+std::vector<config::setting_problem> outbound_setting_problems(const config::channel_config& cfg) {
+  std::vector<config::setting_problem> out;
   static const char* number_keys[] = {"rate_per_second", "rate_burst", "recipient_per_minute",
                                       "recipient_burst", "group_per_minute"};
   for (const char* key : number_keys) {
     bool bad_value = false;
     number_setting(cfg, key, bad_value);
     if (bad_value) {
-      return bad(cfg.name + "." + key + " must be a non-negative number");
+      out.push_back({key, "must be a non-negative number"});
     }
   }
-  auto pair = [&](const char* rate, const char* burst) -> status {
+  auto pair = [&](const char* rate, const char* burst) {
     bool ignored = false;
     const auto r = number_setting(cfg, rate, ignored);
     const auto b = number_setting(cfg, burst, ignored);
     if (r && *r > 0 && b && *b < 1) {
-      return bad(cfg.name + "." + burst + " must be at least 1 when " + rate +
-                 " is set (a bucket smaller than one message never sends)");
+      out.push_back({burst, std::string("must be at least 1 when ") + rate +
+                                " is set (a bucket smaller than one message never sends)"});
     }
-    return {};
   };
-  if (auto s = pair("rate_per_second", "rate_burst"); !s) {
-    return s;
-  }
-  if (auto s = pair("recipient_per_minute", "recipient_burst"); !s) {
-    return s;
-  }
+  pair("rate_per_second", "rate_burst");
+  pair("recipient_per_minute", "recipient_burst");
   const auto& tag = cfg.get("human_agent_tag");
   if (!tag.empty() && tag != "true" && tag != "false") {
-    return bad(cfg.name + ".human_agent_tag must be true or false");
+    out.push_back({"human_agent_tag", "must be true or false"});
   }
-  return {};
+  return out;
+}
+
+status check_outbound_settings(const config::channel_config& cfg) {
+  auto problems = outbound_setting_problems(cfg);
+  if (problems.empty()) {
+    return {};
+  }
+  return bad(cfg.name + "." + problems.front().key + " " + problems.front().problem);
 }
 
 bool is_group_recipient(const config::channel_config& cfg, std::string_view to) {
@@ -832,6 +836,14 @@ void add_outbound_settings(config::channel_schema& schema, const rate_limits& de
     add("group_per_minute", defaults.per_group_per_minute,
         "Outbound messages per minute to one group chat (0 = no limit).");
   }
+  // The loader reports bad values at start-up (`switchboard --check-config` too), at the key's
+  // line: a bad rate must never silently become "no limit".
+  schema.check = [previous = std::move(schema.check)](const config::channel_config& cfg) {
+    auto out = previous ? previous(cfg) : std::vector<config::setting_problem>{};
+    auto mine = outbound_setting_problems(cfg);
+    out.insert(out.end(), mine.begin(), mine.end());
+    return out;
+  };
   if (human_agent_key) {
     schema.settings.push_back(
         {"human_agent_tag", false, false, "false",

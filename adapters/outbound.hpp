@@ -176,14 +176,21 @@ struct rate_limits {
 };
 
 /// The channel's limits: its type's defaults (`adapter_info::default_limits`) overridden by the
-/// channel settings `rate_per_second`, `rate_burst`, `recipient_rate_per_second`,
+/// channel settings `rate_per_second`, `rate_burst`, `recipient_per_minute`,
 /// `recipient_burst`, `group_per_minute` when set. All zero for types that cannot send or a
-/// setting that is not a non-negative number (`check_outbound_settings` reports those).
+/// setting that is not a non-negative number (the config loader refuses those, see
+/// `outbound_setting_problems`).
 rate_limits limits_for(const config::channel_config& cfg);
 
-/// Reports outbound channel settings with bad values (rate keys not non-negative numbers,
-/// `human_agent_tag` not true/false) as `errc::bad_request` naming "<channel>.<key>". The config
-/// loader knows no per-key validators, so start-up calls this for every channel.
+/// The outbound channel settings with bad values, in key order: rate keys that are not
+/// non-negative numbers, a burst below 1 where its rate is set, `human_agent_tag` not
+/// true/false; e.g. {"rate_burst", "must be at least 1 when rate_per_second is set (…)"}.
+/// `add_outbound_settings` installs it as the schema's `check`, so the config loader reports each
+/// at its line and a config with one never starts.
+std::vector<config::setting_problem> outbound_setting_problems(const config::channel_config& cfg);
+
+/// The first of `outbound_setting_problems` as `errc::bad_request` "<channel>.<key> <problem>";
+/// ok when there is none.
 status check_outbound_settings(const config::channel_config& cfg);
 
 /// Whether `to` is a group chat on `cfg`'s platform (Telegram: a negative chat id), i.e. whether
@@ -223,7 +230,8 @@ send_result classify_status(int http_status, std::optional<std::string_view> ret
 /// Declares the outbound keys of a sending channel type in its schema, their defaults taken from
 /// `defaults` (the one place each default is written): `rate_per_second`, `rate_burst`,
 /// `recipient_per_minute`, `recipient_burst`, and with `group_key` `group_per_minute`, with
-/// `human_agent_key` `human_agent_tag`.
+/// `human_agent_key` `human_agent_tag`; and sets the schema's `check` to
+/// `outbound_setting_problems` (after any check it had).
 void add_outbound_settings(config::channel_schema& schema, const rate_limits& defaults,
                            bool group_key, bool human_agent_key);
 

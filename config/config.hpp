@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -167,9 +168,22 @@ struct setting_spec {
   std::string description;
 };
 
+/// A bad value of one channel setting, found by a type's `channel_schema::check`: `key` is the
+/// setting, `problem` what is wrong with it ("must be a non-negative number").
+struct setting_problem {
+  std::string key;
+  std::string problem;
+};
+
 struct channel_schema {
   std::string type;
   std::vector<setting_spec> settings;
+  /// What the declarations alone cannot say (a value's form, settings that depend on each
+  /// other): called by the loader with the channel's settings, defaults applied; each problem is
+  /// reported like any config error, at the setting's line (the channel's when it was defaulted).
+  /// Null: the type has no such rules. Pure; the adapters declare it (the loader is layered below
+  /// them and knows no type's rules).
+  std::function<std::vector<setting_problem>(const channel_config&)> check = nullptr;
 };
 
 /// One key of the YAML file as the loader declares it. The loader's declaration table is the

@@ -1009,6 +1009,15 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
       ch.settings[spec.key] = spec.default_value;
     }
   }
+  // The type's own rules on the values (e.g. outbound rate limits must be non-negative numbers:
+  // a bad one would otherwise silently mean "no limit").
+  if (schema->check) {
+    for (const auto& p : schema->check(ch)) {
+      auto where = present.find(p.key);
+      ctx.report(where != present.end() ? where->second : it.line, join(it.path, p.key),
+                 p.problem);
+    }
+  }
 }
 
 /// An optional integer of `push_config`: unset means the gateway's delivery default, which

@@ -48,6 +48,8 @@ const char* to_string(errc e) noexcept {
       return "restricted";
     case errc::idempotency_conflict:
       return "idempotency_conflict";
+    case errc::unknown_conversation:
+      return "unknown_conversation";
     case errc::internal:
       return "internal";
   }

@@ -34,6 +34,7 @@ enum class errc {
   opted_out,             ///< the person sent an opt-out keyword: replies only
   restricted,            ///< the person's processing is restricted: replies only
   idempotency_conflict,  ///< Idempotency-Key in use by a request in flight or another body
+  unknown_conversation,  ///< a pseudonymous conversation the gateway knows no person of (404)
   internal,
 };
 

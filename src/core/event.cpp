@@ -12,9 +12,11 @@ void append_json(std::string& out, const event& e) {
     w.key("seq").value(e.seq);
   }
   w.field("tenant", e.tenant);
-  w.key("channel").begin_object();
-  w.field("name", e.channel.name).field("type", e.channel.type).field("account", e.channel.account);
-  w.end_object();
+  if (!e.channel.name.empty()) {  // gateway events about a tenant or subject have no channel
+    w.key("channel").begin_object();
+    w.field("name", e.channel.name).field("type", e.channel.type).field("account", e.channel.account);
+    w.end_object();
+  }
   w.field("type", e.type);
   w.field("kind", e.kind);
   w.field("conversation", e.conversation);

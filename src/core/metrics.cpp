@@ -330,8 +330,11 @@ namespace {
 const std::vector<std::string> k_tenant_channel{"tenant", "channel"};
 const std::vector<std::string> k_tenant_subscriber{"tenant", "subscriber"};
 constexpr std::size_t k_errc_count = static_cast<std::size_t>(errc::internal) + 1;
-constexpr std::string_view k_restart_kinds[] = {"store_writer", "tenant", "channel", "conversation",
-                                                "subscriber"};
+constexpr std::string_view k_restart_kinds[] = {"store_writer", "tenant",  "channel",
+                                                "conversation", "subscriber", "sender",
+                                                "outbox_writer", "sweeper"};
+counter_family& outbound_messages_family();
+counter_family& outbound_refusals_family();
 }  // namespace
 
 void register_all() {
@@ -350,6 +353,11 @@ void register_all() {
   push_delivered();
   push_failures();
   push_dead_letters();
+  outbound_messages_family();
+  outbound_refusals_family();
+  outbound_retries();
+  outbound_rate_limited();
+  outbound_queue();
   sse_streams_open();
   http_connections_open();
   http_connections_shed();
@@ -489,6 +497,74 @@ counter_family& push_dead_letters() {
                                      "Push deliveries that ran out of retries (dead letters).",
                                      k_tenant_subscriber);
   return f;
+}
+
+namespace {
+counter_family& outbound_messages_family() {
+  static auto& f = global().counters("switchboard_outbound_messages_total",
+                                     "Outbound messages that reached a state (queued = accepted "
+                                     "and stored; sent; delivered, read by platform receipts; "
+                                     "failed), by tenant and channel.",
+                                     {"tenant", "channel", "state"});
+  return f;
+}
+
+counter_family& outbound_refusals_family() {
+  static auto& f = global().counters("switchboard_outbound_refusals_total",
+                                     "POST /v1/messages refused by the window or consent policy "
+                                     "(409), by tenant and reason.",
+                                     {"tenant", "reason"});
+  return f;
+}
+}  // namespace
+
+counter& outbound_messages(std::string_view tenant, std::string_view channel,
+                           std::string_view state) {
+  auto& f = outbound_messages_family();
+  for (auto s : k_outbound_states) {
+    if (s == state) {
+      return f.with({tenant, channel, state});
+    }
+  }
+  throw std::logic_error("unknown outbound state " + std::string(state));
+}
+
+counter_family& outbound_retries() {
+  static auto& f = global().counters(
+      "switchboard_outbound_retries_total",
+      "Outbound attempts that failed transiently (5xx, timeout) and are retried with backoff.",
+      k_tenant_channel);
+  return f;
+}
+
+counter_family& outbound_rate_limited() {
+  static auto& f =
+      global().counters("switchboard_outbound_rate_limited_total",
+                        "Platform answers to outbound attempts that were a rate limit (the "
+                        "message waits the time given and is tried again).",
+                        k_tenant_channel);
+  return f;
+}
+
+gauge_family& outbound_queue() {
+  static auto& f = global().gauges("switchboard_outbound_queue",
+                                   "Outbound messages a channel's sender holds (queued, waiting "
+                                   "for a retry or in flight), sampled when it handles a message.",
+                                   k_tenant_channel);
+  return f;
+}
+
+counter& outbound_refusals(std::string_view tenant, errc reason) {
+  auto& f = outbound_refusals_family();
+  switch (reason) {
+    case errc::window_closed:
+    case errc::consent_required:
+    case errc::opted_out:
+    case errc::restricted:
+      return f.with({tenant, to_string(reason)});
+    default:
+      throw std::logic_error("not an outbound refusal: " + std::string(to_string(reason)));
+  }
 }
 
 gauge& sse_streams_open() {

@@ -191,7 +191,7 @@ gauge& store_backlog();
 /// `switchboard_mailbox_depth{tenant,channel}`: channel "" is the tenant actor itself.
 gauge_family& mailbox_depth();
 /// `switchboard_actor_restarts_total{kind}`: store_writer, tenant, channel, conversation,
-/// subscriber.
+/// subscriber, sender, outbox_writer, sweeper (any other kind throws std::logic_error).
 counter& actor_restarts(std::string_view kind);
 /// `switchboard_push_lag_events{tenant,subscriber}`: head seq − durable cursor.
 gauge_family& push_lag();
@@ -200,6 +200,26 @@ counter_family& push_attempts();
 counter_family& push_delivered();
 counter_family& push_failures();
 counter_family& push_dead_letters();
+/// `switchboard_outbound_messages_total{tenant,channel,state}`: outbound messages that reached
+/// `state`, one of `k_outbound_states` (any other throws std::logic_error).
+counter& outbound_messages(std::string_view tenant, std::string_view channel,
+                           std::string_view state);
+/// "queued" (accepted and stored), "sent", "delivered", "read", "failed".
+inline constexpr std::string_view k_outbound_states[] = {"queued", "sent", "delivered", "read",
+                                                         "failed"};
+/// `switchboard_outbound_retries_total{tenant,channel}`: attempts that failed transiently and
+/// are retried with backoff.
+counter_family& outbound_retries();
+/// `switchboard_outbound_rate_limited_total{tenant,channel}`: platform answers that were a rate
+/// limit (the bucket slows down, the message waits the time given).
+counter_family& outbound_rate_limited();
+/// `switchboard_outbound_queue{tenant,channel}` (sampled): messages a sender holds (queued,
+/// waiting for a retry or in flight).
+gauge_family& outbound_queue();
+/// `switchboard_outbound_refusals_total{tenant,reason}`: `POST /v1/messages` refused by policy,
+/// `reason` one of window_closed, consent_required, opted_out, restricted.
+counter& outbound_refusals(std::string_view tenant, errc reason);
+
 /// `switchboard_sse_streams_open`.
 gauge& sse_streams_open();
 /// `switchboard_http_connections_open` (admitted) and `..._shed_total` (past max_connections).

@@ -61,13 +61,15 @@ result<bool> outbox::update(outbound_update u) {
 }
 
 status outbox::set_last_inbound(const std::string& tenant, const std::string& conversation,
-                                std::int64_t at_ms, const std::string& subject) {
+                                std::int64_t at_ms, const std::string& subject,
+                                const std::string& peer) {
   std::vector<outbox_write> batch(1);
   batch[0].what = outbox_write::kind::last_inbound;
   batch[0].tenant = tenant;
   batch[0].conversation = conversation;
   batch[0].at_ms = at_ms;
   batch[0].subject = subject;
+  batch[0].peer = peer;
   return apply(batch);
 }
 
@@ -108,6 +110,9 @@ class memory_outbox final : public outbox {
           li.at_ms = std::max(li.at_ms, w.at_ms);
           if (!w.subject.empty()) {
             li.subject = w.subject;
+          }
+          if (!w.peer.empty()) {
+            li.peer = w.peer;
           }
           break;
         }
@@ -207,12 +212,34 @@ class memory_outbox final : public outbox {
     return it == inbound_.end() ? std::int64_t{0} : it->second.at_ms;
   }
 
+  result<outbound_record> find_by_idempotency_key(const std::string& tenant,
+                                                  const std::string& caller,
+                                                  const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    auto it = by_idempotency_.find({tenant, caller, key});
+    if (key.empty() || it == by_idempotency_.end()) {
+      return error{errc::not_found, "no message with that idempotency key"};
+    }
+    return rows_.at(by_id_.at(it->second));
+  }
+
+  result<std::string> peer_of(const std::string& tenant,
+                              const std::string& conversation) override {
+    std::lock_guard lock(mutex_);
+    auto it = inbound_.find({tenant, conversation});
+    if (it == inbound_.end() || it->second.peer.empty()) {
+      return error{errc::not_found, "no peer known for that conversation"};
+    }
+    return it->second.peer;
+  }
+
  private:
   using key2 = std::tuple<std::string, std::string>;
   using key3 = std::tuple<std::string, std::string, std::string>;
   struct inbound {
     std::int64_t at_ms = 0;
     std::string subject;
+    std::string peer;  // "" = not a pseudonymous conversation
   };
 
   void put_locked(outbox_write& w) {

@@ -14,7 +14,9 @@
 /// The outbox: every outbound message (POST /v1/messages, docs/outbound.md) from the moment it is
 /// accepted until the platform has it (and later its delivery receipts), durable before the API
 /// answers 202, so a restart resumes what was not sent. Also the 24-hour window table: when each
-/// conversation's person last wrote (docs/DESIGN.md §7).
+/// conversation's person last wrote (docs/DESIGN.md §7), and for a pseudonymizing tenant who the
+/// person of a pseudonymous conversation ("<channel>:anon_…") really is, so that a backend can
+/// reply by conversation without ever knowing the phone number.
 ///
 /// Two implementations: `make_sqlite_outbox` (its own database file, `<storage.path>/outbox.db`,
 /// WAL, the storage's durability; the message JSON sealed with AES-256-GCM) and
@@ -49,8 +51,13 @@ struct outbound_record {
   std::string id;  ///< "out_" + ULID; unique across tenants
   std::string tenant;
   std::string channel;       ///< the channel's configured name
-  std::string conversation;  ///< "<channel>:<recipient>"
-  std::string recipient;     ///< the platform's recipient id (wa_id, chat id, PSID, IGSID)
+  /// "<channel>:<recipient>"; for a pseudonymizing tenant "<channel>:anon_…", as its events
+  /// name the conversation
+  std::string conversation;
+  /// The platform's recipient id (wa_id, chat id, PSID, IGSID); for a pseudonymizing tenant the
+  /// pseudonym ("anon_…"), so that no plain column holds the person's id: the real one is in the
+  /// sealed `message` (its `to`), which is what the sender sends to.
+  std::string recipient;
   std::string subject;       ///< the recipient's subject; "" when not known
   std::string purpose;       ///< "support", "marketing", ...
   /// The message as `adapters::to_json(outbound_message)` rendered it. Personal data: sealed at
@@ -99,6 +106,9 @@ struct outbox_write {
   std::string conversation;  ///< last_inbound
   std::int64_t at_ms = 0;    ///< last_inbound: Unix ms of the person's message
   std::string subject;       ///< last_inbound: the person's subject ("" = none), for erasure
+  /// last_inbound: the platform's id of the person of a pseudonymous conversation (what
+  /// `peer_of` answers); "" = none (keeps what is stored). Personal data: sealed at rest.
+  std::string peer;
 
   /// put: false when the tenant already had a message with the same (caller, idempotency_key);
   /// nothing was stored and `record` now holds that earlier message (answer the replay with it).
@@ -141,8 +151,21 @@ class outbox {
                                               const std::string& subject) = 0;
 
   /// Retention: deletes the tenant's finished messages (sent, delivered, read, failed) last
-  /// updated before `cutoff`, and last inbound times before it. Returns how many messages.
+  /// updated before `cutoff`, and the window rows (last inbound time, peer) whose person last
+  /// wrote before it. Returns how many messages.
   virtual result<std::uint64_t> expire(const std::string& tenant, timestamp cutoff) = 0;
+
+  /// The message `caller` of `tenant` created with Idempotency-Key `key` (kept as long as the
+  /// message is), or `errc::not_found` (also for an empty key).
+  virtual result<outbound_record> find_by_idempotency_key(const std::string& tenant,
+                                                          const std::string& caller,
+                                                          const std::string& key) = 0;
+
+  /// The real peer of a pseudonymous `conversation` (written with its last inbound time), or
+  /// `errc::not_found` when none is known (the person never wrote, was erased, or the row
+  /// expired).
+  virtual result<std::string> peer_of(const std::string& tenant,
+                                      const std::string& conversation) = 0;
 
   /// The person's last inbound message in `conversation` (Unix ms), or 0 when none is known.
   virtual result<std::int64_t> last_inbound(const std::string& tenant,
@@ -161,15 +184,18 @@ class outbox {
   /// Applies `u`; true when applied (see `outbox_write::applied`).
   result<bool> update(outbound_update u);
 
-  /// Raises the conversation's last inbound time to `at_ms` (never lowers it).
+  /// Raises the conversation's last inbound time to `at_ms` (never lowers it); a non-empty
+  /// `peer` is recorded as the conversation's real peer.
   status set_last_inbound(const std::string& tenant, const std::string& conversation,
-                          std::int64_t at_ms, const std::string& subject = {});
+                          std::int64_t at_ms, const std::string& subject = {},
+                          const std::string& peer = {});
 };
 
 /// Opens (creates) `<dir>/outbox.db`: WAL mode, `synchronous` as `durability` (as the event
 /// log: fsync = FULL, os = NORMAL, none = OFF). `master_key` is the 32-byte storage key; the
-/// message JSON is sealed with AES-256-GCM under HMAC-SHA256(master_key, "outbox"), bound to the
-/// message id. `errc::bad_request` for a key that is not 32 bytes; `errc::internal` when the file
+/// message JSON and a pseudonymous conversation's peer are sealed with AES-256-GCM under
+/// HMAC-SHA256(master_key, "outbox"), bound to the tenant and message id (conversation). Schema
+/// v2; a v1 file is migrated in place (the window table gains its `peer` column). `errc::bad_request` for a key that is not 32 bytes; `errc::internal` when the file
 /// cannot be opened, is of a newer schema, or is used by another outbox (this or another
 /// process: an exclusive lock on `<dir>/outbox.lock`).
 result<std::shared_ptr<outbox>> make_sqlite_outbox(const std::string& dir,

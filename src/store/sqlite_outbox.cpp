@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <utility>
 
 #include "core/aead.hpp"
 #include "store/outbox.hpp"
@@ -17,7 +18,7 @@ namespace sb::store {
 
 namespace {
 
-constexpr int k_schema_version = 1;
+constexpr int k_schema_version = 2;
 constexpr int k_busy_timeout_ms = 5000;
 
 // `seq` keeps put order across restarts (resume order = acceptance order; ids made on different
@@ -62,6 +63,14 @@ CREATE TABLE last_inbound (
 ) WITHOUT ROWID;
 CREATE INDEX last_inbound_subject ON last_inbound (tenant, subject);
 PRAGMA user_version = 1;
+)sql";
+
+// v2: the window table keeps, for a pseudonymizing tenant, the real peer of each pseudonymous
+// conversation ("<channel>:anon_…"), sealed like the messages (bound to tenant and conversation);
+// NULL for every other conversation.
+constexpr const char* k_schema_v2 = R"sql(
+ALTER TABLE last_inbound ADD COLUMN peer BLOB;
+PRAGMA user_version = 2;
 )sql";
 
 constexpr const char* k_columns =
@@ -216,7 +225,7 @@ struct writer_statements {
 
 /// The reader's statements.
 struct reader_statements {
-  stmt get, unfinished_from, unfinished_after, by_platform, last_inbound;
+  stmt get, unfinished_from, unfinished_after, by_platform, last_inbound, by_idempotency, peer;
 };
 
 class sqlite_outbox final : public outbox {
@@ -281,12 +290,9 @@ class sqlite_outbox final : public outbox {
         case outbox_write::kind::update:
           st = update_one(w);
           break;
-        case outbox_write::kind::last_inbound: {
-          query q(w_.upsert_inbound);
-          q.text(1, w.tenant).text(2, w.conversation).int64(3, w.at_ms).text(4, w.subject);
-          st = expect_done(writer_.db, q.step(), "last_inbound");
+        case outbox_write::kind::last_inbound:
+          st = upsert_inbound(w);
           break;
-        }
       }
       if (!st) {
         run(w_.rollback, "rollback");
@@ -376,6 +382,38 @@ class sqlite_outbox final : public outbox {
     return sql_error(reader_.db, rc, "last_inbound");
   }
 
+  result<outbound_record> find_by_idempotency_key(const std::string& tenant,
+                                                  const std::string& caller,
+                                                  const std::string& key) override {
+    if (key.empty()) {
+      return error{errc::not_found, "no message with that idempotency key"};
+    }
+    std::lock_guard lock(read_mutex_);
+    query q(r_.by_idempotency);
+    q.text(1, tenant).text(2, caller).text(3, key);
+    return one(q);
+  }
+
+  result<std::string> peer_of(const std::string& tenant,
+                              const std::string& conversation) override {
+    std::lock_guard lock(read_mutex_);
+    query q(r_.peer);
+    q.text(1, tenant).text(2, conversation);
+    int rc = q.step();
+    if (rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_type(r_.peer.get(), 0) ==
+                                                      SQLITE_NULL)) {
+      return error{errc::not_found, "no peer known for that conversation"};
+    }
+    if (rc != SQLITE_ROW) {
+      return sql_error(reader_.db, rc, "peer");
+    }
+    auto opened = crypto::open(key_, q.col_blob(0), peer_aad(tenant, conversation));
+    if (!opened) {
+      return error{errc::internal, "outbox: the peer of a conversation cannot be decrypted"};
+    }
+    return std::move(opened.value());
+  }
+
  private:
   status migrate(const std::string& path) {
     stmt s;
@@ -393,17 +431,23 @@ class sqlite_outbox final : public outbox {
       return {errc::internal, path + " has schema version " + std::to_string(version) +
                                   ", newer than this build's " + std::to_string(k_schema_version)};
     }
-    if (version == 0) {
-      if (auto st = exec(writer_.db, "BEGIN IMMEDIATE"); !st) {
-        return st;
+    if (version == k_schema_version) {
+      return {};
+    }
+    // One transaction from whatever version the file has to the current one.
+    if (auto st = exec(writer_.db, "BEGIN IMMEDIATE"); !st) {
+      return st;
+    }
+    for (const auto& [from, sql] : {std::pair<int, const char*>{0, k_schema_v1}, {1, k_schema_v2}}) {
+      if (version > from) {
+        continue;
       }
-      if (auto st = exec(writer_.db, k_schema_v1); !st) {
+      if (auto st = exec(writer_.db, sql); !st) {
         exec(writer_.db, "ROLLBACK");
         return st;
       }
-      return exec(writer_.db, "COMMIT");
     }
-    return {};
+    return exec(writer_.db, "COMMIT");
   }
 
   status prepare_all() {
@@ -433,10 +477,11 @@ class sqlite_outbox final : public outbox {
                "updated_at_ms = ?8 WHERE id = ?1 AND tenant = ?2",
                w_.update),
              p(w,
-               "INSERT INTO last_inbound (tenant, conversation, at_ms, subject) "
-               "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant, conversation) DO UPDATE SET "
+               "INSERT INTO last_inbound (tenant, conversation, at_ms, subject, peer) "
+               "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, conversation) DO UPDATE SET "
                "at_ms = max(at_ms, excluded.at_ms), "
-               "subject = CASE WHEN excluded.subject = '' THEN subject ELSE excluded.subject END",
+               "subject = CASE WHEN excluded.subject = '' THEN subject ELSE excluded.subject END, "
+               "peer = coalesce(excluded.peer, peer)",
                w_.upsert_inbound),
              p(r, "SELECT " + cols + " FROM outbox WHERE id = ?1 AND tenant = ?2", r_.get),
              p(r,
@@ -456,6 +501,12 @@ class sqlite_outbox final : public outbox {
                r_.by_platform),
              p(r, "SELECT at_ms FROM last_inbound WHERE tenant = ?1 AND conversation = ?2",
                r_.last_inbound),
+             p(r,
+               "SELECT " + cols +
+                   " FROM outbox WHERE tenant = ?1 AND caller = ?2 AND idempotency_key = ?3",
+               r_.by_idempotency),
+             p(r, "SELECT peer FROM last_inbound WHERE tenant = ?1 AND conversation = ?2",
+               r_.peer),
          }) {
       if (!st) {
         return st;
@@ -474,6 +525,34 @@ class sqlite_outbox final : public outbox {
     a.push_back('\0');
     a += id;
     return a;
+  }
+
+  /// The peer of a pseudonymous conversation is bound to its row (a sealed value copied to
+  /// another row does not open); the prefix keeps it apart from the messages' `aad`.
+  static std::string peer_aad(const std::string& tenant, const std::string& conversation) {
+    std::string a = "peer";
+    a.push_back('\0');
+    a += tenant;
+    a.push_back('\0');
+    a += conversation;
+    return a;
+  }
+
+  status upsert_inbound(const outbox_write& w) {
+    std::string sealed;
+    if (!w.peer.empty()) {
+      auto s = crypto::seal(key_, w.peer, peer_aad(w.tenant, w.conversation));
+      if (!s) {
+        return s.err();
+      }
+      sealed = std::move(s.value());
+    }
+    query q(w_.upsert_inbound);
+    q.text(1, w.tenant).text(2, w.conversation).int64(3, w.at_ms).text(4, w.subject);
+    if (!sealed.empty()) {
+      q.blob(5, sealed);  // unbound stays NULL: the stored peer is kept
+    }
+    return expect_done(writer_.db, q.step(), "last_inbound");
   }
 
   /// Reads the current row of a query over `k_columns`, opening the sealed message.

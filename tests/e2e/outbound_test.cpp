@@ -363,7 +363,7 @@ std::string messenger_read(const std::string& psid, std::int64_t watermark) {
 }  // namespace
 
 TEST_CASE(
-    "WhatsApp: a reply in the window goes to /{phone_number_id}/messages with the access token; "
+    "WhatsApp: a reply in the window goes to /{phone_number_id}/messages with the access token, "
     "sent, delivered and read reach the stream with its id",
     "[e2e][outbound][whatsapp]") {
   fake_platforms fake;
@@ -459,7 +459,7 @@ TEST_CASE("Telegram: sendMessage with an inline keyboard, the bot token in the p
 }
 
 TEST_CASE(
-    "Messenger: quick replies go to /me/messages with the page token; a read watermark marks "
+    "Messenger: quick replies go to /me/messages with the page token, a read watermark marks "
     "the reply read",
     "[e2e][outbound][messenger]") {
   fake_platforms fake;
@@ -544,7 +544,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "consent: marketing needs granted consent; after STOP only replies go out, and not where "
+    "consent: marketing needs granted consent, after STOP only replies go out, and not where "
     "the tenant turns replies off",
     "[e2e][outbound][consent]") {
   fake_platforms fake;
@@ -595,7 +595,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a message the platform refused with 503 is sent after a restart, under the same id; the "
+    "a message the platform refused with 503 is sent after a restart, under the same id, the "
     "window survives the restart too",
     "[e2e][outbound][durability]") {
   fake_platforms fake;
@@ -661,7 +661,7 @@ TEST_CASE("limits: the tenant's webhook rate and a token's send rate answer 429 
 }
 
 TEST_CASE(
-    "POST /v1/messages: bad input is a 400 naming the field; scopes, tenants and idempotency "
+    "POST /v1/messages: bad input is a 400 naming the field, scopes, tenants and idempotency "
     "keys are enforced",
     "[e2e][outbound][api]") {
   fake_platforms fake;

@@ -179,7 +179,7 @@ bool has_audit(const json& a, const std::string& actor, const std::string& actio
 
 }  // namespace
 
-TEST_CASE("an erased subject is gone from replay and export; the receipt and audit remain",
+TEST_CASE("an erased subject is gone from replay and export, the receipt and audit remain",
           "[e2e][privacy][erasure]") {
   gateway_process gw(privacy_config());
   sse_client stream(gw.base_url() + "/v1/stream?types=privacy.erased", bearer(acme.token));

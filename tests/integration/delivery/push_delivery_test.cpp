@@ -129,7 +129,7 @@ TEST_CASE("a failing conversation is retried in order with backoff while another
   CHECK(delivery_store_of(h.log)->cursor("acme", "hook") == 3);
 }
 
-TEST_CASE("410 Gone disables the subscriber without skipping anything; redrive re-enables it",
+TEST_CASE("410 Gone disables the subscriber without skipping anything, redrive re-enables it",
           "[integration][delivery][push]") {
   std::atomic<bool> gone{true};
   test::receiver rx(

@@ -159,7 +159,7 @@ TEST_CASE("an idempotent replay answers the earlier message and stores nothing",
   });
 }
 
-TEST_CASE("updates change state, attempts, platform id and errors; receipts only move forward",
+TEST_CASE("updates change state, attempts, platform id and errors, receipts only move forward",
           "[outbox][integration]") {
   both([](std::shared_ptr<store::outbox> box) {
     REQUIRE(box->put(record("out_1")).ok());
@@ -239,7 +239,7 @@ TEST_CASE("the 24-hour window table keeps each conversation's latest inbound tim
 }
 
 TEST_CASE(
-    "erasing a subject deletes its messages and window rows; retention deletes finished "
+    "erasing a subject deletes its messages and window rows, retention deletes finished "
     "messages",
     "[outbox][integration]") {
   both([](std::shared_ptr<store::outbox> box) {

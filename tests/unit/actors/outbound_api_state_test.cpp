@@ -45,7 +45,7 @@ TEST_CASE("a token's send limit admits its burst, then answers the wait in whole
   }
 }
 
-TEST_CASE("idempotency keys: in flight, then the message's id for 24 hours; per caller",
+TEST_CASE("idempotency keys: in flight, then the message's id for 24 hours, per caller",
           "[outbound][api]") {
   auto cfg = one_tenant();
   outbound_api_state s(cfg, cfg.tenants[0]);

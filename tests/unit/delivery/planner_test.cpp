@@ -38,7 +38,7 @@ tickets sorted(tickets t) {
 
 }  // namespace
 
-TEST_CASE("a conversation's next event waits for the previous one; others go on",
+TEST_CASE("a conversation's next event waits for the previous one, others go on",
           "[delivery][planner]") {
   auto p = make(0);
   add(p, 1, "chat:alice");

@@ -363,7 +363,7 @@ TEST_CASE("the events API requires a bearer token of the tenant with the stream 
   CHECK(queries[0].types == std::vector<std::string>{"message", "status"});
 }
 
-TEST_CASE("SSE frames written by the gateway reach the client; a disconnect cancels the stream",
+TEST_CASE("SSE frames written by the gateway reach the client, a disconnect cancels the stream",
           "[http]") {
   fixture f;
   client c(f.port());

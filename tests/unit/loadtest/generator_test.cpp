@@ -92,7 +92,7 @@ TEST_CASE("scenario parsing validates its keys") {
   CHECK(s.value().rate == 250);
 }
 
-TEST_CASE("every signer is accepted by the gateway's own verifier; tampering is rejected") {
+TEST_CASE("every signer is accepted by the gateway's own verifier, tampering is rejected") {
   const auto cfg = example_config();
   const auto s = all_platforms(0, 0);
   auto targets = targets_from(*cfg, s);

@@ -1,0 +1,279 @@
+// An opt-out or opt-in keyword is acknowledged only once its consent change is durable (DESIGN
+// §3 "nothing acknowledged is ever lost", §7 keywords), with real actors and the in-memory store:
+// the webhook's 200 follows the consent write, a failed write answers 503 and the platform's
+// retry (a duplicate message) writes it, also after a restart that lost the change, and a retry
+// of an old keyword never undoes a later choice. The consent records are written through a
+// privacy store that the test slows down or breaks (the rest is the real store).
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "../delivery/push_support.hpp"
+#include "actors/channel_logic.hpp"
+#include "core/ids.hpp"
+#include "privacy/consent.hpp"
+#include "store/privacy_store.hpp"
+
+using namespace sb;
+using namespace sb::test;
+using namespace sb::test::push;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The real privacy store, with `put_consent` slowed down (`delay`) or failing (`failing`).
+class gated_privacy_store final : public store::privacy_store {
+ public:
+  explicit gated_privacy_store(std::shared_ptr<store::privacy_store> inner)
+      : inner_(std::move(inner)) {}
+
+  std::atomic<bool> failing{false};
+  std::atomic<int> delay_ms{0};
+  std::atomic<int> writes{0};
+
+  status put_consent(const store::consent_record& r) override {
+    if (int ms = delay_ms.load(); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+    }
+    if (failing.load()) {
+      return error{errc::unavailable, "disk full (test)"};
+    }
+    ++writes;
+    return inner_->put_consent(r);
+  }
+  std::vector<store::consent_record> consents(const std::string& tenant) override {
+    return inner_->consents(tenant);
+  }
+  result<std::vector<store::stored_event>> subject_events(const std::string& tenant,
+                                                          const std::string& subject,
+                                                          std::size_t limit) override {
+    return inner_->subject_events(tenant, subject, limit);
+  }
+  result<store::erase_outcome> erase_subject(const std::string& tenant,
+                                             const std::string& subject) override {
+    return inner_->erase_subject(tenant, subject);
+  }
+  result<store::erase_outcome> erase_channel(const std::string& tenant,
+                                             const std::string& channel) override {
+    return inner_->erase_channel(tenant, channel);
+  }
+  result<store::sweep_outcome> expire(const std::string& tenant, timestamp cutoff) override {
+    return inner_->expire(tenant, cutoff);
+  }
+  result<std::uint64_t> audit(store::audit_entry e) override { return inner_->audit(std::move(e)); }
+  std::vector<store::audit_entry> audit_log(const std::string& tenant, std::uint64_t after_id,
+                                            std::size_t limit) override {
+    return inner_->audit_log(tenant, after_id, limit);
+  }
+  status put_deletion_request(const store::deletion_request& r) override {
+    return inner_->put_deletion_request(r);
+  }
+  result<store::deletion_request> find_deletion_request(const std::string& code) override {
+    return inner_->find_deletion_request(code);
+  }
+
+ private:
+  std::shared_ptr<store::privacy_store> inner_;
+};
+
+/// One gateway on `log` whose consent registry writes through `gate` (loaded from the store at
+/// start, as the binary does): a fresh `node` on the same log is a restart.
+struct node {
+  std::shared_ptr<store::event_log> log;
+  std::unique_ptr<actors::gateway_with_actors> gw;
+
+  node(std::shared_ptr<store::event_log> l, std::shared_ptr<gated_privacy_store> gate)
+      : log(std::move(l)) {
+    auto cfg = make_config({});
+    auto consents = std::make_shared<privacy::consent_registry>(gate);
+    REQUIRE(consents->load("acme").ok());
+    actors::gateway_options opts;
+    opts.cfg = cfg;
+    opts.log = log;
+    opts.consents = consents;
+    opts.delivery = fast_settings({0ms});
+    opts.retention_sweep_interval = 0ms;
+    opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
+      return type == "test" ? &multi_info() : nullptr;
+    };
+    gw = actors::start_gateway(std::move(opts));
+  }
+  ~node() { gw->shutdown(); }
+
+  actors::http_response post(const std::string& body) {
+    auto p = std::make_shared<std::promise<actors::http_response>>();
+    auto f = p->get_future();
+    actors::webhook_submission w;
+    w.tenant = "acme";
+    w.channel = "chat";
+    w.method = "POST";
+    w.body = body;
+    w.body.reserve(body.size() + 64);
+    w.reply = std::make_shared<actors::responder>(
+        [p](actors::http_response r) { p->set_value(std::move(r)); });
+    gw->submit(std::move(w));
+    REQUIRE(f.wait_for(std::chrono::seconds{30}) == std::future_status::ready);
+    return f.get();
+  }
+};
+
+std::string subject_of(const std::string& peer) {
+  return ids::subject_id(actors::derive_subject_key(make_config({})->storage.master_key, "acme"),
+                         "test", "acct", peer);
+}
+
+/// The subject's consent record as the store holds it (not the registry's memory).
+std::optional<store::consent_record> stored_record(store::privacy_store& ps,
+                                                   const std::string& subject) {
+  for (auto& r : ps.consents("acme")) {
+    if (r.subject == subject) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+bool opted_out(const store::consent_record& r) {
+  auto out = r.granted.find(privacy::k_outbound_key);
+  auto marketing = r.granted.find(store::purpose::marketing);
+  return out != r.granted.end() && !out->second && marketing != r.granted.end() &&
+         !marketing->second;
+}
+
+/// How many stored events of the tenant are of `type`.
+std::size_t count_type(store::event_log& log, const std::string& type) {
+  auto r = log.read("acme", 0, 1000, {type});
+  REQUIRE(r.ok());
+  return r->events.size();
+}
+
+std::size_t count_audit(store::privacy_store& ps, const std::string& action,
+                        const std::string& outcome) {
+  std::size_t n = 0;
+  for (const auto& a : ps.audit_log("acme", 0, 1000)) {
+    n += a.action == action && a.outcome == outcome ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a STOP is acknowledged only after its consent change is in the store",
+          "[integration][privacy][keyword]") {
+  auto log = store::make_memory_log();
+  auto ps = store::privacy_store_of(log);
+  auto gate = std::make_shared<gated_privacy_store>(ps);
+  // A slow disk: the write ends long after the message is stored. Acknowledging before it (as
+  // a fire-and-forget write would) leaves the record missing when the 200 arrives.
+  gate->delay_ms = 300;
+  node n(log, gate);
+  const std::string alice = subject_of("alice");
+
+  auto r = n.post("alice:m1:STOP");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"status":"ok","events":1,"duplicates":0})");
+  // Right after the 200, without waiting: the record, its audit entry and consent.changed.
+  auto record = stored_record(*ps, alice);
+  REQUIRE(record.has_value());
+  CHECK(opted_out(*record));
+  CHECK(count_audit(*ps, "opt_out", "ok") == 1);
+  CHECK(count_type(*log, "consent.changed") == 1);
+
+  // Messages without a keyword never wait for consent writes: none is made.
+  const int writes = gate->writes.load();
+  REQUIRE(n.post("bob:m2:hello|alice:m3:when does it ship?").status == 200);
+  CHECK(gate->writes.load() == writes);
+
+  // START in a batch with other messages: the same for the opt-in.
+  r = n.post("carol:m4:hi|alice:m5:  start ");
+  REQUIRE(r.status == 200);
+  record = stored_record(*ps, alice);
+  REQUIRE(record.has_value());
+  CHECK_FALSE(opted_out(*record));
+  CHECK(record->granted.at(store::purpose::marketing));
+  CHECK(count_audit(*ps, "opt_in", "ok") == 1);
+  CHECK(count_type(*log, "consent.changed") == 2);
+}
+
+TEST_CASE(
+    "a STOP whose consent cannot be stored is answered 503, and the platform's retry stores it",
+    "[integration][privacy][keyword]") {
+  auto log = store::make_memory_log();
+  auto ps = store::privacy_store_of(log);
+  auto gate = std::make_shared<gated_privacy_store>(ps);
+  node n(log, gate);
+  const std::string alice = subject_of("alice");
+
+  gate->failing = true;
+  auto r = n.post("alice:m1:STOP");
+  INFO(r.body);
+  REQUIRE(r.status == 503);
+  CHECK(r.body.find("consent change") != std::string::npos);
+  CHECK_FALSE(stored_record(*ps, alice).has_value());
+  CHECK(count_type(*log, "message") == 1);  // the message itself is stored
+  CHECK(count_audit(*ps, "opt_out", "error") == 1);
+
+  // The platform retries the same message: a duplicate, whose change is written now.
+  gate->failing = false;
+  r = n.post("alice:m1:STOP");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"status":"ok","events":0,"duplicates":1})");
+  auto record = stored_record(*ps, alice);
+  REQUIRE(record.has_value());
+  CHECK(opted_out(*record));
+  CHECK(count_type(*log, "message") == 1);
+  CHECK(count_type(*log, "consent.changed") == 1);  // stored once, whatever the attempts
+
+  // A later retry (or a platform delivering twice) writes the same state and stores nothing.
+  REQUIRE(n.post("alice:m1:STOP").status == 200);
+  CHECK(opted_out(*stored_record(*ps, alice)));
+  CHECK(count_type(*log, "consent.changed") == 1);
+}
+
+TEST_CASE(
+    "after a restart that lost an unacknowledged STOP, the platform's retry applies it, and a "
+    "retry of an old keyword never undoes a later choice",
+    "[integration][privacy][keyword]") {
+  auto log = store::make_memory_log();
+  auto ps = store::privacy_store_of(log);
+  auto gate = std::make_shared<gated_privacy_store>(ps);
+  const std::string alice = subject_of("alice");
+  {
+    // The message is stored, the consent write fails, the gateway stops: its memory is gone.
+    gate->failing = true;
+    node first(log, gate);
+    REQUIRE(first.post("alice:m1:STOP").status == 503);
+  }
+  gate->failing = false;
+  REQUIRE_FALSE(stored_record(*ps, alice).has_value());
+
+  node second(log, gate);
+  auto r = second.post("alice:m1:STOP");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"status":"ok","events":0,"duplicates":1})");
+  auto record = stored_record(*ps, alice);
+  REQUIRE(record.has_value());
+  CHECK(opted_out(*record));
+  CHECK(count_audit(*ps, "opt_out", "ok") == 1);
+  CHECK(count_type(*log, "consent.changed") == 1);
+
+  // Alice opts in again; then the platform re-delivers her old STOP: she stays opted in.
+  REQUIRE(second.post("alice:m2:START").status == 200);
+  REQUIRE_FALSE(opted_out(*stored_record(*ps, alice)));
+  r = second.post("alice:m1:STOP");
+  REQUIRE(r.status == 200);
+  CHECK(r.body == R"({"status":"ok","events":0,"duplicates":1})");
+  record = stored_record(*ps, alice);
+  REQUIRE(record.has_value());
+  CHECK_FALSE(opted_out(*record));
+  CHECK(count_type(*log, "consent.changed") == 2);
+  CHECK(count_audit(*ps, "opt_out", "ok") == 1);
+  CHECK(count_audit(*ps, "opt_in", "ok") == 1);
+}
