@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "actors/actors.hpp"
+#include "actors/privacy_jobs.hpp"
 #include "core/log.hpp"
 #include "privacy/requests.hpp"
 #include "store/privacy_store.hpp"
@@ -12,62 +13,18 @@ namespace sb::actors {
 
 namespace {
 
-/// What a one-shot job copies out of the tenant actor.
-struct job_ctx {
-  std::string tenant;
-  std::shared_ptr<store::privacy_store> ps;
-  std::shared_ptr<privacy::consent_registry> consents;
-  caf::actor tenant_actor;
-  caf::actor store;
-  std::chrono::milliseconds timeout{std::chrono::seconds{10}};
-};
+using privacy_jobs::caller_of;
+using privacy_jobs::job_ctx;
+using privacy_jobs::make_ctx;
+using privacy_jobs::spawn_job;
+using privacy_jobs::subject_param;
 
-job_ctx make_ctx(const tenant_api_env& env) {
-  job_ctx ctx;
-  ctx.tenant = env.tenant->id;
-  ctx.ps = store::privacy_store_of(env.log);
-  ctx.consents = env.consents;
-  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
-  ctx.store = env.store;
-  ctx.timeout = env.settings.store_timeout;
-  return ctx;
-}
-
-/// A one-shot actor on its own thread: consent writes are fsync'd and rare.
-template <class Fn>
-void spawn_job(caf::event_based_actor* parent, Fn fn) {
-  parent->spawn<caf::detached>(
-      [fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self); });
-}
-
-status write_audit(store::privacy_store& ps, const std::string& tenant, std::string actor,
-                   std::string action, const std::string& subject, std::string outcome,
-                   std::string detail) {
-  store::audit_entry a;
-  a.at = now();
-  a.tenant = tenant;
-  a.actor = std::move(actor);
-  a.action = std::move(action);
-  a.subject = subject;
-  a.outcome = std::move(outcome);
-  a.detail = std::move(detail);
-  auto id = ps.audit(std::move(a));
-  if (!id) {
-    log::error("consent", "cannot write an audit entry of tenant ", tenant, ": ", id.err().message);
-    return id.err();
-  }
-  return {};
-}
-
-/// The subject of the call's path; answers 400 and gives nothing when it is not a subject id.
-std::optional<std::string> subject_param(api_call& c) {
-  if (c.params.empty() || !privacy::valid_subject_id(c.params.front())) {
-    c.reply->answer(error_response(errc::bad_request,
-                                   "path parameter 'subject' must be a subject id: \"sub_\" "
-                                   "followed by 16 Crockford base32 characters"));
-    return std::nullopt;
-  }
-  return c.params.front();
+/// Writes an audit entry; false (logged) when the store refused it.
+bool write_audit(store::privacy_store& ps, const std::string& tenant, std::string actor,
+                 std::string action, const std::string& subject, std::string outcome,
+                 std::string detail) {
+  return privacy_jobs::write_audit(ps, "consent", tenant, std::move(actor), std::move(action),
+                                   subject, std::move(outcome), std::move(detail));
 }
 
 /// Both API calls: validate, then change, persist, audit, emit and answer in a one-shot job.
@@ -89,7 +46,7 @@ void change_by_api(const tenant_api_env& env, api_call& c, const char* action,
     return;
   }
   spawn_job(env.self, [ctx, subject = std::move(*subject), change = std::move(change).value(),
-                       action, actor = "subscriber:" + c.caller,
+                       action, actor = caller_of(c),
                        reply = c.reply](caf::event_based_actor* self) {
     const auto detail = privacy::audit_detail(change);
     // Memory first (every read from now on judges with it), then the store.

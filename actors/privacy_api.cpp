@@ -11,6 +11,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/channel_logic.hpp"
+#include "actors/privacy_jobs.hpp"
 #include "adapters/meta/signed_request.hpp"
 #include "adapters/shopify/shopify.hpp"
 #include "core/crypto.hpp"
@@ -31,39 +32,11 @@ constexpr std::size_t k_audit_max_limit = 1000;
 
 // -- what a one-shot job needs ---------------------------------------------------------------
 
-/// Copied out of the tenant actor for a one-shot job (which outlives the handler).
-struct job_ctx {
-  std::string tenant;
-  std::shared_ptr<const config::config> cfg;
-  std::shared_ptr<store::event_log> log;
-  std::shared_ptr<store::privacy_store> ps;
-  std::shared_ptr<privacy::consent_registry> consents;
-  caf::actor tenant_actor;
-  caf::actor store;
-  std::chrono::milliseconds timeout{std::chrono::seconds{10}};
-};
-
-job_ctx make_ctx(const tenant_api_env& env) {
-  job_ctx ctx;
-  ctx.tenant = env.tenant->id;
-  ctx.cfg = env.cfg;
-  ctx.log = env.log;
-  ctx.ps = store::privacy_store_of(env.log);
-  ctx.consents = env.consents;
-  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
-  ctx.store = env.store;
-  ctx.timeout = env.settings.store_timeout;
-  return ctx;
-}
-
-/// Runs `fn(self)` in a one-shot actor on its own thread: the store work it does (fsync'd
-/// deletes, audit writes) blocks neither the tenant's mailbox nor a scheduler thread. Privacy
-/// jobs are rare, so a thread each is cheap.
-template <class Fn>
-void spawn_job(caf::event_based_actor* parent, Fn fn) {
-  parent->spawn<caf::detached>(
-      [fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self); });
-}
+using privacy_jobs::caller_of;
+using privacy_jobs::job_ctx;
+using privacy_jobs::make_ctx;
+using privacy_jobs::spawn_job;
+using privacy_jobs::subject_param;
 
 http_response unavailable(std::string_view what) {
   return error_response(errc::unavailable, what, 1);
@@ -76,35 +49,8 @@ http_response no_privacy_store() {
 /// Writes an audit entry; false (logged) when the store refused it.
 bool audit(store::privacy_store& ps, const std::string& tenant, std::string actor,
            std::string action, std::string subject, std::string outcome, std::string detail) {
-  store::audit_entry a;
-  a.at = now();
-  a.tenant = tenant;
-  a.actor = std::move(actor);
-  a.action = std::move(action);
-  a.subject = std::move(subject);
-  a.outcome = std::move(outcome);
-  a.detail = std::move(detail);
-  auto id = ps.audit(std::move(a));
-  if (!id) {
-    log::error("privacy", "cannot write an audit entry of tenant ", tenant, ": ", id.err().message);
-    return false;
-  }
-  return true;
-}
-
-/// The subject id of the call's path; answers 400 and returns nothing when it is not one.
-std::optional<std::string> subject_param(api_call& c) {
-  if (c.params.empty() || !privacy::valid_subject_id(c.params.front())) {
-    c.reply->answer(error_response(errc::bad_request,
-                                   "path parameter 'subject' must be a subject id: \"sub_\" "
-                                   "followed by 16 Crockford base32 characters"));
-    return std::nullopt;
-  }
-  return c.params.front();
-}
-
-std::string caller_of(const api_call& c) {
-  return "subscriber:" + c.caller;
+  return privacy_jobs::write_audit(ps, "privacy", tenant, std::move(actor), std::move(action),
+                                   std::move(subject), std::move(outcome), std::move(detail));
 }
 
 /// The subject's consent state as the API renders it (privacy::to_json): from the registry when

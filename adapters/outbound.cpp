@@ -252,14 +252,6 @@ void read_keyboard(body_reader& r, dom::array rows, outbound_message& m) {
   }
 }
 
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
 void read_quick_replies(body_reader& r, dom::array list, outbound_message& m) {
   std::size_t i = 0;
   for (auto el : list) {
@@ -312,18 +304,6 @@ void read_quick_replies(body_reader& r, dom::array list, outbound_message& m) {
   } else if (m.quick_replies.size() > 13) {
     r.fail("field 'quick_replies' takes at most 13 entries");
   }
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (char c : s) {
-    if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return true;
 }
 
 const adapter_info* sender_of(const config::channel_config& cfg) {
@@ -761,6 +741,26 @@ window_policy window_for(const config::channel_config& cfg) {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers of the adapters.
+
+std::size_t utf8_length(std::string_view s) noexcept {
+  std::size_t n = 0;
+  for (unsigned char c : s) {
+    n += (c & 0xC0) != 0x80 ? 1 : 0;
+  }
+  return n;
+}
+
+bool all_digits(std::string_view s) noexcept {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return true;
+}
 
 std::string api_url(const config::channel_config& cfg, std::string_view default_base,
                     std::string_view path) {

@@ -212,6 +212,12 @@ window_policy window_for(const config::channel_config& cfg);
 // ---------------------------------------------------------------------------------------------
 // Shared by the adapters' outbound functions (not needed by callers of the interface).
 
+/// The characters (code points) of UTF-8 text, as the platforms count their length limits.
+std::size_t utf8_length(std::string_view s) noexcept;
+
+/// Whether `s` is non-empty and ASCII digits only (a platform's numeric id).
+bool all_digits(std::string_view s) noexcept;
+
 /// `{api_base}/{path}` with `api_base` from the channel (or `default_base` when unset), one '/'
 /// between them.
 std::string api_url(const config::channel_config& cfg, std::string_view default_base,

@@ -15,26 +15,6 @@ error bad(std::string message) {
   return error{errc::bad_request, std::move(message)};
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (char c : s) {
-    if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
 const char* attachment_type(media_kind k) {
   switch (k) {
     case media_kind::image:

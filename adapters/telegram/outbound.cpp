@@ -18,33 +18,13 @@ error bad(std::string message) {
   return error{errc::bad_request, std::move(message)};
 }
 
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
-bool digits(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (char c : s) {
-    if (c < '0' || c > '9') {
-      return false;
-    }
-  }
-  return true;
-}
-
 /// A JSON integer literal: "-"? then digits without a leading zero. Such ids are emitted as
 /// number text verbatim, never through a double (chat ids exceed 2^53).
 bool integer_literal(std::string_view s) {
   if (!s.empty() && s.front() == '-') {
     s.remove_prefix(1);
   }
-  return digits(s) && (s.size() == 1 || s.front() != '0');
+  return all_digits(s) && (s.size() == 1 || s.front() != '0');
 }
 
 /// "@channelusername": 5-32 characters a-z, 0-9, underscore.
@@ -106,7 +86,7 @@ status check(const config::channel_config&, const outbound_message& m) {
       return bad("field 'media.filename' is not supported on telegram");
     }
   }
-  if (!m.reply_to.empty() && !digits(m.reply_to)) {
+  if (!m.reply_to.empty() && !all_digits(m.reply_to)) {
     return bad("field 'reply_to' must be a Telegram message_id (an integer)");
   }
   return {};

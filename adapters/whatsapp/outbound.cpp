@@ -16,14 +16,6 @@ error bad(std::string message) {
   return error{errc::bad_request, std::move(message)};
 }
 
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
 /// Cloud API codes that mean "slow down", the bucket they concern, and the wait used when no
 /// Retry-After is given (Meta documents none of these resets precisely).
 struct rate_code {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "e2e/checks.hpp"
 #include "e2e/payloads.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -49,17 +50,8 @@ std::string consent_config() {
   return y;
 }
 
-void require_status(const http_result& r, long status) {
-  INFO("response " << r.status << ": " << r.body);
-  REQUIRE(r.status == status);
-}
-
-void require_error(const http_result& r, long status, const std::string& code) {
-  require_status(r, status);
-  json j = json::parse(r.body);
-  CHECK(j["error"].str() == code);
-  CHECK_FALSE(j["message"].str().empty());
-}
+using e2e_checks::require_status;
+using e2e_checks::require_error;
 
 void post_whatsapp(const gateway_process& gw, const test_tenant& t, int n, const std::string& from,
                    const std::string& text) {

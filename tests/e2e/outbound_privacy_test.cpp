@@ -20,10 +20,13 @@
 #include <thread>
 #include <vector>
 
+#include "e2e/checks.hpp"
+#include "e2e/outbound_support.hpp"
 #include "e2e/payloads.hpp"
 #include "integration/delivery/receiver.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/signing.hpp"
 
 using namespace sb::test;
@@ -44,67 +47,8 @@ long now_s() {
           .count());
 }
 
-/// WhatsApp under /wa/, Telegram under /tg/, answering as the platforms do.
-class fake_platforms {
- public:
-  fake_platforms()
-      : rx_([](const received_request& r, std::size_t index) {
-          const std::vector<std::pair<std::string, std::string>> json_type{
-              {"Content-Type", "application/json"}};
-          if (r.target.rfind("/wa/", 0) == 0) {
-            return reply{200, json_type,
-                         R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.OUT)" +
-                             std::to_string(index + 1) + R"("}]})"};
-          }
-          if (r.target.rfind("/tg/", 0) == 0) {
-            return reply{200, json_type,
-                         R"({"ok":true,"result":{"message_id":)" + std::to_string(7000 + index) +
-                             R"(,"chat":{"id":1,"type":"private"},"date":1733230345}})"};
-          }
-          return reply{404, {}, "{}"};
-        }) {}
-
-  std::string base(const std::string& prefix) const { return rx_.url(prefix); }
-
-  std::vector<received_request> to(const std::string& prefix) const {
-    std::vector<received_request> out;
-    for (auto& r : rx_.requests()) {
-      if (r.target.rfind(prefix, 0) == 0) {
-        out.push_back(r);
-      }
-    }
-    return out;
-  }
-
-  bool wait_for(const std::string& prefix, std::size_t n) {
-    return rx_.wait_until([&](const std::vector<received_request>& all) {
-      std::size_t k = 0;
-      for (const auto& r : all) {
-        k += r.target.rfind(prefix, 0) == 0 ? 1 : 0;
-      }
-      return k >= n;
-    });
-  }
-
- private:
-  receiver rx_;
-};
-
-/// A directory under /tmp, removed with its contents at scope exit.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string tmpl = "/tmp/sb-e2e-outbound-privacy-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
+using outbound_e2e::fake_platforms;
+using e2e_checks::require_status;
 
 /// hush (privacy.pseudonymize: true): wa-main and tg. strict (replies after an opt-out turned
 /// off): wa-main. Each has the subscriber `backend` (stream, send, privacy). SQLite under `dir`.
@@ -131,11 +75,6 @@ std::string config_yaml(const fake_platforms& fake, const std::string& dir) {
          token_sha256(t->token) + "\"\n        scopes: [stream, send, privacy]\n";
   }
   return y;
-}
-
-void require_status(const http_result& r, long status) {
-  INFO("response " << r.status << ": " << r.body);
-  REQUIRE(r.status == status);
 }
 
 /// POST /v1/messages; a 503 (a sender resuming after start) is retried as a client would.
@@ -245,7 +184,7 @@ TEST_CASE(
     "real id, which neither the backend nor the outbox sees",
     "[e2e][outbound][privacy]") {
   fake_platforms fake;
-  temp_dir dir;
+  temp_dir dir{"sb-e2e-outbound-privacy"};
   std::string conversation;
   {
     gateway_process gw(config_yaml(fake, dir.path));
@@ -324,7 +263,7 @@ TEST_CASE(
     "would now refuse the message, the platform gets it once",
     "[e2e][outbound][idempotency]") {
   fake_platforms fake;
-  temp_dir dir;
+  temp_dir dir{"sb-e2e-outbound-privacy"};
   const std::string body = R"({"channel":"wa-main","to":"16505557777","text":"On its way."})";
   const header_list key{{"Idempotency-Key", "reply-order-42"}};
   std::string id;
@@ -371,7 +310,7 @@ TEST_CASE(
 
 TEST_CASE("a bad outbound rate setting fails --check-config and start-up, naming the key",
           "[e2e][outbound][config]") {
-  temp_dir dir;
+  temp_dir dir{"sb-e2e-outbound-privacy"};
   const std::string path = dir.path + "/switchboard.yaml";
   {
     std::ofstream f(path);

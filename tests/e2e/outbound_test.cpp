@@ -15,10 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "e2e/checks.hpp"
+#include "e2e/outbound_support.hpp"
 #include "e2e/payloads.hpp"
 #include "integration/delivery/receiver.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/signing.hpp"
 
 using namespace sb::test;
@@ -45,69 +48,8 @@ long now_s() {
   return static_cast<long>(now_ms() / 1000);
 }
 
-/// WhatsApp, Telegram and Messenger on one local server: each channel's `api_base` points at
-/// its own path prefix. Answers as the platforms do, with fresh message ids; `failing` makes
-/// every answer a 503.
-class fake_platforms {
- public:
-  fake_platforms()
-      : rx_([this](const received_request& r, std::size_t index) { return answer(r, index); }) {}
-
-  std::string base(const std::string& prefix) const { return rx_.url(prefix); }
-  std::atomic<int>& failing() { return failing_; }
-
-  /// The requests whose target starts with `prefix`.
-  std::vector<received_request> to(const std::string& prefix) const {
-    std::vector<received_request> out;
-    for (auto& r : rx_.requests()) {
-      if (r.target.rfind(prefix, 0) == 0) {
-        out.push_back(r);
-      }
-    }
-    return out;
-  }
-
-  /// Waits until `n` requests went to `prefix` (a generous bound only).
-  bool wait_for(const std::string& prefix, std::size_t n) {
-    return rx_.wait_until([&](const std::vector<received_request>& all) {
-      std::size_t k = 0;
-      for (const auto& r : all) {
-        k += r.target.rfind(prefix, 0) == 0 ? 1 : 0;
-      }
-      return k >= n;
-    });
-  }
-
- private:
-  reply answer(const received_request& r, std::size_t index) {
-    if (int s = failing_.load(); s != 0) {
-      return reply{s,
-                   {{"Content-Type", "application/json"}},
-                   R"({"error":{"message":"Service temporarily unavailable","code":2}})"};
-    }
-    const std::string n = std::to_string(index + 1);
-    const std::vector<std::pair<std::string, std::string>> json_type{
-        {"Content-Type", "application/json"}};
-    if (r.target.rfind("/wa/", 0) == 0) {
-      return reply{200, json_type,
-                   R"({"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],)"
-                   R"("messages":[{"id":"wamid.OUT)" +
-                       n + R"("}]})"};
-    }
-    if (r.target.rfind("/tg/", 0) == 0) {
-      return reply{200, json_type,
-                   R"({"ok":true,"result":{"message_id":)" + std::to_string(7000 + index) +
-                       R"(,"chat":{"id":532189746,"type":"private"},"date":1733230345}})"};
-    }
-    if (r.target.rfind("/fb/", 0) == 0) {
-      return reply{200, json_type, R"({"recipient_id":"x","message_id":"m_OUT)" + n + R"("})"};
-    }
-    return reply{404, {}, "{}"};
-  }
-
-  std::atomic<int> failing_{0};
-  receiver rx_;
-};
+using outbound_e2e::fake_platforms;
+using e2e_checks::require_status;
 
 struct options {
   std::string store_dir;  ///< "" = memory
@@ -162,27 +104,6 @@ std::string outbound_config(const fake_platforms& fake, const options& o = {}) {
     }
   }
   return y;
-}
-
-/// A directory under /tmp, removed with its contents at scope exit.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string tmpl = "/tmp/sb-e2e-outbound-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
-
-void require_status(const http_result& r, long status) {
-  INFO("response " << r.status << ": " << r.body);
-  REQUIRE(r.status == status);
 }
 
 void require_error(const http_result& r, long status, const std::string& code) {
@@ -599,7 +520,7 @@ TEST_CASE(
     "window survives the restart too",
     "[e2e][outbound][durability]") {
   fake_platforms fake;
-  temp_dir dir;
+  temp_dir dir{"sb-e2e-outbound"};
   fake.failing() = 503;
   std::string id;
   {

@@ -11,7 +11,7 @@ namespace sb::test::payloads {
 
 inline std::string quoted(const std::string& s) {
   std::string out;
-  json::append_string(out, s);
+  sb::json::append_string(out, s);  // the core writer, not sb::test::json
   return out;
 }
 

@@ -34,6 +34,7 @@
 
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
+#include "e2e/checks.hpp"
 #include "e2e/payloads.hpp"
 #include "integration/delivery/receiver.hpp"
 #include "store/privacy_store.hpp"
@@ -41,6 +42,7 @@
 #include "support/fixtures.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/signing.hpp"
 
 using namespace sb::test;
@@ -53,24 +55,6 @@ const test_tenant acme{"acme", "sbt_e2e_privmore_acme_2b7d9e4f1a6c"};
 const std::string k_assistant = "sbt_e2e_privmore_assistant_8e1f3a5c";  // ai, stream
 const std::string k_push_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const std::string k_person = "16505551234";
-
-/// A directory under /tmp, removed with its contents at scope exit.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string tmpl = "/tmp/sb-e2e-privmore-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
 
 struct store_options {
   std::string dir;  ///< "" = memory
@@ -103,10 +87,7 @@ std::string store_config(const store_options& o) {
   return y;
 }
 
-void require_status(const http_result& r, long status) {
-  INFO("response " << r.status << ": " << r.body);
-  REQUIRE(r.status == status);
-}
+using e2e_checks::require_status;
 
 void post_whatsapp(const std::string& base_url, int n, const std::string& from,
                    const std::string& name, const std::string& text, long timestamp_s) {
@@ -223,7 +204,7 @@ TEST_CASE(
     "the store's files hold no plaintext of messages, sender names, quarantined bodies or "
     "outbound messages",
     "[e2e][privacy][encryption]") {
-  temp_dir store;
+  temp_dir store{"sb-e2e-privmore"};
   receiver platform(whatsapp_api);
   store_options o;
   o.dir = store.path;
@@ -342,7 +323,7 @@ TEST_CASE(
 
 TEST_CASE("a store opened with another master key is refused, and opens again with its own key",
           "[e2e][privacy][encryption]") {
-  temp_dir store;
+  temp_dir store{"sb-e2e-privmore"};
   store_options o;
   o.dir = store.path;
   const std::string yaml = store_config(o);
@@ -369,7 +350,7 @@ TEST_CASE(
     "the binary's retention sweep deletes events older than retention_days at start and "
     "audits it",
     "[e2e][privacy][retention]") {
-  temp_dir store;
+  temp_dir store{"sb-e2e-privmore"};
   // The store as a gateway left it: two messages received three days ago, one an hour ago, and
   // a quarantined body of three days ago (written through the store library, with the key).
   const auto key = sb::crypto::from_hex(test_master_key);
@@ -709,7 +690,7 @@ http_result https_request(int port, const std::string& ca_file, const std::strin
 
 TEST_CASE("with server.tls the binary takes webhooks and serves the API over verified HTTPS only",
           "[e2e][privacy][tls]") {
-  temp_dir dir;
+  temp_dir dir{"sb-e2e-privmore"};
   make_certificate(dir.path);
   std::string yaml = store_config({});
   const std::string io = "  io_threads: 2\n";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "e2e/checks.hpp"
 #include "e2e/payloads.hpp"
 #include "support/fixtures.hpp"
 #include "support/http_client.hpp"
@@ -46,17 +47,8 @@ std::string privacy_config() {
   return y;
 }
 
-void require_status(const http_result& r, long status) {
-  INFO("response " << r.status << ": " << r.body);
-  REQUIRE(r.status == status);
-}
-
-void require_error(const http_result& r, long status, const std::string& code) {
-  require_status(r, status);
-  json j = json::parse(r.body);
-  CHECK(j["error"].str() == code);
-  CHECK_FALSE(j["message"].str().empty());
-}
+using e2e_checks::require_status;
+using e2e_checks::require_error;
 
 http_result post_whatsapp(const gateway_process& gw, const test_tenant& t, int n,
                           const std::string& from, const std::string& name,

@@ -109,6 +109,26 @@ inline delivery::settings fast_settings(std::vector<std::chrono::milliseconds> s
   return s;
 }
 
+/// Submits a webhook of the test channel "chat" to `tenant` as the HTTP layer does and waits up
+/// to `wait` for the gateway's answer (failing the test when none comes).
+inline actors::http_response submit_webhook(actors::gateway_with_actors& gw,
+                                            const std::string& tenant, const std::string& body,
+                                            std::chrono::seconds wait = std::chrono::seconds{10}) {
+  auto p = std::make_shared<std::promise<actors::http_response>>();
+  auto f = p->get_future();
+  actors::webhook_submission w;
+  w.tenant = tenant;
+  w.channel = "chat";
+  w.method = "POST";
+  w.body = body;
+  w.body.reserve(body.size() + 64);
+  w.reply = std::make_shared<actors::responder>(
+      [p](actors::http_response r) { p->set_value(std::move(r)); });
+  gw.submit(std::move(w));
+  REQUIRE(f.wait_for(wait) == std::future_status::ready);
+  return f.get();
+}
+
 struct harness {
   std::shared_ptr<store::event_log> log;
   std::unique_ptr<actors::gateway_with_actors> gw;
@@ -128,21 +148,7 @@ struct harness {
   }
   ~harness() { gw->shutdown(); }
 
-  actors::http_response post(const std::string& body) {
-    auto p = std::make_shared<std::promise<actors::http_response>>();
-    auto f = p->get_future();
-    actors::webhook_submission w;
-    w.tenant = "acme";
-    w.channel = "chat";
-    w.method = "POST";
-    w.body = body;
-    w.body.reserve(body.size() + 64);
-    w.reply = std::make_shared<actors::responder>(
-        [p](actors::http_response r) { p->set_value(std::move(r)); });
-    gw->submit(std::move(w));
-    REQUIRE(f.wait_for(std::chrono::seconds{10}) == std::future_status::ready);
-    return f.get();
-  }
+  actors::http_response post(const std::string& body) { return submit_webhook(*gw, "acme", body); }
 
   actors::subscriber_stats stats(const std::string& sub) {
     actors::subscriber_stats out;

@@ -13,36 +13,21 @@
 #include <sstream>
 #include <string>
 
+#include "integration/outbound/outbox_support.hpp"
 #include "store/outbox.hpp"
 
 using namespace sb;
 
 namespace {
 
-const std::string k_master_key(32, 'k');
+using test::temp_dir;
+using test::outbox::both;
+using test::outbox::file_bytes;
+using test::outbox::k_master_key;
+using test::outbox::open_sqlite;
+
 const std::string k_phone = "16505551234";
 const std::string k_conversation = "wa-main:anon_7K2Q9D4M1X8T6R3B";
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-lookup-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-std::shared_ptr<store::outbox> open_sqlite(const std::string& dir) {
-  auto box = store::make_sqlite_outbox(dir, config::durability::fsync, k_master_key);
-  INFO((box ? std::string() : box.err().message));
-  REQUIRE(box.ok());
-  return box.value();
-}
 
 store::outbound_record record(const std::string& id, const std::string& caller,
                               const std::string& key, const std::string& tenant = "acme") {
@@ -60,24 +45,6 @@ store::outbound_record record(const std::string& id, const std::string& caller,
   r.created_at = timestamp::from_millis(1700000000000);
   r.updated_at = r.created_at;
   return r;
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-template <class Body>
-void both(Body body) {
-  SECTION("memory") {
-    body(store::make_memory_outbox());
-  }
-  SECTION("sqlite") {
-    temp_dir dir;
-    body(open_sqlite(dir.path));
-  }
 }
 
 }  // namespace
@@ -142,7 +109,7 @@ TEST_CASE("the window table keeps the real peer of a pseudonymous conversation",
 
 TEST_CASE("the SQLite outbox seals the peer, bound to its conversation, across restarts",
           "[outbox][integration]") {
-  temp_dir dir;
+  temp_dir dir{"sb-lookup"};
   {
     auto box = open_sqlite(dir.path);
     REQUIRE(box->set_last_inbound("acme", k_conversation, 1000, "sub_a", k_phone).ok());
@@ -170,7 +137,7 @@ TEST_CASE("the SQLite outbox seals the peer, bound to its conversation, across r
 }
 
 TEST_CASE("a schema v1 outbox is migrated in place and keeps its data", "[outbox][integration]") {
-  temp_dir dir;
+  temp_dir dir{"sb-lookup"};
   {
     // The v1 file as the previous release wrote it: a message and a window row.
     auto box = open_sqlite(dir.path);

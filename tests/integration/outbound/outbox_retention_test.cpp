@@ -4,57 +4,20 @@
 // days; what it deleted is counted in the sweep's audit entry.
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
-
-#include <atomic>
-#include <filesystem>
 #include <string>
 
-#include "actors/gateway_impl.hpp"
 #include "actors/sweeper.hpp"
-#include "integration/delivery/push_support.hpp"
+#include "integration/privacy/retention_support.hpp"
 #include "store/outbox.hpp"
 #include "store/privacy_store.hpp"
-#include "store/sqlite_log.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int64_t k_day_ms = 24LL * 3600 * 1000;
-
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-ob-retention-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-/// Tenants "acme" (retention 30 days) and "globex" (90 days), one test channel each.
-std::shared_ptr<config::config> make_config() {
-  auto cfg = std::make_shared<config::config>();
-  cfg->source = "<test>";
-  cfg->storage.master_key = std::string(32, '\x07');
-  for (auto [id, days] : {std::pair<const char*, int>{"acme", 30}, {"globex", 90}}) {
-    config::tenant_config t;
-    t.id = id;
-    t.privacy.retention_days = days;
-    config::channel_config ch;
-    ch.name = "chat";
-    ch.type = "test";
-    t.channels.push_back(ch);
-    cfg->tenants.push_back(t);
-  }
-  return cfg;
-}
+using test::retention::k_day_ms;
+using test::retention::make_config;
 
 store::outbound_record record(const std::string& id, const std::string& tenant,
                               store::outbound_state state) {
@@ -75,61 +38,9 @@ store::outbound_record record(const std::string& id, const std::string& tenant,
   return r;
 }
 
-/// The gateway on real SQLite files (event log and outbox), with a clock the test moves and no
-/// periodic sweep.
-struct harness {
-  temp_dir dir;
-  std::shared_ptr<store::event_log> log;
-  std::shared_ptr<store::outbox> outbox;
-  std::shared_ptr<std::atomic<std::int64_t>> offset_ms =
-      std::make_shared<std::atomic<std::int64_t>>(0);
-  std::unique_ptr<actors::gateway_with_actors> gw;
-
-  harness() {
-    auto cfg = make_config();
-    auto l = store::make_sqlite_log(dir.path.string(), config::durability::none,
-                                    cfg->storage.master_key);
-    REQUIRE(l.ok());
-    log = l.value();
-    auto box = store::make_sqlite_outbox(dir.path.string(), config::durability::none,
-                                         cfg->storage.master_key);
-    REQUIRE(box.ok());
-    outbox = box.value();
-    actors::gateway_options opts;
-    opts.cfg = cfg;
-    opts.log = log;
-    opts.store_blocks = true;
-    opts.outbox = outbox;
-    opts.outbox_blocks = true;
-    opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
-      return type == "test" ? &test::push::multi_info() : nullptr;
-    };
-    opts.clock = [offset = offset_ms] {
-      return timestamp::from_millis(sb::now().unix_ms + offset->load());
-    };
-    opts.retention_sweep_interval = 0ms;
-    gw = actors::start_gateway(std::move(opts));
-  }
-  ~harness() { gw->shutdown(); }
-
-  actors::sweep_report sweep() {
-    caf::scoped_actor self{gw->system()};
-    caf::actor sweeper;
-    self->request(gw->root_actor(), 5s, actors::lookup_atom::value, std::string("sweeper"))
-        .receive([&](caf::actor a) { sweeper = a; }, [&](caf::error&) {});
-    REQUIRE(sweeper);
-    actors::sweep_report out;
-    bool answered = false;
-    self->request(sweeper, 10s, actors::sweep_atom::value)
-        .receive(
-            [&](actors::sweep_report r) {
-              out = r;
-              answered = true;
-            },
-            [&](caf::error&) {});
-    REQUIRE(answered);
-    return out;
-  }
+/// The retention gateway with a real SQLite outbox.
+struct harness : test::retention::gateway {
+  harness() : gateway("sb-ob-retention", true) {}
 
   bool has(const std::string& tenant, const std::string& id) {
     return outbox->get(tenant, id).ok();

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/outbound/outbox_support.hpp"
 #include "store/outbox.hpp"
 
 using namespace sb;
@@ -23,30 +24,11 @@ using store::outbound_state;
 
 namespace {
 
-const std::string k_master_key(32, 'k');
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-outbox-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-std::shared_ptr<store::outbox> open_sqlite(const std::string& dir,
-                                           config::durability d = config::durability::fsync,
-                                           const std::string& key = k_master_key) {
-  auto box = store::make_sqlite_outbox(dir, d, key);
-  INFO((box ? std::string() : box.err().message));
-  REQUIRE(box.ok());
-  return box.value();
-}
+using test::temp_dir;
+using test::outbox::both;
+using test::outbox::file_bytes;
+using test::outbox::k_master_key;
+using test::outbox::open_sqlite;
 
 store::outbound_record record(const std::string& id, const std::string& peer = "1001",
                               const std::string& tenant = "acme",
@@ -82,25 +64,6 @@ std::vector<std::string> ids_of(const std::vector<store::outbound_record>& rs) {
     out.push_back(r.id);
   }
   return out;
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Runs `body` against both outboxes.
-template <class Body>
-void both(Body body) {
-  SECTION("memory") {
-    body(store::make_memory_outbox());
-  }
-  SECTION("sqlite") {
-    temp_dir dir;
-    body(open_sqlite(dir.path));
-  }
 }
 
 }  // namespace
@@ -282,7 +245,7 @@ TEST_CASE("a batch is all or nothing", "[outbox][integration]") {
 }
 
 TEST_CASE("the SQLite outbox keeps messages across a restart", "[outbox][integration]") {
-  temp_dir dir;
+  temp_dir dir{"sb-outbox"};
   {
     auto box = open_sqlite(dir.path);
     REQUIRE(box->put(record("out_1")).ok());
@@ -302,7 +265,7 @@ TEST_CASE("the SQLite outbox keeps messages across a restart", "[outbox][integra
 }
 
 TEST_CASE("the SQLite outbox seals message text at rest", "[outbox][integration]") {
-  temp_dir dir;
+  temp_dir dir{"sb-outbox"};
   {
     auto box = open_sqlite(dir.path);
     REQUIRE(box->put(record("out_1")).ok());
@@ -334,7 +297,7 @@ TEST_CASE("outbox write cost: one commit per message against group commit",
           "[.bench][outbox_bench]") {
   constexpr int k_messages = 400;
   for (auto d : {config::durability::fsync, config::durability::os}) {
-    temp_dir dir;
+    temp_dir dir{"sb-outbox"};
     auto box = open_sqlite(dir.path, d);
     auto t = std::chrono::steady_clock::now();
     for (int i = 0; i < k_messages; ++i) {

@@ -21,6 +21,7 @@
 #include "integration/delivery/receiver.hpp"
 #include "store/outbox.hpp"
 #include "store/sqlite_log.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
@@ -30,19 +31,7 @@ namespace {
 const std::string k_master_key(32, 'q');
 const std::string k_token = "123456:test-token";
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-sender-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using test::temp_dir;
 
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds deadline = 20s) {
@@ -379,7 +368,7 @@ TEST_CASE("an idempotent replay is answered with the first message and sent once
 
 TEST_CASE("a restart resumes queued and in-flight sends from the outbox, in order",
           "[sender][integration]") {
-  temp_dir dir;
+  temp_dir dir{"sb-sender"};
   std::vector<store::outbound_record> records;
   {
     // The first platform holds every request open: one per chat is in flight ("sending"), the

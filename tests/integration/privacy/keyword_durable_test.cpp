@@ -106,19 +106,7 @@ struct node {
   ~node() { gw->shutdown(); }
 
   actors::http_response post(const std::string& body) {
-    auto p = std::make_shared<std::promise<actors::http_response>>();
-    auto f = p->get_future();
-    actors::webhook_submission w;
-    w.tenant = "acme";
-    w.channel = "chat";
-    w.method = "POST";
-    w.body = body;
-    w.body.reserve(body.size() + 64);
-    w.reply = std::make_shared<actors::responder>(
-        [p](actors::http_response r) { p->set_value(std::move(r)); });
-    gw->submit(std::move(w));
-    REQUIRE(f.wait_for(std::chrono::seconds{30}) == std::future_status::ready);
-    return f.get();
+    return submit_webhook(*gw, "acme", body, std::chrono::seconds{30});
   }
 };
 

@@ -3,121 +3,26 @@
 // days; each sweep that deleted something is audited as system:retention.
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
-
-#include <atomic>
-#include <filesystem>
-#include <future>
 #include <string>
 
-#include "actors/gateway_impl.hpp"
 #include "actors/sweeper.hpp"
-#include "integration/delivery/push_support.hpp"
+#include "integration/privacy/retention_support.hpp"
 #include "store/privacy_store.hpp"
-#include "store/sqlite_log.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int64_t k_day_ms = 24LL * 3600 * 1000;
+using test::retention::k_day_ms;
+using test::retention::make_config;
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-sweeper-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-/// Tenants "acme" (retention 30 days) and "globex" (90 days), one test channel each.
-std::shared_ptr<config::config> make_config() {
-  auto cfg = std::make_shared<config::config>();
-  cfg->source = "<test>";
-  cfg->storage.master_key = std::string(32, '\x07');
-  for (auto [id, days] : {std::pair<const char*, int>{"acme", 30}, {"globex", 90}}) {
-    config::tenant_config t;
-    t.id = id;
-    t.privacy.retention_days = days;
-    config::channel_config ch;
-    ch.name = "chat";
-    ch.type = "test";
-    t.channels.push_back(ch);
-    cfg->tenants.push_back(t);
-  }
-  return cfg;
-}
-
-/// The gateway on a real SQLite store, with a clock the test moves and no periodic sweep.
-struct harness {
-  temp_dir dir;
-  std::shared_ptr<store::event_log> log;
-  std::shared_ptr<std::atomic<std::int64_t>> offset_ms =
-      std::make_shared<std::atomic<std::int64_t>>(0);
-  std::unique_ptr<actors::gateway_with_actors> gw;
-
-  harness() {
-    auto cfg = make_config();
-    auto l = store::make_sqlite_log(dir.path.string(), config::durability::none,
-                                    cfg->storage.master_key);
-    INFO((l ? std::string() : l.err().message));
-    REQUIRE(l.ok());
-    log = l.value();
-    actors::gateway_options opts;
-    opts.cfg = cfg;
-    opts.log = log;
-    opts.store_blocks = true;
-    opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
-      return type == "test" ? &test::push::multi_info() : nullptr;
-    };
-    opts.clock = [offset = offset_ms] {
-      return timestamp::from_millis(sb::now().unix_ms + offset->load());
-    };
-    opts.retention_sweep_interval = 0ms;
-    gw = actors::start_gateway(std::move(opts));
-  }
-  ~harness() { gw->shutdown(); }
+/// The retention gateway without an outbox.
+struct harness : test::retention::gateway {
+  harness() : gateway("sb-sweeper", false) {}
 
   void post(const std::string& tenant, const std::string& body) {
-    auto p = std::make_shared<std::promise<actors::http_response>>();
-    auto f = p->get_future();
-    actors::webhook_submission w;
-    w.tenant = tenant;
-    w.channel = "chat";
-    w.method = "POST";
-    w.body = body;
-    w.body.reserve(body.size() + 64);
-    w.reply = std::make_shared<actors::responder>(
-        [p](actors::http_response r) { p->set_value(std::move(r)); });
-    gw->submit(std::move(w));
-    REQUIRE(f.wait_for(10s) == std::future_status::ready);
-    REQUIRE(f.get().status == 200);
-  }
-
-  actors::sweep_report sweep() {
-    caf::scoped_actor self{gw->system()};
-    caf::actor sweeper;
-    self->request(gw->root_actor(), 5s, actors::lookup_atom::value, std::string("sweeper"))
-        .receive([&](caf::actor a) { sweeper = a; }, [&](caf::error&) {});
-    REQUIRE(sweeper);
-    actors::sweep_report out;
-    bool answered = false;
-    self->request(sweeper, 10s, actors::sweep_atom::value)
-        .receive(
-            [&](actors::sweep_report r) {
-              out = r;
-              answered = true;
-            },
-            [&](caf::error&) {});
-    REQUIRE(answered);
-    return out;
+    REQUIRE(test::push::submit_webhook(*gw, tenant, body).status == 200);
   }
 
   std::size_t stored(const std::string& tenant) {
