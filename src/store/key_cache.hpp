@@ -15,8 +15,15 @@
 /// event. Internal to the store.
 namespace sb::store {
 
-/// A bounded least-recently-used map from a key's owner id ("<tenant>\0<subject>") to its 32 raw
-/// bytes. Thread-safe: every member takes one mutex briefly.
+/// An unwrapped data key and the id of its row in `subject_keys` (the integer the subject's events
+/// are indexed by).
+struct data_key {
+  std::string key;  ///< 32 raw bytes
+  std::int64_t row = 0;
+};
+
+/// A bounded least-recently-used map from a key's owner id ("<tenant>\0<subject>") to its data
+/// key. Thread-safe: every member takes one mutex briefly.
 ///
 /// Erasure and stale readers: `evict` also advances a generation counter. A reader that found a
 /// key in a database snapshot taken before an erasure must not bring it back into the cache, so
@@ -36,7 +43,7 @@ class key_cache {
     return out;
   }
 
-  std::optional<std::string> get(const std::string& id) {
+  std::optional<data_key> get(const std::string& id) {
     std::lock_guard lock(mutex_);
     auto it = index_.find(id);
     if (it == index_.end()) {
@@ -51,13 +58,13 @@ class key_cache {
     return generation_;
   }
 
-  void put(const std::string& id, const std::string& key) {
+  void put(const std::string& id, const data_key& key) {
     std::lock_guard lock(mutex_);
     put_locked(id, key);
   }
 
   /// Puts unless something was evicted since `generation` was read.
-  void put_if(const std::string& id, const std::string& key, std::uint64_t generation) {
+  void put_if(const std::string& id, const data_key& key, std::uint64_t generation) {
     std::lock_guard lock(mutex_);
     if (generation == generation_) {
       put_locked(id, key);
@@ -70,7 +77,7 @@ class key_cache {
     auto it = index_.find(id);
     if (it != index_.end()) {
       // The key of an erased subject should not linger in freed memory either.
-      auto& key = it->second->second;
+      auto& key = it->second->second.key;
       OPENSSL_cleanse(key.data(), key.size());
       entries_.erase(it->second);
       index_.erase(it);
@@ -83,7 +90,7 @@ class key_cache {
   }
 
  private:
-  void put_locked(const std::string& id, const std::string& key) {
+  void put_locked(const std::string& id, const data_key& key) {
     auto it = index_.find(id);
     if (it != index_.end()) {
       it->second->second = key;
@@ -98,7 +105,7 @@ class key_cache {
     }
   }
 
-  using entry = std::pair<std::string, std::string>;  // id, key
+  using entry = std::pair<std::string, data_key>;  // id, key
   const std::size_t capacity_;
   std::mutex mutex_;
   std::list<entry> entries_;  // most recently used first

@@ -28,7 +28,7 @@ namespace sb::store {
 
 namespace {
 
-constexpr int k_schema_version = 2;
+constexpr int k_schema_version = 3;
 
 // Bounds the work of one read call when a type filter skips most events (as memory_log).
 constexpr std::size_t k_max_examined = 10000;
@@ -48,10 +48,14 @@ constexpr std::size_t k_max_idle_readers = 8;
 // Unwrapped data keys kept in memory: about 150 bytes each.
 constexpr std::size_t k_key_cache_entries = 16384;
 
+// A tenant's subject index is brought up to date once more than this many of its events are not
+// in it (schema v3): larger means fewer, bigger catch-ups, and a longer tail for an export to read.
+constexpr std::uint64_t k_index_lag = 4096;
+
 // Rows one retention statement deletes before it lets other writes in.
 constexpr std::int64_t k_sweep_batch = 5000;
 
-// Rows the v1 -> v2 migration loads into memory at a time.
+// Rows the v1 -> v3 migration loads into memory at a time.
 constexpr std::int64_t k_migration_batch = 1000;
 
 // After a checkpoint the WAL file is truncated to this size, so one burst does not keep a large
@@ -67,8 +71,9 @@ constexpr const char* k_secure_delete = "PRAGMA secure_delete = ON";
 // per derivation (the actors derive the tenants' subject-id keys from it with other labels).
 constexpr std::string_view k_wrap_key_label = "switchboard/store/key-wrap/v1";
 
-// Dedupe keys are stored as HMAC-SHA256 under a key derived with this label, cut to 16 bytes
-// (collisions: about 2^-64 at 2^32 keys).
+// Dedupe keys are stored as HMAC-SHA256 of (tenant, channel, key) under a key derived with this
+// label, cut to 16 bytes: the digest alone is the dedupe table's key (collisions, which would make
+// an event a false duplicate: about 2^-65 at 2^32 keys held at once, all tenants together).
 constexpr std::string_view k_dedupe_key_label = "switchboard/store/dedupe/v1";
 constexpr std::size_t k_dedupe_digest_size = 16;
 
@@ -222,6 +227,73 @@ constexpr const char* k_schema_v2_subjects = R"sql(
 UPDATE dead_letters SET subject = COALESCE(
   (SELECT e.subject FROM events e WHERE e.tenant = dead_letters.tenant AND e.seq = dead_letters.seq),
   '');
+)sql";
+
+// Version 3 (from 2): the same data, laid out for cheaper appends. In version 2 every event added
+// two entries at random places of large B-trees (its subject to the subject index, its dedupe
+// digest to `dedupe`), each dirtying a page of its own in every commit: together they cost more
+// than the rest of the append (docs/operations.md, "Cost").
+// - `subject_keys` gets an integer id; an event names its subject's key row (`subject_key`, NULL
+//   when it has no subject).
+// - The subject index is the table `subject_events` (key row, seq), filled in bulk: an append
+//   brings its tenant's index up to date once more than k_index_lag of the tenant's events are
+//   not in it, with one insert sorted by key row, so a subject with several recent events dirties
+//   its index page once rather than once per event. `tenant_heads.indexed` is the last seq the
+//   index covers. An erasure first brings the index up to date, in its own transaction; an export
+//   reads the index plus the events after `indexed` (at most k_index_lag, by primary key). The
+//   trigger takes a deleted event's entry along (erasure, channel erasure, retention).
+// - `dedupe` is keyed by the digest alone (it covers tenant and channel): 16 bytes instead of
+//   (tenant, channel, digest). Its index (tenant, channel, created_at_ms), appended to in order,
+//   serves a channel's erasure and retention.
+constexpr const char* k_schema_v3 = R"sql(
+CREATE TABLE subject_keys_v3 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  UNIQUE (tenant, subject)
+);
+INSERT INTO subject_keys_v3 (tenant, subject, channel, wrapped_key, created_at_ms)
+  SELECT tenant, subject, channel, wrapped_key, created_at_ms FROM subject_keys
+  ORDER BY tenant, subject;
+DROP TABLE subject_keys;
+ALTER TABLE subject_keys_v3 RENAME TO subject_keys;
+CREATE INDEX subject_keys_channel ON subject_keys (tenant, channel) WHERE subject <> '';
+ALTER TABLE events ADD COLUMN subject_key INTEGER;
+UPDATE events SET subject_key = (SELECT k.id FROM subject_keys k
+  WHERE k.tenant = events.tenant AND k.subject = events.subject) WHERE subject <> '';
+DROP INDEX events_subject;
+CREATE TABLE subject_events (
+  subject_key INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (subject_key, seq)
+) WITHOUT ROWID;
+ALTER TABLE tenant_heads ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER events_unindex AFTER DELETE ON events WHEN old.subject_key IS NOT NULL BEGIN
+  DELETE FROM subject_events WHERE subject_key = old.subject_key AND seq = old.seq;
+END;
+CREATE TABLE dedupe_v3 (
+  key BLOB PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO dedupe_v3 (key, tenant, channel, seq, created_at_ms)
+  SELECT key, tenant, channel, seq, created_at_ms FROM dedupe;
+DROP TABLE dedupe;
+ALTER TABLE dedupe_v3 RENAME TO dedupe;
+CREATE INDEX dedupe_created_at ON dedupe (tenant, channel, created_at_ms);
+)sql";
+
+// The last step of the migration to version 3, once the events' key rows are known: every event
+// so far is indexed.
+constexpr const char* k_schema_v3_index = R"sql(
+INSERT OR IGNORE INTO subject_events (subject_key, seq)
+  SELECT subject_key, seq FROM events WHERE subject_key IS NOT NULL ORDER BY subject_key, seq;
+UPDATE tenant_heads SET indexed = seq;
 )sql";
 
 /// Associated data of a sealed event: binds it to its tenant and seq, so a row copied elsewhere
@@ -477,15 +549,15 @@ std::string subscriber_label(const std::string& tenant, const std::string& subsc
 /// Keys used by one write transaction: found ones are cached at once (they are committed), keys
 /// created by it only after its commit (a rolled-back key must not be used again).
 struct write_keys {
-  std::unordered_map<std::string, std::string> used;  // key_cache::id -> key
-  std::vector<std::pair<std::string, std::string>> created;
+  std::unordered_map<std::string, data_key> used;  // key_cache::id -> key
+  std::vector<std::pair<std::string, data_key>> created;
 };
 
 /// Keys used by one read call. `generation` is the cache's, read before the call's snapshot
 /// began (key_cache::put_if).
 struct read_keys {
   struct entry {
-    std::string key;
+    data_key key;
     bool from_snapshot = false;  // else from the cache, possibly newer than the snapshot
   };
   std::uint64_t generation = 0;
@@ -650,7 +722,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         return key.err();
       }
       std::string sealed;
-      if (auto s = crypto::seal_append(sealed, **key, body.body,
+      if (auto s = crypto::seal_append(sealed, (*key)->key, body.body,
                                        quarantine_aad(body.tenant, body.channel));
           !s) {
         return s;
@@ -963,23 +1035,32 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     // between, so appends wait for one batch at most, never for the whole sweep.
     const std::pair<stmt*, std::uint64_t*> sweeps[] = {
         {&w_.expire_events, &out.events},
-        {&w_.expire_dedupe, &out.dedupe_keys},
         {&w_.expire_dead_letters, &out.dead_letters},
         {&w_.expire_quarantine, &out.quarantined},
     };
     for (const auto& [s, count] : sweeps) {
-      for (;;) {
+      if (auto st = sweep(*s, tenant, cutoff, nullptr, *count); !st) {
+        return st.err();
+      }
+    }
+    // Dedupe keys are indexed by (tenant, channel, time): one channel at a time.
+    std::string channel;  // channel names are not empty: "" sorts before all of them
+    for (;;) {
+      {
         std::lock_guard lock(write_mutex_);
-        query q(*s);
-        q.text(1, tenant).int64(2, cutoff.unix_ms).int64(3, k_sweep_batch);
-        if (int rc = q.step(); rc != SQLITE_DONE) {
-          return sql_error(writer_.db, rc, "expire");
-        }
-        const auto n = static_cast<std::uint64_t>(sqlite3_changes64(writer_.db));
-        *count += n;
-        if (n < static_cast<std::uint64_t>(k_sweep_batch)) {
+        query q(w_.next_dedupe_channel);
+        q.text(1, tenant).text(2, channel);
+        int rc = q.step();
+        if (rc == SQLITE_DONE) {
           break;
         }
+        if (rc != SQLITE_ROW) {
+          return sql_error(writer_.db, rc, "expire");
+        }
+        channel = q.col_text(0);
+      }
+      if (auto st = sweep(w_.expire_dedupe, tenant, cutoff, &channel, out.dedupe_keys); !st) {
+        return st.err();
       }
     }
     return out;
@@ -1128,6 +1209,9 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     stmt erase_events;
     stmt erase_consent;
     stmt erase_key;
+    stmt indexed_seq;
+    stmt index_events;
+    stmt set_indexed_seq;
     stmt channel_subjects;
     stmt channel_dead_letters;
     stmt channel_dedupe;
@@ -1135,10 +1219,33 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     stmt channel_quarantine;
     // Retention: ?1 tenant, ?2 cutoff (ms), ?3 batch size.
     stmt expire_events;
+    stmt next_dedupe_channel;
     stmt expire_dedupe;
     stmt expire_dead_letters;
     stmt expire_quarantine;
   };
+
+  /// Runs a retention statement (?1 tenant, ?2 cutoff, ?3 batch size, ?4 channel if any) until it
+  /// deletes less than a batch; each run is its own transaction.
+  status sweep(const stmt& s, const std::string& tenant, timestamp cutoff,
+               const std::string* channel, std::uint64_t& count) {
+    for (;;) {
+      std::lock_guard lock(write_mutex_);
+      query q(s);
+      q.text(1, tenant).int64(2, cutoff.unix_ms).int64(3, k_sweep_batch);
+      if (channel != nullptr) {
+        q.text(4, *channel);
+      }
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "expire");
+      }
+      const auto n = static_cast<std::uint64_t>(sqlite3_changes64(writer_.db));
+      count += n;
+      if (n < static_cast<std::uint64_t>(k_sweep_batch)) {
+        return {};
+      }
+    }
+  }
 
   static std::int64_t clamp_limit(std::size_t limit) {
     return static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
@@ -1175,6 +1282,20 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     }
     query q(s);
     q.text(1, a).text(2, b);
+    return counted(q);
+  }
+
+  /// Runs a DELETE bound to (?1 = tenant, ?2 = a subject's key row) as `run_counted`.
+  std::uint64_t run_counted(const stmt& s, const std::string& tenant, std::int64_t key_row) {
+    if (!counted_status_) {
+      return 0;
+    }
+    query q(s);
+    q.text(1, tenant).int64(2, key_row);
+    return counted(q);
+  }
+
+  std::uint64_t counted(query& q) {
     if (int rc = q.step(); rc != SQLITE_DONE) {
       counted_status_ = sql_error(writer_.db, rc, "erase");
       return 0;
@@ -1182,17 +1303,69 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     return static_cast<std::uint64_t>(sqlite3_changes64(writer_.db));
   }
 
-  /// Deletes one subject's rows inside the caller's transaction. The dead letters go first: one
-  /// of the statements finds them through the events.
-  status erase_locked(const std::string& tenant, const std::string& subject, erase_outcome& out) {
-    out.dead_letters += run_counted(w_.erase_dead_letters_by_subject, tenant, subject);
-    out.dead_letters += run_counted(w_.erase_dead_letters_by_event, tenant, subject);
-    out.dedupe_keys += run_counted(w_.erase_dedupe, tenant, subject);
-    out.events += run_counted(w_.erase_events, tenant, subject);
-    run_counted(w_.erase_consent, tenant, subject);
-    if (run_counted(w_.erase_key, tenant, subject) > 0) {
-      out.key_destroyed = true;
+  /// Brings the tenant's subject index up to `head` when more than `lag` events are not in it,
+  /// inside the caller's transaction: one sorted insert of the recent events' (key row, seq)
+  /// pairs, so the index's pages are dirtied once per subject, not once per event.
+  status index_subjects(const std::string& tenant, std::uint64_t head, std::uint64_t lag) {
+    std::uint64_t indexed = 0;
+    {
+      query q(w_.indexed_seq);
+      q.text(1, tenant);
+      int rc = q.step();
+      if (rc == SQLITE_ROW) {
+        indexed = q.col_uint64(0);
+      } else if (rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "subject index: read watermark");
+      }
     }
+    if (head <= indexed || head - indexed <= lag) {
+      return {};
+    }
+    {
+      query q(w_.index_events);
+      q.text(1, tenant).uint64(2, indexed).uint64(3, head);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "subject index: insert");
+      }
+    }
+    query q(w_.set_indexed_seq);
+    q.text(1, tenant).uint64(2, head);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "subject index: write watermark");
+    }
+    return {};
+  }
+
+  /// Deletes one subject's rows inside the caller's transaction. Its events, and through them its
+  /// dedupe keys and dead letters, are found by its key's row (the subject index): a subject
+  /// without a key row has no events (a key is created before the subject's first event and
+  /// destroyed with its last). The dead letters go first: one of the statements finds them
+  /// through the events.
+  status erase_locked(const std::string& tenant, const std::string& subject, erase_outcome& out) {
+    std::int64_t key_row = 0;
+    {
+      query q(w_.find_key);
+      q.text(1, tenant).text(2, subject);
+      int rc = q.step();
+      if (rc == SQLITE_ROW) {
+        key_row = q.col_int64(0);
+      } else if (rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "erase: find data key");
+      }
+    }
+    out.dead_letters += run_counted(w_.erase_dead_letters_by_subject, tenant, subject);
+    if (key_row != 0) {
+      if (auto st = index_subjects(tenant, head(tenant), 0); !st) {
+        return st;
+      }
+      out.dead_letters += run_counted(w_.erase_dead_letters_by_event, tenant, key_row);
+      out.dedupe_keys += run_counted(w_.erase_dedupe, tenant, key_row);
+      out.events += run_counted(w_.erase_events, tenant, key_row);
+      if (run_counted(w_.erase_key, tenant, key_row) > 0) {
+        out.key_destroyed = true;
+      }
+    }
+    run_counted(w_.erase_consent, tenant, subject);
     out.subjects.push_back(subject);
     return counted_status_;
   }
@@ -1249,9 +1422,40 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       }
       v = 1;
     }
-    if (v < 2) {
-      if (auto st = exec(writer_.db, k_schema_v2); !st) {
+    if (v == 2) {
+      // Before anything changes: a store opened with another master key is left as it is.
+      if (auto st = check_master_key(); !st) {
         return st;
+      }
+      if (auto st = exec(writer_.db, k_schema_v3); !st) {
+        return st;
+      }
+      // Every event of a subject must be found by its key row, or an erasure would miss it.
+      auto orphans = scalar_text(
+          writer_.db, "SELECT COUNT(*) FROM events WHERE subject <> '' AND subject_key IS NULL");
+      if (!orphans) {
+        return orphans.err();
+      }
+      if (*orphans != "0") {
+        return {errc::internal, path_ + ": " + *orphans +
+                                    " events have a subject without a data key; not migrated"};
+      }
+      if (auto st = exec(writer_.db, k_schema_v3_index); !st) {
+        return st;
+      }
+      if (auto st = exec(writer_.db, "PRAGMA user_version = 3"); !st) {
+        return st;
+      }
+      log::info("store", path_, ": migrated from schema version 2 to 3 (indexes)");
+      return prepare_writer();
+    }
+    if (v == 1) {
+      // Straight to version 3: the v2 statements, then the v3 ones (on the still unsealed rows),
+      // then the rows are sealed with the current statements.
+      for (const char* sql : {k_schema_v2, k_schema_v3}) {
+        if (auto st = exec(writer_.db, sql); !st) {
+          return st;
+        }
       }
       if (auto st = prepare_writer(); !st) {
         return st;
@@ -1259,8 +1463,10 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       if (auto st = seal_v1_rows(); !st) {
         return st;
       }
-      if (auto st = exec(writer_.db, k_schema_v2_subjects); !st) {
-        return st;
+      for (const char* sql : {k_schema_v2_subjects, k_schema_v3_index}) {
+        if (auto st = exec(writer_.db, sql); !st) {
+          return st;
+        }
       }
       auto check = crypto::seal(wrap_key_, k_key_check_text, k_key_check_aad);
       if (!check) {
@@ -1277,12 +1483,12 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       if (int rc = q.step(); rc != SQLITE_DONE) {
         return sql_error(writer_.db, rc, "write key check");
       }
-      if (auto st = exec(writer_.db, "PRAGMA user_version = 2"); !st) {
+      if (auto st = exec(writer_.db, "PRAGMA user_version = 3"); !st) {
         return st;
       }
       migrated = !fresh;
       if (migrated) {
-        log::info("store", path_, ": migrated from schema version 1 to 2 (encrypted at rest)");
+        log::info("store", path_, ": migrated from schema version 1 to 3 (encrypted at rest)");
       }
       return {};
     }
@@ -1327,7 +1533,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
          "CASE WHEN json_valid(json) THEN json_extract(json, '$.subject') END, conversation, "
          "dedupe_key FROM events WHERE (tenant, seq) > (?1, ?2) ORDER BY tenant, seq LIMIT ?3"},
         {&update_event,
-         "UPDATE events SET subject = ?3, json = ?4, conversation = '', "
+         "UPDATE events SET subject = ?3, json = ?4, conversation = '', subject_key = ?5, "
          "dedupe_key = CASE WHEN dedupe_key IS NULL THEN NULL "
          "ELSE sb_dedupe_digest(tenant, channel, dedupe_key) END WHERE tenant = ?1 AND seq = ?2"},
         {&select_quarantine,
@@ -1383,11 +1589,14 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         }
         sealed.clear();
         event_aad(aad, r.tenant, r.seq);
-        if (auto st = crypto::seal_append(sealed, **key, r.plain, aad); !st) {
+        if (auto st = crypto::seal_append(sealed, (*key)->key, r.plain, aad); !st) {
           return st;
         }
         query u(update_event);
         u.text(1, r.tenant).uint64(2, r.seq).text(3, r.subject).blob(4, sealed);
+        if (!r.subject.empty()) {
+          u.int64(5, (*key)->row);
+        }
         if (int rc = u.step(); rc != SQLITE_DONE) {
           return sql_error(writer_.db, rc, "migrate: seal event");
         }
@@ -1419,8 +1628,8 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
           return key.err();
         }
         sealed.clear();
-        if (auto st =
-                crypto::seal_append(sealed, **key, r.plain, quarantine_aad(r.tenant, r.channel));
+        if (auto st = crypto::seal_append(sealed, (*key)->key, r.plain,
+                                          quarantine_aad(r.tenant, r.channel));
             !st) {
           return st;
         }
@@ -1442,12 +1651,13 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         {&w_.commit, "COMMIT"},
         {&w_.rollback, "ROLLBACK"},
         {&w_.insert_dedupe,
-         "INSERT INTO dedupe (tenant, channel, key, seq, created_at_ms) "
-         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"},
-        {&w_.find_dedupe, "SELECT seq FROM dedupe WHERE tenant = ?1 AND channel = ?2 AND key = ?3"},
+         "INSERT INTO dedupe (key, tenant, channel, seq, created_at_ms) "
+         "VALUES (?3, ?1, ?2, ?4, ?5) ON CONFLICT DO NOTHING"},
+        {&w_.find_dedupe, "SELECT seq FROM dedupe WHERE key = ?1"},
         {&w_.insert_event,
          "INSERT INTO events (tenant, seq, channel, dedupe_key, type, conversation, event_id, "
-         "received_at_ms, json, subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+         "received_at_ms, json, subject, subject_key) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
         {&w_.upsert_head,
          "INSERT INTO tenant_heads (tenant, seq) VALUES (?1, ?2) "
          "ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq"},
@@ -1465,7 +1675,8 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         {&w_.take_dead_letter,
          "DELETE FROM dead_letters WHERE id = ?1 AND tenant = ?2 AND subscriber = ?3 "
          "RETURNING seq, event_id, attempts, last_error, failed_at_ms"},
-        {&w_.find_key, "SELECT wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
+        {&w_.find_key,
+         "SELECT id, wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
         {&w_.insert_key,
          "INSERT INTO subject_keys (tenant, subject, channel, wrapped_key, created_at_ms) "
          "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -1485,21 +1696,29 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
          "completed_at_ms = excluded.completed_at_ms"},
         {&w_.erase_dead_letters_by_subject,
          "DELETE FROM dead_letters WHERE tenant = ?1 AND subject = ?2 AND subject <> ''"},
-        // Dead letters added before their event's subject was known (none are expected).
+        // ?2 = the subject's key row from here on, its index brought up to date. Dead letters
+        // added before their event's subject was known (none are expected).
         {&w_.erase_dead_letters_by_event,
-         "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN (SELECT seq FROM events "
-         "WHERE tenant = ?1 AND subject = ?2 AND subject <> '')"},
+         "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN (SELECT seq FROM subject_events "
+         "WHERE subject_key = ?2)"},
         // Through the events' own dedupe keys (the dedupe primary key): a subject index on dedupe
         // would cost every append another scattered index insert.
         {&w_.erase_dedupe,
-         "DELETE FROM dedupe WHERE (tenant, channel, key) IN (SELECT tenant, channel, dedupe_key "
-         "FROM events WHERE tenant = ?1 AND subject = ?2 AND subject <> '' "
-         "AND dedupe_key IS NOT NULL)"},
+         "DELETE FROM dedupe WHERE key IN (SELECT e.dedupe_key FROM subject_events s "
+         "JOIN events e ON e.tenant = ?1 AND e.seq = s.seq WHERE s.subject_key = ?2 "
+         "AND e.dedupe_key IS NOT NULL)"},
+        // The trigger events_unindex takes the subject_events rows along.
         {&w_.erase_events,
-         "DELETE FROM events WHERE tenant = ?1 AND subject = ?2 AND subject <> ''"},
+         "DELETE FROM events WHERE tenant = ?1 AND seq IN (SELECT seq FROM subject_events "
+         "WHERE subject_key = ?2)"},
+        {&w_.erase_key, "DELETE FROM subject_keys WHERE tenant = ?1 AND id = ?2 AND subject <> ''"},
+        {&w_.indexed_seq, "SELECT indexed FROM tenant_heads WHERE tenant = ?1"},
+        {&w_.index_events,
+         "INSERT OR IGNORE INTO subject_events (subject_key, seq) SELECT subject_key, seq "
+         "FROM events WHERE tenant = ?1 AND seq > ?2 AND seq <= ?3 AND subject_key IS NOT NULL "
+         "ORDER BY subject_key, seq"},
+        {&w_.set_indexed_seq, "UPDATE tenant_heads SET indexed = ?2 WHERE tenant = ?1"},
         {&w_.erase_consent, "DELETE FROM consent WHERE tenant = ?1 AND subject = ?2"},
-        {&w_.erase_key,
-         "DELETE FROM subject_keys WHERE tenant = ?1 AND subject = ?2 AND subject <> ''"},
         {&w_.channel_subjects,
          "SELECT subject FROM events WHERE tenant = ?1 AND channel = ?2 AND subject <> '' "
          "UNION SELECT subject FROM subject_keys WHERE tenant = ?1 AND channel = ?2 "
@@ -1513,9 +1732,11 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         {&w_.expire_events,
          "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE tenant = ?1 "
          "AND received_at_ms < ?2 LIMIT ?3)"},
+        {&w_.next_dedupe_channel,
+         "SELECT channel FROM dedupe WHERE tenant = ?1 AND channel > ?2 ORDER BY channel LIMIT 1"},
         {&w_.expire_dedupe,
-         "DELETE FROM dedupe WHERE (tenant, channel, key) IN (SELECT tenant, channel, key "
-         "FROM dedupe WHERE tenant = ?1 AND created_at_ms < ?2 LIMIT ?3)"},
+         "DELETE FROM dedupe WHERE key IN (SELECT key FROM dedupe WHERE tenant = ?1 "
+         "AND channel = ?4 AND created_at_ms < ?2 LIMIT ?3)"},
         {&w_.expire_dead_letters,
          "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE tenant = ?1 "
          "AND failed_at_ms < ?2 LIMIT ?3)"},
@@ -1571,9 +1792,9 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
   /// The data key of (tenant, subject) for a write, created (wrapped and inserted in the current
   /// transaction) when the subject has none. Called with `write_mutex_` held, inside a
   /// transaction. Cached keys cost no SQL.
-  result<const std::string*> writer_key(write_keys& wk, const std::string& tenant,
-                                        const std::string& subject, const std::string& channel,
-                                        std::int64_t now_ms) {
+  result<const data_key*> writer_key(write_keys& wk, const std::string& tenant,
+                                     const std::string& subject, const std::string& channel,
+                                     std::int64_t now_ms) {
     std::string id = key_cache::id(tenant, subject);
     if (auto it = wk.used.find(id); it != wk.used.end()) {
       return &it->second;
@@ -1587,21 +1808,22 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       q.text(1, tenant).text(2, subject);
       int rc = q.step();
       if (rc == SQLITE_ROW) {
-        auto key = crypto::unwrap_key(wrap_key_, q.col_view(0), aad);
+        auto key = crypto::unwrap_key(wrap_key_, q.col_view(1), aad);
         if (!key) {
           return error{errc::internal, "the data key of a subject of tenant " + tenant +
                                            " does not unwrap: " + key.err().message};
         }
+        data_key found{std::move(*key), q.col_int64(0)};
         // Committed before this transaction and unchanged while the writer is held: cacheable.
-        keys_.put(id, *key);
-        return &wk.used.emplace(std::move(id), std::move(*key)).first->second;
+        keys_.put(id, found);
+        return &wk.used.emplace(std::move(id), std::move(found)).first->second;
       }
       if (rc != SQLITE_DONE) {
         return sql_error(writer_.db, rc, "find data key");
       }
     }
-    std::string key = crypto::generate_aead_key();
-    auto wrapped = crypto::wrap_key(wrap_key_, key, aad);
+    data_key key{crypto::generate_aead_key(), 0};
+    auto wrapped = crypto::wrap_key(wrap_key_, key.key, aad);
     if (!wrapped) {
       return wrapped.err();
     }
@@ -1610,6 +1832,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     if (int rc = ins.step(); rc != SQLITE_DONE) {
       return sql_error(writer_.db, rc, "insert data key");
     }
+    key.row = sqlite3_last_insert_rowid(writer_.db);
     wk.created.emplace_back(id, key);
     return &wk.used.emplace(std::move(id), std::move(key)).first->second;
   }
@@ -1645,13 +1868,14 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     if (rc != SQLITE_ROW) {
       return sql_error(r.conn.db, rc, "find data key");
     }
-    auto key = crypto::unwrap_key(wrap_key_, q.col_view(0), key_aad(tenant, subject));
+    auto key = crypto::unwrap_key(wrap_key_, q.col_view(1), key_aad(tenant, subject));
     if (!key) {
       return error{errc::internal, "the data key of a subject of tenant " + tenant +
                                        " does not unwrap: " + key.err().message};
     }
-    keys_.put_if(id, *key, rk.generation);
-    return &rk.used.insert_or_assign(std::move(id), read_keys::entry{std::move(*key), true})
+    data_key found{std::move(*key), q.col_int64(0)};
+    keys_.put_if(id, found, rk.generation);
+    return &rk.used.insert_or_assign(std::move(id), read_keys::entry{std::move(found), true})
                 .first->second;
   }
 
@@ -1663,7 +1887,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     if (!key) {
       return key.err();
     }
-    auto st = crypto::open_append(out, (*key)->key, sealed, aad);
+    auto st = crypto::open_append(out, (*key)->key.key, sealed, aad);
     if (st || (*key)->from_snapshot) {
       return st;
     }
@@ -1671,7 +1895,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     if (!key) {
       return key.err();
     }
-    return crypto::open_append(out, (*key)->key, sealed, aad);
+    return crypto::open_append(out, (*key)->key.key, sealed, aad);
   }
 
   status decrypt_event(reader& r, read_keys& rk, const std::string& tenant, stored_event& e,
@@ -1743,7 +1967,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
           }
           if (sqlite3_changes(writer_.db) == 0) {
             query find(w_.find_dedupe);
-            find.text(1, req.tenant).text(2, ev.channel.name).blob(3, digest);
+            find.blob(1, digest);
             int rc = find.step();
             if (rc != SQLITE_ROW) {
               return sql_error(writer_.db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
@@ -1762,7 +1986,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         append_json(payload, ev);
         sealed.clear();
         event_aad(aad, req.tenant, ev.seq);
-        if (auto st = crypto::seal_append(sealed, **key, payload, aad); !st) {
+        if (auto st = crypto::seal_append(sealed, (*key)->key, payload, aad); !st) {
           return st;
         }
         query ins(w_.insert_event);
@@ -1774,6 +1998,9 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         }
         ins.text(5, ev.type).text(6, "");
         ins.text(7, ev.id).int64(8, ev.received_at.unix_ms).blob(9, sealed).text(10, ev.subject);
+        if (!ev.subject.empty()) {
+          ins.int64(11, (*key)->row);  // else NULL: not in the subject index
+        }
         if (int rc = ins.step(); rc != SQLITE_DONE) {
           return sql_error(writer_.db, rc, "insert event");
         }
@@ -1785,6 +2012,11 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       q.text(1, tenant).uint64(2, seq);
       if (int rc = q.step(); rc != SQLITE_DONE) {
         return sql_error(writer_.db, rc, "update tenant head");
+      }
+    }
+    for (const auto& [tenant, seq] : batch_heads) {
+      if (auto st = index_subjects(tenant, seq, k_index_lag); !st) {
+        return st;
       }
     }
     query q(w_.commit);
@@ -1830,10 +2062,16 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         {&r->dead_letters,
          "SELECT id, seq, event_id, attempts, last_error, failed_at_ms FROM dead_letters "
          "WHERE tenant = ?1 AND subscriber = ?2 AND id > ?3 ORDER BY id LIMIT ?4"},
-        {&r->find_key, "SELECT wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
+        {&r->find_key,
+         "SELECT id, wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
+        // The index, and the recent events not in it yet (at most k_index_lag).
         {&r->subject_events,
-         "SELECT seq, type, json FROM events WHERE tenant = ?1 AND subject = ?2 "
-         "AND subject <> '' ORDER BY seq LIMIT ?3"},
+         "WITH k (id) AS (SELECT id FROM subject_keys WHERE tenant = ?1 AND subject = ?2) "
+         "SELECT seq, type, json FROM events WHERE tenant = ?1 AND seq IN "
+         "(SELECT s.seq FROM subject_events s, k WHERE s.subject_key = k.id) "
+         "UNION ALL SELECT seq, type, json FROM events, k WHERE tenant = ?1 AND seq > "
+         "COALESCE((SELECT indexed FROM tenant_heads WHERE tenant = ?1), 0) "
+         "AND subject_key = k.id ORDER BY 1 LIMIT ?3"},
         {&r->consents,
          "SELECT subject, granted, restricted, updated_at_ms FROM consent WHERE tenant = ?1 "
          "ORDER BY subject"},

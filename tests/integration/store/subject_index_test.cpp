@@ -1,0 +1,581 @@
+// The SQLite store's schema version 3: the subject index is brought up to date in bulk (an export
+// reads the index and the recent events it does not cover yet; an erasure first brings it up to
+// date), index entries leave with their events, dedupe digests are the dedupe table's key, and a
+// version 2 store (the first encrypted layout) is migrated. Real database files in fresh temporary
+// directories; the v2 store is built here byte for byte as that version wrote it.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/aead.hpp"
+#include "core/crypto.hpp"
+#include "store/event_log.hpp"
+#include "store/privacy_store.hpp"
+#include "store/sqlite_log.hpp"
+
+using namespace sb;
+
+namespace {
+
+const std::string k_master_key(32, '\x3c');
+
+/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-index-XXXXXX";
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::shared_ptr<store::event_log> open_sqlite(const std::string& dir,
+                                              const std::string& key = k_master_key) {
+  auto log = store::make_sqlite_log(dir, config::durability::none, key);
+  INFO((log ? std::string() : log.err().message));
+  REQUIRE(log.ok());
+  return log.value();
+}
+
+std::shared_ptr<store::privacy_store> privacy(const std::shared_ptr<store::event_log>& log) {
+  auto p = store::privacy_store_of(log);
+  REQUIRE(p != nullptr);
+  return p;
+}
+
+event make_event(const std::string& tenant, const std::string& channel, const std::string& key,
+                 const std::string& subject, std::int64_t received_ms = 1764392400123) {
+  event e;
+  e.id = "evt_" + tenant + "_" + channel + "_" + key;
+  e.tenant = tenant;
+  e.channel = {channel, "test", "acct"};
+  e.type = event_type::message;
+  e.conversation = channel + ":peer-" + subject;
+  e.subject = subject;
+  e.platform_event_id = key;
+  e.dedupe_key = key;
+  e.content.text = "text of " + key;
+  e.received_at = timestamp::from_millis(received_ms);
+  return e;
+}
+
+std::vector<std::vector<store::append_outcome>> append(store::event_log& log,
+                                                       std::vector<store::append_request> reqs) {
+  std::vector<std::vector<store::append_outcome>> outcomes;
+  auto st = log.append(reqs, outcomes);
+  INFO((st ? std::string() : st.err().message));
+  REQUIRE(st.ok());
+  return outcomes;
+}
+
+std::vector<store::stored_event> read_all(store::event_log& log, const std::string& tenant) {
+  std::vector<store::stored_event> out;
+  std::uint64_t after = 0;
+  for (;;) {
+    auto r = log.read(tenant, after, 100000, {});
+    INFO((r ? std::string() : r.err().message));
+    REQUIRE(r.ok());
+    if (r->next == after) {
+      return out;
+    }
+    out.insert(out.end(), r->events.begin(), r->events.end());
+    after = r->next;
+  }
+}
+
+std::vector<std::uint64_t> seqs(const std::vector<store::stored_event>& events) {
+  std::vector<std::uint64_t> out;
+  for (const auto& e : events) {
+    out.push_back(e.seq);
+  }
+  return out;
+}
+
+std::vector<store::stored_event> export_of(store::privacy_store& p, const std::string& tenant,
+                                           const std::string& subject, std::size_t limit = 100000) {
+  auto r = p.subject_events(tenant, subject, limit);
+  INFO((r ? std::string() : r.err().message));
+  REQUIRE(r.ok());
+  return r.value();
+}
+
+store::erase_outcome erase(store::privacy_store& p, const std::string& tenant,
+                           const std::string& subject) {
+  auto r = p.erase_subject(tenant, subject);
+  INFO((r ? std::string() : r.err().message));
+  REQUIRE(r.ok());
+  return r.value();
+}
+
+/// A connection of the test's own to the database file.
+struct raw_db {
+  sqlite3* db = nullptr;
+  explicit raw_db(const std::string& dir) {
+    int rc = sqlite3_open_v2((dir + "/switchboard.db").c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    REQUIRE(rc == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+  }
+  ~raw_db() { sqlite3_close(db); }
+  void exec(const std::string& sql) {
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    INFO(sql << ": " << sqlite3_errmsg(db));
+    REQUIRE(rc == SQLITE_OK);
+  }
+  std::string scalar(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    INFO(sql << ": " << sqlite3_errmsg(db));
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    std::string out;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+      out.assign(p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
+    }
+    sqlite3_finalize(s);
+    return out;
+  }
+  std::int64_t number(const std::string& sql) { return std::stoll(scalar(sql)); }
+  /// Inserts one row: each value is bound as a blob when `blobs` says so, else as text.
+  void insert(const std::string& sql, const std::vector<std::string>& values,
+              const std::vector<bool>& blobs = {}) {
+    sqlite3_stmt* s = nullptr;
+    INFO(sql << ": " << sqlite3_errmsg(db));
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const int n = static_cast<int>(i + 1);
+      if (i < blobs.size() && blobs[i]) {
+        sqlite3_bind_blob(s, n, values[i].data(), static_cast<int>(values[i].size()),
+                          SQLITE_TRANSIENT);
+      } else {
+        sqlite3_bind_text(s, n, values[i].data(), static_cast<int>(values[i].size()),
+                          SQLITE_TRANSIENT);
+      }
+    }
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    REQUIRE(rc == SQLITE_DONE);
+  }
+};
+
+/// Index entries whose event is gone (none may exist: they would grow without bound).
+std::int64_t stale_index_entries(raw_db& raw) {
+  return raw.number(
+      "SELECT COUNT(*) FROM subject_events s WHERE NOT EXISTS (SELECT 1 FROM events e "
+      "WHERE e.subject_key = s.subject_key AND e.seq = s.seq)");
+}
+
+/// Appends `n` events of tenant acme in batches of 100: every 7th of sub_a, every 5th of sub_b
+/// (when not sub_a's), every 11th without a subject, the rest spread over 300 other subjects.
+/// Returns the seqs of each subject.
+std::map<std::string, std::vector<std::uint64_t>> append_many(store::event_log& log, int n,
+                                                              int first = 0) {
+  std::map<std::string, std::vector<std::uint64_t>> by_subject;
+  for (int i = first; i < first + n;) {
+    std::vector<event> batch;
+    for (int j = 0; j < 100 && i < first + n; ++j, ++i) {
+      std::string subject = i % 7 == 0    ? "sub_a"
+                            : i % 5 == 0  ? "sub_b"
+                            : i % 11 == 0 ? ""
+                                          : "sub_" + std::to_string(i % 300);
+      batch.push_back(
+          make_event("acme", i % 2 == 0 ? "wa" : "tg", "k" + std::to_string(i), subject, 1000 + i));
+    }
+    auto out = append(log, {{"acme", batch}});
+    for (std::size_t j = 0; j < batch.size(); ++j) {
+      REQUIRE_FALSE(out[0][j].duplicate);
+      by_subject[batch[j].subject].push_back(out[0][j].seq);
+    }
+  }
+  return by_subject;
+}
+
+// The schema the store wrote as version 2, verbatim (sqlite3 .schema of such a store).
+constexpr const char* k_v2_schema = R"sql(
+CREATE TABLE events (
+  tenant TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  channel TEXT NOT NULL,
+  dedupe_key TEXT,
+  type TEXT NOT NULL,
+  conversation TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  json TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (tenant, seq)
+);
+CREATE TABLE tenant_heads (
+  tenant TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE quarantine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  body BLOB
+);
+CREATE INDEX quarantine_tenant ON quarantine (tenant, id);
+CREATE TABLE cursors (
+  tenant TEXT NOT NULL,
+  subscriber TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (tenant, subscriber)
+) WITHOUT ROWID;
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  subscriber TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  failed_at_ms INTEGER NOT NULL
+, subject TEXT NOT NULL DEFAULT '');
+CREATE INDEX dead_letters_subscriber ON dead_letters (tenant, subscriber, id);
+CREATE INDEX events_received_at ON events (tenant, received_at_ms);
+CREATE INDEX events_subject ON events (tenant, subject, seq) WHERE subject <> '';
+CREATE TABLE IF NOT EXISTS "dedupe" (
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  key BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, channel, key)
+) WITHOUT ROWID;
+CREATE INDEX dedupe_created_at ON dedupe (tenant, created_at_ms);
+CREATE INDEX dead_letters_subject ON dead_letters (tenant, subject) WHERE subject <> '';
+CREATE INDEX dead_letters_failed_at ON dead_letters (tenant, failed_at_ms);
+CREATE INDEX quarantine_received_at ON quarantine (tenant, received_at_ms);
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE subject_keys (
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, subject)
+) WITHOUT ROWID;
+CREATE INDEX subject_keys_channel ON subject_keys (tenant, channel) WHERE subject <> '';
+CREATE TABLE consent (
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  granted TEXT NOT NULL,
+  restricted INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, subject)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_tenant ON audit (tenant, id);
+CREATE TABLE deletion_requests (
+  code TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  state TEXT NOT NULL,
+  requested_at_ms INTEGER NOT NULL,
+  completed_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
+)sql";
+
+std::string derive(const std::string& label) {
+  const auto mac = crypto::hmac_sha256(k_master_key, label);
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+}
+
+std::string joined(std::initializer_list<std::string> parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) {
+      out.push_back('\0');
+    }
+    out.append(p);
+  }
+  return out;
+}
+
+/// Writes events into a version 2 store as that version did: payload = conversation length
+/// (4 bytes, little endian), conversation, JSON; sealed under the subject's data key bound to
+/// (tenant, seq); data keys wrapped bound to (tenant, subject); dedupe keys as 16-byte digests.
+struct v2_writer {
+  explicit v2_writer(raw_db& r) : raw(r) {}
+
+  raw_db& raw;
+  std::string wrap_key = derive("switchboard/store/key-wrap/v1");
+  std::string dedupe_key = derive("switchboard/store/dedupe/v1");
+  std::map<std::string, std::string> keys;  // tenant \0 subject -> data key
+  std::map<std::string, std::uint64_t> heads;
+
+  std::string digest(const event& e) {
+    const auto mac =
+        crypto::hmac_sha256(dedupe_key, joined({e.tenant, e.channel.name, e.dedupe_key}));
+    return std::string(reinterpret_cast<const char*>(mac.data()), 16);
+  }
+
+  const std::string& key_of(const std::string& tenant, const std::string& subject,
+                            const std::string& channel) {
+    auto [it, fresh] = keys.try_emplace(joined({tenant, subject}));
+    if (fresh) {
+      it->second = crypto::generate_aead_key();
+      auto wrapped = crypto::wrap_key(wrap_key, it->second, joined({"data_key", tenant, subject}));
+      REQUIRE(wrapped.ok());
+      raw.insert(
+          "INSERT INTO subject_keys (tenant, subject, channel, wrapped_key, created_at_ms) "
+          "VALUES (?1, ?2, ?3, ?4, 1764392400000)",
+          {tenant, subject, channel, *wrapped}, {false, false, false, true});
+    }
+    return it->second;
+  }
+
+  /// Stores `e` (its seq assigned here) and returns the JSON a read must give back.
+  std::string put(event& e) {
+    e.seq = ++heads[e.tenant];
+    const std::string json = to_json(e);
+    std::string payload;
+    const auto n = static_cast<std::uint32_t>(e.conversation.size());
+    for (int i = 0; i < 4; ++i) {
+      payload.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    }
+    payload.append(e.conversation).append(json);
+    auto sealed = crypto::seal(key_of(e.tenant, e.subject, e.channel.name), payload,
+                               joined({"event", e.tenant, std::to_string(e.seq)}));
+    REQUIRE(sealed.ok());
+    const std::string d = digest(e);
+    raw.insert(
+        "INSERT INTO events (tenant, seq, channel, dedupe_key, type, conversation, event_id, "
+        "received_at_ms, json, subject) VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, ?8, ?9)",
+        {e.tenant, std::to_string(e.seq), e.channel.name, d, e.type, e.id,
+         std::to_string(e.received_at.unix_ms), *sealed, e.subject},
+        {false, false, false, true, false, false, false, true, false});
+    raw.insert(
+        "INSERT INTO dedupe (tenant, channel, key, seq, created_at_ms) "
+        "VALUES (?1, ?2, ?3, ?4, 1764392400000)",
+        {e.tenant, e.channel.name, d, std::to_string(e.seq)}, {false, false, true, false});
+    return json;
+  }
+
+  void finish() {
+    for (const auto& [tenant, seq] : heads) {
+      raw.insert("INSERT INTO tenant_heads (tenant, seq) VALUES (?1, ?2)",
+                 {tenant, std::to_string(seq)});
+    }
+    auto check = crypto::seal(wrap_key, "switchboard store key check v1", "key_check");
+    REQUIRE(check.ok());
+    raw.insert("INSERT INTO meta (name, value) VALUES ('key_check', ?1)", {*check}, {true});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an export and an erasure find a subject's events in the index and in its recent tail",
+          "[privacy]") {
+  temp_dir dir;
+  std::map<std::string, std::vector<std::uint64_t>> by_subject;
+  {
+    auto log = open_sqlite(dir.path);
+    auto p = privacy(log);
+    by_subject = append_many(*log, 6000);
+    {
+      // Both parts exist: events the index covers and a tail it does not cover yet.
+      raw_db raw(dir.path);
+      const auto indexed = raw.number("SELECT indexed FROM tenant_heads WHERE tenant = 'acme'");
+      CHECK(indexed > 0);
+      CHECK(indexed < 6000);
+    }
+    CHECK(seqs(export_of(*p, "acme", "sub_a")) == by_subject["sub_a"]);
+    auto first = export_of(*p, "acme", "sub_b", 10);
+    CHECK(seqs(first) == std::vector<std::uint64_t>(by_subject["sub_b"].begin(),
+                                                    by_subject["sub_b"].begin() + 10));
+    CHECK(first[0].json.find("\"subject\":\"sub_b\"") != std::string::npos);
+
+    auto out = erase(*p, "acme", "sub_a");
+    CHECK(out.events == by_subject["sub_a"].size());
+    CHECK(out.dedupe_keys == by_subject["sub_a"].size());
+    CHECK(out.key_destroyed);
+    CHECK(export_of(*p, "acme", "sub_a").empty());
+    raw_db raw(dir.path);
+    CHECK(raw.number("SELECT indexed FROM tenant_heads WHERE tenant = 'acme'") == 6000);
+    CHECK(stale_index_entries(raw) == 0);
+  }
+  // After a restart, with a new tail: the same, for another subject.
+  auto log = open_sqlite(dir.path);
+  auto p = privacy(log);
+  auto more = append_many(*log, 700, 6000);
+  for (auto& [subject, list] : more) {
+    by_subject[subject].insert(by_subject[subject].end(), list.begin(), list.end());
+  }
+  CHECK(seqs(export_of(*p, "acme", "sub_b")) == by_subject["sub_b"]);
+  auto out = erase(*p, "acme", "sub_b");
+  CHECK(out.events == by_subject["sub_b"].size());
+  CHECK(export_of(*p, "acme", "sub_b").empty());
+  // Every other event is still there, and a retry of an erased event is new.
+  const auto left = read_all(*log, "acme");
+  CHECK(left.size() ==
+        6700 - by_subject["sub_a"].size() - by_subject["sub_b"].size() + more["sub_a"].size());
+  CHECK(std::none_of(left.begin(), left.end(),
+                     [](const store::stored_event& e) { return e.subject == "sub_b"; }));
+  auto retry = append(*log, {{"acme", {make_event("acme", "wa", "k0", "sub_a")}}});
+  CHECK_FALSE(retry[0][0].duplicate);
+}
+
+TEST_CASE("retention and a channel erasure take the index entries of what they delete",
+          "[privacy]") {
+  temp_dir dir;
+  auto log = open_sqlite(dir.path);
+  auto p = privacy(log);
+  append_many(*log, 6000);
+  {
+    raw_db raw(dir.path);
+    REQUIRE(raw.number("SELECT COUNT(*) FROM subject_events") > 0);
+  }
+  // Received at 1000 + i: the first 2000 events go, indexed ones among them.
+  auto swept = p->expire("acme", timestamp::from_millis(3000));
+  REQUIRE(swept.ok());
+  CHECK(swept->events == 2000);
+  {
+    raw_db raw(dir.path);
+    CHECK(stale_index_entries(raw) == 0);
+    CHECK(raw.number("SELECT MIN(seq) FROM subject_events") > 2000);
+  }
+  auto a = export_of(*p, "acme", "sub_a");
+  REQUIRE_FALSE(a.empty());
+  CHECK(a.front().seq > 2000);
+
+  // Half the events are on channel tg: its erasure takes every subject seen there (sub_a, sub_b
+  // and the odd-numbered others, with their events on wa) and the channel's subject-less events.
+  auto r = p->erase_channel("acme", "tg");
+  INFO((r ? std::string() : r.err().message));
+  REQUIRE(r.ok());
+  CHECK(r->events > 2000);
+  raw_db raw(dir.path);
+  CHECK(stale_index_entries(raw) == 0);
+  CHECK(raw.number("SELECT COUNT(*) FROM events WHERE channel = 'tg'") == 0);
+  CHECK(raw.number("SELECT COUNT(*) FROM dedupe WHERE channel = 'tg'") == 0);
+  CHECK(export_of(*p, "acme", "sub_a").empty());
+}
+
+TEST_CASE("retention expires dedupe keys on every channel of the tenant only", "[privacy]") {
+  temp_dir dir;
+  auto log = open_sqlite(dir.path);
+  auto p = privacy(log);
+  append(*log, {{"acme",
+                 {make_event("acme", "wa", "k1", "sub_a"), make_event("acme", "tg", "k1", "sub_a"),
+                  make_event("acme", "shop", "k1", "")}},
+                {"globex", {make_event("globex", "wa", "k1", "sub_a")}}});
+  auto swept = p->expire("acme", timestamp::from_millis(now().unix_ms + 3600 * 1000));
+  REQUIRE(swept.ok());
+  CHECK(swept->dedupe_keys == 3);
+  // The same key on the same channel of another tenant is still a duplicate there.
+  auto dup = append(*log, {{"globex", {make_event("globex", "wa", "k1", "sub_a")}}});
+  CHECK(dup[0][0].duplicate);
+  auto fresh = append(*log, {{"acme", {make_event("acme", "tg", "k1", "sub_a")}}});
+  CHECK_FALSE(fresh[0][0].duplicate);
+}
+
+TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys and index kept",
+          "[privacy]") {
+  temp_dir dir;
+  std::vector<event> events{
+      make_event("acme", "wa", "k1", "sub_a"), make_event("acme", "wa", "k2", "sub_b"),
+      make_event("acme", "wa", "k3", ""), make_event("acme", "tg", "k4", "sub_a"),
+      make_event("globex", "wa", "k1", "sub_a")};
+  std::vector<std::string> json;
+  {
+    raw_db raw(dir.path);
+    raw.exec("PRAGMA journal_mode = WAL");
+    raw.exec(k_v2_schema);
+    v2_writer w(raw);
+    w.key_of("acme", "", "wa");  // the tenant's own key, as the first quarantined body made it
+    for (auto& e : events) {
+      json.push_back(w.put(e));
+    }
+    w.finish();
+    raw.insert(
+        "INSERT INTO dead_letters (tenant, subscriber, seq, event_id, attempts, last_error, "
+        "failed_at_ms, subject) VALUES ('acme', 'hook', 4, 'evt_4', 8, 'HTTP 500', 5, 'sub_a')",
+        {});
+    raw.insert(
+        "INSERT INTO consent (tenant, subject, granted, restricted, updated_at_ms) "
+        "VALUES ('acme', 'sub_a', 'marketing=1', 0, 5)",
+        {});
+  }
+
+  // Another master key: refused before anything changes.
+  auto wrong = store::make_sqlite_log(dir.path, config::durability::none, std::string(32, 'x'));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.err().message ==
+        "storage.master_key does not match the key this store was created with");
+  {
+    raw_db raw(dir.path);
+    CHECK(raw.scalar("PRAGMA user_version") == "2");
+  }
+
+  {
+    auto log = open_sqlite(dir.path);
+    auto p = privacy(log);
+    auto acme = read_all(*log, "acme");
+    REQUIRE(acme.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK(acme[i].seq == i + 1);
+      CHECK(acme[i].json == json[i]);
+      CHECK(acme[i].subject == events[i].subject);
+      CHECK(acme[i].conversation == events[i].conversation);
+    }
+    CHECK(read_all(*log, "globex").at(0).json == json[4]);
+    CHECK(log->head("acme") == 4);
+    CHECK(seqs(export_of(*p, "acme", "sub_a")) == std::vector<std::uint64_t>{1, 4});
+
+    // The dedupe digests are the same: a retry is a duplicate, the same key elsewhere is not.
+    auto dup = append(*log, {{"acme", {make_event("acme", "wa", "k2", "sub_b")}}});
+    CHECK(dup[0][0].duplicate);
+    CHECK(dup[0][0].seq == 2);
+    auto other = append(*log, {{"acme", {make_event("acme", "tg", "k1", "sub_c")}}});
+    CHECK_FALSE(other[0][0].duplicate);
+    CHECK(other[0][0].seq == 5);
+
+    auto out = erase(*p, "acme", "sub_a");
+    CHECK(out.events == 2);
+    CHECK(out.dedupe_keys == 2);
+    CHECK(out.dead_letters == 1);
+    CHECK(out.key_destroyed);
+    CHECK(seqs(read_all(*log, "acme")) == std::vector<std::uint64_t>{2, 3, 5});
+    CHECK(p->consents("acme").empty());
+    CHECK(export_of(*p, "globex", "sub_a").size() == 1);
+    auto again = append(*log, {{"acme", {make_event("acme", "wa", "k1", "sub_a")}}});
+    CHECK_FALSE(again[0][0].duplicate);
+  }
+  raw_db raw(dir.path);
+  CHECK(raw.scalar("PRAGMA user_version") == "3");
+  CHECK(raw.number("SELECT COUNT(*) FROM events WHERE subject <> '' AND subject_key IS NULL") == 0);
+  CHECK(stale_index_entries(raw) == 0);
+  auto log = open_sqlite(dir.path);
+  CHECK(seqs(read_all(*log, "acme")) == std::vector<std::uint64_t>{2, 3, 5, 6});
+  CHECK(seqs(export_of(*privacy(log), "acme", "sub_a")) == std::vector<std::uint64_t>{6});
+}
