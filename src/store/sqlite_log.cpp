@@ -23,10 +23,13 @@
 #include "core/log.hpp"
 #include "store/key_cache.hpp"
 #include "store/privacy_rules.hpp"
+#include "store/sqlite_util.hpp"
 
 namespace sb::store {
 
 namespace {
+
+using namespace sqlite;  // sqlite_util.hpp: handles, queries, errors
 
 constexpr int k_schema_version = 3;
 
@@ -363,170 +366,6 @@ std::string key_aad(const std::string& tenant, const std::string& subject) {
   return out;
 }
 
-error sql_error(sqlite3* db, int rc, std::string_view what) {
-  const int primary = rc & 0xff;
-  const errc code =
-      (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) ? errc::unavailable : errc::internal;
-  std::string message = "sqlite: ";
-  message.append(what).append(": ").append(sqlite3_errstr(rc));
-  if (db != nullptr) {
-    const char* detail = sqlite3_errmsg(db);
-    if (detail != nullptr && std::strcmp(detail, sqlite3_errstr(rc)) != 0) {
-      message.append(" (").append(detail).append(")");
-    }
-  }
-  return {code, std::move(message)};
-}
-
-/// An open database handle; closed on destruction (after its statements, declared later).
-struct connection {
-  sqlite3* db = nullptr;
-
-  connection() = default;
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
-  ~connection() {
-    if (db != nullptr) {
-      sqlite3_close_v2(db);
-    }
-  }
-};
-
-/// A prepared statement owned for the life of its connection.
-class stmt {
- public:
-  stmt() = default;
-  stmt(const stmt&) = delete;
-  stmt& operator=(const stmt&) = delete;
-  ~stmt() { sqlite3_finalize(s_); }
-
-  sqlite3_stmt* get() const { return s_; }
-  sqlite3_stmt** out() { return &s_; }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
-
-/// One use of a cached statement: binds, steps and reads columns; on scope exit resets it and
-/// clears its bindings, so it is ready for the next use and a reader's snapshot is released.
-/// Text and blobs are bound without copying: the bound strings must outlive the query.
-class query {
- public:
-  explicit query(const stmt& s) : s_(s.get()) {}
-  query(const query&) = delete;
-  query& operator=(const query&) = delete;
-  ~query() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-
-  query& text(int i, std::string_view v) {
-    keep(sqlite3_bind_text64(s_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC,
-                             SQLITE_UTF8));
-    return *this;
-  }
-  /// Binds NULL for an empty string.
-  query& text_or_null(int i, std::string_view v) {
-    if (v.empty()) {
-      keep(sqlite3_bind_null(s_, i));
-      return *this;
-    }
-    return text(i, v);
-  }
-  query& blob(int i, std::string_view v) {
-    keep(sqlite3_bind_blob64(s_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC));
-    return *this;
-  }
-  query& int64(int i, std::int64_t v) {
-    keep(sqlite3_bind_int64(s_, i, v));
-    return *this;
-  }
-  query& uint64(int i, std::uint64_t v) { return int64(i, static_cast<std::int64_t>(v)); }
-
-  /// SQLITE_ROW, SQLITE_DONE or an error code (a failed bind reports here).
-  int step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(s_); }
-
-  std::int64_t col_int64(int c) const { return sqlite3_column_int64(s_, c); }
-  std::uint64_t col_uint64(int c) const { return static_cast<std::uint64_t>(col_int64(c)); }
-  std::string col_text(int c) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
-    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, c));
-  }
-  /// A blob or text column without copying: valid until the next step or the end of the query.
-  std::string_view col_view(int c) const {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
-    return p == nullptr ? std::string_view() : std::string_view(p, sqlite3_column_bytes(s_, c));
-  }
-  std::string col_blob(int c) const {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
-    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, c));
-  }
-
- private:
-  void keep(int rc) {
-    if (bind_rc_ == SQLITE_OK) {
-      bind_rc_ = rc;
-    }
-  }
-
-  sqlite3_stmt* s_;
-  int bind_rc_ = SQLITE_OK;
-};
-
-status open_connection(const std::string& path, int flags, connection& out) {
-  int rc = sqlite3_open_v2(path.c_str(), &out.db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    return sql_error(out.db, rc, "open " + path);
-  }
-  sqlite3_extended_result_codes(out.db, 1);
-  sqlite3_busy_timeout(out.db, k_busy_timeout_ms);
-  return {};
-}
-
-status prepare(sqlite3* db, const char* sql, stmt& out) {
-  int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out.out(), nullptr);
-  if (rc != SQLITE_OK) {
-    return sql_error(db, rc, std::string("prepare ") + sql);
-  }
-  return {};
-}
-
-status exec(sqlite3* db, const char* sql) {
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) {
-    return sql_error(db, rc, sql);
-  }
-  return {};
-}
-
-/// Runs a statement that must answer one row with one text column (e.g. a PRAGMA).
-result<std::string> scalar_text(sqlite3* db, const char* sql) {
-  stmt s;
-  if (auto st = prepare(db, sql, s); !st) {
-    return st.err();
-  }
-  query q(s);
-  int rc = q.step();
-  if (rc != SQLITE_ROW) {
-    return sql_error(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc, sql);
-  }
-  return q.col_text(0);
-}
-
-/// An exclusive advisory lock on a file, released when destroyed (also when the process dies).
-struct file_lock {
-  int fd = -1;
-
-  file_lock() = default;
-  file_lock(const file_lock&) = delete;
-  file_lock& operator=(const file_lock&) = delete;
-  ~file_lock() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-};
-
 status lock_file(const std::string& path, file_lock& out) {
   out.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (out.fd < 0) {
@@ -590,7 +429,8 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       return st;
     }
     path_ = dir + "/switchboard.db";
-    if (auto st = open_connection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, writer_);
+    if (auto st = open_connection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, writer_,
+                                  k_busy_timeout_ms);
         !st) {
       return st;
     }
@@ -2047,7 +1887,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       }
     }
     auto r = std::make_unique<reader>();
-    if (auto st = open_connection(path_, SQLITE_OPEN_READONLY, r->conn); !st) {
+    if (auto st = open_connection(path_, SQLITE_OPEN_READONLY, r->conn, k_busy_timeout_ms); !st) {
       return st.err();
     }
     auto* db = r->conn.db;

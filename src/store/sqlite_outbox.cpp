@@ -13,6 +13,7 @@
 
 #include "core/aead.hpp"
 #include "store/outbox.hpp"
+#include "store/sqlite_util.hpp"
 
 namespace sb::store {
 
@@ -78,139 +79,33 @@ constexpr const char* k_columns =
     "platform_message_id, error_code, error_title, created_at_ms, updated_at_ms, caller, "
     "idempotency_key";
 
+using sqlite::connection;
+using sqlite::file_lock;
+using sqlite::query;
+using sqlite::stmt;
+
+// The shared SQLite plumbing (sqlite_util.hpp), naming this database in its errors.
+constexpr std::string_view k_prefix = "outbox sqlite";
+
 error sql_error(sqlite3* db, int rc, std::string_view what) {
-  const int primary = rc & 0xff;
-  const errc code =
-      (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) ? errc::unavailable : errc::internal;
-  std::string message = "outbox sqlite: ";
-  message.append(what).append(": ").append(sqlite3_errstr(rc));
-  if (db != nullptr) {
-    const char* detail = sqlite3_errmsg(db);
-    if (detail != nullptr && std::strcmp(detail, sqlite3_errstr(rc)) != 0) {
-      message.append(" (").append(detail).append(")");
-    }
-  }
-  return {code, std::move(message)};
+  return sqlite::sql_error(db, rc, what, k_prefix);
 }
 
-struct connection {
-  sqlite3* db = nullptr;
-  connection() = default;
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
-  ~connection() {
-    if (db != nullptr) {
-      sqlite3_close_v2(db);
-    }
-  }
-};
-
-/// A prepared statement (finalized before its connection closes: declared after it).
-class stmt {
- public:
-  stmt() = default;
-  stmt(const stmt&) = delete;
-  stmt& operator=(const stmt&) = delete;
-  ~stmt() { sqlite3_finalize(s_); }
-  sqlite3_stmt* get() const { return s_; }
-  sqlite3_stmt** out() { return &s_; }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
-
-/// One use of a statement; resets it on scope exit. Bound strings must outlive the query.
-class query {
- public:
-  explicit query(const stmt& s) : s_(s.get()) {}
-  query(const query&) = delete;
-  query& operator=(const query&) = delete;
-  ~query() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  query& text(int i, std::string_view v) {
-    keep(sqlite3_bind_text64(s_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC,
-                             SQLITE_UTF8));
-    return *this;
-  }
-  query& text_or_null(int i, std::string_view v) {
-    if (v.empty()) {
-      keep(sqlite3_bind_null(s_, i));
-      return *this;
-    }
-    return text(i, v);
-  }
-  query& blob(int i, std::string_view v) {
-    keep(sqlite3_bind_blob64(s_, i, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC));
-    return *this;
-  }
-  query& int64(int i, std::int64_t v) {
-    keep(sqlite3_bind_int64(s_, i, v));
-    return *this;
-  }
-  int step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(s_); }
-  std::int64_t col_int64(int c) const { return sqlite3_column_int64(s_, c); }
-  std::string col_text(int c) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
-    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, c));
-  }
-  std::string col_blob(int c) const {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
-    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s_, c));
-  }
-
- private:
-  void keep(int rc) {
-    if (bind_rc_ == SQLITE_OK) {
-      bind_rc_ = rc;
-    }
-  }
-  sqlite3_stmt* s_;
-  int bind_rc_ = SQLITE_OK;
-};
-
 status open_connection(const std::string& path, int flags, connection& out) {
-  int rc = sqlite3_open_v2(path.c_str(), &out.db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    return sql_error(out.db, rc, "open " + path);
-  }
-  sqlite3_extended_result_codes(out.db, 1);
-  sqlite3_busy_timeout(out.db, k_busy_timeout_ms);
-  return {};
+  return sqlite::open_connection(path, flags, out, k_busy_timeout_ms, k_prefix);
 }
 
 status prepare(sqlite3* db, const std::string& sql, stmt& out) {
-  int rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, out.out(), nullptr);
-  if (rc != SQLITE_OK) {
-    return sql_error(db, rc, "prepare " + sql);
-  }
-  return {};
+  return sqlite::prepare(db, sql.c_str(), out, k_prefix);
 }
 
 status exec(sqlite3* db, const char* sql) {
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) {
-    return sql_error(db, rc, sql);
-  }
-  return {};
+  return sqlite::exec(db, sql, k_prefix);
 }
 
 status expect_done(sqlite3* db, int rc, std::string_view what) {
   return rc == SQLITE_DONE ? status{} : status{sql_error(db, rc, what)};
 }
-
-struct file_lock {
-  int fd = -1;
-  file_lock() = default;
-  file_lock(const file_lock&) = delete;
-  file_lock& operator=(const file_lock&) = delete;
-  ~file_lock() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-};
 
 int rank(outbound_state s) {
   return static_cast<int>(s);
