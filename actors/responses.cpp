@@ -20,14 +20,18 @@ int http_status(errc code) noexcept {
     case errc::unknown_conversation:
       return 404;
     case errc::body_too_large:
+    case errc::too_many_events:
       return 413;
     case errc::malformed_body:
       return 400;
     case errc::unsupported_media:
       return 415;
     case errc::rate_limited:
+    case errc::too_many_auth_failures:
+    case errc::too_many_streams:
       return 429;
     case errc::overloaded:
+    case errc::quarantine_full:
       return 503;
     case errc::unauthorized:
       return 401;
@@ -38,6 +42,7 @@ int http_status(errc code) noexcept {
     case errc::method_not_allowed:
       return 405;
     case errc::bad_request:
+    case errc::stale_request:
       return 400;
     case errc::handshake_failed:
       return 403;

@@ -25,6 +25,16 @@ struct scheduler_config {
   bool poll_sleep = false;   ///< false = no 50us idle polling sleeps (low-latency hops)
 };
 
+/// `GET /metrics` (docs/operations.md): who may read it.
+struct metrics_config {
+  /// SHA-256 (lower-case hex) of a bearer token `/metrics` then requires; "" = no token.
+  std::string token_sha256;
+  /// "host:port" of a separate listener that serves only `/metrics` (and `/healthz`,
+  /// `/readyz`); "" = served on `server.listen`. When set, the main listener answers
+  /// `/metrics` with 404.
+  std::string listen;
+};
+
 struct server_config {
   std::string listen = "127.0.0.1:8080";  ///< host:port; port 0 picks a free port
   int io_threads = 2;
@@ -40,6 +50,10 @@ struct server_config {
   /// Base URL platforms and people reach the gateway at (no trailing '/'), for links the gateway
   /// hands out (Meta's deletion-status URL); "" = "http://" + `listen`.
   std::string public_url;
+  /// Peers whose `X-Forwarded-For` is believed (load balancers, reverse proxies): IP
+  /// addresses or CIDR networks. Empty: the source of a request is always the TCP peer.
+  std::vector<std::string> trusted_proxies;
+  metrics_config metrics;
   tls_config tls;
   scheduler_config scheduler;
 };
@@ -69,6 +83,40 @@ struct privacy_config {
   /// messages (DESIGN §7: "marketing and outbound non-replies"); answering a question the
   /// person just asked rests on the contract, so it stays allowed unless the tenant says no.
   bool allow_replies_after_opt_out = true;
+};
+
+/// A failed-verification budget (`limits.auth_failures_*`): requests whose signature does not
+/// hold, per second, before further ones from the same source (or to the same channel) are
+/// answered 429 instead of 401.
+struct source_failure_limit : rate_limit_config {
+  source_failure_limit() : rate_limit_config{5, 20} {}
+};
+struct channel_failure_limit : rate_limit_config {
+  channel_failure_limit() : rate_limit_config{20, 100} {}
+};
+
+/// Top-level `limits`: the bounds of everything an outsider can make the gateway hold or do
+/// (docs/security.md). Each has a default that legitimate traffic never reaches.
+struct limits_config {
+  /// Events one webhook body may carry; a body with more is refused with 413 (nothing stored).
+  std::uint32_t events_per_webhook = 1000;
+  /// Live conversation actors per tenant; past it the least recently used idle ones are
+  /// stopped (their state is durable, so nothing is lost).
+  std::uint32_t conversations_per_tenant = 100000;
+  /// Concurrent `GET /v1/stream` connections per subscriber token; past it 429.
+  std::uint32_t sse_streams_per_token = 64;
+  /// Bytes of quarantined (signed but unparseable) bodies kept per channel; past it the
+  /// channel's unparseable bodies are answered 503 with Retry-After (nothing is lost: the
+  /// platform retries) until an operator purges or re-ingests some.
+  std::uint64_t quarantine_bytes_per_channel = 16777216;
+  /// Threads running privacy jobs (export, erasure, platform deletion requests).
+  int privacy_workers = 2;
+  /// Privacy jobs waiting for a worker; past it 503 with Retry-After.
+  int privacy_queue = 256;
+  /// Failed verifications per source address (after `server.trusted_proxies`).
+  source_failure_limit auth_failures_per_source;
+  /// Failed verifications per channel, all sources together.
+  channel_failure_limit auth_failures_per_channel;
 };
 
 /// Top-level `privacy`: defaults for the tenants that do not set their own.
@@ -144,6 +192,7 @@ struct config {
   server_config server;
   storage_config storage;
   privacy_defaults_config privacy;
+  limits_config limits;
   std::vector<tenant_config> tenants;
 
   /// `server.public_url`, or "http://" + `server.listen` when unset; never ends with '/'.

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "core/ip.hpp"
 
 // The loader is table driven: every section is a `section<T>` listing its keys once, each with
 // its name, default (read from the struct's initializer, so it is never written twice),
@@ -696,6 +697,83 @@ const section<scheduler_config>& scheduler_section() {
   return s;
 }
 
+/// A token's SHA-256 as 64 hex characters, lower-cased; "" when it is not one.
+std::string normalized_token_hash(std::string hex) {
+  std::transform(hex.begin(), hex.end(), hex.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return hex.size() == 64 && crypto::from_hex(hex) ? hex : std::string{};
+}
+
+const section<metrics_config>& metrics_section() {
+  static const section<metrics_config> s = [] {
+    key_spec<metrics_config> token;
+    token.name = "token_sha256";
+    token.allowed = "64 hex characters";
+    token.description =
+        "SHA-256 (hex) of a bearer token that GET /metrics then requires (401 without it). "
+        "Empty: no token.";
+    token.parse = [](context& ctx, const item& it, metrics_config& out) {
+      auto v = scalar(ctx, it);
+      if (!v || v->empty()) {
+        return;
+      }
+      auto hex = normalized_token_hash(*v);
+      if (hex.empty()) {
+        ctx.report(it,
+                   "must be the 64 hex characters of the token's SHA-256 "
+                   "(`printf %s TOKEN | sha256sum`)");
+        return;
+      }
+      out.token_sha256 = std::move(hex);
+    };
+    return section<metrics_config>{
+        {
+            token,
+            string_key<metrics_config>(
+                "listen", &metrics_config::listen, "host:port",
+                [](const std::string& v) { return v.empty() ? std::string{} : validate_listen(v); },
+                "A separate listener for GET /metrics (and /healthz, /readyz) only, e.g. "
+                "\"127.0.0.1:9090\"; the main listener then answers /metrics with 404. Empty: "
+                "/metrics is served on server.listen."),
+        },
+        nullptr};
+  }();
+  return s;
+}
+
+key_spec<server_config> trusted_proxies_key() {
+  key_spec<server_config> k;
+  k.name = "trusted_proxies";
+  k.default_text = "[]";
+  k.allowed = "list of IP addresses or CIDR networks";
+  k.description =
+      "Peers (load balancers, reverse proxies) whose X-Forwarded-For names the request's "
+      "source address, e.g. [10.0.0.0/8, \"::1\"]. A request from any other peer is "
+      "attributed to that peer, whatever it sends.";
+  k.parse = [](context& ctx, const item& it, server_config& out) {
+    std::vector<std::string> nets;
+    bool ok = true;
+    for_each_element(ctx, it, [&](const item& el) {
+      auto v = scalar(ctx, el);
+      if (!v) {
+        ok = false;
+      } else if (!ip::parse_network(*v)) {
+        ctx.report(el,
+                   "must be an IP address or a CIDR network with zero host bits, such as "
+                   "10.0.0.0/8 or fd00::/8 (got " +
+                       quote(*v) + ")");
+        ok = false;
+      } else {
+        nets.push_back(*v);
+      }
+    });
+    if (ok) {
+      out.trusted_proxies = std::move(nets);
+    }
+  };
+  return k;
+}
+
 const section<server_config>& server_section() {
   static const section<server_config> s{
       {
@@ -718,8 +796,10 @@ const section<server_config>& server_section() {
                       "Time to write a response before the connection is dropped."),
           integer_key("shutdown_grace_ms", &server_config::shutdown_grace_ms, 0, 600000,
                       "How long in-flight requests may finish after SIGTERM."),
-          integer_key("max_connections", &server_config::max_connections, 1, 1000000,
-                      "Concurrent connections; further ones are refused."),
+          integer_key(
+              "max_connections", &server_config::max_connections, 1, 1000000,
+              "Concurrent connections; further ones are answered 503 and closed. Clamped at start "
+              "below the process's open-files limit (raised to its hard limit)."),
           integer_key("mailbox_high_water", &server_config::mailbox_high_water, 1, 100000000,
                       "Queued messages past which an actor sheds load with 503 and Retry-After."),
           string_key<server_config>(
@@ -728,6 +808,8 @@ const section<server_config>& server_section() {
               "Base URL the gateway is reached at from outside (behind a proxy or TLS "
               "terminator), for links it hands out: Meta's data-deletion status URL. Empty = "
               "http://<listen>."),
+          trusted_proxies_key(),
+          section_key("metrics", &server_config::metrics, metrics_section),
           section_key("tls", &server_config::tls, tls_section),
           section_key("scheduler", &server_config::scheduler, scheduler_section),
       },
@@ -1014,8 +1096,7 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
   if (schema->check) {
     for (const auto& p : schema->check(ch)) {
       auto where = present.find(p.key);
-      ctx.report(where != present.end() ? where->second : it.line, join(it.path, p.key),
-                 p.problem);
+      ctx.report(where != present.end() ? where->second : it.line, join(it.path, p.key), p.problem);
     }
   }
 }
@@ -1314,6 +1395,67 @@ const section<tenant_config>& tenant_section() {
   return s;
 }
 
+/// `burst` defaults to `rps`; both must admit at least one request (a zero budget would turn
+/// every failed verification into a 429, hiding the 401 a misconfigured platform needs to see).
+template <class L>
+const section<L>& failure_limit_section() {
+  static const section<L> s{
+      {
+          number_key<L>("rps", &rate_limit_config::rps, nullptr,
+                        "Failed verifications per second before 429 (with Retry-After) replaces "
+                        "401."),
+          number_key<L>("burst", &rate_limit_config::burst, nullptr,
+                        "Failed verifications allowed at once above the steady rate."),
+      },
+      [](context& ctx, const item& it, const present_keys& present, bool clean, L& out) {
+        if (!clean) {
+          return;
+        }
+        if (present.count("burst") == 0 && present.count("rps") != 0) {
+          out.burst = out.rps;
+        }
+        if (out.rps <= 0) {
+          ctx.report(present.count("rps") != 0 ? present.at("rps") : it.line, join(it.path, "rps"),
+                     "must be greater than 0");
+        } else if (out.burst < 1) {
+          ctx.report(present.count("burst") != 0 ? present.at("burst") : it.line,
+                     join(it.path, "burst"), "must be at least 1");
+        }
+      }};
+  return s;
+}
+
+const section<limits_config>& limits_section() {
+  static const section<limits_config> s{
+      {
+          integer_key("events_per_webhook", &limits_config::events_per_webhook, 1, 100000,
+                      "Events one webhook body may carry; a body with more gets 413 and nothing "
+                      "of it is stored."),
+          integer_key("conversations_per_tenant", &limits_config::conversations_per_tenant, 100,
+                      10000000,
+                      "Live conversation actors per tenant; past it the least recently used are "
+                      "stopped (their state is durable)."),
+          integer_key("sse_streams_per_token", &limits_config::sse_streams_per_token, 1, 100000,
+                      "Concurrent GET /v1/stream connections per subscriber token; past it 429."),
+          integer_key("quarantine_bytes_per_channel", &limits_config::quarantine_bytes_per_channel,
+                      1024, 1099511627776LL,
+                      "Bytes of quarantined (signed but unparseable) bodies kept per channel; past "
+                      "it such bodies get 503 with Retry-After until an admin purges or "
+                      "re-ingests some (/v1/quarantine)."),
+          integer_key("privacy_workers", &limits_config::privacy_workers, 1, 64,
+                      "Threads that run privacy jobs (export, erasure, platform deletion "
+                      "requests)."),
+          integer_key("privacy_queue", &limits_config::privacy_queue, 1, 100000,
+                      "Privacy jobs waiting for a worker; past it 503 with Retry-After."),
+          section_key("auth_failures_per_source", &limits_config::auth_failures_per_source,
+                      failure_limit_section<source_failure_limit>),
+          section_key("auth_failures_per_channel", &limits_config::auth_failures_per_channel,
+                      failure_limit_section<channel_failure_limit>),
+      },
+      nullptr};
+  return s;
+}
+
 const section<config>& root_section() {
   static const section<config> s = [] {
     key_spec<config> tenants;
@@ -1338,6 +1480,7 @@ const section<config>& root_section() {
             section_key("server", &config::server, server_section),
             section_key("storage", &config::storage, storage_section),
             section_key("privacy", &config::privacy, privacy_defaults_section),
+            section_key("limits", &config::limits, limits_section),
             tenants,
         },
         // The global retention default reaches the tenants that do not set their own, whatever

@@ -10,9 +10,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "actors/gateway.hpp"
 #include "adapters/adapter.hpp"
+#include "config/dev_secrets.hpp"
 #include "config/loader.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
@@ -24,11 +26,13 @@ constexpr int exit_check_failed = 1;
 constexpr int exit_startup = 2;
 
 constexpr std::string_view usage =
-    "usage: switchboard [--config FILE] [--check-config FILE]\n"
+    "usage: switchboard [--config FILE] [--check-config FILE] [--allow-dev-secrets]\n"
     "                   [--log-level debug|info|warn|error] [--help]\n"
     "\n"
     "  --config FILE        run with FILE (default: the embedded example config)\n"
     "  --check-config FILE  validate FILE, print 'FILE: ok' or every problem, exit 0 or 1\n"
+    "  --allow-dev-secrets  start even though a listener is not loopback and the config uses\n"
+    "                       the example config's public DEV-ONLY secrets (demos only)\n"
     "  --log-level LEVEL    debug, info (default), warn or error\n"
     "  --help               this text\n";
 
@@ -37,6 +41,7 @@ struct options {
   std::string check_file;
   bool check = false;
   bool help = false;
+  bool allow_dev_secrets = false;
 };
 
 bool parse_level(std::string_view s, sb::log::level& out) {
@@ -77,6 +82,8 @@ bool parse_args(int argc, char** argv, options& o) {
       if (!value(o.check_file)) {
         return false;
       }
+    } else if (arg == "--allow-dev-secrets") {
+      o.allow_dev_secrets = true;
     } else if (arg == "--log-level") {
       std::string level_text;
       sb::log::level level{};
@@ -96,9 +103,37 @@ bool parse_args(int argc, char** argv, options& o) {
   return true;
 }
 
-int check_config(const std::string& path) {
+/// The public DEV-ONLY secrets `cfg` uses while a listener is not loopback, as problems; empty
+/// when it may start (docs/security.md).
+std::vector<std::string> dev_secret_problems(const sb::config::config& cfg, bool allowed) {
+  if (allowed || sb::config::loopback_only(cfg)) {
+    return {};
+  }
+  std::vector<std::string> out;
+  for (auto& p : sb::config::dev_only_secrets(cfg, sb::adapters::schemas())) {
+    out.push_back(cfg.source + ": " + p);
+  }
+  if (!out.empty()) {
+    out.push_back(cfg.source +
+                  ": refusing public DEV-ONLY secrets while listening on a non-loopback address "
+                  "(server.listen " +
+                  cfg.server.listen +
+                  "); set real secrets, listen on 127.0.0.1, or pass --allow-dev-secrets for a "
+                  "demo");
+  }
+  return out;
+}
+
+int check_config(const std::string& path, bool allow_dev_secrets) {
   auto loaded = sb::config::load_file(path, sb::adapters::schemas());
   if (loaded.ok()) {
+    auto problems = dev_secret_problems(*loaded.cfg, allow_dev_secrets);
+    for (const auto& p : problems) {
+      std::cerr << p << '\n';
+    }
+    if (!problems.empty()) {
+      return exit_check_failed;
+    }
     std::cerr << path << ": ok\n";
     return exit_ok;
   }
@@ -124,6 +159,12 @@ int run(const options& o) {
     return exit_startup;
   }
   std::shared_ptr<const sb::config::config> cfg = loaded.cfg;
+  if (auto problems = dev_secret_problems(*cfg, o.allow_dev_secrets); !problems.empty()) {
+    for (const auto& p : problems) {
+      std::cerr << p << '\n';
+    }
+    return exit_startup;
+  }
 
   std::unique_ptr<sb::actors::gateway> gateway;
   try {
@@ -176,7 +217,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (o.check) {
-      return check_config(o.check_file);
+      return check_config(o.check_file, o.allow_dev_secrets);
     }
     return run(o);
   } catch (const std::exception& e) {

@@ -50,6 +50,16 @@ const char* to_string(errc e) noexcept {
       return "idempotency_conflict";
     case errc::unknown_conversation:
       return "unknown_conversation";
+    case errc::too_many_events:
+      return "too_many_events";
+    case errc::quarantine_full:
+      return "quarantine_full";
+    case errc::stale_request:
+      return "stale_request";
+    case errc::too_many_auth_failures:
+      return "too_many_failures";
+    case errc::too_many_streams:
+      return "too_many_streams";
     case errc::internal:
       return "internal";
   }

@@ -35,6 +35,12 @@ enum class errc {
   restricted,            ///< the person's processing is restricted: replies only
   idempotency_conflict,  ///< Idempotency-Key in use by a request in flight or another body
   unknown_conversation,  ///< a pseudonymous conversation the gateway knows no person of (404)
+  // Bounds on what an outsider can make the gateway hold or do (docs/security.md).
+  too_many_events,         ///< a webhook body with more than limits.events_per_webhook (413)
+  quarantine_full,         ///< the channel's quarantine quota is used up (503, Retry-After)
+  stale_request,           ///< a signed request older than its platform allows (400)
+  too_many_auth_failures,  ///< failed verifications past their budget (429, Retry-After)
+  too_many_streams,        ///< SSE streams of one token past limits.sse_streams_per_token (429)
   internal,
 };
 

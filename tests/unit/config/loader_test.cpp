@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/adapter.hpp"
 #include "config/loader.hpp"
 #include "config_test_support.hpp"
 #include "core/crypto.hpp"
@@ -132,7 +133,7 @@ TEST_CASE("an unknown key is an error that suggests the close one", "[config]") 
         strings{"test.yaml:4: server.io_thread: unknown key; did you mean 'io_threads'?"});
   CHECK(problems(with_storage("tenants: [{id: acme}]\nlogging: {level: debug}\n")) ==
         strings{"test.yaml:4: logging: unknown key; known keys: server, storage, privacy, "
-                "tenants"});
+                "limits, tenants"});
   CHECK(problems(with_tenant("    privacy: {retention: 3}\n")) ==
         strings{"test.yaml:5: tenants[0].privacy.retention: unknown key; did you mean "
                 "'retention_days'?"});
@@ -689,7 +690,7 @@ TEST_CASE("every problem of a file is reported at once, in line order", "[config
             f + "6: server.bogus: unknown key; known keys: listen, io_threads, max_body_bytes, "
                 "max_header_bytes, header_timeout_ms, body_timeout_ms, idle_timeout_ms, "
                 "write_timeout_ms, shutdown_grace_ms, max_connections, mailbox_high_water, "
-                "public_url, tls, scheduler",
+                "public_url, trusted_proxies, metrics, tls, scheduler",
             f + "9: storage.master_key: must be exactly 64 hex characters (32 bytes); generate "
                 "one with `openssl rand -hex 32`",
             f + "11: tenants[0].id: must match [a-z0-9][a-z0-9_-]{0,62} (got 'Acme')",
@@ -736,4 +737,59 @@ TEST_CASE("a loaded file is named by its path in the config and its channels", "
   REQUIRE(r.errors.problems == strings{});
   CHECK(r.cfg->source == path);
   CHECK(r.cfg->tenants.at(0).channels.at(0).source == path + ":8");
+}
+
+TEST_CASE("trusted_proxies, metrics and limits are parsed and bad values named with their line",
+          "[config]") {
+  auto ok = sb::config::load_string(R"(
+server:
+  listen: "127.0.0.1:0"
+  trusted_proxies: [10.0.0.0/8, "::1", 192.0.2.7]
+  metrics: {token_sha256: "FAAD082B331A596372E3094D8B351BAA46CE9EC98CBA97BD9B8EAFC59C39823E", listen: "127.0.0.1:0"}
+storage: {backend: memory, master_key: "aa3e5f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d4e"}
+limits:
+  events_per_webhook: 50
+  auth_failures_per_source: {rps: 2}
+tenants:
+  - id: t1
+    channels: [{name: tg, type: telegram, secret_token: s}]
+)",
+                                    "t.yaml", sb::adapters::schemas());
+  INFO(ok.errors.to_string());
+  REQUIRE(ok.ok());
+  CHECK(ok.cfg->server.trusted_proxies.size() == 3);
+  CHECK(ok.cfg->server.metrics.token_sha256 ==
+        "faad082b331a596372e3094d8b351baa46ce9ec98cba97bd9b8eafc59c39823e");
+  CHECK(ok.cfg->limits.events_per_webhook == 50);
+  CHECK(ok.cfg->limits.auth_failures_per_source.rps == 2);
+  CHECK(ok.cfg->limits.auth_failures_per_source.burst == 2);  // defaults to rps when given alone
+  CHECK(ok.cfg->limits.auth_failures_per_channel.rps == 20);
+  CHECK(ok.cfg->limits.auth_failures_per_channel.burst == 100);
+  CHECK(ok.cfg->limits.quarantine_bytes_per_channel == 16777216);
+
+  auto bad = sb::config::load_string(R"(
+server:
+  trusted_proxies: [10.0.0.1/8, proxy.example.com]
+  metrics: {token_sha256: "abc"}
+storage: {backend: memory, master_key: "aa3e5f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d4e"}
+limits:
+  auth_failures_per_channel: {rps: 0}
+  conversation_per_tenant: 5
+tenants:
+  - id: t1
+    channels: [{name: tg, type: telegram, secret_token: s}]
+)",
+                                     "t.yaml", sb::adapters::schemas());
+  REQUIRE_FALSE(bad.ok());
+  const auto text = bad.errors.to_string();
+  INFO(text);
+  CHECK(text.find("t.yaml:3: server.trusted_proxies[0]: must be an IP address or a CIDR") !=
+        std::string::npos);
+  CHECK(text.find("t.yaml:3: server.trusted_proxies[1]:") != std::string::npos);
+  CHECK(text.find("t.yaml:4: server.metrics.token_sha256: must be the 64 hex") !=
+        std::string::npos);
+  CHECK(text.find("t.yaml:7: limits.auth_failures_per_channel.rps: must be greater than 0") !=
+        std::string::npos);
+  CHECK(text.find("t.yaml:8: limits.conversation_per_tenant: unknown key; did you mean "
+                  "'conversations_per_tenant'?") != std::string::npos);
 }
