@@ -204,9 +204,10 @@ class outbox {
 /// deleted anything) the WAL is checkpointed and truncated, so no file keeps the deleted rows.
 /// Schema v3; a v1 or v2 file (identifiers in clear) is migrated in place, in one transaction,
 /// and its WAL truncated. `errc::bad_request` for a key that is not 32 bytes; `errc::internal`
-/// when the file cannot be opened, is of a newer schema, cannot be migrated (another master key),
-/// or is used by another outbox (this or another process: an exclusive lock on
-/// `<dir>/outbox.lock`).
+/// when the file cannot be opened, is of a newer schema, was written with another master key
+/// (checked at open: "storage.master_key does not match the key this outbox was created with";
+/// an older file then fails its migration), or is used by another outbox (this or another process:
+/// an exclusive lock on `<dir>/outbox.lock`).
 result<std::shared_ptr<outbox>> make_sqlite_outbox(const std::string& dir,
                                                    config::durability durability,
                                                    const std::string& master_key);

@@ -51,6 +51,12 @@ constexpr std::string_view k_kind_idempotency = "idempotency_key";
 // The sealed record: a format byte, then length-prefixed fields (4 bytes little-endian each).
 constexpr char k_record_format = 1;
 
+// `meta.key_check` holds this text sealed under the outbox's key: an outbox opened with another
+// master key is refused at once, rather than finding nothing by its digests (a missed idempotent
+// replay would send a message twice) and failing on every read.
+constexpr std::string_view k_key_check_text = "switchboard outbox key check v1";
+constexpr std::string_view k_key_check_aad = "outbox key_check";
+
 // Version 1 (the first release), kept verbatim: a v1 file is migrated through v2 to v3.
 constexpr const char* k_schema_v1 = R"sql(
 CREATE TABLE outbox (
@@ -127,6 +133,10 @@ CREATE TABLE outbox_v3 (
   idempotency_digest BLOB,
   platform_digest BLOB
 );
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE last_inbound_v3 (
   tenant TEXT NOT NULL,
   conversation_digest BLOB NOT NULL,
@@ -511,7 +521,7 @@ class sqlite_outbox final : public outbox {
                                   ", newer than this build's " + std::to_string(k_schema_version)};
     }
     if (version == k_schema_version) {
-      return {};
+      return check_key(path);
     }
     // One transaction from whatever version the file has to the current one.
     if (auto st = exec(writer_.db, "BEGIN IMMEDIATE"); !st) {
@@ -543,7 +553,43 @@ class sqlite_outbox final : public outbox {
         return st;
       }
     }
-    return exec(writer_.db, k_schema_v3_finish);
+    if (auto st = exec(writer_.db, k_schema_v3_finish); !st) {
+      return st;
+    }
+    auto check = crypto::seal(key_, k_key_check_text, k_key_check_aad);
+    if (!check) {
+      return check.err();
+    }
+    stmt put;
+    if (auto st =
+            prepare(writer_.db, "INSERT INTO meta (name, value) VALUES ('key_check', ?1)", put);
+        !st) {
+      return st;
+    }
+    query q(put);
+    q.blob(1, check.value());
+    return expect_done(writer_.db, q.step(), "key check");
+  }
+
+  /// The key check of a v3 file: refuses another master key before anything is read or written.
+  status check_key(const std::string& path) {
+    stmt get;
+    if (auto st = prepare(writer_.db, "SELECT value FROM meta WHERE name = 'key_check'", get);
+        !st) {
+      return st;
+    }
+    query q(get);
+    int rc = q.step();
+    if (rc != SQLITE_ROW) {
+      return rc == SQLITE_DONE ? status{errc::internal, path + " has no key check"}
+                               : status{sql_error(writer_.db, rc, "key check")};
+    }
+    auto opened = crypto::open(key_, q.col_view(0), k_key_check_aad);
+    if (!opened || *opened != k_key_check_text) {
+      return {errc::internal,
+              "storage.master_key does not match the key this outbox was created with"};
+    }
+    return {};
   }
 
   /// v2 -> v3: every message and window row again, identifiers sealed and digested. The old

@@ -448,6 +448,11 @@ TEST_CASE(
     check_migrated(*box, true);
   }
   CHECK(found_in(all_file_bytes(dir.path)).empty());
+  // Bound to the key it was migrated with.
+  auto wrong = store::make_sqlite_outbox(dir.path, config::durability::fsync, std::string(32, 'x'));
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.err().message ==
+        "storage.master_key does not match the key this outbox was created with");
 }
 
 TEST_CASE("a schema v1 outbox is migrated through v2 to v3 and keeps its data",
