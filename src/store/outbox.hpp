@@ -19,7 +19,8 @@
 /// reply by conversation without ever knowing the phone number.
 ///
 /// Two implementations: `make_sqlite_outbox` (its own database file, `<storage.path>/outbox.db`,
-/// WAL, the storage's durability; the message JSON sealed with AES-256-GCM) and
+/// WAL, the storage's durability; every identifier and the message sealed with AES-256-GCM, the
+/// lookups by keyed digests, nothing that names a person in clear in its files) and
 /// `make_memory_outbox` (lost on restart; tests and the memory backend).
 ///
 /// Threading: every member may be called from any thread, concurrently. Writes are serialized
@@ -50,16 +51,16 @@ inline bool unfinished(outbound_state s) noexcept {
 struct outbound_record {
   std::string id;  ///< "out_" + ULID; unique across tenants
   std::string tenant;
-  std::string channel;       ///< the channel's configured name
+  std::string channel;  ///< the channel's configured name
   /// "<channel>:<recipient>"; for a pseudonymizing tenant "<channel>:anon_…", as its events
   /// name the conversation
   std::string conversation;
   /// The platform's recipient id (wa_id, chat id, PSID, IGSID); for a pseudonymizing tenant the
-  /// pseudonym ("anon_…"), so that no plain column holds the person's id: the real one is in the
-  /// sealed `message` (its `to`), which is what the sender sends to.
+  /// pseudonym ("anon_…"): the real one is in `message` (its `to`), which is what the sender sends
+  /// to, so that the engine's own records never show it.
   std::string recipient;
-  std::string subject;       ///< the recipient's subject; "" when not known
-  std::string purpose;       ///< "support", "marketing", ...
+  std::string subject;  ///< the recipient's subject; "" when not known
+  std::string purpose;  ///< "support", "marketing", ...
   /// The message as `adapters::to_json(outbound_message)` rendered it. Personal data: sealed at
   /// rest by the SQLite outbox, never logged.
   std::string message;
@@ -192,12 +193,21 @@ class outbox {
 };
 
 /// Opens (creates) `<dir>/outbox.db`: WAL mode, `synchronous` as `durability` (as the event
-/// log: fsync = FULL, os = NORMAL, none = OFF). `master_key` is the 32-byte storage key; the
-/// message JSON and a pseudonymous conversation's peer are sealed with AES-256-GCM under
-/// HMAC-SHA256(master_key, "outbox"), bound to the tenant and message id (conversation). Schema
-/// v2; a v1 file is migrated in place (the window table gains its `peer` column). `errc::bad_request` for a key that is not 32 bytes; `errc::internal` when the file
-/// cannot be opened, is of a newer schema, or is used by another outbox (this or another
-/// process: an exclusive lock on `<dir>/outbox.lock`).
+/// log: fsync = FULL, os = NORMAL, none = OFF), `secure_delete` on. `master_key` is the 32-byte
+/// storage key. Sealed with AES-256-GCM under `outbox_key(master_key)`, each bound to its tenant
+/// and message id (a peer: tenant and conversation) and to what it is: the message JSON with the
+/// conversation, recipient, subject and idempotency key; the platform message id; the error
+/// title; a pseudonymous conversation's real peer. What lookups need (conversation, subject,
+/// platform message id, idempotency key) is stored as HMAC-SHA256 digests under
+/// HMAC-SHA256(master_key, "switchboard/store/outbox-lookup/v1") of the kind, tenant and value,
+/// 16 bytes; a lookup compares the opened value too. After an erasure (and a retention delete that
+/// deleted anything) the WAL is checkpointed and truncated, so no file keeps the deleted rows.
+/// Schema v3; a v1 or v2 file (identifiers in clear) is migrated in place, in one transaction,
+/// and its WAL truncated. `errc::bad_request` for a key that is not 32 bytes; `errc::internal`
+/// when the file cannot be opened, is of a newer schema, was written with another master key
+/// (checked at open: "storage.master_key does not match the key this outbox was created with";
+/// an older file then fails its migration), or is used by another outbox (this or another process:
+/// an exclusive lock on `<dir>/outbox.lock`).
 result<std::shared_ptr<outbox>> make_sqlite_outbox(const std::string& dir,
                                                    config::durability durability,
                                                    const std::string& master_key);

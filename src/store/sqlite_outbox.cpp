@@ -1,17 +1,25 @@
 // The durable outbox: `<dir>/outbox.db`, its own SQLite database beside the event log's, so an
 // outbound write never waits behind an event-log commit (and the reverse).
+//
+// Nothing that names a person is in clear in its files: recipients, conversations, subjects,
+// idempotency keys and the platforms' message ids are sealed (AES-256-GCM, bound to their row),
+// and the columns the lookups need hold keyed digests of them. Deleted rows are zeroed
+// (`secure_delete`) and the WAL is truncated after an erasure and after retention deletes.
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <utility>
 
 #include "core/aead.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
 #include "store/outbox.hpp"
 #include "store/sqlite_util.hpp"
 
@@ -19,13 +27,37 @@ namespace sb::store {
 
 namespace {
 
-constexpr int k_schema_version = 2;
+constexpr int k_schema_version = 3;
 constexpr int k_busy_timeout_ms = 5000;
 
-// `seq` keeps put order across restarts (resume order = acceptance order; ids made on different
-// threads in one millisecond need not sort). `message` is sealed (AES-256-GCM, bound to tenant
-// and id). `platform_message_id` and `idempotency_key` are NULL when absent so their partial
-// unique/lookup indexes skip them. `last_inbound` is the 24-hour window table.
+// The WAL truncation after an erasure or a retention sweep waits this long at most (it holds the
+// writer, and this process's reader is kept out meanwhile, so only a reader of another process,
+// e.g. an operator's sqlite3 shell, can make it wait).
+constexpr int k_truncate_wait_ms = 200;
+
+// The lookup columns hold HMAC-SHA256 digests under a key derived from the master key with this
+// label, of (kind, tenant, ... , value), cut to 16 bytes as the event log's dedupe digests: a
+// collision (about 2^-65 at 2^32 values of one kind and tenant) is caught on lookup, where the
+// sealed value is compared with the one asked for.
+constexpr std::string_view k_lookup_key_label = "switchboard/store/outbox-lookup/v1";
+constexpr std::size_t k_digest_size = 16;
+
+// What a digest is of, so that equal values of different kinds never share one.
+constexpr std::string_view k_kind_conversation = "conversation";
+constexpr std::string_view k_kind_subject = "subject";
+constexpr std::string_view k_kind_platform_id = "platform_message_id";
+constexpr std::string_view k_kind_idempotency = "idempotency_key";
+
+// The sealed record: a format byte, then length-prefixed fields (4 bytes little-endian each).
+constexpr char k_record_format = 1;
+
+// `meta.key_check` holds this text sealed under the outbox's key: an outbox opened with another
+// master key is refused at once, rather than finding nothing by its digests (a missed idempotent
+// replay would send a message twice) and failing on every read.
+constexpr std::string_view k_key_check_text = "switchboard outbox key check v1";
+constexpr std::string_view k_key_check_aad = "outbox key_check";
+
+// Version 1 (the first release), kept verbatim: a v1 file is migrated through v2 to v3.
 constexpr const char* k_schema_v1 = R"sql(
 CREATE TABLE outbox (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -66,18 +98,76 @@ CREATE INDEX last_inbound_subject ON last_inbound (tenant, subject);
 PRAGMA user_version = 1;
 )sql";
 
-// v2: the window table keeps, for a pseudonymizing tenant, the real peer of each pseudonymous
-// conversation ("<channel>:anon_…"), sealed like the messages (bound to tenant and conversation);
-// NULL for every other conversation.
+// Version 2: the window table keeps the sealed real peer of a pseudonymous conversation.
 constexpr const char* k_schema_v2 = R"sql(
 ALTER TABLE last_inbound ADD COLUMN peer BLOB;
 PRAGMA user_version = 2;
 )sql";
 
+// Version 3: no identifier in clear. `seq` keeps put order across restarts (resume order =
+// acceptance order; ids made on different threads in one millisecond need not sort). `record` is
+// sealed (bound to tenant and id): conversation, recipient, subject, idempotency key and the
+// message JSON. `platform_message_id` and `error_title` are sealed apart (they change after the
+// put), NULL when empty. The `*_digest` columns are keyed digests for the lookups, NULL when the
+// value is empty, so their partial indexes skip them. `last_inbound` is the 24-hour window table,
+// by conversation digest; `peer` is a pseudonymous conversation's sealed real peer (bound to
+// tenant and conversation). The tables are created under other names (the migration fills them
+// from the v2 tables) and renamed by `k_schema_v3_finish`.
+constexpr const char* k_schema_v3_tables = R"sql(
+CREATE TABLE outbox_v3 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error_code TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  caller TEXT NOT NULL,
+  record BLOB NOT NULL,
+  platform_message_id BLOB,
+  error_title BLOB,
+  subject_digest BLOB,
+  idempotency_digest BLOB,
+  platform_digest BLOB
+);
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE last_inbound_v3 (
+  tenant TEXT NOT NULL,
+  conversation_digest BLOB NOT NULL,
+  at_ms INTEGER NOT NULL,
+  subject_digest BLOB,
+  peer BLOB,
+  PRIMARY KEY (tenant, conversation_digest)
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* k_schema_v3_finish = R"sql(
+DROP TABLE IF EXISTS outbox;
+DROP TABLE IF EXISTS last_inbound;
+ALTER TABLE outbox_v3 RENAME TO outbox;
+ALTER TABLE last_inbound_v3 RENAME TO last_inbound;
+CREATE UNIQUE INDEX outbox_idempotency ON outbox (tenant, caller, idempotency_digest)
+  WHERE idempotency_digest IS NOT NULL;
+CREATE INDEX outbox_unfinished ON outbox (tenant, channel, seq)
+  WHERE state IN ('queued', 'sending');
+CREATE INDEX outbox_platform_id ON outbox (tenant, channel, platform_digest)
+  WHERE platform_digest IS NOT NULL;
+CREATE INDEX outbox_subject ON outbox (tenant, subject_digest);
+CREATE INDEX outbox_updated ON outbox (tenant, updated_at_ms);
+CREATE INDEX last_inbound_subject ON last_inbound (tenant, subject_digest);
+PRAGMA user_version = 3;
+)sql";
+
+// The columns `row` reads, in this order.
 constexpr const char* k_columns =
-    "id, tenant, channel, conversation, recipient, subject, purpose, message, state, attempts, "
-    "platform_message_id, error_code, error_title, created_at_ms, updated_at_ms, caller, "
-    "idempotency_key";
+    "id, tenant, channel, purpose, state, attempts, error_code, created_at_ms, updated_at_ms, "
+    "caller, record, platform_message_id, error_title";
 
 using sqlite::connection;
 using sqlite::file_lock;
@@ -111,6 +201,73 @@ int rank(outbound_state s) {
   return static_cast<int>(s);
 }
 
+/// Associated data of a sealed value: what it is, and the row it belongs to (tenant and message
+/// id, or tenant and conversation for a peer), so that a value copied to another row or column
+/// does not open.
+std::string aad(std::string_view what, std::string_view tenant, std::string_view row) {
+  std::string a(what);
+  a.push_back('\0');
+  a.append(tenant).push_back('\0');
+  a.append(row);
+  return a;
+}
+
+/// The v1/v2 binding of the sealed message JSON (read by the migration only).
+std::string v2_message_aad(const std::string& tenant, const std::string& id) {
+  std::string a = tenant;
+  a.push_back('\0');
+  a += id;
+  return a;
+}
+
+void put_field(std::string& out, std::string_view v) {
+  const auto n = static_cast<std::uint32_t>(v.size());
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  }
+  out.append(v);
+}
+
+bool get_field(std::string_view& in, std::string& out) {
+  if (in.size() < 4) {
+    return false;
+  }
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) {
+    n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  }
+  in.remove_prefix(4);
+  if (in.size() < n) {
+    return false;
+  }
+  out.assign(in.substr(0, n));
+  in.remove_prefix(n);
+  return true;
+}
+
+/// The plaintext of the sealed `record` column.
+std::string encode_record(const outbound_record& r) {
+  std::string out;
+  out.reserve(1 + 5 * 4 + r.conversation.size() + r.recipient.size() + r.subject.size() +
+              r.idempotency_key.size() + r.message.size());
+  out.push_back(k_record_format);
+  put_field(out, r.conversation);
+  put_field(out, r.recipient);
+  put_field(out, r.subject);
+  put_field(out, r.idempotency_key);
+  put_field(out, r.message);
+  return out;
+}
+
+bool decode_record(std::string_view in, outbound_record& r) {
+  if (in.empty() || in[0] != k_record_format) {
+    return false;
+  }
+  in.remove_prefix(1);
+  return get_field(in, r.conversation) && get_field(in, r.recipient) && get_field(in, r.subject) &&
+         get_field(in, r.idempotency_key) && get_field(in, r.message) && in.empty();
+}
+
 /// The writer's statements (owned by the writer connection's lifetime).
 struct writer_statements {
   stmt begin, commit, rollback;
@@ -131,6 +288,8 @@ class sqlite_outbox final : public outbox {
       return {errc::bad_request, "outbox: storage.master_key must be 32 bytes"};
     }
     key_ = outbox_key(master_key);
+    const auto lookup = crypto::hmac_sha256(master_key, k_lookup_key_label);
+    lookup_key_.assign(reinterpret_cast<const char*>(lookup.data()), lookup.size());
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
@@ -156,14 +315,20 @@ class sqlite_outbox final : public outbox {
     const char* sync = durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
                        : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
                                                                : "PRAGMA synchronous = OFF";
-    if (auto st = exec(writer_.db, sync); !st) {
+    for (const char* pragma :
+         {sync, "PRAGMA journal_size_limit = 67108864", sqlite::secure_delete_pragma}) {
+      if (auto st = exec(writer_.db, pragma); !st) {
+        return st;
+      }
+    }
+    bool rewritten = false;
+    if (auto st = migrate(path, rewritten); !st) {
       return st;
     }
-    if (auto st = exec(writer_.db, "PRAGMA journal_size_limit = 67108864"); !st) {
-      return st;
-    }
-    if (auto st = migrate(path); !st) {
-      return st;
+    if (rewritten) {
+      // The identifiers an older file held in clear are gone from its pages (zeroed or rewritten);
+      // copy those pages into the file and drop the WAL frames that still hold them.
+      purge_wal("migration");
     }
     if (auto st = open_connection(path, SQLITE_OPEN_READONLY, reader_); !st) {
       return st;
@@ -205,7 +370,7 @@ class sqlite_outbox final : public outbox {
     std::lock_guard lock(read_mutex_);
     query q(r_.get);
     q.text(1, id).text(2, tenant);
-    return one(q);
+    return one(q, reader_.db);
   }
 
   result<std::vector<outbound_record>> unfinished(const std::string& tenant,
@@ -238,10 +403,12 @@ class sqlite_outbox final : public outbox {
     if (platform_message_id.empty()) {
       return error{errc::not_found, "no message with that platform id"};
     }
+    const auto digest = digest_of(k_kind_platform_id, tenant, channel, platform_message_id);
     std::lock_guard lock(read_mutex_);
     query q(r_.by_platform);
-    q.text(1, tenant).text(2, channel).text(3, platform_message_id);
-    return one(q);
+    q.text(1, tenant).text(2, channel).blob(3, digest);
+    return first_matching(
+        q, [&](const outbound_record& r) { return r.platform_message_id == platform_message_id; });
   }
 
   result<std::uint64_t> erase_subject(const std::string& tenant,
@@ -249,24 +416,26 @@ class sqlite_outbox final : public outbox {
     if (subject.empty()) {
       return std::uint64_t{0};
     }
-    return delete_where("DELETE FROM outbox WHERE tenant = ?1 AND subject = ?2",
-                        "DELETE FROM last_inbound WHERE tenant = ?1 AND subject = ?2", tenant,
-                        [&](query& q) { q.text(2, subject); });
+    const auto digest = digest_of(k_kind_subject, tenant, subject);
+    return delete_where("DELETE FROM outbox WHERE tenant = ?1 AND subject_digest = ?2",
+                        "DELETE FROM last_inbound WHERE tenant = ?1 AND subject_digest = ?2",
+                        tenant, "erasure", true, [&](query& q) { q.blob(2, digest); });
   }
 
   result<std::uint64_t> expire(const std::string& tenant, timestamp cutoff) override {
     return delete_where(
         "DELETE FROM outbox WHERE tenant = ?1 AND updated_at_ms < ?2 AND "
         "state NOT IN ('queued', 'sending')",
-        "DELETE FROM last_inbound WHERE tenant = ?1 AND at_ms < ?2", tenant,
+        "DELETE FROM last_inbound WHERE tenant = ?1 AND at_ms < ?2", tenant, "retention", false,
         [&](query& q) { q.int64(2, cutoff.unix_ms); });
   }
 
   result<std::int64_t> last_inbound(const std::string& tenant,
                                     const std::string& conversation) override {
+    const auto digest = digest_of(k_kind_conversation, tenant, conversation);
     std::lock_guard lock(read_mutex_);
     query q(r_.last_inbound);
-    q.text(1, tenant).text(2, conversation);
+    q.text(1, tenant).blob(2, digest);
     int rc = q.step();
     if (rc == SQLITE_ROW) {
       return q.col_int64(0);
@@ -283,26 +452,27 @@ class sqlite_outbox final : public outbox {
     if (key.empty()) {
       return error{errc::not_found, "no message with that idempotency key"};
     }
+    const auto digest = digest_of(k_kind_idempotency, tenant, caller, key);
     std::lock_guard lock(read_mutex_);
     query q(r_.by_idempotency);
-    q.text(1, tenant).text(2, caller).text(3, key);
-    return one(q);
+    q.text(1, tenant).text(2, caller).blob(3, digest);
+    return first_matching(q, [&](const outbound_record& r) { return r.idempotency_key == key; });
   }
 
-  result<std::string> peer_of(const std::string& tenant,
-                              const std::string& conversation) override {
+  result<std::string> peer_of(const std::string& tenant, const std::string& conversation) override {
+    const auto digest = digest_of(k_kind_conversation, tenant, conversation);
     std::lock_guard lock(read_mutex_);
     query q(r_.peer);
-    q.text(1, tenant).text(2, conversation);
+    q.text(1, tenant).blob(2, digest);
     int rc = q.step();
-    if (rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_type(r_.peer.get(), 0) ==
-                                                      SQLITE_NULL)) {
+    if (rc == SQLITE_DONE ||
+        (rc == SQLITE_ROW && sqlite3_column_type(r_.peer.get(), 0) == SQLITE_NULL)) {
       return error{errc::not_found, "no peer known for that conversation"};
     }
     if (rc != SQLITE_ROW) {
       return sql_error(reader_.db, rc, "peer");
     }
-    auto opened = crypto::open(key_, q.col_blob(0), peer_aad(tenant, conversation));
+    auto opened = crypto::open(key_, q.col_view(0), aad("peer", tenant, conversation));
     if (!opened) {
       return error{errc::internal, "outbox: the peer of a conversation cannot be decrypted"};
     }
@@ -310,7 +480,31 @@ class sqlite_outbox final : public outbox {
   }
 
  private:
-  status migrate(const std::string& path) {
+  /// The keyed digest of one identifier: `kind`, the tenant, and the value's parts.
+  template <class... Parts>
+  std::string digest_of(std::string_view kind, std::string_view tenant,
+                        const Parts&... parts) const {
+    return sqlite::keyed_digest(lookup_key_, {kind, tenant, std::string_view(parts)...},
+                                k_digest_size);
+  }
+
+  /// The digest for an optional column: empty (bound as NULL) for an empty value.
+  template <class... Parts>
+  std::string digest_or_empty(std::string_view kind, std::string_view tenant,
+                              std::string_view value, const Parts&... before) const {
+    return value.empty() ? std::string() : digest_of(kind, tenant, before..., value);
+  }
+
+  /// `value` sealed for column `what` of message `id`; empty (bound as NULL) for an empty value.
+  result<std::string> seal_optional(std::string_view what, const std::string& tenant,
+                                    const std::string& id, const std::string& value) const {
+    if (value.empty()) {
+      return std::string();
+    }
+    return crypto::seal(key_, value, aad(what, tenant, id));
+  }
+
+  status migrate(const std::string& path, bool& rewritten) {
     stmt s;
     if (auto st = prepare(writer_.db, "PRAGMA user_version", s); !st) {
       return st;
@@ -327,22 +521,219 @@ class sqlite_outbox final : public outbox {
                                   ", newer than this build's " + std::to_string(k_schema_version)};
     }
     if (version == k_schema_version) {
-      return {};
+      return check_key(path);
     }
     // One transaction from whatever version the file has to the current one.
     if (auto st = exec(writer_.db, "BEGIN IMMEDIATE"); !st) {
       return st;
     }
-    for (const auto& [from, sql] : {std::pair<int, const char*>{0, k_schema_v1}, {1, k_schema_v2}}) {
-      if (version > from) {
-        continue;
-      }
-      if (auto st = exec(writer_.db, sql); !st) {
-        exec(writer_.db, "ROLLBACK");
+    auto st = migrate_locked(version);
+    if (st) {
+      st = exec(writer_.db, "COMMIT");
+    }
+    if (!st) {
+      exec(writer_.db, "ROLLBACK");
+      return st;
+    }
+    rewritten = version > 0;
+    return {};
+  }
+
+  status migrate_locked(int version) {
+    if (version == 1) {
+      if (auto st = exec(writer_.db, k_schema_v2); !st) {
         return st;
       }
     }
-    return exec(writer_.db, "COMMIT");
+    if (auto st = exec(writer_.db, k_schema_v3_tables); !st) {
+      return st;
+    }
+    if (version > 0) {
+      if (auto st = rewrite_v2_rows(); !st) {
+        return st;
+      }
+    }
+    if (auto st = exec(writer_.db, k_schema_v3_finish); !st) {
+      return st;
+    }
+    auto check = crypto::seal(key_, k_key_check_text, k_key_check_aad);
+    if (!check) {
+      return check.err();
+    }
+    stmt put;
+    if (auto st =
+            prepare(writer_.db, "INSERT INTO meta (name, value) VALUES ('key_check', ?1)", put);
+        !st) {
+      return st;
+    }
+    query q(put);
+    q.blob(1, check.value());
+    return expect_done(writer_.db, q.step(), "key check");
+  }
+
+  /// The key check of a v3 file: refuses another master key before anything is read or written.
+  status check_key(const std::string& path) {
+    stmt get;
+    if (auto st = prepare(writer_.db, "SELECT value FROM meta WHERE name = 'key_check'", get);
+        !st) {
+      return st;
+    }
+    query q(get);
+    int rc = q.step();
+    if (rc != SQLITE_ROW) {
+      return rc == SQLITE_DONE ? status{errc::internal, path + " has no key check"}
+                               : status{sql_error(writer_.db, rc, "key check")};
+    }
+    auto opened = crypto::open(key_, q.col_view(0), k_key_check_aad);
+    if (!opened || *opened != k_key_check_text) {
+      return {errc::internal,
+              "storage.master_key does not match the key this outbox was created with"};
+    }
+    return {};
+  }
+
+  /// v2 -> v3: every message and window row again, identifiers sealed and digested. The old
+  /// tables are dropped afterwards (their pages zeroed: `secure_delete`).
+  status rewrite_v2_rows() {
+    stmt read, insert, read_inbound, insert_inbound;
+    for (auto st : {
+             prepare(writer_.db,
+                     "SELECT seq, id, tenant, channel, conversation, recipient, subject, purpose, "
+                     "message, state, attempts, platform_message_id, error_code, error_title, "
+                     "created_at_ms, updated_at_ms, caller, idempotency_key FROM outbox ORDER BY "
+                     "seq",
+                     read),
+             prepare(writer_.db,
+                     "INSERT INTO outbox_v3 (seq, " + std::string(k_columns) +
+                         ", subject_digest, idempotency_digest, platform_digest) VALUES (?1, ?2, "
+                         "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                     insert),
+             prepare(writer_.db,
+                     "SELECT tenant, conversation, at_ms, subject, peer FROM last_inbound",
+                     read_inbound),
+             prepare(writer_.db,
+                     "INSERT INTO last_inbound_v3 (tenant, conversation_digest, at_ms, "
+                     "subject_digest, peer) VALUES (?1, ?2, ?3, ?4, ?5)",
+                     insert_inbound),
+         }) {
+      if (!st) {
+        return st;
+      }
+    }
+    {
+      query q(read);
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) {
+        outbound_record r;
+        const std::int64_t seq = q.col_int64(0);
+        r.id = q.col_text(1);
+        r.tenant = q.col_text(2);
+        r.channel = q.col_text(3);
+        r.conversation = q.col_text(4);
+        r.recipient = q.col_text(5);
+        r.subject = q.col_text(6);
+        r.purpose = q.col_text(7);
+        auto message = crypto::open(key_, q.col_view(8), v2_message_aad(r.tenant, r.id));
+        if (!message) {
+          return {errc::internal, "outbox migration: message " + r.id +
+                                      " cannot be decrypted (another storage.master_key?)"};
+        }
+        r.message = std::move(message.value());
+        r.state = parse_outbound_state(q.col_text(9)).value_or(outbound_state::failed);
+        r.attempts = static_cast<std::uint32_t>(q.col_int64(10));
+        r.platform_message_id = q.col_text(11);
+        r.error_code = q.col_text(12);
+        r.error_title = q.col_text(13);
+        r.created_at = timestamp::from_millis(q.col_int64(14));
+        r.updated_at = timestamp::from_millis(q.col_int64(15));
+        r.caller = q.col_text(16);
+        r.idempotency_key = q.col_text(17);
+        if (auto st = insert_record(insert, r, seq); !st) {
+          return st;
+        }
+      }
+      if (rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "outbox migration: read messages");
+      }
+    }
+    query q(read_inbound);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      const std::string tenant = q.col_text(0);
+      const std::string conversation = q.col_text(1);
+      const std::string subject = q.col_text(3);
+      const auto conversation_digest = digest_of(k_kind_conversation, tenant, conversation);
+      const auto subject_digest = digest_or_empty(k_kind_subject, tenant, subject);
+      query ins(insert_inbound);
+      // The peer was sealed bound to tenant and conversation already (v2): kept as it is.
+      ins.text(1, tenant).blob(2, conversation_digest).int64(3, q.col_int64(2));
+      bind_blob_or_null(ins, 4, subject_digest);
+      if (sqlite3_column_type(read_inbound.get(), 4) != SQLITE_NULL) {
+        ins.blob(5, q.col_view(4));
+      }
+      if (auto st = expect_done(writer_.db, ins.step(), "outbox migration: window row"); !st) {
+        return st;
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "outbox migration: read window rows");
+    }
+    return {};
+  }
+
+  static void bind_blob_or_null(query& q, int i, const std::string& v) {
+    if (!v.empty()) {
+      q.blob(i, v);  // unbound stays NULL
+    }
+  }
+
+  /// Inserts `r` with statement `s` (the columns of `k_columns`, then the three digests; with
+  /// `seq` first when `seq` > 0).
+  status insert_record(const stmt& s, const outbound_record& r, std::int64_t seq = 0) {
+    auto sealed = crypto::seal(key_, encode_record(r), aad("record", r.tenant, r.id));
+    if (!sealed) {
+      return sealed.err();
+    }
+    auto platform_id = seal_optional("platform_message_id", r.tenant, r.id, r.platform_message_id);
+    if (!platform_id) {
+      return platform_id.err();
+    }
+    auto error_title = seal_optional("error_title", r.tenant, r.id, r.error_title);
+    if (!error_title) {
+      return error_title.err();
+    }
+    const auto subject_digest = digest_or_empty(k_kind_subject, r.tenant, r.subject);
+    const auto idempotency_digest =
+        digest_or_empty(k_kind_idempotency, r.tenant, r.idempotency_key, r.caller);
+    const auto platform_digest =
+        digest_or_empty(k_kind_platform_id, r.tenant, r.platform_message_id, r.channel);
+    query q(s);
+    int i = 1;
+    if (seq > 0) {
+      q.int64(i++, seq);
+    }
+    q.text(i, r.id).text(i + 1, r.tenant).text(i + 2, r.channel).text(i + 3, r.purpose);
+    q.text(i + 4, to_string(r.state)).int64(i + 5, r.attempts).text(i + 6, r.error_code);
+    q.int64(i + 7, r.created_at.unix_ms).int64(i + 8, r.updated_at.unix_ms).text(i + 9, r.caller);
+    q.blob(i + 10, sealed.value());
+    bind_blob_or_null(q, i + 11, platform_id.value());
+    bind_blob_or_null(q, i + 12, error_title.value());
+    bind_blob_or_null(q, i + 13, subject_digest);
+    bind_blob_or_null(q, i + 14, idempotency_digest);
+    bind_blob_or_null(q, i + 15, platform_digest);
+    return expect_done(writer_.db, q.step(), "insert");
+  }
+
+  /// Copies the pages of the committed deletes into the database file and truncates the WAL, so
+  /// that no frame of the deleted rows is left. Holds the writer (the caller does) and this
+  /// process's reader (none of its snapshots can keep the truncation waiting).
+  void purge_wal(std::string_view after) {
+    std::lock_guard lock(read_mutex_);
+    if (auto st = sqlite::truncate_wal(writer_.db, k_truncate_wait_ms, k_busy_timeout_ms, k_prefix);
+        !st) {
+      log::warn("outbox", "WAL not truncated after ", after, " (", st.err().message,
+                "); later commits overwrite its frames");
+    }
   }
 
   status prepare_all() {
@@ -356,26 +747,33 @@ class sqlite_outbox final : public outbox {
              p(w, "ROLLBACK", w_.rollback),
              p(w,
                "INSERT INTO outbox (" + cols +
-                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                   "?16, ?17)",
+                   ", subject_digest, idempotency_digest, platform_digest) VALUES (?1, ?2, ?3, ?4, "
+                   "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                w_.insert),
              p(w,
                "SELECT " + cols +
-                   " FROM outbox WHERE tenant = ?1 AND caller = ?2 AND idempotency_key = ?3",
+                   " FROM outbox WHERE tenant = ?1 AND caller = ?2 AND idempotency_digest = ?3",
                w_.find_idempotent),
-             p(w, "SELECT state FROM outbox WHERE id = ?1 AND tenant = ?2", w_.select_state),
+             p(w, "SELECT state, channel FROM outbox WHERE id = ?1 AND tenant = ?2",
+               w_.select_state),
+             // ?5/?6: the platform id's digest and sealed value; a zero-length ?5 clears both.
+             // ?8: the sealed error title; zero-length = "" (NULL).
              p(w,
                "UPDATE outbox SET state = ?3, attempts = coalesce(?4, attempts), "
+               "platform_digest = CASE WHEN ?5 IS NULL THEN platform_digest "
+               "WHEN length(?5) = 0 THEN NULL ELSE ?5 END, "
                "platform_message_id = CASE WHEN ?5 IS NULL THEN platform_message_id "
-               "WHEN ?5 = '' THEN NULL ELSE ?5 END, "
-               "error_code = coalesce(?6, error_code), error_title = coalesce(?7, error_title), "
-               "updated_at_ms = ?8 WHERE id = ?1 AND tenant = ?2",
+               "WHEN length(?5) = 0 THEN NULL ELSE ?6 END, "
+               "error_code = coalesce(?7, error_code), "
+               "error_title = CASE WHEN ?8 IS NULL THEN error_title "
+               "WHEN length(?8) = 0 THEN NULL ELSE ?8 END, "
+               "updated_at_ms = ?9 WHERE id = ?1 AND tenant = ?2",
                w_.update),
              p(w,
-               "INSERT INTO last_inbound (tenant, conversation, at_ms, subject, peer) "
-               "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, conversation) DO UPDATE SET "
-               "at_ms = max(at_ms, excluded.at_ms), "
-               "subject = CASE WHEN excluded.subject = '' THEN subject ELSE excluded.subject END, "
+               "INSERT INTO last_inbound (tenant, conversation_digest, at_ms, subject_digest, "
+               "peer) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, conversation_digest) DO "
+               "UPDATE SET at_ms = max(at_ms, excluded.at_ms), "
+               "subject_digest = coalesce(excluded.subject_digest, subject_digest), "
                "peer = coalesce(excluded.peer, peer)",
                w_.upsert_inbound),
              p(r, "SELECT " + cols + " FROM outbox WHERE id = ?1 AND tenant = ?2", r_.get),
@@ -392,15 +790,15 @@ class sqlite_outbox final : public outbox {
                r_.unfinished_after),
              p(r,
                "SELECT " + cols +
-                   " FROM outbox WHERE tenant = ?1 AND channel = ?2 AND platform_message_id = ?3",
+                   " FROM outbox WHERE tenant = ?1 AND channel = ?2 AND platform_digest = ?3",
                r_.by_platform),
-             p(r, "SELECT at_ms FROM last_inbound WHERE tenant = ?1 AND conversation = ?2",
+             p(r, "SELECT at_ms FROM last_inbound WHERE tenant = ?1 AND conversation_digest = ?2",
                r_.last_inbound),
              p(r,
                "SELECT " + cols +
-                   " FROM outbox WHERE tenant = ?1 AND caller = ?2 AND idempotency_key = ?3",
+                   " FROM outbox WHERE tenant = ?1 AND caller = ?2 AND idempotency_digest = ?3",
                r_.by_idempotency),
-             p(r, "SELECT peer FROM last_inbound WHERE tenant = ?1 AND conversation = ?2",
+             p(r, "SELECT peer FROM last_inbound WHERE tenant = ?1 AND conversation_digest = ?2",
                r_.peer),
          }) {
       if (!st) {
@@ -415,69 +813,64 @@ class sqlite_outbox final : public outbox {
     return expect_done(writer_.db, q.step(), what);
   }
 
-  static std::string aad(const std::string& tenant, const std::string& id) {
-    std::string a = tenant;
-    a.push_back('\0');
-    a += id;
-    return a;
-  }
-
-  /// The peer of a pseudonymous conversation is bound to its row (a sealed value copied to
-  /// another row does not open); the prefix keeps it apart from the messages' `aad`.
-  static std::string peer_aad(const std::string& tenant, const std::string& conversation) {
-    std::string a = "peer";
-    a.push_back('\0');
-    a += tenant;
-    a.push_back('\0');
-    a += conversation;
-    return a;
-  }
-
   status upsert_inbound(const outbox_write& w) {
     std::string sealed;
     if (!w.peer.empty()) {
-      auto s = crypto::seal(key_, w.peer, peer_aad(w.tenant, w.conversation));
+      auto s = crypto::seal(key_, w.peer, aad("peer", w.tenant, w.conversation));
       if (!s) {
         return s.err();
       }
       sealed = std::move(s.value());
     }
+    const auto conversation_digest = digest_of(k_kind_conversation, w.tenant, w.conversation);
+    const auto subject_digest = digest_or_empty(k_kind_subject, w.tenant, w.subject);
     query q(w_.upsert_inbound);
-    q.text(1, w.tenant).text(2, w.conversation).int64(3, w.at_ms).text(4, w.subject);
-    if (!sealed.empty()) {
-      q.blob(5, sealed);  // unbound stays NULL: the stored peer is kept
-    }
+    q.text(1, w.tenant).blob(2, conversation_digest).int64(3, w.at_ms);
+    bind_blob_or_null(q, 4, subject_digest);  // NULL keeps the stored subject
+    bind_blob_or_null(q, 5, sealed);          // NULL keeps the stored peer
     return expect_done(writer_.db, q.step(), "last_inbound");
   }
 
-  /// Reads the current row of a query over `k_columns`, opening the sealed message.
+  /// Reads the current row of a query over `k_columns`, opening the sealed values.
   result<outbound_record> row(const query& q) const {
     outbound_record r;
     r.id = q.col_text(0);
     r.tenant = q.col_text(1);
     r.channel = q.col_text(2);
-    r.conversation = q.col_text(3);
-    r.recipient = q.col_text(4);
-    r.subject = q.col_text(5);
-    r.purpose = q.col_text(6);
-    auto opened = crypto::open(key_, q.col_blob(7), aad(r.tenant, r.id));
-    if (!opened) {
+    r.purpose = q.col_text(3);
+    r.state = parse_outbound_state(q.col_text(4)).value_or(outbound_state::failed);
+    r.attempts = static_cast<std::uint32_t>(q.col_int64(5));
+    r.error_code = q.col_text(6);
+    r.created_at = timestamp::from_millis(q.col_int64(7));
+    r.updated_at = timestamp::from_millis(q.col_int64(8));
+    r.caller = q.col_text(9);
+    auto record = crypto::open(key_, q.col_view(10), aad("record", r.tenant, r.id));
+    if (!record || !decode_record(record.value(), r)) {
       return error{errc::internal, "outbox: message " + r.id + " cannot be decrypted"};
     }
-    r.message = std::move(opened.value());
-    r.state = parse_outbound_state(q.col_text(8)).value_or(outbound_state::failed);
-    r.attempts = static_cast<std::uint32_t>(q.col_int64(9));
-    r.platform_message_id = q.col_text(10);
-    r.error_code = q.col_text(11);
-    r.error_title = q.col_text(12);
-    r.created_at = timestamp::from_millis(q.col_int64(13));
-    r.updated_at = timestamp::from_millis(q.col_int64(14));
-    r.caller = q.col_text(15);
-    r.idempotency_key = q.col_text(16);
+    auto open_optional = [&](int column, std::string_view what, std::string& out) -> status {
+      const auto sealed = q.col_view(column);
+      if (sealed.empty()) {
+        return {};  // NULL: none
+      }
+      auto opened = crypto::open(key_, sealed, aad(what, r.tenant, r.id));
+      if (!opened) {
+        return {errc::internal,
+                "outbox: the " + std::string(what) + " of " + r.id + " cannot be decrypted"};
+      }
+      out = std::move(opened.value());
+      return {};
+    };
+    if (auto st = open_optional(11, "platform_message_id", r.platform_message_id); !st) {
+      return st.err();
+    }
+    if (auto st = open_optional(12, "error_title", r.error_title); !st) {
+      return st.err();
+    }
     return r;
   }
 
-  result<outbound_record> one(query& q) const {
+  result<outbound_record> one(query& q, sqlite3* db) const {
     int rc = q.step();
     if (rc == SQLITE_ROW) {
       return row(q);
@@ -485,19 +878,44 @@ class sqlite_outbox final : public outbox {
     if (rc == SQLITE_DONE) {
       return error{errc::not_found, "no such message"};
     }
-    return sql_error(reader_.db, rc, "select");
+    return sql_error(db, rc, "select");
+  }
+
+  /// The first row of `q` whose opened record satisfies `matches` (a digest matched: this rules
+  /// out a collision), or `errc::not_found`.
+  template <class Match>
+  result<outbound_record> first_matching(query& q, Match matches) const {
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      auto r = row(q);
+      if (!r) {
+        return r.err();
+      }
+      if (matches(r.value())) {
+        return r;
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(reader_.db, rc, "select");
+    }
+    return error{errc::not_found, "no such message"};
   }
 
   status put_one(outbox_write& w) {
     auto& r = w.record;
     if (!r.idempotency_key.empty()) {
+      const auto digest = digest_of(k_kind_idempotency, r.tenant, r.caller, r.idempotency_key);
       query q(w_.find_idempotent);
-      q.text(1, r.tenant).text(2, r.caller).text(3, r.idempotency_key);
+      q.text(1, r.tenant).text(2, r.caller).blob(3, digest);
       int rc = q.step();
       if (rc == SQLITE_ROW) {
         auto earlier = row(q);
         if (!earlier) {
           return earlier.err();
+        }
+        if (earlier->idempotency_key != r.idempotency_key) {
+          // Two keys with one digest: the unique index cannot hold both.
+          return {errc::internal, "outbox: idempotency key digest collision"};
         }
         r = std::move(earlier.value());
         w.created = false;
@@ -508,22 +926,13 @@ class sqlite_outbox final : public outbox {
       }
     }
     w.created = true;
-    auto sealed = crypto::seal(key_, r.message, aad(r.tenant, r.id));
-    if (!sealed) {
-      return sealed.err();
-    }
-    query q(w_.insert);
-    q.text(1, r.id).text(2, r.tenant).text(3, r.channel).text(4, r.conversation);
-    q.text(5, r.recipient).text(6, r.subject).text(7, r.purpose).blob(8, sealed.value());
-    q.text(9, to_string(r.state)).int64(10, r.attempts).text_or_null(11, r.platform_message_id);
-    q.text(12, r.error_code).text(13, r.error_title).int64(14, r.created_at.unix_ms);
-    q.int64(15, r.updated_at.unix_ms).text(16, r.caller).text_or_null(17, r.idempotency_key);
-    return expect_done(writer_.db, q.step(), "insert");
+    return insert_record(w_.insert, r);
   }
 
   status update_one(outbox_write& w) {
     const auto& u = w.update;
     w.applied = false;
+    std::string channel;  // the platform id's digest names it; the update does not carry it
     {
       query q(w_.select_state);
       q.text(1, u.id).text(2, u.tenant);
@@ -538,6 +947,24 @@ class sqlite_outbox final : public outbox {
       if (u.forward_only && rank(u.state) <= rank(current)) {
         return {};
       }
+      channel = q.col_text(1);
+    }
+    std::string platform_digest, platform_sealed, error_title;
+    if (u.platform_message_id && !u.platform_message_id->empty()) {
+      platform_digest = digest_of(k_kind_platform_id, u.tenant, channel, *u.platform_message_id);
+      auto sealed =
+          crypto::seal(key_, *u.platform_message_id, aad("platform_message_id", u.tenant, u.id));
+      if (!sealed) {
+        return sealed.err();
+      }
+      platform_sealed = std::move(sealed.value());
+    }
+    if (u.error_title && !u.error_title->empty()) {
+      auto sealed = crypto::seal(key_, *u.error_title, aad("error_title", u.tenant, u.id));
+      if (!sealed) {
+        return sealed.err();
+      }
+      error_title = std::move(sealed.value());
     }
     query q(w_.update);
     q.text(1, u.id).text(2, u.tenant).text(3, to_string(u.state));
@@ -545,15 +972,16 @@ class sqlite_outbox final : public outbox {
       q.int64(4, *u.attempts);
     }
     if (u.platform_message_id) {
-      q.text(5, *u.platform_message_id);  // "" clears it (bound as '' -> NULL by the SQL)
+      q.blob(5, platform_digest);  // zero-length clears it
+      q.blob(6, platform_sealed);
     }
     if (u.error_code) {
-      q.text(6, *u.error_code);
+      q.text(7, *u.error_code);
     }
     if (u.error_title) {
-      q.text(7, *u.error_title);
+      q.blob(8, error_title);  // zero-length = ""
     }
-    q.int64(8, u.updated_at.unix_ms);
+    q.int64(9, u.updated_at.unix_ms);
     if (auto st = expect_done(writer_.db, q.step(), "update"); !st) {
       return st;
     }
@@ -561,9 +989,13 @@ class sqlite_outbox final : public outbox {
     return {};
   }
 
+  /// Deletes with both statements in one transaction, then truncates the WAL: after an erasure
+  /// always (`always_purge`: also a retry of one whose truncation was kept waiting), after
+  /// retention when it deleted anything.
   template <class Bind>
   result<std::uint64_t> delete_where(const char* outbox_sql, const char* inbound_sql,
-                                     const std::string& tenant, Bind bind) {
+                                     const std::string& tenant, std::string_view what,
+                                     bool always_purge, Bind bind) {
     std::lock_guard lock(write_mutex_);
     // Rare operations: prepared per call.
     stmt a, b;
@@ -577,6 +1009,7 @@ class sqlite_outbox final : public outbox {
       return st.err();
     }
     std::uint64_t n = 0;
+    std::uint64_t windows = 0;
     status st;
     {
       query q(a);
@@ -590,6 +1023,7 @@ class sqlite_outbox final : public outbox {
       q.text(1, tenant);
       bind(q);
       st = expect_done(writer_.db, q.step(), "delete");
+      windows = static_cast<std::uint64_t>(sqlite3_changes(writer_.db));
     }
     if (st) {
       st = run(w_.commit, "commit");
@@ -598,12 +1032,18 @@ class sqlite_outbox final : public outbox {
       run(w_.rollback, "rollback");
       return st.err();
     }
+    if (always_purge || n + windows > 0) {
+      // The deleted rows are zeroed in their pages (secure_delete); older versions of those
+      // pages are still in WAL frames until the WAL is truncated.
+      purge_wal(what);
+    }
     return n;
   }
 
-  std::string key_;
+  std::string key_;         // seals values: outbox_key(master key)
+  std::string lookup_key_;  // keys the lookup digests
   file_lock lock_;
-  std::mutex write_mutex_;
+  std::mutex write_mutex_;  // taken before read_mutex_ where both are held
   std::mutex read_mutex_;
   // Connections before their statements: members are destroyed in reverse order.
   connection writer_;

@@ -1,17 +1,20 @@
 #pragma once
 
 // The SQLite plumbing shared by the event log (sqlite_log.cpp) and the outbox
-// (sqlite_outbox.cpp): error values, owning handles, a bind/step/read helper, and an advisory
-// file lock. Internal to sb_store.
+// (sqlite_outbox.cpp): error values, owning handles, a bind/step/read helper, an advisory file
+// lock, keyed digests of identifiers, and the WAL truncation after deletes. Internal to sb_store.
 
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 
 namespace sb::store::sqlite {
@@ -172,6 +175,55 @@ inline result<std::string> scalar_text(sqlite3* db, const char* sql) {
     return sql_error(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc, sql);
   }
   return q.col_text(0);
+}
+
+/// Deleted content is overwritten with zeros, also on free-list pages, so that erased and expired
+/// rows do not linger in the database file (set on every writing connection).
+inline constexpr const char* secure_delete_pragma = "PRAGMA secure_delete = ON";
+
+/// The stored form of an identifier that a store must find again but never read back (a dedupe
+/// key, a recipient, a platform message id): HMAC-SHA256 under `secret` of `parts` joined with NUL
+/// bytes, cut to `size` bytes (at most 32). Equality is all a lookup needs; the value itself, when
+/// it is needed, is kept sealed elsewhere. (The event log's dedupe digests are this construction
+/// over tenant, channel and key, 16 bytes.)
+inline std::string keyed_digest(std::string_view secret,
+                                std::initializer_list<std::string_view> parts, std::size_t size) {
+  std::string material;
+  std::size_t n = 0;
+  for (auto p : parts) {
+    n += p.size() + 1;
+  }
+  material.reserve(n);
+  bool first = true;
+  for (auto p : parts) {
+    if (!first) {
+      material.push_back('\0');
+    }
+    first = false;
+    material.append(p);
+  }
+  const auto mac = crypto::hmac_sha256(secret, material);
+  return std::string(reinterpret_cast<const char*>(mac.data()), std::min(size, mac.size()));
+}
+
+/// Checkpoints the WAL of `db` into the database file and truncates the WAL to zero bytes, so that
+/// the frames holding deleted rows (older versions of their pages) leave the files: what a crash,
+/// a kill or a file backup would otherwise keep. Waits at most `wait_ms` for readers of older
+/// snapshots, then restores `busy_timeout_ms`. Call it with no write transaction open on `db`. A
+/// busy answer (a reader kept an old snapshot) is an error value: later commits overwrite those
+/// frames instead, and the next truncation removes them.
+inline status truncate_wal(sqlite3* db, int wait_ms, int busy_timeout_ms,
+                           std::string_view prefix = "sqlite") {
+  sqlite3_busy_timeout(db, wait_ms);
+  int log_frames = 0;
+  int checkpointed = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                           &checkpointed);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+  if (rc != SQLITE_OK) {
+    return sql_error(db, rc, "checkpoint (truncate)", prefix);
+  }
+  return {};
 }
 
 /// An exclusive advisory lock on a file, released when destroyed (also when the process dies).

@@ -269,6 +269,10 @@ TEST_CASE(
     CHECK(content.find("Quackenbush") == std::string::npos);
     CHECK(content.find("QUARANTINED-marmoset") == std::string::npos);
     CHECK(content.find("Narwhal-pickle") == std::string::npos);
+    // Identifiers too: the person's number and the platform's id of the reply (at_rest_test.cpp
+    // checks the same after a SIGKILL, on every channel, and after an erasure).
+    CHECK(content.find(k_person) == std::string::npos);
+    CHECK(content.find("wamid.OUT1") == std::string::npos);
   }
   CHECK(bytes > 0);
   CHECK(routing_keys_seen);

@@ -1,16 +1,10 @@
 // The outbox's lookups for POST /v1/messages (store/outbox.hpp): a message by its Idempotency-Key
 // (a replay after a restart is recognised before it is judged again), and the real peer of a
-// pseudonymizing tenant's conversation (sealed at rest, bound to its row); schema v1 files are
-// migrated. Both outboxes, real SQLite files in a fresh temporary directory.
+// pseudonymizing tenant's conversation (sealed at rest, bound to its row). Both outboxes, real
+// SQLite files in a fresh temporary directory.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-#include <stdlib.h>
-
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "integration/outbound/outbox_support.hpp"
@@ -49,8 +43,7 @@ store::outbound_record record(const std::string& id, const std::string& caller,
 
 }  // namespace
 
-TEST_CASE("a message is found by its tenant, caller and idempotency key",
-          "[outbox][integration]") {
+TEST_CASE("a message is found by its tenant, caller and idempotency key", "[outbox][integration]") {
   both([](std::shared_ptr<store::outbox> box) {
     REQUIRE(box->put(record("out_1", "helpdesk", "order-42")).ok());
     REQUIRE(box->put(record("out_2", "helpdesk", "")).ok());
@@ -113,68 +106,23 @@ TEST_CASE("the SQLite outbox seals the peer, bound to its conversation, across r
   {
     auto box = open_sqlite(dir.path);
     REQUIRE(box->set_last_inbound("acme", k_conversation, 1000, "sub_a", k_phone).ok());
+    REQUIRE(box->set_last_inbound("acme", "wa-main:anon_0000000000000000", 1000, "sub_b").ok());
   }
   const std::string bytes =
       file_bytes(dir.path + "/outbox.db") + file_bytes(dir.path + "/outbox.db-wal");
-  CHECK(bytes.find(k_conversation) != std::string::npos);  // the pseudonym is not secret
+  // Neither the pseudonym nor the number: the conversation is a keyed digest, the peer sealed.
+  CHECK(bytes.find("anon_7K2Q9D4M1X8T6R3B") == std::string::npos);
   CHECK(bytes.find(k_phone) == std::string::npos);
   CHECK(open_sqlite(dir.path)->peer_of("acme", k_conversation).value() == k_phone);
 
-  // A sealed peer copied to another conversation does not open there.
+  // A sealed peer copied to another conversation's row does not open there.
   {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((dir.path + "/outbox.db").c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db,
-                         "INSERT INTO last_inbound (tenant, conversation, at_ms, subject, peer) "
-                         "SELECT tenant, 'wa-main:anon_0000000000000000', at_ms, subject, peer "
-                         "FROM last_inbound",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
+    test::outbox::raw_db raw(dir.path);
+    raw.exec(
+        "UPDATE last_inbound SET peer = (SELECT peer FROM last_inbound WHERE peer IS NOT NULL) "
+        "WHERE peer IS NULL");
   }
   auto box = open_sqlite(dir.path);
   CHECK(box->peer_of("acme", "wa-main:anon_0000000000000000").err().code == errc::internal);
   CHECK(box->peer_of("acme", k_conversation).value() == k_phone);
-}
-
-TEST_CASE("a schema v1 outbox is migrated in place and keeps its data", "[outbox][integration]") {
-  temp_dir dir{"sb-lookup"};
-  {
-    // The v1 file as the previous release wrote it: a message and a window row.
-    auto box = open_sqlite(dir.path);
-    REQUIRE(box->put(record("out_1", "helpdesk", "order-42")).ok());
-    REQUIRE(box->set_last_inbound("acme", "tg:1001", 1000, "sub_1001").ok());
-  }
-  {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((dir.path + "/outbox.db").c_str(), &db) == SQLITE_OK);
-    // Back to v1: the table as v1 created it (without `peer`).
-    REQUIRE(sqlite3_exec(db,
-                         "BEGIN; "
-                         "CREATE TABLE li_v1 (tenant TEXT NOT NULL, conversation TEXT NOT NULL, "
-                         "at_ms INTEGER NOT NULL, subject TEXT NOT NULL, "
-                         "PRIMARY KEY (tenant, conversation)) WITHOUT ROWID; "
-                         "INSERT INTO li_v1 SELECT tenant, conversation, at_ms, subject "
-                         "FROM last_inbound; "
-                         "DROP TABLE last_inbound; "
-                         "ALTER TABLE li_v1 RENAME TO last_inbound; "
-                         "CREATE INDEX last_inbound_subject ON last_inbound (tenant, subject); "
-                         "PRAGMA user_version = 1; COMMIT;",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(db);
-  }
-  auto box = open_sqlite(dir.path);
-  CHECK(box->get("acme", "out_1").ok());
-  CHECK(box->last_inbound("acme", "tg:1001").value() == 1000);
-  CHECK(box->peer_of("acme", "tg:1001").err().code == errc::not_found);
-  REQUIRE(box->set_last_inbound("acme", k_conversation, 2000, "sub_a", k_phone).ok());
-  CHECK(box->peer_of("acme", k_conversation).value() == k_phone);
-  box.reset();
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open((dir.path + "/outbox.db").c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(s, 0) == 2);
-  sqlite3_finalize(s);
-  sqlite3_close(db);
 }
