@@ -24,11 +24,12 @@ http_response accepted_response(std::size_t stored, std::size_t duplicates) {
 
 channel_logic::channel_logic(std::string tenant, const config::channel_config& channel,
                              const adapters::adapter_info& info, const std::string& master_key,
-                             config::privacy_config privacy)
+                             config::privacy_config privacy, std::size_t max_events)
     : tenant_(std::move(tenant)),
       channel_name_(channel.name),
       subject_key_(derive_subject_key(master_key, tenant_)),
       privacy_(std::move(privacy)),
+      max_events_(max_events),
       adapter_(info.make(channel)) {}
 
 ingest_outcome channel_logic::ingest(std::string_view method, std::string_view query,
@@ -64,6 +65,15 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
   }
   if (events.empty()) {
     return respond_now{accepted_response(0, 0)};
+  }
+  // Each event may spawn a conversation actor and is stored in one transaction: a signed body
+  // must not carry more than the bound. All or nothing: the platform's retry meets the same
+  // answer, so nothing of such a body is stored or quarantined.
+  if (events.size() > max_events_) {
+    return respond_now{error_response(errc::too_many_events,
+                                      "the body carries " + std::to_string(events.size()) +
+                                          " events; at most " + std::to_string(max_events_) +
+                                          " are accepted per webhook (limits.events_per_webhook)")};
   }
   const timestamp received = now();
   for (auto& e : events) {

@@ -35,13 +35,16 @@ class channel_logic {
  public:
   /// `master_key` is the 32-byte storage key; the tenant's subject key derives from it.
   /// `privacy`: the tenant's redaction and pseudonymization settings, applied to every event
-  /// before it is stored (privacy/redact.hpp).
+  /// before it is stored (privacy/redact.hpp). `max_events`: events one body may carry
+  /// (`limits.events_per_webhook`).
   channel_logic(std::string tenant, const config::channel_config& channel,
                 const adapters::adapter_info& info, const std::string& master_key,
-                config::privacy_config privacy = {});
+                config::privacy_config privacy = {},
+                std::size_t max_events = config::limits_config{}.events_per_webhook);
 
   /// Handles one request. `body` must carry simdjson padding capacity (see adapters::request);
-  /// it is moved into the quarantine when unparseable.
+  /// it is moved into the quarantine when unparseable. A verified body with more than
+  /// `max_events` events is answered 413 `too_many_events` and nothing of it is kept.
   ingest_outcome ingest(std::string_view method, std::string_view query,
                         const std::vector<adapters::header>& headers, std::string& body);
 
@@ -54,6 +57,7 @@ class channel_logic {
   std::string channel_name_;
   std::string subject_key_;
   config::privacy_config privacy_;
+  std::size_t max_events_;
   std::unique_ptr<adapters::adapter> adapter_;
 };
 

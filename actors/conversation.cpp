@@ -14,6 +14,8 @@ struct conversation_actor_state {
   /// Which restore is in flight (0 = none); a late answer of an abandoned one is ignored.
   std::uint64_t restoring = 0;
   std::uint64_t next_restore = 1;
+  /// Stopped by the tenant to make room (`evict_atom`): quit once no query waits.
+  bool evicted = false;
   static inline const char* name = "conversation";
 };
 
@@ -37,11 +39,17 @@ void finish_restore(conversation_ptr self, std::uint64_t which, std::int64_t dur
     for (auto& rp : waiting) {
       rp.deliver(caf::make_error(caf::sec::request_timeout));
     }
+    if (st.evicted) {
+      self->quit();
+    }
     return;
   }
   st.conv.restore(durable_ms);
   for (auto& rp : waiting) {
     rp.deliver(st.conv.last_inbound_ms());
+  }
+  if (st.evicted) {
+    self->quit();
   }
 }
 
@@ -87,6 +95,16 @@ caf::behavior conversation_actor(conversation_ptr self, std::string tenant, std:
         finish_restore(self, which, durable_ms);
       },
       [=](stats_atom) -> std::uint64_t { return self->state.conv.events(); },
+      // The tenant needs room (limits.conversations_per_tenant). Nothing here is lost: the window
+      // is in the outbox, and `events` is an introspection counter that decides nothing. A
+      // window query in progress is answered first.
+      [=](evict_atom) {
+        auto& st = self->state;
+        st.evicted = true;
+        if (st.restoring == 0) {
+          self->quit();
+        }
+      },
       // Idle conversations go away; the tenant spawns a fresh one on the next event.
       caf::after(idle) >> [=] { self->quit(); },
   };

@@ -11,12 +11,12 @@ constexpr int k_max_reads = 8;
 }  // namespace
 
 http_response events_page(store::event_log& log, const events_query& q,
-                          const privacy::consent_registry* consents,
-                          privacy::purpose_set purposes) {
+                          const privacy::consent_registry* consents, privacy::purpose_set purposes,
+                          std::uint64_t upto) {
   std::vector<store::stored_event> page;
   std::uint64_t next = q.after;
   for (int reads = 0; reads < k_max_reads && page.size() < q.limit; ++reads) {
-    auto r = log.read(q.tenant, next, q.limit - page.size(), q.types);
+    auto r = log.read(q.tenant, next, q.limit - page.size(), q.types, upto);
     if (!r) {
       if (reads == 0) {
         return error_response(errc::unavailable, "could not read the event log; retry", 1);
@@ -29,7 +29,7 @@ http_response events_page(store::event_log& log, const events_query& q,
     for (auto& e : r->events) {
       page.push_back(std::move(e));
     }
-    if (!progressed || next >= log.head(q.tenant)) {
+    if (!progressed || next >= upto) {
       break;
     }
   }

@@ -17,7 +17,12 @@ namespace sb::actors {
 /// `next` moves past it all the same. When filtering leaves the page short, the log is read on
 /// (a bounded number of times) so that a run of withheld events does not answer empty pages
 /// while later events wait.
+///
+/// `upto`: the tenant's announced head when the query arrived. Nothing past it is read (`next`
+/// never passes it): a stored event not yet announced may carry a consent change (an opt-out
+/// keyword) that the tenant has not applied yet.
 http_response events_page(store::event_log& log, const events_query& q,
-                          const privacy::consent_registry* consents, privacy::purpose_set purposes);
+                          const privacy::consent_registry* consents, privacy::purpose_set purposes,
+                          std::uint64_t upto);
 
 }  // namespace sb::actors

@@ -98,6 +98,11 @@ struct committed_msg {
 using window_atom = caf::atom_constant<caf::atom("window")>;
 using restored_atom = caf::atom_constant<caf::atom("restored")>;
 
+/// tenant -> conversation (`evict_atom`): stop, to make room for another conversation
+/// (limits.conversations_per_tenant); after answering a window query in progress, if any. The
+/// tenant no longer routes to it.
+using evict_atom = caf::atom_constant<caf::atom("evict")>;
+
 /// tenant -> conversation (`event_atom`): what a conversation needs to know of a stored event.
 struct conversation_event {
   std::uint64_t seq = 0;
@@ -106,8 +111,11 @@ struct conversation_event {
   timestamp occurred_at;
 };
 
-/// stream -> tenant (`register_atom`): a live SSE stream wants head notifications.
-/// tenant -> stream (`head_atom`, uint64): the tenant's stream grew to this seq.
+/// stream -> tenant (`register_atom`): a live SSE stream wants head notifications; the tenant
+/// answers with `head_atom` at once.
+/// tenant -> stream (`head_atom`, uint64): the announced head: the stream may read up to this
+/// seq (every event up to it is committed and its consent change applied).
+/// tenant -> itself (`head_atom`): the settle tick (actors/tenant.cpp).
 /// stream -> itself (`written_atom`): the sink wrote the last batch. (`pump_atom`): read more.
 
 /// tenant -> asker (`stats_atom`): sizes, for tests and metrics.
@@ -171,7 +179,8 @@ using push_atom = caf::atom_constant<caf::atom("push")>;
 using deadlist_atom = caf::atom_constant<caf::atom("deadlist")>;
 using redrive_atom = caf::atom_constant<caf::atom("redrive")>;
 
-/// tenant -> subscriber (`head_atom`, uint64): the tenant's stream grew to this seq.
+/// tenant -> subscriber (`head_atom`, uint64): the announced head: read up to this seq (sent
+/// at spawn and on every announcement).
 /// subscriber -> itself: (`pump_atom`) read more; (`retry_atom`, ticket) a retry is due;
 /// (`save_atom`) the cursor-save timer fired. tenant -> itself (`restart_atom`, `push_atom`,
 /// name): restart a crashed subscriber.

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "actors/actors.hpp"
 #include "core/log.hpp"
 
@@ -28,6 +30,9 @@ struct stream_state {
   privacy::purpose_set purposes = 0;
   stream_request req;
   std::uint64_t cursor = 0;
+  /// The tenant's announced head: the stream reads up to it, never further (a stored event past
+  /// it may carry a consent change the tenant has not applied yet).
+  std::uint64_t announced = 0;
   bool in_flight = false;
   static inline const char* name = "stream";
 };
@@ -39,7 +44,10 @@ void pump(caf::stateful_actor<stream_state>* self) {
   if (st.in_flight) {
     return;
   }
-  auto r = st.log->read(st.req.tenant, st.cursor, k_stream_batch, st.req.types);
+  if (st.cursor >= st.announced) {
+    return;
+  }
+  auto r = st.log->read(st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced);
   if (!r) {
     log::warn("stream", "read failed for tenant ", st.req.tenant, ": ", r.err().message);
     self->quit();
@@ -52,7 +60,7 @@ void pump(caf::stateful_actor<stream_state>* self) {
   privacy::filter(st.consents.get(), st.req.tenant, st.purposes, r->events);
   if (r->events.empty()) {
     // A type or consent filter may skip a long run: keep going until the head.
-    if (progressed && st.cursor < st.log->head(st.req.tenant)) {
+    if (progressed && st.cursor < st.announced) {
       self->send(self, pump_atom::value);
     }
     return;
@@ -81,11 +89,15 @@ caf::behavior stream_actor(caf::stateful_actor<stream_state>* self,
   self->attach_functor([sink = st.req.sink](const caf::error&) { sink->close(); });
   self->monitor(tenant);
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
+  // The tenant answers with the announced head; reading starts then.
   self->send(tenant, register_atom::value);
-  self->send(self, pump_atom::value);
   return {
       [=](pump_atom) { pump(self); },
-      [=](head_atom, std::uint64_t) { pump(self); },
+      [=](head_atom, std::uint64_t head) {
+        auto& st = self->state;
+        st.announced = std::max(st.announced, head);
+        pump(self);
+      },
       [=](written_atom) {
         self->state.in_flight = false;
         pump(self);

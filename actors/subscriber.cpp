@@ -33,7 +33,9 @@ struct subscriber_state {
   metrics::counter* failures = nullptr;
   metrics::counter* dead_letters = nullptr;
   metrics::gauge* lag = nullptr;
-  std::uint64_t head = 0;  // the log's head at the last pump
+  std::uint64_t head = 0;  // the log's head at the last pump (for the lag)
+  // The tenant's announced head (`head_atom`): events are read up to it, never further.
+  std::uint64_t announced = 0;
   // Erasure (actors/privacy_api.hpp): the subject of each window event that has one, and the
   // window events of erased subjects, which are finished without being sent.
   std::map<std::uint64_t, std::string> window_subjects;
@@ -211,8 +213,8 @@ void pump(sub_ptr self) {
   }
   auto& p = *st.planner;
   const std::size_t room = std::min(p.room(), st.init.settings.read_batch);
-  if (room > 0 && p.read_position() < head) {
-    auto r = st.init.log->read(st.init.tenant, p.read_position(), room, {});
+  if (room > 0 && p.read_position() < st.announced) {
+    auto r = st.init.log->read(st.init.tenant, p.read_position(), room, {}, st.announced);
     if (!r) {
       log::warn("subscriber", st.label, ": cannot read the log: ", r.err().message);
       arm_busy_timer(self);
@@ -232,7 +234,7 @@ void pump(sub_ptr self) {
       }
       p.advance(r->next);
       // One batch per message keeps handlers short; the next one follows at once.
-      if (p.read_position() < head && p.room() > 0) {
+      if (p.read_position() < st.announced && p.room() > 0) {
         self->send(self, pump_atom::value);
       }
     }
@@ -519,7 +521,11 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
   });
   self->send(self, pump_atom::value);
   return {
-      [=](head_atom, std::uint64_t) { pump(self); },
+      [=](head_atom, std::uint64_t announced) {
+        auto& st = self->state;
+        st.announced = std::max(st.announced, announced);
+        pump(self);
+      },
       [=](pump_atom) {
         self->state.busy_timer = false;
         pump(self);

@@ -1,8 +1,12 @@
+#include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "actors/actors.hpp"
+#include "actors/announced_head.hpp"
 #include "actors/api.hpp"
 #include "actors/consent_api.hpp"
+#include "actors/conversation_lru.hpp"
 #include "actors/conversation_state.hpp"
 #include "actors/events_page.hpp"
 #include "actors/outbound_api.hpp"
@@ -19,8 +23,19 @@ struct tenant_state {
   std::unordered_map<std::string, caf::actor> channels;  // absent while restarting
   std::unordered_map<caf::actor_addr, std::string> channel_by_addr;
   std::unordered_map<std::string, restart_policy> channel_restarts;
-  std::unordered_map<std::string, caf::actor> conversations;
+  /// Live conversation actors by key, least recently used last, at most
+  /// `limits.conversations_per_tenant` (set at start).
+  std::optional<conversation_lru<caf::actor>> conversations;
   std::unordered_map<caf::actor_addr, std::string> conversation_by_addr;
+  /// Conversation actors stopped to make room that still finish a window query (they quit
+  /// when it is answered); no longer routed to.
+  std::unordered_map<caf::actor_addr, caf::actor> evicting;
+  /// What streams, pull and push may read up to: every event up to it was committed here, its
+  /// consent change (keywords) applied (actors/announced_head.hpp). From the log's head at start.
+  announced_head announced;
+  /// The log's head at the last settle tick (`head_atom` to self): a seq up to it still not
+  /// announced at the next tick lost its commit and is given up on.
+  std::uint64_t settle_mark = 0;
   std::unordered_map<caf::actor_addr, caf::actor> streams;
   std::unordered_map<std::string, caf::actor> subscribers;  // push; absent while restarting
   std::unordered_map<caf::actor_addr, std::string> subscriber_by_addr;
@@ -38,7 +53,9 @@ struct tenant_state {
   std::uint64_t channel_restart_count = 0;
   std::uint64_t conversation_restart_count = 0;
   bool stopping = false;
-  metrics::gauge* depth = nullptr;  // switchboard_mailbox_depth{tenant,channel=""}
+  metrics::gauge* depth = nullptr;               // switchboard_mailbox_depth{tenant,channel=""}
+  metrics::gauge* conversations_live = nullptr;  // switchboard_conversation_actors{tenant}
+  metrics::counter* conversations_evicted = nullptr;  // ..._evictions_total{tenant}
   static inline const char* name = "tenant";
 };
 
@@ -59,7 +76,7 @@ void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
   }
   auto logic =
       std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key,
-                                      st.cfg->privacy);
+                                      st.cfg->privacy, st.init.cfg->limits.events_per_webhook);
   auto child = spawn_channel_actor(self, std::move(logic), st.init.store,
                                    caf::actor_cast<caf::actor>(self), st.init.settings);
   st.channel_by_addr[child.address()] = ch.name;
@@ -104,6 +121,8 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
     }
   }
   auto child = spawn_subscriber_actor(self, std::move(init), st.init.store_blocks);
+  // It reads up to what is announced; later announcements follow on commits.
+  self->send(child, head_atom::value, st.announced.value());
   st.subscriber_by_addr[child.address()] = sub.name;
   st.subscribers[sub.name] = std::move(child);
 }
@@ -176,16 +195,95 @@ void to_subscriber(tenant_ptr self, const std::string& name, Atom atom, Msg& m) 
                       : error_response(errc::not_found, "no push subscriber of that name"));
 }
 
+/// Stops the least recently used conversation actor to make room. It holds nothing that is not
+/// durable (conversation_state.hpp): its next event spawns a fresh one, which restores the window
+/// from the outbox. It still handles what the tenant sent it before (events, a window query).
+void evict_conversation(tenant_ptr self) {
+  auto& st = self->state;
+  auto [key, conv] = st.conversations->pop_lru();
+  st.conversation_by_addr.erase(conv.address());
+  self->send(conv, evict_atom::value);
+  st.evicting.emplace(conv.address(), std::move(conv));
+  st.conversations_evicted->inc();
+}
+
 caf::actor conversation_for(tenant_ptr self, const std::string& key) {
   auto& st = self->state;
-  auto it = st.conversations.find(key);
-  if (it != st.conversations.end()) {
-    return it->second;
+  auto& live = *st.conversations;
+  if (auto* conv = live.touch(key)) {
+    return *conv;
+  }
+  while (live.full()) {
+    evict_conversation(self);
   }
   auto child = spawn_conversation_actor(self, st.cfg->id, key, st.init.settings.conversation_idle);
   st.conversation_by_addr[child.address()] = key;
-  st.conversations.emplace(key, child);
+  live.insert(key, child);
+  st.conversations_live->set(static_cast<std::int64_t>(live.size()));
   return child;
+}
+
+/// Tells streams and push subscribers how far they may read now.
+void announce(tenant_ptr self) {
+  auto& st = self->state;
+  const std::uint64_t head = st.announced.value();
+  for (auto& [addr, s] : st.streams) {
+    self->send(s, head_atom::value, head);
+  }
+  for (auto& [name, sub] : st.subscribers) {
+    self->send(sub, head_atom::value, head);
+  }
+}
+
+/// Records a commit's seqs (ascending; a request's events have consecutive seqs). Returns true
+/// when the announced head moved.
+bool record_commit(tenant_ptr self, const std::vector<event>& events) {
+  auto& head = self->state.announced;
+  bool moved = false;
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  for (const auto& e : events) {
+    if (e.seq == 0) {
+      continue;
+    }
+    if (first != 0 && e.seq == last + 1) {
+      last = e.seq;
+      continue;
+    }
+    if (first != 0) {
+      moved = head.committed(first, last) || moved;
+    }
+    first = last = e.seq;
+  }
+  if (first != 0) {
+    moved = head.committed(first, last) || moved;
+  }
+  return moved;
+}
+
+/// Time between settle ticks: a commit that has not reached the tenant one tick after its events
+/// were stored is taken as lost (its sender timed out or crashed after the store wrote it), so
+/// readers are not held back by it forever. The channel waits `store_timeout` for the store, so
+/// a commit still on its way is never given up on.
+std::chrono::milliseconds settle_interval(tenant_ptr self) {
+  return std::max<std::chrono::milliseconds>(self->state.init.settings.store_timeout,
+                                             std::chrono::seconds{1});
+}
+
+void settle(tenant_ptr self) {
+  auto& st = self->state;
+  if (st.stopping) {
+    return;
+  }
+  const std::uint64_t before = st.announced.value();
+  if (st.settle_mark > before && st.announced.give_up_through(st.settle_mark)) {
+    log::warn("tenant", st.cfg->id, ": events ", before + 1, "..", st.settle_mark,
+              " were stored but not all announced within ", settle_interval(self).count(),
+              " ms (a commit was lost); announcing them now");
+    announce(self);
+  }
+  st.settle_mark = st.init.log->head(st.cfg->id);
+  self->delayed_send(self, settle_interval(self), head_atom::value);
 }
 
 void on_down(tenant_ptr self, caf::down_msg& m) {
@@ -219,9 +317,13 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
       log::warn("tenant", st.cfg->id, ": conversation actor went down (", caf::to_string(m.reason),
                 "); respawned on its next event");
     }
-    st.conversations.erase(it->second);
+    st.conversations->erase(it->second);
     st.conversation_by_addr.erase(it);
+    st.conversations_live->set(static_cast<std::int64_t>(st.conversations->size()));
     return;
+  }
+  if (st.evicting.erase(m.source) != 0) {
+    return;  // stopped for room; already replaced on demand
   }
   if (auto it = st.subscriber_by_addr.find(m.source); it != st.subscriber_by_addr.end()) {
     std::string name = it->second;
@@ -274,7 +376,9 @@ void stop_children(tenant_ptr self, const caf::error& reason) {
   for (auto& [name, ch] : st.channels) {
     self->send_exit(ch, reason);
   }
-  for (auto& [key, conv] : st.conversations) {
+  st.conversations->for_each(
+      [&](const std::string&, caf::actor& conv) { self->send_exit(conv, reason); });
+  for (auto& [addr, conv] : st.evicting) {
     self->send_exit(conv, reason);
   }
   for (auto& [addr, s] : st.streams) {
@@ -320,17 +424,14 @@ tenant_api_env api_env(tenant_ptr self) {
 /// keyword job (`on_committed_keywords`), which the caller must start with `save_atom`, or a
 /// null handle.
 caf::actor on_commit(tenant_ptr self, committed_msg& c, const std::vector<event>& duplicates) {
-  auto& st = self->state;
   auto job = on_committed_keywords(api_env(self), c.events, duplicates);
   if (c.events.empty()) {
     return job;  // only duplicates (a platform's retry of a keyword message)
   }
-  const std::uint64_t head = c.events.back().seq;
-  for (auto& [addr, s] : st.streams) {
-    self->send(s, head_atom::value, head);
-  }
-  for (auto& [name, sub] : st.subscribers) {
-    self->send(sub, head_atom::value, head);
+  // Announced only now that their consent changes are applied, and only up to where every
+  // earlier seq is committed too: another request's keyword may still be on its way.
+  if (record_commit(self, c.events)) {
+    announce(self);
   }
   for (const auto& e : c.events) {
     if (e.conversation.empty()) {
@@ -349,6 +450,15 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   st.init = std::move(init);
   st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
   st.depth = &metrics::catalog::mailbox_depth().with({st.cfg->id, ""});
+  st.conversations.emplace(st.init.cfg->limits.conversations_per_tenant);
+  st.conversations_live = &metrics::catalog::conversation_actors().with({st.cfg->id});
+  st.conversations_live->set(0);
+  st.conversations_evicted = &metrics::catalog::conversation_evictions().with({st.cfg->id});
+  // Everything stored before this tenant actor started is announced: a previous one committed
+  // it, or it is gone with that actor (its keywords were applied or are retried).
+  st.announced = announced_head{st.init.log->head(st.cfg->id)};
+  st.settle_mark = st.announced.value();
+  self->delayed_send(self, settle_interval(self), head_atom::value);
   for (const auto& ch : st.cfg->channels) {
     spawn_channel(self, ch);
   }
@@ -415,9 +525,11 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         const auto* sub = privacy::find_subscriber(*st.cfg, r.q.subscriber);
         const auto purposes = sub != nullptr ? privacy::purposes_of(sub->purposes)
                                              : privacy::bit(privacy::purpose::support);
+        // Up to what is announced now: a stored event whose commit (and keyword) is not yet
+        // applied stays out of this page.
         self->spawn([log = st.init.log, consents = st.init.consents, purposes,
-                     q = std::move(r.q)](caf::event_based_actor*) {
-          q.reply->answer(events_page(*log, q, consents.get(), purposes));
+                     upto = st.announced.value(), q = std::move(r.q)](caf::event_based_actor*) {
+          q.reply->answer(events_page(*log, q, consents.get(), purposes, upto));
         });
       },
       [=](store_atom, caf::actor store) {
@@ -435,8 +547,11 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         if (s) {
           self->monitor(s);
           self->state.streams.emplace(s.address(), s);
+          self->send(s, head_atom::value, self->state.announced.value());
         }
       },
+      // The settle tick (see `settle`).
+      [=](head_atom) { settle(self); },
       [=](restart_atom, const std::string& name) {
         if (const auto* ch = self->state.cfg->find_channel(name)) {
           if (self->state.channels.count(name) == 0) {
@@ -519,10 +634,16 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       // push subscriber or sender.
       [=](lookup_atom, const std::string& kind, const std::string& key) -> caf::result<caf::actor> {
         auto& st = self->state;
+        if (kind == "conversation") {
+          auto* conv = st.conversations->find(key);
+          if (conv == nullptr) {
+            return caf::make_error(caf::sec::runtime_error);
+          }
+          return *conv;
+        }
         auto& map = kind == "channel"      ? st.channels
                     : kind == "subscriber" ? st.subscribers
-                    : kind == "sender"     ? st.senders
-                                           : st.conversations;
+                                           : st.senders;
         auto it = map.find(key);
         if (it == map.end()) {
           return caf::make_error(caf::sec::runtime_error);
@@ -531,7 +652,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       },
       [=](stats_atom) {
         auto& st = self->state;
-        return tenant_stats{st.channels.size(), st.conversations.size(), st.streams.size(),
+        return tenant_stats{st.channels.size(), st.conversations->size(), st.streams.size(),
                             st.channel_restart_count, st.conversation_restart_count};
       },
   };

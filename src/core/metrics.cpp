@@ -348,6 +348,8 @@ void register_all() {
   store_backlog();
   mailbox_depth();
   actor_restarts("tenant");
+  conversation_actors();
+  conversation_evictions();
   push_lag();
   push_attempts();
   push_delivered();
@@ -442,6 +444,22 @@ gauge_family& mailbox_depth() {
                                    "Mailbox length of a tenant (channel=\"\") or channel actor, "
                                    "sampled when it handles a webhook.",
                                    k_tenant_channel);
+  return f;
+}
+
+gauge_family& conversation_actors() {
+  static auto& f = global().gauges("switchboard_conversation_actors",
+                                   "Live conversation actors of a tenant (at most "
+                                   "limits.conversations_per_tenant).",
+                                   {"tenant"});
+  return f;
+}
+
+counter_family& conversation_evictions() {
+  static auto& f = global().counters("switchboard_conversation_evictions_total",
+                                     "Conversation actors stopped to make room past "
+                                     "limits.conversations_per_tenant, least recently used first.",
+                                     {"tenant"});
   return f;
 }
 

@@ -193,6 +193,12 @@ gauge_family& mailbox_depth();
 /// `switchboard_actor_restarts_total{kind}`: store_writer, tenant, channel, conversation,
 /// subscriber, sender, outbox_writer, sweeper (any other kind throws std::logic_error).
 counter& actor_restarts(std::string_view kind);
+/// `switchboard_conversation_actors{tenant}`: live conversation actors (at most
+/// `limits.conversations_per_tenant`).
+gauge_family& conversation_actors();
+/// `switchboard_conversation_evictions_total{tenant}`: conversation actors stopped to make room
+/// for another past `limits.conversations_per_tenant` (least recently used first).
+counter_family& conversation_evictions();
 /// `switchboard_push_lag_events{tenant,subscriber}`: head seq − durable cursor.
 gauge_family& push_lag();
 /// `switchboard_push_attempts_total{tenant,subscriber}` and the outcomes below.

@@ -63,10 +63,21 @@ class event_log {
   virtual status append(std::vector<append_request>& requests,
                         std::vector<std::vector<append_outcome>>& outcomes) = 0;
 
-  /// Events of `tenant` with seq > `after`, in seq order, at most `limit`, only of `types`
-  /// (empty = all). Examines a bounded number of events per call; `next` tells where to go on.
+  /// `upto` of `read` that bounds nothing.
+  static constexpr std::uint64_t k_unbounded = ~std::uint64_t{0};
+
+  /// Events of `tenant` with `after` < seq <= `upto`, in seq order, at most `limit`, only of
+  /// `types` (empty = all). Examines a bounded number of events per call; `next` tells where to
+  /// go on and never passes `upto` (it stays `after` when `after` >= `upto`).
+  ///
+  /// `upto`: readers that forward events (SSE streams, pull, push) pass the head their tenant has
+  /// announced, never more: an event stored but not yet announced may carry a consent change
+  /// (an opt-out keyword) that the tenant applies before it announces it (docs/architecture.md,
+  /// "Consent is judged when an event is read"). Tools and tests that read what is stored may
+  /// leave the default, everything.
   virtual result<read_result> read(const std::string& tenant, std::uint64_t after,
-                                   std::size_t limit, const std::vector<std::string>& types) = 0;
+                                   std::size_t limit, const std::vector<std::string>& types,
+                                   std::uint64_t upto = k_unbounded) = 0;
 
   /// The tenant's highest stored seq (0 when empty).
   virtual std::uint64_t head(const std::string& tenant) = 0;

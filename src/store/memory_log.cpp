@@ -97,9 +97,12 @@ class memory_log final : public event_log, public delivery_store, public privacy
   }
 
   result<read_result> read(const std::string& tenant, std::uint64_t after, std::size_t limit,
-                           const std::vector<std::string>& types) override {
+                           const std::vector<std::string>& types, std::uint64_t upto) override {
     read_result r;
     r.next = after;
+    if (after >= upto) {
+      return r;
+    }
     std::shared_lock lock(mutex_);
     auto it = tenants_.find(tenant);
     if (it == tenants_.end()) {
@@ -107,7 +110,8 @@ class memory_log final : public event_log, public delivery_store, public privacy
     }
     const auto& events = it->second.events;
     std::size_t examined = 0;
-    for (auto e = first_after(events, after); e != events.end() && r.events.size() < limit; ++e) {
+    for (auto e = first_after(events, after);
+         e != events.end() && e->stored.seq <= upto && r.events.size() < limit; ++e) {
       if (++examined > k_max_examined) {
         break;
       }

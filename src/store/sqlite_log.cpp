@@ -509,10 +509,10 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
   }
 
   result<read_result> read(const std::string& tenant, std::uint64_t after, std::size_t limit,
-                           const std::vector<std::string>& types) override {
+                           const std::vector<std::string>& types, std::uint64_t upto) override {
     read_result r;
     r.next = after;
-    if (limit == 0) {
+    if (limit == 0 || after >= upto) {
       return r;
     }
     auto lease = lease_reader();
@@ -527,6 +527,10 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     int rc = SQLITE_DONE;
     while (r.events.size() < limit && (rc = q.step()) == SQLITE_ROW) {
       std::uint64_t seq = q.col_uint64(0);
+      if (seq > upto) {
+        rc = SQLITE_DONE;  // past the bound: as if the log ended here
+        break;
+      }
       std::string type = q.col_text(1);
       r.next = seq;
       if (types.empty() || std::find(types.begin(), types.end(), type) != types.end()) {

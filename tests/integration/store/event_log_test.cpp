@@ -226,6 +226,58 @@ TEMPLATE_TEST_CASE("a read honours after, limit and types and says where to resu
   CHECK(unknown.next == 4);
 }
 
+TEMPLATE_TEST_CASE("a bounded read returns nothing past its bound and its next never passes it",
+                   "[store]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto log = backend.open();
+  std::vector<event> events;
+  for (int i = 1; i <= 10; ++i) {
+    events.push_back(make_event("acme", "wa", "e" + std::to_string(i),
+                                i % 2 == 1 ? event_type::message : event_type::status));
+  }
+  append(*log, {request("acme", std::move(events))});
+  auto bounded = [&](std::uint64_t after, std::size_t limit, std::uint64_t upto,
+                     const std::vector<std::string>& types = {}) {
+    auto r = log->read("acme", after, limit, types, upto);
+    INFO((r ? std::string() : r.err().message));
+    REQUIRE(r.ok());
+    return r.value();
+  };
+
+  auto up_to_6 = bounded(0, 100, 6);
+  CHECK(seqs_of(up_to_6) == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6});
+  CHECK(up_to_6.next == 6);  // seq 7 is stored, but not examined
+  auto resumed = bounded(6, 100, 8);
+  CHECK(seqs_of(resumed) == std::vector<std::uint64_t>{7, 8});
+  CHECK(resumed.next == 8);
+  // A type filter that matches nothing up to the bound stops at the bound, not at the head.
+  auto statuses = bounded(4, 100, 5, {"status"});
+  CHECK(statuses.events.empty());
+  CHECK(statuses.next == 5);
+  auto messages = bounded(7, 100, 8, {"message"});
+  CHECK(messages.events.empty());
+  CHECK(messages.next == 8);
+  // The limit still applies below the bound.
+  auto limited = bounded(0, 2, 6);
+  CHECK(seqs_of(limited) == std::vector<std::uint64_t>{1, 2});
+  CHECK(limited.next == 2);
+  // At or past the bound: nothing, and next stays where it was.
+  auto at_bound = bounded(6, 100, 6);
+  CHECK(at_bound.events.empty());
+  CHECK(at_bound.next == 6);
+  auto past_bound = bounded(9, 100, 4);
+  CHECK(past_bound.events.empty());
+  CHECK(past_bound.next == 9);
+  auto nothing_announced = bounded(0, 100, 0);
+  CHECK(nothing_announced.events.empty());
+  CHECK(nothing_announced.next == 0);
+  // A bound above the head reads to the end, as the default (no bound) does.
+  auto above = bounded(8, 100, 1000);
+  CHECK(seqs_of(above) == std::vector<std::uint64_t>{9, 10});
+  CHECK(above.next == 10);
+  CHECK(seqs_of(read_ok(*log, "acme", 8, 100)) == std::vector<std::uint64_t>{9, 10});
+}
+
 TEMPLATE_TEST_CASE("a filtered read examines a bounded number of events and resumes at next",
                    "[store]", memory_backend, sqlite_backend) {
   TestType backend;
