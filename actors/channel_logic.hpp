@@ -41,9 +41,12 @@ class channel_logic {
                 config::privacy_config privacy = {});
 
   /// Handles one request. `body` must carry simdjson padding capacity (see adapters::request);
-  /// it is moved into the quarantine when unparseable.
+  /// it is moved into the quarantine when unparseable. `verified`: the HTTP edge has verified
+  /// this POST already (`webhook_submission::verified`), so `adapter::verify` is skipped; when
+  /// false it is verified here.
   ingest_outcome ingest(std::string_view method, std::string_view query,
-                        const std::vector<adapters::header>& headers, std::string& body);
+                        const std::vector<adapters::header>& headers, std::string& body,
+                        bool verified = false);
 
   const std::string& name() const { return channel_name_; }
   /// The tenant's privacy settings (its opt-out/opt-in keywords, for the channel actor).
