@@ -213,12 +213,12 @@ int run(const options& o) {
     gateway->shutdown();
     return exit_startup;
   }
-  sb::log::info("http", "listening on ", server->tls() ? "https" : "http", "://", server->host(),
-                ":", server->port());
-  if (server->metrics_port() != 0) {  // after the line above: tests read the first one
+  if (server->metrics_port() != 0) {  // before "listening on": that line means "started"
     sb::log::info("http", "metrics listener on ", server->tls() ? "https" : "http", "://",
                   server->metrics_host(), ":", server->metrics_port());
   }
+  sb::log::info("http", "listening on ", server->tls() ? "https" : "http", "://", server->host(),
+                ":", server->port());
 
   int caught = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {

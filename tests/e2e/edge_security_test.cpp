@@ -515,7 +515,7 @@ TEST_CASE("with server.metrics.listen /metrics is served only on that listener",
   test_server server;
   server.extra_server_yaml = "  metrics:\n    listen: \"127.0.0.1:0\"\n";
   gateway_process gw(config_with(server));
-  // "metrics listener on http://127.0.0.1:<port>", logged after the main listener.
+  // "metrics listener on http://127.0.0.1:<port>", logged before "listening on".
   const std::string marker = "metrics listener on http://127.0.0.1:";
   const std::string out = gw.output();
   auto at = out.find(marker);
