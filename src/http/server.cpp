@@ -750,8 +750,6 @@ class session final : public session_base {
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     route r = match_route(sv(req.method_string()), sv(req.target()));
-    route_kind_ = r.kind;
-    api_route_ = r.api;
     read_done_ = steady::now();
     if (log::enabled(log::level::debug)) {  // the path only: queries may carry verify tokens
       auto target = sv(req.target());
