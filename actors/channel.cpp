@@ -138,7 +138,8 @@ caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
           reply->answer(error_response(errc::overloaded, "channel is overloaded; retry", 1));
           return;
         }
-        auto outcome = self->state.logic->ingest(m.w.method, m.w.query, m.w.headers, m.w.body);
+        auto outcome =
+            self->state.logic->ingest(m.w.method, m.w.query, m.w.headers, m.w.body, m.w.verified);
         if (auto* now = std::get_if<respond_now>(&outcome)) {
           reply->answer(std::move(now->response));
         } else if (auto* events = std::get_if<store_events>(&outcome)) {

@@ -34,7 +34,7 @@ channel_logic::channel_logic(std::string tenant, const config::channel_config& c
 
 ingest_outcome channel_logic::ingest(std::string_view method, std::string_view query,
                                      const std::vector<adapters::header>& headers,
-                                     std::string& body) {
+                                     std::string& body, bool verified) {
   adapters::request req;
   req.method = method;
   req.query = query;
@@ -50,8 +50,10 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
     r.body = std::move(challenge.value());
     return respond_now{std::move(r)};
   }
-  if (auto verified = adapter_->verify(req); !verified) {
-    return respond_now{error_response(verified.err().code, verified.err().message)};
+  if (!verified) {
+    if (auto checked = adapter_->verify(req); !checked) {
+      return respond_now{error_response(checked.err().code, checked.err().message)};
+    }
   }
   std::vector<event> events;
   if (auto parsed = adapter_->parse(req, events); !parsed) {

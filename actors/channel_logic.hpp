@@ -45,8 +45,11 @@ class channel_logic {
   /// Handles one request. `body` must carry simdjson padding capacity (see adapters::request);
   /// it is moved into the quarantine when unparseable. A verified body with more than
   /// `max_events` events is answered 413 `too_many_events` and nothing of it is kept.
+  /// `verified`: the HTTP edge has verified this POST already (`webhook_submission::verified`),
+  /// so `adapter::verify` is skipped; when false it is verified here.
   ingest_outcome ingest(std::string_view method, std::string_view query,
-                        const std::vector<adapters::header>& headers, std::string& body);
+                        const std::vector<adapters::header>& headers, std::string& body,
+                        bool verified = false);
 
   const std::string& name() const { return channel_name_; }
   /// The tenant's privacy settings (its opt-out/opt-in keywords, for the channel actor).

@@ -66,6 +66,11 @@ struct webhook_submission {
   std::vector<adapters::header> headers;  ///< the names the channel type's adapter reads
   std::string body;                       ///< raw bytes, capacity >= size + 64 (simdjson padding)
   responder_ptr reply;
+  /// True when the HTTP edge has already verified this request with the channel's adapter
+  /// (`adapter::verify` on these very headers and body) and charged the tenant's `rate_limit`:
+  /// the channel does not verify it again. False (the default: tests, anything not from the
+  /// edge) makes the channel verify as before.
+  bool verified = false;
 };
 
 /// `GET /v1/events`: the tenant's stream after `after`, at most `limit` events, optionally only

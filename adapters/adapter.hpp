@@ -19,9 +19,17 @@
 ///
 /// Contract:
 /// - No I/O, no actors, no global mutable state, no logging of secrets.
-/// - An instance belongs to one channel (it is built from that channel's validated config) and
-///   is used by one thread at a time (it owns its JSON parser). Different instances may run on
-///   different threads concurrently.
+/// - An instance belongs to one channel (it is built from that channel's validated config).
+///   `parse` is used by one thread at a time (it owns its JSON parser). Different instances may
+///   run on different threads concurrently.
+/// - The const members (`verify`, `handshake`) must be safe to call on one instance from several
+///   threads at once, concurrently with each other (not with `parse`): the HTTP edge keeps one
+///   instance per channel and verifies on every I/O thread (src/http/platform_gate.hpp). So they
+///   read only members set by the constructor, keep no mutable state (no `mutable`, no caches, no
+///   shared parser), and use only thread-safe primitives: OpenSSL's one-shot `HMAC()` and
+///   `EVP_Digest()` (`crypto::hmac_sha256`, `crypto::sha256`), `CRYPTO_memcmp`, base64/hex and
+///   URL decoding into locals. Every adapter in the list holds to this (checked for WhatsApp,
+///   Messenger, Instagram, Telegram and Shopify when the edge started verifying).
 /// - Authenticity is decided on the raw body bytes, before any parsing, with constant-time
 ///   comparisons (`crypto::constant_time_equal`).
 /// - Nothing returned refers into the request: events own their strings.

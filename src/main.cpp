@@ -1,10 +1,13 @@
 // switchboard: load the config, start the actors and the HTTP server, stop cleanly on
 // SIGTERM/SIGINT. Everything else is in the libraries the tests link.
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -103,6 +106,30 @@ bool parse_args(int argc, char** argv, options& o) {
   return true;
 }
 
+/// Raises the soft open-files limit to the hard one (issue 10: a gateway left at a default soft
+/// limit of 1024 runs out of descriptors long before `server.max_connections`). Where the hard
+/// limit is unlimited, up to the kernel's `fs.nr_open`. The server then clamps
+/// `max_connections` to what the limit allows (src/http/edge_limits.hpp).
+void raise_open_files_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) {
+    return;
+  }
+  const rlim_t before = rl.rlim_cur;
+  rlim_t target = rl.rlim_max;
+  if (target == RLIM_INFINITY) {
+    std::ifstream nr_open("/proc/sys/fs/nr_open");
+    unsigned long long n = 0;
+    target = (nr_open >> n) && n > 0 ? static_cast<rlim_t>(n) : static_cast<rlim_t>(1048576);
+  }
+  rl.rlim_cur = target;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    sb::log::info("main", "open-files limit raised from ", before, " to ", target);
+  } else {
+    sb::log::warn("main", "cannot raise the open-files limit from ", before, " to ", target);
+  }
+}
+
 /// The public DEV-ONLY secrets `cfg` uses while a listener is not loopback, as problems; empty
 /// when it may start (docs/security.md).
 std::vector<std::string> dev_secret_problems(const sb::config::config& cfg, bool allowed) {
@@ -166,6 +193,8 @@ int run(const options& o) {
     return exit_startup;
   }
 
+  raise_open_files_limit();
+
   std::unique_ptr<sb::actors::gateway> gateway;
   try {
     gateway = sb::actors::gateway::start(cfg);
@@ -183,6 +212,10 @@ int run(const options& o) {
     server.reset();
     gateway->shutdown();
     return exit_startup;
+  }
+  if (server->metrics_port() != 0) {  // before "listening on": that line means "started"
+    sb::log::info("http", "metrics listener on ", server->tls() ? "https" : "http", "://",
+                  server->metrics_host(), ":", server->metrics_port());
   }
   sb::log::info("http", "listening on ", server->tls() ? "https" : "http", "://", server->host(),
                 ":", server->port());

@@ -103,4 +103,33 @@ result<const principal*> token_index::authenticate(std::string_view authorizatio
   return p;
 }
 
+metrics_access::metrics_access(const config::server_config& server) {
+  if (!server.metrics.token_sha256.empty()) {
+    auto raw = crypto::from_hex(lower(server.metrics.token_sha256));
+    if (raw && raw->size() == 32) {
+      digest_ = std::move(*raw);
+    } else {
+      // The loader validates the key; an unusable digest must still never open the endpoint.
+      digest_ = std::string(32, '\0');
+      log::error("http", "server.metrics.token_sha256 is unusable; /metrics refuses all");
+    }
+  }
+}
+
+status metrics_access::check(std::string_view authorization) const {
+  if (digest_.empty()) {
+    return {};
+  }
+  std::string_view token = bearer_token(authorization);
+  if (token.empty()) {
+    return {errc::unauthorized, "GET /metrics needs a bearer token"};
+  }
+  const auto given = crypto::sha256(token);
+  if (!crypto::constant_time_equal(
+          std::string_view(reinterpret_cast<const char*>(given.data()), given.size()), digest_)) {
+    return {errc::unauthorized, "unknown bearer token"};
+  }
+  return {};
+}
+
 }  // namespace sb::http

@@ -56,4 +56,22 @@ class token_index {
   std::unordered_set<std::string> ambiguous_;
 };
 
+/// Who may read `GET /metrics` (`server.metrics.token_sha256`, docs/operations.md): with a
+/// configured digest, only a caller whose bearer token hashes to it. Immutable; any thread.
+class metrics_access {
+ public:
+  explicit metrics_access(const config::server_config& server);
+
+  /// Whether a token is required at all.
+  bool token_required() const noexcept { return !digest_.empty(); }
+
+  /// Checks an `Authorization` header value: `errc::unauthorized` when a token is required and
+  /// the header carries none, or one whose SHA-256 differs (compared in constant time, as raw
+  /// digests).
+  status check(std::string_view authorization) const;
+
+ private:
+  std::string digest_;  ///< the configured SHA-256, 32 raw bytes; empty = no token
+};
+
 }  // namespace sb::http

@@ -480,26 +480,41 @@ result<stream_params> parse_stream_params(std::string_view query, std::string_vi
   return p;
 }
 
+error unknown_endpoint() {
+  return error{errc::unknown_channel, "no such channel for this tenant"};
+}
+
 channel_directory::channel_directory(const config::config& cfg) {
+  const auto& per_channel = cfg.limits.auth_failures_per_channel;
   for (const auto& t : cfg.tenants) {
     auto& channels = tenants_[t.id];
     for (const auto& c : t.channels) {
-      channels.emplace(c.name, &c);
+      channel_entry e;
+      e.cfg = &c;
+      e.info = adapters::find(c.type);
+      if (e.info != nullptr) {
+        e.verifier = e.info->make(c);
+      }
+      if (per_channel.rps > 0) {
+        e.failures = std::make_unique<shared_bucket>(
+            outbound::token_bucket::per_second(per_channel.rps, per_channel.burst));
+      }
+      channels.emplace(c.name, std::move(e));
     }
   }
 }
 
-result<const config::channel_config*> channel_directory::find(const std::string& tenant,
-                                                              const std::string& channel) const {
+result<const channel_entry*> channel_directory::find(const std::string& tenant,
+                                                     const std::string& channel) const {
   auto t = tenants_.find(tenant);
   if (t == tenants_.end()) {
-    return error{errc::unknown_tenant, "no tenant '" + tenant + "'"};
+    return unknown_endpoint();
   }
   auto c = t->second.find(channel);
   if (c == t->second.end()) {
-    return error{errc::unknown_channel, "tenant '" + tenant + "' has no channel '" + channel + "'"};
+    return unknown_endpoint();
   }
-  return c->second;
+  return &c->second;
 }
 
 }  // namespace sb::http

@@ -2,14 +2,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "adapters/adapter.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "http/auth.hpp"
+#include "http/auth_failures.hpp"
 
 /// Request routing and parameter parsing for the HTTP layer, as plain functions (no Beast) so
 /// that they are unit-tested without sockets. The session only moves bytes and calls these.
@@ -120,19 +123,36 @@ result<const principal*> authorize_subscriber_call(const token_index& tokens,
                                                    std::string_view requested_tenant,
                                                    std::string_view subscriber);
 
+/// One configured channel as the HTTP edge sees it.
+struct channel_entry {
+  const config::channel_config* cfg = nullptr;
+  /// The channel type's entry of adapters/registry.cpp; nullptr when the type has none.
+  const adapters::adapter_info* info = nullptr;
+  /// The channel's adapter, built once at server start and used only through its const members
+  /// (`verify`, `handshake`), from every I/O thread at once (adapters/adapter.hpp says why that
+  /// is safe). nullptr when the channel's type has no adapter.
+  std::unique_ptr<const adapters::adapter> verifier;
+  /// Failed verifications of this channel from all sources (`limits.auth_failures_per_channel`);
+  /// nullptr when that budget is off (rps 0).
+  std::unique_ptr<shared_bucket> failures;
+};
+
+/// The one answer for a webhook, handshake or data-deletion call to a tenant or channel that is
+/// not configured: the same code and message for both, so that names cannot be enumerated.
+error unknown_endpoint();
+
 /// Tenants and channels of a config, indexed for the I/O threads. Holds pointers into `cfg`:
-/// the config must outlive the directory. Immutable; safe from any thread.
+/// the config must outlive the directory. Immutable after construction (but for the channels'
+/// failure buckets, which lock); safe from any thread.
 class channel_directory {
  public:
   explicit channel_directory(const config::config& cfg);
 
-  /// The channel, or `errc::unknown_tenant` / `errc::unknown_channel`.
-  result<const config::channel_config*> find(const std::string& tenant,
-                                             const std::string& channel) const;
+  /// The channel, or `unknown_endpoint()` when the tenant or the channel is not configured.
+  result<const channel_entry*> find(const std::string& tenant, const std::string& channel) const;
 
  private:
-  std::unordered_map<std::string, std::unordered_map<std::string, const config::channel_config*>>
-      tenants_;
+  std::unordered_map<std::string, std::unordered_map<std::string, channel_entry>> tenants_;
 };
 
 }  // namespace sb::http

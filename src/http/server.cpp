@@ -4,6 +4,7 @@
 #include "http/server.hpp"
 
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <atomic>
@@ -37,12 +38,17 @@
 
 #include "actors/gateway.hpp"
 #include "adapters/adapter.hpp"
+#include "core/ip.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/url.hpp"
 #include "http/auth.hpp"
+#include "http/auth_failures.hpp"
+#include "http/edge_limits.hpp"
+#include "http/framing.hpp"
 #include "http/ingress_limit.hpp"
+#include "http/platform_gate.hpp"
 #include "http/router.hpp"
 
 namespace sb::http {
@@ -67,6 +73,8 @@ constexpr milliseconds linger_time{1000};
 /// How long `stop()` waits for connections it force-closed after the grace period.
 constexpr milliseconds force_close_wait{1000};
 constexpr std::size_t first_read_size = 4096;
+/// Retry-After of a 429 `too_many_streams`: a stream slot frees only when a client disconnects.
+constexpr int k_stream_retry_after_s = 5;
 
 constexpr std::string_view sse_head =
     "HTTP/1.1 200 OK\r\n"
@@ -121,9 +129,19 @@ class session_base : public std::enable_shared_from_this<session_base> {
   /// Drops the self-reference held while waiting for the gateway. Only once no thread runs
   /// the io_context (server destruction).
   virtual void detach() = 0;
+  /// `max_connections` is reached and this connection was the oldest idle one: close it if it
+  /// is still idle (a new connection was admitted in its place).
+  virtual void on_evict() = 0;
 
  private:
+  friend struct server_core;
   net::any_io_executor ex_;
+  // The server core's list of idle admitted sessions (intrusive: no allocation per request).
+  // Guarded by the core's mutex, never touched without it.
+  session_base* idle_prev_ = nullptr;
+  session_base* idle_next_ = nullptr;
+  bool idle_listed_ = false;
+  bool evicted_ = false;  ///< chosen for eviction, counted in the core's `evicting_`
 };
 
 /// Runs `f(session)` on the session's strand, from any thread. False when the session is gone
@@ -144,6 +162,22 @@ bool post_to(const std::weak_ptr<session_base>& weak, post_gate& gate, F&& f) {
   return true;
 }
 
+/// The soft RLIMIT_NOFILE (what this process may open now); 0 when unknown.
+std::uint64_t open_files_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    return 0;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? std::uint64_t{1} << 32 : rl.rlim_cur;
+}
+
+/// What happens to an accepted connection.
+enum class admission {
+  admitted,  ///< served
+  shed,      ///< answered 503 with Retry-After and closed
+  refused,   ///< closed at once (too many being shed already)
+};
+
 /// State shared by the listener and every session. Outlives the io_context's handlers.
 struct server_core {
   server_core(std::shared_ptr<const config::config> c, actors::gateway& g, server_options o)
@@ -153,7 +187,13 @@ struct server_core {
         options(o),
         tokens(*cfg),
         directory(*cfg),
-        ingress(*cfg) {
+        ingress(*cfg),
+        trusted(parse_trusted_proxies(cfg->server.trusted_proxies)),
+        platform(*cfg, ingress),
+        streams(cfg->limits.sse_streams_per_token),
+        metrics(cfg->server),
+        metrics_apart(!cfg->server.metrics.listen.empty()),
+        budget(budget_for(cfg->server.max_connections)) {
     metrics::catalog::register_all();
   }
 
@@ -163,30 +203,64 @@ struct server_core {
   server_options options;
   token_index tokens;
   channel_directory directory;
-  ingress_limits ingress;  ///< tenants' `rate_limit` on webhook POSTs
+  ingress_limits ingress;            ///< tenants' `rate_limit`, charged for verified requests
+  std::vector<ip::network> trusted;  ///< `server.trusted_proxies`
+  platform_gate platform;            ///< verification and failure budgets of platform requests
+  stream_slots streams;              ///< `limits.sse_streams_per_token`
+  metrics_access metrics;            ///< `server.metrics.token_sha256`
+  const bool metrics_apart;          ///< `server.metrics.listen` is set
+  const connection_budget budget;    ///< `max_connections` after the open-files clamp
   std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
   std::atomic<bool> stopping{false};
 
-  /// Admits one more connection unless `max_connections` are open.
-  bool try_admit() {
+  /// Decides about a new connection. At `max_connections`, the oldest idle connection (one
+  /// waiting for the first byte of a request, fresh or keep-alive) is closed to make room
+  /// (`victim`, to be sent `on_evict`); with none idle, the new one is shed (503) while fewer
+  /// than `max_shedding` are, else refused outright, so that refusals themselves cannot use up
+  /// the descriptors.
+  admission admit(std::weak_ptr<session_base>& victim) {
     std::lock_guard<std::mutex> lock(m_);
-    if (live_ >= limits.max_connections) {
-      return false;
+    if (live_ < budget.max_connections) {
+      ++live_;
+      return admission::admitted;
     }
-    ++live_;
-    return true;
+    if (idle_head_ != nullptr && evicting_ < max_evicting) {
+      session_base* v = idle_head_;
+      unlink_idle(v);
+      v->evicted_ = true;
+      ++evicting_;
+      if (auto it = sessions_.find(v); it != sessions_.end()) {
+        victim = it->second;
+      }
+      ++live_;
+      evicted_total_.fetch_add(1, std::memory_order_relaxed);
+      return admission::admitted;
+    }
+    if (shedding_ < max_shedding) {
+      ++shedding_;
+      return admission::shed;
+    }
+    return admission::refused;
   }
-  /// Counts a connection shed past `max_connections`; logs at most once a second, so an
-  /// overload does not turn into a flood of log lines.
+
+  /// Counts a connection shed or refused past `max_connections`, and logs what was shed or
+  /// evicted at most once a second, so an overload does not turn into a flood of log lines.
   void note_shed() {
-    auto now = std::chrono::duration_cast<milliseconds>(steady::now().time_since_epoch()).count();
     shed_.fetch_add(1, std::memory_order_relaxed);
     metrics::catalog::http_connections_shed().inc();
+    note_pressure();
+  }
+  void note_pressure() {
+    auto now = std::chrono::duration_cast<milliseconds>(steady::now().time_since_epoch()).count();
     auto last = last_shed_log_ms_.load(std::memory_order_relaxed);
     if (now - last >= 1000 &&
         last_shed_log_ms_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
-      log::warn("http", "max_connections (", limits.max_connections, ") reached; shed ",
-                shed_.exchange(0, std::memory_order_relaxed), " connection(s)");
+      auto shed = shed_.exchange(0, std::memory_order_relaxed);
+      auto evicted = evicted_total_.exchange(0, std::memory_order_relaxed);
+      if (shed > 0 || evicted > 0) {
+        log::warn("http", "max_connections (", budget.max_connections, ") reached; closed ",
+                  evicted, " idle connection(s) to admit new ones, shed ", shed, " connection(s)");
+      }
     }
   }
 
@@ -200,12 +274,49 @@ struct server_core {
   void leave(session_base* s) {
     {
       std::lock_guard<std::mutex> lock(m_);
+      unlink_idle(s);
+      if (s->evicted_) {
+        s->evicted_ = false;
+        --evicting_;
+      }
       sessions_.erase(s);
       --live_;
     }
     metrics::catalog::http_connections_open().dec();
     cv_.notify_all();
   }
+  /// From a shed session's destructor.
+  void leave_shed() {
+    std::lock_guard<std::mutex> lock(m_);
+    --shedding_;
+  }
+
+  /// The session waits for the first byte of a request: it may be evicted from now on.
+  void mark_idle(session_base* s) {
+    std::lock_guard<std::mutex> lock(m_);
+    if (s->idle_listed_ || s->evicted_) {
+      return;
+    }
+    s->idle_listed_ = true;
+    s->idle_prev_ = idle_tail_;
+    s->idle_next_ = nullptr;
+    (idle_tail_ != nullptr ? idle_tail_->idle_next_ : idle_head_) = s;
+    idle_tail_ = s;
+  }
+  /// The session is busy again (or closing).
+  void mark_busy(session_base* s) {
+    std::lock_guard<std::mutex> lock(m_);
+    unlink_idle(s);
+  }
+  /// An evicted session was no longer idle when `on_evict` reached it: it stays.
+  void eviction_skipped(session_base* s) {
+    std::lock_guard<std::mutex> lock(m_);
+    if (s->evicted_) {
+      s->evicted_ = false;
+      --evicting_;
+    }
+  }
+
   std::vector<std::weak_ptr<session_base>> snapshot() {
     std::lock_guard<std::mutex> lock(m_);
     std::vector<std::weak_ptr<session_base>> out;
@@ -223,11 +334,42 @@ struct server_core {
   }
 
  private:
+  /// `server.max_connections` within the open-files limit; logs a clamp once, at start.
+  static connection_budget budget_for(std::uint32_t configured) {
+    const auto files = open_files_limit();
+    if (files == 0) {
+      return connection_budget{configured, 0, false};
+    }
+    auto b = clamp_connections(configured, files);
+    if (b.clamped) {
+      log::warn("http", "server.max_connections ", configured,
+                " does not fit the open-files limit (RLIMIT_NOFILE ", files,
+                "); admitting at most ", b.max_connections, " connections, ", b.reserved,
+                " descriptors kept for the store, the outbound client and refused connections");
+    }
+    return b;
+  }
+
+  void unlink_idle(session_base* s) {
+    if (!s->idle_listed_) {
+      return;
+    }
+    (s->idle_prev_ != nullptr ? s->idle_prev_->idle_next_ : idle_head_) = s->idle_next_;
+    (s->idle_next_ != nullptr ? s->idle_next_->idle_prev_ : idle_tail_) = s->idle_prev_;
+    s->idle_prev_ = s->idle_next_ = nullptr;
+    s->idle_listed_ = false;
+  }
+
   std::mutex m_;
   std::condition_variable cv_;
   std::unordered_map<session_base*, std::weak_ptr<session_base>> sessions_;
   std::size_t live_ = 0;
+  std::uint32_t evicting_ = 0;
+  std::uint32_t shedding_ = 0;
+  session_base* idle_head_ = nullptr;  ///< the oldest idle session
+  session_base* idle_tail_ = nullptr;
   std::atomic<std::uint64_t> shed_{0};
+  std::atomic<std::uint64_t> evicted_total_{0};
   std::atomic<std::int64_t> last_shed_log_ms_{-1000000};
 };
 
@@ -288,20 +430,29 @@ class session final : public session_base {
   };
 
  public:
+  /// `metrics_only`: a connection of `server.metrics.listen`, which serves /metrics, /healthz
+  /// and /readyz only. `peer`: the TCP peer's address.
   template <class... Extra>
-  session(server_core& core, bool admitted, tcp::socket&& socket, Extra&... extra)
+  session(server_core& core, bool admitted, bool metrics_only, const ip::address& peer,
+          tcp::socket&& socket, Extra&... extra)
       : session_base(socket.get_executor()),
         core_(core),
         admitted_(admitted),
+        metrics_only_(metrics_only),
+        peer_(peer),
         stream_(std::move(socket), extra...),
-        accepted_at_(steady::now()) {}
+        accepted_at_(steady::now()),
+        buffer_(read_buffer_limit(core.limits)) {}
 
   ~session() override {
     if (sse_open_) {
       metrics::catalog::sse_streams_open().dec();
     }
+    release_stream_slot();
     if (admitted_) {
       core_.leave(this);
+    } else {
+      core_.leave_shed();
     }
   }
 
@@ -366,12 +517,30 @@ class session final : public session_base {
     }
   }
 
+  void on_evict() override {
+    if (state_ == state::idle) {
+      log::debug("http", "closing an idle connection to admit a new one (max_connections)");
+      close_now();
+      return;
+    }
+    core_.eviction_skipped(this);
+  }
+
  private:
   std::shared_ptr<session> shared() {
     return std::static_pointer_cast<session>(shared_from_this());
   }
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
   const config::server_config& limits() const { return core_.limits; }
+
+  /// The read buffer's bound. The parser limits the header (`max_header_bytes`) and the body's
+  /// data (`max_body_bytes`), but buffers a chunk header (size line with extensions) and the
+  /// trailer section until their end, and these count against neither: bounding the buffer
+  /// bounds them (a read past it fails with `buffer_overflow`, answered 400). The slack above
+  /// the header limit lets the parser's own header check answer 431 first.
+  static std::size_t read_buffer_limit(const config::server_config& s) {
+    return std::max<std::size_t>(s.max_header_bytes, first_read_size) + first_read_size;
+  }
 
   // ---- connection start ------------------------------------------------------------------
 
@@ -431,6 +600,7 @@ class session final : public session_base {
     } else {
       lowest().expires_after(milliseconds(limits().idle_timeout_ms));
     }
+    core_.mark_idle(this);
     stream_.async_read_some(
         buffer_.prepare(first_read_size),
         [self = shared()](beast::error_code ec, std::size_t n) { self->on_first_bytes(ec, n); });
@@ -440,6 +610,7 @@ class session final : public session_base {
     if (state_ == state::closed) {
       return;
     }
+    core_.mark_busy(this);
     if (ec) {  // end of stream, idle timeout, reset: nothing to answer
       close_now();
       return;
@@ -469,6 +640,11 @@ class session final : public session_base {
       return;
     }
     first_ = false;
+    if (auto framed = check_request_framing(); !framed) {
+      note_route();
+      write_response(actors::error_response(framed.err().code, framed.err().message), true);
+      return;
+    }
     if (parser_->is_done()) {
       handle_request();
       return;
@@ -506,13 +682,31 @@ class session final : public session_base {
                       });
   }
 
+  /// `check_framing` on the parsed header (src/http/framing.hpp). The vector is filled only
+  /// when the request has a Transfer-Encoding at all.
+  status check_request_framing() {
+    const auto& req = parser_->get();
+    std::vector<std::string_view> codings;
+    auto range = req.equal_range(bhttp::field::transfer_encoding);
+    for (auto it = range.first; it != range.second; ++it) {
+      codings.push_back(sv(it->value()));
+    }
+    return check_framing(codings, req.count(bhttp::field::content_length) != 0,
+                         req.version() == 10);
+  }
+
+  /// The route of a request answered before `handle_request`, for the request counter's label.
+  void note_route() {
+    read_done_ = steady::now();
+    const auto& req = parser_->get();
+    auto matched = match_route(sv(req.method_string()), sv(req.target()));
+    route_kind_ = matched.kind;
+    api_route_ = matched.api;
+  }
+
   void on_read_error(beast::error_code ec) {
     if (parser_ && parser_->is_header_done()) {  // for the request counter's route label
-      read_done_ = steady::now();
-      const auto& req = parser_->get();
-      auto matched = match_route(sv(req.method_string()), sv(req.target()));
-      route_kind_ = matched.kind;
-      api_route_ = matched.api;
+      note_route();
     }
     if (ec == bhttp::error::body_limit) {
       write_response(
@@ -520,6 +714,14 @@ class session final : public session_base {
                                                            std::to_string(limits().max_body_bytes) +
                                                            " bytes)"),
           true);
+      return;
+    }
+    if (ec == bhttp::error::buffer_overflow) {
+      write_response(actors::error_response(
+                         errc::bad_request,
+                         "a chunk header or the trailer section exceeds server.max_header_bytes (" +
+                             std::to_string(limits().max_header_bytes) + " bytes)"),
+                     true);
       return;
     }
     if (ec == bhttp::error::header_limit) {
@@ -548,14 +750,20 @@ class session final : public session_base {
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     route r = match_route(sv(req.method_string()), sv(req.target()));
-    route_kind_ = r.kind;
-    api_route_ = r.api;
     read_done_ = steady::now();
     if (log::enabled(log::level::debug)) {  // the path only: queries may carry verify tokens
       auto target = sv(req.target());
       log_target_.assign(sv(req.method_string()));
       log_target_.append(" ").append(target.substr(0, target.find('?')));
     }
+    if (metrics_only_ && r.kind != route_kind::none && r.kind != route_kind::metrics &&
+        r.kind != route_kind::healthz && r.kind != route_kind::readyz) {
+      r = not_found_route(req.target());
+    } else if (!metrics_only_ && core_.metrics_apart && r.kind == route_kind::metrics) {
+      r = not_found_route(req.target());  // served on server.metrics.listen only
+    }
+    route_kind_ = r.kind;
+    api_route_ = r.api;
     try {
       switch (r.kind) {
         case route_kind::none: {
@@ -580,6 +788,10 @@ class session final : public session_base {
           submit_webhook(r);
           return;
         case route_kind::metrics: {
+          if (auto allowed = core_.metrics.check(sv(req[bhttp::field::authorization])); !allowed) {
+            write_auth_error(allowed.err());
+            return;
+          }
           actors::http_response res;
           res.content_type = "text/plain; version=0.0.4; charset=utf-8";
           metrics::global().render(res.body);
@@ -610,6 +822,14 @@ class session final : public session_base {
     }
   }
 
+  /// A 404 as for a path no route knows.
+  static route not_found_route(beast::string_view target) {
+    auto path = sv(target);
+    route r;
+    r.err = error{errc::not_found, "no route for " + std::string(path.substr(0, path.find('?')))};
+    return r;
+  }
+
   static actors::http_response status_body(int status, std::string_view text) {
     actors::http_response res;
     res.status = status;
@@ -617,46 +837,114 @@ class session final : public session_base {
     return res;
   }
 
+  /// The address the request's failed verifications are charged to: the peer, or from
+  /// X-Forwarded-For when the peer is one of `server.trusted_proxies`.
+  ip::address request_source() {
+    if (core_.trusted.empty()) {
+      return peer_;
+    }
+    const auto& req = parser_->get();
+    std::vector<std::string_view> forwarded;
+    auto range = req.equal_range("X-Forwarded-For");
+    for (auto it = range.first; it != range.second; ++it) {
+      forwarded.push_back(sv(it->value()));
+    }
+    return http::request_source(peer_, core_.trusted, forwarded);
+  }
+
+  /// A refusal of the platform gate: its error, with Retry-After for a 429.
+  void write_verdict(const gate_verdict& v) {
+    write_response(actors::error_response(v.err.code, v.err.message, v.retry_after_s));
+  }
+
+  /// A webhook POST or the GET handshake: verified here, on the I/O thread, before the tenant's
+  /// rate limit is charged or anything is queued (src/http/platform_gate.hpp).
   void submit_webhook(const route& r) {
     auto channel = core_.directory.find(r.tenant, r.channel);
     if (!channel) {
       write_error(channel.err());
       return;
     }
-    const adapters::adapter_info* info = adapters::find((*channel)->type);
-    if (info == nullptr) {
-      log::error("http", "channel ", r.tenant, "/", r.channel, " has type '", (*channel)->type,
+    const channel_entry& ch = **channel;
+    if (ch.info == nullptr || !ch.verifier) {
+      log::error("http", "channel ", r.tenant, "/", r.channel, " has type '", ch.cfg->type,
                  "' without an adapter");
       write_response(actors::error_response(errc::internal, "the channel has no adapter"));
       return;
     }
     auto& req = parser_->get();
-    // The tenant's ingress limit, before the request reaches the actors: a flood is refused for
-    // the cost of a lookup, without verifying signatures or queueing anything.
-    // Only deliveries count; the GET handshake is rare and must work while a flood is shed.
-    if (req.method() == bhttp::verb::post) {
-      if (int wait_s = core_.ingress.admit(r.tenant, steady::now()); wait_s > 0) {
-        write_response(actors::error_response(
-            errc::rate_limited, "the tenant's webhook rate limit is exceeded; retry later",
-            wait_s));
-        return;
-      }
+    const auto now = steady::now();
+    const ip::address source = request_source();
+    // A source that keeps failing is refused before any HMAC is computed.
+    if (auto v = core_.platform.admit_source(source, now); !v.pass) {
+      write_verdict(v);
+      return;
     }
     actors::webhook_submission w;
     w.tenant = r.tenant;
     w.channel = r.channel;
     w.method = std::string(sv(req.method_string()));
     w.query = std::string(r.query);
-    for (const auto& name : info->headers) {
+    for (const auto& name : ch.info->headers) {
       auto range = req.equal_range(name);  // field names compare case-insensitively
       for (auto it = range.first; it != range.second; ++it) {
         w.headers.push_back({lower(name), std::string(sv(it->value()))});
       }
     }
+    adapters::request view;
+    view.method = w.method;
+    view.query = w.query;
+    view.headers = &w.headers;
+    view.body = req.body();
+    if (req.method() == bhttp::verb::get) {
+      auto v = core_.platform.handshake(ch, r.tenant, source, view, now);
+      if (!v.pass) {
+        write_verdict(v);
+        return;
+      }
+      actors::http_response res;
+      res.content_type = "text/plain";
+      res.body = std::move(v.challenge);
+      write_response(std::move(res));
+      return;
+    }
+    if (auto v = core_.platform.webhook(ch, r.tenant, source, view, now); !v.pass) {
+      write_verdict(v);
+      return;
+    }
+    w.verified = true;
     w.body = std::move(req.body());
     w.body.reserve(w.body.size() + 64);  // simdjson padding: adapters parse in place
     w.reply = await_gateway();
     core_.gateway.submit(std::move(w));
+  }
+
+  /// Meta's data-deletion callback, checked as a webhook is: the channel must exist (the one
+  /// 404 of `unknown_endpoint`), the source must not be blocked, `signed_request` must hold, and
+  /// only then is the tenant's rate limit charged. The privacy API verifies it again.
+  bool admit_data_deletion(const route& r) {
+    if (r.params.size() < 2) {
+      write_error(unknown_endpoint());
+      return false;
+    }
+    auto channel = core_.directory.find(r.params[0], r.params[1]);
+    if (!channel) {
+      write_error(channel.err());
+      return false;
+    }
+    const auto now = steady::now();
+    const ip::address source = request_source();
+    if (auto v = core_.platform.admit_source(source, now); !v.pass) {
+      write_verdict(v);
+      return false;
+    }
+    auto v =
+        core_.platform.data_deletion(**channel, r.params[0], source, parser_->get().body(), now);
+    if (!v.pass) {
+      write_verdict(v);
+      return false;
+    }
+    return true;
   }
 
   /// The JSON error body and status for `e`.
@@ -718,6 +1006,9 @@ class session final : public session_base {
   /// takes its tenant from the path ("/webhooks/{tenant}/...") or leaves it to the gateway.
   void call_api(route& r) {
     auto& req = parser_->get();
+    if (r.api->op == "meta.data_deletion" && !admit_data_deletion(r)) {
+      return;
+    }
     actors::api_call c;
     c.op = std::string(r.api->op);
     if (r.api->scope != 0) {
@@ -876,6 +1167,15 @@ class session final : public session_base {
       write_response(actors::error_response(errc::unavailable, "shutting down; retry", 1), true);
       return;
     }
+    if (!core_.streams.try_open(who)) {
+      write_response(actors::error_response(
+          errc::too_many_streams,
+          "this token has " + std::to_string(core_.cfg->limits.sse_streams_per_token) +
+              " streams open (limits.sse_streams_per_token); close one or retry later",
+          k_stream_retry_after_s));
+      return;
+    }
+    stream_slot_ = who;
     sink_ = std::make_shared<sse_sink>(weak_from_this(), core_.gate);
     actors::stream_request sr;
     sr.tenant = who->tenant;
@@ -887,6 +1187,7 @@ class session final : public session_base {
     // the head pushed below.
     stream_handle_ = core_.gateway.open_stream(std::move(sr));
     if (!stream_handle_) {
+      release_stream_slot();
       sink_->mark_closed();
       sink_.reset();
       write_response(
@@ -1084,11 +1385,23 @@ class session final : public session_base {
                             });
   }
 
+  /// Gives back this connection's SSE slot of its token, once.
+  void release_stream_slot() {
+    if (stream_slot_ != nullptr) {
+      core_.streams.close(stream_slot_);
+      stream_slot_ = nullptr;
+    }
+  }
+
   void close_now() {
     if (state_ == state::closed) {
       return;
     }
     state_ = state::closed;
+    if (admitted_) {
+      core_.mark_busy(this);
+    }
+    release_stream_slot();
     cancel_stream();
     if (keepalive_) {
       keepalive_->cancel();
@@ -1102,6 +1415,8 @@ class session final : public session_base {
 
   server_core& core_;
   const bool admitted_;
+  const bool metrics_only_;  ///< a connection of `server.metrics.listen`
+  const ip::address peer_;   ///< the TCP peer
   Stream stream_;
   const steady::time_point accepted_at_;
   state state_ = state::starting;
@@ -1122,6 +1437,7 @@ class session final : public session_base {
 
   std::shared_ptr<sse_sink> sink_;
   std::shared_ptr<actors::stream_handle> stream_handle_;
+  const principal* stream_slot_ = nullptr;  ///< the token whose SSE slot this stream holds
   std::deque<pending_write> queue_;
   bool writing_ = false;
   bool ending_ = false;
@@ -1172,23 +1488,14 @@ tcp::endpoint resolve_listen(net::io_context& ioc, const std::string& listen) {
 class server::impl {
  public:
   impl(std::shared_ptr<const config::config> cfg, actors::gateway& gateway, server_options options)
-      : core_(std::move(cfg), gateway, options),
-        ioc_(std::max(1, core_.limits.io_threads)),
-        acceptor_(net::make_strand(ioc_)),
-        retry_(acceptor_.get_executor()) {
+      : core_(std::move(cfg), gateway, options), ioc_(std::max(1, core_.limits.io_threads)) {
     const auto& limits = core_.limits;
     if (!limits.tls.cert.empty() || !limits.tls.key.empty()) {
       setup_tls(limits.tls);
     }
-    auto endpoint = resolve_listen(ioc_, limits.listen);
-    try {
-      acceptor_.open(endpoint.protocol());
-      acceptor_.set_option(net::socket_base::reuse_address(true));
-      acceptor_.bind(endpoint);
-      acceptor_.listen(net::socket_base::max_listen_connections);
-      bound_ = acceptor_.local_endpoint();
-    } catch (const boost::system::system_error& e) {
-      throw std::runtime_error("cannot listen on " + limits.listen + ": " + e.code().message());
+    listen(limits.listen, false);
+    if (!limits.metrics.listen.empty()) {
+      listen(limits.metrics.listen, true);
     }
   }
 
@@ -1214,7 +1521,9 @@ class server::impl {
     }
     started_ = true;
     work_.emplace(ioc_.get_executor());
-    do_accept();
+    for (auto& l : listeners_) {
+      do_accept(*l);
+    }
     int n = std::max(1, core_.limits.io_threads);
     for (int i = 0; i < n; ++i) {
       threads_.emplace_back([this] { run_loop(); });
@@ -1229,15 +1538,19 @@ class server::impl {
     stopped_ = true;
     core_.stopping = true;
     if (!started_) {
-      beast::error_code ignored;
-      acceptor_.close(ignored);
+      for (auto& l : listeners_) {
+        beast::error_code ignored;
+        l->acceptor.close(ignored);
+      }
       return;
     }
-    net::post(acceptor_.get_executor(), [this] {
-      beast::error_code ignored;
-      acceptor_.close(ignored);
-      retry_.cancel();
-    });
+    for (auto& l : listeners_) {
+      net::post(l->acceptor.get_executor(), [l = l.get()] {
+        beast::error_code ignored;
+        l->acceptor.close(ignored);
+        l->retry.cancel();
+      });
+    }
     for (auto& weak : core_.snapshot()) {
       post_to(weak, *core_.gate, [](session_base& s) { s.on_stop(false); });
     }
@@ -1259,10 +1572,13 @@ class server::impl {
     log::info("http", "server stopped");
   }
 
-  std::uint16_t port() const noexcept { return bound_.port(); }
-  std::string host() const {
-    auto a = bound_.address();
-    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  std::uint16_t port() const noexcept { return listeners_.front()->bound.port(); }
+  std::string host() const { return host_of(listeners_.front()->bound); }
+  std::uint16_t metrics_port() const noexcept {
+    return listeners_.size() > 1 ? listeners_[1]->bound.port() : 0;
+  }
+  std::string metrics_host() const {
+    return listeners_.size() > 1 ? host_of(listeners_[1]->bound) : std::string();
   }
   bool tls() const noexcept { return tls_.has_value(); }
 
@@ -1304,41 +1620,107 @@ class server::impl {
     }
   }
 
-  void do_accept() {
-    acceptor_.async_accept(
-        net::make_strand(ioc_),
-        [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+  /// One listening socket: `server.listen`, or `server.metrics.listen` (`metrics_only`).
+  struct listener {
+    listener(net::io_context& ioc, bool metrics)
+        : acceptor(net::make_strand(ioc)), retry(acceptor.get_executor()), metrics_only(metrics) {}
+    tcp::acceptor acceptor;
+    net::steady_timer retry;
+    tcp::endpoint bound;
+    const bool metrics_only;
+  };
+
+  static std::string host_of(const tcp::endpoint& e) {
+    auto a = e.address();
+    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
   }
 
-  void on_accept(beast::error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted || core_.stopping.load() || !acceptor_.is_open()) {
+  void listen(const std::string& address, bool metrics_only) {
+    auto endpoint = resolve_listen(ioc_, address);
+    auto l = std::make_unique<listener>(ioc_, metrics_only);
+    try {
+      l->acceptor.open(endpoint.protocol());
+      l->acceptor.set_option(net::socket_base::reuse_address(true));
+      l->acceptor.bind(endpoint);
+      l->acceptor.listen(net::socket_base::max_listen_connections);
+      l->bound = l->acceptor.local_endpoint();
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + address + ": " + e.code().message());
+    }
+    listeners_.push_back(std::move(l));
+  }
+
+  void do_accept(listener& l) {
+    l.acceptor.async_accept(net::make_strand(ioc_),
+                            [this, &l](beast::error_code ec, tcp::socket socket) {
+                              on_accept(l, ec, std::move(socket));
+                            });
+  }
+
+  static ip::address peer_of(const tcp::socket& socket) {
+    ip::address out{};
+    beast::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) {
+      return out;
+    }
+    auto a = remote.address();
+    if (a.is_v4()) {
+      auto bytes = a.to_v4().to_bytes();
+      out[10] = 0xff;
+      out[11] = 0xff;
+      std::copy(bytes.begin(), bytes.end(), out.begin() + 12);
+    } else {
+      auto bytes = a.to_v6().to_bytes();
+      std::copy(bytes.begin(), bytes.end(), out.begin());
+    }
+    return out;
+  }
+
+  void on_accept(listener& l, beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || core_.stopping.load() || !l.acceptor.is_open()) {
       return;
     }
     if (ec) {
       // Typically EMFILE: retry shortly instead of spinning on the error.
       log::warn("http", "accept failed: ", ec.message());
-      retry_.expires_after(milliseconds(100));
-      retry_.async_wait([this](beast::error_code wait_ec) {
+      l.retry.expires_after(milliseconds(100));
+      l.retry.async_wait([this, &l](beast::error_code wait_ec) {
         if (!wait_ec && !core_.stopping.load()) {
-          do_accept();
+          do_accept(l);
         }
       });
       return;
     }
     beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    bool admitted = core_.try_admit();
-    if (tls_) {
-      spawn<session<tls_stream>>(admitted, std::move(socket), *tls_);
-    } else {
-      spawn<session<plain_stream>>(admitted, std::move(socket));
+    std::weak_ptr<session_base> victim;
+    const admission a = core_.admit(victim);
+    if (a == admission::refused) {
+      core_.note_shed();
+      socket.close(ignored);
+      do_accept(l);
+      return;
     }
-    do_accept();
+    socket.set_option(tcp::no_delay(true), ignored);
+    const bool admitted = a == admission::admitted;
+    const ip::address peer = peer_of(socket);
+    if (tls_) {
+      spawn<session<tls_stream>>(admitted, l.metrics_only, peer, std::move(socket), *tls_);
+    } else {
+      spawn<session<plain_stream>>(admitted, l.metrics_only, peer, std::move(socket));
+    }
+    if (!victim.expired()) {
+      post_to(victim, *core_.gate, [](session_base& s) { s.on_evict(); });
+      core_.note_pressure();
+    }
+    do_accept(l);
   }
 
   template <class Session, class... Extra>
-  void spawn(bool admitted, tcp::socket&& socket, Extra&... extra) {
-    auto s = std::make_shared<Session>(core_, admitted, std::move(socket), extra...);
+  void spawn(bool admitted, bool metrics_only, const ip::address& peer, tcp::socket&& socket,
+             Extra&... extra) {
+    auto s =
+        std::make_shared<Session>(core_, admitted, metrics_only, peer, std::move(socket), extra...);
     if (admitted) {
       core_.enter(s);
     }
@@ -1350,10 +1732,8 @@ class server::impl {
   server_core core_;
   std::optional<ssl::context> tls_;
   net::io_context ioc_;
-  tcp::acceptor acceptor_;
-  net::steady_timer retry_;
+  std::vector<std::unique_ptr<listener>> listeners_;  ///< server.listen first
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
-  tcp::endpoint bound_;
   std::vector<std::thread> threads_;
   std::mutex control_m_;
   bool started_ = false;
@@ -1374,6 +1754,12 @@ std::uint16_t server::port() const noexcept {
 }
 std::string server::host() const {
   return impl_->host();
+}
+std::uint16_t server::metrics_port() const noexcept {
+  return impl_->metrics_port();
+}
+std::string server::metrics_host() const {
+  return impl_->metrics_host();
 }
 bool server::tls() const noexcept {
   return impl_->tls();

@@ -28,9 +28,20 @@ struct server_options {
 /// `max_body_bytes` / `max_header_bytes`; `header_timeout_ms` (from accept, or from the first
 /// byte of a keep-alive request, to the end of the header), `body_timeout_ms`,
 /// `idle_timeout_ms` between keep-alive requests, `write_timeout_ms` per write; no timeout while
-/// the gateway works on a request (the `actors::responder` guarantees an answer). Past
-/// `max_connections` a connection is answered 503 and closed. With `server.tls.cert`/`key`
-/// every connection is TLS 1.2 or newer.
+/// the gateway works on a request (the `actors::responder` guarantees an answer). The read
+/// buffer is bounded (`max_header_bytes` + 4 KiB), which bounds chunk headers and trailers too;
+/// framing is strict (src/http/framing.hpp). With `server.tls.cert`/`key` every connection is
+/// TLS 1.2 or newer.
+///
+/// Connections: `max_connections` is clamped at construction so that it fits the open-files
+/// limit with room for everything else (src/http/edge_limits.hpp; logged once when it bites).
+/// At the cap, the oldest idle connection (waiting for a request's first byte) is closed to
+/// admit the new one; with none idle the new one is answered 503 with Retry-After, and past 64
+/// such answers in progress it is closed at once.
+///
+/// Platform requests (webhooks, the GET handshake, Meta's data-deletion callback) are verified
+/// on the I/O thread before the tenant's rate limit is charged (src/http/platform_gate.hpp).
+/// `server.metrics.listen` adds a second listener serving only /metrics, /healthz and /readyz.
 ///
 /// Threading: construct, `start`, `stop` and destroy from one thread (typically main), never
 /// from an I/O thread. `port` and `host` are safe from any thread.
@@ -53,6 +64,11 @@ class server {
   std::uint16_t port() const noexcept;
   /// The bound address as text (IPv6 in brackets), e.g. "127.0.0.1".
   std::string host() const;
+  /// The bound port of `server.metrics.listen` (serving /metrics, /healthz and /readyz only);
+  /// 0 when it is not set.
+  std::uint16_t metrics_port() const noexcept;
+  /// Its bound address as text, as `host`; "" when it is not set.
+  std::string metrics_host() const;
   /// True when connections are TLS.
   bool tls() const noexcept;
 

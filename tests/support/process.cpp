@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,17 @@ std::string describe(int wait_status) {
 
 gateway_process::gateway_process(const std::string& config_yaml,
                                  std::chrono::milliseconds startup_deadline) {
+  init(config_yaml, startup_deadline);
+}
+
+gateway_process::gateway_process(const std::string& config_yaml, const process_options& options,
+                                 std::chrono::milliseconds startup_deadline)
+    : options_(options) {
+  init(config_yaml, startup_deadline);
+}
+
+void gateway_process::init(const std::string& config_yaml,
+                           std::chrono::milliseconds startup_deadline) {
   dir_ = make_temp_dir();
   config_path_ = dir_ + "/switchboard.yaml";
   try {
@@ -117,6 +129,9 @@ void gateway_process::start(milliseconds startup_deadline) {
   // async-signal-safe calls are allowed (the test process has other threads).
   std::string binary = SB_BINARY;
   std::vector<std::string> args{binary, "--config", config_path_};
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  rlimit files{};
+  files.rlim_cur = files.rlim_max = static_cast<rlim_t>(options_.open_files_limit);
   std::vector<char*> argv;
   for (auto& a : args) {
     argv.push_back(a.data());
@@ -143,6 +158,12 @@ void gateway_process::start(milliseconds startup_deadline) {
     }
     ::dup2(fds[1], STDOUT_FILENO);
     ::dup2(fds[1], STDERR_FILENO);
+    if (files.rlim_max != 0 && ::setrlimit(RLIMIT_NOFILE, &files) != 0) {
+      static const char msg[] = "e2e: setrlimit(RLIMIT_NOFILE) failed\n";
+      ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      (void)ignored;
+      ::_exit(127);
+    }
     ::execv(argv[0], argv.data());
     static const char msg[] = "e2e: execv of SB_BINARY failed\n";
     ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
@@ -287,6 +308,7 @@ std::string test_config(const std::vector<test_tenant>& tenants, const test_serv
   if (server.idle_timeout_ms != 0) {
     y << "  idle_timeout_ms: " << server.idle_timeout_ms << "\n";
   }
+  y << server.extra_server_yaml;
   y << "storage:\n"
     << "  backend: memory\n"
     << "  master_key: \"" << test_master_key << "\"\n"
@@ -325,6 +347,7 @@ std::string test_config(const std::vector<test_tenant>& tenants, const test_serv
       << "        token_sha256: \"" << token_sha256(t.token) << "\"\n"
       << "        scopes: [stream, send, privacy, admin]\n";
   }
+  y << server.extra_yaml;
   return y.str();
 }
 

@@ -24,6 +24,14 @@ struct exit_status {
   std::chrono::milliseconds elapsed{0};  ///< from the signal to the reaped exit (or deadline)
 };
 
+/// How the child is started, beyond its config (all optional).
+struct process_options {
+  /// RLIMIT_NOFILE (soft and hard) of the child; 0 = inherited.
+  std::uint64_t open_files_limit = 0;
+  /// Arguments after `--config <file>`, e.g. {"--log-level", "debug"}.
+  std::vector<std::string> extra_args;
+};
+
 /// The switchboard binary (SB_BINARY) started with `--config <temp file>`.
 ///
 /// The constructor writes `config_yaml` into a fresh temporary directory under /tmp, starts the
@@ -38,6 +46,9 @@ class gateway_process {
  public:
   explicit gateway_process(const std::string& config_yaml,
                            std::chrono::milliseconds startup_deadline = std::chrono::seconds(20));
+  /// As above, started as `options` says.
+  gateway_process(const std::string& config_yaml, const process_options& options,
+                  std::chrono::milliseconds startup_deadline = std::chrono::seconds(20));
   ~gateway_process();
   gateway_process(const gateway_process&) = delete;
   gateway_process& operator=(const gateway_process&) = delete;
@@ -62,9 +73,11 @@ class gateway_process {
 
  private:
   void start(std::chrono::milliseconds startup_deadline);
+  void init(const std::string& config_yaml, std::chrono::milliseconds startup_deadline);
   void read_output(int fd);
   void kill_and_reap();
 
+  process_options options_;
   std::string dir_;
   std::string config_path_;
   pid_t pid_ = -1;
@@ -110,6 +123,11 @@ struct test_tenant {
 struct test_server {
   std::uint64_t max_body_bytes = 0;  ///< 0 = default
   int idle_timeout_ms = 0;           ///< 0 = default
+  /// YAML lines added to the `server:` section as they are (each indented by two spaces and
+  /// ending in a newline), e.g. "  trusted_proxies: [\"127.0.0.1\"]\n".
+  std::string extra_server_yaml;
+  /// YAML appended at the end of the file as it is: more top-level sections, e.g. "limits:\n...".
+  std::string extra_yaml;
 };
 
 /// A complete switchboard.yaml: listen on 127.0.0.1:0, in-memory storage, the given tenants.

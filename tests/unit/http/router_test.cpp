@@ -106,7 +106,10 @@ TEST_CASE("Last-Event-ID takes precedence over ?after= on streams", "[http]") {
   CHECK(bad.err().message.find("Last-Event-ID") != std::string::npos);
 }
 
-TEST_CASE("the channel directory tells unknown tenants from unknown channels", "[http]") {
+TEST_CASE(
+    "the channel directory answers an unknown tenant and an unknown channel alike, so names "
+    "cannot be enumerated",
+    "[http]") {
   sb::config::config cfg;
   sb::config::tenant_config acme;
   acme.id = "acme";
@@ -119,9 +122,17 @@ TEST_CASE("the channel directory tells unknown tenants from unknown channels", "
 
   auto found = dir.find("acme", "tg");
   REQUIRE(found.ok());
-  CHECK((*found)->type == "telegram");
-  CHECK(dir.find("globex", "tg").err().code == errc::unknown_tenant);
-  CHECK(dir.find("acme", "wa").err().code == errc::unknown_channel);
+  CHECK((*found)->cfg->type == "telegram");
+  CHECK((*found)->info == sb::adapters::find("telegram"));
+  CHECK((*found)->verifier != nullptr);
+  CHECK((*found)->failures != nullptr);  // limits.auth_failures_per_channel is on by default
+  auto tenant = dir.find("globex", "tg");
+  auto channel = dir.find("acme", "wa");
+  REQUIRE_FALSE(tenant.ok());
+  REQUIRE_FALSE(channel.ok());
+  CHECK(tenant.err().code == channel.err().code);
+  CHECK(tenant.err().message == channel.err().message);
+  CHECK(tenant.err().code == errc::unknown_channel);
 }
 
 TEST_CASE("a redrive body is {\"all\":true} or a non-empty list of positive ids", "[http]") {
