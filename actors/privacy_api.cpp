@@ -458,7 +458,7 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
     c.reply->answer(error_response(field.err().code, field.err().message));
     return;
   }
-  auto payload = adapters::meta::verify_signed_request(*field, ch->get("app_secret"));
+  auto payload = adapters::meta::verify_signed_request(*field, ch->get("app_secret"), now());
   if (!payload) {
     c.reply->answer(error_response(payload.err().code, payload.err().message));
     return;
