@@ -45,9 +45,9 @@ void change_by_api(const tenant_api_env& env, api_call& c, const char* action,
         error_response(errc::internal, "this gateway's event store keeps no consent records"));
     return;
   }
-  spawn_job(env.self, [ctx, subject = std::move(*subject), change = std::move(change).value(),
-                       action, actor = caller_of(c),
-                       reply = c.reply](caf::event_based_actor* self) {
+  spawn_job(env, c.reply, [ctx, subject = std::move(*subject), change = std::move(change).value(),
+                           action, actor = caller_of(c),
+                           reply = c.reply](caf::event_based_actor* self) {
     const auto detail = privacy::audit_detail(change);
     // Memory first (every read from now on judges with it), then the store.
     auto state = ctx.consents->update(ctx.tenant, subject, change);
