@@ -317,7 +317,6 @@ CREATE TABLE privacy_requests (
   code TEXT NOT NULL,
   done_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 4;
 )sql";
 
 /// Associated data of a sealed event: binds it to its tenant and seq, so a row copied elsewhere
@@ -1374,8 +1373,10 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     if (*version != "3") {
       return {};
     }
-    if (auto st = exec(writer_.db, k_schema_v4_privacy_requests); !st) {
-      return st;
+    for (const char* sql : {k_schema_v4_privacy_requests, "PRAGMA user_version = 4"}) {
+      if (auto st = exec(writer_.db, sql); !st) {
+        return st;
+      }
     }
     if (!fresh) {
       log::info("store", path_, ": migrated from schema version 3 to 4 (privacy requests)");
