@@ -19,6 +19,10 @@
 
 namespace sb::actors {
 
+namespace privacy_jobs {
+class job_pool;
+}
+
 /// Finds an adapter by channel type (`adapters::find` in production; tests may add types).
 using adapter_lookup = std::function<const adapters::adapter_info*(std::string_view)>;
 
@@ -53,6 +57,9 @@ struct tenant_init {
   /// and push subscribers; written by opt-out/opt-in keywords and the consent API. Never null
   /// in a tenant started by the gateway.
   std::shared_ptr<privacy::consent_registry> consents;
+  /// The gateway's privacy workers (actors/privacy_jobs.hpp), made once by the root and shared
+  /// by every tenant; null = privacy and consent jobs are refused (503).
+  std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
   /// The outbox (store/outbox.hpp); null = no outbound sends (no senders are spawned).
   std::shared_ptr<store::outbox> outbox;
   bool outbox_blocks = false;  ///< the outbox's writes block on disk (its writer runs detached)

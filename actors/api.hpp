@@ -21,6 +21,10 @@ namespace sb::actors {
 
 class outbound_api_state;
 
+namespace privacy_jobs {
+class job_pool;
+}
+
 /// What a tenant's API handlers work with, built by the tenant actor for each call. Handlers
 /// run in the tenant actor's context (`self`) and must not block it: they answer at once or hand
 /// the work to a one-shot actor that copies what it needs from here.
@@ -34,6 +38,8 @@ struct tenant_api_env {
   /// The gateway's consent registry (src/privacy/consent.hpp); null = consent kept only in the
   /// store.
   std::shared_ptr<privacy::consent_registry> consents;
+  /// The gateway's privacy workers (actors/privacy_jobs.hpp): privacy and consent jobs run there.
+  std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
   // Outbound (actors/outbound_api.hpp).
   bool has_outbox = false;  ///< the gateway keeps an outbox (else nothing can be sent)
   caf::actor outbox;        ///< the tenant's outbox writer; null while it restarts (or none)

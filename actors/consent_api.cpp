@@ -45,38 +45,42 @@ void change_by_api(const tenant_api_env& env, api_call& c, const char* action,
         error_response(errc::internal, "this gateway's event store keeps no consent records"));
     return;
   }
-  spawn_job(env.self, [ctx, subject = std::move(*subject), change = std::move(change).value(),
-                       action, actor = caller_of(c),
-                       reply = c.reply](caf::event_based_actor* self) {
-    const auto detail = privacy::audit_detail(change);
-    // Memory first (every read from now on judges with it), then the store.
-    auto state = ctx.consents->update(ctx.tenant, subject, change);
-    if (!state) {
-      write_audit(*ctx.ps, ctx.tenant, actor, action, subject, "error",
-                  detail + " store: " + state.err().message);
-      reply->answer(error_response(errc::unavailable, "the consent could not be stored; retry", 1));
-      return;
-    }
-    if (!write_audit(*ctx.ps, ctx.tenant, actor, action, subject, "ok", detail)) {
-      reply->answer(error_response(errc::unavailable,
-                                   "the change is stored but could not be audited; retry", 1));
-      return;
-    }
-    std::vector<event> events{consent_changed_event(ctx.tenant, subject, change, "api", nullptr)};
-    emit_events(self, ctx.store, ctx.tenant_actor, std::move(events), ctx.timeout,
-                [ctx, subject, reply](result<std::vector<event>> stored) {
-                  if (!stored) {
-                    reply->answer(error_response(
-                        errc::unavailable,
-                        "the change is stored but consent.changed could not be; retry", 1));
-                    return;
-                  }
-                  auto now_state = ctx.consents->find(ctx.tenant, subject);
-                  http_response r;
-                  r.body = privacy::to_json(subject, now_state.value_or(privacy::consent_state{}));
-                  reply->answer(std::move(r));
-                });
-  });
+  spawn_job(env, c.reply,
+            [ctx, subject = std::move(*subject), change = std::move(change).value(), action,
+             actor = caller_of(c), reply = c.reply](caf::event_based_actor* self) {
+              const auto detail = privacy::audit_detail(change);
+              // Memory first (every read from now on judges with it), then the store.
+              auto state = ctx.consents->update(ctx.tenant, subject, change);
+              if (!state) {
+                write_audit(*ctx.ps, ctx.tenant, actor, action, subject, "error",
+                            detail + " store: " + state.err().message);
+                reply->answer(
+                    error_response(errc::unavailable, "the consent could not be stored; retry", 1));
+                return;
+              }
+              if (!write_audit(*ctx.ps, ctx.tenant, actor, action, subject, "ok", detail)) {
+                reply->answer(error_response(
+                    errc::unavailable, "the change is stored but could not be audited; retry", 1));
+                return;
+              }
+              std::vector<event> events{
+                  consent_changed_event(ctx.tenant, subject, change, "api", nullptr)};
+              emit_events(
+                  self, ctx.store, ctx.tenant_actor, std::move(events), ctx.timeout,
+                  [ctx, subject, reply](result<std::vector<event>> stored) {
+                    if (!stored) {
+                      reply->answer(error_response(
+                          errc::unavailable,
+                          "the change is stored but consent.changed could not be; retry", 1));
+                      return;
+                    }
+                    auto now_state = ctx.consents->find(ctx.tenant, subject);
+                    http_response r;
+                    r.body =
+                        privacy::to_json(subject, now_state.value_or(privacy::consent_state{}));
+                    reply->answer(std::move(r));
+                  });
+            });
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "actors/actors.hpp"
 #include "actors/api.hpp"
 #include "actors/gateway_impl.hpp"
+#include "actors/privacy_jobs.hpp"
 #include "actors/supervision.hpp"
 #include "actors/sweeper.hpp"
 #include "core/log.hpp"
@@ -49,6 +50,8 @@ struct root_state {
   restart_policy store_restarts;
   caf::actor sweeper;
   restart_policy sweeper_restarts;
+  std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
+  std::vector<caf::actor> privacy_workers;
   std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
   std::vector<caf::actor> tenants;
   std::vector<restart_policy> restarts;
@@ -76,6 +79,7 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   init.outbox_blocks = st.opts.outbox_blocks;
   init.senders = st.opts.senders;
   init.consents = st.opts.consents;
+  init.privacy_jobs = st.privacy_jobs;
   auto t = spawn_tenant_actor(self, std::move(init));
   st.tenant_by_addr[t.address()] = index;
   st.registry->set(st.opts.cfg->tenants[index].id, t);
@@ -99,6 +103,20 @@ caf::actor start_sweeper(root_ptr self) {
   return spawn_sweeper(self, std::move(sw));
 }
 
+/// The privacy workers (actors/privacy_jobs.hpp): `limits.privacy_workers` threads in all, for
+/// every tenant, with at most `limits.privacy_queue` jobs waiting.
+void start_privacy_workers(root_ptr self) {
+  auto& st = self->state;
+  const auto& limits = st.opts.cfg->limits;
+  st.privacy_jobs = std::make_shared<privacy_jobs::job_pool>(
+      static_cast<std::size_t>(std::max(limits.privacy_queue, 1)));
+  st.privacy_workers.resize(static_cast<std::size_t>(std::max(limits.privacy_workers, 1)));
+  for (std::size_t i = 0; i < st.privacy_workers.size(); ++i) {
+    st.privacy_workers[i] = privacy_jobs::spawn_worker(self, st.privacy_jobs);
+    st.privacy_jobs->set_worker(i, st.privacy_workers[i]);
+  }
+}
+
 caf::behavior root_actor(root_ptr self, gateway_options opts,
                          std::shared_ptr<tenant_registry> registry) {
   auto& st = self->state;
@@ -106,6 +124,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   st.registry = std::move(registry);
   st.store = spawn_store(self);
   st.sweeper = start_sweeper(self);
+  start_privacy_workers(self);
   const auto n = st.opts.cfg->tenants.size();
   st.tenants.resize(n);
   st.restarts.resize(n);
@@ -114,6 +133,21 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   }
   self->set_down_handler([=](caf::down_msg& m) {
     auto& st = self->state;
+    auto worker = std::find_if(st.privacy_workers.begin(), st.privacy_workers.end(),
+                               [&](const caf::actor& w) { return w.address() == m.source; });
+    if (worker != st.privacy_workers.end()) {
+      if (!st.stopping) {
+        // A worker has no state of its own: a new one takes the next job at once. The jobs it
+        // was running end with it (their requests are answered 503 and retried).
+        metrics::catalog::actor_restarts("privacy_worker").inc();
+        log::warn("gateway", "a privacy worker went down (", caf::to_string(m.reason),
+                  "); restarting it");
+        const auto i = static_cast<std::size_t>(worker - st.privacy_workers.begin());
+        *worker = privacy_jobs::spawn_worker(self, st.privacy_jobs);
+        st.privacy_jobs->set_worker(i, *worker);
+      }
+      return;
+    }
     auto it = st.tenant_by_addr.find(m.source);
     if (it == st.tenant_by_addr.end()) {
       if (m.source == st.sweeper.address() && !st.stopping) {
@@ -165,6 +199,10 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
     }
     if (st.sweeper) {
       self->send_exit(st.sweeper, m.reason);
+    }
+    st.privacy_jobs->close();
+    for (auto& w : st.privacy_workers) {
+      self->send_exit(w, m.reason);
     }
     self->quit(m.reason);
   });

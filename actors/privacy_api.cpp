@@ -208,6 +208,85 @@ std::string erase_response(const std::string& subject, const erasure_done& d) {
   return body;
 }
 
+// -- platform privacy requests: each carried out once -----------------------------------------
+
+/// A claimed platform privacy request (store::privacy_store::claim_privacy_request), abandoned
+/// unless finished: the job's continuations share it, so a job that ends any other way (an
+/// error, a worker that went down) leaves the request to the platform's retry.
+class request_claim {
+ public:
+  request_claim(const job_ctx& ctx, std::string channel, std::string kind,
+                store::privacy_request_claim claim)
+      : ps_(ctx.ps),
+        tenant_(ctx.tenant),
+        channel_(std::move(channel)),
+        kind_(std::move(kind)),
+        claim_(std::move(claim)) {}
+  request_claim(const request_claim&) = delete;
+  request_claim& operator=(const request_claim&) = delete;
+  ~request_claim() {
+    if (!finished_) {
+      ps_->abandon_privacy_request(claim_);
+    }
+  }
+
+  /// Records the request as carried out; `code` is what the answer named (for a replay's).
+  bool finish(std::string code) {
+    store::privacy_request r;
+    r.tenant = tenant_;
+    r.channel = channel_;
+    r.kind = kind_;
+    r.code = std::move(code);
+    r.done_at = now();
+    auto st = ps_->finish_privacy_request(claim_, r);
+    if (!st) {
+      log::error("privacy", "tenant ", tenant_, ": cannot record a ", kind_, " request of ",
+                 channel_, " as done: ", st.err().message);
+      return false;
+    }
+    finished_ = true;
+    return true;
+  }
+
+ private:
+  std::shared_ptr<store::privacy_store> ps_;
+  std::string tenant_;
+  std::string channel_;
+  std::string kind_;
+  store::privacy_request_claim claim_;
+  bool finished_ = false;
+};
+
+using claim_ptr = std::shared_ptr<request_claim>;
+
+/// Claims the platform's privacy request `request` (its signed bytes, or a hash of them) of
+/// `kind` on `channel`. A new request: the claim, to finish once it is carried out. A replay of
+/// one carried out before: `replayed(record)` answers it, and null is returned (nothing is done
+/// or audited again); likewise (503, retry) while the same request is being carried out, or when
+/// the store cannot tell.
+claim_ptr claim_request(const job_ctx& ctx, const std::string& channel, const std::string& kind,
+                        std::string_view request, const responder_ptr& reply,
+                        const std::function<void(const store::privacy_request&)>& replayed) {
+  auto c = ctx.ps->claim_privacy_request(ctx.tenant, channel, kind, request);
+  if (!c) {
+    log::error("privacy", "tenant ", ctx.tenant, ": cannot look up a ", kind,
+               " request: ", c.err().message);
+    reply->answer(unavailable("could not tell whether this request was carried out; retry"));
+    return nullptr;
+  }
+  switch (c->st) {
+    case store::privacy_request_claim::state::done:
+      replayed(c->done);
+      return nullptr;
+    case store::privacy_request_claim::state::in_progress:
+      reply->answer(unavailable("the same request is being carried out; retry"));
+      return nullptr;
+    case store::privacy_request_claim::state::claimed:
+      break;
+  }
+  return std::make_shared<request_claim>(ctx, channel, kind, std::move(c).value());
+}
+
 // -- small parsing helpers ---------------------------------------------------------------------
 
 /// A non-negative integer query parameter; `fallback` when absent. nullopt when malformed.
@@ -353,25 +432,26 @@ void export_subject(const tenant_api_env& env, api_call& c) {
     c.reply->answer(no_privacy_store());
     return;
   }
-  spawn_job(env.self, [ctx, subject = *subject, actor = caller_of(c),
-                       reply = c.reply](caf::event_based_actor*) {
-    auto exported = build_export(ctx, subject);
-    if (!exported) {
-      audit(*ctx.ps, ctx.tenant, actor, "export", subject, "error", exported.err().message);
-      reply->answer(unavailable("could not read the subject's data; retry"));
-      return;
-    }
-    // Audited before anything leaves: an export nobody could account for is not given out.
-    if (!audit(*ctx.ps, ctx.tenant, actor, "export", subject, "ok",
-               "events=" + std::to_string(exported->events) +
-                   (exported->truncated ? " truncated=true" : ""))) {
-      reply->answer(unavailable("could not record the export in the audit log; retry"));
-      return;
-    }
-    http_response r;
-    r.body = std::move(exported->json);
-    reply->answer(std::move(r));
-  });
+  spawn_job(
+      env, c.reply,
+      [ctx, subject = *subject, actor = caller_of(c), reply = c.reply](caf::event_based_actor*) {
+        auto exported = build_export(ctx, subject);
+        if (!exported) {
+          audit(*ctx.ps, ctx.tenant, actor, "export", subject, "error", exported.err().message);
+          reply->answer(unavailable("could not read the subject's data; retry"));
+          return;
+        }
+        // Audited before anything leaves: an export nobody could account for is not given out.
+        if (!audit(*ctx.ps, ctx.tenant, actor, "export", subject, "ok",
+                   "events=" + std::to_string(exported->events) +
+                       (exported->truncated ? " truncated=true" : ""))) {
+          reply->answer(unavailable("could not record the export in the audit log; retry"));
+          return;
+        }
+        http_response r;
+        r.body = std::move(exported->json);
+        reply->answer(std::move(r));
+      });
 }
 
 void erase_subject(const tenant_api_env& env, api_call& c) {
@@ -391,7 +471,7 @@ void erase_subject(const tenant_api_env& env, api_call& c) {
   privacy_info info;
   info.subject = *subject;
   job.receipt = privacy_receipt(event_type::privacy_erased, ctx.tenant, std::move(info));
-  spawn_job(env.self,
+  spawn_job(env, c.reply,
             [ctx, job = std::move(job), reply = c.reply](caf::event_based_actor* self) mutable {
               const std::string subject = job.subject;
               run_erasure(self, ctx, std::move(job), [reply, subject](result<erasure_done> d) {
@@ -424,21 +504,40 @@ void list_audit(const tenant_api_env& env, api_call& c) {
     c.reply->answer(no_privacy_store());
     return;
   }
-  // A read: a one-shot reader like `GET /v1/events`.
-  env.self->spawn([ps, tenant = env.tenant->id, after = *after,
-                   limit = std::min<std::uint64_t>(*limit, k_audit_max_limit),
-                   reply = c.reply](caf::event_based_actor*) {
-    const auto entries = ps->audit_log(tenant, after, static_cast<std::size_t>(limit));
-    http_response r;
-    json::writer w(r.body);
-    w.begin_object().key("entries").begin_array();
-    for (const auto& a : entries) {
-      write_audit_entry(w, a);
-    }
-    w.end_array().key("next").value(entries.empty() ? after : entries.back().id).end_object();
-    reply->answer(std::move(r));
-  });
+  // A read of the store, on the privacy workers like every privacy job.
+  spawn_job(
+      env, c.reply,
+      [ps, tenant = env.tenant->id, after = *after,
+       limit = std::min<std::uint64_t>(*limit, k_audit_max_limit),
+       reply = c.reply](caf::event_based_actor*) {
+        const auto entries = ps->audit_log(tenant, after, static_cast<std::size_t>(limit));
+        http_response r;
+        json::writer w(r.body);
+        w.begin_object().key("entries").begin_array();
+        for (const auto& a : entries) {
+          write_audit_entry(w, a);
+        }
+        w.end_array().key("next").value(entries.empty() ? after : entries.back().id).end_object();
+        reply->answer(std::move(r));
+      });
 }
+
+namespace {
+
+/// The answer to Meta's data-deletion callback: where the status is, and the code.
+http_response deletion_answer(const job_ctx& ctx, const std::string& code) {
+  http_response resp;
+  json::writer w(resp.body);
+  w.begin_object();
+  w.key("url").value(ctx.cfg->public_url() + "/v1/deletion-status/" + code);
+  w.key("confirmation_code").value(code);
+  w.end_object();
+  return resp;
+}
+
+constexpr const char* k_deletion_kind = "data_deletion";
+
+}  // namespace
 
 void meta_data_deletion(const tenant_api_env& env, api_call& c) {
   const auto* ch = c.params.size() >= 2 ? env.tenant->find_channel(c.params[1]) : nullptr;
@@ -458,7 +557,9 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
     c.reply->answer(error_response(field.err().code, field.err().message));
     return;
   }
-  auto payload = adapters::meta::verify_signed_request(*field, ch->get("app_secret"));
+  // Signature first, then freshness (issued_at within the last hour): a replay of an old
+  // callback is refused before anything is looked up.
+  auto payload = adapters::meta::verify_signed_request(*field, ch->get("app_secret"), now());
   if (!payload) {
     c.reply->answer(error_response(payload.err().code, payload.err().message));
     return;
@@ -492,40 +593,52 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
   job.receipt.kind = "data_deletion";
   job.receipt.channel = {ch->name, ch->type, account};
   const timestamp requested = now();
-  spawn_job(env.self, [ctx, job = std::move(job), code, requested, channel = ch->name,
-                       reply = c.reply](caf::event_based_actor* self) mutable {
-    const std::string subject = job.subject;
-    run_erasure(self, ctx, std::move(job),
-                [ctx, code, requested, channel, subject, reply](result<erasure_done> d) {
-                  if (!d) {
-                    reply->answer(unavailable(d.err().message));
-                    return;
-                  }
-                  store::deletion_request r;
-                  r.code = code;
-                  r.tenant = ctx.tenant;
-                  r.channel = channel;
-                  r.subject = subject;
-                  r.state = "completed";
-                  r.requested_at = requested;
-                  r.completed_at = now();
-                  if (auto s = ctx.ps->put_deletion_request(r); !s) {
-                    log::error("privacy", "cannot store a deletion request of tenant ", ctx.tenant,
-                               ": ", s.err().message);
-                    reply->answer(
-                        unavailable("the data is deleted but the request could not "
-                                    "be recorded; retry"));
-                    return;
-                  }
-                  http_response resp;
-                  json::writer w(resp.body);
-                  w.begin_object();
-                  w.key("url").value(ctx.cfg->public_url() + "/v1/deletion-status/" + code);
-                  w.key("confirmation_code").value(code);
-                  w.end_object();
-                  reply->answer(std::move(resp));
-                });
-  });
+  spawn_job(env, c.reply,
+            [ctx, job = std::move(job), code, requested, channel = ch->name,
+             signed_request = std::move(field).value(),
+             reply = c.reply](caf::event_based_actor* self) mutable {
+              // The same signed_request again (Meta's retry, or a replay within the hour) is
+              // answered with the first one's code: one erasure, one audit entry.
+              auto claim = claim_request(ctx, channel, k_deletion_kind, signed_request, reply,
+                                         [&ctx, &reply](const store::privacy_request& done) {
+                                           reply->answer(deletion_answer(ctx, done.code));
+                                         });
+              if (!claim) {
+                return;
+              }
+              const std::string subject = job.subject;
+              run_erasure(
+                  self, ctx, std::move(job),
+                  [ctx, claim, code, requested, channel, subject, reply](result<erasure_done> d) {
+                    if (!d) {
+                      reply->answer(unavailable(d.err().message));
+                      return;
+                    }
+                    store::deletion_request r;
+                    r.code = code;
+                    r.tenant = ctx.tenant;
+                    r.channel = channel;
+                    r.subject = subject;
+                    r.state = "completed";
+                    r.requested_at = requested;
+                    r.completed_at = now();
+                    if (auto s = ctx.ps->put_deletion_request(r); !s) {
+                      log::error("privacy", "cannot store a deletion request of tenant ",
+                                 ctx.tenant, ": ", s.err().message);
+                      reply->answer(
+                          unavailable("the data is deleted but the request could not "
+                                      "be recorded; retry"));
+                      return;
+                    }
+                    if (!claim->finish(code)) {
+                      reply->answer(
+                          unavailable("the data is deleted but the request could not "
+                                      "be recorded; retry"));
+                      return;
+                    }
+                    reply->answer(deletion_answer(ctx, code));
+                  });
+            });
 }
 
 void deletion_status(std::shared_ptr<store::event_log> log, caf::event_based_actor* root,
@@ -596,7 +709,7 @@ event shopify_receipt(event parsed, const std::string& subject) {
 /// customers/data_request: the export travels in the event, which is therefore the subject's
 /// (sealed under its key, and erased with it).
 void shopify_data_request(caf::event_based_actor* self, const job_ctx& ctx, event parsed,
-                          std::string actor, responder_ptr reply) {
+                          std::string actor, claim_ptr claim, responder_ptr reply) {
   const std::string subject = parsed.subject;
   event e = shopify_receipt(std::move(parsed), subject);
   e.subject = subject;
@@ -612,7 +725,7 @@ void shopify_data_request(caf::event_based_actor* self, const job_ctx& ctx, even
     n = exported->events;
   }
   emit_events(self, ctx.store, ctx.tenant_actor, {std::move(e)}, ctx.timeout,
-              [ctx, actor, subject, n, reply](result<std::vector<event>> stored) {
+              [ctx, actor, subject, n, claim, reply](result<std::vector<event>> stored) {
                 if (!stored) {
                   audit(*ctx.ps, ctx.tenant, actor, "data_request", subject, "error",
                         stored.err().message);
@@ -624,6 +737,10 @@ void shopify_data_request(caf::event_based_actor* self, const job_ctx& ctx, even
                 if (!audit(*ctx.ps, ctx.tenant, actor, "data_request", subject,
                            subject.empty() ? "not_found" : "ok", detail)) {
                   reply->answer(unavailable("could not record the request in the audit log"));
+                  return;
+                }
+                if (!claim->finish("")) {
+                  reply->answer(unavailable("the request is answered but could not be recorded"));
                   return;
                 }
                 reply->answer(accepted_response(stored->size(), stored->empty() ? 1 : 0));
@@ -653,20 +770,17 @@ void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w) {
     return;
   }
   if (auto* q = std::get_if<quarantine_body>(&outcome)) {
-    if (!ctx.store) {
-      reply->answer(unavailable("the event store is restarting; retry"));
-      return;
+    // Signed, but not a valid request of its topic: an attacker's re-labelled webhook of another
+    // topic, or a body that is not what Shopify documents. Refused, and not quarantined: it is
+    // no platform data to keep (Shopify's own requests always have the documented shape, and a
+    // re-labelled webhook was delivered under its real topic already), and quarantining it would
+    // let one captured body fill the quarantine.
+    const auto code = q->err.code == errc::forbidden ? errc::forbidden : errc::bad_request;
+    std::string why = q->err.message;
+    if (q->err.code == errc::malformed_body) {
+      why += "; a privacy request that is not valid JSON is not kept";
     }
-    auto err = q->err;
-    env.self
-        ->request(ctx.store, ctx.timeout, quarant_atom::value, quarantine_job{std::move(q->body)})
-        .then(
-            [reply, err](std::uint64_t id) {
-              reply->answer(error_response(
-                  err.code,
-                  err.message + " (the body is kept in quarantine #" + std::to_string(id) + ")"));
-            },
-            [reply](caf::error&) { reply->answer(unavailable("could not quarantine; retry")); });
+    reply->answer(error_response(code, why));
     return;
   }
   auto events = std::move(std::get<store_events>(outcome).events);
@@ -674,46 +788,68 @@ void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w) {
     reply->answer(accepted_response(0, 0));
     return;
   }
-  spawn_job(env.self, [ctx, channel = ch->name, parsed = std::move(events.front()),
-                       reply](caf::event_based_actor* self) mutable {
-    const auto topic = adapters::shopify::privacy_topic_of(parsed.kind);
-    const std::string actor = "platform:" + channel;
-    if (topic == adapters::shopify::privacy_topic::customer_request) {
-      shopify_data_request(self, ctx, std::move(parsed), actor, reply);
-      return;
-    }
-    erasure job;
-    job.actor = actor;
-    if (topic == adapters::shopify::privacy_topic::shop_redact) {
-      job.channel = channel;
-      job.action = "shop_redact";
-    } else {
-      job.subject = parsed.subject;
-      job.action = "redact";
-    }
-    job.receipt = shopify_receipt(std::move(parsed), job.subject);
-    if (job.channel.empty() && job.subject.empty()) {
-      // customers/redact naming the customer by e-mail only: no subject of ours can match (the
-      // gateway never keys anyone by e-mail). Recorded, acknowledged, nothing to erase.
-      emit_events(self, ctx.store, ctx.tenant_actor, {std::move(job.receipt)}, ctx.timeout,
-                  [ctx, actor, reply](result<std::vector<event>> stored) {
-                    if (!stored) {
-                      reply->answer(unavailable(stored.err().message));
-                      return;
-                    }
-                    audit(*ctx.ps, ctx.tenant, actor, "redact", "", "not_found", "no customer id");
-                    reply->answer(accepted_response(stored->size(), stored->empty() ? 1 : 0));
-                  });
-      return;
-    }
-    run_erasure(self, ctx, std::move(job), [reply](result<erasure_done> d) {
-      if (!d) {
-        reply->answer(unavailable(d.err().message));
-        return;
-      }
-      reply->answer(accepted_response(d->stored, d->duplicates));
-    });
-  });
+  // The request is the signed body: the same body again (a retry, or a replay under a new
+  // webhook id) is the same request.
+  const auto body_hash = crypto::sha256(w.body);
+  std::string request(reinterpret_cast<const char*>(body_hash.data()), body_hash.size());
+  spawn_job(
+      env, reply,
+      [ctx, channel = ch->name, parsed = std::move(events.front()), request = std::move(request),
+       reply](caf::event_based_actor* self) mutable {
+        const auto topic = adapters::shopify::privacy_topic_of(parsed.kind);
+        const std::string actor = "platform:" + channel;
+        auto claim = claim_request(
+            ctx, channel, parsed.kind, request, reply,
+            [&reply](const store::privacy_request&) { reply->answer(accepted_response(0, 1)); });
+        if (!claim) {
+          return;
+        }
+        if (topic == adapters::shopify::privacy_topic::customer_request) {
+          shopify_data_request(self, ctx, std::move(parsed), actor, claim, reply);
+          return;
+        }
+        erasure job;
+        job.actor = actor;
+        if (topic == adapters::shopify::privacy_topic::shop_redact) {
+          job.channel = channel;
+          job.action = "shop_redact";
+        } else {
+          job.subject = parsed.subject;
+          job.action = "redact";
+        }
+        job.receipt = shopify_receipt(std::move(parsed), job.subject);
+        if (job.channel.empty() && job.subject.empty()) {
+          // customers/redact naming the customer by e-mail only: no subject of ours can
+          // match (the gateway never keys anyone by e-mail). Recorded, acknowledged,
+          // nothing to erase.
+          emit_events(self, ctx.store, ctx.tenant_actor, {std::move(job.receipt)}, ctx.timeout,
+                      [ctx, actor, claim, reply](result<std::vector<event>> stored) {
+                        if (!stored) {
+                          reply->answer(unavailable(stored.err().message));
+                          return;
+                        }
+                        audit(*ctx.ps, ctx.tenant, actor, "redact", "", "not_found",
+                              "no customer id");
+                        if (!claim->finish("")) {
+                          reply->answer(unavailable("the request could not be recorded"));
+                          return;
+                        }
+                        reply->answer(accepted_response(stored->size(), stored->empty() ? 1 : 0));
+                      });
+          return;
+        }
+        run_erasure(self, ctx, std::move(job), [claim, reply](result<erasure_done> d) {
+          if (!d) {
+            reply->answer(unavailable(d.err().message));
+            return;
+          }
+          if (!claim->finish(d->receipt)) {
+            reply->answer(unavailable("the erasure is done but could not be recorded; retry"));
+            return;
+          }
+          reply->answer(accepted_response(d->stored, d->duplicates));
+        });
+      });
 }
 
 // -- in the tenant ---------------------------------------------------------------------------

@@ -5,9 +5,13 @@
 // webhooks, Meta's data-deletion callback and its status page). docs/privacy.md maps each duty
 // to its feature and test.
 //
-// Every handler answers its call exactly once. Store work (export, erase, audit) runs in a
-// one-shot detached actor (its own thread, gone when the job is done), so neither the tenant's
-// mailbox nor a scheduler thread waits on the disk.
+// Every handler answers its call exactly once. Store work (export, erase, audit) runs on the
+// gateway's privacy workers (actors/privacy_jobs.hpp: a few threads, a bounded queue; past it
+// 503 with Retry-After), so neither the tenant's mailbox nor a scheduler thread waits on the
+// disk, and no call starts a thread. Platform privacy requests (Shopify's privacy webhooks,
+// Meta's data-deletion callback) are carried out once: the store records each by a keyed digest
+// of its signed bytes (store::privacy_store::claim_privacy_request), and the same request again
+// is answered as before without erasing or auditing anything again.
 
 #include <cstdint>
 #include <memory>
@@ -33,8 +37,10 @@ void export_subject(const tenant_api_env& env, api_call& c);
 /// `DELETE /v1/subjects/{subject}` (scope privacy): erases the subject (store, consent
 /// registry, push windows), stores a `privacy.erased` receipt and answers
 /// 200 {"receipt":"era_<ULID>","subject":..,"erased":{"events":n,"dedupe_keys":n,
-/// "dead_letters":n,"key_destroyed":bool}}. Idempotent: erasing an unknown or already erased
-/// subject answers 200 with zeros (and a receipt), as GDPR requests are retried.
+/// "dead_letters":n,"key_destroyed":bool}}, where `dedupe_keys` counts the erased events' dedupe
+/// keys, kept as content-free tombstones so that retries and replays stay duplicates
+/// (store/privacy_store.hpp). Idempotent: erasing an unknown or already erased subject answers
+/// 200 with zeros (and a receipt), as GDPR requests are retried.
 void erase_subject(const tenant_api_env& env, api_call& c);
 
 /// `GET /v1/audit?after=<id>&limit=<n>` (scope admin): the tenant's audit entries after `after`,
@@ -43,9 +49,12 @@ void list_audit(const tenant_api_env& env, api_call& c);
 
 /// `POST /webhooks/{tenant}/{channel}/data-deletion` (no token): Meta's data-deletion callback
 /// for a messenger, instagram or whatsapp channel. Verifies `signed_request` with the channel's
-/// app_secret (401 and nothing done when it does not hold), erases the subject of the user id,
-/// stores the deletion request and a `privacy.redact` receipt, and answers
-/// {"url":"<public url>/v1/deletion-status/<code>","confirmation_code":"<code>"}.
+/// app_secret (401 and nothing done when it does not hold) and its `issued_at` (400
+/// `stale_request` when more than an hour old or more than five minutes ahead), erases the
+/// subject of the user id, stores the deletion request and a `privacy.redact` receipt, and
+/// answers {"url":"<public url>/v1/deletion-status/<code>","confirmation_code":"<code>"}. The
+/// same signed_request again is answered with the same code, and nothing is erased or audited
+/// again.
 void meta_data_deletion(const tenant_api_env& env, api_call& c);
 
 /// `GET /v1/deletion-status/{code}` (no token; the code is the capability), in the root:
@@ -60,11 +69,14 @@ void deletion_status(std::shared_ptr<store::event_log> log, caf::event_based_act
 bool is_shopify_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w);
 
 /// Handles such a webhook: verifies it as the channel does (signature, shop domain; 401/403 and
-/// nothing done otherwise), then acts: customers/redact erases the customer's subject,
-/// shop/redact every event and subject of the channel, customers/data_request builds the
+/// nothing done otherwise) and checks that the body is exactly a request of its topic for the
+/// channel's shop (adapters/shopify/shopify.hpp; 400 or 403, nothing done or kept otherwise),
+/// then acts: customers/redact erases the customer's subject, shop/redact every event and
+/// subject of the channel (its earlier privacy receipts stay), customers/data_request builds the
 /// subject's export; then stores the receipt event (`privacy.redact` / `privacy.data_request`)
-/// and answers 200 only once the erasure is done and the receipt durable. A retry of the same
-/// webhook runs again (nothing left to erase) and is answered as a duplicate.
+/// and answers 200 only once the erasure is done and the receipt durable. The same body again
+/// (Shopify's retry, or a replay under another webhook id) is answered as a duplicate
+/// ({"events":0,"duplicates":1}) and does nothing again.
 void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w);
 
 // -- in the tenant and subscribers ---------------------------------------------------------

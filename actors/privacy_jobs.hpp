@@ -1,16 +1,21 @@
 #pragma once
 
 // What the privacy and consent API shells (privacy_api.cpp, consent_api.cpp) share: the context a
-// one-shot job copies out of the tenant actor, the detached job itself, the audit write and the
-// subject path parameter. Internal to sb_actors; not part of any interface.
+// job copies out of the tenant actor, the pool of workers that runs the jobs, the audit write and
+// the subject path parameter. Internal to sb_actors; not part of any interface.
 
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "actors/api.hpp"
 #include "core/log.hpp"
@@ -20,7 +25,113 @@
 
 namespace sb::actors::privacy_jobs {
 
-/// Copied out of the tenant actor for a one-shot job (which outlives the handler).
+/// Wakes a privacy worker: a job may be waiting (`job_pool`).
+using job_atom = caf::atom_constant<caf::atom("privjob")>;
+
+/// How long a request refused by a full queue is told to wait (Retry-After, seconds).
+inline constexpr int k_queue_full_retry_after_s = 1;
+
+/// The fixed pool that runs every privacy job (export, erasure, the audit list, platform privacy
+/// requests, consent API changes): `limits.privacy_workers` detached worker actors (one OS thread
+/// each, so their blocking store calls hold no scheduler thread) take jobs from one queue, oldest
+/// first; at most `limits.privacy_queue` jobs wait, past it a job is refused (503, Retry-After).
+/// No thread is started per call. Created once by the gateway's root, which spawns the workers
+/// (`spawn_worker`), restarts a crashed one and closes the pool when it stops; tenants get it in
+/// `tenant_init`.
+///
+/// A job runs in its worker's context: what it does synchronously holds that worker (and the
+/// jobs behind it); what it continues asynchronously (`self->request(...).then(...)`) runs in
+/// the same worker when the answer comes, between other jobs. Thread-safe.
+class job_pool {
+ public:
+  using job = std::function<void(caf::event_based_actor*)>;
+
+  explicit job_pool(std::size_t max_waiting) : max_waiting_(max_waiting) {}
+
+  /// Queues `fn` and wakes every worker (an idle one takes it, oldest job first). False, and
+  /// nothing queued, when `max_waiting` jobs wait already or the pool is closed.
+  bool submit(job fn) {
+    std::vector<caf::actor> workers;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_ || jobs_.size() >= max_waiting_) {
+        return false;
+      }
+      jobs_.push_back(std::move(fn));
+      workers = workers_;
+    }
+    for (const auto& w : workers) {
+      caf::anon_send(w, job_atom::value);
+    }
+    return true;
+  }
+
+  /// The oldest waiting job, if any (a worker, when woken).
+  std::optional<job> take() {
+    std::lock_guard lock(mutex_);
+    if (jobs_.empty()) {
+      return std::nullopt;
+    }
+    job fn = std::move(jobs_.front());
+    jobs_.pop_front();
+    return fn;
+  }
+
+  /// Jobs waiting for a worker.
+  std::size_t waiting() const {
+    std::lock_guard lock(mutex_);
+    return jobs_.size();
+  }
+
+  /// Sets worker `index` (the root, at start and when it restarts one); wakes it, in case jobs
+  /// wait that a crashed worker's wake-ups were meant for.
+  void set_worker(std::size_t index, caf::actor worker) {
+    {
+      std::lock_guard lock(mutex_);
+      if (workers_.size() <= index) {
+        workers_.resize(index + 1);
+      }
+      workers_[index] = worker;
+    }
+    caf::anon_send(worker, job_atom::value);
+  }
+
+  /// Refuses every later job and drops the waiting ones: their requests are answered 503 by
+  /// their responders. The root calls it when the gateway stops.
+  void close() {
+    std::deque<job> dropped;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      dropped.swap(jobs_);
+      workers_.clear();
+    }
+  }
+
+ private:
+  const std::size_t max_waiting_;
+  mutable std::mutex mutex_;
+  std::deque<job> jobs_;
+  std::vector<caf::actor> workers_;
+  bool closed_ = false;
+};
+
+/// One worker of `pool`: runs a waiting job each time it is woken. Detached (its own thread), a
+/// monitored child of `parent`.
+inline caf::actor spawn_worker(caf::event_based_actor* parent, std::shared_ptr<job_pool> pool) {
+  return parent->spawn<caf::detached + caf::monitored>(
+      [pool = std::move(pool)](caf::event_based_actor* self) -> caf::behavior {
+        return {
+            [self, pool](job_atom) {
+              if (auto fn = pool->take()) {
+                (*fn)(self);
+              }
+            },
+        };
+      });
+}
+
+/// Copied out of the tenant actor for a job (which outlives the handler).
 struct job_ctx {
   std::string tenant;
   std::shared_ptr<const config::config> cfg;
@@ -45,13 +156,21 @@ inline job_ctx make_ctx(const tenant_api_env& env) {
   return ctx;
 }
 
-/// Runs `fn(self)` in a one-shot actor on its own thread: the store work it does (fsync'd
+/// Runs `fn(self)` on the tenant's privacy workers (`job_pool`): the store work it does (fsync'd
 /// consent writes and deletes, audit writes) blocks neither the tenant's mailbox nor a scheduler
-/// thread. Privacy jobs are rare, so a thread each is cheap.
+/// thread, and no thread is started for it. When the queue is full, `reply` is answered 503
+/// `overloaded` with Retry-After and `fn` is dropped.
 template <class Fn>
-void spawn_job(caf::event_based_actor* parent, Fn fn) {
-  parent->spawn<caf::detached>(
-      [fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self); });
+void spawn_job(const tenant_api_env& env, const responder_ptr& reply, Fn fn) {
+  if (!env.privacy_jobs) {
+    reply->answer(error_response(errc::unavailable, "this gateway runs no privacy workers"));
+    return;
+  }
+  if (!env.privacy_jobs->submit(job_pool::job(std::move(fn)))) {
+    reply->answer(error_response(errc::overloaded,
+                                 "too many privacy requests are waiting to be carried out; retry",
+                                 k_queue_full_retry_after_s));
+  }
 }
 
 /// Writes an audit entry stamped now; false when the store refused it (logged under `component`,
@@ -69,8 +188,7 @@ inline bool write_audit(store::privacy_store& ps, const char* component, const s
   a.detail = std::move(detail);
   auto id = ps.audit(std::move(a));
   if (!id) {
-    log::error(component, "cannot write an audit entry of tenant ", tenant, ": ",
-               id.err().message);
+    log::error(component, "cannot write an audit entry of tenant ", tenant, ": ", id.err().message);
     return false;
   }
   return true;

@@ -406,6 +406,7 @@ tenant_api_env api_env(tenant_ptr self) {
   env.store = st.init.store;
   env.settings = st.init.settings;
   env.consents = st.init.consents;
+  env.privacy_jobs = st.init.privacy_jobs;
   env.has_outbox = st.init.outbox != nullptr;
   env.outbox = st.outbox_writer;
   env.sender_of = [self](const std::string& channel) {

@@ -22,7 +22,7 @@ result<std::string> signed_request_field(std::string_view form_body) {
 }
 
 result<signed_request_payload> verify_signed_request(std::string_view signed_request,
-                                                     std::string_view app_secret) {
+                                                     std::string_view app_secret, timestamp now) {
   const auto dot = signed_request.find('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 1 == signed_request.size()) {
     return error{errc::bad_signature, "signed_request is not <signature>.<payload>"};
@@ -64,6 +64,23 @@ result<signed_request_payload> verify_signed_request(std::string_view signed_req
   }
   if (auto t = lenient::unix_time(obj, "issued_at"); !t.empty()) {
     out.issued_at = t.unix_ms / 1000;
+  }
+  // Signed, but a replay unless fresh: Meta sends the callback when the person asks.
+  const std::int64_t now_s = now.unix_ms / 1000;
+  if (out.issued_at == 0) {
+    return error{errc::stale_request, "signed_request has no issued_at"};
+  }
+  if (out.issued_at < now_s - k_signed_request_max_age_s) {
+    return error{errc::stale_request,
+                 "signed_request was issued " + std::to_string(now_s - out.issued_at) +
+                     " s ago; at most " + std::to_string(k_signed_request_max_age_s) +
+                     " s are accepted"};
+  }
+  if (out.issued_at > now_s + k_signed_request_max_skew_s) {
+    return error{errc::stale_request,
+                 "signed_request's issued_at is " + std::to_string(out.issued_at - now_s) +
+                     " s in the future; at most " + std::to_string(k_signed_request_max_skew_s) +
+                     " s of clock skew are accepted"};
   }
   return out;
 }

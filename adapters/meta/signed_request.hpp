@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/time.hpp"
 
 /// Meta's `signed_request` (the data-deletion callback of an app: Messenger, Instagram and
 /// WhatsApp channels), as pure functions: no I/O, thread-safe.
@@ -25,12 +26,21 @@ struct signed_request_payload {
 /// naming the field when it is absent, empty or malformed.
 result<std::string> signed_request_field(std::string_view form_body);
 
-/// Verifies `signed_request` with `app_secret` and decodes its payload. The signature is checked
-/// first, in constant time, on the still-encoded payload; only then is the payload decoded.
+/// How old a signed request's `issued_at` may be: Meta calls the callback when the person asks,
+/// so anything older is a replay.
+inline constexpr std::int64_t k_signed_request_max_age_s = 3600;
+/// How far ahead of the gateway's clock `issued_at` may be (clock skew).
+inline constexpr std::int64_t k_signed_request_max_skew_s = 300;
+
+/// Verifies `signed_request` with `app_secret` and decodes its payload; `now` is the gateway's
+/// clock (injected so tests reach every branch). The signature is checked first, in constant
+/// time, on the still-encoded payload; only then is the payload decoded.
 /// `errc::bad_signature` when the value is not `<sig>.<payload>`, the signature is not base64url
 /// of 32 bytes or does not match, or the payload's `algorithm` is not "HMAC-SHA256";
-/// `errc::malformed_body` when a correctly signed payload is not JSON or has no `user_id`.
+/// `errc::malformed_body` when a correctly signed payload is not JSON or has no `user_id`;
+/// `errc::stale_request` when it has no `issued_at`, or one more than
+/// `k_signed_request_max_age_s` before `now` or more than `k_signed_request_max_skew_s` after it.
 result<signed_request_payload> verify_signed_request(std::string_view signed_request,
-                                                     std::string_view app_secret);
+                                                     std::string_view app_secret, timestamp now);
 
 }  // namespace sb::adapters::meta

@@ -4,6 +4,7 @@
 
 #include "adapters/json_reader.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,184 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// -- the privacy topics' bodies ---------------------------------------------------------------
+//
+// Shopify signs the body only: the topic is an unsigned header. A privacy request is therefore
+// accepted only with exactly the members Shopify documents for its topic (shopify.dev, "Privacy
+// law compliance"), so no signed body of another topic (an order, a product, another privacy
+// request) passes as one:
+//   customers/redact:       shop_id, shop_domain, customer {id, email, phone}, orders_to_redact
+//   customers/data_request: shop_id, shop_domain, customer {id, email, phone}, orders_requested,
+//                           data_request {id}
+//   shop/redact:            shop_id, shop_domain
+// Every top-level member must be present, once, of its type (ids are integers, orders an array
+// of integers). Inside `customer`, members may be absent or null (a customer without a phone,
+// one known by e-mail only) but nothing else may appear, and `id` or `email` must name someone.
+
+enum class member_kind { integer, text, integer_array, customer, data_request };
+
+struct member_rule {
+  std::string_view key;
+  member_kind kind;
+};
+
+const std::vector<member_rule>& rules_of(privacy_topic topic) {
+  static const std::vector<member_rule> customer_redact{
+      {"shop_id", member_kind::integer},
+      {"shop_domain", member_kind::text},
+      {"customer", member_kind::customer},
+      {"orders_to_redact", member_kind::integer_array}};
+  static const std::vector<member_rule> customer_request{
+      {"shop_id", member_kind::integer},
+      {"shop_domain", member_kind::text},
+      {"customer", member_kind::customer},
+      {"orders_requested", member_kind::integer_array},
+      {"data_request", member_kind::data_request}};
+  static const std::vector<member_rule> shop_redact{{"shop_id", member_kind::integer},
+                                                    {"shop_domain", member_kind::text}};
+  switch (topic) {
+    case privacy_topic::customer_redact:
+      return customer_redact;
+    case privacy_topic::customer_request:
+      return customer_request;
+    case privacy_topic::shop_redact:
+    case privacy_topic::none:
+      break;
+  }
+  return shop_redact;
+}
+
+bool is_integer(dom::element el) {
+  return el.is_int64() || el.is_uint64();
+}
+
+std::string quoted(std::string_view key) {
+  std::string out("\"");
+  out.append(key).push_back('"');
+  return out;
+}
+
+/// Why `el` is not a `customer` {id, email, phone}; "" when it is one.
+std::string customer_problem(dom::element el) {
+  dom::object c;
+  if (el.get_object().get(c) != simdjson::SUCCESS) {
+    return "member \"customer\" must be an object";
+  }
+  bool named = false;
+  std::vector<std::string_view> seen;
+  for (dom::key_value_pair field : c) {
+    const auto key = field.key;
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return "member \"customer." + std::string(key) + "\" appears twice";
+    }
+    seen.push_back(key);
+    const bool null = field.value.is_null();
+    if (key == "id") {
+      if (!null && !is_integer(field.value)) {
+        return "member \"customer.id\" must be an integer";
+      }
+      named = named || !null;
+    } else if (key == "email" || key == "phone") {
+      if (!null && !field.value.is_string()) {
+        return "member \"customer." + std::string(key) + "\" must be a string";
+      }
+      named = named || (key == "email" && !null);
+    } else {
+      return "unexpected member \"customer." + std::string(key) + "\"";
+    }
+  }
+  if (!named) {
+    return "member \"customer\" names nobody (neither \"id\" nor \"email\")";
+  }
+  return {};
+}
+
+/// Why `el` is not of `kind`; "" when it is.
+std::string member_problem(std::string_view key, member_kind kind, dom::element el) {
+  switch (kind) {
+    case member_kind::integer:
+      return is_integer(el) ? std::string() : "member " + quoted(key) + " must be an integer";
+    case member_kind::text:
+      return el.is_string() ? std::string() : "member " + quoted(key) + " must be a string";
+    case member_kind::integer_array: {
+      dom::array a;
+      if (el.get_array().get(a) != simdjson::SUCCESS) {
+        return "member " + quoted(key) + " must be an array of integers";
+      }
+      for (auto item : a) {
+        if (!is_integer(item)) {
+          return "member " + quoted(key) + " must be an array of integers";
+        }
+      }
+      return {};
+    }
+    case member_kind::customer:
+      return customer_problem(el);
+    case member_kind::data_request: {
+      dom::object o;
+      if (el.get_object().get(o) != simdjson::SUCCESS || o.size() != 1) {
+        return "member \"data_request\" must be an object with exactly the member \"id\"";
+      }
+      dom::element id;
+      if (o.at_key("id").get(id) != simdjson::SUCCESS || !is_integer(id)) {
+        return "member \"data_request.id\" must be an integer";
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
+/// Checks that `body` is exactly a request of privacy topic `topic` (see above) for the shop
+/// `shop_domain`: `errc::bad_request` naming the first problem, `errc::forbidden` when the body's
+/// `shop_domain` is another shop's.
+status check_privacy_request(dom::object body, std::string_view topic_name, privacy_topic topic,
+                             std::string_view shop_domain) {
+  const auto& rules = rules_of(topic);
+  std::vector<bool> present(rules.size(), false);
+  std::string problem;
+  std::string_view body_shop;
+  for (dom::key_value_pair field : body) {
+    auto rule = std::find_if(rules.begin(), rules.end(),
+                             [&](const member_rule& r) { return r.key == field.key; });
+    if (rule == rules.end()) {
+      problem = "unexpected member " + quoted(field.key);
+      break;
+    }
+    const auto i = static_cast<std::size_t>(rule - rules.begin());
+    if (present[i]) {
+      problem = "member " + quoted(field.key) + " appears twice";
+      break;
+    }
+    present[i] = true;
+    problem = member_problem(rule->key, rule->kind, field.value);
+    if (!problem.empty()) {
+      break;
+    }
+    if (rule->key == "shop_domain" && field.value.get_string().get(body_shop)) {
+      body_shop = {};  // a string: checked above
+    }
+  }
+  for (std::size_t i = 0; problem.empty() && i < rules.size(); ++i) {
+    if (!present[i]) {
+      problem = "member " + quoted(rules[i].key) + " is missing";
+    }
+  }
+  if (!problem.empty()) {
+    return {errc::bad_request,
+            "Shopify " + std::string(topic_name) + ": the body is not a " +
+                std::string(topic_name) + " request (" + problem +
+                "); a privacy topic is accepted only with exactly its documented members, so "
+                "nothing was done or kept"};
+  }
+  if (body_shop != shop_domain) {
+    return {errc::forbidden, "Shopify " + std::string(topic_name) +
+                                 ": the body's shop_domain names another shop than this "
+                                 "channel's shop_domain; nothing was done or kept"};
+  }
+  return {};
+}
+
 /// Builds the one event of a Shopify webhook body.
 class body_reader {
  public:
@@ -53,7 +232,7 @@ class body_reader {
   }
 
   /// A privacy request: who it is about (the customer id, as the subject source), never the
-  /// contact details the payload also gives.
+  /// contact details the payload also gives. The body has passed `check_privacy_request`.
   void privacy_request(dom::object body, privacy_topic topic) {
     e_.type = topic == privacy_topic::customer_request ? event_type::privacy_data_request
                                                        : event_type::privacy_redact;
@@ -61,9 +240,7 @@ class body_reader {
     if (topic == privacy_topic::shop_redact) {
       return;  // the whole shop: no one person
     }
-    auto c = r_.object(body, "customer");
-    r_.require(c.has_value(), "customer");
-    if (c) {
+    if (auto c = r_.object(body, "customer")) {
       // customers/redact may identify the customer by e-mail only: then no subject matches.
       const auto id = r_.id(*c, "id");
       e_.subject_source = id;
@@ -204,6 +381,9 @@ class shopify_adapter final : public adapter {
     if (starts_with(topic, "orders/")) {
       b.order(body);
     } else if (const auto p = privacy_topic_of(topic); p != privacy_topic::none) {
+      if (auto st = check_privacy_request(body, topic, p, channel_.account); !st) {
+        return st;
+      }
       b.privacy_request(body, p);
     } else if (starts_with(topic, "customers/")) {
       e.type = event_type::customer;

@@ -16,6 +16,12 @@
 ///   sender, conversation or contact details, only `subject_source` (the customer id, from which
 ///   the subject derives exactly as for the customer's orders/* and customers/* events) and the
 ///   `privacy` block (`platform_id` = the customer id, `request` = the data request's id).
+/// - Privacy topics are strict, because Shopify signs only the body and the topic header is not
+///   signed: a privacy topic's body must hold exactly the members Shopify documents for it (so no
+///   signed body of another topic passes as one), and its `shop_domain` must be the channel's.
+///   Otherwise `parse` answers `errc::bad_request` (not the shape of the topic's request) or
+///   `errc::forbidden` (another shop), not `malformed_body`: the body is not a privacy request
+///   and is not kept (actors/privacy_api.cpp answers it without quarantining it).
 /// - Ids (often above 2^53) are read as 64-bit integers and rendered exactly; money stays text.
 namespace sb::adapters::shopify {
 

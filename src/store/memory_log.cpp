@@ -3,6 +3,10 @@
 // so there is no data key to destroy; an erasure deletes the rows, as the SQLite log does, and
 // `erase_outcome::key_destroyed` answers as the SQLite log would (true when the subject had
 // events stored since it was last erased, which is when the SQLite log holds a key for it).
+// Dedupe keys are held as keyed digests under a random key of this object, as the SQLite log
+// holds them under a key of the master key: an erasure leaves them as tombstones, and what stays
+// of an erased event's dedupe key (a WhatsApp message id encodes a phone number) is not
+// reversible, in memory too.
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -10,6 +14,8 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "core/aead.hpp"
+#include "core/crypto.hpp"
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_rules.hpp"
@@ -22,6 +28,9 @@ namespace {
 // Bounds the work of one read call when a type filter skips most events.
 constexpr std::size_t k_max_examined = 10000;
 
+// A dedupe digest's size, as the SQLite log's.
+constexpr std::size_t k_dedupe_digest_size = 16;
+
 struct event_record {
   stored_event stored;
   std::string channel;
@@ -29,15 +38,14 @@ struct event_record {
 };
 
 struct dedupe_entry {
-  std::uint64_t seq = 0;
+  std::uint64_t seq = 0;  // of the event stored first (erased or not: a tombstone)
   std::int64_t created_at_ms = 0;
-  std::string channel;
 };
 
 struct tenant_log {
   std::uint64_t head = 0;            // last issued seq: never reused, also after deletions
   std::vector<event_record> events;  // ascending seq, with gaps where events were deleted
-  std::unordered_map<std::string, dedupe_entry> dedupe;  // "<channel>\n<key>" -> entry
+  std::unordered_map<std::string, dedupe_entry> dedupe;  // dedupe_digest(channel, key) -> entry
   std::map<std::string, consent_record> consents;        // subject -> record
   // Subjects with stored events and the channel each was first seen on: where the SQLite log
   // holds a data key (`subject_keys`).
@@ -51,6 +59,8 @@ struct letter_record {
 
 class memory_log final : public event_log, public delivery_store, public privacy_store {
  public:
+  memory_log() : secret_(crypto::generate_aead_key()) {}
+
   status append(std::vector<append_request>& requests,
                 std::vector<std::vector<append_outcome>>& outcomes) override {
     outcomes.clear();
@@ -65,9 +75,7 @@ class memory_log final : public event_log, public delivery_store, public privacy
       for (auto& ev : req.events) {
         std::string key;
         if (!ev.dedupe_key.empty()) {
-          key.reserve(ev.channel.name.size() + 1 + ev.dedupe_key.size());
-          key.append(ev.channel.name).push_back('\n');
-          key.append(ev.dedupe_key);
+          key = dedupe_digest(ev.channel.name, ev.dedupe_key);
           auto it = log.dedupe.find(key);
           if (it != log.dedupe.end()) {
             out.push_back({true, it->second.seq});
@@ -88,7 +96,7 @@ class memory_log final : public event_log, public delivery_store, public privacy
           log.subjects.emplace(ev.subject, ev.channel.name);
         }
         if (!key.empty()) {
-          log.dedupe.emplace(std::move(key), dedupe_entry{ev.seq, now_ms, ev.channel.name});
+          log.dedupe.emplace(std::move(key), dedupe_entry{ev.seq, now_ms});
         }
         out.push_back({false, ev.seq});
       }
@@ -289,21 +297,22 @@ class memory_log final : public event_log, public delivery_store, public privacy
       for (const auto& subject : subjects) {
         erase_locked(tenant, log, subject, out);
       }
-      // What is left of the channel: events without a subject, their dedupe keys and dead
-      // letters, and the channel's quarantined bodies.
+      // What is left of the channel: events without a subject but the privacy receipts, their
+      // dead letters, and the channel's quarantined bodies. Dedupe keys stay as tombstones.
+      auto erased = [&](const event_record& e) {
+        return e.channel == channel && !rules::is_privacy_type(e.stored.type);
+      };
       std::set<std::uint64_t> seqs;
       for (const auto& e : log.events) {
-        if (e.channel == channel) {
+        if (erased(e)) {
           seqs.insert(e.stored.seq);
         }
       }
       out.dead_letters += erase_if(dead_letters_, [&](const letter_record& r) {
         return r.letter.tenant == tenant && seqs.count(r.letter.seq) > 0;
       });
-      out.dedupe_keys +=
-          erase_if_map(log.dedupe, [&](const dedupe_entry& d) { return d.channel == channel; });
-      out.events +=
-          erase_if(log.events, [&](const event_record& e) { return e.channel == channel; });
+      out.dedupe_keys += tombstones(log, seqs);
+      out.events += erase_if(log.events, erased);
     }
     erase_if(quarantine_,
              [&](const quarantined_body& q) { return q.tenant == tenant && q.channel == channel; });
@@ -369,6 +378,42 @@ class memory_log final : public event_log, public delivery_store, public privacy
     return it->second;
   }
 
+  result<privacy_request_claim> claim_privacy_request(const std::string& tenant,
+                                                      const std::string& channel,
+                                                      const std::string& kind,
+                                                      std::string_view request) override {
+    if (auto st = rules::check_privacy_request(tenant, channel, kind); !st) {
+      return st.err();
+    }
+    return claims_.claim(
+        rules::privacy_request_digest(secret_, tenant, channel, kind, request),
+        [this](const std::string& digest) -> result<std::optional<privacy_request>> {
+          std::shared_lock lock(mutex_);
+          auto it = privacy_requests_.find(digest);
+          if (it == privacy_requests_.end()) {
+            return std::optional<privacy_request>{};
+          }
+          return std::optional<privacy_request>{it->second};
+        });
+  }
+
+  status finish_privacy_request(const privacy_request_claim& claim,
+                                const privacy_request& r) override {
+    if (auto st = rules::check_privacy_request(r.tenant, r.channel, r.kind); !st) {
+      return st;
+    }
+    {
+      std::unique_lock lock(mutex_);
+      privacy_requests_.emplace(claim.digest, r);
+    }
+    claims_.end(claim.digest);
+    return {};
+  }
+
+  void abandon_privacy_request(const privacy_request_claim& claim) override {
+    claims_.end(claim.digest);
+  }
+
  private:
   static std::string subscriber_key(const std::string& tenant, const std::string& subscriber) {
     std::string key;
@@ -408,6 +453,25 @@ class memory_log final : public event_log, public delivery_store, public privacy
     return n;
   }
 
+  /// The dedupe digest of `key` on `channel` (the map is per tenant).
+  std::string dedupe_digest(std::string_view channel, std::string_view key) const {
+    std::string material;
+    material.reserve(channel.size() + 1 + key.size());
+    material.append(channel).push_back('\0');
+    material.append(key);
+    const auto mac = crypto::hmac_sha256(secret_, material);
+    return std::string(reinterpret_cast<const char*>(mac.data()), k_dedupe_digest_size);
+  }
+
+  /// How many dedupe keys the events `seqs` left: they stay, as tombstones.
+  static std::uint64_t tombstones(const tenant_log& log, const std::set<std::uint64_t>& seqs) {
+    std::uint64_t n = 0;
+    for (const auto& [digest, entry] : log.dedupe) {
+      n += seqs.count(entry.seq);
+    }
+    return n;
+  }
+
   /// Deletes one subject's rows, as the SQLite log's erasure transaction does.
   void erase_locked(const std::string& tenant, tenant_log& log, const std::string& subject,
                     erase_outcome& out) {
@@ -420,8 +484,7 @@ class memory_log final : public event_log, public delivery_store, public privacy
     out.dead_letters += erase_if(dead_letters_, [&](const letter_record& r) {
       return r.letter.tenant == tenant && (r.subject == subject || seqs.count(r.letter.seq) > 0);
     });
-    out.dedupe_keys +=
-        erase_if_map(log.dedupe, [&](const dedupe_entry& d) { return seqs.count(d.seq) > 0; });
+    out.dedupe_keys += tombstones(log, seqs);
     out.events +=
         erase_if(log.events, [&](const event_record& e) { return e.stored.subject == subject; });
     log.consents.erase(subject);
@@ -441,6 +504,9 @@ class memory_log final : public event_log, public delivery_store, public privacy
   std::vector<audit_entry> audit_;  // ascending id
   std::uint64_t audit_seq_ = 0;
   std::unordered_map<std::string, deletion_request> deletion_requests_;  // by code
+  std::unordered_map<std::string, privacy_request> privacy_requests_;    // by digest
+  rules::request_claims claims_;
+  const std::string secret_;  // keys the dedupe and privacy-request digests; random
 };
 
 }  // namespace

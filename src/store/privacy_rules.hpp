@@ -1,10 +1,14 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
+#include <utility>
 
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "store/privacy_store.hpp"
 
@@ -83,5 +87,73 @@ inline std::optional<std::map<std::string, bool>> decode_granted(std::string_vie
   }
   return out;
 }
+
+/// The receipts a channel erasure keeps: events without a subject of a `privacy.*` type.
+inline bool is_privacy_type(std::string_view type) {
+  return type.substr(0, 8) == "privacy.";
+}
+
+inline status check_privacy_request(const std::string& tenant, const std::string& channel,
+                                    const std::string& kind) {
+  if (tenant.empty() || channel.empty() || kind.empty()) {
+    return {errc::bad_request, "privacy request: tenant, channel and kind must not be empty"};
+  }
+  return {};
+}
+
+/// The stored identity of a privacy request: HMAC-SHA256 under `secret` of (tenant, channel,
+/// kind, request), each part ended by a NUL (names hold none), so no two requests share one.
+inline std::string privacy_request_digest(std::string_view secret, std::string_view tenant,
+                                          std::string_view channel, std::string_view kind,
+                                          std::string_view request) {
+  std::string material;
+  material.reserve(tenant.size() + channel.size() + kind.size() + request.size() + 3);
+  material.append(tenant).push_back('\0');
+  material.append(channel).push_back('\0');
+  material.append(kind).push_back('\0');
+  material.append(request);
+  const auto mac = crypto::hmac_sha256(secret, material);
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+}
+
+/// The privacy-request claims in progress of one log (`privacy_store::claim_privacy_request`),
+/// held in memory only. A claim is looked up and taken under one lock; a log finishes a claim by
+/// storing its record first and ending the claim after, so a concurrent claim of the same
+/// request sees either the claim or the record, never neither.
+class request_claims {
+ public:
+  /// `find(digest)` answers the stored record of a finished request: result<optional<...>>.
+  template <class Find>
+  result<privacy_request_claim> claim(std::string digest, Find&& find) {
+    std::lock_guard lock(mutex_);
+    privacy_request_claim c;
+    c.digest = std::move(digest);
+    if (in_progress_.count(c.digest) > 0) {
+      c.st = privacy_request_claim::state::in_progress;
+      return c;
+    }
+    result<std::optional<privacy_request>> found = find(c.digest);
+    if (!found) {
+      return std::move(found).err();
+    }
+    if (found.value()) {
+      c.st = privacy_request_claim::state::done;
+      c.done = std::move(*found.value());
+      return c;
+    }
+    in_progress_.insert(c.digest);
+    c.st = privacy_request_claim::state::claimed;
+    return c;
+  }
+
+  void end(const std::string& digest) {
+    std::lock_guard lock(mutex_);
+    in_progress_.erase(digest);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_set<std::string> in_progress_;
+};
 
 }  // namespace sb::store::rules

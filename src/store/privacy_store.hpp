@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -13,7 +14,8 @@
 
 /// What the gateway keeps to carry its data-protection duties (docs/DESIGN.md §7,
 /// docs/privacy.md): each subject's consent and restriction, erasure and export of a subject,
-/// retention, the audit log and the status of platform deletion requests. The in-memory and the
+/// retention, the audit log, platform deletion requests and the platforms' privacy requests
+/// already carried out (so a replay is recognised). The in-memory and the
 /// SQLite event logs both implement it on the same object as their `event_log`;
 /// `privacy_store_of` gives access to it.
 ///
@@ -37,10 +39,19 @@
 /// own `privacy` block, docs/privacy.md): it is sealed under the tenant's key, which an erasure
 /// never destroys. The audit log (no content) is kept too.
 ///
-/// After an erasure the subject is a stranger: an event of it appended later (a new message, a
-/// platform's retry of a webhook whose dedupe key was erased with it) is stored again as a new
-/// copy under a new data key. That is right: the platform sent it again, and the erasure covered
-/// what was held when it ran.
+/// Receipts of earlier requests also outlive later ones: a channel erasure (Shopify `shop/redact`)
+/// deletes the channel's events without a subject except `privacy.*` receipts.
+///
+/// An erased person stays erased: the erased events' dedupe keys are kept as tombstones, so a
+/// platform's retry or a replay of a webhook that was erased is answered as a duplicate and not
+/// stored again. A tombstone holds no content: the SQLite log keeps dedupe keys only as keyed
+/// digests (HMAC-SHA256 under a key derived from `storage.master_key`, cut to 16 bytes; a
+/// WhatsApp message id encodes the sender's phone number, so nothing reversible may stay), with
+/// tenant, channel, the seq of the erased event and the time the key was first seen; the
+/// in-memory log keeps the same digest under a key of its own, random per process. Retention
+/// removes tombstones as it removes dedupe keys (`expire`, by the time the key was first seen):
+/// an event received again after that is new. A *new* event of the subject (another message)
+/// is stored as usual, under a new data key.
 ///
 /// Threading: every member may be called from any thread, concurrently with each other and with
 /// the `event_log` members of the same object. Writes are serialized with `append` and are
@@ -67,8 +78,10 @@ struct consent_record {
 
 /// What an erasure removed.
 struct erase_outcome {
-  std::uint64_t events = 0;           ///< event rows deleted
-  std::uint64_t dedupe_keys = 0;      ///< dedupe entries deleted
+  std::uint64_t events = 0;  ///< event rows deleted
+  /// Dedupe keys of the erased events, kept as content-free tombstones (see above) until
+  /// retention removes them; none is deleted by an erasure.
+  std::uint64_t dedupe_keys = 0;
   std::uint64_t dead_letters = 0;     ///< dead letters of those events deleted
   bool key_destroyed = false;         ///< a data key existed and is gone
   std::vector<std::string> subjects;  ///< the subjects erased (one, or a channel's)
@@ -106,6 +119,31 @@ struct deletion_request {
   timestamp completed_at;
 };
 
+/// A platform's privacy request that was carried out (Shopify's privacy webhooks, Meta's
+/// data-deletion callback), remembered to recognise a replay of it. No content: the request
+/// itself is kept only as a keyed digest.
+struct privacy_request {
+  std::string tenant;
+  std::string channel;
+  std::string kind;  ///< the Shopify topic, or "data_deletion"
+  /// What the first answer named, for the answer to a replay: Meta's confirmation code, the
+  /// erasure receipt's id ("era_…"), or "".
+  std::string code;
+  timestamp done_at;
+};
+
+/// What `privacy_store::claim_privacy_request` found.
+struct privacy_request_claim {
+  enum class state {
+    claimed,      ///< new: carry it out, then finish (or abandon) the claim
+    in_progress,  ///< being carried out by another caller right now
+    done,         ///< carried out before: `done` says how
+  };
+  state st = state::claimed;
+  std::string digest;    ///< the request's keyed digest: identifies the claim (opaque)
+  privacy_request done;  ///< when `st == done`
+};
+
 class privacy_store {
  public:
   virtual ~privacy_store() = default;
@@ -131,30 +169,33 @@ class privacy_store {
                                                            std::size_t limit) = 0;
 
   /// Erases a subject, in one transaction: destroys its data key, deletes its events (receipts
-  /// included, see above), their dedupe keys and dead letters, and its consent record. Audit
-  /// entries and deletion requests naming the subject are kept (they hold no content and prove
-  /// what was done). Idempotent (erasing twice finds nothing the second time). `bad_request` for
-  /// an empty subject (the tenant's own key is never erased this way).
+  /// stored with the subject included, see above), their dead letters and its consent record;
+  /// the events' dedupe keys stay as tombstones (see above). Audit entries, deletion requests and
+  /// privacy requests naming the subject are kept (they hold no content and prove what was done).
+  /// Idempotent (erasing twice finds nothing the second time). `bad_request` for an empty subject
+  /// (the tenant's own key is never erased this way).
   virtual result<erase_outcome> erase_subject(const std::string& tenant,
                                               const std::string& subject) = 0;
 
   /// Erases, in one transaction, every subject seen on a channel (each as `erase_subject`, also
   /// its events on other channels, if any) and then everything else of the channel: its events
-  /// without a subject, their dedupe keys and dead letters, its quarantined bodies (Shopify
-  /// `shop/redact`). A subject is "seen on" the channel when it has events there or its data
-  /// key was created there (so its consent record goes too after retention removed its events).
-  /// `bad_request` for an empty channel name.
+  /// without a subject except `privacy.*` receipts, their dead letters, its quarantined bodies
+  /// (Shopify `shop/redact`). Every dedupe key of the channel stays as a tombstone. A subject is
+  /// "seen on" the channel when it has events there or its data key was created there (so its
+  /// consent record goes too after retention removed its events). `bad_request` for an empty
+  /// channel name.
   virtual result<erase_outcome> erase_channel(const std::string& tenant,
                                               const std::string& channel) = 0;
 
   // -- retention ------------------------------------------------------------------------------
 
-  /// Deletes the tenant's events received before `cutoff`, dedupe keys created before it, dead
-  /// letters failed before it and quarantined bodies received before it. The tenant's head is
-  /// kept: a seq is never issued twice. Consent records, data keys, the audit log and deletion
-  /// requests are not touched. The SQLite log deletes in batches of a few thousand rows, each its
-  /// own transaction, so a sweep holds up appends for one batch at most; a failure part-way
-  /// leaves the earlier batches deleted (running the sweep again finishes it).
+  /// Deletes the tenant's events received before `cutoff`, dedupe keys (and tombstones) created
+  /// before it, dead letters failed before it and quarantined bodies received before it. The
+  /// tenant's head is kept: a seq is never issued twice. Consent records, data keys, the audit
+  /// log, deletion requests and privacy requests are not touched. The SQLite log deletes in batches
+  /// of a few thousand rows, each its own transaction, so a sweep holds up appends for one batch at
+  /// most; a failure part-way leaves the earlier batches deleted (running the sweep again finishes
+  /// it).
   virtual result<sweep_outcome> expire(const std::string& tenant, timestamp cutoff) = 0;
 
   // -- audit ----------------------------------------------------------------------------------
@@ -175,6 +216,36 @@ class privacy_store {
   /// The request with this code (any tenant: the code is the capability), or
   /// `errc::not_found`.
   virtual result<deletion_request> find_deletion_request(const std::string& code) = 0;
+
+  // -- platform privacy requests carried out (replays) ---------------------------------------
+
+  /// Claims the privacy request `request` (the signed bytes that make it: Shopify's body, Meta's
+  /// `signed_request`; a caller may pass a hash of a large body) of `kind` ("customers/redact",
+  /// "shop/redact", "customers/data_request", "data_deletion") for (tenant, channel):
+  /// - `claimed`: never carried out; the caller carries it out, then `finish_privacy_request`
+  ///   (or `abandon_privacy_request` when it fails, so that the platform's retry runs it).
+  /// - `in_progress`: claimed by a caller of this object that has not finished it yet (answer
+  ///   503: the platform retries).
+  /// - `done`: carried out before; `done` holds what was recorded (answer as a duplicate, do
+  ///   nothing again).
+  /// The store keeps a keyed digest of (tenant, channel, kind, request), never the request;
+  /// claims in progress are held in memory only, so a process that dies holding one leaves
+  /// nothing behind. Records are kept for good (retention does not remove them): a captured
+  /// request replayed at any later time is recognised. `bad_request` for an empty tenant,
+  /// channel or kind.
+  virtual result<privacy_request_claim> claim_privacy_request(const std::string& tenant,
+                                                              const std::string& channel,
+                                                              const std::string& kind,
+                                                              std::string_view request) = 0;
+
+  /// Records a claimed request as carried out (`r`'s tenant, channel and kind are the claim's;
+  /// its `code` and `done_at` are stored) and ends the claim. Durable, as configured, when it
+  /// returns ok; on an error the claim is still held (abandon it).
+  virtual status finish_privacy_request(const privacy_request_claim& claim,
+                                        const privacy_request& r) = 0;
+
+  /// Ends a claim without recording anything: the request may be claimed again.
+  virtual void abandon_privacy_request(const privacy_request_claim& claim) = 0;
 };
 
 /// The privacy store served by the same object as `log`, or null. Shares ownership with `log`.

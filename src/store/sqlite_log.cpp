@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -31,7 +32,7 @@ namespace {
 
 using namespace sqlite;  // sqlite_util.hpp: handles, queries, errors
 
-constexpr int k_schema_version = 3;
+constexpr int k_schema_version = 4;
 
 // Bounds the work of one read call when a type filter skips most events (as memory_log).
 constexpr std::size_t k_max_examined = 10000;
@@ -79,6 +80,10 @@ constexpr std::string_view k_wrap_key_label = "switchboard/store/key-wrap/v1";
 // an event a false duplicate: about 2^-65 at 2^32 keys held at once, all tenants together).
 constexpr std::string_view k_dedupe_key_label = "switchboard/store/dedupe/v1";
 constexpr std::size_t k_dedupe_digest_size = 16;
+
+// Platform privacy requests carried out are stored as HMAC-SHA256 of (tenant, channel, kind,
+// request) under a key derived with this label (rules::privacy_request_digest), in full.
+constexpr std::string_view k_privacy_request_key_label = "switchboard/store/privacy-request/v1";
 
 // `meta.key_check` holds this text sealed under the wrapping key: a store opened with another
 // master key fails to open it, before anything is written.
@@ -299,6 +304,21 @@ INSERT OR IGNORE INTO subject_events (subject_key, seq)
 UPDATE tenant_heads SET indexed = seq;
 )sql";
 
+// Version 4 (from 3): the platforms' privacy requests carried out (Shopify's privacy webhooks,
+// Meta's data-deletion callback), by keyed digest, so that a replay of one (under a new webhook
+// id, or the same signed_request again) is answered as a duplicate and does nothing again. Kept
+// for good: retention does not touch them. Additive only.
+constexpr const char* k_schema_v4_privacy_requests = R"sql(
+CREATE TABLE privacy_requests (
+  digest BLOB PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  code TEXT NOT NULL,
+  done_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 /// Associated data of a sealed event: binds it to its tenant and seq, so a row copied elsewhere
 /// (another tenant, another seq) does not open.
 void event_aad(std::string& out, const std::string& tenant, std::uint64_t seq) {
@@ -417,6 +437,8 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     wrap_key_.assign(reinterpret_cast<const char*>(wrap.data()), wrap.size());
     const auto dedupe = crypto::hmac_sha256(master_key, k_dedupe_key_label);
     dedupe_key_.assign(reinterpret_cast<const char*>(dedupe.data()), dedupe.size());
+    const auto requests = crypto::hmac_sha256(master_key, k_privacy_request_key_label);
+    request_key_.assign(reinterpret_cast<const char*>(requests.data()), requests.size());
     if (sqlite3_threadsafe() == 0) {
       return {errc::internal, "the SQLite library was built without thread support"};
     }
@@ -464,6 +486,13 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       // The v1 plaintext was in the WAL and the database file: its pages now hold ciphertext
       // (or zeros); checkpoint them into the file and drop the old WAL frames.
       purge_wal();
+    }
+    if (auto st = prepare(writer_.db,
+                          "INSERT INTO privacy_requests (digest, tenant, channel, kind, code, "
+                          "done_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                          insert_privacy_request_);
+        !st) {
+      return st;
     }
     if (auto st = load_heads(); !st) {
       return st;
@@ -855,10 +884,11 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
           return s;
         }
       }
-      // What is left of the channel: events without a subject (e.g. shop-level commerce), their
-      // dedupe keys and dead letters, and the channel's quarantined bodies.
+      // What is left of the channel: events without a subject (e.g. shop-level commerce) but the
+      // privacy receipts, their dead letters, and the channel's quarantined bodies. Their dedupe
+      // keys stay, as tombstones.
       out.dead_letters += run_counted(w_.channel_dead_letters, tenant, channel);
-      out.dedupe_keys += run_counted(w_.channel_dedupe, tenant, channel);
+      out.dedupe_keys += run_count(w_.channel_tombstones, tenant, channel);
       out.events += run_counted(w_.channel_events, tenant, channel);
       run_counted(w_.channel_quarantine, tenant, channel);
       return counted_status_;
@@ -993,6 +1023,62 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     return r;
   }
 
+  result<privacy_request_claim> claim_privacy_request(const std::string& tenant,
+                                                      const std::string& channel,
+                                                      const std::string& kind,
+                                                      std::string_view request) override {
+    if (auto st = rules::check_privacy_request(tenant, channel, kind); !st) {
+      return st.err();
+    }
+    return claims_.claim(
+        rules::privacy_request_digest(request_key_, tenant, channel, kind, request),
+        [this](const std::string& digest) -> result<std::optional<privacy_request>> {
+          auto lease = lease_reader();
+          if (!lease) {
+            return lease.err();
+          }
+          query q((*lease)->find_privacy_request);
+          q.blob(1, digest);
+          int rc = q.step();
+          if (rc == SQLITE_DONE) {
+            return std::optional<privacy_request>{};
+          }
+          if (rc != SQLITE_ROW) {
+            return sql_error((*lease)->conn.db, rc, "find privacy request");
+          }
+          privacy_request r;
+          r.tenant = q.col_text(0);
+          r.channel = q.col_text(1);
+          r.kind = q.col_text(2);
+          r.code = q.col_text(3);
+          r.done_at = timestamp::from_millis(q.col_int64(4));
+          return std::optional<privacy_request>{std::move(r)};
+        });
+  }
+
+  status finish_privacy_request(const privacy_request_claim& claim,
+                                const privacy_request& r) override {
+    if (auto st = rules::check_privacy_request(r.tenant, r.channel, r.kind); !st) {
+      return st;
+    }
+    {
+      std::lock_guard lock(write_mutex_);
+      query q(insert_privacy_request_);
+      q.blob(1, claim.digest).text(2, r.tenant).text(3, r.channel).text(4, r.kind);
+      q.text(5, r.code).int64(6, r.done_at.unix_ms);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "record privacy request");
+      }
+    }
+    // Committed (the statement ran on its own): a claim of the same request now finds it.
+    claims_.end(claim.digest);
+    return {};
+  }
+
+  void abandon_privacy_request(const privacy_request_claim& claim) override {
+    claims_.end(claim.digest);
+  }
+
  private:
   /// A read-only connection with its cached statements; used by one thread at a time.
   struct reader {
@@ -1006,6 +1092,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     stmt consents;
     stmt audit_log;
     stmt find_deletion_request;
+    stmt find_privacy_request;
   };
 
   /// A reader borrowed from the pool; returned to it when the lease ends.
@@ -1049,7 +1136,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     // Erasure: ?1 tenant, ?2 subject (or channel).
     stmt erase_dead_letters_by_subject;
     stmt erase_dead_letters_by_event;
-    stmt erase_dedupe;
+    stmt count_tombstones;
     stmt erase_events;
     stmt erase_consent;
     stmt erase_key;
@@ -1058,7 +1145,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     stmt set_indexed_seq;
     stmt channel_subjects;
     stmt channel_dead_letters;
-    stmt channel_dedupe;
+    stmt channel_tombstones;
     stmt channel_events;
     stmt channel_quarantine;
     // Retention: ?1 tenant, ?2 cutoff (ms), ?3 batch size.
@@ -1139,6 +1226,26 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     return counted(q);
   }
 
+  /// Runs a SELECT COUNT(*) bound to (?1 = tenant, ?2) as `run_counted` runs a DELETE.
+  template <class Arg>
+  std::uint64_t run_count(const stmt& s, const std::string& tenant, const Arg& arg) {
+    if (!counted_status_) {
+      return 0;
+    }
+    query q(s);
+    q.text(1, tenant);
+    if constexpr (std::is_same_v<Arg, std::string>) {
+      q.text(2, arg);
+    } else {
+      q.int64(2, arg);
+    }
+    if (int rc = q.step(); rc != SQLITE_ROW) {
+      counted_status_ = sql_error(writer_.db, rc, "erase: count");
+      return 0;
+    }
+    return q.col_uint64(0);
+  }
+
   std::uint64_t counted(query& q) {
     if (int rc = q.step(); rc != SQLITE_DONE) {
       counted_status_ = sql_error(writer_.db, rc, "erase");
@@ -1203,7 +1310,8 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         return st;
       }
       out.dead_letters += run_counted(w_.erase_dead_letters_by_event, tenant, key_row);
-      out.dedupe_keys += run_counted(w_.erase_dedupe, tenant, key_row);
+      // The events' dedupe keys stay, as tombstones: a retry or replay stays a duplicate.
+      out.dedupe_keys += run_count(w_.count_tombstones, tenant, key_row);
       out.events += run_counted(w_.erase_events, tenant, key_row);
       if (run_counted(w_.erase_key, tenant, key_row) > 0) {
         out.key_destroyed = true;
@@ -1248,6 +1356,41 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
   }
 
   status migrate_locked(bool& migrated) {
+    auto version = scalar_text(writer_.db, "PRAGMA user_version");
+    if (!version) {
+      return version.err();
+    }
+    const bool fresh = *version == "0";
+    if (auto st = migrate_to_v3(migrated); !st) {
+      return st;
+    }
+    return migrate_v3_to_v4(fresh);
+  }
+
+  /// Version 3 -> 4 (k_schema_v4_privacy_requests), in the migration's transaction; nothing
+  /// when the store is past version 3. `fresh`: the store was created just now (not logged).
+  status migrate_v3_to_v4(bool fresh) {
+    auto version = scalar_text(writer_.db, "PRAGMA user_version");
+    if (!version) {
+      return version.err();
+    }
+    if (*version != "3") {
+      return {};
+    }
+    for (const char* sql : {k_schema_v4_privacy_requests, "PRAGMA user_version = 4"}) {
+      if (auto st = exec(writer_.db, sql); !st) {
+        return st;
+      }
+    }
+    if (!fresh) {
+      log::info("store", path_, ": migrated from schema version 3 to 4 (privacy requests)");
+    }
+    return {};
+  }
+
+  /// A new store, or one of version 1 or 2, to version 3; a store of version 3 or later is
+  /// left as it is. Prepares the writer's statements and checks the master key.
+  status migrate_to_v3(bool& migrated) {
     auto version = scalar_text(writer_.db, "PRAGMA user_version");
     if (!version) {
       return version.err();
@@ -1545,12 +1688,10 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         {&w_.erase_dead_letters_by_event,
          "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN (SELECT seq FROM subject_events "
          "WHERE subject_key = ?2)"},
-        // Through the events' own dedupe keys (the dedupe primary key): a subject index on dedupe
-        // would cost every append another scattered index insert.
-        {&w_.erase_dedupe,
-         "DELETE FROM dedupe WHERE key IN (SELECT e.dedupe_key FROM subject_events s "
-         "JOIN events e ON e.tenant = ?1 AND e.seq = s.seq WHERE s.subject_key = ?2 "
-         "AND e.dedupe_key IS NOT NULL)"},
+        // The dedupe keys the subject's events leave behind as tombstones.
+        {&w_.count_tombstones,
+         "SELECT COUNT(*) FROM subject_events s JOIN events e ON e.tenant = ?1 AND e.seq = s.seq "
+         "WHERE s.subject_key = ?2 AND e.dedupe_key IS NOT NULL"},
         // The trigger events_unindex takes the subject_events rows along.
         {&w_.erase_events,
          "DELETE FROM events WHERE tenant = ?1 AND seq IN (SELECT seq FROM subject_events "
@@ -1567,11 +1708,17 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
          "SELECT subject FROM events WHERE tenant = ?1 AND channel = ?2 AND subject <> '' "
          "UNION SELECT subject FROM subject_keys WHERE tenant = ?1 AND channel = ?2 "
          "AND subject <> ''"},
+        // A channel's events but its privacy receipts (rules::is_privacy_type), which outlive
+        // every later request.
         {&w_.channel_dead_letters,
          "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN (SELECT seq FROM events "
-         "WHERE tenant = ?1 AND channel = ?2)"},
-        {&w_.channel_dedupe, "DELETE FROM dedupe WHERE tenant = ?1 AND channel = ?2"},
-        {&w_.channel_events, "DELETE FROM events WHERE tenant = ?1 AND channel = ?2"},
+         "WHERE tenant = ?1 AND channel = ?2 AND substr(type, 1, 8) <> 'privacy.')"},
+        {&w_.channel_tombstones,
+         "SELECT COUNT(*) FROM events WHERE tenant = ?1 AND channel = ?2 "
+         "AND substr(type, 1, 8) <> 'privacy.' AND dedupe_key IS NOT NULL"},
+        {&w_.channel_events,
+         "DELETE FROM events WHERE tenant = ?1 AND channel = ?2 "
+         "AND substr(type, 1, 8) <> 'privacy.'"},
         {&w_.channel_quarantine, "DELETE FROM quarantine WHERE tenant = ?1 AND channel = ?2"},
         {&w_.expire_events,
          "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE tenant = ?1 "
@@ -1925,6 +2072,8 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         {&r->find_deletion_request,
          "SELECT tenant, channel, subject, state, requested_at_ms, completed_at_ms "
          "FROM deletion_requests WHERE code = ?1"},
+        {&r->find_privacy_request,
+         "SELECT tenant, channel, kind, code, done_at_ms FROM privacy_requests WHERE digest = ?1"},
     };
     for (const auto& [s, sql] : statements) {
       if (auto st = prepare(db, sql, *s); !st) {
@@ -1945,14 +2094,17 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
   // (which checkpoints the WAL), and the directory lock is released last.
   file_lock lock_;
   std::string path_;
-  std::string wrap_key_;    // derived from the master key; wraps the data keys
-  std::string dedupe_key_;  // derived from the master key; keys the dedupe digests
+  std::string wrap_key_;     // derived from the master key; wraps the data keys
+  std::string dedupe_key_;   // derived from the master key; keys the dedupe digests
+  std::string request_key_;  // derived from the master key; keys the privacy-request digests
   key_cache keys_;
+  rules::request_claims claims_;  // privacy requests being carried out (in memory only)
 
   std::mutex write_mutex_;  // guards writer_, w_ and counted_status_: every write
   connection writer_;
   writer_statements w_;
-  status counted_status_;  // run_counted's first failure in the current transaction
+  stmt insert_privacy_request_;  // prepared once the schema is current (not mid-migration)
+  status counted_status_;        // run_counted's first failure in the current transaction
 
   std::mutex heads_mutex_;  // guards heads_: committed seqs only
   std::unordered_map<std::string, std::uint64_t> heads_;

@@ -47,8 +47,8 @@ std::string privacy_config() {
   return y;
 }
 
-using e2e_checks::require_status;
 using e2e_checks::require_error;
+using e2e_checks::require_status;
 
 http_result post_whatsapp(const gateway_process& gw, const test_tenant& t, int n,
                           const std::string& from, const std::string& name,
@@ -65,6 +65,17 @@ http_result post_shopify(const gateway_process& gw, const test_tenant& t, const 
   return request("POST", gw.base_url() + "/webhooks/" + t.id + "/shop",
                  signing::shopify(t.shop_client_secret(), body, topic, webhook_id, t.shop_domain()),
                  body);
+}
+
+/// A Shopify fixture as Shopify would send it to `t`'s shop: a privacy request names the shop
+/// it is for, and the gateway acts only on its channel's own shop.
+std::string shop_fixture(const test_tenant& t, const std::string& name) {
+  std::string body = fixture("shopify/" + name);
+  const std::string fixture_shop = "acme-dev.myshopify.com";
+  for (auto at = body.find(fixture_shop); at != std::string::npos; at = body.find(fixture_shop)) {
+    body.replace(at, fixture_shop.size(), t.shop_domain());
+  }
+  return body;
 }
 
 /// A Messenger text message from `psid` to the tenant's page.
@@ -89,11 +100,14 @@ std::string b64url(const std::string& bytes) {
   return s;
 }
 
-/// Meta's signed_request for `user_id`, signed with `app_secret` as Meta does.
+/// Meta's signed_request for `user_id`, signed with `app_secret` as Meta does, issued now.
 std::string signed_request(const std::string& app_secret, const std::string& user_id) {
-  const std::string payload = b64url(R"({"algorithm":"HMAC-SHA256","expires":1749420000,)"
-                                     R"("issued_at":1749416400,"user_id":")" +
-                                     user_id + R"("})");
+  const auto issued = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string payload =
+      b64url(R"({"algorithm":"HMAC-SHA256","expires":)" + std::to_string(issued + 3600) +
+             R"(,"issued_at":)" + std::to_string(issued) + R"(,"user_id":")" + user_id + R"("})");
   const auto mac = sb::crypto::hmac_sha256(app_secret, payload);
   return b64url(std::string(reinterpret_cast<const char*>(mac.data()), mac.size())) + "." + payload;
 }
@@ -315,7 +329,7 @@ TEST_CASE("Shopify customers/redact erases the customer's earlier events and emi
   const auto subject = subject_with(gw, acme, "9007199254740993");
   REQUIRE(count_subject(all_events(gw, acme), subject) == 1);
 
-  const auto redact = fixture("shopify/customers__redact.json");
+  const auto redact = shop_fixture(acme, "customers__redact.json");
   auto r = post_shopify(gw, acme, "customers/redact", redact, "wh-redact-1");
   require_status(r, 200);
   CHECK(json::parse(r.body)["events"].u64() == 1);
@@ -368,7 +382,7 @@ TEST_CASE("Shopify customers/data_request emits privacy.data_request carrying th
       200);
   const auto subject = subject_with(gw, acme, "9007199254740993");
   auto r = post_shopify(gw, acme, "customers/data_request",
-                        fixture("shopify/customers__data_request.json"), "wh-request-1");
+                        shop_fixture(acme, "customers__data_request.json"), "wh-request-1");
   require_status(r, 200);
   auto requests = of_type(all_events(gw, acme), "privacy.data_request");
   REQUIRE(requests.size() == 1);
@@ -396,7 +410,7 @@ TEST_CASE("Shopify shop/redact erases everything of the shop's channel",
                               fixture("shopify/customers__create.json"), "wh-customer-1"),
                  200);
   post_whatsapp(gw, acme, 7, "16505551234", "Sheena Nelson", "not a shop event");
-  auto r = post_shopify(gw, acme, "shop/redact", fixture("shopify/shop__redact.json"),
+  auto r = post_shopify(gw, acme, "shop/redact", shop_fixture(acme, "shop__redact.json"),
                         "wh-shop-redact-1");
   require_status(r, 200);
   auto events = all_events(gw, acme);

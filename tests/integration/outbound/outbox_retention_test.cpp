@@ -139,6 +139,17 @@ TEST_CASE("a failing outbox expiry is reported and audited beside the event log'
     result<store::deletion_request> find_deletion_request(const std::string&) override {
       return error{errc::not_found, "none"};
     }
+    result<store::privacy_request_claim> claim_privacy_request(const std::string&,
+                                                               const std::string&,
+                                                               const std::string&,
+                                                               std::string_view) override {
+      return error{errc::internal, "not used by this test"};
+    }
+    status finish_privacy_request(const store::privacy_request_claim&,
+                                  const store::privacy_request&) override {
+      return {errc::internal, "not used by this test"};
+    }
+    void abandon_privacy_request(const store::privacy_request_claim&) override {}
     std::vector<store::audit_entry> entries;
   } events;
   class failing_outbox final : public store::outbox {

@@ -76,6 +76,19 @@ class gated_privacy_store final : public store::privacy_store {
   result<store::deletion_request> find_deletion_request(const std::string& code) override {
     return inner_->find_deletion_request(code);
   }
+  result<store::privacy_request_claim> claim_privacy_request(const std::string& tenant,
+                                                             const std::string& channel,
+                                                             const std::string& kind,
+                                                             std::string_view request) override {
+    return inner_->claim_privacy_request(tenant, channel, kind, request);
+  }
+  status finish_privacy_request(const store::privacy_request_claim& claim,
+                                const store::privacy_request& r) override {
+    return inner_->finish_privacy_request(claim, r);
+  }
+  void abandon_privacy_request(const store::privacy_request_claim& claim) override {
+    inner_->abandon_privacy_request(claim);
+  }
 
  private:
   std::shared_ptr<store::privacy_store> inner_;

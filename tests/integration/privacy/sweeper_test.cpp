@@ -115,6 +115,17 @@ TEST_CASE("a sweep of a store that fails is reported and audited, not fatal",
     result<store::deletion_request> find_deletion_request(const std::string&) override {
       return error{errc::not_found, "none"};
     }
+    result<store::privacy_request_claim> claim_privacy_request(const std::string&,
+                                                               const std::string&,
+                                                               const std::string&,
+                                                               std::string_view) override {
+      return error{errc::internal, "not used by this test"};
+    }
+    status finish_privacy_request(const store::privacy_request_claim&,
+                                  const store::privacy_request&) override {
+      return {errc::internal, "not used by this test"};
+    }
+    void abandon_privacy_request(const store::privacy_request_claim&) override {}
     std::vector<store::audit_entry> entries;
   } store;
   auto cfg = make_config();

@@ -286,8 +286,10 @@ TEMPLATE_TEST_CASE("a subject's export lists its events in seq order, decrypted,
   CHECK(events[2].json.find("\"text\":\"text of m3\"") != std::string::npos);
 }
 
-TEMPLATE_TEST_CASE("erasing a subject removes its events, dedupe keys, dead letters and consent",
-                   "[privacy]", memory_backend, sqlite_backend) {
+TEMPLATE_TEST_CASE(
+    "erasing a subject removes its events, dead letters and consent, and keeps its dedupe keys as "
+    "tombstones",
+    "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
   auto log = backend.open();
   auto p = privacy(log);
@@ -306,8 +308,8 @@ TEMPLATE_TEST_CASE("erasing a subject removes its events, dedupe keys, dead lett
   REQUIRE(p->put_consent(consent("acme", "sub_b", true)).ok());
 
   auto out = erase(*p, "acme", "sub_a");
-  CHECK(out.events == 3);  // the consent.changed receipt goes too (privacy_store.hpp)
-  CHECK(out.dedupe_keys == 3);
+  CHECK(out.events == 3);       // the consent.changed receipt goes too (privacy_store.hpp)
+  CHECK(out.dedupe_keys == 3);  // kept, as tombstones
   CHECK(out.dead_letters == 2);
   CHECK(out.key_destroyed);
   CHECK(out.subjects == std::vector<std::string>{"sub_a"});
@@ -332,11 +334,18 @@ TEMPLATE_TEST_CASE("erasing a subject removes its events, dedupe keys, dead lett
   CHECK(again.dead_letters == 0);
   CHECK_FALSE(again.key_destroyed);
 
-  // A platform retry of an erased event is not a duplicate any more: it is a new copy, stored
-  // with a new seq (the erasure covered what was held when it ran).
-  auto retry = append(*log, {{"acme", {make_event("acme", "wa", "a1", "sub_a")}}});
-  CHECK_FALSE(retry[0][0].duplicate);
-  CHECK(retry[0][0].seq == 5);
+  // An erased person stays erased: a platform retry or a replay of an erased event is still a
+  // duplicate (of the erased seq), stored nowhere.
+  for (const char* key : {"a1", "a2", "r1"}) {
+    auto retry = append(*log, {{"acme", {make_event("acme", "wa", key, "sub_a")}}});
+    CHECK(retry[0][0].duplicate);
+  }
+  CHECK(export_of(*p, "acme", "sub_a").empty());
+  CHECK(log->head("acme") == 4);
+  // A new message of the person is stored as usual.
+  auto fresh = append(*log, {{"acme", {make_event("acme", "wa", "a9", "sub_a")}}});
+  CHECK_FALSE(fresh[0][0].duplicate);
+  CHECK(fresh[0][0].seq == 5);
   CHECK(seqs(export_of(*p, "acme", "sub_a")) == std::vector<std::uint64_t>{5});
 
   auto empty = p->erase_subject("acme", "");
@@ -345,8 +354,10 @@ TEMPLATE_TEST_CASE("erasing a subject removes its events, dedupe keys, dead lett
   CHECK(read_all(*log, "acme").size() == 2);
 }
 
-TEMPLATE_TEST_CASE("erasing a channel erases its subjects, its other events and its quarantine",
-                   "[privacy]", memory_backend, sqlite_backend) {
+TEMPLATE_TEST_CASE(
+    "erasing a channel erases its subjects, its other events and its quarantine, and keeps its "
+    "privacy receipts and dedupe tombstones",
+    "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
   auto log = backend.open();
   auto p = privacy(log);
@@ -356,6 +367,11 @@ TEMPLATE_TEST_CASE("erasing a channel erases its subjects, its other events and 
                   make_event("acme", "wa", "w1", "sub_e"),
                   make_event("acme", "shop", "o3", "sub_d"), make_event("acme", "wa", "w2", "")}},
                 {"globex", {make_event("globex", "shop", "o1", "sub_c")}}});
+  // An earlier customers/redact's receipt (no subject: it outlives every later request).
+  append(
+      *log,
+      {{"acme",
+        {make_event("acme", "shop", "redact-1", "", 1764392400123, event_type::privacy_redact)}}});
   REQUIRE(delivery->add_dead_letter(letter("acme", 2)).ok());
   REQUIRE(delivery->add_dead_letter(letter("acme", 3)).ok());
   REQUIRE(p->put_consent(consent("acme", "sub_d", true)).ok());
@@ -373,8 +389,14 @@ TEMPLATE_TEST_CASE("erasing a channel erases its subjects, its other events and 
   CHECK(std::set<std::string>(r->subjects.begin(), r->subjects.end()) ==
         std::set<std::string>{"sub_c", "sub_d"});
 
-  CHECK(seqs(read_all(*log, "acme")) == std::vector<std::uint64_t>{3, 5});
+  CHECK(seqs(read_all(*log, "acme")) == std::vector<std::uint64_t>{3, 5, 6});
+  CHECK(read_all(*log, "acme")[2].type == "privacy.redact");
   CHECK(export_of(*p, "acme", "sub_c").empty());
+  // Retries and replays of what the channel held stay duplicates.
+  for (const char* key : {"o1", "o2", "o3"}) {
+    CHECK(append(*log, {{"acme", {make_event("acme", "shop", key, "")}}})[0][0].duplicate);
+  }
+  CHECK(log->head("acme") == 6);
   CHECK(export_of(*p, "acme", "sub_e").size() == 1);
   auto consents = p->consents("acme");
   REQUIRE(consents.size() == 1);
@@ -391,6 +413,7 @@ TEMPLATE_TEST_CASE("erasing a channel erases its subjects, its other events and 
   REQUIRE(again.ok());
   CHECK(again->events == 0);
   CHECK(again->subjects.empty());
+  CHECK(seqs(read_all(*log, "acme")) == std::vector<std::uint64_t>{3, 5, 6});
   CHECK(p->erase_channel("acme", "").err().code == errc::bad_request);
 }
 
@@ -895,7 +918,7 @@ TEST_CASE("a version 1 store is migrated: rows sealed per subject, subjects fill
     CHECK(next[0][0].seq == 4);
   }
   raw_db raw(dir.path);
-  CHECK(raw.scalar("PRAGMA user_version") == "3");
+  CHECK(raw.scalar("PRAGMA user_version") == "4");
   // Bound to the key it was migrated with.
   auto wrong = store::make_sqlite_log(dir.path, config::durability::none, std::string(32, 'x'));
   REQUIRE_FALSE(wrong.ok());

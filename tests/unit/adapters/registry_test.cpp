@@ -34,7 +34,8 @@ bool names_a_credential(const std::string& key) {
 /// A plausible value for a setting the minimal config must give.
 std::string sample_value(const std::string& key) {
   if (key == "shop_domain") {
-    return "example.myshopify.com";
+    // The shop of the Shopify fixtures: a privacy request must name the channel's own shop.
+    return "acme-dev.myshopify.com";
   }
   if (ends_with(key, "_id")) {
     return "106540352242922";

@@ -386,6 +386,117 @@ TEST_CASE("shopify shop/redact is privacy.redact about no one person",
   CHECK(e.privacy->platform_id.empty());
 }
 
+TEST_CASE("shopify refuses any signed body of another topic under a privacy topic",
+          "[shopify][adapters][parse][privacy]") {
+  // The attack: Shopify signs only the body, so a captured webhook of any topic could be posted
+  // again with X-Shopify-Topic: shop/redact. Only the documented body of each topic passes.
+  const std::vector<std::string> topics{"orders/create",    "orders/paid",
+                                        "customers/create", "products/update",
+                                        "customers/redact", "customers/data_request",
+                                        "shop/redact"};
+  for (const char* privacy : {"customers/redact", "customers/data_request", "shop/redact"}) {
+    for (const auto& topic : topics) {
+      if (topic == privacy) {
+        continue;
+      }
+      CAPTURE(privacy, topic);
+      auto p = fixture_post(topic);
+      p.set("x-shopify-topic", privacy);
+      auto a = make();
+      REQUIRE(a->verify(p.req()).ok());  // genuinely signed
+      const auto err = parse_error(p);
+      CHECK(err.code == sb::errc::bad_request);
+      CHECK(err.message.find(std::string("not a ") + privacy + " request") != std::string::npos);
+      CHECK(err.message.find("nothing was done or kept") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("shopify privacy requests must hold exactly their documented members and types",
+          "[shopify][adapters][parse][privacy]") {
+  const std::string shop = R"("shop_id":954889,"shop_domain":"acme-dev.myshopify.com")";
+  const std::string customer = R"("customer":{"id":191167,"email":"j@example.com","phone":null})";
+  struct sample {
+    const char* topic;
+    std::string body;
+    const char* problem;  // nullptr: accepted
+  };
+  const std::vector<sample> samples{
+      // Accepted: exactly the documented members; customer members may be null or absent.
+      {"customers/redact", "{" + shop + "," + customer + R"(,"orders_to_redact":[1,2]})", nullptr},
+      {"customers/redact",
+       "{" + shop + R"(,"customer":{"email":"j@example.com"},)" + R"("orders_to_redact":[]})",
+       nullptr},
+      {"customers/data_request",
+       "{" + shop + "," + customer + R"(,"orders_requested":[1],"data_request":{"id":9999}})",
+       nullptr},
+      {"shop/redact", "{" + shop + "}", nullptr},
+      // Refused.
+      {"shop/redact", "{" + shop + R"(,"id":73014919402})", "unexpected member \"id\""},
+      {"shop/redact", R"({"shop_domain":"acme-dev.myshopify.com"})", "\"shop_id\" is missing"},
+      {"shop/redact", R"({"shop_id":"954889","shop_domain":"acme-dev.myshopify.com"})",
+       "\"shop_id\" must be an integer"},
+      {"shop/redact", R"({"shop_id":954889,"shop_domain":7})", "\"shop_domain\" must be a string"},
+      {"shop/redact", "{" + shop + R"(,"shop_id":954889})", "\"shop_id\" appears twice"},
+      {"customers/redact", "{" + shop + "," + customer + "}", "\"orders_to_redact\" is missing"},
+      {"customers/redact", "{" + shop + "," + customer + R"(,"orders_to_redact":[1,"2"]})",
+       "\"orders_to_redact\" must be an array of integers"},
+      {"customers/redact", "{" + shop + "," + customer + R"(,"orders_to_redact":null})",
+       "\"orders_to_redact\" must be an array of integers"},
+      {"customers/redact", "{" + shop + R"(,"customer":{"id":"191167"},"orders_to_redact":[]})",
+       "\"customer.id\" must be an integer"},
+      {"customers/redact",
+       "{" + shop + R"(,"customer":{"id":1,"first_name":"Jon"},"orders_to_redact":[]})",
+       "unexpected member \"customer.first_name\""},
+      {"customers/redact", "{" + shop + R"(,"customer":{"phone":"555"},"orders_to_redact":[]})",
+       "names nobody"},
+      {"customers/redact", "{" + shop + R"(,"customer":[],"orders_to_redact":[]})",
+       "\"customer\" must be an object"},
+      {"customers/redact", "{" + shop + "," + customer + R"(,"orders_requested":[]})",
+       "unexpected member \"orders_requested\""},
+      {"customers/data_request",
+       "{" + shop + "," + customer + R"(,"orders_requested":[],"data_request":{"id":"x"}})",
+       "\"data_request.id\" must be an integer"},
+      {"customers/data_request",
+       "{" + shop + "," + customer +
+           R"(,"orders_requested":[],"data_request":{"id":1,"status":"new"}})",
+       "exactly the member \"id\""},
+      {"customers/data_request",
+       "{" + shop + "," + customer + R"(,"orders_to_redact":[],"data_request":{"id":1}})",
+       "unexpected member \"orders_to_redact\""},
+  };
+  for (const auto& smp : samples) {
+    CAPTURE(smp.topic, smp.body);
+    if (smp.problem == nullptr) {
+      auto a = make();
+      CHECK(parse_one(*a, post(smp.body, smp.topic)).kind == smp.topic);
+    } else {
+      const auto err = parse_error(post(smp.body, smp.topic));
+      CHECK(err.code == sb::errc::bad_request);
+      CHECK(err.message.find(smp.problem) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("shopify privacy requests naming another shop in the body are forbidden",
+          "[shopify][adapters][parse][privacy]") {
+  // The body is what Shopify signs; the shop-domain header is not signed and may be left out.
+  for (const char* topic : {"customers/redact", "customers/data_request", "shop/redact"}) {
+    CAPTURE(topic);
+    auto p = fixture_post(topic);
+    const auto at = p.body.find("acme-dev.myshopify.com");
+    REQUIRE(at != std::string::npos);
+    p.body.replace(at, 22, "globex.myshopify.com");
+    p.set("x-shopify-hmac-sha256", sign(p.body));
+    p.drop("x-shopify-shop-domain");
+    auto a = make();
+    REQUIRE(a->verify(p.req()).ok());
+    const auto err = parse_error(p);
+    CHECK(err.code == sb::errc::forbidden);
+    CHECK(err.message.find("another shop") != std::string::npos);
+  }
+}
+
 TEST_CASE("shopify products/update is commerce with the topic as kind",
           "[shopify][adapters][parse]") {
   const auto e = parse_fixture("products/update");
@@ -450,7 +561,9 @@ TEST_CASE("shopify dedupe falls back from webhook id to event id to content",
   CHECK(parse_one(*a, p).dedupe_key == expected);  // a retry dedupes
 
   p.set("x-shopify-topic", "customers/redact");
-  p.body = sb::test::padded(R"({"shop_id":1,"customer":{"id":2}})");
+  p.body =
+      sb::test::padded(R"({"shop_id":1,"shop_domain":"acme-dev.myshopify.com","customer":{"id":2},)"
+                       R"("orders_to_redact":[]})");
   auto other = parse_one(*a, p);
   CHECK(other.dedupe_key != expected);
 }
@@ -523,10 +636,17 @@ TEST_CASE("shopify body of the wrong shape is malformed", "[shopify][adapters][p
            bad_case{"orders/create", R"({"id":1,"customer":{"id":true}})"},
            bad_case{"orders/create", R"({"id":1,"customer":"jon"})"},
            bad_case{"customers/create", R"({"id":1,"first_name":7})"},
+       }) {
+    CAPTURE(c.topic, c.body);
+    CHECK(parse_error(post(c.body, c.topic)).code == sb::errc::malformed_body);
+  }
+  // A privacy topic's body of the wrong shape is not a privacy request at all: refused, never
+  // kept ("shopify privacy requests must hold exactly their documented members and types").
+  for (const auto& c : {
            bad_case{"customers/redact", R"({"shop_id":1,"orders_to_redact":[1]})"},
            bad_case{"customers/data_request", R"({"shop_id":1,"customer":{"id":-0.5}})"},
        }) {
     CAPTURE(c.topic, c.body);
-    CHECK(parse_error(post(c.body, c.topic)).code == sb::errc::malformed_body);
+    CHECK(parse_error(post(c.body, c.topic)).code == sb::errc::bad_request);
   }
 }
