@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "adapters/meta/signed_request.hpp"
+#include "core/time.hpp"
 
 namespace sb::http {
 
@@ -113,7 +114,9 @@ gate_verdict platform_gate::data_deletion(const channel_entry& ch, std::string_v
   if (!field) {
     return failed(field.err(), ch, source, now);
   }
-  auto payload = adapters::meta::verify_signed_request(*field, app_secret);
+  // A stale (replayed) request is refused here like a forged one: it costs the sender's failure
+  // budget, never the tenant's rate limit.
+  auto payload = adapters::meta::verify_signed_request(*field, app_secret, sb::now());
   if (!payload && payload.err().code != errc::malformed_body) {
     return failed(payload.err(), ch, source, now);
   }

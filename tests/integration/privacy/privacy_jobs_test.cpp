@@ -43,8 +43,9 @@ class gated_log final : public store::event_log, public store::privacy_store {
     return inner_->append(requests, outcomes);
   }
   result<store::read_result> read(const std::string& tenant, std::uint64_t after, std::size_t limit,
-                                  const std::vector<std::string>& types) override {
-    return inner_->read(tenant, after, limit, types);
+                                  const std::vector<std::string>& types,
+                                  std::uint64_t upto) override {
+    return inner_->read(tenant, after, limit, types, upto);
   }
   std::uint64_t head(const std::string& tenant) override { return inner_->head(tenant); }
   result<std::uint64_t> quarantine(store::quarantined_body body) override {
