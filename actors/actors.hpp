@@ -69,7 +69,8 @@ struct tenant_init {
 // Spawn functions: each actor kind's state type stays inside its .cpp. Children spawned by a
 // parent are monitored by it (the parent restarts or forgets them on `down_msg`).
 
-/// Group-commits appends into `log`; answers each `append_job` once its batch is committed.
+/// Group-commits appends into `log`; answers each `append_job` once its batch is committed, and
+/// keeps quarantined bodies (within the default `limits.quarantine_bytes_per_channel`).
 /// `detached`: on its own OS thread, for logs whose appends block on the disk.
 caf::actor spawn_store_writer(caf::event_based_actor* parent,
                               std::shared_ptr<store::event_log> log, bool detached);

@@ -3,6 +3,7 @@
 #include "actors/consent_api.hpp"
 #include "actors/outbound_api.hpp"
 #include "actors/privacy_api.hpp"
+#include "actors/quarantine_api.hpp"
 
 namespace sb::actors {
 
@@ -23,6 +24,18 @@ void handle_tenant_api(const tenant_api_env& env, api_call& c) {
     send_message(env, c);
   } else if (c.op == "message.get") {
     get_message(env, c);
+  } else if (c.op == "quarantine.list") {
+    list_quarantine(env, c);
+  } else if (c.op == "quarantine.get") {
+    get_quarantined(env, c);
+  } else if (c.op == "quarantine.reingest") {
+    reingest_quarantined(env, c);
+  } else if (c.op == "quarantine.purge") {
+    purge_quarantined(env, c);
+  } else if (c.op == "quarantine.purge_channel") {
+    purge_quarantine_of_channel(env, c);
+  } else if (c.op == "subscriber.enable") {
+    enable_subscriber(env, c);
   } else {
     c.reply->answer(error_response(errc::not_found, "no such API call: " + c.op));
   }

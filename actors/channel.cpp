@@ -109,9 +109,39 @@ void quarantine_and_answer(caf::stateful_actor<channel_state>* self, quarantine_
                 err.code,
                 err.message + " (the body is kept in quarantine #" + std::to_string(id) + ")"));
           },
-          [reply](caf::error&) {
+          [reply](caf::error& e) {
+            if (is_quarantine_full(e)) {
+              // Nothing is lost: the platform retries after Retry-After, by when an operator may
+              // have purged or re-ingested (docs/operations.md, "Quarantine").
+              reply->answer(error_response(errc::quarantine_full,
+                                           "the body does not parse and this channel's "
+                                           "quarantine is full; retry later",
+                                           k_quarantine_full_retry_after_s));
+              return;
+            }
             reply->answer(error_response(errc::unavailable, "could not quarantine; retry", 1));
           });
+}
+
+/// A quarantined body parsed again (the quarantine API's re-ingest): stored as a webhook's
+/// events, or refused with the parser's message (the stored body is left as it is).
+void reingest(caf::stateful_actor<channel_state>* self, reingest_msg& m) {
+  auto& st = self->state;
+  if (st.stored == nullptr) {  // no webhook yet since this actor started
+    st.stored = &metrics::catalog::events_stored().with({st.logic->tenant(), st.logic->name()});
+    st.duplicates =
+        &metrics::catalog::events_duplicate().with({st.logic->tenant(), st.logic->name()});
+  }
+  auto outcome = self->state.logic->reingest(m.headers, m.body);
+  if (auto* now = std::get_if<respond_now>(&outcome)) {
+    m.reply->answer(std::move(now->response));
+  } else if (auto* events = std::get_if<store_events>(&outcome)) {
+    store_and_answer(self, std::move(*events), std::move(m.reply));
+  } else {
+    const auto& err = std::get<quarantine_body>(outcome).err;
+    m.reply->answer(
+        error_response(errc::malformed_body, err.message + " (the body stays in quarantine)"));
+  }
 }
 
 caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
@@ -123,6 +153,13 @@ caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
   self->state.settings = settings;
   return {
       [=](store_atom, caf::actor store) { self->state.store = std::move(store); },
+      [=](reingest_atom, reingest_msg& m) {
+        if (self->mailbox().size() > self->state.settings.mailbox_high_water) {
+          m.reply->answer(error_response(errc::overloaded, "channel is overloaded; retry", 1));
+          return;
+        }
+        reingest(self, m);
+      },
       [=](webhook_atom, webhook_msg& m) {
         auto reply = m.w.reply;
         auto& st = self->state;

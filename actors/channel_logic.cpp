@@ -1,5 +1,7 @@
 #include "actors/channel_logic.hpp"
 
+#include <algorithm>
+
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
@@ -30,7 +32,13 @@ channel_logic::channel_logic(std::string tenant, const config::channel_config& c
       subject_key_(derive_subject_key(master_key, tenant_)),
       privacy_(std::move(privacy)),
       max_events_(max_events),
-      adapter_(info.make(channel)) {}
+      adapter_(info.make(channel)) {
+  for (const auto& spec : info.schema.settings) {
+    if (spec.secret && !channel.get(spec.key).empty()) {
+      secrets_.push_back(channel.get(spec.key));
+    }
+  }
+}
 
 ingest_outcome channel_logic::ingest(std::string_view method, std::string_view query,
                                      const std::vector<adapters::header>& headers,
@@ -55,6 +63,19 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
       return respond_now{error_response(checked.err().code, checked.err().message)};
     }
   }
+  return parse(req, body);
+}
+
+ingest_outcome channel_logic::reingest(const std::vector<adapters::header>& headers,
+                                       std::string& body) {
+  adapters::request req;
+  req.method = "POST";
+  req.headers = &headers;
+  req.body = body;
+  return parse(req, body);
+}
+
+ingest_outcome channel_logic::parse(adapters::request& req, std::string& body) {
   std::vector<event> events;
   if (auto parsed = adapter_->parse(req, events); !parsed) {
     store::quarantined_body q;
@@ -62,6 +83,16 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
     q.channel = channel_name_;
     q.reason = parsed.err().message;
     q.received_at = now();
+    for (const auto& h : *req.headers) {
+      // A header that holds a secret (a shared token compared as is) is not needed to parse and
+      // would only put the secret on disk and into the admin API.
+      const bool secret = std::any_of(secrets_.begin(), secrets_.end(), [&](const auto& s) {
+        return crypto::constant_time_equal(s, h.value);
+      });
+      if (!secret) {
+        q.headers.push_back({h.name, h.value});
+      }
+    }
     q.body = std::move(body);
     return quarantine_body{std::move(q), parsed.err()};
   }

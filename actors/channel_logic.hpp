@@ -43,25 +43,40 @@ class channel_logic {
                 std::size_t max_events = config::limits_config{}.events_per_webhook);
 
   /// Handles one request. `body` must carry simdjson padding capacity (see adapters::request);
-  /// it is moved into the quarantine when unparseable. A verified body with more than
-  /// `max_events` events is answered 413 `too_many_events` and nothing of it is kept.
-  /// `verified`: the HTTP edge has verified this POST already (`webhook_submission::verified`),
-  /// so `adapter::verify` is skipped; when false it is verified here.
+  /// it is moved into the quarantine when unparseable, with the headers the adapter reads
+  /// (except any whose value is one of the channel's secrets, such as Telegram's secret token).
+  /// A verified body with more than `max_events` events is answered 413 `too_many_events` and
+  /// nothing of it is kept. `verified`: the HTTP edge has verified this POST already
+  /// (`webhook_submission::verified`), so `adapter::verify` is skipped; when false it is verified
+  /// here.
   ingest_outcome ingest(std::string_view method, std::string_view query,
                         const std::vector<adapters::header>& headers, std::string& body,
                         bool verified = false);
 
+  /// Parses a quarantined body again (re-ingest): as `ingest` of a POST whose signature holds,
+  /// without verifying it (it was verified when it arrived, and the channel's secret may have
+  /// been rotated since). `store_events` (stamped as `ingest` does), `respond_now` for a body
+  /// without events, or `quarantine_body` whose `err` is the parser's refusal (the caller keeps
+  /// the stored body as it is).
+  ingest_outcome reingest(const std::vector<adapters::header>& headers, std::string& body);
+
   const std::string& name() const { return channel_name_; }
+  const std::string& tenant() const { return tenant_; }
   /// The tenant's privacy settings (its opt-out/opt-in keywords, for the channel actor).
   const config::privacy_config& privacy() const { return privacy_; }
 
  private:
+  /// Parses a body whose authenticity is settled; stamps its events.
+  ingest_outcome parse(adapters::request& req, std::string& body);
+
   std::string tenant_;
   std::string channel_name_;
   std::string subject_key_;
   config::privacy_config privacy_;
   std::size_t max_events_;
   std::unique_ptr<adapters::adapter> adapter_;
+  /// Values of the channel's secret settings: a header carrying one is not kept in quarantine.
+  std::vector<std::string> secrets_;
 };
 
 /// The tenant's subject key: HMAC-SHA256(master_key, "subject-key:" + tenant), so subjects are

@@ -89,7 +89,8 @@ void spawn_tenant(root_ptr self, std::size_t index) {
 caf::actor spawn_store(root_ptr self) {
   auto& st = self->state;
   return spawn_store_writer(self, st.opts.log, st.opts.store_blocks,
-                            st.opts.settings.mailbox_high_water);
+                            st.opts.settings.mailbox_high_water,
+                            st.opts.cfg->limits.quarantine_bytes_per_channel);
 }
 
 caf::actor start_sweeper(root_ptr self) {

@@ -119,7 +119,9 @@ class stream_handle {
 /// HTTP layer matches the path with `http::api_routes()`, checks the route's scope against the
 /// token, and hands the rest to the gateway. Ops (docs/DESIGN.md §6, §7):
 /// "subject.export", "subject.erase", "subject.consent", "subject.restrict", "audit.list",
-/// "deletion.status", "meta.data_deletion", "message.send", "message.get".
+/// "deletion.status", "meta.data_deletion", "message.send", "message.get", "quarantine.list",
+/// "quarantine.get", "quarantine.reingest", "quarantine.purge", "quarantine.purge_channel",
+/// "subscriber.enable".
 struct api_call {
   std::string op;
   /// The caller's tenant: the token's for a route with a scope; for a route without one

@@ -79,9 +79,38 @@ struct append_reply {
   bool shed = false;
 };
 
-/// channel -> store_writer (`quarant_atom`, request): keep an unparseable body. Reply: its id.
+/// channel -> store_writer (`quarant_atom`, request): keep an unparseable body. Reply: its id,
+/// or `quarantine_full_error()` when its channel's quota (`limits.quarantine_bytes_per_channel`)
+/// is used up (nothing written: answer 503 `quarantine_full` with Retry-After), or another error
+/// when the write failed.
 struct quarantine_job {
   store::quarantined_body body;
+};
+
+/// The error a store writer answers a `quarantine_job` with when the channel's quota is used up.
+inline caf::error quarantine_full_error() {
+  return caf::error(1, caf::atom("quarfull"));
+}
+
+inline bool is_quarantine_full(const caf::error& e) {
+  return e.category() == caf::atom("quarfull");
+}
+
+/// How long a platform is asked to wait (Retry-After, seconds) when a quarantine is full: long
+/// enough not to hammer the gateway, short enough that a purge takes effect soon.
+inline constexpr int k_quarantine_full_retry_after_s = 60;
+
+/// quarantine API job -> channel (`reingest_atom`): parse a quarantined body again with the
+/// channel's adapter, without verifying it again (it was verified when it arrived; the secret
+/// may have been rotated since), and store its events exactly as a webhook's. Answered through
+/// `reply` as a webhook would be: 200 {"status":"ok","events":n,"duplicates":d}, 400
+/// `malformed_body` with the parser's message when it still does not parse, 503 when the store
+/// did not confirm.
+using reingest_atom = caf::atom_constant<caf::atom("reingest")>;
+struct reingest_msg {
+  std::vector<adapters::header> headers;
+  std::string body;  ///< capacity >= size + 64 (simdjson padding)
+  responder_ptr reply;
 };
 
 /// channel -> tenant (`commit_atom`): newly stored (non-duplicate) events of one request, in seq
@@ -162,6 +191,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::api_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::append_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::append_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::quarantine_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::reingest_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::committed_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tenant_stats)
@@ -212,9 +242,18 @@ struct redrive_request {
   responder_ptr reply;
 };
 
+/// bridge -> tenant -> subscriber (`enable_atom`): `POST /v1/subscribers/{name}/enable`. The
+/// subscriber removes its durable 410 record and resumes delivery from its cursor; answered 200
+/// {"subscriber":name,"enabled":true,"was_disabled":bool,"disabled_since"?,"reason"?}.
+using enable_atom = caf::atom_constant<caf::atom("enable")>;
+struct enable_request {
+  std::string subscriber;
+  responder_ptr reply;
+};
+
 /// subscriber -> asker (`stats_atom`); tenant (`stats_atom`, name) delegates to the subscriber.
 struct subscriber_stats {
-  bool disabled = false;     ///< a 410 stopped delivery (until redrive or restart)
+  bool disabled = false;     ///< a 410 stopped delivery (durably: until enabled or redriven)
   std::uint64_t cursor = 0;  ///< every event up to here is done
   std::uint64_t saved_cursor = 0;
   std::uint64_t attempts = 0;  ///< requests started
@@ -232,6 +271,7 @@ struct subscriber_stats {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::delivery_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::dead_letters_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::redrive_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::enable_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::subscriber_stats)
 
 // -- outbound sends (sender actors and the outbox writer, docs/outbound.md "Delivery engine") ---

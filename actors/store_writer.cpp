@@ -21,8 +21,11 @@ struct store_writer_state {
   std::vector<pending_append> pending;
   bool flush_scheduled = false;
   std::size_t high_water = 0;
+  std::uint64_t quarantine_quota = store::k_no_quarantine_quota;  // bytes per channel
   std::uint64_t shed = 0;  // appends refused since the last log line
   std::chrono::steady_clock::time_point last_shed_log{};
+  std::uint64_t refused = 0;  // bodies a full quarantine refused since the last log line
+  std::chrono::steady_clock::time_point last_refused_log{};
   static inline const char* name = "store_writer";
 };
 
@@ -48,10 +51,26 @@ void note_shed(writer_ptr self, std::size_t backlog) {
   }
 }
 
+/// A full quarantine refuses every unparseable body of its channel until an admin purges or
+/// re-ingests some: said once per interval, with how many were refused, not once per body.
+void note_quarantine_full(writer_ptr self, const std::string& message) {
+  auto& st = self->state;
+  ++st.refused;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - st.last_refused_log >= k_shed_log_interval) {
+    log::warn("store", message, "; refused ", st.refused,
+              " unparseable body(ies) with 503 (limits.quarantine_bytes_per_channel; purge or "
+              "re-ingest through /v1/quarantine)");
+    st.refused = 0;
+    st.last_refused_log = now;
+  }
+}
+
 caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> log,
-                           std::size_t high_water) {
+                           std::size_t high_water, std::uint64_t quarantine_quota) {
   self->state.log = std::move(log);
   self->state.high_water = high_water;
+  self->state.quarantine_quota = quarantine_quota;
   return {
       [=](append_atom, append_job& job) {
         auto& st = self->state;
@@ -113,8 +132,12 @@ caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> lo
         }
       },
       [=](quarant_atom, quarantine_job& job) -> caf::result<std::uint64_t> {
-        auto id = self->state.log->quarantine(std::move(job.body));
+        auto id = self->state.log->quarantine(std::move(job.body), self->state.quarantine_quota);
         if (!id) {
+          if (id.err().code == errc::quarantine_full) {
+            note_quarantine_full(self, id.err().message);
+            return quarantine_full_error();
+          }
           log::error("store", "quarantine failed: ", id.err().message);
           return caf::make_error(caf::sec::runtime_error);
         }
@@ -126,16 +149,19 @@ caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> lo
 }  // namespace
 
 caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
-                              bool detached, std::size_t high_water) {
-  auto child = detached ? parent->spawn<caf::detached>(store_writer, std::move(log), high_water)
-                        : parent->spawn(store_writer, std::move(log), high_water);
+                              bool detached, std::size_t high_water,
+                              std::uint64_t quarantine_quota) {
+  auto child = detached ? parent->spawn<caf::detached>(store_writer, std::move(log), high_water,
+                                                       quarantine_quota)
+                        : parent->spawn(store_writer, std::move(log), high_water, quarantine_quota);
   parent->monitor(child);
   return child;
 }
 
 caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
                               bool detached) {
-  return spawn_store_writer(parent, std::move(log), detached, actor_settings{}.mailbox_high_water);
+  return spawn_store_writer(parent, std::move(log), detached, actor_settings{}.mailbox_high_water,
+                            config::limits_config{}.quarantine_bytes_per_channel);
 }
 
 }  // namespace sb::actors

@@ -243,6 +243,34 @@ void pump(sub_ptr self) {
   progress(self);
 }
 
+/// The receiver answered 410 Gone: delivery stops, also across restarts (the record is in the
+/// delivery store), until `POST /v1/subscribers/{name}/enable` or a redrive.
+void disable(sub_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  st.disabled = true;
+  if (auto s = st.dstore->disable(st.init.tenant, st.init.sub.name, {reason, now()}); !s) {
+    // Stopped in memory all the same; after a restart a receiver still gone says 410 again.
+    log::error("subscriber", st.label,
+               ": cannot store that delivery is disabled: ", s.err().message);
+  }
+  save_cursor(self);
+  log::error("subscriber", st.label, ": the receiver answered 410 Gone (", reason,
+             "); push delivery is disabled until POST /v1/subscribers/", st.init.sub.name,
+             "/enable or a redrive (nothing is skipped: the cursor stays before the event)");
+}
+
+/// Delivery may go on: removes the durable record. False (logged) when the store refused; the
+/// subscriber then stays disabled, so memory and store never disagree about a 410.
+bool enable(sub_ptr self) {
+  auto& st = self->state;
+  if (auto s = st.dstore->enable(st.init.tenant, st.init.sub.name); !s) {
+    log::error("subscriber", st.label, ": cannot re-enable delivery: ", s.err().message);
+    return false;
+  }
+  st.disabled = false;
+  return true;
+}
+
 void on_result(sub_ptr self, delivery_done& d) {
   auto& st = self->state;
   if (d.cancelled) {
@@ -307,10 +335,7 @@ void on_result(sub_ptr self, delivery_done& d) {
     case delivery::action::disable:
       st.counters.last_error = dec->last_error;
       if (!st.disabled) {
-        st.disabled = true;
-        log::error("subscriber", st.label,
-                   ": the receiver answered 410 Gone; push delivery is disabled until a redrive "
-                   "or a restart (nothing is skipped: the cursor stays before the event)");
+        disable(self, dec->last_error);
       }
       break;
   }
@@ -410,8 +435,7 @@ void redrive(sub_ptr self, redrive_request& r) {
   }
   const bool more = r.all && !candidates.empty() &&
                     !st.dstore->dead_letters(tenant, name, candidates.back().id, 1).empty();
-  if (st.disabled) {
-    st.disabled = false;
+  if (st.disabled && enable(self)) {
     log::info("subscriber", st.label, ": re-enabled by a redrive");
   }
   log::info("subscriber", st.label, ": redriving ", taken.size(), " dead letters");
@@ -464,6 +488,35 @@ std::uint64_t purge(sub_ptr self, const erased_notice& n) {
   return dropped;
 }
 
+/// `POST /v1/subscribers/{name}/enable`: delivery resumes from the cursor (the event the 410
+/// answered first). Answers 200 {"subscriber","enabled":true,"was_disabled","disabled_since"?,
+/// "reason"?}, or 503 when the store did not take the change.
+void on_enable(sub_ptr self, enable_request& r) {
+  auto& st = self->state;
+  auto before = st.dstore->disabled(st.init.tenant, st.init.sub.name);
+  const bool was_disabled = st.disabled;
+  if (!enable(self)) {
+    r.reply->answer(
+        error_response(errc::unavailable, "could not store that the subscriber is enabled", 1));
+    return;
+  }
+  http_response resp;
+  json::writer w(resp.body);
+  w.begin_object().field("subscriber", st.init.sub.name);
+  w.key("enabled").value(true).key("was_disabled").value(was_disabled);
+  if (before && before->has_value()) {
+    w.key("disabled_since").value(to_rfc3339((*before)->since));
+    w.field("reason", (*before)->reason);
+  }
+  w.end_object();
+  r.reply->answer(std::move(resp));
+  if (was_disabled) {
+    log::info("subscriber", st.label, ": re-enabled; delivery resumes after seq ",
+              st.planner->cursor());
+    pump(self);
+  }
+}
+
 subscriber_stats stats_of(sub_ptr self) {
   auto& st = self->state;
   subscriber_stats s = st.counters;
@@ -505,6 +558,17 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
       cursor, delivery::delivery_planner::limits{s.max_in_flight, s.max_lookahead, s.max_redrive},
       s.schedule);
   st.saver.emplace(cursor, s.cursor_save_interval, s.cursor_save_every);
+  // A receiver that answered 410 before a restart is still gone until someone says otherwise.
+  if (auto off = st.dstore->disabled(st.init.tenant, st.init.sub.name); !off) {
+    log::warn("subscriber", st.label, ": cannot read whether delivery is disabled (",
+              off.err().message, "); delivering");
+  } else if (off->has_value()) {
+    st.disabled = true;
+    st.counters.last_error = (*off)->reason;
+    log::warn("subscriber", st.label, ": push delivery is disabled since ",
+              to_rfc3339((*off)->since), " (", (*off)->reason, "); POST /v1/subscribers/",
+              st.init.sub.name, "/enable resumes it after seq ", cursor);
+  }
   log::info("subscriber", st.label, ": push delivery starts after seq ", cursor);
   // Stopped by the tenant: save how far delivery got, then quit. Attempts in flight are
   // abandoned; their events are after the saved cursor and are sent again on the next start.
@@ -543,6 +607,7 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
       },
       [=](deadlist_atom, dead_letters_query& q) { list_dead_letters(self, q); },
       [=](redrive_atom, redrive_request& r) { redrive(self, r); },
+      [=](enable_atom, enable_request& r) { on_enable(self, r); },
       [=](erased_atom, const erased_notice& n) { return purge(self, n); },
       [=](stats_atom) { return stats_of(self); },
   };

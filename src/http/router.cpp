@@ -191,6 +191,18 @@ const std::vector<api_route>& api_routes() {
       {"POST", "/v1/messages", "message.send", "/v1/messages", static_cast<unsigned>(scope::send)},
       {"GET", "/v1/messages/{}", "message.get", "/v1/messages/{id}",
        static_cast<unsigned>(scope::send)},
+      {"GET", "/v1/quarantine", "quarantine.list", "/v1/quarantine",
+       static_cast<unsigned>(scope::admin)},
+      {"DELETE", "/v1/quarantine", "quarantine.purge_channel", "/v1/quarantine",
+       static_cast<unsigned>(scope::admin)},
+      {"GET", "/v1/quarantine/{}", "quarantine.get", "/v1/quarantine/{id}",
+       static_cast<unsigned>(scope::admin)},
+      {"DELETE", "/v1/quarantine/{}", "quarantine.purge", "/v1/quarantine/{id}",
+       static_cast<unsigned>(scope::admin)},
+      {"POST", "/v1/quarantine/{}/reingest", "quarantine.reingest", "/v1/quarantine/{id}/reingest",
+       static_cast<unsigned>(scope::admin)},
+      {"POST", "/v1/subscribers/{}/enable", "subscriber.enable", "/v1/subscribers/{name}/enable",
+       static_cast<unsigned>(scope::admin)},
   };
   return routes;
 }

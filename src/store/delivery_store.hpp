@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,15 +10,17 @@
 #include "core/time.hpp"
 #include "store/event_log.hpp"
 
-/// Push-delivery state of each (tenant, subscriber): how far delivery got (the cursor) and the
+/// Push-delivery state of each (tenant, subscriber): how far delivery got (the cursor), the
 /// deliveries that ran out of retries (dead letters, listed and redriven through the backend API,
-/// docs/DESIGN.md §6). The in-memory and the SQLite event logs both implement it on the same
-/// object as their `event_log`; `delivery_store_of` gives access to it.
+/// docs/DESIGN.md §6) and whether the receiver stopped delivery (410 Gone). The in-memory and the
+/// SQLite event logs both implement it on the same object as their `event_log`; `delivery_store_of`
+/// gives access to it.
 ///
 /// Threading: every member may be called from any thread, concurrently with each other and with
 /// the `event_log` members of the same object. Writes (`save_cursor`, `add_dead_letter`,
-/// `take_dead_letter`) are serialized with `append` and are durable, as configured, when they
-/// return ok; callers should therefore save cursors in batches, not once per event.
+/// `take_dead_letter`, `disable`, `enable`) are serialized with `append` and are durable, as
+/// configured, when they return ok; callers should therefore save cursors in batches, not once per
+/// event.
 namespace sb::store {
 
 /// A push delivery that ran out of retries.
@@ -30,6 +33,12 @@ struct dead_letter {
   std::uint32_t attempts = 0;
   std::string last_error;  ///< e.g. "HTTP 500" or "connect timeout"; no response bodies
   timestamp failed_at;     ///< stored with millisecond precision
+};
+
+/// Why and since when push delivery to a subscriber is stopped.
+struct subscriber_disabled {
+  std::string reason;  ///< e.g. "HTTP 410"
+  timestamp since;     ///< stored with millisecond precision
 };
 
 class delivery_store {
@@ -58,6 +67,21 @@ class delivery_store {
   /// that tenant has no dead letter with this id (already taken, or another tenant's).
   virtual result<dead_letter> take_dead_letter(const std::string& tenant,
                                                const std::string& subscriber, std::uint64_t id) = 0;
+
+  /// Records that delivery to the subscriber is stopped (its receiver answered 410 Gone), so it
+  /// stays stopped across restarts. Overwrites an earlier record.
+  virtual status disable(const std::string& tenant, const std::string& subscriber,
+                         subscriber_disabled why) = 0;
+
+  /// Removes that record (`POST /v1/subscribers/{name}/enable`, a redrive). Ok when there was
+  /// none.
+  virtual status enable(const std::string& tenant, const std::string& subscriber) = 0;
+
+  /// The subscriber's record, or nullopt when delivery is not stopped. A storage error is
+  /// returned as such: the caller decides (the subscriber actor then delivers, and a receiver
+  /// that is still gone answers 410 again).
+  virtual result<std::optional<subscriber_disabled>> disabled(const std::string& tenant,
+                                                              const std::string& subscriber) = 0;
 };
 
 /// The delivery store served by the same object as `log` (the in-memory and the SQLite logs both

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -13,7 +14,7 @@
 /// and the HTTP API do not change when it does.
 ///
 /// Threading: one writer at a time (the store-writer actor calls `append`); `read`, `head` and
-/// `quarantined` may run concurrently with it from any thread.
+/// the quarantine's members may run concurrently with it from any thread.
 namespace sb::store {
 
 /// One request's events, appended all-or-nothing.
@@ -42,7 +43,14 @@ struct read_result {
   std::uint64_t next = 0;  ///< resume point: the last seq examined (>= `after`)
 };
 
-/// A body whose signature was valid but which could not be parsed: kept so nothing is lost.
+/// A request header kept with a quarantined body. Names are lower-case.
+struct kept_header {
+  std::string name;
+  std::string value;
+};
+
+/// A body whose signature was valid but which could not be parsed: kept so nothing is lost, and
+/// so it can be parsed again once the adapter is fixed (re-ingest, docs/operations.md).
 struct quarantined_body {
   std::uint64_t id = 0;
   std::string tenant;
@@ -50,7 +58,43 @@ struct quarantined_body {
   std::string reason;
   timestamp received_at;
   std::string body;
+  /// The headers the channel's adapter reads besides the body (Shopify's topic and webhook id),
+  /// never one that carries a channel secret. Sealed like the body.
+  std::vector<kept_header> headers = {};
 };
+
+/// A quarantined body as listed: everything but the body and its headers.
+struct quarantine_entry {
+  std::uint64_t id = 0;
+  std::string channel;
+  std::string reason;
+  timestamp received_at;
+  std::uint64_t bytes = 0;  ///< the body's size
+};
+
+/// What a purge removed.
+struct quarantine_purge {
+  std::uint64_t bodies = 0;
+  std::uint64_t bytes = 0;  ///< the bodies' sizes, summed
+};
+
+/// Bytes every quarantined body counts against its channel's quota beyond its content: the row,
+/// its index entries and its seals. It also bounds the number of rows a quota admits (tiny bodies
+/// cannot pile up by the million).
+inline constexpr std::uint64_t k_quarantine_row_bytes = 256;
+
+/// What a body counts against its channel's quota (`limits.quarantine_bytes_per_channel`): its
+/// body, its kept headers, its reason and `k_quarantine_row_bytes`.
+inline std::uint64_t quarantine_charge(const quarantined_body& b) {
+  std::uint64_t n = b.body.size() + b.reason.size() + k_quarantine_row_bytes;
+  for (const auto& h : b.headers) {
+    n += h.name.size() + h.value.size();
+  }
+  return n;
+}
+
+/// No quota: `quarantine(body)` keeps whatever it is given (tools and tests).
+inline constexpr std::uint64_t k_no_quarantine_quota = UINT64_MAX;
 
 class event_log {
  public:
@@ -82,11 +126,45 @@ class event_log {
   /// The tenant's highest stored seq (0 when empty).
   virtual std::uint64_t head(const std::string& tenant) = 0;
 
-  /// Keeps an unparseable body. Returns its quarantine id.
-  virtual result<std::uint64_t> quarantine(quarantined_body body) = 0;
+  /// Keeps an unparseable body and returns its quarantine id (ids increase, never reused), unless
+  /// its channel's quarantine would then hold more than `quota_bytes` (`quarantine_charge` of
+  /// every body kept for the channel): then `errc::quarantine_full` and nothing is written. The
+  /// check and the insert are one step with respect to every other write of the log (its writes
+  /// are serialized), so concurrent quarantines never overshoot the quota together.
+  virtual result<std::uint64_t> quarantine(quarantined_body body, std::uint64_t quota_bytes) = 0;
 
-  /// Quarantined bodies of a tenant, oldest first (operations and tests).
+  /// As above, without a quota.
+  result<std::uint64_t> quarantine(quarantined_body body) {
+    return quarantine(std::move(body), k_no_quarantine_quota);
+  }
+
+  /// Quarantined bodies of a tenant with their bodies and headers, oldest first (tests and tools;
+  /// the API lists with `quarantine_list`).
   virtual std::vector<quarantined_body> quarantined(const std::string& tenant) = 0;
+
+  /// The tenant's quarantined bodies with id > `after_id`, of `channel` ("" = every channel),
+  /// oldest first, at most `limit`: metadata only.
+  virtual result<std::vector<quarantine_entry>> quarantine_list(const std::string& tenant,
+                                                                const std::string& channel,
+                                                                std::uint64_t after_id,
+                                                                std::size_t limit) = 0;
+
+  /// One quarantined body of the tenant, with its headers; `errc::not_found` when the tenant has
+  /// none with this id.
+  virtual result<quarantined_body> quarantined_one(const std::string& tenant, std::uint64_t id) = 0;
+
+  /// Deletes one quarantined body of the tenant and answers what it was; `errc::not_found` when
+  /// the tenant has none with this id (never was, purged, re-ingested).
+  virtual result<quarantine_entry> drop_quarantined(const std::string& tenant,
+                                                    std::uint64_t id) = 0;
+
+  /// Deletes every quarantined body of one channel of the tenant.
+  virtual result<quarantine_purge> drop_quarantine_of(const std::string& tenant,
+                                                      const std::string& channel) = 0;
+
+  /// What the channel's quarantine holds against its quota (`quarantine_charge`, summed).
+  virtual result<std::uint64_t> quarantine_used(const std::string& tenant,
+                                                const std::string& channel) = 0;
 };
 
 /// An in-memory log (lost on restart; bounded only by memory; not encrypted, as nothing of it is

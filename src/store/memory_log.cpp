@@ -137,8 +137,16 @@ class memory_log final : public event_log, public delivery_store, public privacy
     return it == tenants_.end() ? 0 : it->second.head;
   }
 
-  result<std::uint64_t> quarantine(quarantined_body body) override {
+  using event_log::quarantine;
+
+  result<std::uint64_t> quarantine(quarantined_body body, std::uint64_t quota_bytes) override {
+    const std::uint64_t charge = quarantine_charge(body);
     std::unique_lock lock(mutex_);
+    auto& used = quarantine_used_[channel_key(body.tenant, body.channel)];
+    if (charge > quota_bytes || used > quota_bytes - charge) {
+      return quarantine_full(body.channel, used, quota_bytes);
+    }
+    used += charge;
     body.id = ++quarantine_seq_;
     quarantine_.push_back(std::move(body));
     return quarantine_seq_;
@@ -153,6 +161,64 @@ class memory_log final : public event_log, public delivery_store, public privacy
       }
     }
     return out;
+  }
+
+  result<std::vector<quarantine_entry>> quarantine_list(const std::string& tenant,
+                                                        const std::string& channel,
+                                                        std::uint64_t after_id,
+                                                        std::size_t limit) override {
+    std::shared_lock lock(mutex_);
+    std::vector<quarantine_entry> out;
+    for (auto it = first_quarantined_after(after_id); it != quarantine_.end() && out.size() < limit;
+         ++it) {
+      if (it->tenant == tenant && (channel.empty() || it->channel == channel)) {
+        out.push_back(entry_of(*it));
+      }
+    }
+    return out;
+  }
+
+  result<quarantined_body> quarantined_one(const std::string& tenant, std::uint64_t id) override {
+    std::shared_lock lock(mutex_);
+    auto it = find_quarantined(tenant, id);
+    if (it == quarantine_.end()) {
+      return no_quarantined(id);
+    }
+    return *it;
+  }
+
+  result<quarantine_entry> drop_quarantined(const std::string& tenant, std::uint64_t id) override {
+    std::unique_lock lock(mutex_);
+    auto it = find_quarantined(tenant, id);
+    if (it == quarantine_.end()) {
+      return no_quarantined(id);
+    }
+    auto out = entry_of(*it);
+    release(*it);
+    quarantine_.erase(it);
+    return out;
+  }
+
+  result<quarantine_purge> drop_quarantine_of(const std::string& tenant,
+                                              const std::string& channel) override {
+    std::unique_lock lock(mutex_);
+    quarantine_purge out;
+    erase_quarantine_if([&](const quarantined_body& q) {
+      if (q.tenant != tenant || q.channel != channel) {
+        return false;
+      }
+      ++out.bodies;
+      out.bytes += q.body.size();
+      return true;
+    });
+    return out;
+  }
+
+  result<std::uint64_t> quarantine_used(const std::string& tenant,
+                                        const std::string& channel) override {
+    std::shared_lock lock(mutex_);
+    auto it = quarantine_used_.find(channel_key(tenant, channel));
+    return it == quarantine_used_.end() ? 0 : it->second;
   }
 
   // -- delivery_store -------------------------------------------------------------------------
@@ -214,6 +280,30 @@ class memory_log final : public event_log, public delivery_store, public privacy
     dead_letter out = std::move(it->letter);
     dead_letters_.erase(it);
     return out;
+  }
+
+  status disable(const std::string& tenant, const std::string& subscriber,
+                 subscriber_disabled why) override {
+    std::unique_lock lock(mutex_);
+    why.since = timestamp::from_millis(why.since.unix_ms);  // as the SQLite log keeps it
+    disabled_[subscriber_key(tenant, subscriber)] = std::move(why);
+    return {};
+  }
+
+  status enable(const std::string& tenant, const std::string& subscriber) override {
+    std::unique_lock lock(mutex_);
+    disabled_.erase(subscriber_key(tenant, subscriber));
+    return {};
+  }
+
+  result<std::optional<subscriber_disabled>> disabled(const std::string& tenant,
+                                                      const std::string& subscriber) override {
+    std::shared_lock lock(mutex_);
+    auto it = disabled_.find(subscriber_key(tenant, subscriber));
+    if (it == disabled_.end()) {
+      return std::optional<subscriber_disabled>{};
+    }
+    return std::optional<subscriber_disabled>{it->second};
   }
 
   // -- privacy_store --------------------------------------------------------------------------
@@ -314,8 +404,8 @@ class memory_log final : public event_log, public delivery_store, public privacy
       out.dedupe_keys += tombstones(log, seqs);
       out.events += erase_if(log.events, erased);
     }
-    erase_if(quarantine_,
-             [&](const quarantined_body& q) { return q.tenant == tenant && q.channel == channel; });
+    erase_quarantine_if(
+        [&](const quarantined_body& q) { return q.tenant == tenant && q.channel == channel; });
     return out;
   }
 
@@ -333,9 +423,8 @@ class memory_log final : public event_log, public delivery_store, public privacy
     out.dead_letters = erase_if(dead_letters_, [&](const letter_record& r) {
       return r.letter.tenant == tenant && r.letter.failed_at.unix_ms < t;
     });
-    out.quarantined = erase_if(quarantine_, [&](const quarantined_body& q) {
-      return q.tenant == tenant && q.received_at.unix_ms < t;
-    });
+    out.quarantined = erase_quarantine_if(
+        [&](const quarantined_body& q) { return q.tenant == tenant && q.received_at.unix_ms < t; });
     return out;
   }
 
@@ -423,6 +512,58 @@ class memory_log final : public event_log, public delivery_store, public privacy
     return key;
   }
 
+  static std::string channel_key(const std::string& tenant, const std::string& channel) {
+    return subscriber_key(tenant, channel);
+  }
+
+  static error quarantine_full(const std::string& channel, std::uint64_t used,
+                               std::uint64_t quota) {
+    return {errc::quarantine_full, "the quarantine of channel " + channel + " holds " +
+                                       std::to_string(used) + " of its " + std::to_string(quota) +
+                                       " bytes"};
+  }
+
+  static error no_quarantined(std::uint64_t id) {
+    return {errc::not_found, "no quarantined body " + std::to_string(id)};
+  }
+
+  static quarantine_entry entry_of(const quarantined_body& q) {
+    return {q.id, q.channel, q.reason, q.received_at, q.body.size()};
+  }
+
+  /// The first quarantined body with id > `after` (ids increase along the vector).
+  std::vector<quarantined_body>::const_iterator first_quarantined_after(std::uint64_t after) const {
+    return std::upper_bound(quarantine_.begin(), quarantine_.end(), after,
+                            [](std::uint64_t id, const quarantined_body& q) { return id < q.id; });
+  }
+
+  std::vector<quarantined_body>::iterator find_quarantined(const std::string& tenant,
+                                                           std::uint64_t id) {
+    auto it = std::lower_bound(quarantine_.begin(), quarantine_.end(), id,
+                               [](const quarantined_body& q, std::uint64_t v) { return q.id < v; });
+    return it != quarantine_.end() && it->id == id && it->tenant == tenant ? it : quarantine_.end();
+  }
+
+  /// A body leaves the quarantine: its channel's quota gets its charge back.
+  void release(const quarantined_body& q) {
+    auto it = quarantine_used_.find(channel_key(q.tenant, q.channel));
+    if (it != quarantine_used_.end()) {
+      it->second -= std::min(it->second, quarantine_charge(q));
+    }
+  }
+
+  /// Every removal from the quarantine goes through here, so the quotas stay exact.
+  template <class Pred>
+  std::uint64_t erase_quarantine_if(Pred pred) {
+    return erase_if(quarantine_, [&](const quarantined_body& q) {
+      if (!pred(q)) {
+        return false;
+      }
+      release(q);
+      return true;
+    });
+  }
+
   /// The first event with seq > `after` (events are in ascending seq, with gaps).
   static std::vector<event_record>::const_iterator first_after(
       const std::vector<event_record>& events, std::uint64_t after) {
@@ -496,8 +637,10 @@ class memory_log final : public event_log, public delivery_store, public privacy
 
   std::shared_mutex mutex_;
   std::unordered_map<std::string, tenant_log> tenants_;
-  std::vector<quarantined_body> quarantine_;
+  std::vector<quarantined_body> quarantine_;  // ascending id
   std::uint64_t quarantine_seq_ = 0;
+  std::unordered_map<std::string, std::uint64_t> quarantine_used_;  // "<tenant>\n<channel>"
+  std::unordered_map<std::string, subscriber_disabled> disabled_;   // "<tenant>\n<subscriber>"
   std::unordered_map<std::string, std::uint64_t> cursors_;  // "<tenant>\n<subscriber>" -> seq
   std::vector<letter_record> dead_letters_;                 // ascending id
   std::uint64_t dead_letter_seq_ = 0;

@@ -32,7 +32,7 @@ namespace {
 
 using namespace sqlite;  // sqlite_util.hpp: handles, queries, errors
 
-constexpr int k_schema_version = 4;
+constexpr int k_schema_version = 5;
 
 // Bounds the work of one read call when a type filter skips most events (as memory_log).
 constexpr std::size_t k_max_examined = 10000;
@@ -319,6 +319,49 @@ CREATE TABLE privacy_requests (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5 (from 4): a byte quota on each channel's quarantine, what re-ingesting a quarantined
+// body needs, and push subscribers disabled by their receiver (410 Gone) across restarts.
+// - `quarantine.bytes` is the body's size; `charged` what the row counts against its channel's
+//   quota (`quarantine_charge`: body, kept headers, reason and a fixed row cost); `headers` the
+//   sealed headers the channel's adapter reads (NULL: none kept, as for every older row).
+// - `quarantine_usage` holds each channel's charged bytes, kept exact by two triggers in the
+//   transaction of every insert and delete (quarantine, purge, re-ingest, channel erasure,
+//   retention), so the quota check is one primary-key read instead of a SUM over the channel's
+//   rows (docs/operations.md, "Quarantine").
+// - Rows of older versions count their stored (sealed) size, plus the row cost.
+// - `subscriber_disabled` holds the subscribers whose receiver answered 410, until re-enabled.
+constexpr const char* k_schema_v5 = R"sql(
+ALTER TABLE quarantine ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE quarantine ADD COLUMN charged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE quarantine ADD COLUMN headers BLOB;
+CREATE INDEX quarantine_channel ON quarantine (tenant, channel, id);
+CREATE TABLE quarantine_usage (
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (tenant, channel)
+) WITHOUT ROWID;
+UPDATE quarantine SET bytes = COALESCE(length(CAST(body AS BLOB)), 0),
+  charged = COALESCE(length(CAST(body AS BLOB)), 0) + length(CAST(reason AS BLOB)) + 256;
+INSERT INTO quarantine_usage (tenant, channel, bytes)
+  SELECT tenant, channel, SUM(charged) FROM quarantine GROUP BY tenant, channel;
+CREATE TRIGGER quarantine_charge AFTER INSERT ON quarantine BEGIN
+  INSERT INTO quarantine_usage (tenant, channel, bytes) VALUES (new.tenant, new.channel, new.charged)
+    ON CONFLICT (tenant, channel) DO UPDATE SET bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER quarantine_release AFTER DELETE ON quarantine BEGIN
+  UPDATE quarantine_usage SET bytes = bytes - old.charged
+    WHERE tenant = old.tenant AND channel = old.channel;
+END;
+CREATE TABLE subscriber_disabled (
+  tenant TEXT NOT NULL,
+  subscriber TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  disabled_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, subscriber)
+) WITHOUT ROWID;
+)sql";
+
 /// Associated data of a sealed event: binds it to its tenant and seq, so a row copied elsewhere
 /// (another tenant, another seq) does not open.
 void event_aad(std::string& out, const std::string& tenant, std::uint64_t seq) {
@@ -335,6 +378,61 @@ std::string quarantine_aad(const std::string& tenant, const std::string& channel
   out.append(tenant).push_back('\0');
   out.append(channel);
   return out;
+}
+
+/// Associated data of a quarantined body's sealed headers: not interchangeable with its body.
+std::string quarantine_headers_aad(const std::string& tenant, const std::string& channel) {
+  return quarantine_aad(tenant, channel) + std::string(1, '\0') + "headers";
+}
+
+void put_u32(std::string& out, std::size_t n) {
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  }
+}
+
+bool get_u32(std::string_view& in, std::size_t& n) {
+  if (in.size() < 4) {
+    return false;
+  }
+  n = 0;
+  for (int i = 0; i < 4; ++i) {
+    n |= static_cast<std::size_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  }
+  in.remove_prefix(4);
+  return in.size() >= n;
+}
+
+/// The plaintext of kept headers: for each, its name's and its value's length (4 bytes, little
+/// endian) each followed by the bytes.
+std::string encode_headers(const std::vector<kept_header>& headers) {
+  std::string out;
+  for (const auto& h : headers) {
+    put_u32(out, h.name.size());
+    out.append(h.name);
+    put_u32(out, h.value.size());
+    out.append(h.value);
+  }
+  return out;
+}
+
+bool decode_headers(std::string_view in, std::vector<kept_header>& out) {
+  while (!in.empty()) {
+    kept_header h;
+    std::size_t n = 0;
+    if (!get_u32(in, n)) {
+      return false;
+    }
+    h.name.assign(in.substr(0, n));
+    in.remove_prefix(n);
+    if (!get_u32(in, n)) {
+      return false;
+    }
+    h.value.assign(in.substr(0, n));
+    in.remove_prefix(n);
+    out.push_back(std::move(h));
+  }
+  return true;
 }
 
 /// The plaintext of a sealed event: the conversation's length (4 bytes, little endian), the
@@ -585,8 +683,23 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     return it == heads_.end() ? 0 : it->second;
   }
 
-  result<std::uint64_t> quarantine(quarantined_body body) override {
+  using event_log::quarantine;
+
+  result<std::uint64_t> quarantine(quarantined_body body, std::uint64_t quota_bytes) override {
+    const std::uint64_t charge = quarantine_charge(body);
     std::lock_guard lock(write_mutex_);
+    // Every write of the log holds `write_mutex_` (and the directory lock keeps other processes
+    // out): nothing changes the channel's usage between this read and the insert below. The read
+    // is outside the transaction, so a full quarantine costs one primary-key read, no commit.
+    auto used = used_locked(body.tenant, body.channel);
+    if (!used) {
+      return used.err();
+    }
+    if (charge > quota_bytes || *used > quota_bytes - charge) {
+      return error{errc::quarantine_full, "the quarantine of channel " + body.channel + " holds " +
+                                              std::to_string(*used) + " of its " +
+                                              std::to_string(quota_bytes) + " bytes"};
+    }
     write_keys wk;
     std::uint64_t id = 0;
     auto st = in_transaction("quarantine", [&]() -> status {
@@ -600,9 +713,21 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
           !s) {
         return s;
       }
+      std::string sealed_headers;
+      if (!body.headers.empty()) {
+        if (auto s = crypto::seal_append(sealed_headers, (*key)->key, encode_headers(body.headers),
+                                         quarantine_headers_aad(body.tenant, body.channel));
+            !s) {
+          return s;
+        }
+      }
       query q(w_.insert_quarantine);
       q.text(1, body.tenant).text(2, body.channel).text(3, body.reason);
       q.int64(4, body.received_at.unix_ms).blob(5, sealed);
+      q.uint64(6, body.body.size()).uint64(7, charge);
+      if (!sealed_headers.empty()) {
+        q.blob(8, sealed_headers);  // else NULL: no headers
+      }
       if (int rc = q.step(); rc != SQLITE_DONE) {
         return sql_error(writer_.db, rc, "quarantine");
       }
@@ -635,8 +760,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       b.channel = q.col_text(1);
       b.reason = q.col_text(2);
       b.received_at = timestamp::from_millis(q.col_int64(3));
-      auto st = decrypt(**lease, rk, tenant, "", q.col_view(4), quarantine_aad(tenant, b.channel),
-                        b.body);
+      auto st = open_quarantined(**lease, rk, b, q.col_view(4), q.col_view(5));
       if (!st) {
         // One unreadable body must not hide the others; the operator sees which one.
         log::error("store", "quarantined(", tenant, "): body ", b.id, ": ", st.err().message);
@@ -649,6 +773,111 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
                  "): ", sql_error((*lease)->conn.db, rc, "read quarantine").message);
     }
     return out;
+  }
+
+  result<std::vector<quarantine_entry>> quarantine_list(const std::string& tenant,
+                                                        const std::string& channel,
+                                                        std::uint64_t after_id,
+                                                        std::size_t limit) override {
+    std::vector<quarantine_entry> out;
+    if (limit == 0) {
+      return out;
+    }
+    auto lease = lease_reader();
+    if (!lease) {
+      return lease.err();
+    }
+    query q(channel.empty() ? (*lease)->quarantine_list : (*lease)->quarantine_list_channel);
+    q.text(1, tenant).uint64(2, after_id).int64(3, clamp_limit(limit));
+    if (!channel.empty()) {
+      q.text(4, channel);
+    }
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      out.push_back({q.col_uint64(0), q.col_text(1), q.col_text(2),
+                     timestamp::from_millis(q.col_int64(3)), q.col_uint64(4)});
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error((*lease)->conn.db, rc, "list quarantine");
+    }
+    return out;
+  }
+
+  result<quarantined_body> quarantined_one(const std::string& tenant, std::uint64_t id) override {
+    auto lease = lease_reader();
+    if (!lease) {
+      return lease.err();
+    }
+    read_keys rk;
+    rk.generation = keys_.generation();
+    query q((*lease)->quarantined_one);
+    q.text(1, tenant).uint64(2, id);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      return no_quarantined(id);
+    }
+    if (rc != SQLITE_ROW) {
+      return sql_error((*lease)->conn.db, rc, "read quarantine");
+    }
+    quarantined_body b;
+    b.id = id;
+    b.tenant = tenant;
+    b.channel = q.col_text(0);
+    b.reason = q.col_text(1);
+    b.received_at = timestamp::from_millis(q.col_int64(2));
+    if (auto st = open_quarantined(**lease, rk, b, q.col_view(3), q.col_view(4)); !st) {
+      return st.err();
+    }
+    return b;
+  }
+
+  result<quarantine_entry> drop_quarantined(const std::string& tenant, std::uint64_t id) override {
+    std::lock_guard lock(write_mutex_);
+    query q(w_.drop_quarantined);
+    q.text(1, tenant).uint64(2, id);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      return no_quarantined(id);
+    }
+    if (rc != SQLITE_ROW) {
+      return sql_error(writer_.db, rc, "drop quarantined body");
+    }
+    quarantine_entry e{id, q.col_text(0), q.col_text(1), timestamp::from_millis(q.col_int64(2)),
+                       q.col_uint64(3)};
+    // The statement (and its trigger) commits when it completes.
+    if (rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "drop quarantined body");
+    }
+    return e;
+  }
+
+  result<quarantine_purge> drop_quarantine_of(const std::string& tenant,
+                                              const std::string& channel) override {
+    quarantine_purge out;
+    std::lock_guard lock(write_mutex_);
+    auto st = in_transaction("purge quarantine", [&]() -> status {
+      query q(w_.drop_quarantine_of);
+      q.text(1, tenant).text(2, channel);
+      int rc;
+      while ((rc = q.step()) == SQLITE_ROW) {
+        ++out.bodies;
+        out.bytes += q.col_uint64(0);
+      }
+      if (rc != SQLITE_DONE) {
+        return sql_error(writer_.db, rc, "purge quarantine");
+      }
+      return {};
+    });
+    if (!st) {
+      return st.err();
+    }
+    return out;
+  }
+
+  result<std::uint64_t> quarantine_used(const std::string& tenant,
+                                        const std::string& channel) override {
+    std::lock_guard lock(write_mutex_);
+    return used_locked(tenant, channel);
   }
 
   // -- delivery_store -------------------------------------------------------------------------
@@ -760,6 +989,46 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       return sql_error(writer_.db, rc, "take dead letter");
     }
     return d;
+  }
+
+  status disable(const std::string& tenant, const std::string& subscriber,
+                 subscriber_disabled why) override {
+    std::lock_guard lock(write_mutex_);
+    query q(w_.upsert_disabled);
+    q.text(1, tenant).text(2, subscriber).text(3, why.reason).int64(4, why.since.unix_ms);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "disable subscriber");
+    }
+    return {};
+  }
+
+  status enable(const std::string& tenant, const std::string& subscriber) override {
+    std::lock_guard lock(write_mutex_);
+    query q(w_.delete_disabled);
+    q.text(1, tenant).text(2, subscriber);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "enable subscriber");
+    }
+    return {};
+  }
+
+  result<std::optional<subscriber_disabled>> disabled(const std::string& tenant,
+                                                      const std::string& subscriber) override {
+    auto lease = lease_reader();
+    if (!lease) {
+      return lease.err();
+    }
+    query q((*lease)->disabled);
+    q.text(1, tenant).text(2, subscriber);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      return std::optional<subscriber_disabled>{};
+    }
+    if (rc != SQLITE_ROW) {
+      return sql_error((*lease)->conn.db, rc, "read subscriber state");
+    }
+    return std::optional<subscriber_disabled>{
+        subscriber_disabled{q.col_text(0), timestamp::from_millis(q.col_int64(1))}};
   }
 
   // -- privacy_store --------------------------------------------------------------------------
@@ -1085,7 +1354,11 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     connection conn;
     stmt read_events;
     stmt quarantined;
+    stmt quarantine_list;
+    stmt quarantine_list_channel;
+    stmt quarantined_one;
     stmt cursor;
+    stmt disabled;
     stmt dead_letters;
     stmt find_key;
     stmt subject_events;
@@ -1125,6 +1398,11 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     stmt insert_event;
     stmt upsert_head;
     stmt insert_quarantine;
+    stmt quarantine_used;
+    stmt drop_quarantined;
+    stmt drop_quarantine_of;
+    stmt upsert_disabled;
+    stmt delete_disabled;
     stmt upsert_cursor;
     stmt insert_dead_letter;
     stmt take_dead_letter;
@@ -1180,6 +1458,47 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
 
   static std::int64_t clamp_limit(std::size_t limit) {
     return static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+  }
+
+  static error no_quarantined(std::uint64_t id) {
+    return {errc::not_found, "no quarantined body " + std::to_string(id)};
+  }
+
+  /// The channel's charged quarantine bytes. With `write_mutex_` held.
+  result<std::uint64_t> used_locked(const std::string& tenant, const std::string& channel) {
+    query q(w_.quarantine_used);
+    q.text(1, tenant).text(2, channel);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) {
+      return q.col_uint64(0);
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(writer_.db, rc, "read quarantine usage");
+    }
+    return std::uint64_t{0};
+  }
+
+  /// Opens a quarantined body and its headers (a NULL `headers` column: none were kept).
+  status open_quarantined(reader& r, read_keys& rk, quarantined_body& b, std::string_view body,
+                          std::string_view headers) {
+    if (auto st = decrypt(r, rk, b.tenant, "", body, quarantine_aad(b.tenant, b.channel), b.body);
+        !st) {
+      return st;
+    }
+    if (headers.empty()) {
+      return {};
+    }
+    std::string plain;
+    if (auto st = decrypt(r, rk, b.tenant, "", headers, quarantine_headers_aad(b.tenant, b.channel),
+                          plain);
+        !st) {
+      return st;
+    }
+    if (!decode_headers(plain, b.headers)) {
+      return {errc::internal,
+              "the headers of quarantined body " + std::to_string(b.id) + " are malformed"};
+    }
+    return {};
   }
 
   /// Runs `body` between BEGIN IMMEDIATE and COMMIT; rolls back when either fails.
@@ -1355,42 +1674,11 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
     return {};
   }
 
-  status migrate_locked(bool& migrated) {
-    auto version = scalar_text(writer_.db, "PRAGMA user_version");
-    if (!version) {
-      return version.err();
-    }
-    const bool fresh = *version == "0";
-    if (auto st = migrate_to_v3(migrated); !st) {
-      return st;
-    }
-    return migrate_v3_to_v4(fresh);
-  }
+  status migrate_locked(bool& migrated) { return migrate_schema(migrated); }
 
-  /// Version 3 -> 4 (k_schema_v4_privacy_requests), in the migration's transaction; nothing
-  /// when the store is past version 3. `fresh`: the store was created just now (not logged).
-  status migrate_v3_to_v4(bool fresh) {
-    auto version = scalar_text(writer_.db, "PRAGMA user_version");
-    if (!version) {
-      return version.err();
-    }
-    if (*version != "3") {
-      return {};
-    }
-    for (const char* sql : {k_schema_v4_privacy_requests, "PRAGMA user_version = 4"}) {
-      if (auto st = exec(writer_.db, sql); !st) {
-        return st;
-      }
-    }
-    if (!fresh) {
-      log::info("store", path_, ": migrated from schema version 3 to 4 (privacy requests)");
-    }
-    return {};
-  }
-
-  /// A new store, or one of version 1 or 2, to version 3; a store of version 3 or later is
-  /// left as it is. Prepares the writer's statements and checks the master key.
-  status migrate_to_v3(bool& migrated) {
+  /// A new store, or one of an older version, to the current one, one step after the other in the
+  /// migration's transaction. Prepares the writer's statements and checks the master key.
+  status migrate_schema(bool& migrated) {
     auto version = scalar_text(writer_.db, "PRAGMA user_version");
     if (!version) {
       return version.err();
@@ -1401,6 +1689,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
                                   " is newer than this build understands (" +
                                   std::to_string(k_schema_version) + ")"};
     }
+    const int opened_as = v;
     const bool fresh = v == 0;
     if (fresh) {
       // A new store is created as version 1 and migrated: one path to the current schema.
@@ -1409,11 +1698,24 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       }
       v = 1;
     }
-    if (v == 2) {
+    // A version 1 store is plaintext: its rows are sealed once the schema is current, with the
+    // current statements.
+    const bool seal_v1 = v == 1;
+    if (v == 1) {
+      // The v2 statements, then the v3 ones (on the still unsealed rows).
+      for (const char* sql : {k_schema_v2, k_schema_v3}) {
+        if (auto st = exec(writer_.db, sql); !st) {
+          return st;
+        }
+      }
+      v = 3;
+    } else if (v >= 2) {
       // Before anything changes: a store opened with another master key is left as it is.
       if (auto st = check_master_key(); !st) {
         return st;
       }
+    }
+    if (v == 2) {
       if (auto st = exec(writer_.db, k_schema_v3); !st) {
         return st;
       }
@@ -1430,23 +1732,24 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       if (auto st = exec(writer_.db, k_schema_v3_index); !st) {
         return st;
       }
-      if (auto st = exec(writer_.db, "PRAGMA user_version = 3"); !st) {
-        return st;
-      }
-      log::info("store", path_, ": migrated from schema version 2 to 3 (indexes)");
-      return prepare_writer();
+      v = 3;
     }
-    if (v == 1) {
-      // Straight to version 3: the v2 statements, then the v3 ones (on the still unsealed rows),
-      // then the rows are sealed with the current statements.
-      for (const char* sql : {k_schema_v2, k_schema_v3}) {
-        if (auto st = exec(writer_.db, sql); !st) {
-          return st;
-        }
-      }
-      if (auto st = prepare_writer(); !st) {
+    if (v == 3) {
+      if (auto st = exec(writer_.db, k_schema_v4_privacy_requests); !st) {
         return st;
       }
+      v = 4;
+    }
+    if (v == 4) {
+      if (auto st = exec(writer_.db, k_schema_v5); !st) {
+        return st;
+      }
+      v = 5;
+    }
+    if (auto st = prepare_writer(); !st) {
+      return st;
+    }
+    if (seal_v1) {
       if (auto st = seal_v1_rows(); !st) {
         return st;
       }
@@ -1470,19 +1773,19 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
       if (int rc = q.step(); rc != SQLITE_DONE) {
         return sql_error(writer_.db, rc, "write key check");
       }
-      if (auto st = exec(writer_.db, "PRAGMA user_version = 3"); !st) {
-        return st;
-      }
       migrated = !fresh;
-      if (migrated) {
-        log::info("store", path_, ": migrated from schema version 1 to 3 (encrypted at rest)");
-      }
+    }
+    if (opened_as == k_schema_version) {
       return {};
     }
-    if (auto st = prepare_writer(); !st) {
-      return st;
+    if (!fresh) {
+      // v1 -> 2: encryption at rest; 2 -> 3: append-friendly indexes; 3 -> 4: privacy requests
+      // carried out; 4 -> 5: quarantine quota and headers, subscribers disabled by a 410.
+      log::info("store", path_, ": migrated from schema version ", opened_as, " to ",
+                k_schema_version);
     }
-    return check_master_key();
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(k_schema_version);
+    return exec(writer_.db, set_version.c_str());
   }
 
   status check_master_key() {
@@ -1649,8 +1952,22 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
          "INSERT INTO tenant_heads (tenant, seq) VALUES (?1, ?2) "
          "ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq"},
         {&w_.insert_quarantine,
-         "INSERT INTO quarantine (tenant, channel, reason, received_at_ms, body) "
-         "VALUES (?1, ?2, ?3, ?4, ?5)"},
+         "INSERT INTO quarantine (tenant, channel, reason, received_at_ms, body, bytes, charged, "
+         "headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+        {&w_.quarantine_used,
+         "SELECT bytes FROM quarantine_usage WHERE tenant = ?1 AND channel = ?2"},
+        // The trigger quarantine_release gives the channel's quota the row's charge back.
+        {&w_.drop_quarantined,
+         "DELETE FROM quarantine WHERE tenant = ?1 AND id = ?2 "
+         "RETURNING channel, reason, received_at_ms, bytes"},
+        {&w_.drop_quarantine_of,
+         "DELETE FROM quarantine WHERE tenant = ?1 AND channel = ?2 RETURNING bytes"},
+        {&w_.upsert_disabled,
+         "INSERT INTO subscriber_disabled (tenant, subscriber, reason, disabled_at_ms) "
+         "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant, subscriber) DO UPDATE SET "
+         "reason = excluded.reason, disabled_at_ms = excluded.disabled_at_ms"},
+        {&w_.delete_disabled,
+         "DELETE FROM subscriber_disabled WHERE tenant = ?1 AND subscriber = ?2"},
         {&w_.upsert_cursor,
          "INSERT INTO cursors (tenant, subscriber, seq) VALUES (?1, ?2, ?3) "
          "ON CONFLICT (tenant, subscriber) DO UPDATE SET seq = excluded.seq"},
@@ -2047,9 +2364,21 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
          "SELECT seq, type, subject, json FROM events WHERE tenant = ?1 AND "
          "seq > ?2 ORDER BY seq LIMIT ?3"},
         {&r->quarantined,
-         "SELECT id, channel, reason, received_at_ms, body FROM quarantine WHERE tenant = ?1 "
-         "ORDER BY id"},
+         "SELECT id, channel, reason, received_at_ms, body, headers FROM quarantine "
+         "WHERE tenant = ?1 ORDER BY id"},
+        {&r->quarantine_list,
+         "SELECT id, channel, reason, received_at_ms, bytes FROM quarantine WHERE tenant = ?1 "
+         "AND id > ?2 ORDER BY id LIMIT ?3"},
+        {&r->quarantine_list_channel,
+         "SELECT id, channel, reason, received_at_ms, bytes FROM quarantine WHERE tenant = ?1 "
+         "AND channel = ?4 AND id > ?2 ORDER BY id LIMIT ?3"},
+        {&r->quarantined_one,
+         "SELECT channel, reason, received_at_ms, body, headers FROM quarantine "
+         "WHERE tenant = ?1 AND id = ?2"},
         {&r->cursor, "SELECT seq FROM cursors WHERE tenant = ?1 AND subscriber = ?2"},
+        {&r->disabled,
+         "SELECT reason, disabled_at_ms FROM subscriber_disabled WHERE tenant = ?1 "
+         "AND subscriber = ?2"},
         {&r->dead_letters,
          "SELECT id, seq, event_id, attempts, last_error, failed_at_ms FROM dead_letters "
          "WHERE tenant = ?1 AND subscriber = ?2 AND id > ?3 ORDER BY id LIMIT ?4"},
