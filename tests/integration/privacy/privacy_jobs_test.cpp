@@ -48,11 +48,34 @@ class gated_log final : public store::event_log, public store::privacy_store {
     return inner_->read(tenant, after, limit, types, upto);
   }
   std::uint64_t head(const std::string& tenant) override { return inner_->head(tenant); }
-  result<std::uint64_t> quarantine(store::quarantined_body body) override {
-    return inner_->quarantine(std::move(body));
+  result<std::uint64_t> quarantine(store::quarantined_body body,
+                                   std::uint64_t quota_bytes) override {
+    return inner_->quarantine(std::move(body), quota_bytes);
   }
   std::vector<store::quarantined_body> quarantined(const std::string& tenant) override {
     return inner_->quarantined(tenant);
+  }
+  result<std::vector<store::quarantine_entry>> quarantine_list(const std::string& tenant,
+                                                               const std::string& channel,
+                                                               std::uint64_t after_id,
+                                                               std::size_t limit) override {
+    return inner_->quarantine_list(tenant, channel, after_id, limit);
+  }
+  result<store::quarantined_body> quarantined_one(const std::string& tenant,
+                                                  std::uint64_t id) override {
+    return inner_->quarantined_one(tenant, id);
+  }
+  result<store::quarantine_entry> drop_quarantined(const std::string& tenant,
+                                                   std::uint64_t id) override {
+    return inner_->drop_quarantined(tenant, id);
+  }
+  result<store::quarantine_purge> drop_quarantine_of(const std::string& tenant,
+                                                     const std::string& channel) override {
+    return inner_->drop_quarantine_of(tenant, channel);
+  }
+  result<std::uint64_t> quarantine_used(const std::string& tenant,
+                                        const std::string& channel) override {
+    return inner_->quarantine_used(tenant, channel);
   }
 
   // -- privacy_store
