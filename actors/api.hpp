@@ -54,7 +54,8 @@ struct tenant_api_env {
 void handle_tenant_api(const tenant_api_env& env, api_call& c);
 
 /// In the root actor: a call that names no tenant.
+/// `jobs`: the privacy workers, where calls that read the store run.
 void handle_root_api(caf::event_based_actor* root, const std::shared_ptr<store::event_log>& log,
-                     api_call& c);
+                     const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
 
 }  // namespace sb::actors

@@ -131,39 +131,57 @@ struct keyword_job {
   privacy::consent_change change;
 };
 
-/// The one-shot job of `on_committed_keywords`: waits for `save_atom`, then writes, audits,
-/// emits and answers.
+/// The one-shot saver of `on_committed_keywords`: on `save_atom` it queues the writes on the
+/// privacy workers (the consent records and audit entries are fsync'd writes: no scheduler thread
+/// waits for them, and no thread is started per keyword message), and answers once the worker
+/// reports back (`save_atom`, durable). A full queue answers false at once: the message is stored
+/// but not acknowledged, and the platform's retry (a duplicate) saves the change again.
 caf::behavior keyword_saver(caf::event_based_actor* self, job_ctx ctx,
+                            std::shared_ptr<privacy_jobs::job_pool> pool,
                             std::vector<keyword_job> jobs, std::vector<event> changed) {
+  auto promise = std::make_shared<caf::typed_response_promise<bool>>();
   return {
       [=](save_atom) -> caf::result<bool> {
-        bool durable = true;
-        for (const auto& j : jobs) {
-          auto persisted = ctx.consents->persist(ctx.tenant, j.subject);
-          if (!persisted) {
-            // The change holds in memory; the message is stored but not acknowledged (503), and
-            // the platform's retry writes it again (a duplicate keyword message).
-            durable = false;
-            log::error("consent", "tenant ", ctx.tenant, ": cannot store a keyword ",
-                       j.action != nullptr ? j.action : "change", ": ", persisted.err().message);
+        caf::actor me = caf::actor_cast<caf::actor>(self);
+        auto work = [ctx, jobs, changed, me](caf::event_based_actor* worker) {
+          bool durable = true;
+          for (const auto& j : jobs) {
+            auto persisted = ctx.consents->persist(ctx.tenant, j.subject);
+            if (!persisted) {
+              // The change holds in memory; the message is stored but not acknowledged (503),
+              // and the platform's retry writes it again (a duplicate keyword message).
+              durable = false;
+              log::error("consent", "tenant ", ctx.tenant, ": cannot store a keyword ",
+                         j.action != nullptr ? j.action : "change", ": ", persisted.err().message);
+            }
+            if (j.action != nullptr && ctx.ps) {
+              write_audit(*ctx.ps, ctx.tenant, j.actor, j.action, j.subject,
+                          persisted ? "ok" : "error", privacy::audit_detail(j.change));
+            }
           }
-          if (j.action != nullptr && ctx.ps) {
-            write_audit(*ctx.ps, ctx.tenant, j.actor, j.action, j.subject,
-                        persisted ? "ok" : "error", privacy::audit_detail(j.change));
-          }
+          emit_events(
+              worker, ctx.store, ctx.tenant_actor, changed, ctx.timeout,
+              [me, durable, tenant = ctx.tenant](result<std::vector<event>> stored) {
+                if (!stored) {
+                  log::error("consent", "tenant ", tenant,
+                             ": cannot store consent.changed of a keyword: ", stored.err().message);
+                }
+                caf::anon_send(me, save_atom::value, durable && stored.ok());
+              });
+        };
+        if (!pool || !pool->submit(privacy_jobs::job_pool::job(std::move(work)))) {
+          log::warn("consent", "tenant ", ctx.tenant,
+                    ": the privacy workers' queue is full; a keyword change waits for the "
+                    "platform's retry");
+          self->quit();
+          return false;
         }
-        auto rp = self->make_response_promise<bool>();
-        emit_events(
-            self, ctx.store, ctx.tenant_actor, changed, ctx.timeout,
-            [self, rp, durable, tenant = ctx.tenant](result<std::vector<event>> stored) mutable {
-              if (!stored) {
-                log::error("consent", "tenant ", tenant,
-                           ": cannot store consent.changed of a keyword: ", stored.err().message);
-              }
-              rp.deliver(durable && stored.ok());
-              self->quit();
-            });
-        return rp;
+        *promise = self->make_response_promise<bool>();
+        return *promise;
+      },
+      [=](save_atom, bool durable) {
+        promise->deliver(durable);
+        self->quit();
       },
   };
 }
@@ -214,8 +232,8 @@ caf::actor on_committed_keywords(const tenant_api_env& env, const std::vector<ev
   if (jobs.empty()) {
     return {};
   }
-  return env.self->spawn<caf::detached>(keyword_saver, make_ctx(env), std::move(jobs),
-                                        std::move(changed));
+  return env.self->spawn(keyword_saver, make_ctx(env), env.privacy_jobs, std::move(jobs),
+                         std::move(changed));
 }
 
 }  // namespace sb::actors

@@ -6,9 +6,10 @@
 // announce a change.
 //
 // Every handler answers its call exactly once. Store work (the consent record, the audit entry)
-// runs in a one-shot detached actor, so neither the tenant's mailbox nor a scheduler thread waits
-// on the disk. The registry's memory is changed first, so every event read after the change is
-// judged with it, whatever the store's speed.
+// runs on the privacy workers (actors/privacy_jobs.hpp), so neither the tenant's mailbox nor a
+// scheduler thread waits on the disk, and no thread is started per call. The registry's memory is
+// changed first, so every event read after the change is judged with it, whatever the store's
+// speed.
 
 #include <vector>
 
@@ -48,9 +49,10 @@ void restrict_subject(const tenant_api_env& env, api_call& c);
 /// `occurred_at`, is applied now; one whose subject changed its choice since (a later keyword or
 /// API call) changes nothing.
 ///
-/// Returns the one-shot job (a detached actor) that makes the changes durable, or a null handle
-/// when there is none. The job starts when it receives `save_atom`: it writes each changed
-/// subject's state to the store, audits each change (actor "platform:<channel>", action
+/// Returns the one-shot job (an event-based actor that hands the writes to the privacy workers)
+/// that makes the changes durable, or a null handle when there is none. The job starts when it
+/// receives `save_atom` (answering `false` at once when the workers' queue is full): it writes each
+/// changed subject's state to the store, audits each change (actor "platform:<channel>", action
 /// opt_out/opt_in), stores one `consent.changed` per message (same channel, conversation and
 /// subject; source "keyword"; deduplicated per message, so a retry stores it once), answers
 /// `true` when every consent write and the events were stored (`false` otherwise; an audit

@@ -244,7 +244,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         }
       },
       // API calls that name no tenant (actors/api.hpp).
-      [=](api_atom, api_msg& m) { handle_root_api(self, self->state.opts.log, m.c); },
+      [=](api_atom, api_msg& m) { handle_root_api(self, self->state.opts.log, self->state.privacy_jobs, m.c); },
   };
 }
 

@@ -641,8 +641,8 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
             });
 }
 
-void deletion_status(std::shared_ptr<store::event_log> log, caf::event_based_actor* root,
-                     api_call& c) {
+void deletion_status(std::shared_ptr<store::event_log> log,
+                     const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c) {
   auto ps = store::privacy_store_of(log);
   const std::string code = c.params.empty() ? std::string{} : c.params.front();
   if (!ps || code.rfind("del_", 0) != 0 || code.size() > 128) {
@@ -650,7 +650,9 @@ void deletion_status(std::shared_ptr<store::event_log> log, caf::event_based_act
         error_response(errc::not_found, "no deletion request with this confirmation code"));
     return;
   }
-  root->spawn([ps, code, reply = c.reply](caf::event_based_actor*) {
+  tenant_api_env env;  // only the pool: the call names no tenant
+  env.privacy_jobs = jobs;
+  privacy_jobs::spawn_job(env, c.reply, [ps, code, reply = c.reply](caf::event_based_actor*) {
     auto r = ps->find_deletion_request(code);
     if (!r) {
       reply->answer(

@@ -58,9 +58,11 @@ void list_audit(const tenant_api_env& env, api_call& c);
 void meta_data_deletion(const tenant_api_env& env, api_call& c);
 
 /// `GET /v1/deletion-status/{code}` (no token; the code is the capability), in the root:
-/// {"confirmation_code","status","requested_at","completed_at"} or 404.
-void deletion_status(std::shared_ptr<store::event_log> log, caf::event_based_actor* root,
-                     api_call& c);
+/// {"confirmation_code","status","requested_at","completed_at"} or 404. The lookup runs on the
+/// privacy workers (`jobs`), so a flood of this public route starts no thread and holds no
+/// scheduler thread on the disk; past the workers' queue it is answered 503.
+void deletion_status(std::shared_ptr<store::event_log> log,
+                     const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
 
 // -- Shopify's privacy webhooks (routed here by the tenant actor) --------------------------
 

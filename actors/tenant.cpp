@@ -131,8 +131,7 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
 bool sendable(tenant_ptr self, const config::channel_config& ch) {
   auto& st = self->state;
   const auto* info = st.init.adapters(ch.type);
-  return st.init.outbox && info != nullptr && info->encode != nullptr &&
-         info->interpret != nullptr;
+  return st.init.outbox && info != nullptr && info->encode != nullptr && info->interpret != nullptr;
 }
 
 void spawn_sender(tenant_ptr self, const config::channel_config& ch) {
@@ -446,6 +445,19 @@ caf::actor on_commit(tenant_ptr self, committed_msg& c, const std::vector<event>
   return job;
 }
 
+/// How long an erasure waits for the outbox writer to delete the subjects' rows (the privacy job
+/// waits twice `k_purge_timeout`, 10 s, for the whole of the tenant's part).
+constexpr std::chrono::seconds k_outbox_erase_timeout{4};
+
+/// The push subscribers' part of an erasure: each drops the subjects' events from memory.
+caf::result<std::uint64_t> erased_in_subscribers(tenant_ptr self, const erased_notice& n) {
+  std::vector<caf::actor> subs;
+  for (auto& [name, sub] : self->state.subscribers) {
+    subs.push_back(sub);
+  }
+  return on_subjects_erased(self, subs, n);
+}
+
 caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init init) {
   auto& st = self->state;
   st.init = std::move(init);
@@ -590,31 +602,46 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       // Receipts found in the outbox (actors/outbound_api.hpp), and the retry of those not.
       [=](receipts_atom, resolved_receipts& r) { apply_receipts(api_env(self), r); },
       [=](receipts_atom, pending_receipts& r) { retry_receipts(api_env(self), r); },
-      // Subjects were erased: push subscribers drop their events from memory (privacy_api.hpp).
+      // Subjects were erased (privacy_api.hpp): senders drop the queued messages of the subjects,
+      // the outbox its rows, then push subscribers their events in memory. Answered once all of
+      // that is done (or timed out), so the erasure's 200 comes after the outbox holds nothing
+      // of the subjects any more.
       [=](erased_atom, const erased_notice& n) -> caf::result<std::uint64_t> {
-        std::vector<caf::actor> subs;
-        for (auto& [name, sub] : self->state.subscribers) {
-          subs.push_back(sub);
-        }
-        // Outbound messages of the erased subjects: senders drop what they hold, the outbox its
-        // rows (docs/outbound.md "Delivery engine").
         auto& st = self->state;
         for (const auto& subject : n.subjects) {
           for (auto& [name, snd] : st.senders) {
             self->send(snd, forget_atom::value, subject);
           }
-          if (st.outbox_writer) {
-            outbox_task t;
-            t.run = [tenant = st.cfg->id, subject](store::outbox& box) {
-              if (auto r = box.erase_subject(tenant, subject); !r) {
-                log::error("outbox", tenant, ": erasing a subject's messages failed: ",
-                           r.err().message);
-              }
-            };
-            self->send(st.outbox_writer, outbox_atom::value, std::move(t));
-          }
         }
-        return on_subjects_erased(self, subs, n);
+        if (!st.outbox_writer || n.subjects.empty()) {
+          return erased_in_subscribers(self, n);
+        }
+        outbox_task t;
+        t.run = [tenant = st.cfg->id, subjects = n.subjects](store::outbox& box) {
+          for (const auto& subject : subjects) {
+            if (auto r = box.erase_subject(tenant, subject); !r) {
+              log::error("outbox", tenant,
+                         ": erasing a subject's messages failed: ", r.err().message);
+            }
+          }
+        };
+        auto rp = self->make_response_promise<std::uint64_t>();
+        self->request(st.outbox_writer, k_outbox_erase_timeout, outbox_atom::value, std::move(t))
+            .then(
+                [self, rp, n]() mutable {
+                  rp.delegate(caf::actor_cast<caf::actor>(self), erased_atom::value,
+                              forget_atom::value, n);
+                },
+                [self, rp, n](caf::error& err) mutable {
+                  log::warn("tenant", n.tenant, ": the outbox did not confirm erasing (",
+                            caf::to_string(err), ")");
+                  rp.delegate(caf::actor_cast<caf::actor>(self), erased_atom::value,
+                              forget_atom::value, n);
+                });
+        return rp;
+      },
+      [=](erased_atom, forget_atom, const erased_notice& n) -> caf::result<std::uint64_t> {
+        return erased_in_subscribers(self, n);
       },
       [=](deadlist_atom a, dead_letters_query& q) { to_subscriber(self, q.subscriber, a, q); },
       [=](redrive_atom a, redrive_request& r) { to_subscriber(self, r.subscriber, a, r); },

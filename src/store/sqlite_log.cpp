@@ -1206,6 +1206,12 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
         return st.err();
       }
     }
+    if (out.events + out.dead_letters + out.quarantined + out.dedupe_keys > 0) {
+      // Expired rows are zeroed in the database file (secure_delete); their frames in the WAL
+      // still hold them under keys that live on (the subject's), so the WAL goes too.
+      std::lock_guard lock(write_mutex_);
+      purge_wal();
+    }
     return out;
   }
 
@@ -1652,7 +1658,7 @@ class sqlite_log final : public event_log, public delivery_store, public privacy
                                        &checkpointed);
     sqlite3_busy_timeout(writer_.db, k_busy_timeout_ms);
     if (rc != SQLITE_OK) {
-      log::info("store", "WAL not truncated after an erasure (",
+      log::info("store", "WAL not truncated after an erasure or expiry (",
                 sql_error(writer_.db, rc, "checkpoint").message,
                 "); later commits overwrite its frames");
     }

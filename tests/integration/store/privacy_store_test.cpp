@@ -925,3 +925,20 @@ TEST_CASE("a version 1 store is migrated: rows sealed per subject, subjects fill
   CHECK(wrong.err().message ==
         "storage.master_key does not match the key this store was created with");
 }
+
+TEST_CASE("a retention sweep that deleted rows truncates the SQLite WAL, so no frame keeps them",
+          "[privacy]") {
+  temp_dir dir;
+  auto log = open_sqlite(dir.path);
+  auto p = privacy(log);
+  append(*log, {{"acme",
+                 {make_event("acme", "wa", "k1", "sub_a", 1000),
+                  make_event("acme", "wa", "k2", "sub_b", 5000)}}});
+  const std::string wal = dir.path + "/switchboard.db-wal";
+  REQUIRE(std::filesystem::exists(wal));
+  REQUIRE(std::filesystem::file_size(wal) > 0);
+  auto swept = p->expire("acme", timestamp::from_millis(2000));
+  REQUIRE(swept.ok());
+  CHECK(swept->events == 1);
+  CHECK(std::filesystem::file_size(wal) == 0);
+}
