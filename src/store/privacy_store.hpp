@@ -102,7 +102,8 @@ struct audit_entry {
   std::string tenant;
   std::string actor;    ///< "subscriber:<name>", "platform:<channel>", "system:retention"
   std::string action;   ///< export, erase, consent, restrict, deletion_callback, data_request,
-                        ///< redact, shop_redact, opt_out, opt_in, retention
+                        ///< redact, shop_redact, opt_out, opt_in, retention,
+                        ///< quarantine_download, quarantine_reingest, quarantine_purge
   std::string subject;  ///< "" when the action is not about one subject
   std::string outcome;  ///< "ok", "not_found", "refused", or a short error
   std::string detail;   ///< e.g. "purpose=marketing granted=false", "events=12"; no content
