@@ -280,15 +280,17 @@ class update_reader {
   /// Telegram lists a photo's sizes smallest first; pick by area to not depend on it.
   void largest_photo(dom::array sizes, content_info& c) {
     std::optional<attachment> best;
-    std::int64_t best_area = -1;
+    double best_area = -1;
     for (auto el : sizes) {
       dom::object size;
       if (el.get_object().get(size) != simdjson::SUCCESS) {
         r_.wrong_type("photo", "an array of PhotoSize objects");
         return;
       }
-      const std::int64_t area =
-          r_.int64(size, "width").value_or(0) * r_.int64(size, "height").value_or(0);
+      // In doubles: two int64 sides can overflow an int64 product (undefined behaviour:
+      // fuzz/regressions/adapter-telegram/); the area only ranks the sizes.
+      const double area = static_cast<double>(r_.int64(size, "width").value_or(0)) *
+                          static_cast<double>(r_.int64(size, "height").value_or(0));
       if (area >= best_area) {
         best_area = area;
         best = file(size, "image");
