@@ -11,8 +11,8 @@
 // pieces the peer sends (byte value + 1, cycled; one piece of 4096 when absent).
 //
 // Properties checked besides memory safety:
-// - a complete request's body is within max_body_bytes, and its header block within
-//   max_header_bytes;
+// - a complete request's body is within max_body_bytes, its header within twice
+//   max_header_bytes (Beast's bound, see `check_complete`);
 // - a request the parser calls complete with a body has the length it announced
 //   (Content-Length) or came chunked.
 
@@ -103,12 +103,16 @@ void check_complete(const parser_t& p, const limits& l) {
     fuzz::require(req.body().size() == *p.content_length(),
                   "a body of another length than its Content-Length");
   }
-  std::size_t header_bytes = req.method_string().size() + req.target().size() + 12;
+  // Beast applies `header_limit` to what is left of the header at each read: the request line
+  // and the complete fields one read took in (when the end of the header had not arrived) do not
+  // count against the rest, so a header can reach about twice max_header_bytes, never more
+  // (fuzz/regressions/http_framing/). What Beast keeps is no longer than what it read.
+  std::size_t header_bytes = req.method_string().size() + req.target().size() + 12 + 2;
   for (const auto& f : req) {
     header_bytes += f.name_string().size() + f.value().size() + 4;
   }
-  // Beast counts the raw header block; what it kept can only be smaller (folded white space).
-  fuzz::require(header_bytes <= l.max_header_bytes + 64, "a header beyond max_header_bytes");
+  fuzz::require(header_bytes <= 2 * std::size_t{l.max_header_bytes},
+                "a header beyond twice max_header_bytes");
   (void)http::match_route(std::string_view(req.method_string().data(), req.method_string().size()),
                           std::string_view(req.target().data(), req.target().size()));
 }
