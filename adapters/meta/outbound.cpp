@@ -70,6 +70,16 @@ std::optional<simdjson::dom::element> parse_answer(simdjson::dom::parser& parser
   return root;
 }
 
+/// A Graph error code as an integer: 0 when absent, not a number or beyond std::int64_t, whose
+/// conversion would be undefined (a code of 1.26e19 was: fuzz/regressions/adapter-whatsapp/).
+std::int64_t graph_code(dom::object e, std::string_view key) {
+  const double v = json::number(e, key).value_or(0);
+  if (!(v >= -9.0e18 && v <= 9.0e18)) {  // false for NaN too
+    return 0;
+  }
+  return static_cast<std::int64_t>(v);
+}
+
 std::optional<graph_error> read_graph_error(simdjson::dom::element root) {
   dom::object o;
   if (root.get_object().get(o) != simdjson::SUCCESS) {
@@ -81,8 +91,8 @@ std::optional<graph_error> read_graph_error(simdjson::dom::element root) {
     return std::nullopt;
   }
   graph_error g;
-  g.code = json::number(e, "code").value_or(0);
-  g.subcode = json::number(e, "error_subcode").value_or(0);
+  g.code = graph_code(e, "code");
+  g.subcode = graph_code(e, "error_subcode");
   g.message = json::text(e, "message");
   if (auto data = member(e, "error_data")) {
     dom::object d;

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <charconv>
 #include <string>
 #include <utility>
 
@@ -18,9 +19,16 @@ error bad(std::string message) {
   return error{errc::bad_request, std::move(message)};
 }
 
-/// A JSON integer literal: "-"? then digits without a leading zero. Such ids are emitted as
-/// number text verbatim, never through a double (chat ids exceed 2^53).
+/// A JSON integer literal within a signed 64-bit integer: "-"? then digits without a leading
+/// zero. Such ids are emitted as number text verbatim, never through a double (chat ids exceed
+/// 2^53); Telegram's ids fit 64 bits, and a longer literal is a number its API does not read
+/// (fuzz/regressions/outbound/).
 bool integer_literal(std::string_view s) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc{} || end != s.data() + s.size()) {
+    return false;
+  }
   if (!s.empty() && s.front() == '-') {
     s.remove_prefix(1);
   }
@@ -86,7 +94,7 @@ status check(const config::channel_config&, const outbound_message& m) {
       return bad("field 'media.filename' is not supported on telegram");
     }
   }
-  if (!m.reply_to.empty() && !all_digits(m.reply_to)) {
+  if (!m.reply_to.empty() && (!integer_literal(m.reply_to) || m.reply_to.front() == '-')) {
     return bad("field 'reply_to' must be a Telegram message_id (an integer)");
   }
   return {};

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,19 @@ inline status check_framing(const std::vector<std::string_view>& transfer_encodi
     return {errc::bad_request, "the only Transfer-Encoding accepted is 'chunked', alone"};
   }
   return {};
+}
+
+/// How many bytes the session asks the socket for when a request starts.
+inline constexpr std::size_t first_read_size = 4096;
+
+/// The bound of a connection's read buffer. Beast's parser limits the header
+/// (`max_header_bytes`) and the body's data (`max_body_bytes`), but buffers a chunk header (the
+/// size line with its extensions) and the trailer section until their end, and these count
+/// against neither: bounding the buffer bounds them (a read past it fails with
+/// `buffer_overflow`, answered 400). The slack above the header limit lets the parser's own
+/// header check answer 431 first.
+inline std::size_t read_buffer_limit(std::size_t max_header_bytes) {
+  return std::max(max_header_bytes, first_read_size) + first_read_size;
 }
 
 }  // namespace sb::http

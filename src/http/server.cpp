@@ -72,7 +72,6 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 constexpr milliseconds linger_time{1000};
 /// How long `stop()` waits for connections it force-closed after the grace period.
 constexpr milliseconds force_close_wait{1000};
-constexpr std::size_t first_read_size = 4096;
 /// Retry-After of a 429 `too_many_streams`: a stream slot frees only when a client disconnects.
 constexpr int k_stream_retry_after_s = 5;
 
@@ -442,7 +441,7 @@ class session final : public session_base {
         peer_(peer),
         stream_(std::move(socket), extra...),
         accepted_at_(steady::now()),
-        buffer_(read_buffer_limit(core.limits)) {}
+        buffer_(read_buffer_limit(core.limits.max_header_bytes)) {}
 
   ~session() override {
     if (sse_open_) {
@@ -532,15 +531,6 @@ class session final : public session_base {
   }
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
   const config::server_config& limits() const { return core_.limits; }
-
-  /// The read buffer's bound. The parser limits the header (`max_header_bytes`) and the body's
-  /// data (`max_body_bytes`), but buffers a chunk header (size line with extensions) and the
-  /// trailer section until their end, and these count against neither: bounding the buffer
-  /// bounds them (a read past it fails with `buffer_overflow`, answered 400). The slack above
-  /// the header limit lets the parser's own header check answer 431 first.
-  static std::size_t read_buffer_limit(const config::server_config& s) {
-    return std::max<std::size_t>(s.max_header_bytes, first_read_size) + first_read_size;
-  }
 
   // ---- connection start ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "core/crypto.hpp"
 
@@ -137,6 +138,25 @@ void gateway_process::start(milliseconds startup_deadline) {
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
+  // The test's environment, with `options_.environment` replacing variables of the same name.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view var(*e);
+    bool replaced = false;
+    for (const auto& mine : options_.environment) {
+      auto name = std::string_view(mine).substr(0, mine.find('=') + 1);
+      replaced = replaced || var.substr(0, name.size()) == name;
+    }
+    if (!replaced) {
+      env_strings.emplace_back(var);
+    }
+  }
+  env_strings.insert(env_strings.end(), options_.environment.begin(), options_.environment.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
   pid_t parent = ::getpid();
 
   pid_t pid = ::fork();
@@ -164,7 +184,7 @@ void gateway_process::start(milliseconds startup_deadline) {
       (void)ignored;
       ::_exit(127);
     }
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     static const char msg[] = "e2e: execv of SB_BINARY failed\n";
     ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;

@@ -30,6 +30,8 @@ struct process_options {
   std::uint64_t open_files_limit = 0;
   /// Arguments after `--config <file>`, e.g. {"--log-level", "debug"}.
   std::vector<std::string> extra_args;
+  /// Variables set in the child's environment ("NAME=value"), over the test's own.
+  std::vector<std::string> environment;
 };
 
 /// The switchboard binary (SB_BINARY) started with `--config <temp file>`.
