@@ -22,7 +22,7 @@
 #include "core/aead.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
-#include "store/key_cache.hpp"
+#include "store/sqlite/key_cache.hpp"
 #include "store/privacy_rules.hpp"
 #include "store/sqlite_util.hpp"
 
