@@ -90,37 +90,6 @@ std::string entry_detail(const store::quarantine_entry& e) {
          " bytes=" + std::to_string(e.bytes);
 }
 
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  if (s.empty() || s.size() > 20) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
-  for (char ch : s) {
-    if (ch < '0' || ch > '9') {
-      return std::nullopt;
-    }
-    const auto d = static_cast<std::uint64_t>(ch - '0');
-    if (v > (UINT64_MAX - d) / 10) {
-      return std::nullopt;
-    }
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-/// The decoded query parameter; nullopt when absent; an error when its escapes are malformed.
-result<std::optional<std::string>> param(std::string_view query, std::string_view name) {
-  auto raw = url::raw_query_param(query, name);
-  if (!raw) {
-    return std::optional<std::string>{};
-  }
-  auto decoded = url::decode(*raw);
-  if (!decoded) {
-    return error{errc::bad_request, "parameter '" + std::string(name) + "' is malformed"};
-  }
-  return std::optional<std::string>{std::move(*decoded)};
-}
-
 /// Parses the call's id (answers 400 itself when it is not one).
 std::optional<std::uint64_t> id_of(api_call& c) {
   auto id = parse_quarantine_id(c.params);
@@ -137,41 +106,24 @@ std::optional<std::uint64_t> id_of(api_call& c) {
 
 result<quarantine_query> parse_quarantine_query(std::string_view query) {
   quarantine_query q;
-  auto channel = param(query, "channel");
+  auto channel = url::decoded_query_param(query, "channel");
   if (!channel) {
     return channel.err();
   }
   if (channel->has_value()) {
     q.channel = std::move(**channel);
   }
-  auto after = param(query, "after");
-  if (!after) {
-    return after.err();
+  if (auto st = url::parse_after_param(query, q.after); !st) {
+    return st.err();
   }
-  if (after->has_value()) {
-    auto v = parse_u64(**after);
-    if (!v) {
-      return error{errc::bad_request, "parameter 'after' must be a non-negative integer"};
-    }
-    q.after = *v;
-  }
-  auto limit = param(query, "limit");
-  if (!limit) {
-    return limit.err();
-  }
-  if (limit->has_value()) {
-    auto v = parse_u64(**limit);
-    if (!v || *v == 0) {
-      return error{errc::bad_request,
-                   "parameter 'limit' must be an integer from 1 to " + std::to_string(k_max_limit)};
-    }
-    q.limit = static_cast<std::size_t>(std::min<std::uint64_t>(*v, k_max_limit));
+  if (auto st = url::parse_limit_param(query, k_max_limit, q.limit); !st) {
+    return st.err();
   }
   return q;
 }
 
 result<std::uint64_t> parse_quarantine_id(const std::vector<std::string>& params) {
-  auto id = params.empty() ? std::nullopt : parse_u64(params.front());
+  auto id = params.empty() ? std::nullopt : url::parse_u64(params.front());
   if (!id || *id == 0) {
     return error{errc::bad_request,
                  "path parameter 'id' must be a quarantine id (a positive integer)"};

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/actors.hpp"
 #include "core/log.hpp"
@@ -156,6 +157,10 @@ struct sender_state {
   caf::actor_addr parent;
   std::optional<outbound::send_scheduler> sched;
   std::unordered_map<std::string, held_message> held;
+  // Messages concluded (sent or failed) whose final state the outbox writer has not confirmed
+  // yet. A put answered meanwhile (an idempotent replay of one of them) read the state from
+  // before that write and must not take the message in again: it would be sent twice.
+  std::unordered_set<std::string> concluding;
   std::size_t reserved = 0;  // accepted sends whose put is not confirmed yet
   // Start-up resume: pages of unfinished messages read from the outbox.
   bool loaded = false;
@@ -184,24 +189,40 @@ using sender_ptr = caf::stateful_actor<sender_state>*;
 
 void pump(sender_ptr self);
 
+/// The final-state updates of `b` are written, or no longer tried: their messages leave
+/// `concluding`. (An earlier write of the same message, confirmed meanwhile, does not count: a
+/// put answered after it may still predate the final state.)
+void settle(sender_state& st, const outbox_batch& b) {
+  for (const auto& w : b.writes) {
+    if (w.what == store::outbox_write::kind::update && !store::unfinished(w.update.state)) {
+      st.concluding.erase(w.update.id);
+    }
+  }
+}
+
 /// Sends `b` to the outbox writer; a batch it does not confirm is tried again after a second,
 /// up to `tries` times (the writes are idempotent: state updates and forward-only moves).
 void write(sender_ptr self, outbox_batch b, std::uint32_t tries = k_write_tries) {
   auto& st = self->state;
   if (!st.init.outbox) {
+    settle(st, b);
     return;
   }
   auto copy = b;
   self->request(st.init.outbox, st.init.settings.outbox_timeout, outbox_atom::value, std::move(b))
       .then(
           [self, copy, tries](outbox_batch& done) mutable {
-            if (!done.st) {
-              log::warn("sender", self->state.label,
-                        ": outbox write failed: ", done.st.err().message);
-              if (tries > 1) {
-                self->delayed_send(self, k_store_retry, outbox_atom::value, std::move(copy),
-                                   tries - 1);
-              }
+            if (done.st) {
+              settle(self->state, copy);
+              return;
+            }
+            log::warn("sender", self->state.label,
+                      ": outbox write failed: ", done.st.err().message);
+            if (tries > 1) {
+              self->delayed_send(self, k_store_retry, outbox_atom::value, std::move(copy),
+                                 tries - 1);
+            } else {
+              settle(self->state, copy);
             }
           },
           [self, copy, tries](caf::error&) mutable {
@@ -209,6 +230,8 @@ void write(sender_ptr self, outbox_batch b, std::uint32_t tries = k_write_tries)
             if (tries > 1) {
               self->delayed_send(self, k_store_retry, outbox_atom::value, std::move(copy),
                                  tries - 1);
+            } else {
+              settle(self->state, copy);
             }
           });
 }
@@ -318,6 +341,7 @@ void conclude(sender_ptr self, const outbound::decision& d, const adapters::send
       w.update.error_code = std::string();
       w.update.error_title = std::string();
       b.writes.push_back(std::move(w));
+      st.concluding.insert(h.record.id);
       write(self, std::move(b));
       announce(self, h.record, store::outbound_state::sent, d.attempts, res.platform_message_id, {},
                {});
@@ -340,6 +364,7 @@ void conclude(sender_ptr self, const outbound::decision& d, const adapters::send
       w.update.error_code = code;
       w.update.error_title = title;
       b.writes.push_back(std::move(w));
+      st.concluding.insert(h.record.id);
       write(self, std::move(b));
       announce(self, h.record, store::outbound_state::failed, d.attempts, {}, code, title);
       st.held.erase(it);
@@ -457,7 +482,8 @@ std::size_t room(const sender_state& st) {
 /// Takes a stored record into the scheduler (a new send, or one resumed from the outbox).
 void admit(sender_ptr self, const store::outbound_record& r) {
   auto& st = self->state;
-  if (st.held.count(r.id) != 0 || !store::unfinished(r.state)) {
+  if (st.held.count(r.id) != 0 || st.concluding.count(r.id) != 0 ||
+      !store::unfinished(r.state)) {
     return;
   }
   sender_state::held_message h;

@@ -62,4 +62,66 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return decode(*raw);
 }
 
+result<std::optional<std::string>> decoded_query_param(std::string_view query,
+                                                       std::string_view name) {
+  auto raw = raw_query_param(query, name);
+  if (!raw) {
+    return std::optional<std::string>{};
+  }
+  auto decoded = decode(*raw);
+  if (!decoded) {
+    return error{errc::bad_request, "parameter '" + std::string(name) + "' is malformed"};
+  }
+  return std::optional<std::string>{std::move(*decoded)};
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  if (s.empty() || s.size() > 20) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) {
+      return std::nullopt;
+    }
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+status parse_after_param(std::string_view query, std::uint64_t& out) {
+  auto after = decoded_query_param(query, "after");
+  if (!after) {
+    return after.err();
+  }
+  if (after->has_value()) {
+    auto v = parse_u64(**after);
+    if (!v) {
+      return error{errc::bad_request, "parameter 'after' must be a non-negative integer"};
+    }
+    out = *v;
+  }
+  return {};
+}
+
+status parse_limit_param(std::string_view query, std::size_t max_limit, std::size_t& out) {
+  auto limit = decoded_query_param(query, "limit");
+  if (!limit) {
+    return limit.err();
+  }
+  if (limit->has_value()) {
+    auto v = parse_u64(**limit);
+    if (!v || *v == 0) {
+      return error{errc::bad_request,
+                   "parameter 'limit' must be an integer from 1 to " + std::to_string(max_limit)};
+    }
+    out = *v > max_limit ? max_limit : static_cast<std::size_t>(*v);
+  }
+  return {};
+}
+
 }  // namespace sb::url

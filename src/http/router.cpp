@@ -29,79 +29,9 @@ route wrong_method(std::string_view method, std::string_view allow) {
   return r;
 }
 
-/// The decoded parameter; nullopt when absent; an error when its escapes are malformed.
-result<std::optional<std::string>> param(std::string_view query, std::string_view name) {
-  auto raw = url::raw_query_param(query, name);
-  if (!raw) {
-    return std::optional<std::string>{};
-  }
-  auto decoded = url::decode(*raw);
-  if (!decoded) {
-    return error{errc::bad_request, "parameter '" + std::string(name) + "' is malformed"};
-  }
-  return std::optional<std::string>{std::move(*decoded)};
-}
-
-/// A non-negative decimal that fits in 64 bits.
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  if (s.empty() || s.size() > 20) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-    auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) {
-      return std::nullopt;
-    }
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-error bad_number(std::string_view name) {
-  return error{errc::bad_request,
-               "parameter '" + std::string(name) + "' must be a non-negative integer"};
-}
-
-/// `?limit=`: 1.., clamped to `max_limit`; `out` keeps its default when absent.
-status parse_limit(std::string_view query, std::size_t& out) {
-  auto limit = param(query, "limit");
-  if (!limit) {
-    return limit.err();
-  }
-  if (limit->has_value()) {
-    auto v = parse_u64(**limit);
-    if (!v || *v == 0) {
-      return error{errc::bad_request,
-                   "parameter 'limit' must be an integer from 1 to " + std::to_string(max_limit)};
-    }
-    out = *v > max_limit ? max_limit : static_cast<std::size_t>(*v);
-  }
-  return {};
-}
-
-/// `?after=`: a non-negative integer; `out` keeps its default when absent.
-status parse_after(std::string_view query, std::uint64_t& out) {
-  auto after = param(query, "after");
-  if (!after) {
-    return after.err();
-  }
-  if (after->has_value()) {
-    auto v = parse_u64(**after);
-    if (!v) {
-      return bad_number("after");
-    }
-    out = *v;
-  }
-  return {};
-}
-
 /// `?tenant=`: `out` keeps its default when absent.
 status parse_tenant(std::string_view query, std::string& out) {
-  auto tenant = param(query, "tenant");
+  auto tenant = url::decoded_query_param(query, "tenant");
   if (!tenant) {
     return tenant.err();
   }
@@ -113,10 +43,10 @@ status parse_tenant(std::string_view query, std::string& out) {
 
 /// Everything but `limit`, shared by both calls.
 status parse_common(std::string_view query, stream_params& out) {
-  if (auto st = parse_after(query, out.after); !st) {
+  if (auto st = url::parse_after_param(query, out.after); !st) {
     return st;
   }
-  auto types = param(query, "types");
+  auto types = url::decoded_query_param(query, "types");
   if (!types) {
     return types.err();
   }
@@ -385,7 +315,7 @@ result<stream_params> parse_events_params(std::string_view query) {
   if (auto st = parse_common(query, p); !st) {
     return st.err();
   }
-  if (auto st = parse_limit(query, p.limit); !st) {
+  if (auto st = url::parse_limit_param(query, max_limit, p.limit); !st) {
     return st.err();
   }
   return p;
@@ -393,10 +323,10 @@ result<stream_params> parse_events_params(std::string_view query) {
 
 result<dead_letter_params> parse_dead_letter_params(std::string_view query) {
   dead_letter_params p;
-  if (auto st = parse_after(query, p.after); !st) {
+  if (auto st = url::parse_after_param(query, p.after); !st) {
     return st.err();
   }
-  if (auto st = parse_limit(query, p.limit); !st) {
+  if (auto st = url::parse_limit_param(query, max_limit, p.limit); !st) {
     return st.err();
   }
   if (auto st = parse_tenant(query, p.tenant); !st) {
@@ -483,7 +413,7 @@ result<stream_params> parse_stream_params(std::string_view query, std::string_vi
     last_event_id.remove_suffix(1);
   }
   if (!last_event_id.empty()) {
-    auto v = parse_u64(last_event_id);
+    auto v = url::parse_u64(last_event_id);
     if (!v) {
       return error{errc::bad_request, "header 'Last-Event-ID' must be a non-negative integer"};
     }

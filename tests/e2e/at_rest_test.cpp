@@ -19,12 +19,14 @@
 #include <vector>
 
 #include "e2e/checks.hpp"
+#include "e2e/outbound_support.hpp"
 #include "e2e/payloads.hpp"
 #include "integration/delivery/receiver.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/signing.hpp"
 #include "support/temp_dir.hpp"
+#include "e2e/yaml_config.hpp"
 
 using namespace sb::test;
 namespace pl = sb::test::payloads;
@@ -52,15 +54,8 @@ const std::string k_other_out_id = "wamid.HBgLMTY1MDU1NTc3ODgVAgARGBI0QkM2RDhFME
 const std::string k_fb_out_id = "m_Outbound-Pelican-7342";
 const std::string k_idempotency_key = "reply-Quokka-2291";
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-long now_s() {
-  return static_cast<long>(now_ms() / 1000);
-}
+using outbound_e2e::now_ms;
+using outbound_e2e::now_s;
 
 /// The platforms' send APIs on one local server: WhatsApp answers the id of the message's
 /// recipient, Messenger a fixed mid, Telegram a message id.
@@ -89,29 +84,18 @@ reply platform_api(const received_request& r, std::size_t index) {
 /// acme with wa-main, tg and fb pointing at `platforms`, a SQLite store in `dir` (fsync), and
 /// the subscriber "backend" with every scope.
 std::string config_yaml(const receiver& platforms, const std::string& dir) {
-  return "server:\n  listen: \"127.0.0.1:0\"\n  io_threads: 2\nstorage:\n  backend: sqlite\n"
-         "  path: \"" +
-         dir + "\"\n  durability: fsync\n  master_key: \"" + std::string(test_master_key) +
-         "\"\ntenants:\n  - id: acme\n    channels:\n"
-         "      - name: wa-main\n        type: whatsapp\n        app_secret: \"" +
-         acme.wa_app_secret() + "\"\n        verify_token: \"" + acme.wa_verify_token() +
-         "\"\n        phone_number_id: \"" + acme.wa_phone_number_id() +
-         "\"\n        access_token: \"wa-access-token-acme\"\n        api_base: \"" +
-         platforms.url("/wa/v21.0") +
-         "\"\n"
-         "      - name: tg\n        type: telegram\n        secret_token: \"" +
-         acme.tg_secret_token() +
-         "\"\n        bot_token: \"123456789:tg-bot-token-acme\"\n        api_base: \"" +
-         platforms.url("/tg") +
-         "\"\n"
-         "      - name: fb\n        type: messenger\n        app_secret: \"" +
-         acme.fb_app_secret() + "\"\n        verify_token: \"" + acme.fb_verify_token() +
-         "\"\n        page_id: \"" + acme.fb_page_id() +
-         "\"\n        access_token: \"fb-access-token-acme\"\n        api_base: \"" +
-         platforms.url("/fb/v21.0") +
-         "\"\n"
-         "    subscribers:\n      - name: backend\n        token_sha256: \"" +
-         token_sha256(acme.token) + "\"\n        scopes: [stream, send, privacy, admin]\n";
+  return yaml_config()
+      .server("io_threads: 2")
+      .sqlite(dir)
+      .tenant("acme")
+      .whatsapp(acme, {{"access_token", "wa-access-token-acme"},
+                       {"api_base", platforms.url("/wa/v21.0")}})
+      .telegram(acme, {{"bot_token", "123456789:tg-bot-token-acme"},
+                       {"api_base", platforms.url("/tg")}})
+      .messenger(acme, {{"access_token", "fb-access-token-acme"},
+                        {"api_base", platforms.url("/fb/v21.0")}})
+      .subscriber("backend", acme.token, "[stream, send, privacy, admin]")
+      .str();
 }
 
 void post_whatsapp(const gateway_process& gw, int n, const std::string& from,
@@ -155,51 +139,17 @@ std::string messenger_item(const std::string& what) {
          R"("},"timestamp":)" + std::to_string(now_ms()) + "," + what + "}";
 }
 
-/// POST /v1/messages that must be accepted (a 503 while a sender resumes is retried, as a
-/// client would); the message's id.
+/// POST /v1/messages that must be accepted; the message's id.
 std::string send_ok(const gateway_process& gw, const std::string& body,
                     const header_list& extra = {}) {
-  header_list h = bearer(acme.token);
-  h.emplace_back("Content-Type", "application/json");
-  h.insert(h.end(), extra.begin(), extra.end());
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  for (;;) {
-    auto r = request("POST", gw.base_url() + "/v1/messages", h, body);
-    if (r.status != 503 || std::chrono::steady_clock::now() >= until) {
-      require_status(r, 202);
-      return json::parse(r.body)["id"].str();
-    }
-    std::this_thread::sleep_for(20ms);
-  }
+  auto r = outbound_e2e::send_message(gw, acme.token, body, extra);
+  require_status(r, 202);
+  return json::parse(r.body)["id"].str();
 }
 
-/// Polls GET /v1/messages/{id} until its state is `state` (a generous bound only).
+/// The message once its state is `state`.
 json wait_state(const gateway_process& gw, const std::string& id, const std::string& state) {
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  for (;;) {
-    auto r = request("GET", gw.base_url() + "/v1/messages/" + id, bearer(acme.token));
-    require_status(r, 200);
-    json j = json::parse(r.body);
-    if (j["state"].str() == state || std::chrono::steady_clock::now() >= until) {
-      INFO(r.body);
-      REQUIRE(j["state"].str() == state);
-      return j;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-}
-
-/// The subject of the newest `message` event of `conversation`.
-std::string subject_of(const gateway_process& gw, const std::string& conversation) {
-  std::string subject;
-  json all = get_events(gw.base_url(), acme.token, "after=0&limit=1000&types=message");
-  for (const auto& e : all["events"].items()) {
-    if (e["conversation"].str() == conversation) {
-      subject = e["subject"].str();
-    }
-  }
-  REQUIRE_FALSE(subject.empty());
-  return subject;
+  return json::parse(outbound_e2e::wait_message_state(gw, acme.token, id, state).body);
 }
 
 struct file {
@@ -362,7 +312,7 @@ TEST_CASE(
     kept_record = outbox_column(dir.path, "record", kept_id);
     REQUIRE_FALSE(kept_record.empty());
 
-    const std::string subject = subject_of(gw, "wa-main:" + k_phone);
+    const std::string subject = outbound_e2e::newest_subject(gw, acme.token, "wa-main:" + k_phone);
     require_status(request("DELETE", gw.base_url() + "/v1/subjects/" + subject, bearer(acme.token)),
                    200);
     // The outbox erases on its own writer, which answers reads in order: once the message is

@@ -16,11 +16,13 @@ inline void require_status(const http_result& r, long status) {
   REQUIRE(r.status == status);
 }
 
-/// The answer is `status` with the error body {"error":"<code>","message":"<non-empty>"}.
+/// The answer is `status` with the JSON error body {"error":"<code>","message":"<non-empty>"}.
 inline void require_error(const http_result& r, long status, const std::string& code) {
   require_status(r, status);
+  CHECK(r.header("content-type").find("application/json") != std::string::npos);
   json j = json::parse(r.body);
   CHECK(j["error"].str() == code);
+  CHECK(j["message"].is_string());
   CHECK_FALSE(j["message"].str().empty());
 }
 

@@ -16,8 +16,12 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/signing.hpp"
+#include "support/eventually.hpp"
+#include "e2e/checks.hpp"
+#include "e2e/yaml_config.hpp"
 
 using namespace sb::test;
+using e2e_checks::require_error;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -31,48 +35,18 @@ const std::string k_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// Tenant acme: channel tg; `admin` (stream, admin); `reader` (stream only); push subscriber
 /// `hook` to `url` with its own token (stream) and `retry_schedule_ms`.
 std::string push_config(const std::string& url, const std::string& schedule) {
-  return "server:\n"
-         "  listen: \"127.0.0.1:0\"\n"
-         "storage:\n"
-         "  backend: memory\n"
-         "  master_key: \"" +
-         std::string(test_master_key) +
-         "\"\n"
-         "tenants:\n"
-         "  - id: acme\n"
-         "    channels:\n"
-         "      - name: tg\n"
-         "        type: telegram\n"
-         "        secret_token: \"" +
-         acme.tg_secret_token() +
-         "\"\n"
-         "    subscribers:\n"
-         "      - name: admin\n"
-         "        token_sha256: \"" +
-         token_sha256(acme.token) +
-         "\"\n"
-         "        scopes: [stream, admin]\n"
-         "      - name: reader\n"
-         "        token_sha256: \"" +
-         token_sha256(k_reader_token) +
-         "\"\n"
-         "        scopes: [stream]\n"
-         "      - name: hook\n"
-         "        token_sha256: \"" +
-         token_sha256(k_hook_token) +
-         "\"\n"
-         "        scopes: [stream]\n"
-         "        push:\n"
-         "          url: \"" +
-         url +
-         "\"\n"
-         "          secret: \"" +
-         k_secret +
-         "\"\n"
-         "          timeout_ms: 5000\n"
-         "          max_in_flight: 4\n"
-         "          retry_schedule_ms: " +
-         schedule + "\n";
+  return yaml_config()
+      .tenant("acme")
+      .telegram(acme)
+      .subscriber("admin", acme.token, "[stream, admin]")
+      .subscriber("reader", k_reader_token, "[stream]")
+      .subscriber("hook", k_hook_token, "[stream]",
+                  push_settings(url, k_secret,
+                                "          timeout_ms: 5000\n"
+                                "          max_in_flight: 4\n"
+                                "          retry_schedule_ms: " +
+                                    schedule + "\n"))
+      .str();
 }
 
 std::string tg_update(std::uint64_t update_id, std::uint64_t chat, const std::string& text) {
@@ -109,25 +83,7 @@ http_result api(const gateway_process& gw, const std::string& method, const std:
   return request(method, gw.base_url() + path, h, body);
 }
 
-void require_error(const http_result& r, long status, const std::string& code) {
-  INFO("response " << r.status << ": " << r.body);
-  REQUIRE(r.status == status);
-  CHECK(r.header("content-type").find("application/json") != std::string::npos);
-  CHECK(json::parse(r.body)["error"].str() == code);
-}
 
-/// Bounded polling: `pred()` within `bound`, checked every 10 ms.
-template <class Pred>
-bool eventually(Pred pred, milliseconds bound = seconds(20)) {
-  const auto until = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -21,6 +21,8 @@
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/signing.hpp"
+#include "support/temp_dir.hpp"
+#include "e2e/yaml_config.hpp"
 
 using namespace sb::test;
 using std::chrono::milliseconds;
@@ -30,61 +32,19 @@ namespace {
 
 const test_tenant acme{"acme", "sbt_e2e_durable_7d41c09a2f6e"};
 
-/// A directory under /tmp for the store, removed with everything in it at scope exit.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string tmpl = "/tmp/sb-e2e-store-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed");
-    }
-    path = tmpl;
+/// The gateway on the durable store in `dir`: one Telegram channel, one API subscriber;
+/// `server.mailbox_high_water` set when `high_water` is not 0.
+std::string durable_config(const std::string& dir, int high_water = 0) {
+  yaml_config y;
+  y.server("io_threads: 2");
+  if (high_water != 0) {
+    y.server("mailbox_high_water: " + std::to_string(high_water));
   }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
-
-/// The gateway on the durable store in `dir`: one Telegram channel, one API subscriber.
-std::string durable_config(const std::string& dir) {
-  return "server:\n"
-         "  listen: \"127.0.0.1:0\"\n"
-         "  io_threads: 2\n"
-         "storage:\n"
-         "  backend: sqlite\n"
-         "  path: \"" +
-         dir +
-         "\"\n"
-         "  durability: fsync\n"
-         "  master_key: \"" +
-         std::string(test_master_key) +
-         "\"\n"
-         "tenants:\n"
-         "  - id: acme\n"
-         "    channels:\n"
-         "      - name: tg\n"
-         "        type: telegram\n"
-         "        secret_token: \"" +
-         acme.tg_secret_token() +
-         "\"\n"
-         "    subscribers:\n"
-         "      - name: backend\n"
-         "        token_sha256: \"" +
-         token_sha256(acme.token) +
-         "\"\n"
-         "        scopes: [stream, admin]\n";
-}
-
-/// As `durable_config`, with `server.mailbox_high_water` set.
-std::string config_with_high_water(const std::string& dir, int high_water) {
-  std::string yaml = durable_config(dir);
-  const std::string io = "  io_threads: 2\n";
-  yaml.insert(yaml.find(io) + io.size(),
-              "  mailbox_high_water: " + std::to_string(high_water) + "\n");
-  return yaml;
+  return y.sqlite(dir)
+      .tenant("acme")
+      .telegram(acme)
+      .subscriber("backend", acme.token, "[stream, admin]")
+      .str();
 }
 
 /// A Telegram text update; chats rotate so that many conversations are involved.
@@ -141,7 +101,7 @@ void wait_dead(gateway_process& gw) {
 
 TEST_CASE("every webhook acknowledged before a SIGKILL is stored exactly once after a restart",
           "[e2e][durability]") {
-  temp_dir store;
+  temp_dir store{"sb-e2e-store"};
   const std::string yaml = durable_config(store.path);
 
   constexpr int k_clients = 4;
@@ -245,8 +205,8 @@ TEST_CASE(
     "past the high-water mark webhooks get 503 overloaded with Retry-After and nothing "
     "of them is stored",
     "[e2e][durability][backpressure]") {
-  temp_dir store;
-  gateway_process gw(config_with_high_water(store.path, 1));
+  temp_dir store{"sb-e2e-store"};
+  gateway_process gw(durable_config(store.path, 1));
   const std::string base = gw.base_url();
 
   constexpr int k_clients = 32;

@@ -28,6 +28,7 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/signing.hpp"
+#include "e2e/yaml_config.hpp"
 
 using namespace sb::test;
 namespace pl = sb::test::payloads;
@@ -40,57 +41,31 @@ const test_tenant strict{"strict", "sbt_e2e_outbound_strict_2b9f6c1e57"};  // no
 const std::string k_phone = "16505551234";
 const std::int64_t k_chat = 532189746;
 
-long now_s() {
-  return static_cast<long>(
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
-
+using outbound_e2e::now_s;
 using outbound_e2e::fake_platforms;
 using e2e_checks::require_status;
 
 /// hush (privacy.pseudonymize: true): wa-main and tg. strict (replies after an opt-out turned
 /// off): wa-main. Each has the subscriber `backend` (stream, send, privacy). SQLite under `dir`.
 std::string config_yaml(const fake_platforms& fake, const std::string& dir) {
-  std::string y = "server:\n  listen: \"127.0.0.1:0\"\n  io_threads: 2\nstorage:\n"
-                  "  backend: sqlite\n  path: \"" +
-                  dir + "\"\n  durability: fsync\n  master_key: \"" +
-                  std::string(test_master_key) + "\"\ntenants:\n";
+  yaml_config y;
+  y.server("io_threads: 2").sqlite(dir);
   for (const auto* t : {&hush, &strict}) {
-    y += "  - id: " + t->id + "\n    privacy:\n";
-    y += t == &hush ? "      pseudonymize: true\n" : "      allow_replies_after_opt_out: false\n";
-    y += "    channels:\n"
-         "      - name: wa-main\n        type: whatsapp\n        app_secret: \"" +
-         t->wa_app_secret() + "\"\n        verify_token: \"" + t->wa_verify_token() +
-         "\"\n        phone_number_id: \"" + t->wa_phone_number_id() +
-         "\"\n        access_token: \"wa-token-" + t->id + "\"\n        api_base: \"" +
-         fake.base("/wa/" + t->id) + "\"\n";
+    y.tenant(t->id, t == &hush ? "    privacy:\n      pseudonymize: true\n"
+                               : "    privacy:\n      allow_replies_after_opt_out: false\n");
+    y.whatsapp(*t, {{"access_token", "wa-token-" + t->id}, {"api_base", fake.base("/wa/" + t->id)}});
     if (t == &hush) {
-      y += "      - name: tg\n        type: telegram\n        secret_token: \"" +
-           t->tg_secret_token() + "\"\n        bot_token: \"123456789:tg-bot-token\"\n" +
-           "        api_base: \"" + fake.base("/tg") + "\"\n";
+      y.telegram(*t, {{"bot_token", "123456789:tg-bot-token"}, {"api_base", fake.base("/tg")}});
     }
-    y += "    subscribers:\n      - name: backend\n        token_sha256: \"" +
-         token_sha256(t->token) + "\"\n        scopes: [stream, send, privacy]\n";
+    y.subscriber("backend", t->token, "[stream, send, privacy]");
   }
-  return y;
+  return y.str();
 }
 
-/// POST /v1/messages; a 503 (a sender resuming after start) is retried as a client would.
+/// POST /v1/messages as `t` (a 503 is retried).
 http_result send(const gateway_process& gw, const test_tenant& t, const std::string& body,
                  const header_list& extra = {}) {
-  header_list h = bearer(t.token);
-  h.emplace_back("Content-Type", "application/json");
-  h.insert(h.end(), extra.begin(), extra.end());
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  for (;;) {
-    auto r = request("POST", gw.base_url() + "/v1/messages", h, body);
-    if (r.status != 503 || std::chrono::steady_clock::now() >= until) {
-      return r;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
+  return outbound_e2e::send_message(gw, t.token, body, extra);
 }
 
 std::string send_ok(const gateway_process& gw, const test_tenant& t, const std::string& body,
@@ -100,21 +75,12 @@ std::string send_ok(const gateway_process& gw, const test_tenant& t, const std::
   return json::parse(r.body)["id"].str();
 }
 
+/// The message once its state is `state`; the answer never names the person's number.
 json wait_state(const gateway_process& gw, const test_tenant& t, const std::string& id,
                 const std::string& state) {
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  for (;;) {
-    auto r = request("GET", gw.base_url() + "/v1/messages/" + id, bearer(t.token));
-    require_status(r, 200);
-    json j = json::parse(r.body);
-    if (j["state"].str() == state || std::chrono::steady_clock::now() >= until) {
-      INFO(r.body);
-      REQUIRE(j["state"].str() == state);
-      CHECK(r.body.find(k_phone) == std::string::npos);
-      return j;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
+  auto r = outbound_e2e::wait_message_state(gw, t.token, id, state);
+  CHECK(r.body.find(k_phone) == std::string::npos);
+  return json::parse(r.body);
 }
 
 void post_whatsapp(const gateway_process& gw, const test_tenant& t, int n, const std::string& from,
@@ -143,17 +109,7 @@ json newest_event(const gateway_process& gw, const test_tenant& t, const std::st
 
 /// The `outbound.status` event that says `id` was sent, once it is there.
 json wait_sent_event(const gateway_process& gw, const test_tenant& t, const std::string& id) {
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  for (;;) {
-    json all = get_events(gw.base_url(), t.token, "after=0&limit=1000&types=outbound.status");
-    for (const auto& e : all["events"].items()) {
-      if (e["outbound"]["id"].str() == id && e["outbound"]["state"].str() == "sent") {
-        return e;
-      }
-    }
-    REQUIRE(std::chrono::steady_clock::now() < until);
-    std::this_thread::sleep_for(20ms);
-  }
+  return outbound_e2e::wait_sent_event(gw, t.token, id);
 }
 
 std::string file_bytes(const std::string& path) {

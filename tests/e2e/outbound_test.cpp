@@ -23,6 +23,7 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/signing.hpp"
+#include "e2e/yaml_config.hpp"
 
 using namespace sb::test;
 namespace pl = sb::test::payloads;
@@ -39,15 +40,8 @@ const std::string k_fb_token = "fb-access-token-acme";
 const std::string k_tg_token = "123456789:tg-bot-token-acme";
 const std::string k_phone_id = "106540352242922";
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-long now_s() {
-  return static_cast<long>(now_ms() / 1000);
-}
-
+using outbound_e2e::now_ms;
+using outbound_e2e::now_s;
 using outbound_e2e::fake_platforms;
 using e2e_checks::require_status;
 
@@ -60,80 +54,42 @@ struct options {
 /// reader (stream), limited (send, 1 message per 100 s). globex: wa-main and tg, replies to
 /// opted-out people turned off, subscriber backend.
 std::string outbound_config(const fake_platforms& fake, const options& o = {}) {
-  std::string y = "server:\n  listen: \"127.0.0.1:0\"\n  io_threads: 2\nstorage:\n";
-  if (o.store_dir.empty()) {
-    y += "  backend: memory\n";
-  } else {
-    y += "  backend: sqlite\n  path: \"" + o.store_dir + "\"\n  durability: fsync\n";
+  yaml_config y;
+  y.server("io_threads: 2");
+  if (!o.store_dir.empty()) {
+    y.sqlite(o.store_dir);
   }
-  y += "  master_key: \"" + std::string(test_master_key) + "\"\ntenants:\n";
   for (const auto* t : {&acme, &globex}) {
     const bool is_acme = t == &acme;
-    y += "  - id: " + t->id + "\n";
-    if (is_acme && o.ingress_limit) {
-      y += "    rate_limit: {rps: 0.01, burst: 2}\n";
-    }
-    if (!is_acme) {
-      y += "    privacy:\n      allow_replies_after_opt_out: false\n";
-    }
-    y += "    channels:\n"
-         "      - name: wa-main\n        type: whatsapp\n"
-         "        app_secret: \"" +
-         t->wa_app_secret() + "\"\n        verify_token: \"" + t->wa_verify_token() +
-         "\"\n        phone_number_id: \"" + k_phone_id + "\"\n        access_token: \"" +
-         "wa-access-token-" + t->id + "\"\n        api_base: \"" + fake.base("/wa/v21.0") +
-         "\"\n"
-         "      - name: tg\n        type: telegram\n        secret_token: \"" +
-         t->tg_secret_token() + "\"\n        bot_token: \"123456789:tg-bot-token-" + t->id +
-         "\"\n        api_base: \"" + fake.base("/tg") + "\"\n";
+    y.tenant(t->id, is_acme ? (o.ingress_limit ? "    rate_limit: {rps: 0.01, burst: 2}\n" : "")
+                            : "    privacy:\n      allow_replies_after_opt_out: false\n");
+    y.whatsapp(*t, {{"access_token", "wa-access-token-" + t->id},
+                    {"api_base", fake.base("/wa/v21.0")}});
+    y.telegram(*t, {{"bot_token", "123456789:tg-bot-token-" + t->id},
+                    {"api_base", fake.base("/tg")}});
     if (is_acme) {
-      y += "      - name: fb\n        type: messenger\n        app_secret: \"" +
-           t->fb_app_secret() + "\"\n        verify_token: \"" + t->fb_verify_token() +
-           "\"\n        page_id: \"" + t->fb_page_id() + "\"\n        access_token: \"" +
-           k_fb_token + "\"\n        api_base: \"" + fake.base("/fb/v21.0") +
-           "\"\n        human_agent_tag: true\n";
+      y.messenger(*t, {{"access_token", k_fb_token}, {"api_base", fake.base("/fb/v21.0")}},
+                  "        human_agent_tag: true\n");
     }
-    y += "    subscribers:\n      - name: backend\n        token_sha256: \"" +
-         token_sha256(t->token) + "\"\n        scopes: [stream, send, privacy]\n";
+    y.subscriber("backend", t->token, "[stream, send, privacy]");
     if (is_acme) {
-      y += "      - name: reader\n        token_sha256: \"" + token_sha256(k_reader) +
-           "\"\n        scopes: [stream]\n"
-           "      - name: limited\n        token_sha256: \"" +
-           token_sha256(k_limited) +
-           "\"\n        scopes: [send]\n        send_rate_limit: {rps: 0.01, burst: 1}\n";
+      y.subscriber("reader", k_reader, "[stream]");
+      y.subscriber("limited", k_limited, "[send]",
+                   "        send_rate_limit: {rps: 0.01, burst: 1}\n");
     }
   }
-  return y;
+  return y.str();
 }
 
-void require_error(const http_result& r, long status, const std::string& code) {
-  require_status(r, status);
-  CHECK(r.header("content-type").find("application/json") != std::string::npos);
-  json j = json::parse(r.body);
-  CHECK(j["error"].str() == code);
-  CHECK_FALSE(j["message"].str().empty());
-}
+using e2e_checks::require_error;
 
 std::string message_of(const http_result& r) {
   return json::parse(r.body)["message"].str();
 }
 
-/// POST /v1/messages. A 503 is retried as a client would (a sender answers it for a moment
-/// after start, while it resumes its channel's queue from the outbox); nothing is stored then.
 http_result send(const gateway_process& gw, const std::string& token, const std::string& body,
                  const header_list& extra = {}) {
-  header_list h = token.empty() ? header_list{} : bearer(token);
-  h.emplace_back("Content-Type", "application/json");
-  h.insert(h.end(), extra.begin(), extra.end());
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  for (;;) {
-    auto r = request("POST", gw.base_url() + "/v1/messages", h, body);
-    if (r.status != 503 || std::chrono::steady_clock::now() >= until) {
-      return r;
-    }
-    CHECK_FALSE(r.header("retry-after").empty());
-    std::this_thread::sleep_for(20ms);
-  }
+  return outbound_e2e::send_message(gw, token, body, extra);
 }
 
 /// POST /v1/messages that must be accepted; returns the out_ id.
@@ -154,20 +110,9 @@ http_result get_message(const gateway_process& gw, const std::string& id,
   return request("GET", gw.base_url() + "/v1/messages/" + id + query, bearer(token));
 }
 
-/// Polls GET /v1/messages/{id} until its state is `state` (a generous bound only).
+/// The message once its state is `state` (a generous bound only).
 json wait_state(const gateway_process& gw, const std::string& id, const std::string& state) {
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  for (;;) {
-    auto r = get_message(gw, id);
-    require_status(r, 200);
-    json j = json::parse(r.body);
-    if (j["state"].str() == state || std::chrono::steady_clock::now() >= until) {
-      INFO(r.body);
-      REQUIRE(j["state"].str() == state);
-      return j;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
+  return json::parse(outbound_e2e::wait_message_state(gw, acme.token, id, state).body);
 }
 
 /// The outbound.status events of `id` on /v1/events, once `n` of them are there.
@@ -192,17 +137,7 @@ std::vector<json> wait_statuses(const gateway_process& gw, const std::string& id
 
 /// Waits for the `outbound.status` event that says `id` was sent.
 void wait_sent_status(const gateway_process& gw, const std::string& id) {
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  for (;;) {
-    json all = get_events(gw.base_url(), acme.token, "after=0&limit=1000&types=outbound.status");
-    for (const auto& e : all["events"].items()) {
-      if (e["outbound"]["id"].str() == id && e["outbound"]["state"].str() == "sent") {
-        return;
-      }
-    }
-    REQUIRE(std::chrono::steady_clock::now() < until);
-    std::this_thread::sleep_for(20ms);
-  }
+  outbound_e2e::wait_sent_event(gw, acme.token, id);
 }
 
 std::vector<std::string> states_of(const std::vector<json>& events) {
@@ -215,15 +150,7 @@ std::vector<std::string> states_of(const std::vector<json>& events) {
 
 /// The subject of the newest `message` event of `conversation`.
 std::string subject_of(const gateway_process& gw, const std::string& conversation) {
-  std::string subject;
-  json all = get_events(gw.base_url(), acme.token, "after=0&limit=1000&types=message");
-  for (const auto& e : all["events"].items()) {
-    if (e["conversation"].str() == conversation) {
-      subject = e["subject"].str();
-    }
-  }
-  REQUIRE_FALSE(subject.empty());
-  return subject;
+  return outbound_e2e::newest_subject(gw, acme.token, conversation);
 }
 
 void post_whatsapp(const gateway_process& gw, const test_tenant& t, int n, const std::string& from,

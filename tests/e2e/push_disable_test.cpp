@@ -15,6 +15,8 @@
 #include "support/process.hpp"
 #include "support/signing.hpp"
 #include "support/temp_dir.hpp"
+#include "support/eventually.hpp"
+#include "e2e/yaml_config.hpp"
 
 using namespace sb::test;
 using std::chrono::milliseconds;
@@ -25,44 +27,19 @@ namespace {
 const test_tenant acme{"acme", "sbt_e2e_disable_admin_9c3e51"};
 const std::string k_reader_token = "sbt_e2e_disable_reader_41d7aa";
 
+/// acme on the SQLite store in `dir`: channel tg; `ops` (stream, admin), `reader` (stream) and
+/// the push subscriber `hook` to `url`, retrying once.
 std::string config(const std::string& dir, const std::string& url) {
-  return "server:\n"
-         "  listen: \"127.0.0.1:0\"\n"
-         "storage:\n"
-         "  backend: sqlite\n"
-         "  path: \"" +
-         dir +
-         "\"\n"
-         "  durability: fsync\n"
-         "  master_key: \"" +
-         std::string(test_master_key) +
-         "\"\n"
-         "tenants:\n"
-         "  - id: acme\n"
-         "    channels:\n"
-         "      - name: tg\n"
-         "        type: telegram\n"
-         "        secret_token: \"" +
-         acme.tg_secret_token() +
-         "\"\n"
-         "    subscribers:\n"
-         "      - name: ops\n"
-         "        token_sha256: \"" +
-         token_sha256(acme.token) +
-         "\"\n"
-         "        scopes: [stream, admin]\n"
-         "      - name: reader\n"
-         "        token_sha256: \"" +
-         token_sha256(k_reader_token) +
-         "\"\n"
-         "        scopes: [stream]\n"
-         "      - name: hook\n"
-         "        push:\n"
-         "          url: \"" +
-         url +
-         "\"\n"
-         "          secret: \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
-         "          retry_schedule_ms: [0, 100]\n";
+  return yaml_config()
+      .sqlite(dir)
+      .tenant("acme")
+      .telegram(acme)
+      .subscriber("ops", acme.token, "[stream, admin]")
+      .subscriber("reader", k_reader_token, "[stream]")
+      .subscriber("hook", "", "",
+                  push_settings(url, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                "          retry_schedule_ms: [0, 100]\n"))
+      .str();
 }
 
 void post_update(const gateway_process& gw, std::uint64_t update_id, const std::string& text) {
@@ -77,18 +54,6 @@ void post_update(const gateway_process& gw, std::uint64_t update_id, const std::
   REQUIRE(r.status == 200);
 }
 
-/// Bounded polling: `pred()` within `bound`, checked every 10 ms.
-template <class Pred>
-bool eventually(Pred pred, milliseconds bound = seconds(20)) {
-  const auto until = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return true;
-}
 
 http_result enable(const gateway_process& gw, const std::string& name, const std::string& token) {
   return request("POST", gw.base_url() + "/v1/subscribers/" + name + "/enable", bearer(token));

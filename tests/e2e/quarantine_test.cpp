@@ -18,8 +18,11 @@
 #include "support/process.hpp"
 #include "support/signing.hpp"
 #include "support/temp_dir.hpp"
+#include "e2e/checks.hpp"
+#include "e2e/yaml_config.hpp"
 
 using namespace sb::test;
+using e2e_checks::require_error;
 
 namespace {
 
@@ -28,41 +31,17 @@ const std::string k_reader_token = "sbt_e2e_quarantine_reader_c2a4b9";
 constexpr std::uint64_t k_quota = 65536;
 constexpr std::size_t k_body_size = 8192;
 
+/// acme on the SQLite store in `dir` with a quarantine of `k_quota` bytes per channel: channel
+/// tg; `ops` (stream, admin) and `reader` (stream).
 std::string quarantine_config(const std::string& dir) {
-  return "server:\n"
-         "  listen: \"127.0.0.1:0\"\n"
-         "storage:\n"
-         "  backend: sqlite\n"
-         "  path: \"" +
-         dir +
-         "\"\n"
-         "  durability: fsync\n"
-         "  master_key: \"" +
-         std::string(test_master_key) +
-         "\"\n"
-         "limits:\n"
-         "  quarantine_bytes_per_channel: " +
-         std::to_string(k_quota) +
-         "\n"
-         "tenants:\n"
-         "  - id: acme\n"
-         "    channels:\n"
-         "      - name: tg\n"
-         "        type: telegram\n"
-         "        secret_token: \"" +
-         acme.tg_secret_token() +
-         "\"\n"
-         "    subscribers:\n"
-         "      - name: ops\n"
-         "        token_sha256: \"" +
-         token_sha256(acme.token) +
-         "\"\n"
-         "        scopes: [stream, admin]\n"
-         "      - name: reader\n"
-         "        token_sha256: \"" +
-         token_sha256(k_reader_token) +
-         "\"\n"
-         "        scopes: [stream]\n";
+  return yaml_config()
+      .sqlite(dir)
+      .section("limits:\n  quarantine_bytes_per_channel: " + std::to_string(k_quota) + "\n")
+      .tenant("acme")
+      .telegram(acme)
+      .subscriber("ops", acme.token, "[stream, admin]")
+      .subscriber("reader", k_reader_token, "[stream]")
+      .str();
 }
 
 /// Random bytes (never JSON: the first byte is not one a JSON text may start with).
@@ -92,11 +71,6 @@ json api_json(const gateway_process& gw, const std::string& method, const std::s
   return json::parse(r.body);
 }
 
-void require_error(const http_result& r, long status, const std::string& code) {
-  INFO("response " << r.status << ": " << r.body);
-  REQUIRE(r.status == status);
-  CHECK(json::parse(r.body)["error"].str() == code);
-}
 
 std::uintmax_t dir_bytes(const std::string& dir) {
   std::uintmax_t total = 0;

@@ -15,13 +15,17 @@
 #include "core/metrics.hpp"
 #include "e2e/payloads.hpp"
 #include "integration/delivery/receiver.hpp"
+#include "integration/gateway_support.hpp"
 #include "store/outbox.hpp"
+#include "support/eventually.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
 namespace pl = sb::test::payloads;
 
 namespace {
+
+using test::eventually;
 
 const std::string k_app_secret = "wa-app-secret-conversation-cap";
 
@@ -45,18 +49,6 @@ std::shared_ptr<config::config> make_config(const std::string& api_base, std::ui
   return cfg;
 }
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds deadline = 10s) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
-
 struct harness {
   std::shared_ptr<store::event_log> log = store::make_memory_log();
   std::shared_ptr<store::outbox> box = store::make_memory_outbox();
@@ -74,12 +66,7 @@ struct harness {
 
   template <class F>
   actors::http_response ask(F&& call) {
-    auto p = std::make_shared<std::promise<actors::http_response>>();
-    auto f = p->get_future();
-    call(std::make_shared<actors::responder>(
-        [p](actors::http_response r) { p->set_value(std::move(r)); }));
-    REQUIRE(f.wait_for(10s) == std::future_status::ready);
-    return f.get();
+    return test::ask(std::forward<F>(call));
   }
 
   /// A signed WhatsApp webhook: one text message from `wa_id` sent at `at_s` (Unix seconds).

@@ -11,11 +11,16 @@
 
 #include "actors/gateway_impl.hpp"
 #include "core/crypto.hpp"
+#include "integration/gateway_support.hpp"
+#include "support/eventually.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
 
 namespace {
+
+using test::collecting_sink;
+using test::eventually;
 
 // Body: "<peer>:<message id>:<text>". Signature header: x-test-sig = secret. Body "crash" throws
 // inside the actor, as a bug in a parser would.
@@ -37,21 +42,10 @@ class test_adapter final : public adapters::adapter {
     if (body == "crash") {
       throw std::runtime_error("adapter bug");
     }
-    auto a = body.find(':');
-    auto b = body.find(':', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || b == std::string::npos) {
-      return {errc::malformed_body, "expected peer:id:text"};
-    }
     event e;
-    e.channel = {channel_.name, "test", "acct"};
-    e.type = event_type::message;
-    e.peer = body.substr(0, a);
-    e.conversation = channel_.name + ":" + e.peer;
-    e.platform_event_id = body.substr(a + 1, b - a - 1);
-    e.dedupe_key = "m:" + e.platform_event_id;
-    e.subject_source = e.peer;
-    e.content.text = body.substr(b + 1);
-    e.occurred_at = timestamp::from_seconds(1749416383);
+    if (auto st = test::parse_text_message(body, channel_.name, e); !st) {
+      return st;
+    }
     out.push_back(std::move(e));
     return {};
   }
@@ -111,21 +105,19 @@ struct harness {
 
   actors::http_response post(const std::string& tenant, const std::string& body,
                              const std::string& sig = "") {
-    std::promise<actors::http_response> p;
-    auto f = p.get_future();
-    actors::webhook_submission w;
-    w.tenant = tenant;
-    w.channel = "chat";
-    w.method = "POST";
-    w.headers.push_back({"x-test-sig", sig.empty() ? "s3cret-" + tenant : sig});
-    w.body = body;
-    w.body.reserve(body.size() + 64);
-    w.reply = std::make_shared<actors::responder>(
-        [p = std::make_shared<std::promise<actors::http_response>>(std::move(p))](
-            actors::http_response r) { p->set_value(std::move(r)); });
-    gw->submit(std::move(w));
-    REQUIRE(f.wait_for(5s) == std::future_status::ready);
-    return f.get();
+    return test::ask(
+        [&](actors::responder_ptr r) {
+          actors::webhook_submission w;
+          w.tenant = tenant;
+          w.channel = "chat";
+          w.method = "POST";
+          w.headers.push_back({"x-test-sig", sig.empty() ? "s3cret-" + tenant : sig});
+          w.body = body;
+          w.body.reserve(body.size() + 64);
+          w.reply = std::move(r);
+          gw->submit(std::move(w));
+        },
+        5s);
   }
 
   actors::tenant_stats stats(const std::string& tenant) {
@@ -144,50 +136,6 @@ struct harness {
         .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
     return out;
   }
-};
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds deadline = 5000ms) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
-class collecting_sink final : public actors::stream_sink {
- public:
-  bool write(std::string frames, std::function<void()> on_written) override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (closed_) {
-        return false;
-      }
-      data_ += frames;
-    }
-    on_written();
-    return true;
-  }
-  void close() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    closed_ = true;
-  }
-  std::string data() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return data_;
-  }
-  bool closed() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return closed_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string data_;
-  bool closed_ = false;
 };
 
 }  // namespace

@@ -14,12 +14,16 @@
 
 #include "actors/gateway_impl.hpp"
 #include "core/crypto.hpp"
+#include "integration/gateway_support.hpp"
+#include "support/eventually.hpp"
 #include "store/privacy_store.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
 
 namespace {
+
+using test::eventually;
 
 /// The "fix": until set, bodies of the new format ("v2|<peer>:<id>:<text>") do not parse.
 std::atomic<bool> g_fixed{false};
@@ -51,22 +55,11 @@ class fixable_adapter final : public adapters::adapter {
       }
       body.erase(0, 3);
     }
-    auto a = body.find(':');
-    auto b = body.find(':', a == std::string::npos ? a : a + 1);
-    if (a == std::string::npos || b == std::string::npos) {
-      return {errc::malformed_body, "expected peer:id:text"};
-    }
     event e;
-    e.channel = {channel_.name, "test", "acct"};
-    e.type = event_type::message;
+    if (auto st = test::parse_text_message(body, channel_.name, e); !st) {
+      return st;
+    }
     e.kind = std::string(req.header_value("x-test-topic"));
-    e.peer = body.substr(0, a);
-    e.conversation = channel_.name + ":" + e.peer;
-    e.platform_event_id = body.substr(a + 1, b - a - 1);
-    e.dedupe_key = "m:" + e.platform_event_id;
-    e.subject_source = e.peer;
-    e.content.text = body.substr(b + 1);
-    e.occurred_at = timestamp::from_seconds(1749416383);
     out.push_back(std::move(e));
     return {};
   }
@@ -112,25 +105,6 @@ std::shared_ptr<config::config> make_config(std::uint64_t quota) {
   return cfg;
 }
 
-actors::responder_ptr promised(std::shared_ptr<std::promise<actors::http_response>> p) {
-  return std::make_shared<actors::responder>(
-      [p](actors::http_response r) { p->set_value(std::move(r)); });
-}
-
-actors::http_response await(std::future<actors::http_response>& f) {
-  REQUIRE(f.wait_for(10s) == std::future_status::ready);
-  return f.get();
-}
-
-std::string header(const actors::http_response& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) {
-      return v;
-    }
-  }
-  return {};
-}
-
 struct harness {
   std::shared_ptr<store::event_log> log = store::make_memory_log();
   std::unique_ptr<actors::gateway_with_actors> gw;
@@ -148,37 +122,30 @@ struct harness {
 
   actors::http_response post(const std::string& tenant, const std::string& body,
                              const std::string& topic = "", const std::string& channel = "chat") {
-    auto p = std::make_shared<std::promise<actors::http_response>>();
-    auto f = p->get_future();
-    actors::webhook_submission w;
-    w.tenant = tenant;
-    w.channel = channel;
-    w.method = "POST";
-    w.headers.push_back({"x-test-sig", "s3cret-" + tenant});
-    if (!topic.empty()) {
-      w.headers.push_back({"x-test-topic", topic});
-    }
-    w.body = body;
-    w.body.reserve(body.size() + 64);
-    w.reply = promised(p);
-    gw->submit(std::move(w));
-    return await(f);
+    return test::ask([&](actors::responder_ptr r) {
+      actors::webhook_submission w;
+      w.tenant = tenant;
+      w.channel = channel;
+      w.method = "POST";
+      w.headers.push_back({"x-test-sig", "s3cret-" + tenant});
+      if (!topic.empty()) {
+        w.headers.push_back({"x-test-topic", topic});
+      }
+      w.body = body;
+      w.body.reserve(body.size() + 64);
+      w.reply = std::move(r);
+      gw->submit(std::move(w));
+    });
   }
 
   actors::http_response call(const std::string& op, const std::string& tenant,
                              std::vector<std::string> params = {}, std::string query = {}) {
-    auto p = std::make_shared<std::promise<actors::http_response>>();
-    auto f = p->get_future();
-    actors::api_call c;
-    c.op = op;
-    c.tenant = tenant;
-    c.caller = "ops";
-    c.scopes = static_cast<unsigned>(config::scope::admin);
-    c.params = std::move(params);
-    c.query = std::move(query);
-    c.reply = promised(p);
-    gw->call(std::move(c));
-    return await(f);
+    auto c = test::make_api_call(tenant, op, "ops", static_cast<unsigned>(config::scope::admin),
+                                 std::move(params), {}, std::move(query));
+    return test::ask([&](actors::responder_ptr r) {
+      c.reply = std::move(r);
+      gw->call(std::move(c));
+    });
   }
 
   std::vector<store::quarantine_entry> quarantined(const std::string& tenant) {
@@ -203,18 +170,6 @@ struct harness {
     return r->events;
   }
 };
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds deadline = 10s) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) {
-      return false;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -251,7 +206,7 @@ TEST_CASE(
   auto full = h.post("acme", body);
   CHECK(full.status == 503);
   CHECK(full.body.find(R"("error":"quarantine_full")") != std::string::npos);
-  CHECK(header(full, "Retry-After") == "60");
+  CHECK(test::header_of(full, "Retry-After") == "60");
   CHECK(h.quarantined("acme").size() == 2);
   CHECK(h.post("acme", body).status == 503);
   CHECK(h.quarantined("acme").size() == 2);

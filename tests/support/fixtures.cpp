@@ -1,5 +1,6 @@
 #include "support/fixtures.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -18,6 +19,19 @@ std::string read_file(const std::string& path) {
 
 std::string fixture(const std::string& relative) {
   return read_file(std::string(SB_FIXTURES_DIR) + "/" + relative);
+}
+
+std::string all_file_bytes(const std::string& dir) {
+  std::string out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.is_regular_file()) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      out += ss.str();
+    }
+  }
+  return out;
 }
 
 std::string padded(std::string body) {

@@ -4,38 +4,22 @@
 // the cursor, the event that was answered 410 first.
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
-
 #include <atomic>
-#include <filesystem>
 #include <future>
 
 #include "integration/delivery/push_support.hpp"
 #include "integration/delivery/receiver.hpp"
-#include "store/sqlite_log.hpp"
+#include "integration/store/store_test_support.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sb;
 using namespace sb::test::push;
 using namespace std::chrono_literals;
 using test::received_request;
+using test::temp_dir;
 using test::reply;
 
 namespace {
-
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-disable-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 /// Answers 410 while `gone`, else 200.
 test::receiver::handler gone_while(std::atomic<bool>& gone) {
@@ -47,15 +31,7 @@ test::receiver::handler gone_while(std::atomic<bool>& gone) {
 }
 
 actors::http_response enable(harness& h, const std::string& name) {
-  return h.ask([&](actors::responder_ptr r) {
-    actors::api_call c;
-    c.op = "subscriber.enable";
-    c.tenant = "acme";
-    c.caller = "ops";
-    c.params = {name};
-    c.reply = std::move(r);
-    h.gw->call(std::move(c));
-  });
+  return h.call(test::make_api_call("acme", "subscriber.enable", "ops", 0, {name}));
 }
 
 bool disabled_in_store(harness& h, const std::string& name) {
@@ -93,13 +69,7 @@ TEST_CASE(
   CHECK(disabled_in_store(h, "hook"));
 
   // A crash of the subscriber actor: its successor reads the record and stays stopped.
-  auto before = h.lookup_subscriber("hook");
-  REQUIRE(before);
-  caf::anon_send_exit(before, caf::exit_reason::kill);
-  REQUIRE(eventually([&] {
-    auto now = h.lookup_subscriber("hook");
-    return now && now != before;
-  }));
+  h.crash_subscriber("hook");
   REQUIRE(h.post("alice:m2:two").status == 200);
   // The stats request reaches the new subscriber after m2's head notification (both from the
   // tenant, in order): a disabled subscriber started nothing for it.
@@ -131,12 +101,8 @@ TEST_CASE(
 
 TEST_CASE("a 410 disable survives a restart of the gateway on the same SQLite store",
           "[integration][delivery][push]") {
-  temp_dir dir;
-  auto open = [&] {
-    auto log = store::make_sqlite_log(dir.path, config::durability::none, std::string(32, 'd'));
-    REQUIRE(log.ok());
-    return log.value();
-  };
+  temp_dir dir{"sb-disable"};
+  auto open = [&] { return test::store_support::open_sqlite(dir.path); };
   std::atomic<bool> gone{true};
   test::receiver rx(gone_while(gone));
   {

@@ -12,11 +12,17 @@
 #include <thread>
 #include <vector>
 
+#include "actors/channel_logic.hpp"
 #include "actors/gateway_impl.hpp"
 #include "core/crypto.hpp"
+#include "core/ids.hpp"
+#include "integration/gateway_support.hpp"
 #include "store/delivery_store.hpp"
+#include "support/eventually.hpp"
 
 namespace sb::test::push {
+
+using test::eventually;
 
 inline const std::string k_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -30,22 +36,12 @@ class multi_adapter final : public adapters::adapter {
     std::size_t start = 0;
     while (start <= body.size()) {
       auto end = body.find('|', start);
-      std::string part = body.substr(start, end == std::string::npos ? end : end - start);
-      auto a = part.find(':');
-      auto b = part.find(':', a == std::string::npos ? a : a + 1);
-      if (a == std::string::npos || b == std::string::npos) {
-        return {errc::malformed_body, "expected peer:id:text"};
-      }
       event e;
-      e.channel = {name_, "test", "acct"};
-      e.type = event_type::message;
-      e.peer = part.substr(0, a);
-      e.conversation = name_ + ":" + e.peer;
-      e.platform_event_id = part.substr(a + 1, b - a - 1);
-      e.dedupe_key = "m:" + e.platform_event_id;
-      e.subject_source = e.peer;
-      e.content.text = part.substr(b + 1);
-      e.occurred_at = timestamp::from_seconds(1749416383);
+      if (auto st = parse_text_message(
+              body.substr(start, end == std::string::npos ? end : end - start), name_, e);
+          !st) {
+        return st;
+      }
       out.push_back(std::move(e));
       if (end == std::string::npos) {
         break;
@@ -114,19 +110,24 @@ inline delivery::settings fast_settings(std::vector<std::chrono::milliseconds> s
 inline actors::http_response submit_webhook(actors::gateway_with_actors& gw,
                                             const std::string& tenant, const std::string& body,
                                             std::chrono::seconds wait = std::chrono::seconds{10}) {
-  auto p = std::make_shared<std::promise<actors::http_response>>();
-  auto f = p->get_future();
-  actors::webhook_submission w;
-  w.tenant = tenant;
-  w.channel = "chat";
-  w.method = "POST";
-  w.body = body;
-  w.body.reserve(body.size() + 64);
-  w.reply = std::make_shared<actors::responder>(
-      [p](actors::http_response r) { p->set_value(std::move(r)); });
-  gw.submit(std::move(w));
-  REQUIRE(f.wait_for(wait) == std::future_status::ready);
-  return f.get();
+  return test::ask(
+      [&](actors::responder_ptr r) {
+        actors::webhook_submission w;
+        w.tenant = tenant;
+        w.channel = "chat";
+        w.method = "POST";
+        w.body = body;
+        w.body.reserve(body.size() + 64);
+        w.reply = std::move(r);
+        gw.submit(std::move(w));
+      },
+      wait);
+}
+
+/// The subject the gateway derives for `peer` on the test channel of tenant acme.
+inline std::string subject_of(const config::config& cfg, const std::string& peer) {
+  return ids::subject_id(actors::derive_subject_key(cfg.storage.master_key, "acme"), "test", "acct",
+                         peer);
 }
 
 struct harness {
@@ -171,12 +172,26 @@ struct harness {
 
   template <class F>
   actors::http_response ask(F&& call) {
-    auto p = std::make_shared<std::promise<actors::http_response>>();
-    auto f = p->get_future();
-    call(std::make_shared<actors::responder>(
-        [p](actors::http_response r) { p->set_value(std::move(r)); }));
-    REQUIRE(f.wait_for(std::chrono::seconds{10}) == std::future_status::ready);
-    return f.get();
+    return test::ask(std::forward<F>(call));
+  }
+
+  /// The API call `c` (its reply set here), answered.
+  actors::http_response call(actors::api_call c) {
+    return ask([&](actors::responder_ptr r) {
+      c.reply = std::move(r);
+      gw->call(std::move(c));
+    });
+  }
+
+  /// Kills the actor of subscriber `sub` and waits until its supervisor has started another.
+  void crash_subscriber(const std::string& sub) {
+    auto before = lookup_subscriber(sub);
+    REQUIRE(before);
+    caf::anon_send_exit(before, caf::exit_reason::kill);
+    REQUIRE(eventually([&] {
+      auto now = lookup_subscriber(sub);
+      return now && now != before;
+    }));
   }
 
   actors::http_response dead_letters(const std::string& sub, std::uint64_t after = 0) {
@@ -200,19 +215,6 @@ struct harness {
     return r->events[0].json;
   }
 };
-
-/// Polls `pred` every 10 ms until it holds; false after `deadline` (a generous bound only).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds deadline = std::chrono::seconds{20}) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
-  return pred();
-}
 
 /// `webhook-signature` as the specification defines it, computed here from the primitives.
 inline std::string expected_signature(const std::string& secret, const std::string& id,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "actors/sweeper.hpp"
+#include "integration/privacy/privacy_store_doubles.hpp"
 #include "integration/privacy/retention_support.hpp"
 #include "store/outbox.hpp"
 #include "store/privacy_store.hpp"
@@ -110,48 +111,7 @@ TEST_CASE("the sweeper expires finished outbound messages and window rows by eac
 TEST_CASE("a failing outbox expiry is reported and audited beside the event log's",
           "[integration][outbound][retention]") {
   // The event log expires fine; the outbox fails for acme only.
-  class quiet_store final : public store::privacy_store {
-   public:
-    status put_consent(const store::consent_record&) override { return {}; }
-    std::vector<store::consent_record> consents(const std::string&) override { return {}; }
-    result<std::vector<store::stored_event>> subject_events(const std::string&, const std::string&,
-                                                            std::size_t) override {
-      return std::vector<store::stored_event>{};
-    }
-    result<store::erase_outcome> erase_subject(const std::string&, const std::string&) override {
-      return store::erase_outcome{};
-    }
-    result<store::erase_outcome> erase_channel(const std::string&, const std::string&) override {
-      return store::erase_outcome{};
-    }
-    result<store::sweep_outcome> expire(const std::string&, timestamp) override {
-      return store::sweep_outcome{};
-    }
-    result<std::uint64_t> audit(store::audit_entry e) override {
-      entries.push_back(std::move(e));
-      return entries.size();
-    }
-    std::vector<store::audit_entry> audit_log(const std::string&, std::uint64_t,
-                                              std::size_t) override {
-      return entries;
-    }
-    status put_deletion_request(const store::deletion_request&) override { return {}; }
-    result<store::deletion_request> find_deletion_request(const std::string&) override {
-      return error{errc::not_found, "none"};
-    }
-    result<store::privacy_request_claim> claim_privacy_request(const std::string&,
-                                                               const std::string&,
-                                                               const std::string&,
-                                                               std::string_view) override {
-      return error{errc::internal, "not used by this test"};
-    }
-    status finish_privacy_request(const store::privacy_request_claim&,
-                                  const store::privacy_request&) override {
-      return {errc::internal, "not used by this test"};
-    }
-    void abandon_privacy_request(const store::privacy_request_claim&) override {}
-    std::vector<store::audit_entry> entries;
-  } events;
+  test::quiet_privacy_store events;
   class failing_outbox final : public store::outbox {
    public:
     status apply(std::vector<store::outbox_write>&) override { return {}; }

@@ -6,17 +6,14 @@
 
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
-#include <filesystem>
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
-#include <vector>
 
 #include "store/outbox.hpp"
+#include "support/fixtures.hpp"
+#include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sb::test::outbox {
@@ -41,86 +38,16 @@ inline std::string file_bytes(const std::string& path) {
   return ss.str();
 }
 
-/// Every byte of every file in `dir` (the database, its WAL and shared-memory index, the lock),
-/// as they are now: what a crash or a file backup would keep.
-inline std::string all_file_bytes(const std::string& dir) {
-  std::string out;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.is_regular_file()) {
-      out += file_bytes(entry.path().string());
-    }
-  }
-  return out;
-}
-
-/// A value to bind: text, a blob, or NULL (nullopt).
-struct raw_value {
-  std::optional<std::string> bytes;
-  bool blob = false;
-};
-inline raw_value text(std::string v) {
-  return {std::move(v), false};
-}
-inline raw_value blob(std::string v) {
-  return {std::move(v), true};
-}
-inline raw_value null() {
-  return {};
-}
+using test::all_file_bytes;
+using test::blob;
+using test::null;
+using test::raw_value;
+using test::text;
 
 /// A connection of the test's own to `<dir>/outbox.db` (inspection, tampering, building a file
 /// of an older schema).
-struct raw_db {
-  sqlite3* db = nullptr;
-  explicit raw_db(const std::string& dir) {
-    int rc = sqlite3_open_v2((dir + "/outbox.db").c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-    REQUIRE(rc == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  raw_db(const raw_db&) = delete;
-  raw_db& operator=(const raw_db&) = delete;
-
-  void exec(const std::string& sql) {
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(rc == SQLITE_OK);
-  }
-  /// The first column of the first row, as bytes ("" when there is no row or it is NULL).
-  std::string scalar(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    std::string out;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 0));
-      out.assign(p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  /// Runs one statement with `values` bound in order.
-  void run(const std::string& sql, const std::vector<raw_value>& values) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const int at = static_cast<int>(i + 1);
-      const auto& v = values[i];
-      if (!v.bytes) {
-        sqlite3_bind_null(s, at);
-      } else if (v.blob) {
-        sqlite3_bind_blob(s, at, v.bytes->data(), static_cast<int>(v.bytes->size()),
-                          SQLITE_TRANSIENT);
-      } else {
-        sqlite3_bind_text(s, at, v.bytes->data(), static_cast<int>(v.bytes->size()),
-                          SQLITE_TRANSIENT);
-      }
-    }
-    int rc = sqlite3_step(s);
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    sqlite3_finalize(s);
-    REQUIRE(rc == SQLITE_DONE);
-  }
+struct raw_db : test::raw_db {
+  explicit raw_db(const std::string& dir) : test::raw_db(dir, "outbox.db") {}
 };
 
 /// Runs `body` against both outboxes: in-memory, and SQLite in a fresh directory (one SECTION

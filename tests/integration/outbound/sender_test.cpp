@@ -21,6 +21,7 @@
 #include "integration/delivery/receiver.hpp"
 #include "store/outbox.hpp"
 #include "store/sqlite_log.hpp"
+#include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sb;
@@ -33,17 +34,7 @@ const std::string k_token = "123456:test-token";
 
 using test::temp_dir;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds deadline = 20s) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
+using test::eventually;
 
 /// Tenant "acme" with a Telegram channel "tg" whose Bot API is `api_base`. `fast`: a recipient
 /// bucket of 10 at once (the default 1 per second per chat would make order tests slow).

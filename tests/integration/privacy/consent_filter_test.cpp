@@ -6,15 +6,15 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "../delivery/push_support.hpp"
-#include "../delivery/receiver.hpp"
-#include "actors/channel_logic.hpp"
-#include "core/ids.hpp"
+#include "integration/delivery/push_support.hpp"
+#include "integration/delivery/receiver.hpp"
+#include "integration/privacy/consent_support.hpp"
 #include "store/privacy_store.hpp"
 
 using namespace sb;
 using namespace sb::test;
 using namespace sb::test::push;
+using namespace sb::test::consent;
 using namespace std::chrono_literals;
 
 namespace {
@@ -24,81 +24,6 @@ reply status_reply(int status) {
   r.status = status;
   return r;
 }
-
-config::subscriber_config subscriber(const std::string& name, std::vector<std::string> purposes,
-                                     const std::string& url = "") {
-  config::subscriber_config s;
-  s.name = name;
-  s.purposes = std::move(purposes);
-  if (!url.empty()) {
-    s.push = config::push_config{url, k_secret};
-  }
-  return s;
-}
-
-/// The subject the gateway derives for a peer of the test channel.
-std::string subject_of(const config::config& cfg, const std::string& peer) {
-  return ids::subject_id(actors::derive_subject_key(cfg.storage.master_key, "acme"), "test", "acct",
-                         peer);
-}
-
-actors::http_response api(harness& h, const std::string& op, const std::string& subject,
-                          const std::string& body, const std::string& caller = "helpdesk") {
-  return h.ask([&](actors::responder_ptr r) {
-    actors::api_call c;
-    c.op = op;
-    c.tenant = "acme";
-    c.caller = caller;
-    c.scopes = static_cast<unsigned>(config::scope::privacy);
-    c.params = {subject};
-    c.body = body;
-    c.reply = std::move(r);
-    h.gw->call(std::move(c));
-  });
-}
-
-/// `GET /v1/events?after=0` as `subscriber` sees it (the raw JSON page).
-std::string pull(harness& h, const std::string& subscriber) {
-  auto r = h.ask([&](actors::responder_ptr reply) {
-    actors::events_query q;
-    q.tenant = "acme";
-    q.subscriber = subscriber;
-    q.after = 0;
-    q.limit = 100;
-    q.reply = std::move(reply);
-    h.gw->read_events(std::move(q));
-  });
-  REQUIRE(r.status == 200);
-  return r.body;
-}
-
-bool has(const std::string& body, const std::string& text) {
-  return body.find(text) != std::string::npos;
-}
-std::string text(const std::string& t) {
-  return "\"text\":\"" + t + "\"";
-}
-
-class collecting_sink final : public actors::stream_sink {
- public:
-  bool write(std::string frames, std::function<void()> on_written) override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      data_ += frames;
-    }
-    on_written();
-    return true;
-  }
-  void close() override {}
-  std::string data() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return data_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string data_;
-};
 
 bool audited(harness& h, const std::string& actor, const std::string& action,
              const std::string& subject, const std::string& detail) {
@@ -190,14 +115,8 @@ TEST_CASE("a restricted subject's events are stored but reach no pull or stream 
   const auto alice = subject_of(*cfg, "alice");
   REQUIRE(h.post("alice:m1:before").status == 200);
 
-  auto sink = std::make_shared<collecting_sink>();
-  actors::stream_request sr;
-  sr.tenant = "acme";
-  sr.subscriber = "helpdesk";
-  sr.after = 0;
-  sr.sink = sink;
-  auto stream = h.gw->open_stream(sr);
-  REQUIRE(stream);
+  sse_stream stream(h, "helpdesk");
+  auto& sink = stream.sink;
   REQUIRE(eventually([&] { return has(sink->data(), text("before")); }));
 
   auto r = api(h, "subject.restrict", alice, R"({"restricted":true})");
@@ -227,7 +146,7 @@ TEST_CASE("a restricted subject's events are stored but reach no pull or stream 
   REQUIRE(h.post("alice:m4:after").status == 200);
   REQUIRE(eventually([&] { return has(sink->data(), text("after")); }));
   CHECK(has(sink->data(), R"("consent":{"restricted":false,"source":"api"})"));
-  stream->cancel();
+  stream.handle->cancel();
 }
 
 TEST_CASE(

@@ -2,15 +2,12 @@
 // new registry (a restart), per tenant, the outbound opt-out included; erasure removes it.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
+#include "integration/store/store_test_support.hpp"
 #include "privacy/consent.hpp"
 #include "store/privacy_store.hpp"
-#include "store/sqlite_log.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sb;
 using privacy::purpose;
@@ -21,25 +18,8 @@ const std::string k_key(32, '\x21');
 const std::string alice = "sub_AAAAAAAAAAAAAAAA";
 const std::string bob = "sub_BBBBBBBBBBBBBBBB";
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-consent-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
 std::shared_ptr<store::event_log> open_sqlite(const std::string& dir) {
-  auto log = store::make_sqlite_log(dir, config::durability::none, k_key);
-  INFO((log ? std::string() : log.err().message));
-  REQUIRE(log.ok());
-  return log.value();
+  return test::store_support::open_sqlite(dir, k_key);
 }
 
 privacy::consent_change grant(purpose p, bool granted) {
@@ -113,7 +93,7 @@ void survives_a_restart(std::shared_ptr<store::event_log> log, Reopen reopen) {
 
 TEST_CASE("consent written through the registry survives a restart of the SQLite store",
           "[integration][privacy][consent]") {
-  temp_dir dir;
+  test::temp_dir dir{"sb-consent"};
   survives_a_restart(open_sqlite(dir.path), [&](std::shared_ptr<store::event_log> log) {
     log.reset();  // one process per directory: close before reopening
     return open_sqlite(dir.path);

@@ -8,9 +8,7 @@
 #include <future>
 #include <string>
 
-#include "actors/channel_logic.hpp"
 #include "actors/privacy_api.hpp"
-#include "core/ids.hpp"
 #include "integration/delivery/push_support.hpp"
 #include "integration/delivery/receiver.hpp"
 #include "store/privacy_store.hpp"
@@ -22,26 +20,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The subject the gateway derives for `peer` on the test channel of tenant acme.
-std::string subject_of(const config::config& cfg, const std::string& peer) {
-  return ids::subject_id(actors::derive_subject_key(cfg.storage.master_key, "acme"), "test", "acct",
-                         peer);
-}
-
 actors::http_response call(harness& h, std::string op, std::vector<std::string> params,
                            std::string query = {}) {
-  return h.ask([&](actors::responder_ptr r) {
-    actors::api_call c;
-    c.op = std::move(op);
-    c.tenant = "acme";
-    c.caller = "ops";
-    c.scopes =
-        static_cast<unsigned>(config::scope::privacy) | static_cast<unsigned>(config::scope::admin);
-    c.params = std::move(params);
-    c.query = std::move(query);
-    c.reply = std::move(r);
-    h.gw->call(std::move(c));
-  });
+  return h.call(make_api_call(
+      "acme", std::move(op), "ops",
+      static_cast<unsigned>(config::scope::privacy) | static_cast<unsigned>(config::scope::admin),
+      std::move(params), {}, std::move(query)));
 }
 
 std::size_t count_with(const receiver& rx, const std::string& text) {

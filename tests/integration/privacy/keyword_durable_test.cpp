@@ -13,9 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "../delivery/push_support.hpp"
-#include "actors/channel_logic.hpp"
-#include "core/ids.hpp"
+#include "integration/delivery/push_support.hpp"
+#include "integration/privacy/privacy_store_doubles.hpp"
 #include "privacy/consent.hpp"
 #include "store/privacy_store.hpp"
 
@@ -27,10 +26,9 @@ using namespace std::chrono_literals;
 namespace {
 
 /// The real privacy store, with `put_consent` slowed down (`delay`) or failing (`failing`).
-class gated_privacy_store final : public store::privacy_store {
+class gated_privacy_store final : public test::forwarding_privacy_store {
  public:
-  explicit gated_privacy_store(std::shared_ptr<store::privacy_store> inner)
-      : inner_(std::move(inner)) {}
+  using forwarding_privacy_store::forwarding_privacy_store;
 
   std::atomic<bool> failing{false};
   std::atomic<int> delay_ms{0};
@@ -46,52 +44,6 @@ class gated_privacy_store final : public store::privacy_store {
     ++writes;
     return inner_->put_consent(r);
   }
-  std::vector<store::consent_record> consents(const std::string& tenant) override {
-    return inner_->consents(tenant);
-  }
-  result<std::vector<store::stored_event>> subject_events(const std::string& tenant,
-                                                          const std::string& subject,
-                                                          std::size_t limit) override {
-    return inner_->subject_events(tenant, subject, limit);
-  }
-  result<store::erase_outcome> erase_subject(const std::string& tenant,
-                                             const std::string& subject) override {
-    return inner_->erase_subject(tenant, subject);
-  }
-  result<store::erase_outcome> erase_channel(const std::string& tenant,
-                                             const std::string& channel) override {
-    return inner_->erase_channel(tenant, channel);
-  }
-  result<store::sweep_outcome> expire(const std::string& tenant, timestamp cutoff) override {
-    return inner_->expire(tenant, cutoff);
-  }
-  result<std::uint64_t> audit(store::audit_entry e) override { return inner_->audit(std::move(e)); }
-  std::vector<store::audit_entry> audit_log(const std::string& tenant, std::uint64_t after_id,
-                                            std::size_t limit) override {
-    return inner_->audit_log(tenant, after_id, limit);
-  }
-  status put_deletion_request(const store::deletion_request& r) override {
-    return inner_->put_deletion_request(r);
-  }
-  result<store::deletion_request> find_deletion_request(const std::string& code) override {
-    return inner_->find_deletion_request(code);
-  }
-  result<store::privacy_request_claim> claim_privacy_request(const std::string& tenant,
-                                                             const std::string& channel,
-                                                             const std::string& kind,
-                                                             std::string_view request) override {
-    return inner_->claim_privacy_request(tenant, channel, kind, request);
-  }
-  status finish_privacy_request(const store::privacy_request_claim& claim,
-                                const store::privacy_request& r) override {
-    return inner_->finish_privacy_request(claim, r);
-  }
-  void abandon_privacy_request(const store::privacy_request_claim& claim) override {
-    inner_->abandon_privacy_request(claim);
-  }
-
- private:
-  std::shared_ptr<store::privacy_store> inner_;
 };
 
 /// One gateway on `log` whose consent registry writes through `gate` (loaded from the store at
@@ -122,11 +74,6 @@ struct node {
     return submit_webhook(*gw, "acme", body, std::chrono::seconds{30});
   }
 };
-
-std::string subject_of(const std::string& peer) {
-  return ids::subject_id(actors::derive_subject_key(make_config({})->storage.master_key, "acme"),
-                         "test", "acct", peer);
-}
 
 /// The subject's consent record as the store holds it (not the registry's memory).
 std::optional<store::consent_record> stored_record(store::privacy_store& ps,
@@ -173,7 +120,7 @@ TEST_CASE("a STOP is acknowledged only after its consent change is in the store"
   // a fire-and-forget write would) leaves the record missing when the 200 arrives.
   gate->delay_ms = 300;
   node n(log, gate);
-  const std::string alice = subject_of("alice");
+  const std::string alice = subject_of(*make_config({}), "alice");
 
   auto r = n.post("alice:m1:STOP");
   INFO(r.body);
@@ -209,7 +156,7 @@ TEST_CASE(
   auto ps = store::privacy_store_of(log);
   auto gate = std::make_shared<gated_privacy_store>(ps);
   node n(log, gate);
-  const std::string alice = subject_of("alice");
+  const std::string alice = subject_of(*make_config({}), "alice");
 
   gate->failing = true;
   auto r = n.post("alice:m1:STOP");
@@ -244,7 +191,7 @@ TEST_CASE(
   auto log = store::make_memory_log();
   auto ps = store::privacy_store_of(log);
   auto gate = std::make_shared<gated_privacy_store>(ps);
-  const std::string alice = subject_of("alice");
+  const std::string alice = subject_of(*make_config({}), "alice");
   {
     // The message is stored, the consent write fails, the gateway stops: its memory is gone.
     gate->failing = true;

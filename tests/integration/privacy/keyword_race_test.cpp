@@ -12,76 +12,47 @@
 #include <memory>
 #include <mutex>
 
-#include "../delivery/push_support.hpp"
-#include "../delivery/receiver.hpp"
 #include "actors/channel_logic.hpp"
-#include "core/ids.hpp"
+#include "integration/delivery/push_support.hpp"
+#include "integration/delivery/receiver.hpp"
+#include "integration/privacy/consent_support.hpp"
 
 using namespace sb;
 using namespace sb::test;
 using namespace sb::test::push;
+using namespace sb::test::consent;
 using namespace std::chrono_literals;
 
 namespace {
 
-config::subscriber_config subscriber(const std::string& name, std::vector<std::string> purposes,
-                                     const std::string& url = "") {
-  config::subscriber_config s;
-  s.name = name;
-  s.purposes = std::move(purposes);
-  if (!url.empty()) {
-    s.push = config::push_config{url, k_secret};
-  }
-  return s;
+/// What the store writer does for the channel, done by the test: `body` ("<peer>:<id>:<text>")
+/// is parsed and stored in `log` as the channel of tenant acme would have it stored, and the
+/// commit that would carry it to the tenant is returned instead of sent.
+std::vector<event> store_unannounced(const config::config& cfg, store::event_log& log,
+                                     std::string body) {
+  actors::channel_logic logic("acme", cfg.tenants[0].channels[0], multi_info(),
+                              cfg.storage.master_key, cfg.tenants[0].privacy);
+  body.reserve(body.size() + 64);
+  auto outcome = logic.ingest("POST", "", {}, body);
+  REQUIRE(std::holds_alternative<actors::store_events>(outcome));
+  std::vector<store::append_request> reqs{
+      {"acme", std::move(std::get<actors::store_events>(outcome).events)}};
+  std::vector<std::vector<store::append_outcome>> outcomes;
+  REQUIRE(log.append(reqs, outcomes).ok());
+  return std::move(reqs[0].events);
 }
 
-std::string subject_of(const config::config& cfg, const std::string& peer) {
-  return ids::subject_id(actors::derive_subject_key(cfg.storage.master_key, "acme"), "test", "acct",
-                         peer);
-}
-
-/// `GET /v1/events?after=0` as `subscriber` sees it (the raw JSON page).
-std::string pull(harness& h, const std::string& subscriber) {
-  auto r = h.ask([&](actors::responder_ptr reply) {
-    actors::events_query q;
-    q.tenant = "acme";
-    q.subscriber = subscriber;
-    q.after = 0;
-    q.limit = 100;
-    q.reply = std::move(reply);
-    h.gw->read_events(std::move(q));
-  });
-  REQUIRE(r.status == 200);
-  return r.body;
-}
-
-bool has(const std::string& body, const std::string& text) {
-  return body.find(text) != std::string::npos;
-}
-std::string text(const std::string& t) {
-  return "\"text\":\"" + t + "\"";
-}
-
-class collecting_sink final : public actors::stream_sink {
- public:
-  bool write(std::string frames, std::function<void()> on_written) override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      data_ += frames;
+/// Waits until a push request to `rx` holds `text`.
+bool pushed(receiver& rx, const std::string& text) {
+  return rx.wait_until([&](const auto& all) {
+    for (const auto& r : all) {
+      if (r.has(text)) {
+        return true;
+      }
     }
-    on_written();
-    return true;
-  }
-  void close() override {}
-  std::string data() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return data_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string data_;
-};
+    return false;
+  });
+}
 
 }  // namespace
 
@@ -92,50 +63,19 @@ TEST_CASE("a STOP stored but not yet announced reaches no reader under the conse
                           subscriber("mkt", {"marketing"}, rx.url("/mkt"))});
   harness h(cfg, fast_settings({0ms}));
   const auto alice = subject_of(*cfg, "alice");
-  auto grant = h.ask([&](actors::responder_ptr r) {
-    actors::api_call c;
-    c.op = "subject.consent";
-    c.tenant = "acme";
-    c.caller = "helpdesk";
-    c.scopes = static_cast<unsigned>(config::scope::privacy);
-    c.params = {alice};
-    c.body = R"({"purpose":"marketing","granted":true})";
-    c.reply = std::move(r);
-    h.gw->call(std::move(c));
-  });
+  auto grant = api(h, "subject.consent", alice, R"({"purpose":"marketing","granted":true})");
   REQUIRE(grant.status == 200);
   REQUIRE(h.post("alice:m1:hello").status == 200);
   REQUIRE(has(pull(h, "promo"), text("hello")));
-  REQUIRE(rx.wait_until([](const auto& all) {
-    for (const auto& r : all) {
-      if (r.has("hello")) {
-        return true;
-      }
-    }
-    return false;
-  }));
-  auto sink = std::make_shared<collecting_sink>();
-  actors::stream_request sr;
-  sr.tenant = "acme";
-  sr.subscriber = "promo";
-  sr.sink = sink;
-  auto stream = h.gw->open_stream(sr);
-  REQUIRE(stream);
+  REQUIRE(pushed(rx, "hello"));
+  sse_stream stream(h, "promo");
+  auto& sink = stream.sink;
   REQUIRE(eventually([&] { return has(sink->data(), text("hello")); }));
 
   // The store writer commits alice's STOP, as it would for the channel; the commit message that
   // carries it to the tenant is held back (here: by the test).
-  actors::channel_logic logic("acme", cfg->tenants[0].channels[0], multi_info(),
-                              cfg->storage.master_key, cfg->tenants[0].privacy);
-  std::string body = "alice:m2:STOP";
-  body.reserve(body.size() + 64);
-  auto outcome = logic.ingest("POST", "", {}, body);
-  REQUIRE(std::holds_alternative<actors::store_events>(outcome));
-  std::vector<store::append_request> reqs{
-      {"acme", std::move(std::get<actors::store_events>(outcome).events)}};
-  std::vector<std::vector<store::append_outcome>> outcomes;
-  REQUIRE(h.log->append(reqs, outcomes).ok());
-  const std::uint64_t stop_seq = reqs[0].events[0].seq;
+  const auto stop = store_unannounced(*cfg, *h.log, "alice:m2:STOP");
+  const std::uint64_t stop_seq = stop[0].seq;
   // Another request is stored after it and announced as usual.
   REQUIRE(h.post("bob:m3:bob here").status == 200);
   REQUIRE(h.log->head("acme") == stop_seq + 1);
@@ -156,7 +96,7 @@ TEST_CASE("a STOP stored but not yet announced reaches no reader under the conse
     caf::scoped_actor self{h.gw->system()};
     bool durable = false;
     self->request(h.gw->tenant_actor_of("acme"), 10s, actors::commit_atom::value,
-                  actors::save_atom::value, actors::committed_msg{reqs[0].events},
+                  actors::save_atom::value, actors::committed_msg{stop},
                   actors::committed_msg{})
         .receive([&](bool d) { durable = d; }, [&](caf::error&) { FAIL("commit not answered"); });
     CHECK(durable);
@@ -173,18 +113,11 @@ TEST_CASE("a STOP stored but not yet announced reaches no reader under the conse
   // conversation) arrives; the STOP never did.
   REQUIRE(eventually([&] { return has(sink->data(), R"("source":"keyword")"); }));
   CHECK_FALSE(has(sink->data(), text("STOP")));
-  REQUIRE(rx.wait_until([](const auto& all) {
-    for (const auto& r : all) {
-      if (r.has(R"("source":"keyword")")) {
-        return true;
-      }
-    }
-    return false;
-  }));
+  REQUIRE(pushed(rx, R"("source":"keyword")"));
   for (const auto& r : rx.requests()) {
     CHECK_FALSE(r.has(text("STOP")));
   }
-  stream->cancel();
+  stream.handle->cancel();
 }
 
 TEST_CASE("readers wait for a commit that is late and go on once it arrives",
@@ -192,26 +125,12 @@ TEST_CASE("readers wait for a commit that is late and go on once it arrives",
   auto cfg = make_config({subscriber("helpdesk", {"support"})});
   harness h(cfg, fast_settings({0ms}));
   REQUIRE(h.post("alice:m1:first").status == 200);
-  auto sink = std::make_shared<collecting_sink>();
-  actors::stream_request sr;
-  sr.tenant = "acme";
-  sr.subscriber = "helpdesk";
-  sr.sink = sink;
-  auto stream = h.gw->open_stream(sr);
-  REQUIRE(stream);
+  sse_stream stream(h, "helpdesk");
+  auto& sink = stream.sink;
   REQUIRE(eventually([&] { return has(sink->data(), text("first")); }));
 
   // Seq 2 is stored, its commit late; seq 3 and 4 are committed and announced around it.
-  actors::channel_logic logic("acme", cfg->tenants[0].channels[0], multi_info(),
-                              cfg->storage.master_key, cfg->tenants[0].privacy);
-  std::string body = "carol:m2:late";
-  body.reserve(body.size() + 64);
-  auto outcome = logic.ingest("POST", "", {}, body);
-  REQUIRE(std::holds_alternative<actors::store_events>(outcome));
-  std::vector<store::append_request> reqs{
-      {"acme", std::move(std::get<actors::store_events>(outcome).events)}};
-  std::vector<std::vector<store::append_outcome>> outcomes;
-  REQUIRE(h.log->append(reqs, outcomes).ok());
+  const auto late = store_unannounced(*cfg, *h.log, "carol:m2:late");
   REQUIRE(h.post("dave:m3:after|erin:m4:after too").status == 200);
   auto waiting = pull(h, "helpdesk");
   CHECK_FALSE(has(waiting, text("late")));
@@ -219,7 +138,7 @@ TEST_CASE("readers wait for a commit that is late and go on once it arrives",
   CHECK(has(waiting, R"("next":1})"));
 
   caf::anon_send(h.gw->tenant_actor_of("acme"), actors::commit_atom::value,
-                 actors::committed_msg{reqs[0].events});
+                 actors::committed_msg{late});
   REQUIRE(eventually([&] { return has(sink->data(), text("after too")); }));
   auto data = sink->data();
   // In seq order, nothing skipped.
@@ -229,7 +148,7 @@ TEST_CASE("readers wait for a commit that is late and go on once it arrives",
   auto page = pull(h, "helpdesk");
   CHECK(has(page, text("late")));
   CHECK(has(page, R"("next":4})"));
-  stream->cancel();
+  stream.handle->cancel();
 }
 
 TEST_CASE("events whose commit never reaches the tenant are announced after a settle interval",
@@ -261,16 +180,7 @@ TEST_CASE("events whose commit never reaches the tenant are announced after a se
   // The tenant is up (it takes the log's head as announced when it starts).
   REQUIRE(submit_webhook(*gw, "acme", "bob:m0:before").status == 200);
   // Stored as if by a channel that then timed out: no commit will ever come for it.
-  actors::channel_logic logic("acme", cfg->tenants[0].channels[0], multi_info(),
-                              cfg->storage.master_key, cfg->tenants[0].privacy);
-  std::string body = "carol:m1:orphan";
-  body.reserve(body.size() + 64);
-  auto outcome = logic.ingest("POST", "", {}, body);
-  REQUIRE(std::holds_alternative<actors::store_events>(outcome));
-  std::vector<store::append_request> reqs{
-      {"acme", std::move(std::get<actors::store_events>(outcome).events)}};
-  std::vector<std::vector<store::append_outcome>> outcomes;
-  REQUIRE(log->append(reqs, outcomes).ok());
+  store_unannounced(*cfg, *log, "carol:m1:orphan");
   REQUIRE(submit_webhook(*gw, "acme", "dave:m2:after").status == 200);
   CHECK_FALSE(has(page(), text("after")));
   // Given up on within two settle intervals (plus scheduling), and then in order.

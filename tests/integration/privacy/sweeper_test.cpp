@@ -6,6 +6,7 @@
 #include <string>
 
 #include "actors/sweeper.hpp"
+#include "integration/privacy/privacy_store_doubles.hpp"
 #include "integration/privacy/retention_support.hpp"
 #include "store/privacy_store.hpp"
 
@@ -81,20 +82,8 @@ TEST_CASE("the sweeper expires each tenant's events by its own retention, and au
 TEST_CASE("a sweep of a store that fails is reported and audited, not fatal",
           "[integration][privacy][retention]") {
   // A store whose expiry fails: the sweep goes on with the next tenant and audits the failure.
-  class failing final : public store::privacy_store {
+  class failing final : public test::quiet_privacy_store {
    public:
-    status put_consent(const store::consent_record&) override { return {}; }
-    std::vector<store::consent_record> consents(const std::string&) override { return {}; }
-    result<std::vector<store::stored_event>> subject_events(const std::string&, const std::string&,
-                                                            std::size_t) override {
-      return std::vector<store::stored_event>{};
-    }
-    result<store::erase_outcome> erase_subject(const std::string&, const std::string&) override {
-      return store::erase_outcome{};
-    }
-    result<store::erase_outcome> erase_channel(const std::string&, const std::string&) override {
-      return store::erase_outcome{};
-    }
     result<store::sweep_outcome> expire(const std::string& tenant, timestamp) override {
       if (tenant == "acme") {
         return error{errc::unavailable, "disk full"};
@@ -103,30 +92,6 @@ TEST_CASE("a sweep of a store that fails is reported and audited, not fatal",
       o.events = 3;
       return o;
     }
-    result<std::uint64_t> audit(store::audit_entry e) override {
-      entries.push_back(std::move(e));
-      return entries.size();
-    }
-    std::vector<store::audit_entry> audit_log(const std::string&, std::uint64_t,
-                                              std::size_t) override {
-      return entries;
-    }
-    status put_deletion_request(const store::deletion_request&) override { return {}; }
-    result<store::deletion_request> find_deletion_request(const std::string&) override {
-      return error{errc::not_found, "none"};
-    }
-    result<store::privacy_request_claim> claim_privacy_request(const std::string&,
-                                                               const std::string&,
-                                                               const std::string&,
-                                                               std::string_view) override {
-      return error{errc::internal, "not used by this test"};
-    }
-    status finish_privacy_request(const store::privacy_request_claim&,
-                                  const store::privacy_request&) override {
-      return {errc::internal, "not used by this test"};
-    }
-    void abandon_privacy_request(const store::privacy_request_claim&) override {}
-    std::vector<store::audit_entry> entries;
   } store;
   auto cfg = make_config();
   auto report = actors::sweep_retention(*cfg, store, timestamp::from_millis(400 * k_day_ms));

@@ -2,78 +2,32 @@
 // and the SQLite log (a real database file in a fresh temporary directory).
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "integration/store/store_test_support.hpp"
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
-#include "store/sqlite_log.hpp"
 
 using namespace sb;
 
 namespace {
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-store-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using test::store_support::append;
+using test::store_support::memory_backend;
+using test::store_support::sqlite_backend;
 
-struct memory_backend {
-  std::shared_ptr<store::event_log> open() { return store::make_memory_log(); }
-};
-
-struct sqlite_backend {
-  temp_dir dir;
-  std::shared_ptr<store::event_log> open() {
-    auto log = store::make_sqlite_log(dir.path.string(), config::durability::none,
-                                      std::string(32, 'm'));
-    INFO((log ? std::string() : log.err().message));
-    REQUIRE(log.ok());
-    return log.value();
-  }
-};
-
+/// A message (or an event of `type`) without a subject, in a conversation of its own.
 event make_event(const std::string& tenant, const std::string& channel, const std::string& key,
                  const char* type = event_type::message) {
-  event e;
-  e.id = "evt_" + tenant + "_" + channel + "_" + key;
-  e.tenant = tenant;
-  e.channel = {channel, "test", "acct"};
-  e.type = type;
+  event e = test::store_support::make_event(tenant, channel, key, "", 1764392400123, type);
   e.conversation = channel + ":peer-" + key;
-  e.platform_event_id = key;
-  e.dedupe_key = key;
-  e.content.text = "text of " + key;
-  e.received_at = timestamp::from_millis(1764392400123);
   return e;
 }
 
 store::append_request request(const std::string& tenant, std::vector<event> events) {
   return {tenant, std::move(events)};
-}
-
-std::vector<std::vector<store::append_outcome>> append(store::event_log& log,
-                                                       std::vector<store::append_request> reqs) {
-  std::vector<std::vector<store::append_outcome>> outcomes;
-  auto st = log.append(reqs, outcomes);
-  INFO((st ? std::string() : st.err().message));
-  REQUIRE(st.ok());
-  REQUIRE(outcomes.size() == reqs.size());
-  return outcomes;
 }
 
 std::vector<std::uint64_t> seqs_of(const store::read_result& r) {

@@ -4,15 +4,10 @@
 // Real database files in fresh temporary directories.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-#include <stdlib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -20,112 +15,33 @@
 #include <thread>
 #include <vector>
 
+#include "integration/store/store_test_support.hpp"
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
 #include "store/sqlite_log.hpp"
+#include "support/fixtures.hpp"
 
 using namespace sb;
 
 namespace {
 
-const std::string k_master_key(32, '\x5a');
+using test::all_file_bytes;
+using test::raw_db;
+using test::store_support::append;
+using test::store_support::erase;
+using test::store_support::export_of;
+using test::store_support::make_event;
+using test::store_support::memory_backend;
+using test::store_support::open_sqlite;
+using test::store_support::privacy;
+using test::store_support::read_all;
+using test::store_support::seqs;
+using test::store_support::sqlite_backend;
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-privacy-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("sb-privacy") {}
 };
-
-std::shared_ptr<store::event_log> open_sqlite(const std::string& dir,
-                                              const std::string& key = k_master_key) {
-  auto log = store::make_sqlite_log(dir, config::durability::none, key);
-  INFO((log ? std::string() : log.err().message));
-  REQUIRE(log.ok());
-  return log.value();
-}
-
-struct memory_backend {
-  std::shared_ptr<store::event_log> open() { return store::make_memory_log(); }
-};
-
-struct sqlite_backend {
-  temp_dir dir;
-  std::shared_ptr<store::event_log> open() { return open_sqlite(dir.path); }
-};
-
-std::shared_ptr<store::privacy_store> privacy(const std::shared_ptr<store::event_log>& log) {
-  auto p = store::privacy_store_of(log);
-  REQUIRE(p != nullptr);
-  return p;
-}
-
-/// A message of `subject` ("" = none) on `channel`, received at `received_ms`.
-event make_event(const std::string& tenant, const std::string& channel, const std::string& key,
-                 const std::string& subject, std::int64_t received_ms = 1764392400123,
-                 const char* type = event_type::message) {
-  event e;
-  e.id = "evt_" + tenant + "_" + channel + "_" + key;
-  e.tenant = tenant;
-  e.channel = {channel, "test", "acct"};
-  e.type = type;
-  e.conversation = channel + ":peer-" + subject;
-  e.subject = subject;
-  e.platform_event_id = key;
-  e.dedupe_key = key;
-  e.content.text = "text of " + key;
-  e.received_at = timestamp::from_millis(received_ms);
-  return e;
-}
-
-std::vector<std::vector<store::append_outcome>> append(store::event_log& log,
-                                                       std::vector<store::append_request> reqs) {
-  std::vector<std::vector<store::append_outcome>> outcomes;
-  auto st = log.append(reqs, outcomes);
-  INFO((st ? std::string() : st.err().message));
-  REQUIRE(st.ok());
-  return outcomes;
-}
-
-std::vector<store::stored_event> read_all(store::event_log& log, const std::string& tenant) {
-  auto r = log.read(tenant, 0, 100000, {});
-  INFO((r ? std::string() : r.err().message));
-  REQUIRE(r.ok());
-  return r->events;
-}
-
-std::vector<std::uint64_t> seqs(const std::vector<store::stored_event>& events) {
-  std::vector<std::uint64_t> out;
-  for (const auto& e : events) {
-    out.push_back(e.seq);
-  }
-  return out;
-}
-
-std::vector<store::stored_event> export_of(store::privacy_store& p, const std::string& tenant,
-                                           const std::string& subject, std::size_t limit = 1000) {
-  auto r = p.subject_events(tenant, subject, limit);
-  INFO((r ? std::string() : r.err().message));
-  REQUIRE(r.ok());
-  return r.value();
-}
-
-store::erase_outcome erase(store::privacy_store& p, const std::string& tenant,
-                           const std::string& subject) {
-  auto r = p.erase_subject(tenant, subject);
-  INFO((r ? std::string() : r.err().message));
-  REQUIRE(r.ok());
-  return r.value();
-}
 
 store::dead_letter letter(const std::string& tenant, std::uint64_t seq,
                           std::int64_t failed_ms = 1764392400500) {
@@ -150,16 +66,6 @@ store::consent_record consent(const std::string& tenant, const std::string& subj
   return r;
 }
 
-/// Every byte of every file in `dir` (the database, its WAL and shared-memory index, the lock).
-std::string all_file_bytes(const std::string& dir) {
-  std::string out;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return out;
-}
-
 std::set<std::string> file_names(const std::string& dir) {
   std::set<std::string> out;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -167,48 +73,6 @@ std::set<std::string> file_names(const std::string& dir) {
   }
   return out;
 }
-
-/// A connection of the test's own to the database file (inspection, building a v1 store).
-struct raw_db {
-  sqlite3* db = nullptr;
-  explicit raw_db(const std::string& dir) {
-    int rc = sqlite3_open_v2((dir + "/switchboard.db").c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-    REQUIRE(rc == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  void exec(const std::string& sql) {
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(rc == SQLITE_OK);
-  }
-  /// The first column of the first row, as bytes ("" when there is no row).
-  std::string scalar(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    std::string out;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 0));
-      out.assign(p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  /// Inserts one row binding text values as given (blobs stay text: as v1 stored them).
-  void insert(const std::string& sql, const std::vector<std::string>& values) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      sqlite3_bind_text(s, static_cast<int>(i + 1), values[i].c_str(),
-                        static_cast<int>(values[i].size()), SQLITE_TRANSIENT);
-    }
-    int rc = sqlite3_step(s);
-    INFO(sqlite3_errmsg(db));
-    sqlite3_finalize(s);
-    REQUIRE(rc == SQLITE_DONE);
-  }
-};
 
 }  // namespace
 

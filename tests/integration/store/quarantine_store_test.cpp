@@ -4,9 +4,6 @@
 // that version wrote it.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-#include <stdlib.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -16,50 +13,25 @@
 #include <thread>
 #include <vector>
 
-#include "core/aead.hpp"
-#include "core/crypto.hpp"
+#include "integration/store/store_test_support.hpp"
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
-#include "store/sqlite_log.hpp"
 
 using namespace sb;
 
 namespace {
 
-const std::string k_master_key(32, 'q');
+using test::raw_db;
+using test::store_support::build_old_store;
+using test::store_support::k_v3_schema;
+using test::store_support::memory_backend;
+using test::store_support::old_store_writer;
+using test::store_support::open_sqlite;
+using test::store_support::sqlite_backend;
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-quarantine-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-std::shared_ptr<store::event_log> open_sqlite(const std::string& dir) {
-  auto log = store::make_sqlite_log(dir, config::durability::none, k_master_key);
-  INFO((log ? std::string() : log.err().message));
-  REQUIRE(log.ok());
-  return log.value();
-}
-
-struct memory_backend {
-  std::shared_ptr<store::event_log> open() { return store::make_memory_log(); }
-  static constexpr bool durable = false;
-};
-
-struct sqlite_backend {
-  temp_dir dir;
-  std::shared_ptr<store::event_log> open() { return open_sqlite(dir.path); }
-  static constexpr bool durable = true;
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("sb-quarantine") {}
 };
 
 store::quarantined_body body_of(const std::string& tenant, const std::string& channel,
@@ -311,183 +283,6 @@ TEST_CASE("quarantined headers are sealed like the body: none is readable in the
   }
 }
 
-namespace {
-
-/// A connection of the test's own to the database file.
-struct raw_db {
-  sqlite3* db = nullptr;
-  explicit raw_db(const std::string& dir) {
-    REQUIRE(sqlite3_open_v2((dir + "/switchboard.db").c_str(), &db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  void exec(const std::string& sql) {
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  }
-  std::string scalar(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    std::string out;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-      out.assign(p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  /// Inserts one row; each value is bound as a blob when `blobs` says so, else as text.
-  void insert(const std::string& sql, const std::vector<std::string>& values,
-              const std::vector<bool>& blobs = {}) {
-    sqlite3_stmt* s = nullptr;
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const int n = static_cast<int>(i + 1);
-      if (i < blobs.size() && blobs[i]) {
-        sqlite3_bind_blob(s, n, values[i].data(), static_cast<int>(values[i].size()),
-                          SQLITE_TRANSIENT);
-      } else {
-        sqlite3_bind_text(s, n, values[i].data(), static_cast<int>(values[i].size()),
-                          SQLITE_TRANSIENT);
-      }
-    }
-    const int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    REQUIRE(rc == SQLITE_DONE);
-  }
-};
-
-// The schema the store wrote as version 3, verbatim (its sqlite_master, as `.schema` prints it,
-// without the internal sqlite_sequence table).
-constexpr const char* k_v3_schema = R"sql(
-CREATE TABLE events (
-  tenant TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  channel TEXT NOT NULL,
-  dedupe_key TEXT,
-  type TEXT NOT NULL,
-  conversation TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  received_at_ms INTEGER NOT NULL,
-  json TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', subject_key INTEGER,
-  PRIMARY KEY (tenant, seq)
-);
-CREATE TABLE tenant_heads (
-  tenant TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL
-, indexed INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-CREATE TABLE quarantine (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  tenant TEXT NOT NULL,
-  channel TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  received_at_ms INTEGER NOT NULL,
-  body BLOB
-);
-CREATE INDEX quarantine_tenant ON quarantine (tenant, id);
-CREATE TABLE cursors (
-  tenant TEXT NOT NULL,
-  subscriber TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (tenant, subscriber)
-) WITHOUT ROWID;
-CREATE TABLE dead_letters (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  tenant TEXT NOT NULL,
-  subscriber TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  event_id TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  last_error TEXT NOT NULL,
-  failed_at_ms INTEGER NOT NULL
-, subject TEXT NOT NULL DEFAULT '');
-CREATE INDEX dead_letters_subscriber ON dead_letters (tenant, subscriber, id);
-CREATE INDEX events_received_at ON events (tenant, received_at_ms);
-CREATE INDEX dead_letters_subject ON dead_letters (tenant, subject) WHERE subject <> '';
-CREATE INDEX dead_letters_failed_at ON dead_letters (tenant, failed_at_ms);
-CREATE INDEX quarantine_received_at ON quarantine (tenant, received_at_ms);
-CREATE TABLE meta (
-  name TEXT PRIMARY KEY,
-  value BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE consent (
-  tenant TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  granted TEXT NOT NULL,
-  restricted INTEGER NOT NULL,
-  updated_at_ms INTEGER NOT NULL,
-  PRIMARY KEY (tenant, subject)
-) WITHOUT ROWID;
-CREATE TABLE audit (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  tenant TEXT NOT NULL,
-  at_ms INTEGER NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  detail TEXT NOT NULL
-);
-CREATE INDEX audit_tenant ON audit (tenant, id);
-CREATE TABLE deletion_requests (
-  code TEXT PRIMARY KEY,
-  tenant TEXT NOT NULL,
-  channel TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  state TEXT NOT NULL,
-  requested_at_ms INTEGER NOT NULL,
-  completed_at_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE "subject_keys" (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  tenant TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  channel TEXT NOT NULL,
-  wrapped_key BLOB NOT NULL,
-  created_at_ms INTEGER NOT NULL,
-  UNIQUE (tenant, subject)
-);
-CREATE INDEX subject_keys_channel ON subject_keys (tenant, channel) WHERE subject <> '';
-CREATE TABLE subject_events (
-  subject_key INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (subject_key, seq)
-) WITHOUT ROWID;
-CREATE TRIGGER events_unindex AFTER DELETE ON events WHEN old.subject_key IS NOT NULL BEGIN
-  DELETE FROM subject_events WHERE subject_key = old.subject_key AND seq = old.seq;
-END;
-CREATE TABLE "dedupe" (
-  key BLOB PRIMARY KEY,
-  tenant TEXT NOT NULL,
-  channel TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  created_at_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX dedupe_created_at ON dedupe (tenant, channel, created_at_ms);
-PRAGMA user_version = 3;
-)sql";
-
-std::string derive(const std::string& label) {
-  const auto mac = crypto::hmac_sha256(k_master_key, label);
-  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
-}
-
-std::string joined(std::initializer_list<std::string> parts) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) {
-      out.push_back('\0');
-    }
-    out.append(p);
-  }
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE(
     "a version 3 store is migrated to the current version: its quarantined bodies count "
     "against the quota and stay readable, subscribers can be disabled",
@@ -495,37 +290,15 @@ TEST_CASE(
   temp_dir dir;
   const std::string body1 = "{\"update_id\":12";
   const std::string body2(3000, 'z');
-  {
-    // As version 3 wrote a store holding quarantined bodies of two channels: the tenant's own
-    // data key (subject ""), wrapped under the master key; each body sealed under it, bound to
-    // (tenant, channel).
-    raw_db raw(dir.path);
-    raw.exec("PRAGMA journal_mode = WAL");
-    raw.exec(k_v3_schema);
-    const std::string wrap_key = derive("switchboard/store/key-wrap/v1");
-    const std::string data_key = crypto::generate_aead_key();
-    auto wrapped = crypto::wrap_key(wrap_key, data_key, joined({"data_key", "acme", ""}));
-    REQUIRE(wrapped.ok());
-    raw.insert(
-        "INSERT INTO subject_keys (tenant, subject, channel, wrapped_key, created_at_ms) "
-        "VALUES ('acme', '', '', ?1, 1764392400000)",
-        {*wrapped}, {true});
-    auto put = [&](const std::string& channel, const std::string& body, const std::string& at) {
-      auto sealed = crypto::seal(data_key, body, joined({"quarantine", "acme", channel}));
-      REQUIRE(sealed.ok());
-      raw.insert(
-          "INSERT INTO quarantine (tenant, channel, reason, received_at_ms, body) "
-          "VALUES ('acme', ?1, 'unexpected end', ?2, ?3)",
-          {channel, at, *sealed}, {false, false, true});
-    };
-    put("tg", body1, "1764392400100");
-    put("tg", body2, "1764392400200");
-    put("wa", "[", "1764392400300");
+  // As version 3 wrote a store holding quarantined bodies of two channels: the tenant's own data
+  // key (subject ""), wrapped under the master key; each body sealed under it, bound to (tenant,
+  // channel).
+  build_old_store(dir.path, 3, k_v3_schema, [&](old_store_writer& w, raw_db& raw) {
+    w.quarantine("acme", "tg", "unexpected end", "1764392400100", body1);
+    w.quarantine("acme", "tg", "unexpected end", "1764392400200", body2);
+    w.quarantine("acme", "wa", "unexpected end", "1764392400300", "[");
     raw.insert("INSERT INTO cursors (tenant, subscriber, seq) VALUES ('acme', 'hook', 7)", {});
-    auto check = crypto::seal(wrap_key, "switchboard store key check v1", "key_check");
-    REQUIRE(check.ok());
-    raw.insert("INSERT INTO meta (name, value) VALUES ('key_check', ?1)", {*check}, {true});
-  }
+  });
 
   const std::uint64_t sealed_overhead = 28;  // nonce and tag: v3 rows count their stored size
   const std::uint64_t old_tg =

@@ -25,34 +25,24 @@
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 #include "store/sqlite_log.hpp"
+#include "integration/store/store_test_support.hpp"
 
 using namespace sb;
 
 namespace {
 
-const std::string k_master_key(32, 'm');
+using test::store_support::append;
+using test::store_support::k_master_key;
+using test::store_support::read_all;
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-sqlite-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("sb-sqlite") {}
 };
 
+/// The SQLite log in `dir`, with `fsync` durability unless told otherwise.
 std::shared_ptr<store::event_log> open_log(const std::string& dir,
                                            config::durability d = config::durability::fsync) {
-  auto log = store::make_sqlite_log(dir, d, k_master_key);
-  INFO((log ? std::string() : log.err().message));
-  REQUIRE(log.ok());
-  return log.value();
+  return test::store_support::open_sqlite(dir, k_master_key, d);
 }
 
 event make_event(const std::string& tenant, const std::string& key) {
@@ -67,33 +57,6 @@ event make_event(const std::string& tenant, const std::string& key) {
   e.content.text = "text of " + key;
   e.received_at = timestamp::from_millis(1764392400123);
   return e;
-}
-
-std::vector<std::vector<store::append_outcome>> append(store::event_log& log,
-                                                       std::vector<store::append_request> reqs) {
-  std::vector<std::vector<store::append_outcome>> outcomes;
-  auto st = log.append(reqs, outcomes);
-  INFO((st ? std::string() : st.err().message));
-  REQUIRE(st.ok());
-  return outcomes;
-}
-
-/// Every event of a tenant, paging with `next` as a consumer does.
-std::vector<store::stored_event> read_all(store::event_log& log, const std::string& tenant) {
-  std::vector<store::stored_event> out;
-  std::uint64_t after = 0;
-  for (;;) {
-    auto r = log.read(tenant, after, 1000, {});
-    INFO((r ? std::string() : r.err().message));
-    REQUIRE(r.ok());
-    if (r->next == after) {
-      return out;
-    }
-    after = r->next;
-    for (auto& e : r->events) {
-      out.push_back(std::move(e));
-    }
-  }
 }
 
 std::string platform_event_id(const std::string& json) {

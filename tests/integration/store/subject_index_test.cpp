@@ -5,19 +5,14 @@
 // directories; the v2 store is built here byte for byte as that version wrote it.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-#include <stdlib.h>
-
 #include <algorithm>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/aead.hpp"
-#include "core/crypto.hpp"
+#include "integration/store/store_test_support.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
 #include "store/sqlite_log.hpp"
@@ -26,149 +21,20 @@ using namespace sb;
 
 namespace {
 
-const std::string k_master_key(32, '\x3c');
+using test::raw_db;
+using test::store_support::append;
+using test::store_support::build_old_store;
+using test::store_support::erase;
+using test::store_support::export_of;
+using test::store_support::make_event;
+using test::store_support::old_store_writer;
+using test::store_support::open_sqlite;
+using test::store_support::privacy;
+using test::store_support::read_all;
+using test::store_support::seqs;
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/sb-index-XXXXXX";
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
-std::shared_ptr<store::event_log> open_sqlite(const std::string& dir,
-                                              const std::string& key = k_master_key) {
-  auto log = store::make_sqlite_log(dir, config::durability::none, key);
-  INFO((log ? std::string() : log.err().message));
-  REQUIRE(log.ok());
-  return log.value();
-}
-
-std::shared_ptr<store::privacy_store> privacy(const std::shared_ptr<store::event_log>& log) {
-  auto p = store::privacy_store_of(log);
-  REQUIRE(p != nullptr);
-  return p;
-}
-
-event make_event(const std::string& tenant, const std::string& channel, const std::string& key,
-                 const std::string& subject, std::int64_t received_ms = 1764392400123) {
-  event e;
-  e.id = "evt_" + tenant + "_" + channel + "_" + key;
-  e.tenant = tenant;
-  e.channel = {channel, "test", "acct"};
-  e.type = event_type::message;
-  e.conversation = channel + ":peer-" + subject;
-  e.subject = subject;
-  e.platform_event_id = key;
-  e.dedupe_key = key;
-  e.content.text = "text of " + key;
-  e.received_at = timestamp::from_millis(received_ms);
-  return e;
-}
-
-std::vector<std::vector<store::append_outcome>> append(store::event_log& log,
-                                                       std::vector<store::append_request> reqs) {
-  std::vector<std::vector<store::append_outcome>> outcomes;
-  auto st = log.append(reqs, outcomes);
-  INFO((st ? std::string() : st.err().message));
-  REQUIRE(st.ok());
-  return outcomes;
-}
-
-std::vector<store::stored_event> read_all(store::event_log& log, const std::string& tenant) {
-  std::vector<store::stored_event> out;
-  std::uint64_t after = 0;
-  for (;;) {
-    auto r = log.read(tenant, after, 100000, {});
-    INFO((r ? std::string() : r.err().message));
-    REQUIRE(r.ok());
-    if (r->next == after) {
-      return out;
-    }
-    out.insert(out.end(), r->events.begin(), r->events.end());
-    after = r->next;
-  }
-}
-
-std::vector<std::uint64_t> seqs(const std::vector<store::stored_event>& events) {
-  std::vector<std::uint64_t> out;
-  for (const auto& e : events) {
-    out.push_back(e.seq);
-  }
-  return out;
-}
-
-std::vector<store::stored_event> export_of(store::privacy_store& p, const std::string& tenant,
-                                           const std::string& subject, std::size_t limit = 100000) {
-  auto r = p.subject_events(tenant, subject, limit);
-  INFO((r ? std::string() : r.err().message));
-  REQUIRE(r.ok());
-  return r.value();
-}
-
-store::erase_outcome erase(store::privacy_store& p, const std::string& tenant,
-                           const std::string& subject) {
-  auto r = p.erase_subject(tenant, subject);
-  INFO((r ? std::string() : r.err().message));
-  REQUIRE(r.ok());
-  return r.value();
-}
-
-/// A connection of the test's own to the database file.
-struct raw_db {
-  sqlite3* db = nullptr;
-  explicit raw_db(const std::string& dir) {
-    int rc = sqlite3_open_v2((dir + "/switchboard.db").c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-    REQUIRE(rc == SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~raw_db() { sqlite3_close(db); }
-  void exec(const std::string& sql) {
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(rc == SQLITE_OK);
-  }
-  std::string scalar(const std::string& sql) {
-    sqlite3_stmt* s = nullptr;
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    std::string out;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-      out.assign(p == nullptr ? "" : p, static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
-    }
-    sqlite3_finalize(s);
-    return out;
-  }
-  std::int64_t number(const std::string& sql) { return std::stoll(scalar(sql)); }
-  /// Inserts one row: each value is bound as a blob when `blobs` says so, else as text.
-  void insert(const std::string& sql, const std::vector<std::string>& values,
-              const std::vector<bool>& blobs = {}) {
-    sqlite3_stmt* s = nullptr;
-    INFO(sql << ": " << sqlite3_errmsg(db));
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const int n = static_cast<int>(i + 1);
-      if (i < blobs.size() && blobs[i]) {
-        sqlite3_bind_blob(s, n, values[i].data(), static_cast<int>(values[i].size()),
-                          SQLITE_TRANSIENT);
-      } else {
-        sqlite3_bind_text(s, n, values[i].data(), static_cast<int>(values[i].size()),
-                          SQLITE_TRANSIENT);
-      }
-    }
-    int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    REQUIRE(rc == SQLITE_DONE);
-  }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("sb-index") {}
 };
 
 /// Index entries whose event is gone (none may exist: they would grow without bound).
@@ -305,93 +171,6 @@ CREATE TABLE deletion_requests (
 PRAGMA user_version = 2;
 )sql";
 
-std::string derive(const std::string& label) {
-  const auto mac = crypto::hmac_sha256(k_master_key, label);
-  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
-}
-
-std::string joined(std::initializer_list<std::string> parts) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) {
-      out.push_back('\0');
-    }
-    out.append(p);
-  }
-  return out;
-}
-
-/// Writes events into a version 2 store as that version did: payload = conversation length
-/// (4 bytes, little endian), conversation, JSON; sealed under the subject's data key bound to
-/// (tenant, seq); data keys wrapped bound to (tenant, subject); dedupe keys as 16-byte digests.
-struct v2_writer {
-  explicit v2_writer(raw_db& r) : raw(r) {}
-
-  raw_db& raw;
-  std::string wrap_key = derive("switchboard/store/key-wrap/v1");
-  std::string dedupe_key = derive("switchboard/store/dedupe/v1");
-  std::map<std::string, std::string> keys;  // tenant \0 subject -> data key
-  std::map<std::string, std::uint64_t> heads;
-
-  std::string digest(const event& e) {
-    const auto mac =
-        crypto::hmac_sha256(dedupe_key, joined({e.tenant, e.channel.name, e.dedupe_key}));
-    return std::string(reinterpret_cast<const char*>(mac.data()), 16);
-  }
-
-  const std::string& key_of(const std::string& tenant, const std::string& subject,
-                            const std::string& channel) {
-    auto [it, fresh] = keys.try_emplace(joined({tenant, subject}));
-    if (fresh) {
-      it->second = crypto::generate_aead_key();
-      auto wrapped = crypto::wrap_key(wrap_key, it->second, joined({"data_key", tenant, subject}));
-      REQUIRE(wrapped.ok());
-      raw.insert(
-          "INSERT INTO subject_keys (tenant, subject, channel, wrapped_key, created_at_ms) "
-          "VALUES (?1, ?2, ?3, ?4, 1764392400000)",
-          {tenant, subject, channel, *wrapped}, {false, false, false, true});
-    }
-    return it->second;
-  }
-
-  /// Stores `e` (its seq assigned here) and returns the JSON a read must give back.
-  std::string put(event& e) {
-    e.seq = ++heads[e.tenant];
-    const std::string json = to_json(e);
-    std::string payload;
-    const auto n = static_cast<std::uint32_t>(e.conversation.size());
-    for (int i = 0; i < 4; ++i) {
-      payload.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-    }
-    payload.append(e.conversation).append(json);
-    auto sealed = crypto::seal(key_of(e.tenant, e.subject, e.channel.name), payload,
-                               joined({"event", e.tenant, std::to_string(e.seq)}));
-    REQUIRE(sealed.ok());
-    const std::string d = digest(e);
-    raw.insert(
-        "INSERT INTO events (tenant, seq, channel, dedupe_key, type, conversation, event_id, "
-        "received_at_ms, json, subject) VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7, ?8, ?9)",
-        {e.tenant, std::to_string(e.seq), e.channel.name, d, e.type, e.id,
-         std::to_string(e.received_at.unix_ms), *sealed, e.subject},
-        {false, false, false, true, false, false, false, true, false});
-    raw.insert(
-        "INSERT INTO dedupe (tenant, channel, key, seq, created_at_ms) "
-        "VALUES (?1, ?2, ?3, ?4, 1764392400000)",
-        {e.tenant, e.channel.name, d, std::to_string(e.seq)}, {false, false, true, false});
-    return json;
-  }
-
-  void finish() {
-    for (const auto& [tenant, seq] : heads) {
-      raw.insert("INSERT INTO tenant_heads (tenant, seq) VALUES (?1, ?2)",
-                 {tenant, std::to_string(seq)});
-    }
-    auto check = crypto::seal(wrap_key, "switchboard store key check v1", "key_check");
-    REQUIRE(check.ok());
-    raw.insert("INSERT INTO meta (name, value) VALUES ('key_check', ?1)", {*check}, {true});
-  }
-};
-
 }  // namespace
 
 TEST_CASE("an export and an erasure find a subject's events in the index and in its recent tail",
@@ -509,16 +288,11 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
       make_event("acme", "wa", "k3", ""), make_event("acme", "tg", "k4", "sub_a"),
       make_event("globex", "wa", "k1", "sub_a")};
   std::vector<std::string> json;
-  {
-    raw_db raw(dir.path);
-    raw.exec("PRAGMA journal_mode = WAL");
-    raw.exec(k_v2_schema);
-    v2_writer w(raw);
+  build_old_store(dir.path, 2, k_v2_schema, [&](old_store_writer& w, raw_db& raw) {
     w.key_of("acme", "", "wa");  // the tenant's own key, as the first quarantined body made it
     for (auto& e : events) {
       json.push_back(w.put(e));
     }
-    w.finish();
     raw.insert(
         "INSERT INTO dead_letters (tenant, subscriber, seq, event_id, attempts, last_error, "
         "failed_at_ms, subject) VALUES ('acme', 'hook', 4, 'evt_4', 8, 'HTTP 500', 5, 'sub_a')",
@@ -527,7 +301,7 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
         "INSERT INTO consent (tenant, subject, granted, restricted, updated_at_ms) "
         "VALUES ('acme', 'sub_a', 'marketing=1', 0, 5)",
         {});
-  }
+  });
 
   // Another master key: refused before anything changes.
   auto wrong = store::make_sqlite_log(dir.path, config::durability::none, std::string(32, 'x'));

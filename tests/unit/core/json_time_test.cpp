@@ -73,6 +73,35 @@ TEST_CASE("a raw query parameter tells absent from bare and keeps escapes", "[ur
   CHECK(url::raw_query_param("a=1&a=2", "a") == std::string_view("1"));
 }
 
+TEST_CASE("API query numbers: after and limit keep their default when absent, limit is clamped",
+          "[url]") {
+  CHECK(url::parse_u64("18446744073709551615") == 18446744073709551615ull);
+  for (const char* bad : {"", "-1", " 1", "1e3", "18446744073709551616", "0x10"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(url::parse_u64(bad));
+  }
+  CHECK_FALSE(url::decoded_query_param("a=1", "b")->has_value());
+  CHECK(url::decoded_query_param("b=x%2Dy", "b")->value() == "x-y");
+  CHECK(url::decoded_query_param("b=%zz", "b").err().code == errc::bad_request);
+
+  std::uint64_t after = 7;
+  std::size_t limit = 100;
+  REQUIRE(url::parse_after_param("types=message", after).ok());
+  REQUIRE(url::parse_limit_param("types=message", 1000, limit).ok());
+  CHECK(after == 7);
+  CHECK(limit == 100);
+  REQUIRE(url::parse_after_param("after=12&limit=5000", after).ok());
+  REQUIRE(url::parse_limit_param("after=12&limit=5000", 1000, limit).ok());
+  CHECK(after == 12);
+  CHECK(limit == 1000);
+  CHECK(url::parse_after_param("after=x", after).err().message.find("'after'") !=
+        std::string::npos);
+  CHECK(url::parse_limit_param("limit=0", 1000, limit).err().message ==
+        "parameter 'limit' must be an integer from 1 to 1000");
+  CHECK(after == 12);
+  CHECK(limit == 1000);
+}
+
 TEST_CASE("an event renders absent fields as absent", "[event]") {
   event e;
   e.id = "evt_1";

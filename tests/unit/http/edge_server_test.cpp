@@ -13,22 +13,7 @@ using namespace sb::test_http;
 
 namespace {
 
-struct fixture {
-  explicit fixture(std::shared_ptr<sb::config::config> c = make_config())
-      : cfg(std::move(c)), server(cfg, gateway) {
-    server.start();
-  }
-  std::uint16_t port() const { return server.port(); }
-
-  fake_gateway gateway;
-  std::shared_ptr<sb::config::config> cfg;
-  sb::http::server server;
-};
-
-bool is_json_error(const response& r, const std::string& code) {
-  return r.header("content-type") == "application/json" &&
-         r.body.find("\"error\":\"" + code + "\"") != std::string::npos;
-}
+using fixture = server_fixture;
 
 const std::string tg_secret = "X-Telegram-Bot-Api-Secret-Token: s3cret\r\n";
 

@@ -24,6 +24,7 @@
 #include "actors/gateway.hpp"
 #include "config/config.hpp"
 #include "core/crypto.hpp"
+#include "http/server.hpp"
 
 /// Helpers for the in-process server tests: a config, a fake gateway, a blocking client.
 namespace sb::test_http {
@@ -411,6 +412,28 @@ inline std::string signed_post(const std::string& target, const std::string& bod
 
 inline std::string get(const std::string& target, const std::string& extra_headers = "") {
   return "GET " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n";
+}
+
+/// A started server on 127.0.0.1:0 with a fake gateway. The gateway is declared first: it
+/// outlives the server, as in main.
+struct server_fixture {
+  explicit server_fixture(std::shared_ptr<config::config> c = make_config(),
+                          http::server_options options = {})
+      : cfg(std::move(c)), server(cfg, gateway, options) {
+    server.start();
+  }
+  std::uint16_t port() const { return server.port(); }
+
+  fake_gateway gateway;
+  std::shared_ptr<config::config> cfg;
+  http::server server;
+};
+
+/// The answer is the JSON error body {"error":"<code>","message":...}.
+inline bool is_json_error(const response& r, const std::string& code) {
+  return r.header("content-type") == "application/json" &&
+         r.body.find("\"error\":\"" + code + "\"") != std::string::npos &&
+         r.body.find("\"message\":") != std::string::npos;
 }
 
 }  // namespace sb::test_http

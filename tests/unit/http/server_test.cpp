@@ -13,26 +13,7 @@ using namespace sb::test_http;
 
 namespace {
 
-/// A started server on 127.0.0.1:0 with a fake gateway. The gateway is declared first: it
-/// outlives the server, as in main.
-struct fixture {
-  explicit fixture(std::shared_ptr<sb::config::config> c = make_config(),
-                   sb::http::server_options options = {})
-      : cfg(std::move(c)), server(cfg, gateway, options) {
-    server.start();
-  }
-  std::uint16_t port() const { return server.port(); }
-
-  fake_gateway gateway;
-  std::shared_ptr<sb::config::config> cfg;
-  sb::http::server server;
-};
-
-bool is_json_error(const response& r, const std::string& code) {
-  return r.header("content-type") == "application/json" &&
-         r.body.find("\"error\":\"" + code + "\"") != std::string::npos &&
-         r.body.find("\"message\":") != std::string::npos;
-}
+using fixture = server_fixture;
 
 }  // namespace
 
