@@ -14,8 +14,8 @@
 #include "delivery/http_client.hpp"
 #include "delivery/settings.hpp"
 #include "privacy/consent.hpp"
-#include "store/event_log.hpp"
 #include "store/outbox.hpp"
+#include "store/stores.hpp"
 
 namespace sb::actors {
 
@@ -46,7 +46,7 @@ struct sender_settings {
 struct tenant_init {
   std::shared_ptr<const config::config> cfg;
   std::size_t tenant_index = 0;  ///< into cfg->tenants
-  std::shared_ptr<store::event_log> log;
+  store::stores stores;          ///< the gateway's (store/stores.hpp)
   caf::actor store;
   adapter_lookup adapters;
   actor_settings settings;
@@ -112,7 +112,8 @@ void emit_events(caf::event_based_actor* self, const caf::actor& store, const ca
 struct subscriber_init {
   std::string tenant;
   config::subscriber_config sub;          ///< has `push`
-  std::shared_ptr<store::event_log> log;  ///< also its `delivery_store` (cursor, dead letters)
+  std::shared_ptr<store::event_log> log;
+  std::shared_ptr<store::delivery_store> delivery;  ///< cursor, dead letters; null = none
   std::shared_ptr<delivery::http_client> http;
   delivery::settings settings;
   /// Consent checked per event before it is queued, again before each attempt and before a
