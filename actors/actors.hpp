@@ -9,6 +9,8 @@
 
 #include "actors/channel_logic.hpp"
 #include "actors/messages.hpp"
+#include "actors/outbox_writer.hpp"
+#include "actors/store_writer.hpp"
 #include "adapters/adapter.hpp"
 #include "config/config.hpp"
 #include "delivery/http_client.hpp"
@@ -47,7 +49,7 @@ struct tenant_init {
   std::shared_ptr<const config::config> cfg;
   std::size_t tenant_index = 0;  ///< into cfg->tenants
   store::stores stores;          ///< the gateway's (store/stores.hpp)
-  caf::actor store;
+  store_writer_actor store;
   adapter_lookup adapters;
   actor_settings settings;
   std::shared_ptr<delivery::http_client> http;  ///< for push subscribers; null = none spawned
@@ -69,18 +71,13 @@ struct tenant_init {
 // Spawn functions: each actor kind's state type stays inside its .cpp. Children spawned by a
 // parent are monitored by it (the parent restarts or forgets them on `down_msg`).
 
-/// Group-commits appends into `log`; answers each `append_job` once its batch is committed, and
-/// keeps quarantined bodies (within the default `limits.quarantine_bytes_per_channel`).
-/// `detached`: on its own OS thread, for logs whose appends block on the disk.
-caf::actor spawn_store_writer(caf::event_based_actor* parent,
-                              std::shared_ptr<store::event_log> log, bool detached);
-
 /// Supervises a tenant's channels, conversations and live streams; routes webhooks and reads.
 caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init);
 
 /// One channel: verify, parse, stamp, store, answer.
 caf::actor spawn_channel_actor(caf::event_based_actor* parent, std::shared_ptr<channel_logic> logic,
-                               caf::actor store, caf::actor tenant, actor_settings settings);
+                               store_writer_actor store, caf::actor tenant,
+                               actor_settings settings);
 
 /// One conversation, spawned on its first event (or an outbound send), gone after `idle`
 /// without messages. Answers window queries (`window_atom`) after restoring the window from the
@@ -104,7 +101,8 @@ caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::eve
 /// `occurred_at` (= received_at). `done` runs in `self`'s context with the stored events (seq
 /// set; duplicates by dedupe_key dropped) or the error (store gone, shed, timeout): the caller
 /// decides whether to answer 503. Events without `dedupe_key` are never deduplicated.
-void emit_events(caf::event_based_actor* self, const caf::actor& store, const caf::actor& tenant,
+void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
+                 const caf::actor& tenant,
                  std::vector<event> events, std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done);
 
@@ -128,20 +126,13 @@ struct subscriber_init {
 caf::actor spawn_subscriber_actor(caf::event_based_actor* parent, subscriber_init init,
                                   bool detached);
 
-/// The outbox writer: runs every outbox write (`outbox_batch`, group-committed: what waits in
-/// its mailbox shares one transaction and one disk sync) and `outbox_task`s, in mailbox order.
-/// One per tenant with sendable channels, a child of the tenant. `detached` (own OS thread) when
-/// the outbox's writes block on disk, so no scheduler thread ever waits for an fsync.
-caf::actor spawn_outbox_writer(caf::event_based_actor* parent, std::shared_ptr<store::outbox> box,
-                               bool detached);
-
 /// What a sender actor is built from.
 struct sender_init {
   std::string tenant;
   config::channel_config channel;
   const adapters::adapter_info* adapter = nullptr;  ///< has `encode` and `interpret`
-  caf::actor outbox;                                ///< the tenant's outbox writer
-  caf::actor store;                                 ///< the event store writer (outbound.status)
+  outbox_writer_actor outbox;  ///< the tenant's outbox writer
+  store_writer_actor store;    ///< the event store writer (outbound.status)
   std::shared_ptr<delivery::http_client> http;
   sender_settings settings;
 };

@@ -10,6 +10,8 @@
 
 #include "actors/gateway.hpp"
 #include "actors/messages.hpp"
+#include "actors/outbox_writer.hpp"
+#include "actors/store_writer.hpp"
 #include "config/config.hpp"
 #include "store/stores.hpp"
 
@@ -33,7 +35,7 @@ struct tenant_api_env {
   std::shared_ptr<const config::config> cfg;
   const config::tenant_config* tenant = nullptr;  ///< into `cfg`
   store::stores stores;                           ///< the gateway's (store/stores.hpp)
-  caf::actor store;  ///< the current store writer; null while it restarts
+  store_writer_actor store;  ///< the current store writer; null while it restarts
   actor_settings settings;
   /// The gateway's consent registry (src/privacy/consent.hpp); null = consent kept only in the
   /// store.
@@ -42,7 +44,7 @@ struct tenant_api_env {
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
   // Outbound (actors/outbound_api.hpp).
   bool has_outbox = false;  ///< the gateway keeps an outbox (else nothing can be sent)
-  caf::actor outbox;        ///< the tenant's outbox writer; null while it restarts (or none)
+  outbox_writer_actor outbox;  ///< the tenant's outbox writer; null while it restarts (or none)
   /// The sender of a channel; a null handle when it has none or it is restarting.
   std::function<caf::actor(const std::string& channel)> sender_of;
   /// The conversation actor of a key ("<channel>:<peer>"), spawned when there is none.

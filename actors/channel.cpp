@@ -9,7 +9,7 @@ namespace sb::actors {
 
 struct channel_state {
   std::shared_ptr<channel_logic> logic;
-  caf::actor store;
+  store_writer_actor store;
   caf::actor tenant;
   actor_settings settings;
   // Resolved on the first webhook (labels: the configured tenant id and channel name).
@@ -145,14 +145,14 @@ void reingest(caf::stateful_actor<channel_state>* self, reingest_msg& m) {
 }
 
 caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
-                            std::shared_ptr<channel_logic> logic, caf::actor store,
+                            std::shared_ptr<channel_logic> logic, store_writer_actor store,
                             caf::actor tenant, actor_settings settings) {
   self->state.logic = std::move(logic);
   self->state.store = std::move(store);
   self->state.tenant = std::move(tenant);
   self->state.settings = settings;
   return {
-      [=](store_atom, caf::actor store) { self->state.store = std::move(store); },
+      [=](store_atom, store_writer_actor store) { self->state.store = std::move(store); },
       [=](reingest_atom, reingest_msg& m) {
         if (self->mailbox().size() > self->state.settings.mailbox_high_water) {
           m.reply->answer(error_response(errc::overloaded, "channel is overloaded; retry", 1));
@@ -192,7 +192,8 @@ caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
 }  // namespace
 
 caf::actor spawn_channel_actor(caf::event_based_actor* parent, std::shared_ptr<channel_logic> logic,
-                               caf::actor store, caf::actor tenant, actor_settings settings) {
+                               store_writer_actor store, caf::actor tenant,
+                               actor_settings settings) {
   auto child =
       parent->spawn(channel_actor, std::move(logic), std::move(store), std::move(tenant), settings);
   parent->monitor(child);

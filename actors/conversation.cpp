@@ -55,7 +55,7 @@ void finish_restore(conversation_ptr self, std::uint64_t which, std::int64_t dur
 
 /// Reads the conversation's durable last inbound time on the outbox writer (after the writes
 /// queued there before it, so a commit's last-inbound write is seen) and sends it back.
-void start_restore(conversation_ptr self, const caf::actor& outbox) {
+void start_restore(conversation_ptr self, const outbox_writer_actor& outbox) {
   auto& st = self->state;
   const std::uint64_t which = st.next_restore++;
   st.restoring = which;
@@ -65,7 +65,7 @@ void start_restore(conversation_ptr self, const caf::actor& outbox) {
     auto r = box.last_inbound(tenant, key);
     caf::anon_send(me, restored_atom::value, which, r ? *r : std::int64_t{-1});
   };
-  self->send(outbox, outbox_atom::value, std::move(task));
+  self->send(outbox, task_atom::value, std::move(task));
   self->delayed_send(self, k_restore_timeout, restored_atom::value, which, std::int64_t{-1});
 }
 
@@ -79,7 +79,7 @@ caf::behavior conversation_actor(conversation_ptr self, std::string tenant, std:
       },
       // The person's last inbound message (Unix ms, 0 = none known), restored from the outbox
       // first; `outbox` null = the gateway has none (this actor's memory is all there is).
-      [=](window_atom, const caf::actor& outbox) -> caf::result<std::int64_t> {
+      [=](window_atom, const outbox_writer_actor& outbox) -> caf::result<std::int64_t> {
         auto& st = self->state;
         if (st.conv.restored() || !outbox) {
           return st.conv.last_inbound_ms();

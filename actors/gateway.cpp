@@ -46,7 +46,7 @@ class tenant_registry {
 struct root_state {
   gateway_options opts;
   std::shared_ptr<tenant_registry> registry;
-  caf::actor store;
+  store_writer_actor store;
   restart_policy store_restarts;
   caf::actor sweeper;
   restart_policy sweeper_restarts;
@@ -86,7 +86,7 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   st.tenants[index] = std::move(t);
 }
 
-caf::actor spawn_store(root_ptr self) {
+store_writer_actor spawn_store(root_ptr self) {
   auto& st = self->state;
   return spawn_store_writer(self, st.opts.stores.log, st.opts.store_blocks,
                             st.opts.settings.mailbox_high_water,
@@ -169,7 +169,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         metrics::catalog::actor_restarts("store_writer").inc();
         log::warn("gateway", "store writer went down (", caf::to_string(m.reason),
                   "); restarting in ", delay.count(), " ms");
-        st.store = caf::actor{};
+        st.store = store_writer_actor{};
         self->delayed_send(self, delay, restart_atom::value, store_atom::value);
       }
       return;
@@ -224,7 +224,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
       },
       // Introspection for tests and operations: the current store writer.
       [=](lookup_atom, const std::string& kind) -> caf::result<caf::actor> {
-        caf::actor found = kind == "store"     ? self->state.store
+        caf::actor found = kind == "store"     ? caf::actor_cast<caf::actor>(self->state.store)
                            : kind == "sweeper" ? self->state.sweeper
                                                : caf::actor{};
         if (!found) {

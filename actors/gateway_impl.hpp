@@ -56,16 +56,6 @@ class gateway_with_actors : public gateway {
   // `list_dead_letters` and `redrive` are part of `gateway` (gateway.hpp).
 };
 
-/// As `spawn_store_writer` (actors.hpp), with the load-shedding bound: an append that finds the
-/// writer's backlog (appends waiting for a commit plus its mailbox) above `high_water` is answered
-/// at once with `append_reply::shed`, which the channel turns into 503 `overloaded` with
-/// Retry-After, instead of queueing memory without bound; and with the quarantine's quota
-/// (`limits.quarantine_bytes_per_channel`): a body that would take its channel's quarantine past
-/// `quarantine_quota` bytes is refused (`quarantine_full_error`, messages.hpp).
-caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
-                              bool detached, std::size_t high_water,
-                              std::uint64_t quarantine_quota);
-
 std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts);
 
 }  // namespace sb::actors

@@ -36,7 +36,8 @@ using event_atom = caf::atom_constant<caf::atom("event")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
-/// root -> tenant -> channel (`store_atom`, caf::actor): the store writer was restarted; use this.
+/// root -> tenant -> channel (`store_atom`, store_writer_actor): the store writer was restarted;
+/// use this.
 using store_atom = caf::atom_constant<caf::atom("store")>;
 /// bridge -> tenant, or -> root when the call names no tenant (`api_atom`, api_msg).
 using api_atom = caf::atom_constant<caf::atom("api")>;
@@ -119,7 +120,7 @@ struct committed_msg {
   std::vector<event> events;
 };
 
-/// tenant -> conversation (`window_atom`, caf::actor outbox_writer; request): the person's last
+/// tenant -> conversation (`window_atom`, outbox_writer_actor; request): the person's last
 /// inbound message of the conversation, Unix ms (0 = none known), after restoring it from the
 /// outbox writer's store (null writer: from memory only). Reply: int64, or an error when the
 /// restore failed (answer 503). conversation -> itself (`restored_atom`, uint64 which, int64
@@ -280,6 +281,11 @@ namespace sb::actors {
 
 using send_atom = caf::atom_constant<caf::atom("send")>;
 using outbox_atom = caf::atom_constant<caf::atom("outbox")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using task_atom = caf::atom_constant<caf::atom("task")>;
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using rewrite_atom = caf::atom_constant<caf::atom("rewrite")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
 
@@ -306,7 +312,7 @@ struct send_accepted {
   bool created = true;
 };
 
-/// sender / API handler -> outbox writer (`outbox_atom`, request): writes applied in order, in
+/// sender / API handler -> outbox writer (`write_atom`, request): writes applied in order, in
 /// one transaction with whatever else is waiting (group commit). Reply: the same batch with its
 /// results filled in and `st` ok, or `st` with the error (nothing of the batch stored).
 struct outbox_batch {
@@ -314,7 +320,7 @@ struct outbox_batch {
   status st;
 };
 
-/// anyone -> outbox writer (`outbox_atom`): runs `run` on the writer's thread with the outbox
+/// anyone -> outbox writer (`task_atom`): runs `run` on the writer's thread with the outbox
 /// (reads and rare writes: get, find_by_platform_id, erase_subject, last_inbound, expire), after
 /// the writes queued before it are committed. No reply: `run` answers by itself (a responder, or
 /// `caf::anon_send` to an actor it captured). It must not block beyond its store calls.
@@ -322,7 +328,7 @@ struct outbox_task {
   std::function<void(store::outbox&)> run;
 };
 
-/// tenant -> outbox writer (`outbox_atom`, request): what `POST /v1/messages` must know from the
+/// tenant -> outbox writer (`resolve_atom`, request): what `POST /v1/messages` must know from the
 /// outbox before it judges a message (after the writes queued before it are committed). Reply:
 /// the same struct with the answers filled in, or `st` with the error of a failed read.
 struct outbox_lookup {
@@ -346,7 +352,7 @@ struct platform_reply {
   bool cancelled = false;  ///< the client stopped: not an attempt
 };
 
-/// outbox writer -> sender (`outbox_atom`): one page of the channel's unfinished messages, read
+/// outbox writer -> sender (`resume_atom`, page): one page of the channel's unfinished messages, read
 /// for the start-up resume (`asked` = the page size requested; fewer = the last page).
 struct outbox_page {
   std::vector<store::outbound_record> records;
@@ -356,8 +362,11 @@ struct outbox_page {
 
 /// tenant -> sender (`forget_atom`, subject): the subject was erased; drop its queued messages
 /// without sending them (one in flight finishes; its outcome is not written back).
-/// tenant -> sender (`store_atom`, actor): the event store writer was restarted.
-/// tenant -> sender (`outbox_atom`, actor): the outbox writer was restarted.
+/// tenant -> sender (`store_atom`, store_writer_actor): the event store writer was restarted.
+/// tenant -> sender (`outbox_atom`, outbox_writer_actor): the outbox writer was restarted.
+/// sender -> itself (`resume_atom`): read the next page of unfinished messages.
+/// sender -> itself (`rewrite_atom`, batch, tries): a write the outbox writer did not confirm,
+/// tried again.
 /// sender -> itself (`wake_atom`): a timer for the scheduler's next wakeup fired.
 
 /// sender -> asker (`stats_atom`): counters, for tests and operations.

@@ -356,7 +356,7 @@ void look_up_then_send(const std::shared_ptr<pending_send>& p, bool resolve) {
   if (resolve) {
     q.conversation = p->msg.conversation;
   }
-  p->env.self->request(p->env.outbox, k_window_timeout, outbox_atom::value, std::move(q))
+  p->env.self->request(p->env.outbox, k_window_timeout, resolve_atom::value, std::move(q))
       .then(
           [p, resolve](outbox_lookup& r) {
             if (!r.st) {
@@ -419,7 +419,7 @@ void replay_from_outbox(const tenant_api_env& env, api_call& c, const std::strin
       reply->answer(error_response(errc::unavailable, "could not read the outbox; retry", 1));
     }
   };
-  env.self->send(env.outbox, outbox_atom::value, std::move(task));
+  env.self->send(env.outbox, task_atom::value, std::move(task));
 }
 
 event status_event(const config::tenant_config& tenant, const store::outbound_record& r,
@@ -484,7 +484,7 @@ void look_up_receipts(const tenant_api_env& env, std::vector<receipt> receipts) 
       caf::anon_send(me, receipts_atom::value, std::move(out));
     }
   };
-  env.self->send(env.outbox, outbox_atom::value, std::move(task));
+  env.self->send(env.outbox, task_atom::value, std::move(task));
 }
 
 }  // namespace
@@ -631,7 +631,7 @@ void get_message(const tenant_api_env& env, api_call& c) {
       reply->answer(error_response(errc::unavailable, "could not read the outbox; retry", 1));
     }
   };
-  env.self->send(env.outbox, outbox_atom::value, std::move(task));
+  env.self->send(env.outbox, task_atom::value, std::move(task));
 }
 
 // -- commits and receipts ---------------------------------------------------------------------
@@ -675,7 +675,7 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
     }
     if (!batch.writes.empty()) {
       env.self
-          ->request(env.outbox, env.settings.store_timeout, outbox_atom::value, std::move(batch))
+          ->request(env.outbox, env.settings.store_timeout, write_atom::value, std::move(batch))
           .then(
               [out = env.outbound, tenant = env.tenant->id](outbox_batch& done) {
                 if (!done.st) {
@@ -729,7 +729,7 @@ void apply_receipts(const tenant_api_env& env, resolved_receipts& r) {
     batch.writes.push_back(std::move(w));
   }
   auto* self = env.self;
-  env.self->request(env.outbox, env.settings.store_timeout, outbox_atom::value, std::move(batch))
+  env.self->request(env.outbox, env.settings.store_timeout, write_atom::value, std::move(batch))
       .then(
           [self, out = env.outbound, cfg = env.cfg, tenant = env.tenant, store = env.store,
            timeout = env.settings.store_timeout, items = std::move(r.items)](outbox_batch& done) {

@@ -139,7 +139,7 @@ struct job_ctx {
   std::shared_ptr<store::privacy_store> ps;  ///< null when the gateway keeps no privacy store
   std::shared_ptr<privacy::consent_registry> consents;
   caf::actor tenant_actor;
-  caf::actor store;
+  store_writer_actor store;
   std::chrono::milliseconds timeout{std::chrono::seconds{10}};
 };
 

@@ -26,7 +26,7 @@ constexpr std::size_t k_max_writes_per_commit = 2048;
 struct outbox_writer_state {
   struct pending_batch {
     outbox_batch batch;
-    caf::response_promise promise;
+    caf::typed_response_promise<outbox_batch> promise;
   };
   std::shared_ptr<store::outbox> box;
   std::vector<pending_batch> pending;
@@ -36,7 +36,7 @@ struct outbox_writer_state {
 
 namespace {
 
-using outbox_writer_ptr = caf::stateful_actor<outbox_writer_state>*;
+using outbox_writer_ptr = outbox_writer_actor::stateful_pointer<outbox_writer_state>;
 
 /// Commits what waits, in batches of whole `outbox_batch`es, and answers each.
 void flush_outbox(outbox_writer_ptr self) {
@@ -74,25 +74,28 @@ void flush_outbox(outbox_writer_ptr self) {
   }
 }
 
-caf::behavior outbox_writer(outbox_writer_ptr self, std::shared_ptr<store::outbox> box) {
+outbox_writer_actor::behavior_type outbox_writer(outbox_writer_ptr self,
+                                                std::shared_ptr<store::outbox> box) {
   self->state.box = std::move(box);
   return {
-      [=](outbox_atom, outbox_batch& b) {
+      [=](write_atom, outbox_batch& b) -> caf::typed_response_promise<outbox_batch> {
         auto& st = self->state;
-        st.pending.push_back({std::move(b), self->make_response_promise()});
+        auto rp = self->make_response_promise<outbox_batch>();
+        st.pending.push_back({std::move(b), rp});
         // Group commit: the flush queues behind every write already in the mailbox, so one
         // transaction (one fsync) serves them all.
         if (!st.flush_scheduled) {
           st.flush_scheduled = true;
           self->send(self, flush_atom::value);
         }
+        return rp;
       },
-      [=](outbox_atom, outbox_task& t) {
+      [=](task_atom, outbox_task& t) {
         // Writes queued before the task are committed first: a task sees them.
         flush_outbox(self);
         t.run(*self->state.box);
       },
-      [=](outbox_atom, outbox_lookup& q) -> outbox_lookup {
+      [=](resolve_atom, outbox_lookup& q) -> outbox_lookup {
         flush_outbox(self);  // a put queued before the lookup is found by it
         auto& box = *self->state.box;
         if (!q.idempotency_key.empty()) {
@@ -125,8 +128,8 @@ caf::behavior outbox_writer(outbox_writer_ptr self, std::shared_ptr<store::outbo
 
 }  // namespace
 
-caf::actor spawn_outbox_writer(caf::event_based_actor* parent, std::shared_ptr<store::outbox> box,
-                               bool detached) {
+outbox_writer_actor spawn_outbox_writer(caf::event_based_actor* parent,
+                                        std::shared_ptr<store::outbox> box, bool detached) {
   auto child = detached ? parent->spawn<caf::detached>(outbox_writer, std::move(box))
                         : parent->spawn(outbox_writer, std::move(box));
   parent->monitor(child);
@@ -209,7 +212,7 @@ void write(sender_ptr self, outbox_batch b, std::uint32_t tries = k_write_tries)
     return;
   }
   auto copy = b;
-  self->request(st.init.outbox, st.init.settings.outbox_timeout, outbox_atom::value, std::move(b))
+  self->request(st.init.outbox, st.init.settings.outbox_timeout, write_atom::value, std::move(b))
       .then(
           [self, copy, tries](outbox_batch& done) mutable {
             if (done.st) {
@@ -219,7 +222,7 @@ void write(sender_ptr self, outbox_batch b, std::uint32_t tries = k_write_tries)
             log::warn("sender", self->state.label,
                       ": outbox write failed: ", done.st.err().message);
             if (tries > 1) {
-              self->delayed_send(self, k_store_retry, outbox_atom::value, std::move(copy),
+              self->delayed_send(self, k_store_retry, rewrite_atom::value, std::move(copy),
                                  tries - 1);
             } else {
               settle(self->state, copy);
@@ -228,7 +231,7 @@ void write(sender_ptr self, outbox_batch b, std::uint32_t tries = k_write_tries)
           [self, copy, tries](caf::error&) mutable {
             log::warn("sender", self->state.label, ": the outbox writer did not confirm a write");
             if (tries > 1) {
-              self->delayed_send(self, k_store_retry, outbox_atom::value, std::move(copy),
+              self->delayed_send(self, k_store_retry, rewrite_atom::value, std::move(copy),
                                  tries - 1);
             } else {
               settle(self->state, copy);
@@ -529,9 +532,9 @@ void request_page(sender_ptr self) {
     } else {
       p.st = r.err();
     }
-    caf::anon_send(me, outbox_atom::value, std::move(p));
+    caf::anon_send(me, resume_atom::value, std::move(p));
   };
-  self->send(st.init.outbox, outbox_atom::value, std::move(t));
+  self->send(st.init.outbox, task_atom::value, std::move(t));
 }
 
 void on_page(sender_ptr self, outbox_page& p) {
@@ -539,7 +542,7 @@ void on_page(sender_ptr self, outbox_page& p) {
   st.page_pending = false;
   if (!p.st) {
     log::warn("sender", st.label, ": cannot read unfinished messages: ", p.st.err().message);
-    self->delayed_send(self, k_store_retry, outbox_atom::value);
+    self->delayed_send(self, k_store_retry, resume_atom::value);
     return;
   }
   std::size_t sending = 0;
@@ -595,7 +598,7 @@ void on_send(sender_ptr self, outbound_send& m, caf::response_promise rp) {
   w.what = store::outbox_write::kind::put;
   w.record = std::move(r);
   b.writes.push_back(std::move(w));
-  self->request(st.init.outbox, st.init.settings.outbox_timeout, outbox_atom::value, std::move(b))
+  self->request(st.init.outbox, st.init.settings.outbox_timeout, write_atom::value, std::move(b))
       .then(
           [self, rp](outbox_batch& done) mutable {
             auto& st = self->state;
@@ -723,14 +726,16 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
         }
         pump(self);
       },
-      [=](outbox_atom, outbox_page& p) { on_page(self, p); },
+      [=](resume_atom, outbox_page& p) { on_page(self, p); },
       // A page read failed: read again.
-      [=](outbox_atom) { request_page(self); },
+      [=](resume_atom) { request_page(self); },
       // An unconfirmed write, tried again.
-      [=](outbox_atom, outbox_batch& b, std::uint32_t tries) { write(self, std::move(b), tries); },
+      [=](rewrite_atom, outbox_batch& b, std::uint32_t tries) {
+        write(self, std::move(b), tries);
+      },
       // The outbox writer was restarted: use the new one; a page read lost with the old is
       // asked again.
-      [=](outbox_atom, caf::actor writer) {
+      [=](outbox_atom, outbox_writer_actor writer) {
         auto& st = self->state;
         st.init.outbox = std::move(writer);
         if (st.page_pending) {
@@ -738,7 +743,7 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
           request_page(self);
         }
       },
-      [=](store_atom, caf::actor store) {
+      [=](store_atom, store_writer_actor store) {
         self->state.init.store = std::move(store);
         flush_events(self);
       },

@@ -1,3 +1,5 @@
+#include "actors/store_writer.hpp"
+
 #include "actors/actors.hpp"
 #include "actors/gateway_impl.hpp"
 #include "core/log.hpp"
@@ -15,7 +17,7 @@ constexpr std::chrono::seconds k_shed_log_interval{1};
 struct store_writer_state {
   struct pending_append {
     append_job job;
-    caf::response_promise promise;
+    caf::typed_response_promise<append_reply> promise;
   };
   std::shared_ptr<store::event_log> log;
   std::vector<pending_append> pending;
@@ -31,7 +33,7 @@ struct store_writer_state {
 
 namespace {
 
-using writer_ptr = caf::stateful_actor<store_writer_state>*;
+using writer_ptr = store_writer_actor::stateful_pointer<store_writer_state>;
 
 /// Appends waiting for a commit plus every message queued behind this one. Only from inside the
 /// actor (CAF 0.17: the mailbox size is safe to read only from its owner).
@@ -66,14 +68,15 @@ void note_quarantine_full(writer_ptr self, const std::string& message) {
   }
 }
 
-caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> log,
+store_writer_actor::behavior_type store_writer(writer_ptr self, std::shared_ptr<store::event_log> log,
                            std::size_t high_water, std::uint64_t quarantine_quota) {
   self->state.log = std::move(log);
   self->state.high_water = high_water;
   self->state.quarantine_quota = quarantine_quota;
   return {
-      [=](append_atom, append_job& job) {
+      [=](append_atom, append_job& job) -> caf::typed_response_promise<append_reply> {
         auto& st = self->state;
+        auto rp = self->make_response_promise<append_reply>();
         // Past the high-water mark the request is refused before it costs a commit: the platform
         // retries (503 + Retry-After), and memory stays bounded by the mark.
         const auto b = backlog(self);
@@ -82,16 +85,17 @@ caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> lo
           note_shed(self, b);
           append_reply shed;
           shed.shed = true;
-          self->make_response_promise().deliver(std::move(shed));
-          return;
+          rp.deliver(std::move(shed));
+          return rp;
         }
-        st.pending.push_back({std::move(job), self->make_response_promise()});
+        st.pending.push_back({std::move(job), rp});
         // Group commit: the flush message queues behind every append already in the mailbox,
         // so one commit serves them all.
         if (!st.flush_scheduled) {
           st.flush_scheduled = true;
           self->send(self, flush_atom::value);
         }
+        return rp;
       },
       [=](flush_atom) {
         auto& st = self->state;
@@ -148,9 +152,9 @@ caf::behavior store_writer(writer_ptr self, std::shared_ptr<store::event_log> lo
 
 }  // namespace
 
-caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
-                              bool detached, std::size_t high_water,
-                              std::uint64_t quarantine_quota) {
+store_writer_actor spawn_store_writer(caf::event_based_actor* parent,
+                                      std::shared_ptr<store::event_log> log, bool detached,
+                                      std::size_t high_water, std::uint64_t quarantine_quota) {
   auto child = detached ? parent->spawn<caf::detached>(store_writer, std::move(log), high_water,
                                                        quarantine_quota)
                         : parent->spawn(store_writer, std::move(log), high_water, quarantine_quota);
@@ -158,8 +162,8 @@ caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<st
   return child;
 }
 
-caf::actor spawn_store_writer(caf::event_based_actor* parent, std::shared_ptr<store::event_log> log,
-                              bool detached) {
+store_writer_actor spawn_store_writer(caf::event_based_actor* parent,
+                                      std::shared_ptr<store::event_log> log, bool detached) {
   return spawn_store_writer(parent, std::move(log), detached, actor_settings{}.mailbox_high_water,
                             config::limits_config{}.quarantine_bytes_per_channel);
 }

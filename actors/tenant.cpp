@@ -43,7 +43,7 @@ struct tenant_state {
   std::uint64_t subscriber_restart_count = 0;
   // Outbound (docs/outbound.md): the outbox writer and one sender per sendable channel; absent
   // while restarting. The API handlers send `outbound_send` to `senders[channel]`.
-  caf::actor outbox_writer;
+  outbox_writer_actor outbox_writer;
   restart_policy outbox_writer_restarts;
   std::unordered_map<std::string, caf::actor> senders;
   std::unordered_map<caf::actor_addr, std::string> sender_by_addr;
@@ -356,7 +356,7 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     return;
   }
   if (st.outbox_writer && m.source == st.outbox_writer.address()) {
-    st.outbox_writer = caf::actor{};
+    st.outbox_writer = outbox_writer_actor{};
     if (st.stopping) {
       return;
     }
@@ -546,7 +546,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           q.reply->answer(events_page(*log, q, consents.get(), purposes, upto));
         });
       },
-      [=](store_atom, caf::actor store) {
+      [=](store_atom, store_writer_actor store) {
         auto& st = self->state;
         st.init.store = store;
         for (auto& [name, ch] : st.channels) {
@@ -627,7 +627,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           }
         };
         auto rp = self->make_response_promise<std::uint64_t>();
-        self->request(st.outbox_writer, k_outbox_erase_timeout, outbox_atom::value, std::move(t))
+        self->request(st.outbox_writer, k_outbox_erase_timeout, task_atom::value, std::move(t))
             .then(
                 [self, rp, n]() mutable {
                   rp.delegate(caf::actor_cast<caf::actor>(self), erased_atom::value,
