@@ -511,14 +511,16 @@ class sqlite_outbox final : public outbox {
     if (auto st = exec(writer_.db, k_schema_v3_finish); !st) {
       return st;
     }
-    return sqlite::write_key_check(writer_.db, key_, k_key_check_text, k_key_check_aad, k_prefix);
+    return sqlite::write_key_check(writer_.db, key_, k_key_check_text, k_key_check_aad, "key check",
+                                   k_prefix);
   }
 
   /// The key check of a v3 file: refuses another master key before anything is read or written.
   status check_key(const std::string& path) {
     return sqlite::verify_key_check(
         writer_.db, key_, k_key_check_text, k_key_check_aad, path + " has no key check",
-        "storage.master_key does not match the key this outbox was created with", k_prefix);
+        "storage.master_key does not match the key this outbox was created with", "key check",
+        k_prefix);
   }
 
   /// v2 -> v3: every message and window row again, identifiers sealed and digested. The old

@@ -200,9 +200,11 @@ inline status set_writer_pragmas(sqlite3* db, config::durability durability,
 
 /// Writes the key check of a new store into its `meta` table (`name` 'key_check'): `text` sealed
 /// under `key` with `aad`. A store opened later with another master key fails to open it
-/// (`verify_key_check`) before anything is read or written.
+/// (`verify_key_check`) before anything is read or written. `what` names the step in an SQLite
+/// error.
 inline status write_key_check(sqlite3* db, std::string_view key, std::string_view text,
-                              std::string_view aad, std::string_view prefix = "sqlite") {
+                              std::string_view aad, std::string_view what = "write key check",
+                              std::string_view prefix = "sqlite") {
   auto check = crypto::seal(key, text, aad);
   if (!check) {
     return check.err();
@@ -215,15 +217,17 @@ inline status write_key_check(sqlite3* db, std::string_view key, std::string_vie
   query q(put);
   q.blob(1, check.value());
   if (int rc = q.step(); rc != SQLITE_DONE) {
-    return sql_error(db, rc, "write key check", prefix);
+    return sql_error(db, rc, what, prefix);
   }
   return {};
 }
 
 /// Checks the key check `write_key_check` wrote: `errc::internal` with `missing` when the store
-/// has none, with `wrong` when it does not open under `key` to `text`.
+/// has none, with `wrong` when it does not open under `key` to `text`; `what` names the step in
+/// an SQLite error.
 inline status verify_key_check(sqlite3* db, std::string_view key, std::string_view text,
                                std::string_view aad, std::string missing, std::string wrong,
+                               std::string_view what = "read key check",
                                std::string_view prefix = "sqlite") {
   stmt get;
   if (auto st = prepare(db, "SELECT value FROM meta WHERE name = 'key_check'", get, prefix); !st) {
@@ -235,7 +239,7 @@ inline status verify_key_check(sqlite3* db, std::string_view key, std::string_vi
     return {errc::internal, std::move(missing)};
   }
   if (rc != SQLITE_ROW) {
-    return sql_error(db, rc, "read key check", prefix);
+    return sql_error(db, rc, what, prefix);
   }
   auto opened = crypto::open(key, q.col_view(0), aad);
   if (!opened || *opened != text) {

@@ -92,6 +92,10 @@ struct writer_statements {
 /// Prepares every statement of the writer (once the schema is current).
 status prepare_writer(sqlite3* db, writer_statements& w);
 
+/// One open database and what every store over it shares: the directory lock, the writer
+/// connection with its statements (used with `write_mutex` held), the key ring, the tenants'
+/// committed heads and the readers. Owned jointly by the event log, delivery and privacy stores
+/// over it (`make_sqlite_stores`); closed when the last of them goes.
 struct database {
   /// Opens (or creates, with `dir`) the database, migrates it to the current schema and loads
   /// the tenants' heads (store/sqlite_log.hpp documents the errors).
