@@ -16,8 +16,8 @@
 #include "delivery/http_client.hpp"
 #include "delivery/settings.hpp"
 #include "privacy/consent.hpp"
-#include "store/event_log.hpp"
 #include "store/outbox.hpp"
+#include "store/stores.hpp"
 
 namespace sb::actors {
 
@@ -48,7 +48,7 @@ struct sender_settings {
 struct tenant_init {
   std::shared_ptr<const config::config> cfg;
   std::size_t tenant_index = 0;  ///< into cfg->tenants
-  std::shared_ptr<store::event_log> log;
+  store::stores stores;          ///< the gateway's (store/stores.hpp)
   store_writer_actor store;
   adapter_lookup adapters;
   actor_settings settings;
@@ -110,7 +110,8 @@ void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
 struct subscriber_init {
   std::string tenant;
   config::subscriber_config sub;          ///< has `push`
-  std::shared_ptr<store::event_log> log;  ///< also its `delivery_store` (cursor, dead letters)
+  std::shared_ptr<store::event_log> log;
+  std::shared_ptr<store::delivery_store> delivery;  ///< cursor, dead letters; null = none
   std::shared_ptr<delivery::http_client> http;
   delivery::settings settings;
   /// Consent checked per event before it is queued, again before each attempt and before a

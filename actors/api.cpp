@@ -41,10 +41,11 @@ void handle_tenant_api(const tenant_api_env& env, api_call& c) {
   }
 }
 
-void handle_root_api(caf::event_based_actor* root, const std::shared_ptr<store::event_log>& log,
+void handle_root_api(caf::event_based_actor* root,
+                     const std::shared_ptr<store::privacy_store>& privacy,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c) {
   if (c.op == "deletion.status") {
-    deletion_status(log, jobs, c);
+    deletion_status(privacy, jobs, c);
   } else {
     c.reply->answer(error_response(errc::not_found, "no such API call: " + c.op));
   }

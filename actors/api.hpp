@@ -13,7 +13,7 @@
 #include "actors/outbox_writer.hpp"
 #include "actors/store_writer.hpp"
 #include "config/config.hpp"
-#include "store/event_log.hpp"
+#include "store/stores.hpp"
 
 namespace sb::privacy {
 class consent_registry;
@@ -34,7 +34,7 @@ struct tenant_api_env {
   caf::event_based_actor* self = nullptr;  ///< the tenant actor
   std::shared_ptr<const config::config> cfg;
   const config::tenant_config* tenant = nullptr;  ///< into `cfg`
-  std::shared_ptr<store::event_log> log;
+  store::stores stores;                           ///< the gateway's (store/stores.hpp)
   store_writer_actor store;  ///< the current store writer; null while it restarts
   actor_settings settings;
   /// The gateway's consent registry (src/privacy/consent.hpp); null = consent kept only in the
@@ -57,7 +57,8 @@ void handle_tenant_api(const tenant_api_env& env, api_call& c);
 
 /// In the root actor: a call that names no tenant.
 /// `jobs`: the privacy workers, where calls that read the store run.
-void handle_root_api(caf::event_based_actor* root, const std::shared_ptr<store::event_log>& log,
+void handle_root_api(caf::event_based_actor* root,
+                     const std::shared_ptr<store::privacy_store>& privacy,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
 
 }  // namespace sb::actors

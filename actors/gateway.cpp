@@ -68,7 +68,7 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   tenant_init init;
   init.cfg = st.opts.cfg;
   init.tenant_index = index;
-  init.log = st.opts.log;
+  init.stores = st.opts.stores;
   init.store = st.store;
   init.adapters = st.opts.adapters;
   init.settings = st.opts.settings;
@@ -88,7 +88,7 @@ void spawn_tenant(root_ptr self, std::size_t index) {
 
 store_writer_actor spawn_store(root_ptr self) {
   auto& st = self->state;
-  return spawn_store_writer(self, st.opts.log, st.opts.store_blocks,
+  return spawn_store_writer(self, st.opts.stores.log, st.opts.store_blocks,
                             st.opts.settings.mailbox_high_water,
                             st.opts.cfg->limits.quarantine_bytes_per_channel);
 }
@@ -97,7 +97,7 @@ caf::actor start_sweeper(root_ptr self) {
   auto& st = self->state;
   sweeper_init sw;
   sw.cfg = st.opts.cfg;
-  sw.log = st.opts.log;
+  sw.privacy = st.opts.stores.privacy;
   sw.outbox = st.opts.outbox;  // outbound messages expire by the same retention
   sw.clock = st.opts.clock;
   sw.interval = st.opts.retention_sweep_interval;
@@ -244,7 +244,9 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         }
       },
       // API calls that name no tenant (actors/api.hpp).
-      [=](api_atom, api_msg& m) { handle_root_api(self, self->state.opts.log, self->state.privacy_jobs, m.c); },
+      [=](api_atom, api_msg& m) {
+        handle_root_api(self, self->state.opts.stores.privacy, self->state.privacy_jobs, m.c);
+      },
   };
 }
 
@@ -310,7 +312,8 @@ class gateway_impl final : public gateway_with_actors {
         purposes = privacy::purposes_of(sub->purposes);
       }
     }
-    auto s = spawn_stream_actor(*system_, opts_.log, std::move(r), t, opts_.consents, purposes);
+    auto s =
+        spawn_stream_actor(*system_, opts_.stores.log, std::move(r), t, opts_.consents, purposes);
     return std::make_shared<actor_stream_handle>(std::move(s));
   }
 
@@ -404,12 +407,12 @@ class gateway_impl final : public gateway_with_actors {
 }  // namespace
 
 std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
-  if (!opts.log) {
-    opts.log = store::make_memory_log();
+  if (!opts.stores.log) {
+    opts.stores = store::make_memory_stores();
   }
   if (!opts.consents) {
     // Start-up: load every tenant's consent before the first event is read.
-    opts.consents = std::make_shared<privacy::consent_registry>(store::privacy_store_of(opts.log));
+    opts.consents = std::make_shared<privacy::consent_registry>(opts.stores.privacy);
     for (const auto& t : opts.cfg->tenants) {
       if (auto s = opts.consents->load(t.id); !s) {
         throw std::runtime_error("cannot load the consent of tenant " + t.id + ": " +
@@ -461,13 +464,13 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
 std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cfg) {
   gateway_options opts;
   if (cfg->storage.backend == "sqlite") {
-    auto log = store::make_sqlite_log(cfg->storage.path, cfg->storage.durability,
-                                      cfg->storage.master_key);
-    if (!log) {
+    auto stores = store::make_sqlite_stores(cfg->storage.path, cfg->storage.durability,
+                                            cfg->storage.master_key);
+    if (!stores) {
       throw std::runtime_error("cannot open the store in " + cfg->storage.path + ": " +
-                               log.err().message);
+                               stores.err().message);
     }
-    opts.log = std::move(log.value());
+    opts.stores = std::move(stores.value());
     opts.store_blocks = true;
     // Outbound messages live in their own database beside the event log (store/outbox.hpp).
     auto box = store::make_sqlite_outbox(cfg->storage.path, cfg->storage.durability,

@@ -15,8 +15,10 @@ namespace sb::actors {
 
 struct gateway_options {
   std::shared_ptr<const config::config> cfg;
-  std::shared_ptr<store::event_log> log;  ///< null = a new in-memory log
-  adapter_lookup adapters;                ///< null = adapters::find
+  /// The event log, delivery and privacy stores (store/stores.hpp); no `log` = new in-memory
+  /// stores (`store::make_memory_stores`).
+  store::stores stores;
+  adapter_lookup adapters;  ///< null = adapters::find
   /// The log's appends block on disk (fsync): run the store writer on its own thread so that no
   /// scheduler thread waits for the disk.
   bool store_blocks = false;
@@ -26,8 +28,8 @@ struct gateway_options {
   /// `delivery.client`) when a tenant has a push subscriber or a channel that can send. Stopped
   /// by `shutdown` once every actor is done.
   std::shared_ptr<delivery::http_client> http;
-  /// Every subject's consent (privacy/consent.hpp); null = one is made over the log's privacy
-  /// store (`store::privacy_store_of`) and loaded for every tenant at start.
+  /// Every subject's consent (privacy/consent.hpp); null = one is made over `stores.privacy` and
+  /// loaded for every tenant at start.
   std::shared_ptr<privacy::consent_registry> consents;
   /// The retention sweeper's clock; null = `sb::now`. Tests sweep "in the future" with it.
   std::function<timestamp()> clock;

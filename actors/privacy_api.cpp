@@ -499,7 +499,7 @@ void list_audit(const tenant_api_env& env, api_call& c) {
         error_response(errc::bad_request, "parameter 'limit' must be an integer from 1 to 1000"));
     return;
   }
-  auto ps = store::privacy_store_of(env.log);
+  auto ps = env.stores.privacy;
   if (!ps) {
     c.reply->answer(no_privacy_store());
     return;
@@ -641,9 +641,8 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
             });
 }
 
-void deletion_status(std::shared_ptr<store::event_log> log,
+void deletion_status(std::shared_ptr<store::privacy_store> ps,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c) {
-  auto ps = store::privacy_store_of(log);
   const std::string code = c.params.empty() ? std::string{} : c.params.front();
   if (!ps || code.rfind("del_", 0) != 0 || code.size() > 128) {
     c.reply->answer(

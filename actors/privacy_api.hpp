@@ -61,7 +61,7 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c);
 /// {"confirmation_code","status","requested_at","completed_at"} or 404. The lookup runs on the
 /// privacy workers (`jobs`), so a flood of this public route starts no thread and holds no
 /// scheduler thread on the disk; past the workers' queue it is answered 503.
-void deletion_status(std::shared_ptr<store::event_log> log,
+void deletion_status(std::shared_ptr<store::privacy_store> ps,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
 
 // -- Shopify's privacy webhooks (routed here by the tenant actor) --------------------------

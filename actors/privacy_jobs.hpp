@@ -136,7 +136,7 @@ struct job_ctx {
   std::string tenant;
   std::shared_ptr<const config::config> cfg;
   std::shared_ptr<store::event_log> log;
-  std::shared_ptr<store::privacy_store> ps;  ///< null when the event log keeps no privacy data
+  std::shared_ptr<store::privacy_store> ps;  ///< null when the gateway keeps no privacy store
   std::shared_ptr<privacy::consent_registry> consents;
   caf::actor tenant_actor;
   store_writer_actor store;
@@ -147,8 +147,8 @@ inline job_ctx make_ctx(const tenant_api_env& env) {
   job_ctx ctx;
   ctx.tenant = env.tenant->id;
   ctx.cfg = env.cfg;
-  ctx.log = env.log;
-  ctx.ps = store::privacy_store_of(env.log);
+  ctx.log = env.stores.log;
+  ctx.ps = env.stores.privacy;
   ctx.consents = env.consents;
   ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
   ctx.store = env.store;

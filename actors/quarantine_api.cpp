@@ -35,6 +35,7 @@ struct job_ctx {
   std::shared_ptr<const config::config> cfg;  ///< keeps `tenant_cfg` alive
   const config::tenant_config* tenant_cfg = nullptr;
   std::shared_ptr<store::event_log> log;
+  std::shared_ptr<store::privacy_store> ps;  ///< its audit log; null = none kept
   caf::actor tenant_actor;
   std::string caller;  ///< audit: "subscriber:<name>"
   std::chrono::milliseconds timeout{std::chrono::seconds{10}};
@@ -45,7 +46,8 @@ job_ctx make_ctx(const tenant_api_env& env, const api_call& c) {
   ctx.tenant = env.tenant->id;
   ctx.cfg = env.cfg;
   ctx.tenant_cfg = env.tenant;
-  ctx.log = env.log;
+  ctx.log = env.stores.log;
+  ctx.ps = env.stores.privacy;
   ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
   ctx.caller = "subscriber:" + c.caller;
   ctx.timeout = env.settings.store_timeout;
@@ -68,7 +70,7 @@ http_response store_error(const error& e) {
 
 /// Writes an audit entry (privacy audit log); logged, not fatal, when the store refuses it.
 void audit(const job_ctx& ctx, std::string action, std::string outcome, std::string detail) {
-  auto ps = store::privacy_store_of(ctx.log);
+  const auto& ps = ctx.ps;
   if (!ps) {
     return;
   }

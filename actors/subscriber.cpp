@@ -542,7 +542,7 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
     st.dead_letters = &cat::push_dead_letters().with(labels);
     st.lag = &cat::push_lag().with(labels);
   }
-  st.dstore = store::delivery_store_of(st.init.log);
+  st.dstore = st.init.delivery;
   auto sig = st.init.sub.push ? delivery::signer::from_secret(st.init.sub.push->secret)
                               : result<delivery::signer>(errc::bad_request, "no push config");
   if (!st.dstore || !st.init.http || !sig) {

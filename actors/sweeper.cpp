@@ -113,7 +113,7 @@ caf::actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init) {
       [](caf::stateful_actor<sweeper_state>* self, sweeper_init init) -> caf::behavior {
         auto& st = self->state;
         st.init = std::move(init);
-        st.store = store::privacy_store_of(st.init.log);
+        st.store = st.init.privacy;
         if (!st.store) {
           log::warn("sweeper", "the event log keeps no privacy data; retention is not enforced");
         }

@@ -10,7 +10,6 @@
 #include "actors/messages.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
-#include "store/event_log.hpp"
 #include "store/outbox.hpp"
 #include "store/privacy_store.hpp"
 
@@ -18,7 +17,7 @@ namespace sb::actors {
 
 struct sweeper_init {
   std::shared_ptr<const config::config> cfg;
-  std::shared_ptr<store::event_log> log;  ///< its privacy store does the deleting
+  std::shared_ptr<store::privacy_store> privacy;  ///< does the deleting; null = no retention
   /// The outbox (store/outbox.hpp), whose finished messages and window rows expire by the same
   /// retention; null = none (no sendable channel).
   std::shared_ptr<store::outbox> outbox;
@@ -38,7 +37,7 @@ sweep_report sweep_retention(const config::config& cfg, store::privacy_store& st
 
 /// The sweeper actor: detached (its own thread, since expiry deletes on disk), monitored by
 /// `parent`, which stops it on shutdown. Answers (`sweep_atom`) with a `sweep_report` after
-/// sweeping at once. A log without a privacy store makes it a no-op that logs once.
+/// sweeping at once. Without a privacy store (null) it is a no-op that logs once.
 caf::actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init);
 
 }  // namespace sb::actors

@@ -93,7 +93,8 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
   subscriber_init init;
   init.tenant = st.cfg->id;
   init.sub = sub;
-  init.log = st.init.log;
+  init.log = st.init.stores.log;
+  init.delivery = st.init.stores.delivery;
   init.http = st.init.http;
   init.settings = st.init.delivery;
   init.consents = st.init.consents;
@@ -281,7 +282,7 @@ void settle(tenant_ptr self) {
               " ms (a commit was lost); announcing them now");
     announce(self);
   }
-  st.settle_mark = st.init.log->head(st.cfg->id);
+  st.settle_mark = st.init.stores.log->head(st.cfg->id);
   self->delayed_send(self, settle_interval(self), head_atom::value);
 }
 
@@ -401,7 +402,7 @@ tenant_api_env api_env(tenant_ptr self) {
   env.self = self;
   env.cfg = st.init.cfg;
   env.tenant = st.cfg;
-  env.log = st.init.log;
+  env.stores = st.init.stores;
   env.store = st.init.store;
   env.settings = st.init.settings;
   env.consents = st.init.consents;
@@ -469,7 +470,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   st.conversations_evicted = &metrics::catalog::conversation_evictions().with({st.cfg->id});
   // Everything stored before this tenant actor started is announced: a previous one committed
   // it, or it is gone with that actor (its keywords were applied or are retried).
-  st.announced = announced_head{st.init.log->head(st.cfg->id)};
+  st.announced = announced_head{st.init.stores.log->head(st.cfg->id)};
   st.settle_mark = st.announced.value();
   self->delayed_send(self, settle_interval(self), head_atom::value);
   for (const auto& ch : st.cfg->channels) {
@@ -540,7 +541,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
                                              : privacy::bit(privacy::purpose::support);
         // Up to what is announced now: a stored event whose commit (and keyword) is not yet
         // applied stays out of this page.
-        self->spawn([log = st.init.log, consents = st.init.consents, purposes,
+        self->spawn([log = st.init.stores.log, consents = st.init.consents, purposes,
                      upto = st.announced.value(), q = std::move(r.q)](caf::event_based_actor*) {
           q.reply->answer(events_page(*log, q, consents.get(), purposes, upto));
         });

@@ -13,11 +13,10 @@
 /// Push-delivery state of each (tenant, subscriber): how far delivery got (the cursor), the
 /// deliveries that ran out of retries (dead letters, listed and redriven through the backend API,
 /// docs/DESIGN.md §6) and whether the receiver stopped delivery (410 Gone). The in-memory and the
-/// SQLite event logs both implement it on the same object as their `event_log`; `delivery_store_of`
-/// gives access to it.
+/// SQLite stores both serve one beside their `event_log` (store/stores.hpp).
 ///
 /// Threading: every member may be called from any thread, concurrently with each other and with
-/// the `event_log` members of the same object. Writes (`save_cursor`, `add_dead_letter`,
+/// the `event_log` members of the same stores. Writes (`save_cursor`, `add_dead_letter`,
 /// `take_dead_letter`, `disable`, `enable`) are serialized with `append` and are durable, as
 /// configured, when they return ok; callers should therefore save cursors in batches, not once per
 /// event.
@@ -47,15 +46,15 @@ class delivery_store {
 
   /// Records that the subscriber has everything up to `seq`. Overwrites the previous cursor, also
   /// with a lower value (a replay moves it back).
-  virtual status save_cursor(const std::string& tenant, const std::string& subscriber,
-                             std::uint64_t seq) = 0;
+  [[nodiscard]] virtual status save_cursor(const std::string& tenant, const std::string& subscriber,
+                                           std::uint64_t seq) = 0;
 
   /// The saved cursor, 0 when none was saved. On a storage error it logs and answers 0: delivery
   /// then starts over, which is at-least-once, never loss.
   virtual std::uint64_t cursor(const std::string& tenant, const std::string& subscriber) = 0;
 
   /// Keeps a dead letter (its `id` is ignored). Returns the assigned id.
-  virtual result<std::uint64_t> add_dead_letter(dead_letter letter) = 0;
+  [[nodiscard]] virtual result<std::uint64_t> add_dead_letter(dead_letter letter) = 0;
 
   /// The subscriber's dead letters with id > `after_id`, oldest first, at most `limit`. On a
   /// storage error it logs and answers what it has (possibly nothing).
@@ -65,29 +64,24 @@ class delivery_store {
 
   /// Removes a dead letter and returns it (redrive). `errc::not_found` when the subscriber of
   /// that tenant has no dead letter with this id (already taken, or another tenant's).
-  virtual result<dead_letter> take_dead_letter(const std::string& tenant,
-                                               const std::string& subscriber, std::uint64_t id) = 0;
+  [[nodiscard]] virtual result<dead_letter> take_dead_letter(const std::string& tenant,
+                                                             const std::string& subscriber,
+                                                             std::uint64_t id) = 0;
 
   /// Records that delivery to the subscriber is stopped (its receiver answered 410 Gone), so it
   /// stays stopped across restarts. Overwrites an earlier record.
-  virtual status disable(const std::string& tenant, const std::string& subscriber,
-                         subscriber_disabled why) = 0;
+  [[nodiscard]] virtual status disable(const std::string& tenant, const std::string& subscriber,
+                                       subscriber_disabled why) = 0;
 
   /// Removes that record (`POST /v1/subscribers/{name}/enable`, a redrive). Ok when there was
   /// none.
-  virtual status enable(const std::string& tenant, const std::string& subscriber) = 0;
+  [[nodiscard]] virtual status enable(const std::string& tenant, const std::string& subscriber) = 0;
 
   /// The subscriber's record, or nullopt when delivery is not stopped. A storage error is
   /// returned as such: the caller decides (the subscriber actor then delivers, and a receiver
   /// that is still gone answers 410 again).
-  virtual result<std::optional<subscriber_disabled>> disabled(const std::string& tenant,
-                                                              const std::string& subscriber) = 0;
+  [[nodiscard]] virtual result<std::optional<subscriber_disabled>> disabled(
+      const std::string& tenant, const std::string& subscriber) = 0;
 };
-
-/// The delivery store served by the same object as `log` (the in-memory and the SQLite logs both
-/// serve one), or null when `log` keeps no delivery state. Shares ownership with `log`.
-inline std::shared_ptr<delivery_store> delivery_store_of(const std::shared_ptr<event_log>& log) {
-  return std::dynamic_pointer_cast<delivery_store>(log);
-}
 
 }  // namespace sb::store

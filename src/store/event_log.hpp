@@ -9,9 +9,10 @@
 #include "core/error.hpp"
 #include "core/event.hpp"
 
-/// The tenant-scoped event log: the one interface between the actors and storage. The in-memory
-/// implementation serves until the durable SQLite store implements the same interface; the actors
-/// and the HTTP API do not change when it does.
+/// The tenant-scoped event log: the one interface between the actors and storage. Implemented in
+/// memory and over SQLite, each beside a `delivery_store` and a `privacy_store` over the same data
+/// (store/stores.hpp: `make_memory_stores`, `make_sqlite_stores`); the actors and the HTTP API do
+/// not change with the implementation.
 ///
 /// Threading: one writer at a time (the store-writer actor calls `append`); `read`, `head` and
 /// the quarantine's members may run concurrently with it from any thread.
@@ -104,8 +105,8 @@ class event_log {
   /// `requests[i].events[j]`. Assigns each tenant's next `seq` in order, renders each event's
   /// JSON, and dedupes by (tenant, channel name, dedupe_key), also within the batch. On failure
   /// nothing of the batch is stored.
-  virtual status append(std::vector<append_request>& requests,
-                        std::vector<std::vector<append_outcome>>& outcomes) = 0;
+  [[nodiscard]] virtual status append(std::vector<append_request>& requests,
+                                      std::vector<std::vector<append_outcome>>& outcomes) = 0;
 
   /// `upto` of `read` that bounds nothing.
   static constexpr std::uint64_t k_unbounded = ~std::uint64_t{0};
@@ -119,9 +120,10 @@ class event_log {
   /// (an opt-out keyword) that the tenant applies before it announces it (docs/architecture.md,
   /// "Consent is judged when an event is read"). Tools and tests that read what is stored may
   /// leave the default, everything.
-  virtual result<read_result> read(const std::string& tenant, std::uint64_t after,
-                                   std::size_t limit, const std::vector<std::string>& types,
-                                   std::uint64_t upto = k_unbounded) = 0;
+  [[nodiscard]] virtual result<read_result> read(const std::string& tenant, std::uint64_t after,
+                                                 std::size_t limit,
+                                                 const std::vector<std::string>& types,
+                                                 std::uint64_t upto = k_unbounded) = 0;
 
   /// The tenant's highest stored seq (0 when empty).
   virtual std::uint64_t head(const std::string& tenant) = 0;
@@ -131,10 +133,11 @@ class event_log {
   /// every body kept for the channel): then `errc::quarantine_full` and nothing is written. The
   /// check and the insert are one step with respect to every other write of the log (its writes
   /// are serialized), so concurrent quarantines never overshoot the quota together.
-  virtual result<std::uint64_t> quarantine(quarantined_body body, std::uint64_t quota_bytes) = 0;
+  [[nodiscard]] virtual result<std::uint64_t> quarantine(quarantined_body body,
+                                                         std::uint64_t quota_bytes) = 0;
 
   /// As above, without a quota.
-  result<std::uint64_t> quarantine(quarantined_body body) {
+  [[nodiscard]] result<std::uint64_t> quarantine(quarantined_body body) {
     return quarantine(std::move(body), k_no_quarantine_quota);
   }
 
@@ -144,33 +147,27 @@ class event_log {
 
   /// The tenant's quarantined bodies with id > `after_id`, of `channel` ("" = every channel),
   /// oldest first, at most `limit`: metadata only.
-  virtual result<std::vector<quarantine_entry>> quarantine_list(const std::string& tenant,
-                                                                const std::string& channel,
-                                                                std::uint64_t after_id,
-                                                                std::size_t limit) = 0;
+  [[nodiscard]] virtual result<std::vector<quarantine_entry>> quarantine_list(
+      const std::string& tenant, const std::string& channel, std::uint64_t after_id,
+      std::size_t limit) = 0;
 
   /// One quarantined body of the tenant, with its headers; `errc::not_found` when the tenant has
   /// none with this id.
-  virtual result<quarantined_body> quarantined_one(const std::string& tenant, std::uint64_t id) = 0;
+  [[nodiscard]] virtual result<quarantined_body> quarantined_one(const std::string& tenant,
+                                                                 std::uint64_t id) = 0;
 
   /// Deletes one quarantined body of the tenant and answers what it was; `errc::not_found` when
   /// the tenant has none with this id (never was, purged, re-ingested).
-  virtual result<quarantine_entry> drop_quarantined(const std::string& tenant,
-                                                    std::uint64_t id) = 0;
+  [[nodiscard]] virtual result<quarantine_entry> drop_quarantined(const std::string& tenant,
+                                                                  std::uint64_t id) = 0;
 
   /// Deletes every quarantined body of one channel of the tenant.
-  virtual result<quarantine_purge> drop_quarantine_of(const std::string& tenant,
-                                                      const std::string& channel) = 0;
+  [[nodiscard]] virtual result<quarantine_purge> drop_quarantine_of(const std::string& tenant,
+                                                                    const std::string& channel) = 0;
 
   /// What the channel's quarantine holds against its quota (`quarantine_charge`, summed).
-  virtual result<std::uint64_t> quarantine_used(const std::string& tenant,
-                                                const std::string& channel) = 0;
+  [[nodiscard]] virtual result<std::uint64_t> quarantine_used(const std::string& tenant,
+                                                              const std::string& channel) = 0;
 };
-
-/// An in-memory log (lost on restart; bounded only by memory; not encrypted, as nothing of it is
-/// at rest). Thread-safe as documented above. It also keeps delivery state (`delivery_store_of`,
-/// store/delivery_store.hpp) and privacy state (`privacy_store_of`, store/privacy_store.hpp).
-/// The durable log is `make_sqlite_log` (store/sqlite_log.hpp).
-std::shared_ptr<event_log> make_memory_log();
 
 }  // namespace sb::store

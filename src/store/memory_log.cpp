@@ -1,12 +1,12 @@
-// The in-memory log: event log, delivery store and privacy store in one object, behind one
-// reader-writer lock. Nothing here is encrypted: nothing is at rest (it is lost with the process),
-// so there is no data key to destroy; an erasure deletes the rows, as the SQLite log does, and
-// `erase_outcome::key_destroyed` answers as the SQLite log would (true when the subject had
-// events stored since it was last erased, which is when the SQLite log holds a key for it).
-// Dedupe keys are held as keyed digests under a random key of this object, as the SQLite log
-// holds them under a key of the master key: an erasure leaves them as tombstones, and what stays
-// of an erased event's dedupe key (a WhatsApp message id encodes a phone number) is not
-// reversible, in memory too.
+// The in-memory stores: event log, delivery store and privacy store in one object, behind one
+// reader-writer lock (`make_memory_stores` hands it out as each of the three). Nothing here is
+// encrypted: nothing is at rest (it is lost with the process), so there is no data key to destroy;
+// an erasure deletes the rows, as the SQLite log does, and `erase_outcome::key_destroyed` answers
+// as the SQLite log would (true when the subject had events stored since it was last erased, which
+// is when the SQLite log holds a key for it). Dedupe keys are held as keyed digests under a random
+// key of this object, as the SQLite log holds them under a key of the master key: an erasure leaves
+// them as tombstones, and what stays of an erased event's dedupe key (a WhatsApp message id encodes
+// a phone number) is not reversible, in memory too.
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -15,11 +15,9 @@
 #include <unordered_map>
 
 #include "core/aead.hpp"
-#include "core/crypto.hpp"
-#include "store/delivery_store.hpp"
-#include "store/event_log.hpp"
 #include "store/privacy_rules.hpp"
-#include "store/privacy_store.hpp"
+#include "store/sealed.hpp"
+#include "store/stores.hpp"
 
 namespace sb::store {
 
@@ -596,12 +594,7 @@ class memory_log final : public event_log, public delivery_store, public privacy
 
   /// The dedupe digest of `key` on `channel` (the map is per tenant).
   std::string dedupe_digest(std::string_view channel, std::string_view key) const {
-    std::string material;
-    material.reserve(channel.size() + 1 + key.size());
-    material.append(channel).push_back('\0');
-    material.append(key);
-    const auto mac = crypto::hmac_sha256(secret_, material);
-    return std::string(reinterpret_cast<const char*>(mac.data()), k_dedupe_digest_size);
+    return sealed::keyed_digest(secret_, {channel, key}, k_dedupe_digest_size);
   }
 
   /// How many dedupe keys the events `seqs` left: they stay, as tombstones.
@@ -654,8 +647,9 @@ class memory_log final : public event_log, public delivery_store, public privacy
 
 }  // namespace
 
-std::shared_ptr<event_log> make_memory_log() {
-  return std::make_shared<memory_log>();
+stores make_memory_stores() {
+  auto log = std::make_shared<memory_log>();
+  return {log, log, log};
 }
 
 }  // namespace sb::store

@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/crypto.hpp"
 #include "store/outbox.hpp"
+#include "store/sealed.hpp"
 
 namespace sb::store {
 
@@ -74,8 +74,7 @@ status outbox::set_last_inbound(const std::string& tenant, const std::string& co
 }
 
 std::string outbox_key(std::string_view master_key) {
-  const auto d = crypto::hmac_sha256(master_key, "outbox");
-  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+  return sealed::derive_key(master_key, "outbox");
 }
 
 namespace {
@@ -223,8 +222,7 @@ class memory_outbox final : public outbox {
     return rows_.at(by_id_.at(it->second));
   }
 
-  result<std::string> peer_of(const std::string& tenant,
-                              const std::string& conversation) override {
+  result<std::string> peer_of(const std::string& tenant, const std::string& conversation) override {
     std::lock_guard lock(mutex_);
     auto it = inbound_.find({tenant, conversation});
     if (it == inbound_.end() || it->second.peer.empty()) {

@@ -127,50 +127,51 @@ class outbox {
   /// for the batch), and fills in their results. All or nothing: on error nothing of the batch is
   /// stored and the results are unspecified. A put of an id that exists is an error
   /// (`errc::internal`); ids are ULIDs, so it means a bug.
-  virtual status apply(std::vector<outbox_write>& batch) = 0;
+  [[nodiscard]] virtual status apply(std::vector<outbox_write>& batch) = 0;
 
   /// The message `id` of `tenant` (another tenant's id is `errc::not_found` too).
-  virtual result<outbound_record> get(const std::string& tenant, const std::string& id) = 0;
+  [[nodiscard]] virtual result<outbound_record> get(const std::string& tenant,
+                                                    const std::string& id) = 0;
 
   /// The channel's messages still queued or sending, oldest first (the order they were put in),
   /// at most `limit` (restart resume; `after_id` "" = from the start, else after that record).
-  virtual result<std::vector<outbound_record>> unfinished(const std::string& tenant,
-                                                          const std::string& channel,
-                                                          std::size_t limit,
-                                                          const std::string& after_id = {}) = 0;
+  [[nodiscard]] virtual result<std::vector<outbound_record>> unfinished(
+      const std::string& tenant, const std::string& channel, std::size_t limit,
+      const std::string& after_id = {}) = 0;
 
   /// The message the platform knows as `platform_message_id` on that channel (status receipts:
   /// WhatsApp statuses[].id, Messenger delivery/read watermarks name mids), or `errc::not_found`.
-  virtual result<outbound_record> find_by_platform_id(const std::string& tenant,
-                                                      const std::string& channel,
-                                                      const std::string& platform_message_id) = 0;
+  [[nodiscard]] virtual result<outbound_record> find_by_platform_id(
+      const std::string& tenant, const std::string& channel,
+      const std::string& platform_message_id) = 0;
 
   /// Erasure: deletes every message of `subject` (any state) and its conversations' last inbound
   /// times (those written with that subject); returns how many messages. Tell the channel's
   /// sender too (`forget_atom`), so it drops what it still holds in memory.
-  virtual result<std::uint64_t> erase_subject(const std::string& tenant,
-                                              const std::string& subject) = 0;
+  [[nodiscard]] virtual result<std::uint64_t> erase_subject(const std::string& tenant,
+                                                            const std::string& subject) = 0;
 
   /// Retention: deletes the tenant's finished messages (sent, delivered, read, failed) last
   /// updated before `cutoff`, and the window rows (last inbound time, peer) whose person last
   /// wrote before it. Returns how many messages.
-  virtual result<std::uint64_t> expire(const std::string& tenant, timestamp cutoff) = 0;
+  [[nodiscard]] virtual result<std::uint64_t> expire(const std::string& tenant,
+                                                     timestamp cutoff) = 0;
 
   /// The message `caller` of `tenant` created with Idempotency-Key `key` (kept as long as the
   /// message is), or `errc::not_found` (also for an empty key).
-  virtual result<outbound_record> find_by_idempotency_key(const std::string& tenant,
-                                                          const std::string& caller,
-                                                          const std::string& key) = 0;
+  [[nodiscard]] virtual result<outbound_record> find_by_idempotency_key(const std::string& tenant,
+                                                                        const std::string& caller,
+                                                                        const std::string& key) = 0;
 
   /// The real peer of a pseudonymous `conversation` (written with its last inbound time), or
   /// `errc::not_found` when none is known (the person never wrote, was erased, or the row
   /// expired).
-  virtual result<std::string> peer_of(const std::string& tenant,
-                                      const std::string& conversation) = 0;
+  [[nodiscard]] virtual result<std::string> peer_of(const std::string& tenant,
+                                                    const std::string& conversation) = 0;
 
   /// The person's last inbound message in `conversation` (Unix ms), or 0 when none is known.
-  virtual result<std::int64_t> last_inbound(const std::string& tenant,
-                                            const std::string& conversation) = 0;
+  [[nodiscard]] virtual result<std::int64_t> last_inbound(const std::string& tenant,
+                                                          const std::string& conversation) = 0;
 
   // -- conveniences: one write each (one disk sync each; prefer batches on hot paths) ---------
 
@@ -180,16 +181,16 @@ class outbox {
     outbound_record record;
     bool created = true;
   };
-  result<put_outcome> put(outbound_record r);
+  [[nodiscard]] result<put_outcome> put(outbound_record r);
 
   /// Applies `u`; true when applied (see `outbox_write::applied`).
-  result<bool> update(outbound_update u);
+  [[nodiscard]] result<bool> update(outbound_update u);
 
   /// Raises the conversation's last inbound time to `at_ms` (never lowers it); a non-empty
   /// `peer` is recorded as the conversation's real peer.
-  status set_last_inbound(const std::string& tenant, const std::string& conversation,
-                          std::int64_t at_ms, const std::string& subject = {},
-                          const std::string& peer = {});
+  [[nodiscard]] status set_last_inbound(const std::string& tenant, const std::string& conversation,
+                                        std::int64_t at_ms, const std::string& subject = {},
+                                        const std::string& peer = {});
 };
 
 /// Opens (creates) `<dir>/outbox.db`: WAL mode, `synchronous` as `durability` (as the event
@@ -208,9 +209,9 @@ class outbox {
 /// (checked at open: "storage.master_key does not match the key this outbox was created with";
 /// an older file then fails its migration), or is used by another outbox (this or another process:
 /// an exclusive lock on `<dir>/outbox.lock`).
-result<std::shared_ptr<outbox>> make_sqlite_outbox(const std::string& dir,
-                                                   config::durability durability,
-                                                   const std::string& master_key);
+[[nodiscard]] result<std::shared_ptr<outbox>> make_sqlite_outbox(const std::string& dir,
+                                                                 config::durability durability,
+                                                                 const std::string& master_key);
 
 /// An in-memory outbox (nothing survives the process).
 std::shared_ptr<outbox> make_memory_outbox();

@@ -8,9 +8,9 @@
 #include <unordered_set>
 #include <utility>
 
-#include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "store/privacy_store.hpp"
+#include "store/sealed.hpp"
 
 /// Input checks and the consent encoding shared by the in-memory and the SQLite logs, so both
 /// refuse the same input the same way. Internal to the store.
@@ -101,19 +101,12 @@ inline status check_privacy_request(const std::string& tenant, const std::string
   return {};
 }
 
-/// The stored identity of a privacy request: HMAC-SHA256 under `secret` of (tenant, channel,
-/// kind, request), each part ended by a NUL (names hold none), so no two requests share one.
+/// The stored identity of a privacy request: a keyed digest (sealed::keyed_digest, all 32 bytes)
+/// under `secret` of (tenant, channel, kind, request), so no two requests share one.
 inline std::string privacy_request_digest(std::string_view secret, std::string_view tenant,
                                           std::string_view channel, std::string_view kind,
                                           std::string_view request) {
-  std::string material;
-  material.reserve(tenant.size() + channel.size() + kind.size() + request.size() + 3);
-  material.append(tenant).push_back('\0');
-  material.append(channel).push_back('\0');
-  material.append(kind).push_back('\0');
-  material.append(request);
-  const auto mac = crypto::hmac_sha256(secret, material);
-  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+  return sealed::keyed_digest(secret, {tenant, channel, kind, request}, 32);
 }
 
 /// The privacy-request claims in progress of one log (`privacy_store::claim_privacy_request`),

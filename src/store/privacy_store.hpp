@@ -15,9 +15,8 @@
 /// What the gateway keeps to carry its data-protection duties (docs/DESIGN.md §7,
 /// docs/privacy.md): each subject's consent and restriction, erasure and export of a subject,
 /// retention, the audit log, platform deletion requests and the platforms' privacy requests
-/// already carried out (so a replay is recognised). The in-memory and the
-/// SQLite event logs both implement it on the same object as their `event_log`;
-/// `privacy_store_of` gives access to it.
+/// already carried out (so a replay is recognised). The in-memory and the SQLite stores both serve
+/// one beside their `event_log` (store/stores.hpp).
 ///
 /// Encryption at rest belongs to the SQLite log: each event payload (and quarantined body) is
 /// sealed with AES-256-GCM under its subject's data key (events without a subject use the
@@ -54,7 +53,7 @@
 /// is stored as usual, under a new data key.
 ///
 /// Threading: every member may be called from any thread, concurrently with each other and with
-/// the `event_log` members of the same object. Writes are serialized with `append` and are
+/// the `event_log` members of the same stores. Writes are serialized with `append` and are
 /// durable, as configured, when they return ok.
 namespace sb::store {
 
@@ -154,7 +153,7 @@ class privacy_store {
   /// Stores a subject's consent record (replaces the previous one). `bad_request` for an empty
   /// tenant or subject, or a purpose that is not an identifier (lower-case letters, digits, '_',
   /// '-'; at most 64 characters). Consent records are not encrypted (no content).
-  virtual status put_consent(const consent_record& r) = 0;
+  [[nodiscard]] virtual status put_consent(const consent_record& r) = 0;
 
   /// Every consent record of the tenant (loaded once when the tenant starts). On a storage
   /// error it logs and answers what it has (possibly nothing).
@@ -165,9 +164,9 @@ class privacy_store {
   /// The subject's stored events in seq order (decrypted), at most `limit`: the export. Empty for
   /// the subject "" and for an erased subject. An event that does not decrypt is an
   /// `errc::internal` error (never skipped silently).
-  virtual result<std::vector<stored_event>> subject_events(const std::string& tenant,
-                                                           const std::string& subject,
-                                                           std::size_t limit) = 0;
+  [[nodiscard]] virtual result<std::vector<stored_event>> subject_events(const std::string& tenant,
+                                                                         const std::string& subject,
+                                                                         std::size_t limit) = 0;
 
   /// Erases a subject, in one transaction: destroys its data key, deletes its events (receipts
   /// stored with the subject included, see above), their dead letters and its consent record;
@@ -175,8 +174,8 @@ class privacy_store {
   /// privacy requests naming the subject are kept (they hold no content and prove what was done).
   /// Idempotent (erasing twice finds nothing the second time). `bad_request` for an empty subject
   /// (the tenant's own key is never erased this way).
-  virtual result<erase_outcome> erase_subject(const std::string& tenant,
-                                              const std::string& subject) = 0;
+  [[nodiscard]] virtual result<erase_outcome> erase_subject(const std::string& tenant,
+                                                            const std::string& subject) = 0;
 
   /// Erases, in one transaction, every subject seen on a channel (each as `erase_subject`, also
   /// its events on other channels, if any) and then everything else of the channel: its events
@@ -185,8 +184,8 @@ class privacy_store {
   /// "seen on" the channel when it has events there or its data key was created there (so its
   /// consent record goes too after retention removed its events). `bad_request` for an empty
   /// channel name.
-  virtual result<erase_outcome> erase_channel(const std::string& tenant,
-                                              const std::string& channel) = 0;
+  [[nodiscard]] virtual result<erase_outcome> erase_channel(const std::string& tenant,
+                                                            const std::string& channel) = 0;
 
   // -- retention ------------------------------------------------------------------------------
 
@@ -197,12 +196,13 @@ class privacy_store {
   /// of a few thousand rows, each its own transaction, so a sweep holds up appends for one batch at
   /// most; a failure part-way leaves the earlier batches deleted (running the sweep again finishes
   /// it).
-  virtual result<sweep_outcome> expire(const std::string& tenant, timestamp cutoff) = 0;
+  [[nodiscard]] virtual result<sweep_outcome> expire(const std::string& tenant,
+                                                     timestamp cutoff) = 0;
 
   // -- audit ----------------------------------------------------------------------------------
 
   /// Appends an entry (its `id` is ignored); returns the assigned id.
-  virtual result<std::uint64_t> audit(audit_entry e) = 0;
+  [[nodiscard]] virtual result<std::uint64_t> audit(audit_entry e) = 0;
 
   /// The tenant's entries with id > `after_id`, oldest first, at most `limit`. On a storage
   /// error it logs and answers what it has (possibly nothing).
@@ -212,11 +212,11 @@ class privacy_store {
   // -- platform deletion requests -------------------------------------------------------------
 
   /// Stores a request (replaces the one with the same code). `bad_request` for an empty code.
-  virtual status put_deletion_request(const deletion_request& r) = 0;
+  [[nodiscard]] virtual status put_deletion_request(const deletion_request& r) = 0;
 
   /// The request with this code (any tenant: the code is the capability), or
   /// `errc::not_found`.
-  virtual result<deletion_request> find_deletion_request(const std::string& code) = 0;
+  [[nodiscard]] virtual result<deletion_request> find_deletion_request(const std::string& code) = 0;
 
   // -- platform privacy requests carried out (replays) ---------------------------------------
 
@@ -234,24 +234,18 @@ class privacy_store {
   /// nothing behind. Records are kept for good (retention does not remove them): a captured
   /// request replayed at any later time is recognised. `bad_request` for an empty tenant,
   /// channel or kind.
-  virtual result<privacy_request_claim> claim_privacy_request(const std::string& tenant,
-                                                              const std::string& channel,
-                                                              const std::string& kind,
-                                                              std::string_view request) = 0;
+  [[nodiscard]] virtual result<privacy_request_claim> claim_privacy_request(
+      const std::string& tenant, const std::string& channel, const std::string& kind,
+      std::string_view request) = 0;
 
   /// Records a claimed request as carried out (`r`'s tenant, channel and kind are the claim's;
   /// its `code` and `done_at` are stored) and ends the claim. Durable, as configured, when it
   /// returns ok; on an error the claim is still held (abandon it).
-  virtual status finish_privacy_request(const privacy_request_claim& claim,
-                                        const privacy_request& r) = 0;
+  [[nodiscard]] virtual status finish_privacy_request(const privacy_request_claim& claim,
+                                                      const privacy_request& r) = 0;
 
   /// Ends a claim without recording anything: the request may be claimed again.
   virtual void abandon_privacy_request(const privacy_request_claim& claim) = 0;
 };
-
-/// The privacy store served by the same object as `log`, or null. Shares ownership with `log`.
-inline std::shared_ptr<privacy_store> privacy_store_of(const std::shared_ptr<event_log>& log) {
-  return std::dynamic_pointer_cast<privacy_store>(log);
-}
 
 }  // namespace sb::store

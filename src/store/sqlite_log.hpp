@@ -5,18 +5,15 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
-#include "store/delivery_store.hpp"
-#include "store/event_log.hpp"
-#include "store/privacy_store.hpp"
+#include "store/stores.hpp"
 
 /// The durable store: one SQLite database, `<dir>/switchboard.db`, in WAL mode, with every event
 /// payload and quarantined body encrypted (docs/operations.md, "Storage and encryption at rest").
 namespace sb::store {
 
-/// Opens (or creates, with `dir`) the database and returns it as an `event_log`; the same object
-/// is also the `delivery_store` (`delivery_store_of`) and the `privacy_store`
-/// (`privacy_store_of`). One process at a time: a second open of the same `dir`, in this or
-/// another process, fails until the first log is destroyed.
+/// Opens (or creates, with `dir`) the database and returns its `event_log`, `delivery_store` and
+/// `privacy_store`, all three over it. One process at a time: a second open of the same `dir`, in
+/// this or another process, fails until every member of the first bundle is destroyed.
 ///
 /// `master_key` (`storage.master_key`, 32 raw bytes) wraps the data keys. Each event's JSON and
 /// conversation are sealed with AES-256-GCM under its subject's data key (the tenant's own key,
@@ -45,8 +42,8 @@ namespace sb::store {
 /// Errors (at open: a master key that is not 32 bytes or not this store's, unreadable or newer
 /// schema, directory not writable, store in use; later: I/O failures, disk full, a row that does
 /// not decrypt) are returned as `errc::internal` or `errc::unavailable` (busy) values.
-result<std::shared_ptr<event_log>> make_sqlite_log(const std::string& dir,
-                                                   config::durability durability,
-                                                   const std::string& master_key);
+[[nodiscard]] result<stores> make_sqlite_stores(const std::string& dir,
+                                                config::durability durability,
+                                                const std::string& master_key);
 
 }  // namespace sb::store

@@ -5,22 +5,17 @@
 // idempotency keys and the platforms' message ids are sealed (AES-256-GCM, bound to their row),
 // and the columns the lookups need hold keyed digests of them. Deleted rows are zeroed
 // (`secure_delete`) and the WAL is truncated after an erasure and after retention deletes.
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/file.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <utility>
 
 #include "core/aead.hpp"
-#include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "store/outbox.hpp"
+#include "store/sealed.hpp"
 #include "store/sqlite_util.hpp"
 
 namespace sb::store {
@@ -205,45 +200,16 @@ int rank(outbound_state s) {
 /// id, or tenant and conversation for a peer), so that a value copied to another row or column
 /// does not open.
 std::string aad(std::string_view what, std::string_view tenant, std::string_view row) {
-  std::string a(what);
-  a.push_back('\0');
-  a.append(tenant).push_back('\0');
-  a.append(row);
-  return a;
+  return sealed::join({what, tenant, row});
 }
 
 /// The v1/v2 binding of the sealed message JSON (read by the migration only).
 std::string v2_message_aad(const std::string& tenant, const std::string& id) {
-  std::string a = tenant;
-  a.push_back('\0');
-  a += id;
-  return a;
+  return sealed::join({tenant, id});
 }
 
-void put_field(std::string& out, std::string_view v) {
-  const auto n = static_cast<std::uint32_t>(v.size());
-  for (int i = 0; i < 4; ++i) {
-    out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  }
-  out.append(v);
-}
-
-bool get_field(std::string_view& in, std::string& out) {
-  if (in.size() < 4) {
-    return false;
-  }
-  std::uint32_t n = 0;
-  for (int i = 0; i < 4; ++i) {
-    n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  }
-  in.remove_prefix(4);
-  if (in.size() < n) {
-    return false;
-  }
-  out.assign(in.substr(0, n));
-  in.remove_prefix(n);
-  return true;
-}
+using sealed::get_field;
+using sealed::put_field;
 
 /// The plaintext of the sealed `record` column.
 std::string encode_record(const outbound_record& r) {
@@ -288,22 +254,17 @@ class sqlite_outbox final : public outbox {
       return {errc::bad_request, "outbox: storage.master_key must be 32 bytes"};
     }
     key_ = outbox_key(master_key);
-    const auto lookup = crypto::hmac_sha256(master_key, k_lookup_key_label);
-    lookup_key_.assign(reinterpret_cast<const char*>(lookup.data()), lookup.size());
+    lookup_key_ = sealed::derive_key(master_key, k_lookup_key_label);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
       return {errc::internal, "cannot create " + dir + ": " + ec.message()};
     }
     const std::string lock_path = dir + "/outbox.lock";
-    lock_.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock_.fd < 0) {
-      return {errc::internal, "cannot open " + lock_path + ": " + std::strerror(errno)};
-    }
-    if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
-      return {errc::internal, errno == EWOULDBLOCK
-                                  ? "outbox " + lock_path + " is in use (this or another process)"
-                                  : "cannot lock " + lock_path + ": " + std::strerror(errno)};
+    if (auto st = sqlite::lock_file(lock_path, lock_,
+                                    "outbox " + lock_path + " is in use (this or another process)");
+        !st) {
+      return st;
     }
     const std::string path = dir + "/outbox.db";
     if (auto st = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, writer_); !st) {
@@ -312,14 +273,8 @@ class sqlite_outbox final : public outbox {
     if (auto st = exec(writer_.db, "PRAGMA journal_mode = WAL"); !st) {
       return st;
     }
-    const char* sync = durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
-                       : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
-                                                               : "PRAGMA synchronous = OFF";
-    for (const char* pragma :
-         {sync, "PRAGMA journal_size_limit = 67108864", sqlite::secure_delete_pragma}) {
-      if (auto st = exec(writer_.db, pragma); !st) {
-        return st;
-      }
+    if (auto st = sqlite::set_writer_pragmas(writer_.db, durability, k_prefix); !st) {
+      return st;
     }
     bool rewritten = false;
     if (auto st = migrate(path, rewritten); !st) {
@@ -484,7 +439,7 @@ class sqlite_outbox final : public outbox {
   template <class... Parts>
   std::string digest_of(std::string_view kind, std::string_view tenant,
                         const Parts&... parts) const {
-    return sqlite::keyed_digest(lookup_key_, {kind, tenant, std::string_view(parts)...},
+    return sealed::keyed_digest(lookup_key_, {kind, tenant, std::string_view(parts)...},
                                 k_digest_size);
   }
 
@@ -556,40 +511,16 @@ class sqlite_outbox final : public outbox {
     if (auto st = exec(writer_.db, k_schema_v3_finish); !st) {
       return st;
     }
-    auto check = crypto::seal(key_, k_key_check_text, k_key_check_aad);
-    if (!check) {
-      return check.err();
-    }
-    stmt put;
-    if (auto st =
-            prepare(writer_.db, "INSERT INTO meta (name, value) VALUES ('key_check', ?1)", put);
-        !st) {
-      return st;
-    }
-    query q(put);
-    q.blob(1, check.value());
-    return expect_done(writer_.db, q.step(), "key check");
+    return sqlite::write_key_check(writer_.db, key_, k_key_check_text, k_key_check_aad, "key check",
+                                   k_prefix);
   }
 
   /// The key check of a v3 file: refuses another master key before anything is read or written.
   status check_key(const std::string& path) {
-    stmt get;
-    if (auto st = prepare(writer_.db, "SELECT value FROM meta WHERE name = 'key_check'", get);
-        !st) {
-      return st;
-    }
-    query q(get);
-    int rc = q.step();
-    if (rc != SQLITE_ROW) {
-      return rc == SQLITE_DONE ? status{errc::internal, path + " has no key check"}
-                               : status{sql_error(writer_.db, rc, "key check")};
-    }
-    auto opened = crypto::open(key_, q.col_view(0), k_key_check_aad);
-    if (!opened || *opened != k_key_check_text) {
-      return {errc::internal,
-              "storage.master_key does not match the key this outbox was created with"};
-    }
-    return {};
+    return sqlite::verify_key_check(
+        writer_.db, key_, k_key_check_text, k_key_check_aad, path + " has no key check",
+        "storage.master_key does not match the key this outbox was created with", "key check",
+        k_prefix);
   }
 
   /// v2 -> v3: every message and window row again, identifiers sealed and digested. The old

@@ -1,20 +1,23 @@
 #pragma once
 
-// The SQLite plumbing shared by the event log (sqlite_log.cpp) and the outbox
-// (sqlite_outbox.cpp): error values, owning handles, a bind/step/read helper, an advisory file
-// lock, keyed digests of identifiers, and the WAL truncation after deletes. Internal to sb_store.
+// The SQLite plumbing shared by the event log (src/store/sqlite/) and the outbox
+// (sqlite_outbox.cpp): error values, owning handles, a bind/step/read helper, the writer's
+// pragmas, an advisory file lock, the master-key check and the WAL truncation after deletes.
+// Internal to sb_store.
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 
-#include "core/crypto.hpp"
+#include "config/config.hpp"
+#include "core/aead.hpp"
 #include "core/error.hpp"
 
 namespace sb::store::sqlite {
@@ -146,8 +149,7 @@ inline status open_connection(const std::string& path, int flags, connection& ou
   return {};
 }
 
-inline status prepare(sqlite3* db, const char* sql, stmt& out,
-                      std::string_view prefix = "sqlite") {
+inline status prepare(sqlite3* db, const char* sql, stmt& out, std::string_view prefix = "sqlite") {
   int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out.out(), nullptr);
   if (rc != SQLITE_OK) {
     return sql_error(db, rc, std::string("prepare ") + sql, prefix);
@@ -177,33 +179,73 @@ inline result<std::string> scalar_text(sqlite3* db, const char* sql) {
   return q.col_text(0);
 }
 
-/// Deleted content is overwritten with zeros, also on free-list pages, so that erased and expired
-/// rows do not linger in the database file (set on every writing connection).
-inline constexpr const char* secure_delete_pragma = "PRAGMA secure_delete = ON";
-
-/// The stored form of an identifier that a store must find again but never read back (a dedupe
-/// key, a recipient, a platform message id): HMAC-SHA256 under `secret` of `parts` joined with NUL
-/// bytes, cut to `size` bytes (at most 32). Equality is all a lookup needs; the value itself, when
-/// it is needed, is kept sealed elsewhere. (The event log's dedupe digests are this construction
-/// over tenant, channel and key, 16 bytes.)
-inline std::string keyed_digest(std::string_view secret,
-                                std::initializer_list<std::string_view> parts, std::size_t size) {
-  std::string material;
-  std::size_t n = 0;
-  for (auto p : parts) {
-    n += p.size() + 1;
-  }
-  material.reserve(n);
-  bool first = true;
-  for (auto p : parts) {
-    if (!first) {
-      material.push_back('\0');
+/// Sets the pragmas of a writing connection (in WAL mode already): `synchronous` as `durability`
+/// asks (`fsync` = FULL, the WAL is fsynced at each commit; `os` = NORMAL; `none` = OFF); the
+/// WAL truncated to 64 MiB after a checkpoint, so one burst does not keep a large file forever;
+/// and deleted content overwritten with zeros, also on free-list pages, so that erased and expired
+/// rows do not linger in the database file.
+inline status set_writer_pragmas(sqlite3* db, config::durability durability,
+                                 std::string_view prefix = "sqlite") {
+  const char* sync = durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
+                     : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
+                                                             : "PRAGMA synchronous = OFF";
+  for (const char* pragma :
+       {sync, "PRAGMA journal_size_limit = 67108864", "PRAGMA secure_delete = ON"}) {
+    if (auto st = exec(db, pragma, prefix); !st) {
+      return st;
     }
-    first = false;
-    material.append(p);
   }
-  const auto mac = crypto::hmac_sha256(secret, material);
-  return std::string(reinterpret_cast<const char*>(mac.data()), std::min(size, mac.size()));
+  return {};
+}
+
+/// Writes the key check of a new store into its `meta` table (`name` 'key_check'): `text` sealed
+/// under `key` with `aad`. A store opened later with another master key fails to open it
+/// (`verify_key_check`) before anything is read or written. `what` names the step in an SQLite
+/// error.
+inline status write_key_check(sqlite3* db, std::string_view key, std::string_view text,
+                              std::string_view aad, std::string_view what = "write key check",
+                              std::string_view prefix = "sqlite") {
+  auto check = crypto::seal(key, text, aad);
+  if (!check) {
+    return check.err();
+  }
+  stmt put;
+  if (auto st = prepare(db, "INSERT INTO meta (name, value) VALUES ('key_check', ?1)", put, prefix);
+      !st) {
+    return st;
+  }
+  query q(put);
+  q.blob(1, check.value());
+  if (int rc = q.step(); rc != SQLITE_DONE) {
+    return sql_error(db, rc, what, prefix);
+  }
+  return {};
+}
+
+/// Checks the key check `write_key_check` wrote: `errc::internal` with `missing` when the store
+/// has none, with `wrong` when it does not open under `key` to `text`; `what` names the step in
+/// an SQLite error.
+inline status verify_key_check(sqlite3* db, std::string_view key, std::string_view text,
+                               std::string_view aad, std::string missing, std::string wrong,
+                               std::string_view what = "read key check",
+                               std::string_view prefix = "sqlite") {
+  stmt get;
+  if (auto st = prepare(db, "SELECT value FROM meta WHERE name = 'key_check'", get, prefix); !st) {
+    return st;
+  }
+  query q(get);
+  int rc = q.step();
+  if (rc == SQLITE_DONE) {
+    return {errc::internal, std::move(missing)};
+  }
+  if (rc != SQLITE_ROW) {
+    return sql_error(db, rc, what, prefix);
+  }
+  auto opened = crypto::open(key, q.col_view(0), aad);
+  if (!opened || *opened != text) {
+    return {errc::internal, std::move(wrong)};
+  }
+  return {};
 }
 
 /// Checkpoints the WAL of `db` into the database file and truncates the WAL to zero bytes, so that
@@ -239,5 +281,21 @@ struct file_lock {
     }
   }
 };
+
+/// Takes `out`, an exclusive lock on `path` (created when missing), without waiting: one store
+/// per directory and process. `errc::internal` with `in_use` when another holder has it.
+inline status lock_file(const std::string& path, file_lock& out, std::string in_use) {
+  out.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (out.fd < 0) {
+    return {errc::internal, "cannot open " + path + ": " + std::strerror(errno)};
+  }
+  if (::flock(out.fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return {errc::internal, std::move(in_use)};
+    }
+    return {errc::internal, "cannot lock " + path + ": " + std::strerror(errno)};
+  }
+  return {};
+}
 
 }  // namespace sb::store::sqlite

@@ -382,15 +382,16 @@ TEST_CASE(
     return e;
   };
   {
-    auto log = sb::store::make_sqlite_log(store.path, sb::config::durability::fsync, *key);
-    REQUIRE(log.ok());
+    auto stores = sb::store::make_sqlite_stores(store.path, sb::config::durability::fsync, *key);
+    REQUIRE(stores.ok());
+    auto& log = stores.value().log;
     std::vector<sb::store::append_request> reqs{
         {"acme",
          {message(1, "Three days old, first", now_ms - 3 * day_ms),
           message(2, "Three days old, second", now_ms - 3 * day_ms + 60000),
           message(3, "An hour old", now_ms - 3600 * 1000)}}};
     std::vector<std::vector<sb::store::append_outcome>> outcomes;
-    auto st = log.value()->append(reqs, outcomes);
+    auto st = log->append(reqs, outcomes);
     INFO((st ? std::string() : st.err().message));
     REQUIRE(st.ok());
     sb::store::quarantined_body q;
@@ -399,7 +400,7 @@ TEST_CASE(
     q.reason = "malformed";
     q.received_at = sb::timestamp::from_millis(now_ms - 3 * day_ms);
     q.body = "{\"entry\":[";
-    REQUIRE(log.value()->quarantine(q).ok());
+    REQUIRE(log->quarantine(q).ok());
   }  // closed: the binary may open it
 
   store_options o;

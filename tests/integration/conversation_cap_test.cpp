@@ -17,6 +17,7 @@
 #include "integration/delivery/receiver.hpp"
 #include "integration/gateway_support.hpp"
 #include "store/outbox.hpp"
+#include "store/stores.hpp"
 #include "support/eventually.hpp"
 
 using namespace sb;
@@ -50,14 +51,15 @@ std::shared_ptr<config::config> make_config(const std::string& api_base, std::ui
 }
 
 struct harness {
-  std::shared_ptr<store::event_log> log = store::make_memory_log();
+  store::stores stores = store::make_memory_stores();
+  std::shared_ptr<store::event_log> log = stores.log;
   std::shared_ptr<store::outbox> box = store::make_memory_outbox();
   std::unique_ptr<actors::gateway_with_actors> gw;
 
   explicit harness(std::shared_ptr<config::config> cfg) {
     actors::gateway_options opts;
     opts.cfg = std::move(cfg);
-    opts.log = log;
+    opts.stores = stores;
     opts.outbox = box;
     opts.retention_sweep_interval = 0ms;
     gw = actors::start_gateway(std::move(opts));

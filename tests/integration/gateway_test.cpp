@@ -12,6 +12,7 @@
 #include "actors/gateway_impl.hpp"
 #include "core/crypto.hpp"
 #include "integration/gateway_support.hpp"
+#include "store/stores.hpp"
 #include "support/eventually.hpp"
 
 using namespace sb;
@@ -88,13 +89,14 @@ std::shared_ptr<config::config> make_config() {
 }
 
 struct harness {
-  std::shared_ptr<store::event_log> log = store::make_memory_log();
+  store::stores stores = store::make_memory_stores();
+  std::shared_ptr<store::event_log> log = stores.log;
   std::unique_ptr<actors::gateway_with_actors> gw;
 
   explicit harness(actors::actor_settings settings = {}) {
     actors::gateway_options opts;
     opts.cfg = make_config();
-    opts.log = log;
+    opts.stores = stores;
     opts.settings = settings;
     opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
       return type == "test" ? &test_info() : nullptr;

@@ -15,8 +15,9 @@
 #include "actors/gateway_impl.hpp"
 #include "core/crypto.hpp"
 #include "integration/gateway_support.hpp"
-#include "support/eventually.hpp"
 #include "store/privacy_store.hpp"
+#include "store/stores.hpp"
+#include "support/eventually.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
@@ -106,13 +107,14 @@ std::shared_ptr<config::config> make_config(std::uint64_t quota) {
 }
 
 struct harness {
-  std::shared_ptr<store::event_log> log = store::make_memory_log();
+  store::stores stores = store::make_memory_stores();
+  std::shared_ptr<store::event_log> log = stores.log;
   std::unique_ptr<actors::gateway_with_actors> gw;
 
   explicit harness(std::uint64_t quota = config::limits_config{}.quarantine_bytes_per_channel) {
     actors::gateway_options opts;
     opts.cfg = make_config(quota);
-    opts.log = log;
+    opts.stores = stores;
     opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
       return type == "test" ? &fixable_info() : nullptr;
     };
@@ -156,7 +158,7 @@ struct harness {
 
   std::vector<store::audit_entry> audit(const std::string& tenant, const std::string& action) {
     std::vector<store::audit_entry> out;
-    for (auto& e : store::privacy_store_of(log)->audit_log(tenant, 0, 1000)) {
+    for (auto& e : stores.privacy->audit_log(tenant, 0, 1000)) {
       if (e.action == action) {
         out.push_back(std::move(e));
       }
@@ -332,7 +334,7 @@ TEST_CASE("a re-ingested opt-out keyword withdraws consent as a webhook's does",
   REQUIRE(events.size() == 2);
   CHECK(events[0].type == "message");
   CHECK(events[1].type == "consent.changed");
-  auto consents = store::privacy_store_of(h.log)->consents("acme");
+  auto consents = h.stores.privacy->consents("acme");
   REQUIRE(consents.size() == 1);
   CHECK(consents[0].subject == events[0].subject);
 }

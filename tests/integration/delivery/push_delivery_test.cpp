@@ -126,7 +126,7 @@ TEST_CASE("a failing conversation is retried in order with backoff while another
   CHECK(s.retries == m1.size() - 1);
   CHECK(s.last_error == "HTTP 500");
   CHECK(eventually([&] { return h.stats("hook").saved_cursor == 3; }));
-  CHECK(delivery_store_of(h.log)->cursor("acme", "hook") == 3);
+  CHECK(h.stores.delivery->cursor("acme", "hook") == 3);
 }
 
 TEST_CASE("410 Gone disables the subscriber without skipping anything, redrive re-enables it",
@@ -236,11 +236,11 @@ TEST_CASE("a restart resumes from the durable cursor without skipping or repeati
     test::receiver rx([](const received_request& r, std::size_t) {
       return status_reply(r.has("\"platform_event_id\":\"m3\"") ? 500 : 200);
     });
-    auto log =
-        store::make_sqlite_log(dir.string(), config::durability::none, std::string(32, 'k'));
-    REQUIRE(log.ok());
+    auto stores =
+        store::make_sqlite_stores(dir.string(), config::durability::none, std::string(32, 'k'));
+    REQUIRE(stores.ok());
     harness h(make_config({push_subscriber("hook", rx.url())}), fast_settings({0ms, 1h}),
-              log.value(), true);
+              stores.value(), true);
     REQUIRE(h.post("alice:m1:a|alice:m2:b|alice:m3:c").status == 200);
     REQUIRE(eventually([&] {
       auto s = h.stats("hook");
@@ -248,15 +248,15 @@ TEST_CASE("a restart resumes from the durable cursor without skipping or repeati
     }));
     CHECK(h.stats("hook").cursor == 2);
     h.gw->shutdown();  // saves the cursor
-    CHECK(delivery_store_of(h.log)->cursor("acme", "hook") == 2);
+    CHECK(h.stores.delivery->cursor("acme", "hook") == 2);
   }
   {
     test::receiver rx;
-    auto log =
-        store::make_sqlite_log(dir.string(), config::durability::none, std::string(32, 'k'));
-    REQUIRE(log.ok());
+    auto stores =
+        store::make_sqlite_stores(dir.string(), config::durability::none, std::string(32, 'k'));
+    REQUIRE(stores.ok());
     harness h(make_config({push_subscriber("hook", rx.url())}), fast_settings({0ms, 10ms}),
-              log.value(), true);
+              stores.value(), true);
     REQUIRE(h.post("alice:m4:d").status == 200);  // same conversation: after m3
     REQUIRE(eventually([&] { return h.stats("hook").delivered == 2; }));
     auto all = rx.requests();

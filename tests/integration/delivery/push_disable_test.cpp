@@ -35,7 +35,7 @@ actors::http_response enable(harness& h, const std::string& name) {
 }
 
 bool disabled_in_store(harness& h, const std::string& name) {
-  auto d = store::delivery_store_of(h.log)->disabled("acme", name);
+  auto d = h.stores.delivery->disabled("acme", name);
   REQUIRE(d.ok());
   return d->has_value();
 }

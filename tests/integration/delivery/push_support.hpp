@@ -18,6 +18,7 @@
 #include "core/ids.hpp"
 #include "integration/gateway_support.hpp"
 #include "store/delivery_store.hpp"
+#include "store/stores.hpp"
 #include "support/eventually.hpp"
 
 namespace sb::test::push {
@@ -131,15 +132,17 @@ inline std::string subject_of(const config::config& cfg, const std::string& peer
 }
 
 struct harness {
+  store::stores stores;
   std::shared_ptr<store::event_log> log;
   std::unique_ptr<actors::gateway_with_actors> gw;
 
-  harness(std::shared_ptr<config::config> cfg, delivery::settings settings,
-          std::shared_ptr<store::event_log> l = nullptr, bool store_blocks = false)
-      : log(l ? std::move(l) : store::make_memory_log()) {
+  /// Runs on `s`, or on new in-memory stores when it has no log.
+  harness(std::shared_ptr<config::config> cfg, delivery::settings settings, store::stores s = {},
+          bool store_blocks = false)
+      : stores(s.log ? std::move(s) : store::make_memory_stores()), log(stores.log) {
     actors::gateway_options opts;
     opts.cfg = std::move(cfg);
-    opts.log = log;
+    opts.stores = stores;
     opts.store_blocks = store_blocks;
     opts.delivery = std::move(settings);
     opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {

@@ -64,7 +64,7 @@ TEST_CASE("the sweeper expires finished outbound messages and window rows by eac
   const std::int64_t wrote = sb::now().unix_ms;
   REQUIRE(h.outbox->set_last_inbound("acme", "chat:1001", wrote, "sub_1001", "1001").ok());
   REQUIRE(h.outbox->set_last_inbound("globex", "chat:1001", wrote, "sub_1001").ok());
-  auto ps = store::privacy_store_of(h.log);
+  auto ps = h.stores.privacy;
   REQUIRE(ps);
 
   // Today nothing is old enough.

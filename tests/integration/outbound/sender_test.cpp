@@ -21,6 +21,7 @@
 #include "integration/delivery/receiver.hpp"
 #include "store/outbox.hpp"
 #include "store/sqlite_log.hpp"
+#include "store/stores.hpp"
 #include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
@@ -103,6 +104,7 @@ std::string chat_of(const test::received_request& r) {
 }
 
 struct harness {
+  store::stores stores;
   std::shared_ptr<store::event_log> log;
   std::shared_ptr<store::outbox> box;
   std::unique_ptr<actors::gateway_with_actors> gw;
@@ -112,19 +114,20 @@ struct harness {
     actors::gateway_options opts;
     opts.cfg = std::move(cfg);
     if (!dir.empty()) {
-      auto l = store::make_sqlite_log(dir, config::durability::fsync, k_master_key);
-      REQUIRE(l.ok());
-      log = l.value();
+      auto s = store::make_sqlite_stores(dir, config::durability::fsync, k_master_key);
+      REQUIRE(s.ok());
+      stores = s.value();
       auto b = store::make_sqlite_outbox(dir, config::durability::fsync, k_master_key);
       REQUIRE(b.ok());
       box = b.value();
       opts.store_blocks = true;
       opts.outbox_blocks = true;
     } else {
-      log = store::make_memory_log();
+      stores = store::make_memory_stores();
       box = store::make_memory_outbox();
     }
-    opts.log = log;
+    log = stores.log;
+    opts.stores = stores;
     opts.outbox = box;
     opts.senders = fast_settings();
     opts.retention_sweep_interval = 0ms;
@@ -139,6 +142,7 @@ struct harness {
     }
     box.reset();
     log.reset();
+    stores = {};
   }
 
   caf::actor sender() {

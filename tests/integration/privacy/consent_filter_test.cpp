@@ -27,7 +27,7 @@ reply status_reply(int status) {
 
 bool audited(harness& h, const std::string& actor, const std::string& action,
              const std::string& subject, const std::string& detail) {
-  for (const auto& a : store::privacy_store_of(h.log)->audit_log("acme", 0, 1000)) {
+  for (const auto& a : h.stores.privacy->audit_log("acme", 0, 1000)) {
     if (a.actor == actor && a.action == action && a.subject == subject && a.outcome == "ok" &&
         a.detail == detail) {
       return true;
@@ -85,7 +85,7 @@ TEST_CASE("pull: each subscriber reads what the person allows its purposes, judg
     return audited(h, "platform:chat", "opt_out", alice,
                    "purpose=marketing granted=false opted_out=true");
   }));
-  auto records = store::privacy_store_of(h.log)->consents("acme");
+  auto records = h.stores.privacy->consents("acme");
   REQUIRE(records.size() == 1);
   CHECK(records[0].granted.at("marketing") == false);
   CHECK(records[0].granted.at("outbound") == false);
@@ -269,6 +269,6 @@ TEST_CASE("consent calls validate the subject and the body, naming what is wrong
     CHECK(has(r.body, b.message));
   }
   // Nothing of the refused calls was stored or emitted: one consent.changed only.
-  CHECK(store::privacy_store_of(h.log)->consents("acme").size() == 1);
+  CHECK(h.stores.privacy->consents("acme").size() == 1);
   CHECK(h.log->head("acme") == 1);
 }

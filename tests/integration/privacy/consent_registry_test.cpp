@@ -7,6 +7,7 @@
 #include "integration/store/store_test_support.hpp"
 #include "privacy/consent.hpp"
 #include "store/privacy_store.hpp"
+#include "store/stores.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace sb;
@@ -18,7 +19,7 @@ const std::string k_key(32, '\x21');
 const std::string alice = "sub_AAAAAAAAAAAAAAAA";
 const std::string bob = "sub_BBBBBBBBBBBBBBBB";
 
-std::shared_ptr<store::event_log> open_sqlite(const std::string& dir) {
+store::stores open_sqlite(const std::string& dir) {
   return test::store_support::open_sqlite(dir, k_key);
 }
 
@@ -31,9 +32,9 @@ privacy::consent_change grant(purpose p, bool granted) {
 
 /// Writes through one registry, then checks what a fresh registry over `reopen()` loads.
 template <class Reopen>
-void survives_a_restart(std::shared_ptr<store::event_log> log, Reopen reopen) {
+void survives_a_restart(store::stores stores, Reopen reopen) {
   {
-    privacy::consent_registry reg(store::privacy_store_of(log));
+    privacy::consent_registry reg(stores.privacy);
     REQUIRE(reg.load("acme"));
     REQUIRE(reg.update("acme", alice, grant(purpose::marketing, true)));
     // A keyword opt-out: memory first, then persisted.
@@ -46,8 +47,8 @@ void survives_a_restart(std::shared_ptr<store::event_log> log, Reopen reopen) {
     REQUIRE(reg.update("acme", bob, restrict));
     REQUIRE(reg.update("globex", alice, grant(purpose::ai, false)));
   }
-  auto again = reopen(std::move(log));
-  privacy::consent_registry reg(store::privacy_store_of(again));
+  auto again = reopen(std::move(stores));
+  privacy::consent_registry reg(again.privacy);
   REQUIRE(reg.load("acme"));
   REQUIRE(reg.load("globex"));
   auto a = reg.find("acme", alice);
@@ -68,7 +69,7 @@ void survives_a_restart(std::shared_ptr<store::event_log> log, Reopen reopen) {
   CHECK(g->allows(purpose::support));
 
   // The store's records are the registry's: the opt-out is the "outbound" choice.
-  auto records = store::privacy_store_of(again)->consents("acme");
+  auto records = again.privacy->consents("acme");
   REQUIRE(records.size() == 2);
   for (const auto& r : records) {
     if (r.subject == bob) {
@@ -79,11 +80,11 @@ void survives_a_restart(std::shared_ptr<store::event_log> log, Reopen reopen) {
   }
 
   // Erasure in the store removes the record; the registry forgets the subject.
-  auto erased = store::privacy_store_of(again)->erase_subject("acme", bob);
+  auto erased = again.privacy->erase_subject("acme", bob);
   REQUIRE(erased);
-  reg.mark_erased("acme", bob, again->head("acme"));
+  reg.mark_erased("acme", bob, again.log->head("acme"));
   CHECK_FALSE(reg.find("acme", bob));
-  privacy::consent_registry fresh(store::privacy_store_of(again));
+  privacy::consent_registry fresh(again.privacy);
   REQUIRE(fresh.load("acme"));
   CHECK_FALSE(fresh.find("acme", bob));
   CHECK(fresh.find("acme", alice));
@@ -94,16 +95,15 @@ void survives_a_restart(std::shared_ptr<store::event_log> log, Reopen reopen) {
 TEST_CASE("consent written through the registry survives a restart of the SQLite store",
           "[integration][privacy][consent]") {
   test::temp_dir dir{"sb-consent"};
-  survives_a_restart(open_sqlite(dir.path), [&](std::shared_ptr<store::event_log> log) {
-    log.reset();  // one process per directory: close before reopening
+  survives_a_restart(open_sqlite(dir.path), [&](store::stores stores) {
+    stores = {};  // one process per directory: close before reopening
     return open_sqlite(dir.path);
   });
 }
 
 TEST_CASE("consent written through the registry is kept by the in-memory store",
           "[integration][privacy][consent]") {
-  survives_a_restart(store::make_memory_log(),
-                     [](std::shared_ptr<store::event_log> log) { return log; });
+  survives_a_restart(store::make_memory_stores(), [](store::stores stores) { return stores; });
 }
 
 TEST_CASE("a registry without a privacy store keeps consent in memory only",

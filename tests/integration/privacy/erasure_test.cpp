@@ -110,7 +110,7 @@ TEST_CASE("erasing an unknown subject answers 200 with zeros and is audited",
   REQUIRE(audit.status == 200);
   CHECK(audit.body.find(R"("actor":"subscriber:ops","action":"erase","subject":")" + nobody +
                         R"(","outcome":"ok")") != std::string::npos);
-  auto ps = store::privacy_store_of(h.log);
+  auto ps = h.stores.privacy;
   REQUIRE(ps);
   CHECK(ps->audit_log("acme", 0, 10).size() == 2);
 }

@@ -17,6 +17,7 @@
 #include "integration/privacy/privacy_store_doubles.hpp"
 #include "privacy/consent.hpp"
 #include "store/privacy_store.hpp"
+#include "store/stores.hpp"
 
 using namespace sb;
 using namespace sb::test;
@@ -46,20 +47,19 @@ class gated_privacy_store final : public test::forwarding_privacy_store {
   }
 };
 
-/// One gateway on `log` whose consent registry writes through `gate` (loaded from the store at
-/// start, as the binary does): a fresh `node` on the same log is a restart.
+/// One gateway on `stores` whose consent registry writes through `gate` (loaded from the store at
+/// start, as the binary does): a fresh `node` on the same stores is a restart.
 struct node {
-  std::shared_ptr<store::event_log> log;
+  store::stores stores;
   std::unique_ptr<actors::gateway_with_actors> gw;
 
-  node(std::shared_ptr<store::event_log> l, std::shared_ptr<gated_privacy_store> gate)
-      : log(std::move(l)) {
+  node(store::stores s, std::shared_ptr<gated_privacy_store> gate) : stores(std::move(s)) {
     auto cfg = make_config({});
     auto consents = std::make_shared<privacy::consent_registry>(gate);
     REQUIRE(consents->load("acme").ok());
     actors::gateway_options opts;
     opts.cfg = cfg;
-    opts.log = log;
+    opts.stores = stores;
     opts.consents = consents;
     opts.delivery = fast_settings({0ms});
     opts.retention_sweep_interval = 0ms;
@@ -113,13 +113,14 @@ std::size_t count_audit(store::privacy_store& ps, const std::string& action,
 
 TEST_CASE("a STOP is acknowledged only after its consent change is in the store",
           "[integration][privacy][keyword]") {
-  auto log = store::make_memory_log();
-  auto ps = store::privacy_store_of(log);
+  auto stores = store::make_memory_stores();
+  auto& log = stores.log;
+  auto ps = stores.privacy;
   auto gate = std::make_shared<gated_privacy_store>(ps);
   // A slow disk: the write ends long after the message is stored. Acknowledging before it (as
   // a fire-and-forget write would) leaves the record missing when the 200 arrives.
   gate->delay_ms = 300;
-  node n(log, gate);
+  node n(stores, gate);
   const std::string alice = subject_of(*make_config({}), "alice");
 
   auto r = n.post("alice:m1:STOP");
@@ -152,10 +153,11 @@ TEST_CASE("a STOP is acknowledged only after its consent change is in the store"
 TEST_CASE(
     "a STOP whose consent cannot be stored is answered 503, and the platform's retry stores it",
     "[integration][privacy][keyword]") {
-  auto log = store::make_memory_log();
-  auto ps = store::privacy_store_of(log);
+  auto stores = store::make_memory_stores();
+  auto& log = stores.log;
+  auto ps = stores.privacy;
   auto gate = std::make_shared<gated_privacy_store>(ps);
-  node n(log, gate);
+  node n(stores, gate);
   const std::string alice = subject_of(*make_config({}), "alice");
 
   gate->failing = true;
@@ -188,20 +190,21 @@ TEST_CASE(
     "after a restart that lost an unacknowledged STOP, the platform's retry applies it, and a "
     "retry of an old keyword never undoes a later choice",
     "[integration][privacy][keyword]") {
-  auto log = store::make_memory_log();
-  auto ps = store::privacy_store_of(log);
+  auto stores = store::make_memory_stores();
+  auto& log = stores.log;
+  auto ps = stores.privacy;
   auto gate = std::make_shared<gated_privacy_store>(ps);
   const std::string alice = subject_of(*make_config({}), "alice");
   {
     // The message is stored, the consent write fails, the gateway stops: its memory is gone.
     gate->failing = true;
-    node first(log, gate);
+    node first(stores, gate);
     REQUIRE(first.post("alice:m1:STOP").status == 503);
   }
   gate->failing = false;
   REQUIRE_FALSE(stored_record(*ps, alice).has_value());
 
-  node second(log, gate);
+  node second(stores, gate);
   auto r = second.post("alice:m1:STOP");
   INFO(r.body);
   REQUIRE(r.status == 200);

@@ -16,6 +16,7 @@
 #include "integration/delivery/push_support.hpp"
 #include "integration/delivery/receiver.hpp"
 #include "integration/privacy/consent_support.hpp"
+#include "store/stores.hpp"
 
 using namespace sb;
 using namespace sb::test;
@@ -154,10 +155,11 @@ TEST_CASE("readers wait for a commit that is late and go on once it arrives",
 TEST_CASE("events whose commit never reaches the tenant are announced after a settle interval",
           "[integration][privacy][consent]") {
   auto cfg = make_config({subscriber("helpdesk", {"support"})});
-  auto log = store::make_memory_log();
+  auto stores = store::make_memory_stores();
+  auto& log = stores.log;
   actors::gateway_options opts;
   opts.cfg = cfg;
-  opts.log = log;
+  opts.stores = stores;
   opts.settings.store_timeout = 100ms;  // the settle interval is then its floor, 1 s
   opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
     return type == "test" ? &multi_info() : nullptr;

@@ -13,6 +13,7 @@
 #include "integration/delivery/push_support.hpp"
 #include "integration/privacy/privacy_store_doubles.hpp"
 #include "store/privacy_store.hpp"
+#include "store/stores.hpp"
 
 using namespace sb;
 using namespace sb::test::push;
@@ -20,10 +21,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The in-memory log, whose `subject_events` (an export) waits at a gate until it is opened.
-class gated_log final : public store::event_log, public test::forwarding_privacy_store {
+/// The in-memory privacy store, whose `subject_events` (an export) waits at a gate until it is
+/// opened.
+class gated_privacy_store final : public test::forwarding_privacy_store {
  public:
-  gated_log() : gated_log(store::make_memory_log()) {}
+  explicit gated_privacy_store(std::shared_ptr<store::privacy_store> inner)
+      : forwarding_privacy_store(std::move(inner)) {}
 
   /// Waits (up to 10 s) until `n` exports have reached the gate.
   bool wait_entered(int n) {
@@ -36,48 +39,6 @@ class gated_log final : public store::event_log, public test::forwarding_privacy
     changed_.notify_all();
   }
 
-  // -- event_log
-  status append(std::vector<store::append_request>& requests,
-                std::vector<std::vector<store::append_outcome>>& outcomes) override {
-    return log_->append(requests, outcomes);
-  }
-  result<store::read_result> read(const std::string& tenant, std::uint64_t after, std::size_t limit,
-                                  const std::vector<std::string>& types,
-                                  std::uint64_t upto) override {
-    return log_->read(tenant, after, limit, types, upto);
-  }
-  std::uint64_t head(const std::string& tenant) override { return log_->head(tenant); }
-  result<std::uint64_t> quarantine(store::quarantined_body body,
-                                   std::uint64_t quota_bytes) override {
-    return log_->quarantine(std::move(body), quota_bytes);
-  }
-  std::vector<store::quarantined_body> quarantined(const std::string& tenant) override {
-    return log_->quarantined(tenant);
-  }
-  result<std::vector<store::quarantine_entry>> quarantine_list(const std::string& tenant,
-                                                               const std::string& channel,
-                                                               std::uint64_t after_id,
-                                                               std::size_t limit) override {
-    return log_->quarantine_list(tenant, channel, after_id, limit);
-  }
-  result<store::quarantined_body> quarantined_one(const std::string& tenant,
-                                                  std::uint64_t id) override {
-    return log_->quarantined_one(tenant, id);
-  }
-  result<store::quarantine_entry> drop_quarantined(const std::string& tenant,
-                                                   std::uint64_t id) override {
-    return log_->drop_quarantined(tenant, id);
-  }
-  result<store::quarantine_purge> drop_quarantine_of(const std::string& tenant,
-                                                     const std::string& channel) override {
-    return log_->drop_quarantine_of(tenant, channel);
-  }
-  result<std::uint64_t> quarantine_used(const std::string& tenant,
-                                        const std::string& channel) override {
-    return log_->quarantine_used(tenant, channel);
-  }
-
-  // -- privacy_store (the rest is forwarded)
   result<std::vector<store::stored_event>> subject_events(const std::string& tenant,
                                                           const std::string& subject,
                                                           std::size_t limit) override {
@@ -91,10 +52,6 @@ class gated_log final : public store::event_log, public test::forwarding_privacy
   }
 
  private:
-  explicit gated_log(std::shared_ptr<store::event_log> log)
-      : forwarding_privacy_store(store::privacy_store_of(log)), log_(std::move(log)) {}
-
-  std::shared_ptr<store::event_log> log_;
   std::mutex mutex_;
   std::condition_variable changed_;
   int entered_ = 0;
@@ -123,14 +80,16 @@ TEST_CASE(
   auto cfg = make_config({});
   cfg->limits.privacy_workers = 1;
   cfg->limits.privacy_queue = 2;
-  auto log = std::make_shared<gated_log>();
-  harness h(cfg, fast_settings({0ms}), log);
+  auto stores = store::make_memory_stores();
+  auto gated = std::make_shared<gated_privacy_store>(stores.privacy);
+  stores.privacy = gated;
+  harness h(cfg, fast_settings({0ms}), stores);
   REQUIRE(h.post("alice:a1:hello").status == 200);
   const auto alice = subject_of(*cfg, "alice");
 
   // The one worker runs the first export and is held at the gate.
   auto running = send_call(h, "subject.export", alice);
-  REQUIRE(log->wait_entered(1));
+  REQUIRE(gated->wait_entered(1));
   // Two more wait for it: the queue is full.
   auto queued_1 = send_call(h, "subject.export", alice);
   auto queued_2 = send_call(h, "subject.erase", alice);
@@ -148,7 +107,7 @@ TEST_CASE(
   CHECK(running.wait_for(0ms) != std::future_status::ready);
 
   // Once the worker is free, the queued jobs run in order: the export, then the erasure.
-  log->open();
+  gated->open();
   auto first = test::await_answer(running);
   CHECK(first.status == 200);
   CHECK(first.body.find("hello") != std::string::npos);

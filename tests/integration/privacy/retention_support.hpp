@@ -17,6 +17,7 @@
 #include "integration/delivery/push_support.hpp"
 #include "store/outbox.hpp"
 #include "store/sqlite_log.hpp"
+#include "store/stores.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sb::test::retention {
@@ -45,6 +46,7 @@ inline std::shared_ptr<config::config> make_config() {
 /// directory named after `dir_prefix`. `offset_ms` moves the gateway's clock.
 struct gateway {
   temp_dir dir;
+  store::stores stores;
   std::shared_ptr<store::event_log> log;
   std::shared_ptr<store::outbox> outbox;  ///< null unless `with_outbox`
   std::shared_ptr<std::atomic<std::int64_t>> offset_ms =
@@ -53,10 +55,11 @@ struct gateway {
 
   gateway(const std::string& dir_prefix, bool with_outbox) : dir(dir_prefix) {
     auto cfg = make_config();
-    auto l = store::make_sqlite_log(dir.path, config::durability::none, cfg->storage.master_key);
-    INFO((l ? std::string() : l.err().message));
-    REQUIRE(l.ok());
-    log = l.value();
+    auto s = store::make_sqlite_stores(dir.path, config::durability::none, cfg->storage.master_key);
+    INFO((s ? std::string() : s.err().message));
+    REQUIRE(s.ok());
+    stores = s.value();
+    log = stores.log;
     actors::gateway_options opts;
     if (with_outbox) {
       auto box = store::make_sqlite_outbox(dir.path, config::durability::none,
@@ -67,7 +70,7 @@ struct gateway {
       opts.outbox_blocks = true;
     }
     opts.cfg = cfg;
-    opts.log = log;
+    opts.stores = stores;
     opts.store_blocks = true;
     opts.adapters = [](std::string_view type) -> const adapters::adapter_info* {
       return type == "test" ? &push::multi_info() : nullptr;

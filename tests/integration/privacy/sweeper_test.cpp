@@ -40,7 +40,7 @@ TEST_CASE("the sweeper expires each tenant's events by its own retention, and au
   harness h;
   h.post("acme", "p1:m1:old news|p2:m2:more old news");
   h.post("globex", "p3:m3:kept for 90 days");
-  auto ps = store::privacy_store_of(h.log);
+  auto ps = h.stores.privacy;
   REQUIRE(ps);
 
   // Today nothing is old enough: nothing deleted, no audit row.

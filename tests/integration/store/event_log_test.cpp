@@ -59,7 +59,8 @@ bool is_duplicate_of(const store::append_outcome& o, std::uint64_t seq) {
 TEMPLATE_TEST_CASE("each tenant's seq starts at 1 and grows by one per stored event", "[store]",
                    memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   std::vector<store::append_request> reqs;
   reqs.push_back(request("acme", {make_event("acme", "wa", "a1"), make_event("acme", "wa", "a2"),
                                   make_event("acme", "wa", "a3")}));
@@ -101,7 +102,8 @@ TEMPLATE_TEST_CASE("each tenant's seq starts at 1 and grows by one per stored ev
 TEMPLATE_TEST_CASE("a dedupe key is stored once per tenant and channel, within and across batches",
                    "[store]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   auto first =
       append(*log, {request("acme", {make_event("acme", "wa", "k1"), make_event("acme", "wa", "k2"),
                                      make_event("acme", "wa", "k1")}),
@@ -134,7 +136,8 @@ TEMPLATE_TEST_CASE("a dedupe key is stored once per tenant and channel, within a
 TEMPLATE_TEST_CASE("a read honours after, limit and types and says where to resume", "[store]",
                    memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   std::vector<event> events;
   for (int i = 1; i <= 10; ++i) {
     // Odd seqs are messages, even seqs statuses.
@@ -183,7 +186,8 @@ TEMPLATE_TEST_CASE("a read honours after, limit and types and says where to resu
 TEMPLATE_TEST_CASE("a bounded read returns nothing past its bound and its next never passes it",
                    "[store]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   std::vector<event> events;
   for (int i = 1; i <= 10; ++i) {
     events.push_back(make_event("acme", "wa", "e" + std::to_string(i),
@@ -235,7 +239,8 @@ TEMPLATE_TEST_CASE("a bounded read returns nothing past its bound and its next n
 TEMPLATE_TEST_CASE("a filtered read examines a bounded number of events and resumes at next",
                    "[store]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   constexpr std::uint64_t k_statuses = 25000;
   std::vector<event> events;
   events.reserve(k_statuses + 1);
@@ -263,7 +268,8 @@ TEMPLATE_TEST_CASE("a filtered read examines a bounded number of events and resu
 TEMPLATE_TEST_CASE("an unparseable body is quarantined intact and listed per tenant", "[store]",
                    memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   const std::string binary("\x00\xff{not json\x01", 12);
   store::quarantined_body a1{0,     "acme", "wa", "expected object", timestamp::from_millis(1000),
                              binary};
@@ -297,8 +303,8 @@ TEMPLATE_TEST_CASE("an unparseable body is quarantined intact and listed per ten
 TEMPLATE_TEST_CASE("a subscriber's cursor is kept per tenant and subscriber and may move back",
                    "[store]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto delivery = store::delivery_store_of(log);
+  auto stores = backend.open();
+  auto delivery = stores.delivery;
   REQUIRE(delivery != nullptr);
   CHECK(delivery->cursor("acme", "helpdesk") == 0);
   REQUIRE(delivery->save_cursor("acme", "helpdesk", 5).ok());
@@ -317,8 +323,8 @@ TEMPLATE_TEST_CASE("a subscriber's cursor is kept per tenant and subscriber and 
 TEMPLATE_TEST_CASE("dead letters are listed per subscriber in order and taken once for redrive",
                    "[store]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto delivery = store::delivery_store_of(log);
+  auto stores = backend.open();
+  auto delivery = stores.delivery;
   REQUIRE(delivery != nullptr);
   auto letter = [](const std::string& tenant, const std::string& subscriber, std::uint64_t seq) {
     store::dead_letter d;

@@ -88,8 +88,9 @@ TEMPLATE_TEST_CASE(
     "its tombstone",
     "[privacy][tombstone]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
+  auto stores = backend.open();
+  auto& log = stores.log;
+  auto p = privacy(stores);
   append(*log, {{"acme",
                  {make_event("acme", "wa", k_wamid, "sub_a"),
                   make_event("acme", "wa", "wamid.other", "sub_b")}}});
@@ -122,8 +123,9 @@ TEMPLATE_TEST_CASE(
 TEST_CASE("a tombstone holds only a keyed digest of the dedupe key, tenant, channel and a seq",
           "[privacy][tombstone]") {
   temp_dir dir;
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
+  auto p = privacy(stores);
   append(*log, {{"acme", {make_event("acme", "wa", k_wamid, "sub_a")}}});
   REQUIRE(p->erase_subject("acme", "sub_a").ok());
   raw_db raw(dir.path);
@@ -146,8 +148,8 @@ TEST_CASE("a tombstone holds only a keyed digest of the dedupe key, tenant, chan
 TEMPLATE_TEST_CASE("a privacy request is carried out once: claimed, in progress, then done",
                    "[privacy][requests]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
+  auto stores = backend.open();
+  auto p = privacy(stores);
   const std::string body = R"({"shop_id":1,"shop_domain":"acme.myshopify.com"})";
 
   auto first = claim(*p, body, "shop/redact");
@@ -196,16 +198,16 @@ TEST_CASE(
   temp_dir dir;
   const std::string signed_request = "c2lnbmF0dXJlX29mX2FfcmVxdWVzdA.eyJ1c2VyX2lkIjoiNzAwMDAwIn0";
   {
-    auto log = open_sqlite(dir.path);
-    auto p = privacy(log);
+    auto stores = open_sqlite(dir.path);
+    auto p = privacy(stores);
     auto c = claim(*p, signed_request, "data_deletion", "acme", "fb");
     REQUIRE(c.st == claim_state::claimed);
     finish(*p, c, "del_01JDX3V7Q4K9M2T8R6W5Y0ZB1CABCDEFGHJKMNPQRS", "data_deletion", "acme", "fb");
     // A claim held when the process ends is gone with it.
     REQUIRE(claim(*p, "another request", "data_deletion", "acme", "fb").st == claim_state::claimed);
   }
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto p = privacy(stores);
   auto replay = claim(*p, signed_request, "data_deletion", "acme", "fb");
   REQUIRE(replay.st == claim_state::done);
   CHECK(replay.done.code == "del_01JDX3V7Q4K9M2T8R6W5Y0ZB1CABCDEFGHJKMNPQRS");
@@ -246,8 +248,9 @@ TEST_CASE(
       raw_db(dir.path).rows("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name");
 
   {
-    auto log = open_sqlite(dir.path);
-    auto p = privacy(log);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
+    auto p = privacy(stores);
     auto acme = read_all(*log, "acme");
     REQUIRE(acme.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) {
@@ -309,6 +312,6 @@ TEST_CASE(
     return row[0] == "table" && row[1] == "privacy_requests";
   }));
   // Opened again (already current): nothing to migrate, the request is still known.
-  auto log = open_sqlite(dir.path);
-  CHECK(claim(*privacy(log), "body of a shop/redact", "shop/redact").st == claim_state::done);
+  auto stores = open_sqlite(dir.path);
+  CHECK(claim(*privacy(stores), "body of a shop/redact", "shop/redact").st == claim_state::done);
 }

@@ -81,8 +81,8 @@ std::set<std::string> file_names(const std::string& dir) {
 TEMPLATE_TEST_CASE("a consent record is stored, replaced and listed per tenant", "[privacy]",
                    memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
+  auto stores = backend.open();
+  auto p = privacy(stores);
   CHECK(p->consents("acme").empty());
 
   auto a = consent("acme", "sub_a", false);
@@ -121,8 +121,9 @@ TEMPLATE_TEST_CASE("a consent record is stored, replaced and listed per tenant",
 TEMPLATE_TEST_CASE("a subject's export lists its events in seq order, decrypted, up to a limit",
                    "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
+  auto stores = backend.open();
+  auto& log = stores.log;
+  auto p = privacy(stores);
   append(*log, {{"acme",
                  {make_event("acme", "wa", "m1", "sub_a"), make_event("acme", "wa", "m2", "sub_b"),
                   make_event("acme", "wa", "m3", "")}},
@@ -155,9 +156,10 @@ TEMPLATE_TEST_CASE(
     "tombstones",
     "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
-  auto delivery = store::delivery_store_of(log);
+  auto stores = backend.open();
+  auto& log = stores.log;
+  auto p = privacy(stores);
+  auto delivery = stores.delivery;
   append(*log,
          {{"acme",
            {make_event("acme", "wa", "a1", "sub_a"), make_event("acme", "wa", "b1", "sub_b"),
@@ -223,9 +225,10 @@ TEMPLATE_TEST_CASE(
     "privacy receipts and dedupe tombstones",
     "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
-  auto delivery = store::delivery_store_of(log);
+  auto stores = backend.open();
+  auto& log = stores.log;
+  auto p = privacy(stores);
+  auto delivery = stores.delivery;
   append(*log, {{"acme",
                  {make_event("acme", "shop", "o1", "sub_c"), make_event("acme", "shop", "o2", ""),
                   make_event("acme", "wa", "w1", "sub_e"),
@@ -284,9 +287,10 @@ TEMPLATE_TEST_CASE(
 TEMPLATE_TEST_CASE("retention deletes what is older than the cutoff and never reuses a seq",
                    "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
-  auto delivery = store::delivery_store_of(log);
+  auto stores = backend.open();
+  auto& log = stores.log;
+  auto p = privacy(stores);
+  auto delivery = stores.delivery;
   append(*log, {{"acme",
                  {make_event("acme", "wa", "k1", "sub_a", 1000),
                   make_event("acme", "wa", "k2", "sub_b", 2000),
@@ -340,8 +344,8 @@ TEMPLATE_TEST_CASE("retention deletes what is older than the cutoff and never re
 TEMPLATE_TEST_CASE("the audit log lists a tenant's entries after an id, oldest first, bounded",
                    "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
+  auto stores = backend.open();
+  auto p = privacy(stores);
   std::vector<std::uint64_t> acme_ids;
   for (int i = 0; i < 5; ++i) {
     for (const char* tenant : {"acme", "globex"}) {
@@ -395,8 +399,8 @@ TEMPLATE_TEST_CASE("the audit log lists a tenant's entries after an id, oldest f
 TEMPLATE_TEST_CASE("a deletion request is found by its code from any tenant, and updated",
                    "[privacy]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = privacy(log);
+  auto stores = backend.open();
+  auto p = privacy(stores);
   store::deletion_request r;
   r.code = "del_5KQ2C7WZ3N4B6Y8T";
   r.tenant = "acme";
@@ -441,7 +445,8 @@ TEST_CASE("no message text or quarantined body is readable in the store's files"
   const std::string body = "{\"quarantined\":\"Xylophone-marmalade-4417\"";
   const std::string subject_text = "Quetzal ochre lantern 2290";
   {
-    auto log = open_sqlite(dir.path);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
     auto e = make_event("acme", "wa", wamid, "sub_a");
     e.content.text = text;
     e.conversation = conversation;
@@ -476,7 +481,8 @@ TEST_CASE("no message text or quarantined body is readable in the store's files"
   CHECK(bytes.find("16505559876") == std::string::npos);
   CHECK(bytes.find("HBgLMTY1MDU1NTk4NzY") == std::string::npos);
   // And everything reads back after a restart; the message id still dedupes.
-  auto log = open_sqlite(dir.path);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
   CHECK(read_all(*log, "acme")[0].json.find(text) != std::string::npos);
   CHECK(read_all(*log, "acme")[0].conversation == conversation);
   auto retry = append(*log, {{"acme", {make_event("acme", "wa", wamid, "sub_a")}}});
@@ -488,20 +494,24 @@ TEST_CASE("no message text or quarantined body is readable in the store's files"
 TEST_CASE("a store opened with another master key is refused and left unchanged", "[privacy]") {
   temp_dir dir;
   {
-    auto log = open_sqlite(dir.path);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
     append(*log, {{"acme", {make_event("acme", "wa", "m1", "sub_a")}}});
   }
-  auto wrong = store::make_sqlite_log(dir.path, config::durability::none, std::string(32, 'x'));
+  auto wrong = store::make_sqlite_stores(dir.path, config::durability::none, std::string(32, 'x'));
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.err().code == errc::internal);
   CHECK(wrong.err().message ==
         "storage.master_key does not match the key this store was created with");
 
-  auto short_key = store::make_sqlite_log(dir.path, config::durability::none, "0123456789abcdef");
+  auto short_key =
+      store::make_sqlite_stores(dir.path, config::durability::none, "0123456789abcdef");
   REQUIRE_FALSE(short_key.ok());
   CHECK(short_key.err().message.find("32 bytes") != std::string::npos);
 
-  auto log = open_sqlite(dir.path);
+  auto stores = open_sqlite(dir.path);
+
+  auto& log = stores.log;
   auto events = read_all(*log, "acme");
   REQUIRE(events.size() == 1);
   CHECK(events[0].json.find("text of m1") != std::string::npos);
@@ -510,8 +520,9 @@ TEST_CASE("a store opened with another master key is refused and left unchanged"
 TEST_CASE("after an erasure the files hold neither the subject's rows nor its wrapped key",
           "[privacy]") {
   temp_dir dir;
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
+  auto p = privacy(stores);
   append(*log, {{"acme",
                  {make_event("acme", "wa", "m1", "sub_a"), make_event("acme", "wa", "m2", "sub_b"),
                   make_event("acme", "wa", "m3", "sub_a")}}});
@@ -541,8 +552,9 @@ TEST_CASE("a subject seen again after its erasure gets a new key that survives a
           "[privacy]") {
   temp_dir dir;
   {
-    auto log = open_sqlite(dir.path);
-    auto p = privacy(log);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
+    auto p = privacy(stores);
     append(*log, {{"acme", {make_event("acme", "wa", "m1", "sub_a")}}});
     CHECK(read_all(*log, "acme").size() == 1);  // the reader caches the key
     erase(*p, "acme", "sub_a");
@@ -552,7 +564,8 @@ TEST_CASE("a subject seen again after its erasure gets a new key that survives a
     REQUIRE(events.size() == 1);
     CHECK(events[0].json.find("text of m2") != std::string::npos);
   }
-  auto log = open_sqlite(dir.path);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
   auto events = read_all(*log, "acme");
   REQUIRE(events.size() == 1);
   CHECK(events[0].seq == 2);
@@ -565,8 +578,9 @@ TEST_CASE("readers decrypt every event while the same subject is erased and seen
   // while a reader may still hold a snapshot with the old rows and the old key. A stress test:
   // the interleavings are whatever the scheduler makes of two readers and a writer.
   temp_dir dir;
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
+  auto p = privacy(stores);
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
   std::atomic<int> reads{0};
@@ -618,7 +632,8 @@ TEST_CASE("readers decrypt every event while the same subject is erased and seen
 TEST_CASE("a row moved to another seq or tenant does not decrypt", "[privacy]") {
   temp_dir dir;
   {
-    auto log = open_sqlite(dir.path);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
     append(*log,
            {{"acme", {make_event("acme", "wa", "m1", ""), make_event("acme", "wa", "m2", "")}}});
   }
@@ -626,7 +641,8 @@ TEST_CASE("a row moved to another seq or tenant does not decrypt", "[privacy]") 
     raw_db raw(dir.path);
     raw.exec("UPDATE events SET json = (SELECT json FROM events WHERE seq = 1) WHERE seq = 2");
   }
-  auto log = open_sqlite(dir.path);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
   auto r = log->read("acme", 0, 10, {});
   REQUIRE_FALSE(r.ok());
   CHECK(r.err().code == errc::internal);
@@ -742,8 +758,9 @@ TEST_CASE("a version 1 store is migrated: rows sealed per subject, subjects fill
   REQUIRE(all_file_bytes(dir.path).find(secret_text) != std::string::npos);
 
   {
-    auto log = open_sqlite(dir.path);
-    auto p = privacy(log);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
+    auto p = privacy(stores);
     auto acme = read_all(*log, "acme");
     REQUIRE(acme.size() == 3);
     CHECK(acme[0].json == v1_json[0]);
@@ -759,7 +776,7 @@ TEST_CASE("a version 1 store is migrated: rows sealed per subject, subjects fill
     CHECK(log->head("acme") == 3);
     REQUIRE(log->quarantined("acme").size() == 1);
     CHECK(log->quarantined("acme")[0].body == "{\"Quince-saffron-0042\"");
-    CHECK(store::delivery_store_of(log)->cursor("acme", "hook") == 2);
+    CHECK(stores.delivery->cursor("acme", "hook") == 2);
 
     // Nothing of the plaintext is left in the files, not even in free pages or the WAL.
     auto bytes = all_file_bytes(dir.path);
@@ -784,7 +801,7 @@ TEST_CASE("a version 1 store is migrated: rows sealed per subject, subjects fill
   raw_db raw(dir.path);
   CHECK(raw.scalar("PRAGMA user_version") == "5");  // and on to the current version
   // Bound to the key it was migrated with.
-  auto wrong = store::make_sqlite_log(dir.path, config::durability::none, std::string(32, 'x'));
+  auto wrong = store::make_sqlite_stores(dir.path, config::durability::none, std::string(32, 'x'));
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.err().message ==
         "storage.master_key does not match the key this store was created with");
@@ -793,8 +810,9 @@ TEST_CASE("a version 1 store is migrated: rows sealed per subject, subjects fill
 TEST_CASE("a retention sweep that deleted rows truncates the SQLite WAL, so no frame keeps them",
           "[privacy]") {
   temp_dir dir;
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
+  auto p = privacy(stores);
   append(*log, {{"acme",
                  {make_event("acme", "wa", "k1", "sub_a", 1000),
                   make_event("acme", "wa", "k2", "sub_b", 5000)}}});

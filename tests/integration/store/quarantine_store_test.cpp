@@ -77,7 +77,8 @@ TEMPLATE_TEST_CASE(
     "after a purge",
     "[store][quarantine]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   const auto a = body_of("acme", "tg", std::string(1000, 'a'));
   const std::uint64_t charge = store::quarantine_charge(a);
   CHECK(charge == 1000 + a.reason.size() + store::k_quarantine_row_bytes);
@@ -140,7 +141,8 @@ TEMPLATE_TEST_CASE(
     "headers",
     "[store][quarantine]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   const std::vector<store::kept_header> headers{{"x-shopify-topic", "orders/create"},
                                                 {"x-shopify-webhook-id", "b54557e4-bdd9"}};
   std::vector<std::uint64_t> ids;
@@ -180,7 +182,8 @@ TEMPLATE_TEST_CASE(
 TEMPLATE_TEST_CASE("concurrent quarantines never take a channel past its quota",
                    "[store][quarantine]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
+  auto stores = backend.open();
+  auto& log = stores.log;
   const auto b = body_of("acme", "tg", std::string(500, 'c'));
   const std::uint64_t charge = store::quarantine_charge(b);
   const std::uint64_t quota = 25 * charge;
@@ -215,8 +218,9 @@ TEMPLATE_TEST_CASE("concurrent quarantines never take a channel past its quota",
 TEMPLATE_TEST_CASE("retention and a channel erasure give the quarantine's quota back",
                    "[store][quarantine]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto p = store::privacy_store_of(log);
+  auto stores = backend.open();
+  auto& log = stores.log;
+  auto p = stores.privacy;
   REQUIRE(p);
   const auto old_body = body_of("acme", "tg", "old", 1000);
   const auto new_body = body_of("acme", "tg", "new", 5000);
@@ -236,8 +240,8 @@ TEMPLATE_TEST_CASE("retention and a channel erasure give the quarantine's quota 
 TEMPLATE_TEST_CASE("a subscriber disabled by a 410 stays disabled until enabled",
                    "[store][delivery]", memory_backend, sqlite_backend) {
   TestType backend;
-  auto log = backend.open();
-  auto d = store::delivery_store_of(log);
+  auto stores = backend.open();
+  auto d = stores.delivery;
   REQUIRE(d);
   auto none = d->disabled("acme", "hook");
   REQUIRE(none.ok());
@@ -252,10 +256,10 @@ TEMPLATE_TEST_CASE("a subscriber disabled by a 410 stays disabled until enabled"
   CHECK_FALSE(d->disabled("acme", "other")->has_value());
   CHECK_FALSE(d->disabled("globex", "hook")->has_value());
   if constexpr (TestType::durable) {
-    log.reset();
+    stores = {};
     d.reset();
-    log = backend.open();
-    d = store::delivery_store_of(log);
+    stores = backend.open();
+    d = stores.delivery;
     REQUIRE(d->disabled("acme", "hook")->has_value());
   }
   REQUIRE(d->enable("acme", "hook").ok());
@@ -268,7 +272,8 @@ TEST_CASE("quarantined headers are sealed like the body: none is readable in the
   temp_dir dir;
   const std::string secret_value = "Marzipan-topic-7731";
   {
-    auto log = open_sqlite(dir.path);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
     REQUIRE(log->quarantine(body_of("acme", "shop", "{\"Quokka-body-1187\"", 1000,
                                     {{"x-shopify-topic", secret_value}}))
                 .ok());
@@ -305,7 +310,8 @@ TEST_CASE(
       (body1.size() + sealed_overhead) + (body2.size() + sealed_overhead) +
       2 * (std::string("unexpected end").size() + store::k_quarantine_row_bytes);
   {
-    auto log = open_sqlite(dir.path);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
     auto entries = list(*log, "acme");
     REQUIRE(entries.size() == 3);
     CHECK(entries[0].channel == "tg");
@@ -329,7 +335,7 @@ TEST_CASE(
     REQUIRE(log->drop_quarantined("acme", entries[0].id).ok());
     CHECK(used(*log, "acme", "tg") == old_tg + charge - (entries[0].bytes + 14 + 256));
 
-    auto d = store::delivery_store_of(log);
+    auto d = stores.delivery;
     CHECK(d->cursor("acme", "hook") == 7);
     REQUIRE(d->disable("acme", "hook", {"HTTP 410", now()}).ok());
     CHECK(d->disabled("acme", "hook")->has_value());

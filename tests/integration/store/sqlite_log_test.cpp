@@ -39,9 +39,8 @@ struct temp_dir : test::temp_dir {
   temp_dir() : test::temp_dir("sb-sqlite") {}
 };
 
-/// The SQLite log in `dir`, with `fsync` durability unless told otherwise.
-std::shared_ptr<store::event_log> open_log(const std::string& dir,
-                                           config::durability d = config::durability::fsync) {
+/// The SQLite stores in `dir`, with `fsync` durability unless told otherwise.
+store::stores open_log(const std::string& dir, config::durability d = config::durability::fsync) {
   return test::store_support::open_sqlite(dir, k_master_key, d);
 }
 
@@ -89,11 +88,11 @@ using acked_events = std::map<std::string, std::map<std::string, std::uint64_t>>
 /// retry of an earlier event) until killed, and reports each acknowledged new event as
 /// "<tenant> <key> <seq>\n", one write per batch (atomic: under PIPE_BUF). Never returns.
 [[noreturn]] void run_writer_child(const std::string& dir, int fd, int round) {
-  auto opened = store::make_sqlite_log(dir, config::durability::fsync, k_master_key);
+  auto opened = store::make_sqlite_stores(dir, config::durability::fsync, k_master_key);
   if (!opened) {
     ::_exit(2);
   }
-  auto log = opened.value();
+  auto log = opened.value().log;
   const std::string prefix = "r" + std::to_string(round) + "k";
   std::uint64_t n = 0;
   for (int batch = 0; batch < 1000000; ++batch) {
@@ -185,7 +184,8 @@ TEST_CASE("a reopened sqlite log keeps events, dedupe keys and delivery state, a
   std::uint64_t quarantine_id = 0;
   std::uint64_t letter_id = 0;
   {
-    auto log = open_log(dir.path);
+    auto stores = open_log(dir.path);
+    auto& log = stores.log;
     append(*log, {{"acme", {make_event("acme", "k1"), make_event("acme", "k2")}},
                   {"globex", {make_event("globex", "k1")}}});
     append(*log, {{"acme", {make_event("acme", "k3")}}});
@@ -195,7 +195,7 @@ TEST_CASE("a reopened sqlite log keeps events, dedupe keys and delivery state, a
     auto q = log->quarantine({0, "acme", "wa", "bad json", timestamp::from_millis(5), "{"});
     REQUIRE(q.ok());
     quarantine_id = q.value();
-    auto delivery = store::delivery_store_of(log);
+    auto delivery = stores.delivery;
     REQUIRE(delivery != nullptr);
     REQUIRE(delivery->save_cursor("acme", "helpdesk", 2).ok());
     store::dead_letter d;
@@ -212,7 +212,9 @@ TEST_CASE("a reopened sqlite log keeps events, dedupe keys and delivery state, a
   }
   REQUIRE(acme_json.size() == 3);
 
-  auto log = open_log(dir.path);
+  auto stores = open_log(dir.path);
+
+  auto& log = stores.log;
   CHECK(log->head("acme") == 3);
   CHECK(log->head("globex") == 1);
   auto events = read_all(*log, "acme");
@@ -241,7 +243,7 @@ TEST_CASE("a reopened sqlite log keeps events, dedupe keys and delivery state, a
   REQUIRE(next_q.ok());
   CHECK(next_q.value() > quarantine_id);
 
-  auto delivery = store::delivery_store_of(log);
+  auto delivery = stores.delivery;
   REQUIRE(delivery != nullptr);
   CHECK(delivery->cursor("acme", "helpdesk") == 2);
   auto letters = delivery->dead_letters("acme", "assistant", 0, 10);
@@ -255,7 +257,8 @@ TEST_CASE("a failed append stores nothing of the batch and leaves every tenant's
           "[store]") {
   temp_dir dir;
   {
-    auto log = open_log(dir.path);
+    auto stores = open_log(dir.path);
+    auto& log = stores.log;
     append(*log, {{"acme", {make_event("acme", "k1")}}});
 
     // A real failure inside the transaction, after other rows of the batch were written.
@@ -288,7 +291,8 @@ TEST_CASE("a failed append stores nothing of the batch and leaves every tenant's
     CHECK_FALSE(dup[0][0].duplicate);
     CHECK(dup[0][0].seq == 3);
   }
-  auto log = open_log(dir.path);
+  auto stores = open_log(dir.path);
+  auto& log = stores.log;
   CHECK(log->head("acme") == 3);
   CHECK(log->head("globex") == 1);
 }
@@ -297,11 +301,11 @@ TEST_CASE("a second sqlite log on the same directory is refused while the first 
           "[store]") {
   temp_dir dir;
   auto first = open_log(dir.path);
-  auto second = store::make_sqlite_log(dir.path, config::durability::fsync, k_master_key);
+  auto second = store::make_sqlite_stores(dir.path, config::durability::fsync, k_master_key);
   REQUIRE_FALSE(second.ok());
   CHECK(second.err().message.find("in use") != std::string::npos);
-  first.reset();
-  auto third = store::make_sqlite_log(dir.path, config::durability::fsync, k_master_key);
+  first = {};
+  auto third = store::make_sqlite_stores(dir.path, config::durability::fsync, k_master_key);
   CHECK(third.ok());
 }
 
@@ -309,9 +313,9 @@ TEST_CASE("a database with a newer schema version is refused", "[store]") {
   temp_dir dir;
   open_log(dir.path);  // creates the schema, then closes
   raw_sql(dir.path, "PRAGMA user_version = 99");
-  auto log = store::make_sqlite_log(dir.path, config::durability::fsync, k_master_key);
-  REQUIRE_FALSE(log.ok());
-  CHECK(log.err().message.find("schema version 99") != std::string::npos);
+  auto stores = store::make_sqlite_stores(dir.path, config::durability::fsync, k_master_key);
+  REQUIRE_FALSE(stores.ok());
+  CHECK(stores.err().message.find("schema version 99") != std::string::npos);
 }
 
 TEST_CASE("a data directory that cannot be created is reported as an error", "[store]") {
@@ -320,9 +324,9 @@ TEST_CASE("a data directory that cannot be created is reported as an error", "[s
   std::FILE* f = std::fopen(file.c_str(), "w");
   REQUIRE(f != nullptr);
   std::fclose(f);
-  auto log = store::make_sqlite_log(file + "/data", config::durability::fsync, k_master_key);
-  REQUIRE_FALSE(log.ok());
-  CHECK(log.err().message.find(file) != std::string::npos);
+  auto stores = store::make_sqlite_stores(file + "/data", config::durability::fsync, k_master_key);
+  REQUIRE_FALSE(stores.ok());
+  CHECK(stores.err().message.find(file) != std::string::npos);
 }
 
 TEST_CASE("every acknowledged event survives a SIGKILL of the writer, once, with contiguous seqs",
@@ -347,7 +351,9 @@ TEST_CASE("every acknowledged event survives a SIGKILL of the writer, once, with
     REQUIRE(count >= 120 + 70 * static_cast<std::size_t>(round));
   }
 
-  auto log = open_log(dir.path);
+  auto stores = open_log(dir.path);
+
+  auto& log = stores.log;
   REQUIRE(acked.size() == 2);
   for (const auto& [tenant, keys] : acked) {
     auto events = read_all(*log, tenant);
@@ -387,7 +393,8 @@ TEST_CASE("every acknowledged event survives a SIGKILL of the writer, once, with
 
 TEST_CASE("concurrent readers see only whole committed batches, contiguous from seq 1", "[store]") {
   temp_dir dir;
-  auto log = open_log(dir.path, config::durability::none);
+  auto stores = open_log(dir.path, config::durability::none);
+  auto& log = stores.log;
   constexpr int k_batches = 300;
   constexpr std::uint64_t k_per_batch = 6;  // acme events per batch, in two requests
   std::atomic<bool> done{false};

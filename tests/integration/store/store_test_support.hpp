@@ -20,6 +20,7 @@
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
 #include "store/sqlite_log.hpp"
+#include "store/stores.hpp"
 #include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,33 +28,31 @@ namespace sb::test::store_support {
 
 inline const std::string k_master_key(32, '\x5a');
 
-/// The SQLite log in `dir` (created when new); fails the test when it cannot be opened.
-inline std::shared_ptr<store::event_log> open_sqlite(
-    const std::string& dir, const std::string& key = k_master_key,
-    config::durability d = config::durability::none) {
-  auto log = store::make_sqlite_log(dir, d, key);
-  INFO((log ? std::string() : log.err().message));
-  REQUIRE(log.ok());
-  return log.value();
+/// The SQLite stores in `dir` (created when new); fails the test when they cannot be opened.
+inline store::stores open_sqlite(const std::string& dir, const std::string& key = k_master_key,
+                                 config::durability d = config::durability::none) {
+  auto stores = store::make_sqlite_stores(dir, d, key);
+  INFO((stores ? std::string() : stores.err().message));
+  REQUIRE(stores.ok());
+  return stores.value();
 }
 
-/// The backends a TEMPLATE_TEST_CASE runs against: `open()` gives a log (again, for `durable`
-/// ones, over the same data: a restart).
+/// The backends a TEMPLATE_TEST_CASE runs against: `open()` gives the stores (again, for
+/// `durable` ones, over the same data: a restart).
 struct memory_backend {
-  std::shared_ptr<store::event_log> open() { return store::make_memory_log(); }
+  store::stores open() { return store::make_memory_stores(); }
   static constexpr bool durable = false;
 };
 
 struct sqlite_backend {
   temp_dir dir{"sb-store"};
-  std::shared_ptr<store::event_log> open() { return open_sqlite(dir.path); }
+  store::stores open() { return open_sqlite(dir.path); }
   static constexpr bool durable = true;
 };
 
-inline std::shared_ptr<store::privacy_store> privacy(const std::shared_ptr<store::event_log>& log) {
-  auto p = store::privacy_store_of(log);
-  REQUIRE(p != nullptr);
-  return p;
+inline std::shared_ptr<store::privacy_store> privacy(const store::stores& stores) {
+  REQUIRE(stores.privacy != nullptr);
+  return stores.privacy;
 }
 
 /// A message of `subject` ("" = none) on `channel` of a test platform, received at

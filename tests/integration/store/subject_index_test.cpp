@@ -178,8 +178,9 @@ TEST_CASE("an export and an erasure find a subject's events in the index and in 
   temp_dir dir;
   std::map<std::string, std::vector<std::uint64_t>> by_subject;
   {
-    auto log = open_sqlite(dir.path);
-    auto p = privacy(log);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
+    auto p = privacy(stores);
     by_subject = append_many(*log, 6000);
     {
       // Both parts exist: events the index covers and a tail it does not cover yet.
@@ -204,8 +205,9 @@ TEST_CASE("an export and an erasure find a subject's events in the index and in 
     CHECK(stale_index_entries(raw) == 0);
   }
   // After a restart, with a new tail: the same, for another subject.
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
+  auto p = privacy(stores);
   auto more = append_many(*log, 700, 6000);
   for (auto& [subject, list] : more) {
     by_subject[subject].insert(by_subject[subject].end(), list.begin(), list.end());
@@ -227,8 +229,9 @@ TEST_CASE("an export and an erasure find a subject's events in the index and in 
 TEST_CASE("retention and a channel erasure take the index entries of what they delete",
           "[privacy]") {
   temp_dir dir;
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
+  auto p = privacy(stores);
   append_many(*log, 6000);
   {
     raw_db raw(dir.path);
@@ -264,8 +267,9 @@ TEST_CASE("retention and a channel erasure take the index entries of what they d
 
 TEST_CASE("retention expires dedupe keys on every channel of the tenant only", "[privacy]") {
   temp_dir dir;
-  auto log = open_sqlite(dir.path);
-  auto p = privacy(log);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
+  auto p = privacy(stores);
   append(*log, {{"acme",
                  {make_event("acme", "wa", "k1", "sub_a"), make_event("acme", "tg", "k1", "sub_a"),
                   make_event("acme", "shop", "k1", "")}},
@@ -304,7 +308,7 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
   });
 
   // Another master key: refused before anything changes.
-  auto wrong = store::make_sqlite_log(dir.path, config::durability::none, std::string(32, 'x'));
+  auto wrong = store::make_sqlite_stores(dir.path, config::durability::none, std::string(32, 'x'));
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.err().message ==
         "storage.master_key does not match the key this store was created with");
@@ -314,8 +318,9 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
   }
 
   {
-    auto log = open_sqlite(dir.path);
-    auto p = privacy(log);
+    auto stores = open_sqlite(dir.path);
+    auto& log = stores.log;
+    auto p = privacy(stores);
     auto acme = read_all(*log, "acme");
     REQUIRE(acme.size() == 4);
     for (std::size_t i = 0; i < 4; ++i) {
@@ -353,7 +358,8 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
   CHECK(raw.scalar("PRAGMA user_version") == "5");  // and on to the current version
   CHECK(raw.number("SELECT COUNT(*) FROM events WHERE subject <> '' AND subject_key IS NULL") == 0);
   CHECK(stale_index_entries(raw) == 0);
-  auto log = open_sqlite(dir.path);
+  auto stores = open_sqlite(dir.path);
+  auto& log = stores.log;
   CHECK(seqs(read_all(*log, "acme")) == std::vector<std::uint64_t>{2, 3, 5, 6});
-  CHECK(seqs(export_of(*privacy(log), "acme", "sub_a")) == std::vector<std::uint64_t>{6});
+  CHECK(seqs(export_of(*privacy(stores), "acme", "sub_a")) == std::vector<std::uint64_t>{6});
 }

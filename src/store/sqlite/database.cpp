@@ -1,0 +1,201 @@
+#include "store/sqlite/database.hpp"
+
+#include <filesystem>
+#include <utility>
+
+#include "core/log.hpp"
+#include "store/sqlite_log.hpp"
+
+namespace sb::store {
+
+namespace sqlite {
+
+namespace {
+
+// How long a connection waits for a lock before answering busy. Only the writer can be kept
+// waiting for long (by a checkpoint); readers in WAL mode wait only in rare recovery cases.
+constexpr int k_busy_timeout_ms = 5000;
+
+// The WAL truncation after an erasure waits this long at most for readers of older snapshots: it
+// runs with the writer held, and a WAL that is not truncated now is overwritten by later commits.
+constexpr int k_purge_busy_timeout_ms = 200;
+
+}  // namespace
+
+status database::open(const std::string& dir, config::durability durability,
+                      const std::string& master_key) {
+  if (auto st = keys.derive(master_key); !st) {
+    return st;
+  }
+  if (sqlite3_threadsafe() == 0) {
+    return {errc::internal, "the SQLite library was built without thread support"};
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return {errc::internal, "cannot create " + dir + ": " + ec.message()};
+  }
+  const std::string lock_path = dir + "/switchboard.lock";
+  if (auto st = lock_file(
+          lock_path, lock,
+          "store " + lock_path + " is in use by another event log (this or another process)");
+      !st) {
+    return st;
+  }
+  path = dir + "/switchboard.db";
+  if (auto st = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, writer,
+                                k_busy_timeout_ms);
+      !st) {
+    return st;
+  }
+  auto mode = scalar_text(writer.db, "PRAGMA journal_mode = WAL");
+  if (!mode) {
+    return mode.err();
+  }
+  if (*mode != "wal") {
+    return {errc::internal, path + ": cannot use WAL mode (journal_mode is " + *mode + ")"};
+  }
+  if (auto st = set_writer_pragmas(writer.db, durability); !st) {
+    return st;
+  }
+  bool migrated = false;
+  if (auto st = migrate(*this, migrated); !st) {
+    return st;
+  }
+  if (migrated) {
+    // The v1 plaintext was in the WAL and the database file: its pages now hold ciphertext
+    // (or zeros); checkpoint them into the file and drop the old WAL frames.
+    purge_wal();
+  }
+  if (auto st = load_heads(); !st) {
+    return st;
+  }
+  // Opens the first read connection now, so a store that cannot be read fails at start-up.
+  readers.open(path, k_busy_timeout_ms);
+  auto r = readers.take();
+  if (!r) {
+    return r.err();
+  }
+  return {};
+}
+
+std::uint64_t database::head(const std::string& tenant) {
+  std::lock_guard lock(heads_mutex);
+  auto it = heads.find(tenant);
+  return it == heads.end() ? 0 : it->second;
+}
+
+void database::publish_heads(const std::unordered_map<std::string, std::uint64_t>& batch_heads) {
+  std::lock_guard lock(heads_mutex);
+  for (const auto& [tenant, seq] : batch_heads) {
+    heads[tenant] = seq;
+  }
+}
+
+status database::step_done(const stmt& s, const std::string& what) {
+  query q(s);
+  if (int rc = q.step(); rc != SQLITE_DONE) {
+    return sql_error(writer.db, rc, what);
+  }
+  return {};
+}
+
+void database::rollback() {
+  // A failed COMMIT may already have rolled back (e.g. on an I/O error).
+  if (sqlite3_get_autocommit(writer.db) != 0) {
+    return;
+  }
+  if (auto st = step_done(w.rollback, "rollback"); !st) {
+    log::error("store", st.err().message);
+  }
+}
+
+status database::index_subjects(const std::string& tenant, std::uint64_t head, std::uint64_t lag) {
+  std::uint64_t indexed = 0;
+  {
+    query q(w.indexed_seq);
+    q.text(1, tenant);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) {
+      indexed = q.col_uint64(0);
+    } else if (rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "subject index: read watermark");
+    }
+  }
+  if (head <= indexed || head - indexed <= lag) {
+    return {};
+  }
+  {
+    query q(w.index_events);
+    q.text(1, tenant).uint64(2, indexed).uint64(3, head);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "subject index: insert");
+    }
+  }
+  query q(w.set_indexed_seq);
+  q.text(1, tenant).uint64(2, head);
+  if (int rc = q.step(); rc != SQLITE_DONE) {
+    return sql_error(writer.db, rc, "subject index: write watermark");
+  }
+  return {};
+}
+
+void database::purge_wal() {
+  if (auto st = truncate_wal(writer.db, k_purge_busy_timeout_ms, k_busy_timeout_ms); !st) {
+    log::info("store", "WAL not truncated after an erasure or expiry (", st.err().message,
+              "); later commits overwrite its frames");
+  }
+}
+
+/// `tenant_heads` is written in the same transaction as the events; the events' own maximum is
+/// consulted too, as a cheap (indexed) cross-check.
+status database::load_heads() {
+  stmt all_heads;
+  stmt max_seq;
+  if (auto st = prepare(writer.db, "SELECT tenant, seq FROM tenant_heads", all_heads); !st) {
+    return st;
+  }
+  if (auto st = prepare(writer.db, "SELECT MAX(seq) FROM events WHERE tenant = ?1", max_seq); !st) {
+    return st;
+  }
+  std::unordered_map<std::string, std::uint64_t> loaded;
+  {
+    query q(all_heads);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      loaded[q.col_text(0)] = q.col_uint64(1);
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "load tenant heads");
+    }
+  }
+  for (auto& [tenant, seq] : loaded) {
+    query q(max_seq);
+    q.text(1, tenant);
+    int rc = q.step();
+    if (rc != SQLITE_ROW) {
+      return sql_error(writer.db, rc, "load tenant heads");
+    }
+    seq = std::max(seq, q.col_uint64(0));
+  }
+  std::lock_guard lock(heads_mutex);
+  heads = std::move(loaded);
+  return {};
+}
+
+}  // namespace sqlite
+
+result<stores> make_sqlite_stores(const std::string& dir, config::durability durability,
+                                  const std::string& master_key) {
+  auto db = std::make_shared<sqlite::database>();
+  if (auto st = db->open(dir, durability, master_key); !st) {
+    return st.err();
+  }
+  stores out;
+  out.log = sqlite::make_event_log(db);
+  out.delivery = sqlite::make_delivery_store(db);
+  out.privacy = sqlite::make_privacy_store(std::move(db));
+  return out;
+}
+
+}  // namespace sb::store
