@@ -575,8 +575,7 @@ class session final : public session_base {
       return;
     }
     parser_.emplace();
-    route_kind_ = route_kind::none;
-    api_route_ = nullptr;
+    route_ = nullptr;
     read_done_ = {};
     parser_->body_limit(limits().max_body_bytes);
     parser_->header_limit(limits().max_header_bytes);
@@ -689,9 +688,7 @@ class session final : public session_base {
   void note_route() {
     read_done_ = steady::now();
     const auto& req = parser_->get();
-    auto matched = match_route(sv(req.method_string()), sv(req.target()));
-    route_kind_ = matched.kind;
-    api_route_ = matched.api;
+    route_ = match_route(sv(req.method_string()), sv(req.target())).def;
   }
 
   void on_read_error(beast::error_code ec) {
@@ -746,39 +743,35 @@ class session final : public session_base {
       log_target_.assign(sv(req.method_string()));
       log_target_.append(" ").append(target.substr(0, target.find('?')));
     }
-    if (metrics_only_ && r.kind != route_kind::none && r.kind != route_kind::metrics &&
-        r.kind != route_kind::healthz && r.kind != route_kind::readyz) {
+    if (r.def != nullptr && !served_here(*r.def)) {
       r = not_found_route(req.target());
-    } else if (!metrics_only_ && core_.metrics_apart && r.kind == route_kind::metrics) {
-      r = not_found_route(req.target());  // served on server.metrics.listen only
     }
-    route_kind_ = r.kind;
-    api_route_ = r.api;
+    route_ = r.def;
     try {
-      switch (r.kind) {
-        case route_kind::none: {
-          auto res = actors::error_response(r.err.code, r.err.message);
-          if (!r.allow.empty()) {
-            res.headers.emplace_back("Allow", std::string(r.allow));
-          }
-          write_response(std::move(res));
-          return;
+      if (r.def == nullptr) {  // 404, or 405 with Allow
+        auto res = actors::error_response(r.err.code, r.err.message);
+        if (!r.allow.empty()) {
+          res.headers.emplace_back("Allow", std::string(r.allow));
         }
-        case route_kind::healthz:
+        write_response(std::move(res));
+        return;
+      }
+      switch (r.def->kind) {
+        case handler_kind::healthz:
           write_response(status_body(200, "ok"));
           return;
-        case route_kind::readyz:
+        case handler_kind::readyz:
           if (core_.gateway.ready()) {
             write_response(status_body(200, "ready"));
           } else {
             write_response(actors::error_response(errc::unavailable, "the gateway is not ready"));
           }
           return;
-        case route_kind::webhook:
+        case handler_kind::webhook:
           submit_webhook(r);
           return;
-        case route_kind::metrics: {
-          if (auto allowed = core_.metrics.check(sv(req[bhttp::field::authorization])); !allowed) {
+        case handler_kind::metrics: {
+          if (auto allowed = authorize(r, ""); !allowed) {
             write_auth_error(allowed.err());
             return;
           }
@@ -788,19 +781,19 @@ class session final : public session_base {
           write_response(std::move(res));
           return;
         }
-        case route_kind::events:
+        case handler_kind::events:
           read_events(r);
           return;
-        case route_kind::stream:
+        case handler_kind::stream:
           open_stream(r);
           return;
-        case route_kind::dead_letters:
+        case handler_kind::dead_letters:
           list_dead_letters(r);
           return;
-        case route_kind::redrive:
+        case handler_kind::redrive:
           redrive(r);
           return;
-        case route_kind::api:
+        case handler_kind::api:
           call_api(r);
           return;
       }
@@ -810,6 +803,21 @@ class session final : public session_base {
         write_response(actors::error_response(errc::internal, "internal error"), true);
       }
     }
+  }
+
+  /// Whether this connection's listener serves `def` (`route_def::where`).
+  bool served_here(const route_def& def) const {
+    if (metrics_only_) {
+      return def.where != served_on::main;
+    }
+    return !(def.where == served_on::ops && core_.metrics_apart);
+  }
+
+  /// The route's credentials check (`authorize_route`) with this request's Authorization.
+  result<const principal*> authorize(const route& r, std::string_view requested_tenant) {
+    return authorize_route(*r.def, core_.tokens, core_.metrics,
+                           sv(parser_->get()[bhttp::field::authorization]), requested_tenant,
+                           r.params.empty() ? std::string_view{} : r.params.front());
   }
 
   /// A 404 as for a path no route knows.
@@ -850,14 +858,16 @@ class session final : public session_base {
   /// A webhook POST or the GET handshake: verified here, on the I/O thread, before the tenant's
   /// rate limit is charged or anything is queued (src/http/platform_gate.hpp).
   void submit_webhook(const route& r) {
-    auto channel = core_.directory.find(r.tenant, r.channel);
+    const std::string& tenant = r.params[0];
+    const std::string& channel_name = r.params[1];
+    auto channel = core_.directory.find(tenant, channel_name);
     if (!channel) {
       write_error(channel.err());
       return;
     }
     const channel_entry& ch = **channel;
     if (ch.info == nullptr || !ch.verifier) {
-      log::error("http", "channel ", r.tenant, "/", r.channel, " has type '", ch.cfg->type,
+      log::error("http", "channel ", tenant, "/", channel_name, " has type '", ch.cfg->type,
                  "' without an adapter");
       write_response(actors::error_response(errc::internal, "the channel has no adapter"));
       return;
@@ -871,8 +881,8 @@ class session final : public session_base {
       return;
     }
     actors::webhook_submission w;
-    w.tenant = r.tenant;
-    w.channel = r.channel;
+    w.tenant = tenant;
+    w.channel = channel_name;
     w.method = std::string(sv(req.method_string()));
     w.query = std::string(r.query);
     for (const auto& name : ch.info->headers) {
@@ -887,7 +897,7 @@ class session final : public session_base {
     view.headers = &w.headers;
     view.body = req.body();
     if (req.method() == bhttp::verb::get) {
-      auto v = core_.platform.handshake(ch, r.tenant, source, view, now);
+      auto v = core_.platform.handshake(ch, tenant, source, view, now);
       if (!v.pass) {
         write_verdict(v);
         return;
@@ -898,7 +908,7 @@ class session final : public session_base {
       write_response(std::move(res));
       return;
     }
-    if (auto v = core_.platform.webhook(ch, r.tenant, source, view, now); !v.pass) {
+    if (auto v = core_.platform.webhook(ch, tenant, source, view, now); !v.pass) {
       write_verdict(v);
       return;
     }
@@ -913,10 +923,6 @@ class session final : public session_base {
   /// 404 of `unknown_endpoint`), the source must not be blocked, `signed_request` must hold, and
   /// only then is the tenant's rate limit charged. The privacy API verifies it again.
   bool admit_data_deletion(const route& r) {
-    if (r.params.size() < 2) {
-      write_error(unknown_endpoint());
-      return false;
-    }
     auto channel = core_.directory.find(r.params[0], r.params[1]);
     if (!channel) {
       write_error(channel.err());
@@ -951,7 +957,7 @@ class session final : public session_base {
 
   void read_events(const route& r) {
     auto params = parse_events_params(r.query);
-    const principal* who = authorize_stream(params);
+    const principal* who = authorize_stream(r, params);
     if (who == nullptr) {
       return;
     }
@@ -972,7 +978,7 @@ class session final : public session_base {
     if (!call) {
       return;
     }
-    core_.gateway.list_dead_letters(call->tenant, r.subscriber, call->params.after,
+    core_.gateway.list_dead_letters(call->tenant, r.params[0], call->params.after,
                                     call->params.limit, await_gateway());
   }
 
@@ -987,21 +993,23 @@ class session final : public session_base {
       write_error(body.err());
       return;
     }
-    core_.gateway.redrive(call->tenant, r.subscriber, body->all, std::move(body->ids),
+    core_.gateway.redrive(call->tenant, r.params[0], body->all, std::move(body->ids),
                           await_gateway());
   }
 
-  /// An `api_routes()` call: authenticates when the route has a scope (the token decides the
-  /// tenant; a `?tenant=` must match it), then hands it to the gateway. A route without a scope
-  /// takes its tenant from the path ("/webhooks/{tenant}/...") or leaves it to the gateway.
+  /// A call the actors serve (`handler_kind::api`): checks the route's access (a platform's
+  /// signature; or a token with the route's scope, which decides the tenant, a `?tenant=` having
+  /// to name it), then hands the call with its handler to the gateway. A platform's call takes
+  /// its tenant from the path ("/webhooks/{tenant}/..."); an open one names none.
   void call_api(route& r) {
     auto& req = parser_->get();
-    if (r.api->op == "meta.data_deletion" && !admit_data_deletion(r)) {
+    const route_def& def = *r.def;
+    if (def.who == access::platform && !admit_data_deletion(r)) {
       return;
     }
     actors::api_call c;
-    c.op = std::string(r.api->op);
-    if (r.api->scope != 0) {
+    c.handler = def.api;
+    if (def.who == access::token) {
       std::string requested;
       if (auto t = url::raw_query_param(r.query, "tenant")) {
         auto decoded = url::decode(*t);
@@ -1011,8 +1019,7 @@ class session final : public session_base {
         }
         requested = std::move(*decoded);
       }
-      auto who = core_.tokens.authenticate(sv(req[bhttp::field::authorization]),
-                                           static_cast<config::scope>(r.api->scope), requested);
+      auto who = authorize(r, requested);
       if (!who) {
         write_auth_error(who.err());
         return;
@@ -1020,7 +1027,7 @@ class session final : public session_base {
       c.tenant = (*who)->tenant;
       c.caller = (*who)->subscriber;
       c.scopes = (*who)->scopes;
-    } else if (r.api->path.substr(0, 10) == "/webhooks/" && !r.params.empty()) {
+    } else if (def.who == access::platform) {
       c.tenant = r.params.front();
     }
     c.params = std::move(r.params);
@@ -1043,15 +1050,12 @@ class session final : public session_base {
     dead_letter_params params;
   };
 
-  /// Authorizes a subscriber call and parses its query (a bad token answers before a bad
-  /// query); on failure writes the error response and returns nullopt.
-  /// Authenticates a `stream`-scope call (the token decides the tenant; a `?tenant=` must match
-  /// it), then checks its parsed parameters. On failure writes the error and returns nullptr.
+  /// Checks a `stream`-scope call (the token decides the tenant; a `?tenant=` must match it),
+  /// then its parsed parameters: a bad token answers before a bad query. On failure writes the
+  /// error and returns nullptr.
   template <class Params>
-  const principal* authorize_stream(const result<Params>& params) {
-    auto who = core_.tokens.authenticate(sv(parser_->get()[bhttp::field::authorization]),
-                                         config::scope::stream,
-                                         params ? std::string_view(params->tenant) : "");
+  const principal* authorize_stream(const route& r, const result<Params>& params) {
+    auto who = authorize(r, params ? std::string_view(params->tenant) : "");
     if (!who) {
       write_auth_error(who.err());
       return nullptr;
@@ -1063,11 +1067,11 @@ class session final : public session_base {
     return *who;
   }
 
+  /// As `authorize_stream` for a `/v1/subscribers/{name}/...` call (`access::subscriber`), with
+  /// the query of the dead-letter calls; nullopt after writing the error.
   std::optional<subscriber_call> authorize_subscriber(const route& r) {
     auto params = parse_dead_letter_params(r.query);
-    auto who =
-        authorize_subscriber_call(core_.tokens, sv(parser_->get()[bhttp::field::authorization]),
-                                  params ? std::string_view(params->tenant) : "", r.subscriber);
+    auto who = authorize(r, params ? std::string_view(params->tenant) : "");
     if (!who) {
       write_auth_error(who.err());
       return std::nullopt;
@@ -1108,8 +1112,8 @@ class session final : public session_base {
     res_.keep_alive(!close_after_);
     res_.body() = std::move(r.body);
     res_.prepare_payload();
-    count_request(route_kind_, r.status, api_route_);
-    if (route_kind_ == route_kind::webhook && r.status >= 400) {
+    count_request(route_, r.status);
+    if (is_webhook() && r.status >= 400) {
       metrics::catalog::webhook_rejections(r.code).inc();
     }
     log::debug("http", log_target_, " -> ", r.status);
@@ -1120,6 +1124,8 @@ class session final : public session_base {
     });
   }
 
+  bool is_webhook() const { return route_ != nullptr && route_->kind == handler_kind::webhook; }
+
   void on_response_written(beast::error_code ec) {
     if (state_ == state::closed) {
       return;
@@ -1129,7 +1135,7 @@ class session final : public session_base {
       return;
     }
     res_ = {};
-    if (route_kind_ == route_kind::webhook && read_done_ != steady::time_point{}) {
+    if (is_webhook() && read_done_ != steady::time_point{}) {
       metrics::catalog::webhook_ack_seconds().observe(
           std::chrono::duration<double>(steady::now() - read_done_).count());
     }
@@ -1149,7 +1155,7 @@ class session final : public session_base {
   void open_stream(const route& r) {
     auto& req = parser_->get();
     auto params = parse_stream_params(r.query, sv(req["Last-Event-ID"]));
-    const principal* who = authorize_stream(params);
+    const principal* who = authorize_stream(r, params);
     if (who == nullptr) {
       return;
     }
@@ -1187,7 +1193,7 @@ class session final : public session_base {
     }
     log::debug("http", "SSE stream opened for ", who->tenant, "/", who->subscriber);
     state_ = state::streaming;
-    count_request(route_kind_, 200);
+    count_request(route_, 200);
     sse_open_ = true;
     metrics::catalog::sse_streams_open().inc();
     queue_.push_back({std::string(sse_head), {}});
@@ -1419,11 +1425,10 @@ class session final : public session_base {
   bhttp::response<bhttp::string_body> res_;
   std::shared_ptr<session_base> self_hold_;  ///< set only while the gateway has the request
   std::array<char, 512> discard_{};
-  std::string log_target_;                    ///< "METHOD /path" of the request, for debug logs
-  route_kind route_kind_ = route_kind::none;  ///< of the request in flight, for metrics
-  const api_route* api_route_ = nullptr;       ///< of an API request in flight, for metrics
-  steady::time_point read_done_{};            ///< when its reading completed (metrics)
-  bool sse_open_ = false;                     ///< counted in switchboard_sse_streams_open
+  std::string log_target_;            ///< "METHOD /path" of the request, for debug logs
+  const route_def* route_ = nullptr;  ///< of the request in flight (metrics); nullptr: none
+  steady::time_point read_done_{};    ///< when its reading completed (metrics)
+  bool sse_open_ = false;             ///< counted in switchboard_sse_streams_open
 
   std::shared_ptr<sse_sink> sink_;
   std::shared_ptr<actors::stream_handle> stream_handle_;
