@@ -1,6 +1,7 @@
 // The one translation unit with Beast and Asio in the HTTP layer (they are heavy to compile).
-// Routing, parameters and authentication are plain code in router.cpp and auth.cpp; a session
-// here only moves bytes, applies limits and timeouts, and calls the gateway.
+// What a request gets (the handler list, credentials, the handlers) is plain code in
+// dispatch.cpp, routes.cpp and router.cpp; a session here only moves bytes, applies limits and
+// timeouts, and is the way back of the requests it reads.
 #include "http/server.hpp"
 
 #include <openssl/ssl.h>
@@ -20,7 +21,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -37,19 +37,13 @@
 #include <vector>
 
 #include "actors/gateway.hpp"
-#include "adapters/adapter.hpp"
 #include "core/ip.hpp"
-#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "core/url.hpp"
-#include "http/auth.hpp"
-#include "http/auth_failures.hpp"
+#include "http/dispatch.hpp"
 #include "http/edge_limits.hpp"
 #include "http/framing.hpp"
 #include "http/ingress_limit.hpp"
-#include "http/platform_gate.hpp"
-#include "http/router.hpp"
 
 namespace sb::http {
 
@@ -88,14 +82,6 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
 }
 
 /// Guards posting onto session strands from other threads (actor threads answering, the
@@ -177,38 +163,23 @@ enum class admission {
   refused,   ///< closed at once (too many being shed already)
 };
 
-/// State shared by the listener and every session. Outlives the io_context's handlers.
-struct server_core {
+/// State shared by the listener and every session: what the dispatch functions use
+/// (`dispatch_context`: config, gateway, tokens, channels, platform gate) and the connections.
+/// Outlives the io_context's handlers.
+struct server_core : dispatch_context {
   server_core(std::shared_ptr<const config::config> c, actors::gateway& g, server_options o)
-      : cfg(std::move(c)),
+      : dispatch_context(std::move(c), g),
         limits(cfg->server),
-        gateway(g),
         options(o),
-        tokens(*cfg),
-        directory(*cfg),
-        ingress(*cfg),
-        trusted(parse_trusted_proxies(cfg->server.trusted_proxies)),
-        platform(*cfg, ingress),
         streams(cfg->limits.sse_streams_per_token),
-        metrics(cfg->server),
-        metrics_apart(!cfg->server.metrics.listen.empty()),
         budget(budget_for(cfg->server.max_connections)) {
     metrics::catalog::register_all();
   }
 
-  std::shared_ptr<const config::config> cfg;
   const config::server_config& limits;
-  actors::gateway& gateway;
   server_options options;
-  token_index tokens;
-  channel_directory directory;
-  ingress_limits ingress;            ///< tenants' `rate_limit`, charged for verified requests
-  std::vector<ip::network> trusted;  ///< `server.trusted_proxies`
-  platform_gate platform;            ///< verification and failure budgets of platform requests
-  stream_slots streams;              ///< `limits.sse_streams_per_token`
-  metrics_access metrics;            ///< `server.metrics.token_sha256`
-  const bool metrics_apart;          ///< `server.metrics.listen` is set
-  const connection_budget budget;    ///< `max_connections` after the open-files clamp
+  stream_slots streams;            ///< `limits.sse_streams_per_token`
+  const connection_budget budget;  ///< `max_connections` after the open-files clamp
   std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
   std::atomic<bool> stopping{false};
 
@@ -406,10 +377,35 @@ class sse_sink final : public actors::stream_sink {
   std::atomic<bool> closed_{false};
 };
 
+/// A request as the dispatch functions read it: Beast's parsed request behind `request_view`.
+class beast_request final : public request_view {
+ public:
+  explicit beast_request(bhttp::request<bhttp::string_body>& req) : req_(req) {}
+  std::string_view method() const override { return sv(req_.method_string()); }
+  std::string_view target() const override { return sv(req_.target()); }
+  std::string_view header(std::string_view name) const override {
+    return sv(req_[beast::string_view(name.data(), name.size())]);
+  }
+  std::vector<std::string_view> headers(std::string_view name) const override {
+    std::vector<std::string_view> out;
+    auto range = req_.equal_range(beast::string_view(name.data(), name.size()));
+    for (auto it = range.first; it != range.second; ++it) {
+      out.push_back(sv(it->value()));
+    }
+    return out;
+  }
+  std::string& body() override { return req_.body(); }
+
+ private:
+  bhttp::request<bhttp::string_body>& req_;
+};
+
 /// One connection, plain or TLS. Lives as long as an asynchronous operation (or, while the
-/// gateway works on its request, `self_hold_`) holds it; every handler runs on its strand.
+/// gateway works on its request, `self_hold_`) holds it; every handler runs on its strand. It
+/// moves bytes, applies limits and timeouts, and is the `exchange` of the request it reads: what
+/// the request gets is decided by the dispatch functions (src/http/dispatch.hpp).
 template <class Stream>
-class session final : public session_base {
+class session final : public session_base, private exchange {
   static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
   enum class state {
@@ -736,67 +732,17 @@ class session final : public session_base {
   void handle_request() {
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
-    route r = match_route(sv(req.method_string()), sv(req.target()));
+    route r = route_request(core_, sv(req.method_string()), sv(req.target()), metrics_only_);
     read_done_ = steady::now();
     if (log::enabled(log::level::debug)) {  // the path only: queries may carry verify tokens
       auto target = sv(req.target());
       log_target_.assign(sv(req.method_string()));
       log_target_.append(" ").append(target.substr(0, target.find('?')));
     }
-    if (r.def != nullptr && !served_here(*r.def)) {
-      r = not_found_route(req.target());
-    }
     route_ = r.def;
+    beast_request view(req);
     try {
-      if (r.def == nullptr) {  // 404, or 405 with Allow
-        auto res = actors::error_response(r.err.code, r.err.message);
-        if (!r.allow.empty()) {
-          res.headers.emplace_back("Allow", std::string(r.allow));
-        }
-        write_response(std::move(res));
-        return;
-      }
-      switch (r.def->kind) {
-        case handler_kind::healthz:
-          write_response(status_body(200, "ok"));
-          return;
-        case handler_kind::readyz:
-          if (core_.gateway.ready()) {
-            write_response(status_body(200, "ready"));
-          } else {
-            write_response(actors::error_response(errc::unavailable, "the gateway is not ready"));
-          }
-          return;
-        case handler_kind::webhook:
-          submit_webhook(r);
-          return;
-        case handler_kind::metrics: {
-          if (auto allowed = authorize(r, ""); !allowed) {
-            write_auth_error(allowed.err());
-            return;
-          }
-          actors::http_response res;
-          res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-          metrics::global().render(res.body);
-          write_response(std::move(res));
-          return;
-        }
-        case handler_kind::events:
-          read_events(r);
-          return;
-        case handler_kind::stream:
-          open_stream(r);
-          return;
-        case handler_kind::dead_letters:
-          list_dead_letters(r);
-          return;
-        case handler_kind::redrive:
-          redrive(r);
-          return;
-        case handler_kind::api:
-          call_api(r);
-          return;
-      }
+      serve(core_, r, view, peer_, *this);
     } catch (const std::exception& e) {
       log::error("http", "request failed: ", e.what());
       if (state_ == state::reading) {
@@ -805,286 +751,12 @@ class session final : public session_base {
     }
   }
 
-  /// Whether this connection's listener serves `def` (`route_def::where`).
-  bool served_here(const route_def& def) const {
-    if (metrics_only_) {
-      return def.where != served_on::main;
-    }
-    return !(def.where == served_on::ops && core_.metrics_apart);
-  }
+  // ---- the exchange of the request (src/http/dispatch.hpp) -------------------------------
 
-  /// The route's credentials check (`authorize_route`) with this request's Authorization.
-  result<const principal*> authorize(const route& r, std::string_view requested_tenant) {
-    return authorize_route(*r.def, core_.tokens, core_.metrics,
-                           sv(parser_->get()[bhttp::field::authorization]), requested_tenant,
-                           r.params.empty() ? std::string_view{} : r.params.front());
-  }
-
-  /// A 404 as for a path no route knows.
-  static route not_found_route(beast::string_view target) {
-    auto path = sv(target);
-    route r;
-    r.err = error{errc::not_found, "no route for " + std::string(path.substr(0, path.find('?')))};
-    return r;
-  }
-
-  static actors::http_response status_body(int status, std::string_view text) {
-    actors::http_response res;
-    res.status = status;
-    json::writer(res.body).begin_object().key("status").value(text).end_object();
-    return res;
-  }
-
-  /// The address the request's failed verifications are charged to: the peer, or from
-  /// X-Forwarded-For when the peer is one of `server.trusted_proxies`.
-  ip::address request_source() {
-    if (core_.trusted.empty()) {
-      return peer_;
-    }
-    const auto& req = parser_->get();
-    std::vector<std::string_view> forwarded;
-    auto range = req.equal_range("X-Forwarded-For");
-    for (auto it = range.first; it != range.second; ++it) {
-      forwarded.push_back(sv(it->value()));
-    }
-    return http::request_source(peer_, core_.trusted, forwarded);
-  }
-
-  /// A refusal of the platform gate: its error, with Retry-After for a 429.
-  void write_verdict(const gate_verdict& v) {
-    write_response(actors::error_response(v.err.code, v.err.message, v.retry_after_s));
-  }
-
-  /// A webhook POST or the GET handshake: verified here, on the I/O thread, before the tenant's
-  /// rate limit is charged or anything is queued (src/http/platform_gate.hpp).
-  void submit_webhook(const route& r) {
-    const std::string& tenant = r.params[0];
-    const std::string& channel_name = r.params[1];
-    auto channel = core_.directory.find(tenant, channel_name);
-    if (!channel) {
-      write_error(channel.err());
-      return;
-    }
-    const channel_entry& ch = **channel;
-    if (ch.info == nullptr || !ch.verifier) {
-      log::error("http", "channel ", tenant, "/", channel_name, " has type '", ch.cfg->type,
-                 "' without an adapter");
-      write_response(actors::error_response(errc::internal, "the channel has no adapter"));
-      return;
-    }
-    auto& req = parser_->get();
-    const auto now = steady::now();
-    const ip::address source = request_source();
-    // A source that keeps failing is refused before any HMAC is computed.
-    if (auto v = core_.platform.admit_source(source, now); !v.pass) {
-      write_verdict(v);
-      return;
-    }
-    actors::webhook_submission w;
-    w.tenant = tenant;
-    w.channel = channel_name;
-    w.method = std::string(sv(req.method_string()));
-    w.query = std::string(r.query);
-    for (const auto& name : ch.info->headers) {
-      auto range = req.equal_range(name);  // field names compare case-insensitively
-      for (auto it = range.first; it != range.second; ++it) {
-        w.headers.push_back({lower(name), std::string(sv(it->value()))});
-      }
-    }
-    adapters::request view;
-    view.method = w.method;
-    view.query = w.query;
-    view.headers = &w.headers;
-    view.body = req.body();
-    if (req.method() == bhttp::verb::get) {
-      auto v = core_.platform.handshake(ch, tenant, source, view, now);
-      if (!v.pass) {
-        write_verdict(v);
-        return;
-      }
-      actors::http_response res;
-      res.content_type = "text/plain";
-      res.body = std::move(v.challenge);
-      write_response(std::move(res));
-      return;
-    }
-    if (auto v = core_.platform.webhook(ch, tenant, source, view, now); !v.pass) {
-      write_verdict(v);
-      return;
-    }
-    w.verified = true;
-    w.body = std::move(req.body());
-    w.body.reserve(w.body.size() + 64);  // simdjson padding: adapters parse in place
-    w.reply = await_gateway();
-    core_.gateway.submit(std::move(w));
-  }
-
-  /// Meta's data-deletion callback, checked as a webhook is: the channel must exist (the one
-  /// 404 of `unknown_endpoint`), the source must not be blocked, `signed_request` must hold, and
-  /// only then is the tenant's rate limit charged. The privacy API verifies it again.
-  bool admit_data_deletion(const route& r) {
-    auto channel = core_.directory.find(r.params[0], r.params[1]);
-    if (!channel) {
-      write_error(channel.err());
-      return false;
-    }
-    const auto now = steady::now();
-    const ip::address source = request_source();
-    if (auto v = core_.platform.admit_source(source, now); !v.pass) {
-      write_verdict(v);
-      return false;
-    }
-    auto v =
-        core_.platform.data_deletion(**channel, r.params[0], source, parser_->get().body(), now);
-    if (!v.pass) {
-      write_verdict(v);
-      return false;
-    }
-    return true;
-  }
-
-  /// The JSON error body and status for `e`.
-  void write_error(const error& e) { write_response(actors::error_response(e.code, e.message)); }
-
-  /// 401/403 with the headers the contract asks for.
-  void write_auth_error(const error& e) {
-    auto res = actors::error_response(e.code, e.message);
-    if (e.code == errc::unauthorized) {
-      res.headers.emplace_back("WWW-Authenticate", "Bearer");
-    }
-    write_response(std::move(res));
-  }
-
-  void read_events(const route& r) {
-    auto params = parse_events_params(r.query);
-    const principal* who = authorize_stream(r, params);
-    if (who == nullptr) {
-      return;
-    }
-    actors::events_query q;
-    q.tenant = who->tenant;
-    q.subscriber = who->subscriber;
-    q.after = params->after;
-    q.limit = params->limit;
-    q.types = std::move(params->types);
-    q.reply = await_gateway();
-    core_.gateway.read_events(std::move(q));
-  }
-
-  /// `GET /v1/subscribers/{name}/dead-letters`: the token decides the tenant (a `?tenant=`
-  /// must match it); `admin`, or the subscriber's own token with `stream`.
-  void list_dead_letters(const route& r) {
-    auto call = authorize_subscriber(r);
-    if (!call) {
-      return;
-    }
-    core_.gateway.list_dead_letters(call->tenant, r.params[0], call->params.after,
-                                    call->params.limit, await_gateway());
-  }
-
-  /// `POST /v1/subscribers/{name}/redrive` with {"all":true} or {"ids":[...]}.
-  void redrive(const route& r) {
-    auto call = authorize_subscriber(r);
-    if (!call) {
-      return;
-    }
-    auto body = parse_redrive_body(parser_->get().body());
-    if (!body) {
-      write_error(body.err());
-      return;
-    }
-    core_.gateway.redrive(call->tenant, r.params[0], body->all, std::move(body->ids),
-                          await_gateway());
-  }
-
-  /// A call the actors serve (`handler_kind::api`): checks the route's access (a platform's
-  /// signature; or a token with the route's scope, which decides the tenant, a `?tenant=` having
-  /// to name it), then hands the call with its handler to the gateway. A platform's call takes
-  /// its tenant from the path ("/webhooks/{tenant}/..."); an open one names none.
-  void call_api(route& r) {
-    auto& req = parser_->get();
-    const route_def& def = *r.def;
-    if (def.who == access::platform && !admit_data_deletion(r)) {
-      return;
-    }
-    actors::api_call c;
-    c.handler = def.api;
-    if (def.who == access::token) {
-      std::string requested;
-      if (auto t = url::raw_query_param(r.query, "tenant")) {
-        auto decoded = url::decode(*t);
-        if (!decoded) {
-          write_error(error{errc::bad_request, "parameter 'tenant' is malformed"});
-          return;
-        }
-        requested = std::move(*decoded);
-      }
-      auto who = authorize(r, requested);
-      if (!who) {
-        write_auth_error(who.err());
-        return;
-      }
-      c.tenant = (*who)->tenant;
-      c.caller = (*who)->subscriber;
-      c.scopes = (*who)->scopes;
-    } else if (def.who == access::platform) {
-      c.tenant = r.params.front();
-    }
-    c.params = std::move(r.params);
-    c.query = std::string(r.query);
-    if (auto type = req[bhttp::field::content_type]; !type.empty()) {
-      c.headers.emplace_back("content-type", std::string(sv(type)));
-    }
-    if (auto key = req["Idempotency-Key"]; !key.empty()) {
-      c.headers.emplace_back("idempotency-key", std::string(sv(key)));
-    }
-    c.body = std::move(req.body());
-    c.reply = await_gateway();
-    core_.gateway.call(std::move(c));
-  }
-
-  /// A `/v1/subscribers/{name}/...` call that passed its checks: the token's tenant and the
-  /// query's parameters.
-  struct subscriber_call {
-    std::string tenant;
-    dead_letter_params params;
-  };
-
-  /// Checks a `stream`-scope call (the token decides the tenant; a `?tenant=` must match it),
-  /// then its parsed parameters: a bad token answers before a bad query. On failure writes the
-  /// error and returns nullptr.
-  template <class Params>
-  const principal* authorize_stream(const route& r, const result<Params>& params) {
-    auto who = authorize(r, params ? std::string_view(params->tenant) : "");
-    if (!who) {
-      write_auth_error(who.err());
-      return nullptr;
-    }
-    if (!params) {
-      write_error(params.err());
-      return nullptr;
-    }
-    return *who;
-  }
-
-  /// As `authorize_stream` for a `/v1/subscribers/{name}/...` call (`access::subscriber`), with
-  /// the query of the dead-letter calls; nullopt after writing the error.
-  std::optional<subscriber_call> authorize_subscriber(const route& r) {
-    auto params = parse_dead_letter_params(r.query);
-    auto who = authorize(r, params ? std::string_view(params->tenant) : "");
-    if (!who) {
-      write_auth_error(who.err());
-      return std::nullopt;
-    }
-    if (!params) {
-      write_error(params.err());
-      return std::nullopt;
-    }
-    return subscriber_call{(*who)->tenant, std::move(*params)};
-  }
+  void respond(actors::http_response r) override { write_response(std::move(r)); }
 
   /// A responder whose answer comes back onto this strand; the session waits without timeout.
-  actors::responder_ptr await_gateway() {
+  actors::responder_ptr await_gateway() override {
     state_ = state::waiting;
     lowest().expires_never();
     self_hold_ = shared_from_this();
@@ -1152,13 +824,10 @@ class session final : public session_base {
   // the raw event stream, delimited by the connection's close (RFC 7230 §3.3.3, rule 7). Each
   // batch of frames is one write; curl and EventSource read it as it comes.
 
-  void open_stream(const route& r) {
-    auto& req = parser_->get();
-    auto params = parse_stream_params(r.query, sv(req["Last-Event-ID"]));
-    const principal* who = authorize_stream(r, params);
-    if (who == nullptr) {
-      return;
-    }
+  /// `GET /v1/stream` passed its checks (src/http/dispatch.hpp): takes a slot of the token and
+  /// becomes a stream.
+  void open_stream(const principal& token, stream_params params) override {
+    const principal* who = &token;
     if (stopping_ || core_.stopping.load()) {
       write_response(actors::error_response(errc::unavailable, "shutting down; retry", 1), true);
       return;
@@ -1176,8 +845,8 @@ class session final : public session_base {
     actors::stream_request sr;
     sr.tenant = who->tenant;
     sr.subscriber = who->subscriber;
-    sr.after = params->after;
-    sr.types = std::move(params->types);
+    sr.after = params.after;
+    sr.types = std::move(params.types);
     sr.sink = sink_;
     // Frames the actor writes from here on are posted to this strand, so they queue behind
     // the head pushed below.
