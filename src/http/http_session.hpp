@@ -83,13 +83,10 @@ class http_session final : public session_base, private exchange {
         buffer_(read_buffer_limit(core.limits.max_header_bytes)) {}
 
   ~http_session() override {
-    if (handed_over_) {
-      return;  // its place among the sessions is the SSE session's now
-    }
-    if (admitted_) {
-      core_.leave(this);
-    } else {
+    if (!admitted_) {
       core_.leave_shed();
+    } else if (!handed_over_) {  // else its place is the SSE session's now
+      core_.leave(this);
     }
   }
 
