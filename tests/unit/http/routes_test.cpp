@@ -215,3 +215,27 @@ TEST_CASE("a parameter that decodes to a slash matches only the webhook routes",
     CHECK(r.err.code == errc::not_found);
   }
 }
+
+TEST_CASE("only the probes, the deletion-status page and platform routes need no bearer token",
+          "[http][routes]") {
+  // A route added to the list needs a token unless it is named here: one that is open by mistake
+  // fails this test.
+  const std::set<std::string_view> without_token{
+      "GET /healthz",
+      "GET /readyz",
+      "GET /metrics",  // its own token when server.metrics.token_sha256 is set
+      "GET /v1/deletion-status/{code}",
+      "GET /webhooks/{tenant}/{channel}",
+      "POST /webhooks/{tenant}/{channel}",
+      "POST /webhooks/{tenant}/{channel}/data-deletion",
+  };
+  for (const auto& def : http::routes()) {
+    const std::string key = std::string(def.method) + " " + std::string(def.pattern);
+    INFO(key);
+    const bool bearer = def.who == access::token || def.who == access::subscriber;
+    CHECK(bearer != (without_token.count(key) == 1));
+    if (def.who == access::platform) {
+      CHECK(def.pattern.rfind("/webhooks/{tenant}/{channel}", 0) == 0);  // verified per channel
+    }
+  }
+}
