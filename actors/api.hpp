@@ -1,8 +1,9 @@
 #pragma once
 
-// Dispatch of `api_call`s (gateway.hpp) inside the actor tree. The bridge sends a call to its
-// tenant's actor (or to the root when it names no tenant); these functions route it by `op` to
-// the part of the gateway that serves it. An op nobody serves is answered 404 `not_found`.
+// Running `api_call`s (gateway.hpp) inside the actor tree. The bridge sends a call to its
+// tenant's actor, or to the root when its handler is the root's; there the call's own handler
+// (`api_call::handler`, bound to its route by the HTTP layer's handler list) runs with the
+// environment below. The handlers are declared in actors/api_handlers.hpp.
 
 #include <functional>
 #include <memory>
@@ -52,11 +53,21 @@ struct tenant_api_env {
   outbound_api_state* outbound = nullptr;  ///< the tenant's, owned by the tenant actor
 };
 
-/// In the tenant actor: a call of that tenant.
+/// What a root handler works with (a call that names no tenant, e.g. a deletion-status page).
+/// As for a tenant's handlers: it runs in the root actor's context and must not block it.
+struct root_api_env {
+  caf::event_based_actor* self = nullptr;  ///< the root actor
+  std::shared_ptr<store::privacy_store> privacy;  ///< null when the log keeps no privacy data
+  /// The gateway's privacy workers, where calls that read the store run.
+  std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
+};
+
+/// In the tenant actor: runs a call of that tenant with its handler (a call without a tenant's
+/// handler is answered 404 `not_found`).
 void handle_tenant_api(const tenant_api_env& env, api_call& c);
 
-/// In the root actor: a call that names no tenant.
-/// `jobs`: the privacy workers, where calls that read the store run.
+/// In the root actor: runs a call that names no tenant with its handler (a call without a root
+/// handler is answered 404 `not_found`). `jobs`: the privacy workers.
 void handle_root_api(caf::event_based_actor* root,
                      const std::shared_ptr<store::privacy_store>& privacy,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);

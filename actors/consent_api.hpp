@@ -14,27 +14,14 @@
 #include <vector>
 
 #include "actors/api.hpp"
+#include "actors/api_handlers.hpp"
 #include "core/event.hpp"
 #include "privacy/consent.hpp"
 
 namespace sb::actors {
 
-/// `PUT /v1/subjects/{subject}/consent` (scope privacy) with {"purpose":"marketing",
-/// "granted":false}: sets the subject's choice for that purpose, writes it to the store, audits
-/// it (actor "subscriber:<name>", action "consent"), emits `consent.changed` (source "api") and
-/// answers 200 with the subject's consent state (`privacy::to_json`). 400 for a bad subject id
-/// or body (naming the member); 503 when the store, the audit or the event could not be
-/// written (the call is idempotent: retry). A subject the tenant never saw is accepted: a person
-/// may object before writing, and subject ids are per tenant, so another tenant's subject is
-/// never touched.
-void put_consent(const tenant_api_env& env, api_call& c);
-
-/// `POST /v1/subjects/{subject}/restrict` (scope privacy) with {"restricted":true|false}: sets
-/// or lifts restriction of processing as `put_consent` does (audit action "restrict",
-/// `consent.changed` carrying {"restricted":…,"source":"api"}). A restricted subject's events
-/// are still stored, but reach no subscriber (except consent.changed and privacy.*) until the
-/// restriction is lifted; then every stored event reaches them again on the next read.
-void restrict_subject(const tenant_api_env& env, api_call& c);
+// The API handlers of this file (`put_consent`, `restrict_subject`) are declared in
+// actors/api_handlers.hpp.
 
 /// In the tenant actor, for newly stored events (`commit_atom`), before they are announced: an
 /// inbound message whose whole text is an opt-out/opt-in keyword changes its subject's consent

@@ -353,7 +353,7 @@ class gateway_impl final : public gateway_with_actors {
     }
   }
   void call(api_call c) override {
-    if (c.tenant.empty()) {  // e.g. a deletion-status page: the root finds the tenant
+    if (c.handler.in_root != nullptr) {  // e.g. a deletion-status page: names no tenant
       if (stopping_.load()) {
         c.reply->answer(error_response(errc::unavailable, "shutting down; retry", 1));
         return;

@@ -115,15 +115,32 @@ class stream_handle {
   virtual void cancel() = 0;
 };
 
-/// A backend or platform API call beyond webhooks and streams, dispatched by name (`op`): the
-/// HTTP layer matches the path with `http::api_routes()`, checks the route's scope against the
-/// token, and hands the rest to the gateway. Ops (docs/DESIGN.md §6, §7):
-/// "subject.export", "subject.erase", "subject.consent", "subject.restrict", "audit.list",
-/// "deletion.status", "meta.data_deletion", "message.send", "message.get", "quarantine.list",
-/// "quarantine.get", "quarantine.reingest", "quarantine.purge", "quarantine.purge_channel",
-/// "subscriber.enable".
+struct tenant_api_env;  // actors/api.hpp
+struct root_api_env;    // actors/api.hpp
+struct api_call;
+
+/// What serves an `api_call` in the actor tree: one function of actors/api_handlers.hpp, bound
+/// to its route in the HTTP layer's handler list (src/http/routes.cpp). A tenant's handler runs
+/// in the tenant actor of `api_call::tenant`, a root handler in the root actor (a call that
+/// names no tenant). Exactly one is set for a call from the handler list.
+struct api_handler {
+  using tenant_fn = void (*)(const tenant_api_env&, api_call&);
+  using root_fn = void (*)(const root_api_env&, api_call&);
+
+  constexpr api_handler() = default;
+  /// Implicit, so that the handler list names the function itself.
+  constexpr api_handler(tenant_fn f) : in_tenant(f) {}  // NOLINT(google-explicit-constructor)
+  constexpr api_handler(root_fn f) : in_root(f) {}      // NOLINT(google-explicit-constructor)
+
+  tenant_fn in_tenant = nullptr;
+  root_fn in_root = nullptr;
+};
+
+/// A backend or platform API call beyond webhooks and streams: the HTTP layer matches the path
+/// in its handler list, checks the route's scope against the token, and hands the rest to the
+/// gateway with the route's handler (docs/DESIGN.md §6, §7).
 struct api_call {
-  std::string op;
+  api_handler handler;
   /// The caller's tenant: the token's for a route with a scope; for a route without one
   /// (platform callbacks, public status pages) the tenant named by the path, or "" when the
   /// path names none (the gateway then finds it, e.g. from a deletion code).
@@ -174,9 +191,9 @@ class gateway {
     reply->answer(error_response(errc::not_found, "no push subscriber of that name"));
   }
 
-  /// Runs an `api_call`. The default (a gateway without that op) answers 404 `not_found`.
+  /// Runs an `api_call`. The default (a gateway without API calls) answers 404 `not_found`.
   virtual void call(api_call c) {
-    c.reply->answer(error_response(errc::not_found, "no such API call: " + c.op));
+    c.reply->answer(error_response(errc::not_found, "no such API call"));
   }
 
   /// True once every tenant's actors are up and until shutdown begins (`/readyz`).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "actors/api.hpp"
+#include "actors/api_handlers.hpp"
 #include "actors/status_correlation.hpp"
 #include "core/metrics.hpp"
 #include "outbound/token_bucket.hpp"
@@ -88,14 +89,8 @@ class outbound_api_state {
   std::uint64_t suppressed_ = 0;
 };
 
-/// "message.send": validates, checks consent and the window, stores the message through the
-/// channel's sender and answers 202 {"id","state"} (docs/outbound.md).
-void send_message(const tenant_api_env& env, api_call& c);
-
-/// "message.get": 200 {"id","state","channel","conversation","purpose","attempts",
-/// "platform_message_id","error","created_at","updated_at"}, or 404 (unknown id, or another
-/// tenant's).
-void get_message(const tenant_api_env& env, api_call& c);
+// The API handlers of this file (`send_message`, `get_message`) are declared in
+// actors/api_handlers.hpp.
 
 /// After a commit of `events` (tenant actor): writes the last inbound time of every
 /// conversation whose person wrote (one outbox batch per commit), and resolves the receipts the

@@ -641,8 +641,8 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
             });
 }
 
-void deletion_status(std::shared_ptr<store::privacy_store> ps,
-                     const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c) {
+void deletion_status(const root_api_env& root, api_call& c) {
+  const auto& ps = root.privacy;
   const std::string code = c.params.empty() ? std::string{} : c.params.front();
   if (!ps || code.rfind("del_", 0) != 0 || code.size() > 128) {
     c.reply->answer(
@@ -650,7 +650,7 @@ void deletion_status(std::shared_ptr<store::privacy_store> ps,
     return;
   }
   tenant_api_env env;  // only the pool: the call names no tenant
-  env.privacy_jobs = jobs;
+  env.privacy_jobs = root.privacy_jobs;
   privacy_jobs::spawn_job(env, c.reply, [ps, code, reply = c.reply](caf::event_based_actor*) {
     auto r = ps->find_deletion_request(code);
     if (!r) {

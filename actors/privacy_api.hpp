@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "actors/api.hpp"
+#include "actors/api_handlers.hpp"
 #include "actors/messages.hpp"
 #include "store/privacy_store.hpp"
 
@@ -27,42 +28,8 @@ namespace sb::actors {
 /// Most events an export lists; beyond it the export says "truncated": true.
 inline constexpr std::size_t k_export_limit = 10000;
 
-// -- API calls (dispatched by actors/api.cpp) ------------------------------------------------
-
-/// `GET /v1/subjects/{subject}` (scope privacy): the subject's export (`export_json`), audited
-/// as `export`. An unknown or erased subject exports empty (200): subject ids are per tenant,
-/// so another tenant's subject is simply unknown here.
-void export_subject(const tenant_api_env& env, api_call& c);
-
-/// `DELETE /v1/subjects/{subject}` (scope privacy): erases the subject (store, consent
-/// registry, push windows), stores a `privacy.erased` receipt and answers
-/// 200 {"receipt":"era_<ULID>","subject":..,"erased":{"events":n,"dedupe_keys":n,
-/// "dead_letters":n,"key_destroyed":bool}}, where `dedupe_keys` counts the erased events' dedupe
-/// keys, kept as content-free tombstones so that retries and replays stay duplicates
-/// (store/privacy_store.hpp). Idempotent: erasing an unknown or already erased subject answers
-/// 200 with zeros (and a receipt), as GDPR requests are retried.
-void erase_subject(const tenant_api_env& env, api_call& c);
-
-/// `GET /v1/audit?after=<id>&limit=<n>` (scope admin): the tenant's audit entries after `after`,
-/// oldest first: {"entries":[{id,at,tenant,actor,action,subject,outcome,detail}],"next":<id>}.
-void list_audit(const tenant_api_env& env, api_call& c);
-
-/// `POST /webhooks/{tenant}/{channel}/data-deletion` (no token): Meta's data-deletion callback
-/// for a messenger, instagram or whatsapp channel. Verifies `signed_request` with the channel's
-/// app_secret (401 and nothing done when it does not hold) and its `issued_at` (400
-/// `stale_request` when more than an hour old or more than five minutes ahead), erases the
-/// subject of the user id, stores the deletion request and a `privacy.redact` receipt, and
-/// answers {"url":"<public url>/v1/deletion-status/<code>","confirmation_code":"<code>"}. The
-/// same signed_request again is answered with the same code, and nothing is erased or audited
-/// again.
-void meta_data_deletion(const tenant_api_env& env, api_call& c);
-
-/// `GET /v1/deletion-status/{code}` (no token; the code is the capability), in the root:
-/// {"confirmation_code","status","requested_at","completed_at"} or 404. The lookup runs on the
-/// privacy workers (`jobs`), so a flood of this public route starts no thread and holds no
-/// scheduler thread on the disk; past the workers' queue it is answered 503.
-void deletion_status(std::shared_ptr<store::privacy_store> ps,
-                     const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
+// The API handlers of this file (export, erasure, audit, Meta's data-deletion callback and its
+// status page) are declared in actors/api_handlers.hpp.
 
 // -- Shopify's privacy webhooks (routed here by the tenant actor) --------------------------
 

@@ -1,5 +1,5 @@
 // HTTP/1.1 request framing as the server reads it: Boost.Beast's
-// `http::request_parser<string_body>` configured as src/http/server.cpp configures it
+// `http::request_parser<string_body>` configured as src/http/http_session.hpp configures it
 // (`body_limit` = server.max_body_bytes, `header_limit` = server.max_header_bytes, a fresh
 // parser per request on one `flat_buffer` that keeps pipelined bytes), driven by Beast's own
 // read algorithm (`http::read_header`, then `http::read`, the synchronous twins of what the
@@ -86,14 +86,14 @@ struct limits {
   std::uint32_t max_header_bytes;
 };
 
-/// What src/http/server.cpp does to a fresh parser (`begin_request`).
+/// What src/http/http_session.hpp does to a fresh parser (`begin_request`).
 void configure(parser_t& p, const limits& l) {
   p.body_limit(l.max_body_bytes);
   p.header_limit(l.max_header_bytes);
 }
 
 /// The server's verdict on a request whose header block is complete, before it reads the body
-/// (`session::check_request_framing` in src/http/server.cpp): nullopt = go on, else the status
+/// (`http_session::check_request_framing` in src/http/http_session.hpp): nullopt = go on, else the status
 /// it answers with before closing.
 std::optional<int> header_verdict(const parser_t& p) {
   const auto& req = p.get();

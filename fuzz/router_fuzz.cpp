@@ -5,7 +5,7 @@
 //
 // Properties checked besides memory safety:
 // - no route means 404 not_found, or 405 method_not_allowed with an Allow header;
-// - a matched API route has as many decoded parameters as its template has "{}";
+// - a matched route has as many decoded parameters as its pattern has "{name}", and its method;
 // - limits are within 1..max_limit; a redrive is `all` xor 1..max_limit positive ids;
 // - decoding never lengthens a string, and leaves text without '%' ('+' for queries) as it is.
 
@@ -14,14 +14,15 @@
 #include "common.hpp"
 #include "core/url.hpp"
 #include "http/router.hpp"
+#include "http/routes.hpp"
 
 namespace {
 
 using namespace sb;
 
-std::size_t placeholders(std::string_view path) {
+std::size_t placeholders(std::string_view pattern) {
   std::size_t n = 0;
-  for (auto at = path.find("{}"); at != std::string_view::npos; at = path.find("{}", at + 2)) {
+  for (auto at = pattern.find('{'); at != std::string_view::npos; at = pattern.find('{', at + 1)) {
     ++n;
   }
   return n;
@@ -52,23 +53,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string body(in.rest());
 
   auto r = http::match_route(method, target);
-  switch (r.kind) {
-    case http::route_kind::none:
-      fuzz::require(r.err.code == errc::not_found || r.err.code == errc::method_not_allowed,
-                    "an unmatched route is neither 404 nor 405");
-      fuzz::require(r.err.code != errc::method_not_allowed || !r.allow.empty(),
-                    "a 405 without Allow");
-      break;
-    case http::route_kind::api:
-      fuzz::require(r.api != nullptr, "an API route without its entry");
-      fuzz::require(r.params.size() == placeholders(r.api->path),
-                    "an API route's parameters do not match its template");
-      break;
-    case http::route_kind::webhook:
-      fuzz::require(!r.tenant.empty() && !r.channel.empty(), "a webhook route without names");
-      break;
-    default:
-      break;
+  if (r.def == nullptr) {
+    fuzz::require(r.err.code == errc::not_found || r.err.code == errc::method_not_allowed,
+                  "an unmatched route is neither 404 nor 405");
+    fuzz::require(r.err.code != errc::method_not_allowed || !r.allow.empty(),
+                  "a 405 without Allow");
+  } else {
+    fuzz::require(r.def->method == method, "a route matched with another method");
+    fuzz::require(r.params.size() == placeholders(r.def->pattern),
+                  "a route's parameters do not match its pattern");
+    for (const auto& p : r.params) {
+      fuzz::require(!p.empty(), "an empty path parameter");
+    }
   }
   // The query parsers on the matched query and on the raw target, whatever the route.
   for (std::string_view query : {r.query, std::string_view(target)}) {

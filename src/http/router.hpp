@@ -13,65 +13,12 @@
 #include "core/error.hpp"
 #include "http/auth.hpp"
 #include "http/auth_failures.hpp"
+#include "http/routes.hpp"
 
-/// Request routing and parameter parsing for the HTTP layer, as plain functions (no Beast) so
-/// that they are unit-tested without sockets. The session only moves bytes and calls these.
+/// Parameters and credentials of the routes (src/http/routes.hpp) and the channels of the
+/// webhook routes, as plain functions (no Beast) so that they are unit-tested without sockets.
+/// The session only moves bytes and calls these.
 namespace sb::http {
-
-enum class route_kind {
-  none,          ///< no route: see `route::err` (404 not_found or 405 method_not_allowed)
-  webhook,       ///< POST|GET /webhooks/{tenant}/{channel}
-  events,        ///< GET /v1/events
-  stream,        ///< GET /v1/stream
-  healthz,       ///< GET /healthz
-  readyz,        ///< GET /readyz
-  dead_letters,  ///< GET /v1/subscribers/{name}/dead-letters
-  redrive,       ///< POST /v1/subscribers/{name}/redrive
-  metrics,       ///< GET /metrics (no authentication; see docs/operations.md)
-  api,           ///< one of `api_routes()`: handed to the gateway as an `actors::api_call`
-};
-
-/// An API route the gateway dispatches by name. The HTTP layer only authenticates (when `scope`
-/// is set) and forwards; what the call does lives with the actors.
-struct api_route {
-  std::string_view method;
-  /// Path template; "{}" matches one non-empty, percent-decoded segment.
-  std::string_view path;
-  std::string_view op;      ///< `actors::api_call::op`
-  std::string_view metric;  ///< the route label of metrics, e.g. "/v1/subjects/{subject}"
-  /// The scope the token needs (a `config::scope` bit); 0 = no token: the route is a platform
-  /// callback or a public status page and its handler checks what applies.
-  unsigned scope = 0;
-};
-
-/// Every API route, in match order. The one place these paths are written.
-const std::vector<api_route>& api_routes();
-
-/// The route's template for metric labels: "/webhooks/{tenant}/{channel}", "/v1/events", ..;
-/// "unmatched" for `none`. Never request text.
-std::string_view route_template(route_kind k) noexcept;
-
-/// Counts one answered request in `switchboard_http_requests_total{route,status}`. Thread-safe;
-/// after the first request of a (route, status) pair it is one relaxed atomic add. `api` is the
-/// matched API route of a `route_kind::api` request (its `metric` is the label).
-void count_request(route_kind k, int status, const api_route* api = nullptr);
-
-struct route {
-  route_kind kind = route_kind::none;
-  std::string tenant;      ///< webhook: the percent-decoded path segment
-  std::string channel;     ///< webhook: the percent-decoded path segment
-  std::string subscriber;  ///< dead_letters, redrive: the percent-decoded {name}
-  std::string_view query;  ///< raw query string without '?', a view into the target
-  error err;               ///< when `kind == none`
-  std::string_view allow;  ///< the Allow header of a 405
-  const api_route* api = nullptr;   ///< `kind == api`: the matched route
-  std::vector<std::string> params;  ///< `kind == api`: decoded path parameters
-};
-
-/// Matches a method and request-target (origin form, or absolute form whose scheme and
-/// authority are ignored) to a route. Unknown paths give 404 `not_found`; a known path with
-/// another method gives 405 `method_not_allowed` and `allow`.
-route match_route(std::string_view method, std::string_view target);
 
 constexpr std::size_t default_limit = 100;
 constexpr std::size_t max_limit = 1000;
@@ -122,6 +69,20 @@ result<const principal*> authorize_subscriber_call(const token_index& tokens,
                                                    std::string_view authorization,
                                                    std::string_view requested_tenant,
                                                    std::string_view subscriber);
+
+/// The credentials check of a route, as its entry in the handler list says (`route_def::who`):
+/// - `access::token`: `tokens.authenticate` with the route's `scope` and `requested_tenant`;
+/// - `access::subscriber`: `authorize_subscriber_call` for `subscriber` (the path's {name});
+/// - `access::metrics`: `metrics.check`;
+/// - `access::open`, `access::platform`: nothing here (a platform's signature is checked with the
+///   channel's adapter, src/http/platform_gate.hpp).
+/// Passing yields the token's principal, or nullptr for a route without a token. Errors as
+/// `token_index::authenticate`: 401 `unauthorized`, 403 `forbidden`.
+result<const principal*> authorize_route(const route_def& def, const token_index& tokens,
+                                         const metrics_access& metrics,
+                                         std::string_view authorization,
+                                         std::string_view requested_tenant,
+                                         std::string_view subscriber);
 
 /// One configured channel as the HTTP edge sees it.
 struct channel_entry {

@@ -11,7 +11,11 @@ class gateway;
 }  // namespace sb::actors
 
 /// The HTTP/1.1 server: ingress webhooks (docs/DESIGN.md §4) and the backend APIs (§6), on
-/// Boost.Beast. This header carries no Beast or Asio type; everything lives in server.cpp.
+/// Boost.Beast. This header carries no Beast or Asio type. The implementation follows Beast's
+/// advanced server: the listener in server.cpp, one `http_session` per connection
+/// (http_session.hpp), which hands a connection that opens a stream to an `sse_session`
+/// (sse_session.hpp); what a request gets is decided by plain dispatch functions
+/// (dispatch.hpp) over the handler list (routes.hpp).
 namespace sb::http {
 
 struct server_options {

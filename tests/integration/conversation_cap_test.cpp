@@ -92,7 +92,7 @@ struct harness {
   actors::http_response reply_to(const std::string& wa_id) {
     return ask([&](actors::responder_ptr r) {
       actors::api_call c;
-      c.op = "message.send";
+      c.handler = test::api_handler_of("message.send");
       c.tenant = "acme";
       c.caller = "helpdesk";
       c.scopes = static_cast<unsigned>(config::scope::send);

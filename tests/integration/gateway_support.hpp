@@ -10,12 +10,15 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "actors/gateway.hpp"
 #include "core/event.hpp"
+#include "http/routes.hpp"
 
 namespace sb::test {
 
@@ -72,13 +75,24 @@ inline std::string header_of(const actors::http_response& r, const std::string& 
   return {};
 }
 
+/// The handler the handler list binds to the operation `op` ("subject.export"), as the HTTP
+/// layer hands it over with a call.
+inline actors::api_handler api_handler_of(std::string_view op) {
+  for (const auto& r : http::routes()) {
+    if (r.name == op) {
+      return r.api;
+    }
+  }
+  throw std::invalid_argument("no API operation " + std::string(op));
+}
+
 /// The API call `op` of `tenant` by its subscriber `caller` holding `scopes`, as the HTTP layer
 /// makes it, without the reply (the test sets it).
-inline actors::api_call make_api_call(std::string tenant, std::string op, std::string caller,
+inline actors::api_call make_api_call(std::string tenant, std::string_view op, std::string caller,
                                       unsigned scopes, std::vector<std::string> params = {},
                                       std::string body = {}, std::string query = {}) {
   actors::api_call c;
-  c.op = std::move(op);
+  c.handler = api_handler_of(op);
   c.tenant = std::move(tenant);
   c.caller = std::move(caller);
   c.scopes = scopes;

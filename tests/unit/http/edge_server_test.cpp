@@ -275,6 +275,32 @@ TEST_CASE("a token's SSE streams past limits.sse_streams_per_token get 429 until
   CHECK(client::parse_head(*again).status == 200);
 }
 
+TEST_CASE("a stream the gateway cannot start is 503 with Retry-After, closed, and frees its slot",
+          "[http][sse]") {
+  auto cfg = make_config();
+  cfg->limits.sse_streams_per_token = 1;
+  fixture f(cfg);
+  const std::string auth = "Authorization: Bearer tok-acme\r\n";
+  f.gateway.refuse_streams = true;
+  client refused(f.port());
+  REQUIRE(refused.send(get("/v1/stream", auth)));
+  auto r = refused.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(is_json_error(*r, "unavailable"));
+  CHECK(r->header("retry-after") == "1");
+  CHECK(refused.closed_by_peer());
+
+  // The token's only slot was given back: the next stream opens.
+  f.gateway.refuse_streams = false;
+  client next(f.port());
+  REQUIRE(next.send(get("/v1/stream", auth)));
+  auto head = next.read_until("\r\n\r\n");
+  REQUIRE(head);
+  CHECK(client::parse_head(*head).status == 200);
+  CHECK(f.gateway.stream_count() == 2);
+}
+
 TEST_CASE("at max_connections the oldest idle connection is closed to admit a new one", "[http]") {
   auto cfg = make_config();
   cfg->server.max_connections = 2;

@@ -112,6 +112,8 @@ class fake_gateway final : public actors::gateway {
 
   std::atomic<mode> webhook_mode{mode::answer};
   std::atomic<bool> is_ready{true};
+  /// Streams cannot start (a tenant restarting): `open_stream` records and returns nullptr.
+  std::atomic<bool> refuse_streams{false};
 
   void submit(actors::webhook_submission w) override {
     std::lock_guard<std::mutex> lock(m_);
@@ -149,6 +151,9 @@ class fake_gateway final : public actors::gateway {
     std::lock_guard<std::mutex> lock(m_);
     streams_.push_back(std::move(r));
     cv_.notify_all();
+    if (refuse_streams.load()) {
+      return nullptr;
+    }
     return std::make_shared<handle>(*this);
   }
 

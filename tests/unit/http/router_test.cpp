@@ -1,28 +1,44 @@
 #include <catch2/catch.hpp>
 
+#include <optional>
+
+#include "actors/api_handlers.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
 
 using sb::errc;
+using sb::http::access;
+using sb::http::handler_kind;
 using sb::http::match_route;
-using sb::http::route_kind;
+
+namespace {
+
+/// What serves a matched route; nullopt for none (404 or 405).
+std::optional<handler_kind> kind_of(const sb::http::route& r) {
+  return r.def == nullptr ? std::nullopt : std::optional<handler_kind>(r.def->kind);
+}
+
+}  // namespace
 
 TEST_CASE("webhook paths route to their tenant and channel, decoded", "[http]") {
   auto r = match_route("POST", "/webhooks/acme/wa-main?x=1");
-  REQUIRE(r.kind == route_kind::webhook);
-  CHECK(r.tenant == "acme");
-  CHECK(r.channel == "wa-main");
+  REQUIRE(kind_of(r) == handler_kind::webhook);
+  REQUIRE(r.params.size() == 2);
+  CHECK(r.params[0] == "acme");
+  CHECK(r.params[1] == "wa-main");
   CHECK(r.query == "x=1");
 
   auto get = match_route("GET", "/webhooks/ac%6De/a+b?hub.mode=subscribe");
-  REQUIRE(get.kind == route_kind::webhook);
-  CHECK(get.tenant == "acme");
-  CHECK(get.channel == "a+b");  // '+' is literal in a path
+  REQUIRE(kind_of(get) == handler_kind::webhook);
+  REQUIRE(get.params.size() == 2);
+  CHECK(get.params[0] == "acme");
+  CHECK(get.params[1] == "a+b");  // '+' is literal in a path
   CHECK(get.query == "hub.mode=subscribe");
 
   auto absolute = match_route("POST", "http://gw.example:8080/webhooks/acme/tg");
-  REQUIRE(absolute.kind == route_kind::webhook);
-  CHECK(absolute.channel == "tg");
+  REQUIRE(kind_of(absolute) == handler_kind::webhook);
+  REQUIRE(absolute.params.size() == 2);
+  CHECK(absolute.params[1] == "tg");
 }
 
 TEST_CASE("malformed webhook paths and unknown paths are 404 not_found", "[http]") {
@@ -31,14 +47,14 @@ TEST_CASE("malformed webhook paths and unknown paths are 404 not_found", "[http]
         "/webhooks/a%zz/tg", "/", "/v1/eventsx", "/v1/events/"}) {
     INFO(target);
     auto r = match_route("GET", target);
-    CHECK(r.kind == route_kind::none);
+    CHECK(r.def == nullptr);
     CHECK(r.err.code == errc::not_found);
   }
 }
 
 TEST_CASE("a known path with the wrong method is 405 with Allow", "[http]") {
   auto w = match_route("PUT", "/webhooks/acme/tg");
-  CHECK(w.kind == route_kind::none);
+  CHECK(w.def == nullptr);
   CHECK(w.err.code == errc::method_not_allowed);
   CHECK(w.allow == "GET, POST");
   for (const char* target : {"/v1/events", "/v1/stream", "/healthz", "/readyz"}) {
@@ -49,10 +65,10 @@ TEST_CASE("a known path with the wrong method is 405 with Allow", "[http]") {
 }
 
 TEST_CASE("API paths route by exact path", "[http]") {
-  CHECK(match_route("GET", "/v1/events?after=3").kind == route_kind::events);
-  CHECK(match_route("GET", "/v1/stream").kind == route_kind::stream);
-  CHECK(match_route("GET", "/healthz").kind == route_kind::healthz);
-  CHECK(match_route("GET", "/readyz").kind == route_kind::readyz);
+  CHECK(kind_of(match_route("GET", "/v1/events?after=3")) == handler_kind::events);
+  CHECK(kind_of(match_route("GET", "/v1/stream")) == handler_kind::stream);
+  CHECK(kind_of(match_route("GET", "/healthz")) == handler_kind::healthz);
+  CHECK(kind_of(match_route("GET", "/readyz")) == handler_kind::readyz);
 }
 
 TEST_CASE("events parameters: defaults, clamping and types", "[http]") {
@@ -182,35 +198,40 @@ TEST_CASE("a redrive body is {\"all\":true} or a non-empty list of positive ids"
 
 TEST_CASE("API routes match their templates and hand over decoded path parameters") {
   auto r = match_route("GET", "/v1/subjects/sub_ABC%2DD?tenant=acme");
-  REQUIRE(r.kind == route_kind::api);
-  CHECK(r.api->op == "subject.export");
+  REQUIRE(kind_of(r) == handler_kind::api);
+  CHECK(r.def->name == "subject.export");
+  CHECK(r.def->api.in_tenant == &sb::actors::export_subject);
   REQUIRE(r.params == std::vector<std::string>{"sub_ABC-D"});
   CHECK(r.query == "tenant=acme");
 
   r = match_route("PUT", "/v1/subjects/sub_X/consent");
-  REQUIRE(r.kind == route_kind::api);
-  CHECK(r.api->op == "subject.consent");
-  CHECK(r.api->scope == static_cast<unsigned>(sb::config::scope::privacy));
+  REQUIRE(kind_of(r) == handler_kind::api);
+  CHECK(r.def->name == "subject.consent");
+  CHECK(r.def->api.in_tenant == &sb::actors::put_consent);
+  CHECK(r.def->who == access::token);
+  CHECK(r.def->scope == sb::config::scope::privacy);
 
   r = match_route("POST", "/webhooks/acme/fb-main/data-deletion");
-  REQUIRE(r.kind == route_kind::api);
-  CHECK(r.api->op == "meta.data_deletion");
-  CHECK(r.api->scope == 0);
+  REQUIRE(kind_of(r) == handler_kind::api);
+  CHECK(r.def->name == "meta.data_deletion");
+  CHECK(r.def->api.in_tenant == &sb::actors::meta_data_deletion);
+  CHECK(r.def->who == access::platform);  // no token: the platform's signature
   CHECK(r.params == std::vector<std::string>{"acme", "fb-main"});
 
   r = match_route("POST", "/v1/messages");
-  REQUIRE(r.kind == route_kind::api);
-  CHECK(r.api->op == "message.send");
+  REQUIRE(kind_of(r) == handler_kind::api);
+  CHECK(r.def->name == "message.send");
+  CHECK(r.def->api.in_tenant == &sb::actors::send_message);
 
   // The plain webhook route is not shadowed.
-  CHECK(match_route("POST", "/webhooks/acme/fb-main").kind == route_kind::webhook);
+  CHECK(kind_of(match_route("POST", "/webhooks/acme/fb-main")) == handler_kind::webhook);
 }
 
 TEST_CASE("An API path with another method is 405 listing every method it takes") {
   auto r = match_route("PATCH", "/v1/subjects/sub_X");
-  CHECK(r.kind == route_kind::none);
+  CHECK(r.def == nullptr);
   CHECK(r.err.code == sb::errc::method_not_allowed);
   CHECK(r.allow == "GET, DELETE");
-  CHECK(match_route("GET", "/v1/subjects/").kind == route_kind::none);
+  CHECK(match_route("GET", "/v1/subjects/").def == nullptr);
   CHECK(match_route("GET", "/v1/subjects/a/b").err.code == sb::errc::not_found);
 }

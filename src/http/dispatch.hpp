@@ -1,0 +1,84 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actors/gateway.hpp"
+#include "config/config.hpp"
+#include "core/ip.hpp"
+#include "http/auth.hpp"
+#include "http/auth_failures.hpp"
+#include "http/ingress_limit.hpp"
+#include "http/platform_gate.hpp"
+#include "http/router.hpp"
+#include "http/routes.hpp"
+
+/// What a request gets once it is read, as free functions over plain types (no Beast, no
+/// sockets): match it to the handler list (`route_request`), then run the route's handler
+/// (`serve`), which checks the route's credentials and answers at once, hands the request to the
+/// gateway, or opens a stream. The sessions (src/http/http_session.hpp) only move bytes, apply
+/// limits and timeouts, and implement `exchange`; the unit tests call these directly.
+namespace sb::http {
+
+/// A request as `serve` reads it. The session implements it over Beast's parser; header names
+/// compare case-insensitively.
+class request_view {
+ public:
+  virtual ~request_view() = default;
+  virtual std::string_view method() const = 0;
+  virtual std::string_view target() const = 0;
+  /// The first value of the header `name`; "" when absent.
+  virtual std::string_view header(std::string_view name) const = 0;
+  /// Every value of the header `name`, in order.
+  virtual std::vector<std::string_view> headers(std::string_view name) const = 0;
+  /// The body; `serve` may move it away (to the gateway).
+  virtual std::string& body() = 0;
+};
+
+/// The way back of one request, implemented by the session. `serve` calls exactly one of these
+/// once (or none when it throws).
+class exchange {
+ public:
+  virtual ~exchange() = default;
+  /// Answers now.
+  virtual void respond(actors::http_response r) = 0;
+  /// The gateway answers later: the session waits (without timeout) for the returned
+  /// responder's answer, which it writes.
+  virtual actors::responder_ptr await_gateway() = 0;
+  /// `GET /v1/stream` passed its checks: the session becomes a Server-Sent Events stream of
+  /// `who`'s events after `params.after`.
+  virtual void open_stream(const principal& who, stream_params params) = 0;
+};
+
+/// What the handlers share, built once from the config: immutable, but for the platform gate's
+/// failure budgets and the tenants' rate limits (which lock). Safe from every I/O thread.
+struct dispatch_context {
+  /// `gateway` must outlive the context.
+  dispatch_context(std::shared_ptr<const config::config> c, actors::gateway& g);
+
+  std::shared_ptr<const config::config> cfg;
+  actors::gateway& gateway;
+  token_index tokens;
+  channel_directory directory;
+  ingress_limits ingress;            ///< tenants' `rate_limit`, charged for verified requests
+  std::vector<ip::network> trusted;  ///< `server.trusted_proxies`
+  platform_gate platform;            ///< verification and failure budgets of platform requests
+  metrics_access metrics;            ///< `server.metrics.token_sha256`
+  const bool metrics_apart;          ///< `server.metrics.listen` is set
+};
+
+/// Matches a request to the handler list (`match_route`), then to the listener it came to
+/// (`metrics_only`: `server.metrics.listen`): a route another listener serves is 404, as a path
+/// no route knows.
+route route_request(const dispatch_context& ctx, std::string_view method, std::string_view target,
+                    bool metrics_only);
+
+/// Serves a routed request (`r` from `route_request` for `req`): a 404 or 405 (with `Allow`), or
+/// the route's handler after its credentials check. `peer`: the TCP peer's address (the source
+/// of a platform request, unless `server.trusted_proxies` says to read X-Forwarded-For).
+void serve(dispatch_context& ctx, route& r, request_view& req, const ip::address& peer,
+           exchange& ex);
+
+}  // namespace sb::http
