@@ -48,7 +48,7 @@ struct root_state {
   std::shared_ptr<tenant_registry> registry;
   store_writer_actor store;
   restart_policy store_restarts;
-  caf::actor sweeper;
+  sweeper_actor sweeper;
   restart_policy sweeper_restarts;
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
   std::vector<caf::actor> privacy_workers;
@@ -93,7 +93,7 @@ store_writer_actor spawn_store(root_ptr self) {
                             st.opts.cfg->limits.quarantine_bytes_per_channel);
 }
 
-caf::actor start_sweeper(root_ptr self) {
+sweeper_actor start_sweeper(root_ptr self) {
   auto& st = self->state;
   sweeper_init sw;
   sw.cfg = st.opts.cfg;
@@ -157,7 +157,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         metrics::catalog::actor_restarts("sweeper").inc();
         log::warn("gateway", "retention sweeper went down (", caf::to_string(m.reason),
                   "); restarting in ", delay.count(), " ms");
-        st.sweeper = caf::actor{};
+        st.sweeper = sweeper_actor{};
         self->delayed_send(self, delay, restart_atom::value, sweep_atom::value);
         return;
       }
@@ -225,7 +225,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
       // Introspection for tests and operations: the current store writer.
       [=](lookup_atom, const std::string& kind) -> caf::result<caf::actor> {
         caf::actor found = kind == "store"     ? caf::actor_cast<caf::actor>(self->state.store)
-                           : kind == "sweeper" ? self->state.sweeper
+                           : kind == "sweeper" ? caf::actor_cast<caf::actor>(self->state.sweeper)
                                                : caf::actor{};
         if (!found) {
           return caf::make_error(caf::sec::runtime_error);
@@ -244,7 +244,9 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         }
       },
       // API calls that name no tenant (actors/api.hpp).
-      [=](api_atom, api_msg& m) { handle_root_api(self, self->state.opts.log, self->state.privacy_jobs, m.c); },
+      [=](api_atom, api_msg& m) {
+        handle_root_api(self, self->state.opts.log, self->state.privacy_jobs, m.c);
+      },
   };
 }
 
@@ -461,8 +463,8 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
 std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cfg) {
   gateway_options opts;
   if (cfg->storage.backend == "sqlite") {
-    auto log = store::make_sqlite_log(cfg->storage.path, cfg->storage.durability,
-                                      cfg->storage.master_key);
+    auto log =
+        store::make_sqlite_log(cfg->storage.path, cfg->storage.durability, cfg->storage.master_key);
     if (!log) {
       throw std::runtime_error("cannot open the store in " + cfg->storage.path + ": " +
                                log.err().message);
