@@ -7,7 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "actors/channel.hpp"
 #include "actors/channel_logic.hpp"
+#include "actors/conversation.hpp"
 #include "actors/messages.hpp"
 #include "actors/outbox_writer.hpp"
 #include "actors/store_writer.hpp"
@@ -31,16 +33,16 @@ using adapter_lookup = std::function<const adapters::adapter_info*(std::string_v
 /// Knobs of the sender actors (docs/outbound.md "Delivery engine"); rates come from each
 /// channel's `adapters::limits_for`.
 struct sender_settings {
-  std::size_t max_queued = 10000;  ///< messages held per channel; past it the API answers 503
-  std::size_t max_in_flight = 64;  ///< concurrent platform calls per channel
-  std::uint32_t max_attempts = 8;  ///< transient failures (5xx, timeouts) before `failed`
+  std::size_t max_queued = 10000;       ///< messages held per channel; past it the API answers 503
+  std::size_t max_in_flight = 64;       ///< concurrent platform calls per channel
+  std::uint32_t max_attempts = 8;       ///< transient failures (5xx, timeouts) before `failed`
   std::uint32_t max_rate_limited = 32;  ///< rate-limit answers before `failed`
   std::chrono::milliseconds backoff_initial{1000};  ///< after the first transient failure
   std::chrono::milliseconds backoff_max{std::chrono::minutes{5}};
-  double jitter = 0.2;                               ///< ± fraction of each backoff
-  std::chrono::milliseconds timeout{15000};          ///< one platform call, connect included
-  std::chrono::milliseconds busy_backoff{50};        ///< the HTTP client's queue was full
-  std::chrono::milliseconds outbox_timeout{10000};   ///< a write through the outbox writer
+  double jitter = 0.2;                              ///< ± fraction of each backoff
+  std::chrono::milliseconds timeout{15000};         ///< one platform call, connect included
+  std::chrono::milliseconds busy_backoff{50};       ///< the HTTP client's queue was full
+  std::chrono::milliseconds outbox_timeout{10000};  ///< a write through the outbox writer
   std::size_t resume_batch = 500;  ///< records read from the outbox per resume step
 };
 
@@ -74,17 +76,6 @@ struct tenant_init {
 /// Supervises a tenant's channels, conversations and live streams; routes webhooks and reads.
 caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init);
 
-/// One channel: verify, parse, stamp, store, answer.
-caf::actor spawn_channel_actor(caf::event_based_actor* parent, std::shared_ptr<channel_logic> logic,
-                               store_writer_actor store, caf::actor tenant,
-                               actor_settings settings);
-
-/// One conversation, spawned on its first event (or an outbound send), gone after `idle`
-/// without messages. Answers window queries (`window_atom`) after restoring the window from the
-/// outbox.
-caf::actor spawn_conversation_actor(caf::event_based_actor* parent, std::string tenant,
-                                    std::string key, std::chrono::milliseconds idle);
-
 /// One SSE connection: reads the log after its cursor, one batch in flight at a time. Not a
 /// child: it registers with (and monitors) `tenant`, which stops it on shutdown. Each event is
 /// checked against the subject's current consent (`consents`, null = the defaults) for a
@@ -102,8 +93,8 @@ caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::eve
 /// set; duplicates by dedupe_key dropped) or the error (store gone, shed, timeout): the caller
 /// decides whether to answer 503. Events without `dedupe_key` are never deduplicated.
 void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
-                 const caf::actor& tenant,
-                 std::vector<event> events, std::chrono::milliseconds timeout,
+                 const caf::actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done);
 
 /// What a push subscriber actor is built from.
@@ -131,8 +122,8 @@ struct sender_init {
   std::string tenant;
   config::channel_config channel;
   const adapters::adapter_info* adapter = nullptr;  ///< has `encode` and `interpret`
-  outbox_writer_actor outbox;  ///< the tenant's outbox writer
-  store_writer_actor store;    ///< the event store writer (outbound.status)
+  outbox_writer_actor outbox;                       ///< the tenant's outbox writer
+  store_writer_actor store;                         ///< the event store writer (outbound.status)
   std::shared_ptr<delivery::http_client> http;
   sender_settings settings;
 };

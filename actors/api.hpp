@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/conversation.hpp"
 #include "actors/gateway.hpp"
 #include "actors/messages.hpp"
 #include "actors/outbox_writer.hpp"
@@ -44,12 +45,12 @@ struct tenant_api_env {
   /// The gateway's privacy workers (actors/privacy_jobs.hpp): privacy and consent jobs run there.
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
   // Outbound (actors/outbound_api.hpp).
-  bool has_outbox = false;  ///< the gateway keeps an outbox (else nothing can be sent)
+  bool has_outbox = false;     ///< the gateway keeps an outbox (else nothing can be sent)
   outbox_writer_actor outbox;  ///< the tenant's outbox writer; null while it restarts (or none)
   /// The sender of a channel; a null handle when it has none or it is restarting.
   std::function<caf::actor(const std::string& channel)> sender_of;
   /// The conversation actor of a key ("<channel>:<peer>"), spawned when there is none.
-  std::function<caf::actor(const std::string& conversation)> conversation_of;
+  std::function<conversation_actor(const std::string& conversation)> conversation_of;
   outbound_api_state* outbound = nullptr;  ///< the tenant's, owned by the tenant actor
 };
 

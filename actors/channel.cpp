@@ -1,5 +1,7 @@
 #include <variant>
 
+#include "actors/channel.hpp"
+
 #include "actors/actors.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -19,10 +21,11 @@ struct channel_state {
   static inline const char* name = "channel";
 };
 
+using channel_ptr = channel_actor::stateful_pointer<channel_state>;
+
 namespace {
 
-void store_and_answer(caf::stateful_actor<channel_state>* self, store_events s,
-                      responder_ptr reply) {
+void store_and_answer(channel_ptr self, store_events s, responder_ptr reply) {
   auto& st = self->state;
   append_job job;
   job.req.tenant = s.events.front().tenant;
@@ -84,7 +87,9 @@ void store_and_answer(caf::stateful_actor<channel_state>* self, store_events s,
             // before any request the platform's 200 can cause (a reply that needs the window
             // the message opened).
             if (!fresh.events.empty()) {
-              self->send(st.tenant, commit_atom::value, std::move(fresh));
+              // anon_send: a typed actor may not send() to the dynamically typed tenant. The
+              // mailbox order is the same (one enqueue from this thread).
+              caf::anon_send(st.tenant, commit_atom::value, std::move(fresh));
             }
             // Every event of the request is durable (or a recognised duplicate): acknowledge.
             reply->answer(accepted_response(stored, duplicates));
@@ -97,8 +102,7 @@ void store_and_answer(caf::stateful_actor<channel_state>* self, store_events s,
           });
 }
 
-void quarantine_and_answer(caf::stateful_actor<channel_state>* self, quarantine_body q,
-                           responder_ptr reply) {
+void quarantine_and_answer(channel_ptr self, quarantine_body q, responder_ptr reply) {
   auto err = std::move(q.err);
   quarantine_job job{std::move(q.body)};
   self->request(self->state.store, self->state.settings.store_timeout, quarant_atom::value,
@@ -125,7 +129,7 @@ void quarantine_and_answer(caf::stateful_actor<channel_state>* self, quarantine_
 
 /// A quarantined body parsed again (the quarantine API's re-ingest): stored as a webhook's
 /// events, or refused with the parser's message (the stored body is left as it is).
-void reingest(caf::stateful_actor<channel_state>* self, reingest_msg& m) {
+void reingest(channel_ptr self, reingest_msg& m) {
   auto& st = self->state;
   if (st.stored == nullptr) {  // no webhook yet since this actor started
     st.stored = &metrics::catalog::events_stored().with({st.logic->tenant(), st.logic->name()});
@@ -144,9 +148,10 @@ void reingest(caf::stateful_actor<channel_state>* self, reingest_msg& m) {
   }
 }
 
-caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
-                            std::shared_ptr<channel_logic> logic, store_writer_actor store,
-                            caf::actor tenant, actor_settings settings) {
+channel_actor::behavior_type channel_behavior(channel_ptr self,
+                                              std::shared_ptr<channel_logic> logic,
+                                              store_writer_actor store, caf::actor tenant,
+                                              actor_settings settings) {
   self->state.logic = std::move(logic);
   self->state.store = std::move(store);
   self->state.tenant = std::move(tenant);
@@ -191,11 +196,11 @@ caf::behavior channel_actor(caf::stateful_actor<channel_state>* self,
 
 }  // namespace
 
-caf::actor spawn_channel_actor(caf::event_based_actor* parent, std::shared_ptr<channel_logic> logic,
-                               store_writer_actor store, caf::actor tenant,
-                               actor_settings settings) {
-  auto child =
-      parent->spawn(channel_actor, std::move(logic), std::move(store), std::move(tenant), settings);
+channel_actor spawn_channel_actor(caf::event_based_actor* parent,
+                                  std::shared_ptr<channel_logic> logic, store_writer_actor store,
+                                  caf::actor tenant, actor_settings settings) {
+  auto child = parent->spawn(channel_behavior, std::move(logic), std::move(store),
+                             std::move(tenant), settings);
   parent->monitor(child);
   return child;
 }

@@ -1,5 +1,7 @@
 #include <vector>
 
+#include "actors/conversation.hpp"
+
 #include "actors/actors.hpp"
 #include "actors/conversation_state.hpp"
 
@@ -10,7 +12,7 @@ struct conversation_actor_state {
   std::string key;
   conversation_state conv;
   /// Window queries waiting for the restore from the outbox.
-  std::vector<caf::response_promise> waiting;
+  std::vector<caf::typed_response_promise<std::int64_t>> waiting;
   /// Which restore is in flight (0 = none); a late answer of an abandoned one is ignored.
   std::uint64_t restoring = 0;
   std::uint64_t next_restore = 1;
@@ -21,7 +23,7 @@ struct conversation_actor_state {
 
 namespace {
 
-using conversation_ptr = caf::stateful_actor<conversation_actor_state>*;
+using conversation_ptr = conversation_actor::stateful_pointer<conversation_actor_state>;
 
 /// How long a restore may take before the waiting queries fail (the outbox writer crashed or is
 /// stuck); the next query tries again.
@@ -69,8 +71,9 @@ void start_restore(conversation_ptr self, const outbox_writer_actor& outbox) {
   self->delayed_send(self, k_restore_timeout, restored_atom::value, which, std::int64_t{-1});
 }
 
-caf::behavior conversation_actor(conversation_ptr self, std::string tenant, std::string key,
-                                 std::chrono::milliseconds idle) {
+conversation_actor::behavior_type conversation_behavior(conversation_ptr self, std::string tenant,
+                                                        std::string key,
+                                                        std::chrono::milliseconds idle) {
   self->state.tenant = std::move(tenant);
   self->state.key = std::move(key);
   return {
@@ -79,17 +82,19 @@ caf::behavior conversation_actor(conversation_ptr self, std::string tenant, std:
       },
       // The person's last inbound message (Unix ms, 0 = none known), restored from the outbox
       // first; `outbox` null = the gateway has none (this actor's memory is all there is).
-      [=](window_atom, const outbox_writer_actor& outbox) -> caf::result<std::int64_t> {
+      [=](window_atom,
+          const outbox_writer_actor& outbox) -> caf::typed_response_promise<std::int64_t> {
         auto& st = self->state;
+        auto rp = self->make_response_promise<std::int64_t>();
         if (st.conv.restored() || !outbox) {
-          return st.conv.last_inbound_ms();
+          rp.deliver(st.conv.last_inbound_ms());
+          return rp;
         }
-        auto rp = self->make_response_promise();
         st.waiting.push_back(rp);
         if (st.restoring == 0) {
           start_restore(self, outbox);
         }
-        return caf::delegated<std::int64_t>{};
+        return rp;
       },
       [=](restored_atom, std::uint64_t which, std::int64_t durable_ms) {
         finish_restore(self, which, durable_ms);
@@ -112,9 +117,9 @@ caf::behavior conversation_actor(conversation_ptr self, std::string tenant, std:
 
 }  // namespace
 
-caf::actor spawn_conversation_actor(caf::event_based_actor* parent, std::string tenant,
-                                    std::string key, std::chrono::milliseconds idle) {
-  auto child = parent->spawn(conversation_actor, std::move(tenant), std::move(key), idle);
+conversation_actor spawn_conversation_actor(caf::event_based_actor* parent, std::string tenant,
+                                            std::string key, std::chrono::milliseconds idle) {
+  auto child = parent->spawn(conversation_behavior, std::move(tenant), std::move(key), idle);
   parent->monitor(child);
   return child;
 }

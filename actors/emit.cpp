@@ -4,8 +4,8 @@
 namespace sb::actors {
 
 void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
-                 const caf::actor& tenant,
-                 std::vector<event> events, std::chrono::milliseconds timeout,
+                 const caf::actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done) {
   if (events.empty()) {
     done(std::vector<event>{});

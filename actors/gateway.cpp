@@ -48,7 +48,7 @@ struct root_state {
   std::shared_ptr<tenant_registry> registry;
   store_writer_actor store;
   restart_policy store_restarts;
-  caf::actor sweeper;
+  sweeper_actor sweeper;
   restart_policy sweeper_restarts;
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
   std::vector<caf::actor> privacy_workers;
@@ -93,7 +93,7 @@ store_writer_actor spawn_store(root_ptr self) {
                             st.opts.cfg->limits.quarantine_bytes_per_channel);
 }
 
-caf::actor start_sweeper(root_ptr self) {
+sweeper_actor start_sweeper(root_ptr self) {
   auto& st = self->state;
   sweeper_init sw;
   sw.cfg = st.opts.cfg;
@@ -157,7 +157,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
         metrics::catalog::actor_restarts("sweeper").inc();
         log::warn("gateway", "retention sweeper went down (", caf::to_string(m.reason),
                   "); restarting in ", delay.count(), " ms");
-        st.sweeper = caf::actor{};
+        st.sweeper = sweeper_actor{};
         self->delayed_send(self, delay, restart_atom::value, sweep_atom::value);
         return;
       }
@@ -225,7 +225,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
       // Introspection for tests and operations: the current store writer.
       [=](lookup_atom, const std::string& kind) -> caf::result<caf::actor> {
         caf::actor found = kind == "store"     ? caf::actor_cast<caf::actor>(self->state.store)
-                           : kind == "sweeper" ? self->state.sweeper
+                           : kind == "sweeper" ? caf::actor_cast<caf::actor>(self->state.sweeper)
                                                : caf::actor{};
         if (!found) {
           return caf::make_error(caf::sec::runtime_error);

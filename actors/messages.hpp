@@ -45,8 +45,9 @@ using api_atom = caf::atom_constant<caf::atom("api")>;
 /// were erased. Reply: uint64, the window events dropped.
 using erased_atom = caf::atom_constant<caf::atom("erased")>;
 /// tests/operations -> sweeper (`sweep_atom`; request): sweep now. Reply: sweep_report.
-/// sweeper -> itself (`sweep_atom`, tick_tag): the periodic sweep is due.
+/// sweeper -> itself (`tick_atom`): the periodic sweep is due.
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 // -- payloads ---------------------------------------------------------------------------------
 
@@ -344,16 +345,16 @@ struct outbox_lookup {
 /// HTTP client thread -> sender (`sent_atom`): the platform's answer to one attempt.
 struct platform_reply {
   std::uint64_t ticket = 0;
-  int status = 0;          ///< HTTP status; 0 = no answer (see `error`)
-  std::string body;        ///< capped by the client
+  int status = 0;           ///< HTTP status; 0 = no answer (see `error`)
+  std::string body;         ///< capped by the client
   std::string retry_after;  ///< the Retry-After header; "" when absent
   bool has_retry_after = false;
   std::string error;       ///< transport failure text when status is 0
   bool cancelled = false;  ///< the client stopped: not an attempt
 };
 
-/// outbox writer -> sender (`resume_atom`, page): one page of the channel's unfinished messages, read
-/// for the start-up resume (`asked` = the page size requested; fewer = the last page).
+/// outbox writer -> sender (`resume_atom`, page): one page of the channel's unfinished messages,
+/// read for the start-up resume (`asked` = the page size requested; fewer = the last page).
 struct outbox_page {
   std::vector<store::outbound_record> records;
   std::size_t asked = 0;

@@ -83,7 +83,7 @@ void outbound_api_state::end_key(const std::string& caller, const std::string& k
 }
 
 metrics::counter& outbound_api_state::messages_counter(const std::string& channel,
-                                                      std::string_view state) {
+                                                       std::string_view state) {
   auto& c = counters_[channel + '\n' + std::string(state)];
   if (c == nullptr) {
     c = &metrics::catalog::outbound_messages(tenant_, channel, state);
@@ -330,8 +330,8 @@ void decide_and_send(const std::shared_ptr<pending_send>& p, std::int64_t last_i
 
 /// The person's subject, then the conversation's window, then the decision.
 void judge_and_send(const std::shared_ptr<pending_send>& p) {
-  p->subject = ids::subject_id(p->env.outbound->subject_key(), p->channel->type, p->account,
-                               p->msg.to);
+  p->subject =
+      ids::subject_id(p->env.outbound->subject_key(), p->channel->type, p->account, p->msg.to);
   // The window lives in the conversation actor (restored from the outbox when it starts); the
   // events committed before this call reached it first (same sender, the tenant).
   p->env.self
@@ -535,8 +535,8 @@ void send_message(const tenant_api_env& env, api_call& c) {
   const bool resolve = pseudonymous && is_pseudonym(msg.to);
   std::string account = sendable ? info->account(*ch) : std::string();
   if (pseudonymous && !resolve) {
-    msg.conversation = ch->name + ":" +
-                       privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to);
+    msg.conversation =
+        ch->name + ":" + privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to);
   }
   // The recipient's form is checked once the pseudonym is resolved.
   if (!resolve) {
@@ -674,8 +674,7 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
       batch.writes.push_back(std::move(w));
     }
     if (!batch.writes.empty()) {
-      env.self
-          ->request(env.outbox, env.settings.store_timeout, write_atom::value, std::move(batch))
+      env.self->request(env.outbox, env.settings.store_timeout, write_atom::value, std::move(batch))
           .then(
               [out = env.outbound, tenant = env.tenant->id](outbox_batch& done) {
                 if (!done.st) {

@@ -75,7 +75,7 @@ void flush_outbox(outbox_writer_ptr self) {
 }
 
 outbox_writer_actor::behavior_type outbox_writer(outbox_writer_ptr self,
-                                                std::shared_ptr<store::outbox> box) {
+                                                 std::shared_ptr<store::outbox> box) {
   self->state.box = std::move(box);
   return {
       [=](write_atom, outbox_batch& b) -> caf::typed_response_promise<outbox_batch> {
@@ -485,8 +485,7 @@ std::size_t room(const sender_state& st) {
 /// Takes a stored record into the scheduler (a new send, or one resumed from the outbox).
 void admit(sender_ptr self, const store::outbound_record& r) {
   auto& st = self->state;
-  if (st.held.count(r.id) != 0 || st.concluding.count(r.id) != 0 ||
-      !store::unfinished(r.state)) {
+  if (st.held.count(r.id) != 0 || st.concluding.count(r.id) != 0 || !store::unfinished(r.state)) {
     return;
   }
   sender_state::held_message h;
@@ -730,9 +729,7 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
       // A page read failed: read again.
       [=](resume_atom) { request_page(self); },
       // An unconfirmed write, tried again.
-      [=](rewrite_atom, outbox_batch& b, std::uint32_t tries) {
-        write(self, std::move(b), tries);
-      },
+      [=](rewrite_atom, outbox_batch& b, std::uint32_t tries) { write(self, std::move(b), tries); },
       // The outbox writer was restarted: use the new one; a page read lost with the old is
       // asked again.
       [=](outbox_atom, outbox_writer_actor writer) {

@@ -68,8 +68,10 @@ void note_quarantine_full(writer_ptr self, const std::string& message) {
   }
 }
 
-store_writer_actor::behavior_type store_writer(writer_ptr self, std::shared_ptr<store::event_log> log,
-                           std::size_t high_water, std::uint64_t quarantine_quota) {
+store_writer_actor::behavior_type store_writer(writer_ptr self,
+                                               std::shared_ptr<store::event_log> log,
+                                               std::size_t high_water,
+                                               std::uint64_t quarantine_quota) {
   self->state.log = std::move(log);
   self->state.high_water = high_water;
   self->state.quarantine_quota = quarantine_quota;

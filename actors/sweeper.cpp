@@ -10,9 +10,6 @@ namespace {
 
 constexpr std::int64_t k_day_ms = 24LL * 3600 * 1000;
 
-/// Marks the periodic tick apart from a sweep asked for by a test or an operator.
-struct tick_tag {};
-
 struct sweeper_state {
   sweeper_init init;
   std::shared_ptr<store::privacy_store> store;
@@ -22,11 +19,11 @@ struct sweeper_state {
 std::string detail_of(const store::sweep_outcome& o, std::uint64_t outbound, timestamp cutoff) {
   return "events=" + std::to_string(o.events) + " dedupe_keys=" + std::to_string(o.dedupe_keys) +
          " dead_letters=" + std::to_string(o.dead_letters) +
-         " quarantined=" + std::to_string(o.quarantined) +
-         " outbound=" + std::to_string(outbound) + " cutoff=" + to_rfc3339(cutoff);
+         " quarantined=" + std::to_string(o.quarantined) + " outbound=" + std::to_string(outbound) +
+         " cutoff=" + to_rfc3339(cutoff);
 }
 
-sweep_report sweep_now(caf::stateful_actor<sweeper_state>* self) {
+sweep_report sweep_now(sweeper_actor::stateful_pointer<sweeper_state> self) {
   auto& st = self->state;
   if (!st.store) {
     return {};
@@ -48,8 +45,6 @@ sweep_report sweep_now(caf::stateful_actor<sweeper_state>* self) {
 }  // namespace
 
 }  // namespace sb::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tick_tag)
 
 namespace sb::actors {
 
@@ -108,9 +103,10 @@ sweep_report sweep_retention(const config::config& cfg, store::privacy_store& st
   return report;
 }
 
-caf::actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init) {
+sweeper_actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init) {
   auto child = parent->spawn<caf::detached>(
-      [](caf::stateful_actor<sweeper_state>* self, sweeper_init init) -> caf::behavior {
+      [](sweeper_actor::stateful_pointer<sweeper_state> self,
+         sweeper_init init) -> sweeper_actor::behavior_type {
         auto& st = self->state;
         st.init = std::move(init);
         st.store = st.init.privacy;
@@ -118,15 +114,15 @@ caf::actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init) {
           log::warn("sweeper", "the event log keeps no privacy data; retention is not enforced");
         }
         if (st.init.interval.count() > 0) {
-          self->send(self, sweep_atom::value, tick_tag{});
+          self->send(self, tick_atom::value);
         }
         return {
-            [=](sweep_atom, tick_tag) {
+            [=](tick_atom) {
               sweep_now(self);
               // The next tick is armed only after this sweep: sweeps never overlap or pile up.
-              self->delayed_send(self, self->state.init.interval, sweep_atom::value, tick_tag{});
+              self->delayed_send(self, self->state.init.interval, tick_atom::value);
             },
-            [=](sweep_atom) { return sweep_now(self); },
+            [=](sweep_atom) -> sweep_report { return sweep_now(self); },
         };
       },
       std::move(init));

@@ -21,7 +21,7 @@ struct sweeper_init {
   /// The outbox (store/outbox.hpp), whose finished messages and window rows expire by the same
   /// retention; null = none (no sendable channel).
   std::shared_ptr<store::outbox> outbox;
-  std::function<timestamp()> clock;       ///< null = `sb::now`; tests move time
+  std::function<timestamp()> clock;  ///< null = `sb::now`; tests move time
   /// Time between periodic sweeps; the first runs at start. Zero: no periodic sweep at all, only
   /// sweeps asked for with `sweep_atom` (tests).
   std::chrono::milliseconds interval{std::chrono::hours{1}};
@@ -35,9 +35,20 @@ struct sweeper_init {
 sweep_report sweep_retention(const config::config& cfg, store::privacy_store& store, timestamp now,
                              store::outbox* outbox = nullptr);
 
+/// The sweeper, in pseudo-code:
+///
+///   interface sweeper {
+///     // Sweeps at once (tests, operations) and says what it deleted.
+///     (sweep_atom) -> sweep_report
+///     // Internal: the periodic sweep is due (every `sweeper_init::interval`).
+///     (tick_atom) -> void
+///   }
+using sweeper_actor =
+    caf::typed_actor<caf::replies_to<sweep_atom>::with<sweep_report>, caf::reacts_to<tick_atom>>;
+
 /// The sweeper actor: detached (its own thread, since expiry deletes on disk), monitored by
-/// `parent`, which stops it on shutdown. Answers (`sweep_atom`) with a `sweep_report` after
-/// sweeping at once. Without a privacy store (null) it is a no-op that logs once.
-caf::actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init);
+/// `parent`, which stops it on shutdown. Without a privacy store (null) it is a no-op that logs
+/// once.
+sweeper_actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init);
 
 }  // namespace sb::actors

@@ -20,16 +20,16 @@ namespace sb::actors {
 struct tenant_state {
   tenant_init init;
   const config::tenant_config* cfg = nullptr;
-  std::unordered_map<std::string, caf::actor> channels;  // absent while restarting
+  std::unordered_map<std::string, channel_actor> channels;  // absent while restarting
   std::unordered_map<caf::actor_addr, std::string> channel_by_addr;
   std::unordered_map<std::string, restart_policy> channel_restarts;
   /// Live conversation actors by key, least recently used last, at most
   /// `limits.conversations_per_tenant` (set at start).
-  std::optional<conversation_lru<caf::actor>> conversations;
+  std::optional<conversation_lru<conversation_actor>> conversations;
   std::unordered_map<caf::actor_addr, std::string> conversation_by_addr;
   /// Conversation actors stopped to make room that still finish a window query (they quit
   /// when it is answered); no longer routed to.
-  std::unordered_map<caf::actor_addr, caf::actor> evicting;
+  std::unordered_map<caf::actor_addr, conversation_actor> evicting;
   /// What streams, pull and push may read up to: every event up to it was committed here, its
   /// consent change (keywords) applied (actors/announced_head.hpp). From the log's head at start.
   announced_head announced;
@@ -207,7 +207,7 @@ void evict_conversation(tenant_ptr self) {
   st.conversations_evicted->inc();
 }
 
-caf::actor conversation_for(tenant_ptr self, const std::string& key) {
+conversation_actor conversation_for(tenant_ptr self, const std::string& key) {
   auto& st = self->state;
   auto& live = *st.conversations;
   if (auto* conv = live.touch(key)) {
@@ -377,7 +377,7 @@ void stop_children(tenant_ptr self, const caf::error& reason) {
     self->send_exit(ch, reason);
   }
   st.conversations->for_each(
-      [&](const std::string&, caf::actor& conv) { self->send_exit(conv, reason); });
+      [&](const std::string&, conversation_actor& conv) { self->send_exit(conv, reason); });
   for (auto& [addr, conv] : st.evicting) {
     self->send_exit(conv, reason);
   }
@@ -668,11 +668,16 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           if (conv == nullptr) {
             return caf::make_error(caf::sec::runtime_error);
           }
-          return *conv;
+          return caf::actor_cast<caf::actor>(*conv);
         }
-        auto& map = kind == "channel"      ? st.channels
-                    : kind == "subscriber" ? st.subscribers
-                                           : st.senders;
+        if (kind == "channel") {
+          auto it = st.channels.find(key);
+          if (it == st.channels.end()) {
+            return caf::make_error(caf::sec::runtime_error);
+          }
+          return caf::actor_cast<caf::actor>(it->second);
+        }
+        auto& map = kind == "subscriber" ? st.subscribers : st.senders;
         auto it = map.find(key);
         if (it == map.end()) {
           return caf::make_error(caf::sec::runtime_error);

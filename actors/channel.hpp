@@ -1,0 +1,38 @@
+#pragma once
+
+// The channel actor's interface: one per configured channel of a tenant.
+
+#include <memory>
+
+#include "actors/channel_logic.hpp"
+#include "actors/messages.hpp"
+#include "actors/store_writer.hpp"
+
+namespace sb::actors {
+
+/// A channel, in pseudo-code:
+///
+///   interface channel {
+///     // One webhook (verified at the edge or here), answered through its responder: 200 once
+///     // stored, or the error; 503 `overloaded` past the mailbox's high-water mark.
+///     (webhook_atom, webhook_msg) -> void
+///     // A quarantined body parsed again (the quarantine API's re-ingest), answered through
+///     // its responder as a webhook's.
+///     (reingest_atom, reingest_msg) -> void
+///     // The store writer was restarted: use this one.
+///     (store_atom, store_writer_actor) -> void
+///   }
+///
+/// Every answer goes through the message's responder (the HTTP session waits on it), so none
+/// of these is a request.
+using channel_actor = caf::typed_actor<caf::reacts_to<webhook_atom, webhook_msg>,
+                                       caf::reacts_to<reingest_atom, reingest_msg>,
+                                       caf::reacts_to<store_atom, store_writer_actor>>;
+
+/// One channel as a monitored child of its tenant: verify, parse, stamp, store, answer.
+/// `tenant` hears of every commit (`commit_atom`).
+channel_actor spawn_channel_actor(caf::event_based_actor* parent,
+                                  std::shared_ptr<channel_logic> logic, store_writer_actor store,
+                                  caf::actor tenant, actor_settings settings);
+
+}  // namespace sb::actors
