@@ -157,6 +157,7 @@ class server::impl {
   }
 
   std::uint16_t port() const noexcept { return listeners_.front()->bound.port(); }
+  std::size_t idle_connections() { return core_.idle_count(); }
   std::string host() const { return host_of(listeners_.front()->bound); }
   std::uint16_t metrics_port() const noexcept {
     return listeners_.size() > 1 ? listeners_[1]->bound.port() : 0;
@@ -335,6 +336,9 @@ void server::start() {
 }
 std::uint16_t server::port() const noexcept {
   return impl_->port();
+}
+std::size_t server::idle_connections() const {
+  return impl_->idle_connections();
 }
 std::string server::host() const {
   return impl_->host();

@@ -75,6 +75,9 @@ class server {
   std::string metrics_host() const;
   /// True when connections are TLS.
   bool tls() const noexcept;
+  /// Keep-alive connections waiting for their next request: the ones `server.max_connections`
+  /// closes, oldest first, to admit a new connection. For tests and operations.
+  std::size_t idle_connections() const;
 
   /// Graceful stop: stops accepting; closes idle keep-alive connections and SSE streams at
   /// once (cancelling their streams); lets requests in flight finish (their responses carry

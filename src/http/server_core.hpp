@@ -253,6 +253,7 @@ struct server_core : dispatch_context {
       return;
     }
     s->idle_listed_ = true;
+    ++idle_count_;
     s->idle_prev_ = idle_tail_;
     s->idle_next_ = nullptr;
     (idle_tail_ != nullptr ? idle_tail_->idle_next_ : idle_head_) = s;
@@ -270,6 +271,12 @@ struct server_core : dispatch_context {
       s->evicted_ = false;
       --evicting_;
     }
+  }
+
+  /// Connections waiting for the first byte of a request (the eviction candidates).
+  std::size_t idle_count() {
+    std::lock_guard<std::mutex> lock(m_);
+    return idle_count_;
   }
 
   std::vector<std::weak_ptr<session_base>> snapshot() {
@@ -313,6 +320,7 @@ struct server_core : dispatch_context {
     (s->idle_next_ != nullptr ? s->idle_next_->idle_prev_ : idle_tail_) = s->idle_prev_;
     s->idle_prev_ = s->idle_next_ = nullptr;
     s->idle_listed_ = false;
+    --idle_count_;
   }
 
   std::mutex m_;
@@ -321,6 +329,7 @@ struct server_core : dispatch_context {
   std::size_t live_ = 0;
   std::uint32_t evicting_ = 0;
   std::uint32_t shedding_ = 0;
+  std::size_t idle_count_ = 0;        ///< sessions in the idle list
   session_base* idle_head_ = nullptr;  ///< the oldest idle session
   session_base* idle_tail_ = nullptr;
   std::atomic<std::uint64_t> shed_{0};

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "http/server.hpp"
+#include "support/eventually.hpp"
 #include "http_test_support.hpp"
 
 using namespace sb::test_http;
@@ -309,9 +310,13 @@ TEST_CASE("at max_connections the oldest idle connection is closed to admit a ne
   client oldest(f.port());
   REQUIRE(oldest.send(get("/healthz")));
   REQUIRE(oldest.read_response());
+  // Both sessions are idle (a client may read its response before its session is marked idle,
+  // and the one marked first is the one evicted): only then is `oldest` the oldest idle one.
+  REQUIRE(sb::test::eventually([&] { return f.server.idle_connections() == 1; }));
   client newer(f.port());
   REQUIRE(newer.send(get("/healthz")));
   REQUIRE(newer.read_response());
+  REQUIRE(sb::test::eventually([&] { return f.server.idle_connections() == 2; }));
 
   client fresh(f.port());
   REQUIRE(fresh.send(signed_post("/webhooks/acme/tg", "{}")));
