@@ -138,9 +138,11 @@ caf::actor spawn_outbox_writer(caf::event_based_actor* parent, std::shared_ptr<s
 struct sender_init {
   std::string tenant;
   config::channel_config channel;
-  const adapters::adapter_info* adapter = nullptr;  ///< has `encode` and `interpret`
-  caf::actor outbox;                                ///< the tenant's outbox writer
-  caf::actor store;                                 ///< the event store writer (outbound.status)
+  const adapters::adapter_info* adapter = nullptr;  ///< the channel type's
+  /// The channel's sending side (built once, shared with the tenant's API calls).
+  std::shared_ptr<const adapters::outbound_channel> outbound;
+  caf::actor outbox;  ///< the tenant's outbox writer
+  caf::actor store;   ///< the event store writer (outbound.status)
   std::shared_ptr<delivery::http_client> http;
   sender_settings settings;
 };

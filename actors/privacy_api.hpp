@@ -1,15 +1,15 @@
 #pragma once
 
 // The privacy duties of docs/DESIGN.md §7 served through the actors: export (portability) and
-// erasure of a subject, the audit log, platform deletion requests (Shopify's mandatory privacy
-// webhooks, Meta's data-deletion callback and its status page). docs/privacy.md maps each duty
-// to its feature and test.
+// erasure of a subject, the audit log, platform privacy requests (`adapters::privacy_hooks`:
+// privacy webhooks, data-deletion callbacks and their status page). docs/privacy.md maps each
+// duty to its feature and test.
 //
 // Every handler answers its call exactly once. Store work (export, erase, audit) runs on the
 // gateway's privacy workers (actors/privacy_jobs.hpp: a few threads, a bounded queue; past it
 // 503 with Retry-After), so neither the tenant's mailbox nor a scheduler thread waits on the
-// disk, and no call starts a thread. Platform privacy requests (Shopify's privacy webhooks,
-// Meta's data-deletion callback) are carried out once: the store records each by a keyed digest
+// disk, and no call starts a thread. Platform privacy requests (privacy webhooks, deletion
+// callbacks) are carried out once: the store records each by a keyed digest
 // of its signed bytes (store::privacy_store::claim_privacy_request), and the same request again
 // is answered as before without erasing or auditing anything again.
 
@@ -47,10 +47,11 @@ void erase_subject(const tenant_api_env& env, api_call& c);
 /// oldest first: {"entries":[{id,at,tenant,actor,action,subject,outcome,detail}],"next":<id>}.
 void list_audit(const tenant_api_env& env, api_call& c);
 
-/// `POST /webhooks/{tenant}/{channel}/data-deletion` (no token): Meta's data-deletion callback
-/// for a messenger, instagram or whatsapp channel. Verifies `signed_request` with the channel's
-/// app_secret (401 and nothing done when it does not hold) and its `issued_at` (400
-/// `stale_request` when more than an hour old or more than five minutes ahead), erases the
+/// `POST /webhooks/{tenant}/{channel}/data-deletion` (no token): the data-deletion callback of a
+/// channel whose adapter has one (`adapters::privacy_hooks::deletion_enabled`; Meta's for the
+/// Meta types, 404 otherwise). Has the adapter verify it with the channel's secret (401 and
+/// nothing done when it does not hold) and its freshness (400 `stale_request` when more than an
+/// hour old or more than five minutes ahead), erases the
 /// subject of the user id, stores the deletion request and a `privacy.redact` receipt, and
 /// answers {"url":"<public url>/v1/deletion-status/<code>","confirmation_code":"<code>"}. The
 /// same signed_request again is answered with the same code, and nothing is erased or audited
@@ -64,22 +65,24 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c);
 void deletion_status(std::shared_ptr<store::event_log> log,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
 
-// -- Shopify's privacy webhooks (routed here by the tenant actor) --------------------------
+// -- privacy webhooks (routed here by the tenant actor) -------------------------------------
 
-/// True when `w` is one of Shopify's mandatory privacy webhooks (customers/redact,
-/// customers/data_request, shop/redact) for a shopify channel of `tenant`.
-bool is_shopify_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w);
+/// True when `w` is a privacy request that arrives as a webhook for a channel of `tenant`: a
+/// POST whose `adapters::privacy_hooks::request_header` names a request the adapter's
+/// `request_action` knows (Shopify's mandatory privacy webhooks customers/redact,
+/// customers/data_request, shop/redact).
+bool is_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w);
 
-/// Handles such a webhook: verifies it as the channel does (signature, shop domain; 401/403 and
-/// nothing done otherwise) and checks that the body is exactly a request of its topic for the
-/// channel's shop (adapters/shopify/shopify.hpp; 400 or 403, nothing done or kept otherwise),
-/// then acts: customers/redact erases the customer's subject, shop/redact every event and
-/// subject of the channel (its earlier privacy receipts stay), customers/data_request builds the
+/// Handles such a webhook: verifies it as the channel does (signature, account; 401/403 and
+/// nothing done otherwise) and has the adapter check that the body is exactly a request of its
+/// kind for the channel's account (400 or 403, nothing done or kept otherwise), then acts on its
+/// `privacy_action`: erase_person erases the person's subject, erase_channel every event and
+/// subject of the channel (its earlier privacy receipts stay), export_person builds the
 /// subject's export; then stores the receipt event (`privacy.redact` / `privacy.data_request`)
 /// and answers 200 only once the erasure is done and the receipt durable. The same body again
-/// (Shopify's retry, or a replay under another webhook id) is answered as a duplicate
+/// (the platform's retry, or a replay under another delivery id) is answered as a duplicate
 /// ({"events":0,"duplicates":1}) and does nothing again.
-void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w);
+void privacy_webhook(const tenant_api_env& env, webhook_submission w);
 
 // -- in the tenant and subscribers ---------------------------------------------------------
 

@@ -60,7 +60,7 @@ http_result post_shopify(const gateway_process& gw, const std::string& topic,
   if (!shop_header) {
     header_list kept;
     for (auto& h : headers) {
-      if (h.first != "X-Shopify-Shop-Domain") {
+      if (h.first != "x-shopify-shop-domain") {
         kept.push_back(h);
       }
     }
