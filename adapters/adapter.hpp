@@ -139,6 +139,11 @@ struct privacy_hooks {
   result<deletion_request> (*verify_deletion)(const config::channel_config& cfg,
                                               std::string_view signed_bytes,
                                               timestamp now) = nullptr;
+  /// The signed bytes the platform makes for `user_id` at `issued_at` (Unix seconds) to a
+  /// channel configured as `cfg`: what `deletion_request_of` finds in its callback body. The one
+  /// implementation of that signing, for clients that must look like the platform (tests).
+  std::string (*sign_deletion)(const config::channel_config& cfg, std::string_view user_id,
+                               std::int64_t issued_at) = nullptr;
 
   /// Privacy requests that arrive as webhooks: the lower-case header whose value names the
   /// request; the adapter sets the same value as the parsed event's `kind`. "" = none.

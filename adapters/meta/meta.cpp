@@ -473,6 +473,10 @@ privacy_hooks deletion_callback() {
     }
     return deletion_request{std::move(payload->user_id)};
   };
+  h.sign_deletion = [](const config::channel_config& cfg, std::string_view user_id,
+                       std::int64_t issued_at) {
+    return make_signed_request(cfg.get("app_secret"), user_id, issued_at);
+  };
   return h;
 }
 

@@ -35,9 +35,9 @@ TEST_CASE("a channel added beside the standard ones takes webhooks signed by its
   // Signed with the standard channel's secret: not this channel's.
   auto wrong = request("POST", url, signing::whatsapp(acme.wa_app_secret(), body), body);
   CHECK(wrong.status == 401);
-  auto signed_ok = request(
-      "POST", url, signing::platform("whatsapp", {{"app_secret", "wa-two-app-secret"}}, body),
-      body);
+  auto signed_ok =
+      request("POST", url,
+              signing::platform("whatsapp", {{"app_secret", "wa-two-app-secret"}}, body), body);
   INFO(signed_ok.body);
   REQUIRE(signed_ok.status == 200);
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <ctime>
 #include <map>
 #include <string>
 #include <utility>
@@ -72,6 +74,23 @@ inline header_list shopify(const std::string& client_secret, const std::string& 
                     body, in);
   h.emplace_back("X-Shopify-Event-Id", "98880550-7158-44d4-b7cd-2c97c8a091b5");
   return h;
+}
+
+/// A data-deletion callback's signed bytes for `user_id` at `issued_at` (Unix seconds; default
+/// now), signed with `app_secret` by the platform's own `privacy_hooks::sign_deletion` (Meta's
+/// `signed_request` value for the Meta types): post it as the callback's field. Empty for a type
+/// without a deletion callback.
+inline std::string deletion_request(const std::string& type, const std::string& app_secret,
+                                    const std::string& user_id,
+                                    std::int64_t issued_at = std::time(nullptr)) {
+  const auto* info = adapters::find(type);
+  if (info == nullptr || info->privacy.sign_deletion == nullptr) {
+    return {};
+  }
+  config::channel_config cfg;
+  cfg.type = type;
+  cfg.settings = {{"app_secret", app_secret}};
+  return info->privacy.sign_deletion(cfg, user_id, issued_at);
 }
 
 }  // namespace sb::test::signing

@@ -67,9 +67,9 @@ TEST_CASE("human_agent_tag is read once into the channel's window and checks",
   CHECK(out->human_agent_tag());
   CHECK(out->window().human_agent_hours == 7 * 24);
   CHECK(out->window().message_tags);
-  const auto tagged = message(
-      cfg, R"({"channel":"ch","to":"1650555","text":"hi","messaging_type":"MESSAGE_TAG",)"
-           R"("tag":"HUMAN_AGENT"})");
+  const auto tagged =
+      message(cfg, R"({"channel":"ch","to":"1650555","text":"hi","messaging_type":"MESSAGE_TAG",)"
+                   R"("tag":"HUMAN_AGENT"})");
   cfg.settings["human_agent_tag"] = "false";
   CHECK(out->check(tagged).ok());
   CHECK(out->window().human_agent_hours == 7 * 24);

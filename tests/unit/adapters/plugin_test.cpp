@@ -193,6 +193,7 @@ TEST_CASE("every platform fills the parts of adapter_info the gateway reaches it
     const bool deletion = p.deletion_enabled != nullptr;
     CHECK((p.deletion_request_of != nullptr) == deletion);
     CHECK((p.verify_deletion != nullptr) == deletion);
+    CHECK((p.sign_deletion != nullptr) == deletion);
     CHECK((p.request_action != nullptr) == !p.request_header.empty());
     if (!p.request_header.empty()) {
       CHECK(std::find(a.headers.begin(), a.headers.end(), p.request_header) != a.headers.end());
@@ -215,4 +216,41 @@ TEST_CASE("every platform fills the parts of adapter_info the gateway reaches it
       }
     }
   }
+}
+
+TEST_CASE("a deletion callback signed by its platform's sign_deletion verifies, and only then",
+          "[adapters][plugins]") {
+  const sb::timestamp now = sb::timestamp::from_millis(1'800'000'000'000);
+  std::size_t with_callback = 0;
+  for (const auto& a : sb::adapters::all()) {
+    const auto& p = a.privacy;
+    if (p.deletion_enabled == nullptr) {
+      continue;
+    }
+    INFO(a.type);
+    ++with_callback;
+    sb::config::channel_config cfg;
+    cfg.name = "c";
+    cfg.type = a.type;
+    CHECK_FALSE(p.deletion_enabled(cfg));
+    auto with_secrets = [&a](sb::config::channel_config c, const std::string& secret) {
+      for (const auto& spec : a.schema.settings) {
+        if (spec.secret) {
+          c.settings[spec.key] = secret;
+        }
+      }
+      return c;
+    };
+    cfg = with_secrets(cfg, "the-secret");
+    REQUIRE(p.deletion_enabled(cfg));
+    const auto signed_bytes = p.sign_deletion(cfg, "218471", now.unix_ms / 1000);
+    auto ok = p.verify_deletion(cfg, signed_bytes, now);
+    REQUIRE(ok.ok());
+    CHECK(ok->user_id == "218471");
+    const auto other = with_secrets(cfg, "another-secret");
+    auto forged = p.verify_deletion(other, signed_bytes, now);
+    REQUIRE_FALSE(forged.ok());
+    CHECK(forged.err().code == sb::errc::bad_signature);
+  }
+  CHECK(with_callback > 0);
 }
