@@ -537,15 +537,14 @@ void send_message(const tenant_api_env& env, api_call& c) {
   }
   auto sender_side = out.channel(ch->name);
   adapters::apply_defaults(*ch, sender_side.get(), msg);
-  const auto* info = adapters::find(ch->type);
-  const bool sendable = info != nullptr && sender_side != nullptr && info->account != nullptr;
+  const bool sendable = sender_side != nullptr;
   // A pseudonymizing tenant's events name conversations "<channel>:anon_…" (privacy/redact.hpp):
   // its backend replies by that pseudonym, resolved to the person through the outbox, and a
   // message to a real id belongs to the same pseudonymous conversation (window, receipts,
   // events).
   const bool pseudonymous = sendable && env.tenant->privacy.pseudonymize;
   const bool resolve = pseudonymous && is_pseudonym(msg.to);
-  std::string account = sendable ? info->account(*ch) : std::string();
+  std::string account = sendable ? sender_side->account() : std::string();
   if (pseudonymous && !resolve) {
     msg.conversation =
         ch->name + ":" + privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to);

@@ -135,6 +135,9 @@ rate_limits read_limits(const config::channel_config& cfg, const rate_limits& de
 outbound_channel::outbound_channel(const config::channel_config& cfg,
                                    const rate_limits& default_limits, window_policy window)
     : name_(cfg.name), type_(cfg.type), window_(std::move(window)) {
+  if (const auto* info = find(cfg.type); info != nullptr && info->account != nullptr) {
+    account_ = info->account(cfg);
+  }
   settings_.limits = read_limits(cfg, default_limits);
   settings_.human_agent_tag = cfg.get("human_agent_tag") == "true";
   if (!settings_.human_agent_tag) {

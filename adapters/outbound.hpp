@@ -138,6 +138,8 @@ class outbound_channel {
 
   const std::string& name() const { return name_; }  ///< the channel's name
   const std::string& type() const { return type_; }  ///< the channel's type
+  /// The channel's account (`adapter_info::account`), read once.
+  const std::string& account() const { return account_; }
   /// The channel's limits: the type's defaults overridden by the channel's rate settings.
   const rate_limits& limits() const { return settings_.limits; }
   /// The channel's conversation window (the type's, HUMAN_AGENT per `human_agent_tag`).
@@ -145,15 +147,16 @@ class outbound_channel {
   bool human_agent_tag() const { return settings_.human_agent_tag; }
 
  protected:
-  /// Reads the common settings of `cfg` (validated by the schema) once: the rate keys over
-  /// `default_limits`, `human_agent_tag` (which turns `window.human_agent_hours` off when not
-  /// true).
+  /// Reads the common settings of `cfg` (validated by the schema) once: the account, the rate
+  /// keys over `default_limits`, `human_agent_tag` (which turns `window.human_agent_hours` off
+  /// when not true).
   outbound_channel(const config::channel_config& cfg, const rate_limits& default_limits,
                    window_policy window);
 
  private:
   std::string name_;
   std::string type_;
+  std::string account_;
   outbound_settings settings_;
   window_policy window_;
 };

@@ -42,6 +42,8 @@ TEST_CASE("a channel's sending side keeps the settings it was built with",
                                     R"(","text":"hi"})");
     auto before = out->encode(m);
     REQUIRE(before.ok());
+    const std::string account = out->account();
+    CHECK(account == sb::adapters::find(type)->account(cfg));
     // The config changes after the channel was built (a reload builds a new one): the built
     // side does not look.
     cfg.settings["access_token"] = "";
@@ -51,6 +53,7 @@ TEST_CASE("a channel's sending side keeps the settings it was built with",
     REQUIRE(after.ok());
     CHECK(after->url == before->url);
     CHECK(header(*after, "Authorization") == header(*before, "Authorization"));
+    CHECK(out->account() == account);
     // A side built from the changed config sees the change.
     const auto rebuilt = sb::adapters::outbound_for(cfg)->encode(m);
     REQUIRE_FALSE(rebuilt.ok());
