@@ -121,9 +121,11 @@ caf::actor spawn_subscriber_actor(caf::event_based_actor* parent, subscriber_ini
 struct sender_init {
   std::string tenant;
   config::channel_config channel;
-  const adapters::adapter_info* adapter = nullptr;  ///< has `encode` and `interpret`
-  outbox_writer_actor outbox;                       ///< the tenant's outbox writer
-  store_writer_actor store;                         ///< the event store writer (outbound.status)
+  const adapters::adapter_info* adapter = nullptr;  ///< the channel type's
+  /// The channel's sending side (built once, shared with the tenant's API calls).
+  std::shared_ptr<const adapters::outbound_channel> outbound;
+  outbox_writer_actor outbox;  ///< the tenant's outbox writer
+  store_writer_actor store;    ///< the event store writer (outbound.status)
   std::shared_ptr<delivery::http_client> http;
   sender_settings settings;
 };

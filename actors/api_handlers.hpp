@@ -37,14 +37,14 @@ void erase_subject(const tenant_api_env& env, api_call& c);
 /// oldest first: {"entries":[{id,at,tenant,actor,action,subject,outcome,detail}],"next":<id>}.
 void list_audit(const tenant_api_env& env, api_call& c);
 
-/// `POST /webhooks/{tenant}/{channel}/data-deletion` (no token): Meta's data-deletion callback
-/// for a messenger, instagram or whatsapp channel. Verifies `signed_request` with the channel's
-/// app_secret (401 and nothing done when it does not hold) and its `issued_at` (400
-/// `stale_request` when more than an hour old or more than five minutes ahead), erases the
-/// subject of the user id, stores the deletion request and a `privacy.redact` receipt, and
-/// answers {"url":"<public url>/v1/deletion-status/<code>","confirmation_code":"<code>"}. The
-/// same signed_request again is answered with the same code, and nothing is erased or audited
-/// again.
+/// `POST /webhooks/{tenant}/{channel}/data-deletion` (no token): the data-deletion callback of a
+/// channel whose adapter has one (`adapters::privacy_hooks::deletion_enabled`; Meta's for the
+/// Meta types, 404 otherwise). Has the adapter verify it with the channel's secret (401 and
+/// nothing done when it does not hold) and its freshness (400 `stale_request` when more than an
+/// hour old or more than five minutes ahead), erases the subject of the user id, stores the
+/// deletion request and a `privacy.redact` receipt, and answers
+/// {"url":"<public url>/v1/deletion-status/<code>","confirmation_code":"<code>"}. The same
+/// signed_request again is answered with the same code, and nothing is erased or audited again.
 void meta_data_deletion(const tenant_api_env& env, api_call& c);
 
 /// `GET /v1/deletion-status/{code}` (no token; the code is the capability), in the root:

@@ -427,7 +427,7 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
   for (const auto& t : opts.cfg->tenants) {
     for (const auto& ch : t.channels) {
       const auto* info = opts.adapters(ch.type);
-      sendable += info != nullptr && info->encode != nullptr && info->interpret != nullptr;
+      sendable += info != nullptr && info->outbound != nullptr;
     }
   }
   if (sendable > 0 && !opts.outbox) {

@@ -30,6 +30,17 @@ outbound_api_state::outbound_api_state(const config::config& cfg,
                                                                         sub.send_rate_limit.burst));
     }
   }
+  for (const auto& ch : tenant.channels) {
+    if (auto out = adapters::outbound_for(ch)) {
+      channels_.emplace(ch.name, std::move(out));
+    }
+  }
+}
+
+std::shared_ptr<const adapters::outbound_channel> outbound_api_state::channel(
+    const std::string& name) const {
+  auto it = channels_.find(name);
+  return it == channels_.end() ? nullptr : it->second;
 }
 
 int outbound_api_state::admit(const std::string& caller, outbound::time_point now) {
@@ -243,7 +254,8 @@ std::string message_view(const store::outbound_record& r) {
 /// run in the tenant actor's context, which owns what `env` points to.
 struct pending_send {
   tenant_api_env env;
-  const config::channel_config* channel = nullptr;  ///< into `env.cfg`
+  const config::channel_config* channel = nullptr;        ///< into `env.cfg`
+  std::shared_ptr<const adapters::outbound_channel> out;  ///< the channel's sending side
   std::string account;  ///< the channel's platform account (subjects, pseudonyms)
   caf::actor sender;
   adapters::outbound_message msg;
@@ -306,9 +318,8 @@ void hand_to_sender(const std::shared_ptr<pending_send>& p) {
 void decide_and_send(const std::shared_ptr<pending_send>& p, std::int64_t last_inbound_ms) {
   const auto& m = p->msg;
   send_facts f;
-  f.channel_type = p->channel->type;
-  f.window = adapters::window_for(*p->channel);
-  f.is_template = m.whatsapp_template.has_value();
+  f.window = p->out->window();
+  f.is_template = m.template_message.has_value();
   f.messaging_type = m.messaging_type;
   f.tag = m.tag;
   f.purpose = privacy::parse_purpose(m.purpose).value_or(privacy::purpose::support);
@@ -378,7 +389,7 @@ void look_up_then_send(const std::shared_ptr<pending_send>& p, bool resolve) {
                 return;
               }
               p->msg.to = std::move(r.peer);
-              if (auto valid = adapters::validate(*p->channel, p->msg); !valid) {
+              if (auto valid = adapters::validate(*p->channel, p->out.get(), p->msg); !valid) {
                 p->finish(error_response(valid.err().code, valid.err().message));
                 return;
               }
@@ -524,23 +535,23 @@ void send_message(const tenant_api_env& env, api_call& c) {
                                        msg.channel + "'"));
     return;
   }
-  adapters::apply_defaults(*ch, msg);
-  const auto* info = adapters::find(ch->type);
-  const bool sendable = info != nullptr && info->encode != nullptr && info->account != nullptr;
+  auto sender_side = out.channel(ch->name);
+  adapters::apply_defaults(*ch, sender_side.get(), msg);
+  const bool sendable = sender_side != nullptr;
   // A pseudonymizing tenant's events name conversations "<channel>:anon_…" (privacy/redact.hpp):
   // its backend replies by that pseudonym, resolved to the person through the outbox, and a
   // message to a real id belongs to the same pseudonymous conversation (window, receipts,
   // events).
   const bool pseudonymous = sendable && env.tenant->privacy.pseudonymize;
   const bool resolve = pseudonymous && is_pseudonym(msg.to);
-  std::string account = sendable ? info->account(*ch) : std::string();
+  std::string account = sendable ? sender_side->account() : std::string();
   if (pseudonymous && !resolve) {
     msg.conversation =
         ch->name + ":" + privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to);
   }
   // The recipient's form is checked once the pseudonym is resolved.
   if (!resolve) {
-    if (auto valid = adapters::validate(*ch, msg); !valid) {
+    if (auto valid = adapters::validate(*ch, sender_side.get(), msg); !valid) {
       c.reply->answer(error_response(valid.err().code, valid.err().message));
       return;
     }
@@ -583,6 +594,7 @@ void send_message(const tenant_api_env& env, api_call& c) {
   auto p = std::make_shared<pending_send>();
   p->env = env;
   p->channel = ch;
+  p->out = std::move(sender_side);
   p->account = std::move(account);
   p->sender = std::move(sender);
   p->caller = c.caller;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "actors/api.hpp"
 #include "actors/api_handlers.hpp"
 #include "actors/status_correlation.hpp"
+#include "adapters/outbound.hpp"
 #include "core/metrics.hpp"
 #include "outbound/token_bucket.hpp"
 
@@ -59,6 +61,11 @@ class outbound_api_state {
 
   status_correlator& correlator() { return correlator_; }
 
+  /// The sending side of the tenant's channel `name`, built once with this state from the
+  /// channel's config (`adapters::adapter_info::outbound`); null when its type cannot send or
+  /// there is no such channel.
+  std::shared_ptr<const adapters::outbound_channel> channel(const std::string& name) const;
+
   /// `switchboard_outbound_messages_total{tenant,channel,state}` of this tenant (resolved once per
   /// channel and state; `state` one of `metrics::catalog::k_outbound_states`).
   metrics::counter& messages_counter(const std::string& channel, std::string_view state);
@@ -84,6 +91,7 @@ class outbound_api_state {
   std::unordered_map<std::string, key_entry> keys_;
   std::deque<std::string> key_order_;  // insertion order, for the bound
   status_correlator correlator_;
+  std::unordered_map<std::string, std::shared_ptr<const adapters::outbound_channel>> channels_;
   outbound::time_point last_warn_{};
   bool warned_ = false;
   std::uint64_t suppressed_ = 0;

@@ -12,8 +12,7 @@
 #include "actors/actors.hpp"
 #include "actors/channel_logic.hpp"
 #include "actors/privacy_jobs.hpp"
-#include "adapters/meta/signed_request.hpp"
-#include "adapters/shopify/shopify.hpp"
+#include "adapters/adapter.hpp"
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
@@ -91,7 +90,7 @@ result<built_export> build_export(const job_ctx& ctx, const std::string& subject
 
 // -- erasure ---------------------------------------------------------------------------------
 
-/// One erasure: of a subject, or of everything a channel holds (Shopify shop/redact).
+/// One erasure: of a subject, or of everything a channel holds (`privacy_action::erase_channel`).
 struct erasure {
   std::string subject;  ///< erase this subject, or
   std::string channel;  ///< every event and subject of this channel
@@ -306,8 +305,11 @@ std::optional<std::uint64_t> number_param(std::string_view query, std::string_vi
 
 constexpr const char* k_crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-bool is_meta_type(const std::string& type) {
-  return type == "messenger" || type == "instagram" || type == "whatsapp";
+/// The adapter's privacy hooks of a channel type, or none.
+const adapters::privacy_hooks& privacy_of(const std::string& type) {
+  static const adapters::privacy_hooks none;
+  const auto* info = adapters::find(type);
+  return info != nullptr ? info->privacy : none;
 }
 
 void write_audit_entry(json::writer& w, const store::audit_entry& a) {
@@ -524,7 +526,15 @@ void list_audit(const tenant_api_env& env, api_call& c) {
 
 namespace {
 
-/// The answer to Meta's data-deletion callback: where the status is, and the code.
+/// Why a channel has no data-deletion callback: which types have one.
+std::string deletion_unavailable() {
+  return "only " + adapters::types_where([](const adapters::adapter_info& a) {
+           return a.privacy.deletion_enabled != nullptr;
+         }) +
+         " channels have a data-deletion callback";
+}
+
+/// The answer to a data-deletion callback: where the status is, and the code.
 http_response deletion_answer(const job_ctx& ctx, const std::string& code) {
   http_response resp;
   json::writer w(resp.body);
@@ -545,38 +555,32 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
     c.reply->answer(error_response(errc::unknown_channel, "no such channel for this tenant"));
     return;
   }
-  if (!is_meta_type(ch->type) || ch->get("app_secret").empty()) {
-    c.reply->answer(
-        error_response(errc::not_found,
-                       "only messenger, instagram and whatsapp channels have a data-deletion "
-                       "callback"));
+  const auto& hooks = privacy_of(ch->type);
+  if (hooks.deletion_enabled == nullptr || !hooks.deletion_enabled(*ch)) {
+    c.reply->answer(error_response(errc::not_found, deletion_unavailable()));
     return;
   }
-  auto field = adapters::meta::signed_request_field(c.body);
+  auto field = hooks.deletion_request_of(c.body);
   if (!field) {
     c.reply->answer(error_response(field.err().code, field.err().message));
     return;
   }
   // Signature first, then freshness (issued_at within the last hour): a replay of an old
   // callback is refused before anything is looked up.
-  auto payload = adapters::meta::verify_signed_request(*field, ch->get("app_secret"), now());
+  auto payload = hooks.verify_deletion(*ch, *field, now());
   if (!payload) {
     c.reply->answer(error_response(payload.err().code, payload.err().message));
     return;
   }
   const auto* info = adapters::find(ch->type);
-  if (info == nullptr) {
-    c.reply->answer(error_response(errc::internal, "no adapter for the channel's type"));
-    return;
-  }
   auto ctx = make_ctx(env);
   if (!ctx.ps) {
     c.reply->answer(no_privacy_store());
     return;
   }
-  // The subject exactly as the channel derives it for this person's events. Meta's user_id here
-  // is app-scoped; Messenger PSIDs and Instagram IGSIDs are page-scoped, so the match holds when
-  // the app uses the same id space for both (docs/privacy.md).
+  // The subject exactly as the channel derives it for this person's events. The callback's
+  // user id may be app-scoped where events carry page-scoped ids; the match holds when the app
+  // uses the same id space for both (docs/privacy.md).
   const auto account = info->account(*ch);
   const auto subject = ids::subject_id(derive_subject_key(ctx.cfg->storage.master_key, ctx.tenant),
                                        ch->type, account, payload->user_id);
@@ -672,19 +676,23 @@ void deletion_status(const root_api_env& root, api_call& c) {
   });
 }
 
-// -- Shopify ---------------------------------------------------------------------------------
+// -- privacy webhooks --------------------------------------------------------------------------
 
-bool is_shopify_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w) {
+bool is_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w) {
   if (w.method != "POST") {
     return false;
   }
   const auto* ch = tenant.find_channel(w.channel);
-  if (ch == nullptr || ch->type != "shopify") {
+  if (ch == nullptr) {
+    return false;
+  }
+  const auto& hooks = privacy_of(ch->type);
+  if (hooks.request_action == nullptr || hooks.request_header.empty()) {
     return false;
   }
   for (const auto& h : w.headers) {
-    if (h.name == adapters::shopify::k_topic_header) {
-      return adapters::shopify::privacy_topic_of(h.value) != adapters::shopify::privacy_topic::none;
+    if (h.name == hooks.request_header) {
+      return hooks.request_action(h.value) != adapters::privacy_action::none;
     }
   }
   return false;
@@ -692,8 +700,8 @@ bool is_shopify_privacy_webhook(const config::tenant_config& tenant, const webho
 
 namespace {
 
-/// The receipt of a Shopify privacy webhook: the adapter's event without any personal field.
-event shopify_receipt(event parsed, const std::string& subject) {
+/// The receipt of a privacy webhook: the adapter's event without any personal field.
+event webhook_receipt(event parsed, const std::string& subject) {
   event r = privacy_receipt(std::move(parsed.type), parsed.tenant,
                             parsed.privacy ? std::move(*parsed.privacy) : privacy_info{});
   r.privacy->subject = subject;
@@ -707,12 +715,12 @@ event shopify_receipt(event parsed, const std::string& subject) {
   return r;
 }
 
-/// customers/data_request: the export travels in the event, which is therefore the subject's
-/// (sealed under its key, and erased with it).
-void shopify_data_request(caf::event_based_actor* self, const job_ctx& ctx, event parsed,
+/// A data request (`privacy_action::export_person`): the export travels in the event, which is
+/// therefore the subject's (sealed under its key, and erased with it).
+void webhook_data_request(caf::event_based_actor* self, const job_ctx& ctx, event parsed,
                           std::string actor, claim_ptr claim, responder_ptr reply) {
   const std::string subject = parsed.subject;
-  event e = shopify_receipt(std::move(parsed), subject);
+  event e = webhook_receipt(std::move(parsed), subject);
   e.subject = subject;
   std::size_t n = 0;
   if (!subject.empty()) {
@@ -750,9 +758,9 @@ void shopify_data_request(caf::event_based_actor* self, const job_ctx& ctx, even
 
 }  // namespace
 
-void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w) {
+void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   const auto* ch = env.tenant->find_channel(w.channel);
-  const auto* info = adapters::find("shopify");
+  const auto* info = ch == nullptr ? nullptr : adapters::find(ch->type);
   auto ctx = make_ctx(env);
   if (ch == nullptr || info == nullptr || !ctx.ps) {
     w.reply->answer(ch == nullptr
@@ -772,8 +780,8 @@ void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   }
   if (auto* q = std::get_if<quarantine_body>(&outcome)) {
     // Signed, but not a valid request of its topic: an attacker's re-labelled webhook of another
-    // topic, or a body that is not what Shopify documents. Refused, and not quarantined: it is
-    // no platform data to keep (Shopify's own requests always have the documented shape, and a
+    // topic, or a body that is not what the platform documents. Refused, and not quarantined: it
+    // is no platform data to keep (the platform's own requests have the documented shape, and a
     // re-labelled webhook was delivered under its real topic already), and quarantining it would
     // let one captured body fill the quarantine.
     const auto code = q->err.code == errc::forbidden ? errc::forbidden : errc::bad_request;
@@ -796,8 +804,8 @@ void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   spawn_job(
       env, reply,
       [ctx, channel = ch->name, parsed = std::move(events.front()), request = std::move(request),
-       reply](caf::event_based_actor* self) mutable {
-        const auto topic = adapters::shopify::privacy_topic_of(parsed.kind);
+       info, reply](caf::event_based_actor* self) mutable {
+        const auto action = info->privacy.request_action(parsed.kind);
         const std::string actor = "platform:" + channel;
         auto claim = claim_request(
             ctx, channel, parsed.kind, request, reply,
@@ -805,24 +813,24 @@ void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w) {
         if (!claim) {
           return;
         }
-        if (topic == adapters::shopify::privacy_topic::customer_request) {
-          shopify_data_request(self, ctx, std::move(parsed), actor, claim, reply);
+        if (action == adapters::privacy_action::export_person) {
+          webhook_data_request(self, ctx, std::move(parsed), actor, claim, reply);
           return;
         }
         erasure job;
         job.actor = actor;
-        if (topic == adapters::shopify::privacy_topic::shop_redact) {
+        if (action == adapters::privacy_action::erase_channel) {
           job.channel = channel;
           job.action = "shop_redact";
         } else {
           job.subject = parsed.subject;
           job.action = "redact";
         }
-        job.receipt = shopify_receipt(std::move(parsed), job.subject);
+        job.receipt = webhook_receipt(std::move(parsed), job.subject);
         if (job.channel.empty() && job.subject.empty()) {
-          // customers/redact naming the customer by e-mail only: no subject of ours can
-          // match (the gateway never keys anyone by e-mail). Recorded, acknowledged,
-          // nothing to erase.
+          // An erasure naming the person by something else than an id (an e-mail): no subject
+          // of ours can match (the gateway never keys anyone by e-mail). Recorded,
+          // acknowledged, nothing to erase.
           emit_events(self, ctx.store, ctx.tenant_actor, {std::move(job.receipt)}, ctx.timeout,
                       [ctx, actor, claim, reply](result<std::vector<event>> stored) {
                         if (!stored) {

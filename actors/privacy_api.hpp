@@ -1,15 +1,15 @@
 #pragma once
 
 // The privacy duties of docs/DESIGN.md §7 served through the actors: export (portability) and
-// erasure of a subject, the audit log, platform deletion requests (Shopify's mandatory privacy
-// webhooks, Meta's data-deletion callback and its status page). docs/privacy.md maps each duty
-// to its feature and test.
+// erasure of a subject, the audit log, platform privacy requests (`adapters::privacy_hooks`:
+// privacy webhooks, data-deletion callbacks and their status page). docs/privacy.md maps each
+// duty to its feature and test.
 //
 // Every handler answers its call exactly once. Store work (export, erase, audit) runs on the
 // gateway's privacy workers (actors/privacy_jobs.hpp: a few threads, a bounded queue; past it
 // 503 with Retry-After), so neither the tenant's mailbox nor a scheduler thread waits on the
-// disk, and no call starts a thread. Platform privacy requests (Shopify's privacy webhooks,
-// Meta's data-deletion callback) are carried out once: the store records each by a keyed digest
+// disk, and no call starts a thread. Platform privacy requests (privacy webhooks, deletion
+// callbacks) are carried out once: the store records each by a keyed digest
 // of its signed bytes (store::privacy_store::claim_privacy_request), and the same request again
 // is answered as before without erasing or auditing anything again.
 
@@ -31,22 +31,25 @@ inline constexpr std::size_t k_export_limit = 10000;
 // The API handlers of this file (export, erasure, audit, Meta's data-deletion callback and its
 // status page) are declared in actors/api_handlers.hpp.
 
-// -- Shopify's privacy webhooks (routed here by the tenant actor) --------------------------
 
-/// True when `w` is one of Shopify's mandatory privacy webhooks (customers/redact,
-/// customers/data_request, shop/redact) for a shopify channel of `tenant`.
-bool is_shopify_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w);
+// -- privacy webhooks (routed here by the tenant actor) -------------------------------------
 
-/// Handles such a webhook: verifies it as the channel does (signature, shop domain; 401/403 and
-/// nothing done otherwise) and checks that the body is exactly a request of its topic for the
-/// channel's shop (adapters/shopify/shopify.hpp; 400 or 403, nothing done or kept otherwise),
-/// then acts: customers/redact erases the customer's subject, shop/redact every event and
-/// subject of the channel (its earlier privacy receipts stay), customers/data_request builds the
+/// True when `w` is a privacy request that arrives as a webhook for a channel of `tenant`: a
+/// POST whose `adapters::privacy_hooks::request_header` names a request the adapter's
+/// `request_action` knows (Shopify's mandatory privacy webhooks customers/redact,
+/// customers/data_request, shop/redact).
+bool is_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w);
+
+/// Handles such a webhook: verifies it as the channel does (signature, account; 401/403 and
+/// nothing done otherwise) and has the adapter check that the body is exactly a request of its
+/// kind for the channel's account (400 or 403, nothing done or kept otherwise), then acts on its
+/// `privacy_action`: erase_person erases the person's subject, erase_channel every event and
+/// subject of the channel (its earlier privacy receipts stay), export_person builds the
 /// subject's export; then stores the receipt event (`privacy.redact` / `privacy.data_request`)
 /// and answers 200 only once the erasure is done and the receipt durable. The same body again
-/// (Shopify's retry, or a replay under another webhook id) is answered as a duplicate
+/// (the platform's retry, or a replay under another delivery id) is answered as a duplicate
 /// ({"events":0,"duplicates":1}) and does nothing again.
-void shopify_privacy_webhook(const tenant_api_env& env, webhook_submission w);
+void privacy_webhook(const tenant_api_env& env, webhook_submission w);
 
 // -- in the tenant and subscribers ---------------------------------------------------------
 

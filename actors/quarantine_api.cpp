@@ -301,10 +301,10 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
       w.channel = b->channel;
       w.method = "POST";
       w.headers = msg->headers;
-      if (is_shopify_privacy_webhook(*ctx.tenant_cfg, w)) {
+      if (is_privacy_webhook(*ctx.tenant_cfg, w)) {
         reply->answer(error_response(
             errc::bad_request,
-            "this body is a Shopify privacy request: re-ingesting would store it without acting "
+            "this body is a platform privacy request: re-ingesting would store it without acting "
             "on it; the body stays (purge it once the request is handled)"));
         return {};
       }

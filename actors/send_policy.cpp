@@ -8,32 +8,15 @@ constexpr std::int64_t k_hour_ms = 3600LL * 1000;
 /// Meta: the CUSTOMER_FEEDBACK tag only within 7 days of the person's last message.
 constexpr std::int64_t k_customer_feedback_hours = 7 * 24;
 
-bool is_page(const std::string& type) {
-  return type == "messenger" || type == "instagram";
-}
-
 bool within(std::int64_t last_inbound_ms, timestamp now, std::int64_t span_ms) {
   // A message stamped after `now` (the platform's clock ahead of ours) counts as just received.
   return last_inbound_ms != 0 && now.unix_ms - last_inbound_ms < span_ms;
 }
 
-std::string platform_name(const std::string& type) {
-  if (type == "whatsapp") {
-    return "WhatsApp";
-  }
-  if (type == "messenger") {
-    return "Messenger";
-  }
-  if (type == "instagram") {
-    return "Instagram";
-  }
-  return type;
-}
-
 send_refusal window_refusal(const send_facts& f) {
   const std::string hours = std::to_string(f.window.window_hours);
-  std::string m = platform_name(f.channel_type) + " allows free-form messages only within " +
-                  hours + " hours of the person's last message";
+  std::string m = f.window.platform + " allows free-form messages only within " + hours +
+                  " hours of the person's last message";
   m += f.last_inbound_ms == 0 ? " (the person has not written on this conversation)"
                               : " (their last message is older)";
   if (f.window.template_opens_window) {
@@ -90,7 +73,7 @@ std::optional<send_refusal> decide_send(const send_facts& f) {
   }
 
   if (f.window.window_hours <= 0) {
-    return std::nullopt;  // Telegram: no window
+    return std::nullopt;  // the platform has no window
   }
   if (within(f.last_inbound_ms, f.now, f.window.window_hours * k_hour_ms)) {
     return std::nullopt;
@@ -98,7 +81,7 @@ std::optional<send_refusal> decide_send(const send_facts& f) {
   if (f.is_template && f.window.template_opens_window) {
     return std::nullopt;
   }
-  if (f.messaging_type == "MESSAGE_TAG" && is_page(f.channel_type)) {
+  if (f.messaging_type == "MESSAGE_TAG" && f.window.message_tags) {
     if (f.tag == "HUMAN_AGENT") {
       if (f.window.human_agent_hours > 0 &&
           within(f.last_inbound_ms, f.now, f.window.human_agent_hours * k_hour_ms)) {

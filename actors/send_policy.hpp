@@ -14,17 +14,14 @@
 /// facts (the clock is one of them), so tests reach every branch without actors or time.
 namespace sb::actors {
 
-/// How long after the person's last message an answer counts as a reply (consent) and, on
-/// WhatsApp, Messenger and Instagram, a free-form message is allowed (the platforms' 24-hour
-/// customer-service window).
+/// How long after the person's last message an answer counts as a reply (consent).
 inline constexpr std::int64_t k_reply_window_ms = 24LL * 3600 * 1000;
 
 /// Everything the decision reads.
 struct send_facts {
-  std::string channel_type;        ///< whatsapp, telegram, messenger, instagram
-  adapters::window_policy window;  ///< `adapters::window_for(channel)`
-  bool is_template = false;        ///< a WhatsApp template
-  std::string messaging_type;      ///< Messenger / Instagram: RESPONSE, UPDATE, MESSAGE_TAG
+  adapters::window_policy window;  ///< the channel's (`adapters::outbound_channel::window`)
+  bool is_template = false;        ///< a message template
+  std::string messaging_type;      ///< with `window.message_tags`: RESPONSE, UPDATE, MESSAGE_TAG
   std::string tag;                 ///< with MESSAGE_TAG, e.g. HUMAN_AGENT
   privacy::purpose purpose = privacy::purpose::support;
   std::optional<privacy::consent_state> consent;  ///< nothing = the defaults
@@ -50,12 +47,13 @@ bool within_reply_window(std::int64_t last_inbound_ms, timestamp now) noexcept;
 /// or is restricted receives only replies (purpose support, within 24 h of the person's own
 /// message) and only when the tenant allows them.
 ///
-/// Window (WhatsApp, Messenger, Instagram; none on Telegram): a free-form message (text, media,
-/// keyboard, quick replies) only within `window.window_hours` of the person's last message; a
-/// WhatsApp template at any time; on Messenger and Instagram, messaging_type MESSAGE_TAG with
-/// tag HUMAN_AGENT within `window.human_agent_hours` when the channel enables it, tag
-/// CUSTOMER_FEEDBACK within 7 days, and Meta's update tags (ACCOUNT_UPDATE,
-/// CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE) at any time.
+/// Window (the platform's, `adapters::window_policy`; none when `window_hours` is 0): a free-form
+/// message (text, media, keyboard, quick replies) only within `window.window_hours` of the
+/// person's last message; a template at any time where `template_opens_window`; with
+/// `message_tags`, messaging_type MESSAGE_TAG with tag HUMAN_AGENT within
+/// `window.human_agent_hours` when the channel enables it, tag CUSTOMER_FEEDBACK within 7 days,
+/// and Meta's update tags (ACCOUNT_UPDATE, CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE) at any
+/// time.
 std::optional<send_refusal> decide_send(const send_facts& f);
 
 }  // namespace sb::actors

@@ -408,7 +408,7 @@ void start_attempt(sender_ptr self, const outbound::dispatch& d, steady::time_po
     return;
   }
   auto& h = it->second;
-  auto req = st.init.adapter->encode(st.init.channel, *h.message);
+  auto req = st.init.outbound->encode(*h.message);
   if (!req) {
     fail_locally(self, d.ticket, to_string(req.err().code), req.err().message);
     return;
@@ -502,7 +502,7 @@ void admit(sender_ptr self, const store::outbound_record& r) {
   // The message's own `to` is the platform's id of the person; the record's `recipient` is a
   // pseudonym for a pseudonymizing tenant (store/outbox.hpp), which would hide a Telegram group.
   item.recipient = h.message ? h.message->to : r.recipient;
-  item.group = adapters::is_group_recipient(st.init.channel, item.recipient);
+  item.group = st.init.outbound->is_group_recipient(item.recipient);
   item.attempts = r.attempts;
   if (auto s = st.sched->enqueue(std::move(item), steady::now()); !s) {
     // Stored but not held (the queue filled meanwhile): the next start resumes it.
@@ -636,7 +636,7 @@ void on_reply(sender_ptr self, platform_reply& p) {
   if (p.has_retry_after) {
     retry_after = p.retry_after;
   }
-  auto res = st.init.adapter->interpret(st.init.channel, p.status, p.body, retry_after);
+  auto res = st.init.outbound->interpret(p.status, p.body, retry_after);
   if (p.status == 0 && res.error_title.empty()) {
     res.error_code = "transport";
     res.error_title = p.error;
@@ -684,8 +684,8 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
   st.init = std::move(init);
   st.parent = std::move(parent);
   st.label = st.init.tenant + "/" + st.init.channel.name;
-  if (st.init.adapter == nullptr || st.init.adapter->encode == nullptr ||
-      st.init.adapter->interpret == nullptr || !st.init.http || !st.init.outbox) {
+  if (st.init.adapter == nullptr || st.init.outbound == nullptr || !st.init.http ||
+      !st.init.outbox) {
     log::error("sender", st.label, ": cannot send (no adapter encoder, HTTP client or outbox)");
     self->quit();
     return {};
@@ -693,7 +693,7 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
   st.account = st.init.adapter->account != nullptr ? st.init.adapter->account(st.init.channel) : "";
   const auto& s = st.init.settings;
   outbound::scheduler_options o;
-  o.limits = outbound::limits_from(adapters::limits_for(st.init.channel));
+  o.limits = outbound::limits_from(st.init.outbound->limits());
   o.max_queued = s.max_queued;
   o.max_in_flight = s.max_in_flight;
   o.max_attempts = s.max_attempts;

@@ -1,7 +1,8 @@
 #include "actors/status_correlation.hpp"
 
 #include <algorithm>
-#include <charconv>
+
+#include "adapters/adapter.hpp"
 
 namespace sb::actors {
 
@@ -22,24 +23,11 @@ std::optional<store::outbound_state> receipt_state(const std::string& platform_s
 }
 
 std::optional<std::int64_t> watermark_of(const event& e) {
-  if (e.channel.type != "messenger" || !e.status) {
+  const auto* info = adapters::find(e.channel.type);
+  if (info == nullptr || info->receipt_watermark == nullptr || !e.status) {
     return std::nullopt;
   }
-  const std::string& key = e.dedupe_key;
-  if (key.rfind("read:", 0) == 0 || key.rfind("dlv:", 0) == 0) {
-    std::int64_t ms = 0;
-    const char* first = key.data() + key.rfind(':') + 1;
-    const char* last = key.data() + key.size();
-    auto [end, ec] = std::from_chars(first, last, ms);
-    if (ec == std::errc{} && end == last && ms > 0) {
-      return ms;
-    }
-  }
-  // No watermark recorded: a receipt that names no message covers what was sent before it.
-  if (e.status->message_id.empty() && !e.occurred_at.empty()) {
-    return e.occurred_at.unix_ms;
-  }
-  return std::nullopt;
+  return info->receipt_watermark(e);
 }
 
 std::vector<receipt> status_correlator::on_committed(const std::vector<event>& events) {
@@ -100,9 +88,12 @@ std::vector<receipt> status_correlator::on_committed(const std::vector<event>& e
 }
 
 void status_correlator::remember(const event& e, std::vector<receipt>& out) {
-  // Only Messenger receipts come as watermarks; the other platforms name each message.
-  if (!e.outbound || e.outbound->state != "sent" || e.channel.type != "messenger" ||
-      e.conversation.empty()) {
+  // Only some platforms' receipts come as watermarks; the others name each message.
+  if (!e.outbound || e.outbound->state != "sent" || e.conversation.empty()) {
+    return;
+  }
+  if (const auto* info = adapters::find(e.channel.type);
+      info == nullptr || info->receipt_watermark == nullptr) {
     return;
   }
   const std::int64_t sent_ms = e.occurred_at.unix_ms;

@@ -10,12 +10,12 @@
 #include "core/event.hpp"
 #include "store/outbox.hpp"
 
-/// Status correlation (docs/outbound.md "Status correlation"): platform receipts (WhatsApp
-/// `statuses[]`, Messenger `delivery` / `read`, Instagram `read`) arrive as `status` events that
-/// name the platform's message id; the gateway links them to the outbound message it sent, moves
-/// that message's state forward and emits `outbound.status` with the outbound id. Plain code:
-/// the tenant actor feeds committed events in and runs the resulting lookups on the outbox
-/// writer.
+/// Status correlation (docs/outbound.md "Status correlation"): platform receipts arrive as
+/// `status` events that name the platform's message id, or as watermarks that cover every
+/// message sent up to a time (`adapters::adapter_info::receipt_watermark`); the gateway links them
+/// to the outbound message it sent, moves that message's state forward and emits `outbound.status`
+/// with the outbound id. Plain code: the tenant actor feeds committed events in and runs the
+/// resulting lookups on the outbox writer.
 namespace sb::actors {
 
 /// One receipt to apply to the outbox.
@@ -33,20 +33,18 @@ struct receipt {
 };
 
 /// The platform state a receipt moves a message to, or nothing for states that do not
-/// (WhatsApp "deleted", "warning", anything unknown).
+/// ("deleted", "warning", anything unknown).
 std::optional<store::outbound_state> receipt_state(const std::string& platform_state);
 
-/// A Messenger watermark (Unix ms: every message sent up to it was delivered / read) of a
-/// `status` event, or nothing when the event names its message instead. Messenger `read` items
-/// carry only the watermark; `delivery` items carry both (and the adapter keeps the first mid).
-/// The adapter records the watermark in the dedupe key ("read:<psid>:<ms>", "dlv:<psid>:<ms>");
-/// without one the event's time stands in.
+/// The watermark (Unix ms: every message sent up to it was delivered / read) of a `status`
+/// event, from its platform's `adapter_info::receipt_watermark`; nothing when the event names
+/// its message instead, or its platform's receipts never are watermarks.
 std::optional<std::int64_t> watermark_of(const event& e);
 
-/// Remembers recently sent messages per conversation, so that a Messenger watermark can be
-/// resolved to the outbound ids it covers. Memory only, bounded: receipts for messages the
-/// gateway sent before a restart, or longer than `k_max_age_ms` ago, are resolved only when they
-/// name the message (WhatsApp, Instagram, Messenger `delivery`'s first mid).
+/// Remembers recently sent messages per conversation of platforms with watermark receipts, so
+/// that a watermark can be resolved to the outbound ids it covers. Memory only, bounded: receipts
+/// for messages the gateway sent before a restart, or longer than `k_max_age_ms` ago, are resolved
+/// only when they name the message.
 ///
 /// Threading: one owner (the tenant actor).
 class status_correlator {

@@ -128,11 +128,11 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
   st.subscribers[sub.name] = std::move(child);
 }
 
-/// Whether the tenant sends on `ch` (its adapter has an encoder and the gateway an outbox).
+/// Whether the tenant sends on `ch` (its type has an outbound side and the gateway an outbox).
 bool sendable(tenant_ptr self, const config::channel_config& ch) {
   auto& st = self->state;
-  const auto* info = st.init.adapters(ch.type);
-  return st.init.outbox && info != nullptr && info->encode != nullptr && info->interpret != nullptr;
+  return st.init.outbox && st.init.adapters(ch.type) != nullptr && st.outbound &&
+         st.outbound->channel(ch.name) != nullptr;
 }
 
 void spawn_sender(tenant_ptr self, const config::channel_config& ch) {
@@ -146,6 +146,7 @@ void spawn_sender(tenant_ptr self, const config::channel_config& ch) {
   init.tenant = st.cfg->id;
   init.channel = ch;
   init.adapter = st.init.adapters(ch.type);
+  init.outbound = st.outbound->channel(ch.name);
   init.outbox = st.outbox_writer;
   init.store = st.init.store;
   init.http = st.init.http;
@@ -481,8 +482,9 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       spawn_subscriber(self, sub);
     }
   }
-  spawn_outbound(self);
+  // Built before the senders: they share its channels' outbound sides.
   st.outbound = std::make_unique<outbound_api_state>(*st.init.cfg, *st.cfg);
+  spawn_outbound(self);
   self->set_down_handler([=](caf::down_msg& m) { on_down(self, m); });
   // The parent (or the bridge) stops us: stop every child first, then quit.
   self->set_exit_handler([=](caf::exit_msg& m) {
@@ -498,10 +500,10 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           m.w.reply->answer(error_response(errc::overloaded, "tenant is overloaded; retry", 1));
           return;
         }
-        // Shopify's privacy webhooks are requests to act on (erase, export), not events to store
-        // as they come: verified the same way, then handled apart (actors/privacy_api.hpp).
-        if (is_shopify_privacy_webhook(*st.cfg, m.w)) {
-          shopify_privacy_webhook(api_env(self), std::move(m.w));
+        // Privacy webhooks are requests to act on (erase, export), not events to store as they
+        // come: verified the same way, then handled apart (actors/privacy_api.hpp).
+        if (is_privacy_webhook(*st.cfg, m.w)) {
+          privacy_webhook(api_env(self), std::move(m.w));
           return;
         }
         auto it = st.channels.find(m.w.channel);

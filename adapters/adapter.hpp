@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,11 +13,13 @@
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "core/event.hpp"
+#include "core/time.hpp"
 
-/// The adapter interface: everything Switchboard knows about one messaging platform's dialect,
-/// as pure functions. Adding a platform = one folder under adapters/ implementing `adapter`, one
-/// entry in the list in adapters/registry.cpp, fixtures under tests/fixtures/<type>/, and a
-/// channel in the example config.
+/// The adapter interface: everything Switchboard knows about one messaging platform, as pure
+/// functions reached through its `adapter_info`. Adding a platform = one folder under adapters/
+/// filling an `adapter_info`, one entry in the list in adapters/registry.cpp, fixtures under
+/// tests/fixtures/<type>/ and that platform's tests (docs/architecture.md "Adding a platform").
+/// No code outside the platforms' folders names a platform (tests/unit/adapters/plugin_test.cpp).
 ///
 /// Contract:
 /// - No I/O, no actors, no global mutable state, no logging of secrets.
@@ -43,8 +47,8 @@ struct header {
 
 /// A webhook request as the gateway received it. Views are valid for the duration of the call.
 struct request {
-  std::string_view method;  ///< "POST" or "GET"
-  std::string_view query;   ///< raw query string without '?', not decoded
+  std::string_view method;                       ///< "POST" or "GET"
+  std::string_view query;                        ///< raw query string without '?', not decoded
   const std::vector<header>* headers = nullptr;  ///< only the names `adapter_info::headers` lists
   /// The raw body. The buffer behind it has at least 64 bytes (simdjson's padding) of writable
   /// capacity past `body.size()`, so adapters may parse it in place without copying.
@@ -91,40 +95,124 @@ class adapter {
   }
 };
 
-/// One platform, as listed in adapters/registry.cpp.
+/// What a client that posts webhooks as the platform would (tests, the load tester) gives
+/// `adapter_info::sign` beside the channel's config.
+struct signing_input {
+  std::string_view body;
+  /// What the request is about where the platform names it in a header (a topic); "" = none.
+  std::string_view kind;
+  /// The platform's id of this delivery where it sends one in a header; "" = one derived from
+  /// the body, so the same body gets the same id.
+  std::string_view delivery_id;
+  /// When the platform says the event happened, where it sends that in a header (RFC 3339);
+  /// "" = none.
+  std::string_view sent_at;
+};
+
+/// What a privacy request asks of the gateway (docs/privacy.md).
+enum class privacy_action {
+  none,           ///< not a privacy request: stored like every webhook
+  erase_person,   ///< erase the subject of the request's person
+  export_person,  ///< the person's data is requested: export it into the receipt
+  erase_channel,  ///< erase everything the channel holds
+};
+
+/// A verified deletion callback: whose data to erase.
+struct deletion_request {
+  std::string user_id;  ///< the platform's id of the person, as its events' `subject_source`
+};
+
+/// How a platform asks the gateway to act on personal data (DESIGN §7). Pure functions; the
+/// gateway's privacy code (actors/privacy_api.cpp, the edge's src/http/platform_gate.cpp) calls
+/// them and does the erasing, exporting, recording and answering. Members are null when the
+/// platform has no such request.
+struct privacy_hooks {
+  /// A deletion callback (`POST /webhooks/{tenant}/{channel}/data-deletion`): whether `cfg`'s
+  /// channel takes one (its secret is configured).
+  bool (*deletion_enabled)(const config::channel_config& cfg) = nullptr;
+  /// The signed bytes that make the callback, from its body: the same request again has the
+  /// same bytes. `errc::bad_request` naming the field when absent or malformed.
+  result<std::string> (*deletion_request_of)(std::string_view body) = nullptr;
+  /// Verifies `signed_bytes` with the channel's secret and freshness at `now`:
+  /// `errc::bad_signature` when it is forged, `errc::malformed_body` when it is signed but names
+  /// no person, `errc::stale_request` when too old or too far ahead.
+  result<deletion_request> (*verify_deletion)(const config::channel_config& cfg,
+                                              std::string_view signed_bytes,
+                                              timestamp now) = nullptr;
+  /// The signed bytes the platform makes for `user_id` at `issued_at` (Unix seconds) to a
+  /// channel configured as `cfg`: what `deletion_request_of` finds in its callback body. The one
+  /// implementation of that signing, for clients that must look like the platform (tests).
+  std::string (*sign_deletion)(const config::channel_config& cfg, std::string_view user_id,
+                               std::int64_t issued_at) = nullptr;
+
+  /// Privacy requests that arrive as webhooks: the lower-case header whose value names the
+  /// request; the adapter sets the same value as the parsed event's `kind`. "" = none.
+  std::string request_header;
+  /// What the request named `kind` asks (`privacy_action::none` for ordinary webhooks).
+  privacy_action (*request_action)(std::string_view kind) = nullptr;
+};
+
+/// What the load tester asks a platform for: one realistic webhook from one person, carrying
+/// `messages` text messages, for the channel whose account is `account`.
+struct synthetic_spec {
+  std::string account;       ///< `adapter_info::account` of the channel
+  std::uint64_t person = 0;  ///< which person writes (0-based); mapped into the platform's ids
+  std::uint64_t run = 0;     ///< the run id (below 100000): ids differ across runs
+  std::uint64_t n = 0;       ///< the request's number within the run
+  std::string text;          ///< the message text: letters, spaces and '.' only
+  int messages = 1;          ///< more than 1 only for types with `synthetic_batches`
+};
+
+/// A webhook `adapter_info::synthesize` built, to be signed with `sign`.
+struct synthetic_webhook {
+  std::string body;
+  std::vector<std::string> platform_ids;  ///< every event's `platform_event_id`, in order
+  std::string kind;                       ///< for `signing_input::kind`
+  std::string delivery_id;                ///< for `signing_input::delivery_id`
+};
+
+class outbound_channel;
+
+/// One platform, as listed in adapters/registry.cpp: everything the gateway knows about it.
+/// Function members are plain pointers to pure functions, callable from any thread; `cfg`
+/// arguments have passed `schema` validation.
 struct adapter_info {
-  std::string type;                      ///< channel `type` in the config
-  config::channel_schema schema;         ///< keys a channel of this type accepts
-  std::vector<std::string> headers;      ///< lower-case header names `verify`/`parse` read
+  std::string type;                  ///< channel `type` in the config
+  std::string display_name;          ///< the platform's name as people write it, for messages
+  config::channel_schema schema;     ///< keys a channel of this type accepts
+  std::vector<std::string> headers;  ///< lower-case header names `verify`/`parse` read
   /// Builds an instance for one channel; the config has passed `schema` validation.
   std::unique_ptr<adapter> (*make)(const config::channel_config&);
   /// The account id events carry in `channel.account` (phone_number_id, page_id, bot id,
   /// shop domain), from the channel's config.
   std::string (*account)(const config::channel_config&);
+  /// The headers the platform sends with `in.body` to a channel configured as `cfg` (lower-case
+  /// names, the authenticity header first), so that `verify` accepts the request: the one
+  /// implementation of the platform's signing, used by the tests, the e2e support and the load
+  /// tester.
+  std::vector<header> (*sign)(const config::channel_config& cfg, const signing_input& in) = nullptr;
 
-  // Outbound (adapters/outbound.hpp, docs/outbound.md). All null for a type that cannot send
-  // (shopify). Pure functions of their arguments, callable from any thread; `cfg` has passed
-  // `schema` validation.
+  // Outbound (adapters/outbound.hpp, docs/outbound.md). Null / empty for a type that cannot
+  // send.
 
-  /// The platform's rules for `m` beyond the common ones `adapters::validate` checks: which
-  /// features the platform has, its length limits, the recipient's form. `errc::bad_request`
-  /// naming the field. Callers use `adapters::validate`, which calls this.
-  status (*check)(const config::channel_config& cfg, const outbound_message& m) = nullptr;
-  /// The platform API call that sends `m` (which passed `validate`). `errc::bad_request` if it
-  /// did not; `errc::unavailable` when the channel lacks what sending needs (access_token,
-  /// bot_token), naming the key.
-  result<platform_request> (*encode)(const config::channel_config& cfg,
-                                     const outbound_message& m) = nullptr;
-  /// Classifies the platform's answer to an `encode`d request: `http_status` 0 means no answer
-  /// (timeout, connection failure) and is transient; `body` is the response body (need not be
-  /// padded); `retry_after` the Retry-After header when present. See `send_result`.
-  send_result (*interpret)(const config::channel_config& cfg, int http_status,
-                           std::string_view body,
-                           std::optional<std::string_view> retry_after) = nullptr;
-  /// The type's documented rate limits, before a channel's overrides (`adapters::limits_for`).
-  rate_limits default_limits;
-  /// The type's conversation window (`adapters::window_for` adds the channel's settings).
-  window_policy window;
+  /// The members of a message beyond text and media the platform takes.
+  outbound_features features;
+  /// Builds a channel's sending side: its settings read once into the platform's types.
+  std::shared_ptr<const outbound_channel> (*outbound)(const config::channel_config& cfg) = nullptr;
+
+  /// Receipts that cover every message sent up to a time instead of naming one (a watermark):
+  /// the watermark (Unix ms) of such a `status` event, nullopt for one that names its message.
+  /// Null: the platform's receipts always name their message (actors/status_correlation.hpp).
+  std::optional<std::int64_t> (*receipt_watermark)(const event& e) = nullptr;
+
+  /// Privacy requests of the platform (docs/privacy.md).
+  privacy_hooks privacy;
+
+  /// A realistic webhook for the load tester (loadtest/generator.hpp); null: the load tester
+  /// cannot drive this type.
+  synthetic_webhook (*synthesize)(const synthetic_spec& spec) = nullptr;
+  /// Whether one synthetic webhook may carry several messages (`synthetic_spec::messages`).
+  bool synthetic_batches = false;
 };
 
 /// Every adapter, in one explicit list (no static registration). Unique types.
@@ -135,5 +223,9 @@ const adapter_info* find(std::string_view type);
 
 /// The schemas of all adapters, for `config::load`.
 std::vector<config::channel_schema> schemas();
+
+/// The types of the adapters `pred` holds for, in list order, for messages: "a", "a and b",
+/// "a, b and c".
+std::string types_where(const std::function<bool(const adapter_info&)>& pred);
 
 }  // namespace sb::adapters

@@ -10,11 +10,7 @@ namespace sb::adapters {
 const std::vector<adapter_info>& all() {
   // The one list of platforms. Order is irrelevant; types must be unique (tested).
   static const std::vector<adapter_info> list{
-      whatsapp::info(),
-      messenger::info(),
-      instagram::info(),
-      telegram::info(),
-      shopify::info(),
+      whatsapp::info(), messenger::info(), instagram::info(), telegram::info(), shopify::info(),
   };
   return list;
 }
@@ -32,6 +28,23 @@ std::vector<config::channel_schema> schemas() {
   std::vector<config::channel_schema> out;
   for (const auto& a : all()) {
     out.push_back(a.schema);
+  }
+  return out;
+}
+
+std::string types_where(const std::function<bool(const adapter_info&)>& pred) {
+  std::vector<const std::string*> types;
+  for (const auto& a : all()) {
+    if (pred(a)) {
+      types.push_back(&a.type);
+    }
+  }
+  std::string out;
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    if (i > 0) {
+      out += i + 1 == types.size() ? " and " : ", ";
+    }
+    out += *types[i];
   }
   return out;
 }

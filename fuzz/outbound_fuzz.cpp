@@ -23,14 +23,17 @@ using namespace sb;
 struct sender {
   const adapters::adapter_info* info;
   config::channel_config channel;
+  std::shared_ptr<const adapters::outbound_channel> outbound;
 };
 
 const std::vector<sender>& senders() {
   static const std::vector<sender> list = [] {
     std::vector<sender> out;
     for (const auto& a : adapters::all()) {
-      if (a.encode != nullptr) {
-        out.push_back({&a, fuzz::channel_for(a)});
+      if (a.outbound != nullptr) {
+        auto channel = fuzz::channel_for(a);
+        auto outbound = a.outbound(channel);
+        out.push_back({&a, std::move(channel), std::move(outbound)});
       }
     }
     return out;
@@ -71,14 +74,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& s : senders()) {
     adapters::outbound_message msg = m;
     msg.channel = s.channel.name;
-    adapters::apply_defaults(s.channel, msg);
+    adapters::apply_defaults(s.channel, s.outbound.get(), msg);
     const std::string once = adapters::to_json(msg);
-    adapters::apply_defaults(s.channel, msg);
+    adapters::apply_defaults(s.channel, s.outbound.get(), msg);
     fuzz::require(adapters::to_json(msg) == once, "apply_defaults is not idempotent");
-    if (!adapters::validate(s.channel, msg)) {
+    if (!adapters::validate(s.channel, s.outbound.get(), msg)) {
       continue;
     }
-    auto request = s.info->encode(s.channel, msg);
+    auto request = s.outbound->encode(msg);
     if (request && declares_json(request.value()) && !fuzz::valid_json(request.value().body)) {
       fuzz::fail(s.info->type + " encodes an invalid JSON body: " + request.value().body);
     }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/crypto.hpp"
+#include "adapters/adapter.hpp"
 
 namespace sb::loadtest {
 
@@ -11,41 +11,27 @@ namespace {
 
 constexpr std::size_t recent_capacity = 512;
 
-std::string get(const std::map<std::string, std::string>& m, const char* key) {
-  auto it = m.find(key);
-  return it == m.end() ? std::string{} : it->second;
-}
-
-std::string padded_number(std::uint64_t v, int width) {
-  auto s = std::to_string(v);
-  if (static_cast<int>(s.size()) < width) {
-    s.insert(0, static_cast<std::size_t>(width) - s.size(), '0');
-  }
-  return s;
-}
-
 }  // namespace
 
-std::vector<header_pair> sign(const std::string& type,
-                              const std::map<std::string, std::string>& settings,
-                              const std::string& body, const std::string& topic,
-                              const std::string& webhook_id) {
-  if (type == "whatsapp" || type == "messenger" || type == "instagram") {
-    return {{"x-hub-signature-256",
-             "sha256=" + crypto::to_hex(crypto::hmac_sha256(get(settings, "app_secret"), body))}};
+std::vector<header_pair> sign(const target& t, const std::string& body,
+                              const std::string& event_kind, const std::string& delivery_id) {
+  const auto* info = adapters::find(t.type);
+  if (info == nullptr || info->sign == nullptr) {
+    return {};
   }
-  if (type == "telegram") {
-    return {{"x-telegram-bot-api-secret-token", get(settings, "secret_token")}};
+  config::channel_config channel;
+  channel.name = t.channel;
+  channel.type = t.type;
+  channel.settings = t.settings;
+  adapters::signing_input in;
+  in.body = body;
+  in.kind = event_kind;
+  in.delivery_id = delivery_id;
+  std::vector<header_pair> out;
+  for (auto& h : info->sign(channel, in)) {
+    out.emplace_back(std::move(h.name), std::move(h.value));
   }
-  if (type == "shopify") {
-    return {{"x-shopify-hmac-sha256",
-             crypto::base64_encode(crypto::hmac_sha256(get(settings, "client_secret"), body))},
-            {"x-shopify-topic", topic},
-            {"x-shopify-webhook-id", webhook_id},
-            {"x-shopify-shop-domain", get(settings, "shop_domain")},
-            {"x-shopify-api-version", "2024-10"}};
-  }
-  return {};
+  return out;
 }
 
 const char* to_string(request_kind k) {
@@ -125,63 +111,25 @@ webhook generator::fresh(const target& t, std::uint64_t n) {
   w.type = t.type;
   const auto conv = pick_conversation();
   const auto msg = text(s_.text_sizes[sizes_(rng_)].bytes);
-  const auto uid = std::to_string(run_id_) + "x" + std::to_string(n);
-  std::string topic;
-  std::string webhook_id;
-  if (t.type == "whatsapp") {
-    const auto wa_id = "1650" + padded_number(conv, 7);
-    const int batch =
-        1 + static_cast<int>(rng_() % static_cast<std::uint64_t>(s_.whatsapp_batch_max));
-    std::string msgs;
-    for (int i = 0; i < batch; ++i) {
-      const auto id = "wamid.LT" + uid + "_" + std::to_string(i);
-      w.platform_ids.push_back(id);
-      msgs += std::string(i > 0 ? "," : "") + R"({"from":")" + wa_id + R"(","id":")" + id +
-              R"(","timestamp":"1749416383","type":"text","text":{"body":")" + msg + R"("}})";
-    }
-    w.body = R"({"object":"whatsapp_business_account","entry":[{"id":"102290129340398",)"
-             R"("changes":[{"value":{"messaging_product":"whatsapp","metadata":)"
-             R"({"display_phone_number":"15550783881","phone_number_id":")" +
-             t.account + R"("},"contacts":[{"profile":{"name":"Load Tester"},"wa_id":")" + wa_id +
-             R"("}],"messages":[)" + msgs + R"(]},"field":"messages"}]}]})";
-  } else if (t.type == "telegram") {
-    // update_id is an integer: run id in the high digits keeps runs apart (< 2^53).
-    const auto update_id = std::to_string(run_id_ * 10000000000ULL + n);
-    w.platform_ids.push_back(update_id);
-    const auto chat = std::to_string(500000000 + conv);
-    w.body = R"({"update_id":)" + update_id + R"(,"message":{"message_id":)" +
-             std::to_string(n % 1000000000) + R"(,"from":{"id":)" + chat +
-             R"(,"is_bot":false,"first_name":"Load","last_name":"Tester","language_code":"en"},)"
-             R"("chat":{"id":)" +
-             chat +
-             R"(,"first_name":"Load","last_name":"Tester","type":"private"},"date":1733230345,)"
-             R"("text":")" +
-             msg + R"("}})";
-  } else if (t.type == "messenger" || t.type == "instagram") {
-    const auto mid = "m_LT" + uid;
-    w.platform_ids.push_back(mid);
-    const auto psid = "69" + padded_number(conv, 14);
-    w.body = std::string(R"({"object":")") + (t.type == "messenger" ? "page" : "instagram") +
-             R"(","entry":[{"id":")" + t.account +
-             R"(","time":1718630400123,"messaging":[{"sender":{"id":")" + psid +
-             R"("},"recipient":{"id":")" + t.account +
-             R"("},"timestamp":1718630399871,"message":{"mid":")" + mid + R"(","text":")" + msg +
-             R"("}}]}]})";
-  } else if (t.type == "shopify") {
-    topic = "orders/create";
-    const auto h = crypto::to_hex(crypto::sha256("lt" + uid));
-    webhook_id = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
-                 h.substr(16, 4) + "-" + h.substr(20, 12);
-    w.platform_ids.push_back(webhook_id);
-    const auto order_id = std::to_string(820982911946154508ULL + run_id_ * 100000000ULL + n);
-    w.body = R"({"id":)" + order_id + R"(,"name":"#)" + std::to_string(1000 + n) +
-             R"(","currency":"USD","total_price":"254.98","financial_status":"paid",)"
-             R"("created_at":"2024-12-03T10:14:05-05:00","note":")" +
-             msg + R"(","customer":{"id":)" + std::to_string(7000000000ULL + conv) +
-             R"(,"email":"buyer)" + std::to_string(conv) +
-             R"(@example.com","first_name":"Load","last_name":"Tester"}})";
+  const auto* info = adapters::find(t.type);
+  if (info == nullptr || info->synthesize == nullptr) {
+    return w;  // targets_from admits no such type
   }
-  w.headers = sign(t.type, t.settings, w.body, topic, webhook_id);
+  adapters::synthetic_spec spec;
+  spec.account = t.account;
+  spec.person = conv;
+  spec.run = run_id_;
+  spec.n = n;
+  spec.text = msg;
+  if (info->synthetic_batches) {
+    spec.messages = 1 + static_cast<int>(rng_() % static_cast<std::uint64_t>(s_.batch_max));
+  }
+  auto synthetic = info->synthesize(spec);
+  w.body = std::move(synthetic.body);
+  w.platform_ids = std::move(synthetic.platform_ids);
+  w.event_kind = std::move(synthetic.kind);
+  w.delivery_id = std::move(synthetic.delivery_id);
+  w.headers = sign(t, w.body, w.event_kind, w.delivery_id);
   return w;
 }
 
@@ -208,10 +156,7 @@ webhook generator::next() {
       // Validly signed, but not JSON: the gateway must answer 400 and quarantine it.
       w.kind = request_kind::malformed;
       w.body.resize(w.body.size() / 2);
-      const auto& t2 = t;
-      const std::string topic = t2.type == "shopify" ? "orders/create" : "";
-      const std::string wid = t2.type == "shopify" ? w.platform_ids.front() : "";
-      w.headers = sign(t2.type, t2.settings, w.body, topic, wid);
+      w.headers = sign(t, w.body, w.event_kind, w.delivery_id);
     }
     return w;
   }

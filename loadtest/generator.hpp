@@ -16,12 +16,12 @@ namespace sb::loadtest {
 /// One header as sent (lower-case name).
 using header_pair = std::pair<std::string, std::string>;
 
-/// The authenticity headers the platform `type` sends for `body` (DESIGN §4), from the channel's
-/// settings. `topic` and `webhook_id` are used by Shopify only. Empty for an unknown type.
-std::vector<header_pair> sign(const std::string& type,
-                              const std::map<std::string, std::string>& settings,
-                              const std::string& body, const std::string& topic = "",
-                              const std::string& webhook_id = "");
+/// The headers the platform of `t` sends with `body` (DESIGN §4), from the channel's settings:
+/// the adapter's own `sign` (adapters/adapter.hpp). `event_kind` and `delivery_id` as in
+/// `adapters::signing_input`. Empty for an unknown type.
+std::vector<header_pair> sign(const target& t, const std::string& body,
+                              const std::string& event_kind = "",
+                              const std::string& delivery_id = "");
 
 enum class request_kind { valid, duplicate, bad_signature, malformed };
 const char* to_string(request_kind k);
@@ -33,8 +33,10 @@ struct webhook {
   std::string type;
   std::vector<header_pair> headers;
   std::string body;
-  /// The platform_event_id of every event the body carries (one per WhatsApp batch message).
+  /// The platform_event_id of every event the body carries (one per message of a batch).
   std::vector<std::string> platform_ids;
+  std::string event_kind;   ///< signed with the body (`adapters::signing_input::kind`)
+  std::string delivery_id;  ///< signed with the body (`adapters::signing_input::delivery_id`)
 };
 
 class generator {

@@ -36,8 +36,8 @@ result<scenario> parse_scenario(const std::string& yaml_text, const std::string&
         for (const auto& m : v) {
           s.mix.push_back({m.first.as<std::string>(), m.second.as<double>()});
         }
-      } else if (key == "whatsapp_batch_max") {
-        s.whatsapp_batch_max = v.as<int>();
+      } else if (key == "batch_max") {
+        s.batch_max = v.as<int>();
       } else if (key == "conversations") {
         s.conversations = v.as<std::uint64_t>();
       } else if (key == "zipf_s") {
@@ -95,8 +95,8 @@ result<scenario> parse_scenario(const std::string& yaml_text, const std::string&
   if (s.text_sizes.empty()) {
     s.text_sizes.push_back({40, 1});
   }
-  if (s.rate <= 0 || s.connections <= 0 || s.conversations == 0 || s.whatsapp_batch_max < 1) {
-    return bad("rate, connections, conversations and whatsapp_batch_max must be positive");
+  if (s.rate <= 0 || s.connections <= 0 || s.conversations == 0 || s.batch_max < 1) {
+    return bad("rate, connections, conversations and batch_max must be positive");
   }
   if (s.duplicate_ratio < 0 || s.invalid_ratio < 0 || s.duplicate_ratio + s.invalid_ratio >= 1) {
     return bad("duplicate_ratio and invalid_ratio must be >= 0 and sum below 1");
@@ -123,6 +123,9 @@ result<std::vector<target>> targets_from(const config::config& cfg, const scenar
     const auto* info = adapters::find(m.type);
     if (info == nullptr) {
       return bad("mix: unknown platform `" + m.type + "`");
+    }
+    if (info->synthesize == nullptr || info->sign == nullptr) {
+      return bad("mix: the load tester cannot generate `" + m.type + "` webhooks");
     }
     bool found = false;
     for (const auto& t : cfg.tenants) {

@@ -14,7 +14,7 @@
 namespace sb::loadtest {
 
 struct weighted_type {
-  std::string type;  ///< channel type: whatsapp, telegram, messenger, instagram, shopify
+  std::string type;  ///< a channel type of adapters/registry.cpp
   double weight = 1;
 };
 
@@ -29,7 +29,9 @@ struct scenario {
   std::string gateway_url = "http://127.0.0.1:8080";  ///< http://host:port
   std::string config_path;                            ///< the gateway's switchboard.yaml
   std::vector<weighted_type> mix;
-  int whatsapp_batch_max = 4;  ///< a WhatsApp POST carries 1..this many messages
+  /// A POST of a type that batches (`adapters::adapter_info::synthetic_batches`) carries
+  /// 1..this many messages.
+  int batch_max = 4;
   std::uint64_t conversations = 1000;
   double zipf_s = 1.1;  ///< conversation popularity: P(rank k) ~ 1 / k^s
   std::vector<weighted_size> text_sizes;

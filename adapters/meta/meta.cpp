@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "adapters/meta/outbound.hpp"
+#include "adapters/meta/signed_request.hpp"
 #include "core/crypto.hpp"
 #include "core/url.hpp"
 
@@ -453,23 +454,65 @@ std::unique_ptr<adapter> make_page_adapter(const config::channel_config& cfg,
   return std::make_unique<page_adapter>(cfg, type, object);
 }
 
-adapter_info page_info(const std::string& type,
+std::vector<header> sign(const config::channel_config& cfg, const signing_input& in) {
+  return {{k_signature_header,
+           "sha256=" + crypto::to_hex(crypto::hmac_sha256(cfg.get("app_secret"), in.body))}};
+}
+
+privacy_hooks deletion_callback() {
+  privacy_hooks h;
+  h.deletion_enabled = [](const config::channel_config& cfg) {
+    return !cfg.get("app_secret").empty();
+  };
+  h.deletion_request_of = signed_request_field;
+  h.verify_deletion = [](const config::channel_config& cfg, std::string_view signed_bytes,
+                         timestamp now) -> result<deletion_request> {
+    auto payload = verify_signed_request(signed_bytes, cfg.get("app_secret"), now);
+    if (!payload) {
+      return payload.err();
+    }
+    return deletion_request{std::move(payload->user_id)};
+  };
+  h.sign_deletion = [](const config::channel_config& cfg, std::string_view user_id,
+                       std::int64_t issued_at) {
+    return make_signed_request(cfg.get("app_secret"), user_id, issued_at);
+  };
+  return h;
+}
+
+synthetic_webhook synthesize_page(const synthetic_spec& spec, std::string_view object) {
+  synthetic_webhook w;
+  const auto mid = "m_LT" + std::to_string(spec.run) + "x" + std::to_string(spec.n);
+  w.platform_ids.push_back(mid);
+  std::string person = std::to_string(spec.person);
+  if (person.size() < 14) {
+    person.insert(0, 14 - person.size(), '0');
+  }
+  const auto psid = "69" + person;
+  w.body = std::string(R"({"object":")") + std::string(object) + R"(","entry":[{"id":")" +
+           spec.account + R"(","time":1718630400123,"messaging":[{"sender":{"id":")" + psid +
+           R"("},"recipient":{"id":")" + spec.account +
+           R"("},"timestamp":1718630399871,"message":{"mid":")" + mid + R"(","text":")" +
+           spec.text + R"("}}]}]})";
+  return w;
+}
+
+adapter_info page_info(const std::string& type, std::string display_name,
                        std::unique_ptr<adapter> (*make)(const config::channel_config&)) {
   adapter_info i;
   i.type = type;
+  i.display_name = std::move(display_name);
   i.schema = page_schema(type);
   i.headers = {k_signature_header};
   i.make = make;
   i.account = [](const config::channel_config& cfg) { return cfg.get("page_id"); };
-  i.check = check_page;
-  i.encode = encode_page;
-  i.interpret = interpret_page;
-  i.default_limits = page_default_limits();
+  i.sign = sign;
+  i.features.quick_replies = true;
+  i.privacy = deletion_callback();
   // Standard messaging: 24 h after the person's last message; HUMAN_AGENT-tagged replies up to
-  // 7 days when the channel says it holds the permission (`window_for` checks human_agent_tag).
-  i.window.window_hours = 24;
-  i.window.human_agent_hours = 24 * 7;
-  add_outbound_settings(i.schema, i.default_limits, false, true);
+  // 7 days when the channel says it holds the permission (`outbound_channel` reads
+  // human_agent_tag once).
+  add_outbound_settings(i.schema, page_default_limits(), false, true);
   return i;
 }
 

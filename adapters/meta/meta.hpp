@@ -45,11 +45,23 @@ result<std::string> handshake(const request& req, const crypto::digest& verify_t
 std::unique_ptr<adapter> make_page_adapter(const config::channel_config& cfg,
                                            const std::string& type, const std::string& object);
 
-/// The registry entry of a Messenger or Instagram channel type: both take the same keys
-/// (`page_id` is then the Facebook Page id or the Instagram professional account id). `make`
-/// calls `make_page_adapter` with the type's `object`.
-adapter_info page_info(const std::string& type,
+/// The registry entry of a Messenger or Instagram channel type, without its outbound side:
+/// both take the same keys (`page_id` is then the Facebook Page id or the Instagram professional
+/// account id), sign the same way and have the data-deletion callback. `make` calls
+/// `make_page_adapter` with the type's `object`.
+adapter_info page_info(const std::string& type, std::string display_name,
                        std::unique_ptr<adapter> (*make)(const config::channel_config&));
+
+/// Meta's signing: `x-hub-signature-256: sha256=<hex HMAC-SHA256(app_secret, body)>`.
+std::vector<header> sign(const config::channel_config& cfg, const signing_input& in);
+
+/// Meta's data-deletion callback (adapters/meta/signed_request.hpp) as the privacy hooks of a
+/// Meta channel type: taken when the channel has an `app_secret`.
+privacy_hooks deletion_callback();
+
+/// A Messenger (`object` "page") or Instagram (`object` "instagram") webhook carrying one text
+/// message, for the load tester.
+synthetic_webhook synthesize_page(const synthetic_spec& spec, std::string_view object);
 
 /// Meta's reading vocabulary, on the shared facility of adapters/json_reader.hpp.
 ///

@@ -26,7 +26,7 @@ const char* attachment_type(media_kind k) {
     case media_kind::document:
       return "file";
     case media_kind::sticker:
-      break;  // rejected by check_page
+      break;  // rejected by page_sender::check
   }
   return "file";
 }
@@ -103,8 +103,32 @@ std::optional<graph_error> read_graph_error(simdjson::dom::element root) {
   return g;
 }
 
-status check_page(const config::channel_config& cfg, const outbound_message& m) {
-  const bool instagram = cfg.type == "instagram";
+page_sender::page_sender(const config::channel_config& cfg, window_policy window,
+                         bool instagram_rules)
+    : outbound_channel(cfg, page_default_limits(), std::move(window)),
+      instagram_(instagram_rules),
+      access_token_(cfg.get("access_token")),
+      api_base_(api_base(cfg, k_default_api_base)) {}
+
+window_policy page_sender::page_window(std::string platform) {
+  // Free-form within 24 h; Meta's message tags outside it (HUMAN_AGENT for 7 days where the
+  // channel has the permission).
+  window_policy w;
+  w.window_hours = 24;
+  w.human_agent_hours = 7 * 24;
+  w.message_tags = true;
+  w.platform = std::move(platform);
+  return w;
+}
+
+void page_sender::apply_defaults(outbound_message& m) const {
+  if (m.messaging_type.empty()) {
+    m.messaging_type = "RESPONSE";
+  }
+}
+
+status page_sender::check(const outbound_message& m) const {
+  const bool instagram = instagram_;
   if (!all_digits(m.to)) {
     return bad(std::string("field 'to' must be the person's ") +
                (instagram ? "Instagram-scoped id (IGSID)" : "page-scoped id (PSID)") + ": digits");
@@ -120,17 +144,17 @@ status check_page(const config::channel_config& cfg, const outbound_message& m) 
   if (m.media) {
     const auto& md = *m.media;
     if (md.kind == media_kind::sticker) {
-      return bad("field 'media.kind': stickers cannot be sent on " + cfg.type);
+      return bad("field 'media.kind': stickers cannot be sent on " + type());
     }
     if (instagram && md.kind == media_kind::document) {
       return bad("field 'media.kind': documents cannot be sent on instagram");
     }
     if (!md.caption.empty()) {
-      return bad("field 'media.caption' is not supported on " + cfg.type +
+      return bad("field 'media.caption' is not supported on " + type() +
                  ": send the text as its own message");
     }
     if (!md.filename.empty()) {
-      return bad("field 'media.filename' is not supported on " + cfg.type);
+      return bad("field 'media.filename' is not supported on " + type());
     }
   }
   const auto type = m.messaging_type.empty() ? std::string("RESPONSE") : m.messaging_type;
@@ -144,7 +168,7 @@ status check_page(const config::channel_config& cfg, const outbound_message& m) 
           "field 'tag' must be HUMAN_AGENT, ACCOUNT_UPDATE, CONFIRMED_EVENT_UPDATE, "
           "CUSTOMER_FEEDBACK or POST_PURCHASE_UPDATE");
     }
-    if (m.tag == "HUMAN_AGENT" && cfg.get("human_agent_tag") != "true") {
+    if (m.tag == "HUMAN_AGENT" && !human_agent_tag()) {
       return bad(
           "field 'tag': HUMAN_AGENT needs the channel setting human_agent_tag: true "
           "(Meta's Human Agent permission)");
@@ -157,21 +181,21 @@ status check_page(const config::channel_config& cfg, const outbound_message& m) 
   return {};
 }
 
-result<platform_request> encode_page(const config::channel_config& cfg, const outbound_message& m) {
-  if (auto s = check_page(cfg, m); !s) {
+result<platform_request> page_sender::encode(const outbound_message& m) const {
+  if (auto s = check(m); !s) {
     return s.err();
   }
-  const auto& token = cfg.get("access_token");
-  if (token.empty()) {
+  if (access_token_.empty()) {
     return error{errc::unavailable,
-                 "channel " + cfg.name + " has no access_token: set it to send messages"};
+                 "channel " + name() + " has no access_token: set it to send messages"};
   }
   platform_request req;
   // The page (or Instagram account) the token belongs to is the sender: "me". The token goes in
   // the Authorization header, not the access_token query parameter, so URLs stay loggable.
-  req.url = api_url(cfg, k_default_api_base, "me/messages");
-  req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
-  req.operation = cfg.type + " messages";
+  req.url = api_url(api_base_, "me/messages");
+  req.headers = {{"Authorization", "Bearer " + access_token_},
+                 {"Content-Type", "application/json"}};
+  req.operation = type() + " messages";
 
   std::string& out = req.body;
   sb::json::writer w(out);
@@ -220,8 +244,8 @@ result<platform_request> encode_page(const config::channel_config& cfg, const ou
   return req;
 }
 
-send_result interpret_page(const config::channel_config&, int http_status, std::string_view body,
-                           std::optional<std::string_view> retry_after) {
+send_result page_sender::interpret(int http_status, std::string_view body,
+                                   std::optional<std::string_view> retry_after) const {
   auto r = classify_status(http_status, retry_after, 10000);
   dom::parser parser;
   const auto root = parse_answer(parser, body);

@@ -33,11 +33,29 @@ std::optional<graph_error> read_graph_error(simdjson::dom::element root);
 std::optional<simdjson::dom::element> parse_answer(simdjson::dom::parser& parser,
                                                    std::string_view body);
 
-/// Messenger and Instagram (`cfg.type` tells which).
-status check_page(const config::channel_config& cfg, const outbound_message& m);
-result<platform_request> encode_page(const config::channel_config& cfg, const outbound_message& m);
-send_result interpret_page(const config::channel_config& cfg, int http_status,
-                           std::string_view body, std::optional<std::string_view> retry_after);
+/// A Messenger or Instagram channel's sending side: its access token and API base, read once;
+/// `human_agent_tag` from the common settings.
+class page_sender final : public outbound_channel {
+ public:
+  /// `instagram_rules`: Instagram's limits (1000-byte text, no documents, HUMAN_AGENT the only
+  /// tag) instead of Messenger's.
+  page_sender(const config::channel_config& cfg, window_policy window, bool instagram_rules);
+
+  status check(const outbound_message& m) const override;
+  /// messaging_type RESPONSE when the message has none.
+  void apply_defaults(outbound_message& m) const override;
+  result<platform_request> encode(const outbound_message& m) const override;
+  send_result interpret(int http_status, std::string_view body,
+                        std::optional<std::string_view> retry_after) const override;
+
+  /// The Send API's window: 24 h, Meta's message tags outside it, HUMAN_AGENT up to 7 days.
+  static window_policy page_window(std::string platform);
+
+ private:
+  bool instagram_;
+  std::string access_token_;
+  std::string api_base_;
+};
 
 /// Send API: 300 calls/s per Page or Instagram account for text (10/s for audio and video, left
 /// to the platform's rate-limit answers); no documented per-recipient rate: 0 = none.

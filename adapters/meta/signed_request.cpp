@@ -4,6 +4,7 @@
 
 #include "adapters/json_reader.hpp"
 #include "core/crypto.hpp"
+#include "core/json.hpp"
 #include "core/url.hpp"
 
 namespace sb::adapters::meta {
@@ -83,6 +84,32 @@ result<signed_request_payload> verify_signed_request(std::string_view signed_req
                      " s of clock skew are accepted"};
   }
   return out;
+}
+
+namespace {
+
+std::string base64url(std::string_view bytes) {
+  std::string s = crypto::base64_encode(bytes);
+  for (auto& c : s) {
+    c = c == '+' ? '-' : c == '/' ? '_' : c;
+  }
+  while (!s.empty() && s.back() == '=') {
+    s.pop_back();
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string make_signed_request(std::string_view app_secret, std::string_view user_id,
+                                std::int64_t issued_at) {
+  std::string payload_json;
+  sb::json::writer w(payload_json);
+  w.begin_object().key("algorithm").value("HMAC-SHA256");
+  w.key("issued_at").value(issued_at).key("user_id").value(user_id).end_object();
+  const std::string payload = base64url(payload_json);
+  const auto mac = crypto::hmac_sha256(app_secret, payload);
+  return base64url({reinterpret_cast<const char*>(mac.data()), mac.size()}) + "." + payload;
 }
 
 }  // namespace sb::adapters::meta

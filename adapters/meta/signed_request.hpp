@@ -43,4 +43,10 @@ inline constexpr std::int64_t k_signed_request_max_skew_s = 300;
 result<signed_request_payload> verify_signed_request(std::string_view signed_request,
                                                      std::string_view app_secret, timestamp now);
 
+/// A `signed_request` value as Meta makes it for `user_id` at `issued_at` (Unix seconds),
+/// signed with `app_secret`: what `signed_request_field` finds in the callback's body. For
+/// clients that must look like Meta (tests).
+std::string make_signed_request(std::string_view app_secret, std::string_view user_id,
+                                std::int64_t issued_at);
+
 }  // namespace sb::adapters::meta

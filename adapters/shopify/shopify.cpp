@@ -441,9 +441,66 @@ privacy_topic privacy_topic_of(std::string_view topic) noexcept {
   return privacy_topic::none;
 }
 
+namespace {
+
+/// A webhook id shaped like Shopify's UUIDs, from a digest's hex.
+std::string uuid_of(const std::string& hex) {
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+std::vector<header> sign(const config::channel_config& cfg, const signing_input& in) {
+  std::vector<header> h{{k_hmac_header, crypto::base64_encode(crypto::hmac_sha256(
+                                            cfg.get("client_secret"), in.body))},
+                        {k_topic_header, std::string(in.kind)},
+                        {k_webhook_id_header, in.delivery_id.empty()
+                                                  ? uuid_of(crypto::to_hex(crypto::sha256(in.body)))
+                                                  : std::string(in.delivery_id)},
+                        {k_shop_domain_header, cfg.get("shop_domain")}};
+  if (!in.sent_at.empty()) {
+    h.push_back({k_triggered_at_header, std::string(in.sent_at)});
+  }
+  h.push_back({k_api_version_header, "2024-10"});
+  return h;
+}
+
+privacy_action request_action(std::string_view topic) {
+  switch (privacy_topic_of(topic)) {
+    case privacy_topic::customer_redact:
+      return privacy_action::erase_person;
+    case privacy_topic::customer_request:
+      return privacy_action::export_person;
+    case privacy_topic::shop_redact:
+      return privacy_action::erase_channel;
+    case privacy_topic::none:
+      break;
+  }
+  return privacy_action::none;
+}
+
+/// The load tester's webhook: an orders/create of one customer.
+synthetic_webhook synthesize(const synthetic_spec& spec) {
+  synthetic_webhook w;
+  const auto uid = std::to_string(spec.run) + "x" + std::to_string(spec.n);
+  w.kind = "orders/create";
+  w.delivery_id = uuid_of(crypto::to_hex(crypto::sha256("lt" + uid)));
+  w.platform_ids.push_back(w.delivery_id);
+  const auto order_id = std::to_string(820982911946154508ULL + spec.run * 100000000ULL + spec.n);
+  w.body = R"({"id":)" + order_id + R"(,"name":"#)" + std::to_string(1000 + spec.n) +
+           R"(","currency":"USD","total_price":"254.98","financial_status":"paid",)"
+           R"("created_at":"2024-12-03T10:14:05-05:00","note":")" +
+           spec.text + R"(","customer":{"id":)" + std::to_string(7000000000ULL + spec.person) +
+           R"(,"email":"buyer)" + std::to_string(spec.person) +
+           R"(@example.com","first_name":"Load","last_name":"Tester"}})";
+  return w;
+}
+
+}  // namespace
+
 adapter_info info() {
   adapter_info i;
   i.type = "shopify";
+  i.display_name = "Shopify";
   i.schema.type = "shopify";
   i.schema.settings = {
       {"client_secret", true, true, "",
@@ -458,6 +515,11 @@ adapter_info info() {
     return std::make_unique<shopify_adapter>(cfg);
   };
   i.account = [](const config::channel_config& cfg) { return cfg.get("shop_domain"); };
+  i.sign = sign;
+  // The three mandatory privacy webhooks: requests to act on (docs/privacy.md).
+  i.privacy.request_header = k_topic_header;
+  i.privacy.request_action = request_action;
+  i.synthesize = synthesize;
   return i;
 }
 

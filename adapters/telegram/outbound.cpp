@@ -73,7 +73,23 @@ media_method method_for(media_kind k) {
 
 }  // namespace
 
-status check(const config::channel_config&, const outbound_message& m) {
+sender::sender(const config::channel_config& cfg)
+    : outbound_channel(cfg, default_limits(), type_window()),
+      bot_token_(cfg.get("bot_token")),
+      api_base_(api_base(cfg, k_default_api_base)) {}
+
+window_policy sender::type_window() {
+  window_policy w;  // no conversation window on Telegram
+  w.platform = "Telegram";
+  return w;
+}
+
+bool sender::is_group_recipient(std::string_view to) const {
+  // Groups and supergroups have negative chat ids (channels too: -100...).
+  return to.size() > 1 && to[0] == '-' && all_digits(to.substr(1));
+}
+
+status sender::check(const outbound_message& m) const {
   if (!integer_literal(m.to) && !username(m.to)) {
     return bad(
         "field 'to' must be a Telegram chat id (an integer, negative for groups) or "
@@ -100,14 +116,14 @@ status check(const config::channel_config&, const outbound_message& m) {
   return {};
 }
 
-result<platform_request> encode(const config::channel_config& cfg, const outbound_message& m) {
-  if (auto s = check(cfg, m); !s) {
+result<platform_request> sender::encode(const outbound_message& m) const {
+  if (auto s = check(m); !s) {
     return s.err();
   }
-  const auto& token = cfg.get("bot_token");
+  const auto& token = bot_token_;
   if (token.empty()) {
     return error{errc::unavailable,
-                 "channel " + cfg.name + " has no bot_token: set it to send messages"};
+                 "channel " + name() + " has no bot_token: set it to send messages"};
   }
   const char* method = "sendMessage";
   const char* media_field = nullptr;
@@ -117,7 +133,7 @@ result<platform_request> encode(const config::channel_config& cfg, const outboun
     media_field = mm.field;
   }
   platform_request req;
-  req.url = api_url(cfg, k_default_api_base, "bot" + token + "/" + method);
+  req.url = api_url(api_base_, "bot" + token + "/" + method);
   req.headers = {{"Content-Type", "application/json"}};
   req.operation = std::string("telegram ") + method;
 
@@ -163,8 +179,8 @@ result<platform_request> encode(const config::channel_config& cfg, const outboun
   return req;
 }
 
-send_result interpret(const config::channel_config&, int http_status, std::string_view body,
-                      std::optional<std::string_view> retry_after) {
+send_result sender::interpret(int http_status, std::string_view body,
+                              std::optional<std::string_view> retry_after) const {
   auto r = classify_status(http_status, retry_after, 1000);
   dom::parser parser;
   dom::element root;

@@ -503,11 +503,30 @@ class telegram_adapter final : public adapter {
   dom::parser parser_;  // reused: its buffers grow to the largest body seen
 };
 
+/// The load tester's webhook: one private-chat text message.
+synthetic_webhook synthesize(const synthetic_spec& spec) {
+  synthetic_webhook w;
+  // update_id is an integer: the run id in the high digits keeps runs apart (< 2^53).
+  const auto update_id = std::to_string(spec.run * 10000000000ULL + spec.n);
+  w.platform_ids.push_back(update_id);
+  const auto chat = std::to_string(500000000 + spec.person);
+  w.body = R"({"update_id":)" + update_id + R"(,"message":{"message_id":)" +
+           std::to_string(spec.n % 1000000000) + R"(,"from":{"id":)" + chat +
+           R"(,"is_bot":false,"first_name":"Load","last_name":"Tester","language_code":"en"},)"
+           R"("chat":{"id":)" +
+           chat +
+           R"(,"first_name":"Load","last_name":"Tester","type":"private"},"date":1733230345,)"
+           R"("text":")" +
+           spec.text + R"("}})";
+  return w;
+}
+
 }  // namespace
 
 adapter_info info() {
   adapter_info i;
   i.type = "telegram";
+  i.display_name = "Telegram";
   i.schema.type = "telegram";
   i.schema.settings = {
       {"secret_token", true, true, "",
@@ -523,11 +542,16 @@ adapter_info info() {
     return std::make_unique<telegram_adapter>(cfg);
   };
   i.account = [](const config::channel_config& cfg) { return telegram_adapter::bot_id(cfg); };
-  i.check = check;
-  i.encode = encode;
-  i.interpret = interpret;
-  i.default_limits = default_limits();  // no conversation window on Telegram
-  add_outbound_settings(i.schema, i.default_limits, true, false);
+  i.sign = [](const config::channel_config& cfg, const signing_input&) {
+    // Telegram signs nothing: it sends the secret_token given to setWebhook verbatim.
+    return std::vector<header>{{k_secret_header, cfg.get("secret_token")}};
+  };
+  i.features.keyboard = true;
+  i.outbound = [](const config::channel_config& cfg) -> std::shared_ptr<const outbound_channel> {
+    return std::make_shared<sender>(cfg);
+  };
+  add_outbound_settings(i.schema, default_limits(), true, false);
+  i.synthesize = synthesize;
   return i;
 }
 

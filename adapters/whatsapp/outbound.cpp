@@ -42,7 +42,22 @@ bool transient_code(std::int64_t code) {
 
 }  // namespace
 
-status check(const config::channel_config&, const outbound_message& m) {
+sender::sender(const config::channel_config& cfg)
+    : outbound_channel(cfg, default_limits(), type_window()),
+      access_token_(cfg.get("access_token")),
+      phone_number_id_(cfg.get("phone_number_id")),
+      api_base_(api_base(cfg, meta::k_default_api_base)) {}
+
+window_policy sender::type_window() {
+  // Free-form messages within 24 h of the person's last message; templates at any time.
+  window_policy w;
+  w.window_hours = 24;
+  w.template_opens_window = true;
+  w.platform = "WhatsApp";
+  return w;
+}
+
+status sender::check(const outbound_message& m) const {
   // A wa_id is the phone number's digits; "+" is tolerated (the API accepts it).
   std::string_view to = m.to;
   if (!to.empty() && to.front() == '+') {
@@ -74,18 +89,18 @@ status check(const config::channel_config&, const outbound_message& m) {
   return {};
 }
 
-result<platform_request> encode(const config::channel_config& cfg, const outbound_message& m) {
-  if (auto s = check(cfg, m); !s) {
+result<platform_request> sender::encode(const outbound_message& m) const {
+  if (auto s = check(m); !s) {
     return s.err();
   }
-  const auto& token = cfg.get("access_token");
-  if (token.empty()) {
+  if (access_token_.empty()) {
     return error{errc::unavailable,
-                 "channel " + cfg.name + " has no access_token: set it to send messages"};
+                 "channel " + name() + " has no access_token: set it to send messages"};
   }
   platform_request req;
-  req.url = api_url(cfg, meta::k_default_api_base, cfg.get("phone_number_id") + "/messages");
-  req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  req.url = api_url(api_base_, phone_number_id_ + "/messages");
+  req.headers = {{"Authorization", "Bearer " + access_token_},
+                 {"Content-Type", "application/json"}};
 
   std::string& out = req.body;
   json::writer w(out);
@@ -96,8 +111,8 @@ result<platform_request> encode(const config::channel_config& cfg, const outboun
   if (!m.reply_to.empty()) {
     w.key("context").begin_object().key("message_id").value(m.reply_to).end_object();
   }
-  if (m.whatsapp_template) {
-    const auto& t = *m.whatsapp_template;
+  if (m.template_message) {
+    const auto& t = *m.template_message;
     req.operation = "whatsapp template";
     w.key("type").value("template");
     w.key("template").begin_object();
@@ -133,8 +148,8 @@ result<platform_request> encode(const config::channel_config& cfg, const outboun
   return req;
 }
 
-send_result interpret(const config::channel_config&, int http_status, std::string_view body,
-                      std::optional<std::string_view> retry_after) {
+send_result sender::interpret(int http_status, std::string_view body,
+                              std::optional<std::string_view> retry_after) const {
   auto r = classify_status(http_status, retry_after, 1000);
   dom::parser parser;
   const auto root = meta::parse_answer(parser, body);

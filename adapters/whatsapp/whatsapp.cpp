@@ -362,9 +362,38 @@ class whatsapp_adapter final : public adapter {
 
 }  // namespace
 
+namespace {
+
+/// The load tester's webhook: one person's batch of text messages.
+synthetic_webhook synthesize(const synthetic_spec& spec) {
+  synthetic_webhook w;
+  std::string person = std::to_string(spec.person);
+  if (person.size() < 7) {
+    person.insert(0, 7 - person.size(), '0');
+  }
+  const auto wa_id = "1650" + person;
+  const auto uid = std::to_string(spec.run) + "x" + std::to_string(spec.n);
+  std::string msgs;
+  for (int i = 0; i < spec.messages; ++i) {
+    const auto id = "wamid.LT" + uid + "_" + std::to_string(i);
+    w.platform_ids.push_back(id);
+    msgs += std::string(i > 0 ? "," : "") + R"({"from":")" + wa_id + R"(","id":")" + id +
+            R"(","timestamp":"1749416383","type":"text","text":{"body":")" + spec.text + R"("}})";
+  }
+  w.body = R"({"object":"whatsapp_business_account","entry":[{"id":"102290129340398",)"
+           R"("changes":[{"value":{"messaging_product":"whatsapp","metadata":)"
+           R"({"display_phone_number":"15550783881","phone_number_id":")" +
+           spec.account + R"("},"contacts":[{"profile":{"name":"Load Tester"},"wa_id":")" + wa_id +
+           R"("}],"messages":[)" + msgs + R"(]},"field":"messages"}]}]})";
+  return w;
+}
+
+}  // namespace
+
 adapter_info info() {
   adapter_info i;
   i.type = "whatsapp";
+  i.display_name = "WhatsApp";
   i.schema.type = "whatsapp";
   i.schema.settings = {
       {"app_secret", true, true, "",
@@ -384,14 +413,15 @@ adapter_info info() {
     return std::make_unique<whatsapp_adapter>(cfg);
   };
   i.account = [](const config::channel_config& cfg) { return cfg.get("phone_number_id"); };
-  i.check = check;
-  i.encode = encode;
-  i.interpret = interpret;
-  i.default_limits = default_limits();
-  // Free-form messages within 24 h of the person's last message; templates at any time.
-  i.window.window_hours = 24;
-  i.window.template_opens_window = true;
-  add_outbound_settings(i.schema, i.default_limits, false, false);
+  i.sign = meta::sign;
+  i.features.templates = true;
+  i.outbound = [](const config::channel_config& cfg) -> std::shared_ptr<const outbound_channel> {
+    return std::make_shared<sender>(cfg);
+  };
+  add_outbound_settings(i.schema, default_limits(), false, false);
+  i.privacy = meta::deletion_callback();
+  i.synthesize = synthesize;
+  i.synthetic_batches = true;
   return i;
 }
 

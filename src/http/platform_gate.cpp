@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "adapters/meta/signed_request.hpp"
 #include "core/time.hpp"
 
 namespace sb::http {
@@ -104,19 +103,20 @@ gate_verdict platform_gate::handshake(const channel_entry& ch, std::string_view 
 gate_verdict platform_gate::data_deletion(const channel_entry& ch, std::string_view tenant,
                                           const ip::address& source, std::string_view body,
                                           time_point now) {
-  const std::string& app_secret = ch.cfg->get("app_secret");
-  if (app_secret.empty()) {
-    return refuse(error{errc::not_found,
-                        "only messenger, instagram and whatsapp channels have a data-deletion "
-                        "callback"});
+  const auto* hooks = ch.info != nullptr ? &ch.info->privacy : nullptr;
+  if (hooks == nullptr || hooks->deletion_enabled == nullptr || !hooks->deletion_enabled(*ch.cfg)) {
+    return refuse(
+        error{errc::not_found, "only " + adapters::types_where([](const adapters::adapter_info& a) {
+                                 return a.privacy.deletion_enabled != nullptr;
+                               }) + " channels have a data-deletion callback"});
   }
-  auto field = adapters::meta::signed_request_field(body);
+  auto field = hooks->deletion_request_of(body);
   if (!field) {
     return failed(field.err(), ch, source, now);
   }
   // A stale (replayed) request is refused here like a forged one: it costs the sender's failure
   // budget, never the tenant's rate limit.
-  auto payload = adapters::meta::verify_signed_request(*field, app_secret, sb::now());
+  auto payload = hooks->verify_deletion(*ch.cfg, *field, sb::now());
   if (!payload && payload.err().code != errc::malformed_body) {
     return failed(payload.err(), ch, source, now);
   }

@@ -247,24 +247,10 @@ long proc_status_kb(pid_t pid, const std::string& field) {
   return -1;
 }
 
-/// base64url without padding, as Meta encodes signed_request.
-std::string b64url(const std::string& bytes) {
-  std::string s = sb::crypto::base64_encode(bytes);
-  for (auto& c : s) {
-    c = c == '+' ? '-' : c == '/' ? '_' : c;
-  }
-  while (!s.empty() && s.back() == '=') {
-    s.pop_back();
-  }
-  return s;
-}
-
+/// Meta's signed_request for `user_id`, issued now, signed with `app_secret` (by the
+/// platform's own signing, tests/support/signing.hpp).
 std::string signed_request(const std::string& app_secret, const std::string& user_id) {
-  const std::string payload =
-      b64url(R"({"algorithm":"HMAC-SHA256","issued_at":)" + std::to_string(std::time(nullptr)) +
-             R"(,"user_id":")" + user_id + R"("})");
-  const auto mac = sb::crypto::hmac_sha256(app_secret, payload);
-  return b64url(std::string(reinterpret_cast<const char*>(mac.data()), mac.size())) + "." + payload;
+  return signing::deletion_request("messenger", app_secret, user_id);
 }
 
 std::string data_deletion(const std::string& tenant, const std::string& channel,

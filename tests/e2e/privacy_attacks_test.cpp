@@ -60,7 +60,7 @@ http_result post_shopify(const gateway_process& gw, const std::string& topic,
   if (!shop_header) {
     header_list kept;
     for (auto& h : headers) {
-      if (h.first != "X-Shopify-Shop-Domain") {
+      if (h.first != "x-shopify-shop-domain") {
         kept.push_back(h);
       }
     }
@@ -114,31 +114,16 @@ std::size_t audited(const gateway_process& gw, const std::string& action) {
   return n;
 }
 
-/// base64url without padding.
-std::string b64url(const std::string& bytes) {
-  std::string s = sb::crypto::base64_encode(bytes);
-  for (auto& c : s) {
-    c = c == '+' ? '-' : c == '/' ? '_' : c;
-  }
-  while (!s.empty() && s.back() == '=') {
-    s.pop_back();
-  }
-  return s;
-}
-
 long long now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-/// Meta's signed_request for `user_id` issued at `issued_at`, signed with acme's fb app secret.
+/// Meta's signed_request for `user_id` issued at `issued_at`, signed with acme's fb app secret
+/// (by the platform's own signing, tests/support/signing.hpp).
 std::string signed_request(const std::string& user_id, long long issued_at) {
-  const std::string payload = b64url(
-      R"({"algorithm":"HMAC-SHA256","expires":)" + std::to_string(issued_at + 3600) +
-      R"(,"issued_at":)" + std::to_string(issued_at) + R"(,"user_id":")" + user_id + R"("})");
-  const auto mac = sb::crypto::hmac_sha256(acme.fb_app_secret(), payload);
-  return b64url(std::string(reinterpret_cast<const char*>(mac.data()), mac.size())) + "." + payload;
+  return signing::deletion_request("messenger", acme.fb_app_secret(), user_id, issued_at);
 }
 
 http_result data_deletion(const gateway_process& gw, const std::string& signed_value) {

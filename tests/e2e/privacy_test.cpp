@@ -88,28 +88,10 @@ std::string messenger_text(const test_tenant& t, const std::string& psid, const 
          pl::quoted(text) + "}}]}]}";
 }
 
-/// base64url without padding.
-std::string b64url(const std::string& bytes) {
-  std::string s = sb::crypto::base64_encode(bytes);
-  for (auto& c : s) {
-    c = c == '+' ? '-' : c == '/' ? '_' : c;
-  }
-  while (!s.empty() && s.back() == '=') {
-    s.pop_back();
-  }
-  return s;
-}
-
-/// Meta's signed_request for `user_id`, signed with `app_secret` as Meta does, issued now.
+/// Meta's signed_request for `user_id`, issued now, signed with `app_secret` (by the
+/// platform's own signing, tests/support/signing.hpp).
 std::string signed_request(const std::string& app_secret, const std::string& user_id) {
-  const auto issued = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  const std::string payload =
-      b64url(R"({"algorithm":"HMAC-SHA256","expires":)" + std::to_string(issued + 3600) +
-             R"(,"issued_at":)" + std::to_string(issued) + R"(,"user_id":")" + user_id + R"("})");
-  const auto mac = sb::crypto::hmac_sha256(app_secret, payload);
-  return b64url(std::string(reinterpret_cast<const char*>(mac.data()), mac.size())) + "." + payload;
+  return signing::deletion_request("messenger", app_secret, user_id);
 }
 
 http_result data_deletion(const gateway_process& gw, const std::string& tenant,

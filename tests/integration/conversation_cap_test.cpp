@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "actors/gateway_impl.hpp"
-#include "core/crypto.hpp"
 #include "core/metrics.hpp"
 #include "e2e/payloads.hpp"
 #include "integration/delivery/receiver.hpp"
@@ -19,6 +18,7 @@
 #include "store/outbox.hpp"
 #include "store/stores.hpp"
 #include "support/eventually.hpp"
+#include "unit/adapters/signing.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
@@ -79,8 +79,7 @@ struct harness {
       w.tenant = "acme";
       w.channel = "wa-main";
       w.method = "POST";
-      w.headers.push_back({"x-hub-signature-256",
-                           "sha256=" + crypto::to_hex(crypto::hmac_sha256(k_app_secret, body))});
+      w.headers = test::sign_for("whatsapp", {{"app_secret", k_app_secret}}, body);
       w.body = body;
       w.body.reserve(body.size() + 64);
       w.reply = std::move(r);

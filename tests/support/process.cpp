@@ -361,8 +361,15 @@ std::string test_config(const std::vector<test_tenant>& tenants, const test_serv
       << "      - name: shop\n"
       << "        type: shopify\n"
       << "        client_secret: \"" << t.shop_client_secret() << "\"\n"
-      << "        shop_domain: " << t.shop_domain() << "\n"
-      << "    subscribers:\n"
+      << "        shop_domain: " << t.shop_domain() << "\n";
+    for (const auto& ch : server.extra_channels) {
+      y << "      - name: " << ch.name << "\n"
+        << "        type: " << ch.type << "\n";
+      for (const auto& [key, value] : ch.settings) {
+        y << "        " << key << ": \"" << value << "\"\n";
+      }
+    }
+    y << "    subscribers:\n"
       << "      - name: backend\n"
       << "        token_sha256: \"" << token_sha256(t.token) << "\"\n"
       << "        scopes: [stream, send, privacy, admin]\n";

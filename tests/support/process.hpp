@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 /// End-to-end support: the real `switchboard` binary as a child process, and the YAML configs the
@@ -130,6 +131,14 @@ struct test_server {
   std::string extra_server_yaml;
   /// YAML appended at the end of the file as it is: more top-level sections, e.g. "limits:\n...".
   std::string extra_yaml;
+  /// A channel added to every tenant after the five, e.g. by the e2e tests of a platform that is
+  /// not among them: no line here is needed for a new platform.
+  struct channel {
+    std::string name;
+    std::string type;
+    std::vector<std::pair<std::string, std::string>> settings;  ///< key, value (quoted as is)
+  };
+  std::vector<channel> extra_channels;
 };
 
 /// A complete switchboard.yaml: listen on 127.0.0.1:0, in-memory storage, the given tenants.

@@ -18,10 +18,21 @@ namespace {
 constexpr std::int64_t k_hour = 3600LL * 1000;
 const timestamp k_now = timestamp::from_millis(1'800'000'000'000);
 
+sb::config::channel_config channel(const std::string& type, bool human_agent = false) {
+  sb::config::channel_config c;
+  c.name = "c";
+  c.type = type;
+  if (human_agent) {
+    c.settings["human_agent_tag"] = "true";
+  }
+  return c;
+}
+
 sb::adapters::window_policy whatsapp_window() {
   sb::adapters::window_policy w;
   w.window_hours = 24;
   w.template_opens_window = true;
+  w.platform = "WhatsApp";
   return w;
 }
 
@@ -29,12 +40,13 @@ sb::adapters::window_policy messenger_window(bool human_agent) {
   sb::adapters::window_policy w;
   w.window_hours = 24;
   w.human_agent_hours = human_agent ? 7 * 24 : 0;
+  w.message_tags = true;
+  w.platform = "Messenger";
   return w;
 }
 
 send_facts whatsapp_text(std::int64_t hours_since_inbound) {
   send_facts f;
-  f.channel_type = "whatsapp";
   f.window = whatsapp_window();
   f.last_inbound_ms = hours_since_inbound < 0 ? 0 : k_now.unix_ms - hours_since_inbound * k_hour;
   f.now = k_now;
@@ -43,7 +55,6 @@ send_facts whatsapp_text(std::int64_t hours_since_inbound) {
 
 send_facts messenger_text(std::int64_t hours_since_inbound, bool human_agent) {
   send_facts f = whatsapp_text(hours_since_inbound);
-  f.channel_type = "messenger";
   f.window = messenger_window(human_agent);
   f.messaging_type = "RESPONSE";
   return f;
@@ -159,9 +170,21 @@ TEST_CASE("Meta's update tags go at any time, CUSTOMER_FEEDBACK within 7 days",
   CHECK(code_of(wa) == errc::window_closed);
 }
 
+TEST_CASE("the windows these tests use are the adapters' own", "[outbound][policy]") {
+  auto same = [](const sb::adapters::window_policy& a, const sb::adapters::window_policy& b) {
+    return a.window_hours == b.window_hours && a.human_agent_hours == b.human_agent_hours &&
+           a.template_opens_window == b.template_opens_window && a.message_tags == b.message_tags &&
+           a.platform == b.platform;
+  };
+  CHECK(same(sb::adapters::window_for(channel("whatsapp")), whatsapp_window()));
+  CHECK(same(sb::adapters::window_for(channel("messenger")), messenger_window(false)));
+  CHECK(same(sb::adapters::window_for(channel("messenger", true)), messenger_window(true)));
+  CHECK(sb::adapters::window_for(channel("telegram")).window_hours == 0);
+}
+
 TEST_CASE("Telegram has no window", "[outbound][policy]") {
   send_facts f;
-  f.channel_type = "telegram";
+  f.window = sb::adapters::window_for(channel("telegram"));
   f.now = k_now;
   CHECK(code_of(f) == errc::ok);
 }
@@ -204,7 +227,7 @@ TEST_CASE("an opted-out person gets support replies only, where the tenant allow
 
   // Consent is judged before the window: the refusal names the real reason.
   auto telegram = send_facts{};
-  telegram.channel_type = "telegram";
+  telegram.window = sb::adapters::window_for(channel("telegram"));
   telegram.now = k_now;
   telegram.consent = opted_out();
   CHECK(code_of(telegram) == errc::opted_out);

@@ -42,8 +42,7 @@ TEST_CASE("each sending type has documented default rate limits", "[adapters][ou
 
   auto shop = limits_for(channel("shopify"));
   CHECK(shop.per_channel_rps == 0);
-  CHECK(sb::adapters::find("shopify")->encode == nullptr);
-  CHECK(sb::adapters::find("shopify")->interpret == nullptr);
+  CHECK(sb::adapters::find("shopify")->outbound == nullptr);
 }
 
 TEST_CASE("channel settings override the rate limits", "[adapters][outbound]") {

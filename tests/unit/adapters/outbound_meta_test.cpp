@@ -144,7 +144,7 @@ TEST_CASE("messenger and instagram answers are classified",
   CHECK(ig_window.outcome == send_outcome::permanent);
   CHECK(ig_window.error_code == "10");
 
-  const auto& interpret = *sb::adapters::find("messenger")->interpret;
+  using sb::test::outbound::interpret;
   CHECK(interpret(fb, 503, "Service Unavailable", std::nullopt).outcome == send_outcome::transient);
   CHECK(interpret(fb, 0, "", std::nullopt).outcome == send_outcome::transient);
 }

@@ -81,10 +81,10 @@ TEST_CASE("every part of a send request is read", "[adapters][outbound]") {
       R"({"channel":"wa","to":"1","template":{"name":"order_update","language":"en_US",)"
       R"("components":[ {"type":"body", "parameters":[{"type":"text","text":"42"}]} ]}})");
   REQUIRE(tmpl.ok());
-  REQUIRE(tmpl->message.whatsapp_template.has_value());
-  CHECK(tmpl->message.whatsapp_template->name == "order_update");
-  CHECK(tmpl->message.whatsapp_template->language == "en_US");
-  CHECK(tmpl->message.whatsapp_template->components ==
+  REQUIRE(tmpl->message.template_message.has_value());
+  CHECK(tmpl->message.template_message->name == "order_update");
+  CHECK(tmpl->message.template_message->language == "en_US");
+  CHECK(tmpl->message.template_message->components ==
         R"([{"type":"body","parameters":[{"type":"text","text":"42"}]}])");
 
   auto kb = parse_send_request(
@@ -267,7 +267,7 @@ TEST_CASE("the outbox record round-trips every field", "[adapters][outbound]") {
   m.purpose = "marketing";
   m.media =
       sb::adapters::outbound_media{media_kind::video, "", "BAACAgIAAxkBAAIBY", "Clip \"1\"", ""};
-  m.whatsapp_template = sb::adapters::outbound_template{
+  m.template_message = sb::adapters::outbound_template{
       "order_update", "en_US", R"([{"type":"body","parameters":[{"type":"text","text":"42"}]}])"};
   m.keyboard = {{{"Yes", "y", ""}, {"No", "n", ""}}, {{"Site", "", "https://acme.example"}}};
   m.quick_replies = {{"text", "Red", "R"}, {"user_email", "", ""}};
@@ -292,9 +292,9 @@ TEST_CASE("the outbox record round-trips every field", "[adapters][outbound]") {
   CHECK(back->media->kind == media_kind::video);
   CHECK(back->media->media_id == m.media->media_id);
   CHECK(back->media->caption == m.media->caption);
-  REQUIRE(back->whatsapp_template.has_value());
-  CHECK(back->whatsapp_template->components == m.whatsapp_template->components);
-  CHECK(back->whatsapp_template->language == "en_US");
+  REQUIRE(back->template_message.has_value());
+  CHECK(back->template_message->components == m.template_message->components);
+  CHECK(back->template_message->language == "en_US");
   REQUIRE(back->keyboard.size() == 2);
   CHECK(back->keyboard[0][1].text == "No");
   CHECK(back->keyboard[1][0].url == "https://acme.example");
@@ -317,7 +317,7 @@ TEST_CASE("the outbox record round-trips every field", "[adapters][outbound]") {
   CHECK(plain_back->text == "h\xC3\xA9 \"x\"");
   CHECK(plain_back->purpose == "support");
   CHECK_FALSE(plain_back->media.has_value());
-  CHECK_FALSE(plain_back->whatsapp_template.has_value());
+  CHECK_FALSE(plain_back->template_message.has_value());
 }
 
 TEST_CASE("an outbox record that is not one is malformed", "[adapters][outbound]") {

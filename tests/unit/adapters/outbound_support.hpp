@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -107,18 +109,17 @@ inline std::string invalid(const config::channel_config& cfg, const std::string&
   return st.err().message;
 }
 
-/// The adapter_info of a type (from the registry: what the gateway uses).
-inline const adapters::adapter_info& info(const std::string& type) {
-  const auto* i = adapters::find(type);
-  REQUIRE(i != nullptr);
-  REQUIRE(i->encode != nullptr);
-  return *i;
+/// The sending side of `cfg` (from the registry: what the gateway builds).
+inline std::shared_ptr<const adapters::outbound_channel> sender(const config::channel_config& cfg) {
+  auto out = adapters::outbound_for(cfg);
+  REQUIRE(out != nullptr);
+  return out;
 }
 
 /// Encodes `m` for `cfg`, which must succeed.
 inline adapters::platform_request encode(const config::channel_config& cfg,
                                          const adapters::outbound_message& m) {
-  auto r = info(cfg.type).encode(cfg, m);
+  auto r = sender(cfg)->encode(m);
   if (!r) {
     INFO(r.err().message);
     REQUIRE(r.ok());
@@ -131,7 +132,14 @@ inline adapters::send_result answer(const config::channel_config& cfg, int statu
                                     const std::string& file,
                                     std::optional<std::string_view> retry_after = {}) {
   const auto body = fixture(cfg.type + "/outbound/" + file);
-  return info(cfg.type).interpret(cfg, status, body, retry_after);
+  return sender(cfg)->interpret(status, body, retry_after);
+}
+
+/// Classifies the answer `body` of `cfg`'s platform.
+inline adapters::send_result interpret(const config::channel_config& cfg, int status,
+                                       std::string_view body,
+                                       std::optional<std::string_view> retry_after) {
+  return sender(cfg)->interpret(status, body, retry_after);
 }
 
 }  // namespace sb::test::outbound

@@ -107,7 +107,7 @@ TEST_CASE("a telegram channel without bot_token cannot encode", "[adapters][outb
   auto cfg = channel();
   const auto m = message(cfg, R"({"channel":"tg","to":"1","text":"x"})");
   cfg.settings["bot_token"] = "";
-  auto r = sb::adapters::find("telegram")->encode(cfg, m);
+  auto r = sb::adapters::outbound_for(cfg)->encode(m);
   REQUIRE_FALSE(r.ok());
   CHECK(r.err().code == sb::errc::unavailable);
   CHECK(r.err().message.find("bot_token") != std::string::npos);
@@ -155,7 +155,7 @@ TEST_CASE("telegram answers are classified", "[adapters][outbound][telegram]") {
   CHECK(token.outcome == send_outcome::permanent);
   CHECK(token.error_code == "401");
 
-  const auto& interpret = *sb::adapters::find("telegram")->interpret;
+  using sb::test::outbound::interpret;
   CHECK(interpret(cfg, 0, "", std::nullopt).outcome == send_outcome::transient);
   auto odd = interpret(cfg, 200, R"({"ok":false,"error_code":400,"description":"Bad Request"})",
                        std::nullopt);

@@ -124,7 +124,7 @@ TEST_CASE("a whatsapp channel without access_token cannot encode",
   auto cfg = channel();
   const auto m = message(cfg, R"({"channel":"wa-main","to":"16505551234","text":"x"})");
   cfg.settings["access_token"] = "";
-  auto r = sb::adapters::find("whatsapp")->encode(cfg, m);
+  auto r = sb::adapters::outbound_for(cfg)->encode(m);
   REQUIRE_FALSE(r.ok());
   CHECK(r.err().code == sb::errc::unavailable);
   CHECK(r.err().message == "channel wa-main has no access_token: set it to send messages");
@@ -190,7 +190,7 @@ TEST_CASE("whatsapp answers are classified", "[adapters][outbound][whatsapp]") {
   CHECK(wrong.outcome == send_outcome::transient);
   CHECK(wrong.error_code == "131000");
 
-  const auto& interpret = *sb::adapters::find("whatsapp")->interpret;
+  using sb::test::outbound::interpret;
   auto garbage = interpret(cfg, 502, "<html>Bad Gateway</html>", std::nullopt);
   CHECK(garbage.outcome == send_outcome::transient);
   CHECK(garbage.error_code == "502");

@@ -14,7 +14,7 @@
 
 // The conformance test: walks the one list of adapters and holds every platform to the same
 // contract (docs/DESIGN.md §4-§5, adapters/adapter.hpp). A new platform passes it by adding its
-// adapter, its fixtures under tests/fixtures/<type>/ and its scheme to sb::test::sign_for.
+// adapter (with its `sign`) and its fixtures under tests/fixtures/<type>/.
 
 namespace {
 

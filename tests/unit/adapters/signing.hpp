@@ -9,63 +9,52 @@
 #include <catch2/catch.hpp>
 
 #include "adapters/adapter.hpp"
-#include "core/crypto.hpp"
 #include "support/fixtures.hpp"
 
-/// Signs webhook bodies the way each platform does (docs/DESIGN.md §4), as the headers an
-/// adapter receives (lower-case names), so unit tests can hand adapters authentic requests
-/// without knowing each scheme. Header-only; tests only.
+/// Signs webhook bodies the way each platform does (docs/DESIGN.md §4) with the platform's own
+/// `adapter_info::sign` (the one implementation the e2e support and the load tester use too),
+/// as the headers an adapter receives (lower-case names), so unit tests can hand adapters
+/// authentic requests without knowing each scheme. Header-only; tests only.
 namespace sb::test {
 
-/// The Shopify topic a fixture stands for: its file name without `.json`, with `__` for `/`
-/// (tests/fixtures/shopify/orders__create.json is `orders/create`).
-inline std::string shopify_topic(const std::string& fixture_name) {
+/// The event kind a fixture stands for where the platform names it in a header (a topic): its
+/// file name without `.json`, with `__` for `/` (tests/fixtures/shopify/orders__create.json is
+/// `orders/create`).
+inline std::string fixture_kind(const std::string& fixture_name) {
   std::string stem = std::filesystem::path(fixture_name).stem().string();
-  std::string topic;
+  std::string kind;
   for (std::size_t i = 0; i < stem.size(); ++i) {
     if (stem.compare(i, 2, "__") == 0) {
-      topic += '/';
+      kind += '/';
       ++i;
     } else {
-      topic += stem[i];
+      kind += stem[i];
     }
   }
-  return topic;
+  return kind;
 }
 
-/// The authenticity headers `type` expects for `body`, computed from the channel's settings
-/// (`app_secret`, `secret_token`, `client_secret`...). `fixture_name` matters only for schemes
-/// that carry more than a signature (Shopify's topic). Empty for a type this helper does not
-/// know, which makes any verification fail loudly.
+/// The headers `type` sends with `body`, computed from the channel's settings (`app_secret`,
+/// `secret_token`, `client_secret`...) by the type's `adapter_info::sign`. `fixture_name`
+/// matters only for schemes that carry more than a signature (a topic: `fixture_kind`). Empty
+/// for a type the registry does not know, which makes any verification fail loudly.
 inline std::vector<adapters::header> sign_for(const std::string& type,
                                               const std::map<std::string, std::string>& settings,
                                               const std::string& body,
                                               const std::string& fixture_name = "") {
-  auto get = [&](const char* key) {
-    auto it = settings.find(key);
-    return it == settings.end() ? std::string{} : it->second;
-  };
-  if (type == "whatsapp" || type == "messenger" || type == "instagram") {
-    return {{"x-hub-signature-256",
-             "sha256=" + crypto::to_hex(crypto::hmac_sha256(get("app_secret"), body))}};
+  const auto* info = adapters::find(type);
+  if (info == nullptr || info->sign == nullptr) {
+    return {};
   }
-  if (type == "telegram") {
-    return {{"x-telegram-bot-api-secret-token", get("secret_token")}};
-  }
-  if (type == "shopify") {
-    // A stable webhook id per body, shaped like Shopify's UUIDs.
-    const auto h = crypto::to_hex(crypto::sha256(body));
-    const auto webhook_id = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
-                            h.substr(16, 4) + "-" + h.substr(20, 12);
-    return {{"x-shopify-hmac-sha256",
-             crypto::base64_encode(crypto::hmac_sha256(get("client_secret"), body))},
-            {"x-shopify-topic", shopify_topic(fixture_name)},
-            {"x-shopify-webhook-id", webhook_id},
-            {"x-shopify-shop-domain", get("shop_domain")},
-            {"x-shopify-triggered-at", "2024-11-29T05:00:00.123Z"},
-            {"x-shopify-api-version", "2024-10"}};
-  }
-  return {};
+  config::channel_config cfg;
+  cfg.type = type;
+  cfg.settings = settings;
+  const std::string kind = fixture_kind(fixture_name);
+  adapters::signing_input in;
+  in.body = body;
+  in.kind = kind;
+  in.sent_at = "2024-11-29T05:00:00.123Z";
+  return info->sign(cfg, in);
 }
 
 /// A request as the gateway hands it to an adapter: the body with simdjson padding capacity,

@@ -87,25 +87,14 @@ struct fixture {
   }
 };
 
-/// base64url without padding, as Meta encodes both parts of a signed_request.
-std::string b64url(const std::string& bytes) {
-  std::string s = sb::crypto::base64_encode(bytes);
-  for (auto& c : s) {
-    c = c == '+' ? '-' : c == '/' ? '_' : c;
-  }
-  while (!s.empty() && s.back() == '=') {
-    s.pop_back();
-  }
-  return s;
-}
-
+/// A data-deletion callback body for a whatsapp channel with `secret`, signed now by the
+/// platform's own signing (`privacy_hooks::sign_deletion`).
 std::string signed_request_body(const std::string& secret) {
-  const std::string payload =
-      b64url(R"({"algorithm":"HMAC-SHA256","issued_at":)" + std::to_string(std::time(nullptr)) +
-             R"(,"user_id":"218471"})");
-  const auto mac = sb::crypto::hmac_sha256(secret, payload);
+  sb::config::channel_config cfg;
+  cfg.type = "whatsapp";
+  cfg.settings["app_secret"] = secret;
   return "signed_request=" +
-         b64url(std::string(reinterpret_cast<const char*>(mac.data()), mac.size())) + "." + payload;
+         sb::adapters::find("whatsapp")->privacy.sign_deletion(cfg, "218471", std::time(nullptr));
 }
 
 }  // namespace

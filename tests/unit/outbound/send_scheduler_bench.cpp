@@ -21,7 +21,10 @@ TEST_CASE("send scheduler throughput", "[.bench][engine_bench]") {
     if (limited) {
       // WhatsApp's buckets (45 per recipient at once): every message is checked against and
       // takes from two buckets.
-      o.limits = sb::outbound::limits_from(sb::adapters::find("whatsapp")->default_limits);
+      sb::config::channel_config wa;
+      wa.name = "wa";
+      wa.type = "whatsapp";
+      o.limits = sb::outbound::limits_from(sb::adapters::limits_for(wa));
       o.limits.channel.reset();  // so the run is not 2500 s of simulated time
     }
     sb::outbound::send_scheduler s(o);

@@ -51,9 +51,11 @@ send_item item(std::string id, std::string peer, bool group = false) {
 }
 
 sb::outbound::limits limits_of(const char* type) {
-  const auto* info = sb::adapters::find(type);
-  REQUIRE(info != nullptr);
-  return sb::outbound::limits_from(info->default_limits);
+  REQUIRE(sb::adapters::find(type) != nullptr);
+  sb::config::channel_config c;  // no overrides: the type's defaults
+  c.name = "c";
+  c.type = type;
+  return sb::outbound::limits_from(sb::adapters::limits_for(c));
 }
 
 /// Drives a scheduler as the sender actor does, with a simulated platform that answers each
