@@ -11,7 +11,9 @@
 // disk, and no call starts a thread. Platform privacy requests (privacy webhooks, deletion
 // callbacks) are carried out once: the store records each by a keyed digest
 // of its signed bytes (store::privacy_store::claim_privacy_request), and the same request again
-// is answered as before without erasing or auditing anything again.
+// is answered as before without erasing or auditing anything again. The steps of an erasure are
+// the plain state machine `privacy::erasure_flow` (privacy/erasure_flow.hpp), which the handlers
+// drive.
 
 #include <cstdint>
 #include <memory>
