@@ -267,11 +267,14 @@ void look_up_receipts(const tenant_api_env& env, std::vector<receipt> receipts) 
 /// needs to perform the flow's steps. Lives in the tenant actor's context, shared by the
 /// continuations of its requests.
 struct send_run {
+  send_run(tenant_api_env e, outbound::send_flow f, outbound::time_point at, responder_ptr rp)
+      : env(std::move(e)), flow(std::move(f)), admitted_at(at), reply(std::move(rp)) {}
+
   tenant_api_env env;
   outbound::send_flow flow;
   outbound::time_point admitted_at;  ///< steady time of the request (rate limit, key memory)
-  caf::actor sender;
   responder_ptr reply;
+  caf::actor sender;  ///< the channel's, from `find_sender` on
 };
 
 /// The send flow's answer as HTTP.
@@ -330,7 +333,7 @@ void drive(const std::shared_ptr<send_run>& r) {
         break;
       }
       case outbound::send_step::find_sender:
-        r->sender = env.sender_of ? env.sender_of(f.channel()) : caf::actor{};
+        r->sender = env.sender_of ? env.sender_of(f.channel()) : decltype(r->sender){};
         f.on_sender(r->sender && env.outbox);
         if (f.holds_key()) {
           out.begin_key(f.caller(), f.key(), r->admitted_at);
@@ -433,17 +436,17 @@ void send_message(const tenant_api_env& env, api_call& c) {
   req.caller = c.caller;
   req.content_type = header_of(c, "content-type");
   req.idempotency_key = header_of(c, "idempotency-key");
-  req.body = c.body;
+  req.body = std::move(c.body);
   outbound::send_setup setup;
   setup.tenant = env.tenant;
   setup.subject_key = env.outbound->subject_key();
   setup.has_outbox = env.has_outbox;
   setup.channel_of = [out = env.outbound](const std::string& name) { return out->channel(name); };
-  auto r = std::make_shared<send_run>(
-      send_run{env, outbound::send_flow(std::move(req), std::move(setup)), outbound::clock::now(),
-               caf::actor{}, c.reply});
+  auto r = std::make_shared<send_run>(env, outbound::send_flow(std::move(req), std::move(setup)),
+                                      outbound::clock::now(), c.reply);
   drive(r);
 }
+
 // -- message.get ------------------------------------------------------------------------------
 
 void get_message(const tenant_api_env& env, api_call& c) {

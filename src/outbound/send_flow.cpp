@@ -131,6 +131,7 @@ void send_flow::validate() {
     return;
   }
   auto parsed = adapters::parse_send_request(request_.body);
+  request_.body = std::string();  // parsed into owned strings: not kept while the send runs
   if (!parsed) {
     fail(parsed.err().code, parsed.err().message);
     return;

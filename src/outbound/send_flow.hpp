@@ -45,7 +45,7 @@ struct send_request {
   std::string caller;           ///< the subscriber whose token sent it
   std::string content_type;     ///< the Content-Type header; "" = absent
   std::string idempotency_key;  ///< the Idempotency-Key header; "" = absent
-  std::string body;
+  std::string body;             ///< dropped once parsed
 };
 
 /// What the flow reads of its tenant while it validates (during `on_admission`).
