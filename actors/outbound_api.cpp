@@ -1,7 +1,6 @@
 #include "actors/outbound_api.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <utility>
 
@@ -11,11 +10,10 @@
 #include "actors/send_policy.hpp"
 #include "adapters/adapter.hpp"
 #include "adapters/outbound.hpp"
-#include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "outbound/send_flow.hpp"
 #include "privacy/consent.hpp"
-#include "privacy/redact.hpp"
 
 namespace sb::actors {
 
@@ -150,7 +148,6 @@ constexpr std::chrono::seconds k_window_timeout{5};
 constexpr std::chrono::seconds k_send_timeout{20};
 /// A receipt that found no message is looked up once more after this (see `receipt::lookups`).
 constexpr std::chrono::seconds k_receipt_retry{2};
-constexpr std::size_t k_max_idempotency_key = 255;
 
 std::string header_of(const api_call& c, std::string_view name) {
   for (const auto& [k, v] : c.headers) {
@@ -159,21 +156,6 @@ std::string header_of(const api_call& c, std::string_view name) {
     }
   }
   return {};
-}
-
-bool is_json_type(std::string type) {
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  const auto semi = type.find(';');
-  auto media = type.substr(0, semi);
-  media.erase(media.find_last_not_of(" \t") + 1);
-  return media == "application/json";
-}
-
-/// Stripe's rule: 1 to 255 characters; visible ASCII keeps keys loggable and comparable.
-bool valid_idempotency_key(const std::string& k) {
-  return !k.empty() && k.size() <= k_max_idempotency_key &&
-         std::all_of(k.begin(), k.end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
 }
 
 http_response accepted(const store::outbound_record& r, bool replayed) {
@@ -189,39 +171,6 @@ http_response accepted(const store::outbound_record& r, bool replayed) {
     res.headers.emplace_back("Idempotent-Replayed", "true");
   }
   return res;
-}
-
-/// Whether `m` asks for the same message as the one stored in `stored` (the fields the caller
-/// gave; the gateway's own are copied over).
-bool same_request(const adapters::outbound_message& m, const store::outbound_record& stored) {
-  auto earlier = adapters::outbound_from_json(stored.message);
-  if (!earlier) {
-    return false;
-  }
-  adapters::outbound_message candidate = m;
-  // One conversation is one person: a request that names a pseudonymous conversation asks for
-  // the same recipient as the stored message, whose `to` is the person's real id.
-  if (candidate.conversation == earlier->conversation) {
-    candidate.to = earlier->to;
-  }
-  candidate.id = earlier->id;
-  candidate.tenant = earlier->tenant;
-  candidate.channel_type = earlier->channel_type;
-  candidate.idempotency_key = earlier->idempotency_key;
-  candidate.created_at = earlier->created_at;
-  return adapters::to_json(candidate) == adapters::to_json(*earlier);
-}
-
-/// The answer to a request whose Idempotency-Key already created `stored`: the same 202, unless
-/// the key is reused for another message.
-http_response replay_response(const adapters::outbound_message& m,
-                              const store::outbound_record& stored) {
-  if (!same_request(m, stored)) {
-    return error_response(errc::idempotency_conflict,
-                          "this Idempotency-Key was used for another message (" + stored.id +
-                              "); use a new key for a new message");
-  }
-  return accepted(stored, true);
 }
 
 std::string message_view(const store::outbound_record& r) {
@@ -247,190 +196,6 @@ std::string message_view(const store::outbound_record& r) {
   w.field("created_at", to_rfc3339(r.created_at)).field("updated_at", to_rfc3339(r.updated_at));
   w.end_object();
   return out;
-}
-
-/// What a send carries from its first step to its answer: [the outbox lookup (idempotency key,
-/// pseudonymous conversation)], the window query, consent and the window, the sender. The steps
-/// run in the tenant actor's context, which owns what `env` points to.
-struct pending_send {
-  tenant_api_env env;
-  const config::channel_config* channel = nullptr;        ///< into `env.cfg`
-  std::shared_ptr<const adapters::outbound_channel> out;  ///< the channel's sending side
-  std::string account;  ///< the channel's platform account (subjects, pseudonyms)
-  caf::actor sender;
-  adapters::outbound_message msg;
-  std::string subject;
-  std::string caller;
-  /// The tenant pseudonymizes: the record's plain `recipient` is the conversation's pseudonym.
-  bool pseudonymous = false;
-  responder_ptr reply;
-
-  /// Answers, and forgets the request's Idempotency-Key unless it created `id`.
-  void finish(http_response r, const std::string& id = {}) {
-    if (!msg.idempotency_key.empty()) {
-      env.outbound->end_key(caller, msg.idempotency_key, id, outbound::clock::now());
-    }
-    reply->answer(std::move(r));
-  }
-};
-
-void hand_to_sender(const std::shared_ptr<pending_send>& p) {
-  const auto& m = p->msg;
-  store::outbound_record r;
-  r.id = m.id;
-  r.tenant = m.tenant;
-  r.channel = m.channel;
-  r.conversation = m.conversation;
-  // No plain column holds the id of a pseudonymizing tenant's person (store/outbox.hpp).
-  r.recipient = p->pseudonymous ? m.conversation.substr(m.channel.size() + 1) : m.to;
-  r.subject = p->subject;
-  r.purpose = m.purpose;
-  r.message = adapters::to_json(m);
-  r.state = store::outbound_state::queued;
-  r.created_at = m.created_at;
-  r.updated_at = m.created_at;
-  r.caller = p->caller;
-  r.idempotency_key = m.idempotency_key;
-  p->env.self->request(p->sender, k_send_timeout, send_atom::value, outbound_send{std::move(r)})
-      .then(
-          [p](send_accepted& a) {
-            if (!a.st) {
-              const auto code = a.st.err().code;
-              const bool retry = code == errc::overloaded || code == errc::unavailable;
-              p->finish(error_response(code, a.st.err().message, retry ? 1 : 0));
-            } else if (!a.created) {
-              // The outbox knew the key (a put that raced the lookup): the earlier message
-              // stands.
-              p->finish(replay_response(p->msg, a.record), a.record.id);
-            } else {
-              p->env.outbound->messages_counter(a.record.channel, "queued").inc();
-              p->finish(accepted(a.record, false), a.record.id);
-            }
-          },
-          [p](caf::error&) {
-            p->finish(error_response(errc::unavailable,
-                                     "the channel's sender did not confirm the message; retry "
-                                     "(with the same Idempotency-Key a retry cannot send twice)",
-                                     1));
-          });
-}
-
-void decide_and_send(const std::shared_ptr<pending_send>& p, std::int64_t last_inbound_ms) {
-  const auto& m = p->msg;
-  send_facts f;
-  f.window = p->out->window();
-  f.is_template = m.template_message.has_value();
-  f.messaging_type = m.messaging_type;
-  f.tag = m.tag;
-  f.purpose = privacy::parse_purpose(m.purpose).value_or(privacy::purpose::support);
-  if (p->env.consents) {
-    f.consent = p->env.consents->find(p->env.tenant->id, p->subject);
-  }
-  f.tenant_allows_replies = p->env.tenant->privacy.allow_replies_after_opt_out;
-  f.last_inbound_ms = last_inbound_ms;
-  f.now = sb::now();
-  if (auto refusal = decide_send(f)) {
-    if (auto* c = p->env.outbound->refusals_counter(refusal->code)) {
-      c->inc();
-    }
-    p->finish(error_response(refusal->code, refusal->message));
-    return;
-  }
-  hand_to_sender(p);
-}
-
-/// The person's subject, then the conversation's window, then the decision.
-void judge_and_send(const std::shared_ptr<pending_send>& p) {
-  p->subject =
-      ids::subject_id(p->env.outbound->subject_key(), p->channel->type, p->account, p->msg.to);
-  // The window lives in the conversation actor (restored from the outbox when it starts); the
-  // events committed before this call reached it first (same sender, the tenant).
-  p->env.self
-      ->request(p->env.conversation_of(p->msg.conversation), k_window_timeout, window_atom::value,
-                p->env.outbox)
-      .then([p](std::int64_t last_inbound_ms) { decide_and_send(p, last_inbound_ms); },
-            [p](caf::error&) {
-              p->finish(error_response(errc::unavailable,
-                                       "the conversation's window could not be read; retry", 1));
-            });
-}
-
-/// Asks the outbox what it knows before the message is judged: the message the request's
-/// Idempotency-Key already created (after a restart the memory of keys is empty, and the window
-/// or consent may have changed since: the first answer stands), and the real peer of a
-/// pseudonymous conversation (`resolve`).
-void look_up_then_send(const std::shared_ptr<pending_send>& p, bool resolve) {
-  outbox_lookup q;
-  q.tenant = p->env.tenant->id;
-  q.caller = p->caller;
-  q.idempotency_key = p->msg.idempotency_key;
-  if (resolve) {
-    q.conversation = p->msg.conversation;
-  }
-  p->env.self->request(p->env.outbox, k_window_timeout, resolve_atom::value, std::move(q))
-      .then(
-          [p, resolve](outbox_lookup& r) {
-            if (!r.st) {
-              p->finish(error_response(errc::unavailable, "could not read the outbox; retry", 1));
-              return;
-            }
-            if (r.earlier) {
-              p->finish(replay_response(p->msg, *r.earlier), r.earlier->id);
-              return;
-            }
-            if (resolve) {
-              if (r.peer.empty()) {
-                p->finish(error_response(
-                    errc::unknown_conversation,
-                    "field 'conversation' (or 'to') names no person this gateway knows: '" +
-                        p->msg.conversation +
-                        "' (a pseudonymous conversation is known from the person's messages "
-                        "until they are erased or expire)"));
-                return;
-              }
-              p->msg.to = std::move(r.peer);
-              if (auto valid = adapters::validate(*p->channel, p->out.get(), p->msg); !valid) {
-                p->finish(error_response(valid.err().code, valid.err().message));
-                return;
-              }
-            }
-            judge_and_send(p);
-          },
-          [p](caf::error&) {
-            p->finish(error_response(errc::unavailable, "could not read the outbox; retry", 1));
-          });
-}
-
-/// Whether `to` has the form of `privacy::pseudonymous_peer`: "anon_" + 16 letters and digits.
-bool is_pseudonym(std::string_view to) {
-  constexpr std::string_view prefix = "anon_";
-  return to.size() == prefix.size() + 16 && to.substr(0, prefix.size()) == prefix &&
-         std::all_of(to.begin() + prefix.size(), to.end(),
-                     [](unsigned char ch) { return std::isalnum(ch) != 0; });
-}
-
-/// Answers a key known in memory from the outbox's record of its message.
-void replay_from_outbox(const tenant_api_env& env, api_call& c, const std::string& id,
-                        adapters::outbound_message msg) {
-  if (!env.outbox) {
-    c.reply->answer(error_response(errc::unavailable, "the outbox is restarting; retry", 1));
-    return;
-  }
-  outbox_task task;
-  task.run = [tenant = env.tenant->id, id, msg = std::move(msg),
-              reply = c.reply](store::outbox& box) {
-    auto r = box.get(tenant, id);
-    if (r) {
-      reply->answer(replay_response(msg, *r));
-    } else if (r.err().code == errc::not_found) {
-      reply->answer(error_response(errc::idempotency_conflict,
-                                   "the message this Idempotency-Key created (" + id +
-                                       ") is gone (erased or expired); use a new key"));
-    } else {
-      reply->answer(error_response(errc::unavailable, "could not read the outbox; retry", 1));
-    }
-  };
-  env.self->send(env.outbox, task_atom::value, std::move(task));
 }
 
 event status_event(const config::tenant_config& tenant, const store::outbound_record& r,
@@ -498,6 +263,166 @@ void look_up_receipts(const tenant_api_env& env, std::vector<receipt> receipts) 
   env.self->send(env.outbox, task_atom::value, std::move(task));
 }
 
+/// One `POST /v1/messages` in flight: the flow (outbound/send_flow.hpp) and what its driver
+/// needs to perform the flow's steps. Lives in the tenant actor's context, shared by the
+/// continuations of its requests.
+struct send_run {
+  send_run(tenant_api_env e, outbound::send_flow f, outbound::time_point at, responder_ptr rp)
+      : env(std::move(e)), flow(std::move(f)), admitted_at(at), reply(std::move(rp)) {}
+
+  tenant_api_env env;
+  outbound::send_flow flow;
+  outbound::time_point admitted_at;  ///< steady time of the request (rate limit, key memory)
+  responder_ptr reply;
+  caf::actor sender;  ///< the channel's, from `find_sender` on
+};
+
+/// The send flow's answer as HTTP.
+http_response to_response(const outbound::send_answer& a) {
+  if (a.code != errc::ok) {
+    return error_response(a.code, a.message, a.retry_after_s);
+  }
+  return accepted(a.record, a.replayed);
+}
+
+/// The consent and window policy (actors/send_policy.hpp) on what the flow knows: nothing when
+/// the message may go, else the refusal (counted).
+std::optional<error> decide(const tenant_api_env& env, const outbound::send_flow& f) {
+  const auto& m = f.message();
+  send_facts facts;
+  facts.window = f.sending_side()->window();
+  facts.is_template = m.template_message.has_value();
+  facts.messaging_type = m.messaging_type;
+  facts.tag = m.tag;
+  facts.purpose = privacy::parse_purpose(m.purpose).value_or(privacy::purpose::support);
+  if (env.consents) {
+    facts.consent = env.consents->find(env.tenant->id, f.subject());
+  }
+  facts.tenant_allows_replies = env.tenant->privacy.allow_replies_after_opt_out;
+  facts.last_inbound_ms = f.last_inbound_ms();
+  facts.now = sb::now();
+  auto refusal = decide_send(facts);
+  if (!refusal) {
+    return std::nullopt;
+  }
+  if (auto* c = env.outbound->refusals_counter(refusal->code)) {
+    c->inc();
+  }
+  return error{refusal->code, std::move(refusal->message)};
+}
+
+/// Performs the flow's steps until one waits for an answer or the flow is done, then answers
+/// (and ends the key's time in flight).
+void drive(const std::shared_ptr<send_run>& r) {
+  auto& f = r->flow;
+  auto& env = r->env;
+  auto& out = *env.outbound;
+  for (;;) {
+    switch (f.next()) {
+      case outbound::send_step::admit:
+        f.on_admission(out.admit(f.caller(), r->admitted_at));
+        break;
+      case outbound::send_step::check_key: {
+        outbound::key_memory m;
+        if (const auto* known = out.find_key(f.caller(), f.key(), r->admitted_at)) {
+          m.st = known->in_flight ? outbound::key_memory::state::in_flight
+                                  : outbound::key_memory::state::created;
+          m.id = known->id;
+        }
+        f.on_key(m);
+        break;
+      }
+      case outbound::send_step::find_sender:
+        r->sender = env.sender_of ? env.sender_of(f.channel()) : decltype(r->sender){};
+        f.on_sender(r->sender && env.outbox);
+        if (f.holds_key()) {
+          out.begin_key(f.caller(), f.key(), r->admitted_at);
+        }
+        break;
+      case outbound::send_step::look_up: {
+        // What the outbox knows before the message is judged: the message the request's
+        // Idempotency-Key already created (after a restart the memory of keys is empty, and the
+        // window or consent may have changed since: the first answer stands), and the real peer
+        // of a pseudonymous conversation.
+        outbox_lookup q;
+        q.tenant = env.tenant->id;
+        q.caller = f.caller();
+        q.idempotency_key = f.message().idempotency_key;
+        q.conversation = f.resolving();
+        env.self->request(env.outbox, k_window_timeout, resolve_atom::value, std::move(q))
+            .then(
+                [r](outbox_lookup& l) {
+                  r->flow.on_looked_up({l.st, std::move(l.earlier), std::move(l.peer)});
+                  drive(r);
+                },
+                [r](caf::error&) {
+                  r->flow.on_no_answer();
+                  drive(r);
+                });
+        return;
+      }
+      case outbound::send_step::read_earlier: {
+        // Answered from the outbox's record, on the outbox writer: the flow moves there (a key
+        // known in memory is not held again, so nothing is left to do in the tenant).
+        if (!env.outbox) {
+          f.on_no_answer();
+          break;
+        }
+        outbox_task task;
+        task.run = [tenant = env.tenant->id, flow = std::move(f),
+                    reply = r->reply](store::outbox& box) mutable {
+          flow.on_earlier(box.get(tenant, flow.earlier_id()));
+          reply->answer(to_response(flow.answer()));
+        };
+        env.self->send(env.outbox, task_atom::value, std::move(task));
+        return;
+      }
+      case outbound::send_step::read_window:
+        // The window lives in the conversation actor (restored from the outbox when it starts);
+        // the events committed before this call reached it first (same sender, the tenant).
+        env.self
+            ->request(env.conversation_of(f.message().conversation), k_window_timeout,
+                      window_atom::value, env.outbox)
+            .then(
+                [r](std::int64_t last_inbound_ms) {
+                  r->flow.on_window(last_inbound_ms);
+                  drive(r);
+                },
+                [r](caf::error&) {
+                  r->flow.on_no_answer();
+                  drive(r);
+                });
+        return;
+      case outbound::send_step::decide:
+        f.on_decided(decide(env, f));
+        break;
+      case outbound::send_step::hand_to_sender:
+        env.self->request(r->sender, k_send_timeout, send_atom::value, outbound_send{f.record()})
+            .then(
+                [r](send_accepted& a) {
+                  r->flow.on_sender_reply({a.st, std::move(a.record), a.created});
+                  drive(r);
+                },
+                [r](caf::error&) {
+                  r->flow.on_no_answer();
+                  drive(r);
+                });
+        return;
+      case outbound::send_step::done: {
+        if (f.holds_key()) {
+          out.end_key(f.caller(), f.key(), f.key_id(), outbound::clock::now());
+        }
+        const auto& a = f.answer();
+        if (a.code == errc::ok && !a.replayed) {
+          out.messages_counter(a.record.channel, "queued").inc();
+        }
+        r->reply->answer(to_response(a));
+        return;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // -- message.send -----------------------------------------------------------------------------
@@ -507,112 +432,19 @@ void send_message(const tenant_api_env& env, api_call& c) {
     c.reply->answer(error_response(errc::unavailable, "the tenant is starting; retry", 1));
     return;
   }
-  auto& out = *env.outbound;
-  const auto steady_now = outbound::clock::now();
-  if (int wait_s = out.admit(c.caller, steady_now); wait_s > 0) {
-    c.reply->answer(error_response(errc::rate_limited,
-                                   "this token's send rate limit (send_rate_limit) is exceeded; "
-                                   "retry later",
-                                   wait_s));
-    return;
-  }
-  if (auto type = header_of(c, "content-type"); !type.empty() && !is_json_type(type)) {
-    c.reply->answer(
-        error_response(errc::unsupported_media, "send the body as Content-Type application/json"));
-    return;
-  }
-  auto parsed = adapters::parse_send_request(c.body);
-  if (!parsed) {
-    c.reply->answer(error_response(parsed.err().code, parsed.err().message));
-    return;
-  }
-  adapters::outbound_message msg = std::move(parsed->message);
-  const config::channel_config* ch = env.tenant->find_channel(msg.channel);
-  if (ch == nullptr) {
-    c.reply->answer(error_response(errc::unknown_channel,
-                                   "field 'channel' (or the channel of 'conversation') names no "
-                                   "channel of this tenant: '" +
-                                       msg.channel + "'"));
-    return;
-  }
-  auto sender_side = out.channel(ch->name);
-  adapters::apply_defaults(*ch, sender_side.get(), msg);
-  const bool sendable = sender_side != nullptr;
-  // A pseudonymizing tenant's events name conversations "<channel>:anon_…" (privacy/redact.hpp):
-  // its backend replies by that pseudonym, resolved to the person through the outbox, and a
-  // message to a real id belongs to the same pseudonymous conversation (window, receipts,
-  // events).
-  const bool pseudonymous = sendable && env.tenant->privacy.pseudonymize;
-  const bool resolve = pseudonymous && is_pseudonym(msg.to);
-  std::string account = sendable ? sender_side->account() : std::string();
-  if (pseudonymous && !resolve) {
-    msg.conversation =
-        ch->name + ":" + privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to);
-  }
-  // The recipient's form is checked once the pseudonym is resolved.
-  if (!resolve) {
-    if (auto valid = adapters::validate(*ch, sender_side.get(), msg); !valid) {
-      c.reply->answer(error_response(valid.err().code, valid.err().message));
-      return;
-    }
-  }
-  if (!sendable) {
-    c.reply->answer(error_response(errc::bad_request, "channel '" + ch->name + "' (type " +
-                                                          ch->type + ") cannot send messages"));
-    return;
-  }
-  const std::string key = header_of(c, "idempotency-key");
-  if (!key.empty() && !valid_idempotency_key(key)) {
-    c.reply->answer(error_response(
-        errc::bad_request, "header 'Idempotency-Key' must be 1 to 255 visible ASCII characters"));
-    return;
-  }
-  if (!env.has_outbox) {
-    c.reply->answer(error_response(
-        errc::unavailable, "this gateway keeps no outbox, so it cannot accept messages to send"));
-    return;
-  }
-  if (!key.empty()) {
-    if (const auto* known = out.find_key(c.caller, key, steady_now)) {
-      if (known->in_flight) {
-        c.reply->answer(error_response(
-            errc::idempotency_conflict,
-            "a request with this Idempotency-Key is still in progress; retry once it is answered"));
-      } else {
-        replay_from_outbox(env, c, known->id, std::move(msg));
-      }
-      return;
-    }
-  }
-  caf::actor sender = env.sender_of ? env.sender_of(ch->name) : caf::actor{};
-  if (!sender || !env.outbox) {
-    c.reply->answer(
-        error_response(errc::unavailable, "the channel's sender is restarting; retry", 1));
-    return;
-  }
-
-  auto p = std::make_shared<pending_send>();
-  p->env = env;
-  p->channel = ch;
-  p->out = std::move(sender_side);
-  p->account = std::move(account);
-  p->sender = std::move(sender);
-  p->caller = c.caller;
-  p->pseudonymous = pseudonymous;
-  p->reply = c.reply;
-  msg.id = ids::make("out_");
-  msg.tenant = env.tenant->id;
-  msg.idempotency_key = key;
-  msg.created_at = sb::now();
-  p->msg = std::move(msg);
-  if (!key.empty()) {
-    out.begin_key(c.caller, key, steady_now);
-  }
-  if (!key.empty() || resolve) {
-    look_up_then_send(p, resolve);
-  } else {
-    judge_and_send(p);
-  }
+  outbound::send_request req;
+  req.caller = c.caller;
+  req.content_type = header_of(c, "content-type");
+  req.idempotency_key = header_of(c, "idempotency-key");
+  req.body = std::move(c.body);
+  outbound::send_setup setup;
+  setup.tenant = env.tenant;
+  setup.subject_key = env.outbound->subject_key();
+  setup.has_outbox = env.has_outbox;
+  setup.channel_of = [out = env.outbound](const std::string& name) { return out->channel(name); };
+  auto r = std::make_shared<send_run>(env, outbound::send_flow(std::move(req), std::move(setup)),
+                                      outbound::clock::now(), c.reply);
+  drive(r);
 }
 
 // -- message.get ------------------------------------------------------------------------------

@@ -6,7 +6,9 @@
 // window) and links platform receipts to the messages they are about (`outbound.status`).
 //
 // The handlers run in the tenant actor's context and never block it: disk work runs on the
-// tenant's outbox writer (store/outbox.hpp), the send itself on the channel's sender.
+// tenant's outbox writer (store/outbox.hpp), the send itself on the channel's sender. The steps
+// of a send are the plain state machine `outbound::send_flow` (outbound/send_flow.hpp); the
+// handler performs each step it asks for and feeds the outcome back.
 
 #include <chrono>
 #include <cstdint>

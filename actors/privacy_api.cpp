@@ -19,6 +19,7 @@
 #include "core/log.hpp"
 #include "core/url.hpp"
 #include "privacy/consent.hpp"
+#include "privacy/erasure_flow.hpp"
 
 namespace sb::actors {
 
@@ -86,125 +87,6 @@ result<built_export> build_export(const job_ctx& ctx, const std::string& subject
   out.json =
       export_json(ctx.tenant, subject, *events, k_export_limit, consent_json(ctx, subject), now());
   return out;
-}
-
-// -- erasure ---------------------------------------------------------------------------------
-
-/// One erasure: of a subject, or of everything a channel holds (`privacy_action::erase_channel`).
-struct erasure {
-  std::string subject;  ///< erase this subject, or
-  std::string channel;  ///< every event and subject of this channel
-  std::string actor;    ///< audit: who asked
-  std::string action;   ///< audit: erase, redact, shop_redact, deletion_callback
-  event receipt;        ///< the receipt to store; its privacy block gets receipt id and counts
-};
-
-struct erasure_done {
-  std::string receipt;
-  store::erase_outcome outcome;
-  std::size_t stored = 0;      ///< receipts stored (0: a duplicate of a platform retry)
-  std::size_t duplicates = 0;  ///< receipts recognised as a retry's
-};
-
-using erasure_callback = std::function<void(result<erasure_done>)>;
-
-/// Erases in the store, then makes sure nothing in memory still delivers the subjects' events
-/// (consent registry, push subscribers' windows), then stores the receipt, then audits. `done`
-/// runs once, in `self`'s context: with the outcome, or with the error to answer 503 with (the
-/// request is safe to retry: erasure is idempotent).
-void run_erasure(caf::event_based_actor* self, const job_ctx& ctx, erasure job,
-                 erasure_callback done) {
-  auto& ps = *ctx.ps;
-  const bool channel_wide = !job.channel.empty();
-  auto erased = channel_wide ? ps.erase_channel(ctx.tenant, job.channel)
-                             : ps.erase_subject(ctx.tenant, job.subject);
-  if (!erased) {
-    audit(ps, ctx.tenant, job.actor, job.action, job.subject, "error", erased.err().message);
-    done(error{errc::unavailable, "the erasure could not be completed; retry"});
-    return;
-  }
-  auto outcome = std::move(erased).value();
-  const std::string receipt = new_receipt_id();
-  erased_notice notice;
-  notice.tenant = ctx.tenant;
-  notice.through_seq = ctx.log->head(ctx.tenant);
-  // Always told, also when the store held no event of the subject: other parts of the tenant
-  // (the outbox) may hold some of its data.
-  if (channel_wide) {
-    notice.subjects = outcome.subjects;
-  } else {
-    notice.subjects.push_back(job.subject);
-  }
-  if (ctx.consents) {
-    // The registry drops the subjects' consent state (the store deleted the records too) and
-    // stops forwarding what streams may already have read of them.
-    if (channel_wide) {
-      for (const auto& s : outcome.subjects) {
-        ctx.consents->mark_erased(ctx.tenant, s, notice.through_seq);
-      }
-    } else {
-      ctx.consents->mark_erased(ctx.tenant, job.subject, notice.through_seq);
-    }
-  }
-  auto finish = [self, ctx, job = std::move(job), outcome, receipt, channel_wide,
-                 done](const erased_notice&) mutable {
-    auto& info = *job.receipt.privacy;
-    info.receipt = receipt;
-    info.erased =
-        privacy_info::erased_counts{outcome.events, outcome.dedupe_keys, outcome.dead_letters,
-                                    static_cast<std::uint64_t>(outcome.subjects.size())};
-    std::vector<event> receipts{std::move(job.receipt)};
-    emit_events(
-        self, ctx.store, ctx.tenant_actor, std::move(receipts), ctx.timeout,
-        [ctx, actor = job.actor, action = job.action, subject = job.subject, outcome, receipt,
-         channel_wide, done](result<std::vector<event>> stored) {
-          auto& ps = *ctx.ps;
-          const auto detail = erase_detail(receipt, outcome, channel_wide);
-          if (!stored) {
-            audit(ps, ctx.tenant, actor, action, subject, "error",
-                  detail + " receipt_not_stored: " + stored.err().message);
-            done(error{errc::unavailable,
-                       "the erasure is done but its receipt could not be stored; retry"});
-            return;
-          }
-          if (!audit(ps, ctx.tenant, actor, action, subject, "ok", detail)) {
-            done(error{errc::unavailable, "the erasure is done but could not be audited; retry"});
-            return;
-          }
-          erasure_done d;
-          d.receipt = receipt;
-          d.outcome = outcome;
-          d.stored = stored->size();
-          d.duplicates = stored->empty() ? 1 : 0;
-          done(std::move(d));
-        });
-  };
-  if (notice.subjects.empty() || !ctx.tenant_actor) {
-    finish(notice);
-    return;
-  }
-  // The answer waits until no push window holds the subjects' events any more: nothing of an
-  // erased subject is delivered after the erasure is acknowledged.
-  self->request(ctx.tenant_actor, k_purge_timeout * 2, erased_atom::value, notice)
-      .then([finish, notice](std::uint64_t) mutable { finish(notice); },
-            [finish, notice, tenant = ctx.tenant](caf::error& err) mutable {
-              log::warn("privacy", "tenant ", tenant,
-                        ": push subscribers did not confirm dropping erased events (",
-                        caf::to_string(err), ")");
-              finish(notice);
-            });
-}
-
-std::string erase_response(const std::string& subject, const erasure_done& d) {
-  std::string body;
-  json::writer w(body);
-  w.begin_object().key("receipt").value(d.receipt).key("subject").value(subject);
-  w.key("erased").begin_object();
-  w.key("events").value(d.outcome.events).key("dedupe_keys").value(d.outcome.dedupe_keys);
-  w.key("dead_letters").value(d.outcome.dead_letters);
-  w.key("key_destroyed").value(d.outcome.key_destroyed);
-  w.end_object().end_object();
-  return body;
 }
 
 // -- platform privacy requests: each carried out once -----------------------------------------
@@ -286,6 +168,196 @@ claim_ptr claim_request(const job_ctx& ctx, const std::string& channel, const st
   return std::make_shared<request_claim>(ctx, channel, kind, std::move(c).value());
 }
 
+/// Claims the platform's privacy request `request` (its signed bytes, or a hash of them) of
+/// `kind` on `channel` for an erasure: what the store says, as the erasure flow takes it; when
+/// newly claimed, `out` holds the claim.
+privacy::claim_outcome claim_for_erasure(const job_ctx& ctx, const std::string& channel,
+                                         const std::string& kind, std::string_view request,
+                                         claim_ptr& out) {
+  using st = privacy::claim_outcome::state;
+  auto c = ctx.ps->claim_privacy_request(ctx.tenant, channel, kind, request);
+  if (!c) {
+    log::error("privacy", "tenant ", ctx.tenant, ": cannot look up a ", kind,
+               " request: ", c.err().message);
+    return {st::failed, {}};
+  }
+  switch (c->st) {
+    case store::privacy_request_claim::state::done:
+      return {st::done, c->done.code};
+    case store::privacy_request_claim::state::in_progress:
+      return {st::in_progress, {}};
+    case store::privacy_request_claim::state::claimed:
+      break;
+  }
+  out = std::make_shared<request_claim>(ctx, channel, kind, std::move(c).value());
+  return {st::claimed, {}};
+}
+
+// -- erasure ---------------------------------------------------------------------------------
+
+/// The answer to a data-deletion callback: where the status is, and the code.
+http_response deletion_answer(const job_ctx& ctx, const std::string& code) {
+  http_response resp;
+  json::writer w(resp.body);
+  w.begin_object();
+  w.key("url").value(ctx.cfg->public_url() + "/v1/deletion-status/" + code);
+  w.key("confirmation_code").value(code);
+  w.end_object();
+  return resp;
+}
+
+/// One erasure in a privacy job: the flow (privacy/erasure_flow.hpp) and what its driver needs
+/// to perform the flow's steps. Lives in the job's worker, shared by the continuations of its
+/// requests; a platform request's claim is abandoned with it unless recorded.
+struct erasure_run {
+  erasure_run(caf::event_based_actor* s, job_ctx c, privacy::erasure_request request,
+              responder_ptr rp)
+      : self(s), ctx(std::move(c)), flow(std::move(request)), reply(std::move(rp)) {}
+
+  caf::event_based_actor* self = nullptr;
+  job_ctx ctx;
+  privacy::erasure_flow flow;
+  responder_ptr reply;
+  /// A platform request: where it came from, what it is, its bytes (`claim`), the claim.
+  std::string request_channel;
+  std::string request_kind;
+  std::string request_bytes;
+  claim_ptr claim;
+  timestamp requested;            ///< a deletion callback's arrival
+  std::uint64_t through_seq = 0;  ///< the log's head when the subjects were forgotten
+};
+
+/// The flow's answer in the form its origin expects.
+http_response erasure_response(const erasure_run& r) {
+  const auto& f = r.flow;
+  const auto& a = f.answer();
+  if (a.code != errc::ok) {
+    return unavailable(a.message);
+  }
+  switch (f.request().origin) {
+    case privacy::erasure_origin::api: {
+      http_response res;
+      json::writer w(res.body);
+      w.begin_object().key("receipt").value(a.receipt).key("subject").value(f.subject());
+      w.key("erased").begin_object();
+      w.key("events").value(a.outcome.events).key("dedupe_keys").value(a.outcome.dedupe_keys);
+      w.key("dead_letters").value(a.outcome.dead_letters);
+      w.key("key_destroyed").value(a.outcome.key_destroyed);
+      w.end_object().end_object();
+      return res;
+    }
+    case privacy::erasure_origin::deletion_callback:
+      // The same signed_request again (Meta's retry, or a replay within the hour) is answered
+      // with the first one's code: one erasure, one audit entry.
+      return deletion_answer(r.ctx, a.replayed ? a.replayed_code : f.request().code);
+    case privacy::erasure_origin::platform_request:
+      return a.replayed ? accepted_response(0, 1) : accepted_response(a.stored, a.duplicates);
+  }
+  return unavailable("the erasure could not be completed; retry");
+}
+
+/// Records the platform request as carried out: a deletion callback's status page first, then
+/// the claim.
+bool record_request(erasure_run& r) {
+  const auto& f = r.flow;
+  if (f.request().origin == privacy::erasure_origin::deletion_callback) {
+    store::deletion_request d;
+    d.code = f.record_code();
+    d.tenant = r.ctx.tenant;
+    d.channel = r.request_channel;
+    d.subject = f.subject();
+    d.state = "completed";
+    d.requested_at = r.requested;
+    d.completed_at = now();
+    if (auto s = r.ctx.ps->put_deletion_request(d); !s) {
+      log::error("privacy", "cannot store a deletion request of tenant ", r.ctx.tenant, ": ",
+                 s.err().message);
+      return false;
+    }
+  }
+  return r.claim && r.claim->finish(f.record_code());
+}
+
+/// Performs the flow's steps until one waits for an answer or the flow is done, then answers.
+/// The store's steps run here, in the privacy worker; the tenant's and the store writer's are
+/// requests whose answers continue the flow in this worker.
+void drive(const std::shared_ptr<erasure_run>& r) {
+  auto& f = r->flow;
+  auto& ctx = r->ctx;
+  auto& ps = *ctx.ps;
+  for (;;) {
+    switch (f.next()) {
+      case privacy::erasure_step::claim:
+        f.on_claimed(claim_for_erasure(ctx, r->request_channel, r->request_kind, r->request_bytes,
+                                       r->claim));
+        break;
+      case privacy::erasure_step::erase:
+        f.on_erased(f.channel_wide() ? ps.erase_channel(ctx.tenant, f.channel())
+                                     : ps.erase_subject(ctx.tenant, f.subject()));
+        break;
+      case privacy::erasure_step::forget:
+        // The registry drops the subjects' consent state (the store deleted the records too) and
+        // stops forwarding what streams may already have read of them.
+        r->through_seq = ctx.log->head(ctx.tenant);
+        if (ctx.consents) {
+          for (const auto& s : f.erased_subjects()) {
+            ctx.consents->mark_erased(ctx.tenant, s, r->through_seq);
+          }
+        }
+        f.on_forgotten();
+        break;
+      case privacy::erasure_step::notify: {
+        if (!ctx.tenant_actor) {
+          f.on_notified();
+          break;
+        }
+        // The answer waits until no push window holds the subjects' events any more: nothing of
+        // an erased subject is delivered after the erasure is acknowledged.
+        erased_notice notice;
+        notice.tenant = ctx.tenant;
+        notice.subjects = f.erased_subjects();
+        notice.through_seq = r->through_seq;
+        r->self->request(ctx.tenant_actor, k_purge_timeout * 2, erased_atom::value, notice)
+            .then(
+                [r](std::uint64_t) {
+                  r->flow.on_notified();
+                  drive(r);
+                },
+                [r](caf::error& err) {
+                  log::warn("privacy", "tenant ", r->ctx.tenant,
+                            ": push subscribers did not confirm dropping erased events (",
+                            caf::to_string(err), ")");
+                  r->flow.on_notified();
+                  drive(r);
+                });
+        return;
+      }
+      case privacy::erasure_step::store_receipt:
+        emit_events(r->self, ctx.store, ctx.tenant_actor, {f.receipt()}, ctx.timeout,
+                    [r](result<std::vector<event>> stored) {
+                      if (stored) {
+                        r->flow.on_receipt_stored(stored->size());
+                      } else {
+                        r->flow.on_receipt_stored(std::move(stored).err());
+                      }
+                      drive(r);
+                    });
+        return;
+      case privacy::erasure_step::audit: {
+        const auto& a = f.audit_entry();
+        f.on_audited(audit(ps, ctx.tenant, a.actor, a.action, a.subject, a.outcome, a.detail));
+        break;
+      }
+      case privacy::erasure_step::record:
+        f.on_recorded(record_request(*r));
+        break;
+      case privacy::erasure_step::done:
+        r->reply->answer(erasure_response(*r));
+        return;
+    }
+  }
+}
+
 // -- small parsing helpers ---------------------------------------------------------------------
 
 /// A non-negative integer query parameter; `fallback` when absent. nullopt when malformed.
@@ -326,7 +398,7 @@ void write_audit_entry(json::writer& w, const store::audit_entry& a) {
 // -- plain logic -----------------------------------------------------------------------------
 
 std::string new_receipt_id() {
-  return ids::make("era_");
+  return privacy::new_receipt_id();
 }
 
 std::string new_deletion_code() {
@@ -345,18 +417,6 @@ event privacy_receipt(std::string type, const std::string& tenant, privacy_info 
   e.type = std::move(type);
   e.privacy = std::move(info);
   return e;
-}
-
-std::string erase_detail(const std::string& receipt, const store::erase_outcome& o,
-                         bool channel_wide) {
-  std::string d = "receipt=" + receipt + " events=" + std::to_string(o.events) +
-                  " dedupe_keys=" + std::to_string(o.dedupe_keys) +
-                  " dead_letters=" + std::to_string(o.dead_letters) +
-                  " key_destroyed=" + (o.key_destroyed ? "true" : "false");
-  if (channel_wide) {
-    d += " subjects=" + std::to_string(o.subjects.size());
-  }
-  return d;
 }
 
 std::string export_json(const std::string& tenant, const std::string& subject,
@@ -466,7 +526,8 @@ void erase_subject(const tenant_api_env& env, api_call& c) {
     c.reply->answer(no_privacy_store());
     return;
   }
-  erasure job;
+  privacy::erasure_request job;
+  job.origin = privacy::erasure_origin::api;
   job.subject = *subject;
   job.actor = caller_of(c);
   job.action = "erase";
@@ -475,16 +536,7 @@ void erase_subject(const tenant_api_env& env, api_call& c) {
   job.receipt = privacy_receipt(event_type::privacy_erased, ctx.tenant, std::move(info));
   spawn_job(env, c.reply,
             [ctx, job = std::move(job), reply = c.reply](caf::event_based_actor* self) mutable {
-              const std::string subject = job.subject;
-              run_erasure(self, ctx, std::move(job), [reply, subject](result<erasure_done> d) {
-                if (!d) {
-                  reply->answer(unavailable(d.err().message));
-                  return;
-                }
-                http_response r;
-                r.body = erase_response(subject, *d);
-                reply->answer(std::move(r));
-              });
+              drive(std::make_shared<erasure_run>(self, ctx, std::move(job), reply));
             });
 }
 
@@ -534,17 +586,6 @@ std::string deletion_unavailable() {
          " channels have a data-deletion callback";
 }
 
-/// The answer to a data-deletion callback: where the status is, and the code.
-http_response deletion_answer(const job_ctx& ctx, const std::string& code) {
-  http_response resp;
-  json::writer w(resp.body);
-  w.begin_object();
-  w.key("url").value(ctx.cfg->public_url() + "/v1/deletion-status/" + code);
-  w.key("confirmation_code").value(code);
-  w.end_object();
-  return resp;
-}
-
 constexpr const char* k_deletion_kind = "data_deletion";
 
 }  // namespace
@@ -584,64 +625,30 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
   const auto account = info->account(*ch);
   const auto subject = ids::subject_id(derive_subject_key(ctx.cfg->storage.master_key, ctx.tenant),
                                        ch->type, account, payload->user_id);
-  const std::string code = new_deletion_code();
-  erasure job;
+  privacy::erasure_request job;
+  job.origin = privacy::erasure_origin::deletion_callback;
   job.subject = subject;
   job.actor = "platform:" + ch->name;
   job.action = "deletion_callback";
+  job.code = new_deletion_code();
   privacy_info pi;
   pi.subject = subject;
   pi.platform_id = payload->user_id;
-  pi.request = code;
+  pi.request = job.code;
   job.receipt = privacy_receipt(event_type::privacy_redact, ctx.tenant, std::move(pi));
   job.receipt.kind = "data_deletion";
   job.receipt.channel = {ch->name, ch->type, account};
   const timestamp requested = now();
   spawn_job(env, c.reply,
-            [ctx, job = std::move(job), code, requested, channel = ch->name,
+            [ctx, job = std::move(job), requested, channel = ch->name,
              signed_request = std::move(field).value(),
              reply = c.reply](caf::event_based_actor* self) mutable {
-              // The same signed_request again (Meta's retry, or a replay within the hour) is
-              // answered with the first one's code: one erasure, one audit entry.
-              auto claim = claim_request(ctx, channel, k_deletion_kind, signed_request, reply,
-                                         [&ctx, &reply](const store::privacy_request& done) {
-                                           reply->answer(deletion_answer(ctx, done.code));
-                                         });
-              if (!claim) {
-                return;
-              }
-              const std::string subject = job.subject;
-              run_erasure(
-                  self, ctx, std::move(job),
-                  [ctx, claim, code, requested, channel, subject, reply](result<erasure_done> d) {
-                    if (!d) {
-                      reply->answer(unavailable(d.err().message));
-                      return;
-                    }
-                    store::deletion_request r;
-                    r.code = code;
-                    r.tenant = ctx.tenant;
-                    r.channel = channel;
-                    r.subject = subject;
-                    r.state = "completed";
-                    r.requested_at = requested;
-                    r.completed_at = now();
-                    if (auto s = ctx.ps->put_deletion_request(r); !s) {
-                      log::error("privacy", "cannot store a deletion request of tenant ",
-                                 ctx.tenant, ": ", s.err().message);
-                      reply->answer(
-                          unavailable("the data is deleted but the request could not "
-                                      "be recorded; retry"));
-                      return;
-                    }
-                    if (!claim->finish(code)) {
-                      reply->answer(
-                          unavailable("the data is deleted but the request could not "
-                                      "be recorded; retry"));
-                      return;
-                    }
-                    reply->answer(deletion_answer(ctx, code));
-                  });
+              auto r = std::make_shared<erasure_run>(self, ctx, std::move(job), reply);
+              r->request_channel = channel;
+              r->request_kind = k_deletion_kind;
+              r->request_bytes = std::move(signed_request);
+              r->requested = requested;
+              drive(r);
             });
 }
 
@@ -801,64 +808,40 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   // webhook id) is the same request.
   const auto body_hash = crypto::sha256(w.body);
   std::string request(reinterpret_cast<const char*>(body_hash.data()), body_hash.size());
-  spawn_job(
-      env, reply,
-      [ctx, channel = ch->name, parsed = std::move(events.front()), request = std::move(request),
-       info, reply](caf::event_based_actor* self) mutable {
-        const auto action = info->privacy.request_action(parsed.kind);
-        const std::string actor = "platform:" + channel;
-        auto claim = claim_request(
-            ctx, channel, parsed.kind, request, reply,
-            [&reply](const store::privacy_request&) { reply->answer(accepted_response(0, 1)); });
-        if (!claim) {
-          return;
-        }
-        if (action == adapters::privacy_action::export_person) {
-          webhook_data_request(self, ctx, std::move(parsed), actor, claim, reply);
-          return;
-        }
-        erasure job;
-        job.actor = actor;
-        if (action == adapters::privacy_action::erase_channel) {
-          job.channel = channel;
-          job.action = "shop_redact";
-        } else {
-          job.subject = parsed.subject;
-          job.action = "redact";
-        }
-        job.receipt = webhook_receipt(std::move(parsed), job.subject);
-        if (job.channel.empty() && job.subject.empty()) {
-          // An erasure naming the person by something else than an id (an e-mail): no subject
-          // of ours can match (the gateway never keys anyone by e-mail). Recorded,
-          // acknowledged, nothing to erase.
-          emit_events(self, ctx.store, ctx.tenant_actor, {std::move(job.receipt)}, ctx.timeout,
-                      [ctx, actor, claim, reply](result<std::vector<event>> stored) {
-                        if (!stored) {
-                          reply->answer(unavailable(stored.err().message));
-                          return;
-                        }
-                        audit(*ctx.ps, ctx.tenant, actor, "redact", "", "not_found",
-                              "no customer id");
-                        if (!claim->finish("")) {
-                          reply->answer(unavailable("the request could not be recorded"));
-                          return;
-                        }
-                        reply->answer(accepted_response(stored->size(), stored->empty() ? 1 : 0));
-                      });
-          return;
-        }
-        run_erasure(self, ctx, std::move(job), [claim, reply](result<erasure_done> d) {
-          if (!d) {
-            reply->answer(unavailable(d.err().message));
-            return;
-          }
-          if (!claim->finish(d->receipt)) {
-            reply->answer(unavailable("the erasure is done but could not be recorded; retry"));
-            return;
-          }
-          reply->answer(accepted_response(d->stored, d->duplicates));
-        });
-      });
+  spawn_job(env, reply,
+            [ctx, channel = ch->name, parsed = std::move(events.front()),
+             request = std::move(request), info, reply](caf::event_based_actor* self) mutable {
+              const auto action = info->privacy.request_action(parsed.kind);
+              const std::string actor = "platform:" + channel;
+              if (action == adapters::privacy_action::export_person) {
+                auto claim = claim_request(ctx, channel, parsed.kind, request, reply,
+                                           [&reply](const store::privacy_request&) {
+                                             reply->answer(accepted_response(0, 1));
+                                           });
+                if (!claim) {
+                  return;
+                }
+                webhook_data_request(self, ctx, std::move(parsed), actor, claim, reply);
+                return;
+              }
+              privacy::erasure_request job;
+              job.origin = privacy::erasure_origin::platform_request;
+              job.actor = actor;
+              if (action == adapters::privacy_action::erase_channel) {
+                job.channel = channel;
+                job.action = "shop_redact";
+              } else {
+                job.subject = parsed.subject;
+                job.action = "redact";
+              }
+              std::string kind = parsed.kind;
+              job.receipt = webhook_receipt(std::move(parsed), job.subject);
+              auto r = std::make_shared<erasure_run>(self, ctx, std::move(job), reply);
+              r->request_channel = channel;
+              r->request_kind = std::move(kind);
+              r->request_bytes = std::move(request);
+              drive(r);
+            });
 }
 
 // -- in the tenant ---------------------------------------------------------------------------

@@ -11,7 +11,9 @@
 // disk, and no call starts a thread. Platform privacy requests (privacy webhooks, deletion
 // callbacks) are carried out once: the store records each by a keyed digest
 // of its signed bytes (store::privacy_store::claim_privacy_request), and the same request again
-// is answered as before without erasing or auditing anything again.
+// is answered as before without erasing or auditing anything again. The steps of an erasure are
+// the plain state machine `privacy::erasure_flow` (privacy/erasure_flow.hpp), which the handlers
+// drive.
 
 #include <cstdint>
 #include <memory>
@@ -30,7 +32,6 @@ inline constexpr std::size_t k_export_limit = 10000;
 
 // The API handlers of this file (export, erasure, audit, Meta's data-deletion callback and its
 // status page) are declared in actors/api_handlers.hpp.
-
 
 // -- privacy webhooks (routed here by the tenant actor) -------------------------------------
 
@@ -70,7 +71,7 @@ std::string export_json(const std::string& tenant, const std::string& subject,
                         const std::vector<store::stored_event>& events, std::size_t limit,
                         const std::string& consent_json, timestamp exported_at);
 
-/// A new erasure receipt id: "era_" + ULID.
+/// A new erasure receipt id: "era_" + ULID (`privacy::new_receipt_id`).
 std::string new_receipt_id();
 
 /// A new deletion confirmation code: "del_" + ULID + 16 random Crockford characters (80 more
@@ -81,10 +82,5 @@ std::string new_deletion_code();
 /// one is given, and the privacy block; no `subject` (sealed under the tenant's key, so it
 /// survives the erasure it reports), no sender, conversation or content.
 event privacy_receipt(std::string type, const std::string& tenant, privacy_info info);
-
-/// The audit detail of an erasure: "receipt=era_.. events=n dedupe_keys=n dead_letters=n
-/// key_destroyed=true|false[ subjects=n]".
-std::string erase_detail(const std::string& receipt, const store::erase_outcome& o,
-                         bool channel_wide);
 
 }  // namespace sb::actors
