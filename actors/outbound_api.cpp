@@ -26,8 +26,8 @@ outbound_api_state::outbound_api_state(const config::config& cfg,
     : tenant_(tenant.id), subject_key_(derive_subject_key(cfg.storage.master_key, tenant.id)) {
   for (const auto& sub : tenant.subscribers) {
     if (sub.send_rate_limit.rps > 0) {
-      send_limits_.emplace(sub.name, outbound::token_bucket::per_second(sub.send_rate_limit.rps,
-                                                                        sub.send_rate_limit.burst));
+      send_limits_.emplace(
+          sub.name, token_bucket::per_second(sub.send_rate_limit.rps, sub.send_rate_limit.burst));
     }
   }
   for (const auto& ch : tenant.channels) {
