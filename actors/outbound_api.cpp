@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "privacy/consent.hpp"
 #include "privacy/redact.hpp"
+#include "store/outbound_dedupe_key.hpp"
 
 namespace sb::actors {
 
@@ -282,7 +283,7 @@ void hand_to_sender(const std::shared_ptr<pending_send>& p) {
   r.channel = m.channel;
   r.conversation = m.conversation;
   // No plain column holds the id of a pseudonymizing tenant's person (store/outbox.hpp).
-  r.recipient = p->pseudonymous ? m.conversation.substr(m.channel.size() + 1) : m.to;
+  r.recipient = p->pseudonymous ? conversation_key::parse(m.conversation).value().peer() : m.to;
   r.subject = p->subject;
   r.purpose = m.purpose;
   r.message = adapters::to_json(m);
@@ -458,7 +459,7 @@ event status_event(const config::tenant_config& tenant, const store::outbound_re
   o.error_title = what.error_title;
   e.outbound = std::move(o);
   // One event per message and state, however often the platform repeats the receipt.
-  e.dedupe_key = "outbound:" + r.id + ":" + store::to_string(what.state);
+  e.dedupe_key = store::outbound_dedupe_key(r.id, what.state).str();
   return e;
 }
 
@@ -546,8 +547,8 @@ void send_message(const tenant_api_env& env, api_call& c) {
   const bool resolve = pseudonymous && is_pseudonym(msg.to);
   std::string account = sendable ? sender_side->account() : std::string();
   if (pseudonymous && !resolve) {
-    msg.conversation =
-        ch->name + ":" + privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to);
+    msg.conversation = conversation_key::format(
+        ch->name, privacy::pseudonymous_peer(out.subject_key(), ch->type, account, msg.to));
   }
   // The recipient's form is checked once the pseudonym is resolved.
   if (!resolve) {
@@ -680,7 +681,8 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
       w.conversation = e.conversation;
       w.at_ms = at;
       w.subject = e.subject;
-      if (pseudonymous && !e.peer.empty() && e.conversation != e.channel.name + ":" + e.peer) {
+      if (pseudonymous && !e.peer.empty() &&
+          e.conversation != conversation_key::format(e.channel.name, e.peer)) {
         w.peer = e.peer;
       }
       batch.writes.push_back(std::move(w));
