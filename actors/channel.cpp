@@ -132,9 +132,10 @@ void quarantine_and_answer(channel_ptr self, quarantine_body q, responder_ptr re
 void reingest(channel_ptr self, reingest_msg& m) {
   auto& st = self->state;
   if (st.stored == nullptr) {  // no webhook yet since this actor started
-    st.stored = &metrics::catalog::events_stored().with({st.logic->tenant(), st.logic->name()});
-    st.duplicates =
-        &metrics::catalog::events_duplicate().with({st.logic->tenant(), st.logic->name()});
+    st.stored = &metrics::catalog::events_stored().with(
+        {{"tenant", st.logic->tenant()}, {"channel", st.logic->name()}});
+    st.duplicates = &metrics::catalog::events_duplicate().with(
+        {{"tenant", st.logic->tenant()}, {"channel", st.logic->name()}});
   }
   auto outcome = self->state.logic->reingest(m.headers, m.body);
   if (auto* now = std::get_if<respond_now>(&outcome)) {
@@ -170,9 +171,12 @@ channel_actor::behavior_type channel_behavior(channel_ptr self,
         auto& st = self->state;
         if (st.depth == nullptr) {  // m.w.tenant was matched against the config by the edge
           const std::string& ch = st.logic->name();
-          st.depth = &metrics::catalog::mailbox_depth().with({m.w.tenant, ch});
-          st.stored = &metrics::catalog::events_stored().with({m.w.tenant, ch});
-          st.duplicates = &metrics::catalog::events_duplicate().with({m.w.tenant, ch});
+          st.depth =
+              &metrics::catalog::mailbox_depth().with({{"tenant", m.w.tenant}, {"channel", ch}});
+          st.stored =
+              &metrics::catalog::events_stored().with({{"tenant", m.w.tenant}, {"channel", ch}});
+          st.duplicates =
+              &metrics::catalog::events_duplicate().with({{"tenant", m.w.tenant}, {"channel", ch}});
         }
         const auto depth = self->mailbox().size();
         st.depth->set(static_cast<std::int64_t>(depth));

@@ -10,6 +10,7 @@
 
 #include "adapters/adapter.hpp"
 #include "config/config.hpp"
+#include "http/response.hpp"
 
 /// The gateway as the HTTP layer sees it: the one bridge between Beast sessions and the actor
 /// system. No CAF type appears here, so HTTP translation units never include CAF headers.
@@ -20,20 +21,11 @@
 /// strand inside those callbacks.
 namespace sb::actors {
 
-struct http_response {
-  int status = 200;
-  std::string body;  ///< JSON unless content_type says otherwise
-  std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;  ///< extra, e.g. Retry-After
-  errc code = errc::ok;  ///< of an `error_response`: the HTTP layer counts rejections by it
-};
-
-/// Builds the JSON error body of the contract: {"error":"<code>","message":"<text>"} with the
-/// status of `sb::http_status(code)`; `retry_after_s` > 0 adds a Retry-After header.
-http_response error_response(errc code, std::string_view message, int retry_after_s = 0);
-
-/// The HTTP status for an error code: the one exhaustive mapping of `errc` to the wire.
-int http_status(errc code) noexcept;
+/// The HTTP layer's response value and the one mapping of `errc` to the wire
+/// (http/response.hpp), in the spelling the actors use.
+using http_response = http::response;
+using http::error_response;
+using http::http_status;
 
 /// Answers one HTTP request exactly once, from any thread. If it is destroyed unanswered
 /// (the actor that held it crashed, or its message was dropped), it answers 503 `unavailable`

@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "outbound/send_flow.hpp"
 #include "privacy/consent.hpp"
+#include "store/outbound_dedupe_key.hpp"
 
 namespace sb::actors {
 
@@ -24,8 +25,8 @@ outbound_api_state::outbound_api_state(const config::config& cfg,
     : tenant_(tenant.id), subject_key_(derive_subject_key(cfg.storage.master_key, tenant.id)) {
   for (const auto& sub : tenant.subscribers) {
     if (sub.send_rate_limit.rps > 0) {
-      send_limits_.emplace(sub.name, outbound::token_bucket::per_second(sub.send_rate_limit.rps,
-                                                                        sub.send_rate_limit.burst));
+      send_limits_.emplace(
+          sub.name, token_bucket::per_second(sub.send_rate_limit.rps, sub.send_rate_limit.burst));
     }
   }
   for (const auto& ch : tenant.channels) {
@@ -223,7 +224,7 @@ event status_event(const config::tenant_config& tenant, const store::outbound_re
   o.error_title = what.error_title;
   e.outbound = std::move(o);
   // One event per message and state, however often the platform repeats the receipt.
-  e.dedupe_key = "outbound:" + r.id + ":" + store::to_string(what.state);
+  e.dedupe_key = store::outbound_dedupe_key(r.id, what.state).str();
   return e;
 }
 
@@ -512,7 +513,8 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
       w.conversation = e.conversation;
       w.at_ms = at;
       w.subject = e.subject;
-      if (pseudonymous && !e.peer.empty() && e.conversation != e.channel.name + ":" + e.peer) {
+      if (pseudonymous && !e.peer.empty() &&
+          e.conversation != conversation_key::format(e.channel.name, e.peer)) {
         w.peer = e.peer;
       }
       batch.writes.push_back(std::move(w));

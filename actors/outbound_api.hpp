@@ -23,7 +23,8 @@
 #include "actors/status_correlation.hpp"
 #include "adapters/outbound.hpp"
 #include "core/metrics.hpp"
-#include "outbound/token_bucket.hpp"
+#include "core/token_bucket.hpp"
+#include "outbound/clock.hpp"
 
 namespace sb::actors {
 
@@ -89,7 +90,7 @@ class outbound_api_state {
   std::string tenant_;
   std::string subject_key_;
   std::unordered_map<std::string, metrics::counter*> counters_;  // "<channel>\n<state>"
-  std::unordered_map<std::string, outbound::token_bucket> send_limits_;  // by subscriber
+  std::unordered_map<std::string, token_bucket> send_limits_;    // by subscriber
   std::unordered_map<std::string, key_entry> keys_;
   std::deque<std::string> key_order_;  // insertion order, for the bound
   status_correlator correlator_;

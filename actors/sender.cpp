@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "outbound/send_scheduler.hpp"
+#include "store/outbound_dedupe_key.hpp"
 
 namespace sb::actors {
 
@@ -309,7 +310,7 @@ void announce(sender_ptr self, const store::outbound_record& r, store::outbound_
   o.error_title = title;
   e.outbound = std::move(o);
   // One event per message and state: a message sent again after a restart is announced once.
-  e.dedupe_key = "outbound:" + r.id + ":" + store::to_string(state);
+  e.dedupe_key = store::outbound_dedupe_key(r.id, state).str();
   st.unannounced.push_back(std::move(e));
   flush_events(self);
 }
@@ -706,9 +707,11 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
   const auto& channel = st.init.channel.name;
   st.sent_total = &metrics::catalog::outbound_messages(tenant, channel, "sent");
   st.failed_total = &metrics::catalog::outbound_messages(tenant, channel, "failed");
-  st.retries_total = &metrics::catalog::outbound_retries().with({tenant, channel});
-  st.rate_limited_total = &metrics::catalog::outbound_rate_limited().with({tenant, channel});
-  st.queue = &metrics::catalog::outbound_queue().with({tenant, channel});
+  st.retries_total =
+      &metrics::catalog::outbound_retries().with({{"tenant", tenant}, {"channel", channel}});
+  st.rate_limited_total =
+      &metrics::catalog::outbound_rate_limited().with({{"tenant", tenant}, {"channel", channel}});
+  st.queue = &metrics::catalog::outbound_queue().with({{"tenant", tenant}, {"channel", channel}});
   self->set_exit_handler([=](caf::exit_msg& m) { self->quit(m.reason); });
   // A tenant that crashed is restarted with new senders: this one must not send beside its
   // successor. (Only the parent is monitored: every down message is the parent's.)

@@ -535,7 +535,7 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
   st.purposes = privacy::purposes_of(st.init.sub.purposes);
   {
     namespace cat = metrics::catalog;
-    const std::vector<std::string> labels{st.init.tenant, st.init.sub.name};
+    const metrics::labels labels{{"tenant", st.init.tenant}, {"subscriber", st.init.sub.name}};
     st.attempts = &cat::push_attempts().with(labels);
     st.delivered = &cat::push_delivered().with(labels);
     st.failures = &cat::push_failures().with(labels);

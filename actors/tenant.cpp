@@ -464,11 +464,12 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   auto& st = self->state;
   st.init = std::move(init);
   st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
-  st.depth = &metrics::catalog::mailbox_depth().with({st.cfg->id, ""});
+  st.depth = &metrics::catalog::mailbox_depth().with({{"tenant", st.cfg->id}, {"channel", ""}});
   st.conversations.emplace(st.init.cfg->limits.conversations_per_tenant);
-  st.conversations_live = &metrics::catalog::conversation_actors().with({st.cfg->id});
+  st.conversations_live = &metrics::catalog::conversation_actors().with({{"tenant", st.cfg->id}});
   st.conversations_live->set(0);
-  st.conversations_evicted = &metrics::catalog::conversation_evictions().with({st.cfg->id});
+  st.conversations_evicted =
+      &metrics::catalog::conversation_evictions().with({{"tenant", st.cfg->id}});
   // Everything stored before this tenant actor started is announced: a previous one committed
   // it, or it is gone with that actor (its keywords were applied or are retried).
   st.announced = announced_head{st.init.stores.log->head(st.cfg->id)};

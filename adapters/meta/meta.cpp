@@ -178,7 +178,7 @@ class page_adapter final : public adapter {
     e.peer = peer;
     e.subject_source = peer;
     if (!peer.empty()) {
-      e.conversation = channel_.name + ":" + peer;
+      e.conversation = conversation_key::format(channel_.name, peer);
     }
     if (!sender_id.empty()) {
       e.sender = sender_info{sender_id, {}, {}};

@@ -322,12 +322,12 @@ result<outbound_request_body> parse_send_request(std::string_view json) {
     if (!m.channel.empty() || !m.to.empty()) {
       return bad("give either 'conversation' or 'channel' and 'to', not both");
     }
-    const auto colon = conversation.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == conversation.size()) {
+    auto key = conversation_key::parse(conversation);
+    if (!key) {
       return bad("field 'conversation' must be \"<channel>:<recipient>\"");
     }
-    m.channel = conversation.substr(0, colon);
-    m.to = conversation.substr(colon + 1);
+    m.channel = key->channel();
+    m.to = key->peer();
   } else if (m.channel.empty() && m.to.empty()) {
     return bad("give 'conversation', or 'channel' and 'to'");
   } else if (m.channel.empty()) {
@@ -335,7 +335,7 @@ result<outbound_request_body> parse_send_request(std::string_view json) {
   } else if (m.to.empty()) {
     return bad("field 'to' is required with 'channel'");
   }
-  m.conversation = m.channel + ":" + m.to;
+  m.conversation = conversation_key::format(m.channel, m.to);
 
   if (!purpose.empty()) {
     if (purpose != "support" && purpose != "marketing") {

@@ -228,7 +228,7 @@ class body_reader {
     e_.sender = std::move(s);
     e_.subject_source = id;
     e_.peer = id;
-    e_.conversation = channel_.name + ":" + id;
+    e_.conversation = conversation_key::format(channel_.name, id);
   }
 
   /// A privacy request: who it is about (the customer id, as the subject source), never the

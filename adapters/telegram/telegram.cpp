@@ -62,7 +62,7 @@ class update_reader {
 
   void peer(std::string id) {
     e_.peer = std::move(id);
-    e_.conversation = channel_.name + ":" + e_.peer;
+    e_.conversation = conversation_key::format(channel_.name, e_.peer);
   }
 
   /// The `chat` member of `parent` as the conversation; required.

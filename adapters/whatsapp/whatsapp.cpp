@@ -116,7 +116,7 @@ class body_parser {
     e.peer = wa_id;
     e.subject_source = wa_id;
     if (!wa_id.empty()) {
-      e.conversation = channel_.name + ":" + wa_id;
+      e.conversation = conversation_key::format(channel_.name, wa_id);
     }
   }
 

@@ -8,8 +8,8 @@
 namespace sb {
 
 /// Every failure the data path can report. Mapped to an HTTP status and a wire code by one
-/// exhaustive switch at the edge (`sb::http::to_http`); adding a value without mapping it there
-/// fails to compile with -Werror=switch.
+/// exhaustive switch at the edge (`sb::http::http_status`, http/response.cpp); adding a value
+/// without mapping it there fails to compile with -Werror=switch.
 enum class errc {
   ok = 0,
   missing_signature,  ///< authenticity header absent
@@ -59,9 +59,10 @@ struct error {
   std::string message;
 };
 
-/// A value or an error. Deliberately small: the data path needs nothing more.
+/// A value or an error. Deliberately small: the data path needs nothing more. [[nodiscard]]: a
+/// call whose result is dropped is a failure nobody looks at, so it does not compile quietly.
 template <class T>
-class result {
+class [[nodiscard]] result {
  public:
   result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
   result(error e) : v_(std::move(e)) {}      // NOLINT
@@ -82,8 +83,8 @@ class result {
   std::variant<T, error> v_;
 };
 
-/// `result<void>`: success or an error.
-struct status {
+/// `result<void>`: success or an error; [[nodiscard]] like `result`.
+struct [[nodiscard]] status {
   status() = default;
   status(error e) : err_(std::move(e)), failed_(true) {}  // NOLINT
   status(errc code, std::string message) : err_{code, std::move(message)}, failed_(true) {}

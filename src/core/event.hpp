@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/conversation_key.hpp"
 #include "core/time.hpp"
 
 /// The normalized event, schema v1 (docs/DESIGN.md §5). Adapters fill it from platform payloads;
@@ -155,7 +156,7 @@ struct event {
   std::string type;  ///< one of event_type
   std::string kind;  ///< platform's own kind for `system`/`commerce` (e.g. "my_chat_member",
                      ///< "products/update", "unsupported"), else empty
-  std::string conversation;  ///< "<channel name>:<peer>"
+  std::string conversation;  ///< "<channel name>:<peer>" (`conversation_key`)
   std::string subject;
   std::optional<sender_info> sender;
   std::string platform_event_id;

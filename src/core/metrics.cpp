@@ -76,35 +76,6 @@ void append_help(std::string& out, std::string_view name, std::string_view help,
   out += '\n';
 }
 
-/// `{a="x",b="y"` plus `extra` (e.g. `le="0.5"`) and `}`; nothing when there are no labels.
-void append_labels(std::string& out, const std::vector<std::string>& names,
-                   const std::vector<std::string>& values, std::string_view extra_name = {},
-                   std::string_view extra_value = {}) {
-  if (names.empty() && extra_name.empty()) {
-    return;
-  }
-  out += '{';
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) {
-      out += ',';
-    }
-    out += names[i];
-    out += "=\"";
-    append_escaped_label(out, values[i]);
-    out += '"';
-  }
-  if (!extra_name.empty()) {
-    if (!names.empty()) {
-      out += ',';
-    }
-    out += extra_name;
-    out += "=\"";
-    out += extra_value;
-    out += '"';
-  }
-  out += '}';
-}
-
 }  // namespace
 
 void append_escaped_label(std::string& out, std::string_view v) {
@@ -119,6 +90,118 @@ void append_escaped_label(std::string& out, std::string_view v) {
       out += c;
     }
   }
+}
+
+labels::labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs) {
+  pairs_.reserve(pairs.size());
+  for (const auto& [name, value] : pairs) {
+    pairs_.emplace_back(std::string(name), std::string(value));
+  }
+}
+
+std::optional<labels> labels::parse(std::string_view s) {
+  labels out;
+  if (s.empty() || s == "{}") {
+    return out;
+  }
+  if (s.front() != '{' || s.back() != '}') {
+    return std::nullopt;
+  }
+  s = s.substr(1, s.size() - 2);
+  while (!s.empty()) {
+    const auto eq = s.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 >= s.size() || s[eq + 1] != '"') {
+      return std::nullopt;
+    }
+    pair p{std::string(s.substr(0, eq)), std::string()};
+    std::size_t i = eq + 2;
+    for (;; ++i) {
+      if (i >= s.size()) {
+        return std::nullopt;  // no closing quote
+      }
+      if (s[i] == '"') {
+        break;
+      }
+      if (s[i] == '\\') {
+        if (++i >= s.size()) {
+          return std::nullopt;
+        }
+        switch (s[i]) {
+          case '\\':
+          case '"':
+            p.second += s[i];
+            break;
+          case 'n':
+            p.second += '\n';
+            break;
+          default:
+            return std::nullopt;
+        }
+      } else {
+        p.second += s[i];
+      }
+    }
+    out.pairs_.push_back(std::move(p));
+    s.remove_prefix(i + 1);
+    if (!s.empty()) {
+      if (s.front() != ',' || s.size() == 1) {
+        return std::nullopt;
+      }
+      s.remove_prefix(1);
+    }
+  }
+  return out;
+}
+
+std::string labels::str() const {
+  std::string out;
+  append_to(out);
+  return out;
+}
+
+void labels::append_to(std::string& out, std::string_view extra_name,
+                       std::string_view extra_value) const {
+  if (pairs_.empty() && extra_name.empty()) {
+    return;
+  }
+  out += '{';
+  for (std::size_t i = 0; i < pairs_.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    out += pairs_[i].first;
+    out += "=\"";
+    append_escaped_label(out, pairs_[i].second);
+    out += '"';
+  }
+  if (!extra_name.empty()) {
+    if (!pairs_.empty()) {
+      out += ',';
+    }
+    out += extra_name;
+    out += "=\"";
+    append_escaped_label(out, extra_value);
+    out += '"';
+  }
+  out += '}';
+}
+
+const std::string* labels::find(std::string_view name) const noexcept {
+  for (const auto& p : pairs_) {
+    if (p.first == name) {
+      return &p.second;
+    }
+  }
+  return nullptr;
+}
+
+std::size_t labels_hash::operator()(const labels& l) const noexcept {
+  std::size_t h = 0;
+  for (const auto& [name, value] : l.pairs()) {
+    h = h * 31 + std::hash<std::string>{}(name);
+    h = h * 31 + std::hash<std::string>{}(value);
+  }
+  return h;
 }
 
 histogram::histogram(std::vector<double> bounds)
@@ -164,28 +247,26 @@ std::vector<double> size_buckets(double max) {
 }
 
 template <class M>
-M& family<M>::with(std::initializer_list<std::string_view> values) {
-  std::vector<std::string> v;
-  v.reserve(values.size());
-  for (auto s : values) {
-    v.emplace_back(s);
+M& family<M>::with(const labels& l) {
+  const auto& pairs = l.pairs();
+  bool names_match = pairs.size() == labels_.size();
+  for (std::size_t i = 0; names_match && i < pairs.size(); ++i) {
+    names_match = pairs[i].first == labels_[i];
   }
-  return with(v);
-}
-
-template <class M>
-M& family<M>::with(const std::vector<std::string>& values) {
-  if (values.size() != labels_.size()) {
-    throw std::logic_error("metric " + name_ + ": expected " + std::to_string(labels_.size()) +
-                           " label values");
+  if (!names_match) {
+    std::string want;
+    for (const auto& n : labels_) {
+      want += want.empty() ? n : "," + n;
+    }
+    throw std::logic_error("metric " + name_ + ": expected the labels {" + want + "}, got " +
+                           (l.empty() ? std::string("none") : l.str()));
   }
   std::lock_guard<std::mutex> lock(m_);
-  for (auto& c : children_) {
-    if (c.values == values) {
-      return *c.metric;
-    }
+  if (auto it = index_.find(l); it != index_.end()) {
+    return *it->second;
   }
-  children_.push_back({values, make_metric<M>(bounds_)});
+  children_.push_back({l, make_metric<M>(bounds_)});
+  index_.emplace(l, children_.back().metric.get());
   return *children_.back().metric;
 }
 
@@ -262,9 +343,9 @@ void registry::render(std::string& out) const {
     switch (e.k) {
       case kind::counter:
         append_help(out, e.c->name(), e.c->help(), "counter");
-        e.c->for_each([&](const std::vector<std::string>& values, const counter& m) {
+        e.c->for_each([&](const labels& l, const counter& m) {
           out += e.c->name();
-          append_labels(out, e.c->label_names(), values);
+          l.append_to(out);
           out += ' ';
           append_uint(out, m.value());
           out += '\n';
@@ -272,9 +353,9 @@ void registry::render(std::string& out) const {
         break;
       case kind::gauge:
         append_help(out, e.g->name(), e.g->help(), "gauge");
-        e.g->for_each([&](const std::vector<std::string>& values, const gauge& m) {
+        e.g->for_each([&](const labels& l, const gauge& m) {
           out += e.g->name();
-          append_labels(out, e.g->label_names(), values);
+          l.append_to(out);
           out += ' ';
           append_int(out, m.value());
           out += '\n';
@@ -283,7 +364,7 @@ void registry::render(std::string& out) const {
       case kind::histogram: {
         const auto& f = *e.h;
         append_help(out, f.name(), f.help(), "histogram");
-        f.for_each([&](const std::vector<std::string>& values, const histogram& m) {
+        f.for_each([&](const labels& l, const histogram& m) {
           // Buckets are read one by one while writers run: make them cumulative and consistent
           // with _count by deriving _count from the buckets read.
           std::uint64_t cumulative = 0;
@@ -295,20 +376,20 @@ void registry::render(std::string& out) const {
                                                     : std::numeric_limits<double>::infinity());
             out += f.name();
             out += "_bucket";
-            append_labels(out, f.label_names(), values, "le", le);
+            l.append_to(out, "le", le);
             out += ' ';
             append_uint(out, cumulative);
             out += '\n';
           }
           out += f.name();
           out += "_sum";
-          append_labels(out, f.label_names(), values);
+          l.append_to(out);
           out += ' ';
           append_double(out, m.sum());
           out += '\n';
           out += f.name();
           out += "_count";
-          append_labels(out, f.label_names(), values);
+          l.append_to(out);
           out += ' ';
           append_uint(out, cumulative);
           out += '\n';
@@ -389,7 +470,7 @@ counter& webhook_rejections(errc code) {
                                 "Webhooks answered with an error, by error code.", {"reason"});
     std::vector<counter*> t(k_errc_count);
     for (std::size_t i = 1; i < k_errc_count; ++i) {
-      t[i] = &f.with({to_string(static_cast<errc>(i))});
+      t[i] = &f.with({{"reason", to_string(static_cast<errc>(i))}});
     }
     t[0] = t[static_cast<std::size_t>(errc::internal)];
     return t;
@@ -469,7 +550,7 @@ counter& actor_restarts(std::string_view kind) {
                                 "Actors that crashed and were restarted, by kind.", {"kind"});
     std::vector<counter*> t;
     for (auto k : k_restart_kinds) {
-      t.push_back(&f.with({k}));
+      t.push_back(&f.with({{"kind", k}}));
     }
     return t;
   }();
@@ -541,7 +622,7 @@ counter& outbound_messages(std::string_view tenant, std::string_view channel,
   auto& f = outbound_messages_family();
   for (auto s : k_outbound_states) {
     if (s == state) {
-      return f.with({tenant, channel, state});
+      return f.with({{"tenant", tenant}, {"channel", channel}, {"state", state}});
     }
   }
   throw std::logic_error("unknown outbound state " + std::string(state));
@@ -579,7 +660,7 @@ counter& outbound_refusals(std::string_view tenant, errc reason) {
     case errc::consent_required:
     case errc::opted_out:
     case errc::restricted:
-      return f.with({tenant, to_string(reason)});
+      return f.with({{"tenant", tenant}, {"reason", to_string(reason)}});
     default:
       throw std::logic_error("not an outbound refusal: " + std::string(to_string(reason)));
   }

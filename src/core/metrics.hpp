@@ -6,8 +6,11 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -73,6 +76,46 @@ std::vector<double> size_buckets(double max);
 
 enum class kind { counter, gauge, histogram };
 
+/// The labels of one metric child, by name: `labels{{"tenant", t}, {"channel", c}}`. Call sites
+/// name each value, so two values of one type (a tenant id and a channel name) cannot trade
+/// places unnoticed: a family takes only its own label names, in its order (else
+/// std::logic_error, at the first call). Formats and parses the exposition form
+/// `{tenant="acme",channel="wa"}`.
+class labels {
+ public:
+  using pair = std::pair<std::string, std::string>;
+
+  labels() = default;
+  labels(std::initializer_list<std::pair<std::string_view, std::string_view>> pairs);
+
+  /// Parses the exposition form `{a="x",b="y"}` (values with the escapes \\, \" and \n); ""
+  /// and "{}" are no labels. Nothing when `s` is not in that form.
+  static std::optional<labels> parse(std::string_view s);
+
+  /// The exposition form, values escaped: `{a="x",b="y"}`; "" when there are no labels.
+  std::string str() const;
+  /// Appends `str()`, with `extra_name="extra_value"` as a last label when `extra_name` is not
+  /// empty (a histogram bucket's `le`).
+  void append_to(std::string& out, std::string_view extra_name = {},
+                 std::string_view extra_value = {}) const;
+
+  const std::vector<pair>& pairs() const noexcept { return pairs_; }
+  bool empty() const noexcept { return pairs_.empty(); }
+  /// The value of the label `name`, or nullptr.
+  const std::string* find(std::string_view name) const noexcept;
+
+  friend bool operator==(const labels& a, const labels& b) noexcept { return a.pairs_ == b.pairs_; }
+  friend bool operator!=(const labels& a, const labels& b) noexcept { return !(a == b); }
+
+ private:
+  std::vector<pair> pairs_;
+};
+
+/// Hash of the names and values (std::hash of `labels`).
+struct labels_hash {
+  std::size_t operator()(const labels& l) const noexcept;
+};
+
 /// One metric name with its HELP, TYPE and label names; children per label-value tuple.
 template <class M>
 class family {
@@ -84,27 +127,26 @@ class family {
         labels_(std::move(labels)),
         bounds_(std::move(bounds)) {}
 
-  /// The child for these label values (as many as label names), created on first use. Cold
-  /// path: call once and keep the reference.
-  M& with(std::initializer_list<std::string_view> values);
-  M& with(const std::vector<std::string>& values);
+  /// The child for these labels (the family's label names, in order), created on first use.
+  /// Cold path: call once and keep the reference.
+  M& with(const labels& l);
 
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
   const std::vector<std::string>& label_names() const { return labels_; }
 
-  /// Calls `f(label_values, metric)` for each child, in creation order, under the lock.
+  /// Calls `f(labels, metric)` for each child, in creation order, under the lock.
   template <class F>
   void for_each(F&& f) const {
     std::lock_guard<std::mutex> lock(m_);
     for (const auto& c : children_) {
-      f(c.values, *c.metric);
+      f(c.l, *c.metric);
     }
   }
 
  private:
   struct child {
-    std::vector<std::string> values;
+    labels l;
     std::unique_ptr<M> metric;
   };
   std::string name_;
@@ -113,6 +155,7 @@ class family {
   std::vector<double> bounds_;
   mutable std::mutex m_;
   std::deque<child> children_;
+  std::unordered_map<labels, M*, labels_hash> index_;
 };
 
 using counter_family = family<counter>;
@@ -235,3 +278,8 @@ counter& http_connections_shed();
 }  // namespace catalog
 
 }  // namespace sb::metrics
+
+namespace std {
+template <>
+struct hash<sb::metrics::labels> : sb::metrics::labels_hash {};
+}  // namespace std

@@ -120,7 +120,7 @@ int shared_bucket::take(time_point now) {
 
 source_failures::source_failures(const config::rate_limit_config& limit, std::size_t max_sources)
     : enabled_(limit.rps > 0),
-      prototype_(outbound::token_bucket::per_second(limit.rps > 0 ? limit.rps : 1, limit.burst)),
+      prototype_(token_bucket::per_second(limit.rps > 0 ? limit.rps : 1, limit.burst)),
       max_sources_(max_sources < 1 ? 1 : max_sources),
       index_(0, key_hash{random_seed()}) {
   if (enabled_) {
@@ -154,7 +154,7 @@ int source_failures::blocked(const ip::address& source, time_point now) {
   if (it == index_.end()) {
     return 0;
   }
-  const outbound::token_bucket& b = it->second->bucket;
+  const token_bucket& b = it->second->bucket;
   if (b.idle(now)) {  // refilled: as good as absent
     lru_.erase(it->second);
     index_.erase(it);

@@ -11,7 +11,7 @@
 
 #include "config/config.hpp"
 #include "core/ip.hpp"
-#include "outbound/token_bucket.hpp"
+#include "core/token_bucket.hpp"
 
 /// Failed verifications at the HTTP edge (issue 10, docs/security.md): where a request comes from,
 /// and the budgets of failures per source address and per channel. Plain code, no Beast; any
@@ -22,7 +22,7 @@
 /// `rate_limit`, so a flood of forged requests cannot lock a tenant out of its own platforms.
 namespace sb::http {
 
-using time_point = outbound::time_point;
+using time_point = token_bucket::time_point;
 
 /// The networks of `server.trusted_proxies` (validated by the loader; an entry that does not
 /// parse is skipped).
@@ -42,7 +42,7 @@ ip::address request_source(const ip::address& peer, const std::vector<ip::networ
 /// A token bucket behind its own mutex, held for a few arithmetic operations only.
 class shared_bucket {
  public:
-  explicit shared_bucket(outbound::token_bucket b) : bucket_(b) {}
+  explicit shared_bucket(token_bucket b) : bucket_(b) {}
 
   /// Takes a token at `now`: 0 when taken, else the seconds until one is there (rounded up, at
   /// least 1), the Retry-After of a 429.
@@ -50,7 +50,7 @@ class shared_bucket {
 
  private:
   std::mutex m_;
-  outbound::token_bucket bucket_;
+  token_bucket bucket_;
 };
 
 /// Seconds until `at` (rounded up, at least 1); 0 when `at` <= `now`.
@@ -103,12 +103,12 @@ class source_failures {
   };
   struct entry {
     key k;
-    outbound::token_bucket bucket;
+    token_bucket bucket;
   };
   static key key_of(const ip::address& a) noexcept;
 
   const bool enabled_;
-  const outbound::token_bucket prototype_;
+  const token_bucket prototype_;
   const std::size_t max_sources_;
   mutable std::mutex m_;
   std::list<entry> lru_;  ///< least recently failed first

@@ -25,8 +25,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-actors::http_response status_body(int status, std::string_view text) {
-  actors::http_response res;
+response status_body(int status, std::string_view text) {
+  response res;
   res.status = status;
   json::writer(res.body).begin_object().key("status").value(text).end_object();
   return res;
@@ -55,7 +55,7 @@ class call {
 
   void run() {
     if (r_.def == nullptr) {  // 404, or 405 with Allow
-      auto res = actors::error_response(r_.err.code, r_.err.message);
+      auto res = error_response(r_.err.code, r_.err.message);
       if (!r_.allow.empty()) {
         res.headers.emplace_back("Allow", std::string(r_.allow));
       }
@@ -70,7 +70,7 @@ class call {
         if (ctx_.gateway.ready()) {
           ex_.respond(status_body(200, "ready"));
         } else {
-          ex_.respond(actors::error_response(errc::unavailable, "the gateway is not ready"));
+          ex_.respond(error_response(errc::unavailable, "the gateway is not ready"));
         }
         return;
       case handler_kind::webhook:
@@ -106,11 +106,11 @@ class call {
   }
 
   /// The JSON error body and status for `e`.
-  void write_error(const error& e) { ex_.respond(actors::error_response(e.code, e.message)); }
+  void write_error(const error& e) { ex_.respond(error_response(e.code, e.message)); }
 
   /// 401/403 with the headers the contract asks for.
   void write_auth_error(const error& e) {
-    auto res = actors::error_response(e.code, e.message);
+    auto res = error_response(e.code, e.message);
     if (e.code == errc::unauthorized) {
       res.headers.emplace_back("WWW-Authenticate", "Bearer");
     }
@@ -119,7 +119,7 @@ class call {
 
   /// A refusal of the platform gate: its error, with Retry-After for a 429.
   void write_verdict(const gate_verdict& v) {
-    ex_.respond(actors::error_response(v.err.code, v.err.message, v.retry_after_s));
+    ex_.respond(error_response(v.err.code, v.err.message, v.retry_after_s));
   }
 
   /// The address the request's failed verifications are charged to: the peer, or from
@@ -136,7 +136,7 @@ class call {
       write_auth_error(allowed.err());
       return;
     }
-    actors::http_response res;
+    response res;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     metrics::global().render(res.body);
     ex_.respond(std::move(res));
@@ -156,7 +156,7 @@ class call {
     if (ch.info == nullptr || !ch.verifier) {
       log::error("http", "channel ", tenant, "/", channel_name, " has type '", ch.cfg->type,
                  "' without an adapter");
-      ex_.respond(actors::error_response(errc::internal, "the channel has no adapter"));
+      ex_.respond(error_response(errc::internal, "the channel has no adapter"));
       return;
     }
     const auto now = steady::now();
@@ -187,7 +187,7 @@ class call {
         write_verdict(v);
         return;
       }
-      actors::http_response res;
+      response res;
       res.content_type = "text/plain";
       res.body = std::move(v.challenge);
       ex_.respond(std::move(res));

@@ -43,7 +43,7 @@ class exchange {
  public:
   virtual ~exchange() = default;
   /// Answers now.
-  virtual void respond(actors::http_response r) = 0;
+  virtual void respond(response r) = 0;
   /// The gateway answers later: the session waits (without timeout) for the returned
   /// responder's answer, which it writes.
   virtual actors::responder_ptr await_gateway() = 0;

@@ -94,7 +94,7 @@ class http_session final : public session_base, private exchange {
     net::dispatch(executor(), [self = shared()] { self->on_run(); });
   }
 
-  void on_answer(actors::http_response r) override {
+  void on_answer(response r) override {
     if (state_ != state::waiting) {
       return;
     }
@@ -164,8 +164,8 @@ class http_session final : public session_base, private exchange {
     }
     if (!admitted_) {
       core_.note_shed();
-      write_response(
-          actors::error_response(errc::overloaded, "too many connections; retry later", 1), true);
+      write_response(error_response(errc::overloaded, "too many connections; retry later", 1),
+                     true);
       return;
     }
     begin_request();
@@ -238,7 +238,7 @@ class http_session final : public session_base, private exchange {
     first_ = false;
     if (auto framed = check_request_framing(); !framed) {
       note_route();
-      write_response(actors::error_response(framed.err().code, framed.err().message), true);
+      write_response(error_response(framed.err().code, framed.err().message), true);
       return;
     }
     if (parser_->is_done()) {
@@ -303,25 +303,24 @@ class http_session final : public session_base, private exchange {
       note_route();
     }
     if (ec == bhttp::error::body_limit) {
-      write_response(
-          actors::error_response(errc::body_too_large, "the body exceeds server.max_body_bytes (" +
-                                                           std::to_string(limits().max_body_bytes) +
-                                                           " bytes)"),
-          true);
-      return;
-    }
-    if (ec == bhttp::error::buffer_overflow) {
-      write_response(actors::error_response(
-                         errc::bad_request,
-                         "a chunk header or the trailer section exceeds server.max_header_bytes (" +
-                             std::to_string(limits().max_header_bytes) + " bytes)"),
+      write_response(error_response(errc::body_too_large,
+                                    "the body exceeds server.max_body_bytes (" +
+                                        std::to_string(limits().max_body_bytes) + " bytes)"),
                      true);
       return;
     }
+    if (ec == bhttp::error::buffer_overflow) {
+      write_response(
+          error_response(errc::bad_request,
+                         "a chunk header or the trailer section exceeds server.max_header_bytes (" +
+                             std::to_string(limits().max_header_bytes) + " bytes)"),
+          true);
+      return;
+    }
     if (ec == bhttp::error::header_limit) {
-      auto r = actors::error_response(errc::bad_request,
-                                      "the request header exceeds server.max_header_bytes (" +
-                                          std::to_string(limits().max_header_bytes) + " bytes)");
+      auto r = error_response(errc::bad_request,
+                              "the request header exceeds server.max_header_bytes (" +
+                                  std::to_string(limits().max_header_bytes) + " bytes)");
       r.status = 431;
       write_response(std::move(r), true);
       return;
@@ -330,8 +329,7 @@ class http_session final : public session_base, private exchange {
     bool malformed = ec.category() == http_category && ec != bhttp::error::end_of_stream &&
                      ec != bhttp::error::partial_message;
     if (malformed) {
-      write_response(
-          actors::error_response(errc::bad_request, "malformed request: " + ec.message()), true);
+      write_response(error_response(errc::bad_request, "malformed request: " + ec.message()), true);
       return;
     }
     // Timeouts (the stream is already closed by Beast), resets, a client gone mid-request.
@@ -357,14 +355,14 @@ class http_session final : public session_base, private exchange {
     } catch (const std::exception& e) {
       log::error("http", "request failed: ", e.what());
       if (state_ == state::reading) {
-        write_response(actors::error_response(errc::internal, "internal error"), true);
+        write_response(error_response(errc::internal, "internal error"), true);
       }
     }
   }
 
   // ---- the exchange of the request (src/http/dispatch.hpp) -------------------------------
 
-  void respond(actors::http_response r) override { write_response(std::move(r)); }
+  void respond(response r) override { write_response(std::move(r)); }
 
   /// A responder whose answer comes back onto this strand; the session waits without timeout.
   actors::responder_ptr await_gateway() override {
@@ -372,7 +370,7 @@ class http_session final : public session_base, private exchange {
     lowest().expires_never();
     self_hold_ = shared_from_this();
     return std::make_shared<actors::responder>(
-        [weak = weak_from_this(), gate = core_.gate](actors::http_response res) {
+        [weak = weak_from_this(), gate = core_.gate](response res) {
           post_to(weak, *gate,
                   [res = std::move(res)](session_base& s) mutable { s.on_answer(std::move(res)); });
         });
@@ -380,7 +378,7 @@ class http_session final : public session_base, private exchange {
 
   // ---- writing a response ----------------------------------------------------------------
 
-  void write_response(actors::http_response r, bool close = false) {
+  void write_response(response r, bool close = false) {
     res_ = {};
     res_.version(parser_ && parser_->get().version() == 10 ? 10 : 11);
     res_.result(static_cast<unsigned>(r.status));
@@ -436,11 +434,11 @@ class http_session final : public session_base, private exchange {
   /// once the handler running it returns.
   void open_stream(const principal& who, stream_params params) override {
     if (stopping_ || core_.stopping.load()) {
-      write_response(actors::error_response(errc::unavailable, "shutting down; retry", 1), true);
+      write_response(error_response(errc::unavailable, "shutting down; retry", 1), true);
       return;
     }
     if (!core_.streams.try_open(&who)) {
-      write_response(actors::error_response(
+      write_response(error_response(
           errc::too_many_streams,
           "this token has " + std::to_string(core_.cfg->limits.sse_streams_per_token) +
               " streams open (limits.sse_streams_per_token); close one or retry later",
@@ -449,9 +447,8 @@ class http_session final : public session_base, private exchange {
     }
     auto sse = std::make_shared<sse_session<Stream>>(core_, executor(), who, route_);
     if (!sse->open(std::move(params))) {
-      write_response(
-          actors::error_response(errc::unavailable, "the stream could not be opened; retry", 1),
-          true);
+      write_response(error_response(errc::unavailable, "the stream could not be opened; retry", 1),
+                     true);
       return;
     }
     if (admitted_) {

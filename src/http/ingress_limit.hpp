@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "config/config.hpp"
-#include "outbound/token_bucket.hpp"
+#include "core/token_bucket.hpp"
 
 /// The tenant ingress limit (`tenants[].rate_limit`, DESIGN §4): webhooks a tenant's platforms
 /// may post per second, enforced at the HTTP edge before anything is parsed or queued, so a
@@ -17,15 +17,15 @@ namespace sb::http {
 
 class ingress_limits {
  public:
-  using time_point = outbound::time_point;
+  using time_point = token_bucket::time_point;
 
   /// One token bucket per tenant with `rate_limit.rps` > 0 (`burst` tokens, refilled at `rps`);
   /// tenants without a limit are not listed and always admitted. Built once at server start.
   explicit ingress_limits(const config::config& cfg) {
     for (const auto& t : cfg.tenants) {
       if (t.rate_limit.rps > 0) {
-        limits_.emplace(t.id, std::make_unique<limiter>(outbound::token_bucket::per_second(
-                                  t.rate_limit.rps, t.rate_limit.burst)));
+        limits_.emplace(t.id, std::make_unique<limiter>(
+                                  token_bucket::per_second(t.rate_limit.rps, t.rate_limit.burst)));
       }
     }
   }
@@ -56,9 +56,9 @@ class ingress_limits {
 
  private:
   struct limiter {
-    explicit limiter(outbound::token_bucket b) : bucket(b) {}
+    explicit limiter(token_bucket b) : bucket(b) {}
     std::mutex m;
-    outbound::token_bucket bucket;
+    token_bucket bucket;
   };
   std::unordered_map<std::string, std::unique_ptr<limiter>> limits_;  // read-only after start
 };

@@ -207,7 +207,7 @@ channel_directory::channel_directory(const config::config& cfg) {
       }
       if (per_channel.rps > 0) {
         e.failures = std::make_unique<shared_bucket>(
-            outbound::token_bucket::per_second(per_channel.rps, per_channel.burst));
+            token_bucket::per_second(per_channel.rps, per_channel.burst));
       }
       channels.emplace(c.name, std::move(e));
     }

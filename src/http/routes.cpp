@@ -290,7 +290,8 @@ void count_request(const route_def* def, int status) {
   metrics::counter* c = slot.load(std::memory_order_acquire);
   if (c == nullptr) {
     std::string_view label = def == nullptr ? std::string_view{"unmatched"} : def->pattern;
-    c = &metrics::catalog::http_requests().with({label, std::to_string(status)});
+    c = &metrics::catalog::http_requests().with(
+        {{"route", label}, {"status", std::to_string(status)}});
     slot.store(c, std::memory_order_release);
   }
   c->inc();

@@ -77,7 +77,7 @@ class session_base : public std::enable_shared_from_this<session_base> {
   const net::any_io_executor& executor() const { return ex_; }
 
   /// The gateway's answer to the request in flight.
-  virtual void on_answer(actors::http_response r) = 0;
+  virtual void on_answer(response r) = 0;
   /// SSE frames from the stream actor.
   virtual void on_frames(std::string frames, std::function<void()> on_written) = 0;
   /// The stream actor ended the stream.

@@ -141,7 +141,7 @@ class sse_session final : public session_base {
     pump();
   }
 
-  void on_answer(actors::http_response) override {}  // a stream waits for no answer
+  void on_answer(response) override {}  // a stream waits for no answer
 
   void on_frames(std::string frames, std::function<void()> on_written) override {
     if (state_ != state::streaming || ending_) {

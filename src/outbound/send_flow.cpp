@@ -6,6 +6,7 @@
 
 #include "adapters/outbound/record.hpp"
 #include "adapters/outbound/send_request.hpp"
+#include "core/conversation_key.hpp"
 #include "core/ids.hpp"
 #include "core/time.hpp"
 #include "privacy/redact.hpp"
@@ -155,9 +156,9 @@ void send_flow::validate() {
   resolve_ = pseudonymous_ && is_pseudonym(msg_.to);
   account_ = sendable ? out_->account() : std::string();
   if (pseudonymous_ && !resolve_) {
-    msg_.conversation =
-        channel_->name + ":" +
-        privacy::pseudonymous_peer(setup_.subject_key, channel_->type, account_, msg_.to);
+    msg_.conversation = conversation_key::format(
+        channel_->name,
+        privacy::pseudonymous_peer(setup_.subject_key, channel_->type, account_, msg_.to));
   }
   // The recipient's form is checked once the pseudonym is resolved.
   if (!resolve_) {
@@ -299,7 +300,7 @@ store::outbound_record send_flow::record() const {
   r.channel = m.channel;
   r.conversation = m.conversation;
   // No plain column holds the id of a pseudonymizing tenant's person (store/outbox.hpp).
-  r.recipient = pseudonymous_ ? m.conversation.substr(m.channel.size() + 1) : m.to;
+  r.recipient = pseudonymous_ ? conversation_key::parse(m.conversation).value().peer() : m.to;
   r.subject = subject_;
   r.purpose = m.purpose;
   r.message = adapters::to_json(m);

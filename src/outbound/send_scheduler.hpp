@@ -13,7 +13,8 @@
 
 #include "adapters/outbound.hpp"
 #include "core/error.hpp"
-#include "outbound/token_bucket.hpp"
+#include "core/token_bucket.hpp"
+#include "outbound/clock.hpp"
 
 /// The send engine of one channel as a plain class (docs/outbound.md "Delivery engine"): which
 /// queued messages may go to the platform now, what an answer means, when to try again. No I/O,

@@ -341,8 +341,8 @@ void redact_event(event& e, const config::privacy_config& p, std::string_view te
     e.status->recipient.clear();
   }
   if (!e.peer.empty() && !e.conversation.empty()) {
-    e.conversation = e.channel.name + ":" +
-                     pseudonymous_peer(tenant_key, e.channel.type, e.channel.account, e.peer);
+    e.conversation = conversation_key::format(
+        e.channel.name, pseudonymous_peer(tenant_key, e.channel.type, e.channel.account, e.peer));
   }
 }
 

@@ -310,12 +310,12 @@ class sqlite_outbox final : public outbox {
           break;
       }
       if (!st) {
-        run(w_.rollback, "rollback");
+        rollback_after_failure();
         return st;
       }
     }
     if (auto st = run(w_.commit, "commit"); !st) {
-      run(w_.rollback, "rollback");
+      rollback_after_failure();
       return st;
     }
     return {};
@@ -487,7 +487,7 @@ class sqlite_outbox final : public outbox {
       st = exec(writer_.db, "COMMIT");
     }
     if (!st) {
-      exec(writer_.db, "ROLLBACK");
+      sqlite::rollback_after_failure(writer_.db, k_prefix);
       return st;
     }
     rewritten = version > 0;
@@ -744,6 +744,14 @@ class sqlite_outbox final : public outbox {
     return expect_done(writer_.db, q.step(), what);
   }
 
+  /// Rolls back the transaction a failure interrupted; the caller returns that failure. A
+  /// rollback that fails as well is logged, not returned, so it cannot hide the cause.
+  void rollback_after_failure() {
+    if (auto st = run(w_.rollback, "rollback"); !st) {
+      log::warn("outbox", "rollback after a failure failed too: ", st.err().message);
+    }
+  }
+
   status upsert_inbound(const outbox_write& w) {
     std::string sealed;
     if (!w.peer.empty()) {
@@ -960,7 +968,7 @@ class sqlite_outbox final : public outbox {
       st = run(w_.commit, "commit");
     }
     if (!st) {
-      run(w_.rollback, "rollback");
+      rollback_after_failure();
       return st.err();
     }
     if (always_purge || n + windows > 0) {

@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "core/aead.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 
 namespace sb::store::sqlite {
 
@@ -163,6 +164,15 @@ inline status exec(sqlite3* db, const char* sql, std::string_view prefix = "sqli
     return sql_error(db, rc, sql, prefix);
   }
   return {};
+}
+
+/// Rolls back the transaction a failure interrupted. The caller returns that failure; a rollback
+/// that fails as well is logged, not returned, so it cannot hide the cause (and the connection's
+/// next BEGIN reports a transaction left open).
+inline void rollback_after_failure(sqlite3* db, std::string_view prefix = "sqlite") {
+  if (auto st = exec(db, "ROLLBACK", prefix); !st) {
+    log::warn("store", "rollback after a failure failed too: ", st.err().message);
+  }
 }
 
 /// Runs a statement that must answer one row with one text column (e.g. a PRAGMA).

@@ -121,10 +121,10 @@ struct harness {
 };
 
 std::uint64_t evictions() {
-  return metrics::catalog::conversation_evictions().with({"acme"}).value();
+  return metrics::catalog::conversation_evictions().with({{"tenant", "acme"}}).value();
 }
 std::int64_t actors_gauge() {
-  return metrics::catalog::conversation_actors().with({"acme"}).value();
+  return metrics::catalog::conversation_actors().with({{"tenant", "acme"}}).value();
 }
 
 }  // namespace

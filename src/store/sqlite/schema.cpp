@@ -563,11 +563,11 @@ status migrate(database& db, bool& migrated) {
   }
   auto st = migrate_schema(db, migrated);
   if (!st) {
-    exec(writer, "ROLLBACK");
+    rollback_after_failure(writer);
     return st;
   }
   if (auto c = exec(writer, "COMMIT"); !c) {
-    exec(writer, "ROLLBACK");
+    rollback_after_failure(writer);
     return c;
   }
   return {};

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/metrics.hpp"
@@ -11,8 +12,8 @@ using namespace sb::metrics;
 TEST_CASE("counters and gauges render with HELP, TYPE and escaped labels", "[metrics]") {
   registry r;
   auto& c = r.counters("x_requests_total", "Requests.\nSecond line", {"route", "status"});
-  c.with({"/a/{b}", "200"}).inc(3);
-  c.with({"q\"uo\\te", "503"}).inc();
+  c.with({{"route", "/a/{b}"}, {"status", "200"}}).inc(3);
+  c.with({{"route", "q\"uo\\te"}, {"status", "503"}}).inc();
   r.gauges("x_open", "Open things.").with({}).set(-2);
   r.counters("x_empty_total", "No children yet.", {"kind"});
 
@@ -31,17 +32,17 @@ TEST_CASE("counters and gauges render with HELP, TYPE and escaped labels", "[met
 TEST_CASE("a label tuple resolves to the same metric every time", "[metrics]") {
   registry r;
   auto& f = r.counters("x_total", "X.", {"tenant"});
-  CHECK(&f.with({"acme"}) == &f.with({"acme"}));
-  CHECK(&f.with({"acme"}) != &f.with({"globex"}));
+  CHECK(&f.with({{"tenant", "acme"}}) == &f.with({{"tenant", "acme"}}));
+  CHECK(&f.with({{"tenant", "acme"}}) != &f.with({{"tenant", "globex"}}));
   CHECK(&r.counters("x_total", "X.", {"tenant"}) == &f);
   CHECK_THROWS_AS(r.gauges("x_total", "X.", {"tenant"}), std::logic_error);
   CHECK_THROWS_AS(r.counters("x_total", "X.", {"other"}), std::logic_error);
-  CHECK_THROWS_AS(f.with({"a", "b"}), std::logic_error);
+  CHECK_THROWS_AS(f.with({{"tenant", "a"}, {"channel", "b"}}), std::logic_error);
 }
 
 TEST_CASE("histogram buckets are cumulative, with +Inf, sum and count", "[metrics]") {
   registry r;
-  auto& h = r.histograms("x_seconds", "Latency.", {0.1, 0.5, 1}, {"op"}).with({"commit"});
+  auto& h = r.histograms("x_seconds", "Latency.", {0.1, 0.5, 1}, {"op"}).with({{"op", "commit"}});
   h.observe(0.05);
   h.observe(0.1);  // on a bound: counted in that bucket (le = less or equal)
   h.observe(0.3);
@@ -108,4 +109,55 @@ TEST_CASE("the catalog registers every reason and kind up front", "[metrics]") {
   CHECK(out.find("# TYPE switchboard_webhook_ack_seconds histogram\n") != std::string::npos);
   CHECK(&catalog::webhook_rejections(sb::errc::bad_signature) !=
         &catalog::webhook_rejections(sb::errc::missing_signature));
+}
+
+TEST_CASE("a family takes only its own label names, in its order", "[metrics][labels]") {
+  registry r;
+  auto& f = r.counters("x_total", "X.", {"tenant", "channel"});
+  auto& c = f.with({{"tenant", "acme"}, {"channel", "wa"}});
+  CHECK(&f.with({{"tenant", "acme"}, {"channel", "wa"}}) == &c);
+  // The values swapped by mistake would be another series: the names catch it.
+  CHECK_THROWS_AS(f.with({{"channel", "wa"}, {"tenant", "acme"}}), std::logic_error);
+  CHECK_THROWS_AS(f.with({{"tenant", "acme"}}), std::logic_error);
+  CHECK_THROWS_AS(f.with({}), std::logic_error);
+  CHECK_THROWS_AS(f.with({{"tenant", "acme"}, {"subscriber", "wa"}}), std::logic_error);
+}
+
+TEST_CASE("labels format in the exposition form and parse back", "[metrics][labels]") {
+  const labels l{{"route", "q\"uo\\te\nx"}, {"status", "503"}};
+  CHECK(l.str() == "{route=\"q\\\"uo\\\\te\\nx\",status=\"503\"}");
+  auto back = labels::parse(l.str());
+  REQUIRE(back);
+  CHECK(*back == l);
+  REQUIRE(back->find("route"));
+  CHECK(*back->find("route") == "q\"uo\\te\nx");
+  CHECK(back->find("tenant") == nullptr);
+  CHECK(labels{}.str().empty());
+  CHECK(labels::parse("")->empty());
+  CHECK(labels::parse("{}")->empty());
+  std::string bucket;
+  labels{{"op", "commit"}}.append_to(bucket, "le", "0.5");
+  CHECK(bucket == "{op=\"commit\",le=\"0.5\"}");
+}
+
+TEST_CASE("labels refuse what is not the exposition form", "[metrics][labels]") {
+  CHECK_FALSE(labels::parse("tenant=\"a\""));
+  CHECK_FALSE(labels::parse("{tenant=a}"));
+  CHECK_FALSE(labels::parse("{tenant=\"a}"));
+  CHECK_FALSE(labels::parse("{=\"a\"}"));
+  CHECK_FALSE(labels::parse("{tenant=\"a\",}"));
+  CHECK_FALSE(labels::parse("{tenant=\"a\"channel=\"b\"}"));
+  CHECK_FALSE(labels::parse("{tenant=\"a\\x\"}"));  // an escape the format does not have
+}
+
+TEST_CASE("labels compare and hash by names, values and order", "[metrics][labels]") {
+  const labels a{{"tenant", "acme"}, {"channel", "wa"}};
+  const labels b{{"channel", "wa"}, {"tenant", "acme"}};
+  CHECK(a == labels{{"tenant", "acme"}, {"channel", "wa"}});
+  CHECK(a != b);
+  CHECK(a != labels{{"tenant", "acme"}, {"channel", "tg"}});
+  CHECK(std::hash<labels>{}(a) ==
+        std::hash<labels>{}(labels{{"tenant", "acme"}, {"channel", "wa"}}));
+  std::unordered_set<labels> seen{a, b, labels{{"tenant", "acme"}, {"channel", "wa"}}};
+  CHECK(seen.size() == 2);
 }

@@ -146,7 +146,7 @@ TEST_CASE("a per-source budget of rps 0 is off", "[http][auth_failures]") {
 }
 
 TEST_CASE("a shared bucket answers the Retry-After of its next token", "[http][auth_failures]") {
-  sb::http::shared_bucket b(sb::outbound::token_bucket::per_second(0.25, 2));
+  sb::http::shared_bucket b(sb::token_bucket::per_second(0.25, 2));
   CHECK(b.take(t0) == 0);
   CHECK(b.take(t0) == 0);
   CHECK(b.take(t0) == 4);

@@ -1,9 +1,9 @@
-#include "outbound/token_bucket.hpp"
+#include "core/token_bucket.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace sb::outbound {
+namespace sb {
 
 token_bucket::token_bucket(duration interval, std::uint32_t burst)
     : interval_(std::max(interval, duration{1})), burst_(std::max<std::uint32_t>(burst, 1)) {
@@ -22,7 +22,7 @@ token_bucket token_bucket::per_second(double rate, double burst) {
                                                       : static_cast<std::uint32_t>(b));
 }
 
-time_point token_bucket::available_at(time_point now) const {
+token_bucket::time_point token_bucket::available_at(time_point now) const {
   if (!started_) {
     return now;
   }
@@ -48,4 +48,4 @@ void token_bucket::penalize(time_point until) {
   }
 }
 
-}  // namespace sb::outbound
+}  // namespace sb

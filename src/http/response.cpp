@@ -1,10 +1,11 @@
-// The edge's mapping of errors to the wire. No CAF here: the HTTP layer links it too.
+// The edge's mapping of errors to the wire. No Beast and no CAF here: the actors link it too.
+#include "http/response.hpp"
+
 #include <string>
 
-#include "actors/gateway.hpp"
 #include "core/json.hpp"
 
-namespace sb::actors {
+namespace sb::http {
 
 int http_status(errc code) noexcept {
   switch (code) {
@@ -60,8 +61,8 @@ int http_status(errc code) noexcept {
   return 500;
 }
 
-http_response error_response(errc code, std::string_view message, int retry_after_s) {
-  http_response r;
+response error_response(errc code, std::string_view message, int retry_after_s) {
+  response r;
   r.status = http_status(code);
   r.code = code;
   r.body.reserve(48 + message.size());
@@ -73,17 +74,4 @@ http_response error_response(errc code, std::string_view message, int retry_afte
   return r;
 }
 
-responder::~responder() {
-  if (!done_.load(std::memory_order_acquire)) {
-    answer(error_response(errc::unavailable, "the request could not be completed; retry", 1));
-  }
-}
-
-void responder::answer(http_response r) {
-  bool expected = false;
-  if (done_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
-    cb_(std::move(r));
-  }
-}
-
-}  // namespace sb::actors
+}  // namespace sb::http

@@ -3,19 +3,20 @@
 #include <chrono>
 #include <cstdint>
 
-/// A token bucket on injected time (the send engine's rate limits, docs/outbound.md "Delivery
-/// engine"). Plain value type: no clock of its own, no threads; its owner passes `now`.
-namespace sb::outbound {
-
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
-using duration = clock::duration;
+/// A token bucket on injected time: the send engine's rate limits (docs/outbound.md "Delivery
+/// engine"), the HTTP edge's ingress and auth-failure limits, the outbound API's per-token send
+/// limits. Plain value type: no clock of its own, no threads; its owner passes `now`.
+namespace sb {
 
 /// `burst` tokens at most; one more every `interval`. Implemented as GCRA (a "theoretical
 /// arrival time" in integer clock ticks), which is exactly a token bucket without rounding drift:
 /// after an idle period `burst` takes succeed at once, then one per `interval`.
 class token_bucket {
  public:
+  using clock = std::chrono::steady_clock;
+  using time_point = clock::time_point;
+  using duration = clock::duration;
+
   /// `interval` > 0 and `burst` >= 1 (smaller values are raised to those).
   token_bucket(duration interval, std::uint32_t burst);
 
@@ -51,4 +52,4 @@ class token_bucket {
   bool started_ = false;
 };
 
-}  // namespace sb::outbound
+}  // namespace sb
