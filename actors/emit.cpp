@@ -3,10 +3,12 @@
 
 namespace sb::actors {
 
-void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
-                 const caf::actor& tenant, std::vector<event> events,
-                 std::chrono::milliseconds timeout,
-                 std::function<void(result<std::vector<event>>)> done) {
+namespace {
+
+template <class Self>
+void emit(Self* self, const store_writer_actor& store, const caf::actor& tenant,
+          std::vector<event> events, std::chrono::milliseconds timeout,
+          std::function<void(result<std::vector<event>>)> done) {
   if (events.empty()) {
     done(std::vector<event>{});
     return;
@@ -32,7 +34,7 @@ void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
   job.req.events = std::move(events);
   self->request(store, timeout, append_atom::value, std::move(job))
       .then(
-          [self, tenant, done](append_reply& r) {
+          [tenant, done](append_reply& r) {
             if (r.shed) {
               done(error{errc::overloaded, "the event store is overloaded; retry"});
               return;
@@ -45,13 +47,29 @@ void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
             }
             std::vector<event> stored = fresh.events;
             if (!fresh.events.empty() && tenant) {
-              self->send(tenant, commit_atom::value, std::move(fresh));
+              caf::anon_send(tenant, commit_atom::value, std::move(fresh));
             }
             done(std::move(stored));
           },
           [done](caf::error&) {
             done(error{errc::unavailable, "the event store did not confirm the write; retry"});
           });
+}
+
+}  // namespace
+
+void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
+                 const caf::actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done) {
+  emit(self, store, tenant, std::move(events), timeout, std::move(done));
+}
+
+void emit_events(sender_actor::pointer self, const store_writer_actor& store,
+                 const caf::actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done) {
+  emit(self, store, tenant, std::move(events), timeout, std::move(done));
 }
 
 }  // namespace sb::actors

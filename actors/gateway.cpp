@@ -222,15 +222,18 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
           }
         }
       },
-      // Introspection for tests and operations: the current store writer.
-      [=](lookup_atom, const std::string& kind) -> caf::result<caf::actor> {
-        caf::actor found = kind == "store"     ? caf::actor_cast<caf::actor>(self->state.store)
-                           : kind == "sweeper" ? caf::actor_cast<caf::actor>(self->state.sweeper)
-                                               : caf::actor{};
-        if (!found) {
+      // Introspection for tests and operations: the current store writer and sweeper.
+      [=](find_store_atom) -> caf::result<store_writer_actor> {
+        if (!self->state.store) {
           return caf::make_error(caf::sec::runtime_error);
         }
-        return found;
+        return self->state.store;
+      },
+      [=](find_sweep_atom) -> caf::result<sweeper_actor> {
+        if (!self->state.sweeper) {
+          return caf::make_error(caf::sec::runtime_error);
+        }
+        return self->state.sweeper;
       },
       [=](restart_atom, sweep_atom) {
         auto& st = self->state;
@@ -383,7 +386,7 @@ class gateway_impl final : public gateway_with_actors {
 
   class actor_stream_handle final : public stream_handle {
    public:
-    explicit actor_stream_handle(caf::actor a) : actor_(std::move(a)) {}
+    explicit actor_stream_handle(stream_actor a) : actor_(std::move(a)) {}
     void cancel() override {
       if (actor_) {
         caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
@@ -391,7 +394,7 @@ class gateway_impl final : public gateway_with_actors {
     }
 
    private:
-    caf::actor actor_;
+    stream_actor actor_;
   };
 
   gateway_options opts_;

@@ -34,8 +34,23 @@ using written_atom = caf::atom_constant<caf::atom("written")>;
 using pump_atom = caf::atom_constant<caf::atom("pump")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
-using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+/// asker -> an actor (`stats_atom`; request): its counters, for tests and operations. Each
+/// interface that has it says the reply's type (one per actor kind).
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// tests/operations -> tenant (request): the current actor of a channel (`find_chan_atom`,
+/// name), a live conversation (`find_conv_atom`, key), a push subscriber (`find_push_atom`,
+/// name) or a sender (`find_send_atom`, channel); an error when there is none.
+using find_chan_atom = caf::atom_constant<caf::atom("findchan")>;
+using find_conv_atom = caf::atom_constant<caf::atom("findconv")>;
+using find_push_atom = caf::atom_constant<caf::atom("findpush")>;
+using find_send_atom = caf::atom_constant<caf::atom("findsend")>;
+/// tests/operations -> tenant (`push_stats_atom`, name; request): the named push subscriber's
+/// `subscriber_stats`, asked of it.
+using push_stats_atom = caf::atom_constant<caf::atom("pushstats")>;
+/// tests/operations -> root (request): the current store writer (`find_store_atom`) or
+/// retention sweeper (`find_sweep_atom`); an error while it restarts.
+using find_store_atom = caf::atom_constant<caf::atom("findstore")>;
+using find_sweep_atom = caf::atom_constant<caf::atom("findsweep")>;
 /// root -> tenant -> channel (`store_atom`, store_writer_actor): the store writer was restarted;
 /// use this.
 using store_atom = caf::atom_constant<caf::atom("store")>;

@@ -257,7 +257,7 @@ struct pending_send {
   const config::channel_config* channel = nullptr;        ///< into `env.cfg`
   std::shared_ptr<const adapters::outbound_channel> out;  ///< the channel's sending side
   std::string account;  ///< the channel's platform account (subjects, pseudonyms)
-  caf::actor sender;
+  sender_actor sender;
   adapters::outbound_message msg;
   std::string subject;
   std::string caller;
@@ -584,7 +584,7 @@ void send_message(const tenant_api_env& env, api_call& c) {
       return;
     }
   }
-  caf::actor sender = env.sender_of ? env.sender_of(ch->name) : caf::actor{};
+  sender_actor sender = env.sender_of ? env.sender_of(ch->name) : sender_actor{};
   if (!sender || !env.outbox) {
     c.reply->answer(
         error_response(errc::unavailable, "the channel's sender is restarting; retry", 1));

@@ -21,6 +21,7 @@
 #include "actors/api.hpp"
 #include "actors/api_handlers.hpp"
 #include "actors/messages.hpp"
+#include "actors/subscriber_actor.hpp"
 #include "store/privacy_store.hpp"
 
 namespace sb::actors {
@@ -30,7 +31,6 @@ inline constexpr std::size_t k_export_limit = 10000;
 
 // The API handlers of this file (export, erasure, audit, Meta's data-deletion callback and its
 // status page) are declared in actors/api_handlers.hpp.
-
 
 // -- privacy webhooks (routed here by the tenant actor) -------------------------------------
 
@@ -57,7 +57,7 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w);
 /// events from its in-memory window; the promise is delivered (with how many were dropped) once
 /// every subscriber has answered or timed out.
 caf::result<std::uint64_t> on_subjects_erased(caf::event_based_actor* self,
-                                              const std::vector<caf::actor>& subscribers,
+                                              const std::vector<subscriber_actor>& subscribers,
                                               const erased_notice& n);
 
 // -- plain logic (tested without actors) ---------------------------------------------------

@@ -316,10 +316,9 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
     auto me = caf::actor_cast<caf::actor>(self);
     // Through the channel's own actor: its adapter instance, and the path every webhook takes
     // after parsing (store writer, consent keywords, the tenant's announcement).
-    self->request(ctx.tenant_actor, ctx.timeout, lookup_atom::value, std::string("channel"),
-                  entry.channel)
+    self->request(ctx.tenant_actor, ctx.timeout, find_chan_atom::value, entry.channel)
         .then(
-            [self, me, msg](caf::actor& channel) {
+            [self, me, msg](channel_actor& channel) {
               msg->reply = std::make_shared<responder>([me](http_response r) {
                 caf::anon_send(me, reingest_atom::value, reingest_done{std::move(r)});
               });
@@ -365,10 +364,10 @@ void enable_subscriber(const tenant_api_env& env, api_call& c) {
   }
   // The tenant's own lookup, answered from its mailbox after this handler returns.
   auto* self = env.self;
-  self->request(caf::actor_cast<caf::actor>(self), std::chrono::seconds{5}, lookup_atom::value,
-                std::string("subscriber"), name)
+  self->request(caf::actor_cast<caf::actor>(self), std::chrono::seconds{5}, find_push_atom::value,
+                name)
       .then(
-          [self, name, reply = c.reply](caf::actor& sub) {
+          [self, name, reply = c.reply](subscriber_actor& sub) {
             self->send(sub, enable_atom::value, enable_request{name, reply});
           },
           [reply = c.reply](caf::error&) {

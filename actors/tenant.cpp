@@ -36,8 +36,8 @@ struct tenant_state {
   /// The log's head at the last settle tick (`head_atom` to self): a seq up to it still not
   /// announced at the next tick lost its commit and is given up on.
   std::uint64_t settle_mark = 0;
-  std::unordered_map<caf::actor_addr, caf::actor> streams;
-  std::unordered_map<std::string, caf::actor> subscribers;  // push; absent while restarting
+  std::unordered_map<caf::actor_addr, stream_actor> streams;
+  std::unordered_map<std::string, subscriber_actor> subscribers;  // push; absent while restarting
   std::unordered_map<caf::actor_addr, std::string> subscriber_by_addr;
   std::unordered_map<std::string, restart_policy> subscriber_restarts;
   std::uint64_t subscriber_restart_count = 0;
@@ -45,7 +45,7 @@ struct tenant_state {
   // while restarting. The API handlers send `outbound_send` to `senders[channel]`.
   outbox_writer_actor outbox_writer;
   restart_policy outbox_writer_restarts;
-  std::unordered_map<std::string, caf::actor> senders;
+  std::unordered_map<std::string, sender_actor> senders;
   std::unordered_map<caf::actor_addr, std::string> sender_by_addr;
   std::unordered_map<std::string, restart_policy> sender_restarts;
   /// Send limits, idempotency keys and receipt correlation of the outbound API.
@@ -413,7 +413,7 @@ tenant_api_env api_env(tenant_ptr self) {
   env.sender_of = [self](const std::string& channel) {
     auto& senders = self->state.senders;
     auto it = senders.find(channel);
-    return it == senders.end() ? caf::actor{} : it->second;
+    return it == senders.end() ? sender_actor{} : it->second;
   };
   env.conversation_of = [self](const std::string& key) { return conversation_for(self, key); };
   env.outbound = st.outbound.get();
@@ -447,13 +447,24 @@ caf::actor on_commit(tenant_ptr self, committed_msg& c, const std::vector<event>
   return job;
 }
 
+/// The handle under `key` in `map`, or an error when there is none (introspection).
+template <class Handle>
+caf::result<Handle> find_in(const std::unordered_map<std::string, Handle>& map,
+                            const std::string& key) {
+  auto it = map.find(key);
+  if (it == map.end()) {
+    return caf::make_error(caf::sec::runtime_error);
+  }
+  return it->second;
+}
+
 /// How long an erasure waits for the outbox writer to delete the subjects' rows (the privacy job
 /// waits twice `k_purge_timeout`, 10 s, for the whole of the tenant's part).
 constexpr std::chrono::seconds k_outbox_erase_timeout{4};
 
 /// The push subscribers' part of an erasure: each drops the subjects' events from memory.
 caf::result<std::uint64_t> erased_in_subscribers(tenant_ptr self, const erased_notice& n) {
-  std::vector<caf::actor> subs;
+  std::vector<subscriber_actor> subs;
   for (auto& [name, sub] : self->state.subscribers) {
     subs.push_back(sub);
   }
@@ -558,12 +569,11 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           self->send(snd, store_atom::value, store);
         }
       },
-      [=](register_atom) {
-        auto s = caf::actor_cast<caf::actor>(self->current_sender());
+      [=](register_atom, stream_actor& s) {
         if (s) {
           self->monitor(s);
-          self->state.streams.emplace(s.address(), s);
           self->send(s, head_atom::value, self->state.announced.value());
+          self->state.streams.emplace(s.address(), std::move(s));
         }
       },
       // The settle tick (see `settle`).
@@ -649,7 +659,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       [=](deadlist_atom a, dead_letters_query& q) { to_subscriber(self, q.subscriber, a, q); },
       [=](redrive_atom a, redrive_request& r) { to_subscriber(self, r.subscriber, a, r); },
       // A push subscriber's stats (tests and operations).
-      [=](stats_atom, const std::string& name) -> caf::result<subscriber_stats> {
+      [=](push_stats_atom, const std::string& name) -> caf::result<subscriber_stats> {
         auto& st = self->state;
         auto it = st.subscribers.find(name);
         if (it == st.subscribers.end()) {
@@ -663,28 +673,21 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       },
       // Introspection for tests and operations: the current actor of a channel, conversation,
       // push subscriber or sender.
-      [=](lookup_atom, const std::string& kind, const std::string& key) -> caf::result<caf::actor> {
-        auto& st = self->state;
-        if (kind == "conversation") {
-          auto* conv = st.conversations->find(key);
-          if (conv == nullptr) {
-            return caf::make_error(caf::sec::runtime_error);
-          }
-          return caf::actor_cast<caf::actor>(*conv);
-        }
-        if (kind == "channel") {
-          auto it = st.channels.find(key);
-          if (it == st.channels.end()) {
-            return caf::make_error(caf::sec::runtime_error);
-          }
-          return caf::actor_cast<caf::actor>(it->second);
-        }
-        auto& map = kind == "subscriber" ? st.subscribers : st.senders;
-        auto it = map.find(key);
-        if (it == map.end()) {
+      [=](find_chan_atom, const std::string& name) -> caf::result<channel_actor> {
+        return find_in(self->state.channels, name);
+      },
+      [=](find_conv_atom, const std::string& key) -> caf::result<conversation_actor> {
+        auto* conv = self->state.conversations->find(key);
+        if (conv == nullptr) {
           return caf::make_error(caf::sec::runtime_error);
         }
-        return it->second;
+        return *conv;
+      },
+      [=](find_push_atom, const std::string& name) -> caf::result<subscriber_actor> {
+        return find_in(self->state.subscribers, name);
+      },
+      [=](find_send_atom, const std::string& channel) -> caf::result<sender_actor> {
+        return find_in(self->state.senders, channel);
       },
       [=](stats_atom) {
         auto& st = self->state;
