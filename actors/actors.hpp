@@ -16,6 +16,7 @@
 #include "actors/store_writer.hpp"
 #include "actors/stream_actor.hpp"
 #include "actors/subscriber_actor.hpp"
+#include "actors/tenant_actor.hpp"
 #include "adapters/adapter.hpp"
 #include "config/config.hpp"
 #include "delivery/http_client.hpp"
@@ -26,42 +27,14 @@
 
 namespace sb::actors {
 
-namespace privacy_jobs {
-class job_pool;
-}
-
-/// Finds an adapter by channel type (`adapters::find` in production; tests may add types).
-using adapter_lookup = std::function<const adapters::adapter_info*(std::string_view)>;
-
-/// Everything a tenant actor is built from.
-struct tenant_init {
-  std::shared_ptr<const config::config> cfg;
-  std::size_t tenant_index = 0;  ///< into cfg->tenants
-  store::stores stores;          ///< the gateway's (store/stores.hpp)
-  store_writer_actor store;
-  adapter_lookup adapters;
-  actor_settings settings;
-  std::shared_ptr<delivery::http_client> http;  ///< for push subscribers; null = none spawned
-  delivery::settings delivery;
-  bool store_blocks = false;  ///< the log's writes block on disk (subscribers run detached)
-  /// The gateway's consent registry (privacy/consent.hpp): read per event by pulls, streams
-  /// and push subscribers; written by opt-out/opt-in keywords and the consent API. Never null
-  /// in a tenant started by the gateway.
-  std::shared_ptr<privacy::consent_registry> consents;
-  /// The gateway's privacy workers (actors/privacy_jobs.hpp), made once by the root and shared
-  /// by every tenant; null = privacy and consent jobs are refused (503).
-  std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
-  /// The outbox (store/outbox.hpp); null = no outbound sends (no senders are spawned).
-  std::shared_ptr<store::outbox> outbox;
-  bool outbox_blocks = false;  ///< the outbox's writes block on disk (its writer runs detached)
-  sender_settings senders;     ///< knobs of every sender of the tenant
-};
-
 // Spawn functions: each actor kind's state type stays inside its .cpp. Children spawned by a
 // parent are monitored by it (the parent restarts or forgets them on `down_msg`).
 
-/// Supervises a tenant's channels, conversations and live streams; routes webhooks and reads.
-caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init);
+/// One channel as a monitored child of its tenant `parent`: verify, parse, stamp, store,
+/// answer. `tenant` (the parent's handle) hears of every commit (`commit_atom`).
+channel_actor spawn_channel_actor(caf::local_actor* parent, std::shared_ptr<channel_logic> logic,
+                                  store_writer_actor store, tenant_actor tenant,
+                                  actor_settings settings);
 
 /// One SSE connection: reads the log after its cursor, one batch in flight at a time. Not a
 /// child: it registers with (and monitors) `tenant`, which stops it on shutdown. Each event is
@@ -69,7 +42,7 @@ caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init);
 /// subscriber serving `purposes`; an event that may not reach it is skipped (the cursor moves
 /// past it).
 stream_actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
-                                stream_request req, caf::actor tenant,
+                                stream_request req, tenant_actor tenant,
                                 std::shared_ptr<const privacy::consent_registry> consents,
                                 privacy::purpose_set purposes);
 
@@ -79,13 +52,17 @@ stream_actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::e
 /// `occurred_at` (= received_at). `done` runs in `self`'s context with the stored events (seq
 /// set; duplicates by dedupe_key dropped) or the error (store gone, shed, timeout): the caller
 /// decides whether to answer 503. Events without `dedupe_key` are never deduplicated. One
-/// overload per kind of actor that emits (a one-shot job, a sender).
+/// overload per kind of actor that emits (a one-shot job, a sender, the tenant).
 void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
-                 const caf::actor& tenant, std::vector<event> events,
+                 const tenant_actor& tenant, std::vector<event> events,
                  std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done);
 void emit_events(sender_actor::pointer self, const store_writer_actor& store,
-                 const caf::actor& tenant, std::vector<event> events,
+                 const tenant_actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done);
+void emit_events(tenant_actor::pointer self, const store_writer_actor& store,
+                 const tenant_actor& tenant, std::vector<event> events,
                  std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done);
 

@@ -15,6 +15,7 @@
 #include "actors/outbox_writer.hpp"
 #include "actors/sender_actor.hpp"
 #include "actors/store_writer.hpp"
+#include "actors/tenant_actor.hpp"
 #include "config/config.hpp"
 #include "store/stores.hpp"
 
@@ -34,7 +35,7 @@ class job_pool;
 /// run in the tenant actor's context (`self`) and must not block it: they answer at once or hand
 /// the work to a one-shot actor that copies what it needs from here.
 struct tenant_api_env {
-  caf::event_based_actor* self = nullptr;  ///< the tenant actor
+  tenant_actor::pointer self = nullptr;  ///< the tenant actor
   std::shared_ptr<const config::config> cfg;
   const config::tenant_config* tenant = nullptr;  ///< into `cfg`
   store::stores stores;                           ///< the gateway's (store/stores.hpp)

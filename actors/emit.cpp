@@ -6,7 +6,7 @@ namespace sb::actors {
 namespace {
 
 template <class Self>
-void emit(Self* self, const store_writer_actor& store, const caf::actor& tenant,
+void emit(Self* self, const store_writer_actor& store, const tenant_actor& tenant,
           std::vector<event> events, std::chrono::milliseconds timeout,
           std::function<void(result<std::vector<event>>)> done) {
   if (events.empty()) {
@@ -34,7 +34,7 @@ void emit(Self* self, const store_writer_actor& store, const caf::actor& tenant,
   job.req.events = std::move(events);
   self->request(store, timeout, append_atom::value, std::move(job))
       .then(
-          [tenant, done](append_reply& r) {
+          [self, tenant, done](append_reply& r) {
             if (r.shed) {
               done(error{errc::overloaded, "the event store is overloaded; retry"});
               return;
@@ -47,7 +47,7 @@ void emit(Self* self, const store_writer_actor& store, const caf::actor& tenant,
             }
             std::vector<event> stored = fresh.events;
             if (!fresh.events.empty() && tenant) {
-              caf::anon_send(tenant, commit_atom::value, std::move(fresh));
+              self->send(tenant, commit_atom::value, std::move(fresh));
             }
             done(std::move(stored));
           },
@@ -59,14 +59,21 @@ void emit(Self* self, const store_writer_actor& store, const caf::actor& tenant,
 }  // namespace
 
 void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
-                 const caf::actor& tenant, std::vector<event> events,
+                 const tenant_actor& tenant, std::vector<event> events,
                  std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done) {
   emit(self, store, tenant, std::move(events), timeout, std::move(done));
 }
 
 void emit_events(sender_actor::pointer self, const store_writer_actor& store,
-                 const caf::actor& tenant, std::vector<event> events,
+                 const tenant_actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done) {
+  emit(self, store, tenant, std::move(events), timeout, std::move(done));
+}
+
+void emit_events(tenant_actor::pointer self, const store_writer_actor& store,
+                 const tenant_actor& tenant, std::vector<event> events,
                  std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done) {
   emit(self, store, tenant, std::move(events), timeout, std::move(done));

@@ -20,12 +20,12 @@ namespace sb::actors {
 /// tenant id -> current tenant actor; written by the root on (re)spawn, read by I/O threads.
 class tenant_registry {
  public:
-  caf::actor find(const std::string& id) const {
+  tenant_actor find(const std::string& id) const {
     std::shared_lock lock(mutex_);
     auto it = map_.find(id);
-    return it == map_.end() ? caf::actor{} : it->second;
+    return it == map_.end() ? tenant_actor{} : it->second;
   }
-  void set(const std::string& id, caf::actor a) {
+  void set(const std::string& id, tenant_actor a) {
     std::unique_lock lock(mutex_);
     if (a) {
       map_[id] = std::move(a);
@@ -40,7 +40,7 @@ class tenant_registry {
 
  private:
   mutable std::shared_mutex mutex_;
-  std::unordered_map<std::string, caf::actor> map_;
+  std::unordered_map<std::string, tenant_actor> map_;
 };
 
 struct root_state {
@@ -53,7 +53,7 @@ struct root_state {
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
   std::vector<caf::actor> privacy_workers;
   std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
-  std::vector<caf::actor> tenants;
+  std::vector<tenant_actor> tenants;
   std::vector<restart_policy> restarts;
   bool stopping = false;
   static inline const char* name = "gateway";
@@ -177,7 +177,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
     auto index = it->second;
     st.tenant_by_addr.erase(it);
     const auto& id = st.opts.cfg->tenants[index].id;
-    st.registry->set(id, caf::actor{});
+    st.registry->set(id, tenant_actor{});
     if (st.stopping) {
       return;
     }
@@ -338,7 +338,7 @@ class gateway_impl final : public gateway_with_actors {
     system_.reset();
   }
 
-  caf::actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
+  tenant_actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
 
   void list_dead_letters(const std::string& tenant, const std::string& subscriber,
                          std::uint64_t after, std::size_t limit, responder_ptr reply) override {
@@ -374,7 +374,7 @@ class gateway_impl final : public gateway_with_actors {
 
  private:
   /// The tenant's current actor, or null after answering `reply` (unknown or restarting).
-  caf::actor tenant_for(const std::string& tenant, responder& reply) {
+  tenant_actor tenant_for(const std::string& tenant, responder& reply) {
     auto t = registry_->find(tenant);
     if (!t) {
       reply.answer(opts_.cfg->find_tenant(tenant) != nullptr

@@ -47,7 +47,7 @@ struct gateway_options {
 class gateway_with_actors : public gateway {
  public:
   /// The current actor of a tenant (changes when it restarts).
-  virtual caf::actor tenant_actor_of(const std::string& id) const = 0;
+  virtual tenant_actor tenant_actor_of(const std::string& id) const = 0;
   virtual caf::actor_system& system() = 0;
   /// The root supervisor (answers `find_store_atom` with the current store writer and
   /// `find_sweep_atom` with the retention sweeper).

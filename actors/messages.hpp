@@ -157,11 +157,11 @@ struct conversation_event {
   timestamp occurred_at;
 };
 
-/// stream -> tenant (`register_atom`): a live SSE stream wants head notifications; the tenant
-/// answers with `head_atom` at once.
+/// stream -> tenant (`register_atom`, stream_actor): a live SSE stream wants head
+/// notifications; the tenant answers with `head_atom` at once.
 /// tenant -> stream (`head_atom`, uint64): the announced head: the stream may read up to this
 /// seq (every event up to it is committed and its consent change applied).
-/// tenant -> itself (`head_atom`): the settle tick (actors/tenant.cpp).
+/// tenant -> itself (`settle_atom`, actors/tenant_actor.hpp): the settle tick.
 /// stream -> itself (`written_atom`): the sink wrote the last batch. (`pump_atom`): read more.
 
 /// tenant -> asker (`stats_atom`): sizes, for tests and metrics.

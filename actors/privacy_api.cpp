@@ -863,7 +863,7 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
 
 // -- in the tenant ---------------------------------------------------------------------------
 
-caf::result<std::uint64_t> on_subjects_erased(caf::event_based_actor* self,
+caf::result<std::uint64_t> on_subjects_erased(tenant_actor::pointer self,
                                               const std::vector<subscriber_actor>& subscribers,
                                               const erased_notice& n) {
   if (subscribers.empty()) {

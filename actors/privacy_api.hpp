@@ -56,7 +56,7 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w);
 /// The tenant's part of an erasure (`erased_atom`): every push subscriber drops the subjects'
 /// events from its in-memory window; the promise is delivered (with how many were dropped) once
 /// every subscriber has answered or timed out.
-caf::result<std::uint64_t> on_subjects_erased(caf::event_based_actor* self,
+caf::result<std::uint64_t> on_subjects_erased(tenant_actor::pointer self,
                                               const std::vector<subscriber_actor>& subscribers,
                                               const erased_notice& n);
 

@@ -138,7 +138,7 @@ struct job_ctx {
   std::shared_ptr<store::event_log> log;
   std::shared_ptr<store::privacy_store> ps;  ///< null when the gateway keeps no privacy store
   std::shared_ptr<privacy::consent_registry> consents;
-  caf::actor tenant_actor;
+  actors::tenant_actor tenant_actor;
   store_writer_actor store;
   std::chrono::milliseconds timeout{std::chrono::seconds{10}};
 };
@@ -150,7 +150,7 @@ inline job_ctx make_ctx(const tenant_api_env& env) {
   ctx.log = env.stores.log;
   ctx.ps = env.stores.privacy;
   ctx.consents = env.consents;
-  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
+  ctx.tenant_actor = caf::actor_cast<actors::tenant_actor>(env.self);
   ctx.store = env.store;
   ctx.timeout = env.settings.store_timeout;
   return ctx;

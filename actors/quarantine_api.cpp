@@ -36,7 +36,7 @@ struct job_ctx {
   const config::tenant_config* tenant_cfg = nullptr;
   std::shared_ptr<store::event_log> log;
   std::shared_ptr<store::privacy_store> ps;  ///< its audit log; null = none kept
-  caf::actor tenant_actor;
+  actors::tenant_actor tenant_actor;
   std::string caller;  ///< audit: "subscriber:<name>"
   std::chrono::milliseconds timeout{std::chrono::seconds{10}};
 };
@@ -48,7 +48,7 @@ job_ctx make_ctx(const tenant_api_env& env, const api_call& c) {
   ctx.tenant_cfg = env.tenant;
   ctx.log = env.stores.log;
   ctx.ps = env.stores.privacy;
-  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
+  ctx.tenant_actor = caf::actor_cast<actors::tenant_actor>(env.self);
   ctx.caller = "subscriber:" + c.caller;
   ctx.timeout = env.settings.store_timeout;
   return ctx;
@@ -57,7 +57,7 @@ job_ctx make_ctx(const tenant_api_env& env, const api_call& c) {
 /// Runs `fn(self)` in a one-shot actor on its own thread: store reads and fsync'd deletes block
 /// neither the tenant's mailbox nor a scheduler thread. Admin calls are rare.
 template <class Fn>
-void spawn_job(caf::event_based_actor* parent, Fn fn) {
+void spawn_job(caf::local_actor* parent, Fn fn) {
   parent->spawn<caf::detached>(
       [fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self); });
 }
@@ -364,7 +364,7 @@ void enable_subscriber(const tenant_api_env& env, api_call& c) {
   }
   // The tenant's own lookup, answered from its mailbox after this handler returns.
   auto* self = env.self;
-  self->request(caf::actor_cast<caf::actor>(self), std::chrono::seconds{5}, find_push_atom::value,
+  self->request(caf::actor_cast<tenant_actor>(self), std::chrono::seconds{5}, find_push_atom::value,
                 name)
       .then(
           [self, name, reply = c.reply](subscriber_actor& sub) {

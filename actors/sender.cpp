@@ -262,7 +262,7 @@ void flush_events(sender_ptr self) {
   st.emitting = true;
   std::vector<event> batch;
   batch.swap(st.unannounced);
-  auto tenant = caf::actor_cast<caf::actor>(st.parent);
+  auto tenant = caf::actor_cast<tenant_actor>(st.parent);
   emit_events(self, st.init.store, tenant, batch, st.init.settings.outbox_timeout,
               [self, batch](result<std::vector<event>> r) {
                 auto& st = self->state;

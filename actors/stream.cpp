@@ -77,7 +77,7 @@ void pump(stream_ptr self) {
 }
 
 stream_actor::behavior_type stream_behavior(
-    stream_ptr self, std::shared_ptr<store::event_log> log, stream_request req, caf::actor tenant,
+    stream_ptr self, std::shared_ptr<store::event_log> log, stream_request req, tenant_actor tenant,
     std::shared_ptr<const privacy::consent_registry> consents, privacy::purpose_set purposes) {
   auto& st = self->state;
   st.log = std::move(log);
@@ -90,7 +90,7 @@ stream_actor::behavior_type stream_behavior(
   self->monitor(tenant);
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
   // The tenant answers with the announced head; reading starts then.
-  caf::anon_send(tenant, register_atom::value, caf::actor_cast<stream_actor>(self));
+  self->send(tenant, register_atom::value, caf::actor_cast<stream_actor>(self));
   return {
       [=](pump_atom) { pump(self); },
       [=](head_atom, std::uint64_t head) {
@@ -108,7 +108,7 @@ stream_actor::behavior_type stream_behavior(
 }  // namespace
 
 stream_actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
-                                stream_request req, caf::actor tenant,
+                                stream_request req, tenant_actor tenant,
                                 std::shared_ptr<const privacy::consent_registry> consents,
                                 privacy::purpose_set purposes) {
   return sys.spawn(stream_behavior, std::move(log), std::move(req), std::move(tenant),

@@ -33,7 +33,7 @@ struct tenant_state {
   /// What streams, pull and push may read up to: every event up to it was committed here, its
   /// consent change (keywords) applied (actors/announced_head.hpp). From the log's head at start.
   announced_head announced;
-  /// The log's head at the last settle tick (`head_atom` to self): a seq up to it still not
+  /// The log's head at the last settle tick (`settle_atom` to self): a seq up to it still not
   /// announced at the next tick lost its commit and is given up on.
   std::uint64_t settle_mark = 0;
   std::unordered_map<caf::actor_addr, stream_actor> streams;
@@ -61,7 +61,7 @@ struct tenant_state {
 
 namespace {
 
-using tenant_ptr = caf::stateful_actor<tenant_state>*;
+using tenant_ptr = tenant_actor::stateful_pointer<tenant_state>;
 
 bool is_crash(const caf::error& reason) {
   return reason && reason != caf::make_error(caf::exit_reason::user_shutdown);
@@ -78,7 +78,7 @@ void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
       std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key,
                                       st.cfg->privacy, st.init.cfg->limits.events_per_webhook);
   auto child = spawn_channel_actor(self, std::move(logic), st.init.store,
-                                   caf::actor_cast<caf::actor>(self), st.init.settings);
+                                   caf::actor_cast<tenant_actor>(self), st.init.settings);
   st.channel_by_addr[child.address()] = ch.name;
   st.channels[ch.name] = std::move(child);
 }
@@ -284,7 +284,7 @@ void settle(tenant_ptr self) {
     announce(self);
   }
   st.settle_mark = st.init.stores.log->head(st.cfg->id);
-  self->delayed_send(self, settle_interval(self), head_atom::value);
+  self->delayed_send(self, settle_interval(self), settle_atom::value);
 }
 
 void on_down(tenant_ptr self, caf::down_msg& m) {
@@ -471,7 +471,7 @@ caf::result<std::uint64_t> erased_in_subscribers(tenant_ptr self, const erased_n
   return on_subjects_erased(self, subs, n);
 }
 
-caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init init) {
+tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
   auto& st = self->state;
   st.init = std::move(init);
   st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
@@ -484,7 +484,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   // it, or it is gone with that actor (its keywords were applied or are retried).
   st.announced = announced_head{st.init.stores.log->head(st.cfg->id)};
   st.settle_mark = st.announced.value();
-  self->delayed_send(self, settle_interval(self), head_atom::value);
+  self->delayed_send(self, settle_interval(self), settle_atom::value);
   for (const auto& ch : st.cfg->channels) {
     spawn_channel(self, ch);
   }
@@ -577,7 +577,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         }
       },
       // The settle tick (see `settle`).
-      [=](head_atom) { settle(self); },
+      [=](settle_atom) { settle(self); },
       [=](restart_atom, const std::string& name) {
         if (const auto* ch = self->state.cfg->find_channel(name)) {
           if (self->state.channels.count(name) == 0) {
@@ -642,13 +642,13 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         self->request(st.outbox_writer, k_outbox_erase_timeout, task_atom::value, std::move(t))
             .then(
                 [self, rp, n]() mutable {
-                  rp.delegate(caf::actor_cast<caf::actor>(self), erased_atom::value,
+                  rp.delegate(caf::actor_cast<tenant_actor>(self), erased_atom::value,
                               forget_atom::value, n);
                 },
                 [self, rp, n](caf::error& err) mutable {
                   log::warn("tenant", n.tenant, ": the outbox did not confirm erasing (",
                             caf::to_string(err), ")");
-                  rp.delegate(caf::actor_cast<caf::actor>(self), erased_atom::value,
+                  rp.delegate(caf::actor_cast<tenant_actor>(self), erased_atom::value,
                               forget_atom::value, n);
                 });
         return rp;
@@ -689,7 +689,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       [=](find_send_atom, const std::string& channel) -> caf::result<sender_actor> {
         return find_in(self->state.senders, channel);
       },
-      [=](stats_atom) {
+      [=](stats_atom) -> tenant_stats {
         auto& st = self->state;
         return tenant_stats{st.channels.size(), st.conversations->size(), st.streams.size(),
                             st.channel_restart_count, st.conversation_restart_count};
@@ -699,8 +699,8 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
 
 }  // namespace
 
-caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init) {
-  auto child = parent->spawn(tenant_actor, std::move(init));
+tenant_actor spawn_tenant_actor(caf::local_actor* parent, tenant_init init) {
+  auto child = parent->spawn(tenant_behavior, std::move(init));
   parent->monitor(child);
   return child;
 }
