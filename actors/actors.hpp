@@ -12,6 +12,7 @@
 #include "actors/conversation.hpp"
 #include "actors/messages.hpp"
 #include "actors/outbox_writer.hpp"
+#include "actors/privacy_worker.hpp"
 #include "actors/sender_actor.hpp"
 #include "actors/store_writer.hpp"
 #include "actors/stream_actor.hpp"
@@ -52,8 +53,8 @@ stream_actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::e
 /// `occurred_at` (= received_at). `done` runs in `self`'s context with the stored events (seq
 /// set; duplicates by dedupe_key dropped) or the error (store gone, shed, timeout): the caller
 /// decides whether to answer 503. Events without `dedupe_key` are never deduplicated. One
-/// overload per kind of actor that emits (a one-shot job, a sender, the tenant).
-void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
+/// overload per kind of actor that emits (a privacy worker, a sender, the tenant).
+void emit_events(privacy_worker_actor::pointer self, const store_writer_actor& store,
                  const tenant_actor& tenant, std::vector<event> events,
                  std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done);

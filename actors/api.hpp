@@ -13,6 +13,7 @@
 #include "actors/gateway.hpp"
 #include "actors/messages.hpp"
 #include "actors/outbox_writer.hpp"
+#include "actors/root_actor.hpp"
 #include "actors/sender_actor.hpp"
 #include "actors/store_writer.hpp"
 #include "actors/tenant_actor.hpp"
@@ -59,7 +60,7 @@ struct tenant_api_env {
 /// What a root handler works with (a call that names no tenant, e.g. a deletion-status page).
 /// As for a tenant's handlers: it runs in the root actor's context and must not block it.
 struct root_api_env {
-  caf::event_based_actor* self = nullptr;         ///< the root actor
+  root_actor::pointer self = nullptr;             ///< the root actor
   std::shared_ptr<store::privacy_store> privacy;  ///< null when the log keeps no privacy data
   /// The gateway's privacy workers, where calls that read the store run.
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
@@ -71,8 +72,7 @@ void handle_tenant_api(const tenant_api_env& env, api_call& c);
 
 /// In the root actor: runs a call that names no tenant with its handler (a call without a root
 /// handler is answered 404 `not_found`). `jobs`: the privacy workers.
-void handle_root_api(caf::event_based_actor* root,
-                     const std::shared_ptr<store::privacy_store>& privacy,
+void handle_root_api(root_actor::pointer root, const std::shared_ptr<store::privacy_store>& privacy,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
 
 }  // namespace sb::actors

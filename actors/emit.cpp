@@ -58,7 +58,7 @@ void emit(Self* self, const store_writer_actor& store, const tenant_actor& tenan
 
 }  // namespace
 
-void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
+void emit_events(privacy_worker_actor::pointer self, const store_writer_actor& store,
                  const tenant_actor& tenant, std::vector<event> events,
                  std::chrono::milliseconds timeout,
                  std::function<void(result<std::vector<event>>)> done) {

@@ -51,7 +51,7 @@ struct root_state {
   sweeper_actor sweeper;
   restart_policy sweeper_restarts;
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
-  std::vector<caf::actor> privacy_workers;
+  std::vector<privacy_worker_actor> privacy_workers;
   std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
   std::vector<tenant_actor> tenants;
   std::vector<restart_policy> restarts;
@@ -61,7 +61,7 @@ struct root_state {
 
 namespace {
 
-using root_ptr = caf::stateful_actor<root_state>*;
+using root_ptr = root_actor::stateful_pointer<root_state>;
 
 void spawn_tenant(root_ptr self, std::size_t index) {
   auto& st = self->state;
@@ -118,8 +118,8 @@ void start_privacy_workers(root_ptr self) {
   }
 }
 
-caf::behavior root_actor(root_ptr self, gateway_options opts,
-                         std::shared_ptr<tenant_registry> registry) {
+root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
+                                        std::shared_ptr<tenant_registry> registry) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.registry = std::move(registry);
@@ -134,8 +134,9 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   }
   self->set_down_handler([=](caf::down_msg& m) {
     auto& st = self->state;
-    auto worker = std::find_if(st.privacy_workers.begin(), st.privacy_workers.end(),
-                               [&](const caf::actor& w) { return w.address() == m.source; });
+    auto worker =
+        std::find_if(st.privacy_workers.begin(), st.privacy_workers.end(),
+                     [&](const privacy_worker_actor& w) { return w.address() == m.source; });
     if (worker != st.privacy_workers.end()) {
       if (!st.stopping) {
         // A worker has no state of its own: a new one takes the next job at once. The jobs it
@@ -209,7 +210,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   });
   return {
       // Answered after initialization: the bridge waits for it once, at start-up.
-      [=](stats_atom) { return self->state.tenants.size(); },
+      [=](stats_atom) -> std::size_t { return self->state.tenants.size(); },
       [=](restart_atom, store_atom) {
         auto& st = self->state;
         if (st.stopping || st.store) {
@@ -265,7 +266,7 @@ class gateway_impl final : public gateway_with_actors {
     }
     system_ = std::make_unique<caf::actor_system>(caf_cfg_);
     registry_ = std::make_shared<tenant_registry>();
-    root_ = system_->spawn(sb::actors::root_actor, opts_, registry_);
+    root_ = system_->spawn(root_behavior, opts_, registry_);
     // Actors initialize asynchronously; wait (start-up only, never on an I/O thread) until the
     // root has spawned every tenant, so the first request finds them.
     bool up = false;
@@ -329,7 +330,7 @@ class gateway_impl final : public gateway_with_actors {
     }
     stopping_.store(true);
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
-    root_ = caf::actor{};
+    root_ = actors::root_actor{};
     system_->await_all_actors_done();
     // Pending deliveries' callbacks hold actor handles: run and drop them while the system lives.
     if (opts_.http) {
@@ -370,7 +371,7 @@ class gateway_impl final : public gateway_with_actors {
   }
 
   caf::actor_system& system() override { return *system_; }
-  caf::actor root_actor() const override { return root_; }
+  actors::root_actor root_actor() const override { return root_; }
 
  private:
   /// The tenant's current actor, or null after answering `reply` (unknown or restarting).
@@ -401,7 +402,7 @@ class gateway_impl final : public gateway_with_actors {
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::shared_ptr<tenant_registry> registry_;
-  caf::actor root_;
+  actors::root_actor root_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::mutex shutdown_mutex_;

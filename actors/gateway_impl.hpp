@@ -10,6 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/gateway.hpp"
+#include "actors/root_actor.hpp"
 
 namespace sb::actors {
 
@@ -51,7 +52,7 @@ class gateway_with_actors : public gateway {
   virtual caf::actor_system& system() = 0;
   /// The root supervisor (answers `find_store_atom` with the current store writer and
   /// `find_sweep_atom` with the retention sweeper).
-  virtual caf::actor root_actor() const = 0;
+  virtual actors::root_actor root_actor() const = 0;
 
   // `list_dead_letters` and `redrive` are part of `gateway` (gateway.hpp).
 };

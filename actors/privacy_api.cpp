@@ -112,7 +112,7 @@ using erasure_callback = std::function<void(result<erasure_done>)>;
 /// (consent registry, push subscribers' windows), then stores the receipt, then audits. `done`
 /// runs once, in `self`'s context: with the outcome, or with the error to answer 503 with (the
 /// request is safe to retry: erasure is idempotent).
-void run_erasure(caf::event_based_actor* self, const job_ctx& ctx, erasure job,
+void run_erasure(privacy_jobs::worker_ptr self, const job_ctx& ctx, erasure job,
                  erasure_callback done) {
   auto& ps = *ctx.ps;
   const bool channel_wide = !job.channel.empty();
@@ -436,7 +436,7 @@ void export_subject(const tenant_api_env& env, api_call& c) {
   }
   spawn_job(
       env, c.reply,
-      [ctx, subject = *subject, actor = caller_of(c), reply = c.reply](caf::event_based_actor*) {
+      [ctx, subject = *subject, actor = caller_of(c), reply = c.reply](privacy_jobs::worker_ptr) {
         auto exported = build_export(ctx, subject);
         if (!exported) {
           audit(*ctx.ps, ctx.tenant, actor, "export", subject, "error", exported.err().message);
@@ -474,7 +474,7 @@ void erase_subject(const tenant_api_env& env, api_call& c) {
   info.subject = *subject;
   job.receipt = privacy_receipt(event_type::privacy_erased, ctx.tenant, std::move(info));
   spawn_job(env, c.reply,
-            [ctx, job = std::move(job), reply = c.reply](caf::event_based_actor* self) mutable {
+            [ctx, job = std::move(job), reply = c.reply](privacy_jobs::worker_ptr self) mutable {
               const std::string subject = job.subject;
               run_erasure(self, ctx, std::move(job), [reply, subject](result<erasure_done> d) {
                 if (!d) {
@@ -511,7 +511,7 @@ void list_audit(const tenant_api_env& env, api_call& c) {
       env, c.reply,
       [ps, tenant = env.tenant->id, after = *after,
        limit = std::min<std::uint64_t>(*limit, k_audit_max_limit),
-       reply = c.reply](caf::event_based_actor*) {
+       reply = c.reply](privacy_jobs::worker_ptr) {
         const auto entries = ps->audit_log(tenant, after, static_cast<std::size_t>(limit));
         http_response r;
         json::writer w(r.body);
@@ -600,7 +600,7 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
   spawn_job(env, c.reply,
             [ctx, job = std::move(job), code, requested, channel = ch->name,
              signed_request = std::move(field).value(),
-             reply = c.reply](caf::event_based_actor* self) mutable {
+             reply = c.reply](privacy_jobs::worker_ptr self) mutable {
               // The same signed_request again (Meta's retry, or a replay within the hour) is
               // answered with the first one's code: one erasure, one audit entry.
               auto claim = claim_request(ctx, channel, k_deletion_kind, signed_request, reply,
@@ -655,7 +655,7 @@ void deletion_status(const root_api_env& root, api_call& c) {
   }
   tenant_api_env env;  // only the pool: the call names no tenant
   env.privacy_jobs = root.privacy_jobs;
-  privacy_jobs::spawn_job(env, c.reply, [ps, code, reply = c.reply](caf::event_based_actor*) {
+  privacy_jobs::spawn_job(env, c.reply, [ps, code, reply = c.reply](privacy_jobs::worker_ptr) {
     auto r = ps->find_deletion_request(code);
     if (!r) {
       reply->answer(
@@ -717,7 +717,7 @@ event webhook_receipt(event parsed, const std::string& subject) {
 
 /// A data request (`privacy_action::export_person`): the export travels in the event, which is
 /// therefore the subject's (sealed under its key, and erased with it).
-void webhook_data_request(caf::event_based_actor* self, const job_ctx& ctx, event parsed,
+void webhook_data_request(privacy_jobs::worker_ptr self, const job_ctx& ctx, event parsed,
                           std::string actor, claim_ptr claim, responder_ptr reply) {
   const std::string subject = parsed.subject;
   event e = webhook_receipt(std::move(parsed), subject);
@@ -804,7 +804,7 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   spawn_job(
       env, reply,
       [ctx, channel = ch->name, parsed = std::move(events.front()), request = std::move(request),
-       info, reply](caf::event_based_actor* self) mutable {
+       info, reply](privacy_jobs::worker_ptr self) mutable {
         const auto action = info->privacy.request_action(parsed.kind);
         const std::string actor = "platform:" + channel;
         auto claim = claim_request(

@@ -27,6 +27,17 @@ namespace sb::actors {
 
 namespace {
 
+/// The one-shot re-ingest job of `POST /v1/quarantine/{id}/reingest`, in pseudo-code:
+///
+///   interface reingest_job {
+///     // The channel's answer to the re-ingested body: relayed to the caller; on 200 the body
+///     // leaves the quarantine. It quits after answering (or after a bounded wait).
+///     (reingest_atom, reingest_done) -> void
+///   }
+///
+/// Detached: it reads and deletes the quarantined body on disk.
+using reingest_job_actor = caf::typed_actor<caf::reacts_to<reingest_atom, reingest_done>>;
+
 constexpr std::size_t k_max_limit = 1000;
 
 /// What a one-shot job copies out of the tenant actor (the job outlives the handler).
@@ -279,17 +290,18 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
     return;
   }
   env.self->spawn<caf::detached>([ctx = make_ctx(env, c), id = *id,
-                                  reply = c.reply](caf::event_based_actor* self) -> caf::behavior {
+                                  reply = c.reply](reingest_job_actor::pointer self)
+                                     -> reingest_job_actor::behavior_type {
     auto b = ctx.log->quarantined_one(ctx.tenant, id);
     if (!b) {
       reply->answer(store_error(b.err()));
-      return {};
+      return no_behavior<reingest_job_actor>();
     }
     if (ctx.tenant_cfg->find_channel(b->channel) == nullptr) {
       reply->answer(error_response(
           errc::unknown_channel,
           "channel " + b->channel + " is no longer configured; the body stays (purge it)"));
-      return {};
+      return no_behavior<reingest_job_actor>();
     }
     auto msg = std::make_shared<reingest_msg>();
     for (auto& h : b->headers) {
@@ -306,14 +318,14 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
             errc::bad_request,
             "this body is a platform privacy request: re-ingesting would store it without acting "
             "on it; the body stays (purge it once the request is handled)"));
-        return {};
+        return no_behavior<reingest_job_actor>();
       }
     }
     const store::quarantine_entry entry{b->id, b->channel, b->reason, b->received_at,
                                         b->body.size()};
     msg->body = std::move(b->body);
     msg->body.reserve(msg->body.size() + 64);  // simdjson padding
-    auto me = caf::actor_cast<caf::actor>(self);
+    auto me = caf::actor_cast<reingest_job_actor>(self);
     // Through the channel's own actor: its adapter instance, and the path every webhook takes
     // after parsing (store writer, consent keywords, the tenant's announcement).
     self->request(ctx.tenant_actor, ctx.timeout, find_chan_atom::value, entry.channel)

@@ -425,7 +425,8 @@ tenant_api_env api_env(tenant_ptr self) {
 /// streams, push subscribers, conversations and the outbound state hear of them. Returns the
 /// keyword job (`on_committed_keywords`), which the caller must start with `save_atom`, or a
 /// null handle.
-caf::actor on_commit(tenant_ptr self, committed_msg& c, const std::vector<event>& duplicates) {
+keyword_job_actor on_commit(tenant_ptr self, committed_msg& c,
+                            const std::vector<event>& duplicates) {
   auto job = on_committed_keywords(api_env(self), c.events, duplicates);
   if (c.events.empty()) {
     return job;  // only duplicates (a platform's retry of a keyword message)
