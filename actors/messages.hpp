@@ -268,7 +268,7 @@ struct enable_request {
   responder_ptr reply;
 };
 
-/// subscriber -> asker (`stats_atom`); tenant (`stats_atom`, name) delegates to the subscriber.
+/// subscriber -> asker (`stats_atom`); tenant (`push_stats_atom`, name) asks the subscriber.
 struct subscriber_stats {
   bool disabled = false;     ///< a 410 stopped delivery (durably: until enabled or redriven)
   std::uint64_t cursor = 0;  ///< every event up to here is done
