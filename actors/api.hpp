@@ -13,7 +13,10 @@
 #include "actors/gateway.hpp"
 #include "actors/messages.hpp"
 #include "actors/outbox_writer.hpp"
+#include "actors/root_actor.hpp"
+#include "actors/sender_actor.hpp"
 #include "actors/store_writer.hpp"
+#include "actors/tenant_actor.hpp"
 #include "config/config.hpp"
 #include "store/stores.hpp"
 
@@ -33,7 +36,7 @@ class job_pool;
 /// run in the tenant actor's context (`self`) and must not block it: they answer at once or hand
 /// the work to a one-shot actor that copies what it needs from here.
 struct tenant_api_env {
-  caf::event_based_actor* self = nullptr;  ///< the tenant actor
+  tenant_actor::pointer self = nullptr;  ///< the tenant actor
   std::shared_ptr<const config::config> cfg;
   const config::tenant_config* tenant = nullptr;  ///< into `cfg`
   store::stores stores;                           ///< the gateway's (store/stores.hpp)
@@ -48,7 +51,7 @@ struct tenant_api_env {
   bool has_outbox = false;     ///< the gateway keeps an outbox (else nothing can be sent)
   outbox_writer_actor outbox;  ///< the tenant's outbox writer; null while it restarts (or none)
   /// The sender of a channel; a null handle when it has none or it is restarting.
-  std::function<caf::actor(const std::string& channel)> sender_of;
+  std::function<sender_actor(const std::string& channel)> sender_of;
   /// The conversation actor of a key ("<channel>:<peer>"), spawned when there is none.
   std::function<conversation_actor(const std::string& conversation)> conversation_of;
   outbound_api_state* outbound = nullptr;  ///< the tenant's, owned by the tenant actor
@@ -57,7 +60,7 @@ struct tenant_api_env {
 /// What a root handler works with (a call that names no tenant, e.g. a deletion-status page).
 /// As for a tenant's handlers: it runs in the root actor's context and must not block it.
 struct root_api_env {
-  caf::event_based_actor* self = nullptr;  ///< the root actor
+  root_actor::pointer self = nullptr;             ///< the root actor
   std::shared_ptr<store::privacy_store> privacy;  ///< null when the log keeps no privacy data
   /// The gateway's privacy workers, where calls that read the store run.
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
@@ -69,8 +72,7 @@ void handle_tenant_api(const tenant_api_env& env, api_call& c);
 
 /// In the root actor: runs a call that names no tenant with its handler (a call without a root
 /// handler is answered 404 `not_found`). `jobs`: the privacy workers.
-void handle_root_api(caf::event_based_actor* root,
-                     const std::shared_ptr<store::privacy_store>& privacy,
+void handle_root_api(root_actor::pointer root, const std::shared_ptr<store::privacy_store>& privacy,
                      const std::shared_ptr<privacy_jobs::job_pool>& jobs, api_call& c);
 
 }  // namespace sb::actors

@@ -12,7 +12,7 @@ namespace sb::actors {
 struct channel_state {
   std::shared_ptr<channel_logic> logic;
   store_writer_actor store;
-  caf::actor tenant;
+  tenant_actor tenant;
   actor_settings settings;
   // Resolved on the first webhook (labels: the configured tenant id and channel name).
   metrics::counter* stored = nullptr;
@@ -87,9 +87,7 @@ void store_and_answer(channel_ptr self, store_events s, responder_ptr reply) {
             // before any request the platform's 200 can cause (a reply that needs the window
             // the message opened).
             if (!fresh.events.empty()) {
-              // anon_send: a typed actor may not send() to the dynamically typed tenant. The
-              // mailbox order is the same (one enqueue from this thread).
-              caf::anon_send(st.tenant, commit_atom::value, std::move(fresh));
+              self->send(st.tenant, commit_atom::value, std::move(fresh));
             }
             // Every event of the request is durable (or a recognised duplicate): acknowledge.
             reply->answer(accepted_response(stored, duplicates));
@@ -151,7 +149,7 @@ void reingest(channel_ptr self, reingest_msg& m) {
 
 channel_actor::behavior_type channel_behavior(channel_ptr self,
                                               std::shared_ptr<channel_logic> logic,
-                                              store_writer_actor store, caf::actor tenant,
+                                              store_writer_actor store, tenant_actor tenant,
                                               actor_settings settings) {
   self->state.logic = std::move(logic);
   self->state.store = std::move(store);
@@ -200,9 +198,9 @@ channel_actor::behavior_type channel_behavior(channel_ptr self,
 
 }  // namespace
 
-channel_actor spawn_channel_actor(caf::event_based_actor* parent,
-                                  std::shared_ptr<channel_logic> logic, store_writer_actor store,
-                                  caf::actor tenant, actor_settings settings) {
+channel_actor spawn_channel_actor(caf::local_actor* parent, std::shared_ptr<channel_logic> logic,
+                                  store_writer_actor store, tenant_actor tenant,
+                                  actor_settings settings) {
   auto child = parent->spawn(channel_behavior, std::move(logic), std::move(store),
                              std::move(tenant), settings);
   parent->monitor(child);

@@ -29,10 +29,7 @@ using channel_actor = caf::typed_actor<caf::reacts_to<webhook_atom, webhook_msg>
                                        caf::reacts_to<reingest_atom, reingest_msg>,
                                        caf::reacts_to<store_atom, store_writer_actor>>;
 
-/// One channel as a monitored child of its tenant: verify, parse, stamp, store, answer.
-/// `tenant` hears of every commit (`commit_atom`).
-channel_actor spawn_channel_actor(caf::event_based_actor* parent,
-                                  std::shared_ptr<channel_logic> logic, store_writer_actor store,
-                                  caf::actor tenant, actor_settings settings);
+// Its spawn function, which takes the tenant's handle, is in actors/actors.hpp (the tenant's
+// interface names this one).
 
 }  // namespace sb::actors

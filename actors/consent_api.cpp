@@ -47,7 +47,7 @@ void change_by_api(const tenant_api_env& env, api_call& c, const char* action,
   }
   spawn_job(env, c.reply,
             [ctx, subject = std::move(*subject), change = std::move(change).value(), action,
-             actor = caller_of(c), reply = c.reply](caf::event_based_actor* self) {
+             actor = caller_of(c), reply = c.reply](privacy_jobs::worker_ptr self) {
               const auto detail = privacy::audit_detail(change);
               // Memory first (every read from now on judges with it), then the store.
               auto state = ctx.consents->update(ctx.tenant, subject, change);
@@ -136,14 +136,15 @@ struct keyword_job {
 /// waits for them, and no thread is started per keyword message), and answers once the worker
 /// reports back (`save_atom`, durable). A full queue answers false at once: the message is stored
 /// but not acknowledged, and the platform's retry (a duplicate) saves the change again.
-caf::behavior keyword_saver(caf::event_based_actor* self, job_ctx ctx,
-                            std::shared_ptr<privacy_jobs::job_pool> pool,
-                            std::vector<keyword_job> jobs, std::vector<event> changed) {
+keyword_job_actor::behavior_type keyword_saver(keyword_job_actor::pointer self, job_ctx ctx,
+                                               std::shared_ptr<privacy_jobs::job_pool> pool,
+                                               std::vector<keyword_job> jobs,
+                                               std::vector<event> changed) {
   auto promise = std::make_shared<caf::typed_response_promise<bool>>();
   return {
       [=](save_atom) -> caf::result<bool> {
-        caf::actor me = caf::actor_cast<caf::actor>(self);
-        auto work = [ctx, jobs, changed, me](caf::event_based_actor* worker) {
+        auto me = caf::actor_cast<keyword_job_actor>(self);
+        auto work = [ctx, jobs, changed, me](privacy_jobs::worker_ptr worker) {
           bool durable = true;
           for (const auto& j : jobs) {
             auto persisted = ctx.consents->persist(ctx.tenant, j.subject);
@@ -188,8 +189,8 @@ caf::behavior keyword_saver(caf::event_based_actor* self, job_ctx ctx,
 
 }  // namespace
 
-caf::actor on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events,
-                                 const std::vector<event>& duplicates) {
+keyword_job_actor on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events,
+                                        const std::vector<event>& duplicates) {
   if (!env.consents) {
     return {};
   }

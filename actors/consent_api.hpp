@@ -23,6 +23,19 @@ namespace sb::actors {
 // The API handlers of this file (`put_consent`, `restrict_subject`) are declared in
 // actors/api_handlers.hpp.
 
+/// The one-shot job that makes a request's keyword consent changes durable, in pseudo-code:
+///
+///   interface keyword_job {
+///     // Start: queue the writes on the privacy workers; true once every consent write and
+///     // event is stored, false otherwise (at once when the workers' queue is full). It quits
+///     // after answering.
+///     (save_atom) -> bool
+///     // Internal: the worker's report (posted from the worker).
+///     (save_atom, bool durable) -> void
+///   }
+using keyword_job_actor =
+    caf::typed_actor<caf::replies_to<save_atom>::with<bool>, caf::reacts_to<save_atom, bool>>;
+
 /// In the tenant actor, for newly stored events (`commit_atom`), before they are announced: an
 /// inbound message whose whole text is an opt-out/opt-in keyword changes its subject's consent
 /// in the registry at once (`privacy::keyword_change`), so the message itself is judged with the
@@ -36,7 +49,7 @@ namespace sb::actors {
 /// `occurred_at`, is applied now; one whose subject changed its choice since (a later keyword or
 /// API call) changes nothing.
 ///
-/// Returns the one-shot job (an event-based actor that hands the writes to the privacy workers)
+/// Returns the one-shot job (`keyword_job_actor`, which hands the writes to the privacy workers)
 /// that makes the changes durable, or a null handle when there is none. The job starts when it
 /// receives `save_atom` (answering `false` at once when the workers' queue is full): it writes each
 /// changed subject's state to the store, audits each change (actor "platform:<channel>", action
@@ -45,8 +58,8 @@ namespace sb::actors {
 /// `true` when every consent write and the events were stored (`false` otherwise; an audit
 /// failure is logged) and quits. The channel's request for a keyword batch is delegated to it,
 /// so the platform's 200 follows the consent write (actors/channel.cpp).
-caf::actor on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events,
-                                 const std::vector<event>& duplicates = {});
+keyword_job_actor on_committed_keywords(const tenant_api_env& env, const std::vector<event>& events,
+                                        const std::vector<event>& duplicates = {});
 
 /// The `consent.changed` event for a change of `subject`; channel, conversation (and the dedupe
 /// key, "consent:" + the trigger's dedupe key) from `trigger` when a message caused it, else

@@ -62,7 +62,7 @@ void start_restore(conversation_ptr self, const outbox_writer_actor& outbox) {
   const std::uint64_t which = st.next_restore++;
   st.restoring = which;
   outbox_task task;
-  task.run = [me = caf::actor_cast<caf::actor>(self), tenant = st.tenant, key = st.key,
+  task.run = [me = caf::actor_cast<conversation_actor>(self), tenant = st.tenant, key = st.key,
               which](store::outbox& box) {
     auto r = box.last_inbound(tenant, key);
     caf::anon_send(me, restored_atom::value, which, r ? *r : std::int64_t{-1});
@@ -117,7 +117,7 @@ conversation_actor::behavior_type conversation_behavior(conversation_ptr self, s
 
 }  // namespace
 
-conversation_actor spawn_conversation_actor(caf::event_based_actor* parent, std::string tenant,
+conversation_actor spawn_conversation_actor(caf::local_actor* parent, std::string tenant,
                                             std::string key, std::chrono::milliseconds idle) {
   auto child = parent->spawn(conversation_behavior, std::move(tenant), std::move(key), idle);
   parent->monitor(child);

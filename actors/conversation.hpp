@@ -38,7 +38,7 @@ using conversation_actor =
                      caf::replies_to<stats_atom>::with<std::uint64_t>, caf::reacts_to<evict_atom>>;
 
 /// Spawns a conversation as a monitored child of `parent`.
-conversation_actor spawn_conversation_actor(caf::event_based_actor* parent, std::string tenant,
+conversation_actor spawn_conversation_actor(caf::local_actor* parent, std::string tenant,
                                             std::string key, std::chrono::milliseconds idle);
 
 }  // namespace sb::actors

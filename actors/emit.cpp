@@ -3,10 +3,12 @@
 
 namespace sb::actors {
 
-void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
-                 const caf::actor& tenant, std::vector<event> events,
-                 std::chrono::milliseconds timeout,
-                 std::function<void(result<std::vector<event>>)> done) {
+namespace {
+
+template <class Self>
+void emit(Self* self, const store_writer_actor& store, const tenant_actor& tenant,
+          std::vector<event> events, std::chrono::milliseconds timeout,
+          std::function<void(result<std::vector<event>>)> done) {
   if (events.empty()) {
     done(std::vector<event>{});
     return;
@@ -52,6 +54,29 @@ void emit_events(caf::event_based_actor* self, const store_writer_actor& store,
           [done](caf::error&) {
             done(error{errc::unavailable, "the event store did not confirm the write; retry"});
           });
+}
+
+}  // namespace
+
+void emit_events(privacy_worker_actor::pointer self, const store_writer_actor& store,
+                 const tenant_actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done) {
+  emit(self, store, tenant, std::move(events), timeout, std::move(done));
+}
+
+void emit_events(sender_actor::pointer self, const store_writer_actor& store,
+                 const tenant_actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done) {
+  emit(self, store, tenant, std::move(events), timeout, std::move(done));
+}
+
+void emit_events(tenant_actor::pointer self, const store_writer_actor& store,
+                 const tenant_actor& tenant, std::vector<event> events,
+                 std::chrono::milliseconds timeout,
+                 std::function<void(result<std::vector<event>>)> done) {
+  emit(self, store, tenant, std::move(events), timeout, std::move(done));
 }
 
 }  // namespace sb::actors

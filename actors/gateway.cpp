@@ -20,12 +20,12 @@ namespace sb::actors {
 /// tenant id -> current tenant actor; written by the root on (re)spawn, read by I/O threads.
 class tenant_registry {
  public:
-  caf::actor find(const std::string& id) const {
+  tenant_actor find(const std::string& id) const {
     std::shared_lock lock(mutex_);
     auto it = map_.find(id);
-    return it == map_.end() ? caf::actor{} : it->second;
+    return it == map_.end() ? tenant_actor{} : it->second;
   }
-  void set(const std::string& id, caf::actor a) {
+  void set(const std::string& id, tenant_actor a) {
     std::unique_lock lock(mutex_);
     if (a) {
       map_[id] = std::move(a);
@@ -40,7 +40,7 @@ class tenant_registry {
 
  private:
   mutable std::shared_mutex mutex_;
-  std::unordered_map<std::string, caf::actor> map_;
+  std::unordered_map<std::string, tenant_actor> map_;
 };
 
 struct root_state {
@@ -51,9 +51,9 @@ struct root_state {
   sweeper_actor sweeper;
   restart_policy sweeper_restarts;
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
-  std::vector<caf::actor> privacy_workers;
+  std::vector<privacy_worker_actor> privacy_workers;
   std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
-  std::vector<caf::actor> tenants;
+  std::vector<tenant_actor> tenants;
   std::vector<restart_policy> restarts;
   bool stopping = false;
   static inline const char* name = "gateway";
@@ -61,7 +61,7 @@ struct root_state {
 
 namespace {
 
-using root_ptr = caf::stateful_actor<root_state>*;
+using root_ptr = root_actor::stateful_pointer<root_state>;
 
 void spawn_tenant(root_ptr self, std::size_t index) {
   auto& st = self->state;
@@ -118,8 +118,8 @@ void start_privacy_workers(root_ptr self) {
   }
 }
 
-caf::behavior root_actor(root_ptr self, gateway_options opts,
-                         std::shared_ptr<tenant_registry> registry) {
+root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
+                                        std::shared_ptr<tenant_registry> registry) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.registry = std::move(registry);
@@ -134,8 +134,9 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   }
   self->set_down_handler([=](caf::down_msg& m) {
     auto& st = self->state;
-    auto worker = std::find_if(st.privacy_workers.begin(), st.privacy_workers.end(),
-                               [&](const caf::actor& w) { return w.address() == m.source; });
+    auto worker =
+        std::find_if(st.privacy_workers.begin(), st.privacy_workers.end(),
+                     [&](const privacy_worker_actor& w) { return w.address() == m.source; });
     if (worker != st.privacy_workers.end()) {
       if (!st.stopping) {
         // A worker has no state of its own: a new one takes the next job at once. The jobs it
@@ -177,7 +178,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
     auto index = it->second;
     st.tenant_by_addr.erase(it);
     const auto& id = st.opts.cfg->tenants[index].id;
-    st.registry->set(id, caf::actor{});
+    st.registry->set(id, tenant_actor{});
     if (st.stopping) {
       return;
     }
@@ -209,7 +210,7 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
   });
   return {
       // Answered after initialization: the bridge waits for it once, at start-up.
-      [=](stats_atom) { return self->state.tenants.size(); },
+      [=](stats_atom) -> std::size_t { return self->state.tenants.size(); },
       [=](restart_atom, store_atom) {
         auto& st = self->state;
         if (st.stopping || st.store) {
@@ -222,15 +223,18 @@ caf::behavior root_actor(root_ptr self, gateway_options opts,
           }
         }
       },
-      // Introspection for tests and operations: the current store writer.
-      [=](lookup_atom, const std::string& kind) -> caf::result<caf::actor> {
-        caf::actor found = kind == "store"     ? caf::actor_cast<caf::actor>(self->state.store)
-                           : kind == "sweeper" ? caf::actor_cast<caf::actor>(self->state.sweeper)
-                                               : caf::actor{};
-        if (!found) {
+      // Introspection for tests and operations: the current store writer and sweeper.
+      [=](find_store_atom) -> caf::result<store_writer_actor> {
+        if (!self->state.store) {
           return caf::make_error(caf::sec::runtime_error);
         }
-        return found;
+        return self->state.store;
+      },
+      [=](find_sweep_atom) -> caf::result<sweeper_actor> {
+        if (!self->state.sweeper) {
+          return caf::make_error(caf::sec::runtime_error);
+        }
+        return self->state.sweeper;
       },
       [=](restart_atom, sweep_atom) {
         auto& st = self->state;
@@ -262,7 +266,7 @@ class gateway_impl final : public gateway_with_actors {
     }
     system_ = std::make_unique<caf::actor_system>(caf_cfg_);
     registry_ = std::make_shared<tenant_registry>();
-    root_ = system_->spawn(sb::actors::root_actor, opts_, registry_);
+    root_ = system_->spawn(root_behavior, opts_, registry_);
     // Actors initialize asynchronously; wait (start-up only, never on an I/O thread) until the
     // root has spawned every tenant, so the first request finds them.
     bool up = false;
@@ -326,7 +330,7 @@ class gateway_impl final : public gateway_with_actors {
     }
     stopping_.store(true);
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
-    root_ = caf::actor{};
+    root_ = actors::root_actor{};
     system_->await_all_actors_done();
     // Pending deliveries' callbacks hold actor handles: run and drop them while the system lives.
     if (opts_.http) {
@@ -335,7 +339,7 @@ class gateway_impl final : public gateway_with_actors {
     system_.reset();
   }
 
-  caf::actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
+  tenant_actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
 
   void list_dead_letters(const std::string& tenant, const std::string& subscriber,
                          std::uint64_t after, std::size_t limit, responder_ptr reply) override {
@@ -367,11 +371,11 @@ class gateway_impl final : public gateway_with_actors {
   }
 
   caf::actor_system& system() override { return *system_; }
-  caf::actor root_actor() const override { return root_; }
+  actors::root_actor root_actor() const override { return root_; }
 
  private:
   /// The tenant's current actor, or null after answering `reply` (unknown or restarting).
-  caf::actor tenant_for(const std::string& tenant, responder& reply) {
+  tenant_actor tenant_for(const std::string& tenant, responder& reply) {
     auto t = registry_->find(tenant);
     if (!t) {
       reply.answer(opts_.cfg->find_tenant(tenant) != nullptr
@@ -383,7 +387,7 @@ class gateway_impl final : public gateway_with_actors {
 
   class actor_stream_handle final : public stream_handle {
    public:
-    explicit actor_stream_handle(caf::actor a) : actor_(std::move(a)) {}
+    explicit actor_stream_handle(stream_actor a) : actor_(std::move(a)) {}
     void cancel() override {
       if (actor_) {
         caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
@@ -391,14 +395,14 @@ class gateway_impl final : public gateway_with_actors {
     }
 
    private:
-    caf::actor actor_;
+    stream_actor actor_;
   };
 
   gateway_options opts_;
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::shared_ptr<tenant_registry> registry_;
-  caf::actor root_;
+  actors::root_actor root_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::mutex shutdown_mutex_;

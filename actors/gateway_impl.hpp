@@ -10,6 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/gateway.hpp"
+#include "actors/root_actor.hpp"
 
 namespace sb::actors {
 
@@ -34,7 +35,7 @@ struct gateway_options {
   /// The retention sweeper's clock; null = `sb::now`. Tests sweep "in the future" with it.
   std::function<timestamp()> clock;
   /// Time between retention sweeps (the first runs at start); zero = only sweeps asked for with
-  /// `sweep_atom` (the root answers `lookup_atom, "sweeper"` with the sweeper).
+  /// `sweep_atom` (the root answers `find_sweep_atom` with the sweeper).
   std::chrono::milliseconds retention_sweep_interval{std::chrono::hours{1}};
   /// The outbox of outbound messages (store/outbox.hpp); null = an in-memory one when some
   /// tenant has a channel that can send. `outbox_blocks`: its writes block on disk, so each
@@ -47,11 +48,11 @@ struct gateway_options {
 class gateway_with_actors : public gateway {
  public:
   /// The current actor of a tenant (changes when it restarts).
-  virtual caf::actor tenant_actor_of(const std::string& id) const = 0;
+  virtual tenant_actor tenant_actor_of(const std::string& id) const = 0;
   virtual caf::actor_system& system() = 0;
-  /// The root supervisor (answers `lookup_atom, "store"` with the current store writer and
-  /// `lookup_atom, "sweeper"` with the retention sweeper).
-  virtual caf::actor root_actor() const = 0;
+  /// The root supervisor (answers `find_store_atom` with the current store writer and
+  /// `find_sweep_atom` with the retention sweeper).
+  virtual actors::root_actor root_actor() const = 0;
 
   // `list_dead_letters` and `redrive` are part of `gateway` (gateway.hpp).
 };

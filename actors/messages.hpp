@@ -34,8 +34,23 @@ using written_atom = caf::atom_constant<caf::atom("written")>;
 using pump_atom = caf::atom_constant<caf::atom("pump")>;
 using event_atom = caf::atom_constant<caf::atom("event")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
-using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+/// asker -> an actor (`stats_atom`; request): its counters, for tests and operations. Each
+/// interface that has it says the reply's type (one per actor kind).
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// tests/operations -> tenant (request): the current actor of a channel (`find_chan_atom`,
+/// name), a live conversation (`find_conv_atom`, key), a push subscriber (`find_push_atom`,
+/// name) or a sender (`find_send_atom`, channel); an error when there is none.
+using find_chan_atom = caf::atom_constant<caf::atom("findchan")>;
+using find_conv_atom = caf::atom_constant<caf::atom("findconv")>;
+using find_push_atom = caf::atom_constant<caf::atom("findpush")>;
+using find_send_atom = caf::atom_constant<caf::atom("findsend")>;
+/// tests/operations -> tenant (`push_stats_atom`, name; request): the named push subscriber's
+/// `subscriber_stats`, asked of it.
+using push_stats_atom = caf::atom_constant<caf::atom("pushstats")>;
+/// tests/operations -> root (request): the current store writer (`find_store_atom`) or
+/// retention sweeper (`find_sweep_atom`); an error while it restarts.
+using find_store_atom = caf::atom_constant<caf::atom("findstore")>;
+using find_sweep_atom = caf::atom_constant<caf::atom("findsweep")>;
 /// root -> tenant -> channel (`store_atom`, store_writer_actor): the store writer was restarted;
 /// use this.
 using store_atom = caf::atom_constant<caf::atom("store")>;
@@ -142,11 +157,11 @@ struct conversation_event {
   timestamp occurred_at;
 };
 
-/// stream -> tenant (`register_atom`): a live SSE stream wants head notifications; the tenant
-/// answers with `head_atom` at once.
+/// stream -> tenant (`register_atom`, stream_actor): a live SSE stream wants head
+/// notifications; the tenant answers with `head_atom` at once.
 /// tenant -> stream (`head_atom`, uint64): the announced head: the stream may read up to this
 /// seq (every event up to it is committed and its consent change applied).
-/// tenant -> itself (`head_atom`): the settle tick (actors/tenant.cpp).
+/// tenant -> itself (`settle_atom`, actors/tenant_actor.hpp): the settle tick.
 /// stream -> itself (`written_atom`): the sink wrote the last batch. (`pump_atom`): read more.
 
 /// tenant -> asker (`stats_atom`): sizes, for tests and metrics.
@@ -253,7 +268,7 @@ struct enable_request {
   responder_ptr reply;
 };
 
-/// subscriber -> asker (`stats_atom`); tenant (`stats_atom`, name) delegates to the subscriber.
+/// subscriber -> asker (`stats_atom`); tenant (`push_stats_atom`, name) asks the subscriber.
 struct subscriber_stats {
   bool disabled = false;     ///< a 410 stopped delivery (durably: until enabled or redriven)
   std::uint64_t cursor = 0;  ///< every event up to here is done

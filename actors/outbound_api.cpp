@@ -236,7 +236,7 @@ void look_up_receipts(const tenant_api_env& env, std::vector<receipt> receipts) 
     return;
   }
   outbox_task task;
-  task.run = [tenant = env.tenant->id, me = caf::actor_cast<caf::actor>(env.self),
+  task.run = [tenant = env.tenant->id, me = caf::actor_cast<tenant_actor>(env.self),
               receipts = std::move(receipts)](store::outbox& box) {
     resolved_receipts out;
     for (const auto& rc : receipts) {
@@ -275,7 +275,7 @@ struct send_run {
   outbound::send_flow flow;
   outbound::time_point admitted_at;  ///< steady time of the request (rate limit, key memory)
   responder_ptr reply;
-  caf::actor sender;  ///< the channel's, from `find_sender` on
+  sender_actor sender;  ///< the channel's, from `find_sender` on
 };
 
 /// The send flow's answer as HTTP.
@@ -594,7 +594,7 @@ void apply_receipts(const tenant_api_env& env, resolved_receipts& r) {
             if (events.empty()) {
               return;
             }
-            emit_events(self, store, caf::actor_cast<caf::actor>(self), std::move(events), timeout,
+            emit_events(self, store, caf::actor_cast<tenant_actor>(self), std::move(events), timeout,
                         [out, id = tenant->id](result<std::vector<event>> emitted) {
                           if (!emitted) {
                             warn_write(out, id, "outbound.status not stored",

@@ -35,7 +35,7 @@ using outbox_writer_actor =
 
 /// Spawns the outbox writer as a monitored child of `parent`. `detached` (own OS thread) when
 /// the outbox's writes block on disk, so no scheduler thread ever waits for an fsync.
-outbox_writer_actor spawn_outbox_writer(caf::event_based_actor* parent,
+outbox_writer_actor spawn_outbox_writer(caf::local_actor* parent,
                                         std::shared_ptr<store::outbox> box, bool detached);
 
 }  // namespace sb::actors

@@ -210,11 +210,11 @@ http_response deletion_answer(const job_ctx& ctx, const std::string& code) {
 /// to perform the flow's steps. Lives in the job's worker, shared by the continuations of its
 /// requests; a platform request's claim is abandoned with it unless recorded.
 struct erasure_run {
-  erasure_run(caf::event_based_actor* s, job_ctx c, privacy::erasure_request request,
+  erasure_run(privacy_jobs::worker_ptr s, job_ctx c, privacy::erasure_request request,
               responder_ptr rp)
       : self(s), ctx(std::move(c)), flow(std::move(request)), reply(std::move(rp)) {}
 
-  caf::event_based_actor* self = nullptr;
+  privacy_jobs::worker_ptr self = nullptr;
   job_ctx ctx;
   privacy::erasure_flow flow;
   responder_ptr reply;
@@ -496,7 +496,7 @@ void export_subject(const tenant_api_env& env, api_call& c) {
   }
   spawn_job(
       env, c.reply,
-      [ctx, subject = *subject, actor = caller_of(c), reply = c.reply](caf::event_based_actor*) {
+      [ctx, subject = *subject, actor = caller_of(c), reply = c.reply](privacy_jobs::worker_ptr) {
         auto exported = build_export(ctx, subject);
         if (!exported) {
           audit(*ctx.ps, ctx.tenant, actor, "export", subject, "error", exported.err().message);
@@ -535,7 +535,7 @@ void erase_subject(const tenant_api_env& env, api_call& c) {
   info.subject = *subject;
   job.receipt = privacy_receipt(event_type::privacy_erased, ctx.tenant, std::move(info));
   spawn_job(env, c.reply,
-            [ctx, job = std::move(job), reply = c.reply](caf::event_based_actor* self) mutable {
+            [ctx, job = std::move(job), reply = c.reply](privacy_jobs::worker_ptr self) mutable {
               drive(std::make_shared<erasure_run>(self, ctx, std::move(job), reply));
             });
 }
@@ -563,7 +563,7 @@ void list_audit(const tenant_api_env& env, api_call& c) {
       env, c.reply,
       [ps, tenant = env.tenant->id, after = *after,
        limit = std::min<std::uint64_t>(*limit, k_audit_max_limit),
-       reply = c.reply](caf::event_based_actor*) {
+       reply = c.reply](privacy_jobs::worker_ptr) {
         const auto entries = ps->audit_log(tenant, after, static_cast<std::size_t>(limit));
         http_response r;
         json::writer w(r.body);
@@ -642,7 +642,7 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
   spawn_job(env, c.reply,
             [ctx, job = std::move(job), requested, channel = ch->name,
              signed_request = std::move(field).value(),
-             reply = c.reply](caf::event_based_actor* self) mutable {
+             reply = c.reply](privacy_jobs::worker_ptr self) mutable {
               auto r = std::make_shared<erasure_run>(self, ctx, std::move(job), reply);
               r->request_channel = channel;
               r->request_kind = k_deletion_kind;
@@ -662,7 +662,7 @@ void deletion_status(const root_api_env& root, api_call& c) {
   }
   tenant_api_env env;  // only the pool: the call names no tenant
   env.privacy_jobs = root.privacy_jobs;
-  privacy_jobs::spawn_job(env, c.reply, [ps, code, reply = c.reply](caf::event_based_actor*) {
+  privacy_jobs::spawn_job(env, c.reply, [ps, code, reply = c.reply](privacy_jobs::worker_ptr) {
     auto r = ps->find_deletion_request(code);
     if (!r) {
       reply->answer(
@@ -724,7 +724,7 @@ event webhook_receipt(event parsed, const std::string& subject) {
 
 /// A data request (`privacy_action::export_person`): the export travels in the event, which is
 /// therefore the subject's (sealed under its key, and erased with it).
-void webhook_data_request(caf::event_based_actor* self, const job_ctx& ctx, event parsed,
+void webhook_data_request(privacy_jobs::worker_ptr self, const job_ctx& ctx, event parsed,
                           std::string actor, claim_ptr claim, responder_ptr reply) {
   const std::string subject = parsed.subject;
   event e = webhook_receipt(std::move(parsed), subject);
@@ -810,7 +810,7 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   std::string request(reinterpret_cast<const char*>(body_hash.data()), body_hash.size());
   spawn_job(env, reply,
             [ctx, channel = ch->name, parsed = std::move(events.front()),
-             request = std::move(request), info, reply](caf::event_based_actor* self) mutable {
+             request = std::move(request), info, reply](privacy_jobs::worker_ptr self) mutable {
               const auto action = info->privacy.request_action(parsed.kind);
               const std::string actor = "platform:" + channel;
               if (action == adapters::privacy_action::export_person) {
@@ -846,8 +846,8 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
 
 // -- in the tenant ---------------------------------------------------------------------------
 
-caf::result<std::uint64_t> on_subjects_erased(caf::event_based_actor* self,
-                                              const std::vector<caf::actor>& subscribers,
+caf::result<std::uint64_t> on_subjects_erased(tenant_actor::pointer self,
+                                              const std::vector<subscriber_actor>& subscribers,
                                               const erased_notice& n) {
   if (subscribers.empty()) {
     return std::uint64_t{0};

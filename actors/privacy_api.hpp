@@ -23,6 +23,7 @@
 #include "actors/api.hpp"
 #include "actors/api_handlers.hpp"
 #include "actors/messages.hpp"
+#include "actors/subscriber_actor.hpp"
 #include "store/privacy_store.hpp"
 
 namespace sb::actors {
@@ -57,8 +58,8 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w);
 /// The tenant's part of an erasure (`erased_atom`): every push subscriber drops the subjects'
 /// events from its in-memory window; the promise is delivered (with how many were dropped) once
 /// every subscriber has answered or timed out.
-caf::result<std::uint64_t> on_subjects_erased(caf::event_based_actor* self,
-                                              const std::vector<caf::actor>& subscribers,
+caf::result<std::uint64_t> on_subjects_erased(tenant_actor::pointer self,
+                                              const std::vector<subscriber_actor>& subscribers,
                                               const erased_notice& n);
 
 // -- plain logic (tested without actors) ---------------------------------------------------

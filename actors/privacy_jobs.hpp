@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "actors/api.hpp"
+#include "actors/privacy_worker.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "privacy/consent.hpp"
@@ -25,8 +26,8 @@
 
 namespace sb::actors::privacy_jobs {
 
-/// Wakes a privacy worker: a job may be waiting (`job_pool`).
-using job_atom = caf::atom_constant<caf::atom("privjob")>;
+/// The context a job runs in: its worker (actors/privacy_worker.hpp).
+using worker_ptr = privacy_worker_actor::pointer;
 
 /// How long a request refused by a full queue is told to wait (Retry-After, seconds).
 inline constexpr int k_queue_full_retry_after_s = 1;
@@ -44,14 +45,14 @@ inline constexpr int k_queue_full_retry_after_s = 1;
 /// the same worker when the answer comes, between other jobs. Thread-safe.
 class job_pool {
  public:
-  using job = std::function<void(caf::event_based_actor*)>;
+  using job = std::function<void(worker_ptr)>;
 
   explicit job_pool(std::size_t max_waiting) : max_waiting_(max_waiting) {}
 
   /// Queues `fn` and wakes every worker (an idle one takes it, oldest job first). False, and
   /// nothing queued, when `max_waiting` jobs wait already or the pool is closed.
   bool submit(job fn) {
-    std::vector<caf::actor> workers;
+    std::vector<privacy_worker_actor> workers;
     {
       std::lock_guard lock(mutex_);
       if (closed_ || jobs_.size() >= max_waiting_) {
@@ -85,7 +86,7 @@ class job_pool {
 
   /// Sets worker `index` (the root, at start and when it restarts one); wakes it, in case jobs
   /// wait that a crashed worker's wake-ups were meant for.
-  void set_worker(std::size_t index, caf::actor worker) {
+  void set_worker(std::size_t index, privacy_worker_actor worker) {
     {
       std::lock_guard lock(mutex_);
       if (workers_.size() <= index) {
@@ -112,15 +113,15 @@ class job_pool {
   const std::size_t max_waiting_;
   mutable std::mutex mutex_;
   std::deque<job> jobs_;
-  std::vector<caf::actor> workers_;
+  std::vector<privacy_worker_actor> workers_;
   bool closed_ = false;
 };
 
 /// One worker of `pool`: runs a waiting job each time it is woken. Detached (its own thread), a
 /// monitored child of `parent`.
-inline caf::actor spawn_worker(caf::event_based_actor* parent, std::shared_ptr<job_pool> pool) {
+inline privacy_worker_actor spawn_worker(caf::local_actor* parent, std::shared_ptr<job_pool> pool) {
   return parent->spawn<caf::detached + caf::monitored>(
-      [pool = std::move(pool)](caf::event_based_actor* self) -> caf::behavior {
+      [pool = std::move(pool)](worker_ptr self) -> privacy_worker_actor::behavior_type {
         return {
             [self, pool](job_atom) {
               if (auto fn = pool->take()) {
@@ -138,7 +139,7 @@ struct job_ctx {
   std::shared_ptr<store::event_log> log;
   std::shared_ptr<store::privacy_store> ps;  ///< null when the gateway keeps no privacy store
   std::shared_ptr<privacy::consent_registry> consents;
-  caf::actor tenant_actor;
+  actors::tenant_actor tenant_actor;
   store_writer_actor store;
   std::chrono::milliseconds timeout{std::chrono::seconds{10}};
 };
@@ -150,7 +151,7 @@ inline job_ctx make_ctx(const tenant_api_env& env) {
   ctx.log = env.stores.log;
   ctx.ps = env.stores.privacy;
   ctx.consents = env.consents;
-  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
+  ctx.tenant_actor = caf::actor_cast<actors::tenant_actor>(env.self);
   ctx.store = env.store;
   ctx.timeout = env.settings.store_timeout;
   return ctx;

@@ -27,6 +27,17 @@ namespace sb::actors {
 
 namespace {
 
+/// The one-shot re-ingest job of `POST /v1/quarantine/{id}/reingest`, in pseudo-code:
+///
+///   interface reingest_job {
+///     // The channel's answer to the re-ingested body: relayed to the caller; on 200 the body
+///     // leaves the quarantine. It quits after answering (or after a bounded wait).
+///     (reingest_atom, reingest_done) -> void
+///   }
+///
+/// Detached: it reads and deletes the quarantined body on disk.
+using reingest_job_actor = caf::typed_actor<caf::reacts_to<reingest_atom, reingest_done>>;
+
 constexpr std::size_t k_max_limit = 1000;
 
 /// What a one-shot job copies out of the tenant actor (the job outlives the handler).
@@ -36,7 +47,7 @@ struct job_ctx {
   const config::tenant_config* tenant_cfg = nullptr;
   std::shared_ptr<store::event_log> log;
   std::shared_ptr<store::privacy_store> ps;  ///< its audit log; null = none kept
-  caf::actor tenant_actor;
+  actors::tenant_actor tenant_actor;
   std::string caller;  ///< audit: "subscriber:<name>"
   std::chrono::milliseconds timeout{std::chrono::seconds{10}};
 };
@@ -48,7 +59,7 @@ job_ctx make_ctx(const tenant_api_env& env, const api_call& c) {
   ctx.tenant_cfg = env.tenant;
   ctx.log = env.stores.log;
   ctx.ps = env.stores.privacy;
-  ctx.tenant_actor = caf::actor_cast<caf::actor>(env.self);
+  ctx.tenant_actor = caf::actor_cast<actors::tenant_actor>(env.self);
   ctx.caller = "subscriber:" + c.caller;
   ctx.timeout = env.settings.store_timeout;
   return ctx;
@@ -57,7 +68,7 @@ job_ctx make_ctx(const tenant_api_env& env, const api_call& c) {
 /// Runs `fn(self)` in a one-shot actor on its own thread: store reads and fsync'd deletes block
 /// neither the tenant's mailbox nor a scheduler thread. Admin calls are rare.
 template <class Fn>
-void spawn_job(caf::event_based_actor* parent, Fn fn) {
+void spawn_job(caf::local_actor* parent, Fn fn) {
   parent->spawn<caf::detached>(
       [fn = std::move(fn)](caf::event_based_actor* self) mutable { fn(self); });
 }
@@ -279,17 +290,18 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
     return;
   }
   env.self->spawn<caf::detached>([ctx = make_ctx(env, c), id = *id,
-                                  reply = c.reply](caf::event_based_actor* self) -> caf::behavior {
+                                  reply = c.reply](reingest_job_actor::pointer self)
+                                     -> reingest_job_actor::behavior_type {
     auto b = ctx.log->quarantined_one(ctx.tenant, id);
     if (!b) {
       reply->answer(store_error(b.err()));
-      return {};
+      return no_behavior<reingest_job_actor>();
     }
     if (ctx.tenant_cfg->find_channel(b->channel) == nullptr) {
       reply->answer(error_response(
           errc::unknown_channel,
           "channel " + b->channel + " is no longer configured; the body stays (purge it)"));
-      return {};
+      return no_behavior<reingest_job_actor>();
     }
     auto msg = std::make_shared<reingest_msg>();
     for (auto& h : b->headers) {
@@ -306,20 +318,19 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
             errc::bad_request,
             "this body is a platform privacy request: re-ingesting would store it without acting "
             "on it; the body stays (purge it once the request is handled)"));
-        return {};
+        return no_behavior<reingest_job_actor>();
       }
     }
     const store::quarantine_entry entry{b->id, b->channel, b->reason, b->received_at,
                                         b->body.size()};
     msg->body = std::move(b->body);
     msg->body.reserve(msg->body.size() + 64);  // simdjson padding
-    auto me = caf::actor_cast<caf::actor>(self);
+    auto me = caf::actor_cast<reingest_job_actor>(self);
     // Through the channel's own actor: its adapter instance, and the path every webhook takes
     // after parsing (store writer, consent keywords, the tenant's announcement).
-    self->request(ctx.tenant_actor, ctx.timeout, lookup_atom::value, std::string("channel"),
-                  entry.channel)
+    self->request(ctx.tenant_actor, ctx.timeout, find_chan_atom::value, entry.channel)
         .then(
-            [self, me, msg](caf::actor& channel) {
+            [self, me, msg](channel_actor& channel) {
               msg->reply = std::make_shared<responder>([me](http_response r) {
                 caf::anon_send(me, reingest_atom::value, reingest_done{std::move(r)});
               });
@@ -365,10 +376,10 @@ void enable_subscriber(const tenant_api_env& env, api_call& c) {
   }
   // The tenant's own lookup, answered from its mailbox after this handler returns.
   auto* self = env.self;
-  self->request(caf::actor_cast<caf::actor>(self), std::chrono::seconds{5}, lookup_atom::value,
-                std::string("subscriber"), name)
+  self->request(caf::actor_cast<tenant_actor>(self), std::chrono::seconds{5}, find_push_atom::value,
+                name)
       .then(
-          [self, name, reply = c.reply](caf::actor& sub) {
+          [self, name, reply = c.reply](subscriber_actor& sub) {
             self->send(sub, enable_atom::value, enable_request{name, reply});
           },
           [reply = c.reply](caf::error&) {

@@ -129,7 +129,7 @@ outbox_writer_actor::behavior_type outbox_writer(outbox_writer_ptr self,
 
 }  // namespace
 
-outbox_writer_actor spawn_outbox_writer(caf::event_based_actor* parent,
+outbox_writer_actor spawn_outbox_writer(caf::local_actor* parent,
                                         std::shared_ptr<store::outbox> box, bool detached) {
   auto child = detached ? parent->spawn<caf::detached>(outbox_writer, std::move(box))
                         : parent->spawn(outbox_writer, std::move(box));
@@ -189,7 +189,7 @@ struct sender_state {
 
 namespace {
 
-using sender_ptr = caf::stateful_actor<sender_state>*;
+using sender_ptr = sender_actor::stateful_pointer<sender_state>;
 
 void pump(sender_ptr self);
 
@@ -263,7 +263,7 @@ void flush_events(sender_ptr self) {
   st.emitting = true;
   std::vector<event> batch;
   batch.swap(st.unannounced);
-  auto tenant = caf::actor_cast<caf::actor>(st.parent);
+  auto tenant = caf::actor_cast<tenant_actor>(st.parent);
   emit_events(self, st.init.store, tenant, batch, st.init.settings.outbox_timeout,
               [self, batch](result<std::vector<event>> r) {
                 auto& st = self->state;
@@ -420,7 +420,7 @@ void start_attempt(sender_ptr self, const outbound::dispatch& d, steady::time_po
   r.headers = std::move(req->headers);
   r.body = std::move(req->body);
   r.timeout = st.init.settings.timeout;
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<sender_actor>(self);
   const std::uint64_t ticket = d.ticket;
   auto submitted =
       st.init.http->submit(std::move(r), [me, ticket](delivery::http_client::response res) {
@@ -522,7 +522,7 @@ void request_page(sender_ptr self) {
   }
   st.page_pending = true;
   outbox_task t;
-  t.run = [me = caf::actor_cast<caf::actor>(self), tenant = st.init.tenant,
+  t.run = [me = caf::actor_cast<sender_actor>(self), tenant = st.init.tenant,
            channel = st.init.channel.name, after = st.resume_after, asked](store::outbox& box) {
     outbox_page p;
     p.asked = asked;
@@ -567,7 +567,7 @@ void on_page(sender_ptr self, outbox_page& p) {
   pump(self);
 }
 
-void on_send(sender_ptr self, outbound_send& m, caf::response_promise rp) {
+void on_send(sender_ptr self, outbound_send& m, caf::typed_response_promise<send_accepted> rp) {
   auto& st = self->state;
   auto& r = m.record;
   if (r.channel != st.init.channel.name || r.tenant != st.init.tenant) {
@@ -680,7 +680,8 @@ sender_stats stats_of(sender_ptr self) {
   return s;
 }
 
-caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr parent) {
+sender_actor::behavior_type sender_behavior(sender_ptr self, sender_init init,
+                                            caf::actor_addr parent) {
   auto& st = self->state;
   st.init = std::move(init);
   st.parent = std::move(parent);
@@ -689,7 +690,7 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
       !st.init.outbox) {
     log::error("sender", st.label, ": cannot send (no adapter encoder, HTTP client or outbox)");
     self->quit();
-    return {};
+    return no_behavior<sender_actor>();
   }
   st.account = st.init.adapter->account != nullptr ? st.init.adapter->account(st.init.channel) : "";
   const auto& s = st.init.settings;
@@ -719,7 +720,11 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
   request_page(self);
   return {
-      [=](send_atom, outbound_send& m) { on_send(self, m, self->make_response_promise()); },
+      [=](send_atom, outbound_send& m) -> caf::typed_response_promise<send_accepted> {
+        auto rp = self->make_response_promise<send_accepted>();
+        on_send(self, m, rp);
+        return rp;
+      },
       [=](sent_atom, platform_reply& p) { on_reply(self, p); },
       [=](wake_atom, std::uint64_t gen) {
         auto& st = self->state;
@@ -752,15 +757,16 @@ caf::behavior sender_actor(sender_ptr self, sender_init init, caf::actor_addr pa
         flush_events(self);
       },
       [=](forget_atom, const std::string& subject) { forget(self, subject); },
-      [=](stats_atom) { return stats_of(self); },
+      [=](stats_atom) -> sender_stats { return stats_of(self); },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_sender_actor(caf::event_based_actor* parent, sender_init init) {
-  // A weak reference to the parent: a strong one would make a handle cycle with the child.
-  auto child = parent->spawn(sender_actor, std::move(init), parent->address());
+sender_actor spawn_sender_actor(caf::local_actor* parent, sender_init init) {
+  // A weak reference to the parent (an address, as CAF monitors by it): a strong handle would
+  // make a cycle with the child.
+  auto child = parent->spawn(sender_behavior, std::move(init), parent->address());
   parent->monitor(child);
   return child;
 }

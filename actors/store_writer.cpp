@@ -154,7 +154,7 @@ store_writer_actor::behavior_type store_writer(writer_ptr self,
 
 }  // namespace
 
-store_writer_actor spawn_store_writer(caf::event_based_actor* parent,
+store_writer_actor spawn_store_writer(caf::local_actor* parent,
                                       std::shared_ptr<store::event_log> log, bool detached,
                                       std::size_t high_water, std::uint64_t quarantine_quota) {
   auto child = detached ? parent->spawn<caf::detached>(store_writer, std::move(log), high_water,
@@ -164,7 +164,7 @@ store_writer_actor spawn_store_writer(caf::event_based_actor* parent,
   return child;
 }
 
-store_writer_actor spawn_store_writer(caf::event_based_actor* parent,
+store_writer_actor spawn_store_writer(caf::local_actor* parent,
                                       std::shared_ptr<store::event_log> log, bool detached) {
   return spawn_store_writer(parent, std::move(log), detached, actor_settings{}.mailbox_high_water,
                             config::limits_config{}.quarantine_bytes_per_channel);

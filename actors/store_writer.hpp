@@ -37,13 +37,13 @@ using store_writer_actor =
 /// for logs whose appends block on the disk. `high_water`: the backlog (appends waiting for a
 /// commit plus its mailbox) past which appends are shed. `quarantine_quota`: bytes of quarantine
 /// per channel (`limits.quarantine_bytes_per_channel`).
-store_writer_actor spawn_store_writer(caf::event_based_actor* parent,
+store_writer_actor spawn_store_writer(caf::local_actor* parent,
                                       std::shared_ptr<store::event_log> log, bool detached,
                                       std::size_t high_water, std::uint64_t quarantine_quota);
 
 /// As above with the defaults of `server.mailbox_high_water` and
 /// `limits.quarantine_bytes_per_channel`.
-store_writer_actor spawn_store_writer(caf::event_based_actor* parent,
+store_writer_actor spawn_store_writer(caf::local_actor* parent,
                                       std::shared_ptr<store::event_log> log, bool detached);
 
 }  // namespace sb::actors

@@ -39,7 +39,9 @@ struct stream_state {
 
 namespace {
 
-void pump(caf::stateful_actor<stream_state>* self) {
+using stream_ptr = stream_actor::stateful_pointer<stream_state>;
+
+void pump(stream_ptr self) {
   auto& st = self->state;
   if (st.in_flight) {
     return;
@@ -66,7 +68,7 @@ void pump(caf::stateful_actor<stream_state>* self) {
     return;
   }
   st.in_flight = true;
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<stream_actor>(self);
   bool open =
       st.req.sink->write(sse_frames(r->events), [me] { caf::anon_send(me, written_atom::value); });
   if (!open) {
@@ -74,11 +76,9 @@ void pump(caf::stateful_actor<stream_state>* self) {
   }
 }
 
-caf::behavior stream_actor(caf::stateful_actor<stream_state>* self,
-                           std::shared_ptr<store::event_log> log, stream_request req,
-                           caf::actor tenant,
-                           std::shared_ptr<const privacy::consent_registry> consents,
-                           privacy::purpose_set purposes) {
+stream_actor::behavior_type stream_behavior(
+    stream_ptr self, std::shared_ptr<store::event_log> log, stream_request req, tenant_actor tenant,
+    std::shared_ptr<const privacy::consent_registry> consents, privacy::purpose_set purposes) {
   auto& st = self->state;
   st.log = std::move(log);
   st.consents = std::move(consents);
@@ -90,7 +90,7 @@ caf::behavior stream_actor(caf::stateful_actor<stream_state>* self,
   self->monitor(tenant);
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
   // The tenant answers with the announced head; reading starts then.
-  self->send(tenant, register_atom::value);
+  self->send(tenant, register_atom::value, caf::actor_cast<stream_actor>(self));
   return {
       [=](pump_atom) { pump(self); },
       [=](head_atom, std::uint64_t head) {
@@ -107,11 +107,11 @@ caf::behavior stream_actor(caf::stateful_actor<stream_state>* self,
 
 }  // namespace
 
-caf::actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
-                              stream_request req, caf::actor tenant,
-                              std::shared_ptr<const privacy::consent_registry> consents,
-                              privacy::purpose_set purposes) {
-  return sys.spawn(stream_actor, std::move(log), std::move(req), std::move(tenant),
+stream_actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
+                                stream_request req, tenant_actor tenant,
+                                std::shared_ptr<const privacy::consent_registry> consents,
+                                privacy::purpose_set purposes) {
+  return sys.spawn(stream_behavior, std::move(log), std::move(req), std::move(tenant),
                    std::move(consents), purposes);
 }
 

@@ -50,14 +50,13 @@ struct subscriber_state {
 
 namespace {
 
-using sub_ptr = caf::stateful_actor<subscriber_state>*;
+using sub_ptr = subscriber_actor::stateful_pointer<subscriber_state>;
 using steady = std::chrono::steady_clock;
 
 constexpr std::size_t k_max_list = 1000;
 
 /// May this event reach this subscriber now (consent, restriction, erasure)?
-bool allowed(sub_ptr self, std::uint64_t seq, const std::string& type,
-             const std::string& subject) {
+bool allowed(sub_ptr self, std::uint64_t seq, const std::string& type, const std::string& subject) {
   auto& st = self->state;
   if (!st.init.consents) {
     return subject.empty() || privacy::forwards(nullptr, type, st.purposes);
@@ -144,7 +143,7 @@ void dispatch(sub_ptr self) {
     return;
   }
   auto tickets = st.planner->take_ready();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<subscriber_actor>(self);
   bool finished_unsent = false;
   for (std::size_t i = 0; i < tickets.size(); ++i) {
     const std::uint64_t ticket = tickets[i];
@@ -528,7 +527,8 @@ subscriber_stats stats_of(sub_ptr self) {
   return s;
 }
 
-caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_addr parent) {
+subscriber_actor::behavior_type subscriber_behavior(sub_ptr self, subscriber_init init,
+                                                    caf::actor_addr parent) {
   auto& st = self->state;
   st.init = std::move(init);
   st.label = st.init.tenant + "/" + st.init.sub.name;
@@ -549,7 +549,7 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
     log::error("subscriber", st.label, ": push delivery cannot start (",
                !sig ? sig.err().message : "no delivery store or HTTP client", ")");
     self->quit();
-    return {};
+    return no_behavior<subscriber_actor>();
   }
   st.signer = std::move(*sig);
   const auto& s = st.init.settings;
@@ -608,19 +608,20 @@ caf::behavior subscriber_actor(sub_ptr self, subscriber_init init, caf::actor_ad
       [=](deadlist_atom, dead_letters_query& q) { list_dead_letters(self, q); },
       [=](redrive_atom, redrive_request& r) { redrive(self, r); },
       [=](enable_atom, enable_request& r) { on_enable(self, r); },
-      [=](erased_atom, const erased_notice& n) { return purge(self, n); },
-      [=](stats_atom) { return stats_of(self); },
+      [=](erased_atom, const erased_notice& n) -> std::uint64_t { return purge(self, n); },
+      [=](stats_atom) -> subscriber_stats { return stats_of(self); },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_subscriber_actor(caf::event_based_actor* parent, subscriber_init init,
-                                  bool detached) {
-  // A weak reference to the parent: a strong one would make a handle cycle with the child.
+subscriber_actor spawn_subscriber_actor(caf::local_actor* parent, subscriber_init init,
+                                        bool detached) {
+  // A weak reference to the parent (an address, as CAF monitors by it): a strong handle would
+  // make a cycle with the child.
   auto addr = parent->address();
-  auto child = detached ? parent->spawn<caf::detached>(subscriber_actor, std::move(init), addr)
-                        : parent->spawn(subscriber_actor, std::move(init), addr);
+  auto child = detached ? parent->spawn<caf::detached>(subscriber_behavior, std::move(init), addr)
+                        : parent->spawn(subscriber_behavior, std::move(init), addr);
   parent->monitor(child);
   return child;
 }

@@ -103,7 +103,7 @@ sweep_report sweep_retention(const config::config& cfg, store::privacy_store& st
   return report;
 }
 
-sweeper_actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init) {
+sweeper_actor spawn_sweeper(caf::local_actor* parent, sweeper_init init) {
   auto child = parent->spawn<caf::detached>(
       [](sweeper_actor::stateful_pointer<sweeper_state> self,
          sweeper_init init) -> sweeper_actor::behavior_type {

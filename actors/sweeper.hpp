@@ -49,6 +49,6 @@ using sweeper_actor =
 /// The sweeper actor: detached (its own thread, since expiry deletes on disk), monitored by
 /// `parent`, which stops it on shutdown. Without a privacy store (null) it is a no-op that logs
 /// once.
-sweeper_actor spawn_sweeper(caf::event_based_actor* parent, sweeper_init init);
+sweeper_actor spawn_sweeper(caf::local_actor* parent, sweeper_init init);
 
 }  // namespace sb::actors

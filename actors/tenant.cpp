@@ -33,11 +33,11 @@ struct tenant_state {
   /// What streams, pull and push may read up to: every event up to it was committed here, its
   /// consent change (keywords) applied (actors/announced_head.hpp). From the log's head at start.
   announced_head announced;
-  /// The log's head at the last settle tick (`head_atom` to self): a seq up to it still not
+  /// The log's head at the last settle tick (`settle_atom` to self): a seq up to it still not
   /// announced at the next tick lost its commit and is given up on.
   std::uint64_t settle_mark = 0;
-  std::unordered_map<caf::actor_addr, caf::actor> streams;
-  std::unordered_map<std::string, caf::actor> subscribers;  // push; absent while restarting
+  std::unordered_map<caf::actor_addr, stream_actor> streams;
+  std::unordered_map<std::string, subscriber_actor> subscribers;  // push; absent while restarting
   std::unordered_map<caf::actor_addr, std::string> subscriber_by_addr;
   std::unordered_map<std::string, restart_policy> subscriber_restarts;
   std::uint64_t subscriber_restart_count = 0;
@@ -45,7 +45,7 @@ struct tenant_state {
   // while restarting. The API handlers send `outbound_send` to `senders[channel]`.
   outbox_writer_actor outbox_writer;
   restart_policy outbox_writer_restarts;
-  std::unordered_map<std::string, caf::actor> senders;
+  std::unordered_map<std::string, sender_actor> senders;
   std::unordered_map<caf::actor_addr, std::string> sender_by_addr;
   std::unordered_map<std::string, restart_policy> sender_restarts;
   /// Send limits, idempotency keys and receipt correlation of the outbound API.
@@ -61,7 +61,7 @@ struct tenant_state {
 
 namespace {
 
-using tenant_ptr = caf::stateful_actor<tenant_state>*;
+using tenant_ptr = tenant_actor::stateful_pointer<tenant_state>;
 
 bool is_crash(const caf::error& reason) {
   return reason && reason != caf::make_error(caf::exit_reason::user_shutdown);
@@ -78,7 +78,7 @@ void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
       std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key,
                                       st.cfg->privacy, st.init.cfg->limits.events_per_webhook);
   auto child = spawn_channel_actor(self, std::move(logic), st.init.store,
-                                   caf::actor_cast<caf::actor>(self), st.init.settings);
+                                   caf::actor_cast<tenant_actor>(self), st.init.settings);
   st.channel_by_addr[child.address()] = ch.name;
   st.channels[ch.name] = std::move(child);
 }
@@ -284,7 +284,7 @@ void settle(tenant_ptr self) {
     announce(self);
   }
   st.settle_mark = st.init.stores.log->head(st.cfg->id);
-  self->delayed_send(self, settle_interval(self), head_atom::value);
+  self->delayed_send(self, settle_interval(self), settle_atom::value);
 }
 
 void on_down(tenant_ptr self, caf::down_msg& m) {
@@ -413,7 +413,7 @@ tenant_api_env api_env(tenant_ptr self) {
   env.sender_of = [self](const std::string& channel) {
     auto& senders = self->state.senders;
     auto it = senders.find(channel);
-    return it == senders.end() ? caf::actor{} : it->second;
+    return it == senders.end() ? sender_actor{} : it->second;
   };
   env.conversation_of = [self](const std::string& key) { return conversation_for(self, key); };
   env.outbound = st.outbound.get();
@@ -425,7 +425,8 @@ tenant_api_env api_env(tenant_ptr self) {
 /// streams, push subscribers, conversations and the outbound state hear of them. Returns the
 /// keyword job (`on_committed_keywords`), which the caller must start with `save_atom`, or a
 /// null handle.
-caf::actor on_commit(tenant_ptr self, committed_msg& c, const std::vector<event>& duplicates) {
+keyword_job_actor on_commit(tenant_ptr self, committed_msg& c,
+                            const std::vector<event>& duplicates) {
   auto job = on_committed_keywords(api_env(self), c.events, duplicates);
   if (c.events.empty()) {
     return job;  // only duplicates (a platform's retry of a keyword message)
@@ -447,20 +448,31 @@ caf::actor on_commit(tenant_ptr self, committed_msg& c, const std::vector<event>
   return job;
 }
 
+/// The handle under `key` in `map`, or an error when there is none (introspection).
+template <class Handle>
+caf::result<Handle> find_in(const std::unordered_map<std::string, Handle>& map,
+                            const std::string& key) {
+  auto it = map.find(key);
+  if (it == map.end()) {
+    return caf::make_error(caf::sec::runtime_error);
+  }
+  return it->second;
+}
+
 /// How long an erasure waits for the outbox writer to delete the subjects' rows (the privacy job
 /// waits twice `k_purge_timeout`, 10 s, for the whole of the tenant's part).
 constexpr std::chrono::seconds k_outbox_erase_timeout{4};
 
 /// The push subscribers' part of an erasure: each drops the subjects' events from memory.
 caf::result<std::uint64_t> erased_in_subscribers(tenant_ptr self, const erased_notice& n) {
-  std::vector<caf::actor> subs;
+  std::vector<subscriber_actor> subs;
   for (auto& [name, sub] : self->state.subscribers) {
     subs.push_back(sub);
   }
   return on_subjects_erased(self, subs, n);
 }
 
-caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init init) {
+tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
   auto& st = self->state;
   st.init = std::move(init);
   st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
@@ -474,7 +486,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
   // it, or it is gone with that actor (its keywords were applied or are retried).
   st.announced = announced_head{st.init.stores.log->head(st.cfg->id)};
   st.settle_mark = st.announced.value();
-  self->delayed_send(self, settle_interval(self), head_atom::value);
+  self->delayed_send(self, settle_interval(self), settle_atom::value);
   for (const auto& ch : st.cfg->channels) {
     spawn_channel(self, ch);
   }
@@ -559,16 +571,15 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
           self->send(snd, store_atom::value, store);
         }
       },
-      [=](register_atom) {
-        auto s = caf::actor_cast<caf::actor>(self->current_sender());
+      [=](register_atom, stream_actor& s) {
         if (s) {
           self->monitor(s);
-          self->state.streams.emplace(s.address(), s);
           self->send(s, head_atom::value, self->state.announced.value());
+          self->state.streams.emplace(s.address(), std::move(s));
         }
       },
       // The settle tick (see `settle`).
-      [=](head_atom) { settle(self); },
+      [=](settle_atom) { settle(self); },
       [=](restart_atom, const std::string& name) {
         if (const auto* ch = self->state.cfg->find_channel(name)) {
           if (self->state.channels.count(name) == 0) {
@@ -633,13 +644,13 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
         self->request(st.outbox_writer, k_outbox_erase_timeout, task_atom::value, std::move(t))
             .then(
                 [self, rp, n]() mutable {
-                  rp.delegate(caf::actor_cast<caf::actor>(self), erased_atom::value,
+                  rp.delegate(caf::actor_cast<tenant_actor>(self), erased_atom::value,
                               forget_atom::value, n);
                 },
                 [self, rp, n](caf::error& err) mutable {
                   log::warn("tenant", n.tenant, ": the outbox did not confirm erasing (",
                             caf::to_string(err), ")");
-                  rp.delegate(caf::actor_cast<caf::actor>(self), erased_atom::value,
+                  rp.delegate(caf::actor_cast<tenant_actor>(self), erased_atom::value,
                               forget_atom::value, n);
                 });
         return rp;
@@ -650,7 +661,7 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       [=](deadlist_atom a, dead_letters_query& q) { to_subscriber(self, q.subscriber, a, q); },
       [=](redrive_atom a, redrive_request& r) { to_subscriber(self, r.subscriber, a, r); },
       // A push subscriber's stats (tests and operations).
-      [=](stats_atom, const std::string& name) -> caf::result<subscriber_stats> {
+      [=](push_stats_atom, const std::string& name) -> caf::result<subscriber_stats> {
         auto& st = self->state;
         auto it = st.subscribers.find(name);
         if (it == st.subscribers.end()) {
@@ -664,30 +675,23 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
       },
       // Introspection for tests and operations: the current actor of a channel, conversation,
       // push subscriber or sender.
-      [=](lookup_atom, const std::string& kind, const std::string& key) -> caf::result<caf::actor> {
-        auto& st = self->state;
-        if (kind == "conversation") {
-          auto* conv = st.conversations->find(key);
-          if (conv == nullptr) {
-            return caf::make_error(caf::sec::runtime_error);
-          }
-          return caf::actor_cast<caf::actor>(*conv);
-        }
-        if (kind == "channel") {
-          auto it = st.channels.find(key);
-          if (it == st.channels.end()) {
-            return caf::make_error(caf::sec::runtime_error);
-          }
-          return caf::actor_cast<caf::actor>(it->second);
-        }
-        auto& map = kind == "subscriber" ? st.subscribers : st.senders;
-        auto it = map.find(key);
-        if (it == map.end()) {
+      [=](find_chan_atom, const std::string& name) -> caf::result<channel_actor> {
+        return find_in(self->state.channels, name);
+      },
+      [=](find_conv_atom, const std::string& key) -> caf::result<conversation_actor> {
+        auto* conv = self->state.conversations->find(key);
+        if (conv == nullptr) {
           return caf::make_error(caf::sec::runtime_error);
         }
-        return it->second;
+        return *conv;
       },
-      [=](stats_atom) {
+      [=](find_push_atom, const std::string& name) -> caf::result<subscriber_actor> {
+        return find_in(self->state.subscribers, name);
+      },
+      [=](find_send_atom, const std::string& channel) -> caf::result<sender_actor> {
+        return find_in(self->state.senders, channel);
+      },
+      [=](stats_atom) -> tenant_stats {
         auto& st = self->state;
         return tenant_stats{st.channels.size(), st.conversations->size(), st.streams.size(),
                             st.channel_restart_count, st.conversation_restart_count};
@@ -697,8 +701,8 @@ caf::behavior tenant_actor(caf::stateful_actor<tenant_state>* self, tenant_init 
 
 }  // namespace
 
-caf::actor spawn_tenant_actor(caf::event_based_actor* parent, tenant_init init) {
-  auto child = parent->spawn(tenant_actor, std::move(init));
+tenant_actor spawn_tenant_actor(caf::local_actor* parent, tenant_init init) {
+  auto child = parent->spawn(tenant_behavior, std::move(init));
   parent->monitor(child);
   return child;
 }

@@ -113,9 +113,10 @@ struct harness {
   bool live(const std::string& wa_id) {
     bool found = false;
     caf::scoped_actor self{gw->system()};
-    self->request(gw->tenant_actor_of("acme"), 5s, actors::lookup_atom::value,
-                  std::string("conversation"), "wa-main:" + wa_id)
-        .receive([&](caf::actor a) { found = static_cast<bool>(a); }, [&](caf::error&) {});
+    self->request(gw->tenant_actor_of("acme"), 5s, actors::find_conv_atom::value,
+                  "wa-main:" + wa_id)
+        .receive([&](actors::conversation_actor a) { found = static_cast<bool>(a); },
+                 [&](caf::error&) {});
     return found;
   }
 };

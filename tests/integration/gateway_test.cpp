@@ -131,11 +131,21 @@ struct harness {
     return out;
   }
 
-  caf::actor lookup(const std::string& tenant, const std::string& kind, const std::string& key) {
-    caf::actor out;
+  /// The current actor of `tenant`'s channel `name` (null when there is none).
+  actors::channel_actor channel(const std::string& tenant, const std::string& name) {
+    actors::channel_actor out;
     caf::scoped_actor self{gw->system()};
-    self->request(gw->tenant_actor_of(tenant), 2s, actors::lookup_atom::value, kind, key)
-        .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
+    self->request(gw->tenant_actor_of(tenant), 2s, actors::find_chan_atom::value, name)
+        .receive([&](actors::channel_actor a) { out = a; }, [&](caf::error&) {});
+    return out;
+  }
+
+  /// The live actor of `tenant`'s conversation `key` (null when there is none).
+  actors::conversation_actor conversation(const std::string& tenant, const std::string& key) {
+    actors::conversation_actor out;
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->tenant_actor_of(tenant), 2s, actors::find_conv_atom::value, key)
+        .receive([&](actors::conversation_actor a) { out = a; }, [&](caf::error&) {});
     return out;
   }
 };
@@ -189,7 +199,7 @@ TEST_CASE("an unparseable but signed body is quarantined and answered 400",
 TEST_CASE("a crashed channel actor is restarted and the request in flight is answered",
           "[integration][actors][supervision]") {
   harness h;
-  auto before = h.lookup("acme", "channel", "chat");
+  auto before = h.channel("acme", "chat");
   REQUIRE(before);
   auto r = h.post("acme", "crash");
   CHECK(r.status == 503);
@@ -199,7 +209,7 @@ TEST_CASE("a crashed channel actor is restarted and the request in flight is ans
           }) != r.headers.end());
   REQUIRE(eventually([&] { return h.stats("acme").channel_restarts == 1; }));
   REQUIRE(eventually([&] {
-    auto now = h.lookup("acme", "channel", "chat");
+    auto now = h.channel("acme", "chat");
     return now && now != before;
   }));
   CHECK(h.post("acme", "alice:m2:after the crash").status == 200);
@@ -210,14 +220,13 @@ TEST_CASE("a killed conversation actor is replaced on the conversation's next ev
           "[integration][actors][supervision]") {
   harness h;
   REQUIRE(h.post("acme", "bob:m1:one").status == 200);
-  caf::actor conv;
-  REQUIRE(eventually(
-      [&] { return static_cast<bool>(conv = h.lookup("acme", "conversation", "chat:bob")); }));
+  actors::conversation_actor conv;
+  REQUIRE(eventually([&] { return static_cast<bool>(conv = h.conversation("acme", "chat:bob")); }));
   caf::anon_send_exit(conv, caf::exit_reason::kill);
   REQUIRE(eventually([&] { return h.stats("acme").conversation_restarts == 1; }));
   REQUIRE(h.post("acme", "bob:m2:two").status == 200);
   REQUIRE(eventually([&] {
-    auto now = h.lookup("acme", "conversation", "chat:bob");
+    auto now = h.conversation("acme", "chat:bob");
     return now && now != conv;
   }));
 }
@@ -273,10 +282,10 @@ TEST_CASE("a killed store writer is restarted and ingestion resumes on the same 
   harness h;
   REQUIRE(h.post("acme", "alice:m1:before").status == 200);
   auto store_writer = [&] {
-    caf::actor out;
+    actors::store_writer_actor out;
     caf::scoped_actor self{h.gw->system()};
-    self->request(h.gw->root_actor(), 2s, actors::lookup_atom::value, std::string("store"))
-        .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
+    self->request(h.gw->root_actor(), 2s, actors::find_store_atom::value)
+        .receive([&](actors::store_writer_actor a) { out = a; }, [&](caf::error&) {});
     return out;
   };
   auto before = store_writer();

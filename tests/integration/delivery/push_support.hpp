@@ -157,19 +157,19 @@ struct harness {
   actors::subscriber_stats stats(const std::string& sub) {
     actors::subscriber_stats out;
     caf::scoped_actor self{gw->system()};
-    self->request(gw->tenant_actor_of("acme"), std::chrono::seconds{5}, actors::stats_atom::value,
-                  sub)
+    self->request(gw->tenant_actor_of("acme"), std::chrono::seconds{5},
+                  actors::push_stats_atom::value, sub)
         .receive([&](actors::subscriber_stats s) { out = std::move(s); },
                  [&](caf::error&) { FAIL("subscriber stats request failed"); });
     return out;
   }
 
-  caf::actor lookup_subscriber(const std::string& sub) {
-    caf::actor out;
+  actors::subscriber_actor lookup_subscriber(const std::string& sub) {
+    actors::subscriber_actor out;
     caf::scoped_actor self{gw->system()};
-    self->request(gw->tenant_actor_of("acme"), std::chrono::seconds{5}, actors::lookup_atom::value,
-                  std::string("subscriber"), sub)
-        .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
+    self->request(gw->tenant_actor_of("acme"), std::chrono::seconds{5},
+                  actors::find_push_atom::value, sub)
+        .receive([&](actors::subscriber_actor a) { out = a; }, [&](caf::error&) {});
     return out;
   }
 

@@ -145,13 +145,13 @@ struct harness {
     stores = {};
   }
 
-  caf::actor sender() {
-    caf::actor out;
+  actors::sender_actor sender() {
+    actors::sender_actor out;
     REQUIRE(eventually([&] {
       caf::scoped_actor self{gw->system()};
-      self->request(gw->tenant_actor_of("acme"), 5s, actors::lookup_atom::value,
-                    std::string("sender"), std::string("tg"))
-          .receive([&](caf::actor a) { out = a; }, [&](caf::error&) {});
+      self->request(gw->tenant_actor_of("acme"), 5s, actors::find_send_atom::value,
+                    std::string("tg"))
+          .receive([&](actors::sender_actor a) { out = a; }, [&](caf::error&) {});
       return static_cast<bool>(out);
     }));
     return out;

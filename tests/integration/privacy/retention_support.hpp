@@ -62,8 +62,8 @@ struct gateway {
     log = stores.log;
     actors::gateway_options opts;
     if (with_outbox) {
-      auto box = store::make_sqlite_outbox(dir.path, config::durability::none,
-                                           cfg->storage.master_key);
+      auto box =
+          store::make_sqlite_outbox(dir.path, config::durability::none, cfg->storage.master_key);
       REQUIRE(box.ok());
       outbox = box.value();
       opts.outbox = outbox;
@@ -86,10 +86,9 @@ struct gateway {
   /// Runs one sweep of every tenant now and returns its report.
   actors::sweep_report sweep() {
     caf::scoped_actor self{gw->system()};
-    caf::actor sweeper;
-    self->request(gw->root_actor(), std::chrono::seconds{5}, actors::lookup_atom::value,
-                  std::string("sweeper"))
-        .receive([&](caf::actor a) { sweeper = a; }, [&](caf::error&) {});
+    actors::sweeper_actor sweeper;
+    self->request(gw->root_actor(), std::chrono::seconds{5}, actors::find_sweep_atom::value)
+        .receive([&](actors::sweeper_actor a) { sweeper = a; }, [&](caf::error&) {});
     REQUIRE(sweeper);
     actors::sweep_report out;
     bool answered = false;
