@@ -41,7 +41,7 @@ using reingest_job_actor = caf::typed_actor<caf::reacts_to<reingest_atom, reinge
 constexpr std::size_t k_max_limit = 1000;
 
 /// What a one-shot job copies out of the tenant actor (the job outlives the handler).
-struct job_ctx {
+struct quarantine_ctx {
   std::string tenant;
   std::shared_ptr<const config::config> cfg;  ///< keeps `tenant_cfg` alive
   const config::tenant_config* tenant_cfg = nullptr;
@@ -52,8 +52,8 @@ struct job_ctx {
   std::chrono::milliseconds timeout{std::chrono::seconds{10}};
 };
 
-job_ctx make_ctx(const tenant_api_env& env, const api_call& c) {
-  job_ctx ctx;
+quarantine_ctx make_quarantine_ctx(const tenant_api_env& env, const api_call& c) {
+  quarantine_ctx ctx;
   ctx.tenant = env.tenant->id;
   ctx.cfg = env.cfg;
   ctx.tenant_cfg = env.tenant;
@@ -80,7 +80,7 @@ http_response store_error(const error& e) {
 }
 
 /// Writes an audit entry (privacy audit log); logged, not fatal, when the store refuses it.
-void audit(const job_ctx& ctx, std::string action, std::string outcome, std::string detail) {
+void audit(const quarantine_ctx& ctx, std::string action, std::string outcome, std::string detail) {
   const auto& ps = ctx.ps;
   if (!ps) {
     return;
@@ -186,7 +186,7 @@ void list_quarantine(const tenant_api_env& env, api_call& c) {
     return;
   }
   const std::uint64_t quota = env.cfg->limits.quarantine_bytes_per_channel;
-  spawn_job(env.self, [ctx = make_ctx(env, c), q = std::move(*q), quota,
+  spawn_job(env.self, [ctx = make_quarantine_ctx(env, c), q = std::move(*q), quota,
                        reply = c.reply](caf::event_based_actor*) {
     auto entries = ctx.log->quarantine_list(ctx.tenant, q.channel, q.after, q.limit);
     if (!entries) {
@@ -215,7 +215,7 @@ void get_quarantined(const tenant_api_env& env, api_call& c) {
   }
   const bool meta = url::raw_query_param(c.query, "meta").has_value();
   spawn_job(env.self,
-            [ctx = make_ctx(env, c), id = *id, meta, reply = c.reply](caf::event_based_actor*) {
+            [ctx = make_quarantine_ctx(env, c), id = *id, meta, reply = c.reply](caf::event_based_actor*) {
               auto b = ctx.log->quarantined_one(ctx.tenant, id);
               if (!b) {
                 reply->answer(store_error(b.err()));
@@ -240,7 +240,7 @@ void purge_quarantined(const tenant_api_env& env, api_call& c) {
   if (!id) {
     return;
   }
-  spawn_job(env.self, [ctx = make_ctx(env, c), id = *id, reply = c.reply](caf::event_based_actor*) {
+  spawn_job(env.self, [ctx = make_quarantine_ctx(env, c), id = *id, reply = c.reply](caf::event_based_actor*) {
     auto dropped = ctx.log->drop_quarantined(ctx.tenant, id);
     if (!dropped) {
       reply->answer(store_error(dropped.err()));
@@ -266,7 +266,7 @@ void purge_quarantine_of_channel(const tenant_api_env& env, api_call& c) {
                                    "parameter 'channel' is required: purge one channel at a time"));
     return;
   }
-  spawn_job(env.self, [ctx = make_ctx(env, c), channel = q->channel,
+  spawn_job(env.self, [ctx = make_quarantine_ctx(env, c), channel = q->channel,
                        reply = c.reply](caf::event_based_actor*) {
     auto purged = ctx.log->drop_quarantine_of(ctx.tenant, channel);
     if (!purged) {
@@ -289,7 +289,7 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
   if (!id) {
     return;
   }
-  env.self->spawn<caf::detached>([ctx = make_ctx(env, c), id = *id,
+  env.self->spawn<caf::detached>([ctx = make_quarantine_ctx(env, c), id = *id,
                                   reply = c.reply](reingest_job_actor::pointer self)
                                      -> reingest_job_actor::behavior_type {
     auto b = ctx.log->quarantined_one(ctx.tenant, id);

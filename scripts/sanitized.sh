@@ -9,7 +9,7 @@ sb_san_dir="${SB_SAN_BUILD_DIR:-build-san}"
 sb_san_configure() {
   if [ ! -f "$sb_san_dir/CMakeCache.txt" ]; then
     cmake -S . -B "$sb_san_dir" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_COMPILER=clang++ \
-      -DSB_SANITIZE=ON >/dev/null
+      -DSB_SANITIZE=ON -DSB_UNITY=OFF >/dev/null
   fi
 }
 
