@@ -3,14 +3,14 @@
 #include "actors/conversation.hpp"
 
 #include "actors/actors.hpp"
-#include "actors/conversation_state.hpp"
+#include "outbound/conversation_state.hpp"
 
 namespace sb::actors {
 
 struct conversation_actor_state {
   std::string tenant;
   std::string key;
-  conversation_state conv;
+  outbound::conversation_state conv;
   /// Window queries waiting for the restore from the outbox.
   std::vector<caf::typed_response_promise<std::int64_t>> waiting;
   /// Which restore is in flight (0 = none); a late answer of an abandoned one is ignored.

@@ -9,10 +9,10 @@
 #include "actors/api.hpp"
 #include "actors/gateway_impl.hpp"
 #include "actors/privacy_jobs.hpp"
-#include "actors/supervision.hpp"
 #include "actors/sweeper.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/restart_policy.hpp"
 #include "store/sqlite_log.hpp"
 
 namespace sb::actors {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "actors/gateway.hpp"
-#include "actors/status_correlation.hpp"
 #include "delivery/planner.hpp"
+#include "outbound/status_correlation.hpp"
 #include "store/event_log.hpp"
 #include "store/outbox.hpp"
 
@@ -412,15 +412,15 @@ using receipts_atom = caf::atom_constant<caf::atom("receipts")>;
 /// found nothing, once, a little later).
 struct resolved_receipts {
   struct found {
-    receipt what;
+    outbound::receipt what;
     store::outbound_record record;
   };
   std::vector<found> items;
-  std::vector<receipt> not_found;  ///< looked up once only, to retry
+  std::vector<outbound::receipt> not_found;  ///< looked up once only, to retry
 };
 
 struct pending_receipts {
-  std::vector<receipt> items;
+  std::vector<outbound::receipt> items;
 };
 
 }  // namespace sb::actors

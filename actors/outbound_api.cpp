@@ -6,13 +6,13 @@
 
 #include "actors/actors.hpp"
 #include "actors/channel_logic.hpp"
-#include "actors/conversation_state.hpp"
-#include "actors/send_policy.hpp"
 #include "adapters/adapter.hpp"
 #include "adapters/outbound.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "outbound/conversation_state.hpp"
 #include "outbound/send_flow.hpp"
+#include "outbound/send_policy.hpp"
 #include "privacy/consent.hpp"
 #include "store/outbound_dedupe_key.hpp"
 
@@ -200,7 +200,7 @@ std::string message_view(const store::outbound_record& r) {
 }
 
 event status_event(const config::tenant_config& tenant, const store::outbound_record& r,
-                   const receipt& what) {
+                   const outbound::receipt& what) {
   event e;
   e.tenant = r.tenant;
   e.type = event_type::outbound_status;
@@ -229,7 +229,7 @@ event status_event(const config::tenant_config& tenant, const store::outbound_re
 }
 
 /// Finds the messages `receipts` are about, on the outbox writer, and tells the tenant.
-void look_up_receipts(const tenant_api_env& env, std::vector<receipt> receipts) {
+void look_up_receipts(const tenant_api_env& env, std::vector<outbound::receipt> receipts) {
   if (!env.outbox) {
     warn_write(env.outbound, env.tenant->id, "receipts not correlated",
                "the outbox writer is restarting");
@@ -240,7 +240,7 @@ void look_up_receipts(const tenant_api_env& env, std::vector<receipt> receipts) 
               receipts = std::move(receipts)](store::outbox& box) {
     resolved_receipts out;
     for (const auto& rc : receipts) {
-      receipt one = rc;
+      outbound::receipt one = rc;
       one.ids.clear();
       ++one.lookups;
       if (!rc.platform_message_id.empty()) {
@@ -286,11 +286,11 @@ http_response to_response(const outbound::send_answer& a) {
   return accepted(a.record, a.replayed);
 }
 
-/// The consent and window policy (actors/send_policy.hpp) on what the flow knows: nothing when
-/// the message may go, else the refusal (counted).
+/// The consent and window policy (src/outbound/send_policy.hpp) on what the flow knows: nothing
+/// when the message may go, else the refusal (counted).
 std::optional<error> decide(const tenant_api_env& env, const outbound::send_flow& f) {
   const auto& m = f.message();
-  send_facts facts;
+  outbound::send_facts facts;
   facts.window = f.sending_side()->window();
   facts.is_template = m.template_message.has_value();
   facts.messaging_type = m.messaging_type;
@@ -302,7 +302,7 @@ std::optional<error> decide(const tenant_api_env& env, const outbound::send_flow
   facts.tenant_allows_replies = env.tenant->privacy.allow_replies_after_opt_out;
   facts.last_inbound_ms = f.last_inbound_ms();
   facts.now = sb::now();
-  auto refusal = decide_send(facts);
+  auto refusal = outbound::decide_send(facts);
   if (!refusal) {
     return std::nullopt;
   }
@@ -494,10 +494,10 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
     std::unordered_map<std::string, std::size_t> index;
     outbox_batch batch;
     for (const auto& e : events) {
-      if (e.conversation.empty() || !opens_window(e)) {
+      if (e.conversation.empty() || !outbound::opens_window(e)) {
         continue;
       }
-      const std::int64_t at = window_time(e).unix_ms;
+      const std::int64_t at = outbound::window_time(e).unix_ms;
       if (at <= 0) {
         continue;
       }
@@ -594,8 +594,8 @@ void apply_receipts(const tenant_api_env& env, resolved_receipts& r) {
             if (events.empty()) {
               return;
             }
-            emit_events(self, store, caf::actor_cast<tenant_actor>(self), std::move(events), timeout,
-                        [out, id = tenant->id](result<std::vector<event>> emitted) {
+            emit_events(self, store, caf::actor_cast<tenant_actor>(self), std::move(events),
+                        timeout, [out, id = tenant->id](result<std::vector<event>> emitted) {
                           if (!emitted) {
                             warn_write(out, id, "outbound.status not stored",
                                        emitted.err().message);

@@ -20,11 +20,11 @@
 
 #include "actors/api.hpp"
 #include "actors/api_handlers.hpp"
-#include "actors/status_correlation.hpp"
 #include "adapters/outbound.hpp"
 #include "core/metrics.hpp"
 #include "core/token_bucket.hpp"
 #include "outbound/clock.hpp"
+#include "outbound/status_correlation.hpp"
 
 namespace sb::actors {
 
@@ -62,7 +62,7 @@ class outbound_api_state {
   void end_key(const std::string& caller, const std::string& key, const std::string& id,
                outbound::time_point now);
 
-  status_correlator& correlator() { return correlator_; }
+  outbound::status_correlator& correlator() { return correlator_; }
 
   /// The sending side of the tenant's channel `name`, built once with this state from the
   /// channel's config (`adapters::adapter_info::outbound`); null when its type cannot send or
@@ -93,7 +93,7 @@ class outbound_api_state {
   std::unordered_map<std::string, token_bucket> send_limits_;    // by subscriber
   std::unordered_map<std::string, key_entry> keys_;
   std::deque<std::string> key_order_;  // insertion order, for the bound
-  status_correlator correlator_;
+  outbound::status_correlator correlator_;
   std::unordered_map<std::string, std::shared_ptr<const adapters::outbound_channel>> channels_;
   outbound::time_point last_warn_{};
   bool warned_ = false;

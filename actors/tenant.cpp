@@ -3,17 +3,17 @@
 #include <unordered_map>
 
 #include "actors/actors.hpp"
-#include "actors/announced_head.hpp"
 #include "actors/api.hpp"
 #include "actors/consent_api.hpp"
-#include "actors/conversation_lru.hpp"
-#include "actors/conversation_state.hpp"
 #include "actors/events_page.hpp"
 #include "actors/outbound_api.hpp"
 #include "actors/privacy_api.hpp"
-#include "actors/supervision.hpp"
+#include "core/conversation_lru.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/restart_policy.hpp"
+#include "outbound/conversation_state.hpp"
+#include "store/announced_head.hpp"
 
 namespace sb::actors {
 
@@ -31,8 +31,8 @@ struct tenant_state {
   /// when it is answered); no longer routed to.
   std::unordered_map<caf::actor_addr, conversation_actor> evicting;
   /// What streams, pull and push may read up to: every event up to it was committed here, its
-  /// consent change (keywords) applied (actors/announced_head.hpp). From the log's head at start.
-  announced_head announced;
+  /// consent change (keywords) applied (store/announced_head.hpp). From the log's head at start.
+  store::announced_head announced;
   /// The log's head at the last settle tick (`settle_atom` to self): a seq up to it still not
   /// announced at the next tick lost its commit and is given up on.
   std::uint64_t settle_mark = 0;
@@ -440,7 +440,7 @@ keyword_job_actor on_commit(tenant_ptr self, committed_msg& c,
     if (e.conversation.empty()) {
       continue;
     }
-    conversation_event ce{e.seq, e.type, opens_window(e), window_time(e)};
+    conversation_event ce{e.seq, e.type, outbound::opens_window(e), outbound::window_time(e)};
     self->send(conversation_for(self, e.conversation), event_atom::value, std::move(ce));
   }
   // Last inbound times into the outbox, receipts linked to outbound messages.
@@ -484,7 +484,7 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
       &metrics::catalog::conversation_evictions().with({{"tenant", st.cfg->id}});
   // Everything stored before this tenant actor started is announced: a previous one committed
   // it, or it is gone with that actor (its keywords were applied or are retried).
-  st.announced = announced_head{st.init.stores.log->head(st.cfg->id)};
+  st.announced = store::announced_head{st.init.stores.log->head(st.cfg->id)};
   st.settle_mark = st.announced.value();
   self->delayed_send(self, settle_interval(self), settle_atom::value);
   for (const auto& ch : st.cfg->channels) {

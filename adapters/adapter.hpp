@@ -202,7 +202,7 @@ struct adapter_info {
 
   /// Receipts that cover every message sent up to a time instead of naming one (a watermark):
   /// the watermark (Unix ms) of such a `status` event, nullopt for one that names its message.
-  /// Null: the platform's receipts always name their message (actors/status_correlation.hpp).
+  /// Null: the platform's receipts always name their message (src/outbound/status_correlation.hpp).
   std::optional<std::int64_t> (*receipt_watermark)(const event& e) = nullptr;
 
   /// Privacy requests of the platform (docs/privacy.md).

@@ -80,7 +80,7 @@ struct rate_limits {
 };
 
 /// The conversation window rules of a channel (DESIGN §7), for the window check
-/// (actors/send_policy.hpp): free-form messages only within `window_hours` of the person's last
+/// (src/outbound/send_policy.hpp): free-form messages only within `window_hours` of the person's last
 /// message (0 = no window); a template at any time where `template_opens_window`; with
 /// `message_tags`, messaging_type MESSAGE_TAG outside the window by tag: HUMAN_AGENT within
 /// `human_agent_hours` (0 = not allowed: the channel setting `human_agent_tag` is off),

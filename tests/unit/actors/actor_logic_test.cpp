@@ -1,15 +1,15 @@
 #include <catch2/catch.hpp>
 
-#include "actors/conversation_state.hpp"
-#include "actors/supervision.hpp"
+#include "core/restart_policy.hpp"
+#include "outbound/conversation_state.hpp"
 
 using namespace sb;
 using namespace std::chrono_literals;
 
 TEST_CASE("restarts are immediate after a stable period and back off when crashes repeat",
           "[actors][supervision]") {
-  actors::restart_policy p(50ms, 400ms, 10s);
-  auto t = actors::restart_policy::clock::time_point{} + 1h;
+  restart_policy p(50ms, 400ms, 10s);
+  auto t = restart_policy::clock::time_point{} + 1h;
   CHECK(p.on_crash(t) == 0ms);
   CHECK(p.on_crash(t + 1s) == 50ms);
   CHECK(p.on_crash(t + 2s) == 100ms);
@@ -21,7 +21,7 @@ TEST_CASE("restarts are immediate after a stable period and back off when crashe
 }
 
 TEST_CASE("the 24-hour window follows the person's last inbound message only", "[actors]") {
-  actors::conversation_state c;
+  outbound::conversation_state c;
   auto t0 = timestamp::from_seconds(1749416383);
   CHECK_FALSE(c.window_open(t0));
   c.on_event(true, t0);

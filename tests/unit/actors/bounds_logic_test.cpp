@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "actors/announced_head.hpp"
-#include "actors/conversation_lru.hpp"
+#include "core/conversation_lru.hpp"
+#include "store/announced_head.hpp"
 
-using sb::actors::announced_head;
-using sb::actors::conversation_lru;
+using sb::conversation_lru;
+using sb::store::announced_head;
 
 namespace {
 

@@ -1,10 +1,10 @@
-#include "actors/status_correlation.hpp"
+#include "outbound/status_correlation.hpp"
 
 #include <algorithm>
 
 #include "adapters/adapter.hpp"
 
-namespace sb::actors {
+namespace sb::outbound {
 
 std::optional<store::outbound_state> receipt_state(const std::string& platform_state) {
   if (platform_state == "sent") {
@@ -175,4 +175,4 @@ void status_correlator::trim(std::int64_t now_ms) {
   }
 }
 
-}  // namespace sb::actors
+}  // namespace sb::outbound

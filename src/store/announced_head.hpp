@@ -18,7 +18,7 @@
 ///
 /// Seqs are issued by the log one by one per tenant, never reused, without holes at the time of
 /// issue (deletions later are irrelevant here).
-namespace sb::actors {
+namespace sb::store {
 
 class announced_head {
  public:
@@ -96,4 +96,4 @@ class announced_head {
   std::map<std::uint64_t, std::uint64_t> pending_;  // first -> last, disjoint, above head_ + 1
 };
 
-}  // namespace sb::actors
+}  // namespace sb::store

@@ -11,7 +11,7 @@
 /// The window outlives the actor: the tenant records each conversation's last inbound time in
 /// the outbox (`store::outbox::last_inbound`), and a fresh actor `restore`s it from there before
 /// it answers a window query, so idle expiry and restarts lose nothing.
-namespace sb::actors {
+namespace sb::outbound {
 
 /// Whether a stored event is a message from the person, the kind that opens (moves) the
 /// customer-service window: messages, edits, postbacks and reactions, not echoes of what the
@@ -72,4 +72,4 @@ class conversation_state {
   bool restored_ = false;
 };
 
-}  // namespace sb::actors
+}  // namespace sb::outbound

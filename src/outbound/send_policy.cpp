@@ -1,6 +1,6 @@
-#include "actors/send_policy.hpp"
+#include "outbound/send_policy.hpp"
 
-namespace sb::actors {
+namespace sb::outbound {
 
 namespace {
 
@@ -101,4 +101,4 @@ std::optional<send_refusal> decide_send(const send_facts& f) {
   return window_refusal(f);
 }
 
-}  // namespace sb::actors
+}  // namespace sb::outbound

@@ -1,15 +1,15 @@
-// The window and consent decision of outbound messages (actors/send_policy.hpp), with the clock
-// as a plain value.
+// The window and consent decision of outbound messages (src/outbound/send_policy.hpp), with the
+// clock as a plain value.
 #include <catch2/catch.hpp>
 
 #include <string>
 
-#include "actors/send_policy.hpp"
+#include "outbound/send_policy.hpp"
 
 using sb::errc;
 using sb::timestamp;
-using sb::actors::decide_send;
-using sb::actors::send_facts;
+using sb::outbound::decide_send;
+using sb::outbound::send_facts;
 using sb::privacy::consent_state;
 using sb::privacy::purpose;
 

@@ -16,7 +16,7 @@
 /// to the outbound message it sent, moves that message's state forward and emits `outbound.status`
 /// with the outbound id. Plain code: the tenant actor feeds committed events in and runs the
 /// resulting lookups on the outbox writer.
-namespace sb::actors {
+namespace sb::outbound {
 
 /// One receipt to apply to the outbox.
 struct receipt {
@@ -94,4 +94,4 @@ class status_correlator {
   std::int64_t last_trim_ms_ = 0;  ///< event time of the last sweep of old entries
 };
 
-}  // namespace sb::actors
+}  // namespace sb::outbound

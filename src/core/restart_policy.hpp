@@ -5,7 +5,7 @@
 
 /// Restart policy of supervisors, as a plain class: restart at once after a crash that follows a
 /// stable period, back off exponentially (capped) when crashes repeat.
-namespace sb::actors {
+namespace sb {
 
 class restart_policy {
  public:
@@ -44,4 +44,4 @@ class restart_policy {
   std::uint32_t streak_ = 0;
 };
 
-}  // namespace sb::actors
+}  // namespace sb

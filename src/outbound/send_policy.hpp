@@ -12,7 +12,7 @@
 /// May this outbound message go to this person now? The window and consent rules of
 /// docs/DESIGN.md §7 and docs/outbound.md "Window and consent", as a plain function of plain
 /// facts (the clock is one of them), so tests reach every branch without actors or time.
-namespace sb::actors {
+namespace sb::outbound {
 
 /// How long after the person's last message an answer counts as a reply (consent).
 inline constexpr std::int64_t k_reply_window_ms = 24LL * 3600 * 1000;
@@ -56,4 +56,4 @@ bool within_reply_window(std::int64_t last_inbound_ms, timestamp now) noexcept;
 /// time.
 std::optional<send_refusal> decide_send(const send_facts& f);
 
-}  // namespace sb::actors
+}  // namespace sb::outbound

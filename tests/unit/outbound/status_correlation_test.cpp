@@ -1,16 +1,16 @@
-// Linking platform receipts to outbound messages (actors/status_correlation.hpp).
+// Linking platform receipts to outbound messages (src/outbound/status_correlation.hpp).
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-#include "actors/status_correlation.hpp"
+#include "outbound/status_correlation.hpp"
 
 using sb::event;
 using sb::timestamp;
-using sb::actors::receipt;
-using sb::actors::status_correlator;
-using sb::actors::watermark_of;
+using sb::outbound::receipt;
+using sb::outbound::status_correlator;
+using sb::outbound::watermark_of;
 using sb::store::outbound_state;
 
 namespace {

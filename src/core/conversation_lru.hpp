@@ -17,7 +17,7 @@
 /// so the least recently used one can be stopped whenever a new one needs room.
 ///
 /// Every call is O(1) on average (a hash map into a list); the key is stored once.
-namespace sb::actors {
+namespace sb {
 
 template <class Value>
 class conversation_lru {
@@ -93,4 +93,4 @@ class conversation_lru {
   std::unordered_map<std::string_view, typename std::list<entry>::iterator> index_;
 };
 
-}  // namespace sb::actors
+}  // namespace sb

@@ -1,14 +1,14 @@
-// The conversation's window bookkeeping (actors/conversation_state.hpp): what moves it, which
+// The conversation's window bookkeeping (src/outbound/conversation_state.hpp): what moves it, which
 // time counts, and its restore from the outbox's durable copy.
 #include <catch2/catch.hpp>
 
-#include "actors/conversation_state.hpp"
+#include "outbound/conversation_state.hpp"
 
 using sb::event;
 using sb::timestamp;
-using sb::actors::conversation_state;
-using sb::actors::opens_window;
-using sb::actors::window_time;
+using sb::outbound::conversation_state;
+using sb::outbound::opens_window;
+using sb::outbound::window_time;
 
 namespace {
 
