@@ -70,6 +70,9 @@ status database::open(const std::string& dir, config::durability durability,
   if (auto st = load_heads(); !st) {
     return st;
   }
+  if (auto st = load_dedupe_claims(); !st) {
+    return st;
+  }
   // Opens the first read connection now, so a store that cannot be read fails at start-up.
   readers.open(path, k_busy_timeout_ms);
   auto r = readers.take();
@@ -140,6 +143,77 @@ status database::index_subjects(const std::string& tenant, std::uint64_t head, s
   return {};
 }
 
+result<std::uint64_t> database::find_claim(const digest_key& key, std::string_view digest) {
+  if (auto it = dedupe_pending.find(key); it != dedupe_pending.end()) {
+    return it->second;
+  }
+  query q(w.find_dedupe);
+  q.blob(1, digest);
+  int rc = q.step();
+  if (rc == SQLITE_ROW) {
+    return q.col_uint64(0);
+  }
+  if (rc != SQLITE_DONE) {
+    return sql_error(writer.db, rc, "find dedupe key");
+  }
+  return std::uint64_t{0};
+}
+
+status database::merge_dedupe(const std::unordered_map<std::string, std::uint64_t>& batch_heads,
+                              std::unordered_map<std::string, std::uint64_t>& watermarks) {
+  watermarks.clear();
+  const std::int64_t now_ms = now().unix_ms;
+  std::unordered_map<std::string, std::uint64_t> upto;
+  {
+    std::lock_guard lock(heads_mutex);
+    upto = heads;
+  }
+  for (const auto& [tenant, seq] : batch_heads) {
+    upto[tenant] = seq;
+  }
+  for (const auto& [tenant, head] : upto) {
+    auto it = deduped.find(tenant);
+    const std::uint64_t from = it == deduped.end() ? 0 : it->second;
+    if (head <= from) {
+      continue;
+    }
+    {
+      query q(w.merge_dedupe);
+      // Dated by the merge, not the claim: a key lives a little longer, never shorter.
+      q.text(1, tenant).uint64(2, from).uint64(3, head).int64(4, now_ms);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer.db, rc, "merge dedupe keys");
+      }
+    }
+    query q(w.set_deduped);
+    q.text(1, tenant).uint64(2, head);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "merge dedupe keys: write watermark");
+    }
+    watermarks[tenant] = head;
+  }
+  return {};
+}
+
+void database::dedupe_merged(const std::unordered_map<std::string, std::uint64_t>& watermarks) {
+  dedupe_pending.clear();
+  for (const auto& [tenant, seq] : watermarks) {
+    deduped[tenant] = seq;
+  }
+}
+
+status database::flush_dedupe() {
+  if (dedupe_pending.empty()) {
+    return {};
+  }
+  std::unordered_map<std::string, std::uint64_t> watermarks;
+  auto st = in_transaction("merge dedupe keys", [&] { return merge_dedupe({}, watermarks); });
+  if (st) {
+    dedupe_merged(watermarks);
+  }
+  return st;
+}
+
 void database::purge_wal() {
   if (auto st = truncate_wal(writer.db, k_purge_busy_timeout_ms, k_busy_timeout_ms); !st) {
     log::info("store", "WAL not truncated after an erasure or expiry (", st.err().message,
@@ -180,6 +254,46 @@ status database::load_heads() {
   }
   std::lock_guard lock(heads_mutex);
   heads = std::move(loaded);
+  return {};
+}
+
+status database::load_dedupe_claims() {
+  stmt watermarks;
+  stmt claims;
+  if (auto st = prepare(writer.db, "SELECT tenant, deduped FROM tenant_heads", watermarks); !st) {
+    return st;
+  }
+  if (auto st = prepare(writer.db,
+                        "SELECT seq, dedupe_key FROM events WHERE tenant = ?1 AND seq > ?2 "
+                        "AND dedupe_key IS NOT NULL",
+                        claims);
+      !st) {
+    return st;
+  }
+  {
+    query q(watermarks);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      deduped[q.col_text(0)] = q.col_uint64(1);
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "load dedupe watermarks");
+    }
+  }
+  for (const auto& [tenant, from] : deduped) {
+    query q(claims);
+    q.text(1, tenant).uint64(2, from);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      digest_key key;
+      if (digest_key::of(q.col_view(1), key)) {
+        dedupe_pending.emplace(key, q.col_uint64(0));
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "load dedupe claims");
+    }
+  }
   return {};
 }
 

@@ -7,7 +7,7 @@
 // The parts, one job each:
 //   database.{hpp,cpp}    opening, the writer's transactions, tenant heads, the subject index,
 //                         the WAL purge; `make_sqlite_stores`
-//   schema.cpp            the schema (versions 1..5) and the migration chain
+//   schema.cpp            the schema (versions 1..6) and the migration chain
 //   statements.cpp        the SQL of every prepared statement
 //   codec.hpp             what is sealed and its associated data
 //   key_ring.{hpp,cpp}    derived keys, data keys (wrapped, cached), opening sealed values
@@ -24,6 +24,8 @@
 // so writes are serialized; reads borrow a reader from `readers` and never wait for the writer.
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -47,8 +49,9 @@ struct writer_statements {
   stmt begin;
   stmt commit;
   stmt rollback;
-  stmt insert_dedupe;
   stmt find_dedupe;
+  stmt merge_dedupe;
+  stmt set_deduped;
   stmt insert_event;
   stmt upsert_head;
   stmt insert_quarantine;
@@ -91,6 +94,33 @@ struct writer_statements {
 
 /// Prepares every statement of the writer (once the schema is current).
 status prepare_writer(sqlite3* db, writer_statements& w);
+
+/// A dedupe digest (`key_ring::dedupe_digest`, 16 bytes) as a hash key. The digest is a keyed
+/// hash, uniformly distributed: its first bytes are the hash.
+struct digest_key {
+  static constexpr std::size_t size = 16;
+  std::array<char, size> bytes{};
+
+  /// The key of `digest`; false when it is not 16 bytes (no dedupe key of this store).
+  static bool of(std::string_view digest, digest_key& out) {
+    if (digest.size() != size) {
+      return false;
+    }
+    std::memcpy(out.bytes.data(), digest.data(), size);
+    return true;
+  }
+  bool operator==(const digest_key& o) const { return bytes == o.bytes; }
+};
+struct digest_hash {
+  std::size_t operator()(const digest_key& k) const noexcept {
+    std::size_t h;
+    std::memcpy(&h, k.bytes.data(), sizeof h);
+    return h;
+  }
+};
+/// Dedupe keys claimed and not yet merged into `dedupe`: digest -> the seq of the event that
+/// claimed it.
+using dedupe_claims = std::unordered_map<digest_key, std::uint64_t, digest_hash>;
 
 /// One open database and what every store over it shares: the directory lock, the writer
 /// connection with its statements (used with `write_mutex` held), the key ring, the tenants'
@@ -138,6 +168,26 @@ struct database {
   /// pairs, so the index's pages are dirtied once per subject, not once per event.
   status index_subjects(const std::string& tenant, std::uint64_t head, std::uint64_t lag);
 
+  /// The seq of the event that claimed `digest` earlier (a key claimed since the last merge, or
+  /// one in `dedupe`, tombstones included), or 0 when it is unclaimed. With `write_mutex` held,
+  /// inside a transaction.
+  result<std::uint64_t> find_claim(const digest_key& key, std::string_view digest);
+
+  /// Inserts the keys of every tenant's events after `tenant_heads.deduped` into `dedupe`, in
+  /// one statement per tenant sorted by key, and moves the watermarks; inside the caller's
+  /// transaction. `batch_heads`: heads written by the open transaction and not yet published.
+  /// Fills `watermarks` with the new values, for `dedupe_merged` once the transaction commits.
+  status merge_dedupe(const std::unordered_map<std::string, std::uint64_t>& batch_heads,
+                      std::unordered_map<std::string, std::uint64_t>& watermarks);
+
+  /// After the commit of a merge: nothing is pending, `watermarks` are the tenants' new ones.
+  void dedupe_merged(const std::unordered_map<std::string, std::uint64_t>& watermarks);
+
+  /// Merges every pending dedupe key in a transaction of its own, so statements that read or
+  /// delete `dedupe` or the events (erasure, retention) see every claim there. With `write_mutex`
+  /// held, outside a transaction.
+  status flush_dedupe();
+
   /// Checkpoints the WAL into the database file and truncates it, so the frames that held erased
   /// or expired rows (or a v1 store's plaintext) leave the files. Best effort: with a reader on
   /// an older snapshot it gives up after a short wait, and later commits overwrite those frames
@@ -157,11 +207,18 @@ struct database {
   std::mutex heads_mutex;  // guards heads: committed seqs only
   std::unordered_map<std::string, std::uint64_t> heads;
 
+  // Guarded by write_mutex (schema v6): the dedupe keys claimed by committed events and not yet
+  // in `dedupe`, and each tenant's `tenant_heads.deduped`.
+  dedupe_claims dedupe_pending;
+  std::unordered_map<std::string, std::uint64_t> deduped;
+
   reader_pool readers;
 
  private:
   /// Each tenant's last issued seq, into `heads`.
   status load_heads();
+  /// The claims of the events after each tenant's `deduped` watermark, into `dedupe_pending`.
+  status load_dedupe_claims();
 };
 
 /// A `limit` as SQLite binds it.

@@ -23,6 +23,12 @@ constexpr std::size_t k_max_examined = 10000;
 // in it (schema v3): larger means fewer, bigger catch-ups, and a longer tail for an export to read.
 constexpr std::uint64_t k_index_lag = 4096;
 
+// Dedupe keys are merged into `dedupe` once more than this many are claimed and not in it (schema
+// v6): a merge dirties each page of `dedupe` that one of them falls on once, so the larger the
+// batch, the fewer bytes per key (docs/performance.md, "Dedupe keys"). Bounds the claims the
+// writer holds in memory (~64 bytes each) and the events an open reads back to restore them.
+constexpr std::size_t k_dedupe_lag = 16384;
+
 }  // namespace
 
 sqlite_event_log::sqlite_event_log(std::shared_ptr<database> db) : db_(std::move(db)) {}
@@ -36,7 +42,8 @@ status sqlite_event_log::append(std::vector<append_request>& requests,
   // a failed batch leaves the counters as they were. The same holds for the keys it created.
   std::unordered_map<std::string, std::uint64_t> batch_heads;
   write_keys wk = db_->writing();
-  auto st = append_locked(requests, outcomes, batch_heads, wk);
+  batch_claims claims;
+  auto st = append_locked(requests, outcomes, batch_heads, wk, claims);
   if (!st) {
     db_->rollback();
     for (auto& req : requests) {
@@ -51,6 +58,11 @@ status sqlite_event_log::append(std::vector<append_request>& requests,
   }
   db_->keys.publish(wk);
   db_->publish_heads(batch_heads);
+  if (claims.merged) {
+    db_->dedupe_merged(claims.watermarks);
+  } else {
+    db_->dedupe_pending.insert(claims.keys.begin(), claims.keys.end());
+  }
   return {};
 }
 
@@ -103,7 +115,7 @@ std::uint64_t sqlite_event_log::head(const std::string& tenant) {
 status sqlite_event_log::append_locked(std::vector<append_request>& requests,
                                        std::vector<std::vector<append_outcome>>& outcomes,
                                        std::unordered_map<std::string, std::uint64_t>& batch_heads,
-                                       write_keys& wk) {
+                                       write_keys& wk, batch_claims& claims) {
   auto& w = db_->w;
   sqlite3* writer = db_->writer.db;
   if (auto st = db_->step_done(w.begin, "begin append"); !st) {
@@ -125,24 +137,24 @@ status sqlite_event_log::append_locked(std::vector<append_request>& requests,
     std::uint64_t& last = it->second;
     for (auto& ev : req.events) {
       digest.clear();
+      digest_key dkey;
       if (!ev.dedupe_key.empty()) {
         digest = db_->keys.dedupe_digest(req.tenant, ev.channel.name, ev.dedupe_key);
-        // Claims the key for the next seq; if it is taken (by an earlier batch or earlier in
-        // this one: the transaction sees its own rows), the event is a duplicate.
-        query claim(w.insert_dedupe);
-        claim.text(1, req.tenant).text(2, ev.channel.name).blob(3, digest);
-        claim.uint64(4, last + 1).int64(5, now_ms);
-        if (int rc = claim.step(); rc != SQLITE_DONE) {
-          return sql_error(writer, rc, "claim dedupe key");
-        }
-        if (sqlite3_changes(writer) == 0) {
-          query find(w.find_dedupe);
-          find.blob(1, digest);
-          int rc = find.step();
-          if (rc != SQLITE_ROW) {
-            return sql_error(writer, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "find dedupe key");
+        digest_key::of(digest, dkey);
+        // A key claimed earlier in this batch, since the last merge, or before it (in `dedupe`,
+        // tombstones of erased events included) makes the event a duplicate.
+        std::uint64_t earlier = 0;
+        if (auto it = claims.keys.find(dkey); it != claims.keys.end()) {
+          earlier = it->second;
+        } else {
+          auto found = db_->find_claim(dkey, digest);
+          if (!found) {
+            return found.err();
           }
-          out.push_back({true, find.col_uint64(0)});
+          earlier = *found;
+        }
+        if (earlier != 0) {
+          out.push_back({true, earlier});
           continue;
         }
       }
@@ -173,6 +185,9 @@ status sqlite_event_log::append_locked(std::vector<append_request>& requests,
       if (int rc = ins.step(); rc != SQLITE_DONE) {
         return sql_error(writer, rc, "insert event");
       }
+      if (!digest.empty()) {
+        claims.keys.emplace(dkey, ev.seq);  // the row holds the digest: reloaded after a crash
+      }
       out.push_back({false, ev.seq});
     }
   }
@@ -187,6 +202,12 @@ status sqlite_event_log::append_locked(std::vector<append_request>& requests,
     if (auto st = db_->index_subjects(tenant, seq, k_index_lag); !st) {
       return st;
     }
+  }
+  if (db_->dedupe_pending.size() + claims.keys.size() > k_dedupe_lag) {
+    if (auto st = db_->merge_dedupe(batch_heads, claims.watermarks); !st) {
+      return st;
+    }
+    claims.merged = true;
   }
   return db_->step_done(w.commit, "commit append");
 }

@@ -47,11 +47,19 @@ class sqlite_event_log final : public event_log {
                                         const std::string& channel) override;
 
  private:
+  /// The dedupe keys one append claimed, published to the database once it commits.
+  struct batch_claims {
+    dedupe_claims keys;  ///< claimed by this batch's events
+    bool merged = false;  ///< every pending key, these included, went into `dedupe`
+    std::unordered_map<std::string, std::uint64_t> watermarks;  ///< when merged
+  };
+
   /// The append's transaction, with the write lock held: BEGIN to COMMIT, or the first failure
   /// (the caller rolls back).
   status append_locked(std::vector<append_request>& requests,
                        std::vector<std::vector<append_outcome>>& outcomes,
-                       std::unordered_map<std::string, std::uint64_t>& batch_heads, write_keys& wk);
+                       std::unordered_map<std::string, std::uint64_t>& batch_heads, write_keys& wk,
+                       batch_claims& claims);
 
   /// The channel's charged quarantine bytes. With the write lock held.
   result<std::uint64_t> used_locked(const std::string& tenant, const std::string& channel);

@@ -201,6 +201,10 @@ class sqlite_privacy_store final : public privacy_store {
     }
     erase_outcome out;
     std::lock_guard lock(db_->write_mutex);
+    // The erased events' keys must be in `dedupe` (as tombstones) before the events go.
+    if (auto st = db_->flush_dedupe(); !st) {
+      return st.err();
+    }
     auto st = db_->in_transaction("erase subject", [&] {
       eraser e(*db_);
       return e.subject(tenant, subject, out);
@@ -220,6 +224,9 @@ class sqlite_privacy_store final : public privacy_store {
     }
     erase_outcome out;
     std::lock_guard lock(db_->write_mutex);
+    if (auto st = db_->flush_dedupe(); !st) {  // as erase_subject
+      return st.err();
+    }
     auto st = db_->in_transaction("erase channel", [&]() -> status {
       auto& w = db_->w;
       std::vector<std::string> subjects;

@@ -38,6 +38,13 @@ status sweep(database& db, const stmt& s, const std::string& tenant, timestamp c
 
 result<sweep_outcome> expire(database& db, const std::string& tenant, timestamp cutoff) {
   sweep_outcome out;
+  {
+    // The keys of the events about to expire go into `dedupe` first, where they expire by age.
+    std::lock_guard lock(db.write_mutex);
+    if (auto st = db.flush_dedupe(); !st) {
+      return st.err();
+    }
+  }
   // Each statement deletes at most k_sweep_batch rows and commits; the writer is released in
   // between, so appends wait for one batch at most, never for the whole sweep.
   const std::pair<const stmt*, std::uint64_t*> sweeps[] = {

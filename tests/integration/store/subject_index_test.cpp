@@ -355,11 +355,72 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
     CHECK_FALSE(later[0][0].duplicate);
   }
   raw_db raw(dir.path);
-  CHECK(raw.scalar("PRAGMA user_version") == "5");  // and on to the current version
+  CHECK(raw.scalar("PRAGMA user_version") == "6");  // and on to the current version
   CHECK(raw.number("SELECT COUNT(*) FROM events WHERE subject <> '' AND subject_key IS NULL") == 0);
   CHECK(stale_index_entries(raw) == 0);
   auto stores = open_sqlite(dir.path);
   auto& log = stores.log;
   CHECK(seqs(read_all(*log, "acme")) == std::vector<std::uint64_t>{2, 3, 5, 6});
   CHECK(seqs(export_of(*privacy(stores), "acme", "sub_a")) == std::vector<std::uint64_t>{6});
+}
+
+// Schema v6: dedupe keys are claimed in memory and merged into `dedupe` in bulk. A claim must hold
+// whether it is still pending, merged, restored after a reopen (crash included: the keys come
+// back from the events' rows), or left behind as a tombstone by an erasure.
+TEST_CASE("dedupe keys hold while pending, after a merge, across a reopen and after an erasure",
+          "[dedupe]") {
+  temp_dir dir;
+  constexpr int n = 20000;  // past the merge threshold (16,384 pending keys) once
+  std::map<std::string, std::vector<std::uint64_t>> by_subject;
+  {
+    auto stores = open_sqlite(dir.path);
+    by_subject = append_many(*stores.log, n);
+    raw_db raw(dir.path);
+    const auto merged = raw.number("SELECT deduped FROM tenant_heads WHERE tenant = 'acme'");
+    CHECK(merged > 16000);  // one merge happened...
+    CHECK(merged < n);      // ...and a tail is pending
+    CHECK(raw.number("SELECT COUNT(*) FROM dedupe") == merged);
+    // A key from before the merge, one from the pending tail and one claimed twice in a batch.
+    auto again = append(*stores.log, {{"acme",
+                                       {make_event("acme", "wa", "k10", "sub_a", 1),
+                                        make_event("acme", "tg", "k19999", "sub_a", 1),
+                                        make_event("acme", "wa", "fresh", "sub_a", 1),
+                                        make_event("acme", "wa", "fresh", "sub_a", 1)}}});
+    CHECK(again[0][0].duplicate);
+    CHECK(again[0][0].seq == 11);
+    CHECK(again[0][1].duplicate);
+    CHECK(again[0][1].seq == 20000);
+    CHECK_FALSE(again[0][2].duplicate);
+    CHECK(again[0][2].seq == n + 1);
+    CHECK(again[0][3].duplicate);
+    CHECK(again[0][3].seq == n + 1);
+  }
+  // Reopened (the pending claims were never merged): the tail's keys are claimed again.
+  {
+    auto stores = open_sqlite(dir.path);
+    auto again = append(*stores.log, {{"acme",
+                                       {make_event("acme", "tg", "k19999", "sub_a", 1),
+                                        make_event("acme", "wa", "fresh", "sub_a", 1),
+                                        make_event("acme", "wa", "k2", "sub_a", 1)}}});
+    CHECK(again[0][0].duplicate);
+    CHECK(again[0][0].seq == 20000);
+    CHECK(again[0][1].duplicate);
+    CHECK(again[0][1].seq == n + 1);
+    CHECK(again[0][2].duplicate);
+    // An erasure merges the pending keys first: its events' keys stay as tombstones, across a
+    // reopen too (the erased events' rows, which held the pending keys, are gone).
+    auto p = privacy(stores);
+    auto out = erase(*p, "acme", "sub_b");
+    CHECK(out.events == by_subject["sub_b"].size());
+    raw_db raw(dir.path);
+    CHECK(raw.number("SELECT deduped FROM tenant_heads WHERE tenant = 'acme'") == n + 1);
+  }
+  auto stores = open_sqlite(dir.path);
+  const std::uint64_t last_b = by_subject["sub_b"].back();
+  auto replay = append(
+      *stores.log,
+      {{"acme", {make_event("acme", last_b % 2 == 1 ? "wa" : "tg",
+                            "k" + std::to_string(last_b - 1), "sub_b", 1)}}});
+  CHECK(replay[0][0].duplicate);
+  CHECK(replay[0][0].seq == last_b);
 }
