@@ -1,17 +1,22 @@
 // switchboard-bench: benchmarks below HTTP, so a regression shows where it comes from
 // (docs/performance.md). A benchmark, not a test: it prints figures and asserts nothing.
 //
-//   switchboard-bench store    [options]   the event log alone: realistic Telegram events,
-//                                          stamped as a channel stamps them, appended through
-//                                          `store::event_log` in batches of `--batch`
-//   switchboard-bench pipeline [options]   the actor pipeline without HTTP: verified webhooks
-//                                          submitted to `actors::gateway` (tenant, channel,
-//                                          store writer, commit) with `--inflight` in flight
+//   switchboard-bench store    [options]   the event log alone: the load tester's webhooks,
+//                                          parsed and stamped as a channel does it, appended
+//                                          through `store::event_log` in batches of `--batch`
+//   switchboard-bench pipeline [options]   the actor pipeline without HTTP: the same webhooks,
+//                                          verified, submitted to `actors::gateway` (tenant,
+//                                          channel, store writer, commit, conversations, outbox)
+//                                          with `--inflight` in flight
 //
-// Options: --backend sqlite|memory [sqlite] --durability fsync|os|none [fsync]
+// The webhooks are the load tester's (loadtest/generator.hpp) for a scenario file, its mix,
+// conversations, text sizes and duplicates; the gateway config is the scenario's, with the
+// storage options below. Invalid and malformed requests of the mix are left out.
+//
+// Options: --scenario FILE [loadtest/scenarios/telegram.yaml]
+//   --backend sqlite|memory [sqlite] --durability fsync|os|none [fsync]
 //   --dir DIR [/var/tmp] (where a fresh store is made and removed; a real disk, not tmpfs)
-//   --seconds S [5] --warmup S [1] --chats N [10000] --batch N [1] (store)
-//   --inflight N [1] (pipeline)
+//   --seconds S [5] --warmup S [1] --batch N [1] (store) --inflight N [1] (pipeline)
 //
 // Figures: events/s, latency p50/p90/p99 (one append call, or submit-to-answer), and for the
 // SQLite store the bytes the process wrote (`wchar` of /proc/self/io: WAL frames, checkpoints
@@ -27,6 +32,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -38,6 +44,8 @@
 #include "actors/gateway.hpp"
 #include "adapters/adapter.hpp"
 #include "config/loader.hpp"
+#include "loadtest/generator.hpp"
+#include "loadtest/scenario.hpp"
 #include "store/sqlite_log.hpp"
 #include "store/stores.hpp"
 
@@ -48,25 +56,22 @@ namespace {
 
 struct options {
   std::string mode;
+  std::string scenario = "loadtest/scenarios/telegram.yaml";
   std::string backend = "sqlite";
   std::string durability = "fsync";
   std::string dir = "/var/tmp";
   double seconds = 5;
   double warmup = 1;
-  std::uint64_t chats = 10000;
   std::size_t batch = 1;
   std::size_t inflight = 1;
 };
 
-constexpr const char* k_secret = "bench-tg-secret-token";
-constexpr const char* k_master_key =
-    "6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8";
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "switchboard-bench: " << why
-            << "\nusage: switchboard-bench store|pipeline [--backend sqlite|memory] "
-               "[--durability fsync|os|none] [--dir DIR] [--seconds S] [--warmup S] "
-               "[--chats N] [--batch N] [--inflight N]\n";
+            << "\nusage: switchboard-bench store|pipeline [--scenario FILE] "
+               "[--backend sqlite|memory] [--durability fsync|os|none] [--dir DIR] "
+               "[--seconds S] [--warmup S] [--batch N] [--inflight N]\n";
   std::exit(2);
 }
 
@@ -85,7 +90,9 @@ options parse_args(int argc, char** argv) {
       usage(a + " needs a value");
     }
     std::string v = argv[++i];
-    if (a == "--backend") {
+    if (a == "--scenario") {
+      o.scenario = v;
+    } else if (a == "--backend") {
       o.backend = v;
     } else if (a == "--durability") {
       o.durability = v;
@@ -95,8 +102,6 @@ options parse_args(int argc, char** argv) {
       o.seconds = std::stod(v);
     } else if (a == "--warmup") {
       o.warmup = std::stod(v);
-    } else if (a == "--chats") {
-      o.chats = std::stoull(v);
     } else if (a == "--batch") {
       o.batch = std::stoul(v);
     } else if (a == "--inflight") {
@@ -105,65 +110,77 @@ options parse_args(int argc, char** argv) {
       usage("unknown option " + a);
     }
   }
-  if (o.batch == 0 || o.inflight == 0 || o.chats == 0) {
-    usage("--batch, --inflight and --chats must be positive");
+  if (o.batch == 0 || o.inflight == 0) {
+    usage("--batch and --inflight must be positive");
   }
   return o;
 }
 
-std::shared_ptr<const sb::config::config> make_config(const options& o, const std::string& path) {
-  std::string yaml = "server: {listen: \"127.0.0.1:0\", io_threads: 1}\n"
-                     "storage: {backend: " +
-                     o.backend + ", path: \"" + path + "\", durability: " + o.durability +
-                     ", master_key: \"" + k_master_key +
-                     "\"}\n"
-                     "tenants:\n"
-                     "  - id: acme\n"
-                     "    channels:\n"
-                     "      - {name: tg, type: telegram, secret_token: \"" +
-                     k_secret + "\"}\n";
-  auto r = sb::config::load_string(yaml, "bench.yaml", sb::adapters::schemas());
-  if (!r.ok()) {
-    for (const auto& p : r.errors.problems) {
-      std::cerr << p << "\n";
+/// The scenario, its gateway config with the storage of `o` at `path`, and its webhooks.
+struct workload {
+  sb::loadtest::scenario scenario;
+  std::shared_ptr<const sb::config::config> cfg;
+  std::unique_ptr<sb::loadtest::generator> gen;
+
+  /// The next valid webhook (duplicates included: platform retries are part of the load).
+  sb::loadtest::webhook next() {
+    for (;;) {
+      auto w = gen->next();
+      if (w.kind == sb::loadtest::request_kind::valid ||
+          w.kind == sb::loadtest::request_kind::duplicate) {
+        return w;
+      }
     }
-    std::exit(1);
   }
-  return r.cfg;
+};
+
+workload make_workload(const options& o, const std::string& path) {
+  workload w;
+  auto s = sb::loadtest::load_scenario(o.scenario);
+  if (!s) {
+    std::cerr << o.scenario << ": " << s.err().message << "\n";
+    std::exit(2);
+  }
+  w.scenario = std::move(*s);
+  auto loaded = sb::config::load_file(w.scenario.config_path, sb::adapters::schemas());
+  if (!loaded.ok()) {
+    std::cerr << w.scenario.config_path << ":\n" << loaded.errors.to_string() << "\n";
+    std::exit(2);
+  }
+  auto cfg = std::make_shared<sb::config::config>(*loaded.cfg);
+  cfg->storage.backend = o.backend;
+  cfg->storage.path = path;
+  cfg->storage.durability = o.durability == "none" ? sb::config::durability::none
+                            : o.durability == "os" ? sb::config::durability::os
+                                                   : sb::config::durability::fsync;
+  // Rate limits would measure the limiter, not the path.
+  for (auto& t : cfg->tenants) {
+    t.rate_limit = {};
+  }
+  auto targets = sb::loadtest::targets_from(*cfg, w.scenario);
+  if (!targets) {
+    std::cerr << targets.err().message << "\n";
+    std::exit(2);
+  }
+  w.cfg = cfg;
+  w.gen = std::make_unique<sb::loadtest::generator>(
+      w.scenario, std::move(*targets),
+      static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
+  return w;
 }
 
-/// A Telegram text message from one of `chats` private chats (as the load tester's scenario).
-class bodies {
- public:
-  explicit bodies(std::uint64_t chats) : chats_(chats), rng_(42) {}
-  std::string next() {
-    const std::uint64_t n = ++n_;
-    const std::uint64_t chat = 100000000 + rng_() % chats_;
-    std::string b;
-    b.reserve(512);
-    b += "{\"update_id\":";
-    b += std::to_string(900000000 + n);
-    b += ",\"message\":{\"message_id\":";
-    b += std::to_string(n);
-    b += ",\"from\":{\"id\":";
-    b += std::to_string(chat);
-    b += ",\"is_bot\":false,\"first_name\":\"Ana\",\"last_name\":\"Souza\",\"username\":\"ana";
-    b += std::to_string(chat);
-    b += "\",\"language_code\":\"pt-br\"},\"chat\":{\"id\":";
-    b += std::to_string(chat);
-    b += ",\"first_name\":\"Ana\",\"last_name\":\"Souza\",\"username\":\"ana";
-    b += std::to_string(chat);
-    b += "\",\"type\":\"private\"},\"date\":1764770000,\"text\":\"Hi, is order #";
-    b += std::to_string(n % 100000);
-    b += " on its way? I ordered it on Monday and the tracking page still says pending.\"}}";
-    return b;
-  }
+/// "/webhooks/{tenant}/{channel}" -> channel.
+std::string channel_of(const std::string& target) {
+  return target.substr(target.rfind('/') + 1);
+}
 
- private:
-  std::uint64_t chats_;
-  std::mt19937_64 rng_;
-  std::uint64_t n_ = 0;
-};
+std::vector<sb::adapters::header> headers_of(const sb::loadtest::webhook& w) {
+  std::vector<sb::adapters::header> h;
+  for (const auto& [name, value] : w.headers) {
+    h.push_back({name, value});
+  }
+  return h;
+}
 
 struct io_counters {
   std::uint64_t wchar = 0;
@@ -224,7 +241,8 @@ std::string fresh_dir(const options& o) {
 
 int run_store(const options& o) {
   const std::string dir = fresh_dir(o);
-  auto cfg = make_config(o, dir);
+  auto work = make_workload(o, dir);
+  const auto& cfg = work.cfg;
   sb::store::stores stores;
   if (o.backend == "sqlite") {
     auto s = sb::store::make_sqlite_stores(dir, cfg->storage.durability, cfg->storage.master_key);
@@ -236,11 +254,20 @@ int run_store(const options& o) {
   } else {
     stores = sb::store::make_memory_stores();
   }
-  const auto& ch = cfg->tenants.front().channels.front();
-  sb::actors::channel_logic logic("acme", ch, *sb::adapters::find("telegram"),
-                                  cfg->storage.master_key, cfg->tenants.front().privacy);
-  bodies gen(o.chats);
-  std::vector<sb::adapters::header> headers{{"x-telegram-bot-api-secret-token", k_secret}};
+  // One channel_logic per channel, as each channel actor has one.
+  std::map<std::string, std::unique_ptr<sb::actors::channel_logic>> channels;
+  auto logic_of = [&](const sb::loadtest::webhook& w) -> sb::actors::channel_logic& {
+    const std::string name = channel_of(w.target);
+    auto& slot = channels[w.tenant + "/" + name];
+    if (!slot) {
+      const auto* tenant = cfg->find_tenant(w.tenant);
+      const auto* ch = tenant->find_channel(name);
+      slot = std::make_unique<sb::actors::channel_logic>(
+          w.tenant, *ch, *sb::adapters::find(ch->type), cfg->storage.master_key,
+          tenant->privacy);
+    }
+    return *slot;
+  };
 
   latencies lat;
   std::uint64_t events = 0;
@@ -261,17 +288,21 @@ int run_store(const options& o) {
       break;
     }
     std::vector<sb::store::append_request> reqs(o.batch);
+    std::size_t batch_events = 0;
     for (auto& r : reqs) {
-      std::string body = gen.next();
+      auto w = work.next();
+      const auto headers = headers_of(w);
+      std::string body = std::move(w.body);
       body.reserve(body.size() + 64);
-      auto outcome = logic.ingest("POST", "", headers, body, true);
+      auto outcome = logic_of(w).ingest("POST", "", headers, body, true);
       auto* ev = std::get_if<sb::actors::store_events>(&outcome);
       if (ev == nullptr) {
-        std::cerr << "the generated body did not parse\n";
+        std::cerr << "a generated " << w.type << " body did not parse\n";
         return 1;
       }
-      r.tenant = "acme";
+      r.tenant = w.tenant;
       r.events = std::move(ev->events);
+      batch_events += r.events.size();
     }
     std::vector<std::vector<sb::store::append_outcome>> out;
     const auto t0 = clk::now();
@@ -281,7 +312,7 @@ int run_store(const options& o) {
     }
     if (measuring) {
       lat.add(clk::now() - t0);
-      events += o.batch;
+      events += batch_events;
     }
   }
   const double secs = std::chrono::duration<double>(clk::now() - measured_from).count();
@@ -289,9 +320,9 @@ int run_store(const options& o) {
   const auto bytes1 = dir_bytes(dir);
   std::printf(
       "store %-6s %-5s batch %-4zu %9.0f events/s  append p50 %8.1f us  p90 %8.1f us  p99 %8.1f "
-      "us  written %6.0f B/event (block layer %6.0f)  files +%6.0f B/event\n",
+      "us  max %8.1f us  written %6.0f B/event (block layer %6.0f)  files +%6.0f B/event\n",
       o.backend.c_str(), o.durability.c_str(), o.batch, events / secs, lat.pct(50), lat.pct(90),
-      lat.pct(99), double(io1.wchar - io0.wchar) / double(events),
+      lat.pct(99), lat.pct(100), double(io1.wchar - io0.wchar) / double(events),
       double(io1.write_bytes - io0.write_bytes) / double(events),
       (double(bytes1) - double(bytes0)) / double(events));
   stores = {};
@@ -301,14 +332,13 @@ int run_store(const options& o) {
 
 int run_pipeline(const options& o) {
   const std::string dir = fresh_dir(o);
-  auto cfg = make_config(o, dir);
-  auto gw = sb::actors::gateway::start(cfg);
+  auto work = make_workload(o, dir);
+  auto gw = sb::actors::gateway::start(work.cfg);
   while (!gw->ready()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::mutex m;
   std::condition_variable cv;
-  bodies gen(o.chats);
   latencies lat;
   std::atomic<bool> stop{false};
   std::atomic<bool> measuring{false};
@@ -320,14 +350,16 @@ int run_pipeline(const options& o) {
   std::function<void()> submit;
   submit = [&] {
     sb::actors::webhook_submission w;
-    w.tenant = "acme";
-    w.channel = "tg";
-    w.method = "POST";
-    w.headers = {{"x-telegram-bot-api-secret-token", k_secret}};
+    sb::loadtest::webhook hook;
     {
       std::lock_guard lock(m);
-      w.body = gen.next();
+      hook = work.next();
     }
+    w.tenant = hook.tenant;
+    w.channel = channel_of(hook.target);
+    w.method = "POST";
+    w.headers = headers_of(hook);
+    w.body = std::move(hook.body);
     w.body.reserve(w.body.size() + 64);
     w.verified = true;
     const auto t0 = clk::now();
@@ -371,10 +403,10 @@ int run_pipeline(const options& o) {
   }
   const auto n = done.load();
   std::printf(
-      "pipeline %-6s %-5s inflight %-4zu %9.0f events/s  p50 %8.1f us  p90 %8.1f us  p99 %8.1f "
-      "us  non-200 %llu  written %6.0f B/event\n",
+      "pipeline %-6s %-5s inflight %-4zu %9.0f req/s  p50 %8.1f us  p90 %8.1f us  p99 %8.1f "
+      "us  max %8.1f us  non-200 %llu  written %6.0f B/event\n",
       o.backend.c_str(), o.durability.c_str(), o.inflight, n / secs, lat.pct(50), lat.pct(90),
-      lat.pct(99), static_cast<unsigned long long>(failed.load()),
+      lat.pct(99), lat.pct(100), static_cast<unsigned long long>(failed.load()),
       n == 0 ? 0.0 : double(io1.wchar - io0.wchar) / double(n));
   gw->shutdown();
   gw.reset();

@@ -73,6 +73,9 @@ status database::open(const std::string& dir, config::durability durability,
   if (auto st = load_dedupe_claims(); !st) {
     return st;
   }
+  if (auto st = checkpoints.start(writer.db, path, durability, k_busy_timeout_ms); !st) {
+    return st;
+  }
   // Opens the first read connection now, so a store that cannot be read fails at start-up.
   readers.open(path, k_busy_timeout_ms);
   auto r = readers.take();
@@ -144,8 +147,8 @@ status database::index_subjects(const std::string& tenant, std::uint64_t head, s
 }
 
 result<std::uint64_t> database::find_claim(const digest_key& key, std::string_view digest) {
-  if (auto it = dedupe_pending.find(key); it != dedupe_pending.end()) {
-    return it->second;
+  if (const claim* c = claims.find(key)) {
+    return c->seq;
   }
   query q(w.find_dedupe);
   q.blob(1, digest);
@@ -159,62 +162,108 @@ result<std::uint64_t> database::find_claim(const digest_key& key, std::string_vi
   return std::uint64_t{0};
 }
 
-status database::merge_dedupe(const std::unordered_map<std::string, std::uint64_t>& batch_heads,
-                              std::unordered_map<std::string, std::uint64_t>& watermarks) {
-  watermarks.clear();
+status database::insert_claims(const std::vector<claimed_key>& keys) {
+  // Dated by the merge, not the claim: a key lives a little longer, never shorter.
   const std::int64_t now_ms = now().unix_ms;
-  std::unordered_map<std::string, std::uint64_t> upto;
-  {
-    std::lock_guard lock(heads_mutex);
-    upto = heads;
-  }
-  for (const auto& [tenant, seq] : batch_heads) {
-    upto[tenant] = seq;
-  }
-  for (const auto& [tenant, head] : upto) {
-    auto it = deduped.find(tenant);
-    const std::uint64_t from = it == deduped.end() ? 0 : it->second;
-    if (head <= from) {
-      continue;
+  for (const auto& k : keys) {
+    query q(w.insert_dedupe);
+    q.blob(1, k.key.view())
+        .text(2, claims.tenant_of(k.c.source))
+        .text(3, claims.channel_of(k.c.source))
+        .uint64(4, k.c.seq)
+        .int64(5, now_ms);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "merge dedupe keys");
     }
-    {
-      query q(w.merge_dedupe);
-      // Dated by the merge, not the claim: a key lives a little longer, never shorter.
-      q.text(1, tenant).uint64(2, from).uint64(3, head).int64(4, now_ms);
-      if (int rc = q.step(); rc != SQLITE_DONE) {
-        return sql_error(writer.db, rc, "merge dedupe keys");
-      }
-    }
+  }
+  return {};
+}
+
+status database::merge_step(std::vector<claimed_key>& merged, bool& round_done) {
+  merged.clear();
+  round_done = false;
+  if (!round.active) {
+    return {};
+  }
+  merged = claims.slice(round.next_slice, [this](const std::string& tenant) {
+    auto it = round.upto.find(tenant);
+    return it == round.upto.end() ? 0 : it->second;
+  });
+  if (auto st = insert_claims(merged); !st) {
+    return st;
+  }
+  if (round.next_slice + 1 < dedupe_claims::k_slices) {
+    return {};
+  }
+  for (const auto& [tenant, head] : round.upto) {
     query q(w.set_deduped);
     q.text(1, tenant).uint64(2, head);
     if (int rc = q.step(); rc != SQLITE_DONE) {
       return sql_error(writer.db, rc, "merge dedupe keys: write watermark");
     }
-    watermarks[tenant] = head;
   }
+  round_done = true;
   return {};
 }
 
-void database::dedupe_merged(const std::unordered_map<std::string, std::uint64_t>& watermarks) {
-  dedupe_pending.clear();
-  for (const auto& [tenant, seq] : watermarks) {
-    deduped[tenant] = seq;
+void database::merge_step_committed(const std::vector<claimed_key>& merged, bool round_done) {
+  if (!round.active) {
+    return;
+  }
+  claims.remove(merged);
+  ++round.next_slice;
+  if (round_done) {
+    for (const auto& [tenant, head] : round.upto) {
+      deduped[tenant] = head;
+    }
+    round = {};
   }
 }
 
+void database::maybe_start_merge(std::size_t lag) {
+  if (round.active || claims.size() <= lag) {
+    return;
+  }
+  round.active = true;
+  round.next_slice = 0;
+  std::lock_guard lock(heads_mutex);
+  round.upto = heads;
+}
+
 status database::flush_dedupe() {
-  if (dedupe_pending.empty()) {
+  if (claims.empty()) {
     return {};
   }
-  std::unordered_map<std::string, std::uint64_t> watermarks;
-  auto st = in_transaction("merge dedupe keys", [&] { return merge_dedupe({}, watermarks); });
+  std::unordered_map<std::string, std::uint64_t> upto;
+  {
+    std::lock_guard lock(heads_mutex);
+    upto = heads;
+  }
+  auto st = in_transaction("merge dedupe keys", [&]() -> status {
+    if (auto s = insert_claims(claims.all()); !s) {
+      return s;
+    }
+    for (const auto& [tenant, head] : upto) {
+      query q(w.set_deduped);
+      q.text(1, tenant).uint64(2, head);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(writer.db, rc, "merge dedupe keys: write watermark");
+      }
+    }
+    return {};
+  });
   if (st) {
-    dedupe_merged(watermarks);
+    claims.clear();
+    round = {};
+    for (const auto& [tenant, head] : upto) {
+      deduped[tenant] = head;
+    }
   }
   return st;
 }
 
 void database::purge_wal() {
+  auto paused = checkpoints.pause();  // a pass in progress would make the truncation fail
   if (auto st = truncate_wal(writer.db, k_purge_busy_timeout_ms, k_busy_timeout_ms); !st) {
     log::info("store", "WAL not truncated after an erasure or expiry (", st.err().message,
               "); later commits overwrite its frames");
@@ -259,14 +308,14 @@ status database::load_heads() {
 
 status database::load_dedupe_claims() {
   stmt watermarks;
-  stmt claims;
+  stmt tail;
   if (auto st = prepare(writer.db, "SELECT tenant, deduped FROM tenant_heads", watermarks); !st) {
     return st;
   }
   if (auto st = prepare(writer.db,
-                        "SELECT seq, dedupe_key FROM events WHERE tenant = ?1 AND seq > ?2 "
-                        "AND dedupe_key IS NOT NULL",
-                        claims);
+                        "SELECT seq, dedupe_key, channel FROM events WHERE tenant = ?1 "
+                        "AND seq > ?2 AND dedupe_key IS NOT NULL",
+                        tail);
       !st) {
     return st;
   }
@@ -281,13 +330,13 @@ status database::load_dedupe_claims() {
     }
   }
   for (const auto& [tenant, from] : deduped) {
-    query q(claims);
+    query q(tail);
     q.text(1, tenant).uint64(2, from);
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
       digest_key key;
       if (digest_key::of(q.col_view(1), key)) {
-        dedupe_pending.emplace(key, q.col_uint64(0));
+        claims.add(key, {q.col_uint64(0), claims.source(tenant, q.col_text(2))});
       }
     }
     if (rc != SQLITE_DONE) {

@@ -9,6 +9,8 @@
 //                         the WAL purge; `make_sqlite_stores`
 //   schema.cpp            the schema (versions 1..6) and the migration chain
 //   statements.cpp        the SQL of every prepared statement
+//   dedupe_claims.hpp     dedupe keys claimed and not yet merged into `dedupe` (schema v6)
+//   checkpointer.{hpp,cpp} the WAL's checkpoints, on a thread of their own
 //   codec.hpp             what is sealed and its associated data
 //   key_ring.{hpp,cpp}    derived keys, data keys (wrapped, cached), opening sealed values
 //   key_cache.hpp         the unwrapped data keys in memory
@@ -24,8 +26,6 @@
 // so writes are serialized; reads borrow a reader from `readers` and never wait for the writer.
 
 #include <algorithm>
-#include <array>
-#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,6 +38,8 @@
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
+#include "store/sqlite/checkpointer.hpp"
+#include "store/sqlite/dedupe_claims.hpp"
 #include "store/sqlite/key_ring.hpp"
 #include "store/sqlite/reader_pool.hpp"
 #include "store/sqlite_util.hpp"
@@ -50,7 +52,7 @@ struct writer_statements {
   stmt commit;
   stmt rollback;
   stmt find_dedupe;
-  stmt merge_dedupe;
+  stmt insert_dedupe;
   stmt set_deduped;
   stmt insert_event;
   stmt upsert_head;
@@ -94,33 +96,6 @@ struct writer_statements {
 
 /// Prepares every statement of the writer (once the schema is current).
 status prepare_writer(sqlite3* db, writer_statements& w);
-
-/// A dedupe digest (`key_ring::dedupe_digest`, 16 bytes) as a hash key. The digest is a keyed
-/// hash, uniformly distributed: its first bytes are the hash.
-struct digest_key {
-  static constexpr std::size_t size = 16;
-  std::array<char, size> bytes{};
-
-  /// The key of `digest`; false when it is not 16 bytes (no dedupe key of this store).
-  static bool of(std::string_view digest, digest_key& out) {
-    if (digest.size() != size) {
-      return false;
-    }
-    std::memcpy(out.bytes.data(), digest.data(), size);
-    return true;
-  }
-  bool operator==(const digest_key& o) const { return bytes == o.bytes; }
-};
-struct digest_hash {
-  std::size_t operator()(const digest_key& k) const noexcept {
-    std::size_t h;
-    std::memcpy(&h, k.bytes.data(), sizeof h);
-    return h;
-  }
-};
-/// Dedupe keys claimed and not yet merged into `dedupe`: digest -> the seq of the event that
-/// claimed it.
-using dedupe_claims = std::unordered_map<digest_key, std::uint64_t, digest_hash>;
 
 /// One open database and what every store over it shares: the directory lock, the writer
 /// connection with its statements (used with `write_mutex` held), the key ring, the tenants'
@@ -173,19 +148,22 @@ struct database {
   /// inside a transaction.
   result<std::uint64_t> find_claim(const digest_key& key, std::string_view digest);
 
-  /// Inserts the keys of every tenant's events after `tenant_heads.deduped` into `dedupe`, in
-  /// one statement per tenant sorted by key, and moves the watermarks; inside the caller's
-  /// transaction. `batch_heads`: heads written by the open transaction and not yet published.
-  /// Fills `watermarks` with the new values, for `dedupe_merged` once the transaction commits.
-  status merge_dedupe(const std::unordered_map<std::string, std::uint64_t>& batch_heads,
-                      std::unordered_map<std::string, std::uint64_t>& watermarks);
+  /// Inserts claims into `dedupe` (sorted by key), inside the caller's transaction.
+  status insert_claims(const std::vector<claimed_key>& keys);
 
-  /// After the commit of a merge: nothing is pending, `watermarks` are the tenants' new ones.
-  void dedupe_merged(const std::unordered_map<std::string, std::uint64_t>& watermarks);
+  /// One step of the merge round in progress, if any, inside the caller's transaction: the
+  /// claims of the round's next slice go into `dedupe` (sorted); the last step moves the
+  /// tenants' `deduped` watermarks. Once the transaction commits, `merge_step_committed`.
+  status merge_step(std::vector<claimed_key>& merged, bool& round_done);
+  void merge_step_committed(const std::vector<claimed_key>& merged, bool round_done);
 
-  /// Merges every pending dedupe key in a transaction of its own, so statements that read or
-  /// delete `dedupe` or the events (erasure, retention) see every claim there. With `write_mutex`
-  /// held, outside a transaction.
+  /// After a commit: starts a merge round once more than `lag` claims are pending. The round
+  /// merges what is claimed up to the heads of now, one slice per later append.
+  void maybe_start_merge(std::size_t lag);
+
+  /// Merges every pending claim in a transaction of its own, so statements that read or delete
+  /// `dedupe` or the events (erasure, retention) see every claim there. With `write_mutex` held,
+  /// outside a transaction.
   status flush_dedupe();
 
   /// Checkpoints the WAL into the database file and truncates it, so the frames that held erased
@@ -203,13 +181,19 @@ struct database {
   std::mutex write_mutex;  // guards writer and w: every write
   connection writer;
   writer_statements w;
+  checkpointer checkpoints;  // the writer's WAL checkpoints, off the commit path
 
   std::mutex heads_mutex;  // guards heads: committed seqs only
   std::unordered_map<std::string, std::uint64_t> heads;
 
   // Guarded by write_mutex (schema v6): the dedupe keys claimed by committed events and not yet
-  // in `dedupe`, and each tenant's `tenant_heads.deduped`.
-  dedupe_claims dedupe_pending;
+  // in `dedupe`, the merge round in progress, and each tenant's `tenant_heads.deduped`.
+  dedupe_claims claims;
+  struct merge_round {
+    bool active = false;
+    std::size_t next_slice = 0;
+    std::unordered_map<std::string, std::uint64_t> upto;  ///< the heads when it started
+  } round;
   std::unordered_map<std::string, std::uint64_t> deduped;
 
   reader_pool readers;
@@ -217,7 +201,7 @@ struct database {
  private:
   /// Each tenant's last issued seq, into `heads`.
   status load_heads();
-  /// The claims of the events after each tenant's `deduped` watermark, into `dedupe_pending`.
+  /// The claims of the events after each tenant's `deduped` watermark, into `claims`.
   status load_dedupe_claims();
 };
 

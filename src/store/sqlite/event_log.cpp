@@ -23,10 +23,11 @@ constexpr std::size_t k_max_examined = 10000;
 // in it (schema v3): larger means fewer, bigger catch-ups, and a longer tail for an export to read.
 constexpr std::uint64_t k_index_lag = 4096;
 
-// Dedupe keys are merged into `dedupe` once more than this many are claimed and not in it (schema
-// v6): a merge dirties each page of `dedupe` that one of them falls on once, so the larger the
-// batch, the fewer bytes per key (docs/performance.md, "Dedupe keys"). Bounds the claims the
-// writer holds in memory (~64 bytes each) and the events an open reads back to restore them.
+// A merge round of the dedupe keys starts once more than this many are claimed and not in `dedupe`
+// (schema v6, store/sqlite/dedupe_claims.hpp): the more keys a round merges, the fewer bytes per
+// key, as each page of `dedupe` is written once per round (docs/performance.md, "Dedupe keys").
+// Claims keep coming during a round, so the writer holds about twice this many (~80 bytes each),
+// and an open reads back the events after the last finished round to claim them again.
 constexpr std::size_t k_dedupe_lag = 16384;
 
 }  // namespace
@@ -58,11 +59,11 @@ status sqlite_event_log::append(std::vector<append_request>& requests,
   }
   db_->keys.publish(wk);
   db_->publish_heads(batch_heads);
-  if (claims.merged) {
-    db_->dedupe_merged(claims.watermarks);
-  } else {
-    db_->dedupe_pending.insert(claims.keys.begin(), claims.keys.end());
+  db_->merge_step_committed(claims.merged, claims.round_done);
+  for (const auto& [key, c] : claims.keys) {
+    db_->claims.add(key, c);
   }
+  db_->maybe_start_merge(k_dedupe_lag);
   return {};
 }
 
@@ -145,7 +146,7 @@ status sqlite_event_log::append_locked(std::vector<append_request>& requests,
         // tombstones of erased events included) makes the event a duplicate.
         std::uint64_t earlier = 0;
         if (auto it = claims.keys.find(dkey); it != claims.keys.end()) {
-          earlier = it->second;
+          earlier = it->second.seq;
         } else {
           auto found = db_->find_claim(dkey, digest);
           if (!found) {
@@ -186,7 +187,8 @@ status sqlite_event_log::append_locked(std::vector<append_request>& requests,
         return sql_error(writer, rc, "insert event");
       }
       if (!digest.empty()) {
-        claims.keys.emplace(dkey, ev.seq);  // the row holds the digest: reloaded after a crash
+        // The row holds the digest: claimed again from there after a crash.
+        claims.keys.emplace(dkey, claim{ev.seq, db_->claims.source(req.tenant, ev.channel.name)});
       }
       out.push_back({false, ev.seq});
     }
@@ -203,11 +205,8 @@ status sqlite_event_log::append_locked(std::vector<append_request>& requests,
       return st;
     }
   }
-  if (db_->dedupe_pending.size() + claims.keys.size() > k_dedupe_lag) {
-    if (auto st = db_->merge_dedupe(batch_heads, claims.watermarks); !st) {
-      return st;
-    }
-    claims.merged = true;
+  if (auto st = db_->merge_step(claims.merged, claims.round_done); !st) {
+    return st;
   }
   return db_->step_done(w.commit, "commit append");
 }

@@ -49,9 +49,9 @@ class sqlite_event_log final : public event_log {
  private:
   /// The dedupe keys one append claimed, published to the database once it commits.
   struct batch_claims {
-    dedupe_claims keys;  ///< claimed by this batch's events
-    bool merged = false;  ///< every pending key, these included, went into `dedupe`
-    std::unordered_map<std::string, std::uint64_t> watermarks;  ///< when merged
+    std::unordered_map<digest_key, claim, digest_hash> keys;  ///< claimed by this batch's events
+    std::vector<claimed_key> merged;  ///< the merge step this batch's transaction took
+    bool round_done = false;
   };
 
   /// The append's transaction, with the write lock held: BEGIN to COMMIT, or the first failure

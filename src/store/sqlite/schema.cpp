@@ -302,12 +302,12 @@ CREATE TABLE subscriber_disabled (
 // every append inserted its digest at a random place of `dedupe`, dirtying a page of its own:
 // 4 KiB of WAL (and later of checkpoint) per event, three quarters of what an append wrote
 // (docs/performance.md). Since version 6 an append claims a key against `dedupe` plus the keys
-// claimed since the last merge (held by the writer, `database::dedupe_pending`); the digest is in
-// the event's row already (`events.dedupe_key`). Once enough keys are pending they are inserted
-// in one sorted statement, so a page of `dedupe` is dirtied once per merge rather than once per
-// key. `tenant_heads.deduped` is the last seq whose key is in `dedupe`: at open, the keys of the
-// events after it are claimed in memory again, so a crash loses no claim. Additive only: every
-// key of an older store is in `dedupe` already.
+// claimed and not merged yet (held by the writer: store/sqlite/dedupe_claims.hpp); the digest is
+// in the event's row already (`events.dedupe_key`). Merge rounds insert the claims sorted, one
+// slice of the key space per append, so each page of `dedupe` is written once per round rather
+// than once per key. `tenant_heads.deduped` is the last seq whose key is surely in `dedupe` (moved
+// by the last step of a round): at open, the keys of the events after it are claimed again, so a
+// crash loses no claim. Additive only: every key of an older store is in `dedupe` already.
 constexpr const char* k_schema_v6 = R"sql(
 ALTER TABLE tenant_heads ADD COLUMN deduped INTEGER NOT NULL DEFAULT 0;
 UPDATE tenant_heads SET deduped = seq;

@@ -14,11 +14,9 @@ status prepare_writer(sqlite3* db, writer_statements& w) {
       {&w.commit, "COMMIT"},
       {&w.rollback, "ROLLBACK"},
       {&w.find_dedupe, "SELECT seq FROM dedupe WHERE key = ?1"},
-      {&w.merge_dedupe,
+      {&w.insert_dedupe,
        "INSERT OR IGNORE INTO dedupe (key, tenant, channel, seq, created_at_ms) "
-       "SELECT dedupe_key, tenant, channel, seq, ?4 FROM events "
-       "WHERE tenant = ?1 AND seq > ?2 AND seq <= ?3 AND dedupe_key IS NOT NULL "
-       "ORDER BY dedupe_key"},
+       "VALUES (?1, ?2, ?3, ?4, ?5)"},
       {&w.set_deduped, "UPDATE tenant_heads SET deduped = ?2 WHERE tenant = ?1"},
       {&w.insert_event,
        "INSERT INTO events (tenant, seq, channel, dedupe_key, type, conversation, event_id, "
