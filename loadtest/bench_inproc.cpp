@@ -13,7 +13,7 @@
 // conversations, text sizes and duplicates; the gateway config is the scenario's, with the
 // storage options below. Invalid and malformed requests of the mix are left out.
 //
-// Options: --scenario FILE [loadtest/scenarios/telegram.yaml]
+// Options: --scenario FILE [loadtest/scenarios/standard.yaml]
 //   --backend sqlite|memory [sqlite] --durability fsync|os|none [fsync]
 //   --dir DIR [/var/tmp] (where a fresh store is made and removed; a real disk, not tmpfs)
 //   --seconds S [5] --warmup S [1] --batch N [1] (store) --inflight N [1] (pipeline)
@@ -56,7 +56,7 @@ namespace {
 
 struct options {
   std::string mode;
-  std::string scenario = "loadtest/scenarios/telegram.yaml";
+  std::string scenario = "loadtest/scenarios/standard.yaml";
   std::string backend = "sqlite";
   std::string durability = "fsync";
   std::string dir = "/var/tmp";
