@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/restart_policy.hpp"
+#include "store/live_tail.hpp"
 #include "store/sqlite_log.hpp"
 
 namespace sb::actors {
@@ -414,6 +415,9 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
   if (!opts.stores.log) {
     opts.stores = store::make_memory_stores();
   }
+  // Live readers (streams, pull, push) read new events from memory, rendered once
+  // (store/live_tail.hpp).
+  opts.stores = store::with_live_tail(std::move(opts.stores));
   if (!opts.consents) {
     // Start-up: load every tenant's consent before the first event is read.
     opts.consents = std::make_shared<privacy::consent_registry>(opts.stores.privacy);

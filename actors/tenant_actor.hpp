@@ -35,6 +35,9 @@ class job_pool;
 /// tenant -> itself (`settle_atom`): the settle tick (actors/tenant.cpp: a commit that did not
 /// arrive one tick after its events were stored is given up on).
 using settle_atom = caf::atom_constant<caf::atom("settle")>;
+/// tenant -> itself (`fanout_atom`): the announcement to the live streams held back so that
+/// they hear at most one per interval (actors/tenant.cpp, `stream_announce_interval`).
+using fanout_atom = caf::atom_constant<caf::atom("fanout")>;
 
 /// A tenant, in pseudo-code:
 ///
@@ -95,6 +98,7 @@ using tenant_actor = caf::typed_actor<
     caf::replies_to<find_conv_atom, std::string>::with<conversation_actor>,
     caf::replies_to<find_push_atom, std::string>::with<subscriber_actor>,
     caf::replies_to<find_send_atom, std::string>::with<sender_actor>, caf::reacts_to<settle_atom>,
+    caf::reacts_to<fanout_atom>,
     caf::replies_to<erased_atom, forget_atom, erased_notice>::with<std::uint64_t>,
     caf::reacts_to<restart_atom, std::string>, caf::reacts_to<restart_atom, send_atom, std::string>,
     caf::reacts_to<restart_atom, outbox_atom>,
