@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# A/B of gateway binaries over HTTP (a benchmark: prints figures, asserts nothing).
+#
+#   loadtest/bench_ab.sh LABEL=BINARY [LABEL=BINARY ...]
+#
+# Starts each binary in turn on a fresh store (one tenant, one Telegram channel, secret token
+# checked), drives it with wrk and loadtest/wrk/telegram.lua (unique updates over 10,000 chats)
+# and prints req/s, p50 and p99 (ms). Runs are interleaved: ROUNDS x BACKENDS x binaries.
+# Needs wrk. Environment (defaults in brackets):
+#   C [16] connections   D [6] seconds   ROUNDS [1]   BACKENDS ["sqlite"] (memory, sqlite)
+#   DUR [fsync] storage.durability   STORE_ROOT [/var/tmp] (a real disk: on tmpfs fsync is free)
+# docs/performance.md lists what was measured with it.
+set -u
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+C=${C:-16}; D=${D:-6}; ROUNDS=${ROUNDS:-1}; DUR=${DUR:-fsync}; BACKENDS=${BACKENDS:-sqlite}
+STORE_ROOT=${STORE_ROOT:-/var/tmp}
+LUA="$ROOT/loadtest/wrk/telegram.lua"
+SECRET=bench-tg-secret-token
+KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
+[ $# -ge 1 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+command -v wrk >/dev/null || { echo "bench_ab: wrk is required (apt-get install wrk)" >&2; exit 1; }
+cfg() { cat <<Y
+server: {listen: "127.0.0.1:0", io_threads: 1}
+storage: {backend: $1, path: "$2", durability: $DUR, master_key: "$KEY"}
+tenants:
+  - id: acme
+    channels:
+      - {name: tg, type: telegram, secret_token: "$SECRET"}
+Y
+}
+run() { # binary backend label
+  local w; w=$(mktemp -d "$STORE_ROOT/sb-ab.XXXXXX"); cfg "$2" "$w/store" > "$w/c.yaml"
+  "$1" --config "$w/c.yaml" > "$w/log" 2>&1 & local pid=$!
+  local port=""
+  for _ in $(seq 200); do
+    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$w/log" | head -1)
+    [ -n "$port" ] && break; sleep 0.05
+  done
+  SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
+    "http://127.0.0.1:$port/webhooks/acme/tg" > "$w/wrk" 2>&1
+  kill -TERM $pid; wait $pid 2>/dev/null
+  printf '%-10s %-7s %-5s c=%-3s %9s req/s  p50 %7s ms  p99 %7s ms  %s\n' "$3" "$2" "$DUR" "$C" \
+    "$(awk '/^Requests\/sec:/{print $2}' "$w/wrk")" "$(awk '/^p50:/{print $2}' "$w/wrk")" \
+    "$(awk '/^p99:/{print $2}' "$w/wrk")" "$(grep -o 'non-2xx/3xx: [0-9]*' "$w/wrk")"
+  rm -rf "$w"
+}
+for _ in $(seq "$ROUNDS"); do for b in $BACKENDS; do for a in "$@"; do
+  run "${a#*=}" "$b" "${a%%=*}"
+done; done; done

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Ingest with live SSE streams on the same tenant (a benchmark: prints figures, asserts nothing).
+#
+#   loadtest/bench_fanout.sh LABEL=BINARY [LABEL=BINARY ...]
+#
+# For each number of streams in STREAMS and each binary: a fresh SQLite store, that many
+# `curl -N /v1/stream?after=0` clients (one subscriber token; limits.sse_streams_per_token
+# raised), then wrk with loadtest/wrk/telegram.lua. Prints ingest req/s, p50, p99 and how many
+# events the first stream received (it must keep up with what was acknowledged).
+# Needs wrk and curl. Environment (defaults in brackets):
+#   STREAMS ["0 200"]   C [16]   D [8] seconds   DUR [fsync]   STORE_ROOT [/var/tmp]
+set -u
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+C=${C:-16}; D=${D:-8}; STREAMS=${STREAMS:-"0 200"}; DUR=${DUR:-fsync}
+STORE_ROOT=${STORE_ROOT:-/var/tmp}
+LUA="$ROOT/loadtest/wrk/telegram.lua"
+SECRET=bench-tg-secret-token
+KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
+# A benchmark's own token: its SHA-256 is below.
+TOKEN=sbt_bench_fanout_token
+TOKEN_SHA=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+[ $# -ge 1 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+for tool in wrk curl; do
+  command -v $tool >/dev/null || { echo "bench_fanout: $tool is required" >&2; exit 1; }
+done
+cfg() { cat <<Y
+server: {listen: "127.0.0.1:0", io_threads: 1}
+storage: {backend: sqlite, path: "$1", durability: $DUR, master_key: "$KEY"}
+limits: {sse_streams_per_token: 1000}
+tenants:
+  - id: acme
+    channels:
+      - {name: tg, type: telegram, secret_token: "$SECRET"}
+    subscribers:
+      - name: backend
+        token_sha256: "$TOKEN_SHA"
+        scopes: [stream]
+        purposes: [support]
+Y
+}
+run() { # binary streams label
+  local w; w=$(mktemp -d "$STORE_ROOT/sb-fanout.XXXXXX"); cfg "$w/store" > "$w/c.yaml"
+  "$1" --config "$w/c.yaml" > "$w/log" 2>&1 & local pid=$!
+  local port=""
+  for _ in $(seq 200); do
+    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$w/log" | head -1)
+    [ -n "$port" ] && break; sleep 0.05
+  done
+  local clients=() out
+  for i in $(seq "$2"); do
+    out=/dev/null; [ "$i" = 1 ] && out="$w/first"
+    curl -sN -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$port/v1/stream?after=0" \
+      > "$out" 2>/dev/null & clients+=($!)
+  done
+  sleep 1
+  SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
+    "http://127.0.0.1:$port/webhooks/acme/tg" > "$w/wrk" 2>&1
+  sleep 1
+  local got=0; [ -f "$w/first" ] && got=$(grep -c '^id: ' "$w/first")
+  for p in "${clients[@]}"; do kill "$p" 2>/dev/null; done
+  kill -TERM $pid; wait $pid 2>/dev/null
+  printf '%-10s streams=%-4s c=%-3s %9s req/s  p50 %7s ms  p99 %7s ms  %s  first stream: %s events\n' \
+    "$3" "$2" "$C" "$(awk '/^Requests\/sec:/{print $2}' "$w/wrk")" "$(awk '/^p50:/{print $2}' "$w/wrk")" \
+    "$(awk '/^p99:/{print $2}' "$w/wrk")" "$(grep -o 'non-2xx/3xx: [0-9]*' "$w/wrk")" "$got"
+  rm -rf "$w"
+}
+for n in $STREAMS; do for a in "$@"; do run "${a#*=}" "$n" "${a%%=*}"; done; done
