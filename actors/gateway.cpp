@@ -267,6 +267,7 @@ class gateway_impl final : public gateway_with_actors {
     }
     system_ = std::make_unique<caf::actor_system>(caf_cfg_);
     registry_ = std::make_shared<tenant_registry>();
+    history_ = spawn_history_reader(*system_, opts_.stores.log);
     root_ = system_->spawn(root_behavior, opts_, registry_);
     // Actors initialize asynchronously; wait (start-up only, never on an I/O thread) until the
     // root has spawned every tenant, so the first request finds them.
@@ -317,8 +318,8 @@ class gateway_impl final : public gateway_with_actors {
         purposes = privacy::purposes_of(sub->purposes);
       }
     }
-    auto s =
-        spawn_stream_actor(*system_, opts_.stores.log, std::move(r), t, opts_.consents, purposes);
+    auto s = spawn_stream_actor(*system_, opts_.stores.log, std::move(r), t, opts_.consents,
+                                purposes, history_);
     return std::make_shared<actor_stream_handle>(std::move(s));
   }
 
@@ -332,6 +333,8 @@ class gateway_impl final : public gateway_with_actors {
     stopping_.store(true);
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = actors::root_actor{};
+    caf::anon_send_exit(history_, caf::exit_reason::user_shutdown);
+    history_ = history_reader_actor{};
     system_->await_all_actors_done();
     // Pending deliveries' callbacks hold actor handles: run and drop them while the system lives.
     if (opts_.http) {
@@ -404,6 +407,7 @@ class gateway_impl final : public gateway_with_actors {
   std::unique_ptr<caf::actor_system> system_;
   std::shared_ptr<tenant_registry> registry_;
   actors::root_actor root_;
+  history_reader_actor history_;  // catch-up reads of the streams (actors/history_reader.hpp)
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::mutex shutdown_mutex_;

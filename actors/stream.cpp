@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "actors/actors.hpp"
+#include "actors/history_reader.hpp"
 #include "core/log.hpp"
 
 namespace sb::actors {
@@ -8,6 +9,8 @@ namespace sb::actors {
 namespace {
 // Events per SSE write; with one write in flight per stream this bounds a slow client's memory.
 constexpr std::size_t k_stream_batch = 256;
+// A catch-up read that takes longer ends the stream (the client reconnects with Last-Event-ID).
+constexpr std::chrono::seconds k_history_timeout{30};
 }  // namespace
 
 std::string sse_frames(const std::vector<store::stored_event>& events) {
@@ -26,6 +29,8 @@ std::string sse_frames(const std::vector<store::stored_event>& events) {
 
 struct stream_state {
   std::shared_ptr<store::event_log> log;
+  /// Reads what the log's live tail does not hold; null: read inline (tests, tools).
+  history_reader_actor history;
   std::shared_ptr<const privacy::consent_registry> consents;
   privacy::purpose_set purposes = 0;
   stream_request req;
@@ -41,26 +46,15 @@ namespace {
 
 using stream_ptr = stream_actor::stateful_pointer<stream_state>;
 
-void pump(stream_ptr self) {
+/// Sends what a read returned (after the consent filter) and moves the cursor.
+void deliver(stream_ptr self, store::read_result& r) {
   auto& st = self->state;
-  if (st.in_flight) {
-    return;
-  }
-  if (st.cursor >= st.announced) {
-    return;
-  }
-  auto r = st.log->read(st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced);
-  if (!r) {
-    log::warn("stream", "read failed for tenant ", st.req.tenant, ": ", r.err().message);
-    self->quit();
-    return;
-  }
-  bool progressed = r->next > st.cursor;
-  st.cursor = r->next;
+  bool progressed = r.next > st.cursor;
+  st.cursor = r.next;
   // Consent is judged now, against the subject's current state: an event the subscriber may not
   // see is skipped (the cursor has moved past it), never waited on.
-  privacy::filter(st.consents.get(), st.req.tenant, st.purposes, r->events);
-  if (r->events.empty()) {
+  privacy::filter(st.consents.get(), st.req.tenant, st.purposes, r.events);
+  if (r.events.empty()) {
     // A type or consent filter may skip a long run: keep going until the head.
     if (progressed && st.cursor < st.announced) {
       self->send(self, pump_atom::value);
@@ -70,17 +64,65 @@ void pump(stream_ptr self) {
   st.in_flight = true;
   auto me = caf::actor_cast<stream_actor>(self);
   bool open =
-      st.req.sink->write(sse_frames(r->events), [me] { caf::anon_send(me, written_atom::value); });
+      st.req.sink->write(sse_frames(r.events), [me] { caf::anon_send(me, written_atom::value); });
   if (!open) {
     self->quit();
   }
 }
 
+void pump(stream_ptr self) {
+  auto& st = self->state;
+  if (st.in_flight) {
+    return;
+  }
+  if (st.cursor >= st.announced) {
+    return;
+  }
+  store::read_result r;
+  if (st.log->read_cached(st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced,
+                          r)) {
+    deliver(self, r);
+    return;
+  }
+  if (st.history) {
+    // History: on the catch-up reader's thread, never on this one (a scheduler thread).
+    st.in_flight = true;
+    history_query q{st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced};
+    self->request(st.history, k_history_timeout, read_atom::value, std::move(q))
+        .then(
+            [self](history_page& p) {
+              self->state.in_flight = false;
+              if (p.failed) {
+                log::warn("stream", "read failed for tenant ", self->state.req.tenant, ": ",
+                          p.error);
+                self->quit();
+                return;
+              }
+              deliver(self, p.page);
+            },
+            [self](caf::error& err) {
+              log::warn("stream", "catch-up read for tenant ", self->state.req.tenant,
+                        " did not finish: ", caf::to_string(err));
+              self->quit();
+            });
+    return;
+  }
+  auto read = st.log->read(st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced);
+  if (!read) {
+    log::warn("stream", "read failed for tenant ", st.req.tenant, ": ", read.err().message);
+    self->quit();
+    return;
+  }
+  deliver(self, *read);
+}
+
 stream_actor::behavior_type stream_behavior(
     stream_ptr self, std::shared_ptr<store::event_log> log, stream_request req, tenant_actor tenant,
-    std::shared_ptr<const privacy::consent_registry> consents, privacy::purpose_set purposes) {
+    std::shared_ptr<const privacy::consent_registry> consents, privacy::purpose_set purposes,
+    history_reader_actor history) {
   auto& st = self->state;
   st.log = std::move(log);
+  st.history = std::move(history);
   st.consents = std::move(consents);
   st.purposes = purposes;
   st.cursor = req.after;
@@ -110,9 +152,9 @@ stream_actor::behavior_type stream_behavior(
 stream_actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
                                 stream_request req, tenant_actor tenant,
                                 std::shared_ptr<const privacy::consent_registry> consents,
-                                privacy::purpose_set purposes) {
+                                privacy::purpose_set purposes, history_reader_actor history) {
   return sys.spawn(stream_behavior, std::move(log), std::move(req), std::move(tenant),
-                   std::move(consents), purposes);
+                   std::move(consents), purposes, std::move(history));
 }
 
 }  // namespace sb::actors

@@ -7,11 +7,13 @@
 # `curl -N /v1/stream?after=0` clients (one subscriber token; limits.sse_streams_per_token
 # raised), then wrk with loadtest/wrk/telegram.lua. Prints ingest req/s, p50, p99 and how many
 # events the first stream received (it must keep up with what was acknowledged).
+# With PRELOAD=S, wrk first stores S seconds of history, so every stream starts by replaying it
+# (catch-up readers) while the measured ingest runs.
 # Needs wrk and curl. Environment (defaults in brackets):
-#   STREAMS ["0 200"]   C [16]   D [8] seconds   DUR [fsync]   STORE_ROOT [/var/tmp]
+#   STREAMS ["0 200"]   C [16]   D [8] seconds   DUR [fsync]   STORE_ROOT [/var/tmp]   PRELOAD [0]
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-C=${C:-16}; D=${D:-8}; STREAMS=${STREAMS:-"0 200"}; DUR=${DUR:-fsync}
+C=${C:-16}; D=${D:-8}; STREAMS=${STREAMS:-"0 200"}; DUR=${DUR:-fsync}; PRELOAD=${PRELOAD:-0}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
 LUA="$ROOT/loadtest/wrk/telegram.lua"
 SECRET=bench-tg-secret-token
@@ -19,7 +21,7 @@ KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
 # A benchmark's own token: its SHA-256 is below.
 TOKEN=sbt_bench_fanout_token
 TOKEN_SHA=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
-[ $# -ge 1 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 for tool in wrk curl; do
   command -v $tool >/dev/null || { echo "bench_fanout: $tool is required" >&2; exit 1; }
 done
@@ -46,6 +48,10 @@ run() { # binary streams label
     port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$w/log" | head -1)
     [ -n "$port" ] && break; sleep 0.05
   done
+  if [ "$PRELOAD" != 0 ]; then
+    SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${PRELOAD}s" -s "$LUA" \
+      "http://127.0.0.1:$port/webhooks/acme/tg" > /dev/null 2>&1
+  fi
   local clients=() out
   for i in $(seq "$2"); do
     out=/dev/null; [ "$i" = 1 ] && out="$w/first"

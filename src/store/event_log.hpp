@@ -125,6 +125,18 @@ class event_log {
                                                  const std::vector<std::string>& types,
                                                  std::uint64_t upto = k_unbounded) = 0;
 
+  /// `read` answered from memory only, never from disk: true with `out` filled as `read` would
+  /// fill it, or false (and `out` untouched) when this log cannot answer without reading its
+  /// store. Live readers try it on their own thread and leave the rest to a catch-up reader
+  /// (actors/history_reader.hpp). A log without such a memory answers false (the default).
+  /// Thread-safe.
+  [[nodiscard]] virtual bool read_cached(const std::string& tenant, std::uint64_t after,
+                                         std::size_t limit, const std::vector<std::string>& types,
+                                         std::uint64_t upto, read_result& out) {
+    (void)tenant, (void)after, (void)limit, (void)types, (void)upto, (void)out;
+    return false;
+  }
+
   /// The tenant's highest stored seq (0 when empty).
   virtual std::uint64_t head(const std::string& tenant) = 0;
 

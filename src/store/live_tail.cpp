@@ -132,6 +132,21 @@ class tailed_log final : public event_log {
     return inner_->read(tenant, after, limit, types, upto);
   }
 
+  bool read_cached(const std::string& tenant, std::uint64_t after, std::size_t limit,
+                   const std::vector<std::string>& types, std::uint64_t upto,
+                   read_result& out) override {
+    if (limit == 0 || after >= upto) {
+      out = read_result{{}, after};
+      return true;  // nothing to read: as `read` answers
+    }
+    read_result r;
+    if (!tails_->read(tenant, after, limit, types, upto, r)) {
+      return false;
+    }
+    out = std::move(r);
+    return true;
+  }
+
   std::uint64_t head(const std::string& tenant) override { return inner_->head(tenant); }
 
   using event_log::quarantine;
