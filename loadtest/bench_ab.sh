@@ -12,6 +12,7 @@
 # docs/performance.md lists what was measured with it.
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/loadtest/bench_lib.sh"
 C=${C:-16}; D=${D:-6}; ROUNDS=${ROUNDS:-1}; DUR=${DUR:-fsync}; BACKENDS=${BACKENDS:-sqlite}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
 LUA="$ROOT/loadtest/wrk/telegram.lua"
@@ -30,18 +31,12 @@ Y
 }
 run() { # binary backend label
   local w; w=$(mktemp -d "$STORE_ROOT/sb-ab.XXXXXX"); cfg "$2" "$w/store" > "$w/c.yaml"
-  "$1" --config "$w/c.yaml" > "$w/log" 2>&1 & local pid=$!
-  local port=""
-  for _ in $(seq 200); do
-    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$w/log" | head -1)
-    [ -n "$port" ] && break; sleep 0.05
-  done
+  start_gateway "$1" "$w/c.yaml" "$w/log" || { rm -rf "$w"; return; }
+  local pid=$GW_PID port=$GW_PORT
   SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
     "http://127.0.0.1:$port/webhooks/acme/tg" > "$w/wrk" 2>&1
   kill -TERM $pid; wait $pid 2>/dev/null
-  printf '%-10s %-7s %-5s c=%-3s %9s req/s  p50 %7s ms  p99 %7s ms  %s\n' "$3" "$2" "$DUR" "$C" \
-    "$(awk '/^Requests\/sec:/{print $2}' "$w/wrk")" "$(awk '/^p50:/{print $2}' "$w/wrk")" \
-    "$(awk '/^p99:/{print $2}' "$w/wrk")" "$(grep -o 'non-2xx/3xx: [0-9]*' "$w/wrk")"
+  printf '%-10s %-7s %-5s c=%-3s %s\n' "$3" "$2" "$DUR" "$C" "$(wrk_figures "$w/wrk")"
   rm -rf "$w"
 }
 for _ in $(seq "$ROUNDS"); do for b in $BACKENDS; do for a in "$@"; do

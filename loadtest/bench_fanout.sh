@@ -13,6 +13,7 @@
 #   STREAMS ["0 200"]   C [16]   D [8] seconds   DUR [fsync]   STORE_ROOT [/var/tmp]   PRELOAD [0]
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/loadtest/bench_lib.sh"
 C=${C:-16}; D=${D:-8}; STREAMS=${STREAMS:-"0 200"}; DUR=${DUR:-fsync}; PRELOAD=${PRELOAD:-0}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
 LUA="$ROOT/loadtest/wrk/telegram.lua"
@@ -42,12 +43,8 @@ Y
 }
 run() { # binary streams label
   local w; w=$(mktemp -d "$STORE_ROOT/sb-fanout.XXXXXX"); cfg "$w/store" > "$w/c.yaml"
-  "$1" --config "$w/c.yaml" > "$w/log" 2>&1 & local pid=$!
-  local port=""
-  for _ in $(seq 200); do
-    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$w/log" | head -1)
-    [ -n "$port" ] && break; sleep 0.05
-  done
+  start_gateway "$1" "$w/c.yaml" "$w/log" || { rm -rf "$w"; return; }
+  local pid=$GW_PID port=$GW_PORT
   if [ "$PRELOAD" != 0 ]; then
     SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${PRELOAD}s" -s "$LUA" \
       "http://127.0.0.1:$port/webhooks/acme/tg" > /dev/null 2>&1
@@ -65,9 +62,8 @@ run() { # binary streams label
   local got=0; [ -f "$w/first" ] && got=$(grep -c '^id: ' "$w/first")
   for p in "${clients[@]}"; do kill "$p" 2>/dev/null; done
   kill -TERM $pid; wait $pid 2>/dev/null
-  printf '%-10s streams=%-4s c=%-3s %9s req/s  p50 %7s ms  p99 %7s ms  %s  first stream: %s events\n' \
-    "$3" "$2" "$C" "$(awk '/^Requests\/sec:/{print $2}' "$w/wrk")" "$(awk '/^p50:/{print $2}' "$w/wrk")" \
-    "$(awk '/^p99:/{print $2}' "$w/wrk")" "$(grep -o 'non-2xx/3xx: [0-9]*' "$w/wrk")" "$got"
+  printf '%-10s streams=%-4s c=%-3s %s  first stream: %s events\n' "$3" "$2" "$C" \
+    "$(wrk_figures "$w/wrk")" "$got"
   rm -rf "$w"
 }
 for n in $STREAMS; do for a in "$@"; do run "${a#*=}" "$n" "${a%%=*}"; done; done

@@ -16,6 +16,24 @@ namespace {
 // waiting for long (by a checkpoint); readers in WAL mode wait only in rare recovery cases.
 constexpr int k_busy_timeout_ms = 5000;
 
+/// Runs `sql` (rows of tenant, integer) into `out`; `what` names it in an error.
+status read_tenant_numbers(sqlite3* db, const char* sql, const char* what,
+                           std::unordered_map<std::string, std::uint64_t>& out) {
+  stmt s;
+  if (auto st = prepare(db, sql, s); !st) {
+    return st;
+  }
+  query q(s);
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    out[q.col_text(0)] = q.col_uint64(1);
+  }
+  if (rc != SQLITE_DONE) {
+    return sql_error(db, rc, what);
+  }
+  return {};
+}
+
 // The WAL truncation after an erasure waits this long at most for readers of older snapshots: it
 // runs with the writer held, and a WAL that is not truncated now is overwritten by later commits.
 constexpr int k_purge_busy_timeout_ms = 200;
@@ -179,6 +197,17 @@ status database::insert_claims(const std::vector<claimed_key>& keys) {
   return {};
 }
 
+status database::write_deduped(const std::unordered_map<std::string, std::uint64_t>& upto) {
+  for (const auto& [tenant, head] : upto) {
+    query q(w.set_deduped);
+    q.text(1, tenant).uint64(2, head);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "merge dedupe keys: write watermark");
+    }
+  }
+  return {};
+}
+
 status database::merge_step(std::vector<claimed_key>& merged, bool& round_done) {
   merged.clear();
   round_done = false;
@@ -195,12 +224,8 @@ status database::merge_step(std::vector<claimed_key>& merged, bool& round_done) 
   if (round.next_slice + 1 < dedupe_claims::k_slices) {
     return {};
   }
-  for (const auto& [tenant, head] : round.upto) {
-    query q(w.set_deduped);
-    q.text(1, tenant).uint64(2, head);
-    if (int rc = q.step(); rc != SQLITE_DONE) {
-      return sql_error(writer.db, rc, "merge dedupe keys: write watermark");
-    }
+  if (auto st = write_deduped(round.upto); !st) {
+    return st;
   }
   round_done = true;
   return {};
@@ -243,14 +268,7 @@ status database::flush_dedupe() {
     if (auto s = insert_claims(claims.all()); !s) {
       return s;
     }
-    for (const auto& [tenant, head] : upto) {
-      query q(w.set_deduped);
-      q.text(1, tenant).uint64(2, head);
-      if (int rc = q.step(); rc != SQLITE_DONE) {
-        return sql_error(writer.db, rc, "merge dedupe keys: write watermark");
-      }
-    }
-    return {};
+    return write_deduped(upto);
   });
   if (st) {
     claims.clear();
@@ -273,24 +291,15 @@ void database::purge_wal() {
 /// `tenant_heads` is written in the same transaction as the events; the events' own maximum is
 /// consulted too, as a cheap (indexed) cross-check.
 status database::load_heads() {
-  stmt all_heads;
   stmt max_seq;
-  if (auto st = prepare(writer.db, "SELECT tenant, seq FROM tenant_heads", all_heads); !st) {
-    return st;
-  }
   if (auto st = prepare(writer.db, "SELECT MAX(seq) FROM events WHERE tenant = ?1", max_seq); !st) {
     return st;
   }
   std::unordered_map<std::string, std::uint64_t> loaded;
-  {
-    query q(all_heads);
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      loaded[q.col_text(0)] = q.col_uint64(1);
-    }
-    if (rc != SQLITE_DONE) {
-      return sql_error(writer.db, rc, "load tenant heads");
-    }
+  if (auto st = read_tenant_numbers(writer.db, "SELECT tenant, seq FROM tenant_heads",
+                                    "load tenant heads", loaded);
+      !st) {
+    return st;
   }
   for (auto& [tenant, seq] : loaded) {
     query q(max_seq);
@@ -307,11 +316,7 @@ status database::load_heads() {
 }
 
 status database::load_dedupe_claims() {
-  stmt watermarks;
   stmt tail;
-  if (auto st = prepare(writer.db, "SELECT tenant, deduped FROM tenant_heads", watermarks); !st) {
-    return st;
-  }
   if (auto st = prepare(writer.db,
                         "SELECT seq, dedupe_key, channel FROM events WHERE tenant = ?1 "
                         "AND seq > ?2 AND dedupe_key IS NOT NULL",
@@ -319,15 +324,10 @@ status database::load_dedupe_claims() {
       !st) {
     return st;
   }
-  {
-    query q(watermarks);
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      deduped[q.col_text(0)] = q.col_uint64(1);
-    }
-    if (rc != SQLITE_DONE) {
-      return sql_error(writer.db, rc, "load dedupe watermarks");
-    }
+  if (auto st = read_tenant_numbers(writer.db, "SELECT tenant, deduped FROM tenant_heads",
+                                    "load dedupe watermarks", deduped);
+      !st) {
+    return st;
   }
   for (const auto& [tenant, from] : deduped) {
     query q(tail);

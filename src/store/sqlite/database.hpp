@@ -151,6 +151,10 @@ struct database {
   /// Inserts claims into `dedupe` (sorted by key), inside the caller's transaction.
   status insert_claims(const std::vector<claimed_key>& keys);
 
+  /// Sets `tenant_heads.deduped` of each tenant to its value in `upto`, inside the caller's
+  /// transaction.
+  status write_deduped(const std::unordered_map<std::string, std::uint64_t>& upto);
+
   /// One step of the merge round in progress, if any, inside the caller's transaction: the
   /// claims of the round's next slice go into `dedupe` (sorted); the last step moves the
   /// tenants' `deduped` watermarks. Once the transaction commits, `merge_step_committed`.
