@@ -136,6 +136,17 @@ struct harness {
     return out;
   }
 
+  /// A live stream of `tenant` for the helpdesk subscriber, after seq `after`, into `sink`.
+  std::shared_ptr<actors::stream_handle> stream(const std::string& tenant, std::uint64_t after,
+                                                std::shared_ptr<collecting_sink> sink) {
+    actors::stream_request req;
+    req.tenant = tenant;
+    req.subscriber = "helpdesk";
+    req.after = after;
+    req.sink = std::move(sink);
+    return gw->open_stream(req);
+  }
+
   /// The current actor of `tenant`'s channel `name` (null when there is none).
   actors::channel_actor channel(const std::string& tenant, const std::string& name) {
     actors::channel_actor out;
@@ -250,12 +261,7 @@ TEST_CASE("a live stream sends events after its cursor, in seq order, and stops 
   harness h;
   REQUIRE(h.post("acme", "alice:m1:first").status == 200);
   auto sink = std::make_shared<collecting_sink>();
-  actors::stream_request req;
-  req.tenant = "acme";
-  req.subscriber = "helpdesk";
-  req.after = 1;
-  req.sink = sink;
-  auto handle = h.gw->open_stream(req);
+  auto handle = h.stream("acme", 1, sink);
   REQUIRE(h.post("acme", "alice:m2:second").status == 200);
   REQUIRE(h.post("acme", "bob:m3:third").status == 200);
   REQUIRE(h.post("globex", "eve:m4:other tenant").status == 200);
@@ -329,12 +335,7 @@ TEST_CASE("a stream replays history older than the live tail, then goes on live"
     REQUIRE(log.append(reqs, out).ok());
   });
   auto sink = std::make_shared<collecting_sink>();
-  actors::stream_request req;
-  req.tenant = "acme";
-  req.subscriber = "helpdesk";
-  req.after = 0;
-  req.sink = sink;
-  auto handle = h.gw->open_stream(req);
+  auto handle = h.stream("acme", 0, sink);
   REQUIRE(h.post("acme", "alice:m1:live").status == 200);
   const std::string last = "id: " + std::to_string(k_history + 1) + "\n";
   REQUIRE(eventually([&] { return sink->data().find(last) != std::string::npos; }));
