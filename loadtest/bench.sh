@@ -7,6 +7,10 @@
 #   2. nginx `return 200` (the machine's HTTP ceiling), standard scenario, closed loop
 #   3. telegraf webhookCallback (secret-token check, updates kept in memory) and the gateway,
 #      both with the Telegram-only scenario (loadtest/scenarios/telegram.yaml), closed loop
+#   4. the gateway, Telegram only, with `durability: fsync` and `none` at 1, 16 and 64
+#      connections (issue 12's table: p50 at 1 connection, p99 at 16)
+#   5. the gateway, Telegram only, 16 connections, with STREAMS (200) live SSE streams
+#      (curl, from the head) on the tenant: ingest against the same run without streams
 #
 # Every run is switchboard-loadtest with the same connections, duration and warm-up; the
 # references get `--reference` (no stream check, 200 expected for every request). Each gateway
@@ -17,6 +21,7 @@
 # Environment (defaults in brackets):
 #   BUILD_DIR [<repo>/build-bench2]   JOBS [2]   CONNS [16]   DURATION [20] s   WARMUP [2] s
 #   STORE_ROOT [/var/tmp] (a real disk: on tmpfs an fsync costs nothing)   TELEGRAF [telegraf@4]
+#   STREAMS [200]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,6 +32,7 @@ DURATION="${DURATION:-20}"
 WARMUP="${WARMUP:-2}"
 STORE_ROOT="${STORE_ROOT:-/var/tmp}"
 TELEGRAF="${TELEGRAF:-telegraf@4}"
+STREAMS="${STREAMS:-200}"
 STANDARD="$ROOT/loadtest/scenarios/standard.yaml"
 TELEGRAM="$ROOT/loadtest/scenarios/telegram.yaml"
 OUT="$ROOT/loadtest/out/$(date +%Y%m%d-%H%M%S)"
@@ -42,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in cmake node npm python3 jq; do
+for tool in cmake node npm python3 jq curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
 done
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -84,20 +90,22 @@ stop() {  # <pid>
 # The gateway config: the example with sqlite + fsync in a fresh dir, a free port, no rate limit.
 GW_CFG="$WORK/switchboard.yaml"
 GW_PORT=""
-gateway_config() {
+gateway_config() {  # [durability, default fsync]
   GW_PORT="$(free_port)"
   rm -rf "$WORK/store"
   sed -e "s|^  listen: .*|  listen: \"127.0.0.1:$GW_PORT\"|" \
     -e "s|^  backend: .*|  backend: sqlite|" \
     -e "s|^  path: .*|  path: \"$WORK/store\"|" \
-    -e "s|^  durability: .*|  durability: fsync|" \
+    -e "s|^  durability: .*|  durability: ${1:-fsync}|" \
     -e "s|rate_limit: {rps: [0-9]*|rate_limit: {rps: 0|" \
     "$ROOT/config/switchboard.example.yaml" >"$GW_CFG"
   grep -q "rate_limit: {rps: 0" "$GW_CFG" || { echo "bench: could not disable the rate limit" >&2; exit 1; }
+  # The streams of run 5 share one subscriber token.
+  echo "limits: {sse_streams_per_token: 1000}" >>"$GW_CFG"
 }
 
-start_gateway() {  # sets GW_PID (fresh store each time)
-  gateway_config
+start_gateway() {  # [durability]: sets GW_PID (fresh store each time)
+  gateway_config "${1:-fsync}"
   "$BIN" --config "$GW_CFG" >"$WORK/gateway.log" 2>&1 &
   GW_PID=$!
   PIDS+=("$GW_PID")
@@ -134,6 +142,29 @@ stop "$GW_PID"
 # 3a. gateway, Telegram only.
 start_gateway
 load gw-telegram "$TELEGRAM" "http://127.0.0.1:$GW_PORT" --mode closed
+stop "$GW_PID"
+
+# 4. gateway, Telegram only, by durability and connections.
+for dur in fsync none; do
+  for c in 1 16 64; do
+    start_gateway "$dur"
+    load "gw-$dur-c$c" "$TELEGRAM" "http://127.0.0.1:$GW_PORT" --mode closed --connections "$c"
+    stop "$GW_PID"
+  done
+done
+
+# 5. gateway, Telegram only, 16 connections, with live SSE streams (the example's DEV token).
+start_gateway fsync
+STREAM_PIDS=()
+for _ in $(seq "$STREAMS"); do
+  curl -sN -H "Authorization: Bearer sbt_dev_helpdesk_change_me" \
+    "http://127.0.0.1:$GW_PORT/v1/stream?after=0" >/dev/null 2>&1 &
+  STREAM_PIDS+=($!)
+  PIDS+=($!)
+done
+sleep 1
+load gw-streams "$TELEGRAM" "http://127.0.0.1:$GW_PORT" --mode closed --connections 16
+for p in "${STREAM_PIDS[@]}"; do stop "$p"; done
 stop "$GW_PID"
 
 # 2. nginx return 200.
@@ -225,4 +256,27 @@ HALF_P99="$(j gw-half .ack_latency.p99_ms)"
     "$(j gw-telegram .ack_latency.p99_ms)" "$(j gw-telegram .stream.lost)"
   printf 'telegraf webhookCallback  %9s req/s  p99 %s ms\n' "$TF_RPS" "$(j telegraf .ack_latency.p99_ms)"
   printf 'gateway-tg / telegraf     %9s  %s\n' "$R2" "$(verdict "$R2" ">=" 2)"
+  echo
+  echo "== Telegram only, by durability and connections (closed loop)"
+  for dur in fsync none; do
+    for c in 1 16 64; do
+      printf 'gateway %-5s c=%-3s %9s req/s  p50 %s ms  p99 %s ms  non-200 %s\n' "$dur" "$c" \
+        "$(j "gw-$dur-c$c" .throughput_rps)" "$(j "gw-$dur-c$c" .ack_latency.p50_ms)" \
+        "$(j "gw-$dur-c$c" .ack_latency.p99_ms)" "$(j "gw-$dur-c$c" '.unexpected_status | add // 0')"
+    done
+  done
+  printf 'c=1 p50, fsync            %9s ms  %s\n' "$(j gw-fsync-c1 .ack_latency.p50_ms)" \
+    "$(verdict "$(j gw-fsync-c1 .ack_latency.p50_ms)" "<=" 0.25)"
+  printf 'c=1 p50, none             %9s ms  %s\n' "$(j gw-none-c1 .ack_latency.p50_ms)" \
+    "$(verdict "$(j gw-none-c1 .ack_latency.p50_ms)" "<=" 0.1)"
+  printf 'c=16 p99, fsync           %9s ms  %s\n' "$(j gw-fsync-c16 .ack_latency.p99_ms)" \
+    "$(verdict "$(j gw-fsync-c16 .ack_latency.p99_ms)" "<=" 2)"
+  R64="$(ratio "$(j gw-fsync-c64 .throughput_rps)" "$NG_RPS")"
+  R64T="$(ratio "$(j gw-fsync-c64 .throughput_rps)" "$TF_RPS")"
+  printf 'fsync c=64 / nginx        %9s  %s\n' "$R64" "$(verdict "$R64" ">=" 0.35)"
+  printf 'fsync c=64 / telegraf     %9s  %s\n' "$R64T" "$(verdict "$R64T" ">=" 2)"
+  RS="$(ratio "$(j gw-streams .throughput_rps)" "$(j gw-fsync-c16 .throughput_rps)")"
+  printf 'with %s live streams      %9s req/s  p99 %s ms  / without: %s  %s\n' "$STREAMS" \
+    "$(j gw-streams .throughput_rps)" "$(j gw-streams .ack_latency.p99_ms)" "$RS" \
+    "$(verdict "$RS" ">=" 0.7)"
 } | tee "$OUT/results.txt"
