@@ -100,8 +100,12 @@ gateway_config() {  # [durability, default fsync]
     -e "s|rate_limit: {rps: [0-9]*|rate_limit: {rps: 0|" \
     "$ROOT/config/switchboard.example.yaml" >"$GW_CFG"
   grep -q "rate_limit: {rps: 0" "$GW_CFG" || { echo "bench: could not disable the rate limit" >&2; exit 1; }
-  # The streams of run 5 share one subscriber token.
-  echo "limits: {sse_streams_per_token: 1000}" >>"$GW_CFG"
+  # The streams of run 5 share one subscriber token. The standard mix signs some requests wrongly,
+  # all from 127.0.0.1: the failed-verification budgets would block that one source (valid
+  # requests included, as designed: docs/security.md), so they are out of reach for the benchmark.
+  echo "limits: {sse_streams_per_token: 1000," \
+    "auth_failures_per_source: {rps: 1000000, burst: 1000000}," \
+    "auth_failures_per_channel: {rps: 1000000, burst: 1000000}}" >>"$GW_CFG"
 }
 
 start_gateway() {  # [durability]: sets GW_PID (fresh store each time)
