@@ -43,12 +43,11 @@ channel_actor spawn_channel_actor(caf::local_actor* parent, std::shared_ptr<chan
 /// checked against the subject's current consent (`consents`, null = the defaults) for a
 /// subscriber serving `purposes`; an event that may not reach it is skipped (the cursor moves
 /// past it). What the log answers from memory (`read_cached`: its live tail) is read on the
-/// stream's own thread; the rest goes to `history` (actors/history_reader.hpp), or, when that is
-/// null, is read inline.
+/// stream's own thread; the rest goes to `history` (actors/history_reader.hpp).
 stream_actor spawn_stream_actor(caf::actor_system& sys, std::shared_ptr<store::event_log> log,
                                 stream_request req, tenant_actor tenant,
                                 std::shared_ptr<const privacy::consent_registry> consents,
-                                privacy::purpose_set purposes, history_reader_actor history = {});
+                                privacy::purpose_set purposes, history_reader_actor history);
 
 /// Stores events the gateway makes itself (consent.changed, privacy.*, outbound.status) through
 /// the store writer `store`, then announces the new ones to `tenant` (`commit_atom`) exactly as

@@ -29,7 +29,7 @@ std::string sse_frames(const std::vector<store::stored_event>& events) {
 
 struct stream_state {
   std::shared_ptr<store::event_log> log;
-  /// Reads what the log's live tail does not hold; null: read inline (tests, tools).
+  /// Reads what the log's live tail does not hold.
   history_reader_actor history;
   std::shared_ptr<const privacy::consent_registry> consents;
   privacy::purpose_set purposes = 0;
@@ -84,36 +84,26 @@ void pump(stream_ptr self) {
     deliver(self, r);
     return;
   }
-  if (st.history) {
-    // History: on the catch-up reader's thread, never on this one (a scheduler thread).
-    st.in_flight = true;
-    history_query q{st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced};
-    self->request(st.history, k_history_timeout, read_atom::value, std::move(q))
-        .then(
-            [self](history_page& p) {
-              self->state.in_flight = false;
-              if (p.failed) {
-                log::warn("stream", "read failed for tenant ", self->state.req.tenant, ": ",
-                          p.error);
-                self->quit();
-                return;
-              }
-              deliver(self, p.page);
-            },
-            [self](caf::error& err) {
-              log::warn("stream", "catch-up read for tenant ", self->state.req.tenant,
-                        " did not finish: ", caf::to_string(err));
+  // History: on the catch-up reader's thread, never on this one (a scheduler thread).
+  st.in_flight = true;
+  history_query q{st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced};
+  self->request(st.history, k_history_timeout, read_atom::value, std::move(q))
+      .then(
+          [self](history_page& p) {
+            self->state.in_flight = false;
+            if (p.failed) {
+              log::warn("stream", "read failed for tenant ", self->state.req.tenant, ": ",
+                        p.error);
               self->quit();
-            });
-    return;
-  }
-  auto read = st.log->read(st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced);
-  if (!read) {
-    log::warn("stream", "read failed for tenant ", st.req.tenant, ": ", read.err().message);
-    self->quit();
-    return;
-  }
-  deliver(self, *read);
+              return;
+            }
+            deliver(self, p.page);
+          },
+          [self](caf::error& err) {
+            log::warn("stream", "catch-up read for tenant ", self->state.req.tenant,
+                      " did not finish: ", caf::to_string(err));
+            self->quit();
+          });
 }
 
 stream_actor::behavior_type stream_behavior(

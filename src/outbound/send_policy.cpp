@@ -46,6 +46,15 @@ std::optional<send_refusal> decide_send(const send_facts& f) {
   const bool is_reply =
       f.purpose == privacy::purpose::support && within_reply_window(f.last_inbound_ms, f.now);
   const privacy::consent_state* state = f.consent ? &*f.consent : nullptr;
+  // An opt-out and a restriction leave the same: support replies, or nothing.
+  auto refused = [&](errc code, const char* why) {
+    return send_refusal{code, std::string(why) +
+                                  (f.tenant_allows_replies
+                                       ? "; only support replies within 24 hours of their own "
+                                         "message may be sent"
+                                       : "; this tenant sends them nothing "
+                                         "(privacy.allow_replies_after_opt_out is false)")};
+  };
   switch (privacy::send_decision(state, f.purpose, is_reply, f.tenant_allows_replies)) {
     case privacy::send_verdict::allowed:
       break;
@@ -55,21 +64,9 @@ std::optional<send_refusal> decide_send(const send_facts& f) {
                               privacy::to_string(f.purpose) +
                               " messages (PUT /v1/subjects/{subject}/consent records it)"};
     case privacy::send_verdict::opted_out:
-      return send_refusal{
-          errc::opted_out,
-          f.tenant_allows_replies
-              ? "the person opted out of messages; only support replies within 24 hours of "
-                "their own message may be sent"
-              : "the person opted out of messages; this tenant sends them nothing "
-                "(privacy.allow_replies_after_opt_out is false)"};
+      return refused(errc::opted_out, "the person opted out of messages");
     case privacy::send_verdict::restricted:
-      return send_refusal{
-          errc::restricted,
-          f.tenant_allows_replies
-              ? "the person's data is restricted; only support replies within 24 hours of "
-                "their own message may be sent"
-              : "the person's data is restricted; this tenant sends them nothing "
-                "(privacy.allow_replies_after_opt_out is false)"};
+      return refused(errc::restricted, "the person's data is restricted");
   }
 
   if (f.window.window_hours <= 0) {

@@ -126,7 +126,7 @@ class tailed_log final : public event_log {
   result<read_result> read(const std::string& tenant, std::uint64_t after, std::size_t limit,
                            const std::vector<std::string>& types, std::uint64_t upto) override {
     read_result r;
-    if (limit > 0 && after < upto && tails_->read(tenant, after, limit, types, upto, r)) {
+    if (read_cached(tenant, after, limit, types, upto, r)) {
       return r;
     }
     return inner_->read(tenant, after, limit, types, upto);

@@ -194,13 +194,17 @@ inline result<std::string> scalar_text(sqlite3* db, const char* sql) {
 /// WAL truncated to 64 MiB after a checkpoint, so one burst does not keep a large file forever;
 /// and deleted content overwritten with zeros, also on free-list pages, so that erased and expired
 /// rows do not linger in the database file.
+/// The `synchronous` pragma `durability` asks for: `fsync` = FULL, `os` = NORMAL, `none` = OFF.
+inline const char* synchronous_pragma(config::durability durability) {
+  return durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
+         : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
+                                                 : "PRAGMA synchronous = OFF";
+}
+
 inline status set_writer_pragmas(sqlite3* db, config::durability durability,
                                  std::string_view prefix = "sqlite") {
-  const char* sync = durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
-                     : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
-                                                             : "PRAGMA synchronous = OFF";
   for (const char* pragma :
-       {sync, "PRAGMA journal_size_limit = 67108864", "PRAGMA secure_delete = ON"}) {
+       {synchronous_pragma(durability), "PRAGMA journal_size_limit = 67108864", "PRAGMA secure_delete = ON"}) {
     if (auto st = exec(db, pragma, prefix); !st) {
       return st;
     }

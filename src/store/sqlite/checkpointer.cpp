@@ -10,10 +10,7 @@ status checkpointer::start(sqlite3* writer, const std::string& path,
     return st;
   }
   // The pass syncs the WAL before copying and the database file after, as the writer would.
-  const char* sync = durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
-                     : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
-                                                             : "PRAGMA synchronous = OFF";
-  if (auto st = exec(conn_.db, sync); !st) {
+  if (auto st = exec(conn_.db, synchronous_pragma(durability)); !st) {
     return st;
   }
   writer_ = writer;

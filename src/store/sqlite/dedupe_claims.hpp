@@ -111,9 +111,7 @@ class dedupe_claims {
         out.push_back({key, c});
       }
     }
-    std::sort(out.begin(), out.end(),
-              [](const claimed_key& a, const claimed_key& b) { return a.key < b.key; });
-    return out;
+    return sorted(std::move(out));
   }
 
   /// Every claim, sorted by key.
@@ -125,9 +123,7 @@ class dedupe_claims {
         out.push_back({key, c});
       }
     }
-    std::sort(out.begin(), out.end(),
-              [](const claimed_key& a, const claimed_key& b) { return a.key < b.key; });
-    return out;
+    return sorted(std::move(out));
   }
 
   /// Forgets merged claims.
@@ -149,6 +145,13 @@ class dedupe_claims {
   }
 
  private:
+  /// In key order: the order a merge inserts in, so each page of `dedupe` is written once.
+  static std::vector<claimed_key> sorted(std::vector<claimed_key> keys) {
+    std::sort(keys.begin(), keys.end(),
+              [](const claimed_key& a, const claimed_key& b) { return a.key < b.key; });
+    return keys;
+  }
+
   std::array<std::unordered_map<digest_key, claim, digest_hash>, k_slices> slices_;
   std::size_t size_ = 0;
   std::vector<std::pair<std::string, std::string>> sources_;
