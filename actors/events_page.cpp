@@ -1,5 +1,8 @@
 #include "actors/events_page.hpp"
 
+#include <utility>
+#include <vector>
+
 #include "core/json.hpp"
 
 namespace sb::actors {
@@ -10,23 +13,36 @@ namespace {
 constexpr int k_max_reads = 8;
 }  // namespace
 
-http_response events_page(store::event_log& log, const events_query& q,
-                          const privacy::consent_registry* consents, privacy::purpose_set purposes,
-                          std::uint64_t upto) {
+namespace {
+
+/// The page, reading with `log.read`, or with `log.read_cached` alone when `cached_only` (then
+/// none as soon as one read would need the store).
+std::optional<http_response> page_of(store::event_log& log, const events_query& q,
+                                     const privacy::consent_registry* consents,
+                                     privacy::purpose_set purposes, std::uint64_t upto,
+                                     bool cached_only) {
   std::vector<store::stored_event> page;
   std::uint64_t next = q.after;
   for (int reads = 0; reads < k_max_reads && page.size() < q.limit; ++reads) {
-    auto r = log.read(q.tenant, next, q.limit - page.size(), q.types, upto);
-    if (!r) {
-      if (reads == 0) {
-        return error_response(errc::unavailable, "could not read the event log; retry", 1);
+    store::read_result read;
+    if (cached_only) {
+      if (!log.read_cached(q.tenant, next, q.limit - page.size(), q.types, upto, read)) {
+        return std::nullopt;
       }
-      break;  // answer what was read; the client continues from `next`
+    } else {
+      auto r = log.read(q.tenant, next, q.limit - page.size(), q.types, upto);
+      if (!r) {
+        if (reads == 0) {
+          return error_response(errc::unavailable, "could not read the event log; retry", 1);
+        }
+        break;  // answer what was read; the client continues from `next`
+      }
+      read = std::move(r.value());
     }
-    const bool progressed = r->next > next;
-    next = r->next;
-    privacy::filter(consents, q.tenant, purposes, r->events);
-    for (auto& e : r->events) {
+    const bool progressed = read.next > next;
+    next = read.next;
+    privacy::filter(consents, q.tenant, purposes, read.events);
+    for (auto& e : read.events) {
       page.push_back(std::move(e));
     }
     if (!progressed || next >= upto) {
@@ -46,6 +62,21 @@ http_response events_page(store::event_log& log, const events_query& q,
   }
   w.end_array().key("next").value(next).end_object();
   return resp;
+}
+
+}  // namespace
+
+http_response events_page(store::event_log& log, const events_query& q,
+                          const privacy::consent_registry* consents, privacy::purpose_set purposes,
+                          std::uint64_t upto) {
+  return std::move(*page_of(log, q, consents, purposes, upto, false));
+}
+
+std::optional<http_response> events_page_cached(store::event_log& log, const events_query& q,
+                                                const privacy::consent_registry* consents,
+                                                privacy::purpose_set purposes,
+                                                std::uint64_t upto) {
+  return page_of(log, q, consents, purposes, upto, true);
 }
 
 }  // namespace sb::actors

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "actors/gateway.hpp"
 #include "privacy/consent.hpp"
@@ -9,8 +10,10 @@
 namespace sb::actors {
 
 /// Answers a `GET /v1/events` query from the log: {"events":[...],"next":<seq>}, or 503 when the
-/// log cannot be read. Plain function; runs in a one-shot reader actor so that reads never queue
-/// behind (or in front of) a tenant's webhooks.
+/// log cannot be read. Plain function. A page the live tail holds is answered by
+/// `events_page_cached` in a one-shot actor; one that needs the disk runs on the catch-up reader
+/// (actors/history_reader.hpp), so neither queues behind nor holds the threads that answer the
+/// platforms.
 ///
 /// Consent: each event is checked against its subject's current state (`consents`; null = the
 /// defaults) for a subscriber serving `purposes`; an event that may not reach it is left out and
@@ -24,5 +27,12 @@ namespace sb::actors {
 http_response events_page(store::event_log& log, const events_query& q,
                           const privacy::consent_registry* consents, privacy::purpose_set purposes,
                           std::uint64_t upto);
+
+/// `events_page` from memory only (`event_log::read_cached`): the same page, or none when a read
+/// would need the store.
+std::optional<http_response> events_page_cached(store::event_log& log, const events_query& q,
+                                                const privacy::consent_registry* consents,
+                                                privacy::purpose_set purposes,
+                                                std::uint64_t upto);
 
 }  // namespace sb::actors

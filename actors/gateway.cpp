@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/restart_policy.hpp"
+#include "outbound/window_rows.hpp"
 #include "store/live_tail.hpp"
 #include "store/sqlite_log.hpp"
 
@@ -47,6 +48,7 @@ class tenant_registry {
 struct root_state {
   gateway_options opts;
   std::shared_ptr<tenant_registry> registry;
+  history_reader_actor history;  // the catch-up reader, handed to every tenant
   store_writer_actor store;
   restart_policy store_restarts;
   sweeper_actor sweeper;
@@ -81,6 +83,7 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   init.senders = st.opts.senders;
   init.consents = st.opts.consents;
   init.privacy_jobs = st.privacy_jobs;
+  init.history = st.history;
   auto t = spawn_tenant_actor(self, std::move(init));
   st.tenant_by_addr[t.address()] = index;
   st.registry->set(st.opts.cfg->tenants[index].id, t);
@@ -120,9 +123,11 @@ void start_privacy_workers(root_ptr self) {
 }
 
 root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
-                                        std::shared_ptr<tenant_registry> registry) {
+                                        std::shared_ptr<tenant_registry> registry,
+                                        history_reader_actor history) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  st.history = std::move(history);
   st.registry = std::move(registry);
   st.store = spawn_store(self);
   st.sweeper = start_sweeper(self);
@@ -268,7 +273,7 @@ class gateway_impl final : public gateway_with_actors {
     system_ = std::make_unique<caf::actor_system>(caf_cfg_);
     registry_ = std::make_shared<tenant_registry>();
     history_ = spawn_history_reader(*system_, opts_.stores.log);
-    root_ = system_->spawn(root_behavior, opts_, registry_);
+    root_ = system_->spawn(root_behavior, opts_, registry_, history_);
     // Actors initialize asynchronously; wait (start-up only, never on an I/O thread) until the
     // root has spawned every tenant, so the first request finds them.
     bool up = false;
@@ -436,14 +441,32 @@ std::unique_ptr<gateway_with_actors> start_gateway(gateway_options opts) {
     opts.adapters = [](std::string_view type) { return adapters::find(type); };
   }
   std::size_t sendable = 0;  // channels with a sender (adapters that encode outbound messages)
+  std::vector<std::string> windowed;  // tenants with one: their commits write window rows
   for (const auto& t : opts.cfg->tenants) {
+    const std::size_t before = sendable;
     for (const auto& ch : t.channels) {
       const auto* info = opts.adapters(ch.type);
       sendable += info != nullptr && info->outbound != nullptr;
     }
+    if (sendable > before) {
+      windowed.push_back(t.id);
+    }
   }
   if (sendable > 0 && !opts.outbox) {
     opts.outbox = store::make_memory_outbox();
+  }
+  // Window rows a power cut took (they commit without a sync): written again before the
+  // tenants take traffic (outbound/window_rows.hpp).
+  for (const auto& tenant : windowed) {
+    auto repaired = outbound::repair_windows(*opts.stores.log, *opts.outbox, tenant);
+    if (!repaired) {
+      throw std::runtime_error("cannot repair the window rows of tenant " + tenant + ": " +
+                               repaired.err().message);
+    }
+    if (repaired.value().events > 0) {
+      log::info("outbox", "tenant ", tenant, ": window rows of events ", repaired.value().from + 1,
+                "..", repaired.value().to, " written again (", repaired.value().rows, " rows)");
+    }
   }
   if (!opts.http) {
     std::size_t push = 0;

@@ -40,6 +40,7 @@ history_reader_actor::behavior_type history_behavior(history_ptr self,
         }
         return p;
       },
+      [=](task_atom, history_task& t) { t.run(*self->state.log); },
   };
 }
 

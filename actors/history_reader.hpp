@@ -4,6 +4,7 @@
 // what they need is older than the log's live tail (store/live_tail.hpp).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,11 +30,19 @@ struct history_page {
   std::string error;
 };
 
+/// A read of the log that runs on the catch-up reader's thread and answers by itself (a pull
+/// page, `GET /v1/events`, that the live tail cannot answer). It must not block beyond its reads.
+struct history_task {
+  std::function<void(store::event_log&)> run;
+};
+
 /// The catch-up reader, in pseudo-code:
 ///
 ///   interface history_reader {
 ///     // `event_log::read` of the query, on this actor's own thread.
 ///     (read_atom, history_query) -> history_page
+///     // `task.run` with the log, on this actor's own thread, in arrival order with the reads.
+///     (task_atom, history_task) -> void
 ///   }
 ///
 /// Why: a stream that replays history (opened without `Last-Event-ID`, or after a long
@@ -44,7 +53,8 @@ struct history_page {
 /// most), so catch-up readers share what the webhook path leaves and never hold the threads that
 /// answer platforms. Reads of what the live tail holds never come here.
 using history_reader_actor =
-    caf::typed_actor<caf::replies_to<read_atom, history_query>::with<history_page>>;
+    caf::typed_actor<caf::replies_to<read_atom, history_query>::with<history_page>,
+                     caf::reacts_to<task_atom, history_task>>;
 
 /// Spawns the catch-up reader over `log` (detached: one OS thread).
 history_reader_actor spawn_history_reader(caf::actor_system& sys,
@@ -54,3 +64,4 @@ history_reader_actor spawn_history_reader(caf::actor_system& sys,
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::history_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::history_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::history_task)

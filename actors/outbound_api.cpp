@@ -13,6 +13,7 @@
 #include "outbound/conversation_state.hpp"
 #include "outbound/send_flow.hpp"
 #include "outbound/send_policy.hpp"
+#include "outbound/window_rows.hpp"
 #include "privacy/consent.hpp"
 #include "store/outbound_dedupe_key.hpp"
 
@@ -486,39 +487,14 @@ void on_outbound_commit(const tenant_api_env& env, const std::vector<event>& eve
     return;
   }
   if (env.outbox) {
-    // One write per conversation and commit: the newest message of the person. A
-    // pseudonymizing tenant's conversations are named by a keyed hash of the person's id; the
-    // write records that id too (sealed at rest), so that a reply by conversation reaches them
-    // (`peer_of`): this is the only place that still sees it.
-    const bool pseudonymous = env.tenant->privacy.pseudonymize;
-    std::unordered_map<std::string, std::size_t> index;
+    // One write per conversation and commit (the newest message of the person), and the
+    // tenant's window head (outbound/window_rows.hpp). A pseudonymizing tenant's conversations
+    // are named by a keyed hash of the person's id; the write records that id too (sealed at
+    // rest), so that a reply by conversation reaches them (`peer_of`): this is the only place
+    // that still sees it.
     outbox_batch batch;
-    for (const auto& e : events) {
-      if (e.conversation.empty() || !outbound::opens_window(e)) {
-        continue;
-      }
-      const std::int64_t at = outbound::window_time(e).unix_ms;
-      if (at <= 0) {
-        continue;
-      }
-      auto [it, inserted] = index.emplace(e.conversation, batch.writes.size());
-      if (!inserted) {
-        auto& w = batch.writes[it->second];
-        w.at_ms = std::max(w.at_ms, at);
-        continue;
-      }
-      store::outbox_write w;
-      w.what = store::outbox_write::kind::last_inbound;
-      w.tenant = env.tenant->id;
-      w.conversation = e.conversation;
-      w.at_ms = at;
-      w.subject = e.subject;
-      if (pseudonymous && !e.peer.empty() &&
-          e.conversation != conversation_key::format(e.channel.name, e.peer)) {
-        w.peer = e.peer;
-      }
-      batch.writes.push_back(std::move(w));
-    }
+    batch.writes =
+        outbound::window_writes(env.tenant->id, env.tenant->privacy.pseudonymize, events);
     if (!batch.writes.empty()) {
       env.self->request(env.outbox, env.settings.store_timeout, write_atom::value, std::move(batch))
           .then(

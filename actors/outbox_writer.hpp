@@ -12,11 +12,12 @@ namespace sb::actors {
 /// The outbox writer, in pseudo-code:
 ///
 ///   interface outbox_writer {
-///     // Writes applied in order, in one transaction with whatever else waits (group commit).
-///     // The same batch with its results, `st` ok; or `st` with the error, nothing stored.
+///     // Writes applied in order, in one transaction with whatever else waits (group commit);
+///     // a `store::window_only` batch waits up to 5 ms for more to join it. The same batch
+///     // with its results, `st` ok; or `st` with the error, nothing stored.
 ///     (write_atom, outbox_batch) -> outbox_batch
 ///     // Runs `task.run` with the outbox on the writer's thread, after the writes queued before
-///     // it are committed; the task answers by itself.
+///     // it (lingering ones too) are committed; the task answers by itself.
 ///     (task_atom, outbox_task) -> void
 ///     // What `POST /v1/messages` must know before judging a message: the message an
 ///     // idempotency key created, the real peer of a pseudonymous conversation.

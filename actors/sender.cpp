@@ -5,6 +5,7 @@
 // network or the disk: the client's thread posts each answer back as a `sent_atom` message, and
 // every outbox read or write runs on the outbox writer, whose answers come back as messages too.
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,6 +23,11 @@ namespace sb::actors {
 namespace {
 // Bounds one transaction; a larger backlog is committed in several.
 constexpr std::size_t k_max_writes_per_commit = 2048;
+// How long window rows alone wait for more to share their transaction (store::window_only):
+// one transaction per webhook commit cost more CPU than the rows themselves. Nothing reads
+// them meanwhile: every read of the writer (tasks, lookups) commits what waits first, and a
+// crash loses none for good (the start-up repair, outbound/window_rows.hpp).
+constexpr auto k_window_linger = std::chrono::milliseconds(5);
 }  // namespace
 
 struct outbox_writer_state {
@@ -31,7 +37,9 @@ struct outbox_writer_state {
   };
   std::shared_ptr<store::outbox> box;
   std::vector<pending_batch> pending;
-  bool flush_scheduled = false;
+  std::size_t pending_writes = 0;
+  bool flush_scheduled = false;  // a flush is queued behind the mailbox
+  bool linger_armed = false;     // a delayed flush is on its way (`k_window_linger`)
   static inline const char* name = "outbox_writer";
 };
 
@@ -73,6 +81,7 @@ void flush_outbox(outbox_writer_ptr self) {
     }
     st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<std::ptrdiff_t>(n));
   }
+  st.pending_writes = 0;
 }
 
 outbox_writer_actor::behavior_type outbox_writer(outbox_writer_ptr self,
@@ -82,10 +91,17 @@ outbox_writer_actor::behavior_type outbox_writer(outbox_writer_ptr self,
       [=](write_atom, outbox_batch& b) -> caf::typed_response_promise<outbox_batch> {
         auto& st = self->state;
         auto rp = self->make_response_promise<outbox_batch>();
+        const bool linger = store::window_only(b.writes);
+        st.pending_writes += b.writes.size();
         st.pending.push_back({std::move(b), rp});
-        // Group commit: the flush queues behind every write already in the mailbox, so one
-        // transaction (one fsync) serves them all.
-        if (!st.flush_scheduled) {
+        if (linger && st.pending_writes < k_max_writes_per_commit) {
+          if (!st.linger_armed && !st.flush_scheduled) {
+            st.linger_armed = true;
+            self->delayed_send(self, k_window_linger, flush_atom::value);
+          }
+        } else if (!st.flush_scheduled) {
+          // Group commit: the flush queues behind every write already in the mailbox, so one
+          // transaction (one fsync) serves them all.
           st.flush_scheduled = true;
           self->send(self, flush_atom::value);
         }
@@ -121,7 +137,9 @@ outbox_writer_actor::behavior_type outbox_writer(outbox_writer_ptr self,
         return std::move(q);
       },
       [=](flush_atom) {
+        // Either flush (queued or delayed) commits everything; a later one finds less or nothing.
         self->state.flush_scheduled = false;
+        self->state.linger_armed = false;
         flush_outbox(self);
       },
   };

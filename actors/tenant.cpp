@@ -591,9 +591,22 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
                                              : privacy::bit(privacy::purpose::support);
         // Up to what is announced now: a stored event whose commit (and keyword) is not yet
         // applied stays out of this page.
+        // What the live tail holds is answered here; a page that needs the disk goes to the
+        // catch-up reader (its thread, its priority), like a stream's catch-up.
         self->spawn([log = st.init.stores.log, consents = st.init.consents, purposes,
-                     upto = st.announced.value(), q = std::move(r.q)](caf::event_based_actor*) {
-          q.reply->answer(events_page(*log, q, consents.get(), purposes, upto));
+                     upto = st.announced.value(), history = st.init.history,
+                     q = std::move(r.q)](caf::event_based_actor*) {
+          if (auto cached = events_page_cached(*log, q, consents.get(), purposes, upto)) {
+            q.reply->answer(std::move(*cached));
+          } else if (!history) {
+            q.reply->answer(events_page(*log, q, consents.get(), purposes, upto));
+          } else {
+            history_task t;
+            t.run = [consents, purposes, upto, q](store::event_log& from) {
+              q.reply->answer(events_page(from, q, consents.get(), purposes, upto));
+            };
+            caf::anon_send(history, task_atom::value, std::move(t));
+          }
         });
       },
       [=](store_atom, store_writer_actor store) {

@@ -12,6 +12,7 @@
 
 #include "actors/channel.hpp"
 #include "actors/conversation.hpp"
+#include "actors/history_reader.hpp"
 #include "actors/messages.hpp"
 #include "actors/outbox_writer.hpp"
 #include "actors/sender_actor.hpp"
@@ -129,6 +130,9 @@ struct tenant_init {
   std::shared_ptr<store::outbox> outbox;
   bool outbox_blocks = false;  ///< the outbox's writes block on disk (its writer runs detached)
   sender_settings senders;     ///< knobs of every sender of the tenant
+  /// The gateway's catch-up reader: pull pages the live tail cannot answer are read there;
+  /// null = read in the one-shot actor that serves the page.
+  history_reader_actor history;
 };
 
 /// Supervises a tenant's channels, conversations and live streams; routes webhooks and reads.

@@ -8,13 +8,17 @@
 # raised), then wrk with loadtest/wrk/telegram.lua. Prints ingest req/s, p50, p99 and how many
 # events the first stream received (it must keep up with what was acknowledged).
 # With PRELOAD=S, wrk first stores S seconds of history, so every stream starts by replaying it
-# (catch-up readers) while the measured ingest runs.
+# (catch-up readers) while the measured ingest runs. With PULLERS=N, a second wrk keeps N
+# connections pulling the oldest page (`GET /v1/events?after=0&limit=100`, history once PRELOAD
+# has pushed it out of the live tail) during the measured ingest, and its req/s is printed too.
 # Needs wrk and curl. Environment (defaults in brackets):
 #   STREAMS ["0 200"]   C [16]   D [8] seconds   DUR [fsync]   STORE_ROOT [/var/tmp]   PRELOAD [0]
+#   PULLERS [0]
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/loadtest/bench_lib.sh"
 C=${C:-16}; D=${D:-8}; STREAMS=${STREAMS:-"0 200"}; DUR=${DUR:-fsync}; PRELOAD=${PRELOAD:-0}
+PULLERS=${PULLERS:-0}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
 LUA="$ROOT/loadtest/wrk/telegram.lua"
 SECRET=bench-tg-secret-token
@@ -22,7 +26,7 @@ KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
 # A benchmark's own token: its SHA-256 is below.
 TOKEN=sbt_bench_fanout_token
 TOKEN_SHA=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
-[ $# -ge 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 for tool in wrk curl; do
   command -v $tool >/dev/null || { echo "bench_fanout: $tool is required" >&2; exit 1; }
 done
@@ -56,14 +60,22 @@ run() { # binary streams label
       > "$out" 2>/dev/null & clients+=($!)
   done
   sleep 1
+  local puller=""
+  if [ "$PULLERS" != 0 ]; then
+    wrk -t1 -c"$PULLERS" -d"${D}s" -H "Authorization: Bearer $TOKEN" \
+      "http://127.0.0.1:$port/v1/events?after=0&limit=100" > "$w/pull" 2>&1 & puller=$!
+  fi
   SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
     "http://127.0.0.1:$port/webhooks/acme/tg" > "$w/wrk" 2>&1
+  [ -n "$puller" ] && wait "$puller"
   sleep 1
   local got=0; [ -f "$w/first" ] && got=$(grep -c '^id: ' "$w/first")
   for p in "${clients[@]}"; do kill "$p" 2>/dev/null; done
   kill -TERM $pid; wait $pid 2>/dev/null
-  printf '%-10s streams=%-4s c=%-3s %s  first stream: %s events\n' "$3" "$2" "$C" \
-    "$(wrk_figures "$w/wrk")" "$got"
+  local pulls=""
+  [ -n "$puller" ] && pulls="  pulls: $(awk '/^Requests\/sec:/{print $2}' "$w/pull") pages/s $(grep -o 'Non-2xx or 3xx responses: [0-9]*' "$w/pull")"
+  printf '%-10s streams=%-4s c=%-3s %s  first stream: %s events%s\n' "$3" "$2" "$C" \
+    "$(wrk_figures "$w/wrk")" "$got" "$pulls"
   rm -rf "$w"
 }
 for n in $STREAMS; do for a in "$@"; do run "${a#*=}" "$n" "${a%%=*}"; done; done

@@ -115,9 +115,23 @@ class memory_outbox final : public outbox {
           }
           break;
         }
+        case outbox_write::kind::window_head: {
+          auto& head = window_heads_[w.tenant];
+          head = std::max(head, w.seq);
+          break;
+        }
       }
     }
     return {};
+  }
+
+  result<std::optional<std::uint64_t>> window_head(const std::string& tenant) override {
+    std::lock_guard lock(mutex_);
+    auto it = window_heads_.find(tenant);
+    if (it == window_heads_.end()) {
+      return std::optional<std::uint64_t>{};
+    }
+    return std::optional<std::uint64_t>{it->second};
   }
 
   result<outbound_record> get(const std::string& tenant, const std::string& id) override {
@@ -239,6 +253,7 @@ class memory_outbox final : public outbox {
     std::string subject;
     std::string peer;  // "" = not a pseudonymous conversation
   };
+  std::unordered_map<std::string, std::uint64_t> window_heads_;  // by tenant
 
   void put_locked(outbox_write& w) {
     auto& r = w.record;

@@ -99,11 +99,18 @@ struct outbox_write {
     put,           ///< store `record` (a new message)
     update,        ///< apply `update`
     last_inbound,  ///< raise the conversation's last inbound time to `at_ms` (never lowers it)
+    /// raise the tenant's window head to `seq` (never lowers it): the window rows of every
+    /// event of the tenant's log up to `seq` are written (`window_head`)
+    window_head,
   };
   kind what = kind::put;
   outbound_record record;    ///< put: in; out: the stored record (the earlier one on a replay)
   outbound_update update;    ///< update
-  std::string tenant;        ///< last_inbound
+  std::string tenant;        ///< last_inbound, window_head
+  std::uint64_t seq = 0;     ///< window_head: the event seq the window rows are written up to
+  /// window_head: sync the batch as `durability` says although it holds window writes only (a
+  /// tenant's first head: a power cut must not leave the repair without a place to start).
+  bool synced = false;
   std::string conversation;  ///< last_inbound
   std::int64_t at_ms = 0;    ///< last_inbound: Unix ms of the person's message
   std::string subject;       ///< last_inbound: the person's subject ("" = none), for erasure
@@ -119,6 +126,21 @@ struct outbox_write {
   bool applied = false;
 };
 
+/// Whether `batch` holds window writes only (`last_inbound` without a `peer`, `window_head` not
+/// `synced`): rows derived from the event log, which `outbound::repair_windows` writes again
+/// from it at start. Such a batch may commit without a disk sync (`outbox::apply`), and its
+/// writer may hold it back a moment to commit it with the next ones (actors/outbox_writer.hpp).
+inline bool window_only(const std::vector<outbox_write>& batch) {
+  for (const auto& w : batch) {
+    const bool derived = (w.what == outbox_write::kind::window_head && !w.synced) ||
+                         (w.what == outbox_write::kind::last_inbound && w.peer.empty());
+    if (!derived) {
+      return false;
+    }
+  }
+  return true;
+}
+
 class outbox {
  public:
   virtual ~outbox() = default;
@@ -127,6 +149,11 @@ class outbox {
   /// for the batch), and fills in their results. All or nothing: on error nothing of the batch is
   /// stored and the results are unspecified. A put of an id that exists is an error
   /// (`errc::internal`); ids are ULIDs, so it means a bug.
+  ///
+  /// A `window_only` batch may commit without a disk sync even under `durability: fsync`: its
+  /// rows are derived from the event log, which `outbound::repair_windows` reads again from the
+  /// window head at start, so a power cut loses none for good. A `peer` is not in the event log:
+  /// a batch with one is synced as `durability` says.
   [[nodiscard]] virtual status apply(std::vector<outbox_write>& batch) = 0;
 
   /// The message `id` of `tenant` (another tenant's id is `errc::not_found` too).
@@ -168,6 +195,11 @@ class outbox {
   /// expired).
   [[nodiscard]] virtual result<std::string> peer_of(const std::string& tenant,
                                                     const std::string& conversation) = 0;
+
+  /// The seq up to which the tenant's window rows are written (the highest `window_head` write),
+  /// or none when no head was ever written for the tenant.
+  [[nodiscard]] virtual result<std::optional<std::uint64_t>> window_head(
+      const std::string& tenant) = 0;
 
   /// The person's last inbound message in `conversation` (Unix ms), or 0 when none is known.
   [[nodiscard]] virtual result<std::int64_t> last_inbound(const std::string& tenant,

@@ -22,7 +22,7 @@ namespace sb::store {
 
 namespace {
 
-constexpr int k_schema_version = 3;
+constexpr int k_schema_version = 4;
 constexpr int k_busy_timeout_ms = 5000;
 
 // The WAL truncation after an erasure or a retention sweep waits this long at most (it holds the
@@ -159,6 +159,16 @@ CREATE INDEX last_inbound_subject ON last_inbound (tenant, subject_digest);
 PRAGMA user_version = 3;
 )sql";
 
+// Version 4: the window head of each tenant (`outbox::window_head`): the event seq up to which its
+// window rows are written, in the same transaction as those rows.
+constexpr const char* k_schema_v4 = R"sql(
+CREATE TABLE window_heads (
+  tenant TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 4;
+)sql";
+
 // The columns `row` reads, in this order.
 constexpr const char* k_columns =
     "id, tenant, channel, purpose, state, attempts, error_code, created_at_ms, updated_at_ms, "
@@ -238,12 +248,13 @@ bool decode_record(std::string_view in, outbound_record& r) {
 struct writer_statements {
   stmt begin, commit, rollback;
   stmt insert, find_idempotent, select_state, update;
-  stmt upsert_inbound;
+  stmt upsert_inbound, raise_window_head;
 };
 
 /// The reader's statements.
 struct reader_statements {
   stmt get, unfinished_from, unfinished_after, by_platform, last_inbound, by_idempotency, peer;
+  stmt window_head;
 };
 
 class sqlite_outbox final : public outbox {
@@ -254,6 +265,7 @@ class sqlite_outbox final : public outbox {
       return {errc::bad_request, "outbox: storage.master_key must be 32 bytes"};
     }
     key_ = outbox_key(master_key);
+    durability_ = durability;
     lookup_key_ = sealed::derive_key(master_key, k_lookup_key_label);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -293,6 +305,13 @@ class sqlite_outbox final : public outbox {
 
   status apply(std::vector<outbox_write>& batch) override {
     std::lock_guard lock(write_mutex_);
+    // Window rows are derived from the event log (repaired from it at start), so a batch of
+    // them alone needs no disk sync of its own: under `fsync` it would be the second sync of
+    // every webhook commit (docs/performance.md, step 5).
+    const bool unsynced = durability_ == config::durability::fsync && window_only(batch);
+    if (auto st = set_unsynced(unsynced); !st) {
+      return st;
+    }
     if (auto st = run(w_.begin, "begin"); !st) {
       return st;
     }
@@ -308,6 +327,12 @@ class sqlite_outbox final : public outbox {
         case outbox_write::kind::last_inbound:
           st = upsert_inbound(w);
           break;
+        case outbox_write::kind::window_head: {
+          query q(w_.raise_window_head);
+          q.text(1, w.tenant).int64(2, static_cast<std::int64_t>(w.seq));
+          st = expect_done(writer_.db, q.step(), "window head");
+          break;
+        }
       }
       if (!st) {
         rollback_after_failure();
@@ -383,6 +408,20 @@ class sqlite_outbox final : public outbox {
         "state NOT IN ('queued', 'sending')",
         "DELETE FROM last_inbound WHERE tenant = ?1 AND at_ms < ?2", tenant, "retention", false,
         [&](query& q) { q.int64(2, cutoff.unix_ms); });
+  }
+
+  result<std::optional<std::uint64_t>> window_head(const std::string& tenant) override {
+    std::lock_guard lock(read_mutex_);
+    query q(r_.window_head);
+    q.text(1, tenant);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) {
+      return std::optional<std::uint64_t>{static_cast<std::uint64_t>(q.col_int64(0))};
+    }
+    if (rc == SQLITE_DONE) {
+      return std::optional<std::uint64_t>{};
+    }
+    return sql_error(reader_.db, rc, "window head");
   }
 
   result<std::int64_t> last_inbound(const std::string& tenant,
@@ -490,11 +529,20 @@ class sqlite_outbox final : public outbox {
       sqlite::rollback_after_failure(writer_.db, k_prefix);
       return st;
     }
-    rewritten = version > 0;
+    rewritten = version > 0 && version < 3;  // v1 and v2 held identifiers in clear
     return {};
   }
 
   status migrate_locked(int version) {
+    if (version < 3) {
+      if (auto st = migrate_to_v3(version); !st) {
+        return st;
+      }
+    }
+    return exec(writer_.db, k_schema_v4);
+  }
+
+  status migrate_to_v3(int version) {
     if (version == 1) {
       if (auto st = exec(writer_.db, k_schema_v2); !st) {
         return st;
@@ -707,6 +755,11 @@ class sqlite_outbox final : public outbox {
                "subject_digest = coalesce(excluded.subject_digest, subject_digest), "
                "peer = coalesce(excluded.peer, peer)",
                w_.upsert_inbound),
+             p(w,
+               "INSERT INTO window_heads (tenant, seq) VALUES (?1, ?2) ON CONFLICT (tenant) DO "
+               "UPDATE SET seq = max(seq, excluded.seq)",
+               w_.raise_window_head),
+             p(r, "SELECT seq FROM window_heads WHERE tenant = ?1", r_.window_head),
              p(r, "SELECT " + cols + " FROM outbox WHERE id = ?1 AND tenant = ?2", r_.get),
              p(r,
                "SELECT " + cols +
@@ -736,6 +789,22 @@ class sqlite_outbox final : public outbox {
         return st;
       }
     }
+    return {};
+  }
+
+  /// Switches the writer's `synchronous` for the next transactions: NORMAL for window rows
+  /// only (`apply`), else what `durability` says. Holds the writer (the caller does).
+  status set_unsynced(bool unsynced) {
+    if (unsynced == unsynced_) {
+      return {};
+    }
+    // Executed anew each time: SQLite applies a `synchronous` pragma when it prepares it.
+    if (auto st = exec(writer_.db, unsynced ? "PRAGMA synchronous = NORMAL"
+                                            : sqlite::synchronous_pragma(durability_));
+        !st) {
+      return st;
+    }
+    unsynced_ = unsynced;
     return {};
   }
 
@@ -936,6 +1005,9 @@ class sqlite_outbox final : public outbox {
                                      const std::string& tenant, std::string_view what,
                                      bool always_purge, Bind bind) {
     std::lock_guard lock(write_mutex_);
+    if (auto st = set_unsynced(false); !st) {
+      return st.err();
+    }
     // Rare operations: prepared per call.
     stmt a, b;
     if (auto st = prepare(writer_.db, outbox_sql, a); !st) {
@@ -981,6 +1053,8 @@ class sqlite_outbox final : public outbox {
 
   std::string key_;         // seals values: outbox_key(master key)
   std::string lookup_key_;  // keys the lookup digests
+  config::durability durability_ = config::durability::fsync;
+  bool unsynced_ = false;  // the writer runs at synchronous NORMAL (`set_unsynced`)
   file_lock lock_;
   std::mutex write_mutex_;  // taken before read_mutex_ where both are held
   std::mutex read_mutex_;

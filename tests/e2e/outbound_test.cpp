@@ -21,6 +21,7 @@
 #include "integration/delivery/receiver.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
+#include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 #include "support/signing.hpp"
 #include "e2e/yaml_config.hpp"
@@ -473,6 +474,34 @@ TEST_CASE(
   // The person wrote before the restart: the window is restored from the outbox.
   const auto reply = send_ok(gw, R"({"channel":"wa-main","to":"16505552222","text":"Hi!"})");
   wait_state(gw, reply, "sent");
+}
+
+TEST_CASE(
+    "window rows a power cut took (they commit without a disk sync) are written again from the "
+    "event log at start",
+    "[e2e][outbound][durability][window]") {
+  fake_platforms fake;
+  temp_dir dir{"sb-e2e-outbound"};
+  {
+    gateway_process gw(outbound_config(fake, {dir.path}));
+    post_whatsapp(gw, acme, 61, "16505553333", "Hello", now_s());
+    // A send reads the window through the outbox writer, after the rows that wait there.
+    wait_state(gw, send_ok(gw, R"({"channel":"wa-main","to":"16505553333","text":"Hi!"})"),
+               "sent");
+  }  // SIGKILL
+  {
+    // What a power cut can do to the rows written without a sync: the outbox lost them.
+    raw_db raw(dir.path, "outbox.db");
+    REQUIRE(raw.rows("SELECT seq FROM window_heads WHERE tenant = 'acme'").at(0).at(0) != "0");
+    raw.exec("DELETE FROM last_inbound");
+    raw.exec("UPDATE window_heads SET seq = 0");
+  }
+  gateway_process gw(outbound_config(fake, {dir.path}));
+  // Without the repair the window would be closed (409 window_closed).
+  wait_state(gw, send_ok(gw, R"({"channel":"wa-main","to":"16505553333","text":"Again"})"),
+             "sent");
+  raw_db raw(dir.path, "outbox.db");
+  CHECK(raw.rows("SELECT count(*) FROM last_inbound WHERE tenant = 'acme'").at(0).at(0) == "1");
 }
 
 TEST_CASE("limits: the tenant's webhook rate and a token's send rate answer 429 with Retry-After",

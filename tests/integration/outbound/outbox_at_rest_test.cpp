@@ -444,7 +444,7 @@ TEST_CASE(
     auto box = open_sqlite(dir.path);
     INFO("files of the open outbox, right after the migration");
     CHECK(found_in(all_file_bytes(dir.path)).empty());
-    CHECK(user_version(dir.path) == "3");
+    CHECK(user_version(dir.path) == "4");
     check_migrated(*box, true);
   }
   CHECK(found_in(all_file_bytes(dir.path)).empty());
@@ -455,7 +455,7 @@ TEST_CASE(
         "storage.master_key does not match the key this outbox was created with");
 }
 
-TEST_CASE("a schema v1 outbox is migrated through v2 to v3 and keeps its data",
+TEST_CASE("a schema v1 outbox is migrated through v2 and v3 to v4 and keeps its data",
           "[outbox][integration]") {
   temp_dir dir{"sb-outbox-rest"};
   {
@@ -471,9 +471,32 @@ TEST_CASE("a schema v1 outbox is migrated through v2 to v3 and keeps its data",
         {text("acme"), text("wa-main:" + k_phone), text("5000"), text(k_subject)});
   }
   auto box = open_sqlite(dir.path);
-  CHECK(user_version(dir.path) == "3");
+  CHECK(user_version(dir.path) == "4");
   CHECK(found_in(all_file_bytes(dir.path)).empty());
   check_migrated(*box, false);
+}
+
+TEST_CASE("a schema v3 outbox gains the window heads and keeps its rows", "[outbox][integration]") {
+  temp_dir dir{"sb-outbox-rest"};
+  {
+    auto box = open_sqlite(dir.path);
+    REQUIRE(box->set_last_inbound("acme", "wa-main:" + k_phone, 5000, k_subject).ok());
+  }
+  {
+    raw_db raw(dir.path);  // as version 3 left it
+    raw.exec("DROP TABLE window_heads");
+    raw.exec("PRAGMA user_version = 3");
+  }
+  auto box = open_sqlite(dir.path);
+  CHECK(user_version(dir.path) == "4");
+  CHECK(box->last_inbound("acme", "wa-main:" + k_phone).value() == 5000);
+  CHECK_FALSE(box->window_head("acme").value().has_value());  // the start-up repair records it
+  std::vector<store::outbox_write> head(1);
+  head[0].what = store::outbox_write::kind::window_head;
+  head[0].tenant = "acme";
+  head[0].seq = 12;
+  REQUIRE(box->apply(head).ok());
+  CHECK(box->window_head("acme").value() == std::optional<std::uint64_t>{12});
 }
 
 TEST_CASE("a v2 outbox opened with another master key is not migrated and stays as it was",

@@ -136,6 +136,9 @@ TEST_CASE("a failing outbox expiry is reported and audited beside the event log'
       }
       return std::uint64_t{4};
     }
+    result<std::optional<std::uint64_t>> window_head(const std::string&) override {
+      return std::optional<std::uint64_t>{};
+    }
     result<std::int64_t> last_inbound(const std::string&, const std::string&) override {
       return std::int64_t{0};
     }
