@@ -3,8 +3,12 @@
 --   wrk -t2 -c32 -d20s --latency -s loadtest/wrk/telegram.lua \
 --       http://127.0.0.1:8080/webhooks/acme/tg
 -- SB_TG_SECRET overrides the secret token (default: the example config's dev value).
+-- SB_TG_CHATS: how many chats (conversations) the updates cycle through (default 10000).
+-- SB_TG_FIRST: added to every update_id (default 0), so a second run's updates are new ones.
 
 local secret = os.getenv("SB_TG_SECRET") or "dev-tg-secret-token"
+local chats = tonumber(os.getenv("SB_TG_CHATS") or "10000")
+local first = tonumber(os.getenv("SB_TG_FIRST") or "0")
 local counter = 0
 
 local threads = {}
@@ -25,8 +29,8 @@ local template = '{"update_id":%d,"message":{"message_id":%d,"from":{"id":%d,"is
 
 function request()
   counter = counter + 1
-  local update_id = (thread_id or 0) * 100000000 + counter
-  local chat = 1000 + (counter % 500)
+  local update_id = first + (thread_id or 0) * 100000000 + counter
+  local chat = 1000 + (counter % chats)
   local body = string.format(template, update_id, counter, chat, chat)
   return wrk.format("POST", nil, {
     ["Content-Type"] = "application/json",
