@@ -1399,13 +1399,21 @@ const section<tenant_config>& tenant_section() {
 /// every failed verification into a 429, hiding the 401 a misconfigured platform needs to see).
 template <class L>
 const section<L>& failure_limit_section() {
+  // The check below refuses 0: no budget would mean every failure answered 401 for ever, the
+  // flood this limit exists for. The table says so (docs/configuration.md is checked against it).
+  const auto allowing = [](key_spec<L> k, const char* allowed) {
+    k.allowed = allowed;
+    return k;
+  };
   static const section<L> s{
       {
-          number_key<L>("rps", &rate_limit_config::rps, nullptr,
-                        "Failed verifications per second before 429 (with Retry-After) replaces "
-                        "401."),
-          number_key<L>("burst", &rate_limit_config::burst, nullptr,
-                        "Failed verifications allowed at once above the steady rate."),
+          allowing(number_key<L>("rps", &rate_limit_config::rps, nullptr,
+                                 "Failed verifications per second before 429 (with Retry-After) "
+                                 "replaces 401."),
+                   "> 0"),
+          allowing(number_key<L>("burst", &rate_limit_config::burst, nullptr,
+                                 "Failed verifications allowed at once above the steady rate."),
+                   ">= 1"),
       },
       [](context& ctx, const item& it, const present_keys& present, bool clean, L& out) {
         if (!clean) {
