@@ -166,6 +166,26 @@ struct harness {
   }
 };
 
+/// Stores `n` messages of acme ("history 1" ... "history n") before the gateway starts: in the
+/// store only, not in the live tail, so reading them goes through the catch-up reader.
+void store_history(store::event_log& log, int n) {
+  std::vector<store::append_request> reqs(1);
+  reqs[0].tenant = "acme";
+  for (int i = 1; i <= n; ++i) {
+    event e;
+    e.id = "evt_" + std::to_string(i);
+    e.tenant = "acme";
+    e.channel = {"chat", "test", "acct"};
+    e.type = event_type::message;
+    e.dedupe_key = "h" + std::to_string(i);
+    e.content.text = "history " + std::to_string(i);
+    e.received_at = now();
+    reqs[0].events.push_back(std::move(e));
+  }
+  std::vector<std::vector<store::append_outcome>> out;
+  REQUIRE(log.append(reqs, out).ok());
+}
+
 }  // namespace
 
 TEST_CASE("a verified webhook is acknowledged once stored and gets the tenant's next seq",
@@ -314,27 +334,11 @@ TEST_CASE("a killed store writer is restarted and ingestion resumes on the same 
 
 TEST_CASE("pull pages of history older than the live tail are read by the catch-up reader",
           "[integration][actors][pull]") {
-  // As above: 250 events in the store only. Their pages cannot come from memory
+  // 250 events in the store only (`store_history`). Their pages cannot come from memory
   // (`events_page_cached` answers none), so the catch-up reader reads them; the page after the
   // live event comes from the tail.
   constexpr int k_history = 250;
-  harness h({}, [](store::event_log& log) {
-    std::vector<store::append_request> reqs(1);
-    reqs[0].tenant = "acme";
-    for (int i = 1; i <= k_history; ++i) {
-      event e;
-      e.id = "evt_" + std::to_string(i);
-      e.tenant = "acme";
-      e.channel = {"chat", "test", "acct"};
-      e.type = event_type::message;
-      e.dedupe_key = "h" + std::to_string(i);
-      e.content.text = "history " + std::to_string(i);
-      e.received_at = now();
-      reqs[0].events.push_back(std::move(e));
-    }
-    std::vector<std::vector<store::append_outcome>> out;
-    REQUIRE(log.append(reqs, out).ok());
-  });
+  harness h({}, [](store::event_log& log) { store_history(log, k_history); });
   REQUIRE(h.post("acme", "alice:m1:live").status == 200);
   auto pull = [&](std::uint64_t after) {
     return test::ask(
@@ -378,23 +382,7 @@ TEST_CASE("a stream replays history older than the live tail, then goes on live"
   // Stored before the gateway started: in the store only, not in the live tail, so the replay
   // goes through the catch-up reader (actors/history_reader.hpp).
   constexpr int k_history = 600;
-  harness h({}, [](store::event_log& log) {
-    std::vector<store::append_request> reqs(1);
-    reqs[0].tenant = "acme";
-    for (int i = 1; i <= k_history; ++i) {
-      event e;
-      e.id = "evt_" + std::to_string(i);
-      e.tenant = "acme";
-      e.channel = {"chat", "test", "acct"};
-      e.type = event_type::message;
-      e.dedupe_key = "h" + std::to_string(i);
-      e.content.text = "history " + std::to_string(i);
-      e.received_at = now();
-      reqs[0].events.push_back(std::move(e));
-    }
-    std::vector<std::vector<store::append_outcome>> out;
-    REQUIRE(log.append(reqs, out).ok());
-  });
+  harness h({}, [](store::event_log& log) { store_history(log, k_history); });
   auto sink = std::make_shared<collecting_sink>();
   auto handle = h.stream("acme", 0, sink);
   REQUIRE(h.post("acme", "alice:m1:live").status == 200);
