@@ -17,25 +17,14 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 C=${C:-16}; D=${D:-6}; ROUNDS=${ROUNDS:-1}; DUR=${DUR:-fsync}; BACKENDS=${BACKENDS:-sqlite}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
 LUA="$ROOT/loadtest/wrk/telegram.lua"
-SECRET=bench-tg-secret-token
-KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
 [ $# -ge 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-command -v wrk >/dev/null || { echo "bench_ab: wrk is required (apt-get install wrk)" >&2; exit 1; }
-cfg() { cat <<Y
-server: {listen: "127.0.0.1:0", io_threads: 1}
-storage: {backend: $1, path: "$2", durability: $DUR, master_key: "$KEY"}
-tenants:
-  - id: acme
-    channels:
-      - {name: tg, type: telegram, secret_token: "$SECRET"}
-Y
-}
+require_tools bench_ab wrk
 run() { # binary backend label
-  local w; w=$(mktemp -d "$STORE_ROOT/sb-ab.XXXXXX"); cfg "$2" "$w/store" > "$w/c.yaml"
+  local w; w=$(mktemp -d "$STORE_ROOT/sb-ab.XXXXXX"); tg_config "$2" "$w/store" "$DUR" > "$w/c.yaml"
   start_gateway "$1" "$w/c.yaml" "$w/log" || { rm -rf "$w"; return; }
   local pid=$GW_PID port=$GW_PORT cpu0 cpu1
   cpu0=$(cpu_us $pid)
-  SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
+  SB_TG_SECRET=$BENCH_SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
     "http://127.0.0.1:$port/webhooks/acme/tg" > "$w/wrk" 2>&1
   cpu1=$(cpu_us $pid)
   kill -TERM $pid; wait $pid 2>/dev/null

@@ -22,32 +22,20 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CHATS=${CHATS:-"1 100 10000 100000"}; C=${C:-16}; D=${D:-15}; DUR=${DUR:-fsync}
 WARMUP=${WARMUP:-0}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
-SECRET=bench-tg-secret-token
-KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
 [ $# -eq 1 ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-for tool in wrk curl; do
-  command -v $tool >/dev/null || { echo "bench_conversations: $tool is required" >&2; exit 1; }
-done
-rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+require_tools bench_conversations wrk curl
 first_rss=""; first_actors=""; last_rss=""; last_actors=""
 for n in $CHATS; do
   w=$(mktemp -d "$STORE_ROOT/sb-conv.XXXXXX")
-  cat > "$w/c.yaml" <<Y
-server: {listen: "127.0.0.1:0", io_threads: 1}
-storage: {backend: sqlite, path: "$w/store", durability: $DUR, master_key: "$KEY"}
-tenants:
-  - id: acme
-    channels:
-      - {name: tg, type: telegram, secret_token: "$SECRET"}
-Y
+  tg_config sqlite "$w/store" "$DUR" > "$w/c.yaml"
   start_gateway "$1" "$w/c.yaml" "$w/log" || { rm -rf "$w"; continue; }
   pid=$GW_PID port=$GW_PORT
   if [ "$WARMUP" != 0 ]; then
-    SB_TG_SECRET=$SECRET SB_TG_CHATS=$n wrk -t1 -c"$C" -d"${WARMUP}s" \
+    SB_TG_SECRET=$BENCH_SECRET SB_TG_CHATS=$n wrk -t1 -c"$C" -d"${WARMUP}s" \
       -s "$ROOT/loadtest/wrk/telegram.lua" "http://127.0.0.1:$port/webhooks/acme/tg" > /dev/null 2>&1
   fi
   cpu0=$(cpu_us $pid)
-  SB_TG_SECRET=$SECRET SB_TG_CHATS=$n SB_TG_FIRST=50000000 wrk -t1 -c"$C" -d"${D}s" --latency \
+  SB_TG_SECRET=$BENCH_SECRET SB_TG_CHATS=$n SB_TG_FIRST=50000000 wrk -t1 -c"$C" -d"${D}s" --latency \
     -s "$ROOT/loadtest/wrk/telegram.lua" "http://127.0.0.1:$port/webhooks/acme/tg" > "$w/wrk" 2>&1
   cpu1=$(cpu_us $pid)
   sleep 2  # idle: commits, window rows and the outbox's linger done

@@ -18,6 +18,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/loadtest/bench_lib.sh"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 JOBS="${JOBS:-2}"
 DURATION="${DURATION:-15}"
@@ -31,8 +32,8 @@ HIGH_WATER="${HIGH_WATER:-64}"
 SAMPLE_EVERY="${SAMPLE_EVERY:-5}"
 MODE="${1:-bench}"
 
-SECRET="bench-tg-secret-token"
-MASTER_KEY="6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8"
+SECRET="$BENCH_SECRET"
+MASTER_KEY="$BENCH_KEY"
 PUSH_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 LUA="$ROOT/loadtest/wrk/telegram.lua"
 
@@ -46,9 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in cmake wrk curl; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
-done
+require_tools bench cmake wrk curl
 
 echo "== build (Release) in $BUILD_DIR"
 cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -85,28 +84,11 @@ EOF
   fi
 }
 
-# start_gateway <config file> <log file>: sets GW_PID and GW_PORT.
-start_gateway() {
-  "$BIN" --config "$1" >"$2" 2>&1 &
-  GW_PID=$!
-  for _ in $(seq 200); do
-    GW_PORT="$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$2" | head -1)"
-    [[ -n "$GW_PORT" ]] && return 0
-    kill -0 "$GW_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "bench: the gateway did not start:" >&2
-  cat "$2" >&2
-  exit 1
-}
-
 stop_gateway() {
   kill -TERM "$GW_PID" 2>/dev/null || true
   wait "$GW_PID" 2>/dev/null || true
   GW_PID=""
 }
-
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # run_wrk <connections> <seconds> <output file>
 run_wrk() {
@@ -131,7 +113,7 @@ bench() {
   for d in fsync none; do
     mkdir -p "$WORK/$d"
     config "$WORK/$d/store" "$d" >"$WORK/$d/switchboard.yaml"
-    start_gateway "$WORK/$d/switchboard.yaml" "$WORK/$d/gateway.log"
+    start_gateway "$BIN" "$WORK/$d/switchboard.yaml" "$WORK/$d/gateway.log"
     run_wrk "$CONNS" "$DURATION" "$WORK/$d/wrk.txt"
     stop_gateway
     summary "$WORK/$d/wrk.txt" "sqlite durability=$d"
@@ -179,7 +161,7 @@ EOF
     rm -rf "$WORK/push" && mkdir -p "$WORK/push" && cp -r "$WORK/none/store" "$WORK/push/store"
     config "$WORK/push/store" fsync 10000 "http://127.0.0.1:$rx_port/hook" "$n" \
       >"$WORK/push/switchboard.yaml"
-    start_gateway "$WORK/push/switchboard.yaml" "$WORK/push/gateway.log"
+    start_gateway "$BIN" "$WORK/push/switchboard.yaml" "$WORK/push/gateway.log"
     local stats="" prev=-1 cur=0
     for _ in $(seq 600); do  # until the count stops growing (bounded: 5 minutes)
       sleep 0.5
@@ -205,7 +187,7 @@ overload() {
     "wrk -c$OVERLOAD_CONNS for ${OVERLOAD_SECS}s"
   mkdir -p "$WORK/overload"
   config "$WORK/overload/store" fsync "$HIGH_WATER" >"$WORK/overload/switchboard.yaml"
-  start_gateway "$WORK/overload/switchboard.yaml" "$WORK/overload/gateway.log"
+  start_gateway "$BIN" "$WORK/overload/switchboard.yaml" "$WORK/overload/gateway.log"
   sleep 1
   printf '%-8s %10s\n' "t (s)" "VmRSS (KB)"
   printf '%-8s %10s\n' "before" "$(rss_kb "$GW_PID")"

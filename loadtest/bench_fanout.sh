@@ -21,36 +21,26 @@ C=${C:-16}; D=${D:-8}; STREAMS=${STREAMS:-"0 200"}; DUR=${DUR:-fsync}; PRELOAD=$
 PULLERS=${PULLERS:-0}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
 LUA="$ROOT/loadtest/wrk/telegram.lua"
-SECRET=bench-tg-secret-token
-KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
 # A benchmark's own token: its SHA-256 is below.
 TOKEN=sbt_bench_fanout_token
 TOKEN_SHA=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
 [ $# -ge 1 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-for tool in wrk curl; do
-  command -v $tool >/dev/null || { echo "bench_fanout: $tool is required" >&2; exit 1; }
-done
-cfg() { cat <<Y
-server: {listen: "127.0.0.1:0", io_threads: 1}
-storage: {backend: sqlite, path: "$1", durability: $DUR, master_key: "$KEY"}
-limits: {sse_streams_per_token: 1000}
-tenants:
-  - id: acme
-    channels:
-      - {name: tg, type: telegram, secret_token: "$SECRET"}
-    subscribers:
+require_tools bench_fanout wrk curl
+cfg() {
+  tg_config sqlite "$1" "$DUR" "limits: {sse_streams_per_token: 1000}
+" "    subscribers:
       - name: backend
-        token_sha256: "$TOKEN_SHA"
+        token_sha256: \"$TOKEN_SHA\"
         scopes: [stream]
         purposes: [support]
-Y
+"
 }
 run() { # binary streams label
   local w; w=$(mktemp -d "$STORE_ROOT/sb-fanout.XXXXXX"); cfg "$w/store" > "$w/c.yaml"
   start_gateway "$1" "$w/c.yaml" "$w/log" || { rm -rf "$w"; return; }
   local pid=$GW_PID port=$GW_PORT
   if [ "$PRELOAD" != 0 ]; then
-    SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${PRELOAD}s" -s "$LUA" \
+    SB_TG_SECRET=$BENCH_SECRET wrk -t1 -c"$C" -d"${PRELOAD}s" -s "$LUA" \
       "http://127.0.0.1:$port/webhooks/acme/tg" > /dev/null 2>&1
   fi
   local clients=() out
@@ -65,7 +55,7 @@ run() { # binary streams label
     wrk -t1 -c"$PULLERS" -d"${D}s" -H "Authorization: Bearer $TOKEN" \
       "http://127.0.0.1:$port/v1/events?after=0&limit=100" > "$w/pull" 2>&1 & puller=$!
   fi
-  SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
+  SB_TG_SECRET=$BENCH_SECRET wrk -t1 -c"$C" -d"${D}s" --latency -s "$LUA" \
     "http://127.0.0.1:$port/webhooks/acme/tg" > "$w/wrk" 2>&1
   [ -n "$puller" ] && wait "$puller"
   sleep 1

@@ -12,27 +12,16 @@ set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/loadtest/bench_lib.sh"
 C=${C:-1}; D=${D:-4}; STORE_ROOT=${STORE_ROOT:-/var/tmp}
-SECRET=bench-tg-secret-token
-KEY=6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8
 [ $# -ge 1 ] || { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-for tool in wrk strace; do
-  command -v $tool >/dev/null || { echo "bench_syncs: $tool is required" >&2; exit 1; }
-done
+require_tools bench_syncs wrk strace
 for a in "$@"; do
   w=$(mktemp -d "$STORE_ROOT/sb-syncs.XXXXXX")
-  cat > "$w/c.yaml" <<Y
-server: {listen: "127.0.0.1:0", io_threads: 1}
-storage: {backend: sqlite, path: "$w/store", durability: fsync, master_key: "$KEY"}
-tenants:
-  - id: acme
-    channels:
-      - {name: tg, type: telegram, secret_token: "$SECRET"}
-Y
+  tg_config sqlite "$w/store" fsync > "$w/c.yaml"
   start_gateway "${a#*=}" "$w/c.yaml" "$w/log" || { rm -rf "$w"; continue; }
   strace -c -f -e trace=fdatasync,fsync -p "$GW_PID" -o "$w/strace" 2>/dev/null &
   tracer=$!
   sleep 0.5  # attached to every thread before the first request
-  SB_TG_SECRET=$SECRET wrk -t1 -c"$C" -d"${D}s" -s "$ROOT/loadtest/wrk/telegram.lua" \
+  SB_TG_SECRET=$BENCH_SECRET wrk -t1 -c"$C" -d"${D}s" -s "$ROOT/loadtest/wrk/telegram.lua" \
     "http://127.0.0.1:$GW_PORT/webhooks/acme/tg" > "$w/wrk" 2>&1
   kill -INT $tracer; wait $tracer 2>/dev/null
   kill -TERM "$GW_PID"; wait "$GW_PID" 2>/dev/null
