@@ -598,8 +598,6 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
                      q = std::move(r.q)](caf::event_based_actor*) {
           if (auto cached = events_page_cached(*log, q, consents.get(), purposes, upto)) {
             q.reply->answer(std::move(*cached));
-          } else if (!history) {
-            q.reply->answer(events_page(*log, q, consents.get(), purposes, upto));
           } else {
             history_task t;
             t.run = [consents, purposes, upto, q](store::event_log& from) {

@@ -130,8 +130,8 @@ struct tenant_init {
   std::shared_ptr<store::outbox> outbox;
   bool outbox_blocks = false;  ///< the outbox's writes block on disk (its writer runs detached)
   sender_settings senders;     ///< knobs of every sender of the tenant
-  /// The gateway's catch-up reader: pull pages the live tail cannot answer are read there;
-  /// null = read in the one-shot actor that serves the page.
+  /// The gateway's catch-up reader: pull pages the live tail cannot answer are read there (as
+  /// the streams' catch-up reads). Never null in a tenant started by the gateway.
   history_reader_actor history;
 };
 

@@ -59,7 +59,10 @@ std::vector<store::outbox_write> window_writes(const std::string& tenant, bool p
   return writes;
 }
 
-bool window_facts(const store::stored_event& stored, event& out) {
+namespace {
+
+/// `window_facts` with the caller's parser (one per repair, not one per event).
+bool facts_with(simdjson::dom::parser& parser, const store::stored_event& stored, event& out) {
   out.seq = stored.seq;
   out.type = stored.type;
   out.conversation = stored.conversation;
@@ -67,7 +70,6 @@ bool window_facts(const store::stored_event& stored, event& out) {
   out.occurred_at = {};
   out.received_at = {};
   out.content.echo = false;
-  simdjson::dom::parser parser;
   simdjson::dom::object root;
   if (parser.parse(stored.json).get_object().get(root) != simdjson::SUCCESS) {
     return false;
@@ -84,6 +86,13 @@ bool window_facts(const store::stored_event& stored, event& out) {
     out.content.echo = echo;
   }
   return true;
+}
+
+}  // namespace
+
+bool window_facts(const store::stored_event& stored, event& out) {
+  simdjson::dom::parser parser;
+  return facts_with(parser, stored, out);
 }
 
 result<window_repair> repair_windows(store::event_log& log, store::outbox& box,
@@ -110,6 +119,7 @@ result<window_repair> repair_windows(store::event_log& log, store::outbox& box,
   }
   done.from = *head.value();
   std::uint64_t after = done.from;
+  simdjson::dom::parser parser;
   while (after < log_head) {
     auto page = log.read(tenant, after, k_repair_page, {});
     if (!page) {
@@ -122,7 +132,7 @@ result<window_repair> repair_windows(store::event_log& log, store::outbox& box,
     events.reserve(page.value().events.size());
     for (const auto& stored : page.value().events) {
       event e;
-      if (window_facts(stored, e)) {
+      if (facts_with(parser, stored, e)) {
         events.push_back(std::move(e));
       }
     }

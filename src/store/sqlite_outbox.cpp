@@ -798,9 +798,9 @@ class sqlite_outbox final : public outbox {
     if (unsynced == unsynced_) {
       return {};
     }
-    // Executed anew each time: SQLite applies a `synchronous` pragma when it prepares it.
-    if (auto st = exec(writer_.db, unsynced ? "PRAGMA synchronous = NORMAL"
-                                            : sqlite::synchronous_pragma(durability_));
+    // NORMAL: in WAL mode a commit writes the WAL without syncing it (checkpoints still sync).
+    if (auto st = exec(writer_.db, sqlite::synchronous_pragma(
+                                       unsynced ? config::durability::os : durability_));
         !st) {
       return st;
     }

@@ -189,22 +189,23 @@ inline result<std::string> scalar_text(sqlite3* db, const char* sql) {
   return q.col_text(0);
 }
 
-/// Sets the pragmas of a writing connection (in WAL mode already): `synchronous` as `durability`
-/// asks (`fsync` = FULL, the WAL is fsynced at each commit; `os` = NORMAL; `none` = OFF); the
-/// WAL truncated to 64 MiB after a checkpoint, so one burst does not keep a large file forever;
-/// and deleted content overwritten with zeros, also on free-list pages, so that erased and expired
-/// rows do not linger in the database file.
-/// The `synchronous` pragma `durability` asks for: `fsync` = FULL, `os` = NORMAL, `none` = OFF.
+/// The `synchronous` pragma `durability` asks for: `fsync` = FULL (the WAL is fsynced at each
+/// commit), `os` = NORMAL, `none` = OFF. SQLite applies it when the statement is prepared: run it
+/// with `exec`, not as a kept statement.
 inline const char* synchronous_pragma(config::durability durability) {
   return durability == config::durability::fsync ? "PRAGMA synchronous = FULL"
          : durability == config::durability::os  ? "PRAGMA synchronous = NORMAL"
                                                  : "PRAGMA synchronous = OFF";
 }
 
+/// Sets the pragmas of a writing connection (in WAL mode already): `synchronous` as `durability`
+/// asks (`synchronous_pragma`); the WAL truncated to 64 MiB after a checkpoint, so one burst does
+/// not keep a large file forever; and deleted content overwritten with zeros, also on free-list
+/// pages, so that erased and expired rows do not linger in the database file.
 inline status set_writer_pragmas(sqlite3* db, config::durability durability,
                                  std::string_view prefix = "sqlite") {
-  for (const char* pragma :
-       {synchronous_pragma(durability), "PRAGMA journal_size_limit = 67108864", "PRAGMA secure_delete = ON"}) {
+  for (const char* pragma : {synchronous_pragma(durability),
+                             "PRAGMA journal_size_limit = 67108864", "PRAGMA secure_delete = ON"}) {
     if (auto st = exec(db, pragma, prefix); !st) {
       return st;
     }

@@ -109,6 +109,11 @@ std::uint64_t database::head(const std::string& tenant) {
   return it == heads.end() ? 0 : it->second;
 }
 
+std::unordered_map<std::string, std::uint64_t> database::heads_now() {
+  std::lock_guard lock(heads_mutex);
+  return heads;
+}
+
 void database::publish_heads(const std::unordered_map<std::string, std::uint64_t>& batch_heads) {
   std::lock_guard lock(heads_mutex);
   for (const auto& [tenant, seq] : batch_heads) {
@@ -251,19 +256,14 @@ void database::maybe_start_merge(std::size_t lag) {
   }
   round.active = true;
   round.next_slice = 0;
-  std::lock_guard lock(heads_mutex);
-  round.upto = heads;
+  round.upto = heads_now();
 }
 
 status database::flush_dedupe() {
   if (claims.empty()) {
     return {};
   }
-  std::unordered_map<std::string, std::uint64_t> upto;
-  {
-    std::lock_guard lock(heads_mutex);
-    upto = heads;
-  }
+  const auto upto = heads_now();
   auto st = in_transaction("merge dedupe keys", [&]() -> status {
     if (auto s = insert_claims(claims.all()); !s) {
       return s;

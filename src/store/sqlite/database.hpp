@@ -109,6 +109,9 @@ struct database {
   /// The tenant's highest committed seq (0 when none).
   std::uint64_t head(const std::string& tenant);
 
+  /// Every tenant's highest committed seq, as of now.
+  std::unordered_map<std::string, std::uint64_t> heads_now();
+
   /// After a commit: the seqs the batch issued become the tenants' heads.
   void publish_heads(const std::unordered_map<std::string, std::uint64_t>& batch_heads);
 
