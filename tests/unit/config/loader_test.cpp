@@ -137,6 +137,19 @@ TEST_CASE("an unknown key is an error that suggests the close one", "[config]") 
   CHECK(problems(with_tenant("    privacy: {retention: 3}\n")) ==
         strings{"test.yaml:5: tenants[0].privacy.retention: unknown key; did you mean "
                 "'retention_days'?"});
+  // Among close keys the closest wins, however far the others are in length; a key far from
+  // every known one, long or short, gets the list.
+  CHECK(problems(with_storage("server:\n  max_threds: 2\ntenants: [{id: acme}]\n")) ==
+        strings{"test.yaml:4: server.max_threds: unknown key; known keys: listen, io_threads, "
+                "max_body_bytes, max_header_bytes, header_timeout_ms, body_timeout_ms, "
+                "idle_timeout_ms, write_timeout_ms, shutdown_grace_ms, max_connections, "
+                "mailbox_high_water, public_url, trusted_proxies, metrics, tls, scheduler"});
+  CHECK(problems(with_storage("limits:\n  privacy_worker: 2\ntenants: [{id: acme}]\n")) ==
+        strings{"test.yaml:4: limits.privacy_worker: unknown key; did you mean 'privacy_workers'?"});
+  const std::string garbage(300, 'q');
+  CHECK(problems(with_storage("server:\n  " + garbage + ": 2\ntenants: [{id: acme}]\n"))
+            .at(0)
+            .find("; known keys: listen,") != std::string::npos);
 }
 
 TEST_CASE("a key given twice in one mapping is an error", "[config]") {
