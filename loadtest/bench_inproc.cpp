@@ -17,6 +17,7 @@
 //   --backend sqlite|memory [sqlite] --durability fsync|os|none [fsync]
 //   --dir DIR [/var/tmp] (where a fresh store is made and removed; a real disk, not tmpfs)
 //   --seconds S [5] --warmup S [1] --batch N [1] (store) --inflight N [1] (pipeline)
+//   SB_BENCH_KEEP=1 in the environment keeps the store's directory (and prints its path)
 //
 // Figures: events/s, latency p50/p90/p99 (one append call, or submit-to-answer), and for the
 // SQLite store the bytes the process wrote (`wchar` of /proc/self/io: WAL frames, checkpoints
@@ -230,6 +231,16 @@ struct latencies {
   }
 };
 
+/// Removes the store made in `dir`, unless SB_BENCH_KEEP is set: then the path is printed, for
+/// a look at what the bytes were spent on (`sqlite3 DIR/events.db` and its dbstat table).
+void remove_unless_kept(const std::string& dir) {
+  if (std::getenv("SB_BENCH_KEEP") != nullptr) {
+    std::printf("kept %s\n", dir.c_str());
+    return;
+  }
+  fs::remove_all(dir);
+}
+
 std::string fresh_dir(const options& o) {
   std::string t = o.dir + "/sb-bench-XXXXXX";
   if (mkdtemp(t.data()) == nullptr) {
@@ -326,7 +337,7 @@ int run_store(const options& o) {
       double(io1.write_bytes - io0.write_bytes) / double(events),
       (double(bytes1) - double(bytes0)) / double(events));
   stores = {};
-  fs::remove_all(dir);
+  remove_unless_kept(dir);
   return 0;
 }
 
@@ -410,7 +421,7 @@ int run_pipeline(const options& o) {
       n == 0 ? 0.0 : double(io1.wchar - io0.wchar) / double(n));
   gw->shutdown();
   gw.reset();
-  fs::remove_all(dir);
+  remove_unless_kept(dir);
   return 0;
 }
 

@@ -16,7 +16,7 @@ namespace sb::store::sqlite {
 
 namespace {
 
-constexpr int k_schema_version = 6;
+constexpr int k_schema_version = 7;
 
 // Rows the v1 -> v3 migration loads into memory at a time.
 constexpr std::int64_t k_migration_batch = 1000;
@@ -313,6 +313,41 @@ ALTER TABLE tenant_heads ADD COLUMN deduped INTEGER NOT NULL DEFAULT 0;
 UPDATE tenant_heads SET deduped = seq;
 )sql";
 
+// Version 7 (from 6): the subject index in segments of 16,384 seqs. In version 6 its key was
+// (subject key row, seq): a catch-up of k_index_lag events (store/sqlite/event_log.cpp) inserted
+// into as many places as it had subjects, all over the index, so past a million events it wrote
+// most of the index's pages every time: 31 of the 100 WAL frames per 64-event commit at 1.2
+// million events, and growing with the store (docs/performance.md, "Bytes per event"). Keyed by
+// (seq >> 14, key row, seq), a catch-up writes only into the newest segment, whose pages are few
+// and stay few. A subject's events are found with one seek per segment (statements.cpp), which
+// an export or an erasure can afford: 6,000 seeks at 100 million events.
+constexpr const char* k_schema_v7 = R"sql(
+CREATE TABLE subject_events_v7 (
+  segment INTEGER NOT NULL,
+  subject_key INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (segment, subject_key, seq)
+) WITHOUT ROWID;
+INSERT INTO subject_events_v7 (segment, subject_key, seq)
+  SELECT seq >> 14, subject_key, seq FROM subject_events ORDER BY seq >> 14, subject_key, seq;
+DROP TRIGGER events_unindex;
+DROP TABLE subject_events;
+ALTER TABLE subject_events_v7 RENAME TO subject_events;
+CREATE TRIGGER events_unindex AFTER DELETE ON events WHEN old.subject_key IS NOT NULL BEGIN
+  DELETE FROM subject_events
+    WHERE segment = old.seq >> 14 AND subject_key = old.subject_key AND seq = old.seq;
+END;
+)sql";
+
+// The v3 index step, for the v7 layout: a version 1 store's index is built after its rows are
+// sealed, when the schema is already current.
+constexpr const char* k_schema_v7_index = R"sql(
+INSERT OR IGNORE INTO subject_events (segment, subject_key, seq)
+  SELECT seq >> 14, subject_key, seq FROM events WHERE subject_key IS NOT NULL
+  ORDER BY seq >> 14, subject_key, seq;
+UPDATE tenant_heads SET indexed = seq;
+)sql";
+
 /// sb_dedupe_digest(tenant, channel, key): `key_ring::dedupe_digest` for SQL (the v1 -> v2
 /// migration rewrites the dedupe keys in SQL).
 void sql_dedupe_digest(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
@@ -537,6 +572,12 @@ status migrate_schema(database& db, bool& migrated) {
     }
     v = 6;
   }
+  if (v == 6) {
+    if (auto st = exec(writer, k_schema_v7); !st) {
+      return st;
+    }
+    v = 7;
+  }
   if (auto st = prepare_writer(writer, db.w); !st) {
     return st;
   }
@@ -544,7 +585,7 @@ status migrate_schema(database& db, bool& migrated) {
     if (auto st = seal_v1_rows(db); !st) {
       return st;
     }
-    for (const char* sql : {k_schema_v2_subjects, k_schema_v3_index}) {
+    for (const char* sql : {k_schema_v2_subjects, k_schema_v7_index}) {
       if (auto st = exec(writer, sql); !st) {
         return st;
       }
@@ -561,7 +602,7 @@ status migrate_schema(database& db, bool& migrated) {
   if (!fresh) {
     // v1 -> 2: encryption at rest; 2 -> 3: append-friendly indexes; 3 -> 4: privacy requests
     // carried out; 4 -> 5: quarantine quota and headers, subscribers disabled by a 410; 5 -> 6:
-    // dedupe keys merged in bulk.
+    // dedupe keys merged in bulk; 6 -> 7: the subject index in segments.
     log::info("store", db.path, ": migrated from schema version ", opened_as, " to ",
               k_schema_version);
   }

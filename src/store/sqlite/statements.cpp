@@ -1,6 +1,7 @@
 // The SQL of every statement the SQLite log prepares once and runs many times: the writer's
 // (prepared in the migration's transaction, once the schema is current) and each reader's. The
 // tables they read and write are in store/sqlite/schema.cpp.
+#include <string>
 #include <utility>
 
 #include "store/sqlite/database.hpp"
@@ -8,8 +9,24 @@
 
 namespace sb::store::sqlite {
 
+namespace {
+
+// `seg (s)`: the segments of tenant ?1's subject index (schema v7, schema.cpp: an entry of seq
+// q is in segment q >> 14), from its oldest event's to its last indexed one's. A subject's entries
+// are found with one primary-key seek per segment: `x.segment = seg.s AND x.subject_key = <row>`.
+const std::string k_segments =
+    "WITH RECURSIVE seg (s) AS (SELECT COALESCE((SELECT MIN(seq) FROM events "
+    "WHERE tenant = ?1), 0) >> 14 UNION ALL SELECT s + 1 FROM seg "
+    "WHERE s < (SELECT indexed FROM tenant_heads WHERE tenant = ?1) >> 14) ";
+
+// The indexed seqs of key row ?2, with k_segments.
+const std::string k_subject_seqs =
+    "(SELECT x.seq FROM seg, subject_events x WHERE x.segment = seg.s AND x.subject_key = ?2)";
+
+}  // namespace
+
 status prepare_writer(sqlite3* db, writer_statements& w) {
-  const std::pair<stmt*, const char*> statements[] = {
+  const std::pair<stmt*, std::string> statements[] = {
       {&w.begin, "BEGIN IMMEDIATE"},
       {&w.commit, "COMMIT"},
       {&w.rollback, "ROLLBACK"},
@@ -77,22 +94,20 @@ status prepare_writer(sqlite3* db, writer_statements& w) {
       // ?2 = the subject's key row from here on, its index brought up to date. Dead letters
       // added before their event's subject was known (none are expected).
       {&w.erase_dead_letters_by_event,
-       "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN (SELECT seq FROM subject_events "
-       "WHERE subject_key = ?2)"},
+       k_segments + "DELETE FROM dead_letters WHERE tenant = ?1 AND seq IN " + k_subject_seqs},
       // The dedupe keys the subject's events leave behind as tombstones.
       {&w.count_tombstones,
-       "SELECT COUNT(*) FROM subject_events s JOIN events e ON e.tenant = ?1 AND e.seq = s.seq "
-       "WHERE s.subject_key = ?2 AND e.dedupe_key IS NOT NULL"},
+       k_segments + "SELECT COUNT(*) FROM events e WHERE e.tenant = ?1 AND e.seq IN " +
+           k_subject_seqs + " AND e.dedupe_key IS NOT NULL"},
       // The trigger events_unindex takes the subject_events rows along.
-      {&w.erase_events,
-       "DELETE FROM events WHERE tenant = ?1 AND seq IN (SELECT seq FROM subject_events "
-       "WHERE subject_key = ?2)"},
+      {&w.erase_events, k_segments + "DELETE FROM events WHERE tenant = ?1 AND seq IN " +
+                            k_subject_seqs},
       {&w.erase_key, "DELETE FROM subject_keys WHERE tenant = ?1 AND id = ?2 AND subject <> ''"},
       {&w.indexed_seq, "SELECT indexed FROM tenant_heads WHERE tenant = ?1"},
       {&w.index_events,
-       "INSERT OR IGNORE INTO subject_events (subject_key, seq) SELECT subject_key, seq "
-       "FROM events WHERE tenant = ?1 AND seq > ?2 AND seq <= ?3 AND subject_key IS NOT NULL "
-       "ORDER BY subject_key, seq"},
+       "INSERT OR IGNORE INTO subject_events (segment, subject_key, seq) "
+       "SELECT seq >> 14, subject_key, seq FROM events WHERE tenant = ?1 AND seq > ?2 "
+       "AND seq <= ?3 AND subject_key IS NOT NULL ORDER BY seq >> 14, subject_key, seq"},
       {&w.set_indexed_seq, "UPDATE tenant_heads SET indexed = ?2 WHERE tenant = ?1"},
       {&w.erase_consent, "DELETE FROM consent WHERE tenant = ?1 AND subject = ?2"},
       {&w.channel_subjects,
@@ -127,7 +142,7 @@ status prepare_writer(sqlite3* db, writer_statements& w) {
        "AND received_at_ms < ?2 LIMIT ?3)"},
   };
   for (const auto& [s, sql] : statements) {
-    if (auto st = prepare(db, sql, *s); !st) {
+    if (auto st = prepare(db, sql.c_str(), *s); !st) {
       return st;
     }
   }
@@ -136,7 +151,7 @@ status prepare_writer(sqlite3* db, writer_statements& w) {
 
 status prepare_reader(reader& r) {
   auto* db = r.conn.db;
-  const std::pair<stmt*, const char*> statements[] = {
+  const std::pair<stmt*, std::string> statements[] = {
       {&r.read_events,
        "SELECT seq, type, subject, json FROM events WHERE tenant = ?1 AND "
        "seq > ?2 ORDER BY seq LIMIT ?3"},
@@ -162,9 +177,10 @@ status prepare_reader(reader& r) {
       {&r.find_key, "SELECT id, wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
       // The index, and the recent events not in it yet (at most k_index_lag).
       {&r.subject_events,
-       "WITH k (id) AS (SELECT id FROM subject_keys WHERE tenant = ?1 AND subject = ?2) "
+       k_segments + ", k (id) AS (SELECT id FROM subject_keys WHERE tenant = ?1 AND subject = ?2) "
        "SELECT seq, type, json FROM events WHERE tenant = ?1 AND seq IN "
-       "(SELECT s.seq FROM subject_events s, k WHERE s.subject_key = k.id) "
+       "(SELECT x.seq FROM seg, k, subject_events x WHERE x.segment = seg.s "
+       "AND x.subject_key = k.id) "
        "UNION ALL SELECT seq, type, json FROM events, k WHERE tenant = ?1 AND seq > "
        "COALESCE((SELECT indexed FROM tenant_heads WHERE tenant = ?1), 0) "
        "AND subject_key = k.id ORDER BY 1 LIMIT ?3"},
@@ -181,7 +197,7 @@ status prepare_reader(reader& r) {
        "SELECT tenant, channel, kind, code, done_at_ms FROM privacy_requests WHERE digest = ?1"},
   };
   for (const auto& [s, sql] : statements) {
-    if (auto st = prepare(db, sql, *s); !st) {
+    if (auto st = prepare(db, sql.c_str(), *s); !st) {
       return st;
     }
   }
