@@ -1,6 +1,7 @@
 #include "store/sqlite/database.hpp"
 
 #include <filesystem>
+#include <map>
 #include <utility>
 
 #include "core/log.hpp"
@@ -88,6 +89,9 @@ status database::open(const std::string& dir, config::durability durability,
   if (auto st = load_heads(); !st) {
     return st;
   }
+  if (auto st = load_dedupe_generations(); !st) {
+    return st;
+  }
   if (auto st = load_dedupe_claims(); !st) {
     return st;
   }
@@ -173,14 +177,17 @@ result<std::uint64_t> database::find_claim(const digest_key& key, std::string_vi
   if (const claim* c = claims.find(key)) {
     return c->seq;
   }
-  query q(w.find_dedupe);
-  q.blob(1, digest);
-  int rc = q.step();
-  if (rc == SQLITE_ROW) {
-    return q.col_uint64(0);
-  }
-  if (rc != SQLITE_DONE) {
-    return sql_error(writer.db, rc, "find dedupe key");
+  generations.candidates(key, candidate_gens);
+  for (const auto gen : candidate_gens) {
+    query q(w.find_dedupe);
+    q.int64(1, gen).blob(2, digest);
+    int rc = q.step();
+    if (rc == SQLITE_ROW) {
+      return q.col_uint64(0);
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "find dedupe key");
+    }
   }
   return std::uint64_t{0};
 }
@@ -188,15 +195,23 @@ result<std::uint64_t> database::find_claim(const digest_key& key, std::string_vi
 status database::insert_claims(const std::vector<claimed_key>& keys) {
   // Dated by the merge, not the claim: a key lives a little longer, never shorter.
   const std::int64_t now_ms = now().unix_ms;
+  const std::int64_t gen = generations.newest();
   for (const auto& k : keys) {
     query q(w.insert_dedupe);
     q.blob(1, k.key.view())
         .text(2, claims.tenant_of(k.c.source))
         .text(3, claims.channel_of(k.c.source))
         .uint64(4, k.c.seq)
-        .int64(5, now_ms);
+        .int64(5, now_ms)
+        .int64(6, gen);
     if (int rc = q.step(); rc != SQLITE_DONE) {
       return sql_error(writer.db, rc, "merge dedupe keys");
+    }
+    // Into the filter before the commit: a rollback leaves a key the filter names and the table
+    // does not hold (one wasted seek), never the reverse. Not there: a merge interrupted by a
+    // crash wrote it, and the open put it in the filter.
+    if (sqlite3_changes(writer.db) > 0) {
+      generations.add(gen, k.key, true);
     }
   }
   return {};
@@ -254,6 +269,7 @@ void database::maybe_start_merge(std::size_t lag) {
   if (round.active || claims.size() <= lag) {
     return;
   }
+  generations.start_merge();
   round.active = true;
   round.next_slice = 0;
   round.upto = heads_now();
@@ -264,6 +280,9 @@ status database::flush_dedupe() {
     return {};
   }
   const auto upto = heads_now();
+  if (!round.active) {
+    generations.start_merge();  // a round in progress finishes in its generation
+  }
   auto st = in_transaction("merge dedupe keys", [&]() -> status {
     if (auto s = insert_claims(claims.all()); !s) {
       return s;
@@ -315,6 +334,41 @@ status database::load_heads() {
   return {};
 }
 
+status database::load_dedupe_generations() {
+  std::map<std::int64_t, std::size_t> counts;
+  {
+    stmt count;
+    if (auto st = prepare(writer.db, "SELECT gen, COUNT(*) FROM dedupe GROUP BY gen", count); !st) {
+      return st;
+    }
+    query q(count);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      counts[q.col_int64(0)] = static_cast<std::size_t>(q.col_int64(1));
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(writer.db, rc, "count dedupe keys");
+    }
+  }
+  generations.open(counts);
+  stmt scan;
+  if (auto st = prepare(writer.db, "SELECT gen, key FROM dedupe", scan); !st) {
+    return st;
+  }
+  query q(scan);
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    digest_key key;
+    if (digest_key::of(q.col_view(1), key)) {
+      generations.add(q.col_int64(0), key, false);
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    return sql_error(writer.db, rc, "load dedupe keys");
+  }
+  return {};
+}
+
 status database::load_dedupe_claims() {
   stmt tail;
   if (auto st = prepare(writer.db,
@@ -348,9 +402,11 @@ status database::load_dedupe_claims() {
 
 }  // namespace sqlite
 
-result<stores> make_sqlite_stores(const std::string& dir, config::durability durability,
-                                  const std::string& master_key) {
-  auto db = std::make_shared<sqlite::database>();
+namespace sqlite {
+
+result<stores> make_stores(const std::string& dir, config::durability durability,
+                           const std::string& master_key, const tuning& t) {
+  auto db = std::make_shared<database>(t);
   if (auto st = db->open(dir, durability, master_key); !st) {
     return st.err();
   }
@@ -359,6 +415,13 @@ result<stores> make_sqlite_stores(const std::string& dir, config::durability dur
   out.delivery = sqlite::make_delivery_store(db);
   out.privacy = sqlite::make_privacy_store(std::move(db));
   return out;
+}
+
+}  // namespace sqlite
+
+result<stores> make_sqlite_stores(const std::string& dir, config::durability durability,
+                                  const std::string& master_key) {
+  return sqlite::make_stores(dir, durability, master_key, sqlite::tuning{});
 }
 
 }  // namespace sb::store

@@ -7,9 +7,10 @@
 // The parts, one job each:
 //   database.{hpp,cpp}    opening, the writer's transactions, tenant heads, the subject index,
 //                         the WAL purge; `make_sqlite_stores`
-//   schema.cpp            the schema (versions 1..6) and the migration chain
+//   schema.cpp            the schema (versions 1..8) and the migration chain
 //   statements.cpp        the SQL of every prepared statement
 //   dedupe_claims.hpp     dedupe keys claimed and not yet merged into `dedupe` (schema v6)
+//   dedupe_generations.hpp the generations of `dedupe` and their filters (schema v8)
 //   checkpointer.{hpp,cpp} the WAL's checkpoints, on a thread of their own
 //   codec.hpp             what is sealed and its associated data
 //   key_ring.{hpp,cpp}    derived keys, data keys (wrapped, cached), opening sealed values
@@ -31,6 +32,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "config/config.hpp"
 #include "core/error.hpp"
@@ -38,8 +40,10 @@
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
+#include "store/stores.hpp"
 #include "store/sqlite/checkpointer.hpp"
 #include "store/sqlite/dedupe_claims.hpp"
+#include "store/sqlite/dedupe_generations.hpp"
 #include "store/sqlite/key_ring.hpp"
 #include "store/sqlite/reader_pool.hpp"
 #include "store/sqlite_util.hpp"
@@ -101,7 +105,17 @@ status prepare_writer(sqlite3* db, writer_statements& w);
 /// connection with its statements (used with `write_mutex` held), the key ring, the tenants'
 /// committed heads and the readers. Owned jointly by the event log, delivery and privacy stores
 /// over it (`make_sqlite_stores`); closed when the last of them goes.
+/// What a store's tests may set that the config does not: sizes that the default makes too
+/// large for a test to cross.
+struct tuning {
+  /// Keys per generation of `dedupe` (dedupe_generations.hpp): a merge round writes into at most
+  /// this many keys' pages; a lookup seeks each generation whose filter may hold the key.
+  std::size_t dedupe_generation_keys = std::size_t{1} << 18;
+};
+
 struct database {
+  explicit database(const tuning& t = {}) : generations(t.dedupe_generation_keys) {}
+
   /// Opens (or creates, with `dir`) the database, migrates it to the current schema and loads
   /// the tenants' heads (store/sqlite_log.hpp documents the errors).
   status open(const std::string& dir, config::durability durability, const std::string& master_key);
@@ -202,12 +216,17 @@ struct database {
     std::unordered_map<std::string, std::uint64_t> upto;  ///< the heads when it started
   } round;
   std::unordered_map<std::string, std::uint64_t> deduped;
+  // Guarded by write_mutex (schema v8): the generations of `dedupe` and their filters.
+  dedupe_generations generations;
+  std::vector<std::int64_t> candidate_gens;  // find_claim's, kept for its capacity
 
   reader_pool readers;
 
  private:
   /// Each tenant's last issued seq, into `heads`.
   status load_heads();
+  /// The generations of `dedupe` with a filter of their keys, into `generations`.
+  status load_dedupe_generations();
   /// The claims of the events after each tenant's `deduped` watermark, into `claims`.
   status load_dedupe_claims();
 };
@@ -221,6 +240,10 @@ inline std::int64_t clamp_limit(std::size_t limit) {
 /// schema.cpp), prepares the writer's statements and checks the master key. `migrated`: rows
 /// were rewritten (a v1 store's plaintext sealed), so the WAL should be purged.
 status migrate(database& db, bool& migrated);
+
+/// `make_sqlite_stores` (store/sqlite_log.hpp) with `t` instead of the default tuning.
+result<stores> make_stores(const std::string& dir, config::durability durability,
+                           const std::string& master_key, const tuning& t);
 
 // The store interfaces over one database; each shares its ownership.
 std::shared_ptr<event_log> make_event_log(std::shared_ptr<database> db);

@@ -16,7 +16,7 @@ namespace sb::store::sqlite {
 
 namespace {
 
-constexpr int k_schema_version = 7;
+constexpr int k_schema_version = 8;
 
 // Rows the v1 -> v3 migration loads into memory at a time.
 constexpr std::int64_t k_migration_batch = 1000;
@@ -339,6 +339,27 @@ CREATE TRIGGER events_unindex AFTER DELETE ON events WHEN old.subject_key IS NOT
 END;
 )sql";
 
+// Version 8 (from 7): `dedupe` in generations (store/sqlite/dedupe_generations.hpp). In version
+// 7 a merge round wrote into the whole table, so its cost per key grew with the table. Keyed by
+// (gen, key), a round writes into the newest generation only. Every key of an older store is in
+// generation 0. The created-at index is made again (the table is new).
+constexpr const char* k_schema_v8 = R"sql(
+CREATE TABLE dedupe_v8 (
+  gen INTEGER NOT NULL,
+  key BLOB NOT NULL,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (gen, key)
+) WITHOUT ROWID;
+INSERT INTO dedupe_v8 (gen, key, tenant, channel, seq, created_at_ms)
+  SELECT 0, key, tenant, channel, seq, created_at_ms FROM dedupe ORDER BY key;
+DROP TABLE dedupe;
+ALTER TABLE dedupe_v8 RENAME TO dedupe;
+CREATE INDEX dedupe_created_at ON dedupe (tenant, channel, created_at_ms);
+)sql";
+
 // The v3 index step, for the v7 layout: a version 1 store's index is built after its rows are
 // sealed, when the schema is already current.
 constexpr const char* k_schema_v7_index = R"sql(
@@ -578,6 +599,12 @@ status migrate_schema(database& db, bool& migrated) {
     }
     v = 7;
   }
+  if (v == 7) {
+    if (auto st = exec(writer, k_schema_v8); !st) {
+      return st;
+    }
+    v = 8;
+  }
   if (auto st = prepare_writer(writer, db.w); !st) {
     return st;
   }
@@ -602,7 +629,8 @@ status migrate_schema(database& db, bool& migrated) {
   if (!fresh) {
     // v1 -> 2: encryption at rest; 2 -> 3: append-friendly indexes; 3 -> 4: privacy requests
     // carried out; 4 -> 5: quarantine quota and headers, subscribers disabled by a 410; 5 -> 6:
-    // dedupe keys merged in bulk; 6 -> 7: the subject index in segments.
+    // dedupe keys merged in bulk; 6 -> 7: the subject index in segments; 7 -> 8: dedupe keys
+    // in generations.
     log::info("store", db.path, ": migrated from schema version ", opened_as, " to ",
               k_schema_version);
   }

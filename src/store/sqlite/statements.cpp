@@ -30,10 +30,10 @@ status prepare_writer(sqlite3* db, writer_statements& w) {
       {&w.begin, "BEGIN IMMEDIATE"},
       {&w.commit, "COMMIT"},
       {&w.rollback, "ROLLBACK"},
-      {&w.find_dedupe, "SELECT seq FROM dedupe WHERE key = ?1"},
+      {&w.find_dedupe, "SELECT seq FROM dedupe WHERE gen = ?1 AND key = ?2"},
       {&w.insert_dedupe,
-       "INSERT OR IGNORE INTO dedupe (key, tenant, channel, seq, created_at_ms) "
-       "VALUES (?1, ?2, ?3, ?4, ?5)"},
+       "INSERT OR IGNORE INTO dedupe (key, tenant, channel, seq, created_at_ms, gen) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&w.set_deduped, "UPDATE tenant_heads SET deduped = ?2 WHERE tenant = ?1"},
       {&w.insert_event,
        "INSERT INTO events (tenant, seq, channel, dedupe_key, type, conversation, event_id, "
@@ -132,7 +132,7 @@ status prepare_writer(sqlite3* db, writer_statements& w) {
       {&w.next_dedupe_channel,
        "SELECT channel FROM dedupe WHERE tenant = ?1 AND channel > ?2 ORDER BY channel LIMIT 1"},
       {&w.expire_dedupe,
-       "DELETE FROM dedupe WHERE key IN (SELECT key FROM dedupe WHERE tenant = ?1 "
+       "DELETE FROM dedupe WHERE (gen, key) IN (SELECT gen, key FROM dedupe WHERE tenant = ?1 "
        "AND channel = ?4 AND created_at_ms < ?2 LIMIT ?3)"},
       {&w.expire_dead_letters,
        "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE tenant = ?1 "

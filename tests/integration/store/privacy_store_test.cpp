@@ -799,7 +799,7 @@ TEST_CASE("a version 1 store is migrated: rows sealed per subject, subjects fill
     CHECK(next[0][0].seq == 4);
   }
   raw_db raw(dir.path);
-  CHECK(raw.scalar("PRAGMA user_version") == "7");  // and on to the current version
+  CHECK(raw.scalar("PRAGMA user_version") == test::store_support::k_schema_version);  // and on to the current version
   // Bound to the key it was migrated with.
   auto wrong = store::make_sqlite_stores(dir.path, config::durability::none, std::string(32, 'x'));
   REQUIRE_FALSE(wrong.ok());

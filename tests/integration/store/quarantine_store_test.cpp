@@ -341,7 +341,7 @@ TEST_CASE(
     CHECK(d->disabled("acme", "hook")->has_value());
   }
   raw_db raw(dir.path);
-  CHECK(raw.scalar("PRAGMA user_version") == "7");
+  CHECK(raw.scalar("PRAGMA user_version") == test::store_support::k_schema_version);
   CHECK(raw.scalar("SELECT COUNT(*) FROM subscriber_disabled") == "1");
   CHECK(raw.scalar("SELECT SUM(charged) FROM quarantine WHERE channel = 'tg'") ==
         raw.scalar("SELECT bytes FROM quarantine_usage WHERE channel = 'tg'"));

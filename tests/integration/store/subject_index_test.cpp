@@ -15,6 +15,7 @@
 #include "integration/store/store_test_support.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
+#include "store/sqlite/database.hpp"
 #include "store/sqlite_log.hpp"
 
 using namespace sb;
@@ -267,21 +268,36 @@ TEST_CASE("the subject index is kept in segments of seqs, and a subject is found
   CHECK(raw.number("SELECT MIN(segment) FROM subject_events") == 1);
 }
 
-TEST_CASE("a version 6 store is migrated to version 7: its subject index moved into segments",
+TEST_CASE("a version 6 store is migrated: its subject index moved into segments, its dedupe keys "
+          "into generation 0",
           "[privacy]") {
   temp_dir dir;
   std::map<std::string, std::vector<std::uint64_t>> by_subject;
   std::int64_t entries = 0;
+  std::int64_t keys = 0;
   {
     auto stores = open_sqlite(dir.path);
     by_subject = append_many(*stores.log, 24000);
   }
   {
-    // Back to version 6's index and trigger, verbatim, with the same entries.
+    // Back to version 6's index, trigger and dedupe table, verbatim, with the same rows.
     raw_db raw(dir.path);
     entries = raw.number("SELECT COUNT(*) FROM subject_events");
     REQUIRE(entries > 16384);
+    keys = raw.number("SELECT COUNT(*) FROM dedupe");
+    REQUIRE(keys > 1000);  // the first merge round's slices so far (and claims pending)
     raw.exec(R"sql(
+CREATE TABLE dedupe_v6 (
+  key BLOB PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO dedupe_v6 SELECT key, tenant, channel, seq, created_at_ms FROM dedupe;
+DROP TABLE dedupe;
+ALTER TABLE dedupe_v6 RENAME TO dedupe;
+CREATE INDEX dedupe_created_at ON dedupe (tenant, channel, created_at_ms);
 CREATE TABLE subject_events_v6 (
   subject_key INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -301,9 +317,16 @@ PRAGMA user_version = 6;
   auto p = privacy(stores);
   {
     raw_db raw(dir.path);
-    CHECK(raw.scalar("PRAGMA user_version") == "7");
+    CHECK(raw.scalar("PRAGMA user_version") == test::store_support::k_schema_version);
     CHECK(raw.number("SELECT COUNT(*) FROM subject_events") == entries);
     CHECK(raw.number("SELECT COUNT(*) FROM subject_events WHERE segment <> seq >> 14") == 0);
+    CHECK(raw.number("SELECT COUNT(*) FROM dedupe WHERE gen = 0") == keys);
+  }
+  // Every key of the old table is still a duplicate.
+  for (int i : {0, 1, 9999, 23999}) {
+    auto again = append(*stores.log, {{"acme", {make_event("acme", i % 2 == 0 ? "wa" : "tg",
+                                                           "k" + std::to_string(i), "sub_x")}}});
+    CHECK(again[0][0].duplicate);
   }
   CHECK(seqs(export_of(*p, "acme", "sub_b", 100000)) == by_subject["sub_b"]);
   auto out = erase(*p, "acme", "sub_b");
@@ -442,7 +465,7 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
     CHECK_FALSE(later[0][0].duplicate);
   }
   raw_db raw(dir.path);
-  CHECK(raw.scalar("PRAGMA user_version") == "7");  // and on to the current version
+  CHECK(raw.scalar("PRAGMA user_version") == test::store_support::k_schema_version);  // and on to the current version
   CHECK(raw.number("SELECT COUNT(*) FROM events WHERE subject <> '' AND subject_key IS NULL") == 0);
   CHECK(stale_index_entries(raw) == 0);
   auto stores = open_sqlite(dir.path);
@@ -512,4 +535,63 @@ TEST_CASE("dedupe keys hold while pending, after a merge, across a reopen and af
                             "k" + std::to_string(last_b - 1), "sub_b", 1)}}});
   CHECK(replay[0][0].duplicate);
   CHECK(replay[0][0].seq == last_b);
+}
+
+// Schema v8: merges write into the newest generation of `dedupe`; past its size the next round
+// starts a new one. Small generations here (the default is 262,144 keys).
+TEST_CASE("dedupe keys in several generations hold, found through their filters, across a reopen",
+          "[dedupe]") {
+  temp_dir dir;
+  store::sqlite::tuning small;
+  small.dedupe_generation_keys = 5000;
+  const auto open_small = [&] {
+    auto s = store::sqlite::make_stores(dir.path, config::durability::none,
+                                        test::store_support::k_master_key, small);
+    REQUIRE(s.ok());
+    return std::move(s.value());
+  };
+  constexpr int n = 60000;
+  {
+    auto stores = open_small();
+    append_many(*stores.log, n);
+    // The first round merges 16,400 keys into generation 0 (events 16,400 to 42,000, a slice
+    // per append), past its size, so the second, under way, goes into generation 1.
+    raw_db raw(dir.path);
+    CHECK(raw.number("SELECT COUNT(DISTINCT gen) FROM dedupe") == 2);
+    CHECK(raw.number("SELECT MIN(gen) FROM dedupe") == 0);
+    CHECK(raw.number("SELECT COUNT(*) FROM dedupe WHERE gen = 0") > 5000);
+  }
+  auto stores = open_small();
+  {
+    // Reopened: the filters are made again from the table. A key of each generation, one still
+    // pending, and a new one.
+    raw_db raw(dir.path);
+    std::vector<std::uint64_t> probes;
+    for (int gen = 0; gen < 2; ++gen) {
+      probes.push_back(static_cast<std::uint64_t>(raw.number(
+          "SELECT MAX(seq) FROM dedupe WHERE gen = " + std::to_string(gen))));
+    }
+    probes.push_back(n);  // claimed, not merged: claimed again at open
+    for (auto seq : probes) {
+      CAPTURE(seq);
+      const int i = static_cast<int>(seq) - 1;
+      auto again = append(*stores.log, {{"acme", {make_event("acme", i % 2 == 0 ? "wa" : "tg",
+                                                             "k" + std::to_string(i), "sub_x")}}});
+      CHECK(again[0][0].duplicate);
+      CHECK(again[0][0].seq == seq);
+    }
+  }
+  auto fresh = append(*stores.log, {{"acme", {make_event("acme", "wa", "new-one", "sub_x")}}});
+  CHECK_FALSE(fresh[0][0].duplicate);
+  // An erasure flushes the pending keys into the newest generation; the erased events' keys stay
+  // duplicates there and in the older ones.
+  auto p = privacy(stores);
+  auto out = erase(*p, "acme", "sub_a");
+  CHECK(out.dedupe_keys == out.events);
+  for (int i : {0, 7, 30002, n - 7}) {
+    auto again = append(*stores.log, {{"acme", {make_event("acme", i % 2 == 0 ? "wa" : "tg",
+                                                           "k" + std::to_string(i), "sub_a")}}});
+    CAPTURE(i);
+    CHECK(again[0][0].duplicate);
+  }
 }
