@@ -111,10 +111,21 @@ struct tuning {
   /// Keys per generation of `dedupe` (dedupe_generations.hpp): a merge round writes into at most
   /// this many keys' pages; a lookup seeks each generation whose filter may hold the key.
   std::size_t dedupe_generation_keys = std::size_t{1} << 18;
+  /// A merge round of the dedupe keys starts once more than this many are claimed and not in
+  /// `dedupe` (dedupe_claims.hpp): each page of the newest generation is written once per round,
+  /// so the more keys a round merges, the fewer bytes per key (docs/performance.md, step 7: 4.2 KB
+  /// per event with 16,384, 3.0 to 3.3 KB with 65,536, no better with 131,072). Claims keep
+  /// coming during a round, so the writer holds up to about twice this many (about 56 bytes
+  /// each: 7 MB), and an open reads back the events after the last finished round to claim them
+  /// again.
+  std::size_t dedupe_merge_keys = std::size_t{1} << 16;
 };
 
 struct database {
-  explicit database(const tuning& t = {}) : generations(t.dedupe_generation_keys) {}
+  explicit database(const tuning& t = {})
+      : dedupe_merge_keys(t.dedupe_merge_keys), generations(t.dedupe_generation_keys) {}
+
+  const std::size_t dedupe_merge_keys;
 
   /// Opens (or creates, with `dir`) the database, migrates it to the current schema and loads
   /// the tenants' heads (store/sqlite_log.hpp documents the errors).

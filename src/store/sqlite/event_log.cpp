@@ -23,12 +23,6 @@ constexpr std::size_t k_max_examined = 10000;
 // in it (schema v3): larger means fewer, bigger catch-ups, and a longer tail for an export to read.
 constexpr std::uint64_t k_index_lag = 4096;
 
-// A merge round of the dedupe keys starts once more than this many are claimed and not in `dedupe`
-// (schema v6, store/sqlite/dedupe_claims.hpp): the more keys a round merges, the fewer bytes per
-// key, as each page of `dedupe` is written once per round (docs/performance.md, "Dedupe keys").
-// Claims keep coming during a round, so the writer holds about twice this many (~80 bytes each),
-// and an open reads back the events after the last finished round to claim them again.
-constexpr std::size_t k_dedupe_lag = 16384;
 
 }  // namespace
 
@@ -63,7 +57,7 @@ status sqlite_event_log::append(std::vector<append_request>& requests,
   for (const auto& [key, c] : claims.keys) {
     db_->claims.add(key, c);
   }
-  db_->maybe_start_merge(k_dedupe_lag);
+  db_->maybe_start_merge(db_->dedupe_merge_keys);
   return {};
 }
 

@@ -46,6 +46,22 @@ std::int64_t stale_index_entries(raw_db& raw) {
       "AND e.subject_key = s.subject_key)");
 }
 
+/// The SQLite stores in `dir` with `t`: sizes the defaults make too large for a test to cross.
+store::stores open_tuned(const std::string& dir, const store::sqlite::tuning& t) {
+  auto s = store::sqlite::make_stores(dir, config::durability::none,
+                                      test::store_support::k_master_key, t);
+  INFO((s ? std::string() : s.err().message));
+  REQUIRE(s.ok());
+  return std::move(s.value());
+}
+
+/// Merge rounds of 16,384 keys (the default is 65,536).
+store::sqlite::tuning small_rounds() {
+  store::sqlite::tuning t;
+  t.dedupe_merge_keys = 16384;
+  return t;
+}
+
 /// Appends `n` events of tenant acme in batches of 100: every 7th of sub_a, every 5th of sub_b
 /// (when not sub_a's), every 11th without a subject, the rest spread over 300 other subjects.
 /// Returns the seqs of each subject.
@@ -276,7 +292,7 @@ TEST_CASE("a version 6 store is migrated: its subject index moved into segments,
   std::int64_t entries = 0;
   std::int64_t keys = 0;
   {
-    auto stores = open_sqlite(dir.path);
+    auto stores = open_tuned(dir.path, small_rounds());
     by_subject = append_many(*stores.log, 24000);
   }
   {
@@ -313,7 +329,7 @@ END;
 PRAGMA user_version = 6;
 )sql");
   }
-  auto stores = open_sqlite(dir.path);
+  auto stores = open_tuned(dir.path, small_rounds());
   auto p = privacy(stores);
   {
     raw_db raw(dir.path);
@@ -480,12 +496,13 @@ TEST_CASE("a version 2 store is migrated to version 3: keys, rows, dedupe keys a
 TEST_CASE("dedupe keys hold while pending, after a merge, across a reopen and after an erasure",
           "[dedupe]") {
   temp_dir dir;
-  // A merge round starts past 16,384 pending keys and takes one slice (of 256) per append: the
-  // first round ends after 42,000 events, the second is under way at 45,000.
+  // With rounds of 16,384 keys: a merge round starts past 16,384 pending keys and takes one slice
+  // (of 256) per append: the first round ends after 42,000 events, the second is under way at
+  // 45,000.
   constexpr int n = 45000;
   std::map<std::string, std::vector<std::uint64_t>> by_subject;
   {
-    auto stores = open_sqlite(dir.path);
+    auto stores = open_tuned(dir.path, small_rounds());
     by_subject = append_many(*stores.log, n);
     raw_db raw(dir.path);
     const auto merged = raw.number("SELECT deduped FROM tenant_heads WHERE tenant = 'acme'");
@@ -509,7 +526,7 @@ TEST_CASE("dedupe keys hold while pending, after a merge, across a reopen and af
   }
   // Reopened (the pending claims were never merged): the tail's keys are claimed again.
   {
-    auto stores = open_sqlite(dir.path);
+    auto stores = open_tuned(dir.path, small_rounds());
     auto again = append(*stores.log, {{"acme",
                                        {make_event("acme", "tg", "k44999", "sub_a", 1),
                                         make_event("acme", "wa", "fresh", "sub_a", 1),
@@ -527,7 +544,7 @@ TEST_CASE("dedupe keys hold while pending, after a merge, across a reopen and af
     raw_db raw(dir.path);
     CHECK(raw.number("SELECT deduped FROM tenant_heads WHERE tenant = 'acme'") == n + 1);
   }
-  auto stores = open_sqlite(dir.path);
+  auto stores = open_tuned(dir.path, small_rounds());
   const std::uint64_t last_b = by_subject["sub_b"].back();
   auto replay = append(
       *stores.log,
@@ -542,14 +559,9 @@ TEST_CASE("dedupe keys hold while pending, after a merge, across a reopen and af
 TEST_CASE("dedupe keys in several generations hold, found through their filters, across a reopen",
           "[dedupe]") {
   temp_dir dir;
-  store::sqlite::tuning small;
+  auto small = small_rounds();
   small.dedupe_generation_keys = 5000;
-  const auto open_small = [&] {
-    auto s = store::sqlite::make_stores(dir.path, config::durability::none,
-                                        test::store_support::k_master_key, small);
-    REQUIRE(s.ok());
-    return std::move(s.value());
-  };
+  const auto open_small = [&] { return open_tuned(dir.path, small); };
   constexpr int n = 60000;
   {
     auto stores = open_small();
