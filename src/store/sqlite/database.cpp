@@ -208,8 +208,8 @@ status database::insert_claims(const std::vector<claimed_key>& keys) {
       return sql_error(writer.db, rc, "merge dedupe keys");
     }
     // Into the filter before the commit: a rollback leaves a key the filter names and the table
-    // does not hold (one wasted seek), never the reverse. Not there: a merge interrupted by a
-    // crash wrote it, and the open put it in the filter.
+    // does not hold (one wasted seek), never the reverse. Ignored (no change): a merge cut short
+    // by a crash had written the key, and the open put it in the filter.
     if (sqlite3_changes(writer.db) > 0) {
       generations.add(gen, k.key, true);
     }
