@@ -265,8 +265,8 @@ void database::merge_step_committed(const std::vector<claimed_key>& merged, bool
   }
 }
 
-void database::maybe_start_merge(std::size_t lag) {
-  if (round.active || claims.size() <= lag) {
+void database::maybe_start_merge() {
+  if (round.active || claims.size() <= dedupe_merge_keys) {
     return;
   }
   generations.start_merge();

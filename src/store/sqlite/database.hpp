@@ -189,9 +189,9 @@ struct database {
   status merge_step(std::vector<claimed_key>& merged, bool& round_done);
   void merge_step_committed(const std::vector<claimed_key>& merged, bool round_done);
 
-  /// After a commit: starts a merge round once more than `lag` claims are pending. The round
-  /// merges what is claimed up to the heads of now, one slice per later append.
-  void maybe_start_merge(std::size_t lag);
+  /// After a commit: starts a merge round once more than `dedupe_merge_keys` claims are pending.
+  /// The round merges what is claimed up to the heads of now, one slice per later append.
+  void maybe_start_merge();
 
   /// Merges every pending claim in a transaction of its own, so statements that read or delete
   /// `dedupe` or the events (erasure, retention) see every claim there. With `write_mutex` held,

@@ -23,7 +23,6 @@ constexpr std::size_t k_max_examined = 10000;
 // in it (schema v3): larger means fewer, bigger catch-ups, and a longer tail for an export to read.
 constexpr std::uint64_t k_index_lag = 4096;
 
-
 }  // namespace
 
 sqlite_event_log::sqlite_event_log(std::shared_ptr<database> db) : db_(std::move(db)) {}
@@ -57,7 +56,7 @@ status sqlite_event_log::append(std::vector<append_request>& requests,
   for (const auto& [key, c] : claims.keys) {
     db_->claims.add(key, c);
   }
-  db_->maybe_start_merge(db_->dedupe_merge_keys);
+  db_->maybe_start_merge();
   return {};
 }
 

@@ -19,9 +19,13 @@ const std::string k_segments =
     "WHERE tenant = ?1), 0) >> 14 UNION ALL SELECT s + 1 FROM seg "
     "WHERE s < (SELECT indexed FROM tenant_heads WHERE tenant = ?1) >> 14) ";
 
-// The indexed seqs of key row ?2, with k_segments.
-const std::string k_subject_seqs =
-    "(SELECT x.seq FROM seg, subject_events x WHERE x.segment = seg.s AND x.subject_key = ?2)";
+// The indexed seqs of key row `key_row` (an SQL expression), with k_segments.
+std::string subject_seqs(const char* key_row) {
+  return std::string("(SELECT x.seq FROM seg, subject_events x WHERE x.segment = seg.s AND "
+                     "x.subject_key = ") +
+         key_row + ")";
+}
+const std::string k_subject_seqs = subject_seqs("?2");
 
 }  // namespace
 
@@ -178,9 +182,8 @@ status prepare_reader(reader& r) {
       // The index, and the recent events not in it yet (at most k_index_lag).
       {&r.subject_events,
        k_segments + ", k (id) AS (SELECT id FROM subject_keys WHERE tenant = ?1 AND subject = ?2) "
-       "SELECT seq, type, json FROM events WHERE tenant = ?1 AND seq IN "
-       "(SELECT x.seq FROM seg, k, subject_events x WHERE x.segment = seg.s "
-       "AND x.subject_key = k.id) "
+       "SELECT seq, type, json FROM events WHERE tenant = ?1 AND seq IN " +
+           subject_seqs("(SELECT id FROM k)") + " "
        "UNION ALL SELECT seq, type, json FROM events, k WHERE tenant = ?1 AND seq > "
        "COALESCE((SELECT indexed FROM tenant_heads WHERE tenant = ?1), 0) "
        "AND subject_key = k.id ORDER BY 1 LIMIT ?3"},
