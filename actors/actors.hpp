@@ -76,7 +76,4 @@ typename Handle::behavior_type no_behavior() {
   return {typename Handle::behavior_type::unsafe_init{}, caf::behavior{}};
 }
 
-/// Renders stored events as SSE frames ("id: <seq>\nevent: <type>\ndata: <json>\n\n").
-std::string sse_frames(const std::vector<store::stored_event>& events);
-
 }  // namespace sb::actors

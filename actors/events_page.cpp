@@ -1,5 +1,6 @@
 #include "actors/events_page.hpp"
 
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,14 +22,25 @@ std::optional<http_response> page_of(store::event_log& log, const events_query& 
                                      const privacy::consent_registry* consents,
                                      privacy::purpose_set purposes, std::uint64_t upto,
                                      bool cached_only) {
-  std::vector<store::stored_event> page;
+  // The page's events as views into what the reads returned, which `held` keeps alive (a
+  // vector's elements stay where they are when the vector is moved).
+  std::vector<std::string_view> page;
+  std::vector<std::vector<store::stored_event>> held;
+  std::vector<std::vector<store::shared_event_ptr>> held_shared;
   std::uint64_t next = q.after;
   for (int reads = 0; reads < k_max_reads && page.size() < q.limit; ++reads) {
-    store::read_result read;
+    std::uint64_t read_next = next;
     if (cached_only) {
+      store::shared_read read;
       if (!log.read_cached(q.tenant, next, q.limit - page.size(), q.types, upto, read)) {
         return std::nullopt;
       }
+      read_next = read.next;
+      privacy::filter(consents, q.tenant, purposes, read.events);
+      for (const auto& e : read.events) {
+        page.push_back(e->json());
+      }
+      held_shared.push_back(std::move(read.events));
     } else {
       auto r = log.read(q.tenant, next, q.limit - page.size(), q.types, upto);
       if (!r) {
@@ -37,28 +49,29 @@ std::optional<http_response> page_of(store::event_log& log, const events_query& 
         }
         break;  // answer what was read; the client continues from `next`
       }
-      read = std::move(r.value());
+      read_next = r->next;
+      privacy::filter(consents, q.tenant, purposes, r->events);
+      for (const auto& e : r->events) {
+        page.push_back(e.json);
+      }
+      held.push_back(std::move(r->events));
     }
-    const bool progressed = read.next > next;
-    next = read.next;
-    privacy::filter(consents, q.tenant, purposes, read.events);
-    for (auto& e : read.events) {
-      page.push_back(std::move(e));
-    }
+    const bool progressed = read_next > next;
+    next = read_next;
     if (!progressed || next >= upto) {
       break;
     }
   }
   http_response resp;
   std::size_t size = 32;
-  for (const auto& e : page) {
-    size += e.json.size() + 1;
+  for (const auto& json : page) {
+    size += json.size() + 1;
   }
   resp.body.reserve(size);
   json::writer w(resp.body);
   w.begin_object().key("events").begin_array();
-  for (const auto& e : page) {
-    w.raw(e.json);
+  for (const auto& json : page) {
+    w.raw(json);
   }
   w.end_array().key("next").value(next).end_object();
   return resp;

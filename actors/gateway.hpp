@@ -19,7 +19,14 @@
 /// threads) and never blocks: requests are turned into actor messages and answered later through
 /// a `responder` or a `stream_sink`, on an actor thread. The HTTP layer hops back onto its own
 /// strand inside those callbacks.
+namespace sb::store {
+struct shared_event;  // store/event_log.hpp
+}  // namespace sb::store
+
 namespace sb::actors {
+
+/// Events a stream writes at once, shared with every other reader (`store::shared_event`).
+using sse_batch = std::vector<std::shared_ptr<const store::shared_event>>;
 
 /// The HTTP layer's response value and the one mapping of `errc` to the wire
 /// (http/response.hpp), in the spelling the actors use.
@@ -82,10 +89,12 @@ struct events_query {
 class stream_sink {
  public:
   virtual ~stream_sink() = default;
-  /// Queues SSE frames (already formatted: "id: ..\nevent: ..\ndata: ..\n\n"). `on_written`
-  /// runs once the bytes are on the socket (any thread). Returns false when the connection is
-  /// gone; the stream then stops.
-  virtual bool write(std::string frames, std::function<void()> on_written) = 0;
+  /// Queues the frames of `events` (`store::shared_event::frame`, already formatted:
+  /// "id: ..\nevent: ..\ndata: ..\n\n"), to be written in order in one gathered write, without
+  /// copying them: the same frames go to every stream of the tenant. `on_written` runs once the
+  /// bytes are on the socket (any thread). Returns false when the connection is gone; the stream
+  /// then stops.
+  virtual bool write(sse_batch events, std::function<void()> on_written) = 0;
   /// Ends the stream from the server side (shutdown): the session finishes writing and closes.
   virtual void close() = 0;
 };

@@ -13,20 +13,6 @@ constexpr std::size_t k_stream_batch = 256;
 constexpr std::chrono::seconds k_history_timeout{30};
 }  // namespace
 
-std::string sse_frames(const std::vector<store::stored_event>& events) {
-  std::string out;
-  std::size_t size = 0;
-  for (const auto& e : events) {
-    size += e.json.size() + e.type.size() + 40;
-  }
-  out.reserve(size);
-  for (const auto& e : events) {
-    out.append("id: ").append(std::to_string(e.seq)).append("\nevent: ").append(e.type);
-    out.append("\ndata: ").append(e.json).append("\n\n");
-  }
-  return out;
-}
-
 struct stream_state {
   std::shared_ptr<store::event_log> log;
   /// Reads what the log's live tail does not hold.
@@ -47,7 +33,7 @@ namespace {
 using stream_ptr = stream_actor::stateful_pointer<stream_state>;
 
 /// Sends what a read returned (after the consent filter) and moves the cursor.
-void deliver(stream_ptr self, store::read_result& r) {
+void deliver(stream_ptr self, store::shared_read& r) {
   auto& st = self->state;
   bool progressed = r.next > st.cursor;
   st.cursor = r.next;
@@ -63,8 +49,8 @@ void deliver(stream_ptr self, store::read_result& r) {
   }
   st.in_flight = true;
   auto me = caf::actor_cast<stream_actor>(self);
-  bool open =
-      st.req.sink->write(sse_frames(r.events), [me] { caf::anon_send(me, written_atom::value); });
+  bool open = st.req.sink->write(std::move(r.events),
+                                 [me] { caf::anon_send(me, written_atom::value); });
   if (!open) {
     self->quit();
   }
@@ -78,7 +64,7 @@ void pump(stream_ptr self) {
   if (st.cursor >= st.announced) {
     return;
   }
-  store::read_result r;
+  store::shared_read r;
   if (st.log->read_cached(st.req.tenant, st.cursor, k_stream_batch, st.req.types, st.announced,
                           r)) {
     deliver(self, r);
@@ -97,7 +83,13 @@ void pump(stream_ptr self) {
               self->quit();
               return;
             }
-            deliver(self, p.page);
+            // History is rendered for this stream alone: no other reader is at its position.
+            store::shared_read r{{}, p.page.next};
+            r.events.reserve(p.page.events.size());
+            for (const auto& e : p.page.events) {
+              r.events.push_back(store::share(e));
+            }
+            deliver(self, r);
           },
           [self](caf::error& err) {
             log::warn("stream", "catch-up read for tenant ", self->state.req.tenant,

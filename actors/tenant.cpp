@@ -227,15 +227,16 @@ conversation_actor conversation_for(tenant_ptr self, const std::string& key) {
   return child;
 }
 
-/// Live streams hear of the head at most once per interval, which grows with their number (50 us
-/// per stream, at most 10 ms). Each announcement costs every stream a message, a read and a
+/// Live streams hear of the head at most once per interval, which grows with their number (125 us
+/// per stream, at most 25 ms). Each announcement costs every stream a message, a read and a
 /// socket write, and wakes its client: announced per commit, 200 streams turned one webhook into
 /// 200 of each (docs/performance.md, "Fan-out"). Held back, a stream reads and writes what several
 /// commits stored in one go. An announcement after a quiet interval goes out at once, so this adds
-/// no latency at low load, and under load at most the interval (0.05 ms for one stream, 10 ms for
-/// 200).
-constexpr std::chrono::microseconds k_stream_announce_per_stream{50};
-constexpr std::chrono::microseconds k_stream_announce_max{10000};
+/// no latency at low load, and under load at most the interval (0.125 ms for one stream, 25 ms
+/// for 200). Measured at 200 streams (step 8): 10 ms kept 0.37 of ingest, 25 ms 0.45 to 0.5,
+/// 50 ms little more at twice the delay.
+constexpr std::chrono::microseconds k_stream_announce_per_stream{125};
+constexpr std::chrono::microseconds k_stream_announce_max{25000};
 
 std::chrono::microseconds stream_announce_interval(std::size_t streams) {
   return std::min(k_stream_announce_max,

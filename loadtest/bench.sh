@@ -9,8 +9,9 @@
 #      both with the Telegram-only scenario (loadtest/scenarios/telegram.yaml), closed loop
 #   4. the gateway, Telegram only, with `durability: fsync` and `none` at 1, 16 and 64
 #      connections (issue 12's table: p50 at 1 connection, p99 at 16)
-#   5. the gateway, Telegram only, 16 connections, with STREAMS (200) live SSE streams
-#      (curl, from the head) on the tenant: ingest against the same run without streams
+#   5. the gateway, Telegram only, 16 connections, with STREAMS (200) live SSE streams on the
+#      tenant (the load tester's `--fanout` readers, from seq 0; STREAM_CLIENT=curl: one curl
+#      per stream): ingest against the same run without streams
 #
 # Every run is switchboard-loadtest with the same connections, duration and warm-up; the
 # references get `--reference` (no stream check, 200 expected for every request). Each gateway
@@ -21,7 +22,7 @@
 # Environment (defaults in brackets):
 #   BUILD_DIR [<repo>/build-bench2]   JOBS [2]   CONNS [16]   DURATION [20] s   WARMUP [2] s
 #   STORE_ROOT [/var/tmp] (a real disk: on tmpfs an fsync costs nothing)   TELEGRAF [telegraf@4]
-#   STREAMS [200]
+#   STREAMS [200]   STREAM_CLIENT [loadtest] (or curl)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,6 +34,7 @@ WARMUP="${WARMUP:-2}"
 STORE_ROOT="${STORE_ROOT:-/var/tmp}"
 TELEGRAF="${TELEGRAF:-telegraf@4}"
 STREAMS="${STREAMS:-200}"
+STREAM_CLIENT="${STREAM_CLIENT:-loadtest}"
 STANDARD="$ROOT/loadtest/scenarios/standard.yaml"
 TELEGRAM="$ROOT/loadtest/scenarios/telegram.yaml"
 OUT="$ROOT/loadtest/out/$(date +%Y%m%d-%H%M%S)"
@@ -157,18 +159,25 @@ for dur in fsync none; do
   done
 done
 
-# 5. gateway, Telegram only, 16 connections, with live SSE streams (the example's DEV token).
+# 5. gateway, Telegram only, 16 connections, with live SSE streams (the example's DEV token):
+# the load tester's own fan-out readers (one thread, each stream must receive every event), or
+# with STREAM_CLIENT=curl one curl process per stream.
 start_gateway fsync
-STREAM_PIDS=()
-for _ in $(seq "$STREAMS"); do
-  curl -sN -H "Authorization: Bearer sbt_dev_helpdesk_change_me" \
-    "http://127.0.0.1:$GW_PORT/v1/stream?after=0" >/dev/null 2>&1 &
-  STREAM_PIDS+=($!)
-  PIDS+=($!)
-done
-sleep 1
-load gw-streams "$TELEGRAM" "http://127.0.0.1:$GW_PORT" --mode closed --connections 16
-for p in "${STREAM_PIDS[@]}"; do stop "$p"; done
+if [[ "$STREAM_CLIENT" == curl ]]; then
+  STREAM_PIDS=()
+  for _ in $(seq "$STREAMS"); do
+    curl -sN -H "Authorization: Bearer sbt_dev_helpdesk_change_me" \
+      "http://127.0.0.1:$GW_PORT/v1/stream?after=0" >/dev/null 2>&1 &
+    STREAM_PIDS+=($!)
+    PIDS+=($!)
+  done
+  sleep 1
+  load gw-streams "$TELEGRAM" "http://127.0.0.1:$GW_PORT" --mode closed --connections 16
+  for p in "${STREAM_PIDS[@]}"; do stop "$p"; done
+else
+  load gw-streams "$TELEGRAM" "http://127.0.0.1:$GW_PORT" --mode closed --connections 16 \
+    --fanout "$STREAMS"
+fi
 stop "$GW_PID"
 
 # 2. nginx return 200.

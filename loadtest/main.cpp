@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "adapters/adapter.hpp"
@@ -28,6 +31,7 @@
 #include "loadtest/report.hpp"
 #include "loadtest/scenario.hpp"
 #include "loadtest/schedule.hpp"
+#include "loadtest/sse_count.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -133,6 +137,9 @@ class sse_reader {
   }
 
   const std::string& error() const { return error_; }
+  const std::string& tenant() const { return tenant_; }
+  /// Events (`id:` lines) received so far. Thread-safe.
+  std::uint64_t events() const { return ids_.load(std::memory_order_relaxed); }
 
  private:
   void run() {
@@ -161,6 +168,10 @@ class sse_reader {
   }
 
   void handle_line(std::string_view line) {
+    if (line.rfind("id:", 0) == 0) {
+      ids_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     if (line.rfind("data:", 0) != 0) {
       return;
     }
@@ -197,6 +208,114 @@ class sse_reader {
   std::string buf_;
   std::string error_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> ids_{0};
+  std::thread thread_;
+};
+
+/// `--fanout N`: N more streams of one tenant, all read on one thread (one io_context), each
+/// counting its events (`sse_counter`). They stand for a backend's many subscribers: a curl per
+/// stream costs a process wake-up per write, which on the gateway's own two cores measured the
+/// client more than the gateway (docs/performance.md, step 8).
+class fanout_readers {
+ public:
+  fanout_readers(endpoint_spec ep, std::string tenant, std::string token)
+      : ep_(std::move(ep)), tenant_(std::move(tenant)), token_(std::move(token)) {}
+
+  /// Opens `n` streams from the tenant's first event and waits for each 200 head; false (with
+  /// `error()`) when one could not open.
+  bool start(int n) {
+    try {
+      const auto where = *tcp::resolver(ioc_).resolve(ep_.host, ep_.port).begin();
+      const std::string req = "GET /v1/stream?after=0 HTTP/1.1\r\nHost: " + ep_.host +
+                              "\r\nAuthorization: Bearer " + token_ +
+                              "\r\nAccept: text/event-stream\r\n\r\n";
+      for (int i = 0; i < n; ++i) {
+        auto r = std::make_unique<reader>(ioc_);
+        r->sock.connect(where);
+        asio::write(r->sock, asio::buffer(req));
+        std::string head;
+        const auto len = asio::read_until(r->sock, asio::dynamic_buffer(head), "\r\n\r\n");
+        if (head.rfind("HTTP/1.1 200", 0) != 0) {
+          error_ = "fan-out stream " + std::to_string(i + 1) + " of tenant " + tenant_ +
+                   ": /v1/stream answered " + head.substr(0, head.find('\r'));
+          return false;
+        }
+        r->count.feed(std::string_view(head).substr(len));
+        readers_.push_back(std::move(r));
+      }
+    } catch (const std::exception& e) {
+      error_ = "fan-out streams of tenant " + tenant_ + ": " + e.what();
+      return false;
+    }
+    for (auto& r : readers_) {
+      read(*r);
+    }
+    thread_ = std::thread([this] { ioc_.run(); });
+    return true;
+  }
+
+  /// The fewest and most events a stream has received so far (thread-safe).
+  std::pair<std::uint64_t, std::uint64_t> range() const {
+    std::uint64_t lo = ~std::uint64_t{0};
+    std::uint64_t hi = 0;
+    for (const auto& r : readers_) {
+      const auto n = r->events.load(std::memory_order_relaxed);
+      lo = std::min(lo, n);
+      hi = std::max(hi, n);
+    }
+    return {readers_.empty() ? 0 : lo, hi};
+  }
+
+  void stop() {
+    asio::post(ioc_, [this] {
+      stopping_ = true;
+      for (auto& r : readers_) {
+        boost::system::error_code ec;
+        r->sock.shutdown(tcp::socket::shutdown_both, ec);
+        r->sock.close(ec);
+      }
+    });
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+  const std::string& tenant() const { return tenant_; }
+  int streams() const { return static_cast<int>(readers_.size()); }
+  /// The first failure (a stream that ended early), or empty. Read after `stop`.
+  const std::string& error() const { return error_; }
+
+ private:
+  struct reader {
+    explicit reader(asio::io_context& ioc) : sock(ioc) {}
+    tcp::socket sock;
+    sse_counter count;
+    std::atomic<std::uint64_t> events{0};
+    std::array<char, 16384> buf{};
+  };
+
+  void read(reader& r) {
+    r.sock.async_read_some(asio::buffer(r.buf), [this, &r](boost::system::error_code ec,
+                                                           std::size_t n) {
+      if (ec) {
+        if (!stopping_ && error_.empty()) {
+          error_ = "a fan-out stream of tenant " + tenant_ + " ended: " + ec.message();
+        }
+        return;
+      }
+      r.count.feed(std::string_view(r.buf.data(), n));
+      r.events.store(r.count.events(), std::memory_order_relaxed);
+      read(r);
+    });
+  }
+
+  endpoint_spec ep_;
+  std::string tenant_;
+  std::string token_;
+  asio::io_context ioc_;
+  std::vector<std::unique_ptr<reader>> readers_;
+  bool stopping_ = false;  ///< on the io_context's thread only
+  std::string error_;
   std::thread thread_;
 };
 
@@ -515,6 +634,8 @@ int usage() {
                "         [--gateway http://host:port] [--config switchboard.yaml]\n"
                "         [--out PREFIX]   (writes PREFIX.json and PREFIX.html)\n"
                "         [--no-stream]    (no /v1/stream loss/e2e check, no /metrics scrape)\n"
+               "         [--fanout N]     (N more streams of the first watched tenant, read on\n"
+               "                          one thread; each must receive every event)\n"
                "         [--reference]    (--no-stream, and 200 is the expected status of every\n"
                "                          request: for a non-validating reference server)\n";
   return 2;
@@ -536,6 +657,7 @@ int main(int argc, char** argv) {
   std::string out_prefix = "loadtest-report";
   bool no_stream = false;
   bool reference = false;
+  int fanout = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--no-stream" || a == "--reference") {
@@ -566,6 +688,8 @@ int main(int argc, char** argv) {
         s.gateway_url = v;
       } else if (a == "--config") {
         s.config_path = v;
+      } else if (a == "--fanout") {
+        fanout = std::stoi(v);
       } else if (a == "--out") {
         out_prefix = v;
       } else {
@@ -624,6 +748,18 @@ int main(int argc, char** argv) {
       notes += "no stream_tokens entry for tenant " + t.tenant + "; ";
     }
   }
+  std::unique_ptr<fanout_readers> fan;
+  if (fanout > 0 && !readers.empty()) {
+    fan = std::make_unique<fanout_readers>(*ep, readers.front()->tenant(),
+                                           s.stream_tokens.at(readers.front()->tenant()));
+    r.fanout.tenant = fan->tenant();
+    if (!fan->start(fanout)) {
+      r.fanout.error = fan->error();
+      fan.reset();
+    }
+  } else if (fanout > 0) {
+    r.fanout.error = "no watched stream to fan out (stream_tokens, --no-stream)";
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let replayed events arrive
 
   const auto run_id =
@@ -641,7 +777,8 @@ int main(int argc, char** argv) {
     while (clock::now() < deadline) {
       {
         std::lock_guard<std::mutex> lock(st.mu);
-        if (st.loss.outstanding() == 0) {
+        const bool fan_done = !fan || fan->range().first >= readers.front()->events();
+        if (st.loss.outstanding() == 0 && fan_done) {
           break;
         }
       }
@@ -649,6 +786,13 @@ int main(int argc, char** argv) {
     }
     // A short grace so late duplicates (if the gateway emitted any) are caught too.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (fan) {
+    fan->stop();
+    r.fanout.streams = fan->streams();
+    r.fanout.expected = readers.front()->events();
+    std::tie(r.fanout.fewest, r.fanout.most) = fan->range();
+    r.fanout.error = fan->error();
   }
   for (auto& rd : readers) {
     rd->stop();
@@ -674,6 +818,7 @@ int main(int argc, char** argv) {
   std::ofstream(out_prefix + ".json") << render_json(r);
   std::ofstream(out_prefix + ".html") << render_html(r);
   std::cout << "reports: " << out_prefix << ".json " << out_prefix << ".html\n";
-  const bool ok = r.unexpected_status.empty() && (!r.stream_checked || r.loss.ok());
+  const bool ok = r.unexpected_status.empty() && (!r.stream_checked || r.loss.ok()) &&
+                  (fanout == 0 || r.fanout.ok());
   return ok ? 0 : 1;
 }

@@ -225,6 +225,15 @@ std::string render_summary(const run_result& r) {
   } else {
     o << "  stream: not checked (" << r.stream_note << ")\n";
   }
+  if (r.fanout.streams > 0 || !r.fanout.error.empty()) {
+    o << "  fan-out: " << r.fanout.streams << " more streams of tenant " << r.fanout.tenant
+      << ", each received " << r.fanout.fewest << " to " << r.fanout.most << " events of the "
+      << r.fanout.expected << " on the checked stream" << (r.fanout.ok() ? "" : "  INCOMPLETE");
+    if (!r.fanout.error.empty()) {
+      o << " (" << r.fanout.error << ")";
+    }
+    o << "\n";
+  }
   o << "  /metrics: " << (r.metrics_after.empty() ? "not available" : "scraped before and after")
     << "\n";
   return o.str();
@@ -254,7 +263,11 @@ std::string render_json(const run_result& r) {
   for (std::size_t i = 0; i < r.loss.samples.size(); ++i) {
     o << (i ? "," : "") << json_quote(r.loss.samples[i]);
   }
-  o << "]},\"metrics_before\":"
+  o << "]},\"fanout\":{\"streams\":" << r.fanout.streams
+    << ",\"tenant\":" << json_quote(r.fanout.tenant) << ",\"expected\":" << r.fanout.expected
+    << ",\"fewest\":" << r.fanout.fewest << ",\"most\":" << r.fanout.most
+    << ",\"ok\":" << (r.fanout.ok() ? "true" : "false")
+    << ",\"error\":" << json_quote(r.fanout.error) << "},\"metrics_before\":"
     << (r.metrics_before.empty() ? "null" : json_quote(r.metrics_before))
     << ",\"metrics_after\":" << (r.metrics_after.empty() ? "null" : json_quote(r.metrics_after))
     << "}\n";

@@ -30,6 +30,16 @@ struct run_result {
   bool stream_checked = false;
   std::string stream_note;  ///< why the stream was not checked, or its errors
   loss_report loss;
+  /// `--fanout`: streams opened besides the checked one, on one tenant, each counting events.
+  struct fanout_result {
+    int streams = 0;
+    std::string tenant;
+    std::uint64_t expected = 0;  ///< events the checked stream of that tenant received
+    std::uint64_t fewest = 0;    ///< the fan-out stream that received the fewest
+    std::uint64_t most = 0;
+    std::string error;  ///< a stream that could not open or ended early
+    bool ok() const { return error.empty() && fewest == expected && most == expected; }
+  } fanout;
   std::string metrics_before;  ///< /metrics text, verbatim; empty when it did not answer 200
   std::string metrics_after;
 

@@ -103,7 +103,7 @@ class http_session final : public session_base, private exchange {
   }
 
   // Frames and stream ends go to the SSE session a stream request hands the connection to.
-  void on_frames(std::string, std::function<void()>) override {}
+  void on_frames(actors::sse_batch, std::function<void()>) override {}
   void on_stream_end() override {}
 
   void on_stop(bool force) override {

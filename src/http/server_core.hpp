@@ -78,8 +78,8 @@ class session_base : public std::enable_shared_from_this<session_base> {
 
   /// The gateway's answer to the request in flight.
   virtual void on_answer(response r) = 0;
-  /// SSE frames from the stream actor.
-  virtual void on_frames(std::string frames, std::function<void()> on_written) = 0;
+  /// SSE frames from the stream actor (`actors::stream_sink::write`).
+  virtual void on_frames(actors::sse_batch events, std::function<void()> on_written) = 0;
   /// The stream actor ended the stream.
   virtual void on_stream_end() = 0;
   /// Server stop: graceful (`force` false) or immediate.

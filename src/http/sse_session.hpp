@@ -6,7 +6,8 @@
 //
 // Framing: the header carries neither Content-Length nor Transfer-Encoding, so the body is the
 // raw event stream, delimited by the connection's close (RFC 7230 §3.3.3, rule 7). Each batch of
-// frames is one write; curl and EventSource read it as it comes.
+// frames is one gathered write of the events' shared frames (`store::shared_event`), which every
+// stream of the tenant writes from the same memory; curl and EventSource read it as it comes.
 
 #include <array>
 #include <deque>
@@ -18,6 +19,7 @@
 #include <type_traits>
 
 #include "http/server_core.hpp"
+#include "store/event_log.hpp"
 
 namespace sb::http::detail {
 
@@ -31,6 +33,15 @@ constexpr std::string_view sse_head =
     "\r\n";
 constexpr std::string_view sse_keepalive = ": keep-alive\n\n";
 
+/// `sse_session::buffers_` as a buffer sequence that Asio copies by two pointers (a vector would
+/// be copied whole into every write operation).
+struct buffer_span {
+  const net::const_buffer* first;
+  const net::const_buffer* last;
+  const net::const_buffer* begin() const { return first; }
+  const net::const_buffer* end() const { return last; }
+};
+
 /// The `actors::stream_sink` of one SSE connection. Held by the stream actor; it refers to the
 /// session weakly, so an actor that keeps it longer than the connection keeps nothing alive.
 class sse_sink final : public actors::stream_sink {
@@ -38,14 +49,14 @@ class sse_sink final : public actors::stream_sink {
   sse_sink(std::weak_ptr<session_base> s, std::shared_ptr<post_gate> gate)
       : session_(std::move(s)), gate_(std::move(gate)) {}
 
-  bool write(std::string frames, std::function<void()> on_written) override {
+  bool write(actors::sse_batch events, std::function<void()> on_written) override {
     if (closed_.load(std::memory_order_acquire)) {
       return false;
     }
     bool posted =
         post_to(session_, *gate_,
-                [frames = std::move(frames), cb = std::move(on_written)](session_base& s) mutable {
-                  s.on_frames(std::move(frames), std::move(cb));
+                [events = std::move(events), cb = std::move(on_written)](session_base& s) mutable {
+                  s.on_frames(std::move(events), std::move(cb));
                 });
     if (!posted) {
       mark_closed();
@@ -79,8 +90,10 @@ class sse_session final : public session_base {
     closed,
   };
 
+  /// The head, a keep-alive (`fixed`), or a batch of shared frames.
   struct pending_write {
-    std::string bytes;
+    std::string_view fixed;
+    actors::sse_batch events;
     std::function<void()> on_written;  ///< empty for the head and keep-alives
   };
 
@@ -133,7 +146,7 @@ class sse_session final : public session_base {
     count_request(route_, 200);
     sse_open_ = true;
     metrics::catalog::sse_streams_open().inc();
-    queue_.push_back({std::string(sse_head), {}});
+    queue_.push_back({sse_head, {}, {}});
     lowest().expires_never();
     watch_client();
     keepalive_.emplace(executor());
@@ -143,7 +156,7 @@ class sse_session final : public session_base {
 
   void on_answer(response) override {}  // a stream waits for no answer
 
-  void on_frames(std::string frames, std::function<void()> on_written) override {
+  void on_frames(actors::sse_batch events, std::function<void()> on_written) override {
     if (state_ != state::streaming || ending_) {
       return;
     }
@@ -155,7 +168,7 @@ class sse_session final : public session_base {
         break;
       }
     }
-    queue_.push_back({std::move(frames), std::move(on_written)});
+    queue_.push_back({{}, std::move(events), std::move(on_written)});
     pump();
   }
 
@@ -223,7 +236,7 @@ class sse_session final : public session_base {
         return;
       }
       if (self->queue_.empty() && !self->writing_) {
-        self->queue_.push_back({std::string(sse_keepalive), {}});
+        self->queue_.push_back({sse_keepalive, {}, {}});
         self->pump();
       }
       self->arm_keepalive();
@@ -242,9 +255,17 @@ class sse_session final : public session_base {
     }
     writing_ = true;
     lowest().expires_after(milliseconds(limits().write_timeout_ms));
-    const std::string& bytes = queue_.front().bytes;
+    // The buffers point into the front entry, which stays queued until the write completes.
+    const pending_write& w = queue_.front();
+    buffers_.clear();
+    if (!w.fixed.empty()) {
+      buffers_.emplace_back(w.fixed.data(), w.fixed.size());
+    }
+    for (const auto& e : w.events) {
+      buffers_.emplace_back(e->frame.data(), e->frame.size());
+    }
     net::async_write(
-        *stream_, net::buffer(bytes.data(), bytes.size()),
+        *stream_, buffer_span{buffers_.data(), buffers_.data() + buffers_.size()},
         [self = shared()](beast::error_code ec, std::size_t) { self->on_frames_written(ec); });
   }
 
@@ -376,6 +397,7 @@ class sse_session final : public session_base {
   std::shared_ptr<sse_sink> sink_;
   std::shared_ptr<actors::stream_handle> stream_handle_;
   std::deque<pending_write> queue_;
+  std::vector<net::const_buffer> buffers_;  ///< the write in flight's, reused
   bool writing_ = false;
   bool ending_ = false;
   bool tls_shutdown_started_ = false;

@@ -347,32 +347,64 @@ bool consent_registry::forwards(const std::string& tenant, std::uint64_t seq, st
   return forwards_locked(t == tenants_.end() ? nullptr : &t->second, seq, type, subject, purposes);
 }
 
-std::size_t consent_registry::filter(const std::string& tenant, purpose_set purposes,
-                                     std::vector<store::stored_event>& events) const {
+namespace {
+// The fields of either kind of event the filter reads.
+const store::stored_event& fields(const store::stored_event& e) { return e; }
+const store::shared_event& fields(const store::shared_event_ptr& e) { return *e; }
+}  // namespace
+
+template <class Events>
+std::size_t consent_registry::filter_any(const std::string& tenant, purpose_set purposes,
+                                         Events& events) const {
   std::shared_lock lock(mutex_);
   auto t = tenants_.find(tenant);
   const tenant_map* map = t == tenants_.end() ? nullptr : &t->second;
   const auto before = events.size();
   events.erase(std::remove_if(events.begin(), events.end(),
-                              [&](const store::stored_event& e) {
+                              [&](const auto& ev) {
+                                const auto& e = fields(ev);
                                 return !forwards_locked(map, e.seq, e.type, e.subject, purposes);
                               }),
                events.end());
   return before - events.size();
 }
 
-std::size_t filter(const consent_registry* registry, const std::string& tenant,
-                   purpose_set purposes, std::vector<store::stored_event>& events) {
+std::size_t consent_registry::filter(const std::string& tenant, purpose_set purposes,
+                                     std::vector<store::stored_event>& events) const {
+  return filter_any(tenant, purposes, events);
+}
+
+std::size_t consent_registry::filter(const std::string& tenant, purpose_set purposes,
+                                     std::vector<store::shared_event_ptr>& events) const {
+  return filter_any(tenant, purposes, events);
+}
+
+namespace {
+template <class Events>
+std::size_t filter_any(const consent_registry* registry, const std::string& tenant,
+                       purpose_set purposes, Events& events) {
   if (registry != nullptr) {
     return registry->filter(tenant, purposes, events);
   }
   const auto before = events.size();
   events.erase(std::remove_if(events.begin(), events.end(),
-                              [&](const store::stored_event& e) {
+                              [&](const auto& ev) {
+                                const auto& e = fields(ev);
                                 return !e.subject.empty() && !forwards(nullptr, e.type, purposes);
                               }),
                events.end());
   return before - events.size();
+}
+}  // namespace
+
+std::size_t filter(const consent_registry* registry, const std::string& tenant,
+                   purpose_set purposes, std::vector<store::stored_event>& events) {
+  return filter_any(registry, tenant, purposes, events);
+}
+
+std::size_t filter(const consent_registry* registry, const std::string& tenant,
+                   purpose_set purposes, std::vector<store::shared_event_ptr>& events) {
+  return filter_any(registry, tenant, purposes, events);
 }
 
 bool forwards(const consent_registry* registry, const std::string& tenant,

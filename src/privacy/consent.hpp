@@ -203,6 +203,8 @@ class consent_registry {
   /// `purposes`; one lock for the whole batch. Returns how many were removed.
   std::size_t filter(const std::string& tenant, purpose_set purposes,
                      std::vector<store::stored_event>& events) const;
+  std::size_t filter(const std::string& tenant, purpose_set purposes,
+                     std::vector<store::shared_event_ptr>& events) const;
 
  private:
   struct entry {
@@ -211,6 +213,9 @@ class consent_registry {
     std::uint64_t erased_through = 0;  ///< 0 = not erased
   };
   using tenant_map = std::unordered_map<std::string, entry>;
+
+  template <class Events>
+  std::size_t filter_any(const std::string& tenant, purpose_set purposes, Events& events) const;
 
   bool forwards_locked(const tenant_map* t, std::uint64_t seq, std::string_view type,
                        const std::string& subject, purpose_set purposes) const;
@@ -224,6 +229,8 @@ class consent_registry {
 /// `registry->filter(...)`, or with the defaults for every subject when `registry` is null.
 std::size_t filter(const consent_registry* registry, const std::string& tenant,
                    purpose_set purposes, std::vector<store::stored_event>& events);
+std::size_t filter(const consent_registry* registry, const std::string& tenant,
+                   purpose_set purposes, std::vector<store::shared_event_ptr>& events);
 /// `registry->forwards(...)`, or with the defaults when `registry` is null.
 bool forwards(const consent_registry* registry, const std::string& tenant,
               const store::stored_event& e, purpose_set purposes);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,34 @@ struct stored_event {
 struct read_result {
   std::vector<stored_event> events;
   std::uint64_t next = 0;  ///< resume point: the last seq examined (>= `after`)
+};
+
+/// An event as the readers at the head of the log receive it (`event_log::read_cached`):
+/// rendered once, when it was appended, and then shared by every reader, never copied per reader.
+/// With 200 SSE streams on a tenant, copying each event out for each stream and formatting each
+/// stream's frames cost more CPU than the webhooks (docs/performance.md, step 8).
+///
+/// `frame` is the event's Server-Sent Events frame as `GET /v1/stream` writes it
+/// ("id: <seq>\nevent: <type>\ndata: <json>\n\n"); `json()` is the event's JSON inside it.
+struct shared_event {
+  std::uint64_t seq = 0;
+  std::string type;
+  std::string conversation;
+  std::string subject;  ///< "" when the event has none; readers check consent by it
+  std::string frame;
+  std::size_t json_at = 0;
+  std::size_t json_size = 0;
+
+  std::string_view json() const { return std::string_view(frame).substr(json_at, json_size); }
+};
+using shared_event_ptr = std::shared_ptr<const shared_event>;
+
+/// `e` rendered as a shared event (its frame built around its JSON).
+shared_event_ptr share(const stored_event& e);
+
+struct shared_read {
+  std::vector<shared_event_ptr> events;
+  std::uint64_t next = 0;  ///< as `read_result::next`
 };
 
 /// A request header kept with a quarantined body. Names are lower-case.
@@ -126,13 +155,13 @@ class event_log {
                                                  std::uint64_t upto = k_unbounded) = 0;
 
   /// `read` answered from memory only, never from disk: true with `out` filled as `read` would
-  /// fill it, or false (and `out` untouched) when this log cannot answer without reading its
-  /// store. Live readers try it on their own thread and leave the rest to a catch-up reader
-  /// (actors/history_reader.hpp). A log without such a memory answers false (the default).
-  /// Thread-safe.
+  /// fill it (the same events, shared instead of copied), or false (and `out` untouched) when
+  /// this log cannot answer without reading its store. Live readers try it on their own thread
+  /// and leave the rest to a catch-up reader (actors/history_reader.hpp). A log without such a
+  /// memory answers false (the default). Thread-safe.
   [[nodiscard]] virtual bool read_cached(const std::string& tenant, std::uint64_t after,
                                          std::size_t limit, const std::vector<std::string>& types,
-                                         std::uint64_t upto, read_result& out) {
+                                         std::uint64_t upto, shared_read& out) {
     (void)tenant, (void)after, (void)limit, (void)types, (void)upto, (void)out;
     return false;
   }

@@ -16,6 +16,31 @@ namespace sb::store {
 
 namespace {
 
+shared_event_ptr render(std::uint64_t seq, const std::string& type,
+                        const std::string& conversation, const std::string& subject,
+                        std::string_view json) {
+  auto e = std::make_shared<shared_event>();
+  e->seq = seq;
+  e->type = type;
+  e->conversation = conversation;
+  e->subject = subject;
+  const std::string id = std::to_string(seq);
+  e->frame.reserve(json.size() + type.size() + id.size() + 20);
+  e->frame.append("id: ").append(id).append("\nevent: ").append(type).append("\ndata: ");
+  e->json_at = e->frame.size();
+  e->json_size = json.size();
+  e->frame.append(json).append("\n\n");
+  return e;
+}
+
+}  // namespace
+
+shared_event_ptr share(const stored_event& e) {
+  return render(e.seq, e.type, e.conversation, e.subject, e.json);
+}
+
+namespace {
+
 // As the stores: the work of one read call is bounded when a type filter skips most events.
 constexpr std::size_t k_max_examined = 10000;
 
@@ -24,10 +49,12 @@ class tails {
  public:
   explicit tails(live_tail_limits limits) : limits_(limits) {}
 
-  /// The events `append` stored (duplicates have no new seq and are left out).
+  /// The events `append` stored (duplicates have no new seq and are left out), rendered before
+  /// the lock is taken: readers wait only for the pushes.
   void add(const std::vector<append_request>& requests,
            const std::vector<std::vector<append_outcome>>& outcomes) {
-    std::unique_lock lock(mutex_);
+    std::vector<std::pair<const std::string*, shared_event_ptr>> fresh;
+    std::string json;
     for (std::size_t i = 0; i < requests.size(); ++i) {
       const auto& req = requests[i];
       for (std::size_t j = 0; j < req.events.size() && j < outcomes[i].size(); ++j) {
@@ -35,29 +62,29 @@ class tails {
           continue;
         }
         const event& e = req.events[j];
-        stored_event s;
-        s.seq = e.seq;
-        s.type = e.type;
-        s.conversation = e.conversation;
-        s.subject = e.subject;
-        append_json(s.json, e);  // as both stores render what they store
-        push(tails_[req.tenant], std::move(s));
+        json.clear();
+        append_json(json, e);  // as both stores render what they store
+        fresh.emplace_back(&req.tenant, render(e.seq, e.type, e.conversation, e.subject, json));
       }
+    }
+    std::unique_lock lock(mutex_);
+    for (auto& [tenant, e] : fresh) {
+      push(tails_[*tenant], std::move(e));
     }
   }
 
-  /// Serves `event_log::read` from the tail when it holds `after + 1` (every event after it, up
+  /// Serves `event_log::read_cached` when the tail holds `after + 1` (every event after it, up
   /// to the newest, is there: a tenant's seqs are appended in order, without gaps).
   bool read(const std::string& tenant, std::uint64_t after, std::size_t limit,
-            const std::vector<std::string>& types, std::uint64_t upto, read_result& r) const {
+            const std::vector<std::string>& types, std::uint64_t upto, shared_read& r) const {
     std::shared_lock lock(mutex_);
     auto it = tails_.find(tenant);
     if (it == tails_.end() || it->second.events.empty()) {
       return false;
     }
     const auto& t = it->second.events;
-    const std::uint64_t first = t.front().seq;
-    const std::uint64_t last = t.back().seq;
+    const std::uint64_t first = t.front()->seq;
+    const std::uint64_t last = t.back()->seq;
     if (after + 1 < first || after >= last) {
       return false;  // older than the tail (catch-up), or nothing newer in memory
     }
@@ -66,11 +93,11 @@ class tails {
     for (std::size_t i = after + 1 - first;
          i < t.size() && r.events.size() < limit && examined < k_max_examined; ++i, ++examined) {
       const auto& e = t[i];
-      if (e.seq > upto) {
+      if (e->seq > upto) {
         break;
       }
-      r.next = e.seq;
-      if (types.empty() || std::find(types.begin(), types.end(), e.type) != types.end()) {
+      r.next = e->seq;
+      if (types.empty() || std::find(types.begin(), types.end(), e->type) != types.end()) {
         r.events.push_back(e);
       }
     }
@@ -84,22 +111,22 @@ class tails {
 
  private:
   struct tail {
-    std::deque<stored_event> events;
-    std::size_t bytes = 0;
+    std::deque<shared_event_ptr> events;
+    std::size_t bytes = 0;  ///< of the frames
   };
 
-  void push(tail& t, stored_event s) {
-    if (!t.events.empty() && s.seq != t.events.back().seq + 1) {
+  void push(tail& t, shared_event_ptr s) {
+    if (!t.events.empty() && s->seq != t.events.back()->seq + 1) {
       // Not the next seq (cannot happen with one writer; a rolled-back seq reused would be): the
       // tail starts over, so it never serves a range with a hole.
       t.events.clear();
       t.bytes = 0;
     }
-    t.bytes += s.json.size();
+    t.bytes += s->frame.size();
     t.events.push_back(std::move(s));
     while (!t.events.empty() &&
            (t.events.size() > limits_.events || (t.bytes > limits_.bytes && t.events.size() > 1))) {
-      t.bytes -= t.events.front().json.size();
+      t.bytes -= t.events.front()->frame.size();
       t.events.pop_front();
     }
   }
@@ -125,8 +152,15 @@ class tailed_log final : public event_log {
 
   result<read_result> read(const std::string& tenant, std::uint64_t after, std::size_t limit,
                            const std::vector<std::string>& types, std::uint64_t upto) override {
-    read_result r;
-    if (read_cached(tenant, after, limit, types, upto, r)) {
+    shared_read cached;
+    if (read_cached(tenant, after, limit, types, upto, cached)) {
+      read_result r;
+      r.next = cached.next;
+      r.events.reserve(cached.events.size());
+      for (const auto& e : cached.events) {
+        r.events.push_back(
+            stored_event{e->seq, e->type, e->conversation, e->subject, std::string(e->json())});
+      }
       return r;
     }
     return inner_->read(tenant, after, limit, types, upto);
@@ -134,12 +168,12 @@ class tailed_log final : public event_log {
 
   bool read_cached(const std::string& tenant, std::uint64_t after, std::size_t limit,
                    const std::vector<std::string>& types, std::uint64_t upto,
-                   read_result& out) override {
+                   shared_read& out) override {
     if (limit == 0 || after >= upto) {
-      out = read_result{{}, after};
+      out = shared_read{{}, after};
       return true;  // nothing to read: as `read` answers
     }
-    read_result r;
+    shared_read r;
     if (!tails_->read(tenant, after, limit, types, upto, r)) {
       return false;
     }

@@ -20,7 +20,7 @@
 
 namespace sb::store {
 
-/// Bounds of one tenant's tail: the newest `events` events, and at most `bytes` of rendered JSON
+/// Bounds of one tenant's tail: the newest `events` events, and at most `bytes` of rendered frames
 /// (whichever is reached first; the oldest go first).
 struct live_tail_limits {
   std::size_t events = 4096;

@@ -106,13 +106,15 @@ inline actors::api_call make_api_call(std::string tenant, std::string_view op, s
 /// refused, as a closed connection refuses them.
 class collecting_sink final : public actors::stream_sink {
  public:
-  bool write(std::string frames, std::function<void()> on_written) override {
+  bool write(actors::sse_batch events, std::function<void()> on_written) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (closed_) {
         return false;
       }
-      data_ += frames;
+      for (const auto& e : events) {
+        data_ += e->frame;
+      }
     }
     on_written();
     return true;

@@ -85,6 +85,48 @@ TEMPLATE_TEST_CASE("the live tail answers reads as the store does", "[store][tai
   same(read_all(*plain, "globex"), read_all(*tailed.log, "globex"));
 }
 
+TEMPLATE_TEST_CASE("the live tail shares one rendered SSE frame per event among its readers",
+                   "[store][tail]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto inner = backend.open();
+  auto tailed = store::with_live_tail(inner, {8, 1u << 20});
+  fill(*tailed.log, 12);  // the tail holds 5..12
+
+  store::shared_read a;
+  store::shared_read b;
+  REQUIRE(tailed.log->read_cached("acme", 6, 100, {}, 11, a));
+  REQUIRE(tailed.log->read_cached("acme", 6, 100, {}, 11, b));
+  CHECK(a.next == 11);
+  REQUIRE(a.events.size() == 5);  // 7..11: `upto` bounds it
+  auto stored = inner.log->read("acme", 6, 100, {}, 11);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->events.size() == a.events.size());
+  for (std::size_t i = 0; i < a.events.size(); ++i) {
+    const auto& e = *a.events[i];
+    const auto& s = stored->events[i];
+    CAPTURE(s.seq);
+    CHECK(a.events[i] == b.events[i]);  // the same memory for both readers, not a copy
+    CHECK(e.seq == s.seq);
+    CHECK(e.type == s.type);
+    CHECK(e.subject == s.subject);
+    CHECK(e.json() == s.json);  // what the store itself renders
+    CHECK(e.frame == "id: " + std::to_string(s.seq) + "\nevent: " + s.type + "\ndata: " + s.json +
+                         "\n\n");
+    CHECK(store::share(s)->frame == e.frame);
+  }
+  // Older than the tail, or nothing new: not answered from memory.
+  store::shared_read none;
+  CHECK_FALSE(tailed.log->read_cached("acme", 2, 100, {}, store::event_log::k_unbounded, none));
+  CHECK_FALSE(tailed.log->read_cached("acme", 12, 100, {}, store::event_log::k_unbounded, none));
+  CHECK(none.events.empty());
+  // A type filter keeps the shared events of that type.
+  store::shared_read reactions;
+  REQUIRE(tailed.log->read_cached("acme", 4, 100, {event_type::reaction}, 12, reactions));
+  CHECK(reactions.next == 12);
+  REQUIRE(reactions.events.size() == 3);  // 6, 9, 12
+  CHECK(reactions.events[0]->seq == 6);
+}
+
 TEST_CASE("the live tail serves new events from memory and forgets them on erasure",
           "[store][tail]") {
   test::temp_dir dir("sb-tail");

@@ -7,6 +7,7 @@
 
 #include "adapters/adapter.hpp"
 #include "http/server.hpp"
+#include "store/event_log.hpp"
 #include "http_test_support.hpp"
 
 using namespace sb::test_http;
@@ -374,18 +375,21 @@ TEST_CASE("SSE frames written by the gateway reach the client, a disconnect canc
   CHECK(request.types == std::vector<std::string>{"message"});
   REQUIRE(request.sink);
 
+  // Two shared events, written in one gathered write: their frames, in order, as they are.
   std::promise<void> written;
-  const std::string frame = "id: 8\nevent: message\ndata: {\"seq\":8}\n\n";
-  CHECK(request.sink->write(frame, [&written] { written.set_value(); }));
-  auto got = c.read_until("\n\n");
+  auto e8 = sb::store::share({8, "message", "c1", "", "{\"seq\":8}"});
+  auto e9 = sb::store::share({9, "message", "c1", "", "{\"seq\":9}"});
+  CHECK(request.sink->write({e8, e9}, [&written] { written.set_value(); }));
+  auto got = c.read_until("\"seq\":9}\n\n");
   REQUIRE(got);
-  CHECK(*got == frame);
+  CHECK(*got == "id: 8\nevent: message\ndata: {\"seq\":8}\n\n"
+                "id: 9\nevent: message\ndata: {\"seq\":9}\n\n");
   CHECK(written.get_future().wait_for(wait_bound) == std::future_status::ready);
   CHECK(f.gateway.cancels() == 0);
 
   c.close();
   REQUIRE(f.gateway.wait_cancels(1));
-  CHECK_FALSE(request.sink->write("data: late\n\n", [] {}));
+  CHECK_FALSE(request.sink->write({e9}, [] {}));
 }
 
 TEST_CASE("an idle SSE stream carries keep-alive comments", "[http]") {
@@ -406,10 +410,10 @@ TEST_CASE("the gateway closing a stream ends the response after pending frames",
   REQUIRE(c.send(get("/v1/stream", "Authorization: Bearer tok-acme\r\n")));
   REQUIRE(c.read_until("\r\n\r\n"));
   auto request = f.gateway.stream_at(0);
-  request.sink->write("data: last\n\n", [] {});
+  request.sink->write({sb::store::share({3, "message", "c1", "", "\"last\""})}, [] {});
   request.sink->close();
   CHECK(c.closed_by_peer());
-  CHECK(c.buffered() == "data: last\n\n");
+  CHECK(c.buffered() == "id: 3\nevent: message\ndata: \"last\"\n\n");
 }
 
 TEST_CASE("a stream request without the stream scope is 403 and opens nothing", "[http]") {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "http/server.hpp"
+#include "store/event_log.hpp"
 #include "http_test_support.hpp"
 
 using namespace sb::test_http;
@@ -199,8 +200,12 @@ TEST_CASE("SSE over TLS delivers frames and a disconnect cancels the stream", "[
     REQUIRE(c.read_until("\r\n\r\n"));
     CHECK(c.received.find("Content-Type: text/event-stream") != std::string::npos);
     auto request = gateway.stream_at(0);
-    REQUIRE(request.sink->write("id: 1\nevent: message\ndata: {}\n\n", [] {}));
-    REQUIRE(c.read_until("data: {}\n\n"));
+    // Two shared frames in one gathered write, through TLS.
+    REQUIRE(request.sink->write({sb::store::share({1, "message", "c1", "", "{}"}),
+                                 sb::store::share({2, "message", "c1", "", "{\"n\":2}"})},
+                                [] {}));
+    REQUIRE(c.read_until("data: {\"n\":2}\n\n"));
+    CHECK(c.received.find("id: 1\nevent: message\ndata: {}\n\nid: 2\n") != std::string::npos);
   }
   CHECK(gateway.wait_cancels(1));
 }
@@ -215,10 +220,10 @@ TEST_CASE("the gateway closing a TLS stream ends the connection", "[http]") {
   REQUIRE(c.send(get("/v1/stream", "Authorization: Bearer tok-acme\r\n")));
   REQUIRE(c.read_until("\r\n\r\n"));
   auto request = gateway.stream_at(0);
-  request.sink->write("data: bye\n\n", [] {});
+  request.sink->write({sb::store::share({1, "message", "c1", "", "\"bye\""})}, [] {});
   request.sink->close();
   CHECK(c.ended_by_peer());
-  CHECK(c.received.find("data: bye\n\n") != std::string::npos);
+  CHECK(c.received.find("data: \"bye\"\n\n") != std::string::npos);
 }
 
 TEST_CASE("unusable TLS files are a clear start-up error", "[http]") {
