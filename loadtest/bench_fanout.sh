@@ -11,21 +11,34 @@
 # (catch-up readers) while the measured ingest runs. With PULLERS=N, a second wrk keeps N
 # connections pulling the oldest page (`GET /v1/events?after=0&limit=100`, history once PRELOAD
 # has pushed it out of the live tail) during the measured ingest, and its req/s is printed too.
-# Needs wrk and curl. Environment (defaults in brackets):
+# With CLIENT=loadtest, switchboard-loadtest drives the ingest instead of wrk and holds the
+# streams itself (`--fanout`: one thread for all of them, each must receive every event), as
+# loadtest/bench.sh does; PRELOAD and PULLERS need the default, CLIENT=curl.
+# Needs wrk and curl (CLIENT=curl), or jq and LOADTEST (CLIENT=loadtest). Environment (defaults
+# in brackets):
 #   STREAMS ["0 200"]   C [16]   D [8] seconds   DUR [fsync]   STORE_ROOT [/var/tmp]   PRELOAD [0]
-#   PULLERS [0]
+#   PULLERS [0]   CLIENT [curl]   LOADTEST [<repo>/build/loadtest/switchboard-loadtest]
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 . "$ROOT/loadtest/bench_lib.sh"
 C=${C:-16}; D=${D:-8}; STREAMS=${STREAMS:-"0 200"}; DUR=${DUR:-fsync}; PRELOAD=${PRELOAD:-0}
 PULLERS=${PULLERS:-0}
+CLIENT=${CLIENT:-curl}
+LOADTEST=${LOADTEST:-$ROOT/build/loadtest/switchboard-loadtest}
 STORE_ROOT=${STORE_ROOT:-/var/tmp}
 LUA="$ROOT/loadtest/wrk/telegram.lua"
-# A benchmark's own token: its SHA-256 is below.
+# A benchmark's own token: its SHA-256 is below. With the load tester, the token its Telegram
+# scenario names (loadtest/scenarios/telegram.yaml, stream_tokens).
 TOKEN=sbt_bench_fanout_token
+[ "$CLIENT" = loadtest ] && TOKEN=sbt_dev_helpdesk_change_me
 TOKEN_SHA=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
-[ $# -ge 1 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-require_tools bench_fanout wrk curl
+[ $# -ge 1 ] || { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+if [ "$CLIENT" = loadtest ]; then
+  require_tools bench_fanout jq
+  [ -x "$LOADTEST" ] || { echo "bench_fanout: no $LOADTEST (build switchboard-loadtest)" >&2; exit 1; }
+else
+  require_tools bench_fanout wrk curl
+fi
 cfg() {
   tg_config sqlite "$1" "$DUR" "limits: {sse_streams_per_token: 1000}
 " "    subscribers:
@@ -68,4 +81,26 @@ run() { # binary streams label
     "$(wrk_figures "$w/wrk")" "$got" "$pulls"
   rm -rf "$w"
 }
-for n in $STREAMS; do for a in "$@"; do run "${a#*=}" "$n" "${a%%=*}"; done; done
+run_loadtest() { # binary streams label
+  local w; w=$(mktemp -d "$STORE_ROOT/sb-fanout.XXXXXX"); cfg "$w/store" > "$w/c.yaml"
+  start_gateway "$1" "$w/c.yaml" "$w/log" || { rm -rf "$w"; return; }
+  local pid=$GW_PID port=$GW_PORT fan=()
+  [ "$2" != 0 ] && fan=(--fanout "$2")
+  "$LOADTEST" "$ROOT/loadtest/scenarios/telegram.yaml" --config "$w/c.yaml" \
+    --gateway "http://127.0.0.1:$port" --mode closed --connections "$C" --duration "$D" \
+    --warmup 2 --out "$w/r" "${fan[@]}" > "$w/out" 2>/dev/null
+  local rc=$?
+  kill -TERM $pid; wait $pid 2>/dev/null
+  printf '%-10s streams=%-4s c=%-3s %9s req/s  p99 %7s ms  stream e2e p99 %7s ms  exit %s  %s\n' \
+    "$3" "$2" "$C" "$(jq -r .throughput_rps "$w/r.json")" "$(jq -r .ack_latency.p99_ms "$w/r.json")" \
+    "$(jq -r .stream.e2e_latency.p99_ms "$w/r.json")" "$rc" \
+    "$(grep -o 'each received.*' "$w/out")"
+  rm -rf "$w"
+}
+for n in $STREAMS; do for a in "$@"; do
+  if [ "$CLIENT" = loadtest ]; then
+    run_loadtest "${a#*=}" "$n" "${a%%=*}"
+  else
+    run "${a#*=}" "$n" "${a%%=*}"
+  fi
+done; done
