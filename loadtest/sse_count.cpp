@@ -8,7 +8,8 @@ void sse_counter::feed(std::string_view chunk) {
   const char* p = chunk.data();
   const char* const end = p + chunk.size();
   while (p < end) {
-    const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const auto* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     const char* stop = nl != nullptr ? nl : end;
     if (!overflow_) {
       const std::size_t room = k_kept - line_.size();
