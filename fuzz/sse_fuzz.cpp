@@ -1,8 +1,8 @@
-// The SSE frame renderer (`actors::sse_frames`) behind /v1/stream, fed events whose every
-// platform-controlled field comes from the input and which are rendered by the store's JSON
-// renderer, then read back by an EventSource parser written from the WHATWG HTML standard
-// ("Interpreting an event stream"), so that no text a sender writes can forge, split or merge
-// the events a backend receives.
+// The SSE frame renderer behind /v1/stream (`store::share`: the live tail's frames, which every
+// stream writes one after the other), fed events whose every platform-controlled field comes
+// from the input and which are rendered by the store's JSON renderer, then read back by an
+// EventSource parser written from the WHATWG HTML standard ("Interpreting an event stream"), so
+// that no text a sender writes can forge, split or merge the events a backend receives.
 //
 // Input: `<n>\n<kind>\n<name>\n<platform event id>\n<text>` (the text may span lines);
 // 1 + n % 3 events are rendered, each with the input's fields.
@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "actors/actors.hpp"
 #include "common.hpp"
 #include "core/event.hpp"
+#include "store/event_log.hpp"
 
 namespace {
 
@@ -125,7 +125,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     stored.push_back({e.seq, e.type, e.conversation, "", to_json(e)});
   }
 
-  const std::string frames = actors::sse_frames(stored);
+  // As a stream writes a batch: each event's shared frame, one after the other.
+  std::string frames;
+  for (const auto& e : stored) {
+    const auto shared = store::share(e);
+    fuzz::require(shared->json() == e.json, "the frame does not hold the event's JSON");
+    frames += shared->frame;
+  }
   fuzz::require(simdjson::validate_utf8(frames.data(), frames.size()),
                 "SSE frames are not valid UTF-8");
   const auto events = read_event_stream(frames);
