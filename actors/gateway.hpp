@@ -90,10 +90,9 @@ class stream_sink {
  public:
   virtual ~stream_sink() = default;
   /// Queues the frames of `events` (`store::shared_event::frame`, already formatted:
-  /// "id: ..\nevent: ..\ndata: ..\n\n"), to be written in order in one gathered write, without
-  /// copying them: the same frames go to every stream of the tenant. `on_written` runs once the
-  /// bytes are on the socket (any thread). Returns false when the connection is gone; the stream
-  /// then stops.
+  /// "id: ..\nevent: ..\ndata: ..\n\n"), to be written in order in one write: the same frames,
+  /// rendered once, go to every stream of the tenant. `on_written` runs once the bytes are on the
+  /// socket (any thread). Returns false when the connection is gone; the stream then stops.
   virtual bool write(sse_batch events, std::function<void()> on_written) = 0;
   /// Ends the stream from the server side (shutdown): the session finishes writing and closes.
   virtual void close() = 0;
