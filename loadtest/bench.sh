@@ -7,6 +7,8 @@
 #   2. nginx `return 200` (the machine's HTTP ceiling), standard scenario, closed loop
 #   3. telegraf webhookCallback (secret-token check, updates kept in memory) and the gateway,
 #      both with the Telegram-only scenario (loadtest/scenarios/telegram.yaml), closed loop
+#   (the references, 2 and 3's telegraf, run before the gateway's runs and again after them;
+#   the ratios use the mean of the two)
 #   4. the gateway, Telegram only, with `durability: fsync` and `none` at 1, 16 and 64
 #      connections (issue 12's table: p50 at 1 connection, p99 at 16)
 #   5. the gateway, Telegram only, 16 connections, with STREAMS (200) live SSE streams on the
@@ -135,6 +137,80 @@ j() { jq -r "$2" "$OUT/$1.json"; }
 
 echo "== runs: $CONNS connections, ${DURATION}s measured after ${WARMUP}s warm-up; reports in $OUT"
 
+gateway_config fsync  # the load tester reads tenants and secrets from it, for the references too
+
+# The references: 2. nginx return 200; 3b. telegraf webhookCallback, Telegram only. Each runs
+# twice, before the gateway's runs and after them, and the figures use the mean of the two:
+# this machine's speed drifts within minutes (docs/performance.md, "Goals of issue 12"), and a
+# reference run only at the end measured a faster machine than the gateway had.
+NG_PORT="$(free_port)"
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  keepalive_requests 1000000;
+  client_max_body_size 4m;
+  server {
+    listen 127.0.0.1:$NG_PORT;
+    location / { return 200 "ok"; }
+  }
+}
+EOF
+run_nginx() {  # <report name>
+  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/out.log" 2>&1 &
+  NG_PID=$!
+  PIDS+=("$NG_PID")
+  wait_port "$NG_PORT" "$NG_PID" "$WORK/nginx/out.log"
+  load "$1" "$STANDARD" "http://127.0.0.1:$NG_PORT" --mode closed --reference
+  stop "$NG_PID"
+}
+
+echo "-- npm install $TELEGRAF (temp dir)"
+mkdir -p "$WORK/telegraf"
+(cd "$WORK/telegraf" && npm init -y >/dev/null &&
+  npm install --no-audit --no-fund --silent "$TELEGRAF" >"$WORK/telegraf/npm.log" 2>&1) ||
+  { cat "$WORK/telegraf/npm.log" >&2; exit 1; }
+TG_SECRET="$(sed -n 's/.*secret_token: "${ACME_TG_SECRET_TOKEN:-\([^}]*\)}".*/\1/p' "$GW_CFG")"
+TG_PORT="$(free_port)"
+cat >"$WORK/telegraf/server.mjs" <<'EOF'
+import http from 'node:http';
+import { Telegraf } from 'telegraf';
+
+const [port, secretToken] = process.argv.slice(2);
+const bot = new Telegraf('123456789:bench-token');
+bot.botInfo = { id: 123456789, is_bot: true, first_name: 'bench', username: 'bench_bot' };
+const store = [];
+bot.on('message', (ctx) => { store.push(ctx.update); });  // keep it, no reply, no network
+bot.on('edited_message', (ctx) => { store.push(ctx.update); });
+const server = http.createServer(bot.webhookCallback('/webhooks/acme/tg', { secretToken }));
+server.keepAliveTimeout = 60000;
+server.listen(Number(port), '127.0.0.1', () => console.log('listening', port));
+process.on('SIGTERM', () => { console.log('stored', store.length); process.exit(0); });
+EOF
+run_telegraf() {  # <report name>
+  node "$WORK/telegraf/server.mjs" "$TG_PORT" "$TG_SECRET" >"$WORK/telegraf/out.log" 2>&1 &
+  TG_PID=$!
+  PIDS+=("$TG_PID")
+  wait_port "$TG_PORT" "$TG_PID" "$WORK/telegraf/out.log"
+  load "$1" "$TELEGRAM" "http://127.0.0.1:$TG_PORT" --mode closed --reference
+  stop "$TG_PID"
+  echo "   telegraf: $(grep stored "$WORK/telegraf/out.log" || echo 'stored ?') updates in memory"
+}
+
+run_nginx nginx-before
+run_telegraf telegraf-before
+
+
 # 1. gateway, standard mix: max (closed), then half of it (open).
 start_gateway
 load gw-max "$STANDARD" "http://127.0.0.1:$GW_PORT" --mode closed
@@ -180,67 +256,9 @@ else
 fi
 stop "$GW_PID"
 
-# 2. nginx return 200.
-NG_PORT="$(free_port)"
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  keepalive_requests 1000000;
-  client_max_body_size 4m;
-  server {
-    listen 127.0.0.1:$NG_PORT;
-    location / { return 200 "ok"; }
-  }
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/out.log" 2>&1 &
-NG_PID=$!
-PIDS+=("$NG_PID")
-wait_port "$NG_PORT" "$NG_PID" "$WORK/nginx/out.log"
-load nginx "$STANDARD" "http://127.0.0.1:$NG_PORT" --mode closed --reference
-stop "$NG_PID"
-
-# 3b. telegraf webhookCallback, Telegram only.
-echo "-- npm install $TELEGRAF (temp dir)"
-mkdir -p "$WORK/telegraf"
-(cd "$WORK/telegraf" && npm init -y >/dev/null &&
-  npm install --no-audit --no-fund --silent "$TELEGRAF" >"$WORK/telegraf/npm.log" 2>&1) ||
-  { cat "$WORK/telegraf/npm.log" >&2; exit 1; }
-TG_SECRET="$(sed -n 's/.*secret_token: "${ACME_TG_SECRET_TOKEN:-\([^}]*\)}".*/\1/p' "$GW_CFG")"
-TG_PORT="$(free_port)"
-cat >"$WORK/telegraf/server.mjs" <<'EOF'
-import http from 'node:http';
-import { Telegraf } from 'telegraf';
-
-const [port, secretToken] = process.argv.slice(2);
-const bot = new Telegraf('123456789:bench-token');
-bot.botInfo = { id: 123456789, is_bot: true, first_name: 'bench', username: 'bench_bot' };
-const store = [];
-bot.on('message', (ctx) => { store.push(ctx.update); });  // keep it, no reply, no network
-bot.on('edited_message', (ctx) => { store.push(ctx.update); });
-const server = http.createServer(bot.webhookCallback('/webhooks/acme/tg', { secretToken }));
-server.keepAliveTimeout = 60000;
-server.listen(Number(port), '127.0.0.1', () => console.log('listening', port));
-process.on('SIGTERM', () => { console.log('stored', store.length); process.exit(0); });
-EOF
-node "$WORK/telegraf/server.mjs" "$TG_PORT" "$TG_SECRET" >"$WORK/telegraf/out.log" 2>&1 &
-TG_PID=$!
-PIDS+=("$TG_PID")
-wait_port "$TG_PORT" "$TG_PID" "$WORK/telegraf/out.log"
-load telegraf "$TELEGRAM" "http://127.0.0.1:$TG_PORT" --mode closed --reference
-stop "$TG_PID"
-echo "   telegraf: $(grep stored "$WORK/telegraf/out.log" || echo 'stored ?') updates in memory"
+# The references again, after the gateway's runs.
+run_nginx nginx-after
+run_telegraf telegraf-after
 
 # Figures.
 verdict() {  # <value> <op> <target>
@@ -248,9 +266,10 @@ verdict() {  # <value> <op> <target>
     printf "%s (target %s %s)", ok ? "MET" : "MISSED", op, t }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-NG_RPS="$(j nginx .throughput_rps)"
+mean() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (a + b) / 2 }'; }
+NG_RPS="$(mean "$(j nginx-before .throughput_rps)" "$(j nginx-after .throughput_rps)")"
 GT_RPS="$(j gw-telegram .throughput_rps)"
-TF_RPS="$(j telegraf .throughput_rps)"
+TF_RPS="$(mean "$(j telegraf-before .throughput_rps)" "$(j telegraf-after .throughput_rps)")"
 R1="$(ratio "$GW_MAX" "$NG_RPS")"
 R2="$(ratio "$GT_RPS" "$TF_RPS")"
 HALF_P99="$(j gw-half .ack_latency.p99_ms)"
@@ -263,11 +282,15 @@ HALF_P99="$(j gw-half .ack_latency.p99_ms)"
   printf 'gateway standard open %6s req/s (achieved %s)  p99 %s ms  e2e p99 %s ms  lost %s  %s\n' \
     "$HALF" "$(j gw-half .throughput_rps)" "$HALF_P99" "$(j gw-half .stream.e2e_latency.p99_ms)" \
     "$(j gw-half .stream.lost)" "$(verdict "$HALF_P99" "<=" 1)"
-  printf 'nginx return 200          %9s req/s  p99 %s ms\n' "$NG_RPS" "$(j nginx .ack_latency.p99_ms)"
+  printf 'nginx return 200          %9s req/s  (before %s, after %s)  p99 %s / %s ms\n' "$NG_RPS" \
+    "$(j nginx-before .throughput_rps)" "$(j nginx-after .throughput_rps)" \
+    "$(j nginx-before .ack_latency.p99_ms)" "$(j nginx-after .ack_latency.p99_ms)"
   printf 'gateway / nginx           %9s  %s\n' "$R1" "$(verdict "$R1" ">=" 0.35)"
   printf 'gateway telegram max      %9s req/s  p99 %s ms  lost %s\n' "$GT_RPS" \
     "$(j gw-telegram .ack_latency.p99_ms)" "$(j gw-telegram .stream.lost)"
-  printf 'telegraf webhookCallback  %9s req/s  p99 %s ms\n' "$TF_RPS" "$(j telegraf .ack_latency.p99_ms)"
+  printf 'telegraf webhookCallback  %9s req/s  (before %s, after %s)  p99 %s / %s ms\n' "$TF_RPS" \
+    "$(j telegraf-before .throughput_rps)" "$(j telegraf-after .throughput_rps)" \
+    "$(j telegraf-before .ack_latency.p99_ms)" "$(j telegraf-after .ack_latency.p99_ms)"
   printf 'gateway-tg / telegraf     %9s  %s\n' "$R2" "$(verdict "$R2" ">=" 2)"
   echo
   echo "== Telegram only, by durability and connections (closed loop)"
