@@ -1,8 +1,8 @@
 // switchboard-loopback: what moving bytes to many TCP streams costs this machine, without the
 // gateway (docs/performance.md, step 8). One thread writes CHUNK bytes to each of N loopback
 // sockets in turn, as the gateway writes a batch of frames to each SSE stream (with PIECE, in
-// iovec entries of that size, as its gathered writes are); another thread reads them all with
-// epoll, as the load tester's fan-out readers do. Prints MB/s and CPU seconds (user + system, both
+// iovec entries of that size, as it wrote them before copying each batch into one buffer);
+// another thread reads them all with epoll, as the load tester's fan-out readers do. Prints MB/s and CPU seconds (user + system, both
 // threads) per GB moved.
 //
 //   switchboard-loopback [N=200] [CHUNK=56000] [SECONDS=5] [PIECE=CHUNK]

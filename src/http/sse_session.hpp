@@ -34,15 +34,6 @@ constexpr std::string_view sse_head =
     "\r\n";
 constexpr std::string_view sse_keepalive = ": keep-alive\n\n";
 
-/// `sse_session::buffers_` as a buffer sequence that Asio copies by two pointers (a vector would
-/// be copied whole into every write operation).
-struct buffer_span {
-  const net::const_buffer* first;
-  const net::const_buffer* last;
-  const net::const_buffer* begin() const { return first; }
-  const net::const_buffer* end() const { return last; }
-};
-
 /// The `actors::stream_sink` of one SSE connection. Held by the stream actor; it refers to the
 /// session weakly, so an actor that keeps it longer than the connection keeps nothing alive.
 class sse_sink final : public actors::stream_sink {
@@ -91,7 +82,7 @@ class sse_session final : public session_base {
     closed,
   };
 
-  /// The head, a keep-alive (`fixed`), or a batch of shared frames.
+  /// The head or a keep-alive (`fixed`), or a batch of shared frames (`events`).
   struct pending_write {
     std::string_view fixed;
     actors::sse_batch events;
@@ -257,13 +248,12 @@ class sse_session final : public session_base {
     }
     writing_ = true;
     lowest().expires_after(milliseconds(limits().write_timeout_ms));
-    // The buffers point into the front entry, which stays queued until the write completes.
+    // The bytes are the front entry's (or `gathered_`), which stay until the write completes.
     const pending_write& w = queue_.front();
-    buffers_.clear();
-    if (!w.fixed.empty()) {
-      buffers_.emplace_back(w.fixed.data(), w.fixed.size());
-    }
-    if (w.events.size() > 1) {
+    std::string_view bytes = w.fixed;
+    if (w.events.size() == 1) {
+      bytes = w.events.front()->frame;
+    } else if (w.events.size() > 1) {
       // Copied into one buffer: one `sendmsg` of one piece. Handed to the kernel as one iovec
       // entry per frame (Asio passes at most 64 per call), the same bytes cost this gateway a
       // third of its ingest with 200 streams (docs/performance.md, step 8).
@@ -276,14 +266,10 @@ class sse_session final : public session_base {
       for (const auto& e : w.events) {
         gathered_.append(e->frame);
       }
-      buffers_.emplace_back(gathered_.data(), gathered_.size());
-    } else {
-      for (const auto& e : w.events) {
-        buffers_.emplace_back(e->frame.data(), e->frame.size());
-      }
+      bytes = gathered_;
     }
     net::async_write(
-        *stream_, buffer_span{buffers_.data(), buffers_.data() + buffers_.size()},
+        *stream_, net::buffer(bytes.data(), bytes.size()),
         [self = shared()](beast::error_code ec, std::size_t) { self->on_frames_written(ec); });
   }
 
@@ -415,7 +401,6 @@ class sse_session final : public session_base {
   std::shared_ptr<sse_sink> sink_;
   std::shared_ptr<actors::stream_handle> stream_handle_;
   std::deque<pending_write> queue_;
-  std::vector<net::const_buffer> buffers_;  ///< the write in flight's, reused
   /// A batch's frames, copied together for its write. Kept between writes (freeing and
   /// allocating a batch's size per write costs page faults: a third of the ingest with 200
   /// streams), and freed when the stream is idle for a keep-alive interval.

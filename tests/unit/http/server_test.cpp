@@ -375,7 +375,7 @@ TEST_CASE("SSE frames written by the gateway reach the client, a disconnect canc
   CHECK(request.types == std::vector<std::string>{"message"});
   REQUIRE(request.sink);
 
-  // Two shared events, written in one gathered write: their frames, in order, as they are.
+  // Two shared events, written in one write: their frames, in order, as they are.
   std::promise<void> written;
   auto e8 = sb::store::share({8, "message", "c1", "", "{\"seq\":8}"});
   auto e9 = sb::store::share({9, "message", "c1", "", "{\"seq\":9}"});

@@ -200,7 +200,7 @@ TEST_CASE("SSE over TLS delivers frames and a disconnect cancels the stream", "[
     REQUIRE(c.read_until("\r\n\r\n"));
     CHECK(c.received.find("Content-Type: text/event-stream") != std::string::npos);
     auto request = gateway.stream_at(0);
-    // Two shared frames in one gathered write, through TLS.
+    // Two shared frames in one write, through TLS.
     REQUIRE(request.sink->write({sb::store::share({1, "message", "c1", "", "{}"}),
                                  sb::store::share({2, "message", "c1", "", "{\"n\":2}"})},
                                 [] {}));
