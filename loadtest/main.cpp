@@ -119,6 +119,7 @@ class sse_reader {
         error_ = "tenant " + tenant_ + ": /v1/stream answered " + head.substr(0, head.find('\r'));
         return false;
       }
+      count(buf_);  // body bytes that came with the head
     } catch (const std::exception& e) {
       error_ = "tenant " + tenant_ + ": " + e.what();
       return false;
@@ -138,10 +139,16 @@ class sse_reader {
 
   const std::string& error() const { return error_; }
   const std::string& tenant() const { return tenant_; }
-  /// Events (`id:` lines) received so far. Thread-safe.
+  /// Events received so far, counted as the fan-out streams count theirs (`sse_counter`).
+  /// Thread-safe.
   std::uint64_t events() const { return ids_.load(std::memory_order_relaxed); }
 
  private:
+  void count(std::string_view bytes) {
+    counter_.feed(bytes);
+    ids_.store(counter_.events(), std::memory_order_relaxed);
+  }
+
   void run() {
     char chunk[65536];
     boost::system::error_code ec;
@@ -153,6 +160,7 @@ class sse_reader {
         }
         return;
       }
+      count(std::string_view(chunk, n));
       buf_.append(chunk, n);
       std::size_t pos = 0;
       for (;;) {
@@ -168,10 +176,6 @@ class sse_reader {
   }
 
   void handle_line(std::string_view line) {
-    if (line.rfind("id:", 0) == 0) {
-      ids_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
     if (line.rfind("data:", 0) != 0) {
       return;
     }
@@ -208,6 +212,7 @@ class sse_reader {
   std::string buf_;
   std::string error_;
   std::atomic<bool> stopping_{false};
+  sse_counter counter_;  ///< on the reader's thread (and in `start`, before it runs)
   std::atomic<std::uint64_t> ids_{0};
   std::thread thread_;
 };
@@ -240,7 +245,8 @@ class fanout_readers {
                    ": /v1/stream answered " + head.substr(0, head.find('\r'));
           return false;
         }
-        r->count.feed(std::string_view(head).substr(len));
+        r->count.feed(std::string_view(head).substr(len));  // body bytes that came with the head
+        r->events.store(r->count.events(), std::memory_order_relaxed);
         readers_.push_back(std::move(r));
       }
     } catch (const std::exception& e) {
