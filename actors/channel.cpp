@@ -30,9 +30,12 @@ void store_and_answer(channel_ptr self, store_events s, responder_ptr reply) {
   append_job job;
   job.req.tenant = s.events.front().tenant;
   job.req.events = std::move(s.events);
+  job.timeline = reply;
+  reply->mark(responder::moment::sent);
   self->request(st.store, st.settings.store_timeout, append_atom::value, std::move(job))
       .then(
           [self, reply](append_reply& r) {
+            reply->mark(responder::moment::replied);
             if (r.shed) {
               reply->answer(
                   error_response(errc::overloaded, "the event store is overloaded; retry", 1));
@@ -166,6 +169,7 @@ channel_actor::behavior_type channel_behavior(channel_ptr self,
       },
       [=](webhook_atom, webhook_msg& m) {
         auto reply = m.w.reply;
+        reply->mark(responder::moment::at_channel);
         auto& st = self->state;
         if (st.depth == nullptr) {  // m.w.tenant was matched against the config by the edge
           const std::string& ch = st.logic->name();

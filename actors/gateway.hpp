@@ -40,7 +40,7 @@ using http::http_status;
 class responder {
  public:
   using callback = std::function<void(http_response)>;
-  explicit responder(callback cb) : cb_(std::move(cb)) {}
+  explicit responder(callback cb);
   responder(const responder&) = delete;
   responder& operator=(const responder&) = delete;
   ~responder();
@@ -49,8 +49,22 @@ class responder {
   void answer(http_response r);
   bool answered() const noexcept { return done_.load(std::memory_order_acquire); }
 
+  /// The moments a webhook passes on its way to the store and back, after `made` (this
+  /// responder's construction). When every moment is marked, `answer` observes the stages
+  /// between them (`metrics::webhook_stage`, `switchboard_webhook_stage_seconds`).
+  enum class moment { made, at_tenant, at_channel, sent, commit_start, commit_end, replied };
+  /// Marks `m` now. Thread-safe; a moment marked twice keeps the later time.
+  void mark(moment m) noexcept;
+  /// Marks `m` at `steady_ns` (a `std::chrono::steady_clock` time since its epoch, in ns): the
+  /// store writer marks one commit's times on every request it holds.
+  void mark(moment m, std::int64_t steady_ns) noexcept;
+
  private:
+  static constexpr std::size_t k_moments = 7;
+  void observe_stages(std::int64_t answered_ns) const noexcept;
+
   std::atomic<bool> done_{false};
+  std::atomic<std::int64_t> moments_[k_moments]{};
   callback cb_;
 };
 using responder_ptr = std::shared_ptr<responder>;

@@ -85,6 +85,9 @@ struct api_msg {
 /// Reply: `append_reply`.
 struct append_job {
   store::append_request req;
+  /// The webhook's responder, when there is one: the writer marks its commit's start and end on
+  /// it (`responder::moment`). Never answered by the writer.
+  responder_ptr timeline;
 };
 
 /// store_writer -> channel: the events with `seq` set, and what became of each.

@@ -41,6 +41,10 @@ std::size_t backlog(writer_ptr self) {
   return self->state.pending.size() + self->mailbox().size();
 }
 
+std::int64_t steady_ns(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 void note_shed(writer_ptr self, std::size_t backlog) {
   auto& st = self->state;
   ++st.shed;
@@ -120,8 +124,16 @@ store_writer_actor::behavior_type store_writer(writer_ptr self,
         std::vector<std::vector<store::append_outcome>> outcomes;
         const auto started = std::chrono::steady_clock::now();
         auto committed = st.log->append(requests, outcomes);
+        const auto ended = std::chrono::steady_clock::now();
         metrics::catalog::store_commit_seconds().observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            std::chrono::duration<double>(ended - started).count());
+        for (auto& p : batch) {
+          if (p.job.timeline) {
+            p.job.timeline->mark(responder::moment::commit_start, steady_ns(started));
+            p.job.timeline->mark(responder::moment::commit_end, steady_ns(ended));
+            p.job.timeline.reset();  // the channel holds it until the answer
+          }
+        }
         metrics::catalog::store_commit_batch_size().observe(static_cast<double>(batch.size()));
         metrics::catalog::store_backlog().set(static_cast<std::int64_t>(backlog(self)));
         if (!committed) {

@@ -542,6 +542,7 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
   });
   return {
       [=](webhook_atom, webhook_msg& m) {
+        m.w.reply->mark(responder::moment::at_tenant);
         auto& st = self->state;
         const auto depth = self->mailbox().size();
         st.depth->set(static_cast<std::int64_t>(depth));

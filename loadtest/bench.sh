@@ -219,6 +219,8 @@ GW_MAX="$(j gw-max .throughput_rps)"
 HALF="$(awk -v r="$GW_MAX" 'BEGIN { printf "%.0f", r / 2 }')"
 start_gateway
 load gw-half "$STANDARD" "http://127.0.0.1:$GW_PORT" --rate "$HALF"
+# Where the open loop's time went, stage by stage (switchboard_webhook_stage_seconds).
+curl -s "http://127.0.0.1:$GW_PORT/metrics" >"$OUT/gw-half.metrics" || true
 stop "$GW_PID"
 
 # 3a. gateway, Telegram only.
@@ -315,4 +317,7 @@ HALF_P99="$(j gw-half .ack_latency.p99_ms)"
   printf 'with %s live streams      %9s req/s  p99 %s ms  / without: %s  %s\n' "$STREAMS" \
     "$(j gw-streams .throughput_rps)" "$(j gw-streams .ack_latency.p99_ms)" "$RS" \
     "$(verdict "$RS" ">=" 0.7)"
+  echo
+  echo "== the open loop at $HALF req/s, stage by stage (warm-up included)"
+  awk -f "$ROOT/loadtest/stages.awk" "$OUT/gw-half.metrics"
 } | tee "$OUT/results.txt"

@@ -219,6 +219,19 @@ void register_all();
 counter_family& http_requests();
 /// `switchboard_webhook_ack_seconds`: request read complete → response written (webhooks).
 histogram& webhook_ack_seconds();
+/// Where a stored webhook's time goes, one stage after another (`webhook_stage_seconds`).
+enum class webhook_stage {
+  to_tenant,       ///< the edge handed the request over -> the tenant actor runs it
+  to_channel,      ///< the tenant -> the channel actor runs it
+  channel,         ///< the channel's own work: parse, normalize, the append request sent
+  to_commit,       ///< the append waits in the writer's mailbox and for its group commit to start
+  commit,          ///< the group commit that holds it, its disk sync included
+  to_reply,        ///< the commit's end -> the channel runs the reply
+  reply,           ///< the channel's work after the commit, up to the answer handed to the edge
+};
+inline constexpr std::size_t k_webhook_stages = 7;
+/// `switchboard_webhook_stage_seconds{stage}`: the time of one stage of a stored webhook.
+histogram& webhook_stage_seconds(webhook_stage s);
 /// `switchboard_webhook_rejections_total{reason}` for a webhook answered with error `code`.
 counter& webhook_rejections(errc code);
 /// `switchboard_events_stored_total{tenant,channel}`.

@@ -99,6 +99,13 @@ TEST_CASE("/metrics counts a valid, a duplicate and a forged webhook exactly", "
   CHECK(delta("switchboard_webhook_ack_seconds_sum") > 0);
   CHECK(delta("switchboard_store_commit_batch_size_count") == 2);
   CHECK(delta("switchboard_store_commit_seconds_count") == 2);
+  // The valid webhook and its retry each went through a commit; the forged one went nowhere.
+  for (const char* stage :
+       {"to_tenant", "to_channel", "channel", "to_commit", "commit", "to_reply", "reply"}) {
+    CHECK(delta(std::string(R"(switchboard_webhook_stage_seconds_count{stage=")") + stage +
+                R"("})") == 2);
+  }
+  CHECK(delta(R"(switchboard_webhook_stage_seconds_sum{stage="commit"})") > 0);
   CHECK(value(after, R"(switchboard_actor_restarts_total{kind="channel"})") == 0);
   CHECK(value(after, "switchboard_http_connections_open") >= 1);  // this scrape's own
   CHECK(value(after, "switchboard_sse_streams_open") == 0);
