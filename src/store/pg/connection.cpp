@@ -1,0 +1,218 @@
+#include "store/pg/connection.hpp"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <vector>
+
+namespace sb::store::pg {
+
+namespace {
+
+/// libpq's message without its trailing newline.
+std::string trimmed(const char* msg) {
+  std::string s = msg != nullptr ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+    s.pop_back();
+  }
+  return s;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string redact_dsn(std::string_view dsn) {
+  std::string out(dsn);
+  // URI form: scheme://user:password@host...
+  if (auto scheme = out.find("://"); scheme != std::string::npos) {
+    const auto start = scheme + 3;
+    const auto at = out.find('@', start);
+    const auto colon = out.find(':', start);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+    // A password can also be a query parameter of the URI.
+    if (auto p = out.find("password="); p != std::string::npos) {
+      const auto end = out.find('&', p);
+      out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
+    }
+    return out;
+  }
+  // Key/value form: password=secret or password = 'se cret'.
+  std::size_t p = 0;
+  while ((p = out.find("password", p)) != std::string::npos) {
+    std::size_t i = p + 8;
+    while (i < out.size() && out[i] == ' ') {
+      ++i;
+    }
+    if (i >= out.size() || out[i] != '=') {
+      p = i;
+      continue;
+    }
+    ++i;
+    while (i < out.size() && out[i] == ' ') {
+      ++i;
+    }
+    std::size_t end = i;
+    if (end < out.size() && out[end] == '\'') {
+      ++end;
+      while (end < out.size() && out[end] != '\'') {
+        end += out[end] == '\\' ? 2 : 1;
+      }
+      end = std::min(end + 1, out.size());
+    } else {
+      while (end < out.size() && out[end] != ' ') {
+        ++end;
+      }
+    }
+    out.replace(i, end - i, "***");
+    p = i + 3;
+  }
+  return out;
+}
+
+rows::rows(pg_result* r) : r_(r, &PQclear) {}
+
+int rows::size() const { return r_ ? PQntuples(r_.get()) : 0; }
+
+int rows::columns() const { return r_ ? PQnfields(r_.get()) : 0; }
+
+bool rows::is_null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+
+std::string_view rows::text(int row, int col) const {
+  return {PQgetvalue(r_.get(), row, col),
+          static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+}
+
+result<std::string> rows::bytes(int row, int col) const {
+  const auto t = text(row, col);
+  if (t.size() < 2 || t[0] != '\\' || t[1] != 'x' || t.size() % 2 != 0) {
+    return error{errc::internal, "a bytea value is not in hex format (bytea_output = 'hex')"};
+  }
+  std::string out;
+  out.resize((t.size() - 2) / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int hi = hex_value(t[2 + 2 * i]);
+    const int lo = hex_value(t[3 + 2 * i]);
+    if (hi < 0 || lo < 0) {
+      return error{errc::internal, "a bytea value has a character that is not hex"};
+    }
+    out[i] = static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
+result<std::int64_t> rows::int64(int row, int col) const {
+  const auto t = text(row, col);
+  std::int64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc{} || ptr != t.data() + t.size()) {
+    return error{errc::internal, "not an integer: '" + std::string(t) + "'"};
+  }
+  return v;
+}
+
+std::uint64_t rows::affected() const {
+  const char* n = r_ ? PQcmdTuples(r_.get()) : "";
+  std::uint64_t v = 0;
+  std::from_chars(n, n + std::char_traits<char>::length(n), v);
+  return v;
+}
+
+result<connection> connection::open(const std::string& dsn) {
+  std::string redacted = redact_dsn(dsn);
+  PGconn* c = PQconnectdb(dsn.c_str());
+  if (c == nullptr) {
+    return error{errc::internal, "PostgreSQL (" + redacted + "): out of memory"};
+  }
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string why = trimmed(PQerrorMessage(c));
+    PQfinish(c);
+    return error{errc::unavailable, "PostgreSQL (" + redacted + "): " + why};
+  }
+  return connection(c, std::move(redacted));
+}
+
+connection::connection(connection&& other) noexcept
+    : c_(other.c_), redacted_(std::move(other.redacted_)) {
+  other.c_ = nullptr;
+}
+
+connection& connection::operator=(connection&& other) noexcept {
+  if (this != &other) {
+    if (c_ != nullptr) {
+      PQfinish(c_);
+    }
+    c_ = other.c_;
+    redacted_ = std::move(other.redacted_);
+    other.c_ = nullptr;
+  }
+  return *this;
+}
+
+connection::~connection() {
+  if (c_ != nullptr) {
+    PQfinish(c_);
+  }
+}
+
+bool connection::ok() const { return c_ != nullptr && PQstatus(c_) == CONNECTION_OK; }
+
+int connection::server_major_version() const {
+  return c_ != nullptr ? PQserverVersion(c_) / 10000 : 0;
+}
+
+result<rows> connection::exec(const char* sql, std::initializer_list<param> params) {
+  if (c_ == nullptr) {
+    return error{errc::unavailable, "PostgreSQL: not connected"};
+  }
+  const int n = static_cast<int>(params.size());
+  std::vector<const char*> values(params.size());
+  std::vector<int> lengths(params.size());
+  std::vector<int> formats(params.size());
+  // Text values need their terminating NUL; views may lack one, so text is copied here.
+  std::vector<std::string> texts;
+  texts.reserve(params.size());
+  int i = 0;
+  for (const auto& p : params) {
+    if (p.null) {
+      values[i] = nullptr;
+    } else if (p.binary) {
+      values[i] = p.value.data();
+      lengths[i] = static_cast<int>(p.value.size());
+      formats[i] = 1;
+    } else {
+      texts.emplace_back(p.value);
+      values[i] = texts.back().c_str();
+    }
+    ++i;
+  }
+  PGresult* r = PQexecParams(c_, sql, n, nullptr, values.data(), lengths.data(), formats.data(), 0);
+  rows out(r);
+  const auto st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+    return out;
+  }
+  if (PQstatus(c_) != CONNECTION_OK) {
+    return error{errc::unavailable,
+                 "PostgreSQL (" + redacted_ + "): connection lost: " + trimmed(PQerrorMessage(c_))};
+  }
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  return error{errc::internal, "PostgreSQL: " + trimmed(PQresultErrorMessage(r)) +
+                                   (state != nullptr ? std::string(" (SQLSTATE ") + state + ")"
+                                                     : std::string())};
+}
+
+}  // namespace sb::store::pg

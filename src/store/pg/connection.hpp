@@ -1,0 +1,103 @@
+#pragma once
+
+// One PostgreSQL connection through libpq, for the PostgreSQL stores of several replicas
+// (issue 13; docs/DESIGN.md §1). Errors are values: a refused connection or a failed statement
+// comes back as `errc::unavailable` (the server cannot be reached or went away: the caller
+// answers 503 with Retry-After) or `errc::internal` (the statement itself failed), with a message
+// that names the server and database but never a password.
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+struct pg_conn;
+struct pg_result;
+
+namespace sb::store::pg {
+
+/// A parameter of `connection::exec`: text (`$1` of any type PostgreSQL can parse from text),
+/// raw bytes (a `bytea` parameter, sent in binary: no escaping), or NULL. Views: the bytes must
+/// outlive the call.
+struct param {
+  std::string_view value;
+  bool binary = false;
+  bool null = false;
+
+  param(std::string_view text) : value(text) {}  // NOLINT: text is the usual case
+  param(const std::string& text) : value(text) {}  // NOLINT
+  param(const char* text) : value(text) {}         // NOLINT
+  static param bytes(std::string_view raw) {
+    param p{raw};
+    p.binary = true;
+    return p;
+  }
+  static param null_value() {
+    param p{std::string_view{}};
+    p.null = true;
+    return p;
+  }
+};
+
+/// The rows of one statement (text format), or how many rows it changed.
+class rows {
+ public:
+  rows() = default;
+  explicit rows(pg_result* r);
+
+  int size() const;
+  int columns() const;
+  bool is_null(int row, int col) const;
+  /// The value as PostgreSQL printed it ("" for NULL).
+  std::string_view text(int row, int col) const;
+  /// A `bytea` value: the bytes, decoded from PostgreSQL's hex output ("\x4142" -> "AB").
+  result<std::string> bytes(int row, int col) const;
+  /// An integer column; an error when the value is not one.
+  result<std::int64_t> int64(int row, int col) const;
+  /// Rows an INSERT, UPDATE or DELETE changed.
+  std::uint64_t affected() const;
+
+ private:
+  std::shared_ptr<pg_result> r_;
+};
+
+/// The connection string with any password replaced by "***", for messages and logs: both the
+/// key/value form (`password=secret`) and the URI form (`postgresql://user:secret@host/db`).
+std::string redact_dsn(std::string_view dsn);
+
+/// Not thread-safe: one thread uses a connection at a time (a pool hands them out).
+class connection {
+ public:
+  /// Connects with a libpq connection string or URI. `errc::unavailable` when the server cannot
+  /// be reached or refuses the login; the message names the redacted `dsn` and libpq's reason.
+  static result<connection> open(const std::string& dsn);
+
+  connection() = default;
+  connection(connection&& other) noexcept;
+  connection& operator=(connection&& other) noexcept;
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+  ~connection();
+
+  /// Runs one statement with `$1`, `$2`, ... bound to `params` (no SQL is ever built from
+  /// values). `errc::unavailable` when the connection is gone, `errc::internal` with the
+  /// server's message (and SQLSTATE) when the statement failed.
+  [[nodiscard]] result<rows> exec(const char* sql, std::initializer_list<param> params = {});
+
+  /// True while libpq reports the connection as usable.
+  bool ok() const;
+
+  /// The server's major version (15 for 15.x).
+  int server_major_version() const;
+
+ private:
+  explicit connection(pg_conn* c, std::string redacted) : c_(c), redacted_(std::move(redacted)) {}
+
+  pg_conn* c_ = nullptr;
+  std::string redacted_;  // the connection string without its password, for messages
+};
+
+}  // namespace sb::store::pg

@@ -1,0 +1,28 @@
+// What the PostgreSQL connection's messages and logs may show of a connection string: never its
+// password, in either form libpq takes.
+#include <catch2/catch.hpp>
+
+#include "store/pg/connection.hpp"
+
+using sb::store::pg::redact_dsn;
+
+TEST_CASE("redact_dsn hides the password of a key/value connection string", "[store][pg]") {
+  CHECK(redact_dsn("host=db dbname=sb user=gw password=hunter2 sslmode=require") ==
+        "host=db dbname=sb user=gw password=*** sslmode=require");
+  CHECK(redact_dsn("password = hunter2 host=db") == "password = *** host=db");
+  CHECK(redact_dsn("host=db password='two words \\' and a quote' user=gw") ==
+        "host=db password=*** user=gw");
+  CHECK(redact_dsn("host=/run/postgresql dbname=switchboard user=switchboard") ==
+        "host=/run/postgresql dbname=switchboard user=switchboard");
+  CHECK(redact_dsn("host=db password=") == "host=db password=***");
+}
+
+TEST_CASE("redact_dsn hides the password of a connection URI", "[store][pg]") {
+  CHECK(redact_dsn("postgresql://gw:hunter2@db:5432/sb?sslmode=require") ==
+        "postgresql://gw:***@db:5432/sb?sslmode=require");
+  CHECK(redact_dsn("postgres://db/sb?user=gw&password=hunter2&sslmode=require") ==
+        "postgres://db/sb?user=gw&password=***&sslmode=require");
+  CHECK(redact_dsn("postgresql://gw@db/sb") == "postgresql://gw@db/sb");
+  CHECK(redact_dsn("postgresql:///sb?host=/run/postgresql") ==
+        "postgresql:///sb?host=/run/postgresql");
+}
