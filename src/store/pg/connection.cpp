@@ -3,7 +3,11 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <optional>
 #include <vector>
+
+#include "core/crypto.hpp"
+#include "core/log.hpp"
 
 namespace sb::store::pg {
 
@@ -16,19 +20,6 @@ std::string trimmed(const char* msg) {
     s.pop_back();
   }
   return s;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 }  // namespace
@@ -98,20 +89,14 @@ std::string_view rows::text(int row, int col) const {
 
 result<std::string> rows::bytes(int row, int col) const {
   const auto t = text(row, col);
-  if (t.size() < 2 || t[0] != '\\' || t[1] != 'x' || t.size() % 2 != 0) {
+  std::optional<std::string> raw;
+  if (t.size() >= 2 && t[0] == '\\' && t[1] == 'x') {
+    raw = crypto::from_hex(t.substr(2));
+  }
+  if (!raw) {
     return error{errc::internal, "a bytea value is not in hex format (bytea_output = 'hex')"};
   }
-  std::string out;
-  out.resize((t.size() - 2) / 2);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const int hi = hex_value(t[2 + 2 * i]);
-    const int lo = hex_value(t[3 + 2 * i]);
-    if (hi < 0 || lo < 0) {
-      return error{errc::internal, "a bytea value has a character that is not hex"};
-    }
-    out[i] = static_cast<char>((hi << 4) | lo);
-  }
-  return out;
+  return std::move(*raw);
 }
 
 result<std::int64_t> rows::int64(int row, int col) const {
@@ -142,6 +127,10 @@ result<connection> connection::open(const std::string& dsn) {
     PQfinish(c);
     return error{errc::unavailable, "PostgreSQL (" + redacted + "): " + why};
   }
+  // Notices ("relation ... already exists, skipping") are not errors: debug lines, not stderr.
+  PQsetNoticeProcessor(
+      c, [](void*, const char* msg) { log::debug("store", "PostgreSQL: ", trimmed(msg)); },
+      nullptr);
   return connection(c, std::move(redacted));
 }
 
@@ -199,7 +188,10 @@ result<rows> connection::exec(const char* sql, std::initializer_list<param> para
     }
     ++i;
   }
-  PGresult* r = PQexecParams(c_, sql, n, nullptr, values.data(), lengths.data(), formats.data(), 0);
+  // Without parameters, the simple query protocol: `sql` may hold several statements.
+  PGresult* r = n == 0 ? PQexec(c_, sql)
+                       : PQexecParams(c_, sql, n, nullptr, values.data(), lengths.data(),
+                                      formats.data(), 0);
   rows out(r);
   const auto st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {

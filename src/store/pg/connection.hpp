@@ -83,7 +83,8 @@ class connection {
   ~connection();
 
   /// Runs one statement with `$1`, `$2`, ... bound to `params` (no SQL is ever built from
-  /// values). `errc::unavailable` when the connection is gone, `errc::internal` with the
+  /// values). Without parameters, `sql` may hold several statements separated by `;` (a schema
+  /// version's script); the rows are then the last statement's. `errc::unavailable` when the connection is gone, `errc::internal` with the
   /// server's message (and SQLSTATE) when the statement failed.
   [[nodiscard]] result<rows> exec(const char* sql, std::initializer_list<param> params = {});
 
