@@ -62,6 +62,23 @@ result<schema_state> migrate_locked(connection& c, const std::vector<migration>&
 
 }  // namespace
 
+const std::vector<migration>& schema_versions() {
+  // Only ever appended to, and each version only adds (a replica one version behind keeps
+  // running on it): no DROP, no RENAME, no NOT NULL column without a default.
+  static const std::vector<migration> versions = {
+      {1, R"sql(
+-- One row per piece of singleton work: who holds it, in which generation, until when (the
+-- database's clock). store/pg/lease.hpp.
+CREATE TABLE switchboard_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  generation BIGINT NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+))sql"},
+  };
+  return versions;
+}
+
 result<schema_state> migrate(connection& c, const std::vector<migration>& migrations,
                              std::string_view node) {
   for (std::size_t i = 0; i < migrations.size(); ++i) {

@@ -29,6 +29,10 @@ struct schema_state {
   std::vector<int> applied;   ///< the versions this call applied (empty when another replica did)
 };
 
+/// Switchboard's own schema, version by version (schema.cpp). Version 1: the leases of
+/// singleton work (store/pg/lease.hpp).
+const std::vector<migration>& schema_versions();
+
 /// The key of the advisory lock that serializes migrations (pg_advisory_xact_lock).
 inline constexpr long long k_migration_lock = 0x53425f736368656dLL;  // "SB_schem"
 

@@ -178,3 +178,19 @@ TEST_CASE("replicas that start together apply each version exactly once", "[stor
   CHECK(count(conns[0], "SELECT COUNT(*) FROM t1") == 1);
   CHECK(count(conns[0], "SELECT COUNT(*) FROM switchboard_schema") == 3);
 }
+
+TEST_CASE("Switchboard's own schema applies to a new database, then is left as it is",
+          "[store][pg]") {
+  sb::test::pg_cluster cluster;
+  auto c = open(cluster);
+  const auto& versions = sb::store::pg::schema_versions();
+  REQUIRE_FALSE(versions.empty());
+  auto first = migrate(c, versions, "gw-1");
+  REQUIRE(first);
+  CHECK(first->now == versions.back().version);
+  CHECK(static_cast<int>(first->applied.size()) == versions.back().version);
+  CHECK(table_exists(c, "switchboard_leases"));
+  auto second = migrate(c, versions, "gw-2");
+  REQUIRE(second);
+  CHECK(second->applied.empty());
+}
