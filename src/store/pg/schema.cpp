@@ -75,6 +75,71 @@ CREATE TABLE switchboard_leases (
   generation BIGINT NOT NULL,
   expires_at TIMESTAMPTZ NOT NULL
 ))sql"},
+      {2, R"sql(
+-- The event log (store/pg/event_log.hpp). Sealed values are the SQLite store's, byte for byte
+-- (store/codec.hpp): the same master key opens both.
+-- One data key per (tenant, subject), wrapped under the key derived from the master key.
+CREATE TABLE subject_keys (
+  id BIGSERIAL PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  wrapped BYTEA NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  UNIQUE (tenant, subject)
+);
+-- Each tenant's last seq; its row is locked by every append of the tenant until COMMIT, so a
+-- tenant's seqs are issued in commit order across replicas, without gaps.
+CREATE TABLE tenant_heads (
+  tenant TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL
+);
+-- The key an event is sealed under is a foreign key: no event is stored under a key an erasure
+-- has deleted, whatever a replica still holds in memory.
+CREATE TABLE events (
+  tenant TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  channel TEXT NOT NULL,
+  type TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  subject_key BIGINT NOT NULL REFERENCES subject_keys (id),
+  received_at_ms BIGINT NOT NULL,
+  dedupe_digest BYTEA,
+  body BYTEA NOT NULL,
+  PRIMARY KEY (tenant, seq)
+);
+CREATE INDEX events_received_at ON events (tenant, received_at_ms);
+CREATE INDEX events_subject_key ON events (subject_key);
+-- Dedupe keys: keyed digests of (tenant, channel, key), kept past their events' retention.
+CREATE TABLE dedupe (
+  digest BYTEA PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL
+);
+CREATE INDEX dedupe_created_at ON dedupe (tenant, channel, created_at_ms);
+-- Unparseable bodies, sealed under their tenant's subjectless data key, and what each channel's
+-- quarantine holds against its quota (its row is locked by every quarantine of the channel).
+CREATE TABLE quarantine (
+  id BIGSERIAL PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  received_at_ms BIGINT NOT NULL,
+  body BYTEA NOT NULL,
+  bytes BIGINT NOT NULL,
+  charge BIGINT NOT NULL,
+  headers BYTEA
+);
+CREATE INDEX quarantine_tenant ON quarantine (tenant, id);
+CREATE TABLE quarantine_usage (
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  bytes BIGINT NOT NULL,
+  PRIMARY KEY (tenant, channel)
+))sql"},
   };
   return versions;
 }

@@ -12,7 +12,7 @@
 //   dedupe_claims.hpp     dedupe keys claimed and not yet merged into `dedupe` (schema v6)
 //   dedupe_generations.hpp the generations of `dedupe` and their filters (schema v8)
 //   checkpointer.{hpp,cpp} the WAL's checkpoints, on a thread of their own
-//   codec.hpp             what is sealed and its associated data
+//   ../codec.hpp          what is sealed and its associated data (shared with store/pg/)
 //   key_ring.{hpp,cpp}    derived keys, data keys (wrapped, cached), opening sealed values
 //   key_cache.hpp         the unwrapped data keys in memory
 //   reader_pool.{hpp,cpp} read-only connections

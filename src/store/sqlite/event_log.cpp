@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/aead.hpp"
-#include "store/sqlite/codec.hpp"
+#include "store/codec.hpp"
 
 namespace sb::store::sqlite {
 

@@ -1,8 +1,8 @@
 #include "store/sqlite/key_ring.hpp"
 
 #include "core/aead.hpp"
+#include "store/codec.hpp"
 #include "store/sealed.hpp"
-#include "store/sqlite/codec.hpp"
 
 namespace sb::store::sqlite {
 
@@ -10,20 +10,6 @@ namespace {
 
 // Unwrapped data keys kept in memory: about 150 bytes each.
 constexpr std::size_t k_key_cache_entries = 16384;
-
-// The key that wraps data keys, derived from `storage.master_key` so that key serves one purpose
-// per derivation (the actors derive the tenants' subject-id keys from it with other labels).
-constexpr std::string_view k_wrap_key_label = "switchboard/store/key-wrap/v1";
-
-// Dedupe keys are stored as HMAC-SHA256 of (tenant, channel, key) under a key derived with this
-// label, cut to 16 bytes: the digest alone is the dedupe table's key (collisions, which would make
-// an event a false duplicate: about 2^-65 at 2^32 keys held at once, all tenants together).
-constexpr std::string_view k_dedupe_key_label = "switchboard/store/dedupe/v1";
-constexpr std::size_t k_dedupe_digest_size = 16;
-
-// Platform privacy requests carried out are stored as HMAC-SHA256 of (tenant, channel, kind,
-// request) under a key derived with this label (rules::privacy_request_digest), in full.
-constexpr std::string_view k_privacy_request_key_label = "switchboard/store/privacy-request/v1";
 
 error does_not_unwrap(const std::string& tenant, const error& e) {
   return {errc::internal,
@@ -34,20 +20,11 @@ error does_not_unwrap(const std::string& tenant, const error& e) {
 
 key_ring::key_ring() : cache_(k_key_cache_entries) {}
 
-status key_ring::derive(const std::string& master_key) {
-  if (master_key.size() != crypto::aead_key_size) {
-    return {errc::internal, "storage.master_key must be 32 bytes (64 hex characters), not " +
-                                std::to_string(master_key.size())};
-  }
-  wrap_key_ = sealed::derive_key(master_key, k_wrap_key_label);
-  dedupe_key_ = sealed::derive_key(master_key, k_dedupe_key_label);
-  request_key_ = sealed::derive_key(master_key, k_privacy_request_key_label);
-  return {};
-}
+status key_ring::derive(const std::string& master_key) { return derived_.derive(master_key); }
 
 std::string key_ring::dedupe_digest(std::string_view tenant, std::string_view channel,
                                     std::string_view key) const {
-  return sealed::keyed_digest(dedupe_key_, {tenant, channel, key}, k_dedupe_digest_size);
+  return derived_.dedupe_digest(tenant, channel, key);
 }
 
 write_keys key_ring::writing(sqlite3* db, const stmt& find_key, const stmt& insert_key) const {
@@ -74,7 +51,7 @@ result<const data_key*> key_ring::writer_key(write_keys& wk, const std::string& 
     q.text(1, tenant).text(2, subject);
     int rc = q.step();
     if (rc == SQLITE_ROW) {
-      auto key = crypto::unwrap_key(wrap_key_, q.col_view(1), aad);
+      auto key = crypto::unwrap_key(derived_.wrap, q.col_view(1), aad);
       if (!key) {
         return does_not_unwrap(tenant, key.err());
       }
@@ -88,7 +65,7 @@ result<const data_key*> key_ring::writer_key(write_keys& wk, const std::string& 
     }
   }
   data_key key{crypto::generate_aead_key(), 0};
-  auto wrapped = crypto::wrap_key(wrap_key_, key.key, aad);
+  auto wrapped = crypto::wrap_key(derived_.wrap, key.key, aad);
   if (!wrapped) {
     return wrapped.err();
   }
@@ -143,7 +120,7 @@ result<const read_keys::entry*> key_ring::reader_key(read_keys& rk, const std::s
   if (rc != SQLITE_ROW) {
     return sql_error(rk.db, rc, "find data key");
   }
-  auto key = crypto::unwrap_key(wrap_key_, q.col_view(1), key_aad(tenant, subject));
+  auto key = crypto::unwrap_key(derived_.wrap, q.col_view(1), key_aad(tenant, subject));
   if (!key) {
     return does_not_unwrap(tenant, key.err());
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "store/codec.hpp"
 #include "store/event_log.hpp"
 #include "store/sqlite/key_cache.hpp"
 #include "store/sqlite_util.hpp"
@@ -55,10 +56,10 @@ class key_ring {
   status derive(const std::string& master_key);
 
   /// Wraps the data keys; also seals the store's key check.
-  const std::string& wrap_key() const { return wrap_key_; }
+  const std::string& wrap_key() const { return derived_.wrap; }
 
   /// Keys the digests of platform privacy requests (rules::privacy_request_digest).
-  const std::string& request_key() const { return request_key_; }
+  const std::string& request_key() const { return derived_.request; }
 
   /// The stored form of a dedupe key: a keyed digest of (tenant, channel, key), 16 bytes.
   std::string dedupe_digest(std::string_view tenant, std::string_view channel,
@@ -102,9 +103,7 @@ class key_ring {
   result<const read_keys::entry*> reader_key(read_keys& rk, const std::string& tenant,
                                              const std::string& subject, bool from_snapshot);
 
-  std::string wrap_key_;     // wraps the data keys
-  std::string dedupe_key_;   // keys the dedupe digests
-  std::string request_key_;  // keys the privacy-request digests
+  derived_keys derived_;
   key_cache cache_;
 };
 

@@ -7,7 +7,7 @@
 
 #include "core/aead.hpp"
 #include "core/log.hpp"
-#include "store/sqlite/codec.hpp"
+#include "store/codec.hpp"
 #include "store/sqlite/event_log.hpp"
 
 namespace sb::store::sqlite {
@@ -44,18 +44,9 @@ result<std::uint64_t> sqlite_event_log::quarantine(quarantined_body body,
       return key.err();
     }
     std::string sealed;
-    if (auto s = crypto::seal_append(sealed, (*key)->key, body.body,
-                                     quarantine_aad(body.tenant, body.channel));
-        !s) {
-      return s;
-    }
     std::string sealed_headers;
-    if (!body.headers.empty()) {
-      if (auto s = crypto::seal_append(sealed_headers, (*key)->key, encode_headers(body.headers),
-                                       quarantine_headers_aad(body.tenant, body.channel));
-          !s) {
-        return s;
-      }
+    if (auto s = seal_quarantined((*key)->key, body, sealed, sealed_headers); !s) {
+      return s;
     }
     query q(db_->w.insert_quarantine);
     q.text(1, body.tenant).text(2, body.channel).text(3, body.reason);

@@ -9,7 +9,7 @@
 
 #include "core/aead.hpp"
 #include "core/log.hpp"
-#include "store/sqlite/codec.hpp"
+#include "store/codec.hpp"
 #include "store/sqlite/database.hpp"
 
 namespace sb::store::sqlite {

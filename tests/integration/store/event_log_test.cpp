@@ -1,5 +1,6 @@
-// The event-log and delivery-store contract, run against every implementation: the in-memory log
-// and the SQLite log (a real database file in a fresh temporary directory).
+// The event-log and delivery-store contract, run against every implementation: the in-memory log,
+// the SQLite log (a real database file in a fresh temporary directory) and, for the event log,
+// the PostgreSQL log (a throwaway cluster of the test's own).
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -16,6 +17,7 @@ namespace {
 
 using test::store_support::append;
 using test::store_support::memory_backend;
+using test::store_support::pg_backend;
 using test::store_support::sqlite_backend;
 
 /// A message (or an event of `type`) without a subject, in a conversation of its own.
@@ -57,7 +59,8 @@ bool is_duplicate_of(const store::append_outcome& o, std::uint64_t seq) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("each tenant's seq starts at 1 and grows by one per stored event", "[store]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend,
+                   pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -100,7 +103,8 @@ TEMPLATE_TEST_CASE("each tenant's seq starts at 1 and grows by one per stored ev
 }
 
 TEMPLATE_TEST_CASE("a dedupe key is stored once per tenant and channel, within and across batches",
-                   "[store]", memory_backend, sqlite_backend) {
+                   "[store]", memory_backend, sqlite_backend,
+                   pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -134,7 +138,8 @@ TEMPLATE_TEST_CASE("a dedupe key is stored once per tenant and channel, within a
 }
 
 TEMPLATE_TEST_CASE("a read honours after, limit and types and says where to resume", "[store]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend,
+                   pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -184,7 +189,8 @@ TEMPLATE_TEST_CASE("a read honours after, limit and types and says where to resu
 }
 
 TEMPLATE_TEST_CASE("a bounded read returns nothing past its bound and its next never passes it",
-                   "[store]", memory_backend, sqlite_backend) {
+                   "[store]", memory_backend, sqlite_backend,
+                   pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -237,7 +243,8 @@ TEMPLATE_TEST_CASE("a bounded read returns nothing past its bound and its next n
 }
 
 TEMPLATE_TEST_CASE("a filtered read examines a bounded number of events and resumes at next",
-                   "[store]", memory_backend, sqlite_backend) {
+                   "[store]", memory_backend, sqlite_backend,
+                   pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -266,7 +273,8 @@ TEMPLATE_TEST_CASE("a filtered read examines a bounded number of events and resu
 }
 
 TEMPLATE_TEST_CASE("an unparseable body is quarantined intact and listed per tenant", "[store]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend,
+                   pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;

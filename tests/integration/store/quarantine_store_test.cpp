@@ -26,6 +26,7 @@ using test::raw_db;
 using test::store_support::build_old_store;
 using test::store_support::k_v3_schema;
 using test::store_support::memory_backend;
+using test::store_support::pg_backend;
 using test::store_support::old_store_writer;
 using test::store_support::open_sqlite;
 using test::store_support::sqlite_backend;
@@ -75,7 +76,7 @@ std::vector<std::uint64_t> ids_of(const std::vector<store::quarantine_entry>& en
 TEMPLATE_TEST_CASE(
     "a channel's quarantine refuses bodies past its quota and takes them again "
     "after a purge",
-    "[store][quarantine]", memory_backend, sqlite_backend) {
+    "[store][quarantine]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -139,7 +140,7 @@ TEMPLATE_TEST_CASE(
 TEMPLATE_TEST_CASE(
     "quarantined bodies are listed by page and channel and read back with their "
     "headers",
-    "[store][quarantine]", memory_backend, sqlite_backend) {
+    "[store][quarantine]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -180,7 +181,7 @@ TEMPLATE_TEST_CASE(
 }
 
 TEMPLATE_TEST_CASE("concurrent quarantines never take a channel past its quota",
-                   "[store][quarantine]", memory_backend, sqlite_backend) {
+                   "[store][quarantine]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;

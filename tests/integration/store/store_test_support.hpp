@@ -1,9 +1,10 @@
 #pragma once
 
 // What the store tests (event_log, sqlite_log, privacy_store, privacy_requests, quarantine_store,
-// subject_index) share: the master key, the two event-log backends, checked calls of the store's
-// interfaces, and a writer that builds a store byte for byte as version 2 or 3 wrote it, with the
-// version 3 schema (the migration tests of version 3 start from it).
+// subject_index) share: the master key, the event-log backends (memory, SQLite, PostgreSQL),
+// checked calls of the store's interfaces, and a writer that builds a store byte for byte as
+// version 2 or 3 wrote it, with the version 3 schema (the migration tests of version 3 start
+// from it).
 
 #include <catch2/catch.hpp>
 
@@ -18,9 +19,12 @@
 #include "core/aead.hpp"
 #include "core/crypto.hpp"
 #include "store/event_log.hpp"
+#include "store/pg/event_log.hpp"
+#include "store/pg/schema.hpp"
 #include "store/privacy_store.hpp"
 #include "store/sqlite_log.hpp"
 #include "store/stores.hpp"
+#include "support/pg_cluster.hpp"
 #include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 
@@ -50,6 +54,37 @@ struct memory_backend {
 struct sqlite_backend {
   temp_dir dir{"sb-store"};
   store::stores open() { return open_sqlite(dir.path); }
+  static constexpr bool durable = true;
+};
+
+/// The PostgreSQL event log (issue 13) on a throwaway cluster of its own, migrated to
+/// Switchboard's schema: `log` only so far (its delivery and privacy stores are not built yet),
+/// so it runs the cases that need nothing else.
+/// One replica's PostgreSQL event log over a pool of `connections` of its own, on `cluster`'s
+/// database, migrated to Switchboard's schema first.
+inline std::shared_ptr<store::event_log> open_pg_log(const pg_cluster& cluster,
+                                                     std::size_t connections) {
+  auto conns = store::pg::pool::make(cluster.dsn(), connections);
+  {
+    auto c = conns->take();
+    REQUIRE(c);
+    auto st = store::pg::migrate(**c, store::pg::schema_versions(), "test");
+    INFO((st ? std::string() : st.err().message));
+    REQUIRE(st);
+  }
+  auto log = store::pg::make_event_log(conns, k_master_key);
+  INFO((log ? std::string() : log.err().message));
+  REQUIRE(log);
+  return std::move(log).value();
+}
+
+struct pg_backend {
+  pg_cluster cluster;
+  store::stores open() {
+    store::stores s;
+    s.log = open_pg_log(cluster, 4);
+    return s;
+  }
   static constexpr bool durable = true;
 };
 

@@ -1,0 +1,134 @@
+#pragma once
+
+// What the event logs seal, byte for byte (SQLite's and PostgreSQL's alike, so a store copied
+// from one to the other opens): the plaintext of an event and of a quarantined body's kept
+// headers, and the associated data that binds each sealed value (and each wrapped data key) to
+// where it belongs. Built on store/sealed.hpp, as the outbox's records are. Internal to sb_store;
+// what these produce is on disk.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/aead.hpp"
+#include "core/error.hpp"
+#include "store/event_log.hpp"
+#include "store/sealed.hpp"
+
+namespace sb::store {
+
+// The labels of the keys derived from `storage.master_key` (sealed::derive_key), one per purpose
+// (the actors derive the tenants' subject-id keys from it with other labels).
+inline constexpr std::string_view k_wrap_key_label = "switchboard/store/key-wrap/v1";
+// Dedupe keys are stored as HMAC-SHA256 of (tenant, channel, key) under a key derived with this
+// label, cut to 16 bytes: the digest alone is the dedupe table's key (collisions, which would make
+// an event a false duplicate: about 2^-65 at 2^32 keys held at once, all tenants together).
+inline constexpr std::string_view k_dedupe_key_label = "switchboard/store/dedupe/v1";
+inline constexpr std::size_t k_dedupe_digest_size = 16;
+// Platform privacy requests carried out are stored as HMAC-SHA256 of (tenant, channel, kind,
+// request) under a key derived with this label (rules::privacy_request_digest), in full.
+inline constexpr std::string_view k_privacy_request_key_label =
+    "switchboard/store/privacy-request/v1";
+
+/// The keys derived from `storage.master_key`, one per purpose: the same in every store, so a
+/// store copied from one backend to another opens with the same master key.
+struct derived_keys {
+  std::string wrap;     ///< wraps the data keys
+  std::string dedupe;   ///< keys the dedupe digests
+  std::string request;  ///< keys the privacy-request digests
+
+  /// From `master_key` (32 raw bytes; else `errc::internal`).
+  status derive(const std::string& master_key) {
+    if (master_key.size() != crypto::aead_key_size) {
+      return {errc::internal, "storage.master_key must be 32 bytes (64 hex characters), not " +
+                                  std::to_string(master_key.size())};
+    }
+    wrap = sealed::derive_key(master_key, k_wrap_key_label);
+    dedupe = sealed::derive_key(master_key, k_dedupe_key_label);
+    request = sealed::derive_key(master_key, k_privacy_request_key_label);
+    return {};
+  }
+
+  /// The stored form of a dedupe key: a keyed digest of (tenant, channel, key), 16 bytes.
+  std::string dedupe_digest(std::string_view tenant, std::string_view channel,
+                            std::string_view key) const {
+    return sealed::keyed_digest(dedupe, {tenant, channel, key}, k_dedupe_digest_size);
+  }
+};
+
+/// Associated data of a sealed event: binds it to its tenant and seq, so a row copied elsewhere
+/// (another tenant, another seq) does not open. Into `out` (reused on the append path).
+inline void event_aad(std::string& out, const std::string& tenant, std::uint64_t seq) {
+  sealed::join_to(out, {"event", tenant, std::to_string(seq)});
+}
+
+/// Associated data of a sealed quarantined body (its id is assigned by the insert).
+inline std::string quarantine_aad(const std::string& tenant, const std::string& channel) {
+  return sealed::join({"quarantine", tenant, channel});
+}
+
+/// Associated data of a quarantined body's sealed headers: not interchangeable with its body.
+inline std::string quarantine_headers_aad(const std::string& tenant, const std::string& channel) {
+  return sealed::join({"quarantine", tenant, channel, "headers"});
+}
+
+/// Associated data of a wrapped data key: its owner.
+inline std::string key_aad(const std::string& tenant, const std::string& subject) {
+  return sealed::join({"data_key", tenant, subject});
+}
+
+/// The plaintext of a sealed event: the conversation as a field (sealed::put_field), then the
+/// event's JSON. Starts `out` with the conversation; the caller appends the JSON.
+inline void start_payload(std::string& out, const std::string& conversation) {
+  out.clear();
+  sealed::put_field(out, conversation);
+}
+
+/// Splits an opened payload into conversation and JSON; false when it is not one.
+inline bool split_payload(std::string_view plain, std::string& conversation, std::string& json) {
+  if (!sealed::get_field(plain, conversation)) {
+    return false;
+  }
+  json.assign(plain);
+  return true;
+}
+
+/// The plaintext of kept headers: for each, its name and its value as fields.
+inline std::string encode_headers(const std::vector<kept_header>& headers) {
+  std::string out;
+  for (const auto& h : headers) {
+    sealed::put_field(out, h.name);
+    sealed::put_field(out, h.value);
+  }
+  return out;
+}
+
+inline bool decode_headers(std::string_view in, std::vector<kept_header>& out) {
+  while (!in.empty()) {
+    kept_header h;
+    if (!sealed::get_field(in, h.name) || !sealed::get_field(in, h.value)) {
+      return false;
+    }
+    out.push_back(std::move(h));
+  }
+  return true;
+}
+
+/// Seals a quarantined body into `body_out` and its kept headers into `headers_out` (left empty
+/// when it has none) under its tenant's subjectless data `key`.
+inline status seal_quarantined(std::string_view key, const quarantined_body& b,
+                               std::string& body_out, std::string& headers_out) {
+  if (auto st = crypto::seal_append(body_out, key, b.body, quarantine_aad(b.tenant, b.channel));
+      !st) {
+    return st;
+  }
+  if (b.headers.empty()) {
+    return {};
+  }
+  return crypto::seal_append(headers_out, key, encode_headers(b.headers),
+                             quarantine_headers_aad(b.tenant, b.channel));
+}
+
+}  // namespace sb::store

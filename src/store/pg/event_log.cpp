@@ -1,0 +1,622 @@
+#include "store/pg/event_log.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/aead.hpp"
+#include "core/log.hpp"
+#include "core/time.hpp"
+#include "store/codec.hpp"
+#include "store/pg/key_ring.hpp"
+
+namespace sb::store::pg {
+
+namespace {
+
+// As the other logs: a read examines at most this many events per call.
+constexpr std::size_t k_max_examined = 10000;
+
+std::string num(std::uint64_t v) { return std::to_string(v); }
+std::string num(std::int64_t v) { return std::to_string(v); }
+
+/// A bound as PostgreSQL's BIGINT takes it.
+std::string bound(std::uint64_t v) {
+  return num(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
+}
+
+error no_quarantined(std::uint64_t id) {
+  return {errc::not_found, "no quarantined body " + std::to_string(id)};
+}
+
+/// A transaction on a borrowed connection: rolled back unless committed.
+class transaction {
+ public:
+  explicit transaction(connection& c) : c_(c) {}
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() {
+    if (open_) {
+      (void)c_.exec("ROLLBACK");
+    }
+  }
+  status begin() {
+    if (auto r = c_.exec("BEGIN"); !r) {
+      return r.err();
+    }
+    open_ = true;
+    return {};
+  }
+  status commit() {
+    open_ = false;
+    if (auto r = c_.exec("COMMIT"); !r) {
+      return r.err();
+    }
+    return {};
+  }
+
+ private:
+  connection& c_;
+  bool open_ = false;
+};
+
+class pg_event_log final : public event_log {
+ public:
+  pg_event_log(std::shared_ptr<pool> p, key_ring keys) : pool_(std::move(p)), keys_(std::move(keys)) {}
+
+  status append(std::vector<append_request>& requests,
+                std::vector<std::vector<append_outcome>>& outcomes) override {
+    outcomes.clear();
+    outcomes.resize(requests.size());
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    transaction tx(**c);
+    auto st = tx.begin();
+    if (st) {
+      st = append_in(**c, requests, outcomes);
+    }
+    if (st) {
+      st = tx.commit();
+    }
+    if (!st) {
+      for (auto& req : requests) {
+        for (auto& ev : req.events) {
+          ev.seq = 0;
+        }
+      }
+      for (auto& out : outcomes) {
+        out.clear();
+      }
+    }
+    return st;
+  }
+
+  result<read_result> read(const std::string& tenant, std::uint64_t after, std::size_t limit,
+                           const std::vector<std::string>& types, std::uint64_t upto) override {
+    read_result r;
+    r.next = after;
+    if (limit == 0 || after >= upto) {
+      return r;
+    }
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    // Unfiltered, the page is all that is needed; filtered, up to the examination bound.
+    const std::size_t rows = types.empty() ? std::min(limit, k_max_examined) : k_max_examined;
+    auto q = (*c)->exec(
+        "SELECT e.seq, e.type, e.subject, e.body, k.id, k.wrapped FROM events e "
+        "JOIN subject_keys k ON k.id = e.subject_key "
+        "WHERE e.tenant = $1 AND e.seq > $2 AND e.seq <= $3 ORDER BY e.seq LIMIT $4",
+        {tenant, bound(after), bound(upto), num(static_cast<std::uint64_t>(rows))});
+    if (!q) {
+      return q.err();
+    }
+    std::unordered_map<std::int64_t, std::string> unwrapped;  // by subject_keys.id
+    std::string aad;
+    std::string plain;
+    for (int i = 0; i < q->size() && r.events.size() < limit; ++i) {
+      auto seq = q->int64(i, 0);
+      if (!seq) {
+        return seq.err();
+      }
+      std::string type(q->text(i, 1));
+      r.next = static_cast<std::uint64_t>(*seq);
+      if (!types.empty() && std::find(types.begin(), types.end(), type) == types.end()) {
+        continue;
+      }
+      stored_event e;
+      e.seq = static_cast<std::uint64_t>(*seq);
+      e.type = std::move(type);
+      e.subject = std::string(q->text(i, 2));
+      auto key_id = q->int64(i, 4);
+      if (!key_id) {
+        return key_id.err();
+      }
+      auto it = unwrapped.find(*key_id);
+      if (it == unwrapped.end()) {
+        auto wrapped = q->bytes(i, 5);
+        if (!wrapped) {
+          return wrapped.err();
+        }
+        auto key = keys_.unwrap(tenant, e.subject, *wrapped);
+        if (!key) {
+          return key.err();
+        }
+        it = unwrapped.emplace(*key_id, std::move(*key)).first;
+      }
+      auto body = q->bytes(i, 3);
+      if (!body) {
+        return body.err();
+      }
+      event_aad(aad, tenant, e.seq);
+      plain.clear();
+      if (auto st = crypto::open_append(plain, it->second, *body, aad); !st) {
+        return error{errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
+                                         " cannot be decrypted: " + st.err().message};
+      }
+      if (!split_payload(plain, e.conversation, e.json)) {
+        return error{errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
+                                         " has a malformed payload"};
+      }
+      r.events.push_back(std::move(e));
+    }
+    return r;
+  }
+
+  std::uint64_t head(const std::string& tenant) override {
+    auto c = pool_->take();
+    if (!c) {
+      log::error("store", "head of tenant ", tenant, ": ", c.err().message);
+      return 0;
+    }
+    auto q = (*c)->exec("SELECT seq FROM tenant_heads WHERE tenant = $1", {tenant});
+    if (!q || q->size() == 0) {
+      if (!q) {
+        log::error("store", "head of tenant ", tenant, ": ", q.err().message);
+      }
+      return 0;
+    }
+    auto seq = q->int64(0, 0);
+    return seq ? static_cast<std::uint64_t>(*seq) : 0;
+  }
+
+  using event_log::quarantine;
+  result<std::uint64_t> quarantine(quarantined_body body, std::uint64_t quota_bytes) override {
+    const std::uint64_t charge = quarantine_charge(body);
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    connection& conn = **c;
+    transaction tx(conn);
+    if (auto st = tx.begin(); !st) {
+      return st.err();
+    }
+    // The channel's usage row, locked until COMMIT: quarantines of one channel on every replica
+    // take their turn, so together they never pass the quota.
+    auto used = conn.exec(
+        "INSERT INTO quarantine_usage AS u (tenant, channel, bytes) VALUES ($1, $2, 0) "
+        "ON CONFLICT (tenant, channel) DO UPDATE SET bytes = u.bytes RETURNING bytes",
+        {body.tenant, body.channel});
+    if (!used) {
+      return used.err();
+    }
+    auto n = used->int64(0, 0);
+    if (!n) {
+      return n.err();
+    }
+    const auto held = static_cast<std::uint64_t>(*n);
+    if (charge > quota_bytes || held > quota_bytes - charge) {
+      return error{errc::quarantine_full, "the quarantine of channel " + body.channel + " holds " +
+                                              std::to_string(held) + " of its " +
+                                              std::to_string(quota_bytes) + " bytes"};
+    }
+    std::unordered_map<std::string, data_key> used_keys;
+    auto key = keys_.writer_key(conn, used_keys, body.tenant, "", "", body.received_at.unix_ms);
+    if (!key) {
+      return key.err();
+    }
+    std::string sealed;
+    std::string sealed_headers;
+    if (auto s = seal_quarantined((*key)->key, body, sealed, sealed_headers); !s) {
+      return s.err();
+    }
+    auto ins = conn.exec(
+        "INSERT INTO quarantine (tenant, channel, reason, received_at_ms, body, bytes, charge, "
+        "headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        {body.tenant, body.channel, body.reason, num(body.received_at.unix_ms),
+         param::bytes(sealed), num(static_cast<std::uint64_t>(body.body.size())), num(charge),
+         sealed_headers.empty() ? param::null_value() : param::bytes(sealed_headers)});
+    if (!ins) {
+      return ins.err();
+    }
+    auto id = ins->int64(0, 0);
+    if (!id) {
+      return id.err();
+    }
+    if (auto r = conn.exec("UPDATE quarantine_usage SET bytes = bytes + $3 "
+                           "WHERE tenant = $1 AND channel = $2",
+                           {body.tenant, body.channel, num(charge)});
+        !r) {
+      return r.err();
+    }
+    if (auto st = tx.commit(); !st) {
+      return st.err();
+    }
+    return static_cast<std::uint64_t>(*id);
+  }
+
+  std::vector<quarantined_body> quarantined(const std::string& tenant) override {
+    std::vector<quarantined_body> out;
+    auto c = pool_->take();
+    if (!c) {
+      log::error("store", "quarantined(", tenant, "): ", c.err().message);
+      return out;
+    }
+    auto q = (*c)->exec(
+        "SELECT id, channel, reason, received_at_ms, body, headers FROM quarantine "
+        "WHERE tenant = $1 ORDER BY id",
+        {tenant});
+    if (!q) {
+      log::error("store", "quarantined(", tenant, "): ", q.err().message);
+      return out;
+    }
+    for (int i = 0; i < q->size(); ++i) {
+      auto b = quarantined_row(**c, tenant, *q, i, 0);
+      if (!b) {
+        // One unreadable body must not hide the others; the operator sees which one.
+        log::error("store", "quarantined(", tenant, "): ", b.err().message);
+        continue;
+      }
+      out.push_back(std::move(*b));
+    }
+    return out;
+  }
+
+  result<std::vector<quarantine_entry>> quarantine_list(const std::string& tenant,
+                                                        const std::string& channel,
+                                                        std::uint64_t after_id,
+                                                        std::size_t limit) override {
+    std::vector<quarantine_entry> out;
+    if (limit == 0) {
+      return out;
+    }
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    auto q = (*c)->exec(
+        "SELECT id, channel, reason, received_at_ms, bytes FROM quarantine "
+        "WHERE tenant = $1 AND id > $2 AND ($4 = '' OR channel = $4) ORDER BY id LIMIT $3",
+        {tenant, bound(after_id), bound(limit), channel});
+    if (!q) {
+      return q.err();
+    }
+    for (int i = 0; i < q->size(); ++i) {
+      auto e = entry_row(*q, i, 0);
+      if (!e) {
+        return e.err();
+      }
+      out.push_back(std::move(*e));
+    }
+    return out;
+  }
+
+  result<quarantined_body> quarantined_one(const std::string& tenant, std::uint64_t id) override {
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    auto q = (*c)->exec(
+        "SELECT id, channel, reason, received_at_ms, body, headers FROM quarantine "
+        "WHERE tenant = $1 AND id = $2",
+        {tenant, bound(id)});
+    if (!q) {
+      return q.err();
+    }
+    if (q->size() == 0) {
+      return no_quarantined(id);
+    }
+    return quarantined_row(**c, tenant, *q, 0, 0);
+  }
+
+  result<quarantine_entry> drop_quarantined(const std::string& tenant, std::uint64_t id) override {
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    transaction tx(**c);
+    if (auto st = tx.begin(); !st) {
+      return st.err();
+    }
+    auto q = (*c)->exec(
+        "DELETE FROM quarantine WHERE tenant = $1 AND id = $2 "
+        "RETURNING id, channel, reason, received_at_ms, bytes, charge",
+        {tenant, bound(id)});
+    if (!q) {
+      return q.err();
+    }
+    if (q->size() == 0) {
+      return no_quarantined(id);
+    }
+    auto e = entry_row(*q, 0, 0);
+    auto charge = q->int64(0, 5);
+    if (!e || !charge) {
+      return !e ? e.err() : charge.err();
+    }
+    if (auto st = give_back(**c, tx, tenant, e->channel, *charge); !st) {
+      return st.err();
+    }
+    return e;
+  }
+
+  result<quarantine_purge> drop_quarantine_of(const std::string& tenant,
+                                              const std::string& channel) override {
+    quarantine_purge out;
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    transaction tx(**c);
+    if (auto st = tx.begin(); !st) {
+      return st.err();
+    }
+    auto q = (*c)->exec(
+        "WITH gone AS (DELETE FROM quarantine WHERE tenant = $1 AND channel = $2 "
+        "RETURNING bytes, charge) "
+        "SELECT COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(SUM(charge), 0) FROM gone",
+        {tenant, channel});
+    if (!q) {
+      return q.err();
+    }
+    auto bodies = q->int64(0, 0);
+    auto bytes = q->int64(0, 1);
+    auto charge = q->int64(0, 2);
+    if (!bodies || !bytes || !charge) {
+      return error{errc::internal, "purge quarantine: unexpected totals"};
+    }
+    if (auto st = give_back(**c, tx, tenant, channel, *charge); !st) {
+      return st.err();
+    }
+    out.bodies = static_cast<std::uint64_t>(*bodies);
+    out.bytes = static_cast<std::uint64_t>(*bytes);
+    return out;
+  }
+
+  result<std::uint64_t> quarantine_used(const std::string& tenant,
+                                        const std::string& channel) override {
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    auto q = (*c)->exec("SELECT bytes FROM quarantine_usage WHERE tenant = $1 AND channel = $2",
+                        {tenant, channel});
+    if (!q) {
+      return q.err();
+    }
+    if (q->size() == 0) {
+      return std::uint64_t{0};
+    }
+    auto n = q->int64(0, 0);
+    if (!n) {
+      return n.err();
+    }
+    return static_cast<std::uint64_t>(*n);
+  }
+
+ private:
+  status append_in(connection& c, std::vector<append_request>& requests,
+                   std::vector<std::vector<append_outcome>>& outcomes) {
+    const std::int64_t now_ms = now().unix_ms;
+    // Each tenant's head row, locked in name order (two replicas' batches never wait on each
+    // other in a cycle) until COMMIT.
+    std::map<std::string, std::uint64_t> heads;
+    for (const auto& req : requests) {
+      heads.emplace(req.tenant, 0);
+    }
+    for (auto& [tenant, seq] : heads) {
+      auto q = c.exec(
+          "INSERT INTO tenant_heads AS h (tenant, seq) VALUES ($1, 0) "
+          "ON CONFLICT (tenant) DO UPDATE SET seq = h.seq RETURNING seq",
+          {tenant});
+      if (!q) {
+        return q.err();
+      }
+      auto v = q->int64(0, 0);
+      if (!v) {
+        return v.err();
+      }
+      seq = static_cast<std::uint64_t>(*v);
+    }
+    std::unordered_map<std::string, std::uint64_t> claimed;  // digests of this batch
+    std::unordered_map<std::string, data_key> used_keys;
+    std::string payload;
+    std::string sealed;
+    std::string aad;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      auto& req = requests[i];
+      auto& out = outcomes[i];
+      out.reserve(req.events.size());
+      std::uint64_t& last = heads[req.tenant];
+      for (auto& ev : req.events) {
+        std::string digest;
+        if (!ev.dedupe_key.empty()) {
+          digest = keys_.dedupe_digest(req.tenant, ev.channel.name, ev.dedupe_key);
+          std::uint64_t earlier = 0;
+          if (auto it = claimed.find(digest); it != claimed.end()) {
+            earlier = it->second;
+          } else {
+            auto q = c.exec("SELECT seq FROM dedupe WHERE digest = $1", {param::bytes(digest)});
+            if (!q) {
+              return q.err();
+            }
+            if (q->size() == 1) {
+              auto v = q->int64(0, 0);
+              if (!v) {
+                return v.err();
+              }
+              earlier = static_cast<std::uint64_t>(*v);
+            }
+          }
+          if (earlier != 0) {
+            out.push_back({true, earlier});
+            continue;
+          }
+        }
+        auto key = keys_.writer_key(c, used_keys, req.tenant, ev.subject, ev.channel.name, now_ms);
+        if (!key) {
+          return key.err();
+        }
+        ev.seq = ++last;
+        start_payload(payload, ev.conversation);
+        append_json(payload, ev);
+        sealed.clear();
+        event_aad(aad, req.tenant, ev.seq);
+        if (auto st = crypto::seal_append(sealed, (*key)->key, payload, aad); !st) {
+          return st;
+        }
+        auto ins = c.exec(
+            "INSERT INTO events (tenant, seq, channel, type, event_id, subject, subject_key, "
+            "received_at_ms, dedupe_digest, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            {req.tenant, num(ev.seq), ev.channel.name, ev.type, ev.id, ev.subject,
+             num((*key)->id), num(ev.received_at.unix_ms),
+             digest.empty() ? param::null_value() : param::bytes(digest), param::bytes(sealed)});
+        if (!ins) {
+          return ins.err();
+        }
+        if (!digest.empty()) {
+          auto d = c.exec(
+              "INSERT INTO dedupe (digest, tenant, channel, seq, created_at_ms) "
+              "VALUES ($1, $2, $3, $4, $5)",
+              {param::bytes(digest), req.tenant, ev.channel.name, num(ev.seq), num(now_ms)});
+          if (!d) {
+            return d.err();
+          }
+          claimed.emplace(std::move(digest), ev.seq);
+        }
+        out.push_back({false, ev.seq});
+      }
+    }
+    for (const auto& [tenant, seq] : heads) {
+      if (auto q = c.exec("UPDATE tenant_heads SET seq = $2 WHERE tenant = $1",
+                          {tenant, num(seq)});
+          !q) {
+        return q.err();
+      }
+    }
+    return {};
+  }
+
+  /// After a deletion of quarantined bodies: their charge leaves the channel's usage, and the
+  /// transaction commits.
+  static status give_back(connection& c, transaction& tx, const std::string& tenant,
+                          const std::string& channel, std::int64_t charge) {
+    if (auto r = c.exec("UPDATE quarantine_usage SET bytes = bytes - $3 "
+                        "WHERE tenant = $1 AND channel = $2",
+                        {tenant, channel, num(charge)});
+        !r) {
+      return r.err();
+    }
+    return tx.commit();
+  }
+
+  static result<quarantine_entry> entry_row(const rows& q, int i, int first) {
+    auto id = q.int64(i, first);
+    auto received = q.int64(i, first + 3);
+    auto bytes = q.int64(i, first + 4);
+    if (!id || !received || !bytes) {
+      return error{errc::internal, "a quarantine row is malformed"};
+    }
+    return quarantine_entry{static_cast<std::uint64_t>(*id), std::string(q.text(i, first + 1)),
+                            std::string(q.text(i, first + 2)), timestamp::from_millis(*received),
+                            static_cast<std::uint64_t>(*bytes)};
+  }
+
+  /// A row of (id, channel, reason, received_at_ms, body, headers), opened.
+  result<quarantined_body> quarantined_row(connection& c, const std::string& tenant,
+                                           const rows& q, int i, int first) {
+    quarantined_body b;
+    auto id = q.int64(i, first);
+    auto received = q.int64(i, first + 3);
+    if (!id || !received) {
+      return error{errc::internal, "a quarantine row is malformed"};
+    }
+    b.id = static_cast<std::uint64_t>(*id);
+    b.tenant = tenant;
+    b.channel = std::string(q.text(i, first + 1));
+    b.reason = std::string(q.text(i, first + 2));
+    b.received_at = timestamp::from_millis(*received);
+    auto key = tenant_key(c, tenant);
+    if (!key) {
+      return error{key.err().code, "body " + std::to_string(b.id) + ": " + key.err().message};
+    }
+    auto body = q.bytes(i, first + 4);
+    if (!body) {
+      return body.err();
+    }
+    if (auto st = crypto::open_append(b.body, *key, *body, quarantine_aad(tenant, b.channel));
+        !st) {
+      return error{errc::internal,
+                   "body " + std::to_string(b.id) + " does not open: " + st.err().message};
+    }
+    if (!q.is_null(i, first + 5)) {
+      auto headers = q.bytes(i, first + 5);
+      if (!headers) {
+        return headers.err();
+      }
+      std::string plain;
+      if (auto st = crypto::open_append(plain, *key, *headers,
+                                        quarantine_headers_aad(tenant, b.channel));
+          !st) {
+        return error{errc::internal, "the headers of body " + std::to_string(b.id) +
+                                         " do not open: " + st.err().message};
+      }
+      if (!decode_headers(plain, b.headers)) {
+        return error{errc::internal,
+                     "the headers of body " + std::to_string(b.id) + " are malformed"};
+      }
+    }
+    return b;
+  }
+
+  /// The tenant's subjectless data key, which seals its quarantined bodies.
+  result<std::string> tenant_key(connection& c, const std::string& tenant) {
+    auto q = c.exec("SELECT wrapped FROM subject_keys WHERE tenant = $1 AND subject = ''",
+                    {tenant});
+    if (!q) {
+      return q.err();
+    }
+    if (q->size() == 0) {
+      return error{errc::internal, "no data key for tenant " + tenant};
+    }
+    auto wrapped = q->bytes(0, 0);
+    if (!wrapped) {
+      return wrapped.err();
+    }
+    return keys_.unwrap(tenant, "", *wrapped);
+  }
+
+  std::shared_ptr<pool> pool_;
+  key_ring keys_;
+};
+
+}  // namespace
+
+result<std::shared_ptr<event_log>> make_event_log(std::shared_ptr<pool> connections,
+                                                  const std::string& master_key) {
+  key_ring keys;
+  if (auto st = keys.derive(master_key); !st) {
+    return st.err();
+  }
+  return std::shared_ptr<event_log>(
+      std::make_shared<pg_event_log>(std::move(connections), std::move(keys)));
+}
+
+}  // namespace sb::store::pg

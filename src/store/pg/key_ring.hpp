@@ -1,0 +1,52 @@
+#pragma once
+
+// The PostgreSQL stores' keys: those derived from `storage.master_key` (the same labels, so the
+// same keys, as the SQLite store's: store/sqlite/key_ring.cpp) and the data keys, one per
+// (tenant, subject), stored wrapped in `subject_keys`. No cache yet: a transaction reads each
+// key it uses once. (A cache across transactions needs every replica to drop an erased key:
+// docs/scale-out.md, "Keys and erasure across replicas".)
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "store/codec.hpp"
+#include "store/pg/connection.hpp"
+
+namespace sb::store::pg {
+
+struct data_key {
+  std::string key;     ///< 32 raw bytes
+  std::int64_t id = 0;  ///< its row in `subject_keys`
+};
+
+/// Thread-safe: nothing changes after `derive`.
+class key_ring {
+ public:
+  /// `master_key`: 32 raw bytes, else `errc::internal`.
+  status derive(const std::string& master_key);
+
+  /// The stored form of a dedupe key: a keyed digest of (tenant, channel, key), 16 bytes, as the
+  /// SQLite store's.
+  std::string dedupe_digest(std::string_view tenant, std::string_view channel,
+                            std::string_view key) const;
+
+  /// The data key of (tenant, subject) inside the caller's transaction, created (wrapped and
+  /// inserted, with `channel` and `now_ms`) when the subject has none. `used` holds the keys the
+  /// transaction has found or made, by "<tenant>\0<subject>". A key another replica inserts at the
+  /// same moment wins: this one is dropped and that one read.
+  result<const data_key*> writer_key(connection& c, std::unordered_map<std::string, data_key>& used,
+                                     const std::string& tenant, const std::string& subject,
+                                     const std::string& channel, std::int64_t now_ms) const;
+
+  /// Unwraps a key read from `subject_keys` (its `wrapped` column) of (tenant, subject).
+  result<std::string> unwrap(const std::string& tenant, const std::string& subject,
+                             std::string_view wrapped) const;
+
+ private:
+  derived_keys derived_;
+};
+
+}  // namespace sb::store::pg
