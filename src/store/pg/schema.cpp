@@ -140,6 +140,34 @@ CREATE TABLE quarantine_usage (
   bytes BIGINT NOT NULL,
   PRIMARY KEY (tenant, channel)
 ))sql"},
+      {3, R"sql(
+-- Push delivery (store/pg/delivery_store.hpp): nothing sealed, only positions and ids. A dead
+-- letter keeps its event's subject, so erasing the subject finds it.
+CREATE TABLE cursors (
+  tenant TEXT NOT NULL,
+  subscriber TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (tenant, subscriber)
+);
+CREATE TABLE dead_letters (
+  id BIGSERIAL PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  subscriber TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  event_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  failed_at_ms BIGINT NOT NULL,
+  subject TEXT NOT NULL
+);
+CREATE INDEX dead_letters_subscriber ON dead_letters (tenant, subscriber, id);
+CREATE TABLE subscriber_disabled (
+  tenant TEXT NOT NULL,
+  subscriber TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  disabled_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, subscriber)
+))sql"},
   };
   return versions;
 }

@@ -31,6 +31,7 @@ struct schema_state {
 
 /// Switchboard's own schema, version by version (schema.cpp). Version 1: the leases of
 /// singleton work (store/pg/lease.hpp). Version 2: the event log (store/pg/event_log.hpp).
+/// Version 3: push delivery (store/pg/delivery_store.hpp).
 const std::vector<migration>& schema_versions();
 
 /// The key of the advisory lock that serializes migrations (pg_advisory_xact_lock).

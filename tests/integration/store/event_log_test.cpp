@@ -1,6 +1,6 @@
 // The event-log and delivery-store contract, run against every implementation: the in-memory log,
-// the SQLite log (a real database file in a fresh temporary directory) and, for the event log,
-// the PostgreSQL log (a throwaway cluster of the test's own).
+// the SQLite log (a real database file in a fresh temporary directory) and the PostgreSQL stores
+// (a throwaway cluster of the test's own).
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -309,7 +309,7 @@ TEMPLATE_TEST_CASE("an unparseable body is quarantined intact and listed per ten
 }
 
 TEMPLATE_TEST_CASE("a subscriber's cursor is kept per tenant and subscriber and may move back",
-                   "[store]", memory_backend, sqlite_backend) {
+                   "[store]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto delivery = stores.delivery;
@@ -329,7 +329,7 @@ TEMPLATE_TEST_CASE("a subscriber's cursor is kept per tenant and subscriber and 
 }
 
 TEMPLATE_TEST_CASE("dead letters are listed per subscriber in order and taken once for redrive",
-                   "[store]", memory_backend, sqlite_backend) {
+                   "[store]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto delivery = stores.delivery;

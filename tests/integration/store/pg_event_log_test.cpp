@@ -20,7 +20,7 @@ namespace {
 
 /// One replica's event log over its own pool, on `cluster`'s database.
 std::shared_ptr<store::event_log> replica(const test::pg_cluster& cluster) {
-  return test::store_support::open_pg_log(cluster, 2);
+  return test::store_support::open_pg(cluster, 2).log;
 }
 
 }  // namespace

@@ -239,7 +239,7 @@ TEMPLATE_TEST_CASE("retention and a channel erasure give the quarantine's quota 
 }
 
 TEMPLATE_TEST_CASE("a subscriber disabled by a 410 stays disabled until enabled",
-                   "[store][delivery]", memory_backend, sqlite_backend) {
+                   "[store][delivery]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto d = stores.delivery;

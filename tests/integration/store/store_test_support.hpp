@@ -19,6 +19,7 @@
 #include "core/aead.hpp"
 #include "core/crypto.hpp"
 #include "store/event_log.hpp"
+#include "store/pg/delivery_store.hpp"
 #include "store/pg/event_log.hpp"
 #include "store/pg/schema.hpp"
 #include "store/privacy_store.hpp"
@@ -57,13 +58,12 @@ struct sqlite_backend {
   static constexpr bool durable = true;
 };
 
-/// The PostgreSQL event log (issue 13) on a throwaway cluster of its own, migrated to
-/// Switchboard's schema: `log` only so far (its delivery and privacy stores are not built yet),
-/// so it runs the cases that need nothing else.
-/// One replica's PostgreSQL event log over a pool of `connections` of its own, on `cluster`'s
-/// database, migrated to Switchboard's schema first.
-inline std::shared_ptr<store::event_log> open_pg_log(const pg_cluster& cluster,
-                                                     std::size_t connections) {
+/// The PostgreSQL stores (issue 13) on a throwaway cluster of their own: `log` and `delivery` so
+/// far (the privacy store is not built yet), so it runs the cases that need nothing else.
+/// One replica's PostgreSQL stores built so far (the event log and the delivery store) over a
+/// pool of `connections` of its own, on `cluster`'s database, migrated to Switchboard's schema
+/// first.
+inline store::stores open_pg(const pg_cluster& cluster, std::size_t connections) {
   auto conns = store::pg::pool::make(cluster.dsn(), connections);
   {
     auto c = conns->take();
@@ -75,16 +75,15 @@ inline std::shared_ptr<store::event_log> open_pg_log(const pg_cluster& cluster,
   auto log = store::pg::make_event_log(conns, k_master_key);
   INFO((log ? std::string() : log.err().message));
   REQUIRE(log);
-  return std::move(log).value();
+  store::stores s;
+  s.log = std::move(log).value();
+  s.delivery = store::pg::make_delivery_store(conns);
+  return s;
 }
 
 struct pg_backend {
   pg_cluster cluster;
-  store::stores open() {
-    store::stores s;
-    s.log = open_pg_log(cluster, 4);
-    return s;
-  }
+  store::stores open() { return open_pg(cluster, 4); }
   static constexpr bool durable = true;
 };
 
