@@ -101,4 +101,37 @@ class connection {
   std::string redacted_;  // the connection string without its password, for messages
 };
 
+/// A transaction on a connection: BEGIN by `begin`, COMMIT by `commit`, ROLLBACK when destroyed
+/// in between (an early return on an error leaves nothing half done, and the connection clean
+/// for its next user).
+class transaction {
+ public:
+  explicit transaction(connection& c) : c_(c) {}
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() {
+    if (open_) {
+      (void)c_.exec("ROLLBACK");
+    }
+  }
+  [[nodiscard]] status begin() {
+    if (auto r = c_.exec("BEGIN"); !r) {
+      return r.err();
+    }
+    open_ = true;
+    return {};
+  }
+  [[nodiscard]] status commit() {
+    open_ = false;
+    if (auto r = c_.exec("COMMIT"); !r) {
+      return r.err();
+    }
+    return {};
+  }
+
+ private:
+  connection& c_;
+  bool open_ = false;
+};
+
 }  // namespace sb::store::pg

@@ -33,13 +33,8 @@ class pg_delivery_store final : public delivery_store {
   }
 
   std::uint64_t cursor(const std::string& tenant, const std::string& subscriber) override {
-    auto c = pool_->take();
-    if (!c) {
-      log::error("store", "cursor(", label(tenant, subscriber), "): ", c.err().message);
-      return 0;
-    }
-    auto q = (*c)->exec("SELECT seq FROM cursors WHERE tenant = $1 AND subscriber = $2",
-                        {tenant, subscriber});
+    auto q = pool_->exec("SELECT seq FROM cursors WHERE tenant = $1 AND subscriber = $2",
+                         {tenant, subscriber});
     if (!q) {
       log::error("store", "cursor(", label(tenant, subscriber), "): ", q.err().message);
       return 0;
@@ -52,12 +47,8 @@ class pg_delivery_store final : public delivery_store {
   }
 
   result<std::uint64_t> add_dead_letter(dead_letter letter) override {
-    auto c = pool_->take();
-    if (!c) {
-      return c.err();
-    }
     // The subject comes from the event, so erasing the subject finds its dead letters.
-    auto q = (*c)->exec(
+    auto q = pool_->exec(
         "INSERT INTO dead_letters (tenant, subscriber, seq, event_id, attempts, last_error, "
         "failed_at_ms, subject) VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE((SELECT subject "
         "FROM events WHERE tenant = $1 AND seq = $3), '')) RETURNING id",
@@ -80,12 +71,7 @@ class pg_delivery_store final : public delivery_store {
     if (limit == 0) {
       return out;
     }
-    auto c = pool_->take();
-    if (!c) {
-      log::error("store", "dead_letters(", label(tenant, subscriber), "): ", c.err().message);
-      return out;
-    }
-    auto q = (*c)->exec(
+    auto q = pool_->exec(
         "SELECT id, seq, event_id, attempts, last_error, failed_at_ms FROM dead_letters "
         "WHERE tenant = $1 AND subscriber = $2 AND id > $3 ORDER BY id LIMIT $4",
         {tenant, subscriber, num(after_id), num(limit)});
@@ -106,11 +92,7 @@ class pg_delivery_store final : public delivery_store {
 
   result<dead_letter> take_dead_letter(const std::string& tenant, const std::string& subscriber,
                                        std::uint64_t id) override {
-    auto c = pool_->take();
-    if (!c) {
-      return c.err();
-    }
-    auto q = (*c)->exec(
+    auto q = pool_->exec(
         "DELETE FROM dead_letters WHERE id = $1 AND tenant = $2 AND subscriber = $3 "
         "RETURNING id, seq, event_id, attempts, last_error, failed_at_ms",
         {num(id), tenant, subscriber});
@@ -138,11 +120,7 @@ class pg_delivery_store final : public delivery_store {
 
   result<std::optional<subscriber_disabled>> disabled(const std::string& tenant,
                                                       const std::string& subscriber) override {
-    auto c = pool_->take();
-    if (!c) {
-      return c.err();
-    }
-    auto q = (*c)->exec(
+    auto q = pool_->exec(
         "SELECT reason, disabled_at_ms FROM subscriber_disabled "
         "WHERE tenant = $1 AND subscriber = $2",
         {tenant, subscriber});
@@ -162,11 +140,7 @@ class pg_delivery_store final : public delivery_store {
 
  private:
   status run(const char* sql, std::initializer_list<param> params) {
-    auto c = pool_->take();
-    if (!c) {
-      return c.err();
-    }
-    if (auto q = (*c)->exec(sql, params); !q) {
+    if (auto q = pool_->exec(sql, params); !q) {
       return q.err();
     }
     return {};

@@ -33,37 +33,6 @@ error no_quarantined(std::uint64_t id) {
   return {errc::not_found, "no quarantined body " + std::to_string(id)};
 }
 
-/// A transaction on a borrowed connection: rolled back unless committed.
-class transaction {
- public:
-  explicit transaction(connection& c) : c_(c) {}
-  transaction(const transaction&) = delete;
-  transaction& operator=(const transaction&) = delete;
-  ~transaction() {
-    if (open_) {
-      (void)c_.exec("ROLLBACK");
-    }
-  }
-  status begin() {
-    if (auto r = c_.exec("BEGIN"); !r) {
-      return r.err();
-    }
-    open_ = true;
-    return {};
-  }
-  status commit() {
-    open_ = false;
-    if (auto r = c_.exec("COMMIT"); !r) {
-      return r.err();
-    }
-    return {};
-  }
-
- private:
-  connection& c_;
-  bool open_ = false;
-};
-
 class pg_event_log final : public event_log {
  public:
   pg_event_log(std::shared_ptr<pool> p, key_ring keys) : pool_(std::move(p)), keys_(std::move(keys)) {}
@@ -118,9 +87,6 @@ class pg_event_log final : public event_log {
     if (!q) {
       return q.err();
     }
-    std::unordered_map<std::int64_t, std::string> unwrapped;  // by subject_keys.id
-    std::string aad;
-    std::string plain;
     for (int i = 0; i < q->size() && r.events.size() < limit; ++i) {
       auto seq = q->int64(i, 0);
       if (!seq) {
@@ -135,35 +101,13 @@ class pg_event_log final : public event_log {
       e.seq = static_cast<std::uint64_t>(*seq);
       e.type = std::move(type);
       e.subject = std::string(q->text(i, 2));
-      auto key_id = q->int64(i, 4);
-      if (!key_id) {
-        return key_id.err();
-      }
-      auto it = unwrapped.find(*key_id);
-      if (it == unwrapped.end()) {
-        auto wrapped = q->bytes(i, 5);
-        if (!wrapped) {
-          return wrapped.err();
-        }
-        auto key = keys_.unwrap(tenant, e.subject, *wrapped);
-        if (!key) {
-          return key.err();
-        }
-        it = unwrapped.emplace(*key_id, std::move(*key)).first;
-      }
       auto body = q->bytes(i, 3);
-      if (!body) {
-        return body.err();
+      auto wrapped = q->bytes(i, 5);
+      if (!body || !wrapped) {
+        return !body ? body.err() : wrapped.err();
       }
-      event_aad(aad, tenant, e.seq);
-      plain.clear();
-      if (auto st = crypto::open_append(plain, it->second, *body, aad); !st) {
-        return error{errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
-                                         " cannot be decrypted: " + st.err().message};
-      }
-      if (!split_payload(plain, e.conversation, e.json)) {
-        return error{errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
-                                         " has a malformed payload"};
+      if (auto st = keys_.open_event(tenant, e, *wrapped, *body); !st) {
+        return st.err();
       }
       r.events.push_back(std::move(e));
     }

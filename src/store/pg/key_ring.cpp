@@ -25,6 +25,26 @@ result<std::string> key_ring::unwrap(const std::string& tenant, const std::strin
   return key;
 }
 
+status key_ring::open_event(const std::string& tenant, stored_event& e, std::string_view wrapped,
+                            std::string_view sealed) const {
+  auto key = unwrap(tenant, e.subject, wrapped);
+  if (!key) {
+    return key.err();
+  }
+  std::string aad;
+  event_aad(aad, tenant, e.seq);
+  std::string plain;
+  if (auto st = crypto::open_append(plain, *key, sealed, aad); !st) {
+    return {errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
+                                " cannot be decrypted: " + st.err().message};
+  }
+  if (!split_payload(plain, e.conversation, e.json)) {
+    return {errc::internal,
+            "event " + std::to_string(e.seq) + " of tenant " + tenant + " has a malformed payload"};
+  }
+  return {};
+}
+
 result<const data_key*> key_ring::writer_key(connection& c,
                                              std::unordered_map<std::string, data_key>& used,
                                              const std::string& tenant,

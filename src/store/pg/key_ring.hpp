@@ -45,6 +45,14 @@ class key_ring {
   result<std::string> unwrap(const std::string& tenant, const std::string& subject,
                              std::string_view wrapped) const;
 
+  /// Opens a sealed event of `tenant` (`e.seq` and `e.subject` set) with its subject's wrapped
+  /// key into its conversation and JSON. `errc::internal` when it does not open.
+  status open_event(const std::string& tenant, stored_event& e, std::string_view wrapped,
+                    std::string_view sealed) const;
+
+  /// Keys the digests of platform privacy requests (rules::privacy_request_digest).
+  const std::string& request_key() const { return derived_.request; }
+
  private:
   derived_keys derived_;
 };

@@ -50,6 +50,15 @@ class pool : public std::enable_shared_from_this<pool> {
   /// busy for `wait`.
   result<lease> take();
 
+  /// One statement on a borrowed connection, outside any transaction (`connection::exec`).
+  result<rows> exec(const char* sql, std::initializer_list<param> params = {}) {
+    auto c = take();
+    if (!c) {
+      return c.err();
+    }
+    return (*c)->exec(sql, params);
+  }
+
  private:
   pool(std::string dsn, std::size_t size, std::chrono::milliseconds wait)
       : dsn_(std::move(dsn)), size_(size == 0 ? 1 : size), wait_(wait) {}

@@ -168,6 +168,50 @@ CREATE TABLE subscriber_disabled (
   disabled_at_ms BIGINT NOT NULL,
   PRIMARY KEY (tenant, subscriber)
 ))sql"},
+      {4, R"sql(
+-- The privacy store (store/pg/privacy_store.hpp): consent, the audit log, platform deletion
+-- requests and the platforms' privacy requests carried out. Nothing here is message content.
+CREATE TABLE consent (
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  granted TEXT NOT NULL,
+  restricted BOOLEAN NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, subject)
+);
+CREATE TABLE audit (
+  id BIGSERIAL PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_tenant ON audit (tenant, id);
+CREATE TABLE deletion_requests (
+  code TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  state TEXT NOT NULL,
+  requested_at_ms BIGINT NOT NULL,
+  completed_at_ms BIGINT NOT NULL
+);
+CREATE TABLE privacy_requests (
+  digest BYTEA PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  code TEXT NOT NULL,
+  done_at_ms BIGINT NOT NULL
+);
+CREATE INDEX dedupe_tenant_created_at ON dedupe (tenant, created_at_ms);
+CREATE INDEX dead_letters_failed_at ON dead_letters (tenant, failed_at_ms);
+CREATE INDEX quarantine_received_at ON quarantine (tenant, received_at_ms);
+CREATE INDEX events_channel ON events (tenant, channel);
+CREATE INDEX subject_keys_channel ON subject_keys (tenant, channel))sql"},
   };
   return versions;
 }
@@ -181,17 +225,16 @@ result<schema_state> migrate(connection& c, const std::vector<migration>& migrat
                                        std::to_string(migrations[i].version)};
     }
   }
-  if (auto r = c.exec("BEGIN"); !r) {
-    return r.err();
+  transaction tx(c);  // a failure rolls back whatever ran
+  if (auto st = tx.begin(); !st) {
+    return st.err();
   }
   auto st = migrate_locked(c, migrations, node);
   if (!st) {
-    // A lost connection has rolled back already; otherwise undo whatever ran.
-    (void)c.exec("ROLLBACK");
     return st;
   }
-  if (auto r = c.exec("COMMIT"); !r) {
-    return r.err();
+  if (auto done = tx.commit(); !done) {
+    return done.err();
   }
   return st;
 }

@@ -27,6 +27,7 @@ using test::store_support::append;
 using test::store_support::build_old_store;
 using test::store_support::k_v3_schema;
 using test::store_support::memory_backend;
+using test::store_support::pg_backend;
 using test::store_support::old_store_writer;
 using test::store_support::open_sqlite;
 using test::store_support::privacy;
@@ -86,7 +87,7 @@ void finish(store::privacy_store& p, const store::privacy_request_claim& c, cons
 TEMPLATE_TEST_CASE(
     "an erased event's retry or replay stays a duplicate until retention removes "
     "its tombstone",
-    "[privacy][tombstone]", memory_backend, sqlite_backend) {
+    "[privacy][tombstone]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -146,7 +147,7 @@ TEST_CASE("a tombstone holds only a keyed digest of the dedupe key, tenant, chan
 // -- privacy requests ---------------------------------------------------------------------------
 
 TEMPLATE_TEST_CASE("a privacy request is carried out once: claimed, in progress, then done",
-                   "[privacy][requests]", memory_backend, sqlite_backend) {
+                   "[privacy][requests]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto p = privacy(stores);

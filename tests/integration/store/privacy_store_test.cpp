@@ -33,6 +33,7 @@ using test::store_support::erase;
 using test::store_support::export_of;
 using test::store_support::make_event;
 using test::store_support::memory_backend;
+using test::store_support::pg_backend;
 using test::store_support::open_sqlite;
 using test::store_support::privacy;
 using test::store_support::read_all;
@@ -79,7 +80,7 @@ std::set<std::string> file_names(const std::string& dir) {
 // -- both backends ------------------------------------------------------------------------------
 
 TEMPLATE_TEST_CASE("a consent record is stored, replaced and listed per tenant", "[privacy]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto p = privacy(stores);
@@ -119,7 +120,7 @@ TEMPLATE_TEST_CASE("a consent record is stored, replaced and listed per tenant",
 }
 
 TEMPLATE_TEST_CASE("a subject's export lists its events in seq order, decrypted, up to a limit",
-                   "[privacy]", memory_backend, sqlite_backend) {
+                   "[privacy]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -154,7 +155,7 @@ TEMPLATE_TEST_CASE("a subject's export lists its events in seq order, decrypted,
 TEMPLATE_TEST_CASE(
     "erasing a subject removes its events, dead letters and consent, and keeps its dedupe keys as "
     "tombstones",
-    "[privacy]", memory_backend, sqlite_backend) {
+    "[privacy]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -223,7 +224,7 @@ TEMPLATE_TEST_CASE(
 TEMPLATE_TEST_CASE(
     "erasing a channel erases its subjects, its other events and its quarantine, and keeps its "
     "privacy receipts and dedupe tombstones",
-    "[privacy]", memory_backend, sqlite_backend) {
+    "[privacy]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -285,7 +286,7 @@ TEMPLATE_TEST_CASE(
 }
 
 TEMPLATE_TEST_CASE("retention deletes what is older than the cutoff and never reuses a seq",
-                   "[privacy]", memory_backend, sqlite_backend) {
+                   "[privacy]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;
@@ -342,7 +343,7 @@ TEMPLATE_TEST_CASE("retention deletes what is older than the cutoff and never re
 }
 
 TEMPLATE_TEST_CASE("the audit log lists a tenant's entries after an id, oldest first, bounded",
-                   "[privacy]", memory_backend, sqlite_backend) {
+                   "[privacy]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto p = privacy(stores);
@@ -397,7 +398,7 @@ TEMPLATE_TEST_CASE("the audit log lists a tenant's entries after an id, oldest f
 }
 
 TEMPLATE_TEST_CASE("a deletion request is found by its code from any tenant, and updated",
-                   "[privacy]", memory_backend, sqlite_backend) {
+                   "[privacy]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto p = privacy(stores);

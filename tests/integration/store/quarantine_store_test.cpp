@@ -217,7 +217,7 @@ TEMPLATE_TEST_CASE("concurrent quarantines never take a channel past its quota",
 }
 
 TEMPLATE_TEST_CASE("retention and a channel erasure give the quarantine's quota back",
-                   "[store][quarantine]", memory_backend, sqlite_backend) {
+                   "[store][quarantine]", memory_backend, sqlite_backend, pg_backend) {
   TestType backend;
   auto stores = backend.open();
   auto& log = stores.log;

@@ -21,6 +21,7 @@
 #include "store/event_log.hpp"
 #include "store/pg/delivery_store.hpp"
 #include "store/pg/event_log.hpp"
+#include "store/pg/privacy_store.hpp"
 #include "store/pg/schema.hpp"
 #include "store/privacy_store.hpp"
 #include "store/sqlite_log.hpp"
@@ -58,10 +59,9 @@ struct sqlite_backend {
   static constexpr bool durable = true;
 };
 
-/// The PostgreSQL stores (issue 13) on a throwaway cluster of their own: `log` and `delivery` so
-/// far (the privacy store is not built yet), so it runs the cases that need nothing else.
-/// One replica's PostgreSQL stores built so far (the event log and the delivery store) over a
-/// pool of `connections` of its own, on `cluster`'s database, migrated to Switchboard's schema
+/// The PostgreSQL stores (issue 13) on a throwaway cluster of their own.
+/// One replica's PostgreSQL stores (event log, delivery, privacy) over a pool of `connections`
+/// of its own, on `cluster`'s database, migrated to Switchboard's schema
 /// first.
 inline store::stores open_pg(const pg_cluster& cluster, std::size_t connections) {
   auto conns = store::pg::pool::make(cluster.dsn(), connections);
@@ -75,9 +75,13 @@ inline store::stores open_pg(const pg_cluster& cluster, std::size_t connections)
   auto log = store::pg::make_event_log(conns, k_master_key);
   INFO((log ? std::string() : log.err().message));
   REQUIRE(log);
+  auto privacy = store::pg::make_privacy_store(conns, k_master_key);
+  INFO((privacy ? std::string() : privacy.err().message));
+  REQUIRE(privacy);
   store::stores s;
   s.log = std::move(log).value();
   s.delivery = store::pg::make_delivery_store(conns);
+  s.privacy = std::move(privacy).value();
   return s;
 }
 
