@@ -14,7 +14,8 @@
 // storage options below. Invalid and malformed requests of the mix are left out.
 //
 // Options: --scenario FILE [loadtest/scenarios/standard.yaml]
-//   --backend sqlite|memory [sqlite] --durability fsync|os|none [fsync]
+//   --backend sqlite|memory|postgres [sqlite] --durability fsync|os|none [fsync]
+//   --dsn DSN (postgres: a libpq connection string; the database is migrated first)
 //   --dir DIR [/var/tmp] (where a fresh store is made and removed; a real disk, not tmpfs)
 //   --seconds S [5] --warmup S [1] --batch N [1] (store) --inflight N [1] (pipeline)
 //   SB_BENCH_KEEP=1 in the environment keeps the store's directory (and prints its path)
@@ -47,6 +48,8 @@
 #include "config/loader.hpp"
 #include "loadtest/generator.hpp"
 #include "loadtest/scenario.hpp"
+#include "store/pg/event_log.hpp"
+#include "store/pg/schema.hpp"
 #include "store/sqlite_log.hpp"
 #include "store/stores.hpp"
 
@@ -61,6 +64,7 @@ struct options {
   std::string backend = "sqlite";
   std::string durability = "fsync";
   std::string dir = "/var/tmp";
+  std::string dsn;  // --backend postgres: the database (migrated to Switchboard's schema first)
   double seconds = 5;
   double warmup = 1;
   std::size_t batch = 1;
@@ -71,7 +75,8 @@ struct options {
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "switchboard-bench: " << why
             << "\nusage: switchboard-bench store|pipeline [--scenario FILE] "
-               "[--backend sqlite|memory] [--durability fsync|os|none] [--dir DIR] "
+               "[--backend sqlite|memory|postgres] [--durability fsync|os|none] [--dir DIR] "
+               "[--dsn DSN] "
                "[--seconds S] [--warmup S] [--batch N] [--inflight N]\n";
   std::exit(2);
 }
@@ -99,6 +104,8 @@ options parse_args(int argc, char** argv) {
       o.durability = v;
     } else if (a == "--dir") {
       o.dir = v;
+    } else if (a == "--dsn") {
+      o.dsn = v;
     } else if (a == "--seconds") {
       o.seconds = std::stod(v);
     } else if (a == "--warmup") {
@@ -113,6 +120,9 @@ options parse_args(int argc, char** argv) {
   }
   if (o.batch == 0 || o.inflight == 0) {
     usage("--batch and --inflight must be positive");
+  }
+  if (o.backend == "postgres" && o.mode != "store") {
+    usage("--backend postgres is for the store mode only (the gateway does not run on it yet)");
   }
   return o;
 }
@@ -262,6 +272,28 @@ int run_store(const options& o) {
       return 1;
     }
     stores = std::move(s.value());
+  } else if (o.backend == "postgres") {
+    // The event log of issue 13 on the database of --dsn (its server's own durability settings
+    // apply; --durability does not). Appends from one thread, as the store writer's.
+    if (o.dsn.empty()) {
+      usage("--backend postgres needs --dsn");
+    }
+    auto conns = sb::store::pg::pool::make(o.dsn, 2);
+    auto c = conns->take();
+    if (!c) {
+      std::cerr << "cannot connect: " << c.err().message << "\n";
+      return 1;
+    }
+    if (auto st = sb::store::pg::migrate(**c, sb::store::pg::schema_versions(), "bench"); !st) {
+      std::cerr << "cannot migrate: " << st.err().message << "\n";
+      return 1;
+    }
+    auto log = sb::store::pg::make_event_log(conns, cfg->storage.master_key);
+    if (!log) {
+      std::cerr << "cannot open the store: " << log.err().message << "\n";
+      return 1;
+    }
+    stores.log = std::move(log).value();
   } else {
     stores = sb::store::make_memory_stores();
   }
@@ -327,6 +359,15 @@ int run_store(const options& o) {
     }
   }
   const double secs = std::chrono::duration<double>(clk::now() - measured_from).count();
+  if (o.backend == "postgres") {  // the bytes are the server's to count, not this process's
+    std::printf("store %-8s batch %-4zu %9.0f events/s  append p50 %8.1f us  p90 %8.1f us  "
+                "p99 %8.1f us  max %8.1f us\n",
+                o.backend.c_str(), o.batch, events / secs, lat.pct(50), lat.pct(90), lat.pct(99),
+                lat.pct(100));
+    stores = {};
+    remove_unless_kept(dir);
+    return 0;
+  }
   const auto io1 = read_io();
   const auto bytes1 = dir_bytes(dir);
   std::printf(

@@ -24,6 +24,45 @@ std::string trimmed(const char* msg) {
 
 }  // namespace
 
+std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    out.push_back('"');
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') {
+        out.push_back('\\');
+      }
+      out.push_back(ch);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string bytea_array(const std::vector<const std::string*>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    if (values[i] == nullptr) {
+      out += "NULL";
+      continue;
+    }
+    // The element's text is \x<hex>; inside the array literal its backslash is escaped.
+    out += "\"\\\\x";
+    out += crypto::to_hex(reinterpret_cast<const std::uint8_t*>(values[i]->data()),
+                          values[i]->size());
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
 std::string redact_dsn(std::string_view dsn) {
   std::string out(dsn);
   // URI form: scheme://user:password@host...
@@ -135,8 +174,9 @@ result<connection> connection::open(const std::string& dsn) {
 }
 
 connection::connection(connection&& other) noexcept
-    : c_(other.c_), redacted_(std::move(other.redacted_)) {
+    : c_(other.c_), redacted_(std::move(other.redacted_)), prepared_(std::move(other.prepared_)) {
   other.c_ = nullptr;
+  other.prepared_.clear();
 }
 
 connection& connection::operator=(connection&& other) noexcept {
@@ -146,7 +186,9 @@ connection& connection::operator=(connection&& other) noexcept {
     }
     c_ = other.c_;
     redacted_ = std::move(other.redacted_);
+    prepared_ = std::move(other.prepared_);
     other.c_ = nullptr;
+    other.prepared_.clear();
   }
   return *this;
 }
@@ -161,6 +203,29 @@ bool connection::ok() const { return c_ != nullptr && PQstatus(c_) == CONNECTION
 
 int connection::server_major_version() const {
   return c_ != nullptr ? PQserverVersion(c_) / 10000 : 0;
+}
+
+result<const std::string*> connection::prepared(const char* sql, int n_params) {
+  if (auto it = prepared_.find(sql); it != prepared_.end()) {
+    return &it->second;
+  }
+  std::string name = "sb" + std::to_string(prepared_.size() + 1);
+  PGresult* r = PQprepare(c_, name.c_str(), sql, n_params, nullptr);
+  const bool ok = r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK;
+  std::string why = ok ? std::string() : trimmed(PQresultErrorMessage(r));
+  const char* state = (!ok && r != nullptr) ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (state != nullptr) {
+    why += std::string(" (SQLSTATE ") + state + ")";
+  }
+  PQclear(r);
+  if (!ok) {
+    if (PQstatus(c_) != CONNECTION_OK) {
+      return error{errc::unavailable, "PostgreSQL (" + redacted_ +
+                                          "): connection lost: " + trimmed(PQerrorMessage(c_))};
+    }
+    return error{errc::internal, "PostgreSQL: " + why};
+  }
+  return &prepared_.emplace(sql, std::move(name)).first->second;
 }
 
 result<rows> connection::exec(const char* sql, std::initializer_list<param> params) {
@@ -189,9 +254,16 @@ result<rows> connection::exec(const char* sql, std::initializer_list<param> para
     ++i;
   }
   // Without parameters, the simple query protocol: `sql` may hold several statements.
-  PGresult* r = n == 0 ? PQexec(c_, sql)
-                       : PQexecParams(c_, sql, n, nullptr, values.data(), lengths.data(),
-                                      formats.data(), 0);
+  PGresult* r = nullptr;
+  if (n == 0) {
+    r = PQexec(c_, sql);
+  } else {
+    auto name = prepared(sql, n);
+    if (!name) {
+      return name.err();
+    }
+    r = PQexecPrepared(c_, (*name)->c_str(), n, values.data(), lengths.data(), formats.data(), 0);
+  }
   rows out(r);
   const auto st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -64,6 +66,15 @@ class rows {
   std::shared_ptr<pg_result> r_;
 };
 
+/// A PostgreSQL array literal of `values` (`{"a","b"}`) for a parameter cast to `text[]` or
+/// `bigint[]`: one statement then takes a whole batch (`unnest`), one round trip instead of one
+/// per row. Every element is quoted, with `"` and `\` escaped.
+std::string text_array(const std::vector<std::string>& values);
+
+/// As `text_array`, for a `bytea[]` parameter: each element as PostgreSQL's hex form; a null
+/// pointer is a NULL element.
+std::string bytea_array(const std::vector<const std::string*>& values);
+
 /// The connection string with any password replaced by "***", for messages and logs: both the
 /// key/value form (`password=secret`) and the URI form (`postgresql://user:secret@host/db`).
 std::string redact_dsn(std::string_view dsn);
@@ -83,7 +94,8 @@ class connection {
   ~connection();
 
   /// Runs one statement with `$1`, `$2`, ... bound to `params` (no SQL is ever built from
-  /// values). Without parameters, `sql` may hold several statements separated by `;` (a schema
+  /// values), prepared once per connection: `sql` must be a string literal or otherwise outlive
+  /// the connection, and mean the same text at every call. Without parameters, `sql` may hold several statements separated by `;` (a schema
   /// version's script); the rows are then the last statement's. `errc::unavailable` when the connection is gone, `errc::internal` with the
   /// server's message (and SQLSTATE) when the statement failed.
   [[nodiscard]] result<rows> exec(const char* sql, std::initializer_list<param> params = {});
@@ -97,8 +109,14 @@ class connection {
  private:
   explicit connection(pg_conn* c, std::string redacted) : c_(c), redacted_(std::move(redacted)) {}
 
+  /// The name `sql` is prepared under on this connection, preparing it the first time: each
+  /// statement of the stores is parsed and planned once per connection, not once per call.
+  result<const std::string*> prepared(const char* sql, int n_params);
+
   pg_conn* c_ = nullptr;
   std::string redacted_;  // the connection string without its password, for messages
+  // By the statement text's address: the stores pass string literals, which do not move.
+  std::unordered_map<const char*, std::string> prepared_;
 };
 
 /// A transaction on a connection: BEGIN by `begin`, COMMIT by `commit`, ROLLBACK when destroyed

@@ -356,104 +356,185 @@ class pg_event_log final : public event_log {
   }
 
  private:
+  /// The append's statements, inside its transaction: one per step for the whole batch (arrays
+  /// through `unnest`), not one per event.
   status append_in(connection& c, std::vector<append_request>& requests,
                    std::vector<std::vector<append_outcome>>& outcomes) {
     const std::int64_t now_ms = now().unix_ms;
-    // Each tenant's head row, locked in name order (two replicas' batches never wait on each
+    // 1. Each tenant's head row, locked in name order (two replicas' batches never wait on each
     // other in a cycle) until COMMIT.
     std::map<std::string, std::uint64_t> heads;
     for (const auto& req : requests) {
       heads.emplace(req.tenant, 0);
     }
-    for (auto& [tenant, seq] : heads) {
+    {
+      std::vector<std::string> tenants;
+      for (const auto& [tenant, seq] : heads) {
+        tenants.push_back(tenant);
+      }
       auto q = c.exec(
-          "INSERT INTO tenant_heads AS h (tenant, seq) VALUES ($1, 0) "
-          "ON CONFLICT (tenant) DO UPDATE SET seq = h.seq RETURNING seq",
-          {tenant});
+          "INSERT INTO tenant_heads AS h (tenant, seq) "
+          "SELECT t, 0 FROM unnest($1::text[]) WITH ORDINALITY AS n (t, i) ORDER BY i "
+          "ON CONFLICT (tenant) DO UPDATE SET seq = h.seq RETURNING tenant, seq",
+          {text_array(tenants)});
       if (!q) {
         return q.err();
       }
-      auto v = q->int64(0, 0);
-      if (!v) {
-        return v.err();
+      for (int i = 0; i < q->size(); ++i) {
+        auto v = q->int64(i, 1);
+        if (!v) {
+          return v.err();
+        }
+        heads[std::string(q->text(i, 0))] = static_cast<std::uint64_t>(*v);
       }
-      seq = static_cast<std::uint64_t>(*v);
     }
-    std::unordered_map<std::string, std::uint64_t> claimed;  // digests of this batch
-    std::unordered_map<std::string, data_key> used_keys;
-    std::string payload;
-    std::string sealed;
-    std::string aad;
+    // 2. The batch's dedupe keys that are stored already.
+    std::vector<std::vector<std::string>> digests(requests.size());
+    std::unordered_map<std::string, std::uint64_t> claimed;  // digest -> seq
+    {
+      std::vector<const std::string*> wanted;
+      for (std::size_t i = 0; i < requests.size(); ++i) {
+        auto& req = requests[i];
+        digests[i].resize(req.events.size());
+        for (std::size_t j = 0; j < req.events.size(); ++j) {
+          const auto& ev = req.events[j];
+          if (!ev.dedupe_key.empty()) {
+            digests[i][j] = keys_.dedupe_digest(req.tenant, ev.channel.name, ev.dedupe_key);
+            wanted.push_back(&digests[i][j]);
+          }
+        }
+      }
+      if (!wanted.empty()) {
+        auto q = c.exec("SELECT digest, seq FROM dedupe WHERE digest = ANY($1::bytea[])",
+                        {bytea_array(wanted)});
+        if (!q) {
+          return q.err();
+        }
+        for (int i = 0; i < q->size(); ++i) {
+          auto d = q->bytes(i, 0);
+          auto v = q->int64(i, 1);
+          if (!d || !v) {
+            return !d ? d.err() : v.err();
+          }
+          claimed.emplace(std::move(*d), static_cast<std::uint64_t>(*v));
+        }
+      }
+    }
+    // 3. Each event: a duplicate (of a stored one, or of one earlier in the batch), or new with
+    // the tenant's next seq.
+    struct fresh_event {
+      std::size_t req;
+      std::size_t ev;
+    };
+    std::vector<fresh_event> fresh;
+    std::vector<key_ring::wanted> subjects;
     for (std::size_t i = 0; i < requests.size(); ++i) {
       auto& req = requests[i];
       auto& out = outcomes[i];
       out.reserve(req.events.size());
       std::uint64_t& last = heads[req.tenant];
-      for (auto& ev : req.events) {
-        std::string digest;
-        if (!ev.dedupe_key.empty()) {
-          digest = keys_.dedupe_digest(req.tenant, ev.channel.name, ev.dedupe_key);
-          std::uint64_t earlier = 0;
+      for (std::size_t j = 0; j < req.events.size(); ++j) {
+        auto& ev = req.events[j];
+        const std::string& digest = digests[i][j];
+        if (!digest.empty()) {
           if (auto it = claimed.find(digest); it != claimed.end()) {
-            earlier = it->second;
-          } else {
-            auto q = c.exec("SELECT seq FROM dedupe WHERE digest = $1", {param::bytes(digest)});
-            if (!q) {
-              return q.err();
-            }
-            if (q->size() == 1) {
-              auto v = q->int64(0, 0);
-              if (!v) {
-                return v.err();
-              }
-              earlier = static_cast<std::uint64_t>(*v);
-            }
-          }
-          if (earlier != 0) {
-            out.push_back({true, earlier});
+            out.push_back({true, it->second});
             continue;
           }
         }
-        auto key = keys_.writer_key(c, used_keys, req.tenant, ev.subject, ev.channel.name, now_ms);
-        if (!key) {
-          return key.err();
-        }
         ev.seq = ++last;
-        start_payload(payload, ev.conversation);
-        append_json(payload, ev);
-        sealed.clear();
-        event_aad(aad, req.tenant, ev.seq);
-        if (auto st = crypto::seal_append(sealed, (*key)->key, payload, aad); !st) {
-          return st;
-        }
-        auto ins = c.exec(
-            "INSERT INTO events (tenant, seq, channel, type, event_id, subject, subject_key, "
-            "received_at_ms, dedupe_digest, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            {req.tenant, num(ev.seq), ev.channel.name, ev.type, ev.id, ev.subject,
-             num((*key)->id), num(ev.received_at.unix_ms),
-             digest.empty() ? param::null_value() : param::bytes(digest), param::bytes(sealed)});
-        if (!ins) {
-          return ins.err();
-        }
         if (!digest.empty()) {
-          auto d = c.exec(
-              "INSERT INTO dedupe (digest, tenant, channel, seq, created_at_ms) "
-              "VALUES ($1, $2, $3, $4, $5)",
-              {param::bytes(digest), req.tenant, ev.channel.name, num(ev.seq), num(now_ms)});
-          if (!d) {
-            return d.err();
-          }
-          claimed.emplace(std::move(digest), ev.seq);
+          claimed.emplace(digest, ev.seq);
         }
         out.push_back({false, ev.seq});
+        fresh.push_back({i, j});
+        subjects.push_back({req.tenant, ev.subject, ev.channel.name});
       }
     }
-    for (const auto& [tenant, seq] : heads) {
-      if (auto q = c.exec("UPDATE tenant_heads SET seq = $2 WHERE tenant = $1",
-                          {tenant, num(seq)});
+    if (fresh.empty()) {
+      return {};
+    }
+    // 4. Their data keys: read, and those missing created.
+    std::unordered_map<std::string, data_key> used_keys;
+    if (auto st = keys_.writer_keys(c, used_keys, subjects, now_ms); !st) {
+      return st;
+    }
+    // 5. The events, sealed, and their dedupe keys.
+    std::vector<std::string> tenants, seqs, channels, types, ids, subject_names, key_ids,
+        received, sealed_bodies;
+    std::vector<const std::string*> event_digests;
+    std::vector<std::string> dedupe_tenants, dedupe_channels, dedupe_seqs;
+    std::vector<const std::string*> dedupe_digests;
+    sealed_bodies.reserve(fresh.size());
+    std::string payload;
+    std::string aad;
+    for (const auto& f : fresh) {
+      const auto& req = requests[f.req];
+      const auto& ev = req.events[f.ev];
+      const std::string& digest = digests[f.req][f.ev];
+      const data_key& key = used_keys.at(key_ring::id(req.tenant, ev.subject));
+      start_payload(payload, ev.conversation);
+      append_json(payload, ev);
+      event_aad(aad, req.tenant, ev.seq);
+      std::string sealed;
+      if (auto st = crypto::seal_append(sealed, key.key, payload, aad); !st) {
+        return st;
+      }
+      tenants.push_back(req.tenant);
+      seqs.push_back(num(ev.seq));
+      channels.push_back(ev.channel.name);
+      types.push_back(ev.type);
+      ids.push_back(ev.id);
+      subject_names.push_back(ev.subject);
+      key_ids.push_back(num(key.id));
+      received.push_back(num(ev.received_at.unix_ms));
+      sealed_bodies.push_back(std::move(sealed));
+      event_digests.push_back(digest.empty() ? nullptr : &digest);
+      if (!digest.empty()) {
+        dedupe_tenants.push_back(req.tenant);
+        dedupe_channels.push_back(ev.channel.name);
+        dedupe_seqs.push_back(num(ev.seq));
+        dedupe_digests.push_back(&digest);
+      }
+    }
+    std::vector<const std::string*> bodies;
+    for (const auto& b : sealed_bodies) {
+      bodies.push_back(&b);
+    }
+    if (auto q = c.exec(
+            "INSERT INTO events (tenant, seq, channel, type, event_id, subject, subject_key, "
+            "received_at_ms, dedupe_digest, body) SELECT * FROM unnest($1::text[], "
+            "$2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
+            "$8::bigint[], $9::bytea[], $10::bytea[])",
+            {text_array(tenants), text_array(seqs), text_array(channels), text_array(types),
+             text_array(ids), text_array(subject_names), text_array(key_ids), text_array(received),
+             bytea_array(event_digests), bytea_array(bodies)});
+        !q) {
+      return q.err();
+    }
+    if (!dedupe_digests.empty()) {
+      if (auto q = c.exec(
+              "INSERT INTO dedupe (digest, tenant, channel, seq, created_at_ms) "
+              "SELECT d, t, ch, s, $5::bigint FROM unnest($1::bytea[], $2::text[], $3::text[], "
+              "$4::bigint[]) AS n (d, t, ch, s)",
+              {bytea_array(dedupe_digests), text_array(dedupe_tenants),
+               text_array(dedupe_channels), text_array(dedupe_seqs), num(now_ms)});
           !q) {
         return q.err();
       }
+    }
+    // 6. The heads.
+    std::vector<std::string> head_tenants, head_seqs;
+    for (const auto& [tenant, seq] : heads) {
+      head_tenants.push_back(tenant);
+      head_seqs.push_back(num(seq));
+    }
+    if (auto q = c.exec(
+            "UPDATE tenant_heads h SET seq = n.s FROM unnest($1::text[], $2::bigint[]) "
+            "AS n (t, s) WHERE h.tenant = n.t",
+            {text_array(head_tenants), text_array(head_seqs)});
+        !q) {
+      return q.err();
     }
     return {};
   }

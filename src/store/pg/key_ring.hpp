@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/error.hpp"
 #include "store/codec.hpp"
@@ -33,13 +34,27 @@ class key_ring {
   std::string dedupe_digest(std::string_view tenant, std::string_view channel,
                             std::string_view key) const;
 
-  /// The data key of (tenant, subject) inside the caller's transaction, created (wrapped and
-  /// inserted, with `channel` and `now_ms`) when the subject has none. `used` holds the keys the
-  /// transaction has found or made, by "<tenant>\0<subject>". A key another replica inserts at the
-  /// same moment wins: this one is dropped and that one read.
+  /// A subject whose data key a write needs, and the channel a new key is recorded with.
+  struct wanted {
+    std::string tenant;
+    std::string subject;
+    std::string channel;
+  };
+
+  /// Puts into `used` (by `id(tenant, subject)`) the data key of every `wanted` subject, inside
+  /// the caller's transaction: read in one statement, and those missing created (wrapped and
+  /// inserted with `now_ms`) in one more. A key another replica inserts at the same moment wins:
+  /// this one is dropped and that one read.
+  status writer_keys(connection& c, std::unordered_map<std::string, data_key>& used,
+                     const std::vector<wanted>& subjects, std::int64_t now_ms) const;
+
+  /// One subject's key, as `writer_keys`.
   result<const data_key*> writer_key(connection& c, std::unordered_map<std::string, data_key>& used,
                                      const std::string& tenant, const std::string& subject,
                                      const std::string& channel, std::int64_t now_ms) const;
+
+  /// The key of `used` for (tenant, subject).
+  static std::string id(const std::string& tenant, const std::string& subject);
 
   /// Unwraps a key read from `subject_keys` (its `wrapped` column) of (tenant, subject).
   result<std::string> unwrap(const std::string& tenant, const std::string& subject,

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "store/pg/connection.hpp"
 #include "support/pg_cluster.hpp"
@@ -96,4 +97,48 @@ TEST_CASE("a PostgreSQL connection that is gone answers unavailable", "[store][p
     CHECK(after.err().code == errc::unavailable);
     CHECK_FALSE(victim->ok());
   }
+}
+
+TEST_CASE("a whole batch goes through array parameters unchanged", "[store][pg]") {
+  sb::test::pg_cluster cluster;
+  auto c = connection::open(cluster.dsn());
+  REQUIRE(c);
+  REQUIRE(c->exec("CREATE TABLE b (n BIGINT, t TEXT, d BYTEA)"));
+  const std::vector<std::string> texts = {R"(say "hi")", R"(a\b)", "x,y", "{z}", "NULL", "",
+                                          "\xd0\x9f\xd1\x80\xd0\xb8", " pad "};
+  std::vector<std::string> numbers;
+  std::vector<std::string> blobs;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    numbers.push_back(std::to_string(i));
+    blobs.push_back(std::string("\0", 1) + texts[i] + "\xff");
+  }
+  std::vector<const std::string*> blob_ptrs;
+  for (const auto& b : blobs) {
+    blob_ptrs.push_back(&b);
+  }
+  blob_ptrs.back() = nullptr;  // a NULL element
+  auto ins = c->exec("INSERT INTO b SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])",
+                     {sb::store::pg::text_array(numbers), sb::store::pg::text_array(texts),
+                      sb::store::pg::bytea_array(blob_ptrs)});
+  INFO((ins ? std::string() : ins.err().message));
+  REQUIRE(ins);
+  CHECK(ins->affected() == texts.size());
+  auto rows = c->exec("SELECT n, t, d FROM b ORDER BY n");
+  REQUIRE(rows);
+  REQUIRE(rows->size() == static_cast<int>(texts.size()));
+  for (int i = 0; i < rows->size(); ++i) {
+    INFO(i);
+    CHECK(rows->text(i, 1) == texts[static_cast<std::size_t>(i)]);
+    if (i + 1 < rows->size()) {
+      CHECK(rows->bytes(i, 2).value() == blobs[static_cast<std::size_t>(i)]);
+    } else {
+      CHECK(rows->is_null(i, 2));
+    }
+  }
+  // The same statement again, with other values (prepared on this connection by now).
+  auto again = c->exec("INSERT INTO b SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])",
+                       {sb::store::pg::text_array({"100"}), sb::store::pg::text_array({"x"}),
+                        sb::store::pg::bytea_array({nullptr})});
+  REQUIRE(again);
+  CHECK(again->affected() == 1);
 }

@@ -36,6 +36,7 @@ connection replica(const sb::test::pg_cluster& cluster) {
 lease take(connection& c, const std::string& name, const std::string& node,
            std::chrono::milliseconds ttl) {
   auto a = acquire(c, name, node, ttl);
+  INFO((a ? std::string() : a.err().message));
   REQUIRE(a);
   REQUIRE(a->granted);
   return *a->granted;

@@ -26,3 +26,17 @@ TEST_CASE("redact_dsn hides the password of a connection URI", "[store][pg]") {
   CHECK(redact_dsn("postgresql:///sb?host=/run/postgresql") ==
         "postgresql:///sb?host=/run/postgresql");
 }
+
+TEST_CASE("array literals quote every element and escape what the array syntax reads",
+          "[store][pg]") {
+  using sb::store::pg::bytea_array;
+  using sb::store::pg::text_array;
+  CHECK(text_array({}) == "{}");
+  CHECK(text_array({"a", ""}) == R"({"a",""})");
+  // Quotes and backslashes escaped; commas, braces, NULL and spaces quoted as they are.
+  CHECK(text_array({R"(say "hi")", R"(a\b)", "x,y", "{z}", "NULL", " pad "}) ==
+        R"({"say \"hi\"","a\\b","x,y","{z}","NULL"," pad "})");
+  const std::string ab = "AB";
+  const std::string zero("\0\xff", 2);
+  CHECK(bytea_array({&ab, nullptr, &zero}) == R"({"\\x4142",NULL,"\\x00ff"})");
+}
