@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,7 +16,7 @@ namespace sb::test {
 
 namespace {
 
-constexpr int k_port = 5432;  // only names the socket file, in a directory of this cluster's own
+constexpr int k_port = 5432;  // only names the socket file, in a directory of the cluster's own
 
 /// The directory of PostgreSQL's server tools: $SB_PG_BINDIR, `pg_config --bindir` (libpq-dev),
 /// or the newest /usr/lib/postgresql/<major>/bin that has `initdb`.
@@ -60,37 +61,94 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+/// Who runs the server: `postgres` when this process is root, else this process's user.
+std::string server_user() {
+  if (::geteuid() == 0) {
+    return "postgres";
+  }
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw != nullptr ? pw->pw_name : "postgres";
+}
+
+/// Runs `command` (a shell command line of this fixture's own, never of test input), as the
+/// `postgres` user when this process is root; throws with `log`'s contents when it fails.
+void run(const std::string& command, const std::string& log) {
+  const std::string line =
+      ::geteuid() == 0 ? "runuser -u postgres -- sh -c '" + command + "'" : command;
+  const int rc = std::system(line.c_str());
+  if (rc != 0) {
+    throw std::runtime_error("pg_cluster: `" + command + "` failed (" + std::to_string(rc) +
+                             "):\n" + read_file(log));
+  }
+}
+
+/// Gives `dir` to the server's user (as root), so it can write its data and socket there.
+void own(const std::string& dir) {
+  if (::geteuid() != 0) {
+    return;
+  }
+  const passwd* pw = ::getpwnam("postgres");
+  if (pw == nullptr || ::chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+    throw std::runtime_error("pg_cluster: running as root needs the postgres user to own " + dir +
+                             " (install the postgresql package)");
+  }
+}
+
+/// `initdb` into `dir`/data and the server started on a socket in `dir`.
+void init_and_start(const std::string& dir) {
+  const std::string bin = find_bindir();
+  // trust: the socket lives in a directory only the cluster's owner (and root) can enter.
+  run(bin + "/initdb -D " + dir + "/data -U " + server_user() +
+          " --auth=trust --no-sync -E UTF8 --no-locale > " + dir + "/initdb.log 2>&1",
+      dir + "/initdb.log");
+  run(bin + "/pg_ctl -D " + dir + "/data -l " + dir + "/server.log -w -t 60 -o \"-k " + dir +
+          " -p " + std::to_string(k_port) + " -c listen_addresses=\" start > " + dir +
+          "/pg_ctl.log 2>&1",
+      dir + "/server.log");
+}
+
+void stop_server(const std::string& dir) {
+  if (!std::filesystem::exists(dir + "/data/postmaster.pid")) {
+    return;
+  }
+  try {
+    run(find_bindir() + "/pg_ctl -D " + dir + "/data -m immediate -w stop > /dev/null 2>&1",
+        dir + "/server.log");
+  } catch (...) {
+    // Left running, its directory is removed next and it exits when it notices.
+  }
+}
+
+/// Runs one SQL command of this fixture's own on the cluster in `dir`, through psql.
+void psql(const std::string& dir, const std::string& sql) {
+  const std::string log = dir + "/psql-" + std::to_string(::getpid()) + ".log";
+  run(find_bindir() + "/psql -X -q -v ON_ERROR_STOP=1 -h " + dir + " -p " +
+          std::to_string(k_port) + " -U " + server_user() + " -d postgres -c \"" + sql +
+          "\" > " + log + " 2>&1",
+      log);
+  std::error_code ec;
+  std::filesystem::remove(log, ec);
+}
+
 }  // namespace
 
-pg_cluster::pg_cluster() : bindir_(find_bindir()) {
+pg_cluster::pg_cluster() : user_(server_user()) {
+  if (const char* shared = std::getenv("SB_TEST_PG_SHARED"); shared != nullptr && *shared != '\0') {
+    static std::atomic<int> counter{0};
+    root_ = shared;
+    db_ = "sbt_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    psql(root_, "CREATE DATABASE " + db_);
+    return;
+  }
   std::string pattern = "/tmp/sb-pg-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
     throw std::runtime_error("pg_cluster: mkdtemp failed");
   }
   root_ = pattern;
-  as_postgres_ = ::geteuid() == 0;
-  if (as_postgres_) {
-    const passwd* pw = ::getpwnam("postgres");
-    if (pw == nullptr || ::chown(root_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-      std::filesystem::remove_all(root_);
-      throw std::runtime_error("pg_cluster: running as root needs the postgres user to own " +
-                               root_ + " (install the postgresql package)");
-    }
-    user_ = "postgres";
-  } else {
-    const passwd* pw = ::getpwuid(::geteuid());
-    user_ = pw != nullptr ? pw->pw_name : "postgres";
-  }
   try {
-    // trust: the socket lives in a directory only this cluster's owner (and root) can enter.
-    run(bindir_ + "/initdb -D " + root_ + "/data -U " + user_ +
-            " --auth=trust --no-sync -E UTF8 --no-locale > " + root_ + "/initdb.log 2>&1",
-        root_ + "/initdb.log");
-    run(bindir_ + "/pg_ctl -D " + root_ + "/data -l " + root_ + "/server.log -w -t 60 -o \"-k " +
-            root_ + " -p " + std::to_string(k_port) + " -c listen_addresses=\" start > " +
-            root_ + "/pg_ctl.log 2>&1",
-        root_ + "/server.log");
-    started_ = true;
+    own(root_);
+    init_and_start(root_);
+    own_ = true;
   } catch (...) {
     std::error_code ec;
     std::filesystem::remove_all(root_, ec);
@@ -99,14 +157,15 @@ pg_cluster::pg_cluster() : bindir_(find_bindir()) {
 }
 
 pg_cluster::~pg_cluster() {
-  if (started_) {
+  if (!own_) {
     try {
-      run(bindir_ + "/pg_ctl -D " + root_ + "/data -m immediate -w stop > /dev/null 2>&1",
-          root_ + "/server.log");
+      psql(root_, "DROP DATABASE IF EXISTS " + db_ + " WITH (FORCE)");
     } catch (...) {
-      // Left running, its directory is removed below and it exits when it notices.
+      // The shared cluster goes with the run.
     }
+    return;
   }
+  stop_server(root_);
   std::error_code ec;
   std::filesystem::remove_all(root_, ec);
 }
@@ -116,14 +175,22 @@ std::string pg_cluster::dsn(const std::string& dbname) const {
          " user=" + user_;
 }
 
-void pg_cluster::run(const std::string& command, const std::string& log) const {
-  const std::string line =
-      as_postgres_ ? "runuser -u postgres -- sh -c '" + command + "'" : command;
-  const int rc = std::system(line.c_str());
-  if (rc != 0) {
-    throw std::runtime_error("pg_cluster: `" + command + "` failed (" + std::to_string(rc) +
-                             "):\n" + read_file(log));
+void pg_cluster::start_shared(const std::string& dir) {
+  stop_server(dir);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (!std::filesystem::create_directories(dir, ec) || ec) {
+    throw std::runtime_error("pg_cluster: cannot create " + dir);
   }
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  own(dir);
+  init_and_start(dir);
+}
+
+void pg_cluster::stop_shared(const std::string& dir) {
+  stop_server(dir);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace sb::test
