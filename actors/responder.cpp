@@ -29,6 +29,8 @@ void responder::mark(moment m, std::int64_t steady_ns) noexcept {
 }
 
 void responder::observe_stages(std::int64_t answered_ns) const noexcept {
+  // One stage per moment (below).
+  static_assert(k_moments == metrics::catalog::k_webhook_stages);
   std::int64_t t[k_moments + 1];
   for (std::size_t i = 0; i < k_moments; ++i) {
     t[i] = moments_[i].load(std::memory_order_relaxed);

@@ -31,6 +31,20 @@ struct append_outcome {
   std::uint64_t seq = 0;   ///< the new seq, or the original's seq for a duplicate
 };
 
+/// What a failed `append` leaves, in every implementation: no event with a seq, no outcome
+/// (nothing of the batch was stored).
+inline void forget_failed_append(std::vector<append_request>& requests,
+                                 std::vector<std::vector<append_outcome>>& outcomes) {
+  for (auto& req : requests) {
+    for (auto& ev : req.events) {
+      ev.seq = 0;
+    }
+  }
+  for (auto& out : outcomes) {
+    out.clear();
+  }
+}
+
 /// An event as stored: its position, routing keys and rendered JSON (schema v1, with `seq`).
 struct stored_event {
   std::uint64_t seq = 0;

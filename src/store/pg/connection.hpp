@@ -6,7 +6,9 @@
 // answers 503 with Retry-After) or `errc::internal` (the statement itself failed), with a message
 // that names the server and database but never a password.
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -65,6 +67,13 @@ class rows {
  private:
   std::shared_ptr<pg_result> r_;
 };
+
+/// A value as a BIGINT parameter takes it; an unsigned one past BIGINT's range is clamped to its
+/// top (a bound such as `event_log::k_unbounded` then still bounds nothing).
+inline std::string bigint(std::int64_t v) { return std::to_string(v); }
+inline std::string bigint(std::uint64_t v) {
+  return std::to_string(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
+}
 
 /// A PostgreSQL array literal of `values` (`{"a","b"}`) for a parameter cast to `text[]` or
 /// `bigint[]`: one statement then takes a whole batch (`unnest`), one round trip instead of one

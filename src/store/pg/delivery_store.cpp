@@ -1,8 +1,6 @@
 #include "store/pg/delivery_store.hpp"
 
-#include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,9 +11,6 @@ namespace sb::store::pg {
 
 namespace {
 
-std::string num(std::uint64_t v) {
-  return std::to_string(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
-}
 
 std::string label(const std::string& tenant, const std::string& subscriber) {
   return tenant + "/" + subscriber;
@@ -29,7 +24,7 @@ class pg_delivery_store final : public delivery_store {
                      std::uint64_t seq) override {
     return run("INSERT INTO cursors AS c (tenant, subscriber, seq) VALUES ($1, $2, $3) "
                "ON CONFLICT (tenant, subscriber) DO UPDATE SET seq = EXCLUDED.seq",
-               {tenant, subscriber, num(seq)});
+               {tenant, subscriber, bigint(seq)});
   }
 
   std::uint64_t cursor(const std::string& tenant, const std::string& subscriber) override {
@@ -52,7 +47,7 @@ class pg_delivery_store final : public delivery_store {
         "INSERT INTO dead_letters (tenant, subscriber, seq, event_id, attempts, last_error, "
         "failed_at_ms, subject) VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE((SELECT subject "
         "FROM events WHERE tenant = $1 AND seq = $3), '')) RETURNING id",
-        {letter.tenant, letter.subscriber, num(letter.seq), letter.event_id,
+        {letter.tenant, letter.subscriber, bigint(letter.seq), letter.event_id,
          std::to_string(letter.attempts), letter.last_error,
          std::to_string(letter.failed_at.unix_ms)});
     if (!q) {
@@ -74,7 +69,7 @@ class pg_delivery_store final : public delivery_store {
     auto q = pool_->exec(
         "SELECT id, seq, event_id, attempts, last_error, failed_at_ms FROM dead_letters "
         "WHERE tenant = $1 AND subscriber = $2 AND id > $3 ORDER BY id LIMIT $4",
-        {tenant, subscriber, num(after_id), num(limit)});
+        {tenant, subscriber, bigint(after_id), bigint(limit)});
     if (!q) {
       log::error("store", "dead_letters(", label(tenant, subscriber), "): ", q.err().message);
       return out;
@@ -95,7 +90,7 @@ class pg_delivery_store final : public delivery_store {
     auto q = pool_->exec(
         "DELETE FROM dead_letters WHERE id = $1 AND tenant = $2 AND subscriber = $3 "
         "RETURNING id, seq, event_id, attempts, last_error, failed_at_ms",
-        {num(id), tenant, subscriber});
+        {bigint(id), tenant, subscriber});
     if (!q) {
       return q.err();
     }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <map>
 #include <unordered_map>
 #include <utility>
@@ -20,14 +19,6 @@ namespace {
 
 // As the other logs: a read examines at most this many events per call.
 constexpr std::size_t k_max_examined = 10000;
-
-std::string num(std::uint64_t v) { return std::to_string(v); }
-std::string num(std::int64_t v) { return std::to_string(v); }
-
-/// A bound as PostgreSQL's BIGINT takes it.
-std::string bound(std::uint64_t v) {
-  return num(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
-}
 
 error no_quarantined(std::uint64_t id) {
   return {errc::not_found, "no quarantined body " + std::to_string(id)};
@@ -54,14 +45,7 @@ class pg_event_log final : public event_log {
       st = tx.commit();
     }
     if (!st) {
-      for (auto& req : requests) {
-        for (auto& ev : req.events) {
-          ev.seq = 0;
-        }
-      }
-      for (auto& out : outcomes) {
-        out.clear();
-      }
+      forget_failed_append(requests, outcomes);
     }
     return st;
   }
@@ -83,10 +67,11 @@ class pg_event_log final : public event_log {
         "SELECT e.seq, e.type, e.subject, e.body, k.id, k.wrapped FROM events e "
         "JOIN subject_keys k ON k.id = e.subject_key "
         "WHERE e.tenant = $1 AND e.seq > $2 AND e.seq <= $3 ORDER BY e.seq LIMIT $4",
-        {tenant, bound(after), bound(upto), num(static_cast<std::uint64_t>(rows))});
+        {tenant, bigint(after), bigint(upto), bigint(static_cast<std::uint64_t>(rows))});
     if (!q) {
       return q.err();
     }
+    key_ring::read_keys unwrapped;
     for (int i = 0; i < q->size() && r.events.size() < limit; ++i) {
       auto seq = q->int64(i, 0);
       if (!seq) {
@@ -102,11 +87,12 @@ class pg_event_log final : public event_log {
       e.type = std::move(type);
       e.subject = std::string(q->text(i, 2));
       auto body = q->bytes(i, 3);
+      auto key_id = q->int64(i, 4);
       auto wrapped = q->bytes(i, 5);
-      if (!body || !wrapped) {
-        return !body ? body.err() : wrapped.err();
+      if (!body || !key_id || !wrapped) {
+        return error{errc::internal, "an event row of tenant " + tenant + " is malformed"};
       }
-      if (auto st = keys_.open_event(tenant, e, *wrapped, *body); !st) {
+      if (auto st = keys_.open_event(unwrapped, tenant, e, *key_id, *wrapped, *body); !st) {
         return st.err();
       }
       r.events.push_back(std::move(e));
@@ -175,8 +161,9 @@ class pg_event_log final : public event_log {
     auto ins = conn.exec(
         "INSERT INTO quarantine (tenant, channel, reason, received_at_ms, body, bytes, charge, "
         "headers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        {body.tenant, body.channel, body.reason, num(body.received_at.unix_ms),
-         param::bytes(sealed), num(static_cast<std::uint64_t>(body.body.size())), num(charge),
+        {body.tenant, body.channel, body.reason, bigint(body.received_at.unix_ms),
+         param::bytes(sealed), bigint(static_cast<std::uint64_t>(body.body.size())),
+         bigint(charge),
          sealed_headers.empty() ? param::null_value() : param::bytes(sealed_headers)});
     if (!ins) {
       return ins.err();
@@ -187,7 +174,7 @@ class pg_event_log final : public event_log {
     }
     if (auto r = conn.exec("UPDATE quarantine_usage SET bytes = bytes + $3 "
                            "WHERE tenant = $1 AND channel = $2",
-                           {body.tenant, body.channel, num(charge)});
+                           {body.tenant, body.channel, bigint(charge)});
         !r) {
       return r.err();
     }
@@ -239,7 +226,7 @@ class pg_event_log final : public event_log {
     auto q = (*c)->exec(
         "SELECT id, channel, reason, received_at_ms, bytes FROM quarantine "
         "WHERE tenant = $1 AND id > $2 AND ($4 = '' OR channel = $4) ORDER BY id LIMIT $3",
-        {tenant, bound(after_id), bound(limit), channel});
+        {tenant, bigint(after_id), bigint(limit), channel});
     if (!q) {
       return q.err();
     }
@@ -261,7 +248,7 @@ class pg_event_log final : public event_log {
     auto q = (*c)->exec(
         "SELECT id, channel, reason, received_at_ms, body, headers FROM quarantine "
         "WHERE tenant = $1 AND id = $2",
-        {tenant, bound(id)});
+        {tenant, bigint(id)});
     if (!q) {
       return q.err();
     }
@@ -283,7 +270,7 @@ class pg_event_log final : public event_log {
     auto q = (*c)->exec(
         "DELETE FROM quarantine WHERE tenant = $1 AND id = $2 "
         "RETURNING id, channel, reason, received_at_ms, bytes, charge",
-        {tenant, bound(id)});
+        {tenant, bigint(id)});
     if (!q) {
       return q.err();
     }
@@ -481,19 +468,19 @@ class pg_event_log final : public event_log {
         return st;
       }
       tenants.push_back(req.tenant);
-      seqs.push_back(num(ev.seq));
+      seqs.push_back(bigint(ev.seq));
       channels.push_back(ev.channel.name);
       types.push_back(ev.type);
       ids.push_back(ev.id);
       subject_names.push_back(ev.subject);
-      key_ids.push_back(num(key.id));
-      received.push_back(num(ev.received_at.unix_ms));
+      key_ids.push_back(bigint(key.id));
+      received.push_back(bigint(ev.received_at.unix_ms));
       sealed_bodies.push_back(std::move(sealed));
       event_digests.push_back(digest.empty() ? nullptr : &digest);
       if (!digest.empty()) {
         dedupe_tenants.push_back(req.tenant);
         dedupe_channels.push_back(ev.channel.name);
-        dedupe_seqs.push_back(num(ev.seq));
+        dedupe_seqs.push_back(bigint(ev.seq));
         dedupe_digests.push_back(&digest);
       }
     }
@@ -518,7 +505,7 @@ class pg_event_log final : public event_log {
               "SELECT d, t, ch, s, $5::bigint FROM unnest($1::bytea[], $2::text[], $3::text[], "
               "$4::bigint[]) AS n (d, t, ch, s)",
               {bytea_array(dedupe_digests), text_array(dedupe_tenants),
-               text_array(dedupe_channels), text_array(dedupe_seqs), num(now_ms)});
+               text_array(dedupe_channels), text_array(dedupe_seqs), bigint(now_ms)});
           !q) {
         return q.err();
       }
@@ -527,7 +514,7 @@ class pg_event_log final : public event_log {
     std::vector<std::string> head_tenants, head_seqs;
     for (const auto& [tenant, seq] : heads) {
       head_tenants.push_back(tenant);
-      head_seqs.push_back(num(seq));
+      head_seqs.push_back(bigint(seq));
     }
     if (auto q = c.exec(
             "UPDATE tenant_heads h SET seq = n.s FROM unnest($1::text[], $2::bigint[]) "
@@ -545,7 +532,7 @@ class pg_event_log final : public event_log {
                           const std::string& channel, std::int64_t charge) {
     if (auto r = c.exec("UPDATE quarantine_usage SET bytes = bytes - $3 "
                         "WHERE tenant = $1 AND channel = $2",
-                        {tenant, channel, num(charge)});
+                        {tenant, channel, bigint(charge)});
         !r) {
       return r.err();
     }

@@ -26,16 +26,21 @@ result<std::string> key_ring::unwrap(const std::string& tenant, const std::strin
   return key;
 }
 
-status key_ring::open_event(const std::string& tenant, stored_event& e, std::string_view wrapped,
+status key_ring::open_event(read_keys& keys, const std::string& tenant, stored_event& e,
+                            std::int64_t key_id, std::string_view wrapped,
                             std::string_view sealed) const {
-  auto key = unwrap(tenant, e.subject, wrapped);
-  if (!key) {
-    return key.err();
+  auto key = keys.find(key_id);
+  if (key == keys.end()) {
+    auto unwrapped = unwrap(tenant, e.subject, wrapped);
+    if (!unwrapped) {
+      return unwrapped.err();
+    }
+    key = keys.emplace(key_id, std::move(*unwrapped)).first;
   }
   std::string aad;
   event_aad(aad, tenant, e.seq);
   std::string plain;
-  if (auto st = crypto::open_append(plain, *key, sealed, aad); !st) {
+  if (auto st = crypto::open_append(plain, key->second, sealed, aad); !st) {
     return {errc::internal, "event " + std::to_string(e.seq) + " of tenant " + tenant +
                                 " cannot be decrypted: " + st.err().message};
   }

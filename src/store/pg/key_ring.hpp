@@ -60,10 +60,15 @@ class key_ring {
   result<std::string> unwrap(const std::string& tenant, const std::string& subject,
                              std::string_view wrapped) const;
 
-  /// Opens a sealed event of `tenant` (`e.seq` and `e.subject` set) with its subject's wrapped
-  /// key into its conversation and JSON. `errc::internal` when it does not open.
-  status open_event(const std::string& tenant, stored_event& e, std::string_view wrapped,
-                    std::string_view sealed) const;
+  /// The data keys one read call has unwrapped, by their `subject_keys.id`: a page of one
+  /// person's events unwraps the key once.
+  using read_keys = std::unordered_map<std::int64_t, std::string>;
+
+  /// Opens a sealed event of `tenant` (`e.seq` and `e.subject` set) into its conversation and
+  /// JSON, with the key of row `key_id` (`wrapped`, unwrapped once per call into `keys`).
+  /// `errc::internal` when it does not open.
+  status open_event(read_keys& keys, const std::string& tenant, stored_event& e,
+                    std::int64_t key_id, std::string_view wrapped, std::string_view sealed) const;
 
   /// Keys the digests of platform privacy requests (rules::privacy_request_digest).
   const std::string& request_key() const { return derived_.request; }

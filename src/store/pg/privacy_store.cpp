@@ -1,8 +1,6 @@
 #include "store/pg/privacy_store.hpp"
 
-#include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,13 +17,6 @@ namespace {
 // Rows a retention batch deletes, each batch its own transaction (as the SQLite store's).
 constexpr std::int64_t k_sweep_batch = 5000;
 
-std::string num(std::uint64_t v) {
-  return std::to_string(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
-}
-std::string num(std::int64_t v) { return std::to_string(v); }
-
-/// Rows a statement changed, or its first column's count.
-std::uint64_t affected(const rows& r) { return r.affected(); }
 
 /// The statements of one erasure transaction, each run only while every one before it
 /// succeeded; the first failure is kept (`first_failure`).
@@ -55,7 +46,7 @@ class eraser {
         changed("DELETE FROM dead_letters WHERE tenant = $1 AND subject = $2 AND subject <> ''",
                 {tenant, subject});
     if (key_row) {
-      const std::string row = num(*key_row);
+      const std::string row = bigint(*key_row);
       out.dead_letters += changed(
           "DELETE FROM dead_letters WHERE tenant = $1 AND seq IN "
           "(SELECT seq FROM events WHERE tenant = $1 AND subject_key = $2)",
@@ -77,7 +68,7 @@ class eraser {
 
   std::uint64_t changed(const char* sql, std::initializer_list<param> params) {
     auto r = exec(sql, params);
-    return r ? affected(*r) : 0;
+    return r ? r->affected() : 0;
   }
 
   std::uint64_t count(const char* sql, std::initializer_list<param> params) {
@@ -122,7 +113,7 @@ class pg_privacy_store final : public privacy_store {
                "granted = EXCLUDED.granted, restricted = EXCLUDED.restricted, "
                "updated_at_ms = EXCLUDED.updated_at_ms",
                {r.tenant, r.subject, rules::encode_granted(r.granted),
-                r.restricted ? "true" : "false", num(r.updated_at.unix_ms)});
+                r.restricted ? "true" : "false", bigint(r.updated_at.unix_ms)});
   }
 
   std::vector<consent_record> consents(const std::string& tenant) override {
@@ -161,25 +152,27 @@ class pg_privacy_store final : public privacy_store {
       return out;
     }
     auto q = query(
-        "SELECT e.seq, e.type, e.body, k.wrapped FROM events e "
+        "SELECT e.seq, e.type, e.body, k.id, k.wrapped FROM events e "
         "JOIN subject_keys k ON k.id = e.subject_key "
         "WHERE k.tenant = $1 AND k.subject = $2 AND e.tenant = $1 ORDER BY e.seq LIMIT $3",
-        {tenant, subject, num(static_cast<std::uint64_t>(limit))});
+        {tenant, subject, bigint(static_cast<std::uint64_t>(limit))});
     if (!q) {
       return q.err();
     }
+    key_ring::read_keys unwrapped;
     for (int i = 0; i < q->size(); ++i) {
       stored_event e;
       auto seq = q->int64(i, 0);
       auto body = q->bytes(i, 2);
-      auto wrapped = q->bytes(i, 3);
-      if (!seq || !body || !wrapped) {
+      auto key_id = q->int64(i, 3);
+      auto wrapped = q->bytes(i, 4);
+      if (!seq || !body || !key_id || !wrapped) {
         return error{errc::internal, "an event row of tenant " + tenant + " is malformed"};
       }
       e.seq = static_cast<std::uint64_t>(*seq);
       e.type = std::string(q->text(i, 1));
       e.subject = subject;
-      if (auto st = keys_.open_event(tenant, e, *wrapped, *body); !st) {
+      if (auto st = keys_.open_event(unwrapped, tenant, e, *key_id, *wrapped, *body); !st) {
         return st.err();
       }
       out.push_back(std::move(e));
@@ -237,8 +230,8 @@ class pg_privacy_store final : public privacy_store {
 
   result<sweep_outcome> expire(const std::string& tenant, timestamp cutoff) override {
     sweep_outcome out;
-    const std::string at = num(cutoff.unix_ms);
-    const std::string batch = num(k_sweep_batch);
+    const std::string at = bigint(cutoff.unix_ms);
+    const std::string batch = bigint(k_sweep_batch);
     const std::pair<const char*, std::uint64_t*> sweeps[] = {
         {"WITH gone AS (DELETE FROM events WHERE tenant = $1 AND seq IN (SELECT seq FROM events "
          "WHERE tenant = $1 AND received_at_ms < $2 LIMIT $3) RETURNING 1) "
@@ -285,7 +278,7 @@ class pg_privacy_store final : public privacy_store {
     auto q = query(
         "INSERT INTO audit (tenant, at_ms, actor, action, subject, outcome, detail) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        {e.tenant, num(e.at.unix_ms), e.actor, e.action, e.subject, e.outcome, e.detail});
+        {e.tenant, bigint(e.at.unix_ms), e.actor, e.action, e.subject, e.outcome, e.detail});
     if (!q) {
       return q.err();
     }
@@ -305,7 +298,7 @@ class pg_privacy_store final : public privacy_store {
     auto q = query(
         "SELECT id, at_ms, actor, action, subject, outcome, detail FROM audit "
         "WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
-        {tenant, num(after_id), num(static_cast<std::uint64_t>(limit))});
+        {tenant, bigint(after_id), bigint(static_cast<std::uint64_t>(limit))});
     if (!q) {
       log::error("store", "audit_log(", tenant, "): ", q.err().message);
       return out;
@@ -341,8 +334,8 @@ class pg_privacy_store final : public privacy_store {
         "tenant = EXCLUDED.tenant, channel = EXCLUDED.channel, subject = EXCLUDED.subject, "
         "state = EXCLUDED.state, requested_at_ms = EXCLUDED.requested_at_ms, "
         "completed_at_ms = EXCLUDED.completed_at_ms",
-        {r.code, r.tenant, r.channel, r.subject, r.state, num(r.requested_at.unix_ms),
-         num(r.completed_at.unix_ms)});
+        {r.code, r.tenant, r.channel, r.subject, r.state, bigint(r.requested_at.unix_ms),
+         bigint(r.completed_at.unix_ms)});
   }
 
   result<deletion_request> find_deletion_request(const std::string& code) override {
@@ -413,7 +406,7 @@ class pg_privacy_store final : public privacy_store {
     if (auto st = run("INSERT INTO privacy_requests (digest, tenant, channel, kind, code, "
                       "done_at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                       {param::bytes(claim.digest), r.tenant, r.channel, r.kind, r.code,
-                       num(r.done_at.unix_ms)});
+                       bigint(r.done_at.unix_ms)});
         !st) {
       return st;
     }

@@ -40,14 +40,7 @@ status sqlite_event_log::append(std::vector<append_request>& requests,
   auto st = append_locked(requests, outcomes, batch_heads, wk, claims);
   if (!st) {
     db_->rollback();
-    for (auto& req : requests) {
-      for (auto& ev : req.events) {
-        ev.seq = 0;
-      }
-    }
-    for (auto& out : outcomes) {
-      out.clear();
-    }
+    forget_failed_append(requests, outcomes);
     return st;
   }
   db_->keys.publish(wk);
