@@ -1,8 +1,10 @@
 // The root supervisor and the CAF side of the HTTP bridge.
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include "actors/actors.hpp"
@@ -10,11 +12,16 @@
 #include "actors/gateway_impl.hpp"
 #include "actors/privacy_jobs.hpp"
 #include "actors/sweeper.hpp"
+#include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/restart_policy.hpp"
 #include "outbound/window_rows.hpp"
+#include "privacy/replicas.hpp"
 #include "store/live_tail.hpp"
+#include "store/pg/lease_keeper.hpp"
+#include "store/pg/listener.hpp"
+#include "store/pg/stores.hpp"
 #include "store/sqlite_log.hpp"
 
 namespace sb::actors {
@@ -44,6 +51,9 @@ class tenant_registry {
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, tenant_actor> map_;
 };
+
+/// The lease on the retention sweeper (several replicas: one sweeps).
+constexpr const char* k_retention_lease = "retention";
 
 struct root_state {
   gateway_options opts;
@@ -84,6 +94,9 @@ void spawn_tenant(root_ptr self, std::size_t index) {
   init.consents = st.opts.consents;
   init.privacy_jobs = st.privacy_jobs;
   init.history = st.history;
+  if (auto leases = st.opts.leases) {
+    init.holds_lease = [leases](const std::string& name) { return leases->holds(name); };
+  }
   auto t = spawn_tenant_actor(self, std::move(init));
   st.tenant_by_addr[t.address()] = index;
   st.registry->set(st.opts.cfg->tenants[index].id, t);
@@ -105,6 +118,10 @@ sweeper_actor start_sweeper(root_ptr self) {
   sw.outbox = st.opts.outbox;  // outbound messages expire by the same retention
   sw.clock = st.opts.clock;
   sw.interval = st.opts.retention_sweep_interval;
+  if (auto leases = st.opts.leases) {
+    sw.holds_lease = [leases] { return leases->holds(k_retention_lease); };
+    sw.lease_recheck = leases->ttl();
+  }
   return spawn_sweeper(self, std::move(sw));
 }
 
@@ -260,6 +277,58 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
   };
 }
 
+/// Several replicas on one PostgreSQL (docs/scale-out.md, "Streams from any replica"): follows
+/// every tenant's head as the listener hears of commits (other replicas' and this one's), applies
+/// the consent changes among the new events (privacy/replicas.hpp), then tells the tenant actor,
+/// which announces them to its readers. Used on the listener's thread only.
+class replica_follower {
+ public:
+  replica_follower(const gateway_options& opts, std::shared_ptr<tenant_registry> registry)
+      : opts_(opts), registry_(std::move(registry)) {
+    for (const auto& t : opts_.cfg->tenants) {
+      seen_[t.id] = opts_.stores.log->head(t.id);  // what the tenants announce at start
+    }
+  }
+
+  void heads(const std::map<std::string, std::uint64_t>& heads) {
+    for (const auto& [tenant, head] : heads) {
+      follow(tenant, head);
+    }
+  }
+
+  /// After a (re)connect: notifications sent meanwhile are lost, so each head is read again.
+  void reconnected() {
+    for (const auto& t : opts_.cfg->tenants) {
+      follow(t.id, opts_.stores.log->head(t.id));
+    }
+  }
+
+ private:
+  void follow(const std::string& tenant, std::uint64_t head) {
+    auto seen = seen_.find(tenant);
+    const auto* t = opts_.cfg->find_tenant(tenant);
+    if (seen == seen_.end() || t == nullptr || head <= seen->second) {
+      return;  // a tenant this replica does not serve, or nothing new
+    }
+    auto done = privacy::follow_commits(*opts_.stores.log, *opts_.consents, *t, seen->second, head);
+    if (!done) {
+      // The next notification (or the reconnect after a lost connection) tries again; until
+      // then the tenant's settle tick keeps its readers from waiting forever.
+      log::warn("replicas", "tenant ", tenant, ": cannot read events ", seen->second + 1, "..",
+                head, ": ", done.err().message);
+      return;
+    }
+    seen->second = done->through;
+    if (auto actor = registry_->find(tenant)) {
+      caf::anon_send(actor, replica_atom::value, done->through);
+    }
+  }
+
+  const gateway_options& opts_;
+  std::shared_ptr<tenant_registry> registry_;
+  std::unordered_map<std::string, std::uint64_t> seen_;  // tenant -> applied through
+};
+
 class gateway_impl final : public gateway_with_actors {
  public:
   explicit gateway_impl(gateway_options opts) : opts_(std::move(opts)) {
@@ -286,6 +355,22 @@ class gateway_impl final : public gateway_with_actors {
     if (!up) {
       shutdown();
       throw std::runtime_error("the actor system did not start");
+    }
+    if (!opts_.replicas_dsn.empty()) {
+      follower_ = std::make_unique<replica_follower>(opts_, registry_);
+      store::pg::listener::callbacks cb;
+      cb.heads = [this](const std::map<std::string, std::uint64_t>& heads) {
+        follower_->heads(heads);
+      };
+      cb.connected = [this] { follower_->reconnected(); };
+      listener_ = store::pg::listener::start(opts_.replicas_dsn, std::move(cb));
+      want_leases();
+      // Ready once it listens (the database was reached moments ago, by the migration): a
+      // replica that says ready hears every other replica's commits from then on.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+      while (!listener_->connected() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{5});
+      }
     }
     ready_.store(true);
   }
@@ -328,7 +413,10 @@ class gateway_impl final : public gateway_with_actors {
     return std::make_shared<actor_stream_handle>(std::move(s));
   }
 
-  bool ready() const override { return ready_.load() && !stopping_.load(); }
+  bool ready() const override {
+    // With several replicas, also while this one can reach the database they share.
+    return ready_.load() && !stopping_.load() && (!listener_ || listener_->connected());
+  }
 
   void shutdown() override {
     std::lock_guard<std::mutex> guard(shutdown_mutex_);
@@ -336,6 +424,10 @@ class gateway_impl final : public gateway_with_actors {
       return;
     }
     stopping_.store(true);
+    listener_.reset();  // joins its thread, the follower's only user
+    if (opts_.leases) {
+      opts_.leases->stop();  // hands this replica's singleton work over at once
+    }
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
     root_ = actors::root_actor{};
     caf::anon_send_exit(history_, caf::exit_reason::user_shutdown);
@@ -383,6 +475,29 @@ class gateway_impl final : public gateway_with_actors {
   actors::root_actor root_actor() const override { return root_; }
 
  private:
+  /// Several replicas: asks for the leases of this gateway's singleton work. Asked only now that
+  /// every tenant is in the registry, so no grant finds its tenant missing; a tenant (re)started
+  /// later asks the keeper itself (`tenant_init::holds_lease`).
+  void want_leases() {
+    if (!opts_.leases) {
+      return;
+    }
+    for (const auto& t : opts_.cfg->tenants) {
+      for (const auto& sub : t.subscribers) {
+        if (!sub.push) {
+          continue;
+        }
+        opts_.leases->want(push_lease(t.id, sub.name),
+                           [registry = registry_, tenant = t.id, name = sub.name](bool held) {
+                             if (auto a = registry->find(tenant)) {
+                               caf::anon_send(a, lease_atom::value, push_atom::value, name, held);
+                             }
+                           });
+      }
+    }
+    opts_.leases->want(k_retention_lease, nullptr);  // the sweeper asks `holds` on each tick
+  }
+
   /// The tenant's current actor, or null after answering `reply` (unknown or restarting).
   tenant_actor tenant_for(const std::string& tenant, responder& reply) {
     auto t = registry_->find(tenant);
@@ -416,6 +531,8 @@ class gateway_impl final : public gateway_with_actors {
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::mutex shutdown_mutex_;
+  std::unique_ptr<replica_follower> follower_;       // several replicas only
+  std::unique_ptr<store::pg::listener> listener_;  // its thread calls follower_
 };
 
 }  // namespace
@@ -516,6 +633,26 @@ std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cf
     }
     opts.outbox = std::move(box.value());
     opts.outbox_blocks = true;
+  } else if (cfg->storage.backend == "postgres") {
+    // The replica's name in the database (who migrated, who holds a lease): unique per replica.
+    const std::string node = !cfg->cluster.node_id.empty()
+                                 ? cfg->cluster.node_id
+                                 : cfg->server.listen + "-" + ids::make("").substr(20);
+    auto opened = store::pg::open_stores(cfg->storage, node);
+    if (!opened) {
+      throw std::runtime_error("cannot open the PostgreSQL store: " + opened.err().message);
+    }
+    if (!opened->schema.applied.empty()) {
+      log::info("store", "PostgreSQL schema migrated from version ", opened->schema.found, " to ",
+                opened->schema.now);
+    }
+    opts.stores = std::move(opened->stores);
+    opts.outbox = std::move(opened->outbox);
+    opts.store_blocks = true;
+    opts.outbox_blocks = true;
+    opts.replicas_dsn = cfg->storage.postgres.dsn;
+    opts.leases = store::pg::lease_keeper::start(
+        opened->connections, node, std::chrono::milliseconds{cfg->cluster.lease_ms});
   }
   opts.cfg = std::move(cfg);
   opts.settings.mailbox_high_water = static_cast<std::size_t>(opts.cfg->server.mailbox_high_water);

@@ -12,6 +12,10 @@
 #include "actors/gateway.hpp"
 #include "actors/root_actor.hpp"
 
+namespace sb::store::pg {
+class lease_keeper;
+}
+
 namespace sb::actors {
 
 struct gateway_options {
@@ -43,6 +47,16 @@ struct gateway_options {
   std::shared_ptr<store::outbox> outbox;
   bool outbox_blocks = false;
   sender_settings senders;  ///< outbound send knobs (tests shorten the backoff)
+  /// Several replicas (`storage.backend: postgres`, docs/scale-out.md): the database the stores
+  /// share with other replicas. The gateway then listens there for their commits, applies the
+  /// consent changes among them and lets its readers read them (privacy/replicas.hpp), and
+  /// answers `/readyz` with 503 while that connection is down. "" = the stores are this
+  /// gateway's alone.
+  std::string replicas_dsn;
+  /// Several replicas: this one's leases on singleton work (store/pg/lease_keeper.hpp). Push
+  /// delivery per subscriber and the retention sweeper run only where their lease is held.
+  /// Null = one gateway: all of it runs here.
+  std::shared_ptr<store::pg::lease_keeper> leases;
 };
 
 class gateway_with_actors : public gateway {

@@ -118,6 +118,12 @@ sweeper_actor spawn_sweeper(caf::local_actor* parent, sweeper_init init) {
         }
         return {
             [=](tick_atom) {
+              const auto& in = self->state.init;
+              if (in.holds_lease && !in.holds_lease()) {
+                // Another replica sweeps; look again soon, to take over when it is gone.
+                self->delayed_send(self, std::min(in.interval, in.lease_recheck), tick_atom::value);
+                return;
+              }
               sweep_now(self);
               // The next tick is armed only after this sweep: sweeps never overlap or pile up.
               self->delayed_send(self, self->state.init.interval, tick_atom::value);

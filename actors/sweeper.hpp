@@ -25,6 +25,11 @@ struct sweeper_init {
   /// Time between periodic sweeps; the first runs at start. Zero: no periodic sweep at all, only
   /// sweeps asked for with `sweep_atom` (tests).
   std::chrono::milliseconds interval{std::chrono::hours{1}};
+  /// Several replicas: whether this one holds the retention lease (docs/scale-out.md); a
+  /// periodic sweep runs only then, and a replica without it looks again after
+  /// `lease_recheck`. Null = always (one gateway). Sweeps asked for with `sweep_atom` run anyway.
+  std::function<bool()> holds_lease;
+  std::chrono::milliseconds lease_recheck{std::chrono::seconds{5}};
 };
 
 /// One sweep, as plain code: for each tenant, `expire(tenant, now - retention_days)` of the store

@@ -131,6 +131,13 @@ void spawn_subscriber(tenant_ptr self, const config::subscriber_config& sub) {
   st.subscribers[sub.name] = std::move(child);
 }
 
+/// Whether this replica runs the subscriber's push delivery: always on one gateway; with several,
+/// while it holds the subscriber's lease (`tenant_init::holds_lease`).
+bool holds_push_lease(tenant_ptr self, const std::string& subscriber) {
+  const auto& holds = self->state.init.holds_lease;
+  return !holds || holds(push_lease(self->state.cfg->id, subscriber));
+}
+
 /// Whether the tenant sends on `ch` (its type has an outbound side and the gateway an outbox).
 bool sendable(tenant_ptr self, const config::channel_config& ch) {
   auto& st = self->state;
@@ -194,9 +201,15 @@ void to_subscriber(tenant_ptr self, const std::string& name, Atom atom, Msg& m) 
     self->send(it->second, atom, std::move(m));
     return;
   }
-  m.reply->answer(find_push_subscriber(self, name) != nullptr
-                      ? error_response(errc::unavailable, "subscriber is restarting; retry", 1)
-                      : error_response(errc::not_found, "no push subscriber of that name"));
+  if (find_push_subscriber(self, name) == nullptr) {
+    m.reply->answer(error_response(errc::not_found, "no push subscriber of that name"));
+  } else if (!holds_push_lease(self, name)) {
+    // Several replicas: its dead letters are handled where its delivery runs.
+    m.reply->answer(error_response(
+        errc::unavailable, "this subscriber's push delivery runs on another replica; retry", 1));
+  } else {
+    m.reply->answer(error_response(errc::unavailable, "subscriber is restarting; retry", 1));
+  }
 }
 
 /// Stops the least recently used conversation actor to make room. It holds nothing that is not
@@ -527,7 +540,7 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
     spawn_channel(self, ch);
   }
   for (const auto& sub : st.cfg->subscribers) {
-    if (sub.push) {
+    if (sub.push && holds_push_lease(self, sub.name)) {
       spawn_subscriber(self, sub);
     }
   }
@@ -628,6 +641,13 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
       },
       // The settle tick (see `settle`).
       [=](settle_atom) { settle(self); },
+      [=](replica_atom, std::uint64_t through) {
+        // Everything up to `through` is committed and its consent changes applied (by the
+        // follower, before it sent this): readers may read it, whichever replica stored it.
+        if (self->state.announced.give_up_through(through)) {
+          announce(self);
+        }
+      },
       [=](fanout_atom) {
         self->state.streams_pending = false;
         tell_streams(self);
@@ -659,9 +679,23 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
       },
       [=](restart_atom, push_atom, const std::string& name) {
         if (const auto* sub = find_push_subscriber(self, name)) {
-          if (self->state.subscribers.count(name) == 0) {
+          if (self->state.subscribers.count(name) == 0 && holds_push_lease(self, name)) {
             spawn_subscriber(self, *sub);
           }
+        }
+      },
+      [=](lease_atom, push_atom, const std::string& name, bool held) {
+        auto& st = self->state;
+        const auto* sub = find_push_subscriber(self, name);
+        auto it = st.subscribers.find(name);
+        if (held && sub != nullptr && it == st.subscribers.end() && !st.stopping) {
+          log::info("tenant", st.cfg->id, ": push delivery of ", name, " runs here now");
+          spawn_subscriber(self, *sub);  // from its stored cursor: at least once
+        } else if (!held && it != st.subscribers.end()) {
+          // Lost: another replica may take it over a third of a lease from now. Not a crash, so
+          // not restarted (on_down).
+          log::info("tenant", st.cfg->id, ": push delivery of ", name, " stopped here");
+          self->send_exit(it->second, caf::exit_reason::user_shutdown);
         }
       },
       // Backend and platform API calls (actors/api.hpp).

@@ -39,6 +39,19 @@ using settle_atom = caf::atom_constant<caf::atom("settle")>;
 /// tenant -> itself (`fanout_atom`): the announcement to the live streams held back so that
 /// they hear at most one per interval (actors/tenant.cpp, `stream_announce_interval`).
 using fanout_atom = caf::atom_constant<caf::atom("fanout")>;
+/// the gateway's replica follower -> tenant (`replica_atom`, through): every event of the tenant
+/// up to `through` is committed, by this replica or another one sharing its PostgreSQL, and the
+/// consent changes among them are applied here (privacy/replicas.hpp): it may be announced.
+using replica_atom = caf::atom_constant<caf::atom("replica")>;
+/// the gateway's lease keeper -> tenant (`lease_atom`, push_atom, subscriber, held): this replica
+/// got (true) or lost (false) the lease on the subscriber's push delivery (docs/scale-out.md):
+/// its subscriber actor is spawned, or stopped at once.
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
+
+/// The name of the lease on a subscriber's push delivery: "push/<tenant>/<subscriber>".
+inline std::string push_lease(const std::string& tenant, const std::string& subscriber) {
+  return "push/" + tenant + "/" + subscriber;
+}
 
 /// A tenant, in pseudo-code:
 ///
@@ -75,6 +88,10 @@ using fanout_atom = caf::atom_constant<caf::atom("fanout")>;
 ///     // Internal: the settle tick; the second step of an erasure; restarts of a crashed
 ///     // channel, sender, outbox writer or push subscriber (after its back-off).
 ///     (settle_atom) -> void
+///     // Several replicas: other replicas' commits up to a seq are applied here (see above).
+///     (replica_atom, uint64_t through) -> void
+///     // Several replicas: this one got or lost the lease on a subscriber's push delivery.
+///     (lease_atom, push_atom, std::string subscriber, bool held) -> void
 ///     (erased_atom, forget_atom, erased_notice) -> uint64_t
 ///     (restart_atom, std::string channel) -> void
 ///     (restart_atom, send_atom, std::string channel) -> void
@@ -99,7 +116,8 @@ using tenant_actor = caf::typed_actor<
     caf::replies_to<find_conv_atom, std::string>::with<conversation_actor>,
     caf::replies_to<find_push_atom, std::string>::with<subscriber_actor>,
     caf::replies_to<find_send_atom, std::string>::with<sender_actor>, caf::reacts_to<settle_atom>,
-    caf::reacts_to<fanout_atom>,
+    caf::reacts_to<fanout_atom>, caf::reacts_to<replica_atom, std::uint64_t>,
+    caf::reacts_to<lease_atom, push_atom, std::string, bool>,
     caf::replies_to<erased_atom, forget_atom, erased_notice>::with<std::uint64_t>,
     caf::reacts_to<restart_atom, std::string>, caf::reacts_to<restart_atom, send_atom, std::string>,
     caf::reacts_to<restart_atom, outbox_atom>,
@@ -133,6 +151,9 @@ struct tenant_init {
   /// The gateway's catch-up reader: pull pages the live tail cannot answer are read there (as
   /// the streams' catch-up reads). Never null in a tenant started by the gateway.
   history_reader_actor history;
+  /// Several replicas: whether this one holds a lease (by name, e.g. `push_lease`). A push
+  /// subscriber runs only while its lease is held here. Null = one gateway: it always runs.
+  std::function<bool(const std::string&)> holds_lease;
 };
 
 /// Supervises a tenant's channels, conversations and live streams; routes webhooks and reads.

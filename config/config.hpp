@@ -60,9 +60,19 @@ struct server_config {
 
 enum class durability { fsync, os, none };
 
+/// `storage.postgres`: the shared database of several replicas (docs/scale-out.md).
+struct postgres_config {
+  /// A libpq connection string or URI. May hold a password: never logged (messages show it
+  /// redacted, store/pg/connection.hpp).
+  std::string dsn;
+  int pool = 8;  ///< connections per replica
+};
+
 struct storage_config {
-  std::string backend = "memory";  ///< memory | sqlite (sqlite: the durable store)
+  /// memory | sqlite (the durable store of one machine) | postgres (several replicas)
+  std::string backend = "memory";
   std::string path = "./data";
+  postgres_config postgres;
   enum durability durability = durability::fsync;
   std::string master_key;  ///< 32 raw bytes (decoded from 64 hex characters); secret
 };
@@ -187,10 +197,20 @@ struct tenant_config {
   const channel_config* find_channel(const std::string& name) const;
 };
 
+/// `cluster`: this replica among several on one PostgreSQL (docs/scale-out.md).
+struct cluster_config {
+  /// Unique per replica; "" = the listen address plus a random suffix, chosen at start.
+  std::string node_id;
+  /// How long a dead replica's singleton work (push delivery, senders, retention, outbox resume)
+  /// waits before another replica takes it over.
+  int lease_ms = 5000;
+};
+
 struct config {
   std::string source;  ///< file name the config came from ("<embedded>" for the default)
   server_config server;
   storage_config storage;
+  cluster_config cluster;
   privacy_defaults_config privacy;
   limits_config limits;
   std::vector<tenant_config> tenants;

@@ -824,6 +824,29 @@ const section<server_config>& server_section() {
   return s;
 }
 
+const section<postgres_config>& postgres_section() {
+  static const section<postgres_config> s{
+      {
+          string_key<postgres_config>(
+              "dsn", &postgres_config::dsn, "libpq connection string or URI", nullptr,
+              "The PostgreSQL database (storage.backend: postgres), e.g. \"host=/run/postgresql "
+              "dbname=switchboard user=switchboard\"; ${VAR} to keep a password out of the file.",
+              true),
+          integer_key("pool", &postgres_config::pool, 1, 256,
+                      "Connections to PostgreSQL this replica opens at most."),
+      },
+      nullptr};
+  return s;
+}
+
+std::string validate_node_id(const std::string& s) {
+  const bool ok = !s.empty() && s.size() <= 100 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == ':' || c == '-';
+  });
+  return ok ? "" : "must be 1 to 100 characters of A-Z a-z 0-9 . _ : -";
+}
+
 const section<storage_config>& storage_section() {
   static const section<storage_config> s = [] {
     key_spec<storage_config> master_key;
@@ -856,8 +879,11 @@ const section<storage_config>& storage_section() {
     return section<storage_config>{
         {
             choice_key<storage_config, std::string>(
-                "backend", &storage_config::backend, {{"memory", "memory"}, {"sqlite", "sqlite"}},
-                "Event store: memory (lost on exit) or sqlite (durable)."),
+                "backend", &storage_config::backend,
+                {{"memory", "memory"}, {"sqlite", "sqlite"}, {"postgres", "postgres"}},
+                "Event store: memory (lost on exit), sqlite (durable, one machine) or postgres "
+                "(durable, shared by several replicas; docs/scale-out.md)."),
+            section_key("postgres", &storage_config::postgres, postgres_section),
             string_key<storage_config>("path", &storage_config::path, "directory",
                                        validate_not_empty,
                                        "Directory of the sqlite database (relative to the working "
@@ -868,8 +894,32 @@ const section<storage_config>& storage_section() {
                 "When an event counts as stored: fsync (on disk), os (handed to the OS), none."),
             master_key,
         },
-        nullptr};
+        [](context& ctx, const item& it, const present_keys& present, bool clean,
+           storage_config& out) {
+          if (clean && out.backend == "postgres" && out.postgres.dsn.empty()) {
+            ctx.report(present.count("backend") != 0 ? present.at("backend") : it.line,
+                       join(it.path, "postgres.dsn"),
+                       "required when storage.backend is postgres (a libpq connection string, "
+                       "e.g. \"host=/run/postgresql dbname=switchboard user=switchboard\")");
+          }
+        }};
   }();
+  return s;
+}
+
+const section<cluster_config>& cluster_section() {
+  static const section<cluster_config> s{
+      {
+          string_key<cluster_config>(
+              "node_id", &cluster_config::node_id, "1-100 characters of A-Z a-z 0-9 . _ : -",
+              validate_node_id,
+              "This replica's name, unique among the replicas on one database; by default the "
+              "listen address plus a random suffix."),
+          integer_key("lease_ms", &cluster_config::lease_ms, 500, 600000,
+                      "How long a dead replica's singleton work (push delivery, senders, retention, "
+                      "outbox resume) waits before another replica takes it over."),
+      },
+      nullptr};
   return s;
 }
 
@@ -1494,6 +1544,7 @@ const section<config>& root_section() {
         {
             section_key("server", &config::server, server_section),
             section_key("storage", &config::storage, storage_section),
+            section_key("cluster", &config::cluster, cluster_section),
             section_key("privacy", &config::privacy, privacy_defaults_section),
             section_key("limits", &config::limits, limits_section),
             tenants,

@@ -180,6 +180,11 @@ class event_log {
     return false;
   }
 
+  /// Drops what this log keeps of the tenant's events in memory (`read_cached`), so that the
+  /// next reads go to the store: another replica erased a subject (docs/scale-out.md). A log
+  /// without such a memory does nothing (the default). Thread-safe.
+  virtual void drop_cached(const std::string& tenant) { (void)tenant; }
+
   /// The tenant's highest stored seq (0 when empty).
   virtual std::uint64_t head(const std::string& tenant) = 0;
 

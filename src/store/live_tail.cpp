@@ -181,6 +181,11 @@ class tailed_log final : public event_log {
     return true;
   }
 
+  void drop_cached(const std::string& tenant) override {
+    tails_->forget(tenant);
+    inner_->drop_cached(tenant);
+  }
+
   std::uint64_t head(const std::string& tenant) override { return inner_->head(tenant); }
 
   using event_log::quarantine;

@@ -18,10 +18,11 @@
 /// person of a pseudonymous conversation ("<channel>:anon_…") really is, so that a backend can
 /// reply by conversation without ever knowing the phone number.
 ///
-/// Two implementations: `make_sqlite_outbox` (its own database file, `<storage.path>/outbox.db`,
+/// Three implementations: `make_sqlite_outbox` (its own database file, `<storage.path>/outbox.db`,
 /// WAL, the storage's durability; every identifier and the message sealed with AES-256-GCM, the
-/// lookups by keyed digests, nothing that names a person in clear in its files) and
-/// `make_memory_outbox` (lost on restart; tests and the memory backend).
+/// lookups by keyed digests, nothing that names a person in clear in its files),
+/// `pg::make_outbox` (store/pg/outbox.hpp: the same sealed rows on PostgreSQL, shared by several
+/// replicas) and `make_memory_outbox` (lost on restart; tests and the memory backend).
 ///
 /// Threading: every member may be called from any thread, concurrently. Writes are serialized
 /// inside and durable (as configured) when they return ok; they block on the disk, so actors call
@@ -29,7 +30,8 @@
 /// thread. Reads see committed data only.
 ///
 /// Errors are values: `errc::not_found` for an unknown id, `errc::internal` for I/O, SQL or
-/// decryption failures, `errc::unavailable` when the database is busy.
+/// decryption failures, `errc::unavailable` when the database is busy (SQLite) or cannot be
+/// reached (PostgreSQL).
 namespace sb::store {
 
 /// Where an outbound message is. Forward order: queued < sending < sent < delivered < read;

@@ -15,6 +15,7 @@
 #include "core/aead.hpp"
 #include "core/log.hpp"
 #include "store/outbox.hpp"
+#include "store/outbox_codec.hpp"
 #include "store/sealed.hpp"
 #include "store/sqlite_util.hpp"
 
@@ -30,27 +31,14 @@ constexpr int k_busy_timeout_ms = 5000;
 // e.g. an operator's sqlite3 shell, can make it wait).
 constexpr int k_truncate_wait_ms = 200;
 
-// The lookup columns hold HMAC-SHA256 digests under a key derived from the master key with this
-// label, of (kind, tenant, ... , value), cut to 16 bytes as the event log's dedupe digests: a
-// collision (about 2^-65 at 2^32 values of one kind and tenant) is caught on lookup, where the
-// sealed value is compared with the one asked for.
-constexpr std::string_view k_lookup_key_label = "switchboard/store/outbox-lookup/v1";
-constexpr std::size_t k_digest_size = 16;
-
-// What a digest is of, so that equal values of different kinds never share one.
-constexpr std::string_view k_kind_conversation = "conversation";
-constexpr std::string_view k_kind_subject = "subject";
-constexpr std::string_view k_kind_platform_id = "platform_message_id";
-constexpr std::string_view k_kind_idempotency = "idempotency_key";
-
-// The sealed record: a format byte, then length-prefixed fields (4 bytes little-endian each).
-constexpr char k_record_format = 1;
-
-// `meta.key_check` holds this text sealed under the outbox's key: an outbox opened with another
-// master key is refused at once, rather than finding nothing by its digests (a missed idempotent
-// replay would send a message twice) and failing on every read.
-constexpr std::string_view k_key_check_text = "switchboard outbox key check v1";
-constexpr std::string_view k_key_check_aad = "outbox key_check";
+// What the outbox seals and digests, and how (the PostgreSQL outbox's rows are the same bytes).
+using outbox_codec::k_key_check_aad;
+using outbox_codec::k_key_check_text;
+using outbox_codec::k_kind_conversation;
+using outbox_codec::k_kind_idempotency;
+using outbox_codec::k_kind_platform_id;
+using outbox_codec::k_kind_subject;
+using outbox_codec::rank;
 
 // Version 1 (the first release), kept verbatim: a v1 file is migrated through v2 to v3.
 constexpr const char* k_schema_v1 = R"sql(
@@ -202,46 +190,9 @@ status expect_done(sqlite3* db, int rc, std::string_view what) {
   return rc == SQLITE_DONE ? status{} : status{sql_error(db, rc, what)};
 }
 
-int rank(outbound_state s) {
-  return static_cast<int>(s);
-}
-
-/// Associated data of a sealed value: what it is, and the row it belongs to (tenant and message
-/// id, or tenant and conversation for a peer), so that a value copied to another row or column
-/// does not open.
-std::string aad(std::string_view what, std::string_view tenant, std::string_view row) {
-  return sealed::join({what, tenant, row});
-}
-
 /// The v1/v2 binding of the sealed message JSON (read by the migration only).
 std::string v2_message_aad(const std::string& tenant, const std::string& id) {
   return sealed::join({tenant, id});
-}
-
-using sealed::get_field;
-using sealed::put_field;
-
-/// The plaintext of the sealed `record` column.
-std::string encode_record(const outbound_record& r) {
-  std::string out;
-  out.reserve(1 + 5 * 4 + r.conversation.size() + r.recipient.size() + r.subject.size() +
-              r.idempotency_key.size() + r.message.size());
-  out.push_back(k_record_format);
-  put_field(out, r.conversation);
-  put_field(out, r.recipient);
-  put_field(out, r.subject);
-  put_field(out, r.idempotency_key);
-  put_field(out, r.message);
-  return out;
-}
-
-bool decode_record(std::string_view in, outbound_record& r) {
-  if (in.empty() || in[0] != k_record_format) {
-    return false;
-  }
-  in.remove_prefix(1);
-  return get_field(in, r.conversation) && get_field(in, r.recipient) && get_field(in, r.subject) &&
-         get_field(in, r.idempotency_key) && get_field(in, r.message) && in.empty();
 }
 
 /// The writer's statements (owned by the writer connection's lifetime).
@@ -261,12 +212,10 @@ class sqlite_outbox final : public outbox {
  public:
   status open(const std::string& dir, config::durability durability,
               const std::string& master_key) {
-    if (master_key.size() != crypto::aead_key_size) {
-      return {errc::bad_request, "outbox: storage.master_key must be 32 bytes"};
+    if (auto st = keys_.derive(master_key); !st) {
+      return st;
     }
-    key_ = outbox_key(master_key);
     durability_ = durability;
-    lookup_key_ = sealed::derive_key(master_key, k_lookup_key_label);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
@@ -383,7 +332,7 @@ class sqlite_outbox final : public outbox {
     if (platform_message_id.empty()) {
       return error{errc::not_found, "no message with that platform id"};
     }
-    const auto digest = digest_of(k_kind_platform_id, tenant, channel, platform_message_id);
+    const auto digest = keys_.digest_of(k_kind_platform_id, tenant, channel, platform_message_id);
     std::lock_guard lock(read_mutex_);
     query q(r_.by_platform);
     q.text(1, tenant).text(2, channel).blob(3, digest);
@@ -396,7 +345,7 @@ class sqlite_outbox final : public outbox {
     if (subject.empty()) {
       return std::uint64_t{0};
     }
-    const auto digest = digest_of(k_kind_subject, tenant, subject);
+    const auto digest = keys_.digest_of(k_kind_subject, tenant, subject);
     return delete_where("DELETE FROM outbox WHERE tenant = ?1 AND subject_digest = ?2",
                         "DELETE FROM last_inbound WHERE tenant = ?1 AND subject_digest = ?2",
                         tenant, "erasure", true, [&](query& q) { q.blob(2, digest); });
@@ -426,7 +375,7 @@ class sqlite_outbox final : public outbox {
 
   result<std::int64_t> last_inbound(const std::string& tenant,
                                     const std::string& conversation) override {
-    const auto digest = digest_of(k_kind_conversation, tenant, conversation);
+    const auto digest = keys_.digest_of(k_kind_conversation, tenant, conversation);
     std::lock_guard lock(read_mutex_);
     query q(r_.last_inbound);
     q.text(1, tenant).blob(2, digest);
@@ -446,7 +395,7 @@ class sqlite_outbox final : public outbox {
     if (key.empty()) {
       return error{errc::not_found, "no message with that idempotency key"};
     }
-    const auto digest = digest_of(k_kind_idempotency, tenant, caller, key);
+    const auto digest = keys_.digest_of(k_kind_idempotency, tenant, caller, key);
     std::lock_guard lock(read_mutex_);
     query q(r_.by_idempotency);
     q.text(1, tenant).text(2, caller).blob(3, digest);
@@ -454,7 +403,7 @@ class sqlite_outbox final : public outbox {
   }
 
   result<std::string> peer_of(const std::string& tenant, const std::string& conversation) override {
-    const auto digest = digest_of(k_kind_conversation, tenant, conversation);
+    const auto digest = keys_.digest_of(k_kind_conversation, tenant, conversation);
     std::lock_guard lock(read_mutex_);
     query q(r_.peer);
     q.text(1, tenant).blob(2, digest);
@@ -466,38 +415,10 @@ class sqlite_outbox final : public outbox {
     if (rc != SQLITE_ROW) {
       return sql_error(reader_.db, rc, "peer");
     }
-    auto opened = crypto::open(key_, q.col_view(0), aad("peer", tenant, conversation));
-    if (!opened) {
-      return error{errc::internal, "outbox: the peer of a conversation cannot be decrypted"};
-    }
-    return std::move(opened.value());
+    return keys_.open_peer(tenant, conversation, q.col_view(0));
   }
 
  private:
-  /// The keyed digest of one identifier: `kind`, the tenant, and the value's parts.
-  template <class... Parts>
-  std::string digest_of(std::string_view kind, std::string_view tenant,
-                        const Parts&... parts) const {
-    return sealed::keyed_digest(lookup_key_, {kind, tenant, std::string_view(parts)...},
-                                k_digest_size);
-  }
-
-  /// The digest for an optional column: empty (bound as NULL) for an empty value.
-  template <class... Parts>
-  std::string digest_or_empty(std::string_view kind, std::string_view tenant,
-                              std::string_view value, const Parts&... before) const {
-    return value.empty() ? std::string() : digest_of(kind, tenant, before..., value);
-  }
-
-  /// `value` sealed for column `what` of message `id`; empty (bound as NULL) for an empty value.
-  result<std::string> seal_optional(std::string_view what, const std::string& tenant,
-                                    const std::string& id, const std::string& value) const {
-    if (value.empty()) {
-      return std::string();
-    }
-    return crypto::seal(key_, value, aad(what, tenant, id));
-  }
-
   status migrate(const std::string& path, bool& rewritten) {
     stmt s;
     if (auto st = prepare(writer_.db, "PRAGMA user_version", s); !st) {
@@ -559,16 +480,16 @@ class sqlite_outbox final : public outbox {
     if (auto st = exec(writer_.db, k_schema_v3_finish); !st) {
       return st;
     }
-    return sqlite::write_key_check(writer_.db, key_, k_key_check_text, k_key_check_aad, "key check",
-                                   k_prefix);
+    return sqlite::write_key_check(writer_.db, keys_.sealing_key(), k_key_check_text,
+                                   k_key_check_aad, "key check", k_prefix);
   }
 
   /// The key check of a v3 file: refuses another master key before anything is read or written.
   status check_key(const std::string& path) {
-    return sqlite::verify_key_check(
-        writer_.db, key_, k_key_check_text, k_key_check_aad, path + " has no key check",
-        "storage.master_key does not match the key this outbox was created with", "key check",
-        k_prefix);
+    return sqlite::verify_key_check(writer_.db, keys_.sealing_key(), k_key_check_text,
+                                    k_key_check_aad, path + " has no key check",
+                                    std::string(outbox_codec::k_key_mismatch), "key check",
+                                    k_prefix);
   }
 
   /// v2 -> v3: every message and window row again, identifiers sealed and digested. The old
@@ -612,7 +533,8 @@ class sqlite_outbox final : public outbox {
         r.recipient = q.col_text(5);
         r.subject = q.col_text(6);
         r.purpose = q.col_text(7);
-        auto message = crypto::open(key_, q.col_view(8), v2_message_aad(r.tenant, r.id));
+        auto message =
+            crypto::open(keys_.sealing_key(), q.col_view(8), v2_message_aad(r.tenant, r.id));
         if (!message) {
           return {errc::internal, "outbox migration: message " + r.id +
                                       " cannot be decrypted (another storage.master_key?)"};
@@ -641,8 +563,8 @@ class sqlite_outbox final : public outbox {
       const std::string tenant = q.col_text(0);
       const std::string conversation = q.col_text(1);
       const std::string subject = q.col_text(3);
-      const auto conversation_digest = digest_of(k_kind_conversation, tenant, conversation);
-      const auto subject_digest = digest_or_empty(k_kind_subject, tenant, subject);
+      const auto conversation_digest = keys_.digest_of(k_kind_conversation, tenant, conversation);
+      const auto subject_digest = keys_.digest_or_empty(k_kind_subject, tenant, subject);
       query ins(insert_inbound);
       // The peer was sealed bound to tenant and conversation already (v2): kept as it is.
       ins.text(1, tenant).blob(2, conversation_digest).int64(3, q.col_int64(2));
@@ -669,23 +591,11 @@ class sqlite_outbox final : public outbox {
   /// Inserts `r` with statement `s` (the columns of `k_columns`, then the three digests; with
   /// `seq` first when `seq` > 0).
   status insert_record(const stmt& s, const outbound_record& r, std::int64_t seq = 0) {
-    auto sealed = crypto::seal(key_, encode_record(r), aad("record", r.tenant, r.id));
+    auto sealed = keys_.seal(r);
     if (!sealed) {
       return sealed.err();
     }
-    auto platform_id = seal_optional("platform_message_id", r.tenant, r.id, r.platform_message_id);
-    if (!platform_id) {
-      return platform_id.err();
-    }
-    auto error_title = seal_optional("error_title", r.tenant, r.id, r.error_title);
-    if (!error_title) {
-      return error_title.err();
-    }
-    const auto subject_digest = digest_or_empty(k_kind_subject, r.tenant, r.subject);
-    const auto idempotency_digest =
-        digest_or_empty(k_kind_idempotency, r.tenant, r.idempotency_key, r.caller);
-    const auto platform_digest =
-        digest_or_empty(k_kind_platform_id, r.tenant, r.platform_message_id, r.channel);
+    const auto& c = sealed.value();
     query q(s);
     int i = 1;
     if (seq > 0) {
@@ -694,12 +604,12 @@ class sqlite_outbox final : public outbox {
     q.text(i, r.id).text(i + 1, r.tenant).text(i + 2, r.channel).text(i + 3, r.purpose);
     q.text(i + 4, to_string(r.state)).int64(i + 5, r.attempts).text(i + 6, r.error_code);
     q.int64(i + 7, r.created_at.unix_ms).int64(i + 8, r.updated_at.unix_ms).text(i + 9, r.caller);
-    q.blob(i + 10, sealed.value());
-    bind_blob_or_null(q, i + 11, platform_id.value());
-    bind_blob_or_null(q, i + 12, error_title.value());
-    bind_blob_or_null(q, i + 13, subject_digest);
-    bind_blob_or_null(q, i + 14, idempotency_digest);
-    bind_blob_or_null(q, i + 15, platform_digest);
+    q.blob(i + 10, c.record);
+    bind_blob_or_null(q, i + 11, c.platform_message_id);
+    bind_blob_or_null(q, i + 12, c.error_title);
+    bind_blob_or_null(q, i + 13, c.subject_digest);
+    bind_blob_or_null(q, i + 14, c.idempotency_digest);
+    bind_blob_or_null(q, i + 15, c.platform_digest);
     return expect_done(writer_.db, q.step(), "insert");
   }
 
@@ -799,8 +709,8 @@ class sqlite_outbox final : public outbox {
       return {};
     }
     // NORMAL: in WAL mode a commit writes the WAL without syncing it (checkpoints still sync).
-    if (auto st = exec(writer_.db, sqlite::synchronous_pragma(
-                                       unsynced ? config::durability::os : durability_));
+    if (auto st = exec(writer_.db,
+                       sqlite::synchronous_pragma(unsynced ? config::durability::os : durability_));
         !st) {
       return st;
     }
@@ -824,14 +734,14 @@ class sqlite_outbox final : public outbox {
   status upsert_inbound(const outbox_write& w) {
     std::string sealed;
     if (!w.peer.empty()) {
-      auto s = crypto::seal(key_, w.peer, aad("peer", w.tenant, w.conversation));
+      auto s = keys_.seal_peer(w.tenant, w.conversation, w.peer);
       if (!s) {
         return s.err();
       }
       sealed = std::move(s.value());
     }
-    const auto conversation_digest = digest_of(k_kind_conversation, w.tenant, w.conversation);
-    const auto subject_digest = digest_or_empty(k_kind_subject, w.tenant, w.subject);
+    const auto conversation_digest = keys_.digest_of(k_kind_conversation, w.tenant, w.conversation);
+    const auto subject_digest = keys_.digest_or_empty(k_kind_subject, w.tenant, w.subject);
     query q(w_.upsert_inbound);
     q.text(1, w.tenant).blob(2, conversation_digest).int64(3, w.at_ms);
     bind_blob_or_null(q, 4, subject_digest);  // NULL keeps the stored subject
@@ -852,27 +762,8 @@ class sqlite_outbox final : public outbox {
     r.created_at = timestamp::from_millis(q.col_int64(7));
     r.updated_at = timestamp::from_millis(q.col_int64(8));
     r.caller = q.col_text(9);
-    auto record = crypto::open(key_, q.col_view(10), aad("record", r.tenant, r.id));
-    if (!record || !decode_record(record.value(), r)) {
-      return error{errc::internal, "outbox: message " + r.id + " cannot be decrypted"};
-    }
-    auto open_optional = [&](int column, std::string_view what, std::string& out) -> status {
-      const auto sealed = q.col_view(column);
-      if (sealed.empty()) {
-        return {};  // NULL: none
-      }
-      auto opened = crypto::open(key_, sealed, aad(what, r.tenant, r.id));
-      if (!opened) {
-        return {errc::internal,
-                "outbox: the " + std::string(what) + " of " + r.id + " cannot be decrypted"};
-      }
-      out = std::move(opened.value());
-      return {};
-    };
-    if (auto st = open_optional(11, "platform_message_id", r.platform_message_id); !st) {
-      return st.err();
-    }
-    if (auto st = open_optional(12, "error_title", r.error_title); !st) {
+    // NULL columns read as empty: none.
+    if (auto st = keys_.open(r, q.col_view(10), q.col_view(11), q.col_view(12)); !st) {
       return st.err();
     }
     return r;
@@ -912,7 +803,8 @@ class sqlite_outbox final : public outbox {
   status put_one(outbox_write& w) {
     auto& r = w.record;
     if (!r.idempotency_key.empty()) {
-      const auto digest = digest_of(k_kind_idempotency, r.tenant, r.caller, r.idempotency_key);
+      const auto digest =
+          keys_.digest_of(k_kind_idempotency, r.tenant, r.caller, r.idempotency_key);
       query q(w_.find_idempotent);
       q.text(1, r.tenant).text(2, r.caller).blob(3, digest);
       int rc = q.step();
@@ -957,37 +849,25 @@ class sqlite_outbox final : public outbox {
       }
       channel = q.col_text(1);
     }
-    std::string platform_digest, platform_sealed, error_title;
-    if (u.platform_message_id && !u.platform_message_id->empty()) {
-      platform_digest = digest_of(k_kind_platform_id, u.tenant, channel, *u.platform_message_id);
-      auto sealed =
-          crypto::seal(key_, *u.platform_message_id, aad("platform_message_id", u.tenant, u.id));
-      if (!sealed) {
-        return sealed.err();
-      }
-      platform_sealed = std::move(sealed.value());
+    auto sealed = keys_.seal(u, channel);
+    if (!sealed) {
+      return sealed.err();
     }
-    if (u.error_title && !u.error_title->empty()) {
-      auto sealed = crypto::seal(key_, *u.error_title, aad("error_title", u.tenant, u.id));
-      if (!sealed) {
-        return sealed.err();
-      }
-      error_title = std::move(sealed.value());
-    }
+    const auto& c = sealed.value();
     query q(w_.update);
     q.text(1, u.id).text(2, u.tenant).text(3, to_string(u.state));
     if (u.attempts) {
       q.int64(4, *u.attempts);
     }
     if (u.platform_message_id) {
-      q.blob(5, platform_digest);  // zero-length clears it
-      q.blob(6, platform_sealed);
+      q.blob(5, c.platform_digest);  // zero-length clears it
+      q.blob(6, c.platform_message_id);
     }
     if (u.error_code) {
       q.text(7, *u.error_code);
     }
     if (u.error_title) {
-      q.blob(8, error_title);  // zero-length = ""
+      q.blob(8, c.error_title);  // zero-length = ""
     }
     q.int64(9, u.updated_at.unix_ms);
     if (auto st = expect_done(writer_.db, q.step(), "update"); !st) {
@@ -1051,8 +931,7 @@ class sqlite_outbox final : public outbox {
     return n;
   }
 
-  std::string key_;         // seals values: outbox_key(master key)
-  std::string lookup_key_;  // keys the lookup digests
+  outbox_codec::keys keys_;
   config::durability durability_ = config::durability::fsync;
   bool unsynced_ = false;  // the writer runs at synchronous NORMAL (`set_unsynced`)
   file_lock lock_;

@@ -31,6 +31,13 @@ class yaml_config {
     return *this;
   }
 
+  /// The store on the PostgreSQL database `dsn`, shared with other replicas (`pool` connections).
+  yaml_config& postgres(const std::string& dsn, int pool = 4) {
+    storage_ = "  backend: postgres\n  postgres:\n    dsn: " + yaml_quoted(dsn) +
+               "\n    pool: " + std::to_string(pool) + "\n";
+    return *this;
+  }
+
   /// A top-level section written after `storage:` as it is, e.g. "limits:\n  x: 1\n".
   yaml_config& section(const std::string& yaml) {
     sections_ += yaml;

@@ -170,6 +170,24 @@ pg_cluster::~pg_cluster() {
   std::filesystem::remove_all(root_, ec);
 }
 
+void pg_cluster::pause() {
+  if (!own_) {
+    throw std::runtime_error("pg_cluster: only a cluster of its own can be stopped");
+  }
+  run(find_bindir() + "/pg_ctl -D " + root_ + "/data -m fast -w stop > /dev/null 2>&1",
+      root_ + "/server.log");
+}
+
+void pg_cluster::resume() {
+  if (!own_) {
+    throw std::runtime_error("pg_cluster: only a cluster of its own can be started");
+  }
+  run(find_bindir() + "/pg_ctl -D " + root_ + "/data -l " + root_ + "/server.log -w -t 60 -o \"-k " +
+          root_ + " -p " + std::to_string(k_port) + " -c listen_addresses=\" start > " + root_ +
+          "/pg_ctl.log 2>&1",
+      root_ + "/server.log");
+}
+
 std::string pg_cluster::dsn(const std::string& dbname) const {
   return "host=" + root_ + " port=" + std::to_string(k_port) + " dbname=" + dbname +
          " user=" + user_;

@@ -34,6 +34,11 @@ class pg_cluster {
   /// The directory that holds the server's socket (and, for an own cluster, its data and logs).
   const std::string& dir() const { return root_; }
 
+  /// Stops the server (`-m fast`: sessions are cut) and starts it again, for tests of a
+  /// database that goes away. A cluster of its own only (throws in the shared one).
+  void pause();
+  void resume();
+
   /// `sb_pg_cluster start DIR`: a cluster in DIR (made afresh: a server left there by an
   /// interrupted run is stopped first) that outlives this process.
   static void start_shared(const std::string& dir);

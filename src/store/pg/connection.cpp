@@ -201,6 +201,22 @@ connection::~connection() {
 
 bool connection::ok() const { return c_ != nullptr && PQstatus(c_) == CONNECTION_OK; }
 
+int connection::socket() const { return c_ != nullptr ? PQsocket(c_) : -1; }
+
+result<std::vector<connection::notification>> connection::notifications() {
+  if (c_ == nullptr || PQconsumeInput(c_) == 0 || PQstatus(c_) != CONNECTION_OK) {
+    return error{errc::unavailable,
+                 "PostgreSQL (" + redacted_ + ") went away: " +
+                     trimmed(c_ != nullptr ? PQerrorMessage(c_) : "not connected")};
+  }
+  std::vector<notification> out;
+  while (PGnotify* n = PQnotifies(c_)) {
+    out.push_back({n->relname != nullptr ? n->relname : "", n->extra != nullptr ? n->extra : ""});
+    PQfreemem(n);
+  }
+  return out;
+}
+
 int connection::server_major_version() const {
   return c_ != nullptr ? PQserverVersion(c_) / 10000 : 0;
 }

@@ -112,6 +112,20 @@ class connection {
   /// True while libpq reports the connection as usable.
   bool ok() const;
 
+  /// A notification this session received (`LISTEN`): the channel and the payload.
+  struct notification {
+    std::string channel;
+    std::string payload;
+  };
+
+  /// The socket to wait on for notifications (poll for reading), or -1 without a connection.
+  int socket() const;
+
+  /// Reads what the server sent without blocking and returns the notifications received, in
+  /// the order the server sent them (for one channel: the order the notifying transactions
+  /// committed). `errc::unavailable` when the connection is gone.
+  [[nodiscard]] result<std::vector<notification>> notifications();
+
   /// The server's major version (15 for 15.x).
   int server_major_version() const;
 

@@ -517,8 +517,11 @@ class pg_event_log final : public event_log {
       head_seqs.push_back(bigint(seq));
     }
     if (auto q = c.exec(
+            // Every replica's listener hears of the new heads when (and only if) this commits,
+            // in commit order (store/pg/listener.hpp).
             "UPDATE tenant_heads h SET seq = n.s FROM unnest($1::text[], $2::bigint[]) "
-            "AS n (t, s) WHERE h.tenant = n.t",
+            "AS n (t, s) WHERE h.tenant = n.t "
+            "RETURNING pg_notify('switchboard_events', h.tenant || ' ' || h.seq)",
             {text_array(head_tenants), text_array(head_seqs)});
         !q) {
       return q.err();

@@ -212,6 +212,63 @@ CREATE INDEX dead_letters_failed_at ON dead_letters (tenant, failed_at_ms);
 CREATE INDEX quarantine_received_at ON quarantine (tenant, received_at_ms);
 CREATE INDEX events_channel ON events (tenant, channel);
 CREATE INDEX subject_keys_channel ON subject_keys (tenant, channel))sql"},
+      {5, R"sql(
+-- The outbox (store/pg/outbox.hpp): the tables of the SQLite outbox's version 4, with its sealed
+-- values and digests byte for byte (store/outbox_codec.hpp). Nothing that names a person is in
+-- clear: `record` (conversation, recipient, subject, idempotency key, message JSON),
+-- `platform_message_id`, `error_title` and `peer` are sealed, bound to their row; the `*_digest`
+-- columns are keyed digests for the lookups, NULL when the value is empty. `seq` is put order.
+CREATE TABLE outbox (
+  seq BIGSERIAL PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  tenant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts BIGINT NOT NULL,
+  error_code TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  caller TEXT NOT NULL,
+  record BYTEA NOT NULL,
+  platform_message_id BYTEA,
+  error_title BYTEA,
+  subject_digest BYTEA,
+  idempotency_digest BYTEA,
+  platform_digest BYTEA
+);
+-- The arbiter of an idempotent put (INSERT ... ON CONFLICT DO NOTHING): one message per key,
+-- whichever replica it is sent through.
+CREATE UNIQUE INDEX outbox_idempotency ON outbox (tenant, caller, idempotency_digest)
+  WHERE idempotency_digest IS NOT NULL;
+CREATE INDEX outbox_unfinished ON outbox (tenant, channel, seq)
+  WHERE state IN ('queued', 'sending');
+CREATE INDEX outbox_platform_id ON outbox (tenant, channel, platform_digest)
+  WHERE platform_digest IS NOT NULL;
+CREATE INDEX outbox_subject ON outbox (tenant, subject_digest);
+CREATE INDEX outbox_updated ON outbox (tenant, updated_at_ms);
+-- The 24-hour window table, by conversation digest; `peer` is a pseudonymous conversation's
+-- sealed real peer.
+CREATE TABLE last_inbound (
+  tenant TEXT NOT NULL,
+  conversation_digest BYTEA NOT NULL,
+  at_ms BIGINT NOT NULL,
+  subject_digest BYTEA,
+  peer BYTEA,
+  PRIMARY KEY (tenant, conversation_digest)
+);
+CREATE INDEX last_inbound_subject ON last_inbound (tenant, subject_digest);
+-- Each tenant's window head: the event seq up to which its window rows are written.
+CREATE TABLE window_heads (
+  tenant TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL
+);
+-- The outbox's key check (`key_check`: a known text sealed under the outbox's key), written by
+-- the first replica to open it: a replica with another master key is refused.
+CREATE TABLE outbox_meta (
+  name TEXT PRIMARY KEY,
+  value BYTEA NOT NULL
+))sql"},
   };
   return versions;
 }

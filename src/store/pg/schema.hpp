@@ -32,7 +32,8 @@ struct schema_state {
 /// Switchboard's own schema, version by version (schema.cpp). Version 1: the leases of
 /// singleton work (store/pg/lease.hpp). Version 2: the event log (store/pg/event_log.hpp).
 /// Version 3: push delivery (store/pg/delivery_store.hpp). Version 4: the privacy store
-/// (store/pg/privacy_store.hpp) and the indexes retention and channel erasure use.
+/// (store/pg/privacy_store.hpp) and the indexes retention and channel erasure use. Version 5: the
+/// outbox (store/pg/outbox.hpp).
 const std::vector<migration>& schema_versions();
 
 /// The key of the advisory lock that serializes migrations (pg_advisory_xact_lock).

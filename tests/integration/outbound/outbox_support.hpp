@@ -1,8 +1,9 @@
 #pragma once
 
-// What the outbox tests (outbox_test.cpp, outbox_lookup_test.cpp, outbox_at_rest_test.cpp) share:
-// the master key, opening a SQLite outbox in a directory, reading its files' bytes, a connection
-// of the test's own to the database file, and running a body against both outboxes.
+// What the outbox tests (outbox_test.cpp, outbox_lookup_test.cpp, outbox_at_rest_test.cpp,
+// pg_outbox_test.cpp) share: the master key, opening a SQLite outbox in a directory or a
+// PostgreSQL one on a database, reading its files' bytes, a connection of the test's own to the
+// database file, and running a body against every outbox.
 
 #include <catch2/catch.hpp>
 
@@ -12,7 +13,11 @@
 #include <string>
 
 #include "store/outbox.hpp"
+#include "store/pg/outbox.hpp"
+#include "store/pg/pool.hpp"
+#include "store/pg/schema.hpp"
 #include "support/fixtures.hpp"
+#include "support/pg_cluster.hpp"
 #include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 
@@ -25,6 +30,29 @@ inline std::shared_ptr<store::outbox> open_sqlite(const std::string& dir,
                                                   config::durability d = config::durability::fsync,
                                                   const std::string& key = k_master_key) {
   auto box = store::make_sqlite_outbox(dir, d, key);
+  INFO((box ? std::string() : box.err().message));
+  REQUIRE(box.ok());
+  return box.value();
+}
+
+/// Brings `cluster`'s database to Switchboard's schema, as the first replica to start does.
+inline void migrate_pg(const pg_cluster& cluster) {
+  auto conns = store::pg::pool::make(cluster.dsn(), 1);
+  auto c = conns->take();
+  INFO((c ? std::string() : c.err().message));
+  REQUIRE(c);
+  auto st = store::pg::migrate(**c, store::pg::schema_versions(), "test");
+  INFO((st ? std::string() : st.err().message));
+  REQUIRE(st);
+}
+
+/// One replica's PostgreSQL outbox over a pool of `connections` of its own, on `cluster`'s
+/// database (migrated first); fails the test when it cannot be opened.
+inline std::shared_ptr<store::outbox> open_pg(const pg_cluster& cluster,
+                                              std::size_t connections = 2,
+                                              const std::string& key = k_master_key) {
+  migrate_pg(cluster);
+  auto box = store::pg::make_outbox(store::pg::pool::make(cluster.dsn(), connections), key);
   INFO((box ? std::string() : box.err().message));
   REQUIRE(box.ok());
   return box.value();
@@ -50,8 +78,8 @@ struct raw_db : test::raw_db {
   explicit raw_db(const std::string& dir) : test::raw_db(dir, "outbox.db") {}
 };
 
-/// Runs `body` against both outboxes: in-memory, and SQLite in a fresh directory (one SECTION
-/// each).
+/// Runs `body` against every outbox: in-memory, SQLite in a fresh directory, and PostgreSQL on a
+/// fresh database (one SECTION each).
 template <class Body>
 void both(Body body) {
   SECTION("memory") {
@@ -60,6 +88,10 @@ void both(Body body) {
   SECTION("sqlite") {
     temp_dir dir{"sb-outbox"};
     body(open_sqlite(dir.path));
+  }
+  SECTION("postgres") {
+    pg_cluster cluster;
+    body(open_pg(cluster));
   }
 }
 

@@ -132,7 +132,7 @@ TEST_CASE("an unknown key is an error that suggests the close one", "[config]") 
   CHECK(problems(with_storage("server:\n  io_thread: 2\ntenants: [{id: acme}]\n")) ==
         strings{"test.yaml:4: server.io_thread: unknown key; did you mean 'io_threads'?"});
   CHECK(problems(with_storage("tenants: [{id: acme}]\nlogging: {level: debug}\n")) ==
-        strings{"test.yaml:4: logging: unknown key; known keys: server, storage, privacy, "
+        strings{"test.yaml:4: logging: unknown key; known keys: server, storage, cluster, privacy, "
                 "limits, tenants"});
   CHECK(problems(with_tenant("    privacy: {retention: 3}\n")) ==
         strings{"test.yaml:5: tenants[0].privacy.retention: unknown key; did you mean "
@@ -276,7 +276,8 @@ TEST_CASE("storage backend and durability accept only their values", "[config]")
   CHECK(problems("storage:\n  backend: sqlite3\n  durability: always\n  master_key: \"" +
                  k_hex_key + "\"\ntenants: [{id: a}]\n") ==
         strings{
-            "test.yaml:2: storage.backend: must be one of memory, sqlite (got 'sqlite3')",
+            "test.yaml:2: storage.backend: must be one of memory, sqlite, postgres (got "
+            "'sqlite3')",
             "test.yaml:3: storage.durability: must be one of fsync, os, none (got 'always')",
         });
   auto r = load(
@@ -287,6 +288,43 @@ TEST_CASE("storage backend and durability accept only their values", "[config]")
   CHECK(r.cfg->storage.backend == "sqlite");
   CHECK(r.cfg->storage.durability == sb::config::durability::none);
   CHECK(r.cfg->storage.path == "/var/lib/sb");
+}
+
+TEST_CASE("the postgres backend takes a DSN and a pool, and the cluster its node and lease",
+          "[config]") {
+  auto r = load("storage:\n  backend: postgres\n  postgres:\n    dsn: \"host=/run/postgresql "
+                "dbname=sb user=sb password=s3cret\"\n    pool: 12\n  master_key: \"" +
+                k_hex_key +
+                "\"\ncluster:\n  node_id: gw-1.eu\n  lease_ms: 3000\ntenants: [{id: a}]\n");
+  REQUIRE(r.ok());
+  CHECK(r.cfg->storage.backend == "postgres");
+  CHECK(r.cfg->storage.postgres.dsn == "host=/run/postgresql dbname=sb user=sb password=s3cret");
+  CHECK(r.cfg->storage.postgres.pool == 12);
+  CHECK(r.cfg->cluster.node_id == "gw-1.eu");
+  CHECK(r.cfg->cluster.lease_ms == 3000);
+  // Defaults: 8 connections, a node id chosen at start, 5 s leases.
+  auto d = load(with_storage("tenants: [{id: a}]\n"));
+  REQUIRE(d.ok());
+  CHECK(d.cfg->storage.postgres.pool == 8);
+  CHECK(d.cfg->cluster.node_id.empty());
+  CHECK(d.cfg->cluster.lease_ms == 5000);
+}
+
+TEST_CASE("the postgres backend needs a DSN, and the cluster keys their ranges", "[config]") {
+  CHECK(problems("storage:\n  backend: postgres\n  master_key: \"" + k_hex_key +
+                 "\"\ntenants: [{id: a}]\n") ==
+        strings{"test.yaml:2: storage.postgres.dsn: required when storage.backend is postgres (a "
+                "libpq connection string, e.g. \"host=/run/postgresql dbname=switchboard "
+                "user=switchboard\")"});
+  CHECK(problems("storage:\n  backend: postgres\n  postgres: {dsn: \"\", pool: 0}\n  "
+                 "master_key: \"" +
+                 k_hex_key + "\"\ncluster: {node_id: \"gw 1\", lease_ms: 10}\ntenants: [{id: a}]\n") ==
+        strings{
+            "test.yaml:3: storage.postgres.dsn: missing secret",
+            "test.yaml:3: storage.postgres.pool: must be an integer from 1 to 256 (got '0')",
+            "test.yaml:5: cluster.node_id: must be 1 to 100 characters of A-Z a-z 0-9 . _ : -",
+            "test.yaml:5: cluster.lease_ms: must be an integer from 500 to 600000 (got '10')",
+        });
 }
 
 // -- tenants ---------------------------------------------------------------------------------

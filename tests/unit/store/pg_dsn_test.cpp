@@ -40,3 +40,20 @@ TEST_CASE("array literals quote every element and escape what the array syntax r
   const std::string zero("\0\xff", 2);
   CHECK(bytea_array({&ab, nullptr, &zero}) == R"({"\\x4142",NULL,"\\x00ff"})");
 }
+
+#include "store/pg/listener.hpp"
+
+TEST_CASE("a head notification names the tenant and its new head", "[store][pg]") {
+  std::string tenant;
+  std::uint64_t head = 0;
+  REQUIRE(sb::store::pg::parse_head_notice("acme 42", tenant, head));
+  CHECK(tenant == "acme");
+  CHECK(head == 42);
+  REQUIRE(sb::store::pg::parse_head_notice("acme-eu 18446744073709551615", tenant, head));
+  CHECK(tenant == "acme-eu");
+  CHECK(head == 18446744073709551615ull);
+  for (const char* bad : {"", "acme", "acme ", " 42", "acme 4x2", "acme -1", "acme 99999999999999999999"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(sb::store::pg::parse_head_notice(bad, tenant, head));
+  }
+}

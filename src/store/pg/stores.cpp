@@ -1,0 +1,45 @@
+#include "store/pg/stores.hpp"
+
+#include <utility>
+
+#include "store/pg/delivery_store.hpp"
+#include "store/pg/event_log.hpp"
+#include "store/pg/outbox.hpp"
+#include "store/pg/privacy_store.hpp"
+
+namespace sb::store::pg {
+
+result<replica_stores> open_stores(const config::storage_config& storage, std::string_view node) {
+  replica_stores out;
+  out.connections = pool::make(storage.postgres.dsn, static_cast<std::size_t>(storage.postgres.pool));
+  {
+    auto c = out.connections->take();
+    if (!c) {
+      return c.err();
+    }
+    auto schema = migrate(**c, schema_versions(), node);
+    if (!schema) {
+      return schema.err();
+    }
+    out.schema = std::move(schema).value();
+  }
+  auto log = make_event_log(out.connections, storage.master_key);
+  if (!log) {
+    return log.err();
+  }
+  auto privacy = make_privacy_store(out.connections, storage.master_key);
+  if (!privacy) {
+    return privacy.err();
+  }
+  auto box = make_outbox(out.connections, storage.master_key);
+  if (!box) {
+    return box.err();
+  }
+  out.stores.log = std::move(log).value();
+  out.stores.delivery = make_delivery_store(out.connections);
+  out.stores.privacy = std::move(privacy).value();
+  out.outbox = std::move(box).value();
+  return out;
+}
+
+}  // namespace sb::store::pg

@@ -1,0 +1,35 @@
+#pragma once
+
+// A replica's stores on its PostgreSQL database (`storage.backend: postgres`; docs/scale-out.md):
+// what `gateway::start` opens, as `make_sqlite_stores` and `make_sqlite_outbox` do for one
+// machine.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "core/error.hpp"
+#include "store/outbox.hpp"
+#include "store/pg/pool.hpp"
+#include "store/pg/schema.hpp"
+#include "store/stores.hpp"
+
+namespace sb::store::pg {
+
+/// Everything a replica keeps on PostgreSQL. The members share `connections`.
+struct replica_stores {
+  store::stores stores;            ///< event log, delivery, privacy
+  std::shared_ptr<store::outbox> outbox;  ///< outbound messages and the 24-hour windows
+  std::shared_ptr<pool> connections;
+  schema_state schema;  ///< what the start found and migrated
+};
+
+/// Connects to `storage.postgres.dsn` (a pool of `storage.postgres.pool` connections), brings
+/// the schema to this build's version (`migrate`, recorded as done by `node`), and opens every
+/// store under `storage.master_key`. `errc::unavailable` when the server cannot be reached (the
+/// message names the redacted DSN), `errc::internal` when the schema is too new or the master key
+/// is not the one the database was written with.
+result<replica_stores> open_stores(const config::storage_config& storage, std::string_view node);
+
+}  // namespace sb::store::pg
