@@ -1,15 +1,19 @@
 // switchboard: load the config, start the actors and the HTTP server, stop cleanly on
-// SIGTERM/SIGINT. Everything else is in the libraries the tests link.
+// SIGTERM/SIGINT; or `switchboard migrate`, which copies a single gateway's SQLite store into
+// PostgreSQL (store/pg/migrate_sqlite.hpp). Everything else is in the libraries the tests link.
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,23 +25,36 @@
 #include "config/loader.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
+#include "store/pg/connection.hpp"
+#include "store/pg/migrate_sqlite.hpp"
 
 namespace {
 
 constexpr int exit_ok = 0;
 constexpr int exit_check_failed = 1;
 constexpr int exit_startup = 2;
+constexpr int exit_migrate_failed = 1;
 
 constexpr std::string_view usage =
     "usage: switchboard [--config FILE] [--check-config FILE] [--allow-dev-secrets]\n"
     "                   [--log-level debug|info|warn|error] [--help]\n"
+    "       switchboard migrate --from sqlite:DIR --to postgres --config FILE\n"
+    "                   [--log-level debug|info|warn|error]\n"
     "\n"
     "  --config FILE        run with FILE (default: the embedded example config)\n"
     "  --check-config FILE  validate FILE, print 'FILE: ok' or every problem, exit 0 or 1\n"
     "  --allow-dev-secrets  start even though a listener is not loopback and the config uses\n"
     "                       the example config's public DEV-ONLY secrets (demos only)\n"
     "  --log-level LEVEL    debug, info (default), warn or error\n"
-    "  --help               this text\n";
+    "  --help               this text\n"
+    "\n"
+    "  migrate              copy the store of a single gateway (DIR: its storage.path) into the\n"
+    "                       empty PostgreSQL database of FILE (storage.backend: postgres, its\n"
+    "                       storage.postgres.dsn), under FILE's storage.master_key, which must be\n"
+    "                       the store's; all or nothing. Stop the gateway first. Prints the rows\n"
+    "                       copied per table, exit 0; on any error nothing is copied, exit 1\n"
+    "                       (docs/operations.md, \"Moving from one machine to several "
+    "replicas\")\n";
 
 struct options {
   std::string config_file;
@@ -45,6 +62,12 @@ struct options {
   bool check = false;
   bool help = false;
   bool allow_dev_secrets = false;
+};
+
+struct migrate_options {
+  std::string from;  ///< the SQLite store's directory (the DIR of sqlite:DIR)
+  std::string config_file;
+  bool help = false;
 };
 
 bool parse_level(std::string_view s, sb::log::level& out) {
@@ -104,6 +127,129 @@ bool parse_args(int argc, char** argv, options& o) {
     }
   }
   return true;
+}
+
+/// Parses the arguments of `switchboard migrate` (argv[2] on); on a usage error prints it and
+/// returns false.
+bool parse_migrate_args(int argc, char** argv, migrate_options& o) {
+  std::string from;
+  std::string to;
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) {
+        std::cerr << "switchboard migrate: " << arg << " needs a value\n" << usage;
+        return false;
+      }
+      out = argv[++i];
+      return true;
+    };
+    std::string level_text;
+    sb::log::level level{};
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+      return true;
+    } else if (arg == "--from") {
+      if (!value(from)) {
+        return false;
+      }
+    } else if (arg == "--to") {
+      if (!value(to)) {
+        return false;
+      }
+    } else if (arg == "--config") {
+      if (!value(o.config_file)) {
+        return false;
+      }
+    } else if (arg == "--log-level") {
+      if (!value(level_text)) {
+        return false;
+      }
+      if (!parse_level(level_text, level)) {
+        std::cerr << "switchboard migrate: unknown log level '" << level_text << "'\n" << usage;
+        return false;
+      }
+      sb::log::set_level(level);
+    } else {
+      std::cerr << "switchboard migrate: unknown argument '" << arg << "'\n" << usage;
+      return false;
+    }
+  }
+  constexpr std::string_view scheme = "sqlite:";
+  if (from.compare(0, scheme.size(), scheme) != 0 || from.size() == scheme.size()) {
+    std::cerr << "switchboard migrate: --from sqlite:DIR is required (the directory of the "
+                 "single gateway's store, its storage.path)\n"
+              << usage;
+    return false;
+  }
+  o.from = from.substr(scheme.size());
+  if (to != "postgres") {
+    std::cerr << "switchboard migrate: --to postgres is required (the only target)\n" << usage;
+    return false;
+  }
+  if (o.config_file.empty()) {
+    std::cerr << "switchboard migrate: --config FILE is required (the replicas' config: "
+                 "storage.backend postgres, storage.postgres.dsn, the store's master key)\n"
+              << usage;
+    return false;
+  }
+  return true;
+}
+
+/// `switchboard migrate`: copies the store and prints what it copied.
+int migrate(const migrate_options& o) {
+  auto loaded = sb::config::load_file(o.config_file, sb::adapters::schemas());
+  if (!loaded.ok()) {
+    for (const auto& problem : loaded.errors.problems) {
+      std::cerr << problem << '\n';
+    }
+    std::cerr << "switchboard migrate: " << o.config_file << " is not valid; nothing was copied\n";
+    return exit_migrate_failed;
+  }
+  const auto& storage = loaded.cfg->storage;
+  if (storage.backend != "postgres" || storage.postgres.dsn.empty()) {
+    std::cerr << "switchboard migrate: " << o.config_file << ": storage.backend is '"
+              << storage.backend
+              << "': the target is the PostgreSQL database of a config with storage.backend: "
+                 "postgres and storage.postgres.dsn; nothing was copied\n";
+    return exit_migrate_failed;
+  }
+  const std::string where = sb::store::pg::redact_dsn(storage.postgres.dsn);
+  auto conn = sb::store::pg::connection::open(storage.postgres.dsn);
+  if (!conn) {
+    std::cerr << "switchboard migrate: " << conn.err().message << "; nothing was copied\n";
+    return exit_migrate_failed;
+  }
+  auto report = sb::store::pg::copy_sqlite_store(o.from, *conn, storage.master_key);
+  if (!report) {
+    std::cerr << "switchboard migrate: " << report.err().message << "\n"
+              << "switchboard migrate: nothing was copied\n";
+    return exit_migrate_failed;
+  }
+  const double seconds = static_cast<double>(report->elapsed.count()) / 1000.0;
+  std::uint64_t total = 0;
+  for (const auto& t : report->tables) {
+    total += t.rows;
+  }
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2);
+  out << "switchboard migrate: copied the SQLite store in " << o.from << " into PostgreSQL ("
+      << where << ") in " << seconds << " s\n";
+  for (const auto& t : report->tables) {
+    out << "  " << std::left << std::setw(22) << t.name << std::right << std::setw(12) << t.rows
+        << '\n';
+  }
+  out << "  " << std::left << std::setw(22) << "total" << std::right << std::setw(12) << total;
+  if (seconds > 0) {
+    out << "  (" << std::setprecision(0) << static_cast<double>(total) / seconds << " rows/s)";
+  }
+  out << '\n';
+  if (!report->outbox) {
+    out << "no outbox.db in " << o.from << ": no outbound messages or 24-hour windows copied\n";
+  }
+  out << "Start the replicas with " << o.config_file << " (the same storage.master_key).\n";
+  std::cout << out.str();
+  return exit_ok;
 }
 
 /// Raises the soft open-files limit to the hard one (issue 10: a gateway left at a default soft
@@ -240,6 +386,22 @@ int run(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "migrate") {
+    migrate_options m;
+    if (!parse_migrate_args(argc, argv, m)) {
+      return exit_migrate_failed;
+    }
+    if (m.help) {
+      std::cout << usage;
+      return exit_ok;
+    }
+    try {
+      return migrate(m);
+    } catch (const std::exception& e) {
+      std::cerr << "switchboard migrate: " << e.what() << "; nothing was copied\n";
+      return exit_migrate_failed;
+    }
+  }
   options o;
   if (!parse_args(argc, argv, o)) {
     return exit_startup;

@@ -96,6 +96,19 @@ class gateway_process {
   std::thread reader_;
 };
 
+/// How a run of the binary to its end went (`run_switchboard`).
+struct finished_run {
+  int code = -1;       ///< the exit code; -1 when a signal ended it or it ran past the deadline
+  std::string output;  ///< everything it wrote to stdout and stderr, interleaved
+};
+
+/// Runs the switchboard binary (SB_BINARY) with `args`, each passed as it is (no shell), in the
+/// test's environment, and waits for it to exit: a command such as `migrate` or
+/// `--check-config`, not a gateway (`gateway_process`). Past `deadline` it is SIGKILLed (code -1,
+/// and the output says so).
+finished_run run_switchboard(const std::vector<std::string>& args,
+                             std::chrono::milliseconds deadline = std::chrono::seconds(60));
+
 /// The 64-hex-character master key every test config uses.
 inline constexpr const char* test_master_key =
     "6f1c2a9b3e4d5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071829304a5b6c7d8";

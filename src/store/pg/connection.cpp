@@ -245,26 +245,34 @@ result<const std::string*> connection::prepared(const char* sql, int n_params) {
 }
 
 result<rows> connection::exec(const char* sql, std::initializer_list<param> params) {
+  return exec(sql, params.begin(), params.size());
+}
+
+result<rows> connection::exec(const char* sql, const std::vector<param>& params) {
+  return exec(sql, params.data(), params.size());
+}
+
+result<rows> connection::exec(const char* sql, const param* params, std::size_t count) {
   if (c_ == nullptr) {
     return error{errc::unavailable, "PostgreSQL: not connected"};
   }
-  const int n = static_cast<int>(params.size());
-  std::vector<const char*> values(params.size());
-  std::vector<int> lengths(params.size());
-  std::vector<int> formats(params.size());
+  const int n = static_cast<int>(count);
+  std::vector<const char*> values(count);
+  std::vector<int> lengths(count);
+  std::vector<int> formats(count);
   // Text values need their terminating NUL; views may lack one, so text is copied here.
   std::vector<std::string> texts;
-  texts.reserve(params.size());
+  texts.reserve(count);
   int i = 0;
-  for (const auto& p : params) {
-    if (p.null) {
+  for (const param* p = params; p != params + count; ++p) {
+    if (p->null) {
       values[i] = nullptr;
-    } else if (p.binary) {
-      values[i] = p.value.data();
-      lengths[i] = static_cast<int>(p.value.size());
+    } else if (p->binary) {
+      values[i] = p->value.data();
+      lengths[i] = static_cast<int>(p->value.size());
       formats[i] = 1;
     } else {
-      texts.emplace_back(p.value);
+      texts.emplace_back(p->value);
       values[i] = texts.back().c_str();
     }
     ++i;

@@ -109,6 +109,10 @@ class connection {
   /// server's message (and SQLSTATE) when the statement failed.
   [[nodiscard]] result<rows> exec(const char* sql, std::initializer_list<param> params = {});
 
+  /// As above, with as many parameters as `params` holds (a statement whose parameters are
+  /// counted at run time, e.g. one array per column of a copied table).
+  [[nodiscard]] result<rows> exec(const char* sql, const std::vector<param>& params);
+
   /// True while libpq reports the connection as usable.
   bool ok() const;
 
@@ -135,6 +139,9 @@ class connection {
   /// The name `sql` is prepared under on this connection, preparing it the first time: each
   /// statement of the stores is parsed and planned once per connection, not once per call.
   result<const std::string*> prepared(const char* sql, int n_params);
+
+  /// Both `exec`s: `count` parameters at `params`.
+  result<rows> exec(const char* sql, const param* params, std::size_t count);
 
   pg_conn* c_ = nullptr;
   std::string redacted_;  // the connection string without its password, for messages
