@@ -1,6 +1,7 @@
 // The root supervisor and the CAF side of the HTTP bridge.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/restart_policy.hpp"
+#include "outbound/conversation_state.hpp"
 #include "outbound/window_rows.hpp"
 #include "privacy/replicas.hpp"
 #include "store/live_tail.hpp"
@@ -310,7 +312,18 @@ class replica_follower {
     if (seen == seen_.end() || t == nullptr || head <= seen->second) {
       return;  // a tenant this replica does not serve, or nothing new
     }
-    auto done = privacy::follow_commits(*opts_.stores.log, *opts_.consents, *t, seen->second, head);
+    replica_commits commits;
+    event facts;
+    auto done = privacy::follow_commits(
+        *opts_.stores.log, *opts_.consents, *t, seen->second, head,
+        [&](const store::stored_event& e) {
+          if (e.type != event_type::message || e.conversation.empty() ||
+              !outbound::window_facts(e, facts) || !outbound::opens_window(facts)) {
+            return;
+          }
+          commits.windows.emplace_back(
+              e.conversation, conversation_event{e.seq, e.type, true, outbound::window_time(facts)});
+        });
     if (!done) {
       // The next notification (or the reconnect after a lost connection) tries again; until
       // then the tenant's settle tick keeps its readers from waiting forever.
@@ -319,8 +332,9 @@ class replica_follower {
       return;
     }
     seen->second = done->through;
+    commits.through = done->through;
     if (auto actor = registry_->find(tenant)) {
-      caf::anon_send(actor, replica_atom::value, done->through);
+      caf::anon_send(actor, replica_atom::value, std::move(commits));
     }
   }
 
@@ -362,7 +376,13 @@ class gateway_impl final : public gateway_with_actors {
       cb.heads = [this](const std::map<std::string, std::uint64_t>& heads) {
         follower_->heads(heads);
       };
-      cb.connected = [this] { follower_->reconnected(); };
+      cb.connected = [this] {
+        follower_->reconnected();
+        rescan_senders({});  // puts notified while the connection was down were missed
+      };
+      cb.outbox = [this](const std::set<std::pair<std::string, std::string>>& channels) {
+        rescan_senders(channels);
+      };
       listener_ = store::pg::listener::start(opts_.replicas_dsn, std::move(cb));
       want_leases();
       // Ready once it listens (the database was reached moments ago, by the migration): a
@@ -475,6 +495,27 @@ class gateway_impl final : public gateway_with_actors {
   actors::root_actor root_actor() const override { return root_; }
 
  private:
+  /// Several replicas: another replica stored outbound messages for `channels` (empty: for any
+  /// channel); the senders this replica runs (it holds their lease) read them in.
+  void rescan_senders(const std::set<std::pair<std::string, std::string>>& channels) {
+    if (!opts_.leases) {
+      return;
+    }
+    for (const auto& t : opts_.cfg->tenants) {
+      for (const auto& ch : t.channels) {
+        if (!channels.empty() && channels.count({t.id, ch.name}) == 0) {
+          continue;
+        }
+        if (!opts_.leases->holds(sender_lease(t.id, ch.name))) {
+          continue;
+        }
+        if (auto a = registry_->find(t.id)) {
+          caf::anon_send(a, lease_atom::value, send_atom::value, ch.name, true);
+        }
+      }
+    }
+  }
+
   /// Several replicas: asks for the leases of this gateway's singleton work. Asked only now that
   /// every tenant is in the registry, so no grant finds its tenant missing; a tenant (re)started
   /// later asks the keeper itself (`tenant_init::holds_lease`).
@@ -491,6 +532,22 @@ class gateway_impl final : public gateway_with_actors {
                            [registry = registry_, tenant = t.id, name = sub.name](bool held) {
                              if (auto a = registry->find(tenant)) {
                                caf::anon_send(a, lease_atom::value, push_atom::value, name, held);
+                             }
+                           });
+      }
+    }
+    // A sender lease for every channel that can send (the tenant spawned a sender for it); the
+    // keeper asks for all, and a channel without a sender ignores its grant.
+    for (const auto& t : opts_.cfg->tenants) {
+      for (const auto& ch : t.channels) {
+        const auto* info = opts_.adapters(ch.type);
+        if (info == nullptr || info->outbound == nullptr || !opts_.outbox) {
+          continue;
+        }
+        opts_.leases->want(sender_lease(t.id, ch.name),
+                           [registry = registry_, tenant = t.id, name = ch.name](bool held) {
+                             if (auto a = registry->find(tenant)) {
+                               caf::anon_send(a, lease_atom::value, send_atom::value, name, held);
                              }
                            });
       }

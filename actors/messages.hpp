@@ -214,6 +214,18 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::quarantine_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::reingest_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::committed_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::conversation_event)
+
+namespace sb::actors {
+/// Several replicas: what the follower read of the events committed up to `through`, for the
+/// tenant actor (`replica_atom`): the person's messages that open a conversation's 24-hour window,
+/// for the conversation actors alive here (a conversation started later restores its window from
+/// the outbox).
+struct replica_commits {
+  std::uint64_t through = 0;
+  std::vector<std::pair<std::string, conversation_event>> windows;  ///< conversation key, event
+};
+}  // namespace sb::actors
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::replica_commits)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tenant_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::erased_notice)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::sweep_report)
@@ -307,6 +319,10 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using rewrite_atom = caf::atom_constant<caf::atom("rewrite")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
+/// Several replicas (docs/scale-out.md): the gateway's lease keeper -> tenant, and tenant ->
+/// sender: this replica got (true) or lost (false) the lease on a piece of singleton work (a
+/// subscriber's push delivery, a channel's sender), which then runs here or stops at once.
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
 
 /// API handler -> sender (`send_atom`, request): accept one message for the sender's channel.
 /// `record` is complete (id, tenant, channel, conversation, recipient, subject, purpose, message

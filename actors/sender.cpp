@@ -188,6 +188,13 @@ struct sender_state {
   bool loaded = false;
   bool page_pending = false;
   std::string resume_after;
+  // Several replicas (`sender_init::leased`): whether this replica holds the channel's sender
+  // lease and so sends; a passive sender only stores what it accepts. `scanning`: a scan of
+  // the outbox's unfinished messages after `loaded` (the lease was taken, or another replica
+  // stored messages); `scan_again`: asked for while one was running.
+  bool active = true;
+  bool scanning = false;
+  bool scan_again = false;
   // The armed wakeup (the earliest pending timer) and its generation.
   std::optional<steady::time_point> timer_at;
   std::uint64_t timer_gen = 0;
@@ -210,6 +217,7 @@ namespace {
 using sender_ptr = sender_actor::stateful_pointer<sender_state>;
 
 void pump(sender_ptr self);
+void scan(sender_ptr self);
 
 /// The final-state updates of `b` are written, or no longer tried: their messages leave
 /// `concluding`. (An earlier write of the same message, confirmed meanwhile, does not count: a
@@ -491,8 +499,8 @@ void pump(sender_ptr self) {
   }
   arm(self, now);
   st.queue->set(static_cast<std::int64_t>(st.sched->held()));
-  if (!st.loaded && !st.page_pending) {
-    request_page(self);
+  if ((!st.loaded || st.scanning) && !st.page_pending) {
+    request_page(self);  // the resume (or a scan) reads its next page as room frees up
   }
 }
 
@@ -535,7 +543,7 @@ void admit(sender_ptr self, const store::outbound_record& r) {
 void request_page(sender_ptr self) {
   auto& st = self->state;
   const std::size_t asked = std::min(room(st), st.init.settings.resume_batch);
-  if (st.page_pending || st.loaded || asked == 0 || !st.init.outbox) {
+  if (st.page_pending || (st.loaded && !st.scanning) || asked == 0 || !st.init.outbox) {
     return;
   }
   st.page_pending = true;
@@ -581,8 +589,61 @@ void on_page(sender_ptr self, outbox_page& p) {
   if (p.records.size() < p.asked) {
     st.loaded = true;
     st.counters.loaded = true;
+    st.scanning = false;
+    if (st.scan_again) {
+      st.scan_again = false;
+      scan(self);
+    }
   }
   pump(self);
+}
+
+/// Reads the channel's unfinished messages from the start and takes in those not held: this
+/// replica took the lease (messages others accepted, or a dead holder left), or another
+/// replica stored some. Sends go on meanwhile (`admit` skips what is held).
+void scan(sender_ptr self) {
+  auto& st = self->state;
+  if (!st.active) {
+    return;
+  }
+  if (st.page_pending) {
+    st.scan_again = true;
+    return;
+  }
+  st.scanning = true;
+  st.resume_after.clear();
+  request_page(self);
+}
+
+/// Several replicas: this replica got (`held`) or lost the channel's sender lease.
+void on_lease(sender_ptr self, bool held) {
+  auto& st = self->state;
+  if (held) {
+    if (!st.active) {
+      st.active = true;
+      log::info("sender", st.label, ": sending from this replica");
+    }
+    scan(self);
+    return;
+  }
+  if (!st.active) {
+    return;
+  }
+  st.active = false;
+  st.scan_again = false;
+  // What is queued goes back to the outbox's care (it is stored, unfinished): the next holder
+  // sends it. What is in flight ends here, and its outcome is written as usual.
+  std::size_t dropped = 0;
+  for (auto it = st.held.begin(); it != st.held.end();) {
+    if (st.sched->remove(it->first)) {
+      it = st.held.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  log::info("sender", st.label, ": lease lost; stopped sending here (", dropped,
+            " queued message(s) left to the next holder)");
 }
 
 void on_send(sender_ptr self, outbound_send& m, caf::typed_response_promise<send_accepted> rp) {
@@ -630,8 +691,11 @@ void on_send(sender_ptr self, outbound_send& m, caf::typed_response_promise<send
             }
             auto& w = done.writes.front();
             // A replay of an earlier message that is still unfinished but not held (its first
-            // put was confirmed too late) is taken in now.
-            admit(self, w.record);
+            // put was confirmed too late) is taken in now. A passive sender leaves it to the
+            // replica that holds the lease, which hears of the put from the database.
+            if (st.active) {
+              admit(self, w.record);
+            }
             rp.deliver(send_accepted{status{}, std::move(w.record), w.created});
             pump(self);
           },
@@ -736,7 +800,14 @@ sender_actor::behavior_type sender_behavior(sender_ptr self, sender_init init,
   // successor. (Only the parent is monitored: every down message is the parent's.)
   self->monitor(st.parent);
   self->set_down_handler([=](caf::down_msg&) { self->quit(); });
-  request_page(self);
+  if (st.init.leased) {
+    // Several replicas: nothing is sent (nor resumed) before the lease is held here.
+    st.active = false;
+    st.loaded = true;
+    st.counters.loaded = true;
+  } else {
+    request_page(self);
+  }
   return {
       [=](send_atom, outbound_send& m) -> caf::typed_response_promise<send_accepted> {
         auto rp = self->make_response_promise<send_accepted>();
@@ -776,6 +847,7 @@ sender_actor::behavior_type sender_behavior(sender_ptr self, sender_init init,
       },
       [=](forget_atom, const std::string& subject) { forget(self, subject); },
       [=](stats_atom) -> sender_stats { return stats_of(self); },
+      [=](lease_atom, bool held) { on_lease(self, held); },
   };
 }
 

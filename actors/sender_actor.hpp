@@ -42,6 +42,9 @@ namespace sb::actors {
 ///     (rewrite_atom, outbox_batch, uint32_t tries) -> void
 ///     // Internal: emit the `outbound.status` events still waiting for the store.
 ///     (flush_atom) -> void
+///     // Several replicas: this replica got (true) or lost (false) the channel's sender lease;
+///     // true again: another replica stored messages, read them in.
+///     (lease_atom, bool) -> void
 ///   }
 using sender_actor = caf::typed_actor<
     caf::replies_to<send_atom, outbound_send>::with<send_accepted>,
@@ -49,7 +52,8 @@ using sender_actor = caf::typed_actor<
     caf::reacts_to<store_atom, store_writer_actor>, caf::replies_to<stats_atom>::with<sender_stats>,
     caf::reacts_to<sent_atom, platform_reply>, caf::reacts_to<wake_atom, std::uint64_t>,
     caf::reacts_to<resume_atom, outbox_page>, caf::reacts_to<resume_atom>,
-    caf::reacts_to<rewrite_atom, outbox_batch, std::uint32_t>, caf::reacts_to<flush_atom>>;
+    caf::reacts_to<rewrite_atom, outbox_batch, std::uint32_t>, caf::reacts_to<flush_atom>,
+    caf::reacts_to<lease_atom, bool>>;
 
 /// Knobs of the sender actors (docs/outbound.md "Delivery engine"); rates come from each
 /// channel's `adapters::limits_for`.
@@ -78,6 +82,10 @@ struct sender_init {
   store_writer_actor store;    ///< the event store writer (outbound.status)
   std::shared_ptr<delivery::http_client> http;
   sender_settings settings;
+  /// Several replicas: the sender starts passive (it stores what it accepts, sends nothing) and
+  /// sends only while its tenant tells it this replica holds the channel's sender lease
+  /// (`lease_atom`). False: it sends, and resumes the outbox's unfinished messages at start.
+  bool leased = false;
 };
 
 /// One sender per sendable channel: a thin shell over `outbound::send_scheduler`. Accepts

@@ -161,7 +161,11 @@ void spawn_sender(tenant_ptr self, const config::channel_config& ch) {
   init.store = st.init.store;
   init.http = st.init.http;
   init.settings = st.init.senders;
+  init.leased = static_cast<bool>(st.init.holds_lease);
   auto child = spawn_sender_actor(self, std::move(init));
+  if (st.init.holds_lease && st.init.holds_lease(sender_lease(st.cfg->id, ch.name))) {
+    self->send(child, lease_atom::value, true);  // (re)started where the lease is held
+  }
   st.sender_by_addr[child.address()] = ch.name;
   st.senders[ch.name] = std::move(child);
 }
@@ -641,11 +645,20 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
       },
       // The settle tick (see `settle`).
       [=](settle_atom) { settle(self); },
-      [=](replica_atom, std::uint64_t through) {
+      [=](replica_atom, replica_commits& c) {
         // Everything up to `through` is committed and its consent changes applied (by the
         // follower, before it sent this): readers may read it, whichever replica stored it.
-        if (self->state.announced.give_up_through(through)) {
+        auto& st = self->state;
+        if (st.announced.give_up_through(c.through)) {
           announce(self);
+        }
+        // A window opened through another replica: a conversation alive here would otherwise
+        // judge a reply by its older last message (this replica's own commits arrive here too;
+        // a window time never moves back).
+        for (auto& [key, ce] : c.windows) {
+          if (auto* conv = st.conversations->find(key)) {
+            self->send(*conv, event_atom::value, std::move(ce));
+          }
         }
       },
       [=](fanout_atom) {
@@ -682,6 +695,12 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
           if (self->state.subscribers.count(name) == 0 && holds_push_lease(self, name)) {
             spawn_subscriber(self, *sub);
           }
+        }
+      },
+      [=](lease_atom, send_atom, const std::string& channel, bool held) {
+        auto& st = self->state;
+        if (auto it = st.senders.find(channel); it != st.senders.end()) {
+          self->send(it->second, lease_atom::value, held);
         }
       },
       [=](lease_atom, push_atom, const std::string& name, bool held) {

@@ -39,18 +39,22 @@ using settle_atom = caf::atom_constant<caf::atom("settle")>;
 /// tenant -> itself (`fanout_atom`): the announcement to the live streams held back so that
 /// they hear at most one per interval (actors/tenant.cpp, `stream_announce_interval`).
 using fanout_atom = caf::atom_constant<caf::atom("fanout")>;
-/// the gateway's replica follower -> tenant (`replica_atom`, through): every event of the tenant
-/// up to `through` is committed, by this replica or another one sharing its PostgreSQL, and the
-/// consent changes among them are applied here (privacy/replicas.hpp): it may be announced.
+/// the gateway's replica follower -> tenant (`replica_atom`, replica_commits): every event of the
+/// tenant up to `through` is committed, by this replica or another one sharing its PostgreSQL,
+/// and the consent changes among them are applied here (privacy/replicas.hpp): it may be
+/// announced; live conversations hear of the messages that open their window.
 using replica_atom = caf::atom_constant<caf::atom("replica")>;
-/// the gateway's lease keeper -> tenant (`lease_atom`, push_atom, subscriber, held): this replica
-/// got (true) or lost (false) the lease on the subscriber's push delivery (docs/scale-out.md):
-/// its subscriber actor is spawned, or stopped at once.
-using lease_atom = caf::atom_constant<caf::atom("lease")>;
 
 /// The name of the lease on a subscriber's push delivery: "push/<tenant>/<subscriber>".
 inline std::string push_lease(const std::string& tenant, const std::string& subscriber) {
   return "push/" + tenant + "/" + subscriber;
+}
+
+/// The name of the lease on a channel's sender: "sender/<tenant>/<channel>". Its holder sends
+/// every message of the channel, whichever replica accepted it, so a platform's rate limit holds
+/// for the cluster.
+inline std::string sender_lease(const std::string& tenant, const std::string& channel) {
+  return "sender/" + tenant + "/" + channel;
 }
 
 /// A tenant, in pseudo-code:
@@ -89,9 +93,12 @@ inline std::string push_lease(const std::string& tenant, const std::string& subs
 ///     // channel, sender, outbox writer or push subscriber (after its back-off).
 ///     (settle_atom) -> void
 ///     // Several replicas: other replicas' commits up to a seq are applied here (see above).
-///     (replica_atom, uint64_t through) -> void
+///     (replica_atom, replica_commits) -> void
 ///     // Several replicas: this one got or lost the lease on a subscriber's push delivery.
 ///     (lease_atom, push_atom, std::string subscriber, bool held) -> void
+///     // ... or the lease on a channel's sender (true again: another replica stored messages
+///     // for it); forwarded to the sender.
+///     (lease_atom, send_atom, std::string channel, bool held) -> void
 ///     (erased_atom, forget_atom, erased_notice) -> uint64_t
 ///     (restart_atom, std::string channel) -> void
 ///     (restart_atom, send_atom, std::string channel) -> void
@@ -116,8 +123,9 @@ using tenant_actor = caf::typed_actor<
     caf::replies_to<find_conv_atom, std::string>::with<conversation_actor>,
     caf::replies_to<find_push_atom, std::string>::with<subscriber_actor>,
     caf::replies_to<find_send_atom, std::string>::with<sender_actor>, caf::reacts_to<settle_atom>,
-    caf::reacts_to<fanout_atom>, caf::reacts_to<replica_atom, std::uint64_t>,
+    caf::reacts_to<fanout_atom>, caf::reacts_to<replica_atom, replica_commits>,
     caf::reacts_to<lease_atom, push_atom, std::string, bool>,
+    caf::reacts_to<lease_atom, send_atom, std::string, bool>,
     caf::replies_to<erased_atom, forget_atom, erased_notice>::with<std::uint64_t>,
     caf::reacts_to<restart_atom, std::string>, caf::reacts_to<restart_atom, send_atom, std::string>,
     caf::reacts_to<restart_atom, outbox_atom>,

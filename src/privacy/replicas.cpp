@@ -74,9 +74,10 @@ std::optional<consent_change> change_of(simdjson::dom::parser& parser,
 
 }  // namespace
 
-result<followed_commits> follow_commits(store::event_log& log, consent_registry& consents,
-                                        const config::tenant_config& tenant, std::uint64_t after,
-                                        std::uint64_t head) {
+result<followed_commits> follow_commits(
+    store::event_log& log, consent_registry& consents, const config::tenant_config& tenant,
+    std::uint64_t after, std::uint64_t head,
+    const std::function<void(const store::stored_event&)>& each) {
   followed_commits done;
   done.through = after;
   simdjson::dom::parser parser;
@@ -99,6 +100,9 @@ result<followed_commits> follow_commits(store::event_log& log, consent_registry&
         consents.mark_erased(tenant.id, erased, e.seq);
         log.drop_cached(tenant.id);
         ++done.erasures;
+      }
+      if (each) {
+        each(e);
       }
     }
     if (page->next <= done.through) {

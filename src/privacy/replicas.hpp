@@ -11,6 +11,7 @@
 // forwards an event under consent older than that event's commit, whichever replica stored what.
 
 #include <cstdint>
+#include <functional>
 
 #include "config/config.hpp"
 #include "core/error.hpp"
@@ -37,9 +38,10 @@ struct followed_commits {
 /// Memory only: the replica that committed each change stored it. Applying a change twice (this
 /// replica's own commits, read again) leaves the same state. On a read error, what was applied
 /// before it stays applied and `through` says how far; the error is returned only when nothing
-/// could be read.
-result<followed_commits> follow_commits(store::event_log& log, consent_registry& consents,
-                                        const config::tenant_config& tenant, std::uint64_t after,
-                                        std::uint64_t head);
+/// could be read. `each` (optional) sees every event read, after its change is applied.
+result<followed_commits> follow_commits(
+    store::event_log& log, consent_registry& consents, const config::tenant_config& tenant,
+    std::uint64_t after, std::uint64_t head,
+    const std::function<void(const store::stored_event&)>& each = {});
 
 }  // namespace sb::privacy

@@ -20,6 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "e2e/checks.hpp"
+#include "e2e/outbound_support.hpp"
+#include "e2e/payloads.hpp"
 #include "e2e/yaml_config.hpp"
 #include "integration/delivery/receiver.hpp"
 #include "support/eventually.hpp"
@@ -430,4 +433,114 @@ TEST_CASE("push delivery moves to another replica when the one holding its lease
             << std::chrono::duration_cast<milliseconds>(taken_over - killed_at).count()
             << " ms from SIGKILL to the first delivery of an event posted after it; "
             << reqs.size() - 40 << " redeliveries\n";
+}
+
+namespace {
+
+/// Replicas whose channel tg sends to `fake`; subscriber backend may send.
+std::string sending_replica_config(const pg_cluster& db, const std::string& node,
+                                   const outbound_e2e::fake_platforms& fake) {
+  return yaml_config()
+      .postgres(db.dsn())
+      .section("cluster:\n  node_id: " + node + "\n  lease_ms: 1000\n")
+      .tenant("acme")
+      .telegram(acme, {{"bot_token", "123456789:tg-bot-token-acme"}, {"api_base", fake.base("/tg")}})
+      .subscriber("backend", acme.token, "[stream, send, admin]")
+      .str();
+}
+
+/// The replica whose log says it sends for acme/tg (it holds the sender lease).
+std::size_t sender_of(std::vector<std::unique_ptr<gateway_process>>& gws) {
+  std::size_t holder = gws.size();
+  REQUIRE(eventually([&] {
+    for (std::size_t i = 0; i < gws.size(); ++i) {
+      if (gws[i]->output().find("acme/tg: sending from this replica") != std::string::npos) {
+        holder = i;
+        return true;
+      }
+    }
+    return false;
+  }));
+  return holder;
+}
+
+std::string accepted_id(const http_result& r) {
+  INFO(r.body);
+  REQUIRE(r.status == 202);
+  return json::parse(r.body)["id"].str();
+}
+
+}  // namespace
+
+TEST_CASE("one replica sends a channel's messages, whichever replica accepted them, and another "
+          "takes over when it dies",
+          "[e2e][replicas][outbound]") {
+  outbound_e2e::fake_platforms fake;
+  pg_cluster db;
+  std::vector<std::unique_ptr<gateway_process>> gws;
+  for (const char* node : {"gw-a", "gw-b"}) {
+    gws.push_back(std::make_unique<gateway_process>(sending_replica_config(db, node, fake)));
+  }
+  const std::size_t holder = sender_of(gws);
+  const std::size_t other = 1 - holder;
+
+  // Accepted by the replica that does not send: the holder hears of it from the database.
+  const auto first = accepted_id(outbound_e2e::send_message(
+      *gws[other], acme.token, R"({"channel":"tg","to":532189746,"text":"via the other"})"));
+  REQUIRE(fake.wait_for("/tg/", 1));
+  outbound_e2e::wait_message_state(*gws[other], acme.token, first, "sent");
+
+  // The platform is down; the holder accepts a message and dies before it could send it.
+  fake.failing() = 503;
+  const auto second = accepted_id(outbound_e2e::send_message(
+      *gws[holder], acme.token, R"({"channel":"tg","to":532189746,"text":"left behind"})"));
+  REQUIRE(::kill(gws[holder]->pid(), SIGKILL) == 0);
+  fake.failing() = 0;
+  // The survivor takes the lease over and sends it (at least once).
+  outbound_e2e::wait_message_state(*gws[other], acme.token, second, "sent");
+  CHECK(gws[other]->output().find("acme/tg: sending from this replica") != std::string::npos);
+  std::size_t left_behind = 0;
+  for (const auto& r : fake.to("/tg/")) {
+    left_behind += r.body.find("left behind") != std::string::npos ? 1 : 0;
+  }
+  CHECK(left_behind >= 1);
+}
+
+TEST_CASE("a person's message through one replica opens the window for a reply through another",
+          "[e2e][replicas][outbound][window]") {
+  outbound_e2e::fake_platforms fake;
+  pg_cluster db;
+  auto config = [&](const std::string& node) {
+    return yaml_config()
+        .postgres(db.dsn())
+        .section("cluster:\n  node_id: " + node + "\n  lease_ms: 1000\n")
+        .tenant("acme")
+        .whatsapp(acme, {{"access_token", "wa-access-token-acme"},
+                         {"api_base", fake.base("/wa/v21.0")}})
+        .subscriber("backend", acme.token, "[stream, send]")
+        .str();
+  };
+  gateway_process a(config("gw-a"));
+  gateway_process b(config("gw-b"));
+  auto post_wa = [&](const gateway_process& gw, int n, const std::string& text, long at_s) {
+    const auto body = payloads::wa_text_webhook(payloads::wamid(n), "15550001111", "Sheena Nelson",
+                                                text, at_s);
+    REQUIRE(request("POST", gw.base_url() + "/webhooks/acme/wa-main",
+                    signing::whatsapp(acme.wa_app_secret(), body), body)
+                .status == 200);
+  };
+  const std::string text = R"({"channel":"wa-main","to":"15550001111","text":"Hello!"})";
+  // B knows the person from two days ago: its conversation actor holds a closed window.
+  post_wa(b, 1, "old question", outbound_e2e::now_s() - 48 * 3600);
+  auto refused = outbound_e2e::send_message(b, acme.token, text);
+  CHECK(refused.status == 409);
+  // The person writes again; the load balancer hands that webhook to A.
+  post_wa(a, 2, "Hi, any news?", outbound_e2e::now_s());
+  // The backend replies through B: the window is open there too.
+  http_result reply;
+  REQUIRE(eventually([&] {
+    reply = outbound_e2e::send_message(b, acme.token, text);
+    return reply.status == 202;
+  }, seconds(10)));
+  outbound_e2e::wait_message_state(b, acme.token, json::parse(reply.body)["id"].str(), "sent");
 }

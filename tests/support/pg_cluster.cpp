@@ -132,8 +132,9 @@ void psql(const std::string& dir, const std::string& sql) {
 
 }  // namespace
 
-pg_cluster::pg_cluster() : user_(server_user()) {
-  if (const char* shared = std::getenv("SB_TEST_PG_SHARED"); shared != nullptr && *shared != '\0') {
+pg_cluster::pg_cluster(bool own_cluster) : user_(server_user()) {
+  if (const char* shared = std::getenv("SB_TEST_PG_SHARED");
+      !own_cluster && shared != nullptr && *shared != '\0') {
     static std::atomic<int> counter{0};
     root_ = shared;
     db_ = "sbt_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);

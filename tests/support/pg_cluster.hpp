@@ -22,7 +22,9 @@ class pg_cluster {
   /// A fresh database, in the shared cluster or in a cluster of its own (above); throws
   /// std::runtime_error with the tools' output when it cannot (the `postgresql` package
   /// missing, `initdb`, `pg_ctl` or `psql` failing).
-  pg_cluster();
+  pg_cluster() : pg_cluster(false) {}
+  /// `own_cluster`: a cluster of its own even under CTest (a test that stops the server).
+  explicit pg_cluster(bool own_cluster);
   /// Drops the database, or stops the own cluster at once (`-m immediate`) and removes it.
   ~pg_cluster();
   pg_cluster(const pg_cluster&) = delete;

@@ -71,7 +71,7 @@ void listener::run() {
   while (!stop_.load(std::memory_order_acquire)) {
     auto c = connection::open(dsn_);
     if (c) {
-      if (auto r = c->exec("LISTEN switchboard_events"); !r) {
+      if (auto r = c->exec("LISTEN switchboard_events; LISTEN switchboard_outbox"); !r) {
         c = r.err();
       }
     }
@@ -99,6 +99,7 @@ void listener::run() {
     auto quiet_since = std::chrono::steady_clock::now();
     std::string tenant;
     std::map<std::string, std::uint64_t> heads;
+    std::set<std::pair<std::string, std::string>> channels;
     while (!stop_.load(std::memory_order_acquire)) {
       pollfd fds[2] = {{c->socket(), POLLIN, 0}, {wake_[0], POLLIN, 0}};
       const int n = ::poll(fds, wake_[0] >= 0 ? 2 : 1, static_cast<int>(opts_.probe_every.count()));
@@ -119,15 +120,25 @@ void listener::run() {
         break;
       }
       heads.clear();
+      channels.clear();
       for (const auto& note : *got) {
         std::uint64_t head = 0;
         if (note.channel == k_events_channel && parse_head_notice(note.payload, tenant, head)) {
           auto& h = heads[tenant];
           h = std::max(h, head);
+        } else if (note.channel == k_outbox_channel) {
+          // "<tenant> <channel>": tenant ids and channel names hold no space.
+          const auto space = note.payload.find(' ');
+          if (space != std::string::npos) {
+            channels.emplace(note.payload.substr(0, space), note.payload.substr(space + 1));
+          }
         }
       }
       if (!heads.empty() && cb_.heads) {
         cb_.heads(heads);
+      }
+      if (!channels.empty() && cb_.outbox) {
+        cb_.outbox(channels);
       }
       if (!got->empty()) {
         quiet_since = std::chrono::steady_clock::now();

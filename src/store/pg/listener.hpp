@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
+#include <utility>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +32,8 @@ bool parse_head_notice(std::string_view payload, std::string& tenant, std::uint6
 
 /// The channel the log's appends notify on.
 inline constexpr const char* k_events_channel = "switchboard_events";
+/// The channel the outbox's puts notify on: `<tenant> <channel>`.
+inline constexpr const char* k_outbox_channel = "switchboard_outbox";
 
 class listener {
  public:
@@ -38,6 +42,9 @@ class listener {
     /// notifications read at once). Called on the listener's thread, which waits for it: the next
     /// notifications are read when it returns.
     std::function<void(const std::map<std::string, std::uint64_t>& heads)> heads;
+    /// Outbound messages were put for these (tenant, channel) pairs by some replica (the
+    /// PostgreSQL outbox notifies on `k_outbox_channel`). Called on the listener's thread.
+    std::function<void(const std::set<std::pair<std::string, std::string>>& channels)> outbox;
     /// The connection was (re)established and is listening: notifications sent before may have
     /// been missed. Called on the listener's thread.
     std::function<void()> connected;

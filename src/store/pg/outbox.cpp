@@ -34,7 +34,10 @@ constexpr const char k_insert[] =
     "INSERT INTO outbox (" SB_OUTBOX_COLUMNS
     ", subject_digest, idempotency_digest, platform_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, "
     "$8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (tenant, caller, idempotency_digest) "
-    "WHERE idempotency_digest IS NOT NULL DO NOTHING RETURNING seq";
+    "WHERE idempotency_digest IS NOT NULL DO NOTHING "
+    // The replica holding the channel's sender lease hears of the message when (and only if)
+    // this commits (store/pg/listener.hpp), and sends it.
+    "RETURNING seq, pg_notify('switchboard_outbox', tenant || ' ' || channel)";
 constexpr const char k_find_idempotent[] =
     "SELECT " SB_OUTBOX_COLUMNS
     " FROM outbox WHERE tenant = $1 AND caller = $2 AND idempotency_digest = $3";

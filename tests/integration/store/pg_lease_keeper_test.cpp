@@ -1,0 +1,90 @@
+// The lease keeper (store/pg/lease_keeper.hpp) on a real PostgreSQL: of two replicas wanting the
+// same work, one holds it while it lives, and the other gets it when the first gives it up.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include "store/pg/lease_keeper.hpp"
+#include "store/pg/pool.hpp"
+#include "store/pg/schema.hpp"
+#include "support/eventually.hpp"
+#include "support/pg_cluster.hpp"
+
+using namespace sb;
+using sb::test::eventually;
+using sb::test::pg_cluster;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::shared_ptr<store::pg::pool> migrated_pool(const pg_cluster& db) {
+  auto p = store::pg::pool::make(db.dsn(), 2);
+  auto c = p->take();
+  REQUIRE(c);
+  REQUIRE(store::pg::migrate(**c, store::pg::schema_versions(), "test"));
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("a lease is held by one keeper while it lives, then handed to the other",
+          "[store][pg][leases][integration]") {
+  pg_cluster db;
+  auto pool = migrated_pool(db);
+  const milliseconds ttl{300};
+  std::atomic<int> a_changes{0}, b_changes{0};
+  std::atomic<bool> a_held{false}, b_held{false};
+
+  auto a = store::pg::lease_keeper::start(pool, "gw-a", ttl);
+  a->want("push/acme/crm", [&](bool held) {
+    a_held = held;
+    ++a_changes;
+  });
+  REQUIRE(eventually([&] { return a_held.load(); }));
+  CHECK(a->holds("push/acme/crm"));
+
+  auto b = store::pg::lease_keeper::start(pool, "gw-b", ttl);
+  b->want("push/acme/crm", [&](bool held) {
+    b_held = held;
+    ++b_changes;
+  });
+  // Several lifetimes of the lease pass: A renews it, B never gets it.
+  const auto until = std::chrono::steady_clock::now() + 4 * ttl;
+  while (std::chrono::steady_clock::now() < until) {
+    CHECK_FALSE(b_held.load());
+    std::this_thread::sleep_for(milliseconds{20});
+  }
+  CHECK(a->holds("push/acme/crm"));
+  CHECK(a_changes.load() == 1);
+
+  // A stops (a replica shutting down): it reports the loss first, releases, and B takes over.
+  a->stop();
+  CHECK_FALSE(a_held.load());
+  CHECK(a_changes.load() == 2);
+  REQUIRE(eventually([&] { return b_held.load(); }));
+  CHECK(b->holds("push/acme/crm"));
+  CHECK_FALSE(a->holds("push/acme/crm"));
+}
+
+TEST_CASE("a keeper gives its leases up before they expire when PostgreSQL is unreachable",
+          "[store][pg][leases][integration]") {
+  pg_cluster db(true);  // its own: the test stops the server
+  auto pool = migrated_pool(db);
+  std::atomic<bool> held{false};
+  std::atomic<int> changes{0};
+  auto k = store::pg::lease_keeper::start(pool, "gw-a", milliseconds{600});
+  k->want("retention", [&](bool h) {
+    held = h;
+    ++changes;
+  });
+  REQUIRE(eventually([&] { return held.load(); }));
+  // The database goes away: renewals fail, and the work stops within two thirds of a lifetime
+  // (plus a round), before another replica could take the lease.
+  db.pause();
+  REQUIRE(eventually([&] { return !held.load(); }, std::chrono::seconds{5}));
+  CHECK(changes.load() == 2);
+  db.resume();
+  REQUIRE(eventually([&] { return held.load(); }, std::chrono::seconds{10}));
+}
