@@ -254,4 +254,16 @@ class keys {
   std::string lookup_key_;  // keys the lookup digests
 };
 
+/// An idempotent put found `earlier` stored under its key's digest: the put answers with it
+/// (`created` false, nothing stored). Two keys with one digest are an error: the unique index
+/// cannot hold both.
+inline status replay(outbox_write& w, outbound_record earlier) {
+  if (earlier.idempotency_key != w.record.idempotency_key) {
+    return {errc::internal, "outbox: idempotency key digest collision"};
+  }
+  w.record = std::move(earlier);
+  w.created = false;
+  return {};
+}
+
 }  // namespace sb::store::outbox_codec

@@ -813,13 +813,7 @@ class sqlite_outbox final : public outbox {
         if (!earlier) {
           return earlier.err();
         }
-        if (earlier->idempotency_key != r.idempotency_key) {
-          // Two keys with one digest: the unique index cannot hold both.
-          return {errc::internal, "outbox: idempotency key digest collision"};
-        }
-        r = std::move(earlier.value());
-        w.created = false;
-        return {};
+        return outbox_codec::replay(w, std::move(earlier).value());
       }
       if (rc != SQLITE_DONE) {
         return sql_error(writer_.db, rc, "idempotency lookup");

@@ -343,13 +343,7 @@ class pg_outbox final : public outbox {
       if (!earlier) {
         return earlier.err();
       }
-      if (earlier->idempotency_key != r.idempotency_key) {
-        // Two keys with one digest: the unique index cannot hold both.
-        return {errc::internal, "outbox: idempotency key digest collision"};
-      }
-      r = std::move(earlier.value());
-      w.created = false;
-      return {};
+      return outbox_codec::replay(w, std::move(earlier).value());
     }
     return {errc::unavailable,
             "outbox: the message with this idempotency key kept being deleted while it was put"};
