@@ -708,8 +708,16 @@ std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cf
     opts.store_blocks = true;
     opts.outbox_blocks = true;
     opts.replicas_dsn = cfg->storage.postgres.dsn;
-    opts.leases = store::pg::lease_keeper::start(
-        opened->connections, node, std::chrono::milliseconds{cfg->cluster.lease_ms});
+    auto keeper = std::shared_ptr<store::pg::lease_keeper>(store::pg::lease_keeper::start(
+        opened->connections, node, std::chrono::milliseconds{cfg->cluster.lease_ms}));
+    // Push cursors are saved only by the holder of the subscriber's lease, in its generation. A
+    // weak reference: the keeper is stopped and released at shutdown before the stores go.
+    opened->fenced->held = [weak = std::weak_ptr<store::pg::lease_keeper>(keeper)](
+                               const std::string& name) -> std::optional<store::pg::lease> {
+      auto k = weak.lock();
+      return k ? k->held(name) : std::nullopt;
+    };
+    opts.leases = std::move(keeper);
   }
   opts.cfg = std::move(cfg);
   opts.settings.mailbox_high_water = static_cast<std::size_t>(opts.cfg->server.mailbox_high_water);

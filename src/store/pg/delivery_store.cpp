@@ -18,13 +18,37 @@ std::string label(const std::string& tenant, const std::string& subscriber) {
 
 class pg_delivery_store final : public delivery_store {
  public:
-  explicit pg_delivery_store(std::shared_ptr<pool> p) : pool_(std::move(p)) {}
+  pg_delivery_store(std::shared_ptr<pool> p, std::shared_ptr<const fences> f)
+      : pool_(std::move(p)), fences_(std::move(f)) {}
 
   status save_cursor(const std::string& tenant, const std::string& subscriber,
                      std::uint64_t seq) override {
-    return run("INSERT INTO cursors AS c (tenant, subscriber, seq) VALUES ($1, $2, $3) "
-               "ON CONFLICT (tenant, subscriber) DO UPDATE SET seq = EXCLUDED.seq",
-               {tenant, subscriber, bigint(seq)});
+    if (!fences_ || !fences_->held) {
+      return run("INSERT INTO cursors AS c (tenant, subscriber, seq) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (tenant, subscriber) DO UPDATE SET seq = EXCLUDED.seq",
+                 {tenant, subscriber, bigint(seq)});
+    }
+    const std::string name = "push/" + tenant + "/" + subscriber;
+    const auto held = fences_->held(name);
+    if (!held) {
+      return {errc::unavailable, "the push lease of " + label(tenant, subscriber) +
+                                     " is not held here: its cursor is the holder's to save"};
+    }
+    // One statement: written only while the lease row still names this holder in this
+    // generation, and that row is locked for sharing until the write commits (a takeover waits).
+    auto q = pool_->exec(
+        "INSERT INTO cursors AS c (tenant, subscriber, seq) SELECT $1, $2, $3 "
+        "FROM switchboard_leases l WHERE l.name = $4 AND l.holder = $5 AND l.generation = $6 "
+        "FOR SHARE OF l ON CONFLICT (tenant, subscriber) DO UPDATE SET seq = EXCLUDED.seq",
+        {tenant, subscriber, bigint(seq), name, held->holder, bigint(held->generation)});
+    if (!q) {
+      return q.err();
+    }
+    if (q->affected() == 0) {
+      return {errc::unavailable, "the push lease of " + label(tenant, subscriber) +
+                                     " passed to another replica: cursor not saved"};
+    }
+    return {};
   }
 
   std::uint64_t cursor(const std::string& tenant, const std::string& subscriber) override {
@@ -164,12 +188,14 @@ class pg_delivery_store final : public delivery_store {
   }
 
   std::shared_ptr<pool> pool_;
+  std::shared_ptr<const fences> fences_;
 };
 
 }  // namespace
 
-std::shared_ptr<delivery_store> make_delivery_store(std::shared_ptr<pool> connections) {
-  return std::make_shared<pg_delivery_store>(std::move(connections));
+std::shared_ptr<delivery_store> make_delivery_store(std::shared_ptr<pool> connections,
+                                                    std::shared_ptr<const fences> fenced) {
+  return std::make_shared<pg_delivery_store>(std::move(connections), std::move(fenced));
 }
 
 }  // namespace sb::store::pg

@@ -7,11 +7,17 @@
 #include <memory>
 
 #include "store/delivery_store.hpp"
+#include "store/pg/lease.hpp"
 #include "store/pg/pool.hpp"
 
 namespace sb::store::pg {
 
 /// The store over `connections` (a database at schema version 3 or later).
-std::shared_ptr<delivery_store> make_delivery_store(std::shared_ptr<pool> connections);
+/// `fences` (optional): a cursor is saved only while this replica holds the subscriber's push lease
+/// ("push/<tenant>/<subscriber>") in the generation it holds it now, checked in the same statement
+/// (a replica that lost the lease cannot move the new holder's cursor); otherwise
+/// `errc::unavailable` and nothing is written.
+std::shared_ptr<delivery_store> make_delivery_store(std::shared_ptr<pool> connections,
+                                                    std::shared_ptr<const fences> fenced = {});
 
 }  // namespace sb::store::pg

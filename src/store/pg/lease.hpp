@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,13 @@ result<bool> renew(connection& c, const lease& held, std::chrono::milliseconds t
 /// Gives `held` up at once (another replica can take it without waiting for the expiry). False
 /// when it had been lost already.
 result<bool> release(connection& c, const lease& held);
+
+/// What a replica's stores fence their singleton work's writes with: the lease of that name as
+/// this replica holds it now, or nothing (the write is refused). Set once the lease keeper runs
+/// (`gateway::start`); unset, writes are not fenced (one replica, tests).
+struct fences {
+  std::function<std::optional<lease>(const std::string& name)> held;
+};
 
 /// The fence: inside the caller's transaction, true when `held` is still this holder's
 /// generation, and then the lease cannot change hands before that transaction ends (the row is

@@ -65,6 +65,12 @@ bool lease_keeper::holds(const std::string& name) const {
   return it != wanted_.end() && it->second.held.has_value();
 }
 
+std::optional<lease> lease_keeper::held(const std::string& name) const {
+  std::lock_guard lock(m_);
+  auto it = wanted_.find(name);
+  return it != wanted_.end() ? it->second.held : std::nullopt;
+}
+
 void lease_keeper::run() {
   const auto period = std::max<std::chrono::milliseconds>(ttl_ / 3, std::chrono::milliseconds{1});
   std::unique_lock lock(m_);

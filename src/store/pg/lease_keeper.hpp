@@ -49,6 +49,9 @@ class lease_keeper {
 
   /// Whether this replica holds `name` now (as last reported by `changed`).
   bool holds(const std::string& name) const;
+  /// The lease `name` as this replica holds it (its generation: the fence of the work's writes,
+  /// `hold`), or nothing.
+  std::optional<lease> held(const std::string& name) const;
 
   const std::string& node() const { return node_; }
   std::chrono::milliseconds ttl() const { return ttl_; }

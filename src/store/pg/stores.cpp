@@ -36,7 +36,8 @@ result<replica_stores> open_stores(const config::storage_config& storage, std::s
     return box.err();
   }
   out.stores.log = std::move(log).value();
-  out.stores.delivery = make_delivery_store(out.connections);
+  out.fenced = std::make_shared<fences>();
+  out.stores.delivery = make_delivery_store(out.connections, out.fenced);
   out.stores.privacy = std::move(privacy).value();
   out.outbox = std::move(box).value();
   return out;

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "core/error.hpp"
 #include "store/outbox.hpp"
+#include "store/pg/lease.hpp"
 #include "store/pg/pool.hpp"
 #include "store/pg/schema.hpp"
 #include "store/stores.hpp"
@@ -22,6 +23,9 @@ struct replica_stores {
   store::stores stores;            ///< event log, delivery, privacy
   std::shared_ptr<store::outbox> outbox;  ///< outbound messages and the 24-hour windows
   std::shared_ptr<pool> connections;
+  /// What the stores fence singleton work's writes with (push cursors): set `held` once the
+  /// lease keeper runs.
+  std::shared_ptr<fences> fenced;
   schema_state schema;  ///< what the start found and migrated
 };
 

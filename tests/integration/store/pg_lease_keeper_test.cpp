@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "store/pg/delivery_store.hpp"
 #include "store/pg/lease_keeper.hpp"
 #include "store/pg/pool.hpp"
 #include "store/pg/schema.hpp"
@@ -87,4 +88,40 @@ TEST_CASE("a keeper gives its leases up before they expire when PostgreSQL is un
   CHECK(changes.load() == 2);
   db.resume();
   REQUIRE(eventually([&] { return held.load(); }, std::chrono::seconds{10}));
+}
+
+TEST_CASE("a push cursor is saved only by the holder of its lease, in its generation",
+          "[store][pg][leases][integration]") {
+  pg_cluster db;
+  auto pool = migrated_pool(db);
+  auto c = pool->take();
+  REQUIRE(c);
+  auto mine = store::pg::acquire(**c, "push/acme/crm", "gw-a", std::chrono::seconds{30});
+  REQUIRE(mine);
+  REQUIRE(mine->granted);
+
+  auto fenced = std::make_shared<store::pg::fences>();
+  std::optional<store::pg::lease> held = *mine->granted;
+  fenced->held = [&](const std::string& name) {
+    return name == "push/acme/crm" ? held : std::nullopt;
+  };
+  auto delivery = store::pg::make_delivery_store(pool, fenced);
+  REQUIRE(delivery->save_cursor("acme", "crm", 41));
+  CHECK(delivery->cursor("acme", "crm") == 41);
+
+  // Another replica takes the lease over (this one was paused past its expiry and has not
+  // noticed yet): this one's save is refused, the new holder's cursor stays.
+  REQUIRE(store::pg::release(**c, *mine->granted).value());
+  auto theirs = store::pg::acquire(**c, "push/acme/crm", "gw-b", std::chrono::seconds{30});
+  REQUIRE(theirs);
+  REQUIRE(theirs->granted);
+  CHECK(theirs->granted->generation > mine->granted->generation);
+  auto refused = delivery->save_cursor("acme", "crm", 99);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.err().code == errc::unavailable);
+  CHECK(delivery->cursor("acme", "crm") == 41);
+  // A replica that knows it holds nothing writes nothing either.
+  held.reset();
+  CHECK_FALSE(delivery->save_cursor("acme", "crm", 100));
+  CHECK(delivery->cursor("acme", "crm") == 41);
 }
