@@ -277,6 +277,7 @@ store::outbox_write state_write(const sender_state& st, const store::outbound_re
   w.update.forward_only = forward_only;
   w.update.attempts = attempts;
   w.update.updated_at = sb::now();
+  w.update.by_sender = true;  // fenced by the sender lease (several replicas)
   return w;
 }
 

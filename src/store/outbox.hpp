@@ -93,6 +93,11 @@ struct outbound_update {
   std::optional<std::string> error_code;
   std::optional<std::string> error_title;
   timestamp updated_at;
+  /// Written by the channel's sender (the outcome of its own attempt). With several replicas the
+  /// PostgreSQL outbox applies it only while this replica holds the channel's sender lease in the
+  /// generation it holds it (`pg::fences`); otherwise nothing is written and `applied` is false.
+  /// Receipts, which any replica's webhooks bring, leave it false.
+  bool by_sender = false;
 };
 
 /// One write of a batch (`outbox::apply`), with its result filled in by `apply`.

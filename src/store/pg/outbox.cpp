@@ -116,8 +116,8 @@ result<std::string> optional_bytes(const rows& q, int i, int col) {
 
 class pg_outbox final : public outbox {
  public:
-  pg_outbox(std::shared_ptr<pool> p, outbox_codec::keys keys)
-      : pool_(std::move(p)), keys_(std::move(keys)) {}
+  pg_outbox(std::shared_ptr<pool> p, outbox_codec::keys keys, std::shared_ptr<const fences> f)
+      : pool_(std::move(p)), keys_(std::move(keys)), fences_(std::move(f)) {}
 
   /// Writes the key check when there is none yet, and verifies the one there is.
   status check_key() {
@@ -365,6 +365,21 @@ class pg_outbox final : public outbox {
     }
     // The platform id's digest names the channel; the update does not carry it.
     const std::string channel(locked->text(0, 1));
+    if (u.by_sender && fences_ && fences_->held) {
+      // The sender's own outcome: only while this replica holds the channel's sender lease, in
+      // its generation, the lease row locked for sharing until COMMIT (a takeover waits).
+      const auto held = fences_->held("sender/" + u.tenant + "/" + channel);
+      if (!held) {
+        return {};
+      }
+      auto holding = hold(c, *held);
+      if (!holding) {
+        return holding.err();
+      }
+      if (!*holding) {
+        return {};
+      }
+    }
     auto sealed = keys_.seal(u, channel);
     if (!sealed) {
       return sealed.err();
@@ -480,17 +495,20 @@ class pg_outbox final : public outbox {
 
   std::shared_ptr<pool> pool_;
   const outbox_codec::keys keys_;
+  const std::shared_ptr<const fences> fences_;
 };
 
 }  // namespace
 
 result<std::shared_ptr<outbox>> make_outbox(std::shared_ptr<pool> connections,
-                                            const std::string& master_key) {
+                                            const std::string& master_key,
+                                            std::shared_ptr<const fences> fenced) {
   outbox_codec::keys keys;
   if (auto st = keys.derive(master_key); !st) {
     return st.err();
   }
-  auto box = std::make_shared<pg_outbox>(std::move(connections), std::move(keys));
+  auto box =
+      std::make_shared<pg_outbox>(std::move(connections), std::move(keys), std::move(fenced));
   if (auto st = box->check_key(); !st) {
     return st.err();
   }

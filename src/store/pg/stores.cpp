@@ -31,12 +31,12 @@ result<replica_stores> open_stores(const config::storage_config& storage, std::s
   if (!privacy) {
     return privacy.err();
   }
-  auto box = make_outbox(out.connections, storage.master_key);
+  out.fenced = std::make_shared<fences>();
+  auto box = make_outbox(out.connections, storage.master_key, out.fenced);
   if (!box) {
     return box.err();
   }
   out.stores.log = std::move(log).value();
-  out.fenced = std::make_shared<fences>();
   out.stores.delivery = make_delivery_store(out.connections, out.fenced);
   out.stores.privacy = std::move(privacy).value();
   out.outbox = std::move(box).value();

@@ -23,8 +23,8 @@ struct replica_stores {
   store::stores stores;            ///< event log, delivery, privacy
   std::shared_ptr<store::outbox> outbox;  ///< outbound messages and the 24-hour windows
   std::shared_ptr<pool> connections;
-  /// What the stores fence singleton work's writes with (push cursors): set `held` once the
-  /// lease keeper runs.
+  /// What the stores fence singleton work's writes with (push cursors, senders' outcomes): set
+  /// `held` once the lease keeper runs.
   std::shared_ptr<fences> fenced;
   schema_state schema;  ///< what the start found and migrated
 };

@@ -8,6 +8,7 @@
 
 #include "store/pg/delivery_store.hpp"
 #include "store/pg/lease_keeper.hpp"
+#include "store/pg/outbox.hpp"
 #include "store/pg/pool.hpp"
 #include "store/pg/schema.hpp"
 #include "support/eventually.hpp"
@@ -124,4 +125,57 @@ TEST_CASE("a push cursor is saved only by the holder of its lease, in its genera
   held.reset();
   CHECK_FALSE(delivery->save_cursor("acme", "crm", 100));
   CHECK(delivery->cursor("acme", "crm") == 41);
+}
+
+TEST_CASE("a sender's outcome is written only by the holder of its lease, a receipt by anyone",
+          "[store][pg][leases][integration]") {
+  pg_cluster db;
+  auto pool = migrated_pool(db);
+  auto c = pool->take();
+  REQUIRE(c);
+  auto mine = store::pg::acquire(**c, "sender/acme/tg", "gw-a", std::chrono::seconds{30});
+  REQUIRE(mine);
+  REQUIRE(mine->granted);
+  auto fenced = std::make_shared<store::pg::fences>();
+  std::optional<store::pg::lease> held = *mine->granted;
+  fenced->held = [&](const std::string& name) {
+    return name == "sender/acme/tg" ? held : std::nullopt;
+  };
+  auto box = store::pg::make_outbox(pool, std::string(32, 'k'), fenced);
+  REQUIRE(box);
+
+  store::outbound_record r;
+  r.id = "out_01JDZQ3W8X5V6N7M8K9P0Q1R2S";
+  r.tenant = "acme";
+  r.channel = "tg";
+  r.conversation = "tg:532189746";
+  r.recipient = "532189746";
+  r.purpose = "support";
+  r.message = R"({"channel":"tg","to":"532189746","text":"hello"})";
+  r.created_at = r.updated_at = timestamp::from_millis(1764392400000);
+  REQUIRE(box.value()->put(r));
+  auto outcome = [&](store::outbound_state s, bool by_sender) {
+    store::outbound_update u;
+    u.tenant = "acme";
+    u.id = r.id;
+    u.state = s;
+    u.forward_only = true;
+    u.by_sender = by_sender;
+    u.updated_at = timestamp::from_millis(1764392401000);
+    auto applied = box.value()->update(u);
+    REQUIRE(applied);
+    return applied.value();
+  };
+  CHECK(outcome(store::outbound_state::sending, true));
+
+  // The lease passes to another replica: this one's late outcome is not written...
+  REQUIRE(store::pg::release(**c, *mine->granted).value());
+  auto theirs = store::pg::acquire(**c, "sender/acme/tg", "gw-b", std::chrono::seconds{30});
+  REQUIRE(theirs);
+  REQUIRE(theirs->granted);
+  CHECK_FALSE(outcome(store::outbound_state::failed, true));
+  CHECK(box.value()->get("acme", r.id)->state == store::outbound_state::sending);
+  // ... while a delivery receipt, which any replica's webhook brings, is.
+  CHECK(outcome(store::outbound_state::delivered, false));
+  CHECK(box.value()->get("acme", r.id)->state == store::outbound_state::delivered);
 }
