@@ -25,6 +25,7 @@
 #include "delivery/settings.hpp"
 #include "privacy/consent.hpp"
 #include "store/outbox.hpp"
+#include "store/pg/lease.hpp"
 #include "store/stores.hpp"
 
 namespace sb::actors {
@@ -45,17 +46,9 @@ using fanout_atom = caf::atom_constant<caf::atom("fanout")>;
 /// announced; live conversations hear of the messages that open their window.
 using replica_atom = caf::atom_constant<caf::atom("replica")>;
 
-/// The name of the lease on a subscriber's push delivery: "push/<tenant>/<subscriber>".
-inline std::string push_lease(const std::string& tenant, const std::string& subscriber) {
-  return "push/" + tenant + "/" + subscriber;
-}
-
-/// The name of the lease on a channel's sender: "sender/<tenant>/<channel>". Its holder sends
-/// every message of the channel, whichever replica accepted it, so a platform's rate limit holds
-/// for the cluster.
-inline std::string sender_lease(const std::string& tenant, const std::string& channel) {
-  return "sender/" + tenant + "/" + channel;
-}
+// The leases' names: the same the stores fence their writes with (store/pg/lease.hpp).
+using store::pg::push_lease;
+using store::pg::sender_lease;
 
 /// A tenant, in pseudo-code:
 ///

@@ -90,6 +90,14 @@ struct sealed_record {
   std::string platform_digest;
 };
 
+/// What a window row (`outbox_write::kind::last_inbound`) stores besides its time: the lookup
+/// digests, and the sealed peer (empty, stored as NULL, keep what is stored).
+struct sealed_inbound {
+  std::string conversation_digest;
+  std::string subject_digest;  ///< empty: keeps the stored subject
+  std::string peer;            ///< empty: keeps the stored peer
+};
+
 /// What an update stores of the values it sets, sealed or digested. The platform id's digest
 /// and sealed value are empty when the update clears it (an empty id), as is the error title.
 struct sealed_update {
@@ -186,6 +194,21 @@ class keys {
       }
       out.error_title = std::move(sealed.value());
     }
+    return out;
+  }
+
+  /// What the window row of `w` (a `last_inbound` write) stores.
+  result<sealed_inbound> seal_inbound(const outbox_write& w) const {
+    sealed_inbound out;
+    if (!w.peer.empty()) {
+      auto s = seal_peer(w.tenant, w.conversation, w.peer);
+      if (!s) {
+        return s.err();
+      }
+      out.peer = std::move(s.value());
+    }
+    out.conversation_digest = digest_of(k_kind_conversation, w.tenant, w.conversation);
+    out.subject_digest = digest_or_empty(k_kind_subject, w.tenant, w.subject);
     return out;
   }
 

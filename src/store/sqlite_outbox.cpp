@@ -732,20 +732,15 @@ class sqlite_outbox final : public outbox {
   }
 
   status upsert_inbound(const outbox_write& w) {
-    std::string sealed;
-    if (!w.peer.empty()) {
-      auto s = keys_.seal_peer(w.tenant, w.conversation, w.peer);
-      if (!s) {
-        return s.err();
-      }
-      sealed = std::move(s.value());
+    auto sealed = keys_.seal_inbound(w);
+    if (!sealed) {
+      return sealed.err();
     }
-    const auto conversation_digest = keys_.digest_of(k_kind_conversation, w.tenant, w.conversation);
-    const auto subject_digest = keys_.digest_or_empty(k_kind_subject, w.tenant, w.subject);
+    const auto& s = sealed.value();
     query q(w_.upsert_inbound);
-    q.text(1, w.tenant).blob(2, conversation_digest).int64(3, w.at_ms);
-    bind_blob_or_null(q, 4, subject_digest);  // NULL keeps the stored subject
-    bind_blob_or_null(q, 5, sealed);          // NULL keeps the stored peer
+    q.text(1, w.tenant).blob(2, s.conversation_digest).int64(3, w.at_ms);
+    bind_blob_or_null(q, 4, s.subject_digest);  // NULL keeps the stored subject
+    bind_blob_or_null(q, 5, s.peer);            // NULL keeps the stored peer
     return expect_done(writer_.db, q.step(), "last_inbound");
   }
 

@@ -28,7 +28,7 @@ class pg_delivery_store final : public delivery_store {
                  "ON CONFLICT (tenant, subscriber) DO UPDATE SET seq = EXCLUDED.seq",
                  {tenant, subscriber, bigint(seq)});
     }
-    const std::string name = "push/" + tenant + "/" + subscriber;
+    const std::string name = push_lease(tenant, subscriber);
     const auto held = fences_->held(name);
     if (!held) {
       return {errc::unavailable, "the push lease of " + label(tenant, subscriber) +

@@ -55,6 +55,19 @@ result<bool> renew(connection& c, const lease& held, std::chrono::milliseconds t
 /// when it had been lost already.
 result<bool> release(connection& c, const lease& held);
 
+/// The lease on a subscriber's push delivery: "push/<tenant>/<subscriber>". The tenant actor
+/// runs the subscriber where it is held, and the delivery store fences the cursor with it.
+inline std::string push_lease(const std::string& tenant, const std::string& subscriber) {
+  return "push/" + tenant + "/" + subscriber;
+}
+
+/// The lease on a channel's sender: "sender/<tenant>/<channel>". Its holder sends every message of
+/// the channel, whichever replica accepted it, so a platform's rate limit holds for the cluster;
+/// the outbox fences the sender's outcomes with it.
+inline std::string sender_lease(const std::string& tenant, const std::string& channel) {
+  return "sender/" + tenant + "/" + channel;
+}
+
 /// What a replica's stores fence their singleton work's writes with: the lease of that name as
 /// this replica holds it now, or nothing (the write is refused). Set once the lease keeper runs
 /// (`gateway::start`); unset, writes are not fenced (one replica, tests).

@@ -368,7 +368,7 @@ class pg_outbox final : public outbox {
     if (u.by_sender && fences_ && fences_->held) {
       // The sender's own outcome: only while this replica holds the channel's sender lease, in
       // its generation, the lease row locked for sharing until COMMIT (a takeover waits).
-      const auto held = fences_->held("sender/" + u.tenant + "/" + channel);
+      const auto held = fences_->held(sender_lease(u.tenant, channel));
       if (!held) {
         return {};
       }
@@ -402,19 +402,15 @@ class pg_outbox final : public outbox {
   }
 
   status upsert_inbound(connection& c, const outbox_write& w) {
-    std::string sealed;
-    if (!w.peer.empty()) {
-      auto s = keys_.seal_peer(w.tenant, w.conversation, w.peer);
-      if (!s) {
-        return s.err();
-      }
-      sealed = std::move(s.value());
+    auto sealed = keys_.seal_inbound(w);
+    if (!sealed) {
+      return sealed.err();
     }
-    const auto conversation_digest = keys_.digest_of(k_kind_conversation, w.tenant, w.conversation);
-    const auto subject_digest = keys_.digest_or_empty(k_kind_subject, w.tenant, w.subject);
+    const auto& s = sealed.value();
     // NULL keeps the stored subject and peer.
-    auto q = c.exec(k_upsert_inbound, {w.tenant, param::bytes(conversation_digest), bigint(w.at_ms),
-                                       bytes_or_null(subject_digest), bytes_or_null(sealed)});
+    auto q = c.exec(k_upsert_inbound,
+                    {w.tenant, param::bytes(s.conversation_digest), bigint(w.at_ms),
+                     bytes_or_null(s.subject_digest), bytes_or_null(s.peer)});
     if (!q) {
       return q.err();
     }
