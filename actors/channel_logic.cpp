@@ -59,6 +59,7 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
     return respond_now{std::move(r)};
   }
   if (!verified) {
+    req.now = sb::now();
     if (auto checked = adapter_->verify(req); !checked) {
       return respond_now{error_response(checked.err().code, checked.err().message)};
     }

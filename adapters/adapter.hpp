@@ -53,6 +53,10 @@ struct request {
   /// The raw body. The buffer behind it has at least 64 bytes (simdjson's padding) of writable
   /// capacity past `body.size()`, so adapters may parse it in place without copying.
   std::string_view body;
+  /// The wall clock when the gateway received the request, for the platforms that sign a time
+  /// (Slack, HubSpot, Mailgun): `verify` checks freshness against it, never against a clock of
+  /// its own. Every caller of `verify` sets it; `parse` does not read it.
+  timestamp now;
 
   /// The header's value, or an empty view when absent. `name` must be lower-case.
   std::string_view header_value(std::string_view name) const {
@@ -65,6 +69,20 @@ struct request {
     }
     return {};
   }
+};
+
+/// What the edge answers itself to a request that sets a webhook up or tests it, storing
+/// nothing (`adapter::setup_request`).
+struct edge_reply {
+  std::string content_type = "text/plain";
+  std::string body;
+};
+
+/// A value the platform makes once per request and signs (Mailgun's `token`), which the edge
+/// remembers until `expires` (`adapter::one_time_token`).
+struct one_time_token {
+  std::string value;
+  timestamp expires;
 };
 
 class adapter {
@@ -93,6 +111,25 @@ class adapter {
   virtual result<std::string> handshake(const request& req) const {
     return error{errc::method_not_allowed, "this channel type has no GET handshake"};
   }
+
+  /// A POST the platform makes to set the webhook up or to test it, which the edge answers with
+  /// 200 and the returned reply and never stores: Slack's signed `url_verification` (the
+  /// challenge), WooCommerce's unsigned creation ping (`webhook_id=<n>`). The edge asks twice:
+  /// before `verify` with `verified` false (only an unsigned ping of exactly the documented
+  /// shape may answer then: it proves nothing and stores nothing), and after a passed `verify`
+  /// with `verified` true. nullopt: an ordinary webhook. Const and thread-safe like `verify`.
+  virtual std::optional<edge_reply> setup_request(const request& req, bool verified) const {
+    return std::nullopt;
+  }
+
+  /// For platforms whose signature covers a one-time token but not the body (Mailgun signs
+  /// `timestamp + token`): the verified request's token. The edge refuses (401
+  /// `replayed_request`) a token it accepted before with another body; the same body again is a
+  /// retry and passes (the store dedupes it). nullopt: the platform has no such token. Called
+  /// only after `verify` passed; const and thread-safe like `verify`.
+  virtual std::optional<one_time_token> replay_token(const request& req) const {
+    return std::nullopt;
+  }
 };
 
 /// What a client that posts webhooks as the platform would (tests, the load tester) gives
@@ -107,6 +144,12 @@ struct signing_input {
   /// When the platform says the event happened, where it sends that in a header (RFC 3339);
   /// "" = none.
   std::string_view sent_at;
+  /// When the request is signed, for the platforms that sign a time (Slack, HubSpot, Mailgun);
+  /// empty = now (the one clock `sign` may read).
+  timestamp at;
+  /// HubSpot signs the URL it calls: the channel's `public_url` unless set here (with the query,
+  /// if any, after '?').
+  std::string_view url;
 };
 
 /// What a privacy request asks of the gateway (docs/privacy.md).
@@ -191,6 +234,10 @@ struct adapter_info {
   /// implementation of the platform's signing, used by the tests, the e2e support and the load
   /// tester.
   std::vector<header> (*sign)(const config::channel_config& cfg, const signing_input& in) = nullptr;
+  /// For platforms that sign inside the body (Mailgun's `timestamp`, `token` and `signature`
+  /// form fields): `in.body` with the signature put in, to post instead of it; `sign` then gives
+  /// the headers for that body. Null for platforms that sign in headers only.
+  std::string (*sign_body)(const config::channel_config& cfg, const signing_input& in) = nullptr;
 
   // Outbound (adapters/outbound.hpp, docs/outbound.md). Null / empty for a type that cannot
   // send.

@@ -1,9 +1,13 @@
 #include "adapters/adapter.hpp"
+#include "adapters/email/email.hpp"
+#include "adapters/hubspot/hubspot.hpp"
 #include "adapters/instagram/instagram.hpp"
 #include "adapters/messenger/messenger.hpp"
 #include "adapters/shopify/shopify.hpp"
+#include "adapters/slack/slack.hpp"
 #include "adapters/telegram/telegram.hpp"
 #include "adapters/whatsapp/whatsapp.hpp"
+#include "adapters/woocommerce/woocommerce.hpp"
 
 namespace sb::adapters {
 
@@ -11,6 +15,7 @@ const std::vector<adapter_info>& all() {
   // The one list of platforms. Order is irrelevant; types must be unique (tested).
   static const std::vector<adapter_info> list{
       whatsapp::info(), messenger::info(), instagram::info(), telegram::info(), shopify::info(),
+      slack::info(),    woocommerce::info(), hubspot::info(), email::info(),
   };
   return list;
 }

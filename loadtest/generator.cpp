@@ -13,8 +13,8 @@ constexpr std::size_t recent_capacity = 512;
 
 }  // namespace
 
-std::vector<header_pair> sign(const target& t, const std::string& body,
-                              const std::string& event_kind, const std::string& delivery_id) {
+std::vector<header_pair> sign(const target& t, std::string& body, const std::string& event_kind,
+                              const std::string& delivery_id, bool forge) {
   const auto* info = adapters::find(t.type);
   if (info == nullptr || info->sign == nullptr) {
     return {};
@@ -23,10 +23,23 @@ std::vector<header_pair> sign(const target& t, const std::string& body,
   channel.name = t.channel;
   channel.type = t.type;
   channel.settings = t.settings;
+  if (forge) {
+    for (const auto& key : info->schema.settings) {
+      auto it = channel.settings.find(key.key);
+      if (key.secret && it != channel.settings.end() && !it->second.empty()) {
+        auto& c = it->second[it->second.size() / 2];
+        c = c == '0' ? '1' : '0';
+      }
+    }
+  }
   adapters::signing_input in;
-  in.body = body;
   in.kind = event_kind;
   in.delivery_id = delivery_id;
+  if (info->sign_body != nullptr) {
+    in.body = body;
+    body = info->sign_body(channel, in);
+  }
+  in.body = body;
   std::vector<header_pair> out;
   for (auto& h : info->sign(channel, in)) {
     out.emplace_back(std::move(h.name), std::move(h.value));
@@ -126,6 +139,9 @@ webhook generator::fresh(const target& t, std::uint64_t n) {
   }
   auto synthetic = info->synthesize(spec);
   w.body = std::move(synthetic.body);
+  if (info->sign_body != nullptr) {
+    w.unsigned_body = w.body;
+  }
   w.platform_ids = std::move(synthetic.platform_ids);
   w.event_kind = std::move(synthetic.kind);
   w.delivery_id = std::move(synthetic.delivery_id);
@@ -145,7 +161,14 @@ webhook generator::next() {
   const auto& t = targets_[ids[rng_() % ids.size()]];
   webhook w = fresh(t, n);
   if (u >= s_.duplicate_ratio && u < s_.duplicate_ratio + s_.invalid_ratio) {
-    if (rng_() % 2 == 0) {
+    const auto* info = adapters::find(t.type);
+    const bool forged = rng_() % 2 == 0;
+    if (forged && info != nullptr && info->sign_body != nullptr) {
+      // The signature is in the body (Mailgun): signed with an altered secret instead.
+      w.kind = request_kind::bad_signature;
+      w.body = w.unsigned_body;
+      w.headers = sign(t, w.body, w.event_kind, w.delivery_id, true);
+    } else if (forged) {
       w.kind = request_kind::bad_signature;
       // One character of the signature (or secret) in the middle, to a different digit: still
       // well-formed hex / base64, never equal even compared case-insensitively.

@@ -17,11 +17,14 @@ namespace sb::loadtest {
 using header_pair = std::pair<std::string, std::string>;
 
 /// The headers the platform of `t` sends with `body` (DESIGN §4), from the channel's settings:
-/// the adapter's own `sign` (adapters/adapter.hpp). `event_kind` and `delivery_id` as in
-/// `adapters::signing_input`. Empty for an unknown type.
-std::vector<header_pair> sign(const target& t, const std::string& body,
+/// the adapter's own `sign` (adapters/adapter.hpp), signed now. For the platforms that sign
+/// inside the body (`adapter_info::sign_body`, Mailgun's form fields) `body` is rewritten first
+/// with its signature. `event_kind` and `delivery_id` as in `adapters::signing_input`. Empty for
+/// an unknown type. `forge`: sign with every secret setting of the channel altered, so the
+/// request is well-formed and its signature wrong.
+std::vector<header_pair> sign(const target& t, std::string& body,
                               const std::string& event_kind = "",
-                              const std::string& delivery_id = "");
+                              const std::string& delivery_id = "", bool forge = false);
 
 enum class request_kind { valid, duplicate, bad_signature, malformed };
 const char* to_string(request_kind k);
@@ -37,6 +40,9 @@ struct webhook {
   std::vector<std::string> platform_ids;
   std::string event_kind;   ///< signed with the body (`adapters::signing_input::kind`)
   std::string delivery_id;  ///< signed with the body (`adapters::signing_input::delivery_id`)
+  /// The body before the signature was put in, for the platforms that sign inside the body
+  /// (`adapters::adapter_info::sign_body`); empty otherwise.
+  std::string unsigned_body;
 };
 
 class generator {

@@ -56,6 +56,8 @@ const char* to_string(errc e) noexcept {
       return "quarantine_full";
     case errc::stale_request:
       return "stale_request";
+    case errc::replayed_request:
+      return "replayed_request";
     case errc::too_many_auth_failures:
       return "too_many_failures";
     case errc::too_many_streams:

@@ -37,6 +37,7 @@ void append_json(std::string& out, const event& e) {
   if (!e.content.empty()) {
     const auto& c = e.content;
     w.key("content").begin_object();
+    w.field("subject", c.subject);
     w.field("text", c.text);
     if (!c.attachments.empty()) {
       w.key("attachments").begin_array();
@@ -45,6 +46,9 @@ void append_json(std::string& out, const event& e) {
         w.field("kind", a.kind).field("media_id", a.media_id).field("url", a.url);
         w.field("mime_type", a.mime_type).field("caption", a.caption);
         w.field("file_name", a.file_name).field("sha256", a.sha256);
+        if (a.size) {
+          w.key("size").value(*a.size);
+        }
         if (a.latitude) {
           w.key("latitude").value(*a.latitude);
         }
@@ -58,6 +62,7 @@ void append_json(std::string& out, const event& e) {
     }
     w.field("reply_to", c.reply_to);
     w.field("payload", c.payload);
+    w.field("thread", c.thread);
     if (c.reaction) {
       w.key("reaction").begin_object();
       w.key("emoji").value(c.reaction->emoji);

@@ -34,8 +34,9 @@ inline constexpr const char* system = "system";
 
 struct channel_ref {
   std::string name;     ///< configured channel name, e.g. "wa-main"
-  std::string type;     ///< whatsapp | telegram | messenger | instagram | shopify
-  std::string account;  ///< phone_number_id, bot id, page id, IG account id, shop domain
+  std::string type;     ///< the channel's type (adapters/registry.cpp): whatsapp, slack, email…
+  std::string account;  ///< phone_number_id, bot id, page id, IG account id, shop domain, Slack
+                       ///< team_id, WooCommerce store host, HubSpot portalId, e-mail address
 };
 
 struct sender_info {
@@ -53,7 +54,8 @@ struct attachment {
   std::string mime_type;
   std::string caption;
   std::string file_name;
-  std::string sha256;  ///< WhatsApp gives it
+  std::string sha256;  ///< WhatsApp gives it; e-mail attachments: computed by the adapter
+  std::optional<std::uint64_t> size;  ///< bytes, where the platform gives the file (e-mail)
   std::optional<double> latitude;
   std::optional<double> longitude;
   std::string name;     ///< location name, or contact's formatted name
@@ -67,15 +69,19 @@ struct reaction_info {
 };
 
 struct content_info {
+  std::string subject;  ///< e-mail Subject; redacted like `text`
   std::string text;
   std::vector<attachment> attachments;
   std::string reply_to;  ///< platform id of the message this one replies to
   std::string payload;   ///< postback / quick-reply / button payload
   std::optional<reaction_info> reaction;
-  bool echo = false;  ///< Messenger/Instagram echo of a message the page sent
+  /// The thread the message belongs to: Slack's `thread_ts`, the root Message-Id of an e-mail
+  /// thread (from References / In-Reply-To). Empty when not threaded.
+  std::string thread;
+  bool echo = false;  ///< Messenger/Instagram echo of a message the page sent; Slack: this app's
   bool empty() const {
-    return text.empty() && attachments.empty() && reply_to.empty() && payload.empty() &&
-           !reaction && !echo;
+    return subject.empty() && text.empty() && attachments.empty() && reply_to.empty() &&
+           payload.empty() && thread.empty() && !reaction && !echo;
   }
 };
 

@@ -181,6 +181,7 @@ class call {
     view.query = w.query;
     view.headers = &w.headers;
     view.body = req_.body();
+    view.now = sb::now();
     if (r_.def->method == "GET") {
       auto v = ctx_.platform.handshake(ch, tenant, from, view, now);
       if (!v.pass) {
@@ -193,8 +194,16 @@ class call {
       ex_.respond(std::move(res));
       return;
     }
-    if (auto v = ctx_.platform.webhook(ch, tenant, from, view, now); !v.pass) {
+    auto v = ctx_.platform.webhook(ch, tenant, from, view, now);
+    if (!v.pass) {
       write_verdict(v);
+      return;
+    }
+    if (v.reply) {  // a setup request (Slack's url_verification, WooCommerce's ping): not stored
+      response res;
+      res.content_type = std::move(v.reply->content_type);
+      res.body = std::move(v.reply->body);
+      ex_.respond(std::move(res));
       return;
     }
     w.verified = true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/crypto.hpp"
 #include "core/time.hpp"
 
 namespace sb::http {
@@ -74,10 +75,35 @@ gate_verdict platform_gate::webhook(const channel_entry& ch, std::string_view te
   if (!ch.verifier) {
     return no_adapter();
   }
+  // An unsigned ping proves nothing and stores nothing: answered as the platform needs, without
+  // charging the tenant (its shape is exact, so no webhook passes for one).
+  if (auto ping = ch.verifier->setup_request(req, false)) {
+    auto v = pass();
+    v.reply = std::move(ping);
+    return v;
+  }
   if (auto verified = ch.verifier->verify(req); !verified) {
     return failed(verified.err(), ch, source, now);
   }
-  return charge_tenant(tenant, now);
+  if (auto token = ch.verifier->replay_token(req)) {
+    const auto digest = crypto::sha256(req.body);
+    replay_guard::digest d{};
+    std::copy(digest.begin(), digest.end(), d.begin());
+    const auto at = req.now.empty() ? sb::now() : req.now;
+    std::string scope(tenant);
+    scope.append("/").append(ch.cfg->name);
+    if (!tokens_.admit(scope, token->value, d, token->expires.unix_ms, at.unix_ms)) {
+      return failed(error{errc::replayed_request,
+                          "this request's signed token was accepted before with another body: "
+                          "a replayed signature; nothing was stored"},
+                    ch, source, now);
+    }
+  }
+  auto charged = charge_tenant(tenant, now);
+  if (charged.pass) {
+    charged.reply = ch.verifier->setup_request(req, true);
+  }
+  return charged;
 }
 
 gate_verdict platform_gate::handshake(const channel_entry& ch, std::string_view tenant,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,7 @@
 #include "core/ip.hpp"
 #include "http/auth_failures.hpp"
 #include "http/ingress_limit.hpp"
+#include "http/replay_guard.hpp"
 #include "http/router.hpp"
 
 /// What the HTTP edge decides about a platform's request (a webhook POST, the GET subscription
@@ -27,6 +29,10 @@
 ///      out either;
 ///   3. the tenant's `rate_limit`, charged for verified requests only (429 `rate_limited`);
 ///   4. pass: the request is handed on, marked verified.
+/// Around step 2, the adapter's setup requests (`adapter::setup_request`: Slack's signed
+/// url_verification, WooCommerce's unsigned creation ping) are answered here with their reply and
+/// never handed on, and a verified one-time token (`adapter::replay_token`, Mailgun's) that came
+/// before with another body is refused 401 `replayed_request` like a forged request.
 namespace sb::http {
 
 struct gate_verdict {
@@ -34,6 +40,8 @@ struct gate_verdict {
   error err;              ///< when `!pass`: what to answer
   int retry_after_s = 0;  ///< > 0: the Retry-After of a 429
   std::string challenge;  ///< a passed handshake: the body of the 200 (text/plain)
+  /// A passed setup request (`adapter::setup_request`): answer 200 with it, hand nothing on.
+  std::optional<adapters::edge_reply> reply;
 };
 
 class platform_gate {
@@ -63,6 +71,7 @@ class platform_gate {
                              const ip::address& source, std::string_view body, time_point now);
 
   source_failures& sources() { return sources_; }
+  replay_guard& tokens() { return tokens_; }
 
  private:
   /// Counts a failed verification; `e` or 429 `too_many_failures`.
@@ -72,6 +81,7 @@ class platform_gate {
 
   ingress_limits& ingress_;
   source_failures sources_;
+  replay_guard tokens_;
 };
 
 }  // namespace sb::http

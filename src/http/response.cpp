@@ -14,6 +14,7 @@ int http_status(errc code) noexcept {
     case errc::missing_signature:
       return 401;
     case errc::bad_signature:
+    case errc::replayed_request:
       return 401;
     case errc::unknown_tenant:
       return 404;

@@ -311,7 +311,7 @@ void mask_contacts(event& e, std::string& s) {
 
 void redact_event(event& e, const config::privacy_config& p, std::string_view tenant_key) {
   if (p.redact_card_numbers) {
-    std::size_t n = redact_card_numbers(e.content.text);
+    std::size_t n = redact_card_numbers(e.content.text) + redact_card_numbers(e.content.subject);
     for (auto& a : e.content.attachments) {
       n += redact_card_numbers(a.caption);
     }
@@ -324,6 +324,7 @@ void redact_event(event& e, const config::privacy_config& p, std::string_view te
   }
   e.sender.reset();
   mask_contacts(e, e.content.text);
+  mask_contacts(e, e.content.subject);
   for (auto& a : e.content.attachments) {
     mask_contacts(e, a.caption);
     mask_contacts(e, a.address);

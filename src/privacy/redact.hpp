@@ -56,9 +56,9 @@ std::string pseudonymous_peer(std::string_view tenant_key, std::string_view chan
                               std::string_view account, std::string_view peer);
 
 /// Applies the tenant's privacy settings to an event about to be stored; `subject` must already
-/// be derived (it stays). With `redact_card_numbers`: card numbers in the text and attachment
-/// captions are replaced, and "card_number" is added to `redactions`. With `pseudonymize`:
-/// `sender` is dropped; e-mail addresses and phone numbers in the text, captions and location
+/// be derived (it stays). With `redact_card_numbers`: card numbers in the text, the e-mail subject
+/// and attachment captions are replaced, and "card_number" is added to `redactions`. With `pseudonymize`:
+/// `sender` is dropped; e-mail addresses and phone numbers in the text, subject, captions and location
 /// names/addresses are masked (adding "email_address" / "phone_number" to `redactions`); a
 /// shared contact keeps its kind but loses its name and its phone becomes `k_phone_mask`;
 /// `status.recipient` is dropped; `conversation` becomes "<channel>:anon_…" (see

@@ -17,7 +17,8 @@
 namespace sb::test::signing {
 
 /// The headers `type`'s `sign` gives for `body` to a channel with `settings`, after
-/// `Content-Type: application/json`. Empty but for Content-Type when the type is unknown.
+/// `Content-Type: application/json` (or the content-type `sign` gives, for form bodies). Empty
+/// but for Content-Type when the type is unknown.
 inline header_list platform(const std::string& type,
                             const std::map<std::string, std::string>& settings,
                             const std::string& body, const adapters::signing_input& extra = {}) {
@@ -32,9 +33,32 @@ inline header_list platform(const std::string& type,
   adapters::signing_input in = extra;
   in.body = body;
   for (auto& h : info->sign(cfg, in)) {
+    if (h.name == "content-type") {  // a form body (e-mail): the platform's own type
+      out.front().second = std::move(h.value);
+      continue;
+    }
     out.emplace_back(std::move(h.name), std::move(h.value));
   }
   return out;
+}
+
+/// The body `type` posts for `body` to a channel with `settings`: with the signature put in for
+/// the platforms that sign inside the body (`adapter_info::sign_body`, Mailgun's form fields;
+/// signed now unless `extra.at` says when), else `body` itself. Post it with the headers of
+/// `platform(type, settings, <this body>)`.
+inline std::string platform_body(const std::string& type,
+                                 const std::map<std::string, std::string>& settings,
+                                 const std::string& body, const adapters::signing_input& extra = {}) {
+  const auto* info = adapters::find(type);
+  if (info == nullptr || info->sign_body == nullptr) {
+    return body;
+  }
+  config::channel_config cfg;
+  cfg.type = type;
+  cfg.settings = settings;
+  adapters::signing_input in = extra;
+  in.body = body;
+  return info->sign_body(cfg, in);
 }
 
 /// Headers of a Meta (WhatsApp, Messenger, Instagram) webhook POST.

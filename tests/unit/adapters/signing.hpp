@@ -34,6 +34,27 @@ inline std::string fixture_kind(const std::string& fixture_name) {
   return kind;
 }
 
+/// When the unit tests' platforms sign (the requests' `now` too): 2024-11-29T05:00:00Z.
+inline const timestamp k_signed_at = timestamp::from_seconds(1732856400);
+
+/// The body `type` posts for `body`: with the signature put in for the platforms that sign
+/// inside the body (`adapter_info::sign_body`, Mailgun's form fields), else `body` itself.
+inline std::string signed_body_for(const std::string& type,
+                                   const std::map<std::string, std::string>& settings,
+                                   const std::string& body) {
+  const auto* info = adapters::find(type);
+  if (info == nullptr || info->sign_body == nullptr) {
+    return body;
+  }
+  config::channel_config cfg;
+  cfg.type = type;
+  cfg.settings = settings;
+  adapters::signing_input in;
+  in.body = body;
+  in.at = k_signed_at;
+  return info->sign_body(cfg, in);
+}
+
 /// The headers `type` sends with `body`, computed from the channel's settings (`app_secret`,
 /// `secret_token`, `client_secret`...) by the type's `adapter_info::sign`. `fixture_name`
 /// matters only for schemes that carry more than a signature (a topic: `fixture_kind`). Empty
@@ -54,6 +75,7 @@ inline std::vector<adapters::header> sign_for(const std::string& type,
   in.body = body;
   in.kind = kind;
   in.sent_at = "2024-11-29T05:00:00.123Z";
+  in.at = k_signed_at;
   return info->sign(cfg, in);
 }
 
@@ -65,6 +87,7 @@ struct webhook_request {
   std::string query;
   std::string body;
   std::vector<adapters::header> headers;
+  timestamp now = k_signed_at;  ///< when the gateway received it (freshness checks)
 
   adapters::request req() const {
     adapters::request r;
@@ -72,15 +95,18 @@ struct webhook_request {
     r.query = query;
     r.headers = &headers;
     r.body = body;
+    r.now = now;
     return r;
   }
 };
 
-/// A POST of `body` signed for `type` under `settings`.
+/// A POST of `body` signed for `type` under `settings` (for the platforms that sign inside the
+/// body, `body` with the signature put in).
 inline webhook_request signed_post(const std::string& type,
                                    const std::map<std::string, std::string>& settings,
                                    std::string body, const std::string& fixture_name = "") {
   webhook_request w;
+  body = signed_body_for(type, settings, body);
   w.headers = sign_for(type, settings, body, fixture_name);
   w.body = padded(std::move(body));
   return w;
