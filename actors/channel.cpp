@@ -3,6 +3,7 @@
 #include "actors/channel.hpp"
 
 #include "actors/actors.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "privacy/requests.hpp"
@@ -105,11 +106,22 @@ void store_and_answer(channel_ptr self, store_events s, responder_ptr reply) {
 
 void quarantine_and_answer(channel_ptr self, quarantine_body q, responder_ptr reply) {
   auto err = std::move(q.err);
+  const bool answer_ok = q.answer_ok;
   quarantine_job job{std::move(q.body)};
   self->request(self->state.store, self->state.settings.store_timeout, quarant_atom::value,
                 std::move(job))
       .then(
-          [reply, err](std::uint64_t id) {
+          [reply, err, answer_ok](std::uint64_t id) {
+            if (answer_ok) {
+              // Durable in quarantine: a 400 would count towards the platform disabling the
+              // webhook, and it never retries.
+              http_response r;
+              json::writer w(r.body);
+              w.begin_object().key("status").value("quarantined");
+              w.key("quarantine").value(id).key("message").value(err.message).end_object();
+              reply->answer(std::move(r));
+              return;
+            }
             reply->answer(error_response(
                 err.code,
                 err.message + " (the body is kept in quarantine #" + std::to_string(id) + ")"));

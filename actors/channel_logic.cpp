@@ -32,6 +32,7 @@ channel_logic::channel_logic(std::string tenant, const config::channel_config& c
       subject_key_(derive_subject_key(master_key, tenant_)),
       privacy_(std::move(privacy)),
       max_events_(max_events),
+      ok_when_quarantined_(info.ok_when_quarantined),
       adapter_(info.make(channel)) {
   for (const auto& spec : info.schema.settings) {
     if (spec.secret && !channel.get(spec.key).empty()) {
@@ -95,7 +96,7 @@ ingest_outcome channel_logic::parse(adapters::request& req, std::string& body) {
       }
     }
     q.body = std::move(body);
-    return quarantine_body{std::move(q), parsed.err()};
+    return quarantine_body{std::move(q), parsed.err(), ok_when_quarantined_};
   }
   if (events.empty()) {
     return respond_now{accepted_response(0, 0)};

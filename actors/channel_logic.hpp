@@ -24,10 +24,13 @@ struct respond_now {
 struct store_events {
   std::vector<event> events;
 };
-/// Signature valid, body unparseable: keep it, then answer 400.
+/// Signature valid, body unparseable: keep it, then answer 400 (200 with `answer_ok`).
 struct quarantine_body {
   store::quarantined_body body;
   error err;
+  /// The platform disables webhooks that fail and never retries
+  /// (`adapters::adapter_info::ok_when_quarantined`): once kept, answer 200.
+  bool answer_ok = false;
 };
 using ingest_outcome = std::variant<respond_now, store_events, quarantine_body>;
 
@@ -74,6 +77,7 @@ class channel_logic {
   std::string subject_key_;
   config::privacy_config privacy_;
   std::size_t max_events_;
+  bool ok_when_quarantined_ = false;
   std::unique_ptr<adapters::adapter> adapter_;
   /// Values of the channel's secret settings: a header carrying one is not kept in quarantine.
   std::vector<std::string> secrets_;

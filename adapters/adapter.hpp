@@ -255,6 +255,12 @@ struct adapter_info {
   /// Privacy requests of the platform (docs/privacy.md).
   privacy_hooks privacy;
 
+  /// The platform never retries a delivery and disables a webhook after a few failed ones
+  /// (WooCommerce): a signed body that does not parse is answered 200 once it is kept in
+  /// quarantine (durable, so nothing is lost), not 400. A 503 to such a platform is a lost
+  /// delivery; the docs say so.
+  bool ok_when_quarantined = false;
+
   /// A realistic webhook for the load tester (loadtest/generator.hpp); null: the load tester
   /// cannot drive this type.
   synthetic_webhook (*synthesize)(const synthetic_spec& spec) = nullptr;

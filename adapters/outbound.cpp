@@ -97,6 +97,12 @@ status validate(const config::channel_config& cfg, const outbound_channel* out,
   if (!f.quick_replies && (!m.messaging_type.empty() || !m.tag.empty())) {
     return only_for(m.tag.empty() ? "messaging_type" : "tag", &outbound_features::quick_replies);
   }
+  if (!m.thread.empty() && !f.threads) {
+    return only_for("thread", &outbound_features::threads);
+  }
+  if (!m.subject.empty() && !f.subject) {
+    return only_for("subject", &outbound_features::subject);
+  }
   return out->check(m);
 }
 

@@ -99,6 +99,8 @@ struct outbound_features {
   bool templates = false;      ///< `template`
   bool keyboard = false;       ///< `keyboard`
   bool quick_replies = false;  ///< `quick_replies`, `messaging_type`, `tag`
+  bool threads = false;        ///< `thread`
+  bool subject = false;        ///< `subject`
 };
 
 /// The settings every sending channel type declares (`add_outbound_settings`), read once.

@@ -80,6 +80,10 @@ struct outbound_message {
   std::string messaging_type;
   std::string tag;              ///< with MESSAGE_TAG, e.g. "HUMAN_AGENT"
   std::string reply_to;         ///< platform message id this replies to; "" = none
+  /// The thread to post into (`outbound_features::threads`): Slack's `thread_ts`, the root
+  /// Message-Id of an e-mail thread (the event's `content.thread`); "" = none.
+  std::string thread;
+  std::string subject;  ///< e-mail Subject (`outbound_features::subject`); "" = none
   std::string idempotency_key;  ///< the caller's Idempotency-Key header; "" = none
   timestamp created_at;         ///< set by the gateway when it accepts the message
 };

@@ -69,6 +69,8 @@ std::string to_json(const outbound_message& m) {
   w.field("messaging_type", m.messaging_type);
   w.field("tag", m.tag);
   w.field("reply_to", m.reply_to);
+  w.field("thread", m.thread);
+  w.field("subject", m.subject);
   w.field("idempotency_key", m.idempotency_key);
   if (!m.created_at.empty()) {
     w.key("created_at").value(to_rfc3339(m.created_at));
@@ -152,6 +154,8 @@ result<outbound_message> outbound_from_json(std::string_view text) {
   m.messaging_type = r.string(o, "messaging_type");
   m.tag = r.string(o, "tag");
   m.reply_to = r.string(o, "reply_to");
+  m.thread = r.string(o, "thread");
+  m.subject = r.string(o, "subject");
   m.idempotency_key = r.string(o, "idempotency_key");
   const auto created = r.string(o, "created_at");
   if (!created.empty()) {

@@ -296,7 +296,7 @@ result<outbound_request_body> parse_send_request(std::string_view json) {
   }
   static constexpr std::string_view known[] = {
       "conversation",  "channel",        "to",  "purpose", "text", "media", "template", "keyboard",
-      "quick_replies", "messaging_type", "tag", "reply_to"};
+      "quick_replies", "messaging_type", "tag", "reply_to", "thread", "subject"};
   body_reader r;
   r.only(o, known, "");
   outbound_request_body body;
@@ -313,6 +313,8 @@ result<outbound_request_body> parse_send_request(std::string_view json) {
   m.messaging_type = r.string(o, "messaging_type", "");
   m.tag = r.string(o, "tag", "");
   m.reply_to = r.id(o, "reply_to", "");
+  m.thread = r.id(o, "thread", "");
+  m.subject = r.string(o, "subject", "");
   if (!r.ok()) {
     return bad(r.problem());
   }
