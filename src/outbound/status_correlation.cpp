@@ -99,7 +99,9 @@ void status_correlator::remember(const event& e, std::vector<receipt>& out) {
   const std::int64_t sent_ms = e.occurred_at.unix_ms;
   bool delivered = false;
   if (auto seen = watermarks_.find(e.conversation); seen != watermarks_.end()) {
-    auto covered = [&](std::int64_t wm) { return wm != 0 && sent_ms <= wm + k_watermark_slack_ms; };
+    auto covered = [&](std::int64_t wm) {
+      return wm != 0 && sent_ms <= wm + k_watermark_tolerance_ms;
+    };
     const bool read = covered(seen->second.read);
     delivered = covered(seen->second.delivered);
     if (read || delivered) {
@@ -138,7 +140,7 @@ std::vector<std::string> status_correlator::resolve(const std::string& conversat
   }
   auto& list = it->second;
   for (auto m = list.begin(); m != list.end();) {
-    if (m->sent_ms > watermark + k_watermark_slack_ms) {
+    if (m->sent_ms > watermark + k_watermark_tolerance_ms) {
       ++m;
       continue;
     }

@@ -54,8 +54,8 @@ class status_correlator {
   static constexpr std::int64_t k_max_age_ms = 7LL * 24 * 3600 * 1000;
   /// A watermark is the platform's time of the newest message it covers; our record of that
   /// message is stamped when the platform's answer arrived, a little later. Messages sent within
-  /// this slack after the watermark count as covered.
-  static constexpr std::int64_t k_watermark_slack_ms = 2000;
+  /// this tolerance after the watermark count as covered.
+  static constexpr std::int64_t k_watermark_tolerance_ms = 2000;
 
   /// Reads a batch of committed events: remembers messages that `outbound.status` reports sent,
   /// and returns the receipts that `status` events carry (by message id, or resolved from a
