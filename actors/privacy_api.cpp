@@ -694,8 +694,12 @@ bool is_privacy_webhook(const config::tenant_config& tenant, const webhook_submi
     return false;
   }
   const auto& hooks = privacy_of(ch->type);
-  if (hooks.request_action == nullptr || hooks.request_header.empty()) {
+  if (hooks.request_action == nullptr) {
     return false;
+  }
+  if (hooks.request_header.empty()) {
+    // Named inside the body, among other events.
+    return hooks.requests_in_body != nullptr && hooks.requests_in_body(w.body);
   }
   for (const auto& h : w.headers) {
     if (h.name == hooks.request_header) {
@@ -763,6 +767,123 @@ void webhook_data_request(privacy_jobs::worker_ptr self, const job_ctx& ctx, eve
               });
 }
 
+/// One privacy request of a webhook, in a privacy job: carried out per its `privacy_action`
+/// (export, the channel's erasure, the subject's erasure) and answered on `reply` exactly as a
+/// webhook holding it alone is. `request` is what its claim is keyed on.
+void carry_out_request(privacy_jobs::worker_ptr self, const job_ctx& ctx,
+                       const adapters::adapter_info& info, const std::string& channel, event parsed,
+                       std::string request, responder_ptr reply) {
+  const auto action = info.privacy.request_action(parsed.kind);
+  const std::string actor = "platform:" + channel;
+  if (action == adapters::privacy_action::export_person) {
+    auto claim = claim_request(
+        ctx, channel, parsed.kind, request, reply,
+        [&reply](const store::privacy_request&) { reply->answer(accepted_response(0, 1)); });
+    if (!claim) {
+      return;
+    }
+    webhook_data_request(self, ctx, std::move(parsed), actor, claim, reply);
+    return;
+  }
+  privacy::erasure_request job;
+  job.origin = privacy::erasure_origin::platform_request;
+  job.actor = actor;
+  if (action == adapters::privacy_action::erase_channel) {
+    job.channel = channel;
+    job.action = "shop_redact";
+  } else {
+    job.subject = parsed.subject;
+    job.action = "redact";
+  }
+  std::string kind = parsed.kind;
+  job.receipt = webhook_receipt(std::move(parsed), job.subject);
+  auto r = std::make_shared<erasure_run>(self, ctx, std::move(job), reply);
+  r->request_channel = channel;
+  r->request_kind = std::move(kind);
+  r->request_bytes = std::move(request);
+  drive(r);
+}
+
+/// The counts of an `accepted_response`; nullopt for any other answer.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> accepted_counts(const http_response& r) {
+  if (r.status != 200) {
+    return std::nullopt;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  std::uint64_t stored = 0;
+  std::uint64_t duplicates = 0;
+  if (parser.parse(r.body).get_object().get(o) != simdjson::SUCCESS ||
+      o["events"].get_uint64().get(stored) != simdjson::SUCCESS ||
+      o["duplicates"].get_uint64().get(duplicates) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return std::make_pair(stored, duplicates);
+}
+
+/// A webhook whose body holds privacy requests among other events (HubSpot's batches), in one
+/// privacy job: the other events are stored first (so an erasure in the same body also removes
+/// what the body brought of its subject), then each request is carried out in turn, as a lone
+/// one is (`carry_out_request`: its own claim, erasure, receipt and audit entry). Answered 200
+/// with the sums once all of it is durable; the first answer that is not 200 is the webhook's
+/// (the platform retries the body: its stored events are duplicates then, and the requests
+/// carried out already are replays).
+struct webhook_batch {
+  privacy_jobs::worker_ptr self = nullptr;
+  job_ctx ctx;
+  const adapters::adapter_info* info = nullptr;
+  std::string channel;
+  std::vector<event> others;
+  std::vector<std::pair<event, std::string>> requests;  ///< the event, its claim's key
+  std::size_t next = 0;
+  std::uint64_t stored = 0;
+  std::uint64_t duplicates = 0;
+  responder_ptr reply;
+};
+using batch_ptr = std::shared_ptr<webhook_batch>;
+
+/// Carries out the batch's next request, or answers when none is left. In the job's worker.
+void next_request(const batch_ptr& b) {
+  if (b->next == b->requests.size()) {
+    b->reply->answer(accepted_response(b->stored, b->duplicates));
+    return;
+  }
+  auto& [parsed, request] = b->requests[b->next++];
+  // The request's answer continues the batch. A 200 comes from the worker's own continuations;
+  // anything else (also a 503 from a responder dropped unanswered) only ends the webhook.
+  auto step = std::make_shared<responder>([b](http_response r) {
+    const auto counts = accepted_counts(r);
+    if (!counts) {
+      b->reply->answer(std::move(r));
+      return;
+    }
+    b->stored += counts->first;
+    b->duplicates += counts->second;
+    next_request(b);
+  });
+  carry_out_request(b->self, b->ctx, *b->info, b->channel, std::move(parsed), std::move(request),
+                    std::move(step));
+}
+
+/// Stores the batch's events that are not requests, then carries out the requests.
+void store_others(const batch_ptr& b) {
+  if (b->others.empty()) {
+    next_request(b);
+    return;
+  }
+  const std::size_t n = b->others.size();
+  emit_events(b->self, b->ctx.store, b->ctx.tenant_actor, std::move(b->others), b->ctx.timeout,
+              [b, n](result<std::vector<event>> stored) {
+                if (!stored) {
+                  b->reply->answer(unavailable(stored.err().message));
+                  return;
+                }
+                b->stored += stored->size();
+                b->duplicates += n - stored->size();
+                next_request(b);
+              });
+}
+
 }  // namespace
 
 void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
@@ -787,7 +908,8 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   }
   if (auto* q = std::get_if<quarantine_body>(&outcome)) {
     // Signed, but not a valid request of its topic: an attacker's re-labelled webhook of another
-    // topic, or a body that is not what the platform documents. Refused, and not quarantined: it
+    // topic, or a body that is not what the platform documents (also a body naming requests
+    // inside it, another portal's included). Refused, and not quarantined: it
     // is no platform data to keep (the platform's own requests have the documented shape, and a
     // re-labelled webhook was delivered under its real topic already), and quarantining it would
     // let one captured body fill the quarantine.
@@ -805,43 +927,38 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
     return;
   }
   // The request is the signed body: the same body again (a retry, or a replay under a new
-  // webhook id) is the same request.
+  // webhook id) is the same request. A body of several events names each of its requests by
+  // its event's dedupe key too.
   const auto body_hash = crypto::sha256(w.body);
-  std::string request(reinterpret_cast<const char*>(body_hash.data()), body_hash.size());
-  spawn_job(env, reply,
-            [ctx, channel = ch->name, parsed = std::move(events.front()),
-             request = std::move(request), info, reply](privacy_jobs::worker_ptr self) mutable {
-              const auto action = info->privacy.request_action(parsed.kind);
-              const std::string actor = "platform:" + channel;
-              if (action == adapters::privacy_action::export_person) {
-                auto claim = claim_request(ctx, channel, parsed.kind, request, reply,
-                                           [&reply](const store::privacy_request&) {
-                                             reply->answer(accepted_response(0, 1));
-                                           });
-                if (!claim) {
-                  return;
-                }
-                webhook_data_request(self, ctx, std::move(parsed), actor, claim, reply);
-                return;
-              }
-              privacy::erasure_request job;
-              job.origin = privacy::erasure_origin::platform_request;
-              job.actor = actor;
-              if (action == adapters::privacy_action::erase_channel) {
-                job.channel = channel;
-                job.action = "shop_redact";
-              } else {
-                job.subject = parsed.subject;
-                job.action = "redact";
-              }
-              std::string kind = parsed.kind;
-              job.receipt = webhook_receipt(std::move(parsed), job.subject);
-              auto r = std::make_shared<erasure_run>(self, ctx, std::move(job), reply);
-              r->request_channel = channel;
-              r->request_kind = std::move(kind);
-              r->request_bytes = std::move(request);
-              drive(r);
-            });
+  const std::string body_key(reinterpret_cast<const char*>(body_hash.data()), body_hash.size());
+  if (events.size() == 1 &&
+      info->privacy.request_action(events.front().kind) != adapters::privacy_action::none) {
+    // One request alone (Shopify's topics): carried out and answered as it is.
+    spawn_job(env, reply,
+              [ctx, channel = ch->name, parsed = std::move(events.front()), request = body_key,
+               info, reply](privacy_jobs::worker_ptr self) mutable {
+                carry_out_request(self, ctx, *info, channel, std::move(parsed), std::move(request),
+                                  reply);
+              });
+    return;
+  }
+  auto batch = std::make_shared<webhook_batch>();
+  batch->ctx = ctx;
+  batch->info = info;
+  batch->channel = ch->name;
+  batch->reply = reply;
+  for (auto& e : events) {
+    if (info->privacy.request_action(e.kind) == adapters::privacy_action::none) {
+      batch->others.push_back(std::move(e));
+    } else {
+      std::string request = body_key + "\n" + e.dedupe_key;
+      batch->requests.emplace_back(std::move(e), std::move(request));
+    }
+  }
+  spawn_job(env, reply, [batch](privacy_jobs::worker_ptr self) mutable {
+    batch->self = self;
+    store_others(batch);
+  });
 }
 
 // -- in the tenant ---------------------------------------------------------------------------

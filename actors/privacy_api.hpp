@@ -39,7 +39,8 @@ inline constexpr std::size_t k_export_limit = 10000;
 /// True when `w` is a privacy request that arrives as a webhook for a channel of `tenant`: a
 /// POST whose `adapters::privacy_hooks::request_header` names a request the adapter's
 /// `request_action` knows (Shopify's mandatory privacy webhooks customers/redact,
-/// customers/data_request, shop/redact).
+/// customers/data_request, shop/redact), or, for types that name requests inside the body, whose
+/// body holds one (`privacy_hooks::requests_in_body`: HubSpot's contact.privacyDeletion).
 bool is_privacy_webhook(const config::tenant_config& tenant, const webhook_submission& w);
 
 /// Handles such a webhook: verifies it as the channel does (signature, account; 401/403 and
@@ -51,6 +52,11 @@ bool is_privacy_webhook(const config::tenant_config& tenant, const webhook_submi
 /// and answers 200 only once the erasure is done and the receipt durable. The same body again
 /// (the platform's retry, or a replay under another delivery id) is answered as a duplicate
 /// ({"events":0,"duplicates":1}) and does nothing again.
+///
+/// A body of several events (requests named inside the body) stores its other events first, as
+/// a channel would, then carries out each request in turn as above, each claimed by the body's
+/// hash and its event's dedupe key; 200 with the summed counts once all of it is durable, else
+/// the first failure's answer (the platform's retry finds what was done as duplicates).
 void privacy_webhook(const tenant_api_env& env, webhook_submission w);
 
 // -- in the tenant and subscribers ---------------------------------------------------------

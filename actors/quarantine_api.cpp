@@ -313,6 +313,7 @@ void reingest_quarantined(const tenant_api_env& env, api_call& c) {
       w.channel = b->channel;
       w.method = "POST";
       w.headers = msg->headers;
+      w.body = b->body;  // for the types that name privacy requests inside the body
       if (is_privacy_webhook(*ctx.tenant_cfg, w)) {
         reply->answer(error_response(
             errc::bad_request,

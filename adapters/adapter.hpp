@@ -193,6 +193,12 @@ struct privacy_hooks {
   std::string request_header;
   /// What the request named `kind` asks (`privacy_action::none` for ordinary webhooks).
   privacy_action (*request_action)(std::string_view kind) = nullptr;
+  /// Privacy requests named inside the body, among other events of one webhook (HubSpot's
+  /// contact.privacyDeletion), for types without `request_header`: whether the raw, not yet
+  /// verified `body` holds an event whose `kind` `request_action` knows. Exact: a body it
+  /// answers false for is stored like every webhook, so a privacy request must never be missed
+  /// (a body that is not the platform's JSON answers false and is refused or quarantined there).
+  bool (*requests_in_body)(std::string_view body) = nullptr;
 };
 
 /// What the load tester asks a platform for: one realistic webhook from one person, carrying
