@@ -172,6 +172,9 @@ struct sender_state {
     store::outbound_record record;
     std::optional<adapters::outbound_message> message;  // nullopt: the record does not parse
     bool forgotten = false;  // erased while in flight: its outcome is not written back
+    // The id the last encode gave the message itself (`platform_request::message_id`, e.g. an
+    // e-mail Message-ID): its platform id when the answer names none.
+    std::string message_id;
   };
   sender_init init;
   std::string label;  // "<tenant>/<channel>", for logs
@@ -368,14 +371,17 @@ void conclude(sender_ptr self, const outbound::decision& d, const adapters::send
       st.sent_total->inc();
       // Forward only: a delivery receipt correlated meanwhile is never moved back.
       auto w = state_write(st, h.record, store::outbound_state::sent, d.attempts, true);
-      w.update.platform_message_id = res.platform_message_id;
+      // The platform's id when its answer carries one, else the one the encoder made (an
+      // e-mail Message-ID: what a bounce or a reply will name).
+      const std::string& platform_id =
+          res.platform_message_id.empty() ? h.message_id : res.platform_message_id;
+      w.update.platform_message_id = platform_id;
       w.update.error_code = std::string();
       w.update.error_title = std::string();
       b.writes.push_back(std::move(w));
       st.concluding.insert(h.record.id);
       write(self, std::move(b));
-      announce(self, h.record, store::outbound_state::sent, d.attempts, res.platform_message_id, {},
-               {});
+      announce(self, h.record, store::outbound_state::sent, d.attempts, platform_id, {}, {});
       st.held.erase(it);
       return;
     }
@@ -441,12 +447,18 @@ void start_attempt(sender_ptr self, const outbound::dispatch& d, steady::time_po
     fail_locally(self, d.ticket, to_string(req.err().code), req.err().message);
     return;
   }
+  h.message_id = std::move(req->message_id);
   delivery::http_client::request r;
   r.method = std::move(req->method);
   r.url = std::move(req->url);
   r.headers = std::move(req->headers);
   r.body = std::move(req->body);
   r.timeout = st.init.settings.timeout;
+  // SMTP submissions (an smtp:// or smtps:// url): the envelope and the login.
+  r.mail_from = std::move(req->mail_from);
+  r.mail_rcpt = std::move(req->mail_rcpt);
+  r.user = std::move(req->user);
+  r.password = std::move(req->password);
   auto me = caf::actor_cast<sender_actor>(self);
   const std::uint64_t ticket = d.ticket;
   auto submitted =

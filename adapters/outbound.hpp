@@ -28,14 +28,31 @@ namespace sb::adapters {
 struct adapter_info;
 
 /// A request to a platform's send API, as the encoder builds it. Contains the channel's secrets
-/// (an Authorization header; a token may be part of the URL): never log `url`, `headers` or
-/// `body`; log `operation` instead.
+/// (an Authorization header; a token may be part of the URL; `user`, `password`): never log
+/// `url`, `headers`, `body`, `user` or `password`; log `operation` instead.
+///
+/// An smtp:// or smtps:// `url` makes it an SMTP submission (delivery::http_client): `body` is
+/// then the whole RFC 5322 message (headers and text, CRLF line endings, not dot-stuffed: the
+/// client does that), `method` and `headers` are unused, and the envelope is `mail_from` and
+/// `mail_rcpt`.
 struct platform_request {
   std::string method = "POST";
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;  ///< name, value
   std::string body;
   std::string operation;  ///< loggable name, e.g. "<type> messages", "<type> sendPhoto"
+  /// SMTP only: the envelope sender (MAIL FROM), a bare address ("support@acme.example"); where
+  /// bounces go.
+  std::string mail_from;
+  /// SMTP only: the envelope recipients (RCPT TO), bare addresses.
+  std::vector<std::string> mail_rcpt;
+  /// The login for the platform's server (SMTP AUTH); "" = none. Secrets: never logged.
+  std::string user;
+  std::string password;
+  /// The id the gateway gave the message, when it makes one itself (an e-mail Message-ID, bare:
+  /// without angle brackets): recorded as the sent message's platform id when the platform's
+  /// answer carries none (`send_result::platform_message_id` empty). "" = the platform names it.
+  std::string message_id;
 };
 
 /// How one send attempt ended.

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/ip.hpp"
 #include "core/log.hpp"
 
 namespace sb::delivery {
@@ -24,13 +25,59 @@ struct transfer {
   http_client::response res;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  curl_slist* rcpt = nullptr;  // SMTP: RCPT TO addresses
+  bool smtp = false;
+  std::size_t upload_at = 0;  // SMTP: bytes of `req.body` handed to curl so far
   std::size_t header_bytes = 0;
   std::size_t max_body = 0;
   std::size_t max_headers = 0;
   char errbuf[CURL_ERROR_SIZE] = {};
 
-  ~transfer() { curl_slist_free_all(headers); }
+  ~transfer() {
+    curl_slist_free_all(headers);
+    curl_slist_free_all(rcpt);
+  }
 };
+
+/// Whether `url`'s scheme is smtp or smtps (case-insensitive, as curl reads schemes).
+bool is_smtp_url(std::string_view url) {
+  auto colon = url.find("://");
+  if (colon == std::string_view::npos) {
+    return false;
+  }
+  std::string scheme(url.substr(0, colon));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return scheme == "smtp" || scheme == "smtps";
+}
+
+/// SMTP DATA: hands curl the message from `req.body` (curl dot-stuffs it as it sends).
+std::size_t on_upload(char* buffer, std::size_t size, std::size_t n, void* userp) {
+  auto* t = static_cast<transfer*>(userp);
+  const auto& body = t->req.body;
+  const std::size_t len = std::min(size * n, body.size() - t->upload_at);
+  std::copy_n(body.data() + t->upload_at, len, buffer);
+  t->upload_at += len;
+  return len;
+}
+
+/// SMTP: curl passes each reply line of the server to the header callback. The last one is
+/// kept as the body, or the first rejection (4xx, 5xx): the server's reason ("550 5.1.1 No such
+/// user"), not the "221 Bye" of the QUIT curl sends after it.
+std::size_t on_smtp_reply(char* data, std::size_t size, std::size_t n, void* userp) {
+  auto* t = static_cast<transfer*>(userp);
+  const std::size_t len = size * n;
+  const auto& kept = t->res.body;
+  if (!kept.empty() && (kept.front() == '4' || kept.front() == '5')) {
+    return len;
+  }
+  std::string_view line(data, len);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
+    line.remove_suffix(1);
+  }
+  t->res.body.assign(line.substr(0, t->max_body));
+  return len;
+}
 
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* userp) {
   auto* t = static_cast<transfer*>(userp);
@@ -190,13 +237,30 @@ struct http_client::impl {
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, std::max(connect, 1L));
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+    t->smtp = is_smtp_url(req.url);
+    if (t->smtp) {
+      begin_smtp(*t);
+    } else {
+      begin_http(*t);
+    }
+    if (curl_multi_add_handle(multi, e) != CURLM_OK) {
+      fail(std::move(t), "cannot start the transfer");
+      return;
+    }
+    active.emplace(e, std::move(t));
+  }
+
+  /// The HTTP part of `begin`: method, body, headers.
+  void begin_http(transfer& t) {
+    CURL* e = t.easy;
+    const auto& req = t.req;
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_USERAGENT, opts.user_agent.c_str());
     if (req.method == "GET") {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -212,16 +276,56 @@ struct http_client::impl {
       }
     }
     for (const auto& [name, value] : req.headers) {
-      t->headers = curl_slist_append(t->headers, (name + ": " + value).c_str());
+      t.headers = curl_slist_append(t.headers, (name + ": " + value).c_str());
     }
     // No "Expect: 100-continue" round trip before large bodies.
-    t->headers = curl_slist_append(t->headers, "Expect:");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    if (curl_multi_add_handle(multi, e) != CURLM_OK) {
-      fail(std::move(t), "cannot start the transfer");
-      return;
+    t.headers = curl_slist_append(t.headers, "Expect:");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  }
+
+  /// Whether the smtp:// or smtps:// URL names a server on this host.
+  static bool loopback_server(const std::string& url) {
+    auto host = std::string_view(url);
+    host.remove_prefix(std::min(host.size(), host.find("://") + 3));
+    host = host.substr(0, host.find('/'));
+    if (const auto at = host.rfind('@'); at != std::string_view::npos) {
+      host.remove_prefix(at + 1);
     }
-    active.emplace(e, std::move(t));
+    if (!host.empty() && host.front() == '[') {
+      host = host.substr(1, host.find(']') - 1);
+    } else {
+      host = host.substr(0, host.find(':'));
+    }
+    return ip::is_loopback_host(host);
+  }
+
+  /// The SMTP part of `begin`: the envelope, the login, the message as the upload.
+  static void begin_smtp(transfer& t) {
+    CURL* e = t.easy;
+    const auto& req = t.req;
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_smtp_reply);
+    // smtp://: STARTTLS when the server offers it, plain text when it does not (smtps:// is TLS
+    // from the start whatever this says). A login is never sent in clear to another machine: with
+    // one, TLS is required unless the server is on this host (a local relay), so a server, or a
+    // man in the middle, that does not offer STARTTLS fails the transfer instead.
+    const bool login = !req.user.empty();
+    curl_easy_setopt(e, CURLOPT_USE_SSL,
+                     static_cast<long>(login && !loopback_server(req.url) ? CURLUSESSL_ALL
+                                                                           : CURLUSESSL_TRY));
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, req.mail_from.c_str());
+    for (const auto& to : req.mail_rcpt) {
+      t.rcpt = curl_slist_append(t.rcpt, to.c_str());
+    }
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, t.rcpt);
+    if (!req.user.empty()) {
+      curl_easy_setopt(e, CURLOPT_USERNAME, req.user.c_str());
+      curl_easy_setopt(e, CURLOPT_PASSWORD, req.password.c_str());
+    }
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
+    curl_easy_setopt(e, CURLOPT_READDATA, &t);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   }
 
   void collect() {
@@ -239,9 +343,13 @@ struct http_client::impl {
       }
       auto t = std::move(it->second);
       active.erase(it);
+      long status = 0;
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
       if (rc == CURLE_OK) {
-        long status = 0;
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        t->res.status = static_cast<int>(status);
+      } else if (t->smtp && status >= 400) {
+        // The server said no (to the greeting, MAIL, RCPT or DATA): curl fails the transfer,
+        // but it is a complete answer; its code says whether a retry can help.
         t->res.status = static_cast<int>(status);
       } else {
         // An incomplete response counts as none: the caller retries (at-least-once).

@@ -27,16 +27,34 @@ namespace sb::delivery {
 /// connection can be reused), headers up to `max_response_headers` bytes.
 ///
 /// Connections are kept and reused across requests (the multi handle's connection cache).
-/// Redirects are not followed; only http and https URLs are accepted; no signals are used
-/// (CURLOPT_NOSIGNAL), so the client is safe in a multi-threaded process.
+/// Redirects are not followed; only http and https URLs are accepted, and smtp and smtps ones
+/// (see `request`); no signals are used (CURLOPT_NOSIGNAL), so the client is safe in a
+/// multi-threaded process.
+///
+/// SMTP: a request whose URL's scheme is smtp or smtps submits `body` as one e-mail message from
+/// `mail_from` to `mail_rcpt` (smtp://host:port upgrades with STARTTLS when the server offers
+/// it and goes on in plain text when it does not; smtps:// is TLS from the start), logging in
+/// with `user` and `password` when set. libcurl dot-stuffs the body and ends the DATA with
+/// CRLF.CRLF itself. `response::status` is then the server's last reply code (250 when the
+/// message was taken); a rejection (a 4xx or 5xx answer to MAIL, RCPT, DATA or the greeting) is
+/// a complete response too (`fail == none`, `status` = that code), for the caller to classify;
+/// `response::body` is the server's first rejection line ("550 5.1.1 No such user"), else its
+/// last reply line.
 class http_client {
  public:
   struct request {
     std::string method = "POST";  ///< GET, HEAD, POST, or any other verb (sent with `body`)
     std::string url;
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< HTTP only
     std::string body;
     std::chrono::milliseconds timeout{10000};  ///< whole transfer, connect included
+    /// SMTP only: the envelope sender (MAIL FROM), a bare address.
+    std::string mail_from;
+    /// SMTP only: the envelope recipients (RCPT TO), bare addresses.
+    std::vector<std::string> mail_rcpt;
+    /// SMTP only: the login (SMTP AUTH); "" = none. Secrets: never logged.
+    std::string user;
+    std::string password;
   };
 
   enum class failure {
@@ -48,7 +66,7 @@ class http_client {
   };
 
   struct response {
-    int status = 0;  ///< HTTP status; 0 unless `fail == failure::none`
+    int status = 0;  ///< HTTP status (SMTP: the last reply code); 0 unless `fail == none`
     std::vector<std::pair<std::string, std::string>> headers;  ///< names in lower case
     std::string body;                                          ///< capped
     bool truncated = false;                                    ///< the body was longer than the cap
