@@ -37,6 +37,21 @@ std::string sample_value(const std::string& key) {
     // The shop of the Shopify fixtures: a privacy request must name the channel's own shop.
     return "acme-dev.myshopify.com";
   }
+  // The portal and app of the HubSpot fixtures: a body of another portal or app is refused.
+  if (key == "portal_id") {
+    return "62515";
+  }
+  if (key == "app_id") {
+    return "1160452";
+  }
+  if (key == "team_id") {
+    // The workspace of the Slack fixtures: an event of another workspace is refused.
+    return "T061EG9R6";
+  }
+  if (key == "address") {
+    // The e-mail address the form fixtures are sent to: a message for another is misrouted.
+    return "support@example.com";
+  }
   if (ends_with(key, "_id")) {
     return "106540352242922";
   }
@@ -74,7 +89,9 @@ std::vector<fs::path> fixtures_of(const std::string& type) {
   const fs::path dir = fs::path(SB_FIXTURES_DIR) / type;
   if (fs::is_directory(dir)) {
     for (const auto& entry : fs::directory_iterator(dir)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".json") {
+      // .txt: bodies that are not JSON (HTML forms), signed by the type's `sign_body`.
+      const auto ext = entry.path().extension();
+      if (entry.is_regular_file() && (ext == ".json" || ext == ".txt")) {
         files.push_back(entry.path());
       }
     }
@@ -202,7 +219,11 @@ TEST_CASE("every fixture of every adapter parses into schema v1 events", "[regis
         auto parsed = adapter->parse(post.req(), out);
         INFO(parsed.err().message);
         REQUIRE(parsed.ok());
-        CHECK_FALSE(out.empty());
+        // A setup request (a webhook URL's verification) is answered at the edge and stores
+        // nothing: it may parse into no event.
+        if (!adapter->setup_request(post.req(), true)) {
+          CHECK_FALSE(out.empty());
+        }
         for (const auto& e : out) {
           INFO("event type " << e.type << " kind " << e.kind);
           CHECK(schema_v1_types().count(e.type) == 1);

@@ -414,12 +414,14 @@ TEST_CASE("a channel's settings are validated against its type's schema", "[conf
 }
 
 TEST_CASE("an unknown channel type lists the known types", "[config]") {
-  CHECK(problems(with_tenant("    channels:\n      - {name: s, type: slack, token: x}\n")) ==
-        strings{"test.yaml:6: tenants[0].channels[0].type: unknown channel type 'slack'; known "
-                "types: instagram, messenger, shopify, telegram, whatsapp"});
+  CHECK(problems(with_tenant("    channels:\n      - {name: s, type: viber, token: x}\n")) ==
+        strings{"test.yaml:6: tenants[0].channels[0].type: unknown channel type 'viber'; known "
+                "types: email, hubspot, instagram, messenger, shopify, slack, telegram, "
+                "whatsapp, woocommerce"});
   CHECK(problems(with_tenant("    channels:\n      - {name: s}\n")) ==
-        strings{"test.yaml:6: tenants[0].channels[0].type: required; known types: instagram, "
-                "messenger, shopify, telegram, whatsapp"});
+        strings{"test.yaml:6: tenants[0].channels[0].type: required; known types: email, "
+                "hubspot, instagram, messenger, shopify, slack, telegram, whatsapp, "
+                "woocommerce"});
 }
 
 TEST_CASE("channel keys outside the schema, missing keys and empty secrets are errors",
@@ -750,8 +752,9 @@ TEST_CASE("every problem of a file is reported at once, in line order", "[config
             f + "15: tenants[0].channels[0].phone_numer_id: unknown key for channel type "
                 "whatsapp; did you mean 'phone_number_id'?",
             f + "15: tenants[0].channels[0].phone_number_id: required for channel type whatsapp",
-            f + "16: tenants[0].channels[1].type: unknown channel type 'slack'; known types: "
-                "instagram, messenger, shopify, telegram, whatsapp",
+            f + "16: tenants[0].channels[1].type: unknown channel type 'viber'; known types: "
+                "email, hubspot, instagram, messenger, shopify, slack, telegram, whatsapp, "
+                "woocommerce",
             f + "16: tenants[0].channels[1].name: duplicate channel name 'wa' (first at line "
                 "15)",
             f + "20: tenants[0].channels[2].secret_token: environment variable "
