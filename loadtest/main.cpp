@@ -531,10 +531,15 @@ class client {
     const auto now = clock::now();
     const auto& w = c.job.w;
     const std::string key = status == 0 ? std::string("error:") + err : std::to_string(status);
+    // A platform that never retries gets 200 for a signed body kept in quarantine
+    // (`adapters::adapter_info::ok_when_quarantined`): answered, but no event of it is stored.
+    const auto* info = sb::adapters::find(w.type);
+    const bool quarantine_ok = info != nullptr && info->ok_when_quarantined;
+    const bool quarantined = w.kind == request_kind::malformed && quarantine_ok;
     {
       std::lock_guard<std::mutex> lock(st_.mu);
       for (const auto& id : w.platform_ids) {
-        st_.loss.answered(id, status);
+        st_.loss.answered(id, quarantined && status == 200 ? 400 : status);
       }
     }
     const auto second =
@@ -550,7 +555,8 @@ class client {
     }
     // What the gateway answers each kind (docs/security.md): a forged request 401, or 429 once
     // the source's failure budget (limits.auth_failures_per_source) is spent; a signed but
-    // unparseable body 400 (quarantined), or 503 once the channel's quarantine quota is full.
+    // unparseable body 400 (quarantined; 200 where the platform never retries), or 503 once the
+    // channel's quarantine quota is full.
     int expected = 200;
     int also = 200;
     if (reference_) {
@@ -559,7 +565,7 @@ class client {
       expected = 401;
       also = 429;
     } else if (w.kind == request_kind::malformed) {
-      expected = 400;
+      expected = quarantine_ok ? 200 : 400;
       also = 503;
     }
     if (status != expected && status != also) {
