@@ -6,6 +6,7 @@
 #include "adapters/email/outbound.hpp"
 #include "adapters/email/rfc5322.hpp"
 #include "adapters/json_reader.hpp"
+#include "adapters/signed_time.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -194,9 +195,7 @@ class email_adapter final : public adapter {
       return {errc::bad_signature, "the form's signature is not a hex HMAC-SHA256"};
     }
     const auto expected = crypto::hmac_sha256(signing_key_, s->timestamp + s->token);
-    const std::string_view expected_bytes{reinterpret_cast<const char*>(expected.data()),
-                                          expected.size()};
-    if (!crypto::constant_time_equal(*given, expected_bytes)) {
+    if (!same_digest(*given, expected)) {
       return {errc::bad_signature,
               "the form's signature does not match its timestamp and token signed with the "
               "channel's inbound_signing_key"};
@@ -205,17 +204,10 @@ class email_adapter final : public adapter {
     if (!at) {
       return {errc::bad_signature, "the form's timestamp is not Unix seconds"};
     }
-    const std::int64_t now_s = req.now.unix_ms / 1000;
-    if (*at < now_s - k_max_age_s) {
-      return {errc::replayed_request,
-              "stale: the form's timestamp is more than 8 hours old (Mailgun retries for 8 "
-              "hours); a replayed request"};
-    }
-    if (*at > now_s + k_max_ahead_s) {
-      return {errc::replayed_request,
-              "the form's timestamp is more than 5 minutes ahead of the gateway's clock"};
-    }
-    return {};
+    // Mailgun retries for 8 hours: older is a replay.
+    return check_signed_time(*at * 1000, req.now,
+                             {k_max_age_s * 1000, k_max_ahead_s * 1000, "Mailgun"},
+                             "the form's timestamp");
   }
 
   std::optional<one_time_token> replay_token(const request& req) const override {

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "adapters/json_reader.hpp"
+#include "adapters/signed_time.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -130,9 +131,7 @@ class hubspot_adapter final : public adapter {
     const auto expected = crypto::hmac_sha256(
         client_secret_,
         signed_base(req.method, signed_uri(public_url_, req.query), req.body, stamp));
-    const std::string_view expected_bytes{reinterpret_cast<const char*>(expected.data()),
-                                          expected.size()};
-    if (!crypto::constant_time_equal(*given, expected_bytes)) {
+    if (!same_digest(*given, expected)) {
       return {errc::bad_signature,
               "X-HubSpot-Signature-v3 does not match the method, the channel's public_url (with "
               "the query), the body and X-HubSpot-Request-Timestamp signed with the channel's "
@@ -140,18 +139,10 @@ class hubspot_adapter final : public adapter {
     }
     // HubSpot signs a time, not a nonce: a captured request would verify forever unless its
     // time is bounded. Within the bound a replay is a duplicate (dedupe keys, privacy claims).
-    if (req.now.empty()) {
-      return {errc::replayed_request,
-              "stale request: no reception time to check X-HubSpot-Request-Timestamp against"};
-    }
-    const std::int64_t skew_ms = *sent_ms - req.now.unix_ms;
-    if (skew_ms < -k_max_skew_ms || skew_ms > k_max_skew_ms) {
-      const auto off = std::to_string((skew_ms < 0 ? -skew_ms : skew_ms) / 1000);
-      return {errc::replayed_request,
-              "stale request: X-HubSpot-Request-Timestamp is " + off + " s " +
-                  (skew_ms < 0 ? "old" : "in the future") +
-                  ", more than the 300 s HubSpot allows either way (a replayed request, or a "
-                  "clock far off); nothing was stored"};
+    if (auto fresh = check_signed_time(*sent_ms, req.now, {k_max_skew_ms, k_max_skew_ms, "HubSpot"},
+                                       "X-HubSpot-Request-Timestamp");
+        !fresh) {
+      return fresh;
     }
     // Authentic: now whose it is. A local parser (this member is const and runs on every I/O
     // thread); a body that does not parse is left to `parse`, which quarantines it.

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "adapters/json_reader.hpp"
+#include "adapters/signed_time.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -335,9 +336,7 @@ class shopify_adapter final : public adapter {
       return {errc::bad_signature, "X-Shopify-Hmac-Sha256 is not a base64 HMAC-SHA256"};
     }
     const auto expected = crypto::hmac_sha256(client_secret_, req.body);
-    const std::string_view expected_bytes{reinterpret_cast<const char*>(expected.data()),
-                                          expected.size()};
-    if (!crypto::constant_time_equal(*decoded, expected_bytes)) {
+    if (!same_digest(*decoded, expected)) {
       return {errc::bad_signature,
               "X-Shopify-Hmac-Sha256 does not match the body signed with the channel's "
               "client_secret"};

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "adapters/json_reader.hpp"
+#include "adapters/signed_time.hpp"
 #include "adapters/slack/outbound.hpp"
 
 #include <cstdint>
@@ -278,30 +279,16 @@ class slack_adapter final : public adapter {
       return {errc::bad_signature, "X-Slack-Request-Timestamp is not Unix seconds"};
     }
     const auto expected = crypto::hmac_sha256(signing_secret_, signed_base(stamp, req.body));
-    const std::string_view expected_bytes{reinterpret_cast<const char*>(expected.data()),
-                                          expected.size()};
-    if (!crypto::constant_time_equal(*given, expected_bytes)) {
+    if (!same_digest(*given, expected)) {
       return {errc::bad_signature,
               "X-Slack-Signature does not match the body and X-Slack-Request-Timestamp signed "
               "with the channel's signing_secret"};
     }
     // Slack signs the time, not a nonce: a captured request verifies forever unless its time is
     // bounded. Within the bound a replay is a duplicate event_id, which the store drops.
-    if (req.now.empty()) {
-      return {errc::replayed_request,
-              "stale request: no reception time to check X-Slack-Request-Timestamp against"};
-    }
-    const std::int64_t skew_ms = *seconds * 1000 - req.now.unix_ms;
-    if (skew_ms < -k_max_clock_skew_s * 1000 || skew_ms > k_max_clock_skew_s * 1000) {
-      const auto off = std::to_string((skew_ms < 0 ? -skew_ms : skew_ms) / 1000);
-      return {errc::replayed_request,
-              "stale request: X-Slack-Request-Timestamp is " + off + " s " +
-                  (skew_ms < 0 ? "old" : "in the future") + ", more than the " +
-                  std::to_string(k_max_clock_skew_s) +
-                  " s Slack allows either way (a replayed request, or a clock far off); nothing "
-                  "was stored"};
-    }
-    return {};
+    return check_signed_time(*seconds * 1000, req.now,
+                             {k_max_clock_skew_s * 1000, k_max_clock_skew_s * 1000, "Slack"},
+                             "X-Slack-Request-Timestamp");
   }
 
   std::optional<edge_reply> setup_request(const request& req, bool verified) const override {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "adapters/json_reader.hpp"
+#include "adapters/signed_time.hpp"
 #include "core/crypto.hpp"
 
 namespace sb::adapters::woocommerce {
@@ -303,9 +304,7 @@ class woocommerce_adapter final : public adapter {
       return {errc::bad_signature, "X-WC-Webhook-Signature is not a base64 HMAC-SHA256"};
     }
     const auto expected = crypto::hmac_sha256(secret_, req.body);
-    const std::string_view expected_bytes{reinterpret_cast<const char*>(expected.data()),
-                                          expected.size()};
-    if (!crypto::constant_time_equal(*decoded, expected_bytes)) {
+    if (!same_digest(*decoded, expected)) {
       return {errc::bad_signature,
               "X-WC-Webhook-Signature does not match the body signed with the channel's secret"};
     }
