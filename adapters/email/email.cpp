@@ -629,6 +629,15 @@ adapter_info info() {
        "message."},
   };
   add_smtp_settings(i.schema);
+  // The address decides which forwarded messages are this channel's: a typo would refuse all.
+  i.schema.check = [smtp = std::move(i.schema.check)](const config::channel_config& cfg) {
+    auto problems = smtp ? smtp(cfg) : std::vector<config::setting_problem>{};
+    if (!valid_address(cfg.get("address"))) {
+      problems.insert(problems.begin(),
+                      {"address", "must be one e-mail address, e.g. support@example.com"});
+    }
+    return problems;
+  };
   i.headers = {impl::k_content_type};
   i.make = [](const config::channel_config& cfg) -> std::unique_ptr<adapter> {
     return std::make_unique<impl::email_adapter>(cfg);

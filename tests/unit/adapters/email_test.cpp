@@ -467,3 +467,23 @@ TEST_CASE("the channel's account is its address in lower case and it reads Conte
   CHECK(info.account(channel()) == "support@example.com");
   CHECK(std::find(info.headers.begin(), info.headers.end(), "content-type") != info.headers.end());
 }
+
+TEST_CASE("the channel's address must be one e-mail address", "[email]") {
+  const auto* info = sb::adapters::find("email");
+  REQUIRE(info != nullptr);
+  REQUIRE(info->schema.check);
+  auto problems_of = [&](const std::string& address) {
+    sb::config::channel_config cfg;
+    cfg.name = "mail";
+    cfg.type = "email";
+    cfg.settings = {{"address", address}, {"inbound_signing_key", "k"}};
+    std::vector<std::string> keys;
+    for (const auto& p : info->schema.check(cfg)) {
+      keys.push_back(p.key);
+    }
+    return keys;
+  };
+  CHECK(problems_of("support@acme.example").empty());
+  CHECK(problems_of("support-at-acme.example") == std::vector<std::string>{"address"});
+  CHECK(problems_of("Support <support@acme.example>") == std::vector<std::string>{"address"});
+}
