@@ -26,6 +26,16 @@ result<dom::element> parse_body(dom::parser& parser, const request& req) {
   return root;
 }
 
+std::optional<dom::object> parse_object(dom::parser& parser, std::string_view text) {
+  dom::element root;
+  dom::object o;
+  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(o) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return o;
+}
+
 std::optional<dom::element> member(dom::object o, std::string_view key) {
   dom::element el;
   if (o.at_key(key).get(el) != simdjson::SUCCESS || el.is_null()) {

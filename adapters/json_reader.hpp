@@ -29,6 +29,10 @@ namespace dom = simdjson::dom;
 /// The element lives as long as the parser's next parse.
 result<dom::element> parse_body(dom::parser& parser, const request& req);
 
+/// A platform API's answer as a JSON object (`text` needs no padding: simdjson copies it), parsed
+/// into `parser`; nullopt when it is not one. The object lives as long as the parser's next parse.
+std::optional<dom::object> parse_object(dom::parser& parser, std::string_view text);
+
 /// The member, or nullopt when absent or `null`.
 std::optional<dom::element> member(dom::object o, std::string_view key);
 

@@ -154,18 +154,14 @@ send_result sender::interpret(int http_status, std::string_view body,
     return r;
   }
   dom::parser parser;
-  dom::element root;
-  dom::object o;
-  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS ||
-      root.get_object().get(o) != simdjson::SUCCESS) {
+  const auto answer = parse_object(parser, body);
+  if (!answer) {
     return r;
   }
+  const dom::object o = *answer;
   // {"ok":true,"channel":"D…","ts":"1733230345.000200","message":{…}} or
   // {"ok":false,"error":"channel_not_found"}
-  bool ok = false;
-  if (auto el = member(o, "ok"); el && el->get_bool().get(ok) != simdjson::SUCCESS) {
-    ok = false;
-  }
+  const bool ok = lenient::flag(o, "ok");
   if (r.outcome == send_outcome::sent && ok) {
     r.platform_message_id = lenient::text(o, "ts");
     return r;

@@ -183,18 +183,14 @@ send_result sender::interpret(int http_status, std::string_view body,
                               std::optional<std::string_view> retry_after) const {
   auto r = classify_status(http_status, retry_after, 1000);
   dom::parser parser;
-  dom::element root;
-  dom::object o;
-  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS ||
-      root.get_object().get(o) != simdjson::SUCCESS) {
+  const auto answer = parse_object(parser, body);
+  if (!answer) {
     return r;
   }
+  const dom::object o = *answer;
   // {"ok":true,"result":{"message_id":...}} or
   // {"ok":false,"error_code":429,"description":"...","parameters":{"retry_after":3}}
-  bool ok = false;
-  if (auto el = member(o, "ok"); el && el->get_bool().get(ok) != simdjson::SUCCESS) {
-    ok = false;
-  }
+  const bool ok = lenient::flag(o, "ok");
   if (r.outcome == send_outcome::sent && ok) {
     if (auto res = member(o, "result")) {
       dom::object message;

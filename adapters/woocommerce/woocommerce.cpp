@@ -398,10 +398,9 @@ class woocommerce_adapter final : public adapter {
   /// platform_event_id and dedupe_key: the delivery id is shared by the deliveries of one
   /// webhook within one second, so the body's digest goes with it.
   static void identify(const request& req, std::string_view topic, event& e) {
-    const auto body_digest = crypto::to_hex(crypto::sha256(req.body));
     if (const auto delivery = req.header_value(k_delivery_id_header); !delivery.empty()) {
       e.platform_event_id = std::string(delivery);
-      e.dedupe_key = "d:" + e.platform_event_id + ":" + body_digest;
+      e.dedupe_key = "d:" + e.platform_event_id + ":" + crypto::to_hex(crypto::sha256(req.body));
     } else {
       std::string material(topic);
       material += '\n';

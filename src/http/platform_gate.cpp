@@ -86,13 +86,11 @@ gate_verdict platform_gate::webhook(const channel_entry& ch, std::string_view te
     return failed(verified.err(), ch, source, now);
   }
   if (auto token = ch.verifier->replay_token(req)) {
-    const auto digest = crypto::sha256(req.body);
-    replay_guard::digest d{};
-    std::copy(digest.begin(), digest.end(), d.begin());
     const auto at = req.now.empty() ? sb::now() : req.now;
     std::string scope(tenant);
     scope.append("/").append(ch.cfg->name);
-    if (!tokens_.admit(scope, token->value, d, token->expires.unix_ms, at.unix_ms)) {
+    if (!tokens_.admit(scope, token->value, crypto::sha256(req.body), token->expires.unix_ms,
+                       at.unix_ms)) {
       return failed(error{errc::replayed_request,
                           "this request's signed token was accepted before with another body: "
                           "a replayed signature; nothing was stored"},

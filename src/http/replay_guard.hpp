@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -8,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "core/crypto.hpp"
 
 /// The edge's memory of one-time tokens (`adapters::adapter::replay_token`: Mailgun signs
 /// `timestamp + token`, not the body, so a captured signature would carry any body while its
@@ -25,7 +26,7 @@ namespace sb::http {
 
 class replay_guard {
  public:
-  using digest = std::array<unsigned char, 32>;
+  using digest = crypto::digest;  ///< SHA-256 of a body
 
   explicit replay_guard(std::size_t capacity = 200000) : capacity_(capacity) {}
 
