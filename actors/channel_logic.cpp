@@ -80,6 +80,11 @@ ingest_outcome channel_logic::reingest(const std::vector<adapters::header>& head
 ingest_outcome channel_logic::parse(adapters::request& req, std::string& body) {
   std::vector<event> events;
   if (auto parsed = adapter_->parse(req, events); !parsed) {
+    // A request the gateway's own API refuses (a web chat visitor's bad message): answered as
+    // it is and not kept. Quarantine is for platforms' bodies that must not be lost.
+    if (parsed.err().code == errc::bad_request) {
+      return respond_now{error_response(errc::bad_request, parsed.err().message)};
+    }
     store::quarantined_body q;
     q.tenant = tenant_;
     q.channel = channel_name_;

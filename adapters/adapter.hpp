@@ -201,6 +201,45 @@ struct privacy_hooks {
   bool (*requests_in_body)(std::string_view body) = nullptr;
 };
 
+/// A web chat visitor's session, as its token says (`visitor_hooks::check`).
+struct visitor_session {
+  std::string visitor;  ///< "vis_<ULID>": the visitor's id, the `subject_source` of their events
+  timestamp expires;    ///< the token is refused from then on
+};
+
+/// What a visitor-facing channel's settings say about its visitors, read once by the edge.
+struct visitor_settings {
+  std::vector<std::string> allowed_origins;  ///< exact origins ("https://shop.example.com")
+  bool allow_no_origin = false;  ///< requests without an Origin (native apps) are served
+  std::int64_t session_ttl_ms = 0;
+  double sessions_per_ip_per_minute = 0;     ///< new sessions from one address; 0 = unlimited
+  double messages_per_visitor_per_minute = 0;  ///< 0 = unlimited
+  std::size_t max_message_bytes = 0;         ///< a message's text, in UTF-8 bytes
+  std::string title;                         ///< the widget's header
+  std::string consent_notice;                ///< shown before the first message
+};
+
+/// A channel where the gateway is the platform (web chat, docs/webchat.md): the people write
+/// through the gateway's own visitor API (`/chat/{tenant}/{channel}/...`, src/http) with a
+/// session token the channel mints and checks without a lookup. Pure functions over the
+/// channel's validated config (its derived `session_key`), callable from any thread.
+struct visitor_hooks {
+  /// The channel's visitor settings.
+  visitor_settings (*settings)(const config::channel_config& cfg) = nullptr;
+  /// A token for `visitor`, valid until `expires`: opaque to the client, unguessable, bound to
+  /// the channel (its key is derived per tenant and channel) and to the visitor.
+  std::string (*mint)(const config::channel_config& cfg, std::string_view visitor,
+                      timestamp expires) = nullptr;
+  /// The session `token` stands for at `now`, its MAC compared in constant time:
+  /// `errc::unauthorized` for a malformed, forged or expired token (the message says which but
+  /// never echoes the token).
+  result<visitor_session> (*check)(const config::channel_config& cfg, std::string_view token,
+                                   timestamp now) = nullptr;
+  /// The embeddable widget's asset name (src/web/assets.hpp), served at
+  /// `/chat/{tenant}/{channel}/widget.js`; "" = none.
+  std::string widget;
+};
+
 /// What the load tester asks a platform for: one realistic webhook from one person, carrying
 /// `messages` text messages, for the channel whose account is `account`.
 struct synthetic_spec {
@@ -266,6 +305,10 @@ struct adapter_info {
   /// quarantine (durable, so nothing is lost), not 400. A 503 to such a platform is a lost
   /// delivery; the docs say so.
   bool ok_when_quarantined = false;
+
+  /// Visitors of a channel where the gateway is the platform (web chat); null `mint` for every
+  /// other type.
+  visitor_hooks visitors;
 
   /// A realistic webhook for the load tester (loadtest/generator.hpp); null: the load tester
   /// cannot drive this type.

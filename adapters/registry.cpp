@@ -6,6 +6,7 @@
 #include "adapters/shopify/shopify.hpp"
 #include "adapters/slack/slack.hpp"
 #include "adapters/telegram/telegram.hpp"
+#include "adapters/webchat/webchat.hpp"
 #include "adapters/whatsapp/whatsapp.hpp"
 #include "adapters/woocommerce/woocommerce.hpp"
 
@@ -16,6 +17,7 @@ const std::vector<adapter_info>& all() {
   static const std::vector<adapter_info> list{
       whatsapp::info(), messenger::info(), instagram::info(), telegram::info(), shopify::info(),
       slack::info(),    woocommerce::info(), hubspot::info(), email::info(),
+      webchat::info(),
   };
   return list;
 }

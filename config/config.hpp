@@ -145,6 +145,8 @@ struct channel_config {
 
   /// The setting's value, or "" when unset.
   const std::string& get(const std::string& key) const;
+  /// A list setting's values (`setting_spec::list`), in file order; empty when unset.
+  std::vector<std::string> list(const std::string& key) const;
 };
 
 enum class scope : unsigned { stream = 1, send = 2, privacy = 4, admin = 8 };
@@ -235,6 +237,14 @@ struct setting_spec {
   bool secret = false;        ///< never logged
   std::string default_value;  ///< applied when absent and not required
   std::string description;
+  /// The value is a YAML list of values (`allowed_origins: [a, b]`); a single value is a list
+  /// of one. Kept in `channel_config::settings` joined with '\n' (`channel_config::list`),
+  /// and no element may contain a line break.
+  bool list = false;
+  /// A key the gateway derives for the channel instead of reading it from the file (web chat's
+  /// session-token key): HMAC-SHA256(`storage.master_key`, "channel-key:<tenant>/<channel>/<key>"),
+  /// lower-case hex, filled by the loader. Writing it in the file is an error. Implies secret.
+  bool derived = false;
 };
 
 /// A bad value of one channel setting, found by a type's `channel_schema::check`: `key` is the

@@ -1058,6 +1058,32 @@ std::string known_types(const context& ctx) {
   return join_list(types);
 }
 
+/// A list setting (`setting_spec::list`) written as a YAML list: its values joined with '\n'.
+/// Reports an element that is not one single-line value.
+std::optional<std::string> list_value(context& ctx, const item& it) {
+  std::string out;
+  bool ok = true;
+  for (std::size_t i = 0; i < it.node.size(); ++i) {
+    const item el{it.node[i], it.path + "[" + std::to_string(i) + "]",
+                  line_of(it.node[i], it.line)};
+    auto v = scalar(ctx, el);
+    if (!v) {
+      ok = false;
+      continue;
+    }
+    if (v->empty() || v->find('\n') != std::string::npos) {
+      ctx.report(el, "must be one non-empty line");
+      ok = false;
+      continue;
+    }
+    out.append(out.empty() ? "" : "\n").append(*v);
+  }
+  if (!ok) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 /// A channel: `name`, `type`, then the settings its type's schema declares.
 void parse_channel(context& ctx, const item& it, channel_config& ch) {
   ch.source = ctx.source + ":" + std::to_string(it.line);
@@ -1125,7 +1151,20 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
       ctx.report(value, unknown_key_problem(key, names, " for channel type " + ch.type));
       continue;
     }
-    auto text = scalar(ctx, value);
+    if (spec->derived) {
+      ctx.report(value, "is derived from storage.master_key by the gateway; remove it");
+      continue;
+    }
+    std::optional<std::string> text;
+    if (spec->list && value.node.IsSequence()) {
+      text = list_value(ctx, value);
+    } else {
+      text = scalar(ctx, value);
+      if (text && spec->list && text->find('\n') != std::string::npos) {
+        ctx.report(value, "a value of this list must be one line");
+        continue;
+      }
+    }
     if (!text) {
       continue;
     }
@@ -1138,7 +1177,7 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
     }
   }
   for (const auto& spec : schema->settings) {
-    if (present.count(spec.key) != 0) {
+    if (present.count(spec.key) != 0 || spec.derived) {
       continue;
     }
     if (spec.required) {
@@ -1580,6 +1619,25 @@ std::vector<std::string> sorted_by_line(std::vector<problem> problems) {
   return out;
 }
 
+/// Fills every channel's derived settings (`setting_spec::derived`) from the master key.
+void derive_channel_keys(config& cfg, const std::vector<channel_schema>& schemas) {
+  for (auto& t : cfg.tenants) {
+    for (auto& ch : t.channels) {
+      auto schema = std::find_if(schemas.begin(), schemas.end(),
+                                 [&](const channel_schema& s) { return s.type == ch.type; });
+      if (schema == schemas.end()) {
+        continue;
+      }
+      for (const auto& spec : schema->settings) {
+        if (spec.derived) {
+          ch.settings[spec.key] = crypto::to_hex(crypto::hmac_sha256(
+              cfg.storage.master_key, "channel-key:" + t.id + "/" + ch.name + "/" + spec.key));
+        }
+      }
+    }
+  }
+}
+
 load_result load(const std::string& yaml_text, const std::string& source,
                  const std::vector<channel_schema>& schemas) {
   context ctx;
@@ -1610,6 +1668,7 @@ load_result load(const std::string& yaml_text, const std::string& source,
   if (!ctx.problems.empty()) {
     return {nullptr, {sorted_by_line(std::move(ctx.problems))}};
   }
+  derive_channel_keys(*cfg, schemas);
   return {std::move(cfg), {}};
 }
 

@@ -94,6 +94,16 @@ class call {
       case handler_kind::api:
         api();
         return;
+      case handler_kind::visitor_preflight:
+      case handler_kind::visitor_session:
+      case handler_kind::visitor_message:
+      case handler_kind::visitor_read:
+      case handler_kind::visitor_stream:
+      case handler_kind::widget:
+      case handler_kind::console:
+      case handler_kind::overview:
+        write_error(error{errc::unavailable, "not built yet"});
+        return;
     }
   }
 

@@ -76,6 +76,28 @@ std::vector<route_def> handler_list() {
       webhook("POST", "webhook.receive"),
       call("POST", "/webhooks/{tenant}/{channel}/data-deletion", "meta.data_deletion",
            access::platform, &actors::meta_data_deletion),
+      // Web chat visitors (docs/webchat.md): the gateway is the platform.
+      edge("OPTIONS", "/chat/{tenant}/{channel}/sessions", "visitor.sessions.preflight",
+           handler_kind::visitor_preflight, access::open),
+      edge("POST", "/chat/{tenant}/{channel}/sessions", "visitor.session",
+           handler_kind::visitor_session, access::visitor),
+      edge("OPTIONS", "/chat/{tenant}/{channel}/messages", "visitor.messages.preflight",
+           handler_kind::visitor_preflight, access::open),
+      edge("POST", "/chat/{tenant}/{channel}/messages", "visitor.message",
+           handler_kind::visitor_message, access::visitor),
+      edge("OPTIONS", "/chat/{tenant}/{channel}/read", "visitor.read.preflight",
+           handler_kind::visitor_preflight, access::open),
+      edge("POST", "/chat/{tenant}/{channel}/read", "visitor.read", handler_kind::visitor_read,
+           access::visitor),
+      edge("GET", "/chat/{tenant}/{channel}/stream", "visitor.stream",
+           handler_kind::visitor_stream, access::visitor),
+      edge("GET", "/chat/{tenant}/{channel}/widget.js", "visitor.widget", handler_kind::widget,
+           access::open),
+      // The operator console (docs/console.md): static files, open (they hold no data); the
+      // API calls the page makes carry the operator's token.
+      edge("GET", "/console/", "console.index", handler_kind::console, access::open),
+      edge("GET", "/console/{file}", "console.file", handler_kind::console, access::open),
+      edge("GET", "/v1/overview", "console.overview", handler_kind::overview, scope::admin),
       // Subscribers and backends (§6).
       edge("GET", "/v1/events", "events.list", handler_kind::events, scope::stream),
       edge("GET", "/v1/stream", "events.stream", handler_kind::stream, scope::stream),

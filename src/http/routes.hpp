@@ -29,6 +29,16 @@ enum class handler_kind : std::uint8_t {
   dead_letters,  ///< a push subscriber's dead letters (`gateway::list_dead_letters`)
   redrive,       ///< delivers dead letters again (`gateway::redrive`)
   api,           ///< an `actors::api_call` to `gateway::call`, carrying `route_def::api`
+  // Web chat visitors (docs/webchat.md): the Origin checked (CORS), a session token but for
+  // `visitor_session`, the channel's visitor limits.
+  visitor_preflight,  ///< OPTIONS of a visitor route: the CORS preflight
+  visitor_session,    ///< a new visitor session and its token
+  visitor_message,    ///< a visitor's message, stored as the channel's webhook
+  visitor_read,       ///< the widget has shown the agent's messages up to a seq
+  visitor_stream,     ///< the visitor's own conversation as Server-Sent Events
+  widget,             ///< the channel type's embeddable widget (src/http/assets.hpp)
+  console,            ///< the operator console's static files (docs/console.md)
+  overview,           ///< the console's overview: tenants, channels, rates, queues (JSON)
 };
 
 /// Who may call a route; the HTTP layer checks it before the route's handler runs.
@@ -41,6 +51,8 @@ enum class access : std::uint8_t {
   token,       ///< a bearer token with `route_def::scope`; the token decides the tenant, and a
                ///< `?tenant=` must name it
   subscriber,  ///< as `token` with `admin`, or the token of the path's subscriber with `stream`
+  visitor,     ///< a web chat visitor: an allowed Origin and (but to start a session) a session
+               ///< token of the path's channel, checked by the visitor gate
 };
 
 /// Which listener serves a route.

@@ -10,6 +10,24 @@
 /// Helpers shared by the config tests.
 namespace sb::test::config {
 
+/// Web chat's keys: a derived key and a list of origins (the loader's two special kinds).
+inline sb::config::channel_schema webchat_schema() {
+  sb::config::setting_spec key{"session_key", true, true, "", ""};
+  key.derived = true;
+  sb::config::setting_spec origins{"allowed_origins", false, false, "", ""};
+  origins.list = true;
+  return {"webchat",
+          {key,
+           origins,
+           {"allow_no_origin", false, false, "false", ""},
+           {"title", false, false, "Chat with us", ""},
+           {"consent_notice", false, false, "", ""},
+           {"session_ttl_hours", false, false, "720", ""},
+           {"sessions_per_ip_per_minute", false, false, "10", ""},
+           {"messages_per_visitor_per_minute", false, false, "30", ""},
+           {"max_message_bytes", false, false, "4096", ""}}};
+}
+
 /// The channel types as DESIGN.md §8 documents them, independent of the adapters' progress, so
 /// that loader tests pin the loader's behaviour and not an adapter's choices.
 inline std::vector<sb::config::channel_schema> documented_schemas() {
@@ -60,6 +78,7 @@ inline std::vector<sb::config::channel_schema> documented_schemas() {
                       {"smtp_user", false, false, "", ""},
                       {"smtp_password", false, true, "", ""},
                       {"from", false, false, "", ""}}},
+      webchat_schema(),
   };
 }
 

@@ -417,10 +417,10 @@ TEST_CASE("an unknown channel type lists the known types", "[config]") {
   CHECK(problems(with_tenant("    channels:\n      - {name: s, type: viber, token: x}\n")) ==
         strings{"test.yaml:6: tenants[0].channels[0].type: unknown channel type 'viber'; known "
                 "types: email, hubspot, instagram, messenger, shopify, slack, telegram, "
-                "whatsapp, woocommerce"});
+                "webchat, whatsapp, woocommerce"});
   CHECK(problems(with_tenant("    channels:\n      - {name: s}\n")) ==
         strings{"test.yaml:6: tenants[0].channels[0].type: required; known types: email, "
-                "hubspot, instagram, messenger, shopify, slack, telegram, whatsapp, "
+                "hubspot, instagram, messenger, shopify, slack, telegram, webchat, whatsapp, "
                 "woocommerce"});
 }
 
@@ -753,8 +753,8 @@ TEST_CASE("every problem of a file is reported at once, in line order", "[config
                 "whatsapp; did you mean 'phone_number_id'?",
             f + "15: tenants[0].channels[0].phone_number_id: required for channel type whatsapp",
             f + "16: tenants[0].channels[1].type: unknown channel type 'viber'; known types: "
-                "email, hubspot, instagram, messenger, shopify, slack, telegram, whatsapp, "
-                "woocommerce",
+                "email, hubspot, instagram, messenger, shopify, slack, telegram, webchat, "
+                "whatsapp, woocommerce",
             f + "16: tenants[0].channels[1].name: duplicate channel name 'wa' (first at line "
                 "15)",
             f + "20: tenants[0].channels[2].secret_token: environment variable "
@@ -846,4 +846,34 @@ tenants:
         std::string::npos);
   CHECK(text.find("t.yaml:8: limits.conversation_per_tenant: unknown key; did you mean "
                   "'conversations_per_tenant'?") != std::string::npos);
+}
+
+TEST_CASE("a list setting takes a YAML list or one value, and a derived key is the gateway's",
+          "[config]") {
+  auto r = sb::test::config::load(with_tenant(R"(    channels:
+      - name: web
+        type: webchat
+        allowed_origins: ["https://shop.example.com", "http://127.0.0.1:8081"]
+)"));
+  REQUIRE(r.cfg);
+  const auto* web = r.cfg->tenants[0].find_channel("web");
+  REQUIRE(web != nullptr);
+  CHECK(web->list("allowed_origins") ==
+        strings{"https://shop.example.com", "http://127.0.0.1:8081"});
+  // Derived from the master key, per tenant and channel: 64 hex characters, never empty.
+  CHECK(web->get("session_key").size() == 64);
+
+  auto one = sb::test::config::load(with_tenant(R"(    channels:
+      - {name: web, type: webchat, allowed_origins: "https://shop.example.com"}
+)"));
+  REQUIRE(one.cfg);
+  CHECK(one.cfg->tenants[0].channels[0].list("allowed_origins") ==
+        strings{"https://shop.example.com"});
+
+  CHECK(problems(with_tenant(R"(    channels:
+      - {name: web, type: webchat, allowed_origins: [[a]], session_key: "abc"}
+)")) == strings{"test.yaml:6: tenants[0].channels[0].allowed_origins[0]: expected a single "
+                "value, not a list",
+                "test.yaml:6: tenants[0].channels[0].session_key: is derived from "
+                "storage.master_key by the gateway; remove it"});
 }

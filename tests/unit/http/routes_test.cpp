@@ -139,7 +139,10 @@ TEST_CASE("no two patterns of the handler list match the same path", "[http][rou
       }
       bool apart = false;
       for (std::size_t i = 0; i < sa.size(); ++i) {
-        apart = apart || (!is_param(sa[i]) && !is_param(sb[i]) && sa[i] != sb[i]);
+        // Different literals; or an empty segment ("/console/") against a parameter, which is
+        // never empty.
+        apart = apart || (!is_param(sa[i]) && !is_param(sb[i]) && sa[i] != sb[i]) ||
+                (sa[i].empty() && is_param(sb[i])) || (sb[i].empty() && is_param(sa[i]));
       }
       INFO(a << " and " << b);
       CHECK(apart);
@@ -216,11 +219,23 @@ TEST_CASE("a parameter that decodes to a slash matches only the webhook routes",
   }
 }
 
-TEST_CASE("only the probes, the deletion-status page and platform routes need no bearer token",
+TEST_CASE("only the probes, the deletion-status page, static files, platform and visitor routes "
+          "need no bearer token",
           "[http][routes]") {
   // A route added to the list needs a token unless it is named here: one that is open by mistake
-  // fails this test.
+  // fails this test. Visitor routes carry a web chat session token instead (checked by the
+  // visitor gate, tests/e2e/webchat_test.cpp), but to start a session.
   const std::set<std::string_view> without_token{
+      "OPTIONS /chat/{tenant}/{channel}/sessions",
+      "POST /chat/{tenant}/{channel}/sessions",
+      "OPTIONS /chat/{tenant}/{channel}/messages",
+      "POST /chat/{tenant}/{channel}/messages",
+      "OPTIONS /chat/{tenant}/{channel}/read",
+      "POST /chat/{tenant}/{channel}/read",
+      "GET /chat/{tenant}/{channel}/stream",
+      "GET /chat/{tenant}/{channel}/widget.js",
+      "GET /console/",
+      "GET /console/{file}",
       "GET /healthz",
       "GET /readyz",
       "GET /metrics",  // its own token when server.metrics.token_sha256 is set

@@ -1,0 +1,1 @@
+// The web chat widget (docs/webchat.md).
