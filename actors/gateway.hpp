@@ -210,6 +210,14 @@ class gateway {
     c.reply->answer(error_response(errc::not_found, "no such API call"));
   }
 
+  /// Web chat: whether the visitor whose subject (derived as the channel derives it for the
+  /// visitor's events) is `subject` was erased, which revokes every session token of theirs
+  /// (docs/webchat.md). A memory lookup; any thread; never blocks. The default (a gateway
+  /// without a consent registry) answers false.
+  virtual bool visitor_revoked(const std::string& tenant, const std::string& subject) const {
+    return false;
+  }
+
   /// True once every tenant's actors are up and until shutdown begins (`/readyz`).
   virtual bool ready() const = 0;
 

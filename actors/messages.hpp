@@ -167,6 +167,21 @@ struct conversation_event {
 /// tenant -> itself (`settle_atom`, actors/tenant_actor.hpp): the settle tick.
 /// stream -> itself (`written_atom`): the sink wrote the last batch. (`pump_atom`): read more.
 
+/// visitor stream -> tenant (`visitor_atom`, visitor_receipt): web chat receipts. The
+/// visitor's stream wrote the agent's messages `message_ids` (their events' ids, the platform
+/// message ids the webchat sender recorded) to the visitor's connection ("delivered"), or the
+/// widget showed them ("read", from `POST /chat/{tenant}/{channel}/read`). The tenant stores
+/// them as `status` events of the channel, which the receipt correlation turns into
+/// `outbound.status` (docs/webchat.md).
+using visitor_atom = caf::atom_constant<caf::atom("visitor")>;
+struct visitor_receipt {
+  std::string channel;       ///< the webchat channel's name
+  std::string conversation;  ///< "<channel>:<visitor>"
+  std::string visitor;       ///< the visitor id (the events' `peer`, `subject_source`)
+  std::string state;         ///< "delivered" or "read"
+  std::vector<std::string> message_ids;
+};
+
 /// tenant -> asker (`stats_atom`): sizes, for tests and metrics.
 struct tenant_stats {
   std::size_t channels = 0;
@@ -228,6 +243,7 @@ struct replica_commits {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::replica_commits)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::tenant_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::erased_notice)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::visitor_receipt)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::sweep_report)
 
 // -- push delivery (subscriber actors, docs/delivery.md) ---------------------------------------

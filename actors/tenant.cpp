@@ -665,6 +665,10 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
         self->state.streams_pending = false;
         tell_streams(self);
       },
+      [=](visitor_atom, visitor_receipt& r) {
+        // TODO(issue 15): store the receipts as status events of the channel.
+        (void)r;
+      },
       [=](restart_atom, const std::string& name) {
         if (const auto* ch = self->state.cfg->find_channel(name)) {
           if (self->state.channels.count(name) == 0) {

@@ -85,6 +85,8 @@ using store::pg::sender_lease;
 ///     // Internal: the settle tick; the second step of an erasure; restarts of a crashed
 ///     // channel, sender, outbox writer or push subscriber (after its back-off).
 ///     (settle_atom) -> void
+///     // Web chat: a visitor's stream delivered, or the widget showed, the agent's messages.
+///     (visitor_atom, visitor_receipt) -> void
 ///     // Several replicas: other replicas' commits up to a seq are applied here (see above).
 ///     (replica_atom, replica_commits) -> void
 ///     // Several replicas: this one got or lost the lease on a subscriber's push delivery.
@@ -116,7 +118,8 @@ using tenant_actor = caf::typed_actor<
     caf::replies_to<find_conv_atom, std::string>::with<conversation_actor>,
     caf::replies_to<find_push_atom, std::string>::with<subscriber_actor>,
     caf::replies_to<find_send_atom, std::string>::with<sender_actor>, caf::reacts_to<settle_atom>,
-    caf::reacts_to<fanout_atom>, caf::reacts_to<replica_atom, replica_commits>,
+    caf::reacts_to<fanout_atom>, caf::reacts_to<visitor_atom, visitor_receipt>,
+    caf::reacts_to<replica_atom, replica_commits>,
     caf::reacts_to<lease_atom, push_atom, std::string, bool>,
     caf::reacts_to<lease_atom, send_atom, std::string, bool>,
     caf::replies_to<erased_atom, forget_atom, erased_notice>::with<std::uint64_t>,
