@@ -17,6 +17,20 @@
 
 namespace sb::actors {
 
+// -- web chat visitors (actors/visitor_api.cpp, docs/webchat.md) ------------------------------
+// The HTTP layer's visitor gate (src/http/visitor_gate.hpp) has checked the Origin, the session
+// token (but for a new session) and the visitor limits. `api_call::params` are
+// {tenant, channel}; `api_call::caller` is the visitor id.
+
+/// `POST /chat/{tenant}/{channel}/sessions` with a body: records what the visitor gave (name,
+/// e-mail: a `customer` event of the visitor; purposes: consent changes, audited, with their
+/// `consent.changed`), then answers 201 with `api_call::body`'s... see visitor_api.cpp.
+void start_visitor_session(const tenant_api_env& env, api_call& c);
+
+/// `POST /chat/{tenant}/{channel}/read` {"up_to":<seq>}: the widget showed the agent's
+/// messages up to that seq; they become `read` (`visitor_receipt`). 202.
+void visitor_read(const tenant_api_env& env, api_call& c);
+
 // -- privacy (actors/privacy_api.cpp, docs/privacy.md) ---------------------------------------
 
 /// `GET /v1/subjects/{subject}` (scope privacy): the subject's export (`export_json`), audited

@@ -37,6 +37,17 @@ class request_view {
   virtual std::string& body() = 0;
 };
 
+/// A web chat visitor's own conversation as a stream (`GET /chat/{tenant}/{channel}/stream`),
+/// once the visitor gate passed.
+struct visitor_stream_params {
+  std::string tenant;
+  std::string channel;
+  std::string visitor;       ///< from the session token
+  std::string subject;       ///< the visitor's subject (revocation, consent)
+  std::string conversation;  ///< "<channel>:<visitor>"
+  std::uint64_t after = 0;   ///< from Last-Event-ID or ?after=
+};
+
 /// The way back of one request, implemented by the session. `serve` calls exactly one of these
 /// once (or none when it throws).
 class exchange {
@@ -50,6 +61,14 @@ class exchange {
   /// `GET /v1/stream` passed its checks: the session becomes a Server-Sent Events stream of
   /// `who`'s events after `params.after`.
   virtual void open_stream(const principal& who, stream_params params) = 0;
+  /// A visitor's stream passed the visitor gate: the session becomes a Server-Sent Events
+  /// stream of the visitor's conversation. `cors` are the headers of the answer (the
+  /// Access-Control-Allow-Origin the gate granted). The default answers 503 (test doubles).
+  virtual void open_visitor_stream(visitor_stream_params params,
+                                   std::vector<std::pair<std::string, std::string>> cors) {
+    (void)params, (void)cors;
+    respond(error_response(errc::unavailable, "visitor streams are not served here"));
+  }
 };
 
 /// What the handlers share, built once from the config: immutable, but for the platform gate's
