@@ -100,9 +100,13 @@ class call {
       case handler_kind::visitor_read:
       case handler_kind::visitor_stream:
       case handler_kind::widget:
+        visitor();
+        return;
       case handler_kind::console:
+        console();
+        return;
       case handler_kind::overview:
-        write_error(error{errc::unavailable, "not built yet"});
+        overview();
         return;
     }
   }
@@ -336,6 +340,15 @@ class call {
     ctx_.gateway.redrive(c->tenant, r_.params[0], body->all, std::move(body->ids),
                          ex_.await_gateway());
   }
+
+  /// The web chat visitor routes (docs/webchat.md): the visitor gate, then the route's work.
+  void visitor() { write_error(error{errc::unavailable, "not built yet"}); }
+
+  /// The operator console's static files (docs/console.md).
+  void console() { write_error(error{errc::unavailable, "not built yet"}); }
+
+  /// The console's overview (docs/console.md).
+  void overview() { write_error(error{errc::unavailable, "not built yet"}); }
 
   /// A call the actors serve (`handler_kind::api`): checks the route's access (a platform's
   /// signature; or a token with the route's scope, which decides the tenant, a `?tenant=`
