@@ -24,7 +24,14 @@ namespace sb::actors {
 
 /// `POST /chat/{tenant}/{channel}/sessions` with a body: records what the visitor gave (name,
 /// e-mail: a `customer` event of the visitor; purposes: consent changes, audited, with their
-/// `consent.changed`), then answers 201 with `api_call::body`'s... see visitor_api.cpp.
+/// `consent.changed`), then answers 201 with `api_call::body`'s `answer`. The gate has minted
+/// the session already and validated every member (src/http/visitor_gate.hpp
+/// `parse_session_body`); `api_call::body` is the JSON object
+///   {"visitor":"vis_…","name":"…","email":"…","purposes":{"marketing":false,…},
+///    "answer":{"visitor":"vis_…","token":"…","expires_at":"<RFC 3339>"}}
+/// where `name`, `email` and `purposes` appear only when the visitor gave them (at least one
+/// does; `purposes` holds only "support", "ai", "analytics" and "marketing", each once, as
+/// booleans) and `answer` is the 201 body to send as it is once the rest is recorded.
 void start_visitor_session(const tenant_api_env& env, api_call& c);
 
 /// `POST /chat/{tenant}/{channel}/read` {"up_to":<seq>}: the widget showed the agent's

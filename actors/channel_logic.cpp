@@ -59,8 +59,8 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
     r.body = std::move(challenge.value());
     return respond_now{std::move(r)};
   }
+  req.now = sb::now();
   if (!verified) {
-    req.now = sb::now();
     if (auto checked = adapter_->verify(req); !checked) {
       return respond_now{error_response(checked.err().code, checked.err().message)};
     }

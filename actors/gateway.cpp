@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <thread>
@@ -13,10 +14,13 @@
 #include "actors/gateway_impl.hpp"
 #include "actors/privacy_jobs.hpp"
 #include "actors/sweeper.hpp"
+#include "actors/visitor_stream.hpp"
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/restart_policy.hpp"
+#include "core/time.hpp"
 #include "outbound/conversation_state.hpp"
 #include "outbound/window_rows.hpp"
 #include "privacy/replicas.hpp"
@@ -317,6 +321,9 @@ class replica_follower {
     auto done = privacy::follow_commits(
         *opts_.stores.log, *opts_.consents, *t, seen->second, head,
         [&](const store::stored_event& e) {
+          if (e.type == event_type::message && !e.conversation.empty()) {
+            commits.messages.emplace_back(e.conversation, e.seq);
+          }
           if (e.type != event_type::message || e.conversation.empty() ||
               !outbound::window_facts(e, facts) || !outbound::opens_window(facts)) {
             return;
@@ -333,6 +340,7 @@ class replica_follower {
     }
     seen->second = done->through;
     commits.through = done->through;
+    commits.erasures = done->erasures > 0;
     if (auto actor = registry_->find(tenant)) {
       caf::anon_send(actor, replica_atom::value, std::move(commits));
     }
@@ -342,6 +350,177 @@ class replica_follower {
   std::shared_ptr<tenant_registry> registry_;
   std::unordered_map<std::string, std::uint64_t> seen_;  // tenant -> applied through
 };
+
+/// What `gateway::overview` collects for one tenant (docs/console.md). The actors' answers
+/// fill the optional parts; the rest comes from the config and the metrics registry.
+struct overview_tenant {
+  const config::tenant_config* cfg = nullptr;
+  std::optional<tenant_stats> stats;
+  std::map<std::string, subscriber_stats> push;  // push subscriber -> its answer
+};
+
+/// One metric's value per (tenant, name) of a family labelled {tenant, <name_label>}: read
+/// under the family's lock, without creating children.
+template <class Family>
+std::map<std::pair<std::string, std::string>, std::int64_t> overview_counts(
+    const Family& f, const char* name_label) {
+  std::map<std::pair<std::string, std::string>, std::int64_t> out;
+  f.for_each([&](const metrics::labels& l, const auto& m) {
+    std::string tenant, name;
+    for (const auto& [k, v] : l.pairs()) {
+      if (k == "tenant") {
+        tenant = v;
+      } else if (k == name_label) {
+        name = v;
+      }
+    }
+    out[{tenant, name}] += static_cast<std::int64_t>(m.value());
+  });
+  return out;
+}
+
+std::int64_t overview_count(const std::map<std::pair<std::string, std::string>, std::int64_t>& m,
+                            const std::string& tenant, const std::string& name) {
+  auto it = m.find({tenant, name});
+  return it == m.end() ? 0 : it->second;
+}
+
+/// The overview's JSON (the shape `gateway::overview` documents).
+std::string render_overview(const std::vector<overview_tenant>& tenants) {
+  namespace cat = metrics::catalog;
+  const auto stored = overview_counts(cat::events_stored(), "channel");
+  const auto duplicates = overview_counts(cat::events_duplicate(), "channel");
+  const auto out_queue = overview_counts(cat::outbound_queue(), "channel");
+  const auto delivered = overview_counts(cat::push_delivered(), "subscriber");
+  const auto failures = overview_counts(cat::push_failures(), "subscriber");
+  static const char* const scope_names[] = {"stream", "send", "privacy", "admin"};
+  std::string body;
+  json::writer w(body);
+  w.begin_object().key("tenants").begin_array();
+  for (const auto& t : tenants) {
+    const auto& id = t.cfg->id;
+    w.begin_object().key("id").value(id);
+    w.key("head");
+    t.stats ? w.value(t.stats->head) : w.null();
+    w.key("streams");
+    t.stats ? w.value(static_cast<std::uint64_t>(t.stats->streams)) : w.null();
+    std::int64_t tenant_queued = 0;
+    w.key("channels").begin_array();
+    for (const auto& ch : t.cfg->channels) {
+      w.begin_object().key("name").value(ch.name).key("type").value(ch.type);
+      w.key("events_total").value(overview_count(stored, id, ch.name));
+      w.key("duplicates_total").value(overview_count(duplicates, id, ch.name));
+      const auto queued = overview_count(out_queue, id, ch.name);
+      tenant_queued += queued;
+      w.key("outbound").begin_object().key("queued").value(queued);
+      for (auto state : metrics::catalog::k_outbound_states) {
+        if (state == "queued") {
+          continue;  // the messages held now, above; the counters are the states reached
+        }
+        w.key(std::string(state) + "_total")
+            .value(static_cast<std::uint64_t>(cat::outbound_messages(id, ch.name, state).value()));
+      }
+      w.end_object().end_object();
+    }
+    w.end_array();
+    w.key("subscribers").begin_array();
+    for (const auto& sub : t.cfg->subscribers) {
+      w.begin_object().key("name").value(sub.name).key("push").value(sub.push.has_value());
+      w.key("scopes").begin_array();
+      for (unsigned i = 0; i < 4; ++i) {
+        if ((sub.scopes & (1u << i)) != 0) {
+          w.value(scope_names[i]);
+        }
+      }
+      w.end_array();
+      auto st = t.push.find(sub.name);
+      if (!sub.push || st == t.push.end()) {
+        // A pull subscriber has no cursor here; a push subscriber that did not answer in time
+        // has no numbers this time.
+        for (const char* k : {"cursor", "lag", "queue", "in_flight", "dead_letters"}) {
+          w.key(k).null();
+        }
+        w.key("disabled").value(false);
+      } else {
+        const auto& s = st->second;
+        const std::uint64_t head = t.stats ? t.stats->head : s.cursor;
+        w.key("cursor").value(s.cursor);
+        w.key("lag").value(head > s.cursor ? head - s.cursor : std::uint64_t{0});
+        w.key("queue").value(static_cast<std::uint64_t>(s.tracked));
+        w.key("in_flight").value(static_cast<std::uint64_t>(s.in_flight));
+        w.key("dead_letters")
+            .value(s.dead_lettered > s.redriven ? s.dead_lettered - s.redriven : std::uint64_t{0});
+        w.key("disabled").value(s.disabled);
+        w.key("last_error").value(s.last_error);
+      }
+      w.key("delivered_total").value(overview_count(delivered, id, sub.name));
+      w.key("failures_total").value(overview_count(failures, id, sub.name));
+      w.end_object();
+    }
+    w.end_array();
+    w.key("outbound").begin_object().key("queued").value(tenant_queued).end_object();
+    w.end_object();
+  }
+  w.end_array().key("at").value(to_rfc3339(sb::now())).end_object();
+  return body;
+}
+
+/// The one-shot actor behind `gateway::overview`: asks each tenant for its stats and each push
+/// subscriber for its own (a short timeout each), then answers and quits.
+caf::behavior overview_collector(caf::event_based_actor* self,
+                                 std::shared_ptr<std::vector<overview_tenant>> tenants,
+                                 std::vector<tenant_actor> actors, responder_ptr reply) {
+  constexpr auto k_timeout = std::chrono::seconds{2};
+  auto pending = std::make_shared<std::size_t>(0);
+  auto finish = [self, tenants, pending, reply] {
+    if (*pending == 0) {
+      http_response res;
+      res.body = render_overview(*tenants);
+      reply->answer(std::move(res));
+      self->quit();
+    }
+  };
+  for (std::size_t i = 0; i < tenants->size(); ++i) {
+    const auto& a = actors[i];
+    if (!a) {
+      continue;  // restarting: its fields stay null
+    }
+    ++*pending;
+    self->request(a, k_timeout, stats_atom::value)
+        .then(
+            [tenants, pending, finish, i](tenant_stats& s) {
+              (*tenants)[i].stats = s;
+              --*pending;
+              finish();
+            },
+            [pending, finish](caf::error&) {
+              --*pending;
+              finish();
+            });
+    for (const auto& sub : (*tenants)[i].cfg->subscribers) {
+      if (!sub.push) {
+        continue;
+      }
+      ++*pending;
+      self->request(a, k_timeout, push_stats_atom::value, sub.name)
+          .then(
+              [tenants, pending, finish, i, name = sub.name](subscriber_stats& s) {
+                (*tenants)[i].push[name] = std::move(s);
+                --*pending;
+                finish();
+              },
+              [pending, finish](caf::error&) {
+                --*pending;
+                finish();
+              });
+    }
+  }
+  if (*pending == 0) {
+    finish();
+    return {};
+  }
+  return {[](caf::atom_value) {}};  // nothing to do but wait for the answers above
+}
 
 class gateway_impl final : public gateway_with_actors {
  public:
@@ -420,6 +599,15 @@ class gateway_impl final : public gateway_with_actors {
     if (!t || stopping_.load()) {
       return nullptr;  // the session answers 503 with Retry-After
     }
+    if (r.of == stream_request::kind::visitor) {
+      // The visitor's conversation only, read through the subject index of the privacy store.
+      if (!opts_.stores.privacy || r.subject.empty() || r.conversation.empty()) {
+        return nullptr;
+      }
+      auto s = spawn_visitor_stream(*system_, opts_.stores.privacy, std::move(r), t,
+                                    opts_.consents, history_);
+      return std::make_shared<actor_stream_handle>(std::move(s));
+    }
     // The subscriber's purposes decide which events it may see (privacy/consent.hpp); a stream
     // that names no configured subscriber (in-process tools) gets the config default, support.
     privacy::purpose_set purposes = privacy::bit(privacy::purpose::support);
@@ -431,6 +619,10 @@ class gateway_impl final : public gateway_with_actors {
     auto s = spawn_stream_actor(*system_, opts_.stores.log, std::move(r), t, opts_.consents,
                                 purposes, history_);
     return std::make_shared<actor_stream_handle>(std::move(s));
+  }
+
+  bool visitor_revoked(const std::string& tenant, const std::string& subject) const override {
+    return opts_.consents && opts_.consents->revoked(tenant, subject);
   }
 
   bool ready() const override {
@@ -489,6 +681,24 @@ class gateway_impl final : public gateway_with_actors {
     if (auto t = tenant_for(c.tenant, *c.reply)) {
       caf::anon_send(t, api_atom::value, api_msg{std::move(c)});
     }
+  }
+
+  void overview(std::vector<std::string> tenants, responder_ptr reply) override {
+    if (stopping_.load() || !system_) {
+      reply->answer(error_response(errc::unavailable, "shutting down; retry", 1));
+      return;
+    }
+    auto collected = std::make_shared<std::vector<overview_tenant>>();
+    std::vector<tenant_actor> actors;
+    for (const auto& id : tenants) {
+      const auto* t = opts_.cfg->find_tenant(id);
+      if (t == nullptr) {
+        continue;  // the HTTP layer names configured tenants only
+      }
+      collected->push_back(overview_tenant{t, std::nullopt, {}});
+      actors.push_back(registry_->find(id));
+    }
+    system_->spawn(overview_collector, std::move(collected), std::move(actors), std::move(reply));
   }
 
   caf::actor_system& system() override { return *system_; }

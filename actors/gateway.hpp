@@ -112,13 +112,23 @@ class stream_sink {
   virtual void close() = 0;
 };
 
-/// `GET /v1/stream`.
+/// `GET /v1/stream`, or a web chat visitor's stream (`GET /chat/{tenant}/{channel}/stream`).
 struct stream_request {
+  /// Which stream: the tenant's events for a subscriber, or one visitor's conversation.
+  enum class kind { subscriber, visitor };
+  kind of = kind::subscriber;
   std::string tenant;
-  std::string subscriber;
+  std::string subscriber;          ///< `subscriber` streams
   std::uint64_t after = 0;         ///< from Last-Event-ID or ?after=
-  std::vector<std::string> types;  ///< empty = all
+  std::vector<std::string> types;  ///< empty = all; `subscriber` streams
   std::shared_ptr<stream_sink> sink;
+  // `visitor` streams (the visitor gate filled these from the session token): the stream carries
+  // the `message` events of `conversation` only, read through `subject`'s index, and is woken
+  // only by that conversation's commits (docs/webchat.md).
+  std::string channel;       ///< the web chat channel's name
+  std::string visitor;       ///< the visitor id
+  std::string subject;       ///< the visitor's subject (erasure closes the stream)
+  std::string conversation;  ///< "<channel>:<visitor>"
 };
 
 /// Held by the HTTP session for the lifetime of an SSE connection.
@@ -178,8 +188,9 @@ class gateway {
 
   virtual void submit(webhook_submission w) = 0;
   virtual void read_events(events_query q) = 0;
-  /// Starts a stream; nullptr when it cannot start now (tenant restarting, shutting down): the
-  /// session answers 503 with Retry-After.
+  /// Starts a stream (either kind); nullptr when it cannot start now (tenant restarting,
+  /// shutting down): the session answers 503 with Retry-After. A visitor stream's frames are
+  /// "id: <seq>\nevent: message\ndata: <event JSON without subject and tenant>\n\n".
   virtual std::shared_ptr<stream_handle> open_stream(stream_request r) = 0;
 
   // Backend API of push subscribers (docs/DESIGN.md §6, docs/delivery.md). The HTTP layer calls
@@ -208,6 +219,21 @@ class gateway {
   /// Runs an `api_call`. The default (a gateway without API calls) answers 404 `not_found`.
   virtual void call(api_call c) {
     c.reply->answer(error_response(errc::not_found, "no such API call"));
+  }
+
+  /// `GET /v1/overview` for the operator console (docs/console.md), covering `tenants` (ids the
+  /// HTTP layer checked the caller may see, config order): 200 with
+  /// {"tenants":[{"id","head","streams","channels":[{"name","type","events_total",
+  /// "duplicates_total","outbound":{"queued","sent","delivered","read","failed"}}],
+  /// "subscribers":[{"name","push","scopes","cursor","lag","queue","in_flight","delivered_total",
+  /// "failures_total","dead_letters","disabled","last_error"}],"outbound":{"queued"}}],
+  /// "at":"<RFC 3339>"}. Counters come from the metrics registry (this process, since it
+  /// started); `head`, `streams` and the push subscribers' cursors from the actors, asked with
+  /// a short timeout (an actor that does not answer in time leaves its fields null). Never reads
+  /// the store. The default (a gateway without actors, e.g. a test double) answers 404.
+  virtual void overview(std::vector<std::string> tenants, responder_ptr reply) {
+    (void)tenants;
+    reply->answer(error_response(errc::not_found, "no overview here"));
   }
 
   /// Web chat: whether the visitor whose subject (derived as the channel derives it for the

@@ -189,6 +189,7 @@ struct tenant_stats {
   std::size_t streams = 0;
   std::uint64_t channel_restarts = 0;
   std::uint64_t conversation_restarts = 0;
+  std::uint64_t head = 0;  ///< the announced head: readers see events up to here
 };
 
 /// privacy job -> tenant -> subscriber (`erased_atom`): these subjects of `tenant` were erased
@@ -238,6 +239,11 @@ namespace sb::actors {
 struct replica_commits {
   std::uint64_t through = 0;
   std::vector<std::pair<std::string, conversation_event>> windows;  ///< conversation key, event
+  /// Conversation key and seq of every `message` event among them (web chat visitor streams of
+  /// those conversations are woken), and whether an erasure was among them (visitor streams of
+  /// an erased subject end).
+  std::vector<std::pair<std::string, std::uint64_t>> messages;
+  bool erasures = false;
 };
 }  // namespace sb::actors
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::replica_commits)

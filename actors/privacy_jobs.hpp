@@ -206,8 +206,12 @@ inline std::optional<std::string> subject_param(api_call& c) {
   return c.params.front();
 }
 
-/// The audit actor of a backend's call.
+/// The audit actor of a backend's call: "subscriber:<name>", or an operator's
+/// "operator:<name>" as the token index names it (no subscriber name has a ':').
 inline std::string caller_of(const api_call& c) {
+  if (c.caller.rfind("operator:", 0) == 0) {
+    return c.caller;
+  }
   return "subscriber:" + c.caller;
 }
 

@@ -11,9 +11,11 @@
 #include <unordered_set>
 
 #include "actors/actors.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "outbound/send_scheduler.hpp"
+#include "privacy/redact.hpp"
 #include "store/outbound_dedupe_key.hpp"
 
 namespace sb::actors {
@@ -434,6 +436,52 @@ void fail_locally(sender_ptr self, std::uint64_t ticket, std::string code, std::
   }
 }
 
+/// The answer a local delivery gives `interpret` (adapters/outbound.hpp `local_delivery`).
+platform_reply local_answer(std::uint64_t ticket, const result<std::vector<event>>& stored,
+                            const std::string& event_id) {
+  platform_reply p;
+  p.ticket = ticket;
+  if (stored) {
+    // Stored now, or before (a duplicate of an attempt whose answer was lost): the event's id
+    // derives from the outbound id, so it is the stored one either way.
+    p.status = 201;
+    json::writer(p.body).begin_object().field("id", event_id).end_object();
+  } else {
+    p.status = 503;  // transient: the engine retries with backoff
+    p.body = error_response(stored.err().code, stored.err().message).body;
+    p.error = stored.err().message;
+  }
+  return p;
+}
+
+/// Where the gateway is the platform: delivers the message by storing its event in the person's
+/// conversation, and feeds the store's outcome back as the platform's answer (`sent_atom`).
+/// False when the channel's messages go through a platform's API.
+bool deliver_locally(sender_ptr self, const outbound::dispatch& d, sender_state::held_message& h) {
+  auto& st = self->state;
+  auto ev = st.init.outbound->local_delivery(*h.message, h.record.id);
+  if (!ev) {
+    return false;  // a platform with an API, or a message `encode` refuses (failed there)
+  }
+  ev->tenant = st.init.tenant;
+  ev->subject = h.record.subject;
+  // As a channel stores its events: what is redacted is never stored.
+  privacy::redact_event(*ev, st.init.privacy, st.init.subject_key);
+  h.message_id = ev->id;
+  ++st.counters.attempts;
+  outbox_batch b;
+  b.writes.push_back(state_write(st, h.record, store::outbound_state::sending, d.attempt, false));
+  write(self, std::move(b), 1);
+  auto tenant = caf::actor_cast<tenant_actor>(st.parent);
+  std::vector<event> events;
+  events.push_back(std::move(*ev));
+  emit_events(self, st.init.store, tenant, std::move(events), st.init.settings.timeout,
+              [self, ticket = d.ticket, id = h.message_id](result<std::vector<event>> stored) {
+                self->send(self, sent_atom::value, local_answer(ticket, stored, id));
+              });
+  return true;
+}
+
 void start_attempt(sender_ptr self, const outbound::dispatch& d, steady::time_point now) {
   auto& st = self->state;
   auto it = st.held.find(d.id);
@@ -442,6 +490,9 @@ void start_attempt(sender_ptr self, const outbound::dispatch& d, steady::time_po
     return;
   }
   auto& h = it->second;
+  if (deliver_locally(self, d, h)) {
+    return;
+  }
   auto req = st.init.outbound->encode(*h.message);
   if (!req) {
     fail_locally(self, d.ticket, to_string(req.err().code), req.err().message);

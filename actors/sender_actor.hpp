@@ -81,6 +81,11 @@ struct sender_init {
   outbox_writer_actor outbox;  ///< the tenant's outbox writer
   store_writer_actor store;    ///< the event store writer (outbound.status)
   std::shared_ptr<delivery::http_client> http;
+  /// Where the gateway is the platform (`outbound_channel::local_delivery`): the tenant's
+  /// privacy settings and subject key, to redact the message's event as a channel redacts the
+  /// events it stores (privacy/redact.hpp).
+  config::privacy_config privacy;
+  std::string subject_key;
   sender_settings settings;
   /// Several replicas: the sender starts passive (it stores what it accepts, sends nothing) and
   /// sends only while its tenant tells it this replica holds the channel's sender lease
@@ -90,7 +95,8 @@ struct sender_init {
 
 /// One sender per sendable channel: a thin shell over `outbound::send_scheduler`. Accepts
 /// `outbound_send` (stores, queues, replies `send_accepted`), encodes each due message with the
-/// channel's adapter, submits it to the shared HTTP client (never blocking), applies the
+/// channel's adapter, submits it to the shared HTTP client (never blocking) or, where the gateway
+/// is the platform, stores the message's event through `emit_events` instead, applies the
 /// platform's rate limits and retries, writes each state change through the outbox writer and
 /// emits `outbound.status` events (sent, failed) through `emit_events`. At start it resumes the
 /// channel's unfinished messages from the outbox (a message found `sending` is sent again:

@@ -8,11 +8,14 @@
 #include "actors/events_page.hpp"
 #include "actors/outbound_api.hpp"
 #include "actors/privacy_api.hpp"
+#include "actors/visitor_stream_logic.hpp"
 #include "core/conversation_lru.hpp"
+#include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/restart_policy.hpp"
 #include "outbound/conversation_state.hpp"
+#include "privacy/redact.hpp"
 #include "store/announced_head.hpp"
 
 namespace sb::actors {
@@ -40,6 +43,9 @@ struct tenant_state {
   /// When the streams last heard of the head, and whether an announcement to them is held back.
   std::chrono::steady_clock::time_point streams_told{};
   bool streams_pending = false;
+  /// Web chat visitor streams, apart from `streams`: by conversation, woken only by their own
+  /// conversation's announced commits (actors/visitor_stream.hpp).
+  visitor_streams<caf::actor_addr, stream_actor> visitors;
   std::unordered_map<std::string, subscriber_actor> subscribers;  // push; absent while restarting
   std::unordered_map<caf::actor_addr, std::string> subscriber_by_addr;
   std::unordered_map<std::string, restart_policy> subscriber_restarts;
@@ -160,6 +166,8 @@ void spawn_sender(tenant_ptr self, const config::channel_config& ch) {
   init.outbox = st.outbox_writer;
   init.store = st.init.store;
   init.http = st.init.http;
+  init.privacy = st.cfg->privacy;
+  init.subject_key = st.outbound->subject_key();
   init.settings = st.init.senders;
   init.leased = static_cast<bool>(st.init.holds_lease);
   auto child = spawn_sender_actor(self, std::move(init));
@@ -269,10 +277,20 @@ void tell_streams(tenant_ptr self) {
   }
 }
 
-/// Tells streams and push subscribers how far they may read now.
+/// Wakes the visitor streams of the conversations whose committed events are announced now.
+/// Not held back like `tell_streams`: each wakes one stream (or a few) of one conversation.
+void wake_visitors(tenant_ptr self) {
+  auto& st = self->state;
+  st.visitors.due(st.announced.value(), [&](stream_actor& s) {
+    self->send(s, head_atom::value, st.announced.value());
+  });
+}
+
+/// Tells streams, visitor streams and push subscribers how far they may read now.
 void announce(tenant_ptr self) {
   auto& st = self->state;
   const std::uint64_t head = st.announced.value();
+  wake_visitors(self);
   for (auto& [name, sub] : st.subscribers) {
     self->send(sub, head_atom::value, head);
   }
@@ -421,6 +439,9 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     self->delayed_send(self, delay, restart_atom::value, outbox_atom::value);
     return;
   }
+  if (st.visitors.remove(m.source)) {
+    return;
+  }
   st.streams.erase(m.source);
 }
 
@@ -438,6 +459,7 @@ void stop_children(tenant_ptr self, const caf::error& reason) {
   for (auto& [addr, s] : st.streams) {
     self->send_exit(s, reason);
   }
+  st.visitors.for_each([&](stream_actor& s) { self->send_exit(s, reason); });
   for (auto& [name, sub] : st.subscribers) {
     self->send_exit(sub, reason);
   }
@@ -484,10 +506,22 @@ keyword_job_actor on_commit(tenant_ptr self, committed_msg& c,
   if (c.events.empty()) {
     return job;  // only duplicates (a platform's retry of a keyword message)
   }
+  // Visitor streams of the conversations among these events: one hash lookup per event, woken
+  // once the events are announced (below, or by a later commit that fills a gap).
+  auto& visitors = self->state.visitors;
+  if (visitors.size() != 0) {
+    for (const auto& e : c.events) {
+      if (e.type == event_type::message) {
+        visitors.committed(e.conversation, e.seq);
+      }
+    }
+  }
   // Announced only now that their consent changes are applied, and only up to where every
   // earlier seq is committed too: another request's keyword may still be on its way.
   if (record_commit(self, c.events)) {
     announce(self);
+  } else {
+    wake_visitors(self);  // another replica's follower may have announced them already
   }
   for (const auto& e : c.events) {
     if (e.conversation.empty()) {
@@ -499,6 +533,55 @@ keyword_job_actor on_commit(tenant_ptr self, committed_msg& c,
   // Last inbound times into the outbox, receipts linked to outbound messages.
   on_outbound_commit(api_env(self), c.events);
   return job;
+}
+
+/// At most this many messages per web chat receipt (a read receipt names at most 500).
+constexpr std::size_t k_max_receipt_ids = 1000;
+
+/// Stores a web chat receipt as the channel would store a platform's: one `status` event per
+/// message, about the visitor (their subject, redacted as the tenant redacts), deduplicated per
+/// state and message. The receipt correlation (`on_outbound_commit`) then moves the outbound
+/// message whose platform id is that message's event id to delivered or read.
+void store_visitor_receipts(tenant_ptr self, visitor_receipt& r) {
+  auto& st = self->state;
+  const auto* ch = st.cfg->find_channel(r.channel);
+  const auto* info = ch != nullptr ? st.init.adapters(ch->type) : nullptr;
+  if (info == nullptr || info->visitors.mint == nullptr || r.visitor.empty() ||
+      (r.state != "delivered" && r.state != "read") || !st.outbound) {
+    log::warn("tenant", st.cfg->id, ": a visitor receipt for channel ", r.channel,
+              " was dropped (not a web chat channel, no visitor or an unknown state)");
+    return;
+  }
+  if (r.message_ids.size() > k_max_receipt_ids) {
+    r.message_ids.resize(k_max_receipt_ids);
+  }
+  const channel_ref channel{ch->name, ch->type, info->account != nullptr ? info->account(*ch) : ""};
+  const std::string& key = st.outbound->subject_key();
+  const std::string subject = ids::subject_id(key, channel.type, channel.account, r.visitor);
+  std::vector<event> events;
+  for (auto& id : r.message_ids) {
+    event e;
+    e.tenant = st.cfg->id;
+    e.channel = channel;
+    e.type = event_type::status;
+    e.conversation =
+        r.conversation.empty() ? conversation_key::format(ch->name, r.visitor) : r.conversation;
+    e.peer = r.visitor;
+    e.subject_source = r.visitor;
+    e.subject = subject;
+    e.dedupe_key = r.state + ":" + id;  // a repeated receipt is a duplicate
+    e.status = status_info{r.state, std::move(id), r.visitor, "", ""};
+    privacy::redact_event(e, st.cfg->privacy, key);
+    events.push_back(std::move(e));
+  }
+  emit_events(self, st.init.store, caf::actor_cast<tenant_actor>(self), std::move(events),
+              st.init.settings.store_timeout,
+              [tenant = st.cfg->id](result<std::vector<event>> stored) {
+                if (!stored) {
+                  log::warn("tenant", tenant,
+                            ": web chat receipts not stored: ", stored.err().message);
+                }
+              });
 }
 
 /// The handle under `key` in `map`, or an error when there is none (introspection).
@@ -643,14 +726,44 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
           self->state.streams.emplace(s.address(), std::move(s));
         }
       },
+      [=](register_atom, visitor_atom, const std::string& conversation,
+          const std::string& subject, stream_actor& s) {
+        auto& st = self->state;
+        if (!s) {
+          return;
+        }
+        // Erased between the visitor gate's check and now: not opened.
+        if (st.init.consents && st.init.consents->revoked(st.cfg->id, subject)) {
+          self->send_exit(s, caf::exit_reason::user_shutdown);
+          return;
+        }
+        self->monitor(s);
+        self->send(s, head_atom::value, st.announced.value());
+        // The address first: argument evaluation order is unspecified (std::move(s) first
+        // leaves s.address() reading a moved-from handle).
+        auto addr = s.address();
+        st.visitors.add(addr, conversation, subject, std::move(s));
+      },
       // The settle tick (see `settle`).
       [=](settle_atom) { settle(self); },
       [=](replica_atom, replica_commits& c) {
         // Everything up to `through` is committed and its consent changes applied (by the
         // follower, before it sent this): readers may read it, whichever replica stored it.
         auto& st = self->state;
+        for (const auto& [key, seq] : c.messages) {
+          st.visitors.committed(key, seq);
+        }
         if (st.announced.give_up_through(c.through)) {
           announce(self);
+        } else {
+          wake_visitors(self);
+        }
+        if (c.erasures && st.init.consents) {
+          // Erased through another replica: its follower marked the subjects revoked.
+          const auto& consents = *st.init.consents;
+          st.visitors.of_subjects(
+              [&](const std::string& subject) { return consents.revoked(st.cfg->id, subject); },
+              [&](stream_actor& s) { self->send_exit(s, caf::exit_reason::user_shutdown); });
         }
         // A window opened through another replica: a conversation alive here would otherwise
         // judge a reply by its older last message (this replica's own commits arrive here too;
@@ -665,10 +778,8 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
         self->state.streams_pending = false;
         tell_streams(self);
       },
-      [=](visitor_atom, visitor_receipt& r) {
-        // TODO(issue 15): store the receipts as status events of the channel.
-        (void)r;
-      },
+      // Web chat receipts (actors/messages.hpp `visitor_receipt`).
+      [=](visitor_atom, visitor_receipt& r) { store_visitor_receipts(self, r); },
       [=](restart_atom, const std::string& name) {
         if (const auto* ch = self->state.cfg->find_channel(name)) {
           if (self->state.channels.count(name) == 0) {
@@ -732,6 +843,15 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
       // of the subjects any more.
       [=](erased_atom, const erased_notice& n) -> caf::result<std::uint64_t> {
         auto& st = self->state;
+        // An erasure revokes the subjects' web chat sessions: their open streams end now.
+        if (st.visitors.size() != 0 && !n.subjects.empty()) {
+          st.visitors.of_subjects(
+              [&](const std::string& subject) {
+                return std::find(n.subjects.begin(), n.subjects.end(), subject) !=
+                       n.subjects.end();
+              },
+              [&](stream_actor& s) { self->send_exit(s, caf::exit_reason::user_shutdown); });
+        }
         for (const auto& subject : n.subjects) {
           for (auto& [name, snd] : st.senders) {
             self->send(snd, forget_atom::value, subject);
@@ -803,7 +923,8 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
       [=](stats_atom) -> tenant_stats {
         auto& st = self->state;
         return tenant_stats{st.channels.size(), st.conversations->size(), st.streams.size(),
-                            st.channel_restart_count, st.conversation_restart_count};
+                            st.channel_restart_count, st.conversation_restart_count,
+                            st.announced.value()};
       },
   };
 }

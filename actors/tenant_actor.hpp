@@ -69,6 +69,11 @@ using store::pg::sender_lease;
 ///     (store_atom, store_writer_actor) -> void
 ///     // A live stream wants head notifications (monitored; answered with `head_atom`).
 ///     (register_atom, stream_actor) -> void
+///     // A web chat visitor's stream of one conversation (actors/visitor_stream.hpp): kept by
+///     // conversation, woken (`head_atom`) only by that conversation's announced commits,
+///     // stopped when its subject is erased (monitored; answered with `head_atom`).
+///     (register_atom, visitor_atom, std::string conversation, std::string subject,
+///      stream_actor) -> void
 ///     // Subjects were erased (a privacy job): senders forget them, the outbox drops their rows,
 ///     // push subscribers their events in memory; the number of events dropped from memory.
 ///     (erased_atom, erased_notice) -> uint64_t
@@ -109,6 +114,7 @@ using tenant_actor = caf::typed_actor<
     caf::reacts_to<redrive_atom, redrive_request>, caf::reacts_to<commit_atom, committed_msg>,
     caf::replies_to<commit_atom, save_atom, committed_msg, committed_msg>::with<bool>,
     caf::reacts_to<store_atom, store_writer_actor>, caf::reacts_to<register_atom, stream_actor>,
+    caf::reacts_to<register_atom, visitor_atom, std::string, std::string, stream_actor>,
     caf::replies_to<erased_atom, erased_notice>::with<std::uint64_t>,
     caf::reacts_to<receipts_atom, resolved_receipts>,
     caf::reacts_to<receipts_atom, pending_receipts>,

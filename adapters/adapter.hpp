@@ -55,7 +55,8 @@ struct request {
   std::string_view body;
   /// The wall clock when the gateway received the request, for the platforms that sign a time
   /// (Slack, HubSpot, Mailgun): `verify` checks freshness against it, never against a clock of
-  /// its own. Every caller of `verify` sets it; `parse` does not read it.
+  /// its own. Every caller of `verify` sets it, and the channel sets it for `parse` too, which
+  /// reads it only where the platform gives no time of its own (web chat: `occurred_at`).
   timestamp now;
 
   /// The header's value, or an empty view when absent. `name` must be lower-case.

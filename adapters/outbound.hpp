@@ -13,6 +13,7 @@
 #include "adapters/outbound/send_request.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/event.hpp"
 #include "core/time.hpp"
 
 /// Outbound messages (docs/outbound.md), the platform-neutral side: the types the platforms'
@@ -154,6 +155,23 @@ class outbound_channel {
                                 std::optional<std::string_view> retry_after) const = 0;
   /// Whether `to` is a group chat, i.e. whether `rate_limits::per_group_per_minute` applies.
   virtual bool is_group_recipient(std::string_view) const { return false; }
+  /// Where the gateway is the platform (web chat): the message `m` (which passed `validate`),
+  /// accepted as `outbound_id`, is delivered by storing the event returned here in the
+  /// person's conversation, not by an API call (`encode` is then not used). nullopt for every
+  /// platform with an API (the default), and for a message that does not pass `check`.
+  ///
+  /// The event is complete but for what the sender owns: `tenant`, `subject` (the outbox
+  /// record's), the tenant's redaction, and the times the store stamps. Its `id` and
+  /// `dedupe_key` derive from `outbound_id`, so that a retried attempt whose first store was
+  /// not confirmed is the same event (a duplicate) with the same id. The sender feeds the
+  /// store's outcome to `interpret` as the platform's answer: 201 with `{"id":"<event id>"}`
+  /// once the event is stored (or was stored before), 503 with the gateway's error body when
+  /// the store did not take it (transient: retried with backoff).
+  virtual std::optional<event> local_delivery(const outbound_message& m,
+                                              std::string_view outbound_id) const {
+    (void)m, (void)outbound_id;
+    return std::nullopt;
+  }
 
   const std::string& name() const { return name_; }  ///< the channel's name
   const std::string& type() const { return type_; }  ///< the channel's type

@@ -208,6 +208,14 @@ struct cluster_config {
   int lease_ms = 5000;
 };
 
+/// One entry of the top-level `operators` list (docs/console.md): a person who runs the gateway.
+/// The token works on every tenant with every scope; the request names the tenant with
+/// `?tenant=<id>` (required when there are several tenants).
+struct operator_config {
+  std::string name;          ///< unique; audit entries name the caller "operator:<name>"
+  std::string token_sha256;  ///< lower-case hex of the token's SHA-256; never the token
+};
+
 struct config {
   std::string source;  ///< file name the config came from ("<embedded>" for the default)
   server_config server;
@@ -216,6 +224,7 @@ struct config {
   privacy_defaults_config privacy;
   limits_config limits;
   std::vector<tenant_config> tenants;
+  std::vector<operator_config> operators;  ///< `operators`: tokens valid on every tenant
 
   /// `server.public_url`, or "http://" + `server.listen` when unset; never ends with '/'.
   std::string public_url() const {

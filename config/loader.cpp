@@ -1560,6 +1560,59 @@ const section<limits_config>& limits_section() {
   return s;
 }
 
+const section<operator_config>& operator_section() {
+  static const section<operator_config> s = [] {
+    key_spec<operator_config> name;
+    name.name = "name";
+    name.allowed = "[a-z0-9][a-z0-9_-]*";
+    name.description = "Unique; the audit log names the operator's calls \"operator:<name>\".";
+    name.missing = "required";
+    name.parse = [](context& ctx, const item& it, operator_config& out) {
+      if (auto v = scalar(ctx, it)) {
+        if (!is_name(*v, std::string::npos)) {
+          ctx.report(it, "must match [a-z0-9][a-z0-9_-]* (got " + quote(*v) + ")");
+        } else {
+          out.name = *v;
+        }
+      }
+    };
+
+    key_spec<operator_config> token;
+    token.name = "token_sha256";
+    token.allowed = "64 hex characters";
+    token.description =
+        "SHA-256 (hex) of the operator's bearer token: every scope on every tenant, the tenant "
+        "named with ?tenant=<id> (docs/console.md). No subscriber may hold the same token.";
+    token.missing = "required";
+    token.parse = [](context& ctx, const item& it, operator_config& out) {
+      auto v = scalar(ctx, it);
+      if (!v) {
+        return;
+      }
+      std::string hex = *v;
+      std::transform(hex.begin(), hex.end(), hex.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (hex.size() != 64 || !crypto::from_hex(hex)) {
+        ctx.report(it,
+                   "must be the 64 hex characters of the token's SHA-256 "
+                   "(`printf %s TOKEN | sha256sum`)");
+        return;
+      }
+      const std::string owner = it.path.substr(0, it.path.rfind('.'));
+      auto [first, inserted] = ctx.tokens.emplace(hex, token_owner{owner, it.line});
+      if (!inserted) {
+        ctx.report(it, "same token as " + first->second.subscriber + " (line " +
+                           std::to_string(first->second.line) +
+                           "); a token belongs to one subscriber or operator");
+        return;
+      }
+      out.token_sha256 = std::move(hex);
+    };
+    return section<operator_config>{{name, token}, nullptr};
+  }();
+  return s;
+}
+
 const section<config>& root_section() {
   static const section<config> s = [] {
     key_spec<config> tenants;
@@ -1579,6 +1632,25 @@ const section<config>& root_section() {
       document(tenant_section(), prefix + "[].", out);
     };
 
+    key_spec<config> operators;
+    operators.name = "operators";
+    operators.default_text = "[]";
+    operators.description =
+        "People who run the gateway: an operator token works on every tenant (docs/console.md).";
+    operators.parse = [](context& ctx, const item& it, config& out) {
+      if (it.node.IsNull()) {
+        return;
+      }
+      parse_named_list(ctx, it, out.operators, "operator", "name", &operator_config::name,
+                       [](context& c, const item& el, operator_config& o) {
+                         auto present = parse_section(c, el, operator_section(), o);
+                         return present.count("name") != 0 ? present.at("name") : el.line;
+                       });
+    };
+    operators.nested = [](const std::string& prefix, std::vector<key_info>& out) {
+      document(operator_section(), prefix + "[].", out);
+    };
+
     return section<config>{
         {
             section_key("server", &config::server, server_section),
@@ -1587,6 +1659,7 @@ const section<config>& root_section() {
             section_key("privacy", &config::privacy, privacy_defaults_section),
             section_key("limits", &config::limits, limits_section),
             tenants,
+            operators,
         },
         // The global retention default reaches the tenants that do not set their own, whatever
         // the order of the keys in the file.

@@ -25,6 +25,7 @@
 
 #include "adapters/adapter.hpp"
 #include "config/loader.hpp"
+#include "core/time.hpp"
 #include "loadtest/generator.hpp"
 #include "loadtest/histogram.hpp"
 #include "loadtest/loss.hpp"
@@ -320,6 +321,142 @@ class fanout_readers {
   std::string token_;
   asio::io_context ioc_;
   std::vector<std::unique_ptr<reader>> readers_;
+  bool stopping_ = false;  ///< on the io_context's thread only
+  std::string error_;
+  std::thread thread_;
+};
+
+/// `--visitor-streams N`: N idle visitor streams (`GET /chat/{tenant}/{channel}/stream`) of the
+/// first visitor-facing channel (web chat) in the config, all on one thread. Their tokens are
+/// minted here with the channel's own hooks from the same config (its derived key), as the
+/// gateway would mint them for N visitors, so opening 10,000 costs no session calls. Each counts
+/// the events it receives: none is expected, since the load writes to other conversations.
+class visitor_streams {
+ public:
+  visitor_streams(endpoint_spec ep, const sb::config::config& cfg) : ep_(std::move(ep)) {
+    for (const auto& t : cfg.tenants) {
+      for (const auto& c : t.channels) {
+        const auto* info = sb::adapters::find(c.type);
+        if (info != nullptr && info->visitors.mint != nullptr && channel_ == nullptr) {
+          tenant_ = t.id;
+          channel_ = &c;
+          info_ = info;
+        }
+      }
+    }
+  }
+
+  /// "<tenant>/<channel>", or "" when the config has no visitor-facing channel.
+  std::string name() const { return channel_ == nullptr ? "" : tenant_ + "/" + channel_->name; }
+
+  bool start(int n) {
+    if (channel_ == nullptr) {
+      error_ = "the config has no visitor-facing channel (web chat)";
+      return false;
+    }
+    const auto settings = info_->visitors.settings(*channel_);
+    const std::string origin =
+        settings.allowed_origins.empty() ? "" : "Origin: " + settings.allowed_origins.front() + "\r\n";
+    const auto expires = sb::timestamp::from_millis(sb::now().unix_ms + 3600000);
+    try {
+      const auto where = *tcp::resolver(ioc_).resolve(ep_.host, ep_.port).begin();
+      for (int i = 0; i < n; ++i) {
+        const std::string token =
+            info_->visitors.mint(*channel_, visitor_id(static_cast<std::uint64_t>(i)), expires);
+        const std::string req = "GET /chat/" + tenant_ + "/" + channel_->name +
+                                "/stream?token=" + token + " HTTP/1.1\r\nHost: " + ep_.host +
+                                "\r\n" + origin + "Accept: text/event-stream\r\n\r\n";
+        auto r = std::make_unique<reader>(ioc_);
+        r->sock.connect(where);
+        asio::write(r->sock, asio::buffer(req));
+        std::string head;
+        const auto len = asio::read_until(r->sock, asio::dynamic_buffer(head), "\r\n\r\n");
+        if (head.rfind("HTTP/1.1 200", 0) != 0) {
+          error_ = "visitor stream " + std::to_string(i + 1) + " answered " +
+                   head.substr(0, head.find('\r'));
+          return false;
+        }
+        r->count.feed(std::string_view(head).substr(len));
+        readers_.push_back(std::move(r));
+      }
+    } catch (const std::exception& e) {
+      error_ = "visitor streams: " + std::string(e.what()) + " after " +
+               std::to_string(readers_.size());
+      return false;
+    }
+    for (auto& r : readers_) {
+      read(*r);
+    }
+    thread_ = std::thread([this] { ioc_.run(); });
+    return true;
+  }
+
+  /// Events received by all of them (thread-safe).
+  std::uint64_t events() const { return events_.load(std::memory_order_relaxed); }
+
+  void stop() {
+    asio::post(ioc_, [this] {
+      stopping_ = true;
+      for (auto& r : readers_) {
+        boost::system::error_code ec;
+        r->sock.shutdown(tcp::socket::shutdown_both, ec);
+        r->sock.close(ec);
+      }
+    });
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+  int streams() const { return static_cast<int>(readers_.size()); }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct reader {
+    explicit reader(asio::io_context& ioc) : sock(ioc) {}
+    tcp::socket sock;
+    sse_counter count;
+    std::array<char, 512> buf{};  ///< idle streams: heartbeats only
+  };
+
+  /// "vis_" + 26 Crockford characters, distinct per i and per run.
+  std::string visitor_id(std::uint64_t i) const {
+    static constexpr char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    std::string v = "vis_";
+    std::uint64_t hi = run_;
+    for (int k = 0; k < 13; ++k, hi /= 32) {
+      v.push_back(crockford[hi % 32]);
+    }
+    for (int k = 0; k < 13; ++k, i /= 32) {
+      v.push_back(crockford[i % 32]);
+    }
+    return v;
+  }
+
+  void read(reader& r) {
+    r.sock.async_read_some(asio::buffer(r.buf), [this, &r](boost::system::error_code ec,
+                                                           std::size_t n) {
+      if (ec) {
+        if (!stopping_ && error_.empty()) {
+          error_ = "a visitor stream ended: " + ec.message();
+        }
+        return;
+      }
+      const auto before = r.count.events();
+      r.count.feed(std::string_view(r.buf.data(), n));
+      events_.fetch_add(r.count.events() - before, std::memory_order_relaxed);
+      read(r);
+    });
+  }
+
+  endpoint_spec ep_;
+  std::string tenant_;
+  const sb::config::channel_config* channel_ = nullptr;
+  const sb::adapters::adapter_info* info_ = nullptr;
+  std::uint64_t run_ = static_cast<std::uint64_t>(sb::now().unix_ms);
+  asio::io_context ioc_;
+  std::vector<std::unique_ptr<reader>> readers_;
+  std::atomic<std::uint64_t> events_{0};
   bool stopping_ = false;  ///< on the io_context's thread only
   std::string error_;
   std::thread thread_;
@@ -648,6 +785,8 @@ int usage() {
                "         [--no-stream]    (no /v1/stream loss/e2e check, no /metrics scrape)\n"
                "         [--fanout N]     (N more streams of the first watched tenant, read on\n"
                "                          one thread; each must receive every event)\n"
+               "         [--visitor-streams N] (N idle web chat visitor streams of the config's\n"
+               "                          first visitor channel; none may receive an event)\n"
                "         [--reference]    (--no-stream, and 200 is the expected status of every\n"
                "                          request: for a non-validating reference server)\n";
   return 2;
@@ -670,6 +809,7 @@ int main(int argc, char** argv) {
   bool no_stream = false;
   bool reference = false;
   int fanout = 0;
+  int visitor_count = 0;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--no-stream" || a == "--reference") {
@@ -702,6 +842,8 @@ int main(int argc, char** argv) {
         s.config_path = v;
       } else if (a == "--fanout") {
         fanout = std::stoi(v);
+      } else if (a == "--visitor-streams") {
+        visitor_count = std::stoi(v);
       } else if (a == "--out") {
         out_prefix = v;
       } else {
@@ -772,6 +914,18 @@ int main(int argc, char** argv) {
   } else if (fanout > 0) {
     r.fanout.error = "no watched stream to fan out (stream_tokens, --no-stream)";
   }
+  std::unique_ptr<visitor_streams> visitors;
+  if (visitor_count > 0) {
+    visitors = std::make_unique<visitor_streams>(*ep, *cfg.cfg);
+    r.visitors.channel = visitors->name();
+    const auto t0 = clock::now();
+    if (!visitors->start(visitor_count)) {
+      r.visitors.error = visitors->error();
+    }
+    r.visitors.open_s = duration<double>(clock::now() - t0).count();
+    std::fprintf(stderr, "%d visitor streams open in %.1f s\n", visitors->streams(),
+                 r.visitors.open_s);
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let replayed events arrive
 
   const auto run_id =
@@ -806,6 +960,14 @@ int main(int argc, char** argv) {
     std::tie(r.fanout.fewest, r.fanout.most) = fan->range();
     r.fanout.error = fan->error();
   }
+  if (visitors) {
+    visitors->stop();
+    r.visitors.streams = visitors->streams();
+    r.visitors.events = visitors->events();
+    if (r.visitors.error.empty()) {
+      r.visitors.error = visitors->error();
+    }
+  }
   for (auto& rd : readers) {
     rd->stop();
     if (!rd->error().empty()) {
@@ -831,6 +993,6 @@ int main(int argc, char** argv) {
   std::ofstream(out_prefix + ".html") << render_html(r);
   std::cout << "reports: " << out_prefix << ".json " << out_prefix << ".html\n";
   const bool ok = r.unexpected_status.empty() && (!r.stream_checked || r.loss.ok()) &&
-                  (fanout == 0 || r.fanout.ok());
+                  (fanout == 0 || r.fanout.ok()) && (visitor_count == 0 || r.visitors.ok());
   return ok ? 0 : 1;
 }

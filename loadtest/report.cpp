@@ -234,6 +234,15 @@ std::string render_summary(const run_result& r) {
     }
     o << "\n";
   }
+  if (r.visitors.streams > 0 || !r.visitors.error.empty()) {
+    o << "  visitor streams: " << r.visitors.streams << " of " << r.visitors.channel
+      << " open (in " << r.visitors.open_s << " s), " << r.visitors.events
+      << " events received (expected 0)" << (r.visitors.ok() ? "" : "  FAILED");
+    if (!r.visitors.error.empty()) {
+      o << " (" << r.visitors.error << ")";
+    }
+    o << "\n";
+  }
   o << "  /metrics: " << (r.metrics_after.empty() ? "not available" : "scraped before and after")
     << "\n";
   return o.str();
@@ -267,7 +276,11 @@ std::string render_json(const run_result& r) {
     << ",\"tenant\":" << json_quote(r.fanout.tenant) << ",\"expected\":" << r.fanout.expected
     << ",\"fewest\":" << r.fanout.fewest << ",\"most\":" << r.fanout.most
     << ",\"ok\":" << (r.fanout.ok() ? "true" : "false")
-    << ",\"error\":" << json_quote(r.fanout.error) << "},\"metrics_before\":"
+    << ",\"error\":" << json_quote(r.fanout.error) << "},\"visitors\":{\"streams\":"
+    << r.visitors.streams << ",\"channel\":" << json_quote(r.visitors.channel)
+    << ",\"events\":" << r.visitors.events << ",\"open_s\":" << r.visitors.open_s
+    << ",\"ok\":" << (r.visitors.ok() ? "true" : "false")
+    << ",\"error\":" << json_quote(r.visitors.error) << "},\"metrics_before\":"
     << (r.metrics_before.empty() ? "null" : json_quote(r.metrics_before))
     << ",\"metrics_after\":" << (r.metrics_after.empty() ? "null" : json_quote(r.metrics_after))
     << "}\n";

@@ -40,6 +40,17 @@ struct run_result {
     std::string error;  ///< a stream that could not open or ended early
     bool ok() const { return error.empty() && fewest == expected && most == expected; }
   } fanout;
+  /// `--visitor-streams`: idle visitor streams of a visitor-facing channel (web chat), held open
+  /// during the run. The load writes to none of their conversations, so each must receive none
+  /// of its events: a visitor's stream is woken only by its own conversation.
+  struct visitor_result {
+    int streams = 0;
+    std::string channel;            ///< "<tenant>/<channel>"
+    std::uint64_t events = 0;       ///< events they received in all (must be 0)
+    double open_s = 0;              ///< how long opening them took
+    std::string error;              ///< a stream that could not open or ended early
+    bool ok() const { return error.empty() && events == 0; }
+  } visitors;
   std::string metrics_before;  ///< /metrics text, verbatim; empty when it did not answer 200
   std::string metrics_after;
 

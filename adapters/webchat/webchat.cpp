@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "adapters/json_reader.hpp"
+#include "adapters/webchat/outbound.hpp"
 #include "adapters/webchat/session_token.hpp"
 #include "core/conversation_key.hpp"
 #include "core/crypto.hpp"
@@ -287,6 +288,12 @@ adapter_info info() {
   i.visitors.check = [](const config::channel_config& cfg, std::string_view token,
                         timestamp now) { return check_token(cfg.get("session_key"), token, now); };
   i.visitors.widget = "widget/widget.js";
+  // Agents' replies (adapters/webchat/outbound.hpp): text only (`features` all off), delivered
+  // by storing them. Receipts (the visitor's stream, the widget's read call) name each message:
+  // no `receipt_watermark`.
+  i.outbound = [](const config::channel_config& cfg) -> std::shared_ptr<const outbound_channel> {
+    return std::make_shared<const sender>(cfg);
+  };
   return i;
 }
 

@@ -14,6 +14,7 @@
 #include "http/platform_gate.hpp"
 #include "http/router.hpp"
 #include "http/routes.hpp"
+#include "http/visitor_gate.hpp"
 
 /// What a request gets once it is read, as free functions over plain types (no Beast, no
 /// sockets): match it to the handler list (`route_request`), then run the route's handler
@@ -72,7 +73,8 @@ class exchange {
 };
 
 /// What the handlers share, built once from the config: immutable, but for the platform gate's
-/// failure budgets and the tenants' rate limits (which lock). Safe from every I/O thread.
+/// failure budgets, the tenants' rate limits and the visitor gate's budgets (which lock). Safe
+/// from every I/O thread.
 struct dispatch_context {
   /// `gateway` must outlive the context.
   dispatch_context(std::shared_ptr<const config::config> c, actors::gateway& g);
@@ -86,6 +88,7 @@ struct dispatch_context {
   platform_gate platform;            ///< verification and failure budgets of platform requests
   metrics_access metrics;            ///< `server.metrics.token_sha256`
   const bool metrics_apart;          ///< `server.metrics.listen` is set
+  visitor_gate visitors;             ///< web chat: the visitor channels and their budgets
 };
 
 /// Matches a request to the handler list (`match_route`), then to the listener it came to

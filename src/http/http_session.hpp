@@ -459,6 +459,33 @@ class http_session final : public session_base, private exchange {
     sse->start(std::move(stream_), admitted_);
   }
 
+  /// A web chat visitor's stream passed the visitor gate (src/http/dispatch.hpp): opens the
+  /// visitor stream and hands the connection to an `sse_session`, as `open_stream` does, with
+  /// the gate's CORS headers in the head. No token, so no stream slot.
+  void open_visitor_stream(visitor_stream_params params,
+                           std::vector<std::pair<std::string, std::string>> cors) override {
+    if (stopping_ || core_.stopping.load()) {
+      write_response(error_response(errc::unavailable, "shutting down; retry", 1), true);
+      return;
+    }
+    auto sse =
+        std::make_shared<sse_session<Stream>>(core_, executor(), route_, visitor_sse_head(cors));
+    if (!sse->open_visitor(std::move(params))) {
+      auto r = error_response(errc::unavailable, "the stream could not be opened; retry", 1);
+      for (auto& h : cors) {
+        r.headers.push_back(std::move(h));
+      }
+      write_response(std::move(r), true);
+      return;
+    }
+    if (admitted_) {
+      core_.transfer(this, sse);
+    }
+    handed_over_ = true;
+    state_ = state::closed;
+    sse->start(std::move(stream_), admitted_);
+  }
+
   // ---- closing ---------------------------------------------------------------------------
 
   /// After a response with `Connection: close`: send FIN, then drain what the client still

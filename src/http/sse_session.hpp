@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "http/server_core.hpp"
 #include "store/event_log.hpp"
@@ -33,6 +35,31 @@ constexpr std::string_view sse_head =
     "Connection: keep-alive\r\n"
     "\r\n";
 constexpr std::string_view sse_keepalive = ": keep-alive\n\n";
+
+/// The head of a web chat visitor's stream: as `sse_head`, but never stored by a cache (the
+/// conversation is personal data) and with the CORS headers the visitor gate granted.
+inline std::string visitor_sse_head(const std::vector<std::pair<std::string, std::string>>& cors) {
+  std::string head =
+      "HTTP/1.1 200 OK\r\n"
+      "Server: switchboard\r\n"
+      "Content-Type: text/event-stream\r\n"
+      "Cache-Control: no-store\r\n"
+      "X-Accel-Buffering: no\r\n"
+      "Connection: keep-alive\r\n";
+  for (const auto& [name, value] : cors) {
+    // The gate's own values; a line break would split the head, so such a header is dropped.
+    if (name.find_first_of("\r\n:") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos) {
+      continue;
+    }
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
 
 /// The `actors::stream_sink` of one SSE connection. Held by the stream actor; it refers to the
 /// session weakly, so an actor that keeps it longer than the connection keeps nothing alive.
@@ -94,7 +121,17 @@ class sse_session final : public session_base {
   /// connection's strand; `route`: the stream's entry of the handler list (metrics).
   sse_session(server_core& core, net::any_io_executor ex, const principal& who,
               const route_def* route)
-      : session_base(std::move(ex)), core_(core), stream_slot_(&who), route_(route) {}
+      : session_base(std::move(ex)),
+        core_(core),
+        stream_slot_(&who),
+        route_(route),
+        who_(who.tenant + "/" + who.subscriber) {}
+
+  /// A web chat visitor's stream: no token, so no stream slot (the visitor gate bounds
+  /// visitors); `head` from `visitor_sse_head`.
+  sse_session(server_core& core, net::any_io_executor ex, const route_def* route,
+              std::string head)
+      : session_base(std::move(ex)), core_(core), route_(route), head_(std::move(head)) {}
 
   ~sse_session() override {
     if (sse_open_) {
@@ -117,14 +154,23 @@ class sse_session final : public session_base {
     sr.after = params.after;
     sr.types = std::move(params.types);
     sr.sink = sink_;
-    stream_handle_ = core_.gateway.open_stream(std::move(sr));
-    if (!stream_handle_) {
-      release_stream_slot();
-      sink_->mark_closed();
-      sink_.reset();
-      return false;
-    }
-    return true;
+    return open_request(std::move(sr));
+  }
+
+  /// Asks the gateway for the visitor stream of `params` (the visitor gate passed), as `open`.
+  bool open_visitor(visitor_stream_params params) {
+    sink_ = std::make_shared<sse_sink>(weak_from_this(), core_.gate);
+    who_ = params.tenant + "/" + params.channel + " visitor";
+    actors::stream_request sr;
+    sr.of = actors::stream_request::kind::visitor;
+    sr.tenant = std::move(params.tenant);
+    sr.after = params.after;
+    sr.channel = std::move(params.channel);
+    sr.visitor = std::move(params.visitor);
+    sr.subject = std::move(params.subject);
+    sr.conversation = std::move(params.conversation);
+    sr.sink = sink_;
+    return open_request(std::move(sr));
   }
 
   /// Takes over the connection (`registered`: it holds an admitted connection's place, given by
@@ -132,13 +178,12 @@ class sse_session final : public session_base {
   void start(Stream&& stream, bool registered) {
     stream_.emplace(std::move(stream));
     registered_ = registered;
-    log::debug("http", "SSE stream opened for ", stream_slot_->tenant, "/",
-               stream_slot_->subscriber);
+    log::debug("http", "SSE stream opened for ", who_);
     state_ = state::streaming;
     count_request(route_, 200);
     sse_open_ = true;
     metrics::catalog::sse_streams_open().inc();
-    queue_.push_back({sse_head, {}, {}});
+    queue_.push_back({head_.empty() ? sse_head : std::string_view(head_), {}, {}});
     lowest().expires_never();
     watch_client();
     keepalive_.emplace(executor());
@@ -191,6 +236,17 @@ class sse_session final : public session_base {
  private:
   std::shared_ptr<sse_session> shared() {
     return std::static_pointer_cast<sse_session>(shared_from_this());
+  }
+
+  bool open_request(actors::stream_request sr) {
+    stream_handle_ = core_.gateway.open_stream(std::move(sr));
+    if (!stream_handle_) {
+      release_stream_slot();
+      sink_->mark_closed();
+      sink_.reset();
+      return false;
+    }
+    return true;
   }
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(*stream_); }
   const config::server_config& limits() const { return core_.limits; }
@@ -395,8 +451,10 @@ class sse_session final : public session_base {
   bool registered_ = false;  ///< holds an admitted connection's place in `core_`
   std::array<char, 512> discard_{};
   const principal* stream_slot_ = nullptr;  ///< the token whose stream slot this holds
-  const route_def* route_ = nullptr;        ///< `GET /v1/stream` (metrics)
+  const route_def* route_ = nullptr;        ///< `GET /v1/stream` or a visitor's (metrics)
   bool sse_open_ = false;                   ///< counted in switchboard_sse_streams_open
+  std::string who_;                         ///< "tenant/subscriber" (debug logs)
+  std::string head_;                        ///< a visitor stream's head; "": `sse_head`
 
   std::shared_ptr<sse_sink> sink_;
   std::shared_ptr<actors::stream_handle> stream_handle_;

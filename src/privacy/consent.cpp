@@ -256,6 +256,9 @@ status consent_registry::load(const std::string& tenant) {
       e.state = from_record(r);
       e.has_state = true;
     }
+    for (auto& subject : store_->erased_subjects(tenant)) {
+      loaded[std::move(subject)].revoked = true;
+    }
   }
   std::unique_lock lock(mutex_);
   tenants_[tenant] = std::move(loaded);
@@ -317,6 +320,17 @@ void consent_registry::mark_erased(const std::string& tenant, const std::string&
   e.state = consent_state{};
   e.has_state = false;
   e.erased_through = std::max(e.erased_through, through_seq);
+  e.revoked = true;
+}
+
+bool consent_registry::revoked(const std::string& tenant, const std::string& subject) const {
+  std::shared_lock lock(mutex_);
+  auto t = tenants_.find(tenant);
+  if (t == tenants_.end()) {
+    return false;
+  }
+  auto it = t->second.find(subject);
+  return it != t->second.end() && it->second.revoked;
 }
 
 bool consent_registry::forwards_locked(const tenant_map* t, std::uint64_t seq,

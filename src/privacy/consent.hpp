@@ -161,7 +161,8 @@ class consent_registry {
   /// `store` may be null: the registry then keeps state in memory only (lost on restart).
   explicit consent_registry(std::shared_ptr<store::privacy_store> store);
 
-  /// Loads (replaces) a tenant's states from the store. Start-up.
+  /// Loads (replaces) a tenant's states from the store, and its revocations (the subjects the
+  /// store lists as erased, `privacy_store::erased_subjects`). Start-up.
   status load(const std::string& tenant);
 
   /// The subject's state, or nothing when it has none (the defaults apply).
@@ -189,6 +190,11 @@ class consent_registry {
   void mark_erased(const std::string& tenant, const std::string& subject,
                    std::uint64_t through_seq);
 
+  /// Whether `subject` was erased (`mark_erased` in this process, or listed by the store as
+  /// erased when `load` ran): an erasure revokes the subject's web chat sessions for good, also
+  /// when the subject writes again. A hash lookup under the shared lock; any thread.
+  bool revoked(const std::string& tenant, const std::string& subject) const;
+
   /// May this stored event reach a subscriber serving `purposes`? (`forwards` with the
   /// subject's current state, and the erasure mark.) An event without a subject concerns no
   /// person (a Shopify product update, a shop-level event): it reaches every subscriber.
@@ -211,6 +217,7 @@ class consent_registry {
     consent_state state;
     bool has_state = false;
     std::uint64_t erased_through = 0;  ///< 0 = not erased
+    bool revoked = false;              ///< erased once: its web chat sessions are refused
   };
   using tenant_map = std::unordered_map<std::string, entry>;
 

@@ -237,6 +237,15 @@ class tailed_privacy final : public privacy_store {
                                                    std::size_t limit) override {
     return inner_->subject_events(tenant, subject, limit);
   }
+  result<std::vector<stored_event>> subject_events_after(const std::string& tenant,
+                                                         const std::string& subject,
+                                                         std::uint64_t after,
+                                                         std::size_t limit) override {
+    return inner_->subject_events_after(tenant, subject, after, limit);
+  }
+  std::vector<std::string> erased_subjects(const std::string& tenant) override {
+    return inner_->erased_subjects(tenant);
+  }
   result<erase_outcome> erase_subject(const std::string& tenant,
                                       const std::string& subject) override {
     auto r = inner_->erase_subject(tenant, subject);

@@ -48,6 +48,9 @@ struct tenant_log {
   // Subjects with stored events and the channel each was first seen on: where the SQLite log
   // holds a data key (`subject_keys`).
   std::map<std::string, std::string> subjects;
+  // Erased subjects (`privacy_store::erased_subjects`), in erasure order, each once.
+  std::vector<std::string> erased;
+  std::set<std::string> erased_set;
 };
 
 struct letter_record {
@@ -346,6 +349,34 @@ class memory_log final : public event_log, public delivery_store, public privacy
     return out;
   }
 
+  result<std::vector<stored_event>> subject_events_after(const std::string& tenant,
+                                                         const std::string& subject,
+                                                         std::uint64_t after,
+                                                         std::size_t limit) override {
+    std::shared_lock lock(mutex_);
+    std::vector<stored_event> out;
+    auto it = tenants_.find(tenant);
+    if (it == tenants_.end() || subject.empty() || limit == 0) {
+      return out;
+    }
+    const auto& events = it->second.events;
+    auto from = std::upper_bound(
+        events.begin(), events.end(), after,
+        [](std::uint64_t seq, const event_record& e) { return seq < e.stored.seq; });
+    for (; from != events.end() && out.size() < limit; ++from) {
+      if (from->stored.subject == subject) {
+        out.push_back(from->stored);
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::string> erased_subjects(const std::string& tenant) override {
+    std::shared_lock lock(mutex_);
+    auto it = tenants_.find(tenant);
+    return it == tenants_.end() ? std::vector<std::string>{} : it->second.erased;
+  }
+
   result<erase_outcome> erase_subject(const std::string& tenant,
                                       const std::string& subject) override {
     if (auto st = rules::check_subject(subject); !st) {
@@ -353,11 +384,8 @@ class memory_log final : public event_log, public delivery_store, public privacy
     }
     std::unique_lock lock(mutex_);
     erase_outcome out;
-    if (auto it = tenants_.find(tenant); it != tenants_.end()) {
-      erase_locked(tenant, it->second, subject, out);
-    } else {
-      out.subjects.push_back(subject);
-    }
+    // A subject with nothing stored is still recorded as erased (its sessions are revoked).
+    erase_locked(tenant, tenants_[tenant], subject, out);
     return out;
   }
 
@@ -626,6 +654,9 @@ class memory_log final : public event_log, public delivery_store, public privacy
       out.key_destroyed = true;
     }
     out.subjects.push_back(subject);
+    if (log.erased_set.insert(subject).second) {
+      log.erased.push_back(subject);
+    }
   }
 
   std::shared_mutex mutex_;

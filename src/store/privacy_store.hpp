@@ -168,8 +168,45 @@ class privacy_store {
                                                                          const std::string& subject,
                                                                          std::size_t limit) = 0;
 
+  /// The subject's stored events with seq > `after`, in seq order (decrypted), at most `limit`:
+  /// a web chat visitor's stream reads its conversation through it, page by page, from the
+  /// subject index (the conversation itself is sealed, not queryable). Same errors as
+  /// `subject_events`. The default filters `subject_events` (test doubles); every store
+  /// overrides it with an indexed read that starts at `after`.
+  [[nodiscard]] virtual result<std::vector<stored_event>> subject_events_after(
+      const std::string& tenant, const std::string& subject, std::uint64_t after,
+      std::size_t limit) {
+    auto all = subject_events(tenant, subject, static_cast<std::size_t>(-1) / 2);
+    if (!all) {
+      return all;
+    }
+    std::vector<stored_event> out;
+    for (auto& e : all.value()) {
+      if (out.size() >= limit) {
+        break;
+      }
+      if (e.seq > after) {
+        out.push_back(std::move(e));
+      }
+    }
+    return out;
+  }
+
+  /// Every subject of the tenant that `erase_subject` or `erase_channel` erased, oldest first:
+  /// an erasure revokes the web chat sessions of the subject (`consent_registry::revoked`), and
+  /// this list makes the revocation outlive a restart (loaded with the consent records). Written
+  /// in the erasure's own transaction; kept for good (one short row per erased subject: a
+  /// subject id, no content), since a session token may live as long as its channel's
+  /// `session_ttl_hours` and an erasure may come at any point of it. On a storage error it logs
+  /// and answers what it has. The default (test doubles) keeps none.
+  virtual std::vector<std::string> erased_subjects(const std::string& tenant) {
+    (void)tenant;
+    return {};
+  }
+
   /// Erases a subject, in one transaction: destroys its data key, deletes its events (receipts
-  /// stored with the subject included, see above), their dead letters and its consent record;
+  /// stored with the subject included, see above), their dead letters and its consent record,
+  /// and records the subject among `erased_subjects`;
   /// the events' dedupe keys stay as tombstones (see above). Audit entries, deletion requests and
   /// privacy requests naming the subject are kept (they hold no content and prove what was done).
   /// Idempotent (erasing twice finds nothing the second time). `bad_request` for an empty subject

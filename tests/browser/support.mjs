@@ -63,6 +63,8 @@ export async function startGateway(yaml, { args = [], timeoutMs = 20000 } = {}) 
   });
   const where = await started;
   child.removeAllListeners('exit');
+  // run() exits the process on a failed step: take the gateway along instead of leaking it.
+  process.on('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
   return {
     url: `${where.scheme}://${where.host}:${where.port}`,
     port: where.port,

@@ -63,6 +63,10 @@ class eraser {
       }
     }
     changed("DELETE FROM consent WHERE tenant = $1 AND subject = $2", {tenant, subject});
+    // The revocation of the subject's web chat sessions, in the same transaction.
+    changed("INSERT INTO erased_subjects (tenant, subject, erased_at_ms) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            {tenant, subject, bigint(now().unix_ms)});
     out.subjects.push_back(subject);
   }
 
@@ -176,6 +180,59 @@ class pg_privacy_store final : public privacy_store {
         return st.err();
       }
       out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  result<std::vector<stored_event>> subject_events_after(const std::string& tenant,
+                                                         const std::string& subject,
+                                                         std::uint64_t after,
+                                                         std::size_t limit) override {
+    std::vector<stored_event> out;
+    if (limit == 0 || subject.empty()) {
+      return out;
+    }
+    auto q = query(
+        "SELECT e.seq, e.type, e.body, k.id, k.wrapped FROM events e "
+        "JOIN subject_keys k ON k.id = e.subject_key "
+        "WHERE k.tenant = $1 AND k.subject = $2 AND e.tenant = $1 AND e.seq > $4 "
+        "ORDER BY e.seq LIMIT $3",
+        {tenant, subject, bigint(static_cast<std::uint64_t>(limit)), bigint(after)});
+    if (!q) {
+      return q.err();
+    }
+    key_ring::read_keys unwrapped;
+    for (int i = 0; i < q->size(); ++i) {
+      stored_event e;
+      auto seq = q->int64(i, 0);
+      auto body = q->bytes(i, 2);
+      auto key_id = q->int64(i, 3);
+      auto wrapped = q->bytes(i, 4);
+      if (!seq || !body || !key_id || !wrapped) {
+        return error{errc::internal, "an event row of tenant " + tenant + " is malformed"};
+      }
+      e.seq = static_cast<std::uint64_t>(*seq);
+      e.type = std::string(q->text(i, 1));
+      e.subject = subject;
+      if (auto st = keys_.open_event(unwrapped, tenant, e, *key_id, *wrapped, *body); !st) {
+        return st.err();
+      }
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  std::vector<std::string> erased_subjects(const std::string& tenant) override {
+    std::vector<std::string> out;
+    auto q = query("SELECT subject FROM erased_subjects WHERE tenant = $1 "
+                   "ORDER BY erased_at_ms, subject",
+                   {tenant});
+    if (!q) {
+      log::error("store", "erased_subjects(", tenant, "): ", q.err().message);
+      return out;
+    }
+    for (int i = 0; i < q->size(); ++i) {
+      out.emplace_back(q->text(i, 0));
     }
     return out;
   }

@@ -269,6 +269,16 @@ CREATE TABLE outbox_meta (
   name TEXT PRIMARY KEY,
   value BYTEA NOT NULL
 ))sql"},
+      {6, R"sql(
+-- The subjects an erasure removed (store/privacy_store.hpp, `erased_subjects`), written in the
+-- erasure's transaction: an erasure revokes the subject's web chat sessions, on every replica and
+-- after a restart. A subject id and a time, no content; kept for good.
+CREATE TABLE erased_subjects (
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  erased_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (tenant, subject)
+))sql"},
   };
   return versions;
 }

@@ -81,6 +81,7 @@ struct writer_statements {
   stmt count_tombstones;
   stmt erase_events;
   stmt erase_consent;
+  stmt insert_erased;  ///< ?1 tenant, ?2 subject, ?3 erased_at_ms
   stmt erase_key;
   stmt indexed_seq;
   stmt index_events;

@@ -52,6 +52,12 @@ class eraser {
       }
     }
     run_counted(w.erase_consent, tenant, subject);
+    if (st_) {
+      // The revocation of the subject's web chat sessions, in the same transaction.
+      query q(w.insert_erased);
+      q.text(1, tenant).text(2, subject).int64(3, now().unix_ms);
+      counted(q);
+    }
     out.subjects.push_back(subject);
     return st_;
   }
@@ -190,6 +196,59 @@ class sqlite_privacy_store final : public privacy_store {
     }
     if (rc != SQLITE_DONE) {
       return sql_error((*lease)->conn.db, rc, "read subject events");
+    }
+    return out;
+  }
+
+  result<std::vector<stored_event>> subject_events_after(const std::string& tenant,
+                                                         const std::string& subject,
+                                                         std::uint64_t after,
+                                                         std::size_t limit) override {
+    std::vector<stored_event> out;
+    if (limit == 0 || subject.empty()) {
+      return out;
+    }
+    auto lease = db_->readers.take();
+    if (!lease) {
+      return lease.err();
+    }
+    auto rk = db_->keys.reading((*lease)->conn.db, (*lease)->find_key);
+    query q((*lease)->subject_events_after);
+    q.text(1, tenant).text(2, subject).int64(3, clamp_limit(limit));
+    q.int64(4, static_cast<std::int64_t>(after));
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      stored_event e;
+      e.seq = q.col_uint64(0);
+      e.type = q.col_text(1);
+      e.subject = subject;
+      if (auto st = db_->keys.open_event(rk, tenant, e, q.col_view(2)); !st) {
+        return st.err();
+      }
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error((*lease)->conn.db, rc, "read subject events");
+    }
+    return out;
+  }
+
+  std::vector<std::string> erased_subjects(const std::string& tenant) override {
+    std::vector<std::string> out;
+    auto lease = db_->readers.take();
+    if (!lease) {
+      log::error("store", "erased_subjects(", tenant, "): ", lease.err().message);
+      return out;
+    }
+    query q((*lease)->erased_subjects);
+    q.text(1, tenant);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      out.push_back(q.col_text(0));
+    }
+    if (rc != SQLITE_DONE) {
+      log::error("store", "erased_subjects(", tenant,
+                 "): ", sql_error((*lease)->conn.db, rc, "read erased subjects").message);
     }
     return out;
   }

@@ -28,6 +28,8 @@ struct reader {
   stmt dead_letters;
   stmt find_key;
   stmt subject_events;
+  stmt subject_events_after;  ///< ?1 tenant, ?2 subject, ?3 limit, ?4 after
+  stmt erased_subjects;       ///< ?1 tenant
   stmt consents;
   stmt audit_log;
   stmt find_deletion_request;

@@ -16,7 +16,7 @@ namespace sb::store::sqlite {
 
 namespace {
 
-constexpr int k_schema_version = 8;
+constexpr int k_schema_version = 9;
 
 // Rows the v1 -> v3 migration loads into memory at a time.
 constexpr std::int64_t k_migration_batch = 1000;
@@ -360,6 +360,18 @@ ALTER TABLE dedupe_v8 RENAME TO dedupe;
 CREATE INDEX dedupe_created_at ON dedupe (tenant, channel, created_at_ms);
 )sql";
 
+// Version 9 (from 8): the subjects an erasure removed (`privacy_store::erased_subjects`), written
+// in the erasure's transaction: an erasure revokes the subject's web chat sessions, also after a
+// restart. A subject id and a time, no content; kept for good (one row per erased subject).
+constexpr const char* k_schema_v9 = R"sql(
+CREATE TABLE IF NOT EXISTS erased_subjects (
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  erased_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant, subject)
+) WITHOUT ROWID;
+)sql";
+
 // The v3 index step, for the v7 layout: a version 1 store's index is built after its rows are
 // sealed, when the schema is already current.
 constexpr const char* k_schema_v7_index = R"sql(
@@ -605,6 +617,12 @@ status migrate_schema(database& db, bool& migrated) {
     }
     v = 8;
   }
+  if (v == 8) {
+    if (auto st = exec(writer, k_schema_v9); !st) {
+      return st;
+    }
+    v = 9;
+  }
   if (auto st = prepare_writer(writer, db.w); !st) {
     return st;
   }
@@ -630,7 +648,7 @@ status migrate_schema(database& db, bool& migrated) {
     // v1 -> 2: encryption at rest; 2 -> 3: append-friendly indexes; 3 -> 4: privacy requests
     // carried out; 4 -> 5: quarantine quota and headers, subscribers disabled by a 410; 5 -> 6:
     // dedupe keys merged in bulk; 6 -> 7: the subject index in segments; 7 -> 8: dedupe keys
-    // in generations.
+    // in generations; 8 -> 9: erased subjects (web chat revocations).
     log::info("store", db.path, ": migrated from schema version ", opened_as, " to ",
               k_schema_version);
   }

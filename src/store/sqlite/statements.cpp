@@ -114,6 +114,9 @@ status prepare_writer(sqlite3* db, writer_statements& w) {
        "AND seq <= ?3 AND subject_key IS NOT NULL ORDER BY seq >> 14, subject_key, seq"},
       {&w.set_indexed_seq, "UPDATE tenant_heads SET indexed = ?2 WHERE tenant = ?1"},
       {&w.erase_consent, "DELETE FROM consent WHERE tenant = ?1 AND subject = ?2"},
+      {&w.insert_erased,
+       "INSERT OR IGNORE INTO erased_subjects (tenant, subject, erased_at_ms) "
+       "VALUES (?1, ?2, ?3)"},
       {&w.channel_subjects,
        "SELECT subject FROM events WHERE tenant = ?1 AND channel = ?2 AND subject <> '' "
        "UNION SELECT subject FROM subject_keys WHERE tenant = ?1 AND channel = ?2 "
@@ -187,6 +190,20 @@ status prepare_reader(reader& r) {
        "UNION ALL SELECT seq, type, json FROM events, k WHERE tenant = ?1 AND seq > "
        "COALESCE((SELECT indexed FROM tenant_heads WHERE tenant = ?1), 0) "
        "AND subject_key = k.id ORDER BY 1 LIMIT ?3"},
+      // As subject_events, from the segment of `after` on (a visitor's stream reads its
+      // conversation page by page: the cost is the pages after its cursor, not the history).
+      {&r.subject_events_after,
+       "WITH RECURSIVE seg (s) AS (SELECT MAX(COALESCE((SELECT MIN(seq) FROM events "
+       "WHERE tenant = ?1), 0), ?4) >> 14 UNION ALL SELECT s + 1 FROM seg "
+       "WHERE s < (SELECT indexed FROM tenant_heads WHERE tenant = ?1) >> 14), "
+       "k (id) AS (SELECT id FROM subject_keys WHERE tenant = ?1 AND subject = ?2) "
+       "SELECT seq, type, json FROM events WHERE tenant = ?1 AND seq > ?4 AND seq IN " +
+           subject_seqs("(SELECT id FROM k)") + " "
+       "UNION ALL SELECT seq, type, json FROM events, k WHERE tenant = ?1 AND seq > "
+       "MAX(?4, COALESCE((SELECT indexed FROM tenant_heads WHERE tenant = ?1), 0)) "
+       "AND subject_key = k.id ORDER BY 1 LIMIT ?3"},
+      {&r.erased_subjects,
+       "SELECT subject FROM erased_subjects WHERE tenant = ?1 ORDER BY erased_at_ms, subject"},
       {&r.consents,
        "SELECT subject, granted, restricted, updated_at_ms FROM consent WHERE tenant = ?1 "
        "ORDER BY subject"},

@@ -310,9 +310,11 @@ TEST_CASE(
   REQUIRE_FALSE(added.empty());
   for (const auto& row : added) {
     CAPTURE(row[1]);
-    // privacy_requests (and its primary key's automatic index), or version 5's objects.
+    // privacy_requests (and its primary key's automatic index), version 5's objects, or
+    // version 9's record of erased subjects (web chat revocations).
     const std::vector<std::string> new_tables{"privacy_requests", "quarantine",
-                                              "quarantine_usage", "subscriber_disabled"};
+                                              "quarantine_usage", "subscriber_disabled",
+                                              "erased_subjects"};
     CHECK(std::find(new_tables.begin(), new_tables.end(), row[2]) != new_tables.end());
   }
   CHECK(std::any_of(added.begin(), added.end(), [](const std::vector<std::string>& row) {

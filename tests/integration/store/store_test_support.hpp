@@ -35,7 +35,7 @@ namespace sb::test::store_support {
 inline const std::string k_master_key(32, '\x5a');
 
 /// `PRAGMA user_version` of a store this build made or migrated (store/sqlite/schema.cpp).
-inline const std::string k_schema_version = "8";
+inline const std::string k_schema_version = "9";
 
 /// The SQLite stores in `dir` (created when new); fails the test when they cannot be opened.
 inline store::stores open_sqlite(const std::string& dir, const std::string& key = k_master_key,

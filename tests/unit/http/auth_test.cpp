@@ -110,3 +110,94 @@ TEST_CASE("the bearer scheme is case-insensitive and the token is trimmed", "[ht
   CHECK(bearer_token("Bearer") == "");
   CHECK(bearer_token("Token abc") == "");
 }
+
+namespace {
+
+constexpr unsigned admin = static_cast<unsigned>(scope::admin);
+
+/// Two tenants, a tenant admin of acme, and the operator "ops".
+sb::config::config with_operator() {
+  auto cfg = two_tenants();
+  cfg.tenants[0].subscribers.push_back(subscriber("acme-admin", "tok-acme-admin", admin));
+  sb::config::operator_config op;
+  op.name = "ops";
+  op.token_sha256 = digest_of("tok-operator");
+  cfg.operators.push_back(op);
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("an operator token has every scope on every tenant it names", "[http][console]") {
+  token_index index(with_operator());
+  for (const char* tenant : {"acme", "globex"}) {
+    for (auto s : {scope::stream, scope::send, scope::privacy, scope::admin}) {
+      auto who = index.authenticate("Bearer tok-operator", s, tenant);
+      CAPTURE(tenant, static_cast<unsigned>(s));
+      REQUIRE(who.ok());
+      CHECK((*who)->tenant == tenant);
+      CHECK((*who)->subscriber == "operator:ops");
+      CHECK((*who)->is_operator);
+    }
+  }
+  REQUIRE(index.find_operator("Bearer tok-operator") != nullptr);
+  CHECK(*index.find_operator("Bearer tok-operator") == "ops");
+  CHECK(index.find_operator("Bearer tok-acme-admin") == nullptr);
+  CHECK(index.find_operator("Bearer tok-operatoR") == nullptr);
+  CHECK(index.find("tok-operator") == nullptr);  // not a subscriber's token
+}
+
+TEST_CASE("an operator token must name the tenant when there are several", "[http][console]") {
+  token_index index(with_operator());
+  auto none = index.authenticate("Bearer tok-operator", scope::admin);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.err().code == errc::bad_request);
+  CHECK(none.err().message.find("?tenant=") != std::string::npos);
+
+  auto unknown = index.authenticate("Bearer tok-operator", scope::admin, "initech");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.err().code == errc::unknown_tenant);
+
+  // With one tenant the operator's calls default to it.
+  auto one = with_operator();
+  one.tenants.pop_back();
+  token_index single(one);
+  auto who = single.authenticate("Bearer tok-operator", scope::privacy);
+  REQUIRE(who.ok());
+  CHECK((*who)->tenant == "acme");
+}
+
+TEST_CASE("a tenant admin token keeps to its own tenant beside operators", "[http][console]") {
+  token_index index(with_operator());
+  auto own = index.authenticate("Bearer tok-acme-admin", scope::admin);
+  REQUIRE(own.ok());
+  CHECK((*own)->tenant == "acme");
+  CHECK_FALSE((*own)->is_operator);
+  auto other = index.authenticate("Bearer tok-acme-admin", scope::admin, "globex");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.err().code == errc::forbidden);
+  // A subscriber token without admin is still refused admin calls.
+  auto helpdesk = index.authenticate("Bearer tok-acme", scope::admin, "acme");
+  REQUIRE_FALSE(helpdesk.ok());
+  CHECK(helpdesk.err().code == errc::forbidden);
+}
+
+TEST_CASE("a wrong token is unauthorized with operators configured", "[http][console]") {
+  token_index index(with_operator());
+  for (const char* h : {"Bearer tok-operator2", "Bearer ", "Basic tok-operator", ""}) {
+    CAPTURE(h);
+    auto who = index.authenticate(h, scope::stream, "acme");
+    REQUIRE_FALSE(who.ok());
+    CHECK(who.err().code == errc::unauthorized);
+  }
+}
+
+TEST_CASE("an operator token that a subscriber also holds opens nothing", "[http][console]") {
+  auto cfg = with_operator();
+  cfg.operators.front().token_sha256 = digest_of("tok-globex");  // the loader refuses this
+  token_index index(cfg);
+  CHECK(index.find_operator("Bearer tok-globex") == nullptr);
+  auto who = index.authenticate("Bearer tok-globex", scope::admin, "acme");
+  REQUIRE_FALSE(who.ok());
+  CHECK(who.err().code == errc::forbidden);  // still only globex's stream token
+}
