@@ -1303,6 +1303,33 @@ const section<push_config>& push_section() {
   return s;
 }
 
+/// A `token_sha256` value (subscribers and operators): lower-cased, 64 hex characters, and no
+/// other subscriber or operator of the whole file holding the same token (`why_unique` ends the
+/// message that says so). Reports and returns nullopt otherwise.
+std::optional<std::string> token_digest(context& ctx, const item& it, const char* why_unique) {
+  auto v = scalar(ctx, it);
+  if (!v) {
+    return std::nullopt;
+  }
+  std::string hex = *v;
+  std::transform(hex.begin(), hex.end(), hex.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (hex.size() != 64 || !crypto::from_hex(hex)) {
+    ctx.report(it,
+               "must be the 64 hex characters of the token's SHA-256 "
+               "(`printf %s TOKEN | sha256sum`)");
+    return std::nullopt;
+  }
+  const std::string owner = it.path.substr(0, it.path.rfind('.'));
+  auto [first, inserted] = ctx.tokens.emplace(hex, token_owner{owner, it.line});
+  if (!inserted) {
+    ctx.report(it, "same token as " + first->second.subscriber + " (line " +
+                       std::to_string(first->second.line) + "); " + why_unique);
+    return std::nullopt;
+  }
+  return hex;
+}
+
 const section<subscriber_config>& subscriber_section() {
   static const section<subscriber_config> s = [] {
     key_spec<subscriber_config> name;
@@ -1328,28 +1355,9 @@ const section<subscriber_config>& subscriber_section() {
         "belongs to one subscriber of one tenant. Make one with `openssl rand -hex 24`; hash it "
         "with `sha256sum`.";
     token.parse = [](context& ctx, const item& it, subscriber_config& out) {
-      auto v = scalar(ctx, it);
-      if (!v) {
-        return;
+      if (auto hex = token_digest(ctx, it, "a token belongs to one subscriber")) {
+        out.token_sha256 = std::move(*hex);
       }
-      std::string hex = *v;
-      std::transform(hex.begin(), hex.end(), hex.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (hex.size() != 64 || !crypto::from_hex(hex)) {
-        ctx.report(it,
-                   "must be the 64 hex characters of the token's SHA-256 "
-                   "(`printf %s TOKEN | sha256sum`)");
-        return;
-      }
-      const std::string owner = it.path.substr(0, it.path.rfind('.'));
-      auto [first, inserted] = ctx.tokens.emplace(hex, token_owner{owner, it.line});
-      if (!inserted) {
-        ctx.report(it, "same token as " + first->second.subscriber + " (line " +
-                           std::to_string(first->second.line) +
-                           "); a token belongs to one subscriber");
-        return;
-      }
-      out.token_sha256 = std::move(hex);
     };
 
     key_spec<subscriber_config> scopes;
@@ -1585,28 +1593,9 @@ const section<operator_config>& operator_section() {
         "named with ?tenant=<id> (docs/console.md). No subscriber may hold the same token.";
     token.missing = "required";
     token.parse = [](context& ctx, const item& it, operator_config& out) {
-      auto v = scalar(ctx, it);
-      if (!v) {
-        return;
+      if (auto hex = token_digest(ctx, it, "a token belongs to one subscriber or operator")) {
+        out.token_sha256 = std::move(*hex);
       }
-      std::string hex = *v;
-      std::transform(hex.begin(), hex.end(), hex.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (hex.size() != 64 || !crypto::from_hex(hex)) {
-        ctx.report(it,
-                   "must be the 64 hex characters of the token's SHA-256 "
-                   "(`printf %s TOKEN | sha256sum`)");
-        return;
-      }
-      const std::string owner = it.path.substr(0, it.path.rfind('.'));
-      auto [first, inserted] = ctx.tokens.emplace(hex, token_owner{owner, it.line});
-      if (!inserted) {
-        ctx.report(it, "same token as " + first->second.subscriber + " (line " +
-                           std::to_string(first->second.line) +
-                           "); a token belongs to one subscriber or operator");
-        return;
-      }
-      out.token_sha256 = std::move(hex);
     };
     return section<operator_config>{{name, token}, nullptr};
   }();

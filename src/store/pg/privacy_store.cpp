@@ -151,37 +151,8 @@ class pg_privacy_store final : public privacy_store {
   result<std::vector<stored_event>> subject_events(const std::string& tenant,
                                                    const std::string& subject,
                                                    std::size_t limit) override {
-    std::vector<stored_event> out;
-    if (limit == 0 || subject.empty()) {
-      return out;
-    }
-    auto q = query(
-        "SELECT e.seq, e.type, e.body, k.id, k.wrapped FROM events e "
-        "JOIN subject_keys k ON k.id = e.subject_key "
-        "WHERE k.tenant = $1 AND k.subject = $2 AND e.tenant = $1 ORDER BY e.seq LIMIT $3",
-        {tenant, subject, bigint(static_cast<std::uint64_t>(limit))});
-    if (!q) {
-      return q.err();
-    }
-    key_ring::read_keys unwrapped;
-    for (int i = 0; i < q->size(); ++i) {
-      stored_event e;
-      auto seq = q->int64(i, 0);
-      auto body = q->bytes(i, 2);
-      auto key_id = q->int64(i, 3);
-      auto wrapped = q->bytes(i, 4);
-      if (!seq || !body || !key_id || !wrapped) {
-        return error{errc::internal, "an event row of tenant " + tenant + " is malformed"};
-      }
-      e.seq = static_cast<std::uint64_t>(*seq);
-      e.type = std::string(q->text(i, 1));
-      e.subject = subject;
-      if (auto st = keys_.open_event(unwrapped, tenant, e, *key_id, *wrapped, *body); !st) {
-        return st.err();
-      }
-      out.push_back(std::move(e));
-    }
-    return out;
+    // Seqs start at 1: "after 0" is the whole subject.
+    return subject_events_after(tenant, subject, 0, limit);
   }
 
   result<std::vector<stored_event>> subject_events_after(const std::string& tenant,

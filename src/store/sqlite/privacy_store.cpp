@@ -172,32 +172,8 @@ class sqlite_privacy_store final : public privacy_store {
   result<std::vector<stored_event>> subject_events(const std::string& tenant,
                                                    const std::string& subject,
                                                    std::size_t limit) override {
-    std::vector<stored_event> out;
-    if (limit == 0 || subject.empty()) {
-      return out;
-    }
-    auto lease = db_->readers.take();
-    if (!lease) {
-      return lease.err();
-    }
-    auto rk = db_->keys.reading((*lease)->conn.db, (*lease)->find_key);
-    query q((*lease)->subject_events);
-    q.text(1, tenant).text(2, subject).int64(3, clamp_limit(limit));
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      stored_event e;
-      e.seq = q.col_uint64(0);
-      e.type = q.col_text(1);
-      e.subject = subject;
-      if (auto st = db_->keys.open_event(rk, tenant, e, q.col_view(2)); !st) {
-        return st.err();
-      }
-      out.push_back(std::move(e));
-    }
-    if (rc != SQLITE_DONE) {
-      return sql_error((*lease)->conn.db, rc, "read subject events");
-    }
-    return out;
+    // Seqs start at 1: "after 0" is the whole subject.
+    return subject_events_after(tenant, subject, 0, limit);
   }
 
   result<std::vector<stored_event>> subject_events_after(const std::string& tenant,

@@ -27,7 +27,6 @@ struct reader {
   stmt disabled;
   stmt dead_letters;
   stmt find_key;
-  stmt subject_events;
   stmt subject_events_after;  ///< ?1 tenant, ?2 subject, ?3 limit, ?4 after
   stmt erased_subjects;       ///< ?1 tenant
   stmt consents;

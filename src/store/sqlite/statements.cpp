@@ -182,16 +182,10 @@ status prepare_reader(reader& r) {
        "SELECT id, seq, event_id, attempts, last_error, failed_at_ms FROM dead_letters "
        "WHERE tenant = ?1 AND subscriber = ?2 AND id > ?3 ORDER BY id LIMIT ?4"},
       {&r.find_key, "SELECT id, wrapped_key FROM subject_keys WHERE tenant = ?1 AND subject = ?2"},
-      // The index, and the recent events not in it yet (at most k_index_lag).
-      {&r.subject_events,
-       k_segments + ", k (id) AS (SELECT id FROM subject_keys WHERE tenant = ?1 AND subject = ?2) "
-       "SELECT seq, type, json FROM events WHERE tenant = ?1 AND seq IN " +
-           subject_seqs("(SELECT id FROM k)") + " "
-       "UNION ALL SELECT seq, type, json FROM events, k WHERE tenant = ?1 AND seq > "
-       "COALESCE((SELECT indexed FROM tenant_heads WHERE tenant = ?1), 0) "
-       "AND subject_key = k.id ORDER BY 1 LIMIT ?3"},
-      // As subject_events, from the segment of `after` on (a visitor's stream reads its
-      // conversation page by page: the cost is the pages after its cursor, not the history).
+      // A subject's events after `after` (0: all of them, the export): the index from the
+      // segment of `after` on, and the recent events not in it yet (at most k_index_lag). A
+      // visitor's stream reads its conversation page by page: the cost is the pages after its
+      // cursor, not the history.
       {&r.subject_events_after,
        "WITH RECURSIVE seg (s) AS (SELECT MAX(COALESCE((SELECT MIN(seq) FROM events "
        "WHERE tenant = ?1), 0), ?4) >> 14 UNION ALL SELECT s + 1 FROM seg "
