@@ -175,6 +175,12 @@ const std::vector<table_copy>& copies() {
        "SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], "
        "$6::bigint[])",
        {k::bytes, k::text, k::text, k::text, k::text, k::integer}},
+      {"erased_subjects",
+       source::store,
+       "SELECT tenant, subject, erased_at_ms FROM erased_subjects",
+       "INSERT INTO erased_subjects (tenant, subject, erased_at_ms) SELECT * FROM "
+       "unnest($1::text[], $2::text[], $3::bigint[])",
+       {k::text, k::text, k::integer}},
       {"outbox",
        source::outbox,
        "SELECT seq, id, tenant, channel, purpose, state, attempts, error_code, created_at_ms, "

@@ -287,6 +287,8 @@ TEST_CASE(
   }
   require_same(export_of(*pg.privacy, "acme", "sub-1"), want.export_sub1);
   CHECK(export_of(*pg.privacy, "acme", "sub-erased").empty());
+  // The erasure's record goes along: the person's web chat sessions stay revoked.
+  CHECK(pg.privacy->erased_subjects("acme") == std::vector<std::string>{"sub-erased"});
 
   // Dedupe holds: a key merged on SQLite, one still claimed in its writer's memory, and one of
   // the erased person's events (a tombstone) are duplicates; new events continue at head + 1,
