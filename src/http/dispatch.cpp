@@ -586,6 +586,16 @@ class call {
       visitor_error(cors, up_to.err());
       return;
     }
+    // Each receipt reads the visitor's events on a privacy worker: bounded per visitor, so that
+    // one visitor cannot keep the workers (and the erasures queued behind them) busy.
+    if (int wait = ch.reads->take(who->visitor, steady::now()); wait > 0) {
+      visitor_error(cors,
+                    error{errc::rate_limited,
+                          "too many read receipts from this visitor "
+                          "(messages_per_visitor_per_minute); retry later"},
+                    wait);
+      return;
+    }
     actors::api_call c;
     c.handler = &actors::visitor_read;
     c.tenant = ch.tenant;

@@ -482,6 +482,8 @@ visitor_gate::visitor_gate(const config::config& cfg, std::size_t max_keys) {
       v.sessions = std::make_unique<keyed_buckets>(v.settings.sessions_per_ip_per_minute, max_keys);
       v.messages =
           std::make_unique<keyed_buckets>(v.settings.messages_per_visitor_per_minute, max_keys);
+      v.reads =
+          std::make_unique<keyed_buckets>(v.settings.messages_per_visitor_per_minute, max_keys);
       tenants_[t.id].emplace(ch.name, std::move(v));
     }
   }

@@ -176,6 +176,9 @@ struct visitor_channel {
   std::string widget_etag;
   std::unique_ptr<keyed_buckets> sessions;  ///< per source address
   std::unique_ptr<keyed_buckets> messages;  ///< per visitor
+  /// Read receipts per visitor, at the messages' rate: each one reads the visitor's stored
+  /// events on a privacy worker, which a flood of them must not tie up (erasures wait there).
+  std::unique_ptr<keyed_buckets> reads;
 
   /// The visitor's subject, exactly as the channel derives it for the visitor's events.
   std::string subject_of(std::string_view visitor) const;

@@ -326,6 +326,17 @@ TEST_CASE("a read receipt body is validated and a visitor streams only their own
   }
   // A valid one is handed to the tenant (actors::visitor_read); its answer carries CORS.
   require_cors(request("POST", read, visitor_headers(ana.token), R"({"up_to":1})"));
+  // Each receipt costs a read of the visitor's events on a privacy worker: a flood of them is
+  // refused per visitor, and another visitor's receipt still goes through.
+  long last = 0;
+  http_result flooded;
+  for (int i = 0; i < 200 && last != 429; ++i) {
+    flooded = request("POST", read, visitor_headers(ana.token), R"({"up_to":1})");
+    last = flooded.status;
+  }
+  require_error(flooded, 429, "rate_limited");
+  CHECK(std::stoi(flooded.header("retry-after")) >= 1);
+  CHECK(request("POST", read, visitor_headers(bob.token), R"({"up_to":1})").status != 429);
 
   const std::string stream = gw.base_url() + "/chat/acme/web/stream?token=" + ana.token;
   auto other = request("GET", stream + "&visitor=" + bob.visitor, from_shop());
