@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "http/auth.hpp"
@@ -85,6 +86,39 @@ class stream_slots {
   const std::uint32_t per_token_;
   mutable std::mutex m_;
   std::unordered_map<const principal*, std::uint32_t> open_;
+};
+
+/// Open web chat visitor streams per visitor ("<tenant>/<channel>/<visitor>"): a visitor's tabs
+/// each hold one, and one token cannot hold thousands of connections that, being streams, are
+/// never idle and so never make room for a platform's webhook under `server.max_connections`.
+/// Thread-safe; a mutex held for one hash lookup.
+class visitor_slots {
+ public:
+  static constexpr std::uint32_t per_visitor = 8;
+
+  /// Takes a slot of `key`; false when `per_visitor` are open already.
+  bool try_open(const std::string& key) {
+    std::lock_guard<std::mutex> lock(m_);
+    auto& n = open_[key];
+    if (n >= per_visitor) {
+      return false;
+    }
+    ++n;
+    return true;
+  }
+
+  /// Gives a slot of `key` back (once per successful `try_open`).
+  void close(const std::string& key) {
+    std::lock_guard<std::mutex> lock(m_);
+    auto it = open_.find(key);
+    if (it != open_.end() && --it->second == 0) {
+      open_.erase(it);
+    }
+  }
+
+ private:
+  std::mutex m_;
+  std::unordered_map<std::string, std::uint32_t> open_;
 };
 
 }  // namespace sb::http

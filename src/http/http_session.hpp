@@ -461,15 +461,29 @@ class http_session final : public session_base, private exchange {
 
   /// A web chat visitor's stream passed the visitor gate (src/http/dispatch.hpp): opens the
   /// visitor stream and hands the connection to an `sse_session`, as `open_stream` does, with
-  /// the gate's CORS headers in the head. No token, so no stream slot.
+  /// the gate's CORS headers in the head; one of the visitor's stream slots
+  /// (`visitor_slots::per_visitor`) is held while it is open.
   void open_visitor_stream(visitor_stream_params params,
                            std::vector<std::pair<std::string, std::string>> cors) override {
     if (stopping_ || core_.stopping.load()) {
       write_response(error_response(errc::unavailable, "shutting down; retry", 1), true);
       return;
     }
+    std::string slot = params.tenant + "/" + params.channel + "/" + params.visitor;
+    if (!core_.visitor_streams.try_open(slot)) {
+      auto r = error_response(errc::too_many_streams,
+                              "this visitor has " + std::to_string(visitor_slots::per_visitor) +
+                                  " streams open; close one or retry later",
+                              k_stream_retry_after_s);
+      for (auto& h : cors) {
+        r.headers.push_back(std::move(h));
+      }
+      write_response(std::move(r), true);
+      return;
+    }
     auto sse =
         std::make_shared<sse_session<Stream>>(core_, executor(), route_, visitor_sse_head(cors));
+    sse->hold_visitor_slot(std::move(slot));
     if (!sse->open_visitor(std::move(params))) {
       auto r = error_response(errc::unavailable, "the stream could not be opened; retry", 1);
       for (auto& h : cors) {

@@ -152,6 +152,7 @@ struct server_core : dispatch_context {
   const config::server_config& limits;
   server_options options;
   stream_slots streams;            ///< `limits.sse_streams_per_token`
+  visitor_slots visitor_streams;   ///< web chat streams per visitor
   const connection_budget budget;  ///< `max_connections` after the open-files clamp
   std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
   std::atomic<bool> stopping{false};

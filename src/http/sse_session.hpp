@@ -127,8 +127,8 @@ class sse_session final : public session_base {
         route_(route),
         who_(who.tenant + "/" + who.subscriber) {}
 
-  /// A web chat visitor's stream: no token, so no stream slot (the visitor gate bounds
-  /// visitors); `head` from `visitor_sse_head`.
+  /// A web chat visitor's stream: no token; the visitor's slot is given with
+  /// `hold_visitor_slot`; `head` from `visitor_sse_head`.
   sse_session(server_core& core, net::any_io_executor ex, const route_def* route,
               std::string head)
       : session_base(std::move(ex)), core_(core), route_(route), head_(std::move(head)) {}
@@ -156,6 +156,10 @@ class sse_session final : public session_base {
     sr.sink = sink_;
     return open_request(std::move(sr));
   }
+
+  /// Holds a visitor's stream slot (`server_core::visitor_streams`, already taken), given back
+  /// with the session.
+  void hold_visitor_slot(std::string key) { visitor_slot_ = std::move(key); }
 
   /// Asks the gateway for the visitor stream of `params` (the visitor gate passed), as `open`.
   bool open_visitor(visitor_stream_params params) {
@@ -418,11 +422,15 @@ class sse_session final : public session_base {
     }
   }
 
-  /// Gives back the token's stream slot, once.
+  /// Gives back the token's or the visitor's stream slot, once.
   void release_stream_slot() {
     if (stream_slot_ != nullptr) {
       core_.streams.close(stream_slot_);
       stream_slot_ = nullptr;
+    }
+    if (!visitor_slot_.empty()) {
+      core_.visitor_streams.close(visitor_slot_);
+      visitor_slot_.clear();
     }
   }
 
@@ -451,6 +459,7 @@ class sse_session final : public session_base {
   bool registered_ = false;  ///< holds an admitted connection's place in `core_`
   std::array<char, 512> discard_{};
   const principal* stream_slot_ = nullptr;  ///< the token whose stream slot this holds
+  std::string visitor_slot_;                ///< the visitor whose stream slot this holds
   const route_def* route_ = nullptr;        ///< `GET /v1/stream` or a visitor's (metrics)
   bool sse_open_ = false;                   ///< counted in switchboard_sse_streams_open
   std::string who_;                         ///< "tenant/subscriber" (debug logs)

@@ -294,3 +294,34 @@ TEST_CASE("an erasure of the visitor's subject ends their stream and revokes the
   REQUIRE(bob_stream->wait_for(1));
   CHECK(texts(bob_stream->frames()) == std::vector<std::string>{"keep me"});
 }
+
+TEST_CASE("one visitor holds at most eight streams and another visitor still gets one",
+          "[e2e][webchat][stream]") {
+  test_server server;
+  server.extra_channels.push_back(web_channel());
+  const std::string yaml = test_config({acme}, server);
+  gateway_process gw(yaml);
+  minter m(yaml);
+  const std::string alice_token = m.token(visitor_id(21));
+  std::vector<std::unique_ptr<sse_client>> tabs;
+  for (int i = 0; i < 8; ++i) {
+    tabs.push_back(open_stream(gw, alice_token));
+  }
+  // Streams are never idle connections: without this bound one token could hold every
+  // connection the server admits, and platforms' webhooks would find none.
+  auto ninth = request("GET", stream_url(gw, alice_token), origin_headers());
+  CHECK(ninth.status == 429);
+  CHECK(json::parse(ninth.body)["error"].str() == "too_many_streams");
+  CHECK_FALSE(ninth.header("retry-after").empty());
+  CHECK(ninth.header("access-control-allow-origin") == k_origin);
+  auto bob = open_stream(gw, m.token(visitor_id(22)));
+  // A closed tab gives its slot back.
+  tabs.back()->stop();
+  tabs.pop_back();
+  CHECK(eventually(
+      [&] {
+        auto s = std::make_unique<sse_client>(stream_url(gw, alice_token), origin_headers());
+        return s->wait_connected() == 200;
+      },
+      std::chrono::seconds(10)));
+}
