@@ -10,15 +10,16 @@
 
 #include "support/eventually.hpp"
 #include "support/http_client.hpp"
+#include "e2e/webchat_support.hpp"
 #include "support/process.hpp"
 
 using namespace sb::test;
+using namespace sb::test::webchat;
 using namespace std::chrono_literals;
 
 namespace {
 
 const test_tenant acme{"acme", "sbt_e2e_webchat_reply_4c81d2e7a9"};
-const std::string shop = "http://shop.example";
 
 /// acme with the web chat channel "web" for http://shop.example, titled "Acme support"; the
 /// standard subscriber "backend" (every scope) is the help desk.
@@ -30,35 +31,6 @@ std::string chat_config() {
                                     {"title", "Acme support"},
                                     {"max_message_bytes", "300"}}});
   return test_config({acme}, server);
-}
-
-header_list from_shop(header_list more = {}) {
-  more.emplace_back("Origin", shop);
-  return more;
-}
-
-header_list visitor_headers(const std::string& token) {
-  return from_shop({{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
-}
-
-struct session {
-  std::string visitor;
-  std::string token;
-};
-
-session start_session(const gateway_process& gw, const std::string& body = "") {
-  header_list h = from_shop();
-  if (!body.empty()) {
-    h.emplace_back("Content-Type", "application/json");
-  }
-  auto r = request("POST", gw.base_url() + "/chat/acme/web/sessions", h, body);
-  INFO("POST sessions -> " << r.status << ": " << r.body);
-  REQUIRE(r.status == 201);
-  json j = json::parse(r.body);
-  REQUIRE(j["visitor"].str().rfind("vis_", 0) == 0);
-  REQUIRE_FALSE(j["token"].str().empty());
-  CHECK_FALSE(j["expires_at"].str().empty());
-  return {j["visitor"].str(), j["token"].str()};
 }
 
 void visitor_says(const gateway_process& gw, const session& s, const std::string& text,
@@ -310,7 +282,7 @@ TEST_CASE("a session's consent choices are recorded and audited and its name and
           "[e2e][webchat]") {
   gateway_process gw(chat_config());
   const auto s = start_session(
-      gw, R"({"name":"Ana Lima","email":"ana@example.com",)"
+      gw, "web", R"({"name":"Ana Lima","email":"ana@example.com",)"
           R"("purposes":{"marketing":false,"analytics":true}})");
   const std::string conversation = "web:" + s.visitor;
 

@@ -14,16 +14,17 @@
 #include "core/time.hpp"
 #include "support/eventually.hpp"
 #include "support/http_client.hpp"
+#include "e2e/webchat_support.hpp"
 #include "support/process.hpp"
 #include "support/signing.hpp"
 
 using namespace sb::test;
+using namespace sb::test::webchat;
 using namespace std::chrono_literals;
 
 namespace {
 
 const test_tenant acme{"acme", "sbt_e2e_acme_93b1c0d4e5f6a728"};
-const std::string shop = "http://shop.example";
 
 /// acme with two web chat channels: "web" for http://shop.example (`sessions` new sessions per
 /// address and `messages` messages per visitor a minute, texts of at most 200 bytes), and "app"
@@ -41,29 +42,6 @@ std::string chat_config(const std::string& sessions = "30", const std::string& m
   server.extra_channels.push_back(
       {"app", "webchat", {{"allowed_origins", shop}, {"allow_no_origin", "true"}}});
   return test_config({acme}, server);
-}
-
-header_list from_shop(header_list more = {}) {
-  more.emplace_back("Origin", shop);
-  return more;
-}
-
-header_list visitor_headers(const std::string& token) {
-  return from_shop({{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
-}
-
-struct session {
-  std::string visitor;
-  std::string token;
-};
-
-/// Starts a session on `channel` from the shop's page and requires 201.
-session start_session(const gateway_process& gw, const std::string& channel = "web") {
-  auto r = request("POST", gw.base_url() + "/chat/acme/" + channel + "/sessions", from_shop());
-  INFO("POST sessions -> " << r.status << ": " << r.body);
-  REQUIRE(r.status == 201);
-  json j = json::parse(r.body);
-  return {j["visitor"].str(), j["token"].str()};
 }
 
 http_result post_message(const gateway_process& gw, const std::string& token,
