@@ -1,5 +1,7 @@
 #include "support/http_client.hpp"
 
+#include "support/contract_log.hpp"
+
 #include <curl/curl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,6 +141,7 @@ http_result request(const std::string& method, const std::string& url, const hea
     throw std::runtime_error(method + " " + url + " failed: " + curl_easy_strerror(rc));
   }
   curl_easy_getinfo(e.h, CURLINFO_RESPONSE_CODE, &r.status);
+  contract::record_http(method, url, r.status, r.headers, r.body);
   return r;
 }
 
@@ -179,6 +182,7 @@ struct sse_client::state {
         if (!current.data.empty() && current.data.back() == '\n') {
           current.data.pop_back();
         }
+        contract::record_sse(url, status, current.event, current.id, current.data);
         std::lock_guard<std::mutex> lock(m);
         frames.push_back(std::move(current));
         cv.notify_all();
