@@ -172,6 +172,12 @@ channel_actor::behavior_type channel_behavior(channel_ptr self,
   self->state.settings = settings;
   return {
       [=](store_atom, store_writer_actor store) { self->state.store = std::move(store); },
+      // In mailbox order: the webhooks queued before this one were handled with the old logic.
+      [=](reconfig_atom, channel_logic_msg& m) {
+        if (m.logic) {
+          self->state.logic = std::move(m.logic);
+        }
+      },
       [=](reingest_atom, reingest_msg& m) {
         if (self->mailbox().size() > self->state.settings.mailbox_high_water) {
           m.reply->answer(error_response(errc::overloaded, "channel is overloaded; retry", 1));

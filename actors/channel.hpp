@@ -6,6 +6,7 @@
 
 #include "actors/channel_logic.hpp"
 #include "actors/messages.hpp"
+#include "actors/reconfigure.hpp"
 #include "actors/store_writer.hpp"
 
 namespace sb::actors {
@@ -21,13 +22,17 @@ namespace sb::actors {
 ///     (reingest_atom, reingest_msg) -> void
 ///     // The store writer was restarted: use this one.
 ///     (store_atom, store_writer_actor) -> void
+///     // A reconfigure changed the channel (settings, secrets, the tenant's privacy): handle
+///     // the webhooks after this message with this logic; those before it used the old one.
+///     (reconfig_atom, channel_logic_msg) -> void
 ///   }
 ///
 /// Every answer goes through the message's responder (the HTTP session waits on it), so none
 /// of these is a request.
 using channel_actor = caf::typed_actor<caf::reacts_to<webhook_atom, webhook_msg>,
                                        caf::reacts_to<reingest_atom, reingest_msg>,
-                                       caf::reacts_to<store_atom, store_writer_actor>>;
+                                       caf::reacts_to<store_atom, store_writer_actor>,
+                                       caf::reacts_to<reconfig_atom, channel_logic_msg>>;
 
 // Its spawn function, which takes the tenant's handle, is in actors/actors.hpp (the tenant's
 // interface names this one).

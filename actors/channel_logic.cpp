@@ -39,6 +39,23 @@ channel_logic::channel_logic(std::string tenant, const config::channel_config& c
       secrets_.push_back(channel.get(spec.key));
     }
   }
+  for (const auto& spec : config::previous_secret_settings(info.schema)) {
+    if (!channel.get(spec.key).empty()) {
+      secrets_.push_back(channel.get(spec.key));
+    }
+  }
+  if (auto previous = config::with_previous_secrets(channel)) {
+    previous_adapter_ = info.make(*previous);
+  }
+}
+
+status channel_logic::verify(const adapters::request& req) {
+  auto checked = adapter_->verify(req);
+  if (!checked && previous_adapter_ && checked.err().code == errc::bad_signature &&
+      previous_adapter_->verify(req)) {
+    return {};  // the previous secret (K_previous) still matches: rotation in progress
+  }
+  return checked;
 }
 
 ingest_outcome channel_logic::ingest(std::string_view method, std::string_view query,
@@ -51,6 +68,11 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
   req.body = body;
   if (method == "GET") {
     auto challenge = adapter_->handshake(req);
+    if (!challenge && previous_adapter_ && challenge.err().code == errc::handshake_failed) {
+      if (auto old = previous_adapter_->handshake(req)) {
+        challenge = std::move(old);
+      }
+    }
     if (!challenge) {
       return respond_now{error_response(challenge.err().code, challenge.err().message)};
     }
@@ -61,7 +83,7 @@ ingest_outcome channel_logic::ingest(std::string_view method, std::string_view q
   }
   req.now = sb::now();
   if (!verified) {
-    if (auto checked = adapter_->verify(req); !checked) {
+    if (auto checked = verify(req); !checked) {
       return respond_now{error_response(checked.err().code, checked.err().message)};
     }
   }

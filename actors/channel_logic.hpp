@@ -71,6 +71,9 @@ class channel_logic {
  private:
   /// Parses a body whose authenticity is settled; stamps its events.
   ingest_outcome parse(adapters::request& req, std::string& body);
+  /// `adapter::verify` with the current secrets, then, on a wrong signature only, with the
+  /// previous ones (`K_previous`, config/config.hpp) when the channel has any.
+  status verify(const adapters::request& req);
 
   std::string tenant_;
   std::string channel_name_;
@@ -79,7 +82,11 @@ class channel_logic {
   std::size_t max_events_;
   bool ok_when_quarantined_ = false;
   std::unique_ptr<adapters::adapter> adapter_;
-  /// Values of the channel's secret settings: a header carrying one is not kept in quarantine.
+  /// Built from `config::with_previous_secrets(channel)`; used for verification only, never
+  /// for parsing. nullptr when the channel has no `K_previous`.
+  std::unique_ptr<adapters::adapter> previous_adapter_;
+  /// Values of the channel's secret settings (previous ones included): a header carrying one is not
+  /// kept in quarantine.
   std::vector<std::string> secrets_;
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/event.hpp"
 #include "core/json.hpp"
 
 namespace sb::actors {
@@ -63,6 +64,7 @@ std::optional<http_response> page_of(store::event_log& log, const events_query& 
     }
   }
   http_response resp;
+  resp.headers.emplace_back(event_schema_header, event_schema_id);  // docs/events.md
   std::size_t size = 32;
   for (const auto& json : page) {
     size += json.size() + 1;

@@ -71,9 +71,10 @@ struct root_state {
   restart_policy sweeper_restarts;
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
   std::vector<privacy_worker_actor> privacy_workers;
-  std::unordered_map<caf::actor_addr, std::size_t> tenant_by_addr;  // -> tenant index
-  std::vector<tenant_actor> tenants;
-  std::vector<restart_policy> restarts;
+  // By tenant id, not config index: a reconfigure adds and removes tenants.
+  std::unordered_map<caf::actor_addr, std::string> tenant_by_addr;  // -> tenant id
+  std::unordered_map<std::string, tenant_actor> tenants;            // absent while restarting
+  std::unordered_map<std::string, restart_policy> restarts;
   bool stopping = false;
   static inline const char* name = "gateway";
 };
@@ -82,11 +83,17 @@ namespace {
 
 using root_ptr = root_actor::stateful_pointer<root_state>;
 
-void spawn_tenant(root_ptr self, std::size_t index) {
+void spawn_tenant(root_ptr self, const std::string& id) {
   auto& st = self->state;
+  const auto& tenants = st.opts.cfg->tenants;
+  auto at = std::find_if(tenants.begin(), tenants.end(),
+                         [&](const config::tenant_config& t) { return t.id == id; });
+  if (at == tenants.end()) {
+    return;  // removed by a reconfigure meanwhile
+  }
   tenant_init init;
   init.cfg = st.opts.cfg;
-  init.tenant_index = index;
+  init.tenant_index = static_cast<std::size_t>(at - tenants.begin());
   init.stores = st.opts.stores;
   init.store = st.store;
   init.adapters = st.opts.adapters;
@@ -104,9 +111,9 @@ void spawn_tenant(root_ptr self, std::size_t index) {
     init.holds_lease = [leases](const std::string& name) { return leases->holds(name); };
   }
   auto t = spawn_tenant_actor(self, std::move(init));
-  st.tenant_by_addr[t.address()] = index;
-  st.registry->set(st.opts.cfg->tenants[index].id, t);
-  st.tenants[index] = std::move(t);
+  st.tenant_by_addr[t.address()] = id;
+  st.registry->set(id, t);
+  st.tenants[id] = std::move(t);
 }
 
 store_writer_actor spawn_store(root_ptr self) {
@@ -145,6 +152,97 @@ void start_privacy_workers(root_ptr self) {
   }
 }
 
+/// How long the root waits for each tenant to apply a reconfigure.
+constexpr std::chrono::seconds k_tenant_reconfigure_timeout{5};
+
+/// Whether the retention sweeper must start over with `next`: it holds the config it started
+/// with (the tenants it sweeps and their `retention_days`).
+bool sweeper_outdated(const config::config& running, const config::config& next) {
+  if (running.tenants.size() != next.tenants.size()) {
+    return true;
+  }
+  for (const auto& t : next.tenants) {
+    const auto* r = running.find_tenant(t.id);
+    if (r == nullptr || r->privacy.retention_days != t.privacy.retention_days) {
+      return true;
+    }
+  }
+  return running.privacy.retention_days != next.privacy.retention_days;
+}
+
+/// The root's part of a reconfigure (root_actor.hpp, `reconfig_atom`).
+caf::result<bool> reconfigure_root(root_ptr self, reconfigure_msg m) {
+  auto& st = self->state;
+  if (st.stopping || !m.cfg) {
+    return false;
+  }
+  auto running = st.opts.cfg;
+  st.opts.cfg = m.cfg;
+  if (m.http) {
+    st.opts.http = m.http;
+  }
+  if (m.outbox) {
+    st.opts.outbox = m.outbox;
+  }
+  // Removed: out of the registry first (the bridge answers unknown_tenant from now on), then
+  // stopped with their children; their streams end. Their down message is then ignored.
+  for (const auto& t : running->tenants) {
+    if (m.cfg->find_tenant(t.id) != nullptr) {
+      continue;
+    }
+    st.registry->set(t.id, tenant_actor{});
+    st.restarts.erase(t.id);
+    if (auto it = st.tenants.find(t.id); it != st.tenants.end()) {
+      self->send_exit(it->second, caf::exit_reason::user_shutdown);
+      st.tenants.erase(it);
+    }
+    log::info("gateway", "tenant ", t.id, " removed by a reconfigure; stopped");
+  }
+  // Kept: handed the config, never restarted (a restart would end their streams).
+  auto pending = std::make_shared<std::size_t>(0);
+  auto all_ok = std::make_shared<bool>(true);
+  auto rp = self->make_response_promise<bool>();
+  auto done = [pending, all_ok, rp]() mutable {
+    if (--*pending == 0) {
+      rp.deliver(*all_ok);
+    }
+  };
+  ++*pending;  // held until every request below is out
+  for (const auto& t : m.cfg->tenants) {
+    if (running->find_tenant(t.id) == nullptr) {
+      continue;
+    }
+    auto it = st.tenants.find(t.id);
+    if (it == st.tenants.end()) {
+      continue;  // restarting: it starts with the new config
+    }
+    ++*pending;
+    self->request(it->second, k_tenant_reconfigure_timeout, reconfig_atom::value, m)
+        .then([done](bool) mutable { done(); },
+              [done, all_ok, id = t.id](caf::error& e) mutable {
+                log::warn("gateway", "tenant ", id, " did not confirm the reconfigure (",
+                          caf::to_string(e), ")");
+                *all_ok = false;
+                done();
+              });
+  }
+  // Added: spawned with the new config.
+  for (const auto& t : m.cfg->tenants) {
+    if (running->find_tenant(t.id) == nullptr && st.tenants.count(t.id) == 0) {
+      spawn_tenant(self, t.id);
+      log::info("gateway", "tenant ", t.id, " added by a reconfigure; started");
+    }
+  }
+  if (st.sweeper && sweeper_outdated(*running, *m.cfg)) {
+    // A fresh sweeper with the new tenants (it sweeps once at start; sweeps are idempotent).
+    // Replaced before the old one's down message arrives, which then matches nothing.
+    self->send_exit(st.sweeper, caf::exit_reason::user_shutdown);
+    st.sweeper = start_sweeper(self);
+  }
+  done();
+  return rp;
+}
+
 root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
                                         std::shared_ptr<tenant_registry> registry,
                                         history_reader_actor history) {
@@ -155,11 +253,8 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
   st.store = spawn_store(self);
   st.sweeper = start_sweeper(self);
   start_privacy_workers(self);
-  const auto n = st.opts.cfg->tenants.size();
-  st.tenants.resize(n);
-  st.restarts.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    spawn_tenant(self, i);
+  for (const auto& t : st.opts.cfg->tenants) {
+    spawn_tenant(self, t.id);
   }
   self->set_down_handler([=](caf::down_msg& m) {
     auto& st = self->state;
@@ -204,26 +299,28 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
       }
       return;
     }
-    auto index = it->second;
+    const std::string id = it->second;
     st.tenant_by_addr.erase(it);
-    const auto& id = st.opts.cfg->tenants[index].id;
+    auto current = st.tenants.find(id);
+    if (current == st.tenants.end() || current->second.address() != m.source) {
+      return;  // stopped by a reconfigure that removed it (maybe already added again)
+    }
+    st.tenants.erase(current);
     st.registry->set(id, tenant_actor{});
-    if (st.stopping) {
+    if (st.stopping || st.opts.cfg->find_tenant(id) == nullptr) {
       return;
     }
-    auto delay = st.restarts[index].on_crash(restart_policy::clock::now());
+    auto delay = st.restarts[id].on_crash(restart_policy::clock::now());
     metrics::catalog::actor_restarts("tenant").inc();
     log::warn("gateway", "tenant ", id, " went down (", caf::to_string(m.reason),
               "); restarting in ", delay.count(), " ms");
-    self->delayed_send(self, delay, restart_atom::value, index);
+    self->delayed_send(self, delay, restart_atom::value, id);
   });
   self->set_exit_handler([=](caf::exit_msg& m) {
     auto& st = self->state;
     st.stopping = true;
-    for (auto& t : st.tenants) {
-      if (t) {
-        self->send_exit(t, m.reason);
-      }
+    for (auto& [id, t] : st.tenants) {
+      self->send_exit(t, m.reason);
     }
     if (st.store) {
       self->send_exit(st.store, m.reason);
@@ -246,10 +343,8 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
           return;
         }
         st.store = spawn_store(self);
-        for (auto& t : st.tenants) {
-          if (t) {
-            self->send(t, store_atom::value, st.store);
-          }
+        for (auto& [id, t] : st.tenants) {
+          self->send(t, store_atom::value, st.store);
         }
       },
       // Introspection for tests and operations: the current store writer and sweeper.
@@ -271,10 +366,13 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
           st.sweeper = start_sweeper(self);
         }
       },
-      [=](restart_atom, std::size_t index) {
-        if (!self->state.stopping) {
-          spawn_tenant(self, index);
+      [=](restart_atom, const std::string& id) {
+        if (!self->state.stopping && self->state.tenants.count(id) == 0) {
+          spawn_tenant(self, id);
         }
+      },
+      [=](reconfig_atom, reconfigure_msg& m) -> caf::result<bool> {
+        return reconfigure_root(self, std::move(m));
       },
       // API calls that name no tenant (actors/api.hpp).
       [=](api_atom, api_msg& m) {
@@ -286,17 +384,29 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
 /// Several replicas on one PostgreSQL (docs/scale-out.md, "Streams from any replica"): follows
 /// every tenant's head as the listener hears of commits (other replicas' and this one's), applies
 /// the consent changes among the new events (privacy/replicas.hpp), then tells the tenant actor,
-/// which announces them to its readers. Used on the listener's thread only.
+/// which announces them to its readers. Used on the listener's thread only, but for `reconfigure`.
 class replica_follower {
  public:
-  replica_follower(const gateway_options& opts, std::shared_ptr<tenant_registry> registry)
-      : opts_(opts), registry_(std::move(registry)) {
+  /// `current`: the gateway's config now (a reconfigure changes it).
+  replica_follower(const gateway_options& opts, std::shared_ptr<tenant_registry> registry,
+                   std::function<std::shared_ptr<const config::config>()> current)
+      : opts_(opts), registry_(std::move(registry)), current_(std::move(current)) {
     for (const auto& t : opts_.cfg->tenants) {
       seen_[t.id] = opts_.stores.log->head(t.id);  // what the tenants announce at start
     }
   }
 
+  /// A reconfigure added tenants (any thread): followed from their head now, which is where
+  /// their new tenant actors start announcing.
+  void add(const std::vector<std::string>& tenants) {
+    std::lock_guard<std::mutex> lock(added_m_);
+    for (const auto& id : tenants) {
+      added_[id] = opts_.stores.log->head(id);
+    }
+  }
+
   void heads(const std::map<std::string, std::uint64_t>& heads) {
+    take_added();
     for (const auto& [tenant, head] : heads) {
       follow(tenant, head);
     }
@@ -304,15 +414,26 @@ class replica_follower {
 
   /// After a (re)connect: notifications sent meanwhile are lost, so each head is read again.
   void reconnected() {
-    for (const auto& t : opts_.cfg->tenants) {
+    take_added();
+    auto cfg = current_();
+    for (const auto& t : cfg->tenants) {
       follow(t.id, opts_.stores.log->head(t.id));
     }
   }
 
  private:
+  void take_added() {
+    std::lock_guard<std::mutex> lock(added_m_);
+    for (auto& [id, head] : added_) {
+      seen_.emplace(id, head);
+    }
+    added_.clear();
+  }
+
   void follow(const std::string& tenant, std::uint64_t head) {
     auto seen = seen_.find(tenant);
-    const auto* t = opts_.cfg->find_tenant(tenant);
+    auto cfg = current_();
+    const auto* t = cfg->find_tenant(tenant);
     if (seen == seen_.end() || t == nullptr || head <= seen->second) {
       return;  // a tenant this replica does not serve, or nothing new
     }
@@ -348,7 +469,10 @@ class replica_follower {
 
   const gateway_options& opts_;
   std::shared_ptr<tenant_registry> registry_;
+  std::function<std::shared_ptr<const config::config>()> current_;
   std::unordered_map<std::string, std::uint64_t> seen_;  // tenant -> applied through
+  std::mutex added_m_;
+  std::unordered_map<std::string, std::uint64_t> added_;  // from `add`, for the listener thread
 };
 
 /// What `gateway::overview` collects for one tenant (docs/console.md). The actors' answers
@@ -469,7 +593,9 @@ std::string render_overview(const std::vector<overview_tenant>& tenants) {
 /// subscriber for its own (a short timeout each), then answers and quits.
 caf::behavior overview_collector(caf::event_based_actor* self,
                                  std::shared_ptr<std::vector<overview_tenant>> tenants,
-                                 std::vector<tenant_actor> actors, responder_ptr reply) {
+                                 std::vector<tenant_actor> actors, responder_ptr reply,
+                                 std::shared_ptr<const config::config> cfg) {
+  (void)cfg;  // held only: `tenants` point into it, and a reconfigure may replace it meanwhile
   constexpr auto k_timeout = std::chrono::seconds{2};
   auto pending = std::make_shared<std::size_t>(0);
   auto finish = [self, tenants, pending, reply] {
@@ -524,7 +650,7 @@ caf::behavior overview_collector(caf::event_based_actor* self,
 
 class gateway_impl final : public gateway_with_actors {
  public:
-  explicit gateway_impl(gateway_options opts) : opts_(std::move(opts)) {
+  explicit gateway_impl(gateway_options opts) : opts_(std::move(opts)), cfg_(opts_.cfg) {
     const auto& sched = opts_.cfg->server.scheduler;
     caf_cfg_.set("scheduler.max-threads", static_cast<std::size_t>(sched.max_threads));
     caf_cfg_.set("scheduler.max-throughput", static_cast<std::size_t>(sched.max_throughput));
@@ -550,7 +676,8 @@ class gateway_impl final : public gateway_with_actors {
       throw std::runtime_error("the actor system did not start");
     }
     if (!opts_.replicas_dsn.empty()) {
-      follower_ = std::make_unique<replica_follower>(opts_, registry_);
+      follower_ =
+          std::make_unique<replica_follower>(opts_, registry_, [this] { return current_cfg(); });
       store::pg::listener::callbacks cb;
       cb.heads = [this](const std::map<std::string, std::uint64_t>& heads) {
         follower_->heads(heads);
@@ -563,7 +690,7 @@ class gateway_impl final : public gateway_with_actors {
         rescan_senders(channels);
       };
       listener_ = store::pg::listener::start(opts_.replicas_dsn, std::move(cb));
-      want_leases();
+      want_leases(*opts_.cfg);
       // Ready once it listens (the database was reached moments ago, by the migration): a
       // replica that says ready hears every other replica's commits from then on.
       const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{5};
@@ -577,21 +704,16 @@ class gateway_impl final : public gateway_with_actors {
   ~gateway_impl() override { shutdown(); }
 
   void submit(webhook_submission w) override {
-    auto t = registry_->find(w.tenant);
-    if (!t) {
-      w.reply->answer(error_response(errc::unavailable, "tenant is restarting; retry", 1));
-      return;
+    // 404 for a tenant a reconfigure removed after the HTTP edge routed the request.
+    if (auto t = tenant_for(w.tenant, *w.reply)) {
+      caf::anon_send(t, webhook_atom::value, webhook_msg{std::move(w)});
     }
-    caf::anon_send(t, webhook_atom::value, webhook_msg{std::move(w)});
   }
 
   void read_events(events_query q) override {
-    auto t = registry_->find(q.tenant);
-    if (!t) {
-      q.reply->answer(error_response(errc::unavailable, "tenant is restarting; retry", 1));
-      return;
+    if (auto t = tenant_for(q.tenant, *q.reply)) {
+      caf::anon_send(t, read_atom::value, read_msg{std::move(q)});
     }
-    caf::anon_send(t, read_atom::value, read_msg{std::move(q)});
   }
 
   std::shared_ptr<stream_handle> open_stream(stream_request r) override {
@@ -611,7 +733,7 @@ class gateway_impl final : public gateway_with_actors {
     // The subscriber's purposes decide which events it may see (privacy/consent.hpp); a stream
     // that names no configured subscriber (in-process tools) gets the config default, support.
     privacy::purpose_set purposes = privacy::bit(privacy::purpose::support);
-    if (const auto* tenant = opts_.cfg->find_tenant(r.tenant)) {
+    if (const auto* tenant = current_cfg()->find_tenant(r.tenant)) {
       if (const auto* sub = privacy::find_subscriber(*tenant, r.subscriber)) {
         purposes = privacy::purposes_of(sub->purposes);
       }
@@ -654,6 +776,83 @@ class gateway_impl final : public gateway_with_actors {
 
   tenant_actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
 
+  status reconfigure(std::shared_ptr<const config::config> cfg) override {
+    // With `shutdown`'s lock: the two never overlap, and reconfigures run one at a time.
+    std::lock_guard<std::mutex> guard(shutdown_mutex_);
+    if (!cfg) {
+      return {errc::internal, "no config to apply"};
+    }
+    if (!system_ || stopping_.load()) {
+      return {errc::unavailable, "the gateway is shutting down"};
+    }
+    auto running = current_cfg();
+    // The tenants it adds: their consent is loaded before any of their events is read (as at
+    // start); a failure refuses the whole config.
+    std::vector<std::string> added;
+    for (const auto& t : cfg->tenants) {
+      if (running->find_tenant(t.id) != nullptr) {
+        continue;
+      }
+      added.push_back(t.id);
+      if (opts_.consents) {
+        if (auto s = opts_.consents->load(t.id); !s) {
+          return {errc::unavailable,
+                  "cannot load the consent of tenant " + t.id + ": " + s.err().message};
+        }
+      }
+    }
+    reconfigure_msg m;
+    m.cfg = cfg;
+    // A gateway started without push subscribers or sendable channels has no HTTP client
+    // (and, in memory, no outbox): made now for the first one a reload adds.
+    bool sendable = false;
+    bool push = false;
+    for (const auto& t : cfg->tenants) {
+      for (const auto& ch : t.channels) {
+        const auto* info = opts_.adapters(ch.type);
+        sendable = sendable || (info != nullptr && info->outbound != nullptr);
+      }
+      for (const auto& sub : t.subscribers) {
+        push = push || sub.push.has_value();
+      }
+    }
+    if (sendable && !opts_.outbox) {
+      opts_.outbox = store::make_memory_outbox();
+      m.outbox = opts_.outbox;
+    }
+    if ((push || sendable) && !opts_.http) {
+      auto client = delivery::http_client::start(opts_.delivery.client);
+      if (!client) {
+        return {errc::unavailable,
+                "cannot start the push delivery client: " + client.err().message};
+      }
+      opts_.http = std::move(client.value());
+      m.http = opts_.http;
+    }
+    bool confirmed = false;
+    caf::error failed;
+    {
+      caf::scoped_actor self{*system_};
+      self->request(root_, std::chrono::seconds{15}, reconfig_atom::value, std::move(m))
+          .receive([&](bool ok) { confirmed = ok; }, [&](caf::error& e) { failed = e; });
+    }
+    // From here on the bridge answers by the new config (unknown_tenant for removed tenants).
+    std::atomic_store(&cfg_, cfg);
+    if (follower_) {
+      follower_->add(added);
+    }
+    want_leases(*cfg, running.get());
+    if (failed) {
+      log::warn("gateway", "the reconfigure was not confirmed (", caf::to_string(failed),
+                "); the actors apply it when they get to it");
+    } else if (!confirmed) {
+      log::warn("gateway",
+                "not every tenant confirmed the reconfigure in time; the late ones "
+                "apply it when they get to it");
+    }
+    return {};
+  }
+
   void list_dead_letters(const std::string& tenant, const std::string& subscriber,
                          std::uint64_t after, std::size_t limit, responder_ptr reply) override {
     if (auto t = tenant_for(tenant, *reply)) {
@@ -690,28 +889,34 @@ class gateway_impl final : public gateway_with_actors {
     }
     auto collected = std::make_shared<std::vector<overview_tenant>>();
     std::vector<tenant_actor> actors;
+    auto cfg = current_cfg();  // kept alive by the collector: `overview_tenant::cfg` points in
     for (const auto& id : tenants) {
-      const auto* t = opts_.cfg->find_tenant(id);
+      const auto* t = cfg->find_tenant(id);
       if (t == nullptr) {
         continue;  // the HTTP layer names configured tenants only
       }
       collected->push_back(overview_tenant{t, std::nullopt, {}});
       actors.push_back(registry_->find(id));
     }
-    system_->spawn(overview_collector, std::move(collected), std::move(actors), std::move(reply));
+    system_->spawn(overview_collector, std::move(collected), std::move(actors), std::move(reply),
+                   std::move(cfg));
   }
 
   caf::actor_system& system() override { return *system_; }
   actors::root_actor root_actor() const override { return root_; }
 
  private:
+  /// The config the bridge answers by now (`reconfigure` replaces it). Any thread.
+  std::shared_ptr<const config::config> current_cfg() const { return std::atomic_load(&cfg_); }
+
   /// Several replicas: another replica stored outbound messages for `channels` (empty: for any
   /// channel); the senders this replica runs (it holds their lease) read them in.
   void rescan_senders(const std::set<std::pair<std::string, std::string>>& channels) {
     if (!opts_.leases) {
       return;
     }
-    for (const auto& t : opts_.cfg->tenants) {
+    auto cfg = current_cfg();
+    for (const auto& t : cfg->tenants) {
       for (const auto& ch : t.channels) {
         if (!channels.empty() && channels.count({t.id, ch.name}) == 0) {
           continue;
@@ -728,14 +933,27 @@ class gateway_impl final : public gateway_with_actors {
 
   /// Several replicas: asks for the leases of this gateway's singleton work. Asked only now that
   /// every tenant is in the registry, so no grant finds its tenant missing; a tenant (re)started
-  /// later asks the keeper itself (`tenant_init::holds_lease`).
-  void want_leases() {
+  /// later asks the keeper itself (`tenant_init::holds_lease`). On a reconfigure (`previous`:
+  /// the config it replaces), only for the push subscribers and channels `cfg` adds.
+  void want_leases(const config::config& cfg, const config::config* previous = nullptr) {
     if (!opts_.leases) {
       return;
     }
-    for (const auto& t : opts_.cfg->tenants) {
+    auto had = [previous](const std::string& tenant, const std::string& name, bool channel) {
+      const auto* t = previous != nullptr ? previous->find_tenant(tenant) : nullptr;
+      if (t == nullptr) {
+        return false;
+      }
+      if (channel) {
+        return t->find_channel(name) != nullptr;
+      }
+      return std::any_of(
+          t->subscribers.begin(), t->subscribers.end(),
+          [&](const config::subscriber_config& s) { return s.name == name && s.push; });
+    };
+    for (const auto& t : cfg.tenants) {
       for (const auto& sub : t.subscribers) {
-        if (!sub.push) {
+        if (!sub.push || had(t.id, sub.name, false)) {
           continue;
         }
         opts_.leases->want(push_lease(t.id, sub.name),
@@ -748,10 +966,11 @@ class gateway_impl final : public gateway_with_actors {
     }
     // A sender lease for every channel that can send (the tenant spawned a sender for it); the
     // keeper asks for all, and a channel without a sender ignores its grant.
-    for (const auto& t : opts_.cfg->tenants) {
+    for (const auto& t : cfg.tenants) {
       for (const auto& ch : t.channels) {
         const auto* info = opts_.adapters(ch.type);
-        if (info == nullptr || info->outbound == nullptr || !opts_.outbox) {
+        if (info == nullptr || info->outbound == nullptr || !opts_.outbox ||
+            had(t.id, ch.name, true)) {
           continue;
         }
         opts_.leases->want(sender_lease(t.id, ch.name),
@@ -762,14 +981,16 @@ class gateway_impl final : public gateway_with_actors {
                            });
       }
     }
-    opts_.leases->want(k_retention_lease, nullptr);  // the sweeper asks `holds` on each tick
+    if (previous == nullptr) {
+      opts_.leases->want(k_retention_lease, nullptr);  // the sweeper asks `holds` on each tick
+    }
   }
 
   /// The tenant's current actor, or null after answering `reply` (unknown or restarting).
   tenant_actor tenant_for(const std::string& tenant, responder& reply) {
     auto t = registry_->find(tenant);
     if (!t) {
-      reply.answer(opts_.cfg->find_tenant(tenant) != nullptr
+      reply.answer(current_cfg()->find_tenant(tenant) != nullptr
                        ? error_response(errc::unavailable, "tenant is restarting; retry", 1)
                        : error_response(errc::unknown_tenant, "no such tenant"));
     }
@@ -789,7 +1010,10 @@ class gateway_impl final : public gateway_with_actors {
     stream_actor actor_;
   };
 
+  // `opts_.cfg` is the config it started with; `cfg_` the current one, only through
+  // std::atomic_load / std::atomic_store.
   gateway_options opts_;
+  std::shared_ptr<const config::config> cfg_;
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::shared_ptr<tenant_registry> registry_;

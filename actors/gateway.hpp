@@ -244,6 +244,22 @@ class gateway {
     return false;
   }
 
+  /// Applies a new config to the running gateway without dropping connections, streams or
+  /// requests in flight (docs/operations.md, "Reloading the config"; docs/architecture.md,
+  /// "Reconfigure"): tenants the config adds are started, those it removes stopped (their
+  /// streams end; the bridge answers 404 `unknown_tenant` for them from then on), every other
+  /// one is handed the config and applies it in place (channels, push subscribers, senders,
+  /// tokens' purposes, privacy). `cfg` must be valid (`config::load_*`) and carry the running
+  /// restart-only keys (`config::keep_restart_keys`). Blocks until every tenant applied it (a
+  /// few ms; at most ~10 s), so call it from main or a control thread, never an I/O thread.
+  /// Concurrent calls run one after the other. An error (nothing applied): shutting down, or a
+  /// new tenant's consent could not be loaded. The default (a gateway without actors) keeps
+  /// nothing and succeeds.
+  virtual status reconfigure(std::shared_ptr<const config::config> cfg) {
+    (void)cfg;
+    return {};
+  }
+
   /// True once every tenant's actors are up and until shutdown begins (`/readyz`).
   virtual bool ready() const = 0;
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/gateway.hpp"
+#include "delivery/http_client.hpp"
 #include "delivery/planner.hpp"
 #include "outbound/status_correlation.hpp"
 #include "store/event_log.hpp"
@@ -274,6 +275,8 @@ struct delivery_done {
   std::uint64_t ticket = 0;
   delivery::attempt_result result;
   bool cancelled = false;  ///< the client stopped before the attempt finished: not counted
+  /// Why no response arrived (`result.status` 0), for the log line of the attempt.
+  delivery::failure_cause cause = delivery::failure_cause::none;
 };
 
 /// bridge -> tenant -> subscriber (`deadlist_atom`): list dead letters with id > `after`.
@@ -407,6 +410,8 @@ struct platform_reply {
   bool has_retry_after = false;
   std::string error;       ///< transport failure text when status is 0
   bool cancelled = false;  ///< the client stopped: not an attempt
+  /// Why no answer arrived (status 0): in the log, and in the failure's title.
+  delivery::failure_cause cause = delivery::failure_cause::none;
 };
 
 /// outbox writer -> sender (`resume_atom`, page): one page of the channel's unfinished messages,

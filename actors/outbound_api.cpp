@@ -37,6 +37,27 @@ outbound_api_state::outbound_api_state(const config::config& cfg,
   }
 }
 
+void outbound_api_state::reconfigure(const config::tenant_config& tenant) {
+  std::unordered_map<std::string, token_bucket> limits;
+  for (const auto& sub : tenant.subscribers) {
+    if (sub.send_rate_limit.rps <= 0) {
+      continue;
+    }
+    auto fresh = token_bucket::per_second(sub.send_rate_limit.rps, sub.send_rate_limit.burst);
+    auto it = send_limits_.find(sub.name);
+    const bool same = it != send_limits_.end() && it->second.interval() == fresh.interval() &&
+                      it->second.burst() == fresh.burst();
+    limits.emplace(sub.name, same ? it->second : fresh);
+  }
+  send_limits_ = std::move(limits);
+  channels_.clear();
+  for (const auto& ch : tenant.channels) {
+    if (auto out = adapters::outbound_for(ch)) {
+      channels_.emplace(ch.name, std::move(out));
+    }
+  }
+}
+
 std::shared_ptr<const adapters::outbound_channel> outbound_api_state::channel(
     const std::string& name) const {
   auto it = channels_.find(name);

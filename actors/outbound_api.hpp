@@ -40,6 +40,12 @@ class outbound_api_state {
 
   outbound_api_state(const config::config& cfg, const config::tenant_config& tenant);
 
+  /// A reconfigure of the tenant (actors/reconfigure.hpp): the channels' sending sides are built
+  /// again from `tenant`, and the send limits follow its subscribers (a subscriber whose
+  /// `send_rate_limit` is unchanged keeps its bucket as it is). Idempotency keys, counters and
+  /// the receipt correlation are kept. The object stays the same (handlers in flight hold it).
+  void reconfigure(const config::tenant_config& tenant);
+
   /// A `POST /v1/messages` of the subscriber `caller` at `now`, against its
   /// `send_rate_limit`: 0 when admitted, else the seconds to wait (rounded up, >= 1).
   int admit(const std::string& caller, outbound::time_point now);

@@ -609,6 +609,15 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
   // Signature first, then freshness (issued_at within the last hour): a replay of an old
   // callback is refused before anything is looked up.
   auto payload = hooks.verify_deletion(*ch, *field, now());
+  if (!payload && payload.err().code == errc::bad_signature) {
+    // Secret rotation (config/config.hpp `K_previous`): the edge accepted the previous secret.
+    if (auto previous = config::with_previous_secrets(*ch)) {
+      if (auto old = hooks.verify_deletion(*previous, *field, now());
+          old || old.err().code != errc::bad_signature) {
+        payload = std::move(old);
+      }
+    }
+  }
   if (!payload) {
     c.reply->answer(error_response(payload.err().code, payload.err().message));
     return;

@@ -3,8 +3,10 @@
 // The root actor's interface: the gateway's supervisor (actors/gateway.cpp), one per gateway.
 
 #include <cstddef>
+#include <string>
 
 #include "actors/messages.hpp"
+#include "actors/reconfigure.hpp"
 #include "actors/store_writer.hpp"
 #include "actors/sweeper.hpp"
 
@@ -23,11 +25,17 @@ namespace sb::actors {
 ///     // sweeper (an error while one restarts).
 ///     (find_store_atom) -> store_writer_actor
 ///     (find_sweep_atom) -> sweeper_actor
+///     // A reconfigure (gateway::reconfigure): spawns the tenants the config adds, stops those it
+///     // removes (their streams end), hands every other one the config (`tenant`'s
+///     // `reconfig_atom`: never restarted), updates the bridge's registry, and restarts the
+///     // retention sweeper when the tenants or their retention changed. True once every tenant
+///     // kept answered (false when one did not, within the timeout: it still applies it later).
+///     (reconfig_atom, reconfigure_msg) -> bool
 ///     // Internal: restarts after a crash's back-off, of the store writer, the sweeper, or the
-///     // tenant at this index of the config.
+///     // tenant with this id (unless a reconfigure removed it meanwhile).
 ///     (restart_atom, store_atom) -> void
 ///     (restart_atom, sweep_atom) -> void
-///     (restart_atom, size_t tenant_index) -> void
+///     (restart_atom, std::string tenant_id) -> void
 ///   }
 ///
 /// It supervises (monitors, restarts) the store writer, the retention sweeper, the privacy
@@ -36,6 +44,7 @@ using root_actor = caf::typed_actor<
     caf::replies_to<stats_atom>::with<std::size_t>, caf::reacts_to<api_atom, api_msg>,
     caf::replies_to<find_store_atom>::with<store_writer_actor>,
     caf::replies_to<find_sweep_atom>::with<sweeper_actor>, caf::reacts_to<restart_atom, store_atom>,
-    caf::reacts_to<restart_atom, sweep_atom>, caf::reacts_to<restart_atom, std::size_t>>;
+    caf::reacts_to<restart_atom, sweep_atom>, caf::reacts_to<restart_atom, std::string>,
+    caf::replies_to<reconfig_atom, reconfigure_msg>::with<bool>>;
 
 }  // namespace sb::actors

@@ -525,6 +525,7 @@ void start_attempt(sender_ptr self, const outbound::dispatch& d, steady::time_po
         }
         p.body = std::move(res.body);
         p.error = std::move(res.error);
+        p.cause = res.cause;
         caf::anon_send(me, sent_atom::value, std::move(p));
       });
   if (!submitted) {
@@ -787,8 +788,22 @@ void on_reply(sender_ptr self, platform_reply& p) {
   if (p.status == 0 && res.error_title.empty()) {
     res.error_code = "transport";
     res.error_title = p.error;
+  } else if (p.status == 0 && res.error_title == "no response" &&
+             p.cause != delivery::failure_cause::none) {
+    // The short cause only ("no response (refused)"): the title reaches the backends in the
+    // message's status event; curl's message, with the host, is in the log line below.
+    res.error_title.append(" (").append(delivery::to_string(p.cause)).append(")");
   }
   if (auto d = st.sched->on_result(p.ticket, res, now)) {
+    if (p.status == 0) {
+      log::record(log::level::warn, "sender",
+                  st.label + ": send attempt got no response (" + p.error + ")",
+                  {{"tenant", st.init.tenant},
+                   {"channel", st.init.channel.name},
+                   {"message", d->id},
+                   {"attempt", d->attempts},
+                   {"cause", delivery::to_string(p.cause)}});
+    }
     conclude(self, *d, res);
   }
   pump(self);

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "actors/actors.hpp"
+#include "core/event.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -165,6 +166,7 @@ void dispatch(sub_ptr self) {
     req.url = st.init.sub.push->url;
     req.timeout = st.init.settings.timeout;
     req.headers.emplace_back("content-type", "application/json");
+    req.headers.emplace_back(event_schema_header, event_schema_id);  // docs/events.md
     // Each attempt is signed afresh: receivers reject old timestamps (replay protection).
     const std::int64_t ts = now().unix_ms / 1000;
     for (auto& h : st.signer->headers(j->event_id, ts, j->json)) {
@@ -179,6 +181,7 @@ void dispatch(sub_ptr self) {
           d.cancelled = res.fail == delivery::http_client::failure::cancelled;
           d.result.status = res.status;
           d.result.error = std::move(res.error);
+          d.cause = res.cause;
           if (auto ra = res.header("retry-after")) {
             d.result.retry_after = delivery::parse_retry_after(*ra, now().unix_ms / 1000);
           }
@@ -294,6 +297,18 @@ void on_result(sub_ptr self, delivery_done& d) {
   }
   if (dec->what != delivery::action::delivered) {
     st.failures->inc();
+  }
+  if (d.result.status == 0 && dec->what != delivery::action::delivered) {
+    // Said per attempt, with its cause (docs/operations.md "Logs"): a dead letter comes only
+    // after the whole retry schedule.
+    const delivery::job* j = st.planner->find(d.ticket);
+    log::record(log::level::warn, "subscriber",
+                st.label + ": push attempt got no response (" + d.result.error + ")",
+                {{"tenant", st.init.tenant},
+                 {"subscriber", st.init.sub.name},
+                 {"seq", j != nullptr ? j->seq : std::uint64_t{0}},
+                 {"attempt", dec->attempts},
+                 {"cause", delivery::to_string(d.cause)}});
   }
   switch (dec->what) {
     case delivery::action::delivered:
@@ -543,7 +558,8 @@ subscriber_actor::behavior_type subscriber_behavior(sub_ptr self, subscriber_ini
     st.lag = &cat::push_lag().with(labels);
   }
   st.dstore = st.init.delivery;
-  auto sig = st.init.sub.push ? delivery::signer::from_secret(st.init.sub.push->secret)
+  auto sig = st.init.sub.push ? delivery::signer::from_secrets(st.init.sub.push->secret,
+                                                               st.init.sub.push->secret_previous)
                               : result<delivery::signer>(errc::bad_request, "no push config");
   if (!st.dstore || !st.init.http || !sig) {
     log::error("subscriber", st.label, ": push delivery cannot start (",

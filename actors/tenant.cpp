@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 
@@ -9,6 +10,7 @@
 #include "actors/outbound_api.hpp"
 #include "actors/privacy_api.hpp"
 #include "actors/visitor_stream_logic.hpp"
+#include "config/diff.hpp"
 #include "core/conversation_lru.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -61,6 +63,15 @@ struct tenant_state {
   std::unique_ptr<outbound_api_state> outbound;
   std::uint64_t channel_restart_count = 0;
   std::uint64_t conversation_restart_count = 0;
+  /// Configs a reconfigure replaced, with when: kept alive a while, since what started before
+  /// (an API call's send flow, a one-shot reader) may still point into them.
+  std::deque<
+      std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const config::config>>>
+      retired;
+  /// Push subscribers and senders a reconfigure stopped to start them again with their new
+  /// config once they are down (never two at once: two would deliver or send twice).
+  std::unordered_map<caf::actor_addr, std::string> replacing_subscribers;
+  std::unordered_map<caf::actor_addr, std::string> replacing_senders;
   bool stopping = false;
   metrics::gauge* depth = nullptr;               // switchboard_mailbox_depth{tenant,channel=""}
   metrics::gauge* conversations_live = nullptr;  // switchboard_conversation_actors{tenant}
@@ -76,16 +87,25 @@ bool is_crash(const caf::error& reason) {
   return reason && reason != caf::make_error(caf::exit_reason::user_shutdown);
 }
 
-void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
+/// What a channel of the tenant's current config does with a webhook; null for an unknown type.
+std::shared_ptr<channel_logic> make_channel_logic(tenant_ptr self,
+                                                  const config::channel_config& ch) {
   auto& st = self->state;
   const auto* info = st.init.adapters(ch.type);
   if (info == nullptr) {
     log::error("tenant", st.cfg->id, ": channel ", ch.name, " has unknown type ", ch.type);
+    return nullptr;
+  }
+  return std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key,
+                                         st.cfg->privacy, st.init.cfg->limits.events_per_webhook);
+}
+
+void spawn_channel(tenant_ptr self, const config::channel_config& ch) {
+  auto& st = self->state;
+  auto logic = make_channel_logic(self, ch);
+  if (!logic) {
     return;
   }
-  auto logic =
-      std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key,
-                                      st.cfg->privacy, st.init.cfg->limits.events_per_webhook);
   auto child = spawn_channel_actor(self, std::move(logic), st.init.store,
                                    caf::actor_cast<tenant_actor>(self), st.init.settings);
   st.channel_by_addr[child.address()] = ch.name;
@@ -342,6 +362,23 @@ std::chrono::milliseconds settle_interval(tenant_ptr self) {
                                              std::chrono::seconds{1});
 }
 
+/// How long a config replaced by a reconfigure is kept alive: what still points into it (a send
+/// flow of an API call, a privacy job's handler) is done within seconds (the tenant's timeouts).
+/// The last few are kept longer whatever their age; the bound keeps frequent reconfigures (the
+/// control plane) from holding every config ever applied.
+constexpr std::chrono::minutes k_retired_config_kept{5};
+constexpr std::size_t k_retired_configs_min = 4;
+
+/// Drops the retired configs nothing can point into any more.
+void prune_retired(tenant_ptr self) {
+  auto& retired = self->state.retired;
+  const auto now = std::chrono::steady_clock::now();
+  while (retired.size() > k_retired_configs_min &&
+         now - retired.front().first > k_retired_config_kept) {
+    retired.pop_front();
+  }
+}
+
 void settle(tenant_ptr self) {
   auto& st = self->state;
   if (st.stopping) {
@@ -355,6 +392,7 @@ void settle(tenant_ptr self) {
     announce(self);
   }
   st.settle_mark = st.init.stores.log->head(st.cfg->id);
+  prune_retired(self);
   self->delayed_send(self, settle_interval(self), settle_atom::value);
 }
 
@@ -364,8 +402,8 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     std::string name = it->second;
     st.channel_by_addr.erase(it);
     st.channels.erase(name);
-    if (st.stopping) {
-      return;
+    if (st.stopping || st.cfg->find_channel(name) == nullptr) {
+      return;  // stopping, or removed by a reconfigure
     }
     auto delay = st.channel_restarts[name].on_crash(restart_policy::clock::now());
     ++st.channel_restart_count;
@@ -396,6 +434,27 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
   }
   if (st.evicting.erase(m.source) != 0) {
     return;  // stopped for room; already replaced on demand
+  }
+  if (auto it = st.replacing_subscribers.find(m.source); it != st.replacing_subscribers.end()) {
+    // Stopped by a reconfigure that changed it: its successor resumes from the stored cursor.
+    std::string name = it->second;
+    st.replacing_subscribers.erase(it);
+    const auto* sub = find_push_subscriber(self, name);
+    if (!st.stopping && sub != nullptr && st.subscribers.count(name) == 0 &&
+        holds_push_lease(self, name)) {
+      spawn_subscriber(self, *sub);
+    }
+    return;
+  }
+  if (auto it = st.replacing_senders.find(m.source); it != st.replacing_senders.end()) {
+    // Stopped by a reconfigure that changed its channel: its successor resumes the outbox.
+    std::string name = it->second;
+    st.replacing_senders.erase(it);
+    const auto* ch = st.cfg->find_channel(name);
+    if (!st.stopping && ch != nullptr && st.senders.count(name) == 0 && sendable(self, *ch)) {
+      spawn_sender(self, *ch);
+    }
+    return;
   }
   if (auto it = st.subscriber_by_addr.find(m.source); it != st.subscriber_by_addr.end()) {
     std::string name = it->second;
@@ -608,6 +667,191 @@ caf::result<std::uint64_t> erased_in_subscribers(tenant_ptr self, const erased_n
   return on_subjects_erased(self, subs, n);
 }
 
+// -- reconfigure (actors/reconfigure.hpp) -------------------------------------------------------
+
+bool named(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+/// Stops a channel a reconfigure removed: its down message then matches nothing. Webhooks still
+/// in its mailbox are answered 503 by their responders; new ones get 404 `unknown_channel`.
+void stop_channel(tenant_ptr self, const std::string& name) {
+  auto& st = self->state;
+  st.channel_restarts.erase(name);
+  auto it = st.channels.find(name);
+  if (it == st.channels.end()) {
+    return;
+  }
+  st.channel_by_addr.erase(it->second.address());
+  self->send_exit(it->second, caf::exit_reason::user_shutdown);
+  st.channels.erase(it);
+}
+
+/// Stops a push subscriber; `replace`: start it again (its new config) once it is down.
+void stop_subscriber(tenant_ptr self, const std::string& name, bool replace) {
+  auto& st = self->state;
+  auto it = st.subscribers.find(name);
+  if (it == st.subscribers.end()) {
+    return;
+  }
+  st.subscriber_by_addr.erase(it->second.address());
+  if (replace) {
+    st.replacing_subscribers[it->second.address()] = name;
+  }
+  self->send_exit(it->second, caf::exit_reason::user_shutdown);
+  st.subscribers.erase(it);
+}
+
+/// Stops a channel's sender; `replace`: start it again (its channel's new config) once it is down.
+void stop_sender(tenant_ptr self, const std::string& name, bool replace) {
+  auto& st = self->state;
+  auto it = st.senders.find(name);
+  if (it == st.senders.end()) {
+    return;
+  }
+  st.sender_by_addr.erase(it->second.address());
+  if (replace) {
+    st.replacing_senders[it->second.address()] = name;
+  }
+  self->send_exit(it->second, caf::exit_reason::user_shutdown);
+  st.senders.erase(it);
+}
+
+template <class Map>
+bool replacing(const Map& m, const std::string& name) {
+  return std::any_of(m.begin(), m.end(), [&](const auto& kv) { return kv.second == name; });
+}
+
+/// Applies a new config to this running tenant (tenant_actor.hpp, `reconfig_atom`): nothing is
+/// restarted but what changed, and the open streams and conversations are left alone.
+bool reconfigure_tenant(tenant_ptr self, reconfigure_msg& m) {
+  auto& st = self->state;
+  if (st.stopping || !m.cfg) {
+    return false;
+  }
+  const auto* next = m.cfg->find_tenant(st.cfg->id);
+  if (next == nullptr) {
+    return false;
+  }
+  const config::tenant_config* prev = st.cfg;
+  const auto d = config::diff_tenant(*prev, *next);
+  // Inputs of every channel's logic besides the channel itself.
+  const bool all_channels = d.privacy_changed || st.init.cfg->limits.events_per_webhook !=
+                                                     m.cfg->limits.events_per_webhook;
+  // The new config is held before anything points into it; the old one stays alive (retired)
+  // for `prev` and for whatever started with it.
+  prune_retired(self);
+  st.retired.emplace_back(std::chrono::steady_clock::now(), st.init.cfg);
+  st.init.cfg = m.cfg;
+  st.cfg = next;
+  st.init.tenant_index = static_cast<std::size_t>(next - m.cfg->tenants.data());
+  if (m.http && !st.init.http) {
+    st.init.http = m.http;
+  }
+  if (m.outbox && !st.init.outbox) {
+    st.init.outbox = m.outbox;
+  }
+
+  // Channels: removed ones stop (with their senders); changed ones get a new logic in their
+  // mailbox, behind the webhooks already queued; added ones start.
+  for (const auto& name : d.channels_removed) {
+    stop_sender(self, name, false);
+    stop_channel(self, name);
+  }
+  for (const auto& ch : st.cfg->channels) {
+    if (named(d.channels_added, ch.name)) {
+      if (st.channels.count(ch.name) == 0) {
+        spawn_channel(self, ch);
+      }
+      continue;
+    }
+    if (!all_channels && !named(d.channels_changed, ch.name)) {
+      continue;
+    }
+    auto it = st.channels.find(ch.name);
+    if (it == st.channels.end()) {
+      continue;  // restarting: it starts from the new config
+    }
+    if (auto logic = make_channel_logic(self, ch)) {
+      self->send(it->second, reconfig_atom::value, channel_logic_msg{std::move(logic)});
+    }
+  }
+
+  // Outbound: the sending sides and send limits, then one sender per sendable channel (a sender
+  // holds its channel's config and the tenant's privacy: replaced when they changed).
+  if (st.outbound) {
+    st.outbound->reconfigure(*st.cfg);
+  } else {
+    st.outbound = std::make_unique<outbound_api_state>(*st.init.cfg, *st.cfg);
+  }
+  for (const auto& ch : st.cfg->channels) {
+    const bool has = st.senders.count(ch.name) != 0;
+    if (!sendable(self, ch)) {
+      if (has) {
+        stop_sender(self, ch.name, false);
+      }
+      continue;
+    }
+    if (!st.outbox_writer) {
+      st.outbox_writer = spawn_outbox_writer(self, st.init.outbox, st.init.outbox_blocks);
+    }
+    if (has) {
+      if (named(d.channels_changed, ch.name) || d.privacy_changed) {
+        stop_sender(self, ch.name, true);
+      }
+    } else if (!replacing(st.replacing_senders, ch.name)) {
+      spawn_sender(self, ch);
+    }
+  }
+
+  // Push subscribers: removed ones stop; one whose push settings or purposes changed is replaced
+  // (its successor resumes from the stored cursor: at least once); a token or scope change
+  // concerns only the HTTP edge.
+  for (const auto& name : d.subscribers_removed) {
+    stop_subscriber(self, name, false);
+  }
+  for (const auto& sub : st.cfg->subscribers) {
+    const bool added = named(d.subscribers_added, sub.name);
+    if (!added && !named(d.subscribers_changed, sub.name)) {
+      continue;
+    }
+    const bool running = st.subscribers.count(sub.name) != 0;
+    if (running && !sub.push) {
+      stop_subscriber(self, sub.name, false);
+      continue;
+    }
+    if (running) {
+      const config::subscriber_config* old = nullptr;
+      for (const auto& s : prev->subscribers) {
+        if (s.name == sub.name) {
+          old = &s;
+        }
+      }
+      const bool delivery_changed = old == nullptr || old->purposes != sub.purposes || !old->push ||
+                                    old->push->url != sub.push->url ||
+                                    old->push->secret != sub.push->secret ||
+                                    old->push->timeout_ms != sub.push->timeout_ms ||
+                                    old->push->max_in_flight != sub.push->max_in_flight ||
+                                    old->push->retry_schedule_ms != sub.push->retry_schedule_ms;
+      if (delivery_changed) {
+        stop_subscriber(self, sub.name, true);
+      }
+      continue;
+    }
+    if (sub.push && holds_push_lease(self, sub.name) &&
+        !replacing(st.replacing_subscribers, sub.name)) {
+      spawn_subscriber(self, sub);
+    }
+  }
+  if (d.changed() || all_channels) {
+    log::info("tenant", st.cfg->id, ": reconfigured: channels +", d.channels_added.size(), " -",
+              d.channels_removed.size(), " ~", d.channels_changed.size(), ", subscribers +",
+              d.subscribers_added.size(), " -", d.subscribers_removed.size(), " ~",
+              d.subscribers_changed.size());
+  }
+  return true;
+}
+
 tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
   auto& st = self->state;
   st.init = std::move(init);
@@ -709,6 +953,7 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
           }
         });
       },
+      [=](reconfig_atom, reconfigure_msg& m) { return reconfigure_tenant(self, m); },
       [=](store_atom, store_writer_actor store) {
         auto& st = self->state;
         st.init.store = store;

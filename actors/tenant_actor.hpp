@@ -67,6 +67,12 @@ using store::pg::sender_lease;
 ///     (commit_atom, save_atom, committed_msg fresh, committed_msg duplicates) -> bool
 ///     // The root restarted the store writer: use this one (forwarded to channels, senders).
 ///     (store_atom, store_writer_actor) -> void
+///     // A reconfigure (actors/reconfigure.hpp): run with the config's entry of this tenant from
+///     // now on, without restarting: channels added, removed, or handed a new logic in their
+///     // mailbox order; push subscribers and senders added, removed, or replaced (a replaced
+///     // one resumes from its stored cursor / the outbox); conversations and open streams are
+///     // kept. True once applied; false when the config has no such tenant (nothing changed).
+///     (reconfig_atom, reconfigure_msg) -> bool
 ///     // A live stream wants head notifications (monitored; answered with `head_atom`).
 ///     (register_atom, stream_actor) -> void
 ///     // A web chat visitor's stream of one conversation (actors/visitor_stream.hpp): kept by
@@ -113,7 +119,9 @@ using tenant_actor = caf::typed_actor<
     caf::reacts_to<api_atom, api_msg>, caf::reacts_to<deadlist_atom, dead_letters_query>,
     caf::reacts_to<redrive_atom, redrive_request>, caf::reacts_to<commit_atom, committed_msg>,
     caf::replies_to<commit_atom, save_atom, committed_msg, committed_msg>::with<bool>,
-    caf::reacts_to<store_atom, store_writer_actor>, caf::reacts_to<register_atom, stream_actor>,
+    caf::reacts_to<store_atom, store_writer_actor>,
+    caf::replies_to<reconfig_atom, reconfigure_msg>::with<bool>,
+    caf::reacts_to<register_atom, stream_actor>,
     caf::reacts_to<register_atom, visitor_atom, std::string, std::string, stream_actor>,
     caf::replies_to<erased_atom, erased_notice>::with<std::uint64_t>,
     caf::reacts_to<receipts_atom, resolved_receipts>,

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <iterator>
+
 namespace sb::config {
 
 const std::string& channel_config::get(const std::string& key) const {
@@ -19,6 +21,47 @@ std::vector<std::string> channel_config::list(const std::string& key) const {
     }
     out.push_back(v.substr(start, end - start));
     start = end + 1;
+  }
+  return out;
+}
+
+std::vector<setting_spec> previous_secret_settings(const channel_schema& schema) {
+  std::vector<setting_spec> out;
+  for (const auto& spec : schema.settings) {
+    if (!spec.secret || spec.derived || spec.list) {
+      continue;
+    }
+    setting_spec p;
+    p.key = spec.key + k_previous_suffix;
+    p.secret = true;
+    p.description = "The previous value of `" + spec.key +
+                    "`, still accepted for verification while the platform switches to the new "
+                    "one; remove it once switchboard_webhook_previous_secret_total stops growing.";
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::optional<channel_config> with_previous_secrets(const channel_config& ch) {
+  static const std::string suffix = k_previous_suffix;
+  std::optional<channel_config> out;
+  for (const auto& [key, value] : ch.settings) {
+    if (value.empty() || key.size() <= suffix.size() ||
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    if (!out) {
+      out = ch;
+    }
+    out->settings[key.substr(0, key.size() - suffix.size())] = value;
+  }
+  if (out) {
+    for (auto it = out->settings.begin(); it != out->settings.end();) {
+      const auto& key = it->first;
+      const bool previous = key.size() > suffix.size() &&
+                            key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+      it = previous ? out->settings.erase(it) : std::next(it);
+    }
   }
   return out;
 }

@@ -170,6 +170,8 @@ struct push_config {
 
   std::string url;
   std::string secret;                ///< "whsec_<base64>" as Standard Webhooks
+  /// The key being rotated out: deliveries carry a second signature with it; "" = none.
+  std::string secret_previous;
   std::optional<int> timeout_ms;     ///< one attempt, connect included
   std::optional<int> max_in_flight;  ///< concurrent attempts of this subscriber
   /// Wait before attempt i+1 after attempt i failed; entry 0 is 0 (the first attempt is never
@@ -208,6 +210,14 @@ struct cluster_config {
   int lease_ms = 5000;
 };
 
+/// `log`: the format of the log lines on stderr (docs/operations.md "Logs").
+enum class log_format { text, json };
+
+struct log_config {
+  log_format format = log_format::text;  ///< `--log-format` overrides it
+  bool access = false;                   ///< one info line per finished request (the access log)
+};
+
 /// One entry of the top-level `operators` list (docs/console.md): a person who runs the gateway.
 /// The token works on every tenant with every scope; the request names the tenant with
 /// `?tenant=<id>` (required when there are several tenants).
@@ -221,6 +231,7 @@ struct config {
   server_config server;
   storage_config storage;
   cluster_config cluster;
+  log_config log;
   privacy_defaults_config privacy;
   limits_config limits;
   std::vector<tenant_config> tenants;
@@ -273,6 +284,22 @@ struct channel_schema {
   /// them and knows no type's rules).
   std::function<std::vector<setting_problem>(const channel_config&)> check = nullptr;
 };
+
+/// Secret rotation without a window of refusals (docs/security.md "Rotating a platform secret"):
+/// every secret setting `K` of a channel type that the file gives (not `derived`, not a `list`)
+/// has an optional `K_previous`. Verification of inbound requests tries `K` first and, only when
+/// the signature or token does not match, `K_previous`; outbound calls always use `K`. An empty
+/// `K_previous` (an unset `${VAR:-}`) is no previous secret. Generated from the schema here, once:
+/// the loader accepts exactly these keys, and adapters never see them.
+inline constexpr char k_previous_suffix[] = "_previous";
+
+/// The `K_previous` settings of `schema`, one per rotatable secret `K`, in schema order: optional,
+/// secret, no default.
+std::vector<setting_spec> previous_secret_settings(const channel_schema& schema);
+
+/// The channel as it was before the rotation: a copy of `ch` with each `K` that has a non-empty
+/// `K_previous` replaced by it. Nothing when the channel has no previous secret.
+std::optional<channel_config> with_previous_secrets(const channel_config& ch);
 
 /// One key of the YAML file as the loader declares it. The loader's declaration table is the
 /// only place a key is written: it drives parsing, defaults, unknown-key detection and this

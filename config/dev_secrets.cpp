@@ -86,6 +86,11 @@ bool is_secret(const std::vector<channel_schema>& schemas, const std::string& ty
           return spec.secret;
         }
       }
+      for (const auto& spec : previous_secret_settings(s)) {
+        if (spec.key == key) {
+          return true;
+        }
+      }
     }
   }
   return false;
@@ -115,6 +120,7 @@ std::vector<std::string> dev_only_secrets(const config& cfg,
       check(out, path + ".token_sha256", sub.token_sha256);
       if (sub.push) {
         check(out, path + ".push.secret", sub.push->secret);
+        check(out, path + ".push.secret_previous", sub.push->secret_previous);
       }
     }
   }

@@ -87,24 +87,6 @@ std::string quote(const std::string& value) {
   return "'" + (value.size() <= max ? value : value.substr(0, max) + "...") + "'";
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 /// "unknown key" with the closest known key, or the list of known keys. `scope` qualifies the
 /// key set (" for channel type whatsapp").
@@ -923,6 +905,24 @@ const section<cluster_config>& cluster_section() {
   return s;
 }
 
+const section<log_config>& log_section() {
+  static const section<log_config> s{
+      {
+          choice_key<log_config, log_format>(
+              "format", &log_config::format,
+              {{"text", log_format::text}, {"json", log_format::json}},
+              "Log lines on stderr: text (one readable line per record) or json (one JSON object "
+              "per line: ts, level, component, msg and the record's fields). --log-format "
+              "overrides it."),
+          bool_key("access", &log_config::access,
+                   "One info line per finished request (request_id, method, route, status, "
+                   "duration_us, tenant, channel, remote); never bodies, tokens or query "
+                   "strings."),
+      },
+      nullptr};
+  return s;
+}
+
 /// `burst` defaults to `rps`, and must hold one request when there is a limit.
 void check_rate_limit(context& ctx, const item& it, const present_keys& present, bool clean,
                       rate_limit_config& out) {
@@ -1143,11 +1143,24 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
   for (const auto& spec : schema->settings) {
     names.push_back(spec.key);
   }
+  const auto previous = previous_secret_settings(*schema);  // K_previous, config/config.hpp
+  for (const auto& spec : previous) {
+    names.push_back(spec.key);
+  }
   for (const auto& value : settings) {
     const std::string key = value.path.substr(it.path.size() + 1);
-    auto spec = std::find_if(schema->settings.begin(), schema->settings.end(),
-                             [&](const setting_spec& s) { return s.key == key; });
-    if (spec == schema->settings.end()) {
+    auto named = [&](const setting_spec& s) { return s.key == key; };
+    const setting_spec* spec = nullptr;
+    bool is_previous = false;
+    if (auto s = std::find_if(schema->settings.begin(), schema->settings.end(), named);
+        s != schema->settings.end()) {
+      spec = &*s;
+    } else if (auto p = std::find_if(previous.begin(), previous.end(), named);
+               p != previous.end()) {
+      spec = &*p;
+      is_previous = true;
+    }
+    if (spec == nullptr) {
       ctx.report(value, unknown_key_problem(key, names, " for channel type " + ch.type));
       continue;
     }
@@ -1165,8 +1178,8 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
         continue;
       }
     }
-    if (!text) {
-      continue;
+    if (!text || (is_previous && text->empty())) {
+      continue;  // an empty K_previous is no previous secret
     }
     if (text->empty() && spec->secret) {
       ctx.report(value, "missing secret");
@@ -1287,6 +1300,20 @@ const section<push_config>& push_section() {
                                              "`echo whsec_$(openssl rand -base64 32)`.",
                                              true);
             k.missing = "missing secret; generate one with `echo whsec_$(openssl rand -base64 32)`";
+            return k;
+          }(),
+          [] {
+            // Rotation (docs/security.md): both signatures go out until this key is removed.
+            auto k = string_key<push_config>(
+                "secret_previous", &push_config::secret_previous,
+                "whsec_ + base64 (24..64 bytes), or empty",
+                [](const std::string& v) {
+                  return v.empty() ? std::string() : validate_push_secret(v);
+                },
+                "The previous signing key while the backend rotates: each delivery carries both "
+                "signatures (`webhook-signature: v1,<new> v1,<previous>`); remove it once the "
+                "backend verifies with the new key.");
+            k.secret = true;  // never echoed; empty (an unset ${VAR:-}) is no previous key
             return k;
           }(),
           optional_integer_key("timeout_ms", &push_config::timeout_ms, 100, 60000,
@@ -1645,6 +1672,7 @@ const section<config>& root_section() {
             section_key("server", &config::server, server_section),
             section_key("storage", &config::storage, storage_section),
             section_key("cluster", &config::cluster, cluster_section),
+            section_key("log", &config::log, log_section),
             section_key("privacy", &config::privacy, privacy_defaults_section),
             section_key("limits", &config::limits, limits_section),
             tenants,
@@ -1755,6 +1783,10 @@ load_result load_string(const std::string& yaml_text, const std::string& source,
   }
 }
 
+std::string listen_problem(const std::string& host_port) {
+  return validate_listen(host_port);
+}
+
 load_result load_file(const std::string& path, const std::vector<channel_schema>& schemas) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -1780,6 +1812,25 @@ const std::vector<key_info>& declared_keys() {
     return out;
   }();
   return keys;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
 }
 
 }  // namespace sb::config

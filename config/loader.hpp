@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ load_result load_string(const std::string& yaml_text, const std::string& source,
 
 /// Reads a file and calls `load_string`; an unreadable file is one problem.
 load_result load_file(const std::string& path, const std::vector<channel_schema>& schemas);
+
+/// The check of `server.listen` (host:port, port 0..65535, IPv6 in brackets), for the command
+/// line's `--listen`: "" when `host_port` is valid, else the problem.
+std::string listen_problem(const std::string& host_port);
+
+/// The case-insensitive Levenshtein distance of `a` and `b`: how "did you mean" hints pick the
+/// closest known key (here and in the load tester's scenario errors).
+std::size_t edit_distance(const std::string& a, const std::string& b);
 
 /// The example config compiled into the binary (config/switchboard.example.yaml).
 const std::string& embedded_default();

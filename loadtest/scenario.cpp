@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "adapters/adapter.hpp"
+#include "config/loader.hpp"
 
 namespace sb::loadtest {
 
@@ -16,93 +19,289 @@ error bad(const std::string& what) {
   return error{errc::bad_request, "scenario: " + what};
 }
 
+/// A scalar quoted for a message, cut short when long.
+std::string quote(const YAML::Node& n) {
+  std::string v;
+  if (n.IsScalar()) {
+    v = n.Scalar();
+  } else if (n.IsSequence()) {
+    v = "a list";
+  } else if (n.IsMap()) {
+    v = "a mapping";
+  } else {
+    v = "nothing";
+  }
+  constexpr std::size_t max = 40;
+  return n.IsScalar() ? "'" + (v.size() <= max ? v : v.substr(0, max) + "...") + "'" : v;
+}
+
+/// Every problem of one file, each `file:line: key: problem`.
+class problems {
+ public:
+  explicit problems(std::string file) : file_(std::move(file)) {}
+
+  void add(const YAML::Mark& at, const std::string& key, const std::string& problem) {
+    std::string where = file_;
+    if (!at.is_null() && at.line >= 0) {
+      where += ":" + std::to_string(at.line + 1);
+    }
+    lines_.push_back(where + ": " + (key.empty() ? "" : key + ": ") + problem);
+  }
+  void add(const YAML::Node& at, const std::string& key, const std::string& problem) {
+    add(at.IsDefined() ? at.Mark() : YAML::Mark::null_mark(), key, problem);
+  }
+
+  bool empty() const { return lines_.empty(); }
+  std::string text() const {
+    std::string out;
+    for (const auto& l : lines_) {
+      out += (out.empty() ? "" : "\n") + l;
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> lines_;
+};
+
+/// Reads a scalar of type T into `out`; a problem (and `out` unchanged) when it does not convert.
+template <typename T>
+bool read(problems& p, const YAML::Node& n, const std::string& key, T& out, const char* expected) {
+  if (n.IsScalar()) {
+    try {
+      out = n.as<T>();
+      return true;
+    } catch (const YAML::Exception&) {
+      // reported below
+    }
+  }
+  p.add(n, key, std::string("expected ") + expected + ", got " + quote(n));
+  return false;
+}
+
+bool read_number(problems& p, const YAML::Node& n, const std::string& key, double& out) {
+  return read(p, n, key, out, "a number");
+}
+
 }  // namespace
 
-result<scenario> parse_scenario(const std::string& yaml_text, const std::string& base_dir) {
-  scenario s;
-  try {
-    const YAML::Node root = YAML::Load(yaml_text);
-    if (!root.IsMap()) {
-      return bad("the file must be a mapping");
+const std::vector<std::string>& scenario_keys() {
+  static const std::vector<std::string> keys{
+      "gateway",       "config",          "stream_tokens", "mix",        "batch_max",
+      "conversations", "zipf_s",          "text_sizes",    "duplicate_ratio",
+      "invalid_ratio", "mode",            "rate",          "connections", "duration_s",
+      "count",         "warmup_s",        "drain_s",       "timeout_s",  "seed"};
+  return keys;
+}
+
+std::string unknown_name_problem(const std::string& key, const std::vector<std::string>& known,
+                                 const std::string& what) {
+  std::string best;
+  std::size_t best_distance = 3;  // suggest only close matches
+  for (const auto& k : known) {
+    const auto shorter = std::min(key.size(), k.size());
+    std::size_t d = config::edit_distance(key, k);
+    // A truncated or extended name ("duration" for "duration_s") is close too.
+    if (shorter >= 4 && k.compare(0, shorter, key, 0, shorter) == 0) {
+      d = std::min<std::size_t>(d, 2);
     }
+    if (d < best_distance) {
+      best = k;
+      best_distance = d;
+    }
+  }
+  if (!best.empty()) {
+    return "unknown " + what + "; did you mean '" + best + "'?";
+  }
+  std::string list;
+  for (const auto& k : known) {
+    list += (list.empty() ? "" : ", ") + k;
+  }
+  return "unknown " + what + "; known: " + list;
+}
+
+result<scenario> parse_scenario(const std::string& yaml_text, const std::string& base_dir,
+                                const std::string& file) {
+  scenario s;
+  problems p(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    p.add(e.mark, "", e.msg);
+    return error{errc::bad_request, p.text()};
+  } catch (const std::exception& e) {
+    p.add(YAML::Mark::null_mark(), "", e.what());
+    return error{errc::bad_request, p.text()};
+  }
+  if (!root.IsMap()) {
+    p.add(root, "", "the file must be a mapping of the scenario keys (loadtest/README.md)");
+    return error{errc::bad_request, p.text()};
+  }
+  std::map<std::string, YAML::Node> at;  // where each key was given, for the checks below
+  try {
     for (const auto& kv : root) {
-      const auto key = kv.first.as<std::string>();
+      const auto key = kv.first.Scalar();
       const auto& v = kv.second;
+      at[key] = kv.first;
       if (key == "gateway") {
-        s.gateway_url = v.as<std::string>();
+        read(p, v, key, s.gateway_url, "a URL");
       } else if (key == "config") {
-        s.config_path = v.as<std::string>();
+        read(p, v, key, s.config_path, "a path");
       } else if (key == "mix") {
+        if (!v.IsMap()) {
+          p.add(v, key, "expected a mapping of platform: weight, got " + quote(v));
+          continue;
+        }
+        std::vector<std::string> types;
+        for (const auto& a : adapters::all()) {
+          if (a.synthesize != nullptr && a.sign != nullptr) {
+            types.push_back(a.type);
+          }
+        }
         for (const auto& m : v) {
-          s.mix.push_back({m.first.as<std::string>(), m.second.as<double>()});
+          const auto type = m.first.Scalar();
+          const std::string k = "mix." + type;
+          double w = 0;
+          if (std::find(types.begin(), types.end(), type) == types.end()) {
+            const auto* info = adapters::find(type);
+            p.add(m.first, k,
+                  info != nullptr ? "the load tester cannot generate this platform's webhooks"
+                                  : unknown_name_problem(type, types, "platform"));
+          } else if (read_number(p, m.second, k, w)) {
+            if (w < 0) {
+              p.add(m.second, k, "weight must be >= 0");
+            }
+            s.mix.push_back({type, w});
+          }
         }
       } else if (key == "batch_max") {
-        s.batch_max = v.as<int>();
+        read(p, v, key, s.batch_max, "an integer");
       } else if (key == "conversations") {
-        s.conversations = v.as<std::uint64_t>();
+        read(p, v, key, s.conversations, "a positive integer");
       } else if (key == "zipf_s") {
-        s.zipf_s = v.as<double>();
+        read_number(p, v, key, s.zipf_s);
       } else if (key == "text_sizes") {
-        for (const auto& m : v) {
-          s.text_sizes.push_back({m["bytes"].as<std::size_t>(), m["weight"].as<double>(1.0)});
+        if (!v.IsSequence()) {
+          p.add(v, key, "expected a list of {bytes, weight}, got " + quote(v));
+          continue;
+        }
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          const auto& m = v[i];
+          const std::string k = "text_sizes[" + std::to_string(i) + "]";
+          if (!m.IsMap()) {
+            p.add(m, k, "expected {bytes: N, weight: W}, got " + quote(m));
+            continue;
+          }
+          weighted_size ws;
+          bool ok = true;
+          for (const auto& f : m) {
+            const auto name = f.first.Scalar();
+            if (name == "bytes") {
+              ok = read(p, f.second, k + ".bytes", ws.bytes, "a byte count") && ok;
+            } else if (name == "weight") {
+              ok = read_number(p, f.second, k + ".weight", ws.weight) && ok;
+            } else {
+              p.add(f.first, k + "." + name, unknown_name_problem(name, {"bytes", "weight"}));
+              ok = false;
+            }
+          }
+          if (!m["bytes"]) {
+            p.add(m, k + ".bytes", "required");
+            ok = false;
+          } else if (ok && ws.bytes == 0) {
+            p.add(m["bytes"], k + ".bytes", "must be > 0");
+            ok = false;
+          }
+          if (ok) {
+            s.text_sizes.push_back(ws);
+          }
         }
       } else if (key == "duplicate_ratio") {
-        s.duplicate_ratio = v.as<double>();
+        read_number(p, v, key, s.duplicate_ratio);
       } else if (key == "invalid_ratio") {
-        s.invalid_ratio = v.as<double>();
+        read_number(p, v, key, s.invalid_ratio);
       } else if (key == "mode") {
-        const auto m = v.as<std::string>();
-        if (m != "open" && m != "closed") {
-          return bad("mode must be open or closed, not " + m);
+        std::string m;
+        if (read(p, v, key, m, "open or closed")) {
+          if (m != "open" && m != "closed") {
+            p.add(v, key, "must be open or closed, not " + quote(v));
+          }
+          s.mode = m == "open" ? loop_mode::open : loop_mode::closed;
         }
-        s.mode = m == "open" ? loop_mode::open : loop_mode::closed;
       } else if (key == "rate") {
-        s.rate = v.as<double>();
+        read_number(p, v, key, s.rate);
       } else if (key == "connections") {
-        s.connections = v.as<int>();
+        read(p, v, key, s.connections, "an integer");
       } else if (key == "duration_s") {
-        s.duration_s = v.as<double>();
+        read_number(p, v, key, s.duration_s);
       } else if (key == "count") {
-        s.count = v.as<std::uint64_t>();
+        read(p, v, key, s.count, "a non-negative integer");
       } else if (key == "warmup_s") {
-        s.warmup_s = v.as<double>();
+        read_number(p, v, key, s.warmup_s);
       } else if (key == "drain_s") {
-        s.drain_s = v.as<double>();
+        read_number(p, v, key, s.drain_s);
       } else if (key == "timeout_s") {
-        s.timeout_s = v.as<double>();
+        read_number(p, v, key, s.timeout_s);
       } else if (key == "seed") {
-        s.seed = v.as<std::uint64_t>();
+        read(p, v, key, s.seed, "a non-negative integer");
       } else if (key == "stream_tokens") {
+        if (!v.IsMap()) {
+          p.add(v, key, "expected a mapping of tenant: token, got " + quote(v));
+          continue;
+        }
         for (const auto& m : v) {
-          s.stream_tokens[m.first.as<std::string>()] = m.second.as<std::string>();
+          std::string token;
+          if (read(p, m.second, key + "." + m.first.Scalar(), token, "a token")) {
+            s.stream_tokens[m.first.Scalar()] = token;
+          }
         }
       } else {
-        return bad("unknown key `" + key + "`");
+        p.add(kv.first, key, unknown_name_problem(key, scenario_keys()));
       }
     }
   } catch (const std::exception& e) {
-    return bad(e.what());
+    p.add(YAML::Mark::null_mark(), "", e.what());
   }
-  if (s.config_path.empty()) {
-    return bad("`config` (path to the gateway's switchboard.yaml) is required");
+  // Range checks, each at the line of its key (or of the file when the key is absent).
+  auto check = [&](bool ok, const std::string& key, const std::string& problem) {
+    if (!ok) {
+      const auto it = at.find(key);
+      if (it != at.end()) {
+        p.add(it->second, key, problem);
+      } else {
+        p.add(YAML::Mark::null_mark(), key, problem);
+      }
+    }
+  };
+  check(!s.config_path.empty() || at.count("config") > 0, "config",
+        "required (the path of the gateway's switchboard.yaml, or --config)");
+  check(!s.mix.empty() || at.count("mix") > 0, "mix", "required: at least one platform: weight");
+  check(s.rate > 0, "rate", "must be > 0 (requests per second, open loop)");
+  check(s.connections > 0, "connections", "must be > 0");
+  check(s.conversations > 0, "conversations", "must be > 0");
+  check(s.batch_max >= 1, "batch_max", "must be >= 1");
+  check(s.duplicate_ratio >= 0 && s.duplicate_ratio < 1, "duplicate_ratio", "must be in [0, 1)");
+  check(s.invalid_ratio >= 0 && s.invalid_ratio < 1, "invalid_ratio", "must be in [0, 1)");
+  check(s.duplicate_ratio < 0 || s.duplicate_ratio >= 1 || s.invalid_ratio < 0 ||
+            s.invalid_ratio >= 1 || s.duplicate_ratio + s.invalid_ratio < 1,
+        "invalid_ratio",
+        "duplicate_ratio + invalid_ratio must be below 1");
+  check(s.duration_s >= 0, "duration_s", "must be >= 0");
+  check(s.duration_s > 0 || s.count > 0, at.count("count") > 0 ? "count" : "duration_s",
+        "give duration_s (seconds) or count (requests)");
+  check(s.warmup_s >= 0, "warmup_s", "must be >= 0");
+  check(s.drain_s >= 0, "drain_s", "must be >= 0");
+  check(s.timeout_s > 0, "timeout_s", "must be > 0");
+  if (!p.empty()) {
+    return error{errc::bad_request, p.text()};
   }
   if (std::filesystem::path(s.config_path).is_relative() && !base_dir.empty()) {
     s.config_path = (std::filesystem::path(base_dir) / s.config_path).lexically_normal().string();
   }
-  if (s.mix.empty()) {
-    return bad("`mix` needs at least one platform");
-  }
   if (s.text_sizes.empty()) {
     s.text_sizes.push_back({40, 1});
-  }
-  if (s.rate <= 0 || s.connections <= 0 || s.conversations == 0 || s.batch_max < 1) {
-    return bad("rate, connections, conversations and batch_max must be positive");
-  }
-  if (s.duplicate_ratio < 0 || s.invalid_ratio < 0 || s.duplicate_ratio + s.invalid_ratio >= 1) {
-    return bad("duplicate_ratio and invalid_ratio must be >= 0 and sum below 1");
-  }
-  if (s.duration_s <= 0 && s.count == 0) {
-    return bad("give duration_s or count");
   }
   return s;
 }
@@ -110,11 +309,11 @@ result<scenario> parse_scenario(const std::string& yaml_text, const std::string&
 result<scenario> load_scenario(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return bad("cannot read " + path);
+    return error{errc::bad_request, path + ": cannot read the scenario file"};
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_scenario(ss.str(), std::filesystem::path(path).parent_path().string());
+  return parse_scenario(ss.str(), std::filesystem::path(path).parent_path().string(), path);
 }
 
 result<std::vector<target>> targets_from(const config::config& cfg, const scenario& s) {

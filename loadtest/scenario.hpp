@@ -49,9 +49,22 @@ struct scenario {
   std::map<std::string, std::string> stream_tokens;  ///< tenant -> bearer token for /v1/stream
 };
 
-/// Parses scenario YAML. `base_dir` resolves a relative `config` path. Never throws.
-result<scenario> parse_scenario(const std::string& yaml_text, const std::string& base_dir);
+/// Parses scenario YAML. `base_dir` resolves a relative `config` path; `file` names the source
+/// in messages. Never throws. On error the message lists every problem found, one per line, as
+/// `file:line: key: problem` (as the gateway's config loader does), an unknown key with the
+/// closest known one ("did you mean 'rate'?").
+result<scenario> parse_scenario(const std::string& yaml_text, const std::string& base_dir,
+                                const std::string& file = "scenario");
 result<scenario> load_scenario(const std::string& path);
+
+/// The keys a scenario file may hold.
+const std::vector<std::string>& scenario_keys();
+
+/// "unknown key; did you mean 'x'?" when a known name is close to `key` (edit distance, or a
+/// shared prefix of 4+ characters), else "unknown key; known keys: a, b, ...". Also used for
+/// command-line options and platform names.
+std::string unknown_name_problem(const std::string& key, const std::vector<std::string>& known,
+                                 const std::string& what = "key");
 
 /// One channel the tool posts to.
 struct target {

@@ -1,15 +1,18 @@
-// switchboard: load the config, start the actors and the HTTP server, stop cleanly on
-// SIGTERM/SIGINT; or `switchboard migrate`, which copies a single gateway's SQLite store into
-// PostgreSQL (store/pg/migrate_sqlite.hpp). Everything else is in the libraries the tests link.
+// switchboard: load the config, start the actors and the HTTP server, reload the config on
+// SIGHUP, stop cleanly on SIGTERM/SIGINT; or `switchboard migrate`, which copies a single gateway's
+// SQLite store into PostgreSQL (store/pg/migrate_sqlite.hpp). Everything else is in the libraries
+// the tests link.
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -22,11 +25,15 @@
 #include "actors/gateway.hpp"
 #include "adapters/adapter.hpp"
 #include "config/dev_secrets.hpp"
+#include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "http/server.hpp"
 #include "store/pg/connection.hpp"
 #include "store/pg/migrate_sqlite.hpp"
+#include "store/sqlite/backup.hpp"
 
 namespace {
 
@@ -37,15 +44,20 @@ constexpr int exit_migrate_failed = 1;
 
 constexpr std::string_view usage =
     "usage: switchboard [--config FILE] [--check-config FILE] [--allow-dev-secrets]\n"
-    "                   [--log-level debug|info|warn|error] [--help]\n"
+    "                   [--listen HOST:PORT]\n"
+    "                   [--log-level debug|info|warn|error] [--log-format text|json] [--help]\n"
+    "       switchboard backup --config FILE DIR\n"
+    "       switchboard restore --config FILE [--force] DIR\n"
     "       switchboard migrate --from sqlite:DIR --to postgres --config FILE\n"
-    "                   [--log-level debug|info|warn|error]\n"
+    "                   [--log-level debug|info|warn|error] [--log-format text|json]\n"
     "\n"
     "  --config FILE        run with FILE (default: the embedded example config)\n"
     "  --check-config FILE  validate FILE, print 'FILE: ok' or every problem, exit 0 or 1\n"
     "  --allow-dev-secrets  start even though a listener is not loopback and the config uses\n"
     "                       the example config's public DEV-ONLY secrets (demos only)\n"
     "  --log-level LEVEL    debug, info (default), warn or error\n"
+    "  --log-format FORMAT  text or json (one JSON object per line); overrides log.format\n"
+    "  --listen HOST:PORT   listen there instead of server.listen (port 0: any free port)\n"
     "  --help               this text\n"
     "\n"
     "  migrate              copy the store of a single gateway (DIR: its storage.path) into the\n"
@@ -54,7 +66,17 @@ constexpr std::string_view usage =
     "                       the store's; all or nothing. Stop the gateway first. Prints the rows\n"
     "                       copied per table, exit 0; on any error nothing is copied, exit 1\n"
     "                       (docs/operations.md, \"Moving from one machine to several "
-    "replicas\")\n";
+    "replicas\")\n"
+    "  backup               copy the SQLite store of FILE (its storage.path) into DIR (new or\n"
+    "                       empty) while the gateway runs: a consistent copy of each database\n"
+    "                       and DIR/manifest.json (sizes, SHA-256, schema versions, the master\n"
+    "                       key's fingerprint). Exit 0, or 1 on any error (docs/operations.md,\n"
+    "                       \"Backup and restore\")\n"
+    "  restore              put the backup in DIR into FILE's storage.path, checked against its\n"
+    "                       manifest and FILE's master key. Stop the gateway first. Refuses a\n"
+    "                       storage.path that holds a store unless --force (which moves it into\n"
+    "                       storage.path/pre-restore-<time>/ and lists its erasures newer than\n"
+    "                       the backup). Exit 0, or 1 with nothing changed\n";
 
 struct options {
   std::string config_file;
@@ -62,6 +84,7 @@ struct options {
   bool check = false;
   bool help = false;
   bool allow_dev_secrets = false;
+  std::string listen;  ///< `--listen`: overrides server.listen when not empty
 };
 
 struct migrate_options {
@@ -69,6 +92,30 @@ struct migrate_options {
   std::string config_file;
   bool help = false;
 };
+
+/// Set by `--log-format`: the command line wins over the config's `log.format`.
+bool log_format_given = false;
+
+/// `--log-format text|json`: sets the format now (so start-up errors use it) and keeps it.
+bool parse_log_format(std::string_view s) {
+  if (s == "text") {
+    sb::log::set_format(sb::log::format::text);
+  } else if (s == "json") {
+    sb::log::set_format(sb::log::format::json);
+  } else {
+    return false;
+  }
+  log_format_given = true;
+  return true;
+}
+
+/// The config's `log.format`, unless `--log-format` was given.
+void apply_log_config(const sb::config::config& cfg) {
+  if (!log_format_given) {
+    sb::log::set_format(cfg.log.format == sb::config::log_format::json ? sb::log::format::json
+                                                                       : sb::log::format::text);
+  }
+}
 
 bool parse_level(std::string_view s, sb::log::level& out) {
   if (s == "debug") {
@@ -110,6 +157,14 @@ bool parse_args(int argc, char** argv, options& o) {
       }
     } else if (arg == "--allow-dev-secrets") {
       o.allow_dev_secrets = true;
+    } else if (arg == "--listen") {
+      if (!value(o.listen)) {
+        return false;
+      }
+      if (auto problem = sb::config::listen_problem(o.listen); !problem.empty()) {
+        std::cerr << "switchboard: --listen: " << problem << '\n' << usage;
+        return false;
+      }
     } else if (arg == "--log-level") {
       std::string level_text;
       sb::log::level level{};
@@ -121,6 +176,16 @@ bool parse_args(int argc, char** argv, options& o) {
         return false;
       }
       sb::log::set_level(level);
+    } else if (arg == "--log-format") {
+      std::string format_text;
+      if (!value(format_text)) {
+        return false;
+      }
+      if (!parse_log_format(format_text)) {
+        std::cerr << "switchboard: unknown log format '" << format_text << "' (text or json)\n"
+                  << usage;
+        return false;
+      }
     } else {
       std::cerr << "switchboard: unknown argument '" << arg << "'\n" << usage;
       return false;
@@ -170,6 +235,16 @@ bool parse_migrate_args(int argc, char** argv, migrate_options& o) {
         return false;
       }
       sb::log::set_level(level);
+    } else if (arg == "--log-format") {
+      if (!value(level_text)) {
+        return false;
+      }
+      if (!parse_log_format(level_text)) {
+        std::cerr << "switchboard migrate: unknown log format '" << level_text
+                  << "' (text or json)\n"
+                  << usage;
+        return false;
+      }
     } else {
       std::cerr << "switchboard migrate: unknown argument '" << arg << "'\n" << usage;
       return false;
@@ -206,6 +281,7 @@ int migrate(const migrate_options& o) {
     std::cerr << "switchboard migrate: " << o.config_file << " is not valid; nothing was copied\n";
     return exit_migrate_failed;
   }
+  apply_log_config(*loaded.cfg);
   const auto& storage = loaded.cfg->storage;
   if (storage.backend != "postgres" || storage.postgres.dsn.empty()) {
     std::cerr << "switchboard migrate: " << o.config_file << ": storage.backend is '"
@@ -248,6 +324,168 @@ int migrate(const migrate_options& o) {
     out << "no outbox.db in " << o.from << ": no outbound messages or 24-hour windows copied\n";
   }
   out << "Start the replicas with " << o.config_file << " (the same storage.master_key).\n";
+  std::cout << out.str();
+  return exit_ok;
+}
+
+// -- switchboard backup / restore (store/sqlite/backup.hpp) --------------------------------------
+
+constexpr int exit_backup_failed = 1;
+
+struct backup_options {
+  std::string config_file;
+  std::string dir;     ///< the backup's directory
+  bool force = false;  ///< restore only: replace a store that is there
+  bool help = false;
+};
+
+/// Parses `switchboard backup|restore` (argv[2] on); on a usage error prints it and returns false.
+bool parse_backup_args(const std::string& command, int argc, char** argv, backup_options& o) {
+  const std::string me = "switchboard " + command + ": ";
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+      return true;
+    } else if (arg == "--config") {
+      if (i + 1 >= argc) {
+        std::cerr << me << arg << " needs a value\n" << usage;
+        return false;
+      }
+      o.config_file = argv[++i];
+    } else if (arg == "--force" && command == "restore") {
+      o.force = true;
+    } else if (!arg.empty() && arg[0] != '-' && o.dir.empty()) {
+      o.dir = std::string(arg);
+    } else {
+      std::cerr << me << "unknown argument '" << arg << "'\n" << usage;
+      return false;
+    }
+  }
+  if (o.config_file.empty()) {
+    std::cerr << me << "--config FILE is required (the gateway's config: storage.path and "
+              << "storage.master_key)\n"
+              << usage;
+    return false;
+  }
+  if (o.dir.empty()) {
+    std::cerr << me << "DIR is required (the backup's directory)\n" << usage;
+    return false;
+  }
+  return true;
+}
+
+/// FILE's config when its store is SQLite; else prints why not (every problem of an invalid
+/// file; what to use for PostgreSQL) and answers null.
+std::shared_ptr<const sb::config::config> load_sqlite_config(const std::string& command,
+                                                             const std::string& file) {
+  const std::string me = "switchboard " + command + ": ";
+  auto loaded = sb::config::load_file(file, sb::adapters::schemas());
+  if (!loaded.ok()) {
+    for (const auto& problem : loaded.errors.problems) {
+      std::cerr << problem << '\n';
+    }
+    std::cerr << me << file << " is not valid; nothing was copied\n";
+    return nullptr;
+  }
+  const auto& storage = loaded.cfg->storage;
+  if (storage.backend == "postgres") {
+    std::cerr << me << file << ": storage.backend is postgres: its backups are PostgreSQL's job "
+              << "(pg_dump), not switchboard's. For example:\n"
+              << "  pg_dump --format=custom --file=switchboard.dump \"$DSN\"\n"
+              << "  pg_restore --clean --if-exists --dbname=\"$DSN\" switchboard.dump\n"
+              << "with DSN your storage.postgres.dsn (docs/operations.md, \"Backup and "
+                 "restore\"); nothing was copied\n";
+    return nullptr;
+  }
+  if (storage.backend != "sqlite") {
+    std::cerr << me << file << ": storage.backend is '" << storage.backend
+              << "': nothing of it is on disk, nothing to copy\n";
+    return nullptr;
+  }
+  return loaded.cfg;
+}
+
+void print_files(std::ostream& out, const sb::store::backup::manifest& m) {
+  for (const auto& f : m.files) {
+    out << "  " << std::left << std::setw(16) << f.name << std::right << " schema "
+        << f.schema_version << "  " << std::setw(12) << f.bytes << " bytes  sha256 " << f.sha256
+        << '\n';
+  }
+  for (const auto& [tenant, seq] : m.heads) {
+    out << "  tenant " << tenant << ": seqs up to " << seq << '\n';
+  }
+  out << "  master key fingerprint " << m.key_fingerprint << '\n';
+}
+
+/// `switchboard backup`: copies the store and prints what the backup holds.
+int backup(const backup_options& o) {
+  auto cfg = load_sqlite_config("backup", o.config_file);
+  if (!cfg) {
+    return exit_backup_failed;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto m = sb::store::backup::take_backup(cfg->storage.path, o.dir, cfg->storage.master_key);
+  if (!m) {
+    std::cerr << "switchboard backup: " << m.err().message << "\n"
+              << "switchboard backup: no backup was written\n";
+    return exit_backup_failed;
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  std::ostringstream out;
+  out << "switchboard backup: copied the store in " << cfg->storage.path << " into " << o.dir
+      << " in " << ms << " ms (snapshot of " << m->created_at << ")\n";
+  print_files(out, *m);
+  out << "Restore it with: switchboard restore --config " << o.config_file << " " << o.dir
+      << " (gateway stopped). Keep the master key apart from the backup.\n";
+  std::cout << out.str();
+  return exit_ok;
+}
+
+/// `switchboard restore`: puts a backup in place and prints what it did and what is left to do.
+int restore(const backup_options& o) {
+  auto cfg = load_sqlite_config("restore", o.config_file);
+  if (!cfg) {
+    return exit_backup_failed;
+  }
+  auto r = sb::store::backup::restore_backup(o.dir, cfg->storage.path, cfg->storage.master_key,
+                                             o.force);
+  if (!r) {
+    std::cerr << "switchboard restore: " << r.err().message << "\n"
+              << "switchboard restore: nothing was restored\n";
+    return exit_backup_failed;
+  }
+  const auto& m = r->restored;
+  std::ostringstream out;
+  out << "switchboard restore: restored the backup in " << o.dir << " (snapshot of "
+      << m.created_at << ", from " << m.source << ") into " << cfg->storage.path << '\n';
+  print_files(out, m);
+  if (!r->moved_aside.empty()) {
+    out << "The store that was there is in " << r->moved_aside
+        << " (remove it once the restored store is checked).\n";
+    if (r->erasures_after_backup.empty()) {
+      out << "No erasure was recorded in it after " << m.created_at << ".\n";
+    } else {
+      out << r->erasures_after_backup.size() << " erasure(s) recorded after " << m.created_at
+          << " are not in the backup: carry them out again before the gateway serves "
+             "(docs/operations.md, \"Erasure and backups\"):\n";
+      for (const auto& e : r->erasures_after_backup) {
+        out << "  " << sb::to_rfc3339(sb::timestamp{e.at_ms, true}) << "  tenant " << e.tenant
+            << "  " << e.action;
+        if (!e.subject.empty()) {
+          out << "  subject " << e.subject << "  -> DELETE /v1/subjects/" << e.subject;
+        }
+        out << "  (" << e.actor << "; " << e.detail << ")\n";
+      }
+    }
+  } else {
+    out << "Erasures carried out after " << m.created_at
+        << " are not in this backup: carry them out again before the gateway serves (the old "
+           "store's audit log lists them; docs/operations.md, \"Erasure and backups\").\n";
+  }
+  out << "Start the gateway with " << o.config_file << ".\n";
   std::cout << out.str();
   return exit_ok;
 }
@@ -316,10 +554,66 @@ int check_config(const std::string& path, bool allow_dev_secrets) {
   return exit_check_failed;
 }
 
+/// SIGHUP (docs/operations.md, "Reloading the config"): reads `--config` again and applies it
+/// to the running gateway and server (`gateway::reconfigure`, `server::reconfigure`); `running`
+/// becomes the applied config. A config with problems is refused, each problem logged, and
+/// `running` keeps serving. Keys read only at start keep their running value, each changed one
+/// named in the log. Counted in `switchboard_config_reloads_total{result}`.
+void reload(const options& o, std::shared_ptr<const sb::config::config>& running,
+            sb::actors::gateway& gateway, sb::http::server& server) {
+  namespace cat = sb::metrics::catalog;
+  if (o.config_file.empty()) {
+    sb::log::warn("main",
+                  "SIGHUP: running the embedded config, there is no file to read again "
+                  "(start with --config FILE to reload); nothing changed");
+    return;
+  }
+  sb::log::info("main", "SIGHUP: reloading ", o.config_file);
+  auto refuse = [&](const std::vector<std::string>& problems) {
+    for (const auto& p : problems) {
+      sb::log::error("config", p);
+    }
+    cat::config_reloads(false).inc();
+    sb::log::error("main", "reload refused (", problems.size(), " problem(s) in ", o.config_file,
+                   "); still running the previous config");
+  };
+  auto loaded = sb::config::load_file(o.config_file, sb::adapters::schemas());
+  if (!loaded.ok()) {
+    refuse(loaded.errors.problems);
+    return;
+  }
+  std::shared_ptr<const sb::config::config> fresh = loaded.cfg;
+  if (!o.listen.empty()) {  // as at start: the command line wins over the file
+    auto overridden = std::make_shared<sb::config::config>(*fresh);
+    overridden->server.listen = o.listen;
+    fresh = std::move(overridden);
+  }
+  // Judged by the address the server really listens on (the running one).
+  auto judged = sb::config::keep_restart_keys(*running, *fresh, sb::adapters::schemas());
+  if (auto problems = dev_secret_problems(*judged, o.allow_dev_secrets); !problems.empty()) {
+    refuse(problems);
+    return;
+  }
+  const auto changes = sb::config::diff(*running, *fresh);
+  for (const auto& key : changes.restart_keys) {
+    sb::log::warn("main", "reload: ", key,
+                  " changed; it needs a restart, the running value is kept until then");
+  }
+  if (auto s = gateway.reconfigure(judged); !s) {
+    refuse({o.config_file + ": " + s.err().message});
+    return;
+  }
+  server.reconfigure(judged);
+  running = std::move(judged);
+  apply_log_config(*running);  // log.format (unless --log-format); log.access is read per request
+  cat::config_reloads(true).inc();
+  sb::log::info("main", "config reloaded from ", o.config_file, ": ", changes.summary());
+}
+
 int run(const options& o) {
   // Signals are caught before any thread starts, so none of them takes the default action.
   boost::asio::io_context signals_ioc(1);
-  boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+  boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM, SIGHUP);
 
   auto loaded = o.config_file.empty()
                     ? sb::config::load_string(sb::config::embedded_default(), "<embedded>",
@@ -332,6 +626,12 @@ int run(const options& o) {
     return exit_startup;
   }
   std::shared_ptr<const sb::config::config> cfg = loaded.cfg;
+  if (!o.listen.empty()) {  // the command line wins over the file (validated by parse_args)
+    auto overridden = std::make_shared<sb::config::config>(*cfg);
+    overridden->server.listen = o.listen;
+    cfg = std::move(overridden);
+  }
+  apply_log_config(*cfg);
   if (auto problems = dev_secret_problems(*cfg, o.allow_dev_secrets); !problems.empty()) {
     for (const auto& p : problems) {
       std::cerr << p << '\n';
@@ -366,12 +666,28 @@ int run(const options& o) {
   sb::log::info("http", "listening on ", server->tls() ? "https" : "http", "://", server->host(),
                 ":", server->port());
 
+  // SIGHUP reloads (on this thread, never an I/O thread) and waits again; SIGINT and SIGTERM
+  // end the wait.
   int caught = 0;
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (!ec) {
-      caught = signal_number;
-    }
-  });
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) {
+          return;
+        }
+        if (signal_number == SIGHUP) {
+          try {
+            reload(o, cfg, *gateway, *server);
+          } catch (const std::exception& e) {  // start-up style errors of the new config
+            sb::metrics::catalog::config_reloads(false).inc();
+            sb::log::error("main", "reload failed: ", e.what(),
+                           "; still running the previous config");
+          }
+          signals.async_wait(on_signal);
+          return;
+        }
+        caught = signal_number;
+      };
+  signals.async_wait(on_signal);
   signals_ioc.run();
 
   sb::log::info("main", "signal ", caught, ": shutting down");
@@ -386,6 +702,24 @@ int run(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && (std::string_view(argv[1]) == "backup" ||
+                   std::string_view(argv[1]) == "restore")) {
+    const std::string command = argv[1];
+    backup_options b;
+    if (!parse_backup_args(command, argc, argv, b)) {
+      return exit_backup_failed;
+    }
+    if (b.help) {
+      std::cout << usage;
+      return exit_ok;
+    }
+    try {
+      return command == "backup" ? backup(b) : restore(b);
+    } catch (const std::exception& e) {
+      std::cerr << "switchboard " << command << ": " << e.what() << '\n';
+      return exit_backup_failed;
+    }
+  }
   if (argc > 1 && std::string_view(argv[1]) == "migrate") {
     migrate_options m;
     if (!parse_migrate_args(argc, argv, m)) {

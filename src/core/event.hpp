@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/conversation_key.hpp"
@@ -31,6 +32,19 @@ inline constexpr const char* consent_changed = "consent.changed";
 inline constexpr const char* outbound_status = "outbound.status";
 inline constexpr const char* system = "system";
 }  // namespace event_type
+
+/// The JSON Schema that events of this version follow: the `$id` of docs/event.schema.json
+/// (docs/events.md). A change a v1 consumer could trip over (a field removed, renamed or retyped,
+/// a new required field) makes a new version with a new id; adding an optional field or an enum
+/// value within v1 is a change of the schema file, not of its id.
+inline constexpr std::string_view event_schema_id = "https://switchboard.dev/schemas/event/v1.json";
+/// The same schema's variant for web chat visitor streams (the event without `subject` and
+/// `tenant`).
+inline constexpr std::string_view visitor_event_schema_id =
+    "https://switchboard.dev/schemas/event/v1.json#/$defs/visitor_event";
+/// The header that names the schema of the events a response or push delivery carries: on
+/// `GET /v1/stream` and web chat visitor streams, `GET /v1/events`, and push deliveries.
+inline constexpr std::string_view event_schema_header = "Switchboard-Event-Schema";
 
 struct channel_ref {
   std::string name;     ///< configured channel name, e.g. "wa-main"

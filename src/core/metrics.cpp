@@ -8,6 +8,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/build_info.hpp"
+
 namespace sb::metrics {
 
 namespace {
@@ -417,13 +419,26 @@ constexpr std::string_view k_restart_kinds[] = {"store_writer", "tenant",  "chan
                                                 "outbox_writer", "sweeper"};
 counter_family& outbound_messages_family();
 counter_family& outbound_refusals_family();
+
+counter_family& webhook_rejections_family() {
+  // Zero series per configured channel come from `webhook_rejection_set`: a zero series is
+  // what an alert on rate() needs to start from.
+  static auto& f = global().counters(
+      "switchboard_webhook_rejections_total",
+      "Webhooks answered with an error, by configured tenant and channel (\"\" for none) and "
+      "error code.",
+      {"tenant", "channel", "reason"});
+  return f;
+}
 }  // namespace
 
 void register_all() {
   http_requests();
   webhook_ack_seconds();
   webhook_stage_seconds(webhook_stage::to_tenant);
-  webhook_rejections(errc::ok);
+  webhook_rejections("", "");
+  webhook_previous_secret();
+  build_info();
   events_stored();
   events_duplicate();
   store_commit_batch_size();
@@ -431,6 +446,7 @@ void register_all() {
   store_backlog();
   mailbox_depth();
   actor_restarts("tenant");
+  config_reloads(true);
   conversation_actors();
   conversation_evictions();
   push_lag();
@@ -485,20 +501,69 @@ histogram& webhook_stage_seconds(webhook_stage s) {
   return *table[static_cast<std::size_t>(s)];
 }
 
-counter& webhook_rejections(errc code) {
-  // Every reason up front: a zero series is what an alert on rate() needs to start from.
-  static const auto table = [] {
-    auto& f = global().counters("switchboard_webhook_rejections_total",
-                                "Webhooks answered with an error, by error code.", {"reason"});
-    std::vector<counter*> t(k_errc_count);
-    for (std::size_t i = 1; i < k_errc_count; ++i) {
-      t[i] = &f.with({{"reason", to_string(static_cast<errc>(i))}});
+webhook_rejection_set::webhook_rejection_set(std::string tenant, std::string channel)
+    : tenant_(std::move(tenant)), channel_(std::move(channel)), by_code_(k_errc_count, nullptr) {
+  auto& f = webhook_rejections_family();
+  auto add = [&](errc code) {
+    by_code_[static_cast<std::size_t>(code)] =
+        &f.with({{"tenant", tenant_}, {"channel", channel_}, {"reason", to_string(code)}});
+  };
+  if (tenant_.empty() && channel_.empty()) {
+    // No channel: nothing was verified, limited or stored; only the lookup failed.
+    add(errc::unknown_channel);
+  } else {
+    for (auto code : k_webhook_reasons) {
+      add(code);
     }
-    t[0] = t[static_cast<std::size_t>(errc::internal)];
-    return t;
-  }();
+  }
+}
+
+counter& webhook_rejection_set::at(errc code) const {
   auto i = static_cast<std::size_t>(code);
-  return *table[i < k_errc_count ? i : static_cast<std::size_t>(errc::internal)];
+  if (code == errc::ok || i >= k_errc_count) {
+    i = static_cast<std::size_t>(errc::internal);
+  }
+  if (by_code_[i] != nullptr) {
+    return *by_code_[i];
+  }
+  // A code no webhook is expected to produce: still counted (cold path, one lookup).
+  return webhook_rejections_family().with(
+      {{"tenant", tenant_}, {"channel", channel_}, {"reason", to_string(static_cast<errc>(i))}});
+}
+
+const webhook_rejection_set& webhook_rejections(std::string_view tenant, std::string_view channel) {
+  // One set per pair for the process: gateways built again (tests, a reload) reuse it.
+  static std::mutex m;
+  static std::deque<webhook_rejection_set> sets;
+  std::lock_guard<std::mutex> lock(m);
+  for (const auto& s : sets) {
+    if (s.tenant() == tenant && s.channel() == channel) {
+      return s;
+    }
+  }
+  return sets.emplace_back(std::string(tenant), std::string(channel));
+}
+
+counter_family& webhook_previous_secret() {
+  static auto& f = global().counters(
+      "switchboard_webhook_previous_secret_total",
+      "Webhooks and handshakes verified only by a channel's <secret>_previous setting (the "
+      "platform still uses the old secret: keep it).",
+      k_tenant_channel);
+  return f;
+}
+
+gauge& build_info() {
+  static auto& g = []() -> gauge& {
+    auto& b = global()
+                  .gauges("switchboard_build_info",
+                          "The running build: version (CMake project) and git commit; always 1.",
+                          {"version", "commit"})
+                  .with({{"version", build::version()}, {"commit", build::commit()}});
+    b.set(1);
+    return b;
+  }();
+  return g;
 }
 
 counter_family& events_stored() {
@@ -564,6 +629,16 @@ counter_family& conversation_evictions() {
                                      "limits.conversations_per_tenant, least recently used first.",
                                      {"tenant"});
   return f;
+}
+
+counter& config_reloads(bool ok) {
+  static auto& f = global().counters(
+      "switchboard_config_reloads_total",
+      "Config reloads (SIGHUP): ok = applied, failed = refused and the running config kept.",
+      {"result"});
+  static counter& ok_c = f.with({{"result", "ok"}});
+  static counter& failed_c = f.with({{"result", "failed"}});
+  return ok ? ok_c : failed_c;
 }
 
 counter& actor_restarts(std::string_view kind) {

@@ -232,8 +232,46 @@ enum class webhook_stage {
 inline constexpr std::size_t k_webhook_stages = 7;
 /// `switchboard_webhook_stage_seconds{stage}`: the time of one stage of a stored webhook.
 histogram& webhook_stage_seconds(webhook_stage s);
-/// `switchboard_webhook_rejections_total{reason}` for a webhook answered with error `code`.
-counter& webhook_rejections(errc code);
+/// The counters of `switchboard_webhook_rejections_total{tenant,channel,reason}` for one
+/// configured channel, or for every request to a tenant or channel that is not configured
+/// (tenant="" channel=""): the labels come from the config, never from the request, so the
+/// series are bounded by the config (channels x the reasons below, plus the unknown pair).
+/// The reasons a webhook can be answered with (`k_webhook_reasons`; unknown_channel only for the
+/// unknown pair) exist from the start at zero; any other code (none is expected) is counted under
+/// its own reason, created on first use. Immutable after construction; `at` is thread-safe and,
+/// for a pre-created reason, one array index.
+class webhook_rejection_set {
+ public:
+  webhook_rejection_set(std::string tenant, std::string channel);
+  /// The counter of a webhook answered with error `code` (errc::ok counts as internal).
+  counter& at(errc code) const;
+  const std::string& tenant() const noexcept { return tenant_; }
+  const std::string& channel() const noexcept { return channel_; }
+
+ private:
+  std::string tenant_;
+  std::string channel_;
+  std::vector<counter*> by_code_;  ///< indexed by errc; nullptr: not pre-created
+};
+/// The error codes a webhook of a configured channel can be answered with: verification,
+/// framing, a platform payload for another account (forbidden), limits, quarantine and store
+/// pressure (docs/operations.md "Metrics").
+inline constexpr errc k_webhook_reasons[] = {
+    errc::missing_signature, errc::bad_signature,          errc::body_too_large,
+    errc::malformed_body,    errc::unsupported_media,      errc::rate_limited,
+    errc::overloaded,        errc::method_not_allowed,     errc::bad_request,
+    errc::forbidden,         errc::handshake_failed,       errc::unavailable,
+    errc::too_many_events,   errc::quarantine_full,        errc::stale_request,
+    errc::replayed_request,  errc::too_many_auth_failures, errc::internal};
+/// The set of a configured channel (created once per pair, then the same object); `tenant` and
+/// `channel` "" is the set of requests to no configured channel.
+const webhook_rejection_set& webhook_rejections(std::string_view tenant, std::string_view channel);
+/// `switchboard_webhook_previous_secret_total{tenant,channel}`: webhooks (and handshakes) that
+/// verified only with a `<secret>_previous` setting: the platform still signs with the old
+/// secret, so the previous one cannot be removed yet.
+counter_family& webhook_previous_secret();
+/// `switchboard_build_info{version,commit}` 1 (core/build_info.hpp).
+gauge& build_info();
 /// `switchboard_events_stored_total{tenant,channel}`.
 counter_family& events_stored();
 /// `switchboard_events_duplicate_total{tenant,channel}`.
@@ -282,6 +320,9 @@ gauge_family& outbound_queue();
 /// `reason` one of window_closed, consent_required, opted_out, restricted.
 counter& outbound_refusals(std::string_view tenant, errc reason);
 
+/// `switchboard_config_reloads_total{result}`: config reloads (SIGHUP, `gateway::reconfigure`),
+/// `ok` applied or `failed` refused (the running config kept). Both series exist from start.
+counter& config_reloads(bool ok);
 /// `switchboard_sse_streams_open`.
 gauge& sse_streams_open();
 /// `switchboard_http_connections_open` (admitted) and `..._shed_total` (past max_connections).

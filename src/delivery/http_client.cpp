@@ -149,11 +149,73 @@ void invoke(http_client::callback& cb, http_client::response res) {
 http_client::response cancelled() {
   http_client::response r;
   r.fail = http_client::failure::cancelled;
+  r.cause = failure_cause::cancelled;
   r.error = "cancelled: the client stopped";
   return r;
 }
 
 }  // namespace
+
+std::string_view to_string(failure_cause c) {
+  switch (c) {
+    case failure_cause::none:
+      return "none";
+    case failure_cause::dns:
+      return "dns";
+    case failure_cause::refused:
+      return "refused";
+    case failure_cause::tls:
+      return "tls";
+    case failure_cause::timeout:
+      return "timeout";
+    case failure_cause::cancelled:
+      return "cancelled";
+    case failure_cause::other:
+      return "other";
+  }
+  return "other";
+}
+
+failure_cause cause_of_curl_code(int code) {
+  switch (static_cast<CURLcode>(code)) {
+    case CURLE_OK:
+      return failure_cause::none;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return failure_cause::dns;
+    case CURLE_COULDNT_CONNECT:
+      return failure_cause::refused;
+    case CURLE_OPERATION_TIMEDOUT:
+      return failure_cause::timeout;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return failure_cause::tls;
+    default:
+      return failure_cause::other;
+  }
+}
+
+std::string describe_failure(failure_cause c, std::string_view message) {
+  if (c == failure_cause::other || c == failure_cause::none) {
+    return std::string(message);
+  }
+  std::string out(to_string(c));
+  out.append(": ").append(message);
+  return out;
+}
 
 std::optional<std::string_view> http_client::response::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
@@ -355,7 +417,10 @@ struct http_client::impl {
         // An incomplete response counts as none: the caller retries (at-least-once).
         t->res.status = 0;
         t->res.fail = failure_of(rc);
-        t->res.error = t->errbuf[0] != '\0' ? std::string(t->errbuf) : curl_easy_strerror(rc);
+        t->res.cause = cause_of_curl_code(rc);
+        t->res.error =
+            describe_failure(t->res.cause, t->errbuf[0] != '\0' ? std::string_view(t->errbuf)
+                                                                : curl_easy_strerror(rc));
       }
       recycle(e);
       t->easy = nullptr;
@@ -378,6 +443,7 @@ struct http_client::impl {
       t->easy = nullptr;
     }
     t->res.fail = http_client::failure::other;
+    t->res.cause = failure_cause::other;
     t->res.error = why;
     finish(std::move(t));
   }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +16,30 @@
 /// An asynchronous HTTP client on libcurl's multi interface: push deliveries to backends now,
 /// sends to platform APIs later. No CAF here; callers get results through callbacks.
 namespace sb::delivery {
+
+/// Why an outbound request (a push delivery, a send to a platform API) got no response, as an
+/// operator reads it in the log, a dead letter's `last_error` and a failed message's error.
+enum class failure_cause : std::uint8_t {
+  none,       ///< a response arrived
+  dns,        ///< the host name did not resolve
+  refused,    ///< no TCP connection: refused, or the host or network unreachable
+  tls,        ///< the TLS handshake failed or the certificate was not accepted
+  timeout,    ///< the request's timeout (or the connect timeout) expired
+  cancelled,  ///< the client stopped before the transfer finished
+  other,      ///< any other transport error (curl's message says which)
+};
+
+/// "none", "dns", "refused", "tls", "timeout", "cancelled", "other".
+std::string_view to_string(failure_cause c);
+
+/// The cause of a failed transfer from libcurl's result code (a `CURLcode`, taken as an int so
+/// that this header needs no curl.h). CURLE_OK is `none`. Pure.
+failure_cause cause_of_curl_code(int code);
+
+/// The text of a transport failure: "<cause>: <curl's message>" ("refused: Failed to connect to
+/// example.com port 443 after 3 ms: Couldn't connect to server"); for `other` (and `none`) the
+/// message alone. Pure.
+std::string describe_failure(failure_cause c, std::string_view message);
 
 /// Threading: one client owns one OS thread that runs every transfer (curl_multi_poll, woken
 /// by curl_multi_wakeup). `submit`, `pending` and `stop` may be called from any thread and never
@@ -71,7 +96,8 @@ class http_client {
     std::string body;                                          ///< capped
     bool truncated = false;                                    ///< the body was longer than the cap
     failure fail = failure::none;
-    std::string error;  ///< human text when `fail != none`
+    failure_cause cause = failure_cause::none;  ///< why, when `fail != none`
+    std::string error;  ///< `describe_failure` of `cause` and curl's message, when `fail != none`
 
     /// The first header named `name` (lower case), if any.
     std::optional<std::string_view> header(std::string_view name) const;

@@ -18,13 +18,30 @@ result<signer> signer::from_secret(std::string_view secret) {
   return signer(std::move(*key));
 }
 
+result<signer> signer::from_secrets(std::string_view secret, std::string_view previous) {
+  auto current = from_secret(secret);
+  if (!current || previous.empty()) {
+    return current;
+  }
+  auto old = from_secret(previous);
+  if (!old) {
+    return old.err();
+  }
+  current->previous_ = std::move(old->key_);
+  return current;
+}
+
 std::string signer::signature(std::string_view id, std::int64_t unix_seconds,
                               std::string_view body) const {
   const std::string ts = std::to_string(unix_seconds);
   std::string content;
   content.reserve(id.size() + ts.size() + body.size() + 2);
   content.append(id).append(1, '.').append(ts).append(1, '.').append(body);
-  return "v1," + crypto::base64_encode(crypto::hmac_sha256(key_, content));
+  std::string out = "v1," + crypto::base64_encode(crypto::hmac_sha256(key_, content));
+  if (!previous_.empty()) {
+    out.append(" v1,").append(crypto::base64_encode(crypto::hmac_sha256(previous_, content)));
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> signer::headers(std::string_view id,

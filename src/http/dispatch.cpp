@@ -12,6 +12,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/process_metrics.hpp"
 #include "core/url.hpp"
 #include "http/assets.hpp"
 
@@ -149,15 +150,23 @@ class call {
       case handler_kind::overview:
         overview();
         return;
+      case handler_kind::api_document:
+        api_document();
+        return;
     }
   }
 
  private:
   /// The route's credentials check (`authorize_route`) with this request's Authorization.
+  /// The tenant a credential names is the request's, for its log line (`exchange::identify`).
   result<const principal*> authorize(std::string_view requested_tenant) {
-    return authorize_route(*r_.def, ctx_.tokens, ctx_.metrics, req_.header("Authorization"),
-                           requested_tenant,
-                           r_.params.empty() ? std::string_view{} : r_.params.front());
+    auto who = authorize_route(*r_.def, ctx_.tokens, ctx_.metrics, req_.header("Authorization"),
+                               requested_tenant,
+                               r_.params.empty() ? std::string_view{} : r_.params.front());
+    if (who && *who != nullptr) {
+      ex_.identify((*who)->tenant, "");
+    }
+    return who;
   }
 
   /// The JSON error body and status for `e`.
@@ -194,6 +203,7 @@ class call {
     response res;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     metrics::global().render(res.body);
+    metrics::process::render(res.body);  // process_*: read from /proc at scrape time
     ex_.respond(std::move(res));
   }
 
@@ -207,6 +217,7 @@ class call {
       write_error(channel.err());
       return;
     }
+    ex_.identify(tenant, channel_name);
     const channel_entry& ch = **channel;
     if (ch.info == nullptr || !ch.verifier) {
       log::error("http", "channel ", tenant, "/", channel_name, " has type '", ch.cfg->type,
@@ -277,6 +288,7 @@ class call {
       write_error(channel.err());
       return false;
     }
+    ex_.identify(r_.params[0], r_.params[1]);
     const auto now = steady::now();
     const ip::address from = source();
     if (auto v = ctx_.platform.admit_source(from, now); !v.pass) {
@@ -391,6 +403,7 @@ class call {
       write_error(unknown_endpoint());
       return;
     }
+    ex_.identify(r_.params[0], r_.params[1]);
     if (r_.def->kind == handler_kind::widget) {  // a <script> sends no Origin: not checked
       visitor_widget(*ch);
       return;
@@ -699,6 +712,31 @@ class call {
     ex_.respond(std::move(res));
   }
 
+  /// `GET /v1/openapi.json` (docs/api.md): docs/openapi.json as compiled in, cached by ETag.
+  /// Open and readable from any origin (no credentials are involved), so that an OpenAPI viewer
+  /// served elsewhere can load it.
+  void api_document() {
+    const asset* a = find_asset("docs/openapi.json");
+    if (a == nullptr) {  // the build embeds it (src/http/CMakeLists.txt): never in a real binary
+      write_error(error{errc::not_found, "no API document in this build"});
+      return;
+    }
+    response res;
+    res.headers = {{"ETag", std::string(a->etag)},
+                   {"Cache-Control", "no-cache"},
+                   {"X-Content-Type-Options", "nosniff"},
+                   {"Access-Control-Allow-Origin", "*"}};
+    if (etag_matches(req_.header("If-None-Match"), a->etag)) {
+      res.status = 304;
+      res.content_type.clear();
+      ex_.respond(std::move(res));
+      return;
+    }
+    res.content_type = std::string(a->content_type);
+    res.body = std::string(a->bytes);
+    ex_.respond(std::move(res));
+  }
+
   /// `GET /v1/overview` (docs/console.md): an operator's token without `?tenant=` covers every
   /// tenant; otherwise the route's check (`admin`, the token's tenant, or the operator's named
   /// one) decides the one tenant covered.
@@ -782,12 +820,13 @@ class call {
 
 }  // namespace
 
-dispatch_context::dispatch_context(std::shared_ptr<const config::config> c, actors::gateway& g)
+dispatch_context::dispatch_context(std::shared_ptr<const config::config> c, actors::gateway& g,
+                                   const dispatch_context* previous)
     : cfg(std::move(c)),
       gateway(g),
       tokens(*cfg),
       directory(*cfg),
-      ingress(*cfg),
+      ingress(*cfg, previous != nullptr ? &previous->ingress : nullptr),
       trusted(parse_trusted_proxies(cfg->server.trusted_proxies)),
       platform(*cfg, ingress),
       metrics(cfg->server),

@@ -70,14 +70,26 @@ class exchange {
     (void)params, (void)cors;
     respond(error_response(errc::unavailable, "visitor streams are not served here"));
   }
+  /// The request turned out to be for `tenant` (and `channel`; "" when not a channel's route):
+  /// called once the names are known to be configured (a webhook's or visitor's path, a token's
+  /// tenant), before the answer, for the request's log line. May be called more than once (the
+  /// last call counts). The default ignores it (test doubles).
+  virtual void identify(std::string_view tenant, std::string_view channel) {
+    (void)tenant, (void)channel;
+  }
 };
 
-/// What the handlers share, built once from the config: immutable, but for the platform gate's
+/// What the handlers share, built from one config: immutable, but for the platform gate's
 /// failure budgets, the tenants' rate limits and the visitor gate's budgets (which lock). Safe
-/// from every I/O thread.
+/// from every I/O thread. A reload builds a new one (`server_core::reconfigure`); a request keeps
+/// the one it started with.
 struct dispatch_context {
-  /// `gateway` must outlive the context.
-  dispatch_context(std::shared_ptr<const config::config> c, actors::gateway& g);
+  /// `gateway` must outlive the context. `previous`: the context this one replaces (a reload),
+  /// or null. Carried over from it: the token buckets of the tenants whose `rate_limit` did not
+  /// change. Started afresh: the failure budgets of the platform gate (per source, per channel),
+  /// its memory of one-time tokens, and the visitor gate's budgets.
+  dispatch_context(std::shared_ptr<const config::config> c, actors::gateway& g,
+                   const dispatch_context* previous = nullptr);
 
   std::shared_ptr<const config::config> cfg;
   actors::gateway& gateway;

@@ -46,8 +46,9 @@ inline connection_budget clamp_connections(std::uint32_t configured, std::uint64
 }
 
 /// Open `GET /v1/stream` connections per token (`limits.sse_streams_per_token`). Keyed by the
-/// token's principal (whose address is stable for the server's life). Thread-safe; a mutex held
-/// for one hash lookup.
+/// principal's tenant and subscriber name, not its address: a config reload builds a new token
+/// index (src/http/dispatch.hpp), and the streams opened before it still count against the same
+/// subscriber. Thread-safe; a mutex held for one hash lookup.
 class stream_slots {
  public:
   explicit stream_slots(std::uint32_t per_token) : per_token_(per_token) {}
@@ -55,10 +56,11 @@ class stream_slots {
   /// Takes a slot of `who`; false when `per_token` are open already.
   bool try_open(const principal* who) {
     std::lock_guard<std::mutex> lock(m_);
-    auto& n = open_[who];
+    const auto k = key_of(who);
+    auto& n = open_[k];
     if (n >= per_token_) {
       if (n == 0) {
-        open_.erase(who);
+        open_.erase(k);
       }
       return false;
     }
@@ -69,7 +71,7 @@ class stream_slots {
   /// Gives a slot of `who` back (once per successful `try_open`).
   void close(const principal* who) {
     std::lock_guard<std::mutex> lock(m_);
-    auto it = open_.find(who);
+    auto it = open_.find(key_of(who));
     if (it != open_.end() && --it->second == 0) {
       open_.erase(it);
     }
@@ -78,14 +80,18 @@ class stream_slots {
   /// Slots of `who` in use.
   std::uint32_t open(const principal* who) const {
     std::lock_guard<std::mutex> lock(m_);
-    auto it = open_.find(who);
+    auto it = open_.find(key_of(who));
     return it == open_.end() ? 0 : it->second;
   }
 
  private:
+  static std::string key_of(const principal* who) {
+    return who->tenant + '\n' + who->subscriber;  // no tenant id holds a line break
+  }
+
   const std::uint32_t per_token_;
   mutable std::mutex m_;
-  std::unordered_map<const principal*, std::uint32_t> open_;
+  std::unordered_map<std::string, std::uint32_t> open_;
 };
 
 /// Open web chat visitor streams per visitor ("<tenant>/<channel>/<visitor>"): a visitor's tabs

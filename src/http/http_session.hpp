@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "http/framing.hpp"
+#include "http/request_log.hpp"
 #include "http/server_core.hpp"
 #include "http/sse_session.hpp"
 
@@ -184,6 +185,10 @@ class http_session final : public session_base, private exchange {
     parser_.emplace();
     route_ = nullptr;
     read_done_ = {};
+    started_ = {};
+    request_id_.clear();
+    tenant_.clear();
+    channel_.clear();
     parser_->body_limit(limits().max_body_bytes);
     parser_->header_limit(limits().max_header_bytes);
     state_ = state::idle;
@@ -217,6 +222,7 @@ class http_session final : public session_base, private exchange {
 
   void read_header() {
     state_ = state::reading;
+    started_ = steady::now();
     if (first_) {
       lowest().expires_at(accepted_at_ + milliseconds(limits().header_timeout_ms));
     } else {
@@ -295,7 +301,9 @@ class http_session final : public session_base, private exchange {
   void note_route() {
     read_done_ = steady::now();
     const auto& req = parser_->get();
-    route_ = match_route(sv(req.method_string()), sv(req.target())).def;
+    auto r = match_route(sv(req.method_string()), sv(req.target()));
+    route_ = r.def;
+    note_webhook_target(*core_.context(), r);
   }
 
   void on_read_error(beast::error_code ec) {
@@ -341,7 +349,10 @@ class http_session final : public session_base, private exchange {
   void handle_request() {
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
-    route r = route_request(core_, sv(req.method_string()), sv(req.target()), metrics_only_);
+    // One context for the whole request: a reload meanwhile does not change what it is served
+    // with (src/http/server_core.hpp).
+    auto ctx = core_.context();
+    route r = route_request(*ctx, sv(req.method_string()), sv(req.target()), metrics_only_);
     read_done_ = steady::now();
     if (log::enabled(log::level::debug)) {  // the path only: queries may carry verify tokens
       auto target = sv(req.target());
@@ -349,9 +360,11 @@ class http_session final : public session_base, private exchange {
       log_target_.append(" ").append(target.substr(0, target.find('?')));
     }
     route_ = r.def;
+    note_webhook_target(*ctx, r);
+    assign_request_id();
     beast_request view(req);
     try {
-      serve(core_, r, view, peer_, *this);
+      serve(*ctx, r, view, peer_, *this);
     } catch (const std::exception& e) {
       log::error("http", "request failed: ", e.what());
       if (state_ == state::reading) {
@@ -363,6 +376,11 @@ class http_session final : public session_base, private exchange {
   // ---- the exchange of the request (src/http/dispatch.hpp) -------------------------------
 
   void respond(response r) override { write_response(std::move(r)); }
+
+  void identify(std::string_view tenant, std::string_view channel) override {
+    tenant_.assign(tenant);
+    channel_.assign(channel);
+  }
 
   /// A responder whose answer comes back onto this strand; the session waits without timeout.
   actors::responder_ptr await_gateway() override {
@@ -389,13 +407,16 @@ class http_session final : public session_base, private exchange {
     for (auto& [name, value] : r.headers) {
       res_.set(name, value);
     }
+    assign_request_id();
+    res_.set("X-Request-Id", request_id_);
+    status_ = r.status;
     close_after_ = close || !keep_alive_ || stopping_ || core_.stopping.load();
     res_.keep_alive(!close_after_);
     res_.body() = std::move(r.body);
     res_.prepare_payload();
     count_request(route_, r.status);
-    if (is_webhook() && r.status >= 400) {
-      metrics::catalog::webhook_rejections(r.code).inc();
+    if (is_webhook() && r.status >= 400 && rejections_ != nullptr) {
+      rejections_->at(r.code).inc();
     }
     log::debug("http", log_target_, " -> ", r.status);
     state_ = state::writing;
@@ -407,7 +428,18 @@ class http_session final : public session_base, private exchange {
 
   bool is_webhook() const { return route_ != nullptr && route_->kind == handler_kind::webhook; }
 
+  /// The rejection counters of a webhook's channel, labelled from the config (never from the
+  /// path: an unknown tenant or channel counts as tenant="" channel=""). The set outlives any
+  /// config (core/metrics.hpp), so the pointer may outlive `ctx`.
+  void note_webhook_target(const dispatch_context& ctx, const route& r) {
+    rejections_ = nullptr;
+    if (is_webhook() && r.params.size() >= 2) {
+      rejections_ = &ctx.directory.rejections(r.params[0], r.params[1]);
+    }
+  }
+
   void on_response_written(beast::error_code ec) {
+    log_request(status_);
     if (state_ == state::closed) {
       return;
     }
@@ -427,6 +459,45 @@ class http_session final : public session_base, private exchange {
     begin_request();
   }
 
+  // ---- the request's id and log line (src/http/request_log.hpp) --------------------------
+
+  /// The request's `X-Request-Id`: the client's when valid, else a new one; once per request.
+  void assign_request_id() {
+    if (!request_id_.empty()) {
+      return;
+    }
+    std::string_view client;
+    if (parser_ && parser_->is_header_done()) {
+      client = sv(parser_->get()["X-Request-Id"]);
+    }
+    request_id_ = request_id_for(client);
+  }
+
+  /// The access log's line of the request (`log.access`), answered with `status`.
+  void log_request(int status) {
+    // The current config's: a reload turns the access log on or off for the next lines.
+    if (!log::enabled(log::level::info) || !core_.context()->cfg->log.access) {
+      return;
+    }
+    const auto start = started_ != steady::time_point{} ? started_ : accepted_at_;
+    std::string_view method;
+    if (parser_ && parser_->is_header_done()) {
+      method = sv(parser_->get().method_string());
+    }
+    const std::string remote = ip::to_string(peer_);
+    access_entry e;
+    e.request_id = request_id_;
+    e.method = method;
+    e.route = route_ != nullptr ? route_->pattern : std::string_view("unmatched");
+    e.status = status;
+    e.duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - start).count();
+    e.tenant = tenant_;
+    e.channel = channel_;
+    e.remote = remote;
+    log_access(e);
+  }
+
   // ---- opening a stream ------------------------------------------------------------------
 
   /// `GET /v1/stream` passed its checks (src/http/dispatch.hpp): takes a stream slot of the
@@ -440,7 +511,7 @@ class http_session final : public session_base, private exchange {
     if (!core_.streams.try_open(&who)) {
       write_response(error_response(
           errc::too_many_streams,
-          "this token has " + std::to_string(core_.cfg->limits.sse_streams_per_token) +
+          "this token has " + std::to_string(core_.sse_streams_per_token) +
               " streams open (limits.sse_streams_per_token); close one or retry later",
           k_stream_retry_after_s));
       return;
@@ -456,6 +527,8 @@ class http_session final : public session_base, private exchange {
     }
     handed_over_ = true;
     state_ = state::closed;
+    sse->add_head_header("X-Request-Id", request_id_);
+    log_request(200);  // a stream is logged when it opens
     sse->start(std::move(stream_), admitted_);
   }
 
@@ -497,6 +570,8 @@ class http_session final : public session_base, private exchange {
     }
     handed_over_ = true;
     state_ = state::closed;
+    sse->add_head_header("X-Request-Id", request_id_);
+    log_request(200);  // a stream is logged when it opens
     sse->start(std::move(stream_), admitted_);
   }
 
@@ -562,7 +637,14 @@ class http_session final : public session_base, private exchange {
   std::array<char, 512> discard_{};
   std::string log_target_;            ///< "METHOD /path" of the request, for debug logs
   const route_def* route_ = nullptr;  ///< of the request in flight (metrics); nullptr: none
+  /// A webhook's `switchboard_webhook_rejections_total` counters (`note_webhook_target`).
+  const metrics::catalog::webhook_rejection_set* rejections_ = nullptr;
   steady::time_point read_done_{};    ///< when its reading completed (metrics)
+  steady::time_point started_{};      ///< when its header began to be read (access log)
+  std::string request_id_;            ///< its X-Request-Id (`assign_request_id`); "": none yet
+  std::string tenant_;                ///< `identify`: the request's tenant, for its log line
+  std::string channel_;               ///< `identify`: the request's channel
+  int status_ = 0;                    ///< of the response being written (access log)
   bool handed_over_ = false;          ///< the connection is an SSE session's now
 };
 

@@ -20,13 +20,26 @@ class ingress_limits {
   using time_point = token_bucket::time_point;
 
   /// One token bucket per tenant with `rate_limit.rps` > 0 (`burst` tokens, refilled at `rps`);
-  /// tenants without a limit are not listed and always admitted. Built once at server start.
-  explicit ingress_limits(const config::config& cfg) {
+  /// tenants without a limit are not listed and always admitted. Built at server start, and
+  /// again on a reload: `previous` (the limits being replaced, or null) gives its bucket, as it
+  /// is now, to each tenant whose `rate_limit` is the same, so a reload neither refills nor
+  /// empties it.
+  explicit ingress_limits(const config::config& cfg, const ingress_limits* previous = nullptr) {
     for (const auto& t : cfg.tenants) {
-      if (t.rate_limit.rps > 0) {
-        limits_.emplace(t.id, std::make_unique<limiter>(
-                                  token_bucket::per_second(t.rate_limit.rps, t.rate_limit.burst)));
+      if (t.rate_limit.rps <= 0) {
+        continue;
       }
+      auto l = std::make_unique<limiter>(
+          token_bucket::per_second(t.rate_limit.rps, t.rate_limit.burst), t.rate_limit);
+      if (previous != nullptr) {
+        auto it = previous->limits_.find(t.id);
+        if (it != previous->limits_.end() && it->second->rps == t.rate_limit.rps &&
+            it->second->burst == t.rate_limit.burst) {
+          std::lock_guard<std::mutex> lock(it->second->m);
+          l->bucket = it->second->bucket;
+        }
+      }
+      limits_.emplace(t.id, std::move(l));
     }
   }
 
@@ -56,9 +69,12 @@ class ingress_limits {
 
  private:
   struct limiter {
-    explicit limiter(token_bucket b) : bucket(b) {}
+    limiter(token_bucket b, const config::rate_limit_config& limit)
+        : bucket(b), rps(limit.rps), burst(limit.burst) {}
     std::mutex m;
     token_bucket bucket;
+    const double rps;  ///< as configured, to tell whether a reload changed it
+    const double burst;
   };
   std::unordered_map<std::string, std::unique_ptr<limiter>> limits_;  // read-only after start
 };

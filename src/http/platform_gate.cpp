@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/crypto.hpp"
+#include "core/log.hpp"
 #include "core/time.hpp"
 
 namespace sb::http {
@@ -27,6 +28,27 @@ gate_verdict pass(std::string challenge = {}) {
 
 gate_verdict no_adapter() {
   return refuse(error{errc::internal, "the channel has no adapter"});
+}
+
+/// Whether a refused verification may be retried with the channel's previous secrets: only a
+/// wrong signature or token is (a missing header, a stale timestamp or a bad body would be
+/// refused the same way).
+bool rotation_retries(errc code) {
+  return code == errc::bad_signature || code == errc::handshake_failed;
+}
+
+/// Counts (and logs, the first time in the process) a request that only the previous secret
+/// verified: the operator must not remove `K_previous` yet.
+void note_previous_secret(const channel_entry& ch, std::string_view tenant) {
+  if (ch.previous_matched == nullptr) {
+    return;
+  }
+  if (ch.previous_matched->value() == 0) {
+    log::info("http", "channel ", tenant, "/", ch.cfg->name,
+              ": a request verified with a previous secret (<key>_previous); keep it until "
+              "switchboard_webhook_previous_secret_total stops growing");
+  }
+  ch.previous_matched->inc();
 }
 
 }  // namespace
@@ -82,10 +104,16 @@ gate_verdict platform_gate::webhook(const channel_entry& ch, std::string_view te
     v.reply = std::move(ping);
     return v;
   }
+  const adapters::adapter* by = ch.verifier.get();
   if (auto verified = ch.verifier->verify(req); !verified) {
-    return failed(verified.err(), ch, source, now);
+    if (!ch.previous_verifier || !rotation_retries(verified.err().code) ||
+        !ch.previous_verifier->verify(req)) {
+      return failed(verified.err(), ch, source, now);
+    }
+    by = ch.previous_verifier.get();
+    note_previous_secret(ch, tenant);
   }
-  if (auto token = ch.verifier->replay_token(req)) {
+  if (auto token = by->replay_token(req)) {
     const auto at = req.now.empty() ? sb::now() : req.now;
     std::string scope(tenant);
     scope.append("/").append(ch.cfg->name);
@@ -99,7 +127,7 @@ gate_verdict platform_gate::webhook(const channel_entry& ch, std::string_view te
   }
   auto charged = charge_tenant(tenant, now);
   if (charged.pass) {
-    charged.reply = ch.verifier->setup_request(req, true);
+    charged.reply = by->setup_request(req, true);
   }
   return charged;
 }
@@ -111,6 +139,12 @@ gate_verdict platform_gate::handshake(const channel_entry& ch, std::string_view 
     return no_adapter();
   }
   auto challenge = ch.verifier->handshake(req);
+  if (!challenge && ch.previous_verifier && rotation_retries(challenge.err().code)) {
+    if (auto old = ch.previous_verifier->handshake(req)) {
+      challenge = std::move(old);
+      note_previous_secret(ch, tenant);
+    }
+  }
   if (!challenge) {
     if (challenge.err().code == errc::handshake_failed) {
       return failed(challenge.err(), ch, source, now);
@@ -141,6 +175,14 @@ gate_verdict platform_gate::data_deletion(const channel_entry& ch, std::string_v
   // A stale (replayed) request is refused here like a forged one: it costs the sender's failure
   // budget, never the tenant's rate limit.
   auto payload = hooks->verify_deletion(*ch.cfg, *field, sb::now());
+  if (!payload && ch.previous_cfg && rotation_retries(payload.err().code)) {
+    // A payload that does not decode under the previous secret was still signed with it.
+    auto old = hooks->verify_deletion(*ch.previous_cfg, *field, sb::now());
+    if (old || old.err().code == errc::malformed_body) {
+      payload = std::move(old);
+      note_previous_secret(ch, tenant);
+    }
+  }
   if (!payload && payload.err().code != errc::malformed_body) {
     return failed(payload.err(), ch, source, now);
   }

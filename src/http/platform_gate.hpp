@@ -29,6 +29,10 @@
 ///      out either;
 ///   3. the tenant's `rate_limit`, charged for verified requests only (429 `rate_limited`);
 ///   4. pass: the request is handed on, marked verified.
+/// In step 2, a channel in secret rotation (`K_previous` set, config/config.hpp) whose current
+/// secret refuses the signature or verify token (`bad_signature`, `handshake_failed`) is verified
+/// again with its previous secrets (`channel_entry::previous_verifier`); a match passes and is
+/// counted in `switchboard_webhook_previous_secret_total{tenant,channel}`.
 /// Around step 2, the adapter's setup requests (`adapter::setup_request`: Slack's signed
 /// url_verification, WooCommerce's unsigned creation ping) are answered here with their reply and
 /// never handed on, and a verified one-time token (`adapter::replay_token`, Mailgun's) that came

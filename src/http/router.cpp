@@ -205,7 +205,14 @@ channel_directory::channel_directory(const config::config& cfg) {
       e.info = adapters::find(c.type);
       if (e.info != nullptr) {
         e.verifier = e.info->make(c);
+        e.previous_cfg = config::with_previous_secrets(c);
+        if (e.previous_cfg) {
+          e.previous_verifier = e.info->make(*e.previous_cfg);
+        }
       }
+      e.previous_matched = &metrics::catalog::webhook_previous_secret().with(
+          {{"tenant", t.id}, {"channel", c.name}});
+      e.rejections = &metrics::catalog::webhook_rejections(t.id, c.name);
       if (per_channel.rps > 0) {
         e.failures = std::make_unique<shared_bucket>(
             token_bucket::per_second(per_channel.rps, per_channel.burst));
@@ -213,6 +220,14 @@ channel_directory::channel_directory(const config::config& cfg) {
       channels.emplace(c.name, std::move(e));
     }
   }
+}
+
+const metrics::catalog::webhook_rejection_set& channel_directory::rejections(
+    const std::string& tenant, const std::string& channel) const {
+  if (auto c = find(tenant, channel); c && (*c)->rejections != nullptr) {
+    return *(*c)->rejections;
+  }
+  return metrics::catalog::webhook_rejections("", "");
 }
 
 result<const channel_entry*> channel_directory::find(const std::string& tenant,

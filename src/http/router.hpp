@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "adapters/adapter.hpp"
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "http/auth.hpp"
 #include "http/auth_failures.hpp"
 #include "http/routes.hpp"
@@ -93,6 +95,15 @@ struct channel_entry {
   /// (`verify`, `handshake`), from every I/O thread at once (adapters/adapter.hpp says why that
   /// is safe). nullptr when the channel's type has no adapter.
   std::unique_ptr<const adapters::adapter> verifier;
+  /// Secret rotation (config/config.hpp `with_previous_secrets`): the channel's config with each
+  /// secret `K` replaced by its `K_previous`, and an adapter built from it, tried only when
+  /// `verifier` refuses a signature or token. Empty / nullptr when no `K_previous` is set.
+  std::optional<config::channel_config> previous_cfg;
+  std::unique_ptr<const adapters::adapter> previous_verifier;
+  /// `switchboard_webhook_previous_secret_total` of this channel.
+  metrics::counter* previous_matched = nullptr;
+  /// `switchboard_webhook_rejections_total` of this channel (core/metrics.hpp).
+  const metrics::catalog::webhook_rejection_set* rejections = nullptr;
   /// Failed verifications of this channel from all sources (`limits.auth_failures_per_channel`);
   /// nullptr when that budget is off (rps 0).
   std::unique_ptr<shared_bucket> failures;
@@ -111,6 +122,12 @@ class channel_directory {
 
   /// The channel, or `unknown_endpoint()` when the tenant or the channel is not configured.
   result<const channel_entry*> find(const std::string& tenant, const std::string& channel) const;
+
+  /// The rejection counters for a webhook to `tenant`/`channel` as the request names them: the
+  /// channel's own when it is configured, else the set of unknown endpoints (tenant="",
+  /// channel=""), so no label value ever comes from the request.
+  const metrics::catalog::webhook_rejection_set& rejections(const std::string& tenant,
+                                                            const std::string& channel) const;
 
  private:
   std::unordered_map<std::string, std::unordered_map<std::string, channel_entry>> tenants_;

@@ -135,6 +135,9 @@ std::vector<route_def> handler_list() {
       edge("GET", "/healthz", "healthz", handler_kind::healthz, access::open, served_on::both),
       edge("GET", "/readyz", "readyz", handler_kind::readyz, access::open, served_on::both),
       edge("GET", "/metrics", "metrics", handler_kind::metrics, access::metrics, served_on::ops),
+      // The API's own description (docs/api.md): every entry of this list is in it, and nothing
+      // else (tests/unit/http/openapi_test.cpp).
+      edge("GET", "/v1/openapi.json", "openapi.document", handler_kind::api_document, access::open),
   };
 }
 

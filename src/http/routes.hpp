@@ -39,12 +39,13 @@ enum class handler_kind : std::uint8_t {
   widget,             ///< the channel type's embeddable widget (src/http/assets.hpp)
   console,            ///< the operator console's static files (docs/console.md)
   overview,           ///< the console's overview: tenants, channels, rates, queues (JSON)
+  api_document,       ///< the OpenAPI document of these routes (docs/openapi.json, compiled in)
 };
 
 /// Who may call a route; the HTTP layer checks it before the route's handler runs.
 enum class access : std::uint8_t {
-  open,        ///< no credentials: health probes, and the deletion-status page (its code is the
-               ///< capability)
+  open,        ///< no credentials: health probes, the API document, static files, and the
+               ///< deletion-status page (its code is the capability)
   platform,    ///< signed by a platform: verified at the edge with the channel's adapter
                ///< (src/http/platform_gate.hpp); the tenant is the path's
   metrics,     ///< `server.metrics.token_sha256` when it is set, else open

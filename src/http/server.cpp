@@ -156,6 +156,8 @@ class server::impl {
     log::info("http", "server stopped");
   }
 
+  void reconfigure(std::shared_ptr<const config::config> cfg) { core_.reconfigure(std::move(cfg)); }
+
   std::uint16_t port() const noexcept { return listeners_.front()->bound.port(); }
   std::size_t idle_connections() { return core_.idle_count(); }
   std::string host() const { return host_of(listeners_.front()->bound); }
@@ -354,6 +356,9 @@ bool server::tls() const noexcept {
 }
 void server::stop() {
   impl_->stop();
+}
+void server::reconfigure(std::shared_ptr<const config::config> cfg) {
+  impl_->reconfigure(std::move(cfg));
 }
 
 }  // namespace sb::http

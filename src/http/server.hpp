@@ -79,6 +79,14 @@ class server {
   /// closes, oldest first, to admit a new connection. For tests and operations.
   std::size_t idle_connections() const;
 
+  /// Applies a reloaded config (config/diff.hpp) without dropping anything: requests read from
+  /// now on are served with `cfg`'s tokens, operators, channels, secrets, tenants' rate limits,
+  /// trusted proxies and metrics token; requests in flight finish with the config they started
+  /// with; open streams stay open. `cfg` must carry the running restart-only keys
+  /// (`config::keep_restart_keys`): listeners, threads, timeouts and connection bounds never
+  /// change here. Any thread but an I/O thread; never blocks on the network.
+  void reconfigure(std::shared_ptr<const config::config> cfg);
+
   /// Graceful stop: stops accepting; closes idle keep-alive connections and SSE streams at
   /// once (cancelling their streams); lets requests in flight finish (their responses carry
   /// `Connection: close`) for up to `server.shutdown_grace_ms`, then closes what remains and

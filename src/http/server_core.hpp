@@ -136,20 +136,42 @@ enum class admission {
   refused,   ///< closed at once (too many being shed already)
 };
 
-/// State shared by the listener and every session: what the dispatch functions use
-/// (`dispatch_context`: config, gateway, tokens, channels, platform gate) and the connections.
-/// Outlives the io_context's handlers.
-struct server_core : dispatch_context {
+/// State shared by the listener and every session: what the dispatch functions use (the current
+/// `dispatch_context`: config, tokens, channels, platform gate) and the connections. Outlives the
+/// io_context's handlers.
+struct server_core {
   server_core(std::shared_ptr<const config::config> c, actors::gateway& g, server_options o)
-      : dispatch_context(std::move(c), g),
-        limits(cfg->server),
+      : gateway(g),
+        limits(c->server),
+        sse_streams_per_token(c->limits.sse_streams_per_token),
         options(o),
-        streams(cfg->limits.sse_streams_per_token),
-        budget(budget_for(cfg->server.max_connections)) {
+        streams(c->limits.sse_streams_per_token),
+        budget(budget_for(c->server.max_connections)),
+        ctx_(std::make_shared<dispatch_context>(std::move(c), g)) {
     metrics::catalog::register_all();
   }
 
-  const config::server_config& limits;
+  /// The context new requests are served with. Each request takes it once, when its head is
+  /// read, and finishes on it even if a reload replaces it meanwhile (the shared pointer keeps
+  /// it alive). Any thread.
+  std::shared_ptr<dispatch_context> context() const { return std::atomic_load(&ctx_); }
+
+  /// A reload: new requests see `c`'s tokens, channels, limits and secrets. The new context
+  /// carries over the state of the one it replaces where its config did not change
+  /// (`dispatch_context`'s constructor). `c`'s restart-only keys must be the running ones
+  /// (`config::keep_restart_keys`): the listeners, timeouts and bounds of this core stay. Any
+  /// thread; concurrent calls are serialized.
+  void reconfigure(std::shared_ptr<const config::config> c) {
+    std::lock_guard<std::mutex> lock(reconfigure_m_);
+    auto previous = context();
+    auto next = std::make_shared<dispatch_context>(std::move(c), gateway, previous.get());
+    std::atomic_store(&ctx_, std::move(next));
+  }
+
+  actors::gateway& gateway;
+  /// `server.*` as the server started: read only at start (config/diff.hpp, restart-only keys).
+  const config::server_config limits;
+  const std::uint32_t sse_streams_per_token;  ///< `limits.sse_streams_per_token` (restart-only)
   server_options options;
   stream_slots streams;            ///< `limits.sse_streams_per_token`
   visitor_slots visitor_streams;   ///< web chat streams per visitor
@@ -336,6 +358,8 @@ struct server_core : dispatch_context {
   std::atomic<std::uint64_t> shed_{0};
   std::atomic<std::uint64_t> evicted_total_{0};
   std::atomic<std::int64_t> last_shed_log_ms_{-1000000};
+  std::mutex reconfigure_m_;
+  std::shared_ptr<dispatch_context> ctx_;  ///< only through std::atomic_load / atomic_store
 };
 
 }  // namespace sb::http::detail

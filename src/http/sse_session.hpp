@@ -21,11 +21,14 @@
 #include <utility>
 #include <vector>
 
+#include "core/event.hpp"
 #include "http/server_core.hpp"
 #include "store/event_log.hpp"
 
 namespace sb::http::detail {
 
+/// The head of `GET /v1/stream`; `Switchboard-Event-Schema` names the schema of its events
+/// (`event_schema_id`, docs/events.md).
 constexpr std::string_view sse_head =
     "HTTP/1.1 200 OK\r\n"
     "Server: switchboard\r\n"
@@ -33,7 +36,11 @@ constexpr std::string_view sse_head =
     "Cache-Control: no-cache\r\n"
     "X-Accel-Buffering: no\r\n"
     "Connection: keep-alive\r\n"
+    "Switchboard-Event-Schema: https://switchboard.dev/schemas/event/v1.json\r\n"
     "\r\n";
+static_assert(sse_head.find(event_schema_header) != std::string_view::npos &&
+                  sse_head.find(event_schema_id) != std::string_view::npos,
+              "sse_head names the event schema (core/event.hpp)");
 constexpr std::string_view sse_keepalive = ": keep-alive\n\n";
 
 /// The head of a web chat visitor's stream: as `sse_head`, but never stored by a cache (the
@@ -46,6 +53,8 @@ inline std::string visitor_sse_head(const std::vector<std::pair<std::string, std
       "Cache-Control: no-store\r\n"
       "X-Accel-Buffering: no\r\n"
       "Connection: keep-alive\r\n";
+  // Visitors see the event without `subject` and `tenant`: the schema's visitor variant.
+  head.append(event_schema_header).append(": ").append(visitor_event_schema_id).append("\r\n");
   for (const auto& [name, value] : cors) {
     // The gate's own values; a line break would split the head, so such a header is dropped.
     if (name.find_first_of("\r\n:") != std::string::npos ||
@@ -123,7 +132,8 @@ class sse_session final : public session_base {
               const route_def* route)
       : session_base(std::move(ex)),
         core_(core),
-        stream_slot_(&who),
+        stream_principal_(who),
+        stream_slot_(&stream_principal_),
         route_(route),
         who_(who.tenant + "/" + who.subscriber) {}
 
@@ -175,6 +185,21 @@ class sse_session final : public session_base {
     sr.conversation = std::move(params.conversation);
     sr.sink = sink_;
     return open_request(std::move(sr));
+  }
+
+  /// Adds the header `name: value` to the stream's head (the request's X-Request-Id); before
+  /// `start`. A name or value with a line break is dropped, as in `visitor_sse_head`.
+  void add_head_header(std::string_view name, std::string_view value) {
+    if (name.find_first_of("\r\n:") != std::string_view::npos ||
+        value.find_first_of("\r\n") != std::string_view::npos) {
+      return;
+    }
+    if (head_.empty()) {
+      head_.assign(sse_head);
+    }
+    std::string line;
+    line.append(name).append(": ").append(value).append("\r\n");
+    head_.insert(head_.size() - 2, line);  // before the blank line that ends the head
   }
 
   /// Takes over the connection (`registered`: it holds an admitted connection's place, given by
@@ -458,12 +483,15 @@ class sse_session final : public session_base {
   state state_ = state::opening;
   bool registered_ = false;  ///< holds an admitted connection's place in `core_`
   std::array<char, 512> discard_{};
+  /// A copy: the principal `open` got lives in the dispatch context of the request, which a
+  /// config reload replaces while the stream stays open.
+  principal stream_principal_;
   const principal* stream_slot_ = nullptr;  ///< the token whose stream slot this holds
   std::string visitor_slot_;                ///< the visitor whose stream slot this holds
   const route_def* route_ = nullptr;        ///< `GET /v1/stream` or a visitor's (metrics)
   bool sse_open_ = false;                   ///< counted in switchboard_sse_streams_open
   std::string who_;                         ///< "tenant/subscriber" (debug logs)
-  std::string head_;                        ///< a visitor stream's head; "": `sse_head`
+  std::string head_;  ///< the stream's head (a visitor's, or with added headers); "": `sse_head`
 
   std::shared_ptr<sse_sink> sink_;
   std::shared_ptr<actors::stream_handle> stream_handle_;

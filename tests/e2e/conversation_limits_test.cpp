@@ -118,7 +118,8 @@ TEST_CASE(
   auto r = post_whatsapp(gw, many_senders(k_events_per_webhook + 1));
   e2e_checks::require_error(r, 413, "too_many_events");
   CHECK(stored_events(gw) == 0);
-  CHECK(metric(gw, R"(switchboard_webhook_rejections_total{reason="too_many_events"})") == 1);
+  CHECK(metric(gw, R"(switchboard_webhook_rejections_total{tenant="acme",channel="wa-main",)"
+                   R"(reason="too_many_events"})") == 1);
   CHECK(metric(gw, R"(switchboard_events_stored_total{tenant="acme",channel="wa-main"})") <= 0);
   CHECK(metric(gw, R"(switchboard_conversation_actors{tenant="acme"})") == 0);
   // The same people in a body within the bound are accepted.

@@ -13,6 +13,7 @@
 
 #include "core/crypto.hpp"
 #include "integration/delivery/receiver.hpp"
+#include "support/contract_log.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/signing.hpp"
@@ -92,7 +93,8 @@ TEST_CASE(
     "failed attempts",
     "[e2e][delivery]") {
   // The first two requests fail; the rest succeed.
-  receiver rx([](const received_request&, std::size_t index) {
+  receiver rx([](const received_request& r, std::size_t index) {
+    contract::record_push(r.target, r.headers, r.body);  // tests/contract/events.test.mjs
     return index < 2 ? reply{500, {}, "down"} : reply{};
   });
   gateway_process gw(push_config(rx.url(), "[0, 100, 100, 100, 100]"));
@@ -142,6 +144,7 @@ TEST_CASE("exhausted deliveries are listed as dead letters and a redrive deliver
   std::mutex m;
   std::vector<std::string> delivered;  // webhook-ids answered 200
   receiver rx([&](const received_request& r, std::size_t) {
+    contract::record_push(r.target, r.headers, r.body);
     if (failing.load()) {
       return reply{500, {}, "down"};
     }

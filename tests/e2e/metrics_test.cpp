@@ -90,8 +90,15 @@ TEST_CASE("/metrics counts a valid, a duplicate and a forged webhook exactly", "
   const std::string route = R"(route="/webhooks/{tenant}/{channel}")";
   CHECK(delta("switchboard_http_requests_total{" + route + R"(,status="200"})") == 2);
   CHECK(delta("switchboard_http_requests_total{" + route + R"(,status="401"})") == 1);
-  CHECK(delta(R"(switchboard_webhook_rejections_total{reason="bad_signature"})") == 1);
-  CHECK(delta(R"(switchboard_webhook_rejections_total{reason="missing_signature"})") == 0);
+  const std::string wa = R"(switchboard_webhook_rejections_total{tenant="acme",channel="wa-main",)";
+  CHECK(delta(wa + R"(reason="bad_signature"})") == 1);
+  CHECK(delta(wa + R"(reason="missing_signature"})") == 0);
+  // Zero series from the first scrape: for every reason a webhook can have, not for the others.
+  CHECK(before.count(wa + R"(reason="missing_signature"})") == 1);
+  CHECK(before.count(wa + R"(reason="too_many_failures"})") == 1);
+  CHECK(before.count(wa + R"(reason="unauthorized"})") == 0);
+  CHECK(before.count(wa + R"(reason="window_closed"})") == 0);
+  CHECK(before.count(wa + R"(reason="unknown_channel"})") == 0);
   CHECK(delta(R"(switchboard_events_stored_total{tenant="acme",channel="wa-main"})") == 1);
   CHECK(delta(R"(switchboard_events_duplicate_total{tenant="acme",channel="wa-main"})") == 1);
   CHECK(delta("switchboard_webhook_ack_seconds_count") == 3);
@@ -112,6 +119,51 @@ TEST_CASE("/metrics counts a valid, a duplicate and a forged webhook exactly", "
   // The first scrape itself was counted once (and each extra one).
   CHECK(delta(R"(switchboard_http_requests_total{route="/metrics",status="200"})") ==
         1 + extra_scrapes);
+}
+
+TEST_CASE("webhook rejections take their labels from the config and never from the path",
+          "[e2e][metrics]") {
+  gateway_process gw(test_config({acme}));
+  const auto before = scrape(gw);
+  const std::string unknown = R"(switchboard_webhook_rejections_total{tenant="",channel="",)"
+                              R"(reason="unknown_channel"})";
+  CHECK(before.count(unknown) == 1);
+  CHECK(request("POST", gw.base_url() + "/webhooks/acme/no-such-channel", {}, "{}").status == 404);
+  CHECK(request("POST", gw.base_url() + "/webhooks/evil-tenant/wa-main", {}, "{}").status == 404);
+  const auto after = scrape(gw);
+  CHECK(value(after, unknown) - value(before, unknown) == 2);
+  for (const auto& [series, v] : after) {
+    INFO(series);
+    CHECK(series.find("no-such-channel") == std::string::npos);
+    CHECK(series.find("evil-tenant") == std::string::npos);
+  }
+}
+
+TEST_CASE("/metrics shows the process metrics and the build", "[e2e][metrics]") {
+  gateway_process gw(test_config({acme}));
+  const auto m = scrape(gw);
+  CHECK(value(m, "process_resident_memory_bytes") > 1e6);
+  CHECK(value(m, "process_virtual_memory_bytes") >= value(m, "process_resident_memory_bytes"));
+  CHECK(m.count("process_cpu_seconds_total") == 1);
+  CHECK(value(m, "process_open_fds") >= 3);
+  CHECK(value(m, "process_max_fds") >= value(m, "process_open_fds"));
+  // Started within the last ten minutes, by the wall clock.
+  const double now_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(value(m, "process_start_time_seconds") > now_s - 600);
+  CHECK(value(m, "process_start_time_seconds") <= now_s + 1);
+  int build_series = 0;
+  for (const auto& [series, v] : m) {
+    if (series.rfind("switchboard_build_info{", 0) == 0) {
+      ++build_series;
+      CHECK(v == 1);
+      static const std::regex form(
+          R"re(switchboard_build_info\{version="[0-9]+\.[0-9]+\.[0-9]+",)re"
+          R"re(commit="([0-9a-f]{4,40}|unknown)"\})re");
+      CHECK(std::regex_match(series, form));
+    }
+  }
+  CHECK(build_series == 1);
 }
 
 TEST_CASE("/metrics takes GET only", "[e2e][metrics]") {

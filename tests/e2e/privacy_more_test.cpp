@@ -39,6 +39,7 @@
 #include "integration/delivery/receiver.hpp"
 #include "store/privacy_store.hpp"
 #include "store/sqlite_log.hpp"
+#include "support/contract_log.hpp"
 #include "support/fixtures.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -447,7 +448,11 @@ TEST_CASE(
     "an objection to ai stops the person's events reaching ai backends (pull, SSE, push) "
     "while the support backend still gets them",
     "[e2e][privacy][consent][ai]") {
-  receiver hook;  // the assistant's push endpoint: 200 to everything
+  // The assistant's push endpoint: 200 to everything.
+  receiver hook([](const received_request& r, std::size_t) {
+    contract::record_push(r.target, r.headers, r.body);  // tests/contract/events.test.mjs
+    return reply{};
+  });
   std::string y = store_config({});
   y += "        purposes: [support]\n"
        "      - name: assistant\n        token_sha256: \"" +

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "integration/delivery/receiver.hpp"
+#include "support/contract_log.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 #include "support/signing.hpp"
@@ -65,7 +66,8 @@ TEST_CASE("a subscriber disabled by a 410 stays disabled across a restart until 
           "[e2e][delivery]") {
   temp_dir store("sb-e2e-disable");
   std::atomic<bool> gone{true};
-  receiver rx([&](const received_request&, std::size_t) {
+  receiver rx([&](const received_request& req, std::size_t) {
+    contract::record_push(req.target, req.headers, req.body);  // tests/contract/events.test.mjs
     reply r;
     r.status = gone ? 410 : 200;
     return r;

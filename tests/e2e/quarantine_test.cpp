@@ -129,9 +129,8 @@ TEST_CASE(
   CHECK(dir_bytes(store.path) < size_before + k_body_size);
   CHECK(api_json(gw, "GET", "/v1/quarantine?channel=tg")["quarantined"].size() == kept.size());
   auto metrics = request("GET", gw.base_url() + "/metrics");
-  CHECK(
-      metrics.body.find("switchboard_webhook_rejections_total{reason=\"quarantine_full\"} 41\n") !=
-      std::string::npos);
+  CHECK(metrics.body.find("switchboard_webhook_rejections_total{tenant=\"acme\",channel=\"tg\","
+                          "reason=\"quarantine_full\"} 41\n") != std::string::npos);
 
   // Legitimate traffic is untouched.
   auto ok = post_body(gw, R"({"update_id":9001,"message":{"message_id":1,"from":{"id":42,)"

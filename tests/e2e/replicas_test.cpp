@@ -25,6 +25,7 @@
 #include "e2e/payloads.hpp"
 #include "e2e/yaml_config.hpp"
 #include "integration/delivery/receiver.hpp"
+#include "support/contract_log.hpp"
 #include "support/eventually.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
@@ -368,7 +369,10 @@ TEST_CASE("a replica SIGKILLed under load loses nothing it acknowledged",
 
 TEST_CASE("push delivery moves to another replica when the one holding its lease is killed",
           "[e2e][replicas][delivery]") {
-  receiver rx;
+  receiver rx([](const received_request& r, std::size_t) {
+    contract::record_push(r.target, r.headers, r.body);  // tests/contract/events.test.mjs
+    return reply{};
+  });
   pg_cluster db;
   std::vector<std::unique_ptr<gateway_process>> gws;
   for (const char* node : {"gw-a", "gw-b"}) {

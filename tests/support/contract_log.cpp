@@ -115,7 +115,7 @@ void record_http(const std::string& method, const std::string& url, long status,
 }
 
 void record_sse(const std::string& url, long status, const std::string& event,
-                const std::string& id, const std::string& data) {
+                const std::string& id, const std::string& data, const header_list& headers) {
   if (!enabled()) {
     return;
   }
@@ -125,6 +125,7 @@ void record_sse(const std::string& url, long status, const std::string& event,
   field(line, "event", event);
   field(line, "id", id);
   field(line, "data", data);
+  headers_field(line, headers);
   line += '}';
   append(line);
 }

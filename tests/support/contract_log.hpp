@@ -15,7 +15,8 @@
 ///   {"kind":"http","method":"GET","url":"http://127.0.0.1:41234/v1/events?after=0",
 ///    "status":200,"content_type":"application/json","headers":{"x-request-id":"..",..},
 ///    "body":"<the body as text>"}
-///   {"kind":"sse","url":"..","status":200,"event":"message","id":"17","data":"<data>"}
+///   {"kind":"sse","url":"..","status":200,"event":"message","id":"17","data":"<data>",
+///    "headers":{"content-type":"text/event-stream",..}}
 ///   {"kind":"push","url":"<the fake backend's path>","headers":{..},"body":".."}
 ///
 /// `body` is recorded only for JSON bodies (content type `application/json` or
@@ -31,9 +32,10 @@ bool enabled();
 /// A response `request()` received.
 void record_http(const std::string& method, const std::string& url, long status,
                  const header_list& headers, const std::string& body);
-/// One frame an `sse_client` received on a stream answered with `status`.
+/// One frame an `sse_client` received on a stream answered with `status` and the response
+/// head's `headers` (the stream's `Switchboard-Event-Schema`: tests/contract/events.test.mjs).
 void record_sse(const std::string& url, long status, const std::string& event,
-                const std::string& id, const std::string& data);
+                const std::string& id, const std::string& data, const header_list& headers = {});
 /// A push delivery a fake backend received (its request headers and body).
 void record_push(const std::string& url, const header_list& headers, const std::string& body);
 

@@ -182,7 +182,7 @@ struct sse_client::state {
         if (!current.data.empty() && current.data.back() == '\n') {
           current.data.pop_back();
         }
-        contract::record_sse(url, status, current.event, current.id, current.data);
+        contract::record_sse(url, status, current.event, current.id, current.data, head);
         std::lock_guard<std::mutex> lock(m);
         frames.push_back(std::move(current));
         cv.notify_all();

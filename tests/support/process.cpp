@@ -46,7 +46,7 @@ void write_text(const std::string& path, const std::string& text) {
 
 /// Parses "<host>:<port>" (host possibly "[v6]") from the text after the marker.
 bool parse_endpoint(std::string_view text, std::string& host, std::uint16_t& port) {
-  auto end = text.find_first_of(" \t\r\n/");
+  auto end = text.find_first_of(" \t\r\n/\"");  // '"': the end of a JSON log line's msg
   text = text.substr(0, end);
   auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 >= text.size()) {

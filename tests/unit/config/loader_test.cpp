@@ -132,8 +132,8 @@ TEST_CASE("an unknown key is an error that suggests the close one", "[config]") 
   CHECK(problems(with_storage("server:\n  io_thread: 2\ntenants: [{id: acme}]\n")) ==
         strings{"test.yaml:4: server.io_thread: unknown key; did you mean 'io_threads'?"});
   CHECK(problems(with_storage("tenants: [{id: acme}]\nlogging: {level: debug}\n")) ==
-        strings{"test.yaml:4: logging: unknown key; known keys: server, storage, cluster, privacy, "
-                "limits, tenants, operators"});
+        strings{"test.yaml:4: logging: unknown key; known keys: server, storage, cluster, log, "
+                "privacy, limits, tenants, operators"});
   CHECK(problems(with_tenant("    privacy: {retention: 3}\n")) ==
         strings{"test.yaml:5: tenants[0].privacy.retention: unknown key; did you mean "
                 "'retention_days'?"});
@@ -444,7 +444,8 @@ TEST_CASE("channel keys outside the schema, missing keys and empty secrets are e
             "whatsapp; did you mean 'phone_number_id'?",
             "test.yaml:10: tenants[0].channels[0].client_secret: unknown key for channel type "
             "whatsapp; known keys: name, type, app_secret, verify_token, phone_number_id, "
-            "access_token, waba_id, api_base",
+            "access_token, waba_id, api_base, app_secret_previous, verify_token_previous, "
+            "access_token_previous",
             "test.yaml:13: tenants[0].channels[1].secret_token: missing secret",
         });
 }
@@ -650,7 +651,7 @@ TEST_CASE("push delivery knobs outside their range are reported with the value",
                 "attempts (got 21)"});
   CHECK(problems(with_push("          retries: 3\n")) ==
         strings{"test.yaml:10: tenants[0].subscribers[0].push.retries: unknown key; known keys: "
-                "url, secret, timeout_ms, max_in_flight, retry_schedule_ms"});
+                "url, secret, secret_previous, timeout_ms, max_in_flight, retry_schedule_ms"});
 }
 
 // -- ${VAR} ----------------------------------------------------------------------------------

@@ -103,12 +103,34 @@ TEST_CASE("concurrent increments and observations are all counted", "[metrics]")
 TEST_CASE("the catalog registers every reason and kind up front", "[metrics]") {
   catalog::register_all();
   std::string out = global().render();
-  CHECK(out.find("switchboard_webhook_rejections_total{reason=\"bad_signature\"}") !=
-        std::string::npos);
+  CHECK(out.find("switchboard_webhook_rejections_total{tenant=\"\",channel=\"\","
+                 "reason=\"unknown_channel\"} 0\n") != std::string::npos);
   CHECK(out.find("switchboard_actor_restarts_total{kind=\"store_writer\"}") != std::string::npos);
   CHECK(out.find("# TYPE switchboard_webhook_ack_seconds histogram\n") != std::string::npos);
-  CHECK(&catalog::webhook_rejections(sb::errc::bad_signature) !=
-        &catalog::webhook_rejections(sb::errc::missing_signature));
+  CHECK(out.find("switchboard_build_info{version=\"") != std::string::npos);
+}
+
+TEST_CASE("a channel's webhook rejections have zero series for webhook reasons only", "[metrics]") {
+  const auto& set = catalog::webhook_rejections("t-rej", "c-rej");
+  CHECK(&catalog::webhook_rejections("t-rej", "c-rej") == &set);  // one set per pair
+  CHECK(&set.at(sb::errc::bad_signature) != &set.at(sb::errc::missing_signature));
+  CHECK(&set.at(sb::errc::ok) == &set.at(sb::errc::internal));
+  std::string out = global().render();
+  const std::string head =
+      "switchboard_webhook_rejections_total{tenant=\"t-rej\",channel=\"c-rej\",";
+  for (auto code : catalog::k_webhook_reasons) {
+    CAPTURE(sb::to_string(code));
+    CHECK(out.find(head + "reason=\"" + sb::to_string(code) + "\"} 0\n") != std::string::npos);
+  }
+  // Reasons a webhook cannot be answered with have no zero series.
+  CHECK(out.find(head + "reason=\"window_closed\"") == std::string::npos);
+  CHECK(out.find(head + "reason=\"unauthorized\"") == std::string::npos);
+  CHECK(out.find(head + "reason=\"unknown_channel\"") == std::string::npos);
+  // One would still be counted, under its own reason.
+  set.at(sb::errc::too_many_streams).inc();
+  CHECK(global().render().find(head + "reason=\"too_many_streams\"} 1\n") != std::string::npos);
+  set.at(sb::errc::bad_signature).inc(2);
+  CHECK(global().render().find(head + "reason=\"bad_signature\"} 2\n") != std::string::npos);
 }
 
 TEST_CASE("a family takes only its own label names, in its order", "[metrics][labels]") {

@@ -37,8 +37,8 @@ TEST_CASE("a tiny open-files limit keeps half for the rest and admits at least o
 
 TEST_CASE("a token's stream slots run out at the limit and come back when streams close",
           "[http][limits]") {
-  sb::http::principal a;
-  sb::http::principal b;
+  sb::http::principal a{"acme", "backend"};
+  sb::http::principal b{"acme", "crm"};
   sb::http::stream_slots slots(2);
   CHECK(slots.try_open(&a));
   CHECK(slots.try_open(&a));

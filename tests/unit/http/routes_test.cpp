@@ -219,8 +219,8 @@ TEST_CASE("a parameter that decodes to a slash matches only the webhook routes",
   }
 }
 
-TEST_CASE("only the probes, the deletion-status page, static files, platform and visitor routes "
-          "need no bearer token",
+TEST_CASE("only the probes, the deletion-status page, static files, the API document, platform "
+          "and visitor routes need no bearer token",
           "[http][routes]") {
   // A route added to the list needs a token unless it is named here: one that is open by mistake
   // fails this test. Visitor routes carry a web chat session token instead (checked by the
@@ -240,6 +240,7 @@ TEST_CASE("only the probes, the deletion-status page, static files, platform and
       "GET /readyz",
       "GET /metrics",  // its own token when server.metrics.token_sha256 is set
       "GET /v1/deletion-status/{code}",
+      "GET /v1/openapi.json",
       "GET /webhooks/{tenant}/{channel}",
       "POST /webhooks/{tenant}/{channel}",
       "POST /webhooks/{tenant}/{channel}/data-deletion",

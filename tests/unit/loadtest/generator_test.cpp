@@ -189,6 +189,7 @@ TEST_CASE("reports render: JSON has the figures, HTML is self-contained") {
   run_result r;
   r.mode = "open";
   r.measured = 100;
+  r.expected = 100;
   r.measured_s = 10;
   r.per_second = {5, 10, 10};
   for (int i = 1; i <= 100; ++i) {
