@@ -698,17 +698,23 @@ class call {
       write_error(error{errc::not_found, "no such console file"});
       return;
     }
+    serve_asset(*a, console_headers());
+  }
+
+  /// Answers a compiled-in file with `headers` and its ETag: 304 without a body when the
+  /// request's If-None-Match names it, else 200 with its content type and bytes.
+  void serve_asset(const asset& a, std::vector<std::pair<std::string, std::string>> headers) {
     response res;
-    res.headers = console_headers();
-    res.headers.emplace_back("ETag", std::string(a->etag));
-    if (etag_matches(req_.header("If-None-Match"), a->etag)) {
+    res.headers = std::move(headers);
+    res.headers.emplace_back("ETag", std::string(a.etag));
+    if (etag_matches(req_.header("If-None-Match"), a.etag)) {
       res.status = 304;
       res.content_type.clear();
       ex_.respond(std::move(res));
       return;
     }
-    res.content_type = std::string(a->content_type);
-    res.body = std::string(a->bytes);
+    res.content_type = std::string(a.content_type);
+    res.body = std::string(a.bytes);
     ex_.respond(std::move(res));
   }
 
@@ -721,20 +727,9 @@ class call {
       write_error(error{errc::not_found, "no API document in this build"});
       return;
     }
-    response res;
-    res.headers = {{"ETag", std::string(a->etag)},
-                   {"Cache-Control", "no-cache"},
-                   {"X-Content-Type-Options", "nosniff"},
-                   {"Access-Control-Allow-Origin", "*"}};
-    if (etag_matches(req_.header("If-None-Match"), a->etag)) {
-      res.status = 304;
-      res.content_type.clear();
-      ex_.respond(std::move(res));
-      return;
-    }
-    res.content_type = std::string(a->content_type);
-    res.body = std::string(a->bytes);
-    ex_.respond(std::move(res));
+    serve_asset(*a, {{"Cache-Control", "no-cache"},
+                     {"X-Content-Type-Options", "nosniff"},
+                     {"Access-Control-Allow-Origin", "*"}});
   }
 
   /// `GET /v1/overview` (docs/console.md): an operator's token without `?tenant=` covers every
