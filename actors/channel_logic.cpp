@@ -9,8 +9,8 @@
 
 namespace sb::actors {
 
-std::string derive_subject_key(const std::string& master_key, const std::string& tenant) {
-  auto mac = crypto::hmac_sha256(master_key, "subject-key:" + tenant);
+std::string derive_subject_key(const std::string& root_key, const std::string& tenant) {
+  auto mac = crypto::hmac_sha256(root_key, "subject-key:" + tenant);
   return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
 }
 
@@ -25,11 +25,11 @@ http_response accepted_response(std::size_t stored, std::size_t duplicates) {
 }
 
 channel_logic::channel_logic(std::string tenant, const config::channel_config& channel,
-                             const adapters::adapter_info& info, const std::string& master_key,
+                             const adapters::adapter_info& info, const std::string& root_key,
                              config::privacy_config privacy, std::size_t max_events)
     : tenant_(std::move(tenant)),
       channel_name_(channel.name),
-      subject_key_(derive_subject_key(master_key, tenant_)),
+      subject_key_(derive_subject_key(root_key, tenant_)),
       privacy_(std::move(privacy)),
       max_events_(max_events),
       ok_when_quarantined_(info.ok_when_quarantined),

@@ -36,12 +36,13 @@ using ingest_outcome = std::variant<respond_now, store_events, quarantine_body>;
 
 class channel_logic {
  public:
-  /// `master_key` is the 32-byte storage key; the tenant's subject key derives from it.
+  /// `root_key` is the store's 32-byte root key (`storage.root_key`); the tenant's subject key
+  /// derives from it.
   /// `privacy`: the tenant's redaction and pseudonymization settings, applied to every event
   /// before it is stored (privacy/redact.hpp). `max_events`: events one body may carry
   /// (`limits.events_per_webhook`).
   channel_logic(std::string tenant, const config::channel_config& channel,
-                const adapters::adapter_info& info, const std::string& master_key,
+                const adapters::adapter_info& info, const std::string& root_key,
                 config::privacy_config privacy = {},
                 std::size_t max_events = config::limits_config{}.events_per_webhook);
 
@@ -90,9 +91,10 @@ class channel_logic {
   std::vector<std::string> secrets_;
 };
 
-/// The tenant's subject key: HMAC-SHA256(master_key, "subject-key:" + tenant), so subjects are
-/// stable per tenant and unlinkable across tenants.
-std::string derive_subject_key(const std::string& master_key, const std::string& tenant);
+/// The tenant's subject key: HMAC-SHA256(root_key, "subject-key:" + tenant), so subjects are
+/// stable per tenant and unlinkable across tenants. `root_key` is the store's
+/// (`storage.root_key`), which a master-key rotation does not change.
+std::string derive_subject_key(const std::string& root_key, const std::string& tenant);
 
 /// 200 answer of an ingested webhook: {"status":"ok","events":n,"duplicates":d}.
 http_response accepted_response(std::size_t stored, std::size_t duplicates);

@@ -1117,7 +1117,7 @@ std::unique_ptr<gateway> gateway::start(std::shared_ptr<const config::config> cf
     opts.store_blocks = true;
     // Outbound messages live in their own database beside the event log (store/outbox.hpp).
     auto box = store::make_sqlite_outbox(cfg->storage.path, cfg->storage.durability,
-                                         cfg->storage.master_key);
+                                         cfg->storage.root_key);
     if (!box) {
       throw std::runtime_error("cannot open the outbox in " + cfg->storage.path + ": " +
                                box.err().message);

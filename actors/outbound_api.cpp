@@ -23,7 +23,7 @@ namespace sb::actors {
 
 outbound_api_state::outbound_api_state(const config::config& cfg,
                                        const config::tenant_config& tenant)
-    : tenant_(tenant.id), subject_key_(derive_subject_key(cfg.storage.master_key, tenant.id)) {
+    : tenant_(tenant.id), subject_key_(derive_subject_key(cfg.storage.root_key, tenant.id)) {
   for (const auto& sub : tenant.subscribers) {
     if (sub.send_rate_limit.rps > 0) {
       send_limits_.emplace(

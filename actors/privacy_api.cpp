@@ -632,7 +632,7 @@ void meta_data_deletion(const tenant_api_env& env, api_call& c) {
   // user id may be app-scoped where events carry page-scoped ids; the match holds when the app
   // uses the same id space for both (docs/privacy.md).
   const auto account = info->account(*ch);
-  const auto subject = ids::subject_id(derive_subject_key(ctx.cfg->storage.master_key, ctx.tenant),
+  const auto subject = ids::subject_id(derive_subject_key(ctx.cfg->storage.root_key, ctx.tenant),
                                        ch->type, account, payload->user_id);
   privacy::erasure_request job;
   job.origin = privacy::erasure_origin::deletion_callback;
@@ -908,7 +908,7 @@ void privacy_webhook(const tenant_api_env& env, webhook_submission w) {
   // Verified and parsed here, exactly as the channel actor does (so the subject derives the same
   // way as for the customer's orders/* and customers/* events), before any thread is spent: a
   // forged request costs one HMAC.
-  channel_logic logic(ctx.tenant, *ch, *info, ctx.cfg->storage.master_key, env.tenant->privacy);
+  channel_logic logic(ctx.tenant, *ch, *info, ctx.cfg->storage.root_key, env.tenant->privacy);
   auto outcome = logic.ingest(w.method, w.query, w.headers, w.body);
   auto reply = w.reply;
   if (auto* now_ = std::get_if<respond_now>(&outcome)) {

@@ -96,7 +96,7 @@ std::shared_ptr<channel_logic> make_channel_logic(tenant_ptr self,
     log::error("tenant", st.cfg->id, ": channel ", ch.name, " has unknown type ", ch.type);
     return nullptr;
   }
-  return std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.master_key,
+  return std::make_shared<channel_logic>(st.cfg->id, ch, *info, st.init.cfg->storage.root_key,
                                          st.cfg->privacy, st.init.cfg->limits.events_per_webhook);
 }
 

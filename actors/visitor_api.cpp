@@ -60,7 +60,7 @@ std::optional<visitor_ref> visitor_of_call(const tenant_api_env& env, api_call& 
   v.channel = {ch->name, ch->type, info->account != nullptr ? info->account(*ch) : ch->name};
   v.conversation = conversation_key::format(ch->name, v.visitor);
   // As the channel derives the subject of the visitor's own events (channel_logic.cpp).
-  v.subject_key = derive_subject_key(env.cfg->storage.master_key, env.tenant->id);
+  v.subject_key = derive_subject_key(env.cfg->storage.root_key, env.tenant->id);
   v.subject = ids::subject_id(v.subject_key, v.channel.type, v.channel.account, v.visitor);
   v.privacy = env.tenant->privacy;
   return v;

@@ -4,6 +4,20 @@
 
 namespace sb::config {
 
+const char* scope_name(scope s) {
+  switch (s) {
+    case scope::stream:
+      return "stream";
+    case scope::send:
+      return "send";
+    case scope::privacy:
+      return "privacy";
+    case scope::admin:
+      return "admin";
+  }
+  return "?";
+}
+
 const std::string& channel_config::get(const std::string& key) const {
   static const std::string empty;
   auto it = settings.find(key);

@@ -75,6 +75,11 @@ struct storage_config {
   postgres_config postgres;
   enum durability durability = durability::fsync;
   std::string master_key;  ///< 32 raw bytes (decoded from 64 hex characters); secret
+  /// The store's root key (32 raw bytes; secret): the subjects' pseudonyms and the channels'
+  /// derived keys come from it (store/root_key.hpp). The loader sets it to `master_key`, which
+  /// it is until the store's first `rotate-master-key`; main replaces it by the store's
+  /// (`config::set_root_key`) before anything uses it. Not a key of the file.
+  std::string root_key;
 };
 
 struct rate_limit_config {
@@ -150,6 +155,9 @@ struct channel_config {
 };
 
 enum class scope : unsigned { stream = 1, send = 2, privacy = 4, admin = 8 };
+
+/// A scope's name in the config file, the API's errors and the OpenAPI document ("stream", ...).
+const char* scope_name(scope s);
 
 /// The push knobs' defaults, the one place they are written: `delivery::settings` starts from
 /// them and the loader's key table documents them (a unit test pins both to docs/).

@@ -1,5 +1,7 @@
 #include "config/diff.hpp"
 
+#include "config/loader.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <sstream>
@@ -288,28 +290,11 @@ std::shared_ptr<const config> keep_restart_keys(const config& running, const con
   for (const auto& k : restart_table()) {
     k.copy(running, *out);
   }
-  if (running.storage.master_key == next.storage.master_key) {
-    return out;
-  }
-  // The loader derived these from the new master key, which does not apply until a restart.
-  for (auto& t : out->tenants) {
-    const tenant_config* rt = running.find_tenant(t.id);
-    for (auto& ch : t.channels) {
-      const channel_config* rc = rt != nullptr ? rt->find_channel(ch.name) : nullptr;
-      auto schema = std::find_if(schemas.begin(), schemas.end(),
-                                 [&](const channel_schema& s) { return s.type == ch.type; });
-      if (schema == schemas.end()) {
-        continue;
-      }
-      for (const auto& spec : schema->settings) {
-        if (!spec.derived) {
-          continue;
-        }
-        if (rc != nullptr && rc->type == ch.type) {
-          ch.settings[spec.key] = rc->get(spec.key);
-        }
-      }
-    }
+  // The root key is the store's, read at start: the loader derived the channels' derived keys
+  // from the file's master key, which may be another (a new key applies at a restart, and after
+  // a rotation the root key is not the master key at all). Derive them from the running one.
+  if (out->storage.root_key != running.storage.root_key) {
+    set_root_key(*out, running.storage.root_key, schemas);
   }
   return out;
 }

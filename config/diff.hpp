@@ -64,9 +64,10 @@ tenant_diff diff_tenant(const tenant_config& running, const tenant_config& next)
 std::vector<std::string> restart_only_keys();
 
 /// `next` with every restart-only key set to its value in `running` (`restart_only_keys`), so
-/// the running process keeps serving the way it started. Web chat's derived channel keys come
-/// from `storage.master_key`: when it differs, a channel of the same tenant and name keeps the
-/// running value of its derived settings too (`setting_spec::derived` in the type's schema).
+/// the running process keeps serving the way it started. `storage.root_key` is the running one
+/// too (the store's, read at start), and every channel's derived settings
+/// (`setting_spec::derived`, e.g. web chat's session-token key) are derived from it, so a channel
+/// keeps its value and a new channel gets the one it will have after a restart.
 std::shared_ptr<const config> keep_restart_keys(const config& running, const config& next,
                                                 const std::vector<channel_schema>& schemas);
 

@@ -636,7 +636,9 @@ std::string validate_push_secret(const std::string& s) {
 }
 
 const std::vector<std::string>& scope_names() {
-  static const std::vector<std::string> names{"stream", "send", "privacy", "admin"};
+  // In bit order (the static_assert below): a scope's bit is 1 << its index here.
+  static const std::vector<std::string> names{scope_name(scope::stream), scope_name(scope::send),
+                                              scope_name(scope::privacy), scope_name(scope::admin)};
   return names;
 }
 
@@ -836,7 +838,8 @@ const section<storage_config>& storage_section() {
     master_key.allowed = "64 hex characters";
     master_key.description =
         std::string(
-            "Key encrypting every stored subject's data key (32 bytes as hex). Required; ") +
+            "Key encrypting every stored subject's data key (32 bytes as hex); replaced with "
+            "`switchboard rotate-master-key`. Required; ") +
         k_master_key_hint + ".";
     master_key.missing = std::string("missing secret; ") + k_master_key_hint;
     master_key.secret = true;
@@ -1709,7 +1712,7 @@ std::vector<std::string> sorted_by_line(std::vector<problem> problems) {
   return out;
 }
 
-/// Fills every channel's derived settings (`setting_spec::derived`) from the master key.
+/// Fills every channel's derived settings (`setting_spec::derived`) from the root key.
 void derive_channel_keys(config& cfg, const std::vector<channel_schema>& schemas) {
   for (auto& t : cfg.tenants) {
     for (auto& ch : t.channels) {
@@ -1721,7 +1724,7 @@ void derive_channel_keys(config& cfg, const std::vector<channel_schema>& schemas
       for (const auto& spec : schema->settings) {
         if (spec.derived) {
           ch.settings[spec.key] = crypto::to_hex(crypto::hmac_sha256(
-              cfg.storage.master_key, "channel-key:" + t.id + "/" + ch.name + "/" + spec.key));
+              cfg.storage.root_key, "channel-key:" + t.id + "/" + ch.name + "/" + spec.key));
         }
       }
     }
@@ -1758,11 +1761,18 @@ load_result load(const std::string& yaml_text, const std::string& source,
   if (!ctx.problems.empty()) {
     return {nullptr, {sorted_by_line(std::move(ctx.problems))}};
   }
+  cfg->storage.root_key = cfg->storage.master_key;
   derive_channel_keys(*cfg, schemas);
   return {std::move(cfg), {}};
 }
 
 }  // namespace
+
+void set_root_key(config& cfg, const std::string& root_key,
+                  const std::vector<channel_schema>& schemas) {
+  cfg.storage.root_key = root_key;
+  derive_channel_keys(cfg, schemas);
+}
 
 std::string load_error::to_string() const {
   std::string out;

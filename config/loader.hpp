@@ -30,6 +30,11 @@ load_result load_string(const std::string& yaml_text, const std::string& source,
 /// Reads a file and calls `load_string`; an unreadable file is one problem.
 load_result load_file(const std::string& path, const std::vector<channel_schema>& schemas);
 
+/// Sets `storage.root_key` (the store's, store/root_key.hpp: 32 raw bytes) and derives every
+/// channel's derived settings from it again, as `load_string` did from the master key.
+void set_root_key(config& cfg, const std::string& root_key,
+                  const std::vector<channel_schema>& schemas);
+
 /// The check of `server.listen` (host:port, port 0..65535, IPv6 in brackets), for the command
 /// line's `--listen`: "" when `host_port` is valid, else the problem.
 std::string listen_problem(const std::string& host_port);

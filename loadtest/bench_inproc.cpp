@@ -288,7 +288,8 @@ int run_store(const options& o) {
       std::cerr << "cannot migrate: " << st.err().message << "\n";
       return 1;
     }
-    auto log = sb::store::pg::make_event_log(conns, cfg->storage.master_key);
+    // A bench database is never rotated: its root key is the loader's, the master key.
+    auto log = sb::store::pg::make_event_log(conns, cfg->storage.root_key, cfg->storage.master_key);
     if (!log) {
       std::cerr << "cannot open the store: " << log.err().message << "\n";
       return 1;
@@ -306,8 +307,7 @@ int run_store(const options& o) {
       const auto* tenant = cfg->find_tenant(w.tenant);
       const auto* ch = tenant->find_channel(name);
       slot = std::make_unique<sb::actors::channel_logic>(
-          w.tenant, *ch, *sb::adapters::find(ch->type), cfg->storage.master_key,
-          tenant->privacy);
+          w.tenant, *ch, *sb::adapters::find(ch->type), cfg->storage.root_key, tenant->privacy);
     }
     return *slot;
   };

@@ -70,6 +70,22 @@ std::optional<endpoint_spec> parse_url(std::string url) {
   return endpoint_spec{url.substr(0, colon), url.substr(colon + 1)};
 }
 
+/// The `error` code of a JSON error answer (`{"error":"rate_limited",...}`), or "" when the body
+/// has none. A plain search: the gateway writes the code first, unescaped ([a-z_]).
+std::string_view error_code_of(std::string_view body) {
+  constexpr std::string_view field = "\"error\":\"";
+  const auto at = body.find(field);
+  if (at == std::string_view::npos) {
+    return {};
+  }
+  const auto start = at + field.size();
+  const auto end = body.find('"', start);
+  if (end == std::string_view::npos || end - start > 64) {
+    return {};
+  }
+  return body.substr(start, end - start);
+}
+
 /// GET path; the body when the answer is 200, else empty. Blocking, short timeout.
 std::string scrape(const endpoint_spec& ep, const std::string& path) {
   try {
@@ -734,7 +750,10 @@ class client {
         }
         const auto& res = c.parser->get();
         const bool keep = res.keep_alive();
-        complete(c, static_cast<int>(res.result_int()), "");
+        const int status = static_cast<int>(res.result_int());
+        // A 429 is either the tenant's rate limit or the source's failed-signature budget: its
+        // JSON error code tells which, and the report names each cause apart.
+        complete(c, status, "", status == 429 ? error_code_of(res.body()) : std::string_view());
         if (!keep) {
           close(c);
         }
@@ -771,11 +790,15 @@ class client {
     }
   }
 
-  /// Records one outcome. `status` 0 = no HTTP answer (`err` says why).
-  void complete(connection& c, int status, const char* err) {
+  /// Records one outcome. `status` 0 = no HTTP answer (`err` says why). `code`: the answer's
+  /// JSON error code, when it tells causes of one status apart ("429 rate_limited").
+  void complete(connection& c, int status, const char* err, std::string_view code = {}) {
     const auto now = clock::now();
     const auto& w = c.job.w;
-    const std::string key = status == 0 ? std::string("error:") + err : std::to_string(status);
+    std::string key = status == 0 ? std::string("error:") + err : std::to_string(status);
+    if (!code.empty()) {
+      key.append(" ").append(code);
+    }
     // A platform that never retries gets 200 for a signed body kept in quarantine
     // (`adapters::adapter_info::ok_when_quarantined`): answered, but no event of it is stored.
     const auto* info = sb::adapters::find(w.type);

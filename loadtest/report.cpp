@@ -381,6 +381,28 @@ std::vector<double> nice_ticks(double max, int target) {
 
 std::string likely_cause(const std::string& status, const config_hints& hints) {
   const std::string in = hints.config_path.empty() ? "" : " in " + hints.config_path;
+  // "429 rate_limited" and "429 too_many_failures" name their cause (the answer's error code);
+  // a bare "429" (a body without one) may be either.
+  const std::string budget =
+      "the failed-signature budget " +
+      (hints.auth_failures_per_source.empty() ? std::string("limits.auth_failures_per_source")
+                                              : hints.auth_failures_per_source) +
+      in +
+      ": the mix's wrongly signed requests all come from this one address, and past the "
+      "budget that address is refused (valid requests included); lower --rate or "
+      "invalid_ratio, or raise the budget";
+  if (status == "429 too_many_failures") {
+    return budget;
+  }
+  if (status == "429 rate_limited") {
+    std::string out = "the tenant's rate limit";
+    for (std::size_t i = 0; i < hints.rate_limits.size(); ++i) {
+      out += (i ? ", " : ": ") + hints.rate_limits[i];
+    }
+    return out + in +
+           ". Run below it (--rate), or set it to 0 (unlimited) or above the load for the "
+           "tenant under test";
+  }
   if (status == "429") {
     std::string out;
     if (!hints.rate_limits.empty()) {
@@ -397,13 +419,7 @@ std::string likely_cause(const std::string& status, const config_hints& hints) {
       }
       return out;
     }
-    return "the failed-signature budget " +
-           (hints.auth_failures_per_source.empty() ? std::string("limits.auth_failures_per_source")
-                                                   : hints.auth_failures_per_source) +
-           in +
-           ": the mix's wrongly signed requests all come from this one address, and past the "
-           "budget that address is refused (valid requests included); lower --rate or "
-           "invalid_ratio, or raise the budget";
+    return budget;
   }
   if (status == "401" || status == "403") {
     return "the secrets the tool signs with do not match the gateway's: run it with the same "

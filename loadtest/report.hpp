@@ -73,7 +73,8 @@ struct run_result {
   std::uint64_t measured = 0;                              ///< responses in the measured window
   std::uint64_t expected = 0;    ///< of those, with the expected status: the headline counts these
   std::uint64_t unexpected = 0;  ///< of those, with another status (or no answer)
-  /// Unexpected statuses of the whole run (warm-up included), by status: "429", "error:connect".
+  /// Unexpected statuses of the whole run (warm-up included), by status: "429 rate_limited",
+  /// "error:connect".
   std::map<std::string, std::uint64_t> unexpected_by_status;
   std::map<std::string, std::uint64_t> by_status;          ///< "200", "401", "error:timeout"...
   std::map<std::string, std::uint64_t> by_kind;            ///< valid, duplicate, bad_signature...
@@ -117,8 +118,9 @@ struct run_result {
   double responses_per_second() const { return measured_s > 0 ? measured / measured_s : 0; }
 };
 
-/// The likely cause of an unexpected status ("429", "401", "503", "error:connect", ...), in
-/// words an operator acts on, naming the config key when there is one.
+/// The likely cause of an unexpected status ("429 rate_limited", "429 too_many_failures", "401",
+/// "503", "error:connect", ...), in words an operator acts on, naming the config key when there
+/// is one. A 429 carries the answer's error code when it had one; a bare "429" may be either.
 std::string likely_cause(const std::string& status, const config_hints& hints);
 
 /// Why the run failed, one line each (unexpected statuses with their likely cause, the stream

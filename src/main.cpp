@@ -1,7 +1,8 @@
 // switchboard: load the config, start the actors and the HTTP server, reload the config on
-// SIGHUP, stop cleanly on SIGTERM/SIGINT; or `switchboard migrate`, which copies a single gateway's
-// SQLite store into PostgreSQL (store/pg/migrate_sqlite.hpp). Everything else is in the libraries
-// the tests link.
+// SIGHUP, stop cleanly on SIGTERM/SIGINT; or one of the subcommands: `migrate` (a single
+// gateway's SQLite store into PostgreSQL, store/pg/migrate_sqlite.hpp; here, as it shares the
+// log options), `backup` and `restore` (store/sqlite/backup.hpp) and `rotate-master-key`
+// (store/root_key.hpp), those in src/cli/. Everything else is in the libraries the tests link.
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
@@ -24,6 +25,7 @@
 
 #include "actors/gateway.hpp"
 #include "adapters/adapter.hpp"
+#include "cli/commands.hpp"  // beside this file
 #include "config/dev_secrets.hpp"
 #include "config/diff.hpp"
 #include "config/loader.hpp"
@@ -33,7 +35,7 @@
 #include "http/server.hpp"
 #include "store/pg/connection.hpp"
 #include "store/pg/migrate_sqlite.hpp"
-#include "store/sqlite/backup.hpp"
+#include "store/root_key.hpp"
 
 namespace {
 
@@ -48,6 +50,7 @@ constexpr std::string_view usage =
     "                   [--log-level debug|info|warn|error] [--log-format text|json] [--help]\n"
     "       switchboard backup --config FILE DIR\n"
     "       switchboard restore --config FILE [--force] DIR\n"
+    "       switchboard rotate-master-key --config FILE --new-key-file PATH|-\n"
     "       switchboard migrate --from sqlite:DIR --to postgres --config FILE\n"
     "                   [--log-level debug|info|warn|error] [--log-format text|json]\n"
     "\n"
@@ -76,7 +79,11 @@ constexpr std::string_view usage =
     "                       manifest and FILE's master key. Stop the gateway first. Refuses a\n"
     "                       storage.path that holds a store unless --force (which moves it into\n"
     "                       storage.path/pre-restore-<time>/ and lists its erasures newer than\n"
-    "                       the backup). Exit 0, or 1 with nothing changed\n";
+    "                       the backup). Exit 0, or 1 with nothing changed\n"
+    "  rotate-master-key    re-wrap the store's data keys under the key in PATH (- : standard\n"
+    "                       input; never on the command line); FILE's storage.master_key is the\n"
+    "                       current one. Stop the gateway first. Afterwards only the new key\n"
+    "                       opens the store (switchboard rotate-master-key --help)\n";
 
 struct options {
   std::string config_file;
@@ -328,168 +335,6 @@ int migrate(const migrate_options& o) {
   return exit_ok;
 }
 
-// -- switchboard backup / restore (store/sqlite/backup.hpp) --------------------------------------
-
-constexpr int exit_backup_failed = 1;
-
-struct backup_options {
-  std::string config_file;
-  std::string dir;     ///< the backup's directory
-  bool force = false;  ///< restore only: replace a store that is there
-  bool help = false;
-};
-
-/// Parses `switchboard backup|restore` (argv[2] on); on a usage error prints it and returns false.
-bool parse_backup_args(const std::string& command, int argc, char** argv, backup_options& o) {
-  const std::string me = "switchboard " + command + ": ";
-  for (int i = 2; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      o.help = true;
-      return true;
-    } else if (arg == "--config") {
-      if (i + 1 >= argc) {
-        std::cerr << me << arg << " needs a value\n" << usage;
-        return false;
-      }
-      o.config_file = argv[++i];
-    } else if (arg == "--force" && command == "restore") {
-      o.force = true;
-    } else if (!arg.empty() && arg[0] != '-' && o.dir.empty()) {
-      o.dir = std::string(arg);
-    } else {
-      std::cerr << me << "unknown argument '" << arg << "'\n" << usage;
-      return false;
-    }
-  }
-  if (o.config_file.empty()) {
-    std::cerr << me << "--config FILE is required (the gateway's config: storage.path and "
-              << "storage.master_key)\n"
-              << usage;
-    return false;
-  }
-  if (o.dir.empty()) {
-    std::cerr << me << "DIR is required (the backup's directory)\n" << usage;
-    return false;
-  }
-  return true;
-}
-
-/// FILE's config when its store is SQLite; else prints why not (every problem of an invalid
-/// file; what to use for PostgreSQL) and answers null.
-std::shared_ptr<const sb::config::config> load_sqlite_config(const std::string& command,
-                                                             const std::string& file) {
-  const std::string me = "switchboard " + command + ": ";
-  auto loaded = sb::config::load_file(file, sb::adapters::schemas());
-  if (!loaded.ok()) {
-    for (const auto& problem : loaded.errors.problems) {
-      std::cerr << problem << '\n';
-    }
-    std::cerr << me << file << " is not valid; nothing was copied\n";
-    return nullptr;
-  }
-  const auto& storage = loaded.cfg->storage;
-  if (storage.backend == "postgres") {
-    std::cerr << me << file << ": storage.backend is postgres: its backups are PostgreSQL's job "
-              << "(pg_dump), not switchboard's. For example:\n"
-              << "  pg_dump --format=custom --file=switchboard.dump \"$DSN\"\n"
-              << "  pg_restore --clean --if-exists --dbname=\"$DSN\" switchboard.dump\n"
-              << "with DSN your storage.postgres.dsn (docs/operations.md, \"Backup and "
-                 "restore\"); nothing was copied\n";
-    return nullptr;
-  }
-  if (storage.backend != "sqlite") {
-    std::cerr << me << file << ": storage.backend is '" << storage.backend
-              << "': nothing of it is on disk, nothing to copy\n";
-    return nullptr;
-  }
-  return loaded.cfg;
-}
-
-void print_files(std::ostream& out, const sb::store::backup::manifest& m) {
-  for (const auto& f : m.files) {
-    out << "  " << std::left << std::setw(16) << f.name << std::right << " schema "
-        << f.schema_version << "  " << std::setw(12) << f.bytes << " bytes  sha256 " << f.sha256
-        << '\n';
-  }
-  for (const auto& [tenant, seq] : m.heads) {
-    out << "  tenant " << tenant << ": seqs up to " << seq << '\n';
-  }
-  out << "  master key fingerprint " << m.key_fingerprint << '\n';
-}
-
-/// `switchboard backup`: copies the store and prints what the backup holds.
-int backup(const backup_options& o) {
-  auto cfg = load_sqlite_config("backup", o.config_file);
-  if (!cfg) {
-    return exit_backup_failed;
-  }
-  const auto started = std::chrono::steady_clock::now();
-  auto m = sb::store::backup::take_backup(cfg->storage.path, o.dir, cfg->storage.master_key);
-  if (!m) {
-    std::cerr << "switchboard backup: " << m.err().message << "\n"
-              << "switchboard backup: no backup was written\n";
-    return exit_backup_failed;
-  }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  std::ostringstream out;
-  out << "switchboard backup: copied the store in " << cfg->storage.path << " into " << o.dir
-      << " in " << ms << " ms (snapshot of " << m->created_at << ")\n";
-  print_files(out, *m);
-  out << "Restore it with: switchboard restore --config " << o.config_file << " " << o.dir
-      << " (gateway stopped). Keep the master key apart from the backup.\n";
-  std::cout << out.str();
-  return exit_ok;
-}
-
-/// `switchboard restore`: puts a backup in place and prints what it did and what is left to do.
-int restore(const backup_options& o) {
-  auto cfg = load_sqlite_config("restore", o.config_file);
-  if (!cfg) {
-    return exit_backup_failed;
-  }
-  auto r = sb::store::backup::restore_backup(o.dir, cfg->storage.path, cfg->storage.master_key,
-                                             o.force);
-  if (!r) {
-    std::cerr << "switchboard restore: " << r.err().message << "\n"
-              << "switchboard restore: nothing was restored\n";
-    return exit_backup_failed;
-  }
-  const auto& m = r->restored;
-  std::ostringstream out;
-  out << "switchboard restore: restored the backup in " << o.dir << " (snapshot of "
-      << m.created_at << ", from " << m.source << ") into " << cfg->storage.path << '\n';
-  print_files(out, m);
-  if (!r->moved_aside.empty()) {
-    out << "The store that was there is in " << r->moved_aside
-        << " (remove it once the restored store is checked).\n";
-    if (r->erasures_after_backup.empty()) {
-      out << "No erasure was recorded in it after " << m.created_at << ".\n";
-    } else {
-      out << r->erasures_after_backup.size() << " erasure(s) recorded after " << m.created_at
-          << " are not in the backup: carry them out again before the gateway serves "
-             "(docs/operations.md, \"Erasure and backups\"):\n";
-      for (const auto& e : r->erasures_after_backup) {
-        out << "  " << sb::to_rfc3339(sb::timestamp{e.at_ms, true}) << "  tenant " << e.tenant
-            << "  " << e.action;
-        if (!e.subject.empty()) {
-          out << "  subject " << e.subject << "  -> DELETE /v1/subjects/" << e.subject;
-        }
-        out << "  (" << e.actor << "; " << e.detail << ")\n";
-      }
-    }
-  } else {
-    out << "Erasures carried out after " << m.created_at
-        << " are not in this backup: carry them out again before the gateway serves (the old "
-           "store's audit log lists them; docs/operations.md, \"Erasure and backups\").\n";
-  }
-  out << "Start the gateway with " << o.config_file << ".\n";
-  std::cout << out.str();
-  return exit_ok;
-}
-
 /// Raises the soft open-files limit to the hard one (issue 10: a gateway left at a default soft
 /// limit of 1024 runs out of descriptors long before `server.max_connections`). Where the hard
 /// limit is unlimited, up to the kernel's `fs.nr_open`. The server then clamps
@@ -639,6 +484,20 @@ int run(const options& o) {
     return exit_startup;
   }
 
+  // The store's root key (store/root_key.hpp): after a rotation it is not the file's master
+  // key, and the subjects' pseudonyms and the channels' derived keys come from it. A key the
+  // store does not take is refused here, before anything starts.
+  auto root = sb::store::unlock_root_key(cfg->storage);
+  if (!root) {
+    std::cerr << "switchboard: cannot start: " << root.err().message << '\n';
+    return exit_startup;
+  }
+  if (*root != cfg->storage.root_key) {
+    auto unlocked = std::make_shared<sb::config::config>(*cfg);
+    sb::config::set_root_key(*unlocked, *root, sb::adapters::schemas());
+    cfg = std::move(unlocked);
+  }
+
   raise_open_files_limit();
 
   std::unique_ptr<sb::actors::gateway> gateway;
@@ -704,20 +563,14 @@ int run(const options& o) {
 int main(int argc, char** argv) {
   if (argc > 1 && (std::string_view(argv[1]) == "backup" ||
                    std::string_view(argv[1]) == "restore")) {
-    const std::string command = argv[1];
-    backup_options b;
-    if (!parse_backup_args(command, argc, argv, b)) {
-      return exit_backup_failed;
-    }
-    if (b.help) {
-      std::cout << usage;
-      return exit_ok;
-    }
+    return sb::cli::backup_or_restore(argc, argv);
+  }
+  if (argc > 1 && std::string_view(argv[1]) == "rotate-master-key") {
     try {
-      return command == "backup" ? backup(b) : restore(b);
+      return sb::cli::rotate_master_key(argc, argv);
     } catch (const std::exception& e) {
-      std::cerr << "switchboard " << command << ": " << e.what() << '\n';
-      return exit_backup_failed;
+      std::cerr << "switchboard rotate-master-key: " << e.what() << "; nothing was changed\n";
+      return 1;
     }
   }
   if (argc > 1 && std::string_view(argv[1]) == "migrate") {

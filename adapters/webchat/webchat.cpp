@@ -250,8 +250,9 @@ adapter_info info() {
   i.display_name = "Web chat";
   i.schema.type = k_type;
   config::setting_spec key{"session_key", true, true, "",
-                           "Derived by the gateway from storage.master_key (never written in the "
-                           "file): signs the visitors' session tokens."};
+                           "Derived by the gateway from the store's root key (storage.master_key "
+                           "until its first rotation; never written in the file): signs the "
+                           "visitors' session tokens."};
   key.derived = true;
   config::setting_spec origins{"allowed_origins", false, false, "",
                                "Origins of the websites that embed the widget, e.g. "

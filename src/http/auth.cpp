@@ -21,20 +21,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
-const char* scope_name(config::scope s) {
-  switch (s) {
-    case config::scope::stream:
-      return "stream";
-    case config::scope::send:
-      return "send";
-    case config::scope::privacy:
-      return "privacy";
-    case config::scope::admin:
-      return "admin";
-  }
-  return "?";
-}
-
 }  // namespace
 
 std::string_view bearer_token(std::string_view authorization) {
@@ -159,7 +145,7 @@ result<const principal*> token_index::authenticate(std::string_view authorizatio
   }
   if (!p->has_scope(needed)) {
     return error{errc::forbidden,
-                 std::string("the token lacks the '") + scope_name(needed) + "' scope"};
+                 std::string("the token lacks the '") + config::scope_name(needed) + "' scope"};
   }
   if (!requested_tenant.empty() && requested_tenant != p->tenant) {
     return error{errc::forbidden, "the token does not belong to this tenant"};

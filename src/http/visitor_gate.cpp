@@ -468,7 +468,7 @@ visitor_gate::visitor_gate(const config::config& cfg, std::size_t max_keys) {
       }
       if (!key) {
         key = std::make_shared<const std::string>(
-            actors::derive_subject_key(cfg.storage.master_key, t.id));
+            actors::derive_subject_key(cfg.storage.root_key, t.id));
       }
       visitor_channel v;
       v.tenant = t.id;

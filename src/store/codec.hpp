@@ -19,8 +19,9 @@
 
 namespace sb::store {
 
-// The labels of the keys derived from `storage.master_key` (sealed::derive_key), one per purpose
-// (the actors derive the tenants' subject-id keys from it with other labels).
+// The labels of the keys a store derives (sealed::derive_key), one per purpose: the wrapping key
+// from the master key, the others from the root key (store/root_key.hpp; the actors derive the
+// tenants' subject-id keys from the root key with other labels).
 inline constexpr std::string_view k_wrap_key_label = "switchboard/store/key-wrap/v1";
 // Dedupe keys are stored as HMAC-SHA256 of (tenant, channel, key) under a key derived with this
 // label, cut to 16 bytes: the digest alone is the dedupe table's key (collisions, which would make
@@ -32,22 +33,31 @@ inline constexpr std::size_t k_dedupe_digest_size = 16;
 inline constexpr std::string_view k_privacy_request_key_label =
     "switchboard/store/privacy-request/v1";
 
-/// The keys derived from `storage.master_key`, one per purpose: the same in every store, so a
-/// store copied from one backend to another opens with the same master key.
-struct derived_keys {
-  std::string wrap;     ///< wraps the data keys
-  std::string dedupe;   ///< keys the dedupe digests
-  std::string request;  ///< keys the privacy-request digests
+// The event log's key check (`meta.key_check` in SQLite): this text sealed under the wrapping key,
+// with this associated data. A store opened with another master key fails it before anything is
+// read; a rotation seals it again under the new key.
+inline constexpr std::string_view k_store_key_check_text = "switchboard store key check v1";
+inline constexpr std::string_view k_store_key_check_aad = "key_check";
 
-  /// From `master_key` (32 raw bytes; else `errc::internal`).
-  status derive(const std::string& master_key) {
-    if (master_key.size() != crypto::aead_key_size) {
-      return {errc::internal, "storage.master_key must be 32 bytes (64 hex characters), not " +
-                                  std::to_string(master_key.size())};
+/// The keys a store derives, one per purpose: the same in every store, so a store copied from one
+/// backend to another opens with the same keys (store/root_key.hpp tells the two inputs apart).
+struct derived_keys {
+  std::string wrap;     ///< wraps the data keys: from the master key, so a rotation replaces it
+  std::string dedupe;   ///< keys the dedupe digests: from the root key
+  std::string request;  ///< keys the privacy-request digests: from the root key
+
+  /// From the store's `root_key` and its current `master_key` (32 raw bytes each, else
+  /// `errc::internal`; the same key until the store's first rotation).
+  status derive(const std::string& root_key, const std::string& master_key) {
+    for (const auto* k : {&root_key, &master_key}) {
+      if (k->size() != crypto::aead_key_size) {
+        return {errc::internal, "storage.master_key must be 32 bytes (64 hex characters), not " +
+                                    std::to_string(k->size())};
+      }
     }
     wrap = sealed::derive_key(master_key, k_wrap_key_label);
-    dedupe = sealed::derive_key(master_key, k_dedupe_key_label);
-    request = sealed::derive_key(master_key, k_privacy_request_key_label);
+    dedupe = sealed::derive_key(root_key, k_dedupe_key_label);
+    request = sealed::derive_key(root_key, k_privacy_request_key_label);
     return {};
   }
 

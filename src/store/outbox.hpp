@@ -233,13 +233,14 @@ class outbox {
 };
 
 /// Opens (creates) `<dir>/outbox.db`: WAL mode, `synchronous` as `durability` (as the event
-/// log: fsync = FULL, os = NORMAL, none = OFF), `secure_delete` on. `master_key` is the 32-byte
-/// storage key. Sealed with AES-256-GCM under `outbox_key(master_key)`, each bound to its tenant
-/// and message id (a peer: tenant and conversation) and to what it is: the message JSON with the
-/// conversation, recipient, subject and idempotency key; the platform message id; the error
-/// title; a pseudonymous conversation's real peer. What lookups need (conversation, subject,
-/// platform message id, idempotency key) is stored as HMAC-SHA256 digests under
-/// HMAC-SHA256(master_key, "switchboard/store/outbox-lookup/v1") of the kind, tenant and value,
+/// log: fsync = FULL, os = NORMAL, none = OFF), `secure_delete` on. `root_key` is the store's
+/// 32-byte root key (`storage.root_key`, store/root_key.hpp: the master key the store was created
+/// with, until its first rotation). Sealed with AES-256-GCM under `outbox_key(root_key)`, each
+/// bound to its tenant and message id (a peer: tenant and conversation) and to what it is: the
+/// message JSON with the conversation, recipient, subject and idempotency key; the platform message
+/// id; the error title; a pseudonymous conversation's real peer. What lookups need (conversation,
+/// subject, platform message id, idempotency key) is stored as HMAC-SHA256 digests under
+/// HMAC-SHA256(root_key, "switchboard/store/outbox-lookup/v1") of the kind, tenant and value,
 /// 16 bytes; a lookup compares the opened value too. After an erasure (and a retention delete that
 /// deleted anything) the WAL is checkpointed and truncated, so no file keeps the deleted rows.
 /// Schema v3; a v1 or v2 file (identifiers in clear) is migrated in place, in one transaction,
@@ -250,12 +251,12 @@ class outbox {
 /// an exclusive lock on `<dir>/outbox.lock`).
 [[nodiscard]] result<std::shared_ptr<outbox>> make_sqlite_outbox(const std::string& dir,
                                                                  config::durability durability,
-                                                                 const std::string& master_key);
+                                                                 const std::string& root_key);
 
 /// An in-memory outbox (nothing survives the process).
 std::shared_ptr<outbox> make_memory_outbox();
 
-/// The sealing key of the outbox: HMAC-SHA256(master_key, "outbox") (32 bytes).
-std::string outbox_key(std::string_view master_key);
+/// The sealing key of the outbox: HMAC-SHA256(root_key, "outbox") (32 bytes).
+std::string outbox_key(std::string_view root_key);
 
 }  // namespace sb::store

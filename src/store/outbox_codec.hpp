@@ -106,17 +106,18 @@ struct sealed_update {
   std::string error_title;
 };
 
-/// The keys of one outbox, derived from the master key: the sealing key (`outbox_key`) and the
+/// The keys of one outbox, derived from the store's root key (store/root_key.hpp: the master key
+/// the store was created with, until its first rotation): the sealing key (`outbox_key`) and the
 /// key of the lookup digests. Thread-safe: nothing changes after `derive`.
 class keys {
  public:
-  /// From `master_key`: `errc::bad_request` unless it is 32 bytes.
-  [[nodiscard]] status derive(std::string_view master_key) {
-    if (master_key.size() != crypto::aead_key_size) {
+  /// From `root_key`: `errc::bad_request` unless it is 32 bytes.
+  [[nodiscard]] status derive(std::string_view root_key) {
+    if (root_key.size() != crypto::aead_key_size) {
       return {errc::bad_request, "outbox: storage.master_key must be 32 bytes"};
     }
-    key_ = outbox_key(master_key);
-    lookup_key_ = sealed::derive_key(master_key, k_lookup_key_label);
+    key_ = outbox_key(root_key);
+    lookup_key_ = sealed::derive_key(root_key, k_lookup_key_label);
     return {};
   }
 

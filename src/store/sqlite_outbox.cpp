@@ -210,9 +210,8 @@ struct reader_statements {
 
 class sqlite_outbox final : public outbox {
  public:
-  status open(const std::string& dir, config::durability durability,
-              const std::string& master_key) {
-    if (auto st = keys_.derive(master_key); !st) {
+  status open(const std::string& dir, config::durability durability, const std::string& root_key) {
+    if (auto st = keys_.derive(root_key); !st) {
       return st;
     }
     durability_ = durability;
@@ -937,12 +936,12 @@ class sqlite_outbox final : public outbox {
 
 result<std::shared_ptr<outbox>> make_sqlite_outbox(const std::string& dir,
                                                    config::durability durability,
-                                                   const std::string& master_key) {
+                                                   const std::string& root_key) {
   if (sqlite3_threadsafe() == 0) {
     return error{errc::internal, "the SQLite library was built without thread support"};
   }
   auto box = std::make_shared<sqlite_outbox>();
-  if (auto st = box->open(dir, durability, master_key); !st) {
+  if (auto st = box->open(dir, durability, root_key); !st) {
     return st.err();
   }
   return std::shared_ptr<outbox>(std::move(box));

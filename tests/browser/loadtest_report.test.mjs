@@ -94,12 +94,13 @@ timeout_s: 5
   const fail = await loadtest([...common, '--rate', '150', '--out', path.join(dir, 'fail')]);
   assert(fail.code === 1, `a run above the rate limit fails (exit ${fail.code}):\n${fail.stdout}${fail.stderr}`);
   assert(/FAILED: [\d,]+ of [\d,]+ requests got an unexpected answer/.test(fail.stdout), `FAILED banner:\n${fail.stdout}`);
-  assert(/429 x[\d,]+: likely the tenant's rate limit: tenants\[0\]\.rate_limit \(acme: 40 rps/.test(fail.stdout),
-    `the 429s' likely cause names the config key:\n${fail.stdout}`);
+  assert(/429 rate_limited x[\d,]+: likely the tenant's rate limit: tenants\[0\]\.rate_limit \(acme: 40 rps/.test(fail.stdout),
+    `the 429s' likely cause, told by their error code, names the config key:\n${fail.stdout}`);
+  assert(!/failed-signature budget/.test(fail.stdout), `a rate_limited 429 is not blamed on the budget:\n${fail.stdout}`);
   assert(/events were already stored before the run \(tenant acme/.test(fail.stdout),
     `the first run's events are reported, not counted:\n${fail.stdout}`);
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'fail.json'), 'utf8'));
-  assert(json.verdict === 'failed' && json.unexpected > 0 && json.unexpected_by_status['429'] > 0, 'JSON verdict and counts');
+  assert(json.verdict === 'failed' && json.unexpected > 0 && json.unexpected_by_status['429 rate_limited'] > 0, 'JSON verdict and counts');
   assert(json.store_before[0].head > 0, 'JSON store_before has the head');
   assert(json.stream.lost === 0, `nothing acknowledged was lost: ${JSON.stringify(json.stream)}`);
   assert(Math.abs(json.throughput_rps - json.expected / json.measured_s) < 1, 'the headline counts expected answers only');

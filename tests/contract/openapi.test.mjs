@@ -117,6 +117,9 @@ function responseOf(template, method, status) {
   }
   return response ? { response, at } : null;
 }
+/** The object a local `$ref` ("#/components/headers/XRequestId") names. */
+const resolveRef = (ref) =>
+  ref.replace(/^#\//, '').split('/').reduce((o, p) => o?.[p.replaceAll('~1', '/').replaceAll('~0', '~')], doc) || {};
 const validators = new Map();
 function validatorFor(at, media) {
   const key = `${at} ${media}`;
@@ -237,6 +240,14 @@ function checkHttp(r) {
     return;
   }
   const { response, at } = found;
+  // Every header the document marks required must be on the answer (X-Request-Id everywhere,
+  // Switchboard-Event-Schema on event pages).
+  for (const [header, spec] of Object.entries(response.headers || {})) {
+    const resolved = spec.$ref ? resolveRef(spec.$ref) : spec;
+    if (resolved.required && r.headers && !(header.toLowerCase() in r.headers)) {
+      problem(`${name} ${r.status}: the required header ${header} is missing`, where);
+    }
+  }
   const media = mediaOf(r.content_type);
   const content = response.content || {};
   if (!media) {

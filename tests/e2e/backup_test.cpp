@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "e2e/telegram_updates.hpp"
 #include "e2e/yaml_config.hpp"
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -42,20 +43,8 @@ std::string write_config(const std::string& dir, const std::string& name, const 
   return path;
 }
 
-std::string tg_update(std::uint64_t update_id, std::uint64_t chat) {
-  return R"({"update_id":)" + std::to_string(update_id) + R"(,"message":{"message_id":)" +
-         std::to_string(update_id) + R"(,"from":{"id":)" + std::to_string(chat) +
-         R"(,"is_bot":false,"first_name":"Back","last_name":"Up"},"chat":{"id":)" +
-         std::to_string(chat) + R"(,"first_name":"Back","type":"private"},"date":1749416383,)" +
-         R"("text":"update )" + std::to_string(update_id) + R"("}})";
-}
-
 json post_update(const std::string& base, std::uint64_t update_id, std::uint64_t chat) {
-  auto r = request("POST", base + "/webhooks/acme/tg", signing::telegram(acme.tg_secret_token()),
-                   tg_update(update_id, chat), seconds(10));
-  INFO(r.body);
-  REQUIRE(r.status == 200);
-  return json::parse(r.body);
+  return post_telegram_update(base, acme, update_id, chat, "Back");
 }
 
 struct stored {
@@ -171,8 +160,8 @@ TEST_CASE(
         }
         try {
           auto r = request("POST", gw.base_url() + "/webhooks/acme/tg",
-                           signing::telegram(acme.tg_secret_token()), tg_update(id, 800005),
-                           seconds(10));
+                           signing::telegram(acme.tg_secret_token()),
+                           telegram_update(id, 800005, "Back"), seconds(10));
           if (r.status != 200) {
             failures.fetch_add(1);
           }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e/telegram_updates.hpp"
 #include "e2e/yaml_config.hpp"
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
@@ -34,20 +35,8 @@ std::string config_on(yaml_config storage) {
       .str();
 }
 
-std::string tg_update(std::uint64_t update_id, std::uint64_t chat) {
-  return R"({"update_id":)" + std::to_string(update_id) + R"(,"message":{"message_id":)" +
-         std::to_string(update_id) + R"(,"from":{"id":)" + std::to_string(chat) +
-         R"(,"is_bot":false,"first_name":"Mig","last_name":"Rate"},"chat":{"id":)" +
-         std::to_string(chat) + R"(,"first_name":"Mig","type":"private"},"date":1749416383,)" +
-         R"("text":"update )" + std::to_string(update_id) + R"("}})";
-}
-
 json post_update(const std::string& base, std::uint64_t update_id, std::uint64_t chat) {
-  auto r = request("POST", base + "/webhooks/acme/tg", signing::telegram(acme.tg_secret_token()),
-                   tg_update(update_id, chat), seconds(10));
-  INFO(r.body);
-  REQUIRE(r.status == 200);
-  return json::parse(r.body);
+  return post_telegram_update(base, acme, update_id, chat, "Mig");
 }
 
 struct stored {

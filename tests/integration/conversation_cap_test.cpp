@@ -34,6 +34,7 @@ std::shared_ptr<config::config> make_config(const std::string& api_base, std::ui
   auto cfg = std::make_shared<config::config>();
   cfg->source = "<test>";
   cfg->storage.master_key = std::string(32, '\x05');
+  cfg->storage.root_key = cfg->storage.master_key;
   cfg->limits.conversations_per_tenant = cap;  // below the loader's minimum: a test may
   config::tenant_config t;
   t.id = "acme";

@@ -76,6 +76,7 @@ std::shared_ptr<config::config> make_config() {
   auto cfg = std::make_shared<config::config>();
   cfg->source = "<test>";
   cfg->storage.master_key = std::string(32, '\x07');
+  cfg->storage.root_key = cfg->storage.master_key;
   for (const char* id : {"acme", "globex"}) {
     config::tenant_config t;
     t.id = id;

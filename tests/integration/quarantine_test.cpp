@@ -90,6 +90,7 @@ std::shared_ptr<config::config> make_config(std::uint64_t quota) {
   auto cfg = std::make_shared<config::config>();
   cfg->source = "<test>";
   cfg->storage.master_key = std::string(32, '\x07');
+  cfg->storage.root_key = cfg->storage.master_key;
   cfg->limits.quarantine_bytes_per_channel = quota;
   for (const char* id : {"acme", "globex"}) {
     config::tenant_config t;

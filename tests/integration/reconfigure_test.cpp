@@ -78,6 +78,7 @@ std::shared_ptr<config::config> first_config() {
   auto cfg = std::make_shared<config::config>();
   cfg->source = "<test>";
   cfg->storage.master_key = std::string(32, '\x07');
+  cfg->storage.root_key = cfg->storage.master_key;
   config::tenant_config acme;
   acme.id = "acme";
   acme.channels = {channel("chat", "one"), channel("old", "old-secret")};

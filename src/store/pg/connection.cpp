@@ -155,9 +155,12 @@ std::uint64_t rows::affected() const {
   return v;
 }
 
-result<connection> connection::open(const std::string& dsn) {
+result<connection> connection::open(const std::string& dsn, const char* application) {
   std::string redacted = redact_dsn(dsn);
-  PGconn* c = PQconnectdb(dsn.c_str());
+  // expand_dbname: `dsn` is a whole connection string or URI, as for PQconnectdb.
+  const char* const keywords[] = {"dbname", "fallback_application_name", nullptr};
+  const char* const values[] = {dsn.c_str(), application, nullptr};
+  PGconn* c = PQconnectdbParams(keywords, values, 1);
   if (c == nullptr) {
     return error{errc::internal, "PostgreSQL (" + redacted + "): out of memory"};
   }

@@ -93,7 +93,14 @@ class connection {
  public:
   /// Connects with a libpq connection string or URI. `errc::unavailable` when the server cannot
   /// be reached or refuses the login; the message names the redacted `dsn` and libpq's reason.
-  static result<connection> open(const std::string& dsn);
+  /// The session's `application_name` is `application` unless the DSN sets one (libpq's
+  /// `fallback_application_name`): `k_gateway_application` names a gateway's sessions in
+  /// `pg_stat_activity`, which `rotate-master-key` counts to refuse while a replica runs.
+  static result<connection> open(const std::string& dsn,
+                                 const char* application = k_gateway_application);
+
+  /// The `application_name` of a gateway's sessions.
+  static constexpr const char* k_gateway_application = "switchboard";
 
   connection() = default;
   connection(connection&& other) noexcept;

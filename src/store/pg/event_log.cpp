@@ -625,9 +625,10 @@ class pg_event_log final : public event_log {
 }  // namespace
 
 result<std::shared_ptr<event_log>> make_event_log(std::shared_ptr<pool> connections,
+                                                  const std::string& root_key,
                                                   const std::string& master_key) {
   key_ring keys;
-  if (auto st = keys.derive(master_key); !st) {
+  if (auto st = keys.derive(root_key, master_key); !st) {
     return st.err();
   }
   return std::shared_ptr<event_log>(

@@ -22,9 +22,13 @@
 
 namespace sb::store::pg {
 
-/// The log over `connections` (a database at schema version 2 or later: `migrate` first), its
-/// sealed values under keys derived from `master_key` (32 raw bytes, else `errc::internal`).
+/// The log over `connections` (a database at schema version 2 or later: `migrate` first). The
+/// data keys are wrapped under a key derived from `master_key` (the current one), the dedupe
+/// digests keyed by one derived from `root_key` (the store's, for life: store/root_key.hpp; the
+/// master key itself until the first rotation). 32 raw bytes each, else `errc::internal`. Neither
+/// is checked here: `open_stores` unlocks the root key with the master key first.
 result<std::shared_ptr<event_log>> make_event_log(std::shared_ptr<pool> connections,
+                                                  const std::string& root_key,
                                                   const std::string& master_key);
 
 }  // namespace sb::store::pg

@@ -1,6 +1,6 @@
 #pragma once
 
-// The PostgreSQL stores' keys: those derived from `storage.master_key` (the same labels, so the
+// The PostgreSQL stores' keys: those derived from the master and root keys (the same labels, so the
 // same keys, as the SQLite store's: store/sqlite/key_ring.cpp) and the data keys, one per
 // (tenant, subject), stored wrapped in `subject_keys`. No cache yet: a transaction reads each
 // key it uses once. (A cache across transactions needs every replica to drop an erased key:
@@ -26,8 +26,9 @@ struct data_key {
 /// Thread-safe: nothing changes after `derive`.
 class key_ring {
  public:
-  /// `master_key`: 32 raw bytes, else `errc::internal`.
-  status derive(const std::string& master_key);
+  /// From the store's root key and current master key (32 raw bytes each, else
+  /// `errc::internal`; store/root_key.hpp).
+  status derive(const std::string& root_key, const std::string& master_key);
 
   /// The stored form of a dedupe key: a keyed digest of (tenant, channel, key), 16 bytes, as the
   /// SQLite store's.

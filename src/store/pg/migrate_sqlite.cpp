@@ -12,7 +12,9 @@
 #include "core/time.hpp"
 #include "store/outbox.hpp"
 #include "store/outbox_codec.hpp"
+#include "store/pg/root_record.hpp"
 #include "store/pg/schema.hpp"
+#include "store/root_key.hpp"
 #include "store/sqlite_log.hpp"
 #include "store/sqlite_util.hpp"
 
@@ -437,9 +439,10 @@ status check_not_in_use(const std::string& dir, bool outbox) {
   return {};
 }
 
-/// Refuses a database that holds any of Switchboard's data, naming the tables that do, and an
-/// outbox key check of another master key.
-status check_empty(connection& c, const std::string& master_key) {
+/// Refuses a database that holds any of Switchboard's data, naming the tables that do (a root
+/// record among them: a database rotated while empty has a root key of its own, which the copied
+/// rows would not open under), and an outbox key check of another root key.
+status check_empty(connection& c, const std::string& root_key) {
   std::vector<std::string> holding;
   for (const auto& t : copies()) {
     if (std::string_view(t.name) == "outbox_meta") {
@@ -453,6 +456,13 @@ status check_empty(connection& c, const std::string& master_key) {
     if (r->text(0, 0) == "t") {
       holding.emplace_back(t.name);
     }
+  }
+  auto record = read_root_record(c);
+  if (!record) {
+    return record.err();
+  }
+  if (record->has_value()) {
+    holding.emplace_back("store_meta");
   }
   if (!holding.empty()) {
     std::string names;
@@ -476,7 +486,7 @@ status check_empty(connection& c, const std::string& master_key) {
     return stored.err();
   }
   outbox_codec::keys keys;
-  if (auto st = keys.derive(master_key); !st) {
+  if (auto st = keys.derive(root_key); !st) {
     return st;
   }
   if (auto st = keys.verify_key_check(*stored); !st) {
@@ -487,9 +497,10 @@ status check_empty(connection& c, const std::string& master_key) {
   return {};
 }
 
-/// The copy's transaction: every table, or nothing.
-status copy_all(snapshot& store, snapshot* outbox_file, connection& c,
-                const std::string& master_key, migration_report& report) {
+/// The copy's transaction: every table, or nothing. `root_key`: the SQLite store's (its outbox's
+/// keys); `root_record`: its root record, copied as it is (none: never rotated).
+status copy_all(snapshot& store, snapshot* outbox_file, connection& c, const std::string& root_key,
+                const std::optional<std::string>& root_record, migration_report& report) {
   transaction tx(c);
   if (auto st = tx.begin(); !st) {
     return st;
@@ -503,14 +514,14 @@ status copy_all(snapshot& store, snapshot* outbox_file, connection& c,
   for (const auto& t : copies()) {
     lock += std::string(&t == &copies().front() ? "" : ", ") + t.name;
   }
-  lock += " IN SHARE ROW EXCLUSIVE MODE";
+  lock += ", store_meta IN SHARE ROW EXCLUSIVE MODE";
   if (auto r = c.exec(lock.c_str()); !r) {
     return {r.err().code,
             "cannot lock Switchboard's tables in PostgreSQL (is a gateway running "
             "on this database? stop it first): " +
                 r.err().message};
   }
-  if (auto st = check_empty(c, master_key); !st) {
+  if (auto st = check_empty(c, root_key); !st) {
     return st;
   }
   const std::int64_t now_ms = now().unix_ms;
@@ -526,10 +537,19 @@ status copy_all(snapshot& store, snapshot* outbox_file, connection& c,
     log::info("store", "migrate: ", t.name, ": ", *n, " rows");
     report.tables.push_back({t.name, *n});
   }
+  // The data keys are copied wrapped as they are, under the current master key: the root record
+  // that goes with them (wrapped under the same key) comes along, or the copy would open under
+  // the master key as its root key and compute none of the store's digests.
+  if (root_record) {
+    if (auto st = write_root_record(c, *root_record); !st) {
+      return st;
+    }
+    report.tables.push_back({"store_meta", 1});
+  }
   if (outbox_file == nullptr) {
-    // No outbox to copy: the database is bound to the master key all the same.
+    // No outbox to copy: the database is bound to the root key all the same.
     outbox_codec::keys keys;
-    if (auto st = keys.derive(master_key); !st) {
+    if (auto st = keys.derive(root_key); !st) {
       return st;
     }
     auto check = keys.key_check();
@@ -581,9 +601,20 @@ result<migration_report> copy_sqlite_store(const std::string& sqlite_dir, connec
     return error{stores.err().code,
                  "the SQLite store in " + sqlite_dir + ": " + stores.err().message};
   }
+  // Read under the store's lock, which a rotation takes too: the record cannot change during the
+  // copy. `make_sqlite_stores` has unlocked it with `master_key` already.
+  auto root_record = sqlite::read_root_record(sqlite_dir);
+  if (!root_record) {
+    return error{root_record.err().code,
+                 "the SQLite store in " + sqlite_dir + ": " + root_record.err().message};
+  }
+  auto root = root_key_of(master_key, *root_record);
+  if (!root) {
+    return error{root.err().code, "the SQLite store in " + sqlite_dir + ": " + root.err().message};
+  }
   std::shared_ptr<outbox> box;
   if (report.outbox) {
-    auto opened = make_sqlite_outbox(sqlite_dir, config::durability::fsync, master_key);
+    auto opened = make_sqlite_outbox(sqlite_dir, config::durability::fsync, *root);
     if (!opened) {
       return error{opened.err().code,
                    "the SQLite outbox in " + sqlite_dir + ": " + opened.err().message};
@@ -608,7 +639,8 @@ result<migration_report> copy_sqlite_store(const std::string& sqlite_dir, connec
     return error{schema.err().code,
                  "the PostgreSQL schema could not be brought up to date: " + schema.err().message};
   }
-  if (auto st = copy_all(store, report.outbox ? &outbox_file : nullptr, target, master_key, report);
+  if (auto st = copy_all(store, report.outbox ? &outbox_file : nullptr, target, *root, *root_record,
+                         report);
       !st) {
     return st.err();
   }

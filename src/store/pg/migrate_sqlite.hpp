@@ -48,22 +48,26 @@ struct migration_report {
 ///    as the gateway opens them (`make_sqlite_stores`, `make_sqlite_outbox` when `outbox.db`
 ///    exists): they take the directory's locks, so a gateway still running on it is refused (and
 ///    cannot start during the copy), bring an older schema to the current one, and check
-///    `master_key` against the store's key check. A wrong key is refused before anything is
-///    written anywhere. The files are then read through read-only connections of their own, each
-///    in one snapshot.
+///    `master_key` against the store's key check (and its root record, when it was rotated: only
+///    its current master key opens it). A wrong key is refused before anything is written
+///    anywhere. The files are then read through read-only connections of their own, each in one
+///    snapshot.
 /// 2. The PostgreSQL schema is brought to this build's version (`migrate`, recorded as done by
 ///    `node`).
 /// 3. One transaction: the tables are locked against writers, a database that holds any Switchboard
-///    data already is refused (`errc::bad_request`, nothing copied), an outbox key check found
-///    there must be `master_key`'s, then every table is copied in batches (arrays through
-///    `unnest`), the identity sequences are set past the copied ids, and the transaction commits.
-///    Any failure rolls it back: the database is left empty, as it was.
+///    data already (a root record included) is refused (`errc::bad_request`, nothing copied), an
+///    outbox key check found there must be the store's root key's, then every table is copied in
+///    batches (arrays through `unnest`), the identity sequences are set past the copied ids, and
+///    the transaction commits. Any failure rolls it back: the database is left empty, as it was.
 ///
 /// Copied: tenant heads (seqs), data keys, events, dedupe keys (tombstones of erased events
 /// included), quarantined bodies and each channel's quarantine usage, cursors, dead letters,
 /// disabled subscribers, consent, the audit log, deletion and privacy requests, outbound messages,
-/// the 24-hour window rows, window heads and the outbox's key check (written afresh under
-/// `master_key` when there is no `outbox.db`). Leases are not: no work is held during a move.
+/// the 24-hour window rows, window heads, the outbox's key check (written afresh under the root
+/// key when there is no `outbox.db`) and the root record of a store that was rotated
+/// (store/root_key.hpp: the data keys stay wrapped under `master_key`, the record with them, so
+/// the copy opens under the same master key, and its root key is the store's). Leases are not:
+/// no work is held during a move.
 ///
 /// Errors name what failed: `errc::not_found` for a directory without a store, `errc::unavailable`
 /// for a store in use (or PostgreSQL gone), `errc::bad_request` for a database not empty,

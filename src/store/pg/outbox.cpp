@@ -497,10 +497,10 @@ class pg_outbox final : public outbox {
 }  // namespace
 
 result<std::shared_ptr<outbox>> make_outbox(std::shared_ptr<pool> connections,
-                                            const std::string& master_key,
+                                            const std::string& root_key,
                                             std::shared_ptr<const fences> fenced) {
   outbox_codec::keys keys;
-  if (auto st = keys.derive(master_key); !st) {
+  if (auto st = keys.derive(root_key); !st) {
     return st.err();
   }
   auto box =

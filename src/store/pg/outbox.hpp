@@ -29,15 +29,17 @@
 namespace sb::store::pg {
 
 /// The outbox over `connections` (a database at schema version 5 or later: `migrate` first),
-/// sealed under keys derived from `master_key` (32 raw bytes, else `errc::bad_request`). The
-/// first open writes the key check; every open verifies it, so a replica with another master key
-/// is refused (`errc::internal`, "storage.master_key does not match the key this outbox was
-/// created with"). `errc::unavailable` when the server cannot be reached. `fenced` (optional):
-/// an update `by_sender` is applied only under the channel's sender lease
+/// sealed and digested under keys derived from `root_key`, the store's root key (32 raw bytes,
+/// else `errc::bad_request`; store/root_key.hpp: the master key itself until the first rotation,
+/// which changes none of the outbox's keys). The first open writes the key check; every open
+/// verifies it, so a replica with another root key is refused (`errc::internal`,
+/// "storage.master_key does not match the key this outbox was created with").
+/// `errc::unavailable` when the server cannot be reached. `fenced` (optional): an update
+/// `by_sender` is applied only under the channel's sender lease
 /// ("sender/<tenant>/<channel>") in the generation this replica holds it, checked and locked for
 /// sharing in the update's transaction (`outbound_update::by_sender`).
 result<std::shared_ptr<outbox>> make_outbox(std::shared_ptr<pool> connections,
-                                            const std::string& master_key,
+                                            const std::string& root_key,
                                             std::shared_ptr<const fences> fenced = {});
 
 }  // namespace sb::store::pg

@@ -490,9 +490,10 @@ class pg_privacy_store final : public privacy_store {
 }  // namespace
 
 result<std::shared_ptr<privacy_store>> make_privacy_store(std::shared_ptr<pool> connections,
+                                                          const std::string& root_key,
                                                           const std::string& master_key) {
   key_ring keys;
-  if (auto st = keys.derive(master_key); !st) {
+  if (auto st = keys.derive(root_key, master_key); !st) {
     return st.err();
   }
   return std::shared_ptr<privacy_store>(

@@ -21,8 +21,11 @@
 namespace sb::store::pg {
 
 /// The store over `connections` (a database at schema version 4 or later), opening what the
-/// event log sealed under keys derived from `master_key` (32 raw bytes, else `errc::internal`).
+/// event log sealed: data keys wrapped under a key derived from `master_key` (the current one),
+/// privacy-request digests keyed by one derived from `root_key` (the store's, for life:
+/// store/root_key.hpp). 32 raw bytes each, else `errc::internal`.
 result<std::shared_ptr<privacy_store>> make_privacy_store(std::shared_ptr<pool> connections,
+                                                          const std::string& root_key,
                                                           const std::string& master_key);
 
 }  // namespace sb::store::pg

@@ -279,6 +279,14 @@ CREATE TABLE erased_subjects (
   erased_at_ms BIGINT NOT NULL,
   PRIMARY KEY (tenant, subject)
 ))sql"},
+      {7, R"sql(
+-- The store's own values (store/root_key.hpp). `root_key`: the store's root key wrapped under the
+-- current master key, written by the first `switchboard rotate-master-key` and re-wrapped by each
+-- later one (store/pg/rotate.cpp); no row: never rotated, the root key is the master key.
+CREATE TABLE store_meta (
+  name TEXT PRIMARY KEY,
+  value BYTEA NOT NULL
+))sql"},
   };
   return versions;
 }

@@ -33,7 +33,8 @@ struct schema_state {
 /// singleton work (store/pg/lease.hpp). Version 2: the event log (store/pg/event_log.hpp).
 /// Version 3: push delivery (store/pg/delivery_store.hpp). Version 4: the privacy store
 /// (store/pg/privacy_store.hpp) and the indexes retention and channel erasure use. Version 5: the
-/// outbox (store/pg/outbox.hpp).
+/// outbox (store/pg/outbox.hpp). Version 6: the erased subjects (store/privacy_store.hpp).
+/// Version 7: `store_meta`, the root record (store/root_key.hpp, store/pg/root_record.hpp).
 const std::vector<migration>& schema_versions();
 
 /// The key of the advisory lock that serializes migrations (pg_advisory_xact_lock).

@@ -30,10 +30,13 @@ struct replica_stores {
 };
 
 /// Connects to `storage.postgres.dsn` (a pool of `storage.postgres.pool` connections), brings
-/// the schema to this build's version (`migrate`, recorded as done by `node`), and opens every
-/// store under `storage.master_key`. `errc::unavailable` when the server cannot be reached (the
-/// message names the redacted DSN), `errc::internal` when the schema is too new or the master key
-/// is not the one the database was written with.
+/// the schema to this build's version (`migrate`, recorded as done by `node`), unlocks the root
+/// key with `storage.master_key` (the root record, `store_meta.root_key`: store/root_key.hpp) and
+/// opens every store under the two. `errc::unavailable` when the server cannot be reached (the
+/// message names the redacted DSN); `errc::unauthorized` (`k_root_key_refused`) when the database
+/// has a root record that `storage.master_key` does not open (a wrong key, or one a rotation
+/// replaced); `errc::internal` when the schema is too new or, in a database never rotated, the
+/// master key is not the one the database was written with (the outbox's key check).
 result<replica_stores> open_stores(const config::storage_config& storage, std::string_view node);
 
 }  // namespace sb::store::pg

@@ -17,6 +17,7 @@
 #include "core/time.hpp"
 #include "store/codec.hpp"
 #include "store/outbox_codec.hpp"
+#include "store/root_key.hpp"
 #include "store/sqlite_util.hpp"
 
 namespace sb::store::backup {
@@ -33,11 +34,6 @@ constexpr std::string_view k_outbox_file = "outbox.db";
 constexpr std::string_view k_fingerprint_label = "switchboard/backup/key-fingerprint/v1";
 constexpr int k_busy_timeout_ms = 5000;
 constexpr const char* k_prefix = "backup";
-
-// The event log's key check (store/sqlite/schema.cpp writes it; the e2e backup test fails if
-// these drift, as a backup then refuses the store's own key).
-constexpr std::string_view k_store_key_check_text = "switchboard store key check v1";
-constexpr std::string_view k_store_key_check_aad = "key_check";
 
 // The audit actions that remove a person's data (docs/privacy.md): what a restore of an older
 // backup must carry out again.
@@ -195,8 +191,8 @@ status read_store_summary(sqlite3* db, manifest& m) {
 }
 
 status check_store_key(sqlite3* db, const std::string& path, const std::string& master_key) {
-  derived_keys keys;
-  if (auto st = keys.derive(master_key); !st) {
+  derived_keys keys;  // only `wrap` is used: the key check is sealed under the master key's
+  if (auto st = keys.derive(master_key, master_key); !st) {
     return st;
   }
   auto st = sqlite::verify_key_check(
@@ -210,7 +206,7 @@ status check_store_key(sqlite3* db, const std::string& path, const std::string& 
   return st;
 }
 
-status check_outbox_key(sqlite3* db, const std::string& path, const std::string& master_key) {
+status check_outbox_key(sqlite3* db, const std::string& path, const std::string& root_key) {
   auto meta = has_table(db, "meta");
   if (!meta) {
     return meta.err();
@@ -219,7 +215,7 @@ status check_outbox_key(sqlite3* db, const std::string& path, const std::string&
     return {};  // an outbox older than its key check (schema < 3): migrated at the next open
   }
   outbox_codec::keys keys;
-  if (auto st = keys.derive(master_key); !st) {
+  if (auto st = keys.derive(root_key); !st) {
     return st;
   }
   auto st = sqlite::verify_key_check(db, keys.sealing_key(), outbox_codec::k_key_check_text,
@@ -653,11 +649,21 @@ result<manifest> take_backup(const std::string& store_dir, const std::string& ou
       return st.err();
     }
   }
+  // A rotated store's root key is wrapped under its master key (store/root_key.hpp); the
+  // outbox's keys come from the root key.
+  auto record = sqlite::read_root_record(log.conn.db);
+  if (!record) {
+    return record.err();
+  }
+  auto root = root_key_of(master_key, *record);
+  if (!root) {
+    return error{errc::bad_request, store_path + ": " + root.err().message};
+  }
   if (auto st = check_store_key(log.conn.db, store_path, master_key); !st) {
     return st.err();
   }
   if (with_outbox) {
-    if (auto st = check_outbox_key(box.conn.db, outbox_path, master_key); !st) {
+    if (auto st = check_outbox_key(box.conn.db, outbox_path, *root); !st) {
       return st.err();
     }
   }

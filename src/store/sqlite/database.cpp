@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "store/root_key.hpp"
 #include "store/sqlite_log.hpp"
 
 namespace sb::store {
@@ -43,7 +44,8 @@ constexpr int k_purge_busy_timeout_ms = 200;
 
 status database::open(const std::string& dir, config::durability durability,
                       const std::string& master_key) {
-  if (auto st = keys.derive(master_key); !st) {
+  // The key sizes, before any file is touched; the root key is read below (root_key.hpp).
+  if (auto st = keys.derive(master_key, master_key); !st) {
     return st;
   }
   if (sqlite3_threadsafe() == 0) {
@@ -75,6 +77,19 @@ status database::open(const std::string& dir, config::durability durability,
     return {errc::internal, path + ": cannot use WAL mode (journal_mode is " + *mode + ")"};
   }
   if (auto st = set_writer_pragmas(writer.db, durability); !st) {
+    return st;
+  }
+  // A rotated store keeps its root key wrapped under the current master key; a wrong or
+  // replaced key is refused here, before anything is read or migrated.
+  auto record = read_root_record(writer.db);
+  if (!record) {
+    return record.err();
+  }
+  auto root = root_key_of(master_key, *record);
+  if (!root) {
+    return error{root.err().code, path + ": " + root.err().message};
+  }
+  if (auto st = keys.derive(*root, master_key); !st) {
     return st;
   }
   bool migrated = false;

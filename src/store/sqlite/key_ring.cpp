@@ -20,7 +20,9 @@ error does_not_unwrap(const std::string& tenant, const error& e) {
 
 key_ring::key_ring() : cache_(k_key_cache_entries) {}
 
-status key_ring::derive(const std::string& master_key) { return derived_.derive(master_key); }
+status key_ring::derive(const std::string& root_key, const std::string& master_key) {
+  return derived_.derive(root_key, master_key);
+}
 
 std::string key_ring::dedupe_digest(std::string_view tenant, std::string_view channel,
                                     std::string_view key) const {

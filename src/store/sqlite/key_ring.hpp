@@ -1,9 +1,10 @@
 #pragma once
 
-// The SQLite log's keys: those derived from `storage.master_key` (wrapping, dedupe digests,
-// privacy-request digests) and the data keys, one per (tenant, subject), stored wrapped in
-// `subject_keys` and kept unwrapped in a bounded cache. Seals and opens nothing itself but data
-// keys; `open` and `open_event` open sealed values with the right key. Internal to sb_store.
+// The SQLite log's keys: those derived from the master and root keys (wrapping; dedupe digests,
+// privacy-request digests: store/root_key.hpp) and the data keys, one per (tenant, subject), stored
+// wrapped in `subject_keys` and kept unwrapped in a bounded cache. Seals and opens nothing itself
+// but data keys; `open` and `open_event` open sealed values with the right key. Internal to
+// sb_store.
 
 #include <sqlite3.h>
 
@@ -52,8 +53,9 @@ class key_ring {
  public:
   key_ring();
 
-  /// Derives the store's keys from `master_key` (32 raw bytes; else `errc::internal`).
-  status derive(const std::string& master_key);
+  /// Derives the store's keys from its root key and current master key (32 raw bytes each;
+  /// else `errc::internal`; store/root_key.hpp).
+  status derive(const std::string& root_key, const std::string& master_key);
 
   /// Wraps the data keys; also seals the store's key check.
   const std::string& wrap_key() const { return derived_.wrap; }

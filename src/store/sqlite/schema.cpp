@@ -21,10 +21,10 @@ constexpr int k_schema_version = 9;
 // Rows the v1 -> v3 migration loads into memory at a time.
 constexpr std::int64_t k_migration_batch = 1000;
 
-// `meta.key_check` holds this text sealed under the wrapping key: a store opened with another
-// master key fails to open it, before anything is written.
-constexpr std::string_view k_key_check_text = "switchboard store key check v1";
-constexpr std::string_view k_key_check_aad = "key_check";
+// `meta.key_check` (store/codec.hpp) is sealed under the wrapping key: a store opened with
+// another master key fails to open it, before anything is written.
+constexpr std::string_view k_key_check_text = k_store_key_check_text;
+constexpr std::string_view k_key_check_aad = k_store_key_check_aad;
 constexpr const char* k_wrong_master_key =
     "storage.master_key does not match the key this store was created with";
 

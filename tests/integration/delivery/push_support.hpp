@@ -84,6 +84,7 @@ inline std::shared_ptr<config::config> make_config(std::vector<config::subscribe
   auto cfg = std::make_shared<config::config>();
   cfg->source = "<test>";
   cfg->storage.master_key = std::string(32, '\x07');
+  cfg->storage.root_key = cfg->storage.master_key;
   config::tenant_config t;
   t.id = "acme";
   config::channel_config ch;
@@ -127,7 +128,7 @@ inline actors::http_response submit_webhook(actors::gateway_with_actors& gw,
 
 /// The subject the gateway derives for `peer` on the test channel of tenant acme.
 inline std::string subject_of(const config::config& cfg, const std::string& peer) {
-  return ids::subject_id(actors::derive_subject_key(cfg.storage.master_key, "acme"), "test", "acct",
+  return ids::subject_id(actors::derive_subject_key(cfg.storage.root_key, "acme"), "test", "acct",
                          peer);
 }
 

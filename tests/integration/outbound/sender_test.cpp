@@ -43,6 +43,7 @@ std::shared_ptr<config::config> make_config(const std::string& api_base, bool fa
   auto cfg = std::make_shared<config::config>();
   cfg->source = "<test>";
   cfg->storage.master_key = k_master_key;
+  cfg->storage.root_key = k_master_key;
   config::tenant_config t;
   t.id = "acme";
   config::channel_config ch;

@@ -32,7 +32,7 @@ namespace {
 std::vector<event> store_unannounced(const config::config& cfg, store::event_log& log,
                                      std::string body) {
   actors::channel_logic logic("acme", cfg.tenants[0].channels[0], multi_info(),
-                              cfg.storage.master_key, cfg.tenants[0].privacy);
+                              cfg.storage.root_key, cfg.tenants[0].privacy);
   body.reserve(body.size() + 64);
   auto outcome = logic.ingest("POST", "", {}, body);
   REQUIRE(std::holds_alternative<actors::store_events>(outcome));

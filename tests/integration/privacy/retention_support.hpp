@@ -29,6 +29,7 @@ inline std::shared_ptr<config::config> make_config() {
   auto cfg = std::make_shared<config::config>();
   cfg->source = "<test>";
   cfg->storage.master_key = std::string(32, '\x07');
+  cfg->storage.root_key = cfg->storage.master_key;
   for (auto [id, days] : {std::pair<const char*, int>{"acme", 30}, {"globex", 90}}) {
     config::tenant_config t;
     t.id = id;
@@ -63,7 +64,7 @@ struct gateway {
     actors::gateway_options opts;
     if (with_outbox) {
       auto box =
-          store::make_sqlite_outbox(dir.path, config::durability::none, cfg->storage.master_key);
+          store::make_sqlite_outbox(dir.path, config::durability::none, cfg->storage.root_key);
       REQUIRE(box.ok());
       outbox = box.value();
       opts.outbox = outbox;

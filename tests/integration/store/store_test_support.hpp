@@ -72,10 +72,11 @@ inline store::stores open_pg(const pg_cluster& cluster, std::size_t connections)
     INFO((st ? std::string() : st.err().message));
     REQUIRE(st);
   }
-  auto log = store::pg::make_event_log(conns, k_master_key);
+  // Never rotated: the root key is the master key (store/root_key.hpp).
+  auto log = store::pg::make_event_log(conns, k_master_key, k_master_key);
   INFO((log ? std::string() : log.err().message));
   REQUIRE(log);
-  auto privacy = store::pg::make_privacy_store(conns, k_master_key);
+  auto privacy = store::pg::make_privacy_store(conns, k_master_key, k_master_key);
   INFO((privacy ? std::string() : privacy.err().message));
   REQUIRE(privacy);
   store::stores s;

@@ -14,6 +14,7 @@ namespace {
 sb::config::config one_tenant() {
   sb::config::config c;
   c.storage.master_key = std::string(32, 'k');
+  c.storage.root_key = c.storage.master_key;
   sb::config::tenant_config t;
   t.id = "acme";
   sb::config::subscriber_config limited;

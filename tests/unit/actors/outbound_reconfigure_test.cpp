@@ -15,6 +15,7 @@ namespace {
 sb::config::config tenant_with(double rps, double burst) {
   sb::config::config c;
   c.storage.master_key = std::string(32, 'k');
+  c.storage.root_key = c.storage.master_key;
   sb::config::tenant_config t;
   t.id = "acme";
   sb::config::subscriber_config limited;

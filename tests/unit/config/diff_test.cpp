@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/diff.hpp"
+#include "config/loader.hpp"
 
 using sb::config::channel_config;
 using sb::config::config;
@@ -35,6 +36,7 @@ config base() {
   config c;
   c.server.listen = "127.0.0.1:8080";
   c.storage.master_key = std::string(32, 'k');
+  c.storage.root_key = c.storage.master_key;
   tenant_config acme;
   acme.id = "acme";
   acme.channels = {channel("tg", "s1"), channel("wa", "s2")};
@@ -154,6 +156,7 @@ TEST_CASE("restart-only keys are named and keep their running value", "[config][
   next.server.scheduler.max_threads = 6;
   next.storage.path = "/elsewhere";
   next.storage.master_key = std::string(32, 'n');
+  next.storage.root_key = next.storage.master_key;
   next.server.metrics.listen = "127.0.0.1:9100";
   next.tenants[0].channels.push_back(channel("sms", "s9"));  // applies
   next.operators.push_back({"alice", "ee"});
@@ -193,7 +196,7 @@ TEST_CASE("reloadable top-level keys are reported as global", "[config][reload]"
   CHECK_FALSE(has(d.global_keys, "limits.auth_failures_per_channel"));
 }
 
-TEST_CASE("a derived channel key keeps its running value while the master key does",
+TEST_CASE("derived channel keys come from the running root key whatever the file's master key",
           "[config][reload]") {
   sb::config::setting_spec derived{"session_key", true, true, "", ""};
   derived.derived = true;
@@ -202,14 +205,34 @@ TEST_CASE("a derived channel key keeps its running value while the master key do
   channel_config chat;
   chat.name = "chat";
   chat.type = "webchat";
-  chat.settings["session_key"] = "old-derived";
   running.tenants[0].channels.push_back(chat);
+  // As main starts a rotated store: the root key is the store's, not the file's master key.
+  sb::config::set_root_key(running, std::string(32, 'r'), schemas);
+  const std::string running_value = running.tenants[0].find_channel("chat")->get("session_key");
+  CHECK(running_value.size() == 64);
+
+  // A reloaded file: a new master key, the loader's keys derived from it, and a new channel.
   auto next = running;
   next.storage.master_key = std::string(32, 'n');
-  next.tenants[0].channels.back().settings["session_key"] = "new-derived";
+  auto chat2 = chat;
+  chat2.name = "chat2";
+  next.tenants[0].channels.push_back(chat2);
+  sb::config::set_root_key(next, next.storage.master_key, schemas);
+  CHECK(next.tenants[0].find_channel("chat")->get("session_key") != running_value);
+
   auto kept = sb::config::keep_restart_keys(running, next, schemas);
-  CHECK(kept->tenants[0].find_channel("chat")->get("session_key") == "old-derived");
-  CHECK(sb::config::diff(running, *kept).empty());
+  CHECK(kept->storage.root_key == std::string(32, 'r'));
+  CHECK(kept->storage.master_key == running.storage.master_key);
+  CHECK(kept->tenants[0].find_channel("chat")->get("session_key") == running_value);
+  // The new channel's key is the one it has after a restart on the same store.
+  auto restarted = next;
+  sb::config::set_root_key(restarted, std::string(32, 'r'), schemas);
+  CHECK(kept->tenants[0].find_channel("chat2")->get("session_key") ==
+        restarted.tenants[0].find_channel("chat2")->get("session_key"));
+  auto with_chat2 = running;
+  with_chat2.tenants[0].channels.push_back(chat2);
+  sb::config::set_root_key(with_chat2, std::string(32, 'r'), schemas);
+  CHECK(sb::config::diff(with_chat2, *kept).empty());
 }
 
 TEST_CASE("every restart-only key is a key of the file", "[config][reload]") {

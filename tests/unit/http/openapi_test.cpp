@@ -59,20 +59,6 @@ const char* access_name(access a) {
   return "?";
 }
 
-const char* scope_name(config::scope s) {
-  switch (s) {
-    case config::scope::stream:
-      return "stream";
-    case config::scope::send:
-      return "send";
-    case config::scope::privacy:
-      return "privacy";
-    case config::scope::admin:
-      return "admin";
-  }
-  return "?";
-}
-
 /// The "{name}" parameters of a pattern, in order.
 std::vector<std::string> params_of(std::string_view pattern) {
   std::vector<std::string> out;
@@ -254,11 +240,12 @@ TEST_CASE("each documented operation carries its route's name credentials and pa
     REQUIRE(op.has_security);
     switch (def.who) {
       case access::token: {
-        CHECK(op.x_scope == scope_name(def.scope));
+        CHECK(op.x_scope == sb::config::scope_name(def.scope));
         REQUIRE(op.security.size() == 1);
         REQUIRE(op.security[0].size() == 1);
         CHECK(op.security[0][0].first == "bearer");
-        CHECK(op.security[0][0].second == std::vector<std::string>{scope_name(def.scope)});
+        CHECK(op.security[0][0].second ==
+              std::vector<std::string>{sb::config::scope_name(def.scope)});
         break;
       }
       case access::subscriber: {

@@ -41,6 +41,7 @@ std::string header_value(const header_pairs& h, std::string_view name) {
 sb::config::config chat_config() {
   sb::config::config cfg;
   cfg.storage.master_key = std::string(64, 'a');
+  cfg.storage.root_key = cfg.storage.master_key;
   sb::config::tenant_config acme;
   acme.id = "acme";
   sb::config::channel_config web;

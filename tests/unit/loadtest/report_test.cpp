@@ -88,6 +88,27 @@ TEST_CASE("each unexpected status has its own likely cause") {
   CHECK(contains(likely_cause("429", none), "limits.auth_failures_per_source"));
 }
 
+TEST_CASE("a 429's error code names one cause and not the other") {
+  config_hints hints;
+  hints.config_path = "gw.yaml";
+  hints.rate_limits.push_back("tenants[0].rate_limit (acme: 500 rps, burst 1000)");
+  hints.auth_failures_per_source = "limits.auth_failures_per_source (5/s)";
+  const auto limited = likely_cause("429 rate_limited", hints);
+  CHECK(contains(limited,
+                 "the tenant's rate limit: tenants[0].rate_limit (acme: 500 rps, burst "
+                 "1000) in gw.yaml"));
+  CHECK_FALSE(contains(limited, "failed-signature"));
+  const auto budget = likely_cause("429 too_many_failures", hints);
+  CHECK(contains(budget,
+                 "the failed-signature budget limits.auth_failures_per_source (5/s) in "
+                 "gw.yaml"));
+  CHECK_FALSE(contains(budget, "rate limit"));
+  // Without the code the answer may be either: both are named.
+  const auto either = likely_cause("429", hints);
+  CHECK(contains(either, "rate_limit"));
+  CHECK(contains(either, "failed-signature budget"));
+}
+
 TEST_CASE("axis ticks are round 1-2-5 steps that cover the maximum") {
   CHECK(nice_ticks(10, 5) == std::vector<double>{0, 2, 4, 6, 8, 10});
   CHECK(nice_ticks(11, 5) == std::vector<double>{0, 5, 10, 15});
