@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,12 +42,16 @@ struct item {
 
 struct problem {
   int line;
-  std::string text;
+  std::string text;     ///< "<source>:<line>: <path>: <message>", as the file reports it
+  std::string path;     ///< the key path alone, for an API body's JSON pointer
+  std::string message;  ///< the message alone
 };
 
 struct token_owner {
-  std::string subscriber;  ///< key path of the subscriber holding the token
-  int line;
+  /// Who holds the token: the key path of a subscriber or operator of the text being read, or
+  /// (line 0) one of the running config's, described ("subscriber 'desk' of tenant 'acme'").
+  std::string subscriber;
+  int line;  ///< 0: not in the text being read
 };
 
 struct context {
@@ -53,13 +59,16 @@ struct context {
   const std::vector<channel_schema>* schemas = nullptr;
   std::vector<problem> problems;
   std::map<std::string, token_owner> tokens;  ///< token_sha256 -> first subscriber, all tenants
+  /// `${VAR}` reads the environment (the file); false for an API body, which must not read the
+  /// gateway's environment: a reference there is a problem (`expand`).
+  bool read_env = true;
 
   void report(int line, const std::string& path, const std::string& text) {
     std::string msg = source + ":" + std::to_string(line) + ": ";
     if (!path.empty()) {
       msg += path + ": ";
     }
-    problems.push_back({line, msg + text});
+    problems.push_back({line, msg + text, path, text});
   }
   void report(const item& it, const std::string& text) { report(it.line, it.path, text); }
 };
@@ -132,7 +141,9 @@ bool is_env_name(const std::string& name) {
 
 /// Expands `${VAR}` and `${VAR:-default}` (the default also applies when VAR is empty, as in
 /// the shell); `$${` stands for a literal `${`. Reports every bad reference and returns nullopt
-/// if there was one. Messages name variables, never values.
+/// if there was one. Messages name variables, never values. Without `ctx.read_env` (an API
+/// body) every `${...}` is such a problem, so that a body never reads the gateway's environment
+/// and means what the same text would mean in the file (`$${` still stands for `${`).
 std::optional<std::string> expand(context& ctx, const item& it, const std::string& text,
                                   const std::string& hint) {
   std::string out;
@@ -157,6 +168,14 @@ std::optional<std::string> expand(context& ctx, const item& it, const std::strin
     const auto sep = ref.find(":-");
     const std::string name = ref.substr(0, sep);
     i = close + 1;
+    if (!ctx.read_env) {
+      // Names a variable only when it is one: a malformed reference may be part of a secret.
+      ctx.report(it, (is_env_name(name) ? "${" + name + "}: an" : std::string("an")) +
+                         " API body does not read the gateway's environment; send the value "
+                         "itself (write $${ for a literal ${)");
+      ok = false;
+      continue;
+    }
     if (!is_env_name(name)) {
       ctx.report(it, "malformed ${...} reference; write ${NAME} or ${NAME:-default}");
       ok = false;
@@ -1151,7 +1170,8 @@ void parse_channel(context& ctx, const item& it, channel_config& ch) {
     names.push_back(spec.key);
   }
   for (const auto& value : settings) {
-    const std::string key = value.path.substr(it.path.size() + 1);
+    // An API body's channel is the root: its keys' paths are the keys themselves.
+    const std::string key = it.path.empty() ? value.path : value.path.substr(it.path.size() + 1);
     auto named = [&](const setting_spec& s) { return s.key == key; };
     const setting_spec* spec = nullptr;
     bool is_previous = false;
@@ -1353,8 +1373,10 @@ std::optional<std::string> token_digest(context& ctx, const item& it, const char
   const std::string owner = it.path.substr(0, it.path.rfind('.'));
   auto [first, inserted] = ctx.tokens.emplace(hex, token_owner{owner, it.line});
   if (!inserted) {
-    ctx.report(it, "same token as " + first->second.subscriber + " (line " +
-                       std::to_string(first->second.line) + "); " + why_unique);
+    const auto& holder = first->second;
+    ctx.report(it, "same token as " + holder.subscriber +
+                       (holder.line > 0 ? " (line " + std::to_string(holder.line) + ")" : "") +
+                       "; " + why_unique);
     return std::nullopt;
   }
   return hex;
@@ -1712,21 +1734,28 @@ std::vector<std::string> sorted_by_line(std::vector<problem> problems) {
   return out;
 }
 
+/// Fills the derived settings (`setting_spec::derived`) of tenant `tenant_id`'s channel `ch`
+/// from the root key.
+void derive_channel_key(const std::string& root_key, const std::string& tenant_id,
+                        channel_config& ch, const std::vector<channel_schema>& schemas) {
+  auto schema = std::find_if(schemas.begin(), schemas.end(),
+                             [&](const channel_schema& s) { return s.type == ch.type; });
+  if (schema == schemas.end()) {
+    return;
+  }
+  for (const auto& spec : schema->settings) {
+    if (spec.derived) {
+      ch.settings[spec.key] = crypto::to_hex(crypto::hmac_sha256(
+          root_key, "channel-key:" + tenant_id + "/" + ch.name + "/" + spec.key));
+    }
+  }
+}
+
 /// Fills every channel's derived settings (`setting_spec::derived`) from the root key.
 void derive_channel_keys(config& cfg, const std::vector<channel_schema>& schemas) {
   for (auto& t : cfg.tenants) {
     for (auto& ch : t.channels) {
-      auto schema = std::find_if(schemas.begin(), schemas.end(),
-                                 [&](const channel_schema& s) { return s.type == ch.type; });
-      if (schema == schemas.end()) {
-        continue;
-      }
-      for (const auto& spec : schema->settings) {
-        if (spec.derived) {
-          ch.settings[spec.key] = crypto::to_hex(crypto::hmac_sha256(
-              cfg.storage.root_key, "channel-key:" + t.id + "/" + ch.name + "/" + spec.key));
-        }
-      }
+      derive_channel_key(cfg.storage.root_key, t.id, ch, schemas);
     }
   }
 }
@@ -1766,7 +1795,572 @@ load_result load(const std::string& yaml_text, const std::string& source,
   return {std::move(cfg), {}};
 }
 
+// -- API bodies ----------------------------------------------------------------------------
+
+constexpr int k_max_body_depth = 32;         // a valid tenant nests 5 levels (push retries)
+constexpr std::size_t k_max_body_key = 256;  // yaml-cpp reads no flow key past 1024 characters
+
+/// Checks that a body is one JSON text (RFC 8259: UTF-8, no YAML beyond JSON) and rewrites it
+/// for yaml-cpp, which reads JSON as YAML flow syntax but for three things: a surrogate pair
+/// escape ("\ud83d\ude00", as Python's json.dumps writes emoji) becomes one \UXXXXXXXX escape,
+/// white space between a key and its ':' moves after the ':' (YAML wants them on one line), and
+/// a lone '\r' becomes '\n'. Every key and value keeps its line, so the loader's lines are the
+/// body's. Nesting is bounded (yaml-cpp recurses per level) and so is a key's length (yaml-cpp
+/// refuses long flow keys). Checked against Python's json module on mutated bodies.
+class json_reader {
+ public:
+  explicit json_reader(const std::string& text) : in_(text) {}
+
+  /// The text for yaml-cpp, or nullopt with `problem()` set.
+  std::optional<std::string> read() {
+    space();
+    if (!value(1)) {
+      return std::nullopt;
+    }
+    space();
+    if (pos_ != in_.size()) {
+      fail("unexpected text after the JSON value");
+      return std::nullopt;
+    }
+    return std::move(out_);
+  }
+
+  /// "invalid JSON at line L, column C: <what>".
+  const std::string& problem() const { return problem_; }
+
+ private:
+  bool at_end() const { return pos_ >= in_.size(); }
+  unsigned char peek() const { return static_cast<unsigned char>(in_[pos_]); }
+
+  bool fail(const std::string& what) {
+    problem_ = "invalid JSON at line " + std::to_string(line_) + ", column " +
+               std::to_string(pos_ - line_start_ + 1) + ": " + what;
+    return false;
+  }
+
+  /// JSON's white space. Every line break is written as '\n': yaml-cpp stumbles on a lone '\r'.
+  void space() {
+    while (!at_end()) {
+      const char c = in_[pos_];
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+        return;
+      }
+      ++pos_;
+      if (c == '\r' && !at_end() && in_[pos_] == '\n') {
+        continue;  // the '\n' of "\r\n" is the break
+      }
+      out_ += c == '\r' ? '\n' : c;
+      if (c == '\n' || c == '\r') {
+        ++line_;
+        line_start_ = pos_;
+      }
+    }
+  }
+
+  bool value(int depth) {
+    space();
+    if (at_end()) {
+      return fail("expected a value, found the end");
+    }
+    const unsigned char c = peek();
+    if (c == '{' || c == '[') {
+      if (depth > k_max_body_depth) {
+        return fail("nested deeper than " + std::to_string(k_max_body_depth) + " levels");
+      }
+      return c == '{' ? object(depth) : array(depth);
+    }
+    if (c == '"') {
+      return string(false);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      return number();
+    }
+    for (const char* word : {"true", "false", "null"}) {
+      if (in_.compare(pos_, std::strlen(word), word) == 0) {
+        out_ += word;
+        pos_ += std::strlen(word);
+        return true;
+      }
+    }
+    if (c >= 0x21 && c <= 0x7e) {
+      return fail(std::string("unexpected character '") + static_cast<char>(c) + "'");
+    }
+    return fail("unexpected byte 0x" + crypto::to_hex(&c, 1));
+  }
+
+  bool object(int depth) {
+    out_ += in_[pos_++];
+    space();
+    if (!at_end() && in_[pos_] == '}') {
+      out_ += in_[pos_++];
+      return true;
+    }
+    for (;;) {
+      space();
+      if (at_end() || in_[pos_] != '"') {
+        return fail("expected a key in double quotes");
+      }
+      if (!string(true)) {
+        return false;
+      }
+      // YAML wants an implicit key and its ':' on one line: white space between them (line
+      // breaks included, so lines stay) moves after the ':'.
+      const auto key_end = out_.size();
+      space();
+      if (at_end() || in_[pos_] != ':') {
+        return fail("expected ':' after the key");
+      }
+      const std::string gap = out_.substr(key_end);
+      out_.resize(key_end);
+      out_ += in_[pos_++];
+      out_ += gap;
+      if (!value(depth + 1)) {
+        return false;
+      }
+      space();
+      if (!at_end() && (in_[pos_] == ',' || in_[pos_] == '}')) {
+        const char c = in_[pos_];
+        out_ += in_[pos_++];
+        if (c == '}') {
+          return true;
+        }
+        continue;
+      }
+      return fail("expected ',' or '}'");
+    }
+  }
+
+  bool array(int depth) {
+    out_ += in_[pos_++];
+    space();
+    if (!at_end() && in_[pos_] == ']') {
+      out_ += in_[pos_++];
+      return true;
+    }
+    for (;;) {
+      if (!value(depth + 1)) {
+        return false;
+      }
+      space();
+      if (!at_end() && (in_[pos_] == ',' || in_[pos_] == ']')) {
+        const char c = in_[pos_];
+        out_ += in_[pos_++];
+        if (c == ']') {
+          return true;
+        }
+        continue;
+      }
+      return fail("expected ',' or ']'");
+    }
+  }
+
+  /// Four hex digits at `at`, or nullopt.
+  std::optional<unsigned> hex4(std::size_t at) const {
+    if (at + 4 > in_.size()) {
+      return std::nullopt;
+    }
+    unsigned v = 0;
+    for (std::size_t i = at; i < at + 4; ++i) {
+      const int d = crypto::hex_digit(in_[i]);
+      if (d < 0) {
+        return std::nullopt;
+      }
+      v = v * 16 + static_cast<unsigned>(d);
+    }
+    return v;
+  }
+
+  /// The length of the UTF-8 sequence at `pos_` (RFC 3629: no overlong form, no surrogate), or
+  /// 0 when it is not one.
+  std::size_t utf8_length() const {
+    const unsigned char c = peek();
+    std::size_t n = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 3;
+      lo = c == 0xe0 ? 0xa0 : 0x80;
+      hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 4;
+      lo = c == 0xf0 ? 0x90 : 0x80;
+      hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      return 0;
+    }
+    if (pos_ + n > in_.size()) {
+      return 0;
+    }
+    for (std::size_t i = 1; i < n; ++i) {
+      const auto b = static_cast<unsigned char>(in_[pos_ + i]);
+      if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf)) {
+        return 0;
+      }
+    }
+    return n;
+  }
+
+  bool string(bool key) {
+    const std::size_t start = pos_;
+    out_ += in_[pos_++];
+    for (;;) {
+      if (at_end()) {
+        return fail("unterminated string");
+      }
+      const unsigned char c = peek();
+      if (c == '"') {
+        out_ += in_[pos_++];
+        break;
+      }
+      if (c < 0x20) {
+        return fail("a control character in a string (write it as an escape such as \\n)");
+      }
+      if (c >= 0x80) {
+        const auto n = utf8_length();
+        if (n == 0) {
+          return fail("invalid UTF-8");
+        }
+        out_.append(in_, pos_, n);
+        pos_ += n;
+        continue;
+      }
+      if (c != '\\') {
+        out_ += in_[pos_++];
+        continue;
+      }
+      if (pos_ + 1 >= in_.size() || in_[pos_ + 1] == '\0' ||
+          std::strchr("\"\\/bfnrtu", in_[pos_ + 1]) == nullptr) {
+        return fail("invalid escape in a string");
+      }
+      if (in_[pos_ + 1] != 'u') {
+        out_.append(in_, pos_, 2);
+        pos_ += 2;
+        continue;
+      }
+      const auto unit = hex4(pos_ + 2);
+      if (!unit) {
+        return fail("\\u must be followed by 4 hex digits");
+      }
+      if (*unit < 0xd800 || *unit > 0xdfff) {
+        out_.append(in_, pos_, 6);
+        pos_ += 6;
+        continue;
+      }
+      const auto low =
+          *unit <= 0xdbff && in_.compare(pos_ + 6, 2, "\\u") == 0 ? hex4(pos_ + 8) : std::nullopt;
+      if (!low || *low < 0xdc00 || *low > 0xdfff) {
+        return fail("a \\u escape of half a surrogate pair");
+      }
+      const unsigned code = 0x10000 + ((*unit - 0xd800) << 10) + (*low - 0xdc00);
+      char escape[11];
+      std::snprintf(escape, sizeof escape, "\\U%08X", code);
+      out_ += escape;
+      pos_ += 12;
+    }
+    if (key && pos_ - start - 2 > k_max_body_key) {
+      pos_ = start;
+      return fail("a key longer than " + std::to_string(k_max_body_key) + " characters");
+    }
+    return true;
+  }
+
+  bool number() {
+    const std::size_t start = pos_;
+    auto digits = [&] {
+      const std::size_t from = pos_;
+      while (!at_end() && peek() >= '0' && peek() <= '9') {
+        ++pos_;
+      }
+      return pos_ > from;
+    };
+    if (in_[pos_] == '-') {
+      ++pos_;
+    }
+    if (!at_end() && in_[pos_] == '0') {
+      ++pos_;
+    } else if (!digits()) {
+      return fail("invalid number");
+    }
+    if (!at_end() && in_[pos_] == '.') {
+      ++pos_;
+      if (!digits()) {
+        return fail("invalid number");
+      }
+    }
+    if (!at_end() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
+      ++pos_;
+      if (!at_end() && (in_[pos_] == '+' || in_[pos_] == '-')) {
+        ++pos_;
+      }
+      if (!digits()) {
+        return fail("invalid number");
+      }
+    }
+    out_.append(in_, start, pos_ - start);
+    return true;
+  }
+
+  const std::string& in_;
+  std::string out_;
+  std::size_t pos_ = 0;
+  int line_ = 1;
+  std::size_t line_start_ = 0;
+  std::string problem_;
+};
+
+/// The JSON name of the kind of value starting with `c`.
+const char* json_kind(char c) {
+  switch (c) {
+    case '[':
+      return "an array";
+    case '"':
+      return "a string";
+    case 't':
+    case 'f':
+      return "a boolean";
+    case 'n':
+      return "null";
+    default:
+      return "a number";
+  }
+}
+
+constexpr const char* k_body_object = "the body must be a JSON object";
+
+/// A body's root node, or nullopt with the one problem (pointer "") that says why there is none.
+std::optional<YAML::Node> read_body(const std::string& json,
+                                    std::vector<object_problem>& problems) {
+  const auto first = json.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) {
+    problems.push_back({"", std::string(k_body_object) + " (it is empty)"});
+    return std::nullopt;
+  }
+  json_reader reader(json);
+  auto text = reader.read();
+  if (!text) {
+    problems.push_back({"", std::string(k_body_object) + " (" + reader.problem() + ")"});
+    return std::nullopt;
+  }
+  if (json[first] != '{') {
+    problems.push_back({"", std::string(k_body_object) + ", not " + json_kind(json[first])});
+    return std::nullopt;
+  }
+  try {
+    return YAML::Load(*text);
+  } catch (const YAML::Exception& e) {
+    // Not expected: the text is JSON, which YAML's flow syntax covers once rewritten.
+    problems.push_back({"", std::string(k_body_object) + " (" + e.msg + ")"});
+    return std::nullopt;
+  }
+}
+
+/// RFC 6901: '~' is written "~0" and '/' "~1".
+std::string pointer_token(std::string_view key) {
+  std::string out;
+  for (const char c : key) {
+    out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+  }
+  return out;
+}
+
+/// Appends the JSON pointer of the loader's key path `rest` (keys joined with '.', list
+/// indexes as "[i]") below `node`. Keys are matched against the keys `node` has, so a key that
+/// holds '.' or '[' (an unknown one) is still one token; below the body's nodes (a required key
+/// that is missing) the path splits at '.' and '['. `node` is null there.
+void append_pointer(const YAML::Node* node, std::string_view rest, std::string& out) {
+  if (rest.empty()) {
+    return;
+  }
+  const bool in_list = node == nullptr || node->IsSequence();
+  if (rest[0] == '[' && in_list) {
+    const auto close = rest.find(']');
+    auto index = close == std::string_view::npos
+                     ? std::nullopt
+                     : to_integer(std::string(rest.substr(1, close - 1)));
+    if (index && *index >= 0) {
+      out += "/" + std::to_string(*index);
+      rest.remove_prefix(close + 1);
+      if (!rest.empty() && rest[0] == '.') {
+        rest.remove_prefix(1);
+      }
+      if (node != nullptr && static_cast<std::size_t>(*index) < node->size()) {
+        const YAML::Node child = (*node)[static_cast<std::size_t>(*index)];
+        append_pointer(&child, rest, out);
+      } else {
+        append_pointer(nullptr, rest, out);
+      }
+      return;
+    }
+  }
+  std::optional<YAML::Node> child;
+  std::size_t length = 0;
+  if (node != nullptr && node->IsMap()) {
+    for (const auto& kv : *node) {
+      if (!kv.first.IsScalar()) {
+        continue;
+      }
+      const std::string& key = kv.first.Scalar();
+      const bool ends =
+          rest.size() == key.size() ||
+          (rest.size() > key.size() && (rest[key.size()] == '.' || rest[key.size()] == '['));
+      if (ends && rest.compare(0, key.size(), key) == 0 && (!child || key.size() > length)) {
+        child.emplace(kv.second);
+        length = key.size();
+      }
+    }
+  }
+  if (!child) {
+    length = std::min(rest.find_first_of(".[", 1), rest.size());
+  }
+  out += "/" + pointer_token(rest.substr(0, length));
+  rest.remove_prefix(length);
+  if (!rest.empty() && rest[0] == '.') {
+    rest.remove_prefix(1);
+  }
+  append_pointer(child ? &*child : nullptr, rest, out);
+}
+
+/// The problems of `ctx`, each with its pointer into `root`, in the order of their lines.
+std::vector<object_problem> object_problems(context& ctx, const YAML::Node& root) {
+  std::stable_sort(ctx.problems.begin(), ctx.problems.end(),
+                   [](const problem& a, const problem& b) { return a.line < b.line; });
+  std::vector<object_problem> out;
+  for (const auto& p : ctx.problems) {
+    std::string pointer;
+    append_pointer(&root, p.path, pointer);
+    out.push_back({std::move(pointer), p.message});
+  }
+  return out;
+}
+
+/// A context for an API body: the environment is not read, and every token of the running
+/// config (its subscribers' and operators') and of `tenant` is already taken.
+context body_context(const config& running, const tenant_config* tenant,
+                     const std::vector<channel_schema>& schemas) {
+  context ctx;
+  ctx.source = "<api>";
+  ctx.schemas = &schemas;
+  ctx.read_env = false;
+  auto take = [&](const tenant_config& t) {
+    for (const auto& s : t.subscribers) {
+      if (!s.token_sha256.empty()) {
+        ctx.tokens.emplace(
+            s.token_sha256,
+            token_owner{"subscriber " + quote(s.name) + " of tenant " + quote(t.id), 0});
+      }
+    }
+  };
+  for (const auto& t : running.tenants) {
+    take(t);
+  }
+  if (tenant != nullptr) {
+    take(*tenant);
+  }
+  for (const auto& o : running.operators) {
+    ctx.tokens.emplace(o.token_sha256, token_owner{"operator " + quote(o.name), 0});
+  }
+  return ctx;
+}
+
+/// The line of `root`'s key `key`, which is given.
+int key_line(const YAML::Node& root, const std::string& key) {
+  for (const auto& kv : root) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) {
+      return line_of(kv.first, 1);
+    }
+  }
+  return line_of(root, 1);
+}
+
+/// Runs `parse(ctx, root)` on an API body, which fills `out.value` when `ctx` has no problem;
+/// never throws.
+template <class T, class Parse>
+object_result<T> parse_object(const std::string& json, context ctx, Parse parse) {
+  object_result<T> out;
+  try {
+    auto root = read_body(json, out.problems);
+    if (!root) {
+      return out;
+    }
+    T value;
+    parse(ctx, *root, value);
+    if (!ctx.problems.empty()) {
+      out.problems = object_problems(ctx, *root);
+      return out;
+    }
+    out.value = std::move(value);
+  } catch (const std::exception& e) {
+    // Not expected (the parsers report instead of throwing), as in `load_string`.
+    out.value.reset();
+    out.problems = {{"", std::string("internal error while reading the body: ") + e.what()}};
+  }
+  return out;
+}
+
 }  // namespace
+
+object_result<tenant_config> parse_tenant_object(const std::string& json, const config& running,
+                                                 const std::vector<channel_schema>& schemas) {
+  return parse_object<tenant_config>(
+      json, body_context(running, nullptr, schemas),
+      [&](context& ctx, const YAML::Node& root, tenant_config& t) {
+        const auto present =
+            parse_section(ctx, item{root, "", line_of(root, 1)}, tenant_section(), t);
+        if (!t.id.empty() && running.find_tenant(t.id) != nullptr) {
+          ctx.report(present.at("id"), "id",
+                     "duplicate tenant id " + quote(t.id) + " (already in use)");
+        }
+        // As the file's top-level privacy.retention_days reaches the tenants that do not set it.
+        if (!sets_retention(root)) {
+          t.privacy.retention_days = running.privacy.retention_days;
+        }
+        if (ctx.problems.empty()) {
+          for (auto& ch : t.channels) {
+            derive_channel_key(running.storage.root_key, t.id, ch, schemas);
+          }
+        }
+      });
+}
+
+object_result<channel_config> parse_channel_object(const std::string& json,
+                                                   const tenant_config& tenant,
+                                                   const config& running,
+                                                   const std::vector<channel_schema>& schemas) {
+  return parse_object<channel_config>(
+      json, body_context(running, &tenant, schemas),
+      [&](context& ctx, const YAML::Node& root, channel_config& ch) {
+        parse_channel(ctx, item{root, "", line_of(root, 1)}, ch);
+        if (!ch.name.empty() && tenant.find_channel(ch.name) != nullptr) {
+          ctx.report(key_line(root, "name"), "name",
+                     "duplicate channel name " + quote(ch.name) + " (already in use in tenant " +
+                         quote(tenant.id) + ")");
+        }
+        if (ctx.problems.empty()) {
+          derive_channel_key(running.storage.root_key, tenant.id, ch, schemas);
+        }
+      });
+}
+
+object_result<subscriber_config> parse_subscriber_object(
+    const std::string& json, const tenant_config& tenant, const config& running,
+    const std::vector<channel_schema>& schemas) {
+  return parse_object<subscriber_config>(
+      json, body_context(running, &tenant, schemas),
+      [&](context& ctx, const YAML::Node& root, subscriber_config& sub) {
+        const auto present =
+            parse_section(ctx, item{root, "", line_of(root, 1)}, subscriber_section(), sub);
+        const bool taken =
+            std::any_of(tenant.subscribers.begin(), tenant.subscribers.end(),
+                        [&](const subscriber_config& s) { return s.name == sub.name; });
+        if (!sub.name.empty() && taken) {
+          ctx.report(present.at("name"), "name",
+                     "duplicate subscriber name " + quote(sub.name) +
+                         " (already in use in tenant " + quote(tenant.id) + ")");
+        }
+      });
+}
 
 void set_root_key(config& cfg, const std::string& root_key,
                   const std::vector<channel_schema>& schemas) {

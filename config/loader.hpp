@@ -1,7 +1,8 @@
 #pragma once
 
-#include <memory>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,62 @@ load_result load_file(const std::string& path, const std::vector<channel_schema>
 /// channel's derived settings from it again, as `load_string` did from the master key.
 void set_root_key(config& cfg, const std::string& root_key,
                   const std::vector<channel_schema>& schemas);
+
+/// One problem of an object given by API (issue 17's control plane): where it is and what the
+/// config file would have said about that key.
+struct object_problem {
+  /// RFC 6901 JSON pointer into the body: "/channels/0/secret_token", "/privacy/redact/1";
+  /// "" (the root) for a problem of the whole body ("the body must be a JSON object", a
+  /// subscriber with neither token nor push). A required key that is missing is pointed at
+  /// where it belongs ("/channels/0/verify_token").
+  std::string pointer;
+  /// The loader's own message for that key, without "file:line: path: " ("missing secret").
+  /// Messages that cite a line ("duplicate key (first at line 3)") mean the body's lines; a
+  /// clash with the running config names what holds the id, name or token instead ("duplicate
+  /// tenant id 'acme' (already in use)", "same token as subscriber 'desk' of tenant 'acme'; a
+  /// token belongs to one subscriber").
+  std::string message;
+};
+
+/// What `parse_*_object` made of a body: the object, or every problem found (never both).
+template <class T>
+struct object_result {
+  std::optional<T> value;                ///< set exactly when `problems` is empty
+  std::vector<object_problem> problems;  ///< in the order of the body's lines
+  bool ok() const { return value.has_value(); }
+};
+
+/// A tenant given by API: `json` is one JSON object, the same mapping as one element of the
+/// file's `tenants:` list (id, rate_limit, privacy, channels, subscribers), read by the file's
+/// key tables with the file's defaults and messages, every problem at once. The rules that span
+/// the file hold against `running` too: an id it already has is a problem at "/id", a token any
+/// of its subscribers or operators holds is the file's "same token as ..." problem. A tenant
+/// that does not set privacy.retention_days gets `running.privacy.retention_days`; derived
+/// channel keys (`setting_spec::derived`) come from `running.storage.root_key`, as the loader
+/// fills them, and giving one is the file's problem. Unlike the file, `${VAR}` is not expanded:
+/// a reference is a problem (the body never reads the gateway's environment); `$${` still
+/// stands for a literal `${`. A body that is not one JSON object (RFC 8259, UTF-8, nested at
+/// most 32 deep) is one problem at "". Channels' `source` is "<api>:<line>". To check a
+/// replacement (PATCH), pass a `running` without the object replaced. Pure (no I/O, no
+/// environment, no global state: callable from several threads at once); never throws.
+object_result<tenant_config> parse_tenant_object(const std::string& json, const config& running,
+                                                 const std::vector<channel_schema>& schemas);
+
+/// A channel of `tenant` given by API: one element of a tenant's `channels:` (name, type and
+/// that type's settings), as `parse_tenant_object` reads them; a name `tenant` already has is
+/// a problem at "/name", and derived keys are filled for `tenant.id`.
+object_result<channel_config> parse_channel_object(const std::string& json,
+                                                   const tenant_config& tenant,
+                                                   const config& running,
+                                                   const std::vector<channel_schema>& schemas);
+
+/// A subscriber of `tenant` given by API: one element of a tenant's `subscribers:`, as
+/// `parse_tenant_object` reads them; a name `tenant` already has is a problem at "/name", and a
+/// token_sha256 that a subscriber of any tenant of `running` (or of `tenant`) or an operator
+/// holds is the file's "same token as ..." problem at "/token_sha256".
+object_result<subscriber_config> parse_subscriber_object(
+    const std::string& json, const tenant_config& tenant, const config& running,
+    const std::vector<channel_schema>& schemas);
 
 /// The check of `server.listen` (host:port, port 0..65535, IPv6 in brackets), for the command
 /// line's `--listen`: "" when `host_port` is valid, else the problem.
