@@ -86,25 +86,6 @@ std::string_view error_code_of(std::string_view body) {
   return body.substr(start, end - start);
 }
 
-/// GET path; the body when the answer is 200, else empty. Blocking, short timeout.
-std::string scrape(const endpoint_spec& ep, const std::string& path) {
-  try {
-    asio::io_context ioc;
-    beast::tcp_stream s(ioc);
-    s.expires_after(std::chrono::seconds(5));
-    s.connect(tcp::resolver(ioc).resolve(ep.host, ep.port));
-    http::request<http::empty_body> req{http::verb::get, path, 11};
-    req.set(http::field::host, ep.host);
-    http::write(s, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    return res.result_int() == 200 ? res.body() : std::string{};
-  } catch (const std::exception&) {
-    return {};
-  }
-}
-
 /// GET path with an optional bearer token: {status, body}; status 0 when no answer. Blocking,
 /// short timeout.
 std::pair<int, std::string> http_get(const endpoint_spec& ep, const std::string& path,
@@ -127,6 +108,12 @@ std::pair<int, std::string> http_get(const endpoint_spec& ep, const std::string&
   } catch (const std::exception&) {
     return {0, {}};
   }
+}
+
+/// GET path; the body when the answer is 200, else empty. Blocking, short timeout.
+std::string scrape(const endpoint_spec& ep, const std::string& path) {
+  auto [status, body] = http_get(ep, path, "");
+  return status == 200 ? std::move(body) : std::string{};
 }
 
 /// The number after `"key":` in a JSON text, or nullopt (absent, null, not a number).

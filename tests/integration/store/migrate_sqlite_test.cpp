@@ -61,23 +61,6 @@ std::shared_ptr<store::outbox> open_pg_outbox(const pg_cluster& cluster) {
   return box.value();
 }
 
-store::outbound_record outbound(const std::string& id, const std::string& key) {
-  store::outbound_record r;
-  r.id = id;
-  r.tenant = "acme";
-  r.channel = "wa";
-  r.recipient = "16505551234";
-  r.conversation = "wa:16505551234";
-  r.subject = "sub-1";
-  r.purpose = "support";
-  r.message = R"({"to":"16505551234","text":"Marzipan )" + id + R"("})";
-  r.caller = "helpdesk";
-  r.idempotency_key = key;
-  r.created_at = timestamp::from_millis(1700000000000);
-  r.updated_at = r.created_at;
-  return r;
-}
-
 store::quarantined_body quarantined(const std::string& body) {
   store::quarantined_body b;
   b.tenant = "acme";

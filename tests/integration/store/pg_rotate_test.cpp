@@ -89,23 +89,6 @@ void require_refused(const pg_cluster& cluster, const std::string& master_key) {
   CHECK(opened.err().message == store::k_root_key_refused);
 }
 
-store::outbound_record outbound(const std::string& id, const std::string& key) {
-  store::outbound_record r;
-  r.id = id;
-  r.tenant = "acme";
-  r.channel = "wa";
-  r.recipient = "16505551234";
-  r.conversation = "wa:16505551234";
-  r.subject = "sub-1";
-  r.purpose = "support";
-  r.message = R"({"to":"16505551234","text":"Marzipan )" + id + R"("})";
-  r.caller = "helpdesk";
-  r.idempotency_key = key;
-  r.created_at = timestamp::from_millis(1700000000000);
-  r.updated_at = r.created_at;
-  return r;
-}
-
 /// Two people's messages and one without a subject (the tenant's own key): three data keys.
 std::vector<event> first_events() {
   return {make_event("acme", "wa", "k1", "sub-1"), make_event("acme", "wa", "k2", "sub-2"),

@@ -18,7 +18,9 @@
 
 #include "core/aead.hpp"
 #include "core/crypto.hpp"
+#include "core/time.hpp"
 #include "store/event_log.hpp"
+#include "store/outbox.hpp"
 #include "store/pg/delivery_store.hpp"
 #include "store/pg/event_log.hpp"
 #include "store/pg/privacy_store.hpp"
@@ -95,6 +97,25 @@ struct pg_backend {
 inline std::shared_ptr<store::privacy_store> privacy(const store::stores& stores) {
   REQUIRE(stores.privacy != nullptr);
   return stores.privacy;
+}
+
+/// An outbound WhatsApp message of tenant acme to one person (subject sub-1), with idempotency
+/// key `key` ("" for none): what the outbox tests put.
+inline store::outbound_record outbound(const std::string& id, const std::string& key) {
+  store::outbound_record r;
+  r.id = id;
+  r.tenant = "acme";
+  r.channel = "wa";
+  r.recipient = "16505551234";
+  r.conversation = "wa:16505551234";
+  r.subject = "sub-1";
+  r.purpose = "support";
+  r.message = R"({"to":"16505551234","text":"Marzipan )" + id + R"("})";
+  r.caller = "helpdesk";
+  r.idempotency_key = key;
+  r.created_at = timestamp::from_millis(1700000000000);
+  r.updated_at = r.created_at;
+  return r;
 }
 
 /// A message of `subject` ("" = none) on `channel` of a test platform, received at
