@@ -15,6 +15,7 @@
 #include "actors/privacy_jobs.hpp"
 #include "actors/sweeper.hpp"
 #include "actors/visitor_stream.hpp"
+#include "config/diff.hpp"
 #include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -83,17 +84,21 @@ namespace {
 
 using root_ptr = root_actor::stateful_pointer<root_state>;
 
+void spawn_tenant(root_ptr self, const config::tenant_config& tenant);
+
 void spawn_tenant(root_ptr self, const std::string& id) {
+  if (const auto* t = self->state.opts.cfg->find_tenant(id)) {
+    spawn_tenant(self, *t);
+  }  // else removed by a reconfigure meanwhile
+}
+
+/// `tenant`: one of `opts.cfg`'s.
+void spawn_tenant(root_ptr self, const config::tenant_config& tenant) {
   auto& st = self->state;
-  const auto& tenants = st.opts.cfg->tenants;
-  auto at = std::find_if(tenants.begin(), tenants.end(),
-                         [&](const config::tenant_config& t) { return t.id == id; });
-  if (at == tenants.end()) {
-    return;  // removed by a reconfigure meanwhile
-  }
+  const std::string id = tenant.id;
   tenant_init init;
-  init.cfg = st.opts.cfg;
-  init.tenant_index = static_cast<std::size_t>(at - tenants.begin());
+  init.cfg = config::for_tenant(*st.opts.cfg, tenant);  // the globals and this tenant only
+  init.tenant_index = 0;
   init.stores = st.opts.stores;
   init.store = st.store;
   init.adapters = st.opts.adapters;
@@ -161,8 +166,10 @@ bool sweeper_outdated(const config::config& running, const config::config& next)
   if (running.tenants.size() != next.tenants.size()) {
     return true;
   }
+  const auto running_by_id = config::tenants_by_id(running);
   for (const auto& t : next.tenants) {
-    const auto* r = running.find_tenant(t.id);
+    const auto it = running_by_id.find(t.id);
+    const auto* r = it == running_by_id.end() ? nullptr : it->second;
     if (r == nullptr || r->privacy.retention_days != t.privacy.retention_days) {
       return true;
     }
@@ -186,8 +193,10 @@ caf::result<bool> reconfigure_root(root_ptr self, reconfigure_msg m) {
   }
   // Removed: out of the registry first (the bridge answers unknown_tenant from now on), then
   // stopped with their children; their streams end. Their down message is then ignored.
+  const auto running_by_id = config::tenants_by_id(*running);
+  const auto next_by_id = config::tenants_by_id(*m.cfg);
   for (const auto& t : running->tenants) {
-    if (m.cfg->find_tenant(t.id) != nullptr) {
+    if (next_by_id.count(t.id) != 0) {
       continue;
     }
     st.registry->set(t.id, tenant_actor{});
@@ -209,8 +218,11 @@ caf::result<bool> reconfigure_root(root_ptr self, reconfigure_msg m) {
   };
   ++*pending;  // held until every request below is out
   for (const auto& t : m.cfg->tenants) {
-    if (running->find_tenant(t.id) == nullptr) {
+    if (running_by_id.count(t.id) == 0) {
       continue;
+    }
+    if (!m.globals_changed && m.changed_tenants.count(t.id) == 0) {
+      continue;  // nothing it holds changed (its config is its own copy: config::for_tenant)
     }
     auto it = st.tenants.find(t.id);
     if (it == st.tenants.end()) {
@@ -228,8 +240,8 @@ caf::result<bool> reconfigure_root(root_ptr self, reconfigure_msg m) {
   }
   // Added: spawned with the new config.
   for (const auto& t : m.cfg->tenants) {
-    if (running->find_tenant(t.id) == nullptr && st.tenants.count(t.id) == 0) {
-      spawn_tenant(self, t.id);
+    if (running_by_id.count(t.id) == 0 && st.tenants.count(t.id) == 0) {
+      spawn_tenant(self, t);
       log::info("gateway", "tenant ", t.id, " added by a reconfigure; started");
     }
   }
@@ -254,7 +266,7 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
   st.sweeper = start_sweeper(self);
   start_privacy_workers(self);
   for (const auto& t : st.opts.cfg->tenants) {
-    spawn_tenant(self, t.id);
+    spawn_tenant(self, t);
   }
   self->set_down_handler([=](caf::down_msg& m) {
     auto& st = self->state;
@@ -682,7 +694,9 @@ class gateway_impl final : public gateway_with_actors {
       cb.heads = [this](const std::map<std::string, std::uint64_t>& heads) {
         follower_->heads(heads);
       };
+      cb.control = [this] { definitions_changed(); };
       cb.connected = [this] {
+        definitions_changed();  // changes notified while the connection was down were missed
         follower_->reconnected();
         rescan_senders({});  // puts notified while the connection was down were missed
       };
@@ -776,6 +790,45 @@ class gateway_impl final : public gateway_with_actors {
 
   tenant_actor tenant_actor_of(const std::string& id) const override { return registry_->find(id); }
 
+  std::shared_ptr<store::definition_store> definitions() const override {
+    return opts_.stores.definitions;
+  }
+
+  result<store::erase_outcome> erase_tenant(const std::string& tenant,
+                                            const std::vector<std::string>& channels) override {
+    store::erase_outcome sum;
+    auto& privacy = opts_.stores.privacy;
+    if (!privacy) {
+      return sum;
+    }
+    for (const auto& channel : channels) {
+      auto erased = privacy->erase_channel(tenant, channel);
+      if (!erased) {
+        return erased.err();
+      }
+      sum.events += erased->events;  // its dedupe keys stay as tombstones until the sweep below
+      sum.dead_letters += erased->dead_letters;
+      sum.key_destroyed = sum.key_destroyed || erased->key_destroyed;
+      sum.subjects.insert(sum.subjects.end(), erased->subjects.begin(), erased->subjects.end());
+    }
+    // What no channel named still goes: a cutoff a day ahead covers every row of the tenant.
+    timestamp cutoff = now();
+    cutoff.unix_ms += 86400000;
+    auto swept = privacy->expire(tenant, cutoff);
+    if (!swept) {
+      return swept.err();
+    }
+    sum.events += swept->events;
+    sum.dedupe_keys += swept->dedupe_keys;
+    sum.dead_letters += swept->dead_letters;
+    return sum;
+  }
+
+  void on_definitions_changed(std::function<void()> f) override {
+    std::lock_guard<std::mutex> lock(definitions_m_);
+    definitions_changed_ = std::move(f);
+  }
+
   status reconfigure(std::shared_ptr<const config::config> cfg) override {
     // With `shutdown`'s lock: the two never overlap, and reconfigures run one at a time.
     std::lock_guard<std::mutex> guard(shutdown_mutex_);
@@ -789,8 +842,9 @@ class gateway_impl final : public gateway_with_actors {
     // The tenants it adds: their consent is loaded before any of their events is read (as at
     // start); a failure refuses the whole config.
     std::vector<std::string> added;
+    const auto running_by_id = config::tenants_by_id(*running);
     for (const auto& t : cfg->tenants) {
-      if (running->find_tenant(t.id) != nullptr) {
+      if (running_by_id.count(t.id) != 0) {
         continue;
       }
       added.push_back(t.id);
@@ -803,6 +857,13 @@ class gateway_impl final : public gateway_with_actors {
     }
     reconfigure_msg m;
     m.cfg = cfg;
+    {
+      const auto changes = config::diff(*running, *cfg);
+      m.globals_changed = !changes.global_keys.empty();
+      for (const auto& t : changes.tenants_changed) {
+        m.changed_tenants.insert(t.id);
+      }
+    }
     // A gateway started without push subscribers or sendable channels has no HTTP client
     // (and, in memory, no outbox): made now for the first one a reload adds.
     bool sendable = false;
@@ -1024,6 +1085,19 @@ class gateway_impl final : public gateway_with_actors {
   std::mutex shutdown_mutex_;
   std::unique_ptr<replica_follower> follower_;       // several replicas only
   std::unique_ptr<store::pg::listener> listener_;  // its thread calls follower_
+
+  void definitions_changed() {
+    std::function<void()> f;
+    {
+      std::lock_guard<std::mutex> lock(definitions_m_);
+      f = definitions_changed_;
+    }
+    if (f) {
+      f();
+    }
+  }
+  std::mutex definitions_m_;
+  std::function<void()> definitions_changed_;  // the control plane's, set once
 };
 
 }  // namespace

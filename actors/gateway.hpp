@@ -11,6 +11,7 @@
 #include "adapters/adapter.hpp"
 #include "config/config.hpp"
 #include "http/response.hpp"
+#include "store/definitions.hpp"
 
 /// The gateway as the HTTP layer sees it: the one bridge between Beast sessions and the actor
 /// system. No CAF type appears here, so HTTP translation units never include CAF headers.
@@ -259,6 +260,30 @@ class gateway {
     (void)cfg;
     return {};
   }
+
+  // -- the control plane (src/control/plane.hpp, docs/control-plane.md) ----------------------
+
+  /// The store of the tenants the control plane defines; null when this gateway's store keeps
+  /// none (a test double).
+  virtual std::shared_ptr<store::definition_store> definitions() const { return nullptr; }
+
+  /// Erases what the store holds of a tenant being deleted, as subject erasures do: every subject
+  /// seen on one of `channels` (its data key destroyed, its events, dead letters and consent
+  /// record deleted), then every other event, dedupe key, dead letter and quarantined body of the
+  /// tenant (`privacy_store::erase_channel`, then `expire` at a cutoff in the future). The sum of
+  /// what was erased; `subjects` lists the subjects whose keys were destroyed. Blocks on the
+  /// store: call it from a control thread. The default (a gateway without a store) erases nothing.
+  virtual result<store::erase_outcome> erase_tenant(const std::string& tenant,
+                                                    const std::vector<std::string>& channels) {
+    (void)tenant, (void)channels;
+    return store::erase_outcome{};
+  }
+
+  /// Several replicas: `f` is called, on a thread of the gateway's, whenever another replica (or
+  /// this one) changed the definitions (`NOTIFY switchboard_control`), and after the replica's
+  /// listener reconnected (notifications may have been missed). Set once, before changes can
+  /// come; a single gateway never calls it.
+  virtual void on_definitions_changed(std::function<void()> f) { (void)f; }
 
   /// True once every tenant's actors are up and until shutdown begins (`/readyz`).
   virtual bool ready() const = 0;

@@ -7,6 +7,8 @@
 #include <caf/all.hpp>
 
 #include <memory>
+#include <set>
+#include <string>
 
 #include "actors/channel_logic.hpp"
 #include "config/config.hpp"
@@ -26,6 +28,13 @@ using reconfig_atom = caf::atom_constant<caf::atom("reconfig")>;
 /// adds the first one (null = unchanged).
 struct reconfigure_msg {
   std::shared_ptr<const config::config> cfg;
+  /// A key that reloads and applies to every tenant changed (`config_diff::global_keys`): every
+  /// tenant takes the new config. When false, a tenant whose own part did not change keeps the
+  /// one it holds (a control plane's change to one tenant costs the others nothing).
+  bool globals_changed = true;
+  /// The tenants whose own part changed (`config_diff::tenants_changed`); with
+  /// `globals_changed` false, only these are handed the config.
+  std::set<std::string> changed_tenants;
   std::shared_ptr<delivery::http_client> http;
   std::shared_ptr<store::outbox> outbox;
 };

@@ -735,6 +735,15 @@ bool reconfigure_tenant(tenant_ptr self, reconfigure_msg& m) {
   }
   const config::tenant_config* prev = st.cfg;
   const auto d = config::diff_tenant(*prev, *next);
+  if (m.http && !st.init.http) {
+    st.init.http = m.http;
+  }
+  if (m.outbox && !st.init.outbox) {
+    st.init.outbox = m.outbox;
+  }
+  if (!d.changed() && !m.globals_changed) {
+    return true;  // what it holds is its own copy (`config::for_tenant`) and still current
+  }
   // Inputs of every channel's logic besides the channel itself.
   const bool all_channels = d.privacy_changed || st.init.cfg->limits.events_per_webhook !=
                                                      m.cfg->limits.events_per_webhook;
@@ -742,15 +751,11 @@ bool reconfigure_tenant(tenant_ptr self, reconfigure_msg& m) {
   // for `prev` and for whatever started with it.
   prune_retired(self);
   st.retired.emplace_back(std::chrono::steady_clock::now(), st.init.cfg);
-  st.init.cfg = m.cfg;
-  st.cfg = next;
-  st.init.tenant_index = static_cast<std::size_t>(next - m.cfg->tenants.data());
-  if (m.http && !st.init.http) {
-    st.init.http = m.http;
-  }
-  if (m.outbox && !st.init.outbox) {
-    st.init.outbox = m.outbox;
-  }
+  // Only the globals and this tenant: a retired config costs one tenant, not all of them (a
+  // control plane changes one tenant at a time, and every tenant keeps what it retires).
+  st.init.cfg = config::for_tenant(*m.cfg, *next);
+  st.cfg = &st.init.cfg->tenants.front();
+  st.init.tenant_index = 0;
 
   // Channels: removed ones stop (with their senders); changed ones get a new logic in their
   // mailbox, behind the webhooks already queued; added ones start.

@@ -98,4 +98,28 @@ const tenant_config* config::find_tenant(const std::string& id) const {
   return nullptr;
 }
 
+std::unordered_map<std::string_view, const tenant_config*> tenants_by_id(const config& cfg) {
+  std::unordered_map<std::string_view, const tenant_config*> out;
+  out.reserve(cfg.tenants.size());
+  for (const auto& t : cfg.tenants) {
+    out.emplace(t.id, &t);
+  }
+  return out;
+}
+
+std::shared_ptr<const config> for_tenant(const config& whole, const tenant_config& tenant) {
+  auto out = std::make_shared<config>();
+  out->source = whole.source;
+  out->server = whole.server;
+  out->storage = whole.storage;
+  out->cluster = whole.cluster;
+  out->log = whole.log;
+  out->control_plane = whole.control_plane;
+  out->privacy = whole.privacy;
+  out->limits = whole.limits;
+  out->operators = whole.operators;
+  out->tenants.push_back(tenant);
+  return out;
+}
+
 }  // namespace sb::config

@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -226,6 +228,12 @@ struct log_config {
   bool access = false;                   ///< one info line per finished request (the access log)
 };
 
+/// `control_plane`: tenants, channels and subscribers managed by API (docs/control-plane.md).
+struct control_plane_config {
+  /// A channel secret changed through the API: the previous one is still accepted this long.
+  int secret_grace_seconds = 3600;
+};
+
 /// One entry of the top-level `operators` list (docs/console.md): a person who runs the gateway.
 /// The token works on every tenant with every scope; the request names the tenant with
 /// `?tenant=<id>` (required when there are several tenants).
@@ -240,6 +248,7 @@ struct config {
   storage_config storage;
   cluster_config cluster;
   log_config log;
+  control_plane_config control_plane;
   privacy_defaults_config privacy;
   limits_config limits;
   std::vector<tenant_config> tenants;
@@ -256,6 +265,16 @@ struct config {
 
   const tenant_config* find_tenant(const std::string& id) const;
 };
+
+/// The tenants of `cfg` by id, for code that looks up many (`config::find_tenant` is a linear
+/// scan: fine for one lookup, quadratic for one per tenant). Points into `cfg`.
+std::unordered_map<std::string_view, const tenant_config*> tenants_by_id(const config& cfg);
+
+/// `whole` with `tenant` as its only tenant: what a tenant's actors hold (the globals and their
+/// own tenant), so a change to another tenant neither reaches nor retains them. Costs one
+/// tenant's copy, not the whole config's. Every member of `config` but `tenants` is copied (a
+/// unit test pins it: tests/unit/config/for_tenant_test.cpp).
+std::shared_ptr<const config> for_tenant(const config& whole, const tenant_config& tenant);
 
 /// What one channel type accepts, declared by its adapter. The loader rejects keys not listed,
 /// reports missing required keys, and refuses empty secrets.

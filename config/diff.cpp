@@ -167,6 +167,7 @@ const std::vector<key_access>& global_table() {
                    to.limits.auth_failures_per_channel = from.limits.auth_failures_per_channel;
                  }},
       SB_KEY("privacy.retention_days", privacy.retention_days),
+      SB_KEY("control_plane.secret_grace_seconds", control_plane.secret_grace_seconds),
   };
   return table;
 }
@@ -265,8 +266,11 @@ config_diff diff(const config& running, const config& next) {
     }
   }
   d.operators_changed = !same_operators(running.operators, next.operators);
+  const auto running_by_id = tenants_by_id(running);
+  const auto next_by_id = tenants_by_id(next);
   for (const auto& n : next.tenants) {
-    const tenant_config* r = running.find_tenant(n.id);
+    const auto found = running_by_id.find(n.id);
+    const tenant_config* r = found == running_by_id.end() ? nullptr : found->second;
     if (r == nullptr) {
       d.tenants_added.push_back(n.id);
       continue;
@@ -277,7 +281,7 @@ config_diff diff(const config& running, const config& next) {
     }
   }
   for (const auto& r : running.tenants) {
-    if (next.find_tenant(r.id) == nullptr) {
+    if (next_by_id.count(r.id) == 0) {
       d.tenants_removed.push_back(r.id);
     }
   }

@@ -927,6 +927,18 @@ const section<cluster_config>& cluster_section() {
   return s;
 }
 
+const section<control_plane_config>& control_plane_section() {
+  static const section<control_plane_config> s{
+      {
+          integer_key("secret_grace_seconds", &control_plane_config::secret_grace_seconds, 0,
+                      2592000,
+                      "After a channel's secret is changed through the control plane's API, "
+                      "how long the previous one is still accepted on inbound requests."),
+      },
+      nullptr};
+  return s;
+}
+
 const section<log_config>& log_section() {
   static const section<log_config> s{
       {
@@ -1698,6 +1710,7 @@ const section<config>& root_section() {
             section_key("storage", &config::storage, storage_section),
             section_key("cluster", &config::cluster, cluster_section),
             section_key("log", &config::log, log_section),
+            section_key("control_plane", &config::control_plane, control_plane_section),
             section_key("privacy", &config::privacy, privacy_defaults_section),
             section_key("limits", &config::limits, limits_section),
             tenants,

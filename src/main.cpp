@@ -29,6 +29,7 @@
 #include "config/dev_secrets.hpp"
 #include "config/diff.hpp"
 #include "config/loader.hpp"
+#include "control/plane.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
@@ -404,8 +405,7 @@ int check_config(const std::string& path, bool allow_dev_secrets) {
 /// becomes the applied config. A config with problems is refused, each problem logged, and
 /// `running` keeps serving. Keys read only at start keep their running value, each changed one
 /// named in the log. Counted in `switchboard_config_reloads_total{result}`.
-void reload(const options& o, std::shared_ptr<const sb::config::config>& running,
-            sb::actors::gateway& gateway, sb::http::server& server) {
+void reload(const options& o, sb::control::plane& plane) {
   namespace cat = sb::metrics::catalog;
   if (o.config_file.empty()) {
     sb::log::warn("main",
@@ -434,23 +434,23 @@ void reload(const options& o, std::shared_ptr<const sb::config::config>& running
     fresh = std::move(overridden);
   }
   // Judged by the address the server really listens on (the running one).
+  const auto running = plane.running();
   auto judged = sb::config::keep_restart_keys(*running, *fresh, sb::adapters::schemas());
   if (auto problems = dev_secret_problems(*judged, o.allow_dev_secrets); !problems.empty()) {
     refuse(problems);
     return;
   }
-  const auto changes = sb::config::diff(*running, *fresh);
+  const auto changes = sb::config::diff(*plane.file_config(), *fresh);
   for (const auto& key : changes.restart_keys) {
     sb::log::warn("main", "reload: ", key,
                   " changed; it needs a restart, the running value is kept until then");
   }
-  if (auto s = gateway.reconfigure(judged); !s) {
+  // With the tenants defined through the API (docs/control-plane.md) composed in again.
+  if (auto s = plane.replace_file_config(judged); !s) {
     refuse({o.config_file + ": " + s.err().message});
     return;
   }
-  server.reconfigure(judged);
-  running = std::move(judged);
-  apply_log_config(*running);  // log.format (unless --log-format); log.access is read per request
+  apply_log_config(*judged);  // log.format (unless --log-format); log.access is read per request
   cat::config_reloads(true).inc();
   sb::log::info("main", "config reloaded from ", o.config_file, ": ", changes.summary());
 }
@@ -508,9 +508,31 @@ int run(const options& o) {
     return exit_startup;
   }
 
+  // The control plane (docs/control-plane.md): the tenants defined through the API, kept in the
+  // gateway's store, join the file's before anything listens.
+  sb::control::plane plane(gateway->definitions(), sb::adapters::schemas(), {});
+  {
+    auto composed = plane.compose_at_start(cfg);
+    if (!composed) {
+      std::cerr << "switchboard: cannot start: " << composed.err().message << '\n';
+      gateway->shutdown();
+      return exit_startup;
+    }
+    if (composed->get() != cfg.get()) {
+      if (auto st = gateway->reconfigure(*composed); !st) {
+        std::cerr << "switchboard: cannot start: " << st.err().message << '\n';
+        gateway->shutdown();
+        return exit_startup;
+      }
+      cfg = *composed;
+    }
+  }
+
   std::unique_ptr<sb::http::server> server;
   try {
-    server = std::make_unique<sb::http::server>(cfg, *gateway);
+    sb::http::server_options server_opts;
+    server_opts.control = &plane;
+    server = std::make_unique<sb::http::server>(cfg, *gateway, server_opts);
     server->start();
   } catch (const std::exception& e) {
     std::cerr << "switchboard: " << e.what() << '\n';
@@ -525,6 +547,20 @@ int run(const options& o) {
   sb::log::info("http", "listening on ", server->tls() ? "https" : "http", "://", server->host(),
                 ":", server->port());
 
+  sb::control::plane::hooks hooks;
+  hooks.apply = [&](std::shared_ptr<const sb::config::config> c) -> sb::status {
+    if (auto st = gateway->reconfigure(c); !st) {
+      return st;
+    }
+    server->reconfigure(std::move(c));
+    return {};
+  };
+  hooks.erase_tenant = [&](const std::string& tenant, const std::vector<std::string>& channels) {
+    return gateway->erase_tenant(tenant, channels);
+  };
+  plane.start(std::move(hooks));
+  gateway->on_definitions_changed([&plane] { plane.definitions_changed(); });
+
   // SIGHUP reloads (on this thread, never an I/O thread) and waits again; SIGINT and SIGTERM
   // end the wait.
   int caught = 0;
@@ -535,7 +571,7 @@ int run(const options& o) {
         }
         if (signal_number == SIGHUP) {
           try {
-            reload(o, cfg, *gateway, *server);
+            reload(o, plane);
           } catch (const std::exception& e) {  // start-up style errors of the new config
             sb::metrics::catalog::config_reloads(false).inc();
             sb::log::error("main", "reload failed: ", e.what(),
@@ -550,6 +586,7 @@ int run(const options& o) {
   signals_ioc.run();
 
   sb::log::info("main", "signal ", caught, ": shutting down");
+  plane.stop();  // its calls reach the server and the gateway
   server->stop();
   gateway->shutdown();
   server.reset();

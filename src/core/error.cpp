@@ -62,6 +62,8 @@ const char* to_string(errc e) noexcept {
       return "too_many_failures";
     case errc::too_many_streams:
       return "too_many_streams";
+    case errc::conflict:
+      return "conflict";
     case errc::internal:
       return "internal";
   }

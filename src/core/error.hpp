@@ -39,10 +39,11 @@ enum class errc {
   too_many_events,         ///< a webhook body with more than limits.events_per_webhook (413)
   quarantine_full,         ///< the channel's quarantine quota is used up (503, Retry-After)
   stale_request,           ///< a signed request older than its platform allows (400)
-  replayed_request,  ///< a signed webhook whose timestamp is out of its platform's window, or
-                     ///< whose one-time token was accepted before with another body (401)
+  replayed_request,        ///< a signed webhook whose timestamp is out of its platform's window, or
+                           ///< whose one-time token was accepted before with another body (401)
   too_many_auth_failures,  ///< failed verifications past their budget (429, Retry-After)
   too_many_streams,        ///< SSE streams of one token past limits.sse_streams_per_token (429)
+  conflict,  ///< the control plane: a tenant that exists, or one the config file defines (409)
   internal,
 };
 

@@ -4,9 +4,11 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <deque>
 #include <iterator>
 #include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "core/build_info.hpp"
 
@@ -533,15 +535,21 @@ counter& webhook_rejection_set::at(errc code) const {
 
 const webhook_rejection_set& webhook_rejections(std::string_view tenant, std::string_view channel) {
   // One set per pair for the process: gateways built again (tests, a reload) reuse it.
+  // Indexed: a reload or a control-plane change looks up every configured channel again.
   static std::mutex m;
   static std::deque<webhook_rejection_set> sets;
+  static std::unordered_map<std::string, const webhook_rejection_set*> by_pair;
+  std::string key;
+  key.reserve(tenant.size() + channel.size() + 1);
+  key.append(tenant).push_back('\0');
+  key.append(channel);
   std::lock_guard<std::mutex> lock(m);
-  for (const auto& s : sets) {
-    if (s.tenant() == tenant && s.channel() == channel) {
-      return s;
-    }
+  if (auto it = by_pair.find(key); it != by_pair.end()) {
+    return *it->second;
   }
-  return sets.emplace_back(std::string(tenant), std::string(channel));
+  const auto& made = sets.emplace_back(std::string(tenant), std::string(channel));
+  by_pair.emplace(std::move(key), &made);
+  return made;
 }
 
 counter_family& webhook_previous_secret() {

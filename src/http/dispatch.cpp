@@ -153,6 +153,9 @@ class call {
       case handler_kind::api_document:
         api_document();
         return;
+      case handler_kind::control:
+        control();
+        return;
     }
   }
 
@@ -759,6 +762,31 @@ class call {
       tenants.push_back((*who)->tenant);
     }
     ctx_.gateway.overview(std::move(tenants), ex_.await_gateway());
+  }
+
+  /// A control-plane call: an operator's token, then the call to the control plane's worker,
+  /// which answers once the change is stored and applied.
+  void control() {
+    if (auto allowed = authorize(""); !allowed) {
+      write_auth_error(allowed.err());
+      return;
+    }
+    if (ctx_.control == nullptr) {
+      write_error(error{errc::unavailable, "the control plane is not running here"});
+      return;
+    }
+    const std::string* op = ctx_.tokens.find_operator(req_.header("Authorization"));
+    control::request c;
+    c.op = r_.def->control;
+    c.params = r_.params;
+    c.query = std::string(r_.query);
+    c.body = std::move(req_.body());
+    c.operator_name = op != nullptr ? *op : std::string();
+    if (!c.params.empty()) {
+      ex_.identify(c.params.front(), "");
+    }
+    auto reply = ex_.await_gateway();
+    ctx_.control->submit(std::move(c), [reply](response res) { reply->answer(std::move(res)); });
   }
 
   /// A call the actors serve (`handler_kind::api`): checks the route's access (a platform's

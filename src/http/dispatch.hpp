@@ -7,6 +7,7 @@
 
 #include "actors/gateway.hpp"
 #include "config/config.hpp"
+#include "control/plane.hpp"
 #include "core/ip.hpp"
 #include "http/auth.hpp"
 #include "http/auth_failures.hpp"
@@ -101,6 +102,7 @@ struct dispatch_context {
   metrics_access metrics;            ///< `server.metrics.token_sha256`
   const bool metrics_apart;          ///< `server.metrics.listen` is set
   visitor_gate visitors;             ///< web chat: the visitor channels and their budgets
+  control::plane* control = nullptr;  ///< the control plane's calls; null: answered 503
 };
 
 /// Matches a request to the handler list (`match_route`), then to the listener it came to

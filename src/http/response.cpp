@@ -35,6 +35,8 @@ int http_status(errc code) noexcept {
     case errc::overloaded:
     case errc::quarantine_full:
       return 503;
+    case errc::conflict:
+      return 409;
     case errc::unauthorized:
       return 401;
     case errc::forbidden:

@@ -165,6 +165,14 @@ result<const principal*> authorize_route(const route_def& def, const token_index
         return allowed.err();
       }
       break;
+    case access::operator_:
+      if (tokens.find_operator(authorization) != nullptr) {
+        break;
+      }
+      if (tokens.find(bearer_token(authorization)) != nullptr) {
+        return error{errc::forbidden, "needs an operator's token (the config's operators)"};
+      }
+      return error{errc::unauthorized, "needs an operator's bearer token"};
     case access::open:
     case access::platform:
     case access::visitor:  // the visitor gate checks the Origin and the session token

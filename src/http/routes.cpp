@@ -67,6 +67,14 @@ route_def call(std::string_view method, std::string_view pattern, std::string_vi
   return d;
 }
 
+/// A control-plane call (src/control/plane.hpp), for operators only.
+route_def admin(std::string_view method, std::string_view pattern, std::string_view name,
+                control::operation op) {
+  route_def d = edge(method, pattern, name, handler_kind::control, access::operator_);
+  d.control = op;
+  return d;
+}
+
 /// The handler list. Entries with the same pattern keep their order: it is the order of the
 /// methods in a 405's Allow.
 std::vector<route_def> handler_list() {
@@ -89,8 +97,8 @@ std::vector<route_def> handler_list() {
            handler_kind::visitor_preflight, access::open),
       edge("POST", "/chat/{tenant}/{channel}/read", "visitor.read", handler_kind::visitor_read,
            access::visitor),
-      edge("GET", "/chat/{tenant}/{channel}/stream", "visitor.stream",
-           handler_kind::visitor_stream, access::visitor),
+      edge("GET", "/chat/{tenant}/{channel}/stream", "visitor.stream", handler_kind::visitor_stream,
+           access::visitor),
       edge("GET", "/chat/{tenant}/{channel}/widget.js", "visitor.widget", handler_kind::widget,
            access::open),
       // The operator console (docs/console.md): static files, open (they hold no data); the
@@ -131,6 +139,33 @@ std::vector<route_def> handler_list() {
            &actors::purge_quarantined),
       call("POST", "/v1/quarantine/{id}/reingest", "quarantine.reingest", scope::admin,
            &actors::reingest_quarantined),
+      // The control plane (docs/control-plane.md): operators only.
+      admin("GET", "/v1/admin/tenants", "admin.tenants.list", control::operation::list_tenants),
+      admin("POST", "/v1/admin/tenants", "admin.tenants.create", control::operation::create_tenant),
+      admin("GET", "/v1/admin/tenants/{tenant}", "admin.tenant.get",
+            control::operation::get_tenant),
+      admin("PATCH", "/v1/admin/tenants/{tenant}", "admin.tenant.update",
+            control::operation::update_tenant),
+      admin("DELETE", "/v1/admin/tenants/{tenant}", "admin.tenant.delete",
+            control::operation::delete_tenant),
+      admin("POST", "/v1/admin/tenants/{tenant}/channels", "admin.channels.create",
+            control::operation::create_channel),
+      admin("GET", "/v1/admin/tenants/{tenant}/channels/{channel}", "admin.channel.get",
+            control::operation::get_channel),
+      admin("PATCH", "/v1/admin/tenants/{tenant}/channels/{channel}", "admin.channel.update",
+            control::operation::update_channel),
+      admin("DELETE", "/v1/admin/tenants/{tenant}/channels/{channel}", "admin.channel.delete",
+            control::operation::delete_channel),
+      admin("POST", "/v1/admin/tenants/{tenant}/subscribers", "admin.subscribers.create",
+            control::operation::create_subscriber),
+      admin("GET", "/v1/admin/tenants/{tenant}/subscribers/{subscriber}", "admin.subscriber.get",
+            control::operation::get_subscriber),
+      admin("PATCH", "/v1/admin/tenants/{tenant}/subscribers/{subscriber}",
+            "admin.subscriber.update", control::operation::update_subscriber),
+      admin("DELETE", "/v1/admin/tenants/{tenant}/subscribers/{subscriber}",
+            "admin.subscriber.delete", control::operation::delete_subscriber),
+      admin("POST", "/v1/admin/tenants/{tenant}/subscribers/{subscriber}/rotate-token",
+            "admin.subscriber.rotate_token", control::operation::rotate_token),
       // Operations (docs/operations.md): also, or only, on `server.metrics.listen`.
       edge("GET", "/healthz", "healthz", handler_kind::healthz, access::open, served_on::both),
       edge("GET", "/readyz", "readyz", handler_kind::readyz, access::open, served_on::both),

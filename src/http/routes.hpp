@@ -7,6 +7,7 @@
 
 #include "actors/gateway.hpp"
 #include "config/config.hpp"
+#include "control/operation.hpp"
 #include "core/error.hpp"
 
 /// The handler list: every route the server answers, written once as {method, path pattern,
@@ -40,6 +41,7 @@ enum class handler_kind : std::uint8_t {
   console,            ///< the operator console's static files (docs/console.md)
   overview,           ///< the console's overview: tenants, channels, rates, queues (JSON)
   api_document,       ///< the OpenAPI document of these routes (docs/openapi.json, compiled in)
+  control,            ///< a control-plane call (`route_def::control`, src/control/plane.hpp)
 };
 
 /// Who may call a route; the HTTP layer checks it before the route's handler runs.
@@ -54,6 +56,7 @@ enum class access : std::uint8_t {
   subscriber,  ///< as `token` with `admin`, or the token of the path's subscriber with `stream`
   visitor,     ///< a web chat visitor: an allowed Origin and (but to start a session) a session
                ///< token of the path's channel, checked by the visitor gate
+  operator_,   ///< an operator's token (`operators:`); a subscriber's token is 403
 };
 
 /// Which listener serves a route.
@@ -76,6 +79,7 @@ struct route_def {
   config::scope scope = config::scope::stream;  ///< what an `access::token` route needs
   handler_kind kind = handler_kind::api;
   actors::api_handler api;  ///< `handler_kind::api`: the handler in the actor tree
+  control::operation control = control::operation::none;  ///< `handler_kind::control`
   served_on where = served_on::main;
   /// A parameter may decode to text with '/' (%2F). Only the webhook routes: their tenant and
   /// channel are looked up as given and an unknown one gets the one `unknown_endpoint` answer

@@ -6,6 +6,10 @@
 
 #include "config/config.hpp"
 
+namespace sb::control {
+class plane;
+}
+
 namespace sb::actors {
 class gateway;
 }  // namespace sb::actors
@@ -22,6 +26,9 @@ struct server_options {
   /// Interval of the `: keep-alive` comment on an idle Server-Sent Events stream (DESIGN §6:
   /// every 15 s). Tests shorten it.
   int sse_keepalive_ms = 15000;
+  /// Serves the control plane's calls (`/v1/admin/...`); null: they are answered 503. Must
+  /// outlive the server.
+  control::plane* control = nullptr;
 };
 
 /// Listens on `server.listen` with `server.io_threads` threads running one io_context.

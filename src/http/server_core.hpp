@@ -148,6 +148,7 @@ struct server_core {
         streams(c->limits.sse_streams_per_token),
         budget(budget_for(c->server.max_connections)),
         ctx_(std::make_shared<dispatch_context>(std::move(c), g)) {
+    ctx_->control = o.control;
     metrics::catalog::register_all();
   }
 
@@ -165,6 +166,7 @@ struct server_core {
     std::lock_guard<std::mutex> lock(reconfigure_m_);
     auto previous = context();
     auto next = std::make_shared<dispatch_context>(std::move(c), gateway, previous.get());
+    next->control = options.control;
     std::atomic_store(&ctx_, std::move(next));
   }
 

@@ -32,6 +32,9 @@ inline constexpr std::size_t k_dedupe_digest_size = 16;
 // request) under a key derived with this label (rules::privacy_request_digest), in full.
 inline constexpr std::string_view k_privacy_request_key_label =
     "switchboard/store/privacy-request/v1";
+// The control plane's tenant documents (store/definitions.hpp) are sealed under a key derived
+// with this label, bound to their tenant id (`definition_aad`).
+inline constexpr std::string_view k_control_key_label = "switchboard/store/control/v1";
 
 // The event log's key check (`meta.key_check` in SQLite): this text sealed under the wrapping key,
 // with this associated data. A store opened with another master key fails it before anything is
@@ -45,6 +48,7 @@ struct derived_keys {
   std::string wrap;     ///< wraps the data keys: from the master key, so a rotation replaces it
   std::string dedupe;   ///< keys the dedupe digests: from the root key
   std::string request;  ///< keys the privacy-request digests: from the root key
+  std::string control;  ///< seals the control plane's tenant documents: from the root key
 
   /// From the store's `root_key` and its current `master_key` (32 raw bytes each, else
   /// `errc::internal`; the same key until the store's first rotation).
@@ -58,6 +62,7 @@ struct derived_keys {
     wrap = sealed::derive_key(master_key, k_wrap_key_label);
     dedupe = sealed::derive_key(root_key, k_dedupe_key_label);
     request = sealed::derive_key(root_key, k_privacy_request_key_label);
+    control = sealed::derive_key(root_key, k_control_key_label);
     return {};
   }
 
@@ -72,6 +77,11 @@ struct derived_keys {
 /// (another tenant, another seq) does not open. Into `out` (reused on the append path).
 inline void event_aad(std::string& out, const std::string& tenant, std::uint64_t seq) {
   sealed::join_to(out, {"event", tenant, std::to_string(seq)});
+}
+
+/// Associated data of a sealed tenant document of the control plane.
+inline std::string definition_aad(const std::string& tenant) {
+  return sealed::join({"control", tenant});
 }
 
 /// Associated data of a sealed quarantined body (its id is assigned by the insert).

@@ -301,6 +301,7 @@ stores with_live_tail(stores inner, live_tail_limits limits) {
   auto t = std::make_shared<tails>(limits);
   stores out;
   out.delivery = std::move(inner.delivery);
+  out.definitions = std::move(inner.definitions);
   if (inner.log) {
     out.log = std::make_shared<tailed_log>(std::move(inner.log), t);
   }

@@ -680,7 +680,7 @@ class memory_log final : public event_log, public delivery_store, public privacy
 
 stores make_memory_stores() {
   auto log = std::make_shared<memory_log>();
-  return {log, log, log};
+  return {log, log, log, make_memory_definitions(log)};
 }
 
 }  // namespace sb::store

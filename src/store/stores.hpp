@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "store/definitions.hpp"
 #include "store/delivery_store.hpp"
 #include "store/event_log.hpp"
 #include "store/privacy_store.hpp"
@@ -24,6 +25,9 @@ struct stores {
   std::shared_ptr<event_log> log;
   std::shared_ptr<delivery_store> delivery;
   std::shared_ptr<privacy_store> privacy;
+  /// The tenants the control plane defines (docs/control-plane.md); null: this store keeps none
+  /// and the control plane's API is refused.
+  std::shared_ptr<definition_store> definitions;
 };
 
 /// In-memory stores (lost on restart; bounded only by memory; not encrypted, as nothing of them

@@ -73,6 +73,8 @@ class key_ring {
 
   /// Keys the digests of platform privacy requests (rules::privacy_request_digest).
   const std::string& request_key() const { return derived_.request; }
+  /// Seals the control plane's tenant documents (store/definitions.hpp).
+  const std::string& control_key() const { return derived_.control; }
 
  private:
   derived_keys derived_;

@@ -71,7 +71,9 @@ void listener::run() {
   while (!stop_.load(std::memory_order_acquire)) {
     auto c = connection::open(dsn_);
     if (c) {
-      if (auto r = c->exec("LISTEN switchboard_events; LISTEN switchboard_outbox"); !r) {
+      if (auto r = c->exec(
+              "LISTEN switchboard_events; LISTEN switchboard_outbox; LISTEN switchboard_control");
+          !r) {
         c = r.err();
       }
     }
@@ -121,6 +123,7 @@ void listener::run() {
       }
       heads.clear();
       channels.clear();
+      bool control = false;
       for (const auto& note : *got) {
         std::uint64_t head = 0;
         if (note.channel == k_events_channel && parse_head_notice(note.payload, tenant, head)) {
@@ -132,6 +135,8 @@ void listener::run() {
           if (space != std::string::npos) {
             channels.emplace(note.payload.substr(0, space), note.payload.substr(space + 1));
           }
+        } else if (note.channel == k_control_channel) {
+          control = true;
         }
       }
       if (!heads.empty() && cb_.heads) {
@@ -139,6 +144,9 @@ void listener::run() {
       }
       if (!channels.empty() && cb_.outbox) {
         cb_.outbox(channels);
+      }
+      if (control && cb_.control) {
+        cb_.control();
       }
       if (!got->empty()) {
         quiet_since = std::chrono::steady_clock::now();

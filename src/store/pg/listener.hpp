@@ -34,6 +34,8 @@ bool parse_head_notice(std::string_view payload, std::string& tenant, std::uint6
 inline constexpr const char* k_events_channel = "switchboard_events";
 /// The channel the outbox's puts notify on: `<tenant> <channel>`.
 inline constexpr const char* k_outbox_channel = "switchboard_outbox";
+/// The channel the control plane's changes notify on: `<tenant>` (store/pg/definitions.cpp).
+inline constexpr const char* k_control_channel = "switchboard_control";
 
 class listener {
  public:
@@ -45,6 +47,9 @@ class listener {
     /// Outbound messages were put for these (tenant, channel) pairs by some replica (the
     /// PostgreSQL outbox notifies on `k_outbox_channel`). Called on the listener's thread.
     std::function<void(const std::set<std::pair<std::string, std::string>>& channels)> outbox;
+    /// Some replica changed the control plane's definitions (any number of changes, read at
+    /// once). Called on the listener's thread.
+    std::function<void()> control;
     /// The connection was (re)established and is listening: notifications sent before may have
     /// been missed. Called on the listener's thread.
     std::function<void()> connected;

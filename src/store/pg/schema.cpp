@@ -287,6 +287,14 @@ CREATE TABLE store_meta (
   name TEXT PRIMARY KEY,
   value BYTEA NOT NULL
 ))sql"},
+      {8, R"sql(
+-- The tenants the control plane defines (store/definitions.hpp): one sealed document per tenant.
+-- A change notifies `switchboard_control` with the tenant id in its transaction.
+CREATE TABLE control_tenants (
+  tenant TEXT PRIMARY KEY,
+  document BYTEA NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+))sql"},
   };
   return versions;
 }

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "store/pg/definitions.hpp"
 #include "store/pg/delivery_store.hpp"
 #include "store/pg/event_log.hpp"
 #include "store/pg/outbox.hpp"
@@ -55,6 +56,11 @@ result<replica_stores> open_stores(const config::storage_config& storage, std::s
   out.stores.log = std::move(log).value();
   out.stores.delivery = make_delivery_store(out.connections, out.fenced);
   out.stores.privacy = std::move(privacy).value();
+  auto definitions = make_definition_store(out.connections, root, storage.master_key);
+  if (!definitions) {
+    return definitions.err();
+  }
+  out.stores.definitions = std::move(definitions).value();
   out.outbox = std::move(box).value();
   return out;
 }

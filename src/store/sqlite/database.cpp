@@ -428,7 +428,8 @@ result<stores> make_stores(const std::string& dir, config::durability durability
   stores out;
   out.log = sqlite::make_event_log(db);
   out.delivery = sqlite::make_delivery_store(db);
-  out.privacy = sqlite::make_privacy_store(std::move(db));
+  out.privacy = sqlite::make_privacy_store(db);
+  out.definitions = sqlite::make_definition_store(std::move(db));
   return out;
 }
 

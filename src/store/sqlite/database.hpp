@@ -261,6 +261,7 @@ result<stores> make_stores(const std::string& dir, config::durability durability
 std::shared_ptr<event_log> make_event_log(std::shared_ptr<database> db);
 std::shared_ptr<delivery_store> make_delivery_store(std::shared_ptr<database> db);
 std::shared_ptr<privacy_store> make_privacy_store(std::shared_ptr<database> db);
+std::shared_ptr<definition_store> make_definition_store(std::shared_ptr<database> db);
 
 /// `privacy_store::expire` (store/sqlite/retention.cpp).
 result<sweep_outcome> expire(database& db, const std::string& tenant, timestamp cutoff);

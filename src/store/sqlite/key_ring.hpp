@@ -63,6 +63,9 @@ class key_ring {
   /// Keys the digests of platform privacy requests (rules::privacy_request_digest).
   const std::string& request_key() const { return derived_.request; }
 
+  /// Seals the control plane's tenant documents (store/definitions.hpp).
+  const std::string& control_key() const { return derived_.control; }
+
   /// The stored form of a dedupe key: a keyed digest of (tenant, channel, key), 16 bytes.
   std::string dedupe_digest(std::string_view tenant, std::string_view channel,
                             std::string_view key) const;

@@ -16,7 +16,7 @@ namespace sb::store::sqlite {
 
 namespace {
 
-constexpr int k_schema_version = 9;
+constexpr int k_schema_version = 10;
 
 // Rows the v1 -> v3 migration loads into memory at a time.
 constexpr std::int64_t k_migration_batch = 1000;
@@ -372,6 +372,16 @@ CREATE TABLE IF NOT EXISTS erased_subjects (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 10 (from 9): the tenants the control plane defines (store/definitions.hpp), one sealed
+// document per tenant.
+constexpr const char* k_schema_v10 = R"sql(
+CREATE TABLE IF NOT EXISTS control_tenants (
+  tenant TEXT PRIMARY KEY,
+  document BLOB NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // The v3 index step, for the v7 layout: a version 1 store's index is built after its rows are
 // sealed, when the schema is already current.
 constexpr const char* k_schema_v7_index = R"sql(
@@ -622,6 +632,12 @@ status migrate_schema(database& db, bool& migrated) {
       return st;
     }
     v = 9;
+  }
+  if (v == 9) {
+    if (auto st = exec(writer, k_schema_v10); !st) {
+      return st;
+    }
+    v = 10;
   }
   if (auto st = prepare_writer(writer, db.w); !st) {
     return st;

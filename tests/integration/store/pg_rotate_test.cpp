@@ -32,16 +32,6 @@ const std::string k_key_b(32, '\x6b');
 const std::string k_key_c(32, '\x7c');
 const std::string k_wrong(32, '\x01');
 
-config::storage_config storage_of(const pg_cluster& cluster, const std::string& master_key) {
-  config::storage_config s;
-  s.backend = "postgres";
-  s.postgres.dsn = cluster.dsn();
-  s.postgres.pool = 2;
-  s.master_key = master_key;
-  s.root_key = master_key;
-  return s;
-}
-
 /// A replica's stores under `master_key`; fails the test when they do not open.
 store::pg::replica_stores open_with(const pg_cluster& cluster, const std::string& master_key) {
   auto opened = store::pg::open_stores(storage_of(cluster, master_key), "test");

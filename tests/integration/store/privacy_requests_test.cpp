@@ -310,11 +310,12 @@ TEST_CASE(
   REQUIRE_FALSE(added.empty());
   for (const auto& row : added) {
     CAPTURE(row[1]);
-    // privacy_requests (and its primary key's automatic index), version 5's objects, or
-    // version 9's record of erased subjects (web chat revocations).
+    // privacy_requests (and its primary key's automatic index), version 5's objects,
+    // version 9's record of erased subjects (web chat revocations), or version 10's control
+    // plane's tenants.
     const std::vector<std::string> new_tables{"privacy_requests", "quarantine",
                                               "quarantine_usage", "subscriber_disabled",
-                                              "erased_subjects"};
+                                              "erased_subjects",  "control_tenants"};
     CHECK(std::find(new_tables.begin(), new_tables.end(), row[2]) != new_tables.end());
   }
   CHECK(std::any_of(added.begin(), added.end(), [](const std::vector<std::string>& row) {

@@ -37,7 +37,7 @@ namespace sb::test::store_support {
 inline const std::string k_master_key(32, '\x5a');
 
 /// `PRAGMA user_version` of a store this build made or migrated (store/sqlite/schema.cpp).
-inline const std::string k_schema_version = "9";
+inline const std::string k_schema_version = "10";
 
 /// The SQLite stores in `dir` (created when new); fails the test when they cannot be opened.
 inline store::stores open_sqlite(const std::string& dir, const std::string& key = k_master_key,
@@ -60,6 +60,17 @@ struct sqlite_backend {
   store::stores open() { return open_sqlite(dir.path); }
   static constexpr bool durable = true;
 };
+
+/// The `storage:` of a replica on `cluster` under `master_key` (its root key too: never rotated).
+inline config::storage_config storage_of(const pg_cluster& cluster, const std::string& master_key) {
+  config::storage_config s;
+  s.backend = "postgres";
+  s.postgres.dsn = cluster.dsn();
+  s.postgres.pool = 2;
+  s.master_key = master_key;
+  s.root_key = master_key;
+  return s;
+}
 
 /// The PostgreSQL stores (issue 13) on a throwaway cluster of their own.
 /// One replica's PostgreSQL stores (event log, delivery, privacy) over a pool of `connections`

@@ -133,7 +133,7 @@ TEST_CASE("an unknown key is an error that suggests the close one", "[config]") 
         strings{"test.yaml:4: server.io_thread: unknown key; did you mean 'io_threads'?"});
   CHECK(problems(with_storage("tenants: [{id: acme}]\nlogging: {level: debug}\n")) ==
         strings{"test.yaml:4: logging: unknown key; known keys: server, storage, cluster, log, "
-                "privacy, limits, tenants, operators"});
+                "control_plane, privacy, limits, tenants, operators"});
   CHECK(problems(with_tenant("    privacy: {retention: 3}\n")) ==
         strings{"test.yaml:5: tenants[0].privacy.retention: unknown key; did you mean "
                 "'retention_days'?"});

@@ -55,6 +55,8 @@ const char* access_name(access a) {
       return "subscriber";
     case access::visitor:
       return "visitor";
+    case access::operator_:
+      return "operator";
   }
   return "?";
 }
@@ -264,6 +266,14 @@ TEST_CASE("each documented operation carries its route's name credentials and pa
       case access::metrics:
         // Open unless server.metrics.token_sha256 is set: `{}` or the metrics token.
         CHECK(op.security.size() == 2);
+        break;
+      case access::operator_:
+        // An operator's bearer token: no scope (operators have every one).
+        CHECK(op.x_scope.empty());
+        REQUIRE(op.security.size() == 1);
+        REQUIRE(op.security[0].size() == 1);
+        CHECK(op.security[0][0].first == "bearer");
+        CHECK(op.security[0][0].second.empty());
         break;
       case access::visitor:
         // Starting a session needs no token; every other visitor call the session's.

@@ -248,8 +248,11 @@ TEST_CASE("only the probes, the deletion-status page, static files, the API docu
   for (const auto& def : http::routes()) {
     const std::string key = std::string(def.method) + " " + std::string(def.pattern);
     INFO(key);
-    const bool bearer = def.who == access::token || def.who == access::subscriber;
+    const bool bearer =
+        def.who == access::token || def.who == access::subscriber || def.who == access::operator_;
     CHECK(bearer != (without_token.count(key) == 1));
+    // The control plane is for operators only (a subscriber's token, any scope, is 403).
+    CHECK((def.pattern.rfind("/v1/admin/", 0) == 0) == (def.who == access::operator_));
     if (def.who == access::platform) {
       CHECK(def.pattern.rfind("/webhooks/{tenant}/{channel}", 0) == 0);  // verified per channel
     }

@@ -1,0 +1,116 @@
+// The SQLite log's `definition_store`: the control plane's tenant documents in `control_tenants`
+// (schema v10), written on the writer connection with their audit entry in one transaction.
+// Control-plane changes are rare (an operator's call), so the statements are prepared per call
+// and the writer's lock is held only for that transaction.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/aead.hpp"
+#include "store/codec.hpp"
+#include "store/definitions.hpp"
+#include "store/sqlite/database.hpp"
+
+namespace sb::store::sqlite {
+
+namespace {
+
+class sqlite_definitions final : public definition_store {
+ public:
+  explicit sqlite_definitions(std::shared_ptr<database> db) : db_(std::move(db)) {}
+
+  result<std::vector<tenant_definition>> load_all() override {
+    std::lock_guard lock(db_->write_mutex);
+    stmt s;
+    if (auto st = prepare(db_->writer.db,
+                          "SELECT tenant, document, updated_at_ms FROM control_tenants "
+                          "ORDER BY tenant",
+                          s);
+        !st) {
+      return st.err();
+    }
+    std::vector<tenant_definition> out;
+    query q(s);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      tenant_definition d;
+      d.tenant = q.col_text(0);
+      auto plain = crypto::open(db_->keys.control_key(), q.col_blob(1), definition_aad(d.tenant));
+      if (!plain) {
+        return error{errc::internal, "control_tenants: the document of tenant '" + d.tenant +
+                                         "' does not open (" + plain.err().message + ")"};
+      }
+      d.document = std::move(*plain);
+      d.updated_at_ms = q.col_int64(2);
+      out.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE) {
+      return sql_error(db_->writer.db, rc, "control_tenants: load");
+    }
+    return out;
+  }
+
+  status put(const tenant_definition& d, const audit_entry& audit) override {
+    auto sealed = crypto::seal(db_->keys.control_key(), d.document, definition_aad(d.tenant));
+    if (!sealed) {
+      return sealed.err();
+    }
+    std::lock_guard lock(db_->write_mutex);
+    return db_->in_transaction("control put", [&]() -> status {
+      stmt s;
+      if (auto st = prepare(db_->writer.db,
+                            "INSERT INTO control_tenants (tenant, document, updated_at_ms) "
+                            "VALUES (?1, ?2, ?3) ON CONFLICT (tenant) DO UPDATE SET "
+                            "document = excluded.document, updated_at_ms = excluded.updated_at_ms",
+                            s);
+          !st) {
+        return st;
+      }
+      query q(s);
+      q.text(1, d.tenant).blob(2, *sealed).int64(3, d.updated_at_ms);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(db_->writer.db, rc, "control_tenants: put");
+      }
+      return write_audit(audit);
+    });
+  }
+
+  status remove(const std::string& tenant, const audit_entry& audit) override {
+    std::lock_guard lock(db_->write_mutex);
+    return db_->in_transaction("control remove", [&]() -> status {
+      stmt s;
+      if (auto st = prepare(db_->writer.db, "DELETE FROM control_tenants WHERE tenant = ?1", s);
+          !st) {
+        return st;
+      }
+      query q(s);
+      q.text(1, tenant);
+      if (int rc = q.step(); rc != SQLITE_DONE) {
+        return sql_error(db_->writer.db, rc, "control_tenants: remove");
+      }
+      return write_audit(audit);
+    });
+  }
+
+ private:
+  /// With the write lock held, inside the transaction.
+  status write_audit(const audit_entry& e) {
+    query q(db_->w.insert_audit);
+    q.text(1, e.tenant).int64(2, e.at.unix_ms).text(3, e.actor).text(4, e.action);
+    q.text(5, e.subject).text(6, e.outcome).text(7, e.detail);
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(db_->writer.db, rc, "audit");
+    }
+    return {};
+  }
+
+  std::shared_ptr<database> db_;
+};
+
+}  // namespace
+
+std::shared_ptr<definition_store> make_definition_store(std::shared_ptr<database> db) {
+  return std::make_shared<sqlite_definitions>(std::move(db));
+}
+
+}  // namespace sb::store::sqlite

@@ -1,0 +1,179 @@
+// The control plane (src/control/plane.hpp) without sockets or actors: over the memory store,
+// with hooks that record what would be applied. Each call is validated by the file's rules,
+// stored with its audit entry and applied before it answers; the file's tenants are read-only;
+// what is stored composes again at the next start.
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <mutex>
+#include <vector>
+
+#include "adapters/adapter.hpp"
+#include "config/loader.hpp"
+#include "control/plane.hpp"
+#include "store/stores.hpp"
+
+using namespace sb;
+
+namespace {
+
+const char* k_yaml = R"(storage:
+  master_key: "0000000000000000000000000000000000000000000000000000000000000007"
+tenants:
+  - id: filed
+    channels:
+      - name: tg
+        type: telegram
+        secret_token: "file-secret-token-123"
+)";
+
+std::shared_ptr<const config::config> file_config() {
+  auto loaded = config::load_string(k_yaml, "test.yaml", adapters::schemas());
+  REQUIRE(loaded.ok());
+  return loaded.cfg;
+}
+
+/// A plane over `stores`, started, recording every config it applies.
+struct harness {
+  explicit harness(store::stores s) : stores(std::move(s)) {
+    plane = std::make_unique<control::plane>(stores.definitions, adapters::schemas(),
+                                             control::plane::options{});
+    auto composed = plane->compose_at_start(file_config());
+    REQUIRE(composed);
+    start_cfg = *composed;
+    control::plane::hooks h;
+    h.apply = [this](std::shared_ptr<const config::config> c) -> status {
+      std::lock_guard<std::mutex> lock(m);
+      applied.push_back(std::move(c));
+      return {};
+    };
+    h.erase_tenant = [this](const std::string& tenant, const std::vector<std::string>& channels) {
+      erased_tenant = tenant;
+      erased_channels = channels;
+      return result<store::erase_outcome>(store::erase_outcome{});
+    };
+    plane->start(std::move(h));
+  }
+
+  http::response call(control::operation op, std::vector<std::string> params,
+                      std::string body = {}) {
+    control::request r;
+    r.op = op;
+    r.params = std::move(params);
+    r.body = std::move(body);
+    r.operator_name = "ops";
+    std::promise<http::response> answer;
+    plane->submit(std::move(r), [&](http::response res) { answer.set_value(std::move(res)); });
+    return answer.get_future().get();
+  }
+
+  std::shared_ptr<const config::config> last_applied() {
+    std::lock_guard<std::mutex> lock(m);
+    return applied.empty() ? nullptr : applied.back();
+  }
+
+  store::stores stores;
+  std::unique_ptr<control::plane> plane;
+  std::shared_ptr<const config::config> start_cfg;
+  std::mutex m;
+  std::vector<std::shared_ptr<const config::config>> applied;
+  std::string erased_tenant;
+  std::vector<std::string> erased_channels;
+};
+
+using op = control::operation;
+
+}  // namespace
+
+TEST_CASE("a created tenant, channel and subscriber are stored, audited and applied", "[control]") {
+  harness h(store::make_memory_stores());
+  CHECK(h.start_cfg->tenants.size() == 1);
+  auto t = h.call(op::create_tenant, {}, R"({"id":"bistro","rate_limit":{"rps":5}})");
+  INFO(t.body);
+  REQUIRE(t.status == 201);
+  REQUIRE(h.last_applied());
+  const auto* bistro = h.last_applied()->find_tenant("bistro");
+  REQUIRE(bistro != nullptr);
+  CHECK(bistro->rate_limit.rps == 5);
+  CHECK(bistro->rate_limit.burst == 5);  // the file's default: burst = rps
+
+  auto c = h.call(op::create_channel, {"bistro"},
+                  R"({"name":"tg","type":"telegram","secret_token":"bistro-secret-token-1"})");
+  INFO(c.body);
+  REQUIRE(c.status == 201);
+  const auto* ch = h.last_applied()->find_tenant("bistro")->find_channel("tg");
+  REQUIRE(ch != nullptr);
+  CHECK(ch->get("secret_token") == "bistro-secret-token-1");
+  CHECK(c.body.find("bistro-secret-token-1") == std::string::npos);
+
+  auto s = h.call(op::create_subscriber, {"bistro"}, R"({"name":"desk","scopes":["stream"]})");
+  INFO(s.body);
+  REQUIRE(s.status == 201);
+  CHECK(h.last_applied()->find_tenant("bistro")->subscribers.size() == 1);
+  CHECK(h.plane->running() == h.last_applied());
+
+  auto audit = h.stores.privacy->audit_log("bistro", 0, 100);
+  REQUIRE(audit.size() == 3);
+  CHECK(audit[0].action == "tenant_create");
+  CHECK(audit[1].action == "channel_create");
+  CHECK(audit[2].action == "subscriber_create");
+  CHECK(audit[2].actor == "operator:ops");
+
+  // What is stored composes again at the next start, after the file's tenants.
+  control::plane again(h.stores.definitions, adapters::schemas(), {});
+  auto composed = again.compose_at_start(file_config());
+  REQUIRE(composed);
+  REQUIRE((*composed)->tenants.size() == 2);
+  CHECK((*composed)->tenants[1].id == "bistro");
+  CHECK((*composed)->tenants[1].channels.at(0).get("secret_token") == "bistro-secret-token-1");
+}
+
+TEST_CASE("a changed secret keeps the previous one as K_previous, and a deleted tenant is erased",
+          "[control]") {
+  harness h(store::make_memory_stores());
+  REQUIRE(h.call(op::create_tenant, {}, R"({"id":"bistro"})").status == 201);
+  REQUIRE(h.call(op::create_channel, {"bistro"},
+                 R"({"name":"tg","type":"telegram","secret_token":"before-secret-token"})")
+              .status == 201);
+  auto p = h.call(op::update_channel, {"bistro", "tg"}, R"({"secret_token":"after-secret-token"})");
+  INFO(p.body);
+  REQUIRE(p.status == 200);
+  const auto* ch = h.last_applied()->find_tenant("bistro")->find_channel("tg");
+  CHECK(ch->get("secret_token") == "after-secret-token");
+  CHECK(ch->get("secret_token_previous") == "before-secret-token");
+  // The previous key is the gateway's to set.
+  CHECK(h.call(op::update_channel, {"bistro", "tg"}, R"({"secret_token_previous":"x"})").status ==
+        400);
+  CHECK(h.call(op::update_channel, {"bistro", "tg"}, R"({"type":"whatsapp"})").status == 400);
+
+  REQUIRE(h.call(op::delete_channel, {"bistro", "tg"}).status == 200);
+  CHECK(h.last_applied()->find_tenant("bistro")->channels.empty());
+  CHECK(h.call(op::delete_tenant, {"bistro"}, R"({})").status == 400);
+  auto del = h.call(op::delete_tenant, {"bistro"}, R"({"confirm":"bistro"})");
+  INFO(del.body);
+  REQUIRE(del.status == 200);
+  CHECK(h.erased_tenant == "bistro");
+  CHECK(h.erased_channels == std::vector<std::string>{"tg"});  // a deleted channel too
+  CHECK(h.last_applied()->find_tenant("bistro") == nullptr);
+  CHECK(h.stores.definitions->load_all()->empty());
+}
+
+TEST_CASE("bad bodies get every problem, the file's tenants are read-only", "[control]") {
+  harness h(store::make_memory_stores());
+  auto bad = h.call(op::create_tenant, {}, R"({"id":"x y","rate_limit":{"rps":"fast"},"nope":1})");
+  INFO(bad.body);
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find(R"("error":"invalid_config")") != std::string::npos);
+  for (const char* pointer :
+       {R"("pointer":"/id")", R"("pointer":"/rate_limit/rps")", R"("pointer":"/nope")"}) {
+    CHECK(bad.body.find(pointer) != std::string::npos);
+  }
+  CHECK(h.call(op::create_tenant, {}, R"({"id":"filed"})").status == 409);
+  CHECK(h.call(op::update_tenant, {"filed"}, R"({"rate_limit":{"rps":1}})").status == 409);
+  CHECK(h.call(op::create_channel, {"nobody"}, R"({"name":"tg"})").status == 404);
+  CHECK(h.call(op::create_tenant, {}, R"({"id":"t","channels":[]})").status == 400);
+  // A subscriber's token is the gateway's to make.
+  REQUIRE(h.call(op::create_tenant, {}, R"({"id":"t"})").status == 201);
+  CHECK(h.call(op::create_subscriber, {"t"}, R"({"name":"s","token_sha256":"00"})").status == 400);
+  CHECK(h.applied.size() == 1);  // only the valid tenant was applied
+}
