@@ -765,6 +765,8 @@ result<std::shared_ptr<const config::config>> plane::compose_at_start(
 
 void plane::start(hooks h) {
   hooks_ = std::move(h);
+  // Under the queue's lock: the server already listens, and `submit` reads `worker_` under it.
+  std::lock_guard<std::mutex> lock(q_m_);
   worker_ = std::thread([this] { run(); });
 }
 
