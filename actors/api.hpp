@@ -49,7 +49,7 @@ struct tenant_api_env {
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
   // Outbound (actors/outbound_api.hpp).
   bool has_outbox = false;     ///< the gateway keeps an outbox (else nothing can be sent)
-  outbox_writer_actor outbox;  ///< the tenant's outbox writer; null while it restarts (or none)
+  outbox_writer_actor outbox;  ///< the gateway's outbox writer; null while there is none
   /// The sender of a channel; a null handle when it has none or it is restarting.
   std::function<sender_actor(const std::string& channel)> sender_of;
   /// The conversation actor of a key ("<channel>:<peer>"), spawned when there is none.

@@ -68,6 +68,10 @@ struct root_state {
   history_reader_actor history;  // the catch-up reader, handed to every tenant
   store_writer_actor store;
   restart_policy store_restarts;
+  // The one outbox writer of every tenant (actors/outbox_writer.hpp), made once `opts.outbox`
+  // exists; null before, or while it restarts.
+  outbox_writer_actor outbox;
+  restart_policy outbox_restarts;
   sweeper_actor sweeper;
   restart_policy sweeper_restarts;
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;  // shared by every tenant
@@ -107,7 +111,7 @@ void spawn_tenant(root_ptr self, const config::tenant_config& tenant) {
   init.delivery = st.opts.delivery;
   init.store_blocks = st.opts.store_blocks;
   init.outbox = st.opts.outbox;
-  init.outbox_blocks = st.opts.outbox_blocks;
+  init.outbox_writer = st.outbox;
   init.senders = st.opts.senders;
   init.consents = st.opts.consents;
   init.privacy_jobs = st.privacy_jobs;
@@ -126,6 +130,19 @@ store_writer_actor spawn_store(root_ptr self) {
   return spawn_store_writer(self, st.opts.stores.log, st.opts.store_blocks,
                             st.opts.settings.mailbox_high_water,
                             st.opts.cfg->limits.quarantine_bytes_per_channel);
+}
+
+/// Makes the gateway's outbox writer when there is an outbox and no writer, and hands it to
+/// every running tenant (a tenant started later gets it in its `tenant_init`).
+void ensure_outbox_writer(root_ptr self) {
+  auto& st = self->state;
+  if (st.stopping || st.outbox || !st.opts.outbox) {
+    return;
+  }
+  st.outbox = spawn_outbox_writer(self, st.opts.outbox, st.opts.outbox_blocks);
+  for (auto& [id, t] : st.tenants) {
+    self->send(t, outbox_atom::value, st.outbox);
+  }
 }
 
 sweeper_actor start_sweeper(root_ptr self) {
@@ -191,6 +208,9 @@ caf::result<bool> reconfigure_root(root_ptr self, reconfigure_msg m) {
   if (m.outbox) {
     st.opts.outbox = m.outbox;
   }
+  // The first sendable channel of a reload brings the outbox: its writer reaches the running
+  // tenants before the reconfigure below (one sender, ordered mailbox).
+  ensure_outbox_writer(self);
   // Removed: out of the registry first (the bridge answers unknown_tenant from now on), then
   // stopped with their children; their streams end. Their down message is then ignored.
   const auto running_by_id = config::tenants_by_id(*running);
@@ -263,6 +283,7 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
   st.history = std::move(history);
   st.registry = std::move(registry);
   st.store = spawn_store(self);
+  ensure_outbox_writer(self);
   st.sweeper = start_sweeper(self);
   start_privacy_workers(self);
   for (const auto& t : st.opts.cfg->tenants) {
@@ -308,6 +329,17 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
                   "); restarting in ", delay.count(), " ms");
         st.store = store_writer_actor{};
         self->delayed_send(self, delay, restart_atom::value, store_atom::value);
+        return;
+      }
+      if (m.source == st.outbox.address() && !st.stopping) {
+        // The outbox outlives its writer: a new one continues from what was committed. Writes
+        // in the dead one's mailbox fail their requests (503 to a send, retried by senders).
+        auto delay = st.outbox_restarts.on_crash(restart_policy::clock::now());
+        metrics::catalog::actor_restarts("outbox_writer").inc();
+        log::warn("gateway", "outbox writer went down (", caf::to_string(m.reason),
+                  "); restarting in ", delay.count(), " ms");
+        st.outbox = outbox_writer_actor{};
+        self->delayed_send(self, delay, restart_atom::value, outbox_atom::value);
       }
       return;
     }
@@ -337,6 +369,9 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
     if (st.store) {
       self->send_exit(st.store, m.reason);
     }
+    if (st.outbox) {
+      self->send_exit(st.outbox, m.reason);
+    }
     if (st.sweeper) {
       self->send_exit(st.sweeper, m.reason);
     }
@@ -358,6 +393,13 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
         for (auto& [id, t] : st.tenants) {
           self->send(t, store_atom::value, st.store);
         }
+      },
+      [=](restart_atom, outbox_atom) { ensure_outbox_writer(self); },
+      [=](find_outbox_atom) -> caf::result<outbox_writer_actor> {
+        if (!self->state.outbox) {
+          return caf::make_error(caf::sec::runtime_error);
+        }
+        return self->state.outbox;
       },
       // Introspection for tests and operations: the current store writer and sweeper.
       [=](find_store_atom) -> caf::result<store_writer_actor> {

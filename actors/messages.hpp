@@ -48,9 +48,11 @@ using find_send_atom = caf::atom_constant<caf::atom("findsend")>;
 /// tests/operations -> tenant (`push_stats_atom`, name; request): the named push subscriber's
 /// `subscriber_stats`, asked of it.
 using push_stats_atom = caf::atom_constant<caf::atom("pushstats")>;
-/// tests/operations -> root (request): the current store writer (`find_store_atom`) or
-/// retention sweeper (`find_sweep_atom`); an error while it restarts.
+/// tests/operations -> root (request): the current store writer (`find_store_atom`), outbox
+/// writer (`find_outbox_atom`) or retention sweeper (`find_sweep_atom`); an error while it
+/// restarts (or, for the outbox writer, when the gateway has no outbox).
 using find_store_atom = caf::atom_constant<caf::atom("findstore")>;
+using find_outbox_atom = caf::atom_constant<caf::atom("findoutbox")>;
 using find_sweep_atom = caf::atom_constant<caf::atom("findsweep")>;
 /// root -> tenant -> channel (`store_atom`, store_writer_actor): the store writer was restarted;
 /// use this.
@@ -425,7 +427,8 @@ struct outbox_page {
 /// tenant -> sender (`forget_atom`, subject): the subject was erased; drop its queued messages
 /// without sending them (one in flight finishes; its outcome is not written back).
 /// tenant -> sender (`store_atom`, store_writer_actor): the event store writer was restarted.
-/// tenant -> sender (`outbox_atom`, outbox_writer_actor): the outbox writer was restarted.
+/// root -> tenant -> sender (`outbox_atom`, outbox_writer_actor): the outbox writer was
+/// made or restarted.
 /// sender -> itself (`resume_atom`): read the next page of unfinished messages.
 /// sender -> itself (`rewrite_atom`, batch, tries): a write the outbox writer did not confirm,
 /// tried again.

@@ -1,6 +1,6 @@
 #pragma once
 
-// The outbox writer's interface: the one actor of a tenant that touches its outbox.
+// The outbox writer's interface: the one actor of the gateway that touches the outbox.
 
 #include <memory>
 
@@ -26,8 +26,10 @@ namespace sb::actors {
 ///     (flush_atom) -> void
 ///   }
 ///
-/// One per tenant with sendable channels, a child of the tenant, which restarts it and hands
-/// the new handle to its senders as `(outbox_atom, outbox_writer_actor)`.
+/// One per gateway (once it has an outbox), a child of the root, shared by every tenant: one
+/// thread however many tenants, and commits grouped across them. The root restarts it and
+/// hands the new handle to every tenant as `(outbox_atom, outbox_writer_actor)`; a tenant
+/// forwards it to its senders.
 using outbox_writer_actor =
     caf::typed_actor<caf::replies_to<write_atom, outbox_batch>::with<outbox_batch>,
                      caf::reacts_to<task_atom, outbox_task>,

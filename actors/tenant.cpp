@@ -52,10 +52,10 @@ struct tenant_state {
   std::unordered_map<caf::actor_addr, std::string> subscriber_by_addr;
   std::unordered_map<std::string, restart_policy> subscriber_restarts;
   std::uint64_t subscriber_restart_count = 0;
-  // Outbound (docs/outbound.md): the outbox writer and one sender per sendable channel; absent
-  // while restarting. The API handlers send `outbound_send` to `senders[channel]`.
+  // Outbound (docs/outbound.md): the gateway's outbox writer (the root's, shared by every
+  // tenant: `outbox_atom` hands over a restarted one) and one sender per sendable channel,
+  // absent while restarting. The API handlers send `outbound_send` to `senders[channel]`.
   outbox_writer_actor outbox_writer;
-  restart_policy outbox_writer_restarts;
   std::unordered_map<std::string, sender_actor> senders;
   std::unordered_map<caf::actor_addr, std::string> sender_by_addr;
   std::unordered_map<std::string, restart_policy> sender_restarts;
@@ -207,7 +207,6 @@ void spawn_outbound(tenant_ptr self) {
   if (!any) {
     return;
   }
-  st.outbox_writer = spawn_outbox_writer(self, st.init.outbox, st.init.outbox_blocks);
   for (const auto& ch : st.cfg->channels) {
     if (sendable(self, ch)) {
       spawn_sender(self, ch);
@@ -486,18 +485,6 @@ void on_down(tenant_ptr self, caf::down_msg& m) {
     self->delayed_send(self, delay, restart_atom::value, send_atom::value, name);
     return;
   }
-  if (st.outbox_writer && m.source == st.outbox_writer.address()) {
-    st.outbox_writer = outbox_writer_actor{};
-    if (st.stopping) {
-      return;
-    }
-    auto delay = st.outbox_writer_restarts.on_crash(restart_policy::clock::now());
-    metrics::catalog::actor_restarts("outbox_writer").inc();
-    log::warn("tenant", st.cfg->id, ": outbox writer went down (", caf::to_string(m.reason),
-              "); restarting in ", delay.count(), " ms");
-    self->delayed_send(self, delay, restart_atom::value, outbox_atom::value);
-    return;
-  }
   if (st.visitors.remove(m.source)) {
     return;
   }
@@ -524,9 +511,6 @@ void stop_children(tenant_ptr self, const caf::error& reason) {
   }
   for (auto& [name, snd] : st.senders) {
     self->send_exit(snd, reason);
-  }
-  if (st.outbox_writer) {
-    self->send_exit(st.outbox_writer, reason);
   }
 }
 
@@ -797,9 +781,6 @@ bool reconfigure_tenant(tenant_ptr self, reconfigure_msg& m) {
       }
       continue;
     }
-    if (!st.outbox_writer) {
-      st.outbox_writer = spawn_outbox_writer(self, st.init.outbox, st.init.outbox_blocks);
-    }
     if (has) {
       if (named(d.channels_changed, ch.name) || d.privacy_changed) {
         stop_sender(self, ch.name, true);
@@ -860,6 +841,7 @@ bool reconfigure_tenant(tenant_ptr self, reconfigure_msg& m) {
 tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
   auto& st = self->state;
   st.init = std::move(init);
+  st.outbox_writer = st.init.outbox_writer;
   st.cfg = &st.init.cfg->tenants.at(st.init.tenant_index);
   st.depth = &metrics::catalog::mailbox_depth().with({{"tenant", st.cfg->id}, {"channel", ""}});
   st.conversations.emplace(st.init.cfg->limits.conversations_per_tenant);
@@ -976,8 +958,8 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
           self->state.streams.emplace(s.address(), std::move(s));
         }
       },
-      [=](register_atom, visitor_atom, const std::string& conversation,
-          const std::string& subject, stream_actor& s) {
+      [=](register_atom, visitor_atom, const std::string& conversation, const std::string& subject,
+          stream_actor& s) {
         auto& st = self->state;
         if (!s) {
           return;
@@ -1045,14 +1027,22 @@ tenant_actor::behavior_type tenant_behavior(tenant_ptr self, tenant_init init) {
           }
         }
       },
-      [=](restart_atom, outbox_atom) {
+      [=](outbox_atom, outbox_writer_actor& writer) {
+        // The root made the gateway's first outbox writer, or restarted it: senders use it now.
+        // A tenant that started while there was none has no senders yet: they start now.
         auto& st = self->state;
-        if (st.outbox_writer || st.stopping) {
-          return;
-        }
-        st.outbox_writer = spawn_outbox_writer(self, st.init.outbox, st.init.outbox_blocks);
+        st.outbox_writer = std::move(writer);
         for (auto& [name, snd] : st.senders) {
           self->send(snd, outbox_atom::value, st.outbox_writer);
+        }
+        if (st.stopping) {
+          return;
+        }
+        for (const auto& ch : st.cfg->channels) {
+          if (sendable(self, ch) && st.senders.count(ch.name) == 0 &&
+              !replacing(st.replacing_senders, ch.name)) {
+            spawn_sender(self, ch);
+          }
         }
       },
       [=](restart_atom, push_atom, const std::string& name) {

@@ -67,6 +67,9 @@ using store::pg::sender_lease;
 ///     (commit_atom, save_atom, committed_msg fresh, committed_msg duplicates) -> bool
 ///     // The root restarted the store writer: use this one (forwarded to channels, senders).
 ///     (store_atom, store_writer_actor) -> void
+///     // The root made the gateway's outbox writer (the first sendable channel of a reload) or
+///     // restarted it: use this one (forwarded to senders).
+///     (outbox_atom, outbox_writer_actor) -> void
 ///     // A reconfigure (actors/reconfigure.hpp): run with the config's entry of this tenant from
 ///     // now on, without restarting: channels added, removed, or handed a new logic in their
 ///     // mailbox order; push subscribers and senders added, removed, or replaced (a replaced
@@ -94,7 +97,7 @@ using store::pg::sender_lease;
 ///     (find_push_atom, std::string subscriber) -> subscriber_actor
 ///     (find_send_atom, std::string channel) -> sender_actor
 ///     // Internal: the settle tick; the second step of an erasure; restarts of a crashed
-///     // channel, sender, outbox writer or push subscriber (after its back-off).
+///     // channel, sender or push subscriber (after its back-off).
 ///     (settle_atom) -> void
 ///     // Web chat: a visitor's stream delivered, or the widget showed, the agent's messages.
 ///     (visitor_atom, visitor_receipt) -> void
@@ -108,7 +111,6 @@ using store::pg::sender_lease;
 ///     (erased_atom, forget_atom, erased_notice) -> uint64_t
 ///     (restart_atom, std::string channel) -> void
 ///     (restart_atom, send_atom, std::string channel) -> void
-///     (restart_atom, outbox_atom) -> void
 ///     (restart_atom, push_atom, std::string subscriber) -> void
 ///   }
 ///
@@ -120,6 +122,7 @@ using tenant_actor = caf::typed_actor<
     caf::reacts_to<redrive_atom, redrive_request>, caf::reacts_to<commit_atom, committed_msg>,
     caf::replies_to<commit_atom, save_atom, committed_msg, committed_msg>::with<bool>,
     caf::reacts_to<store_atom, store_writer_actor>,
+    caf::reacts_to<outbox_atom, outbox_writer_actor>,
     caf::replies_to<reconfig_atom, reconfigure_msg>::with<bool>,
     caf::reacts_to<register_atom, stream_actor>,
     caf::reacts_to<register_atom, visitor_atom, std::string, std::string, stream_actor>,
@@ -138,7 +141,6 @@ using tenant_actor = caf::typed_actor<
     caf::reacts_to<lease_atom, send_atom, std::string, bool>,
     caf::replies_to<erased_atom, forget_atom, erased_notice>::with<std::uint64_t>,
     caf::reacts_to<restart_atom, std::string>, caf::reacts_to<restart_atom, send_atom, std::string>,
-    caf::reacts_to<restart_atom, outbox_atom>,
     caf::reacts_to<restart_atom, push_atom, std::string>>;
 
 /// Finds an adapter by channel type (`adapters::find` in production; tests may add types).
@@ -164,7 +166,9 @@ struct tenant_init {
   std::shared_ptr<privacy_jobs::job_pool> privacy_jobs;
   /// The outbox (store/outbox.hpp); null = no outbound sends (no senders are spawned).
   std::shared_ptr<store::outbox> outbox;
-  bool outbox_blocks = false;  ///< the outbox's writes block on disk (its writer runs detached)
+  /// The gateway's one outbox writer (the root's child, shared by every tenant); null while
+  /// there is none yet or it restarts (`outbox_atom` hands over the next).
+  outbox_writer_actor outbox_writer;
   sender_settings senders;     ///< knobs of every sender of the tenant
   /// The gateway's catch-up reader: pull pages the live tail cannot answer are read there (as
   /// the streams' catch-up reads). Never null in a tenant started by the gateway.

@@ -8,8 +8,12 @@ sb_san_dir="${SB_SAN_BUILD_DIR:-build-san}"
 # Configures $sb_san_dir once.
 sb_san_configure() {
   if [ ! -f "$sb_san_dir/CMakeCache.txt" ]; then
-    cmake -S . -B "$sb_san_dir" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_COMPILER=clang++ \
-      -DSB_SANITIZE=ON -DSB_UNITY=OFF >/dev/null
+    local generator=()
+    if command -v ninja >/dev/null; then
+      generator=(-G Ninja)  # as scripts/build
+    fi
+    cmake -S . -B "$sb_san_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Sanitize \
+      -DCMAKE_CXX_COMPILER=clang++ -DSB_SANITIZE=ON -DSB_UNITY=OFF >/dev/null
   fi
 }
 

@@ -236,10 +236,10 @@ histogram& webhook_stage_seconds(webhook_stage s);
 /// configured channel, or for every request to a tenant or channel that is not configured
 /// (tenant="" channel=""): the labels come from the config, never from the request, so the
 /// series are bounded by the config (channels x the reasons below, plus the unknown pair).
-/// The reasons a webhook can be answered with (`k_webhook_reasons`; unknown_channel only for the
-/// unknown pair) exist from the start at zero; any other code (none is expected) is counted under
-/// its own reason, created on first use. Immutable after construction; `at` is thread-safe and,
-/// for a pre-created reason, one array index.
+/// The reasons alerts watch and floods produce (`k_webhook_alert_reasons`, in metrics.cpp; only
+/// unknown_channel for the unknown pair) exist from the start at zero; any other code is counted
+/// under its own reason, created on first use. Immutable after construction; `at` is thread-safe
+/// and, for a pre-created reason, one array index.
 class webhook_rejection_set {
  public:
   webhook_rejection_set(std::string tenant, std::string channel);
@@ -253,9 +253,9 @@ class webhook_rejection_set {
   std::string channel_;
   std::vector<counter*> by_code_;  ///< indexed by errc; nullptr: not pre-created
 };
-/// The error codes a webhook of a configured channel can be answered with: verification,
-/// framing, a platform payload for another account (forbidden), limits, quarantine and store
-/// pressure (docs/operations.md "Metrics").
+/// The error codes a webhook of a configured channel can be answered with: verification, framing,
+/// a platform payload for another account (forbidden), limits, quarantine, store pressure
+/// (docs/operations.md "Metrics"). Only some have a zero series from the start (see above).
 inline constexpr errc k_webhook_reasons[] = {
     errc::missing_signature, errc::bad_signature,          errc::body_too_large,
     errc::malformed_body,    errc::unsupported_media,      errc::rate_limited,

@@ -8,12 +8,20 @@
   const TOKEN_KEY = 'sb.console.token';
   const TENANT_KEY = 'sb.console.tenant';
   const PURPOSES = ['support', 'ai', 'analytics', 'marketing'];
+  const SCOPES = ['stream', 'send', 'privacy', 'admin'];
+  const CHANNEL_TYPES = ['telegram', 'whatsapp', 'messenger', 'instagram', 'slack', 'email', 'webchat',
+    'shopify', 'woocommerce', 'hubspot'];
   const SVG = 'http://www.w3.org/2000/svg';
 
   const state = {
     token: sessionStorage.getItem(TOKEN_KEY) || '',
     tenant: sessionStorage.getItem(TENANT_KEY) || '',
     tenants: [],          // ids the token may see
+    operator: false,      // the token is an operator's: the control plane's pages are open
+    tenantsAfter: '',     // the control plane's list: the page shown starts after this id
+    tenantsNext: '',
+    admin: null,          // the tenant open on the Tenants page (GET /v1/admin/tenants/{id})
+    editing: '',          // the channel whose settings the channel form patches ('' adds one)
     overview: null,       // the last /v1/overview answer
     prev: null,           // the sample before it: {at(ms), counts {tenant/channel: events_total}}
     rates: {},            // tenant/channel -> events per second (last two samples)
@@ -73,6 +81,7 @@
       const msg = (json && (json.message || (json.error && json.error.message))) || text || res.statusText;
       const err = new Error(res.status + ': ' + msg);
       err.status = res.status;
+      err.json = json;
       throw err;
     }
     return json;
@@ -90,9 +99,13 @@
       throw e;
     }
     sessionStorage.setItem(TOKEN_KEY, token);
-    state.tenants = ov.tenants.map((t) => t.id);
-    if (!state.tenants.includes(state.tenant)) state.tenant = state.tenants[0] || '';
-    sessionStorage.setItem(TENANT_KEY, state.tenant);
+    // Only an operator's token may call the control plane: a tenant admin's gets 403.
+    try {
+      await api('/v1/admin/tenants?limit=1', { tenant: '' });
+      state.operator = true;
+    } catch (e) {
+      state.operator = false;
+    }
     acceptOverview(ov);
   }
 
@@ -103,8 +116,12 @@
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(TENANT_KEY);
     Object.assign(state, { token: '', tenant: '', tenants: [], overview: null, prev: null,
-      rates: {}, history: [], person: null });
+      rates: {}, history: [], person: null, operator: false, admin: null, editing: '' });
     $('token').value = '';
+    $('token-once').hidden = true;
+    $('token-once-value').textContent = '';
+    $('tenant-detail').hidden = true;
+    $('tenant-receipt').hidden = true;
     say('Signed out.');
     location.hash = '#/signin';
     render();
@@ -112,21 +129,26 @@
 
   function showSignedIn() {
     const sel = $('tenant-select');
-    sel.replaceChildren(...state.tenants.map((id) => el('option', { value: id, text: id })));
+    // Rebuilt only when the list changed: the overview's refresh must not close an open chooser.
+    if ([...sel.options].map((o) => o.value).join('\n') !== state.tenants.join('\n')) {
+      sel.replaceChildren(...state.tenants.map((id) => el('option', { value: id, text: id })));
+    }
     sel.value = state.tenant;
     sel.disabled = state.tenants.length < 2;
     $('who-text').textContent = state.tenants.length > 1 ? 'operator: all tenants' : 'tenant ' + state.tenant + ' only';
     $('who').hidden = false;
     $('nav').hidden = false;
+    $('nav-tenants').hidden = !state.operator;
   }
 
   // -- routing ------------------------------------------------------------------------------
 
-  const PAGES = ['overview', 'tail', 'dead-letters', 'person', 'audit', 'outbound'];
+  const PAGES = ['overview', 'tail', 'dead-letters', 'person', 'audit', 'outbound', 'tenants'];
 
   function currentPage() {
     const m = location.hash.match(/^#\/([a-z-]+)/);
     const p = m ? m[1] : 'overview';
+    if (p === 'tenants' && !state.operator) return 'overview';
     return PAGES.includes(p) ? p : 'overview';
   }
 
@@ -150,6 +172,7 @@
     if (page === 'overview') renderOverview();
     if (page === 'dead-letters') fillSubscribers();
     if (page === 'audit') loadAudit(state.auditAfter);
+    if (page === 'tenants') loadTenants(state.tenantsAfter);
   }
 
   // -- overview -----------------------------------------------------------------------------
@@ -176,14 +199,25 @@
     }
     state.prev = { at: now, counts, total };
     state.overview = ov;
+    state.tenants = ov.tenants.map((t) => t.id);
+    if (!state.tenants.includes(state.tenant)) {
+      state.tenant = state.tenants[0] || '';
+      sessionStorage.setItem(TENANT_KEY, state.tenant);
+    }
   }
 
   async function refreshOverview() {
     if (!state.token) return;
+    const token = state.token;
     try {
-      acceptOverview(await api('/v1/overview', { tenant: '' }));
+      const ov = await api('/v1/overview', { tenant: '' });
+      // Signed out (or in with another token) meanwhile: this answer is the old session's.
+      if (state.token !== token) return;
+      acceptOverview(ov);
+      if (state.tenants.length > 0) showSignedIn();
       if (currentPage() === 'overview') renderOverview();
     } catch (e) {
+      if (state.token !== token) return;
       if (e.status === 401) { signOut(); say('The token was refused: ' + e.message, true); return; }
       say('Overview: ' + e.message, true);
     }
@@ -545,6 +579,368 @@
     }
   }
 
+  // -- tenants (the control plane, operators only) ------------------------------------------
+
+  const adminPath = (...parts) => '/v1/admin/tenants' + parts.map((p) => '/' + encodeURIComponent(p)).join('');
+
+  /** Shows an API error in `box`: every problem of a 400 invalid_config at its JSON pointer. */
+  function showProblems(box, e) {
+    const problems = e && e.json && Array.isArray(e.json.problems) ? e.json.problems : null;
+    if (!problems) {
+      box.replaceChildren(el('p', { class: 'error', text: e ? e.message : '' }));
+      return;
+    }
+    box.replaceChildren(el('p', { class: 'error', text: e.json.message || 'The body was refused.' }),
+      el('ul', null, ...problems.map((p) => el('li', null, el('code', { text: p.pointer || '/' }), ' ', p.message))));
+  }
+
+  function clearProblems(...ids) {
+    for (const id of ids) $(id).replaceChildren();
+  }
+
+  /** Parses a JSON object typed into a textarea; a problem is shown in `box` and null returned. */
+  function jsonObject(text, box, what) {
+    if (!text.trim()) return {};
+    try {
+      const v = JSON.parse(text);
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+    } catch (e) { /* reported below */ }
+    box.replaceChildren(el('p', { class: 'error', text: what + ' must be a JSON object, e.g. {"key": "value"}.' }));
+    return null;
+  }
+
+  async function loadTenants(after) {
+    const body = $('tenants-list');
+    try {
+      const r = await api('/v1/admin/tenants?limit=50' + (after ? '&after=' + encodeURIComponent(after) : ''), { tenant: '' });
+      state.tenantsAfter = after || '';
+      state.tenantsNext = r.next || '';
+      $('tenants-next').disabled = !r.next;
+      if (r.tenants.length === 0) { body.replaceChildren(el('p', { text: 'No tenants yet.' })); return; }
+      body.replaceChildren(table('Tenants' + (after ? ' after ' + after : ''), [
+        { label: 'Tenant' }, { label: 'Defined by' }, { label: 'Channels', num: true },
+        { label: 'Subscribers', num: true }, { label: 'Action' }],
+        r.tenants.map((t) => {
+          const b = el('button', { type: 'button', class: 'secondary open-tenant', 'data-id': t.id, text: 'Open',
+            'aria-label': 'Open tenant ' + t.id });
+          b.addEventListener('click', () => openTenant(t.id));
+          return [t.id, t.source === 'file' ? 'config file' : 'API', t.channels, t.subscribers, b];
+        })));
+    } catch (e) {
+      body.replaceChildren(el('p', { class: 'error', text: 'Tenants: ' + e.message }));
+    }
+  }
+
+  async function createTenant() {
+    clearProblems('tenant-create-problems');
+    const id = $('tenant-new-id').value.trim();
+    const rps = $('tenant-new-rps').value.trim();
+    const body = { id };
+    if (rps) body.rate_limit = { rps: Number(rps) };
+    try {
+      await api('/v1/admin/tenants', { method: 'POST', body, tenant: '' });
+      $('tenant-new-id').value = '';
+      $('tenant-new-rps').value = '';
+      say('Tenant ' + id + ' created.');
+      await refreshOverview();
+      await loadTenants(state.tenantsAfter);
+      await openTenant(id);
+    } catch (e) {
+      showProblems($('tenant-create-problems'), e);
+    }
+  }
+
+  async function openTenant(id) {
+    $('tenant-receipt').hidden = true;
+    try {
+      state.admin = await api(adminPath(id), { tenant: '' });
+    } catch (e) {
+      state.admin = null;
+      $('tenant-detail').hidden = true;
+      say('Tenant ' + id + ': ' + e.message, true);
+      return;
+    }
+    showTenant();
+  }
+
+  function secretText(v) {
+    return v.set_at ? 'set ' + v.set_at : 'set';
+  }
+
+  function settingText(v) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && v.set === true) return secretText(v);
+    if (Array.isArray(v)) return v.join(', ');
+    return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  }
+
+  /** A delete button that asks once more: the first click arms it, the second deletes. */
+  function deleteButton(what, action) {
+    const b = el('button', { type: 'button', class: 'danger delete', text: 'Delete', 'aria-label': 'Delete ' + what });
+    b.addEventListener('click', async () => {
+      if (b.dataset.armed !== '1') {
+        b.dataset.armed = '1';
+        b.textContent = 'Really delete?';
+        b.setAttribute('aria-label', 'Really delete? ' + what);
+        setTimeout(() => {
+          if (b.isConnected && b.dataset.armed === '1') {
+            b.dataset.armed = '';
+            b.textContent = 'Delete';
+            b.setAttribute('aria-label', 'Delete ' + what);
+          }
+        }, 6000);
+        return;
+      }
+      b.disabled = true;
+      await action();
+    });
+    return b;
+  }
+
+  function showTenant() {
+    const t = state.admin;
+    const file = t.source === 'file';
+    $('tenant-detail-title').textContent = 'Tenant ' + t.id;
+    $('tenant-detail-meta').textContent = (file ? 'Defined in the config file.' : 'Defined by the API') +
+      (t.created_at ? ' · created ' + t.created_at : '') + (t.updated_at ? ' · updated ' + t.updated_at : '');
+    $('tenant-file-note').hidden = !file;
+    $('tenant-editable').hidden = file;
+    $('tenant-detail').hidden = false;
+    if (file) return;
+
+    const settings = {};
+    if (t.rate_limit) settings.rate_limit = t.rate_limit;
+    if (t.privacy) settings.privacy = t.privacy;
+    $('tenant-patch').value = JSON.stringify(settings, null, 2);
+
+    $('channels-list').replaceChildren(t.channels.length === 0 ? el('p', { text: 'No channels yet.' })
+      : table('Channels of ' + t.id, [{ label: 'Channel' }, { label: 'Type' }, { label: 'Settings' }, { label: 'Actions' }],
+        t.channels.map((c) => {
+          const dl = el('dl', { class: 'pairs' });
+          for (const [k, v] of Object.entries(c)) {
+            if (k === 'name' || k === 'type') continue;
+            dl.append(el('dt', { text: k }), el('dd', { text: settingText(v) }));
+          }
+          const edit = el('button', { type: 'button', class: 'secondary edit', text: 'Edit', 'aria-label': 'Edit channel ' + c.name });
+          edit.addEventListener('click', () => editChannel(c));
+          const del = deleteButton('channel ' + c.name, () => deleteChannel(c.name));
+          return [c.name, c.type, dl, el('div', { class: 'row tight' }, edit, del)];
+        })));
+
+    $('subscribers-list').replaceChildren(t.subscribers.length === 0 ? el('p', { text: 'No subscribers yet.' })
+      : table('Subscribers of ' + t.id, [{ label: 'Subscriber' }, { label: 'Scopes' }, { label: 'Purposes' },
+        { label: 'Push' }, { label: 'Token' }, { label: 'Actions' }],
+      t.subscribers.map((sub) => {
+        const rotate = el('button', { type: 'button', class: 'secondary rotate', text: 'Rotate token',
+          'aria-label': 'Rotate token of ' + sub.name });
+        rotate.addEventListener('click', () => rotateToken(sub.name));
+        const del = deleteButton('subscriber ' + sub.name, () => deleteSubscriber(sub.name));
+        return [sub.name, (sub.scopes || []).join(', ') || '–', (sub.purposes || []).join(', ') || '–',
+          sub.push && sub.push.url ? sub.push.url : 'pull only', sub.token ? secretText(sub.token) : 'none',
+          el('div', { class: 'row tight' }, rotate, del)];
+      })));
+
+    resetChannelForm();
+    $('tenant-delete-confirm').value = '';
+    $('tenant-delete').disabled = true;
+  }
+
+  async function patchTenant() {
+    clearProblems('tenant-patch-problems');
+    const patch = jsonObject($('tenant-patch').value, $('tenant-patch-problems'), 'The settings');
+    if (!patch) return;
+    const id = state.admin.id;
+    try {
+      state.admin = await api(adminPath(id), { method: 'PATCH', body: patch, tenant: '' });
+      say('Tenant ' + id + ' saved.');
+      showTenant();
+    } catch (e) {
+      showProblems($('tenant-patch-problems'), e);
+    }
+  }
+
+  function resetChannelForm() {
+    state.editing = '';
+    $('channel-form-title').textContent = 'Add a channel';
+    $('channel-submit').textContent = 'Add channel';
+    $('channel-cancel').hidden = true;
+    $('channel-name').disabled = false;
+    $('channel-type').disabled = false;
+    $('channel-name').value = '';
+    $('channel-settings').value = '';
+    clearProblems('channel-problems');
+  }
+
+  function editChannel(c) {
+    state.editing = c.name;
+    $('channel-form-title').textContent = 'Edit channel ' + c.name;
+    $('channel-submit').textContent = 'Save channel';
+    $('channel-cancel').hidden = false;
+    $('channel-name').value = c.name;
+    $('channel-name').disabled = true;
+    $('channel-type').value = c.type;
+    $('channel-type').disabled = true;
+    // The settings that are not secrets, to edit in place; a secret is set by adding its key.
+    const shown = {};
+    for (const [k, v] of Object.entries(c)) {
+      if (k === 'name' || k === 'type') continue;
+      if (v && typeof v === 'object' && !Array.isArray(v) && v.set === true) continue;
+      shown[k] = v;
+    }
+    $('channel-settings').value = JSON.stringify(shown, null, 2);
+    clearProblems('channel-problems');
+    $('channel-settings').focus();
+  }
+
+  async function saveChannel() {
+    clearProblems('channel-problems');
+    const settings = jsonObject($('channel-settings').value, $('channel-problems'), 'The settings');
+    if (!settings) return;
+    const id = state.admin.id;
+    try {
+      if (state.editing) {
+        await api(adminPath(id, 'channels', state.editing), { method: 'PATCH', body: settings, tenant: '' });
+        say('Channel ' + state.editing + ' saved: the next request uses it.');
+      } else {
+        const name = $('channel-name').value.trim();
+        const body = Object.assign({ name, type: $('channel-type').value }, settings);
+        await api(adminPath(id, 'channels'), { method: 'POST', body, tenant: '' });
+        say('Channel ' + name + ' added: POST /webhooks/' + id + '/' + name + ' takes its webhooks.');
+      }
+      await openTenant(id);
+      refreshOverview();
+    } catch (e) {
+      showProblems($('channel-problems'), e);
+    }
+  }
+
+  async function deleteChannel(name) {
+    const id = state.admin.id;
+    try {
+      await api(adminPath(id, 'channels', name), { method: 'DELETE', tenant: '' });
+      say('Channel ' + name + ' deleted: its webhooks get 404 from now on.');
+    } catch (e) {
+      say('Channel ' + name + ': ' + e.message, true);
+    }
+    await openTenant(id);
+    refreshOverview();
+  }
+
+  function showToken(name, token) {
+    $('token-once-text').textContent = 'The token of ' + name +
+      ', shown this once (the gateway keeps only its SHA-256): store it in the backend now.';
+    $('token-once-value').textContent = token;
+    $('token-once').hidden = false;
+  }
+
+  async function addSubscriber() {
+    clearProblems('subscriber-problems');
+    const name = $('subscriber-name').value.trim();
+    const body = {
+      name,
+      scopes: SCOPES.filter((s) => $('scope-' + s).checked),
+      purposes: PURPOSES.filter((p) => $('sub-purpose-' + p).checked),
+    };
+    const url = $('subscriber-push').value.trim();
+    if (url) body.push = { url };
+    const id = state.admin.id;
+    try {
+      const r = await api(adminPath(id, 'subscribers'), { method: 'POST', body, tenant: '' });
+      $('subscriber-name').value = '';
+      $('subscriber-push').value = '';
+      for (const cb of document.querySelectorAll('#subscriber-form input[type=checkbox]')) cb.checked = false;
+      await openTenant(id);
+      showToken(r.name, r.token);
+      say('Subscriber ' + r.name + ' added.');
+      refreshOverview();
+    } catch (e) {
+      showProblems($('subscriber-problems'), e);
+    }
+  }
+
+  async function rotateToken(name) {
+    const id = state.admin.id;
+    try {
+      const r = await api(adminPath(id, 'subscribers', name, 'rotate-token'), { method: 'POST', tenant: '' });
+      await openTenant(id);
+      showToken(r.name, r.token);
+      say('The token of ' + name + ' was rotated: the old one no longer works.');
+    } catch (e) {
+      say('Rotate ' + name + ': ' + e.message, true);
+    }
+  }
+
+  async function deleteSubscriber(name) {
+    const id = state.admin.id;
+    try {
+      await api(adminPath(id, 'subscribers', name), { method: 'DELETE', tenant: '' });
+      say('Subscriber ' + name + ' deleted: its token stopped working.');
+    } catch (e) {
+      say('Subscriber ' + name + ': ' + e.message, true);
+    }
+    await openTenant(id);
+    refreshOverview();
+  }
+
+  async function deleteTenant() {
+    const id = state.admin && state.admin.id;
+    if (!id || $('tenant-delete-confirm').value !== id) return;
+    $('tenant-delete').disabled = true;
+    try {
+      const r = await api(adminPath(id), { method: 'DELETE', body: { confirm: id }, tenant: '' });
+      const rows = [['Receipt', r.receipt], ['Tenant', r.tenant], ['Deleted at', r.deleted_at]];
+      for (const [k, v] of Object.entries(r.erased || {})) rows.push(['Erased ' + k.replace(/_/g, ' '), String(v)]);
+      $('tenant-receipt-list').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
+      $('tenant-detail').hidden = true;
+      $('tenant-receipt').hidden = false;
+      $('token-once').hidden = true;
+      state.admin = null;
+      say('Tenant ' + id + ' deleted; receipt ' + r.receipt + '.');
+      await refreshOverview();
+      await loadTenants(state.tenantsAfter);
+    } catch (e) {
+      $('tenant-delete').disabled = false;
+      say('Delete ' + id + ': ' + e.message, true);
+    }
+  }
+
+  function wireTenants() {
+    $('channel-type').replaceChildren(...CHANNEL_TYPES.map((t) => el('option', { value: t, text: t })));
+    $('subscriber-scopes').replaceChildren(...SCOPES.map((s) => el('div', { class: 'check' },
+      el('input', { type: 'checkbox', id: 'scope-' + s }), el('label', { for: 'scope-' + s, text: s }))));
+    $('subscriber-purposes').replaceChildren(...PURPOSES.map((p) => el('div', { class: 'check' },
+      el('input', { type: 'checkbox', id: 'sub-purpose-' + p }), el('label', { for: 'sub-purpose-' + p, text: p }))));
+    $('tenant-create-form').addEventListener('submit', (ev) => { ev.preventDefault(); createTenant(); });
+    $('tenants-first').addEventListener('click', () => loadTenants(''));
+    $('tenants-next').addEventListener('click', () => loadTenants(state.tenantsNext));
+    $('tenant-patch-form').addEventListener('submit', (ev) => { ev.preventDefault(); patchTenant(); });
+    $('channel-form').addEventListener('submit', (ev) => { ev.preventDefault(); saveChannel(); });
+    $('channel-cancel').addEventListener('click', resetChannelForm);
+    $('subscriber-form').addEventListener('submit', (ev) => { ev.preventDefault(); addSubscriber(); });
+    $('token-once-copy').addEventListener('click', async () => {
+      const v = $('token-once-value').textContent;
+      try {
+        await navigator.clipboard.writeText(v);
+        say('Token copied.');
+      } catch (e) {
+        // No clipboard permission: select the text for the person to copy.
+        const r = document.createRange();
+        r.selectNodeContents($('token-once-value'));
+        const sel = getSelection();
+        sel.removeAllRanges();
+        sel.addRange(r);
+        say('Select and copy the token (the browser refused the clipboard).');
+      }
+    });
+    $('token-once-done').addEventListener('click', () => {
+      $('token-once').hidden = true;
+      $('token-once-value').textContent = '';
+    });
+    $('tenant-delete-confirm').addEventListener('input', (ev) => {
+      $('tenant-delete').disabled = !state.admin || ev.target.value !== state.admin.id;
+    });
+    $('tenant-delete').addEventListener('click', deleteTenant);
+  }
+
   // -- wiring -------------------------------------------------------------------------------
 
   function startPolling() {
@@ -599,6 +995,7 @@
     $('audit-first').addEventListener('click', () => loadAudit(0));
     $('audit-next').addEventListener('click', () => loadAudit(state.auditNext));
     $('outbound-form').addEventListener('submit', (ev) => { ev.preventDefault(); lookupMessage($('outbound-id').value); });
+    wireTenants();
     window.addEventListener('hashchange', render);
 
     if (state.token) {

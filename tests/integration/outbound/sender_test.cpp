@@ -146,11 +146,11 @@ struct harness {
     stores = {};
   }
 
-  actors::sender_actor sender() {
+  actors::sender_actor sender(const std::string& tenant = "acme") {
     actors::sender_actor out;
     REQUIRE(eventually([&] {
       caf::scoped_actor self{gw->system()};
-      self->request(gw->tenant_actor_of("acme"), 5s, actors::find_send_atom::value,
+      self->request(gw->tenant_actor_of(tenant), 5s, actors::find_send_atom::value,
                     std::string("tg"))
           .receive([&](actors::sender_actor a) { out = a; }, [&](caf::error&) {});
       return static_cast<bool>(out);
@@ -170,10 +170,11 @@ struct harness {
   /// Accepts a text message to `chat` as the API handler does; retries while the sender is
   /// still resuming. Returns the stored record.
   store::outbound_record send(const std::string& chat, const std::string& text,
-                              const std::string& idempotency_key = {}) {
+                              const std::string& idempotency_key = {},
+                              const std::string& tenant = "acme") {
     adapters::outbound_message m;
     m.id = ids::make("out_");
-    m.tenant = "acme";
+    m.tenant = tenant;
     m.channel = "tg";
     m.channel_type = "telegram";
     m.to = chat;
@@ -197,7 +198,7 @@ struct harness {
     actors::send_accepted out;
     REQUIRE(eventually([&] {
       caf::scoped_actor self{gw->system()};
-      self->request(sender(), 10s, actors::send_atom::value, actors::outbound_send{r})
+      self->request(sender(tenant), 10s, actors::send_atom::value, actors::outbound_send{r})
           .receive([&](actors::send_accepted& a) { out = std::move(a); },
                    [&](caf::error&) {
                      out.st = error{errc::unavailable, "no answer"};
@@ -215,9 +216,19 @@ struct harness {
     return r.value();
   }
 
-  bool state_is(const std::string& id, store::outbound_state s) {
-    auto r = box->get("acme", id);
+  bool state_is(const std::string& id, store::outbound_state s,
+                const std::string& tenant = "acme") {
+    auto r = box->get(tenant, id);
     return r.ok() && r->state == s;
+  }
+
+  /// The gateway's outbox writer now (null while it restarts).
+  actors::outbox_writer_actor outbox_writer() {
+    actors::outbox_writer_actor out;
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->root_actor(), 5s, actors::find_outbox_atom::value)
+        .receive([&](actors::outbox_writer_actor w) { out = std::move(w); }, [&](caf::error&) {});
+    return out;
   }
 
   /// The stored outbound.status events' JSON.
@@ -412,4 +423,112 @@ TEST_CASE("a restart resumes queued and in-flight sends from the outbox, in orde
   CHECK(h.record(records[0].id).attempts == 2);
   CHECK(h.record(records[3].id).attempts == 1);
   REQUIRE(eventually([&] { return h.status_events().size() == 9; }));
+}
+
+TEST_CASE("one outbox writer serves every tenant and is replaced for all when it crashes",
+          "[sender][integration]") {
+  test::receiver server([](const test::received_request&, std::size_t i) {
+    return telegram_ok(200 + static_cast<int>(i));
+  });
+  temp_dir dir{"sb-sender"};
+  auto cfg = make_config(server.url(""), true);
+  auto globex = cfg->tenants.front();
+  globex.id = "globex";
+  cfg->tenants.push_back(globex);
+  harness h(cfg, dir.path);
+  const auto first = h.outbox_writer();
+  REQUIRE(first);
+  auto a = h.send("1001", "before, acme");
+  auto g = h.send("2002", "before, globex", {}, "globex");
+  REQUIRE(eventually([&] {
+    return h.state_is(a.id, store::outbound_state::sent) &&
+           h.state_is(g.id, store::outbound_state::sent, "globex");
+  }));
+
+  // The writer crashes: the root makes another and hands it to both tenants' senders.
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  actors::outbox_writer_actor second;
+  REQUIRE(eventually([&] {
+    second = h.outbox_writer();
+    return second && second.address() != first.address();
+  }));
+  auto a2 = h.send("1001", "after, acme");
+  auto g2 = h.send("2002", "after, globex", {}, "globex");
+  REQUIRE(eventually([&] {
+    return h.state_is(a2.id, store::outbound_state::sent) &&
+           h.state_is(g2.id, store::outbound_state::sent, "globex");
+  }));
+  CHECK(h.outbox_writer().address() == second.address());
+  CHECK(server.count() == 4);
+}
+
+TEST_CASE("a reconfigure that adds the gateway's first sendable channel gives it an outbox writer",
+          "[sender][integration][reload]") {
+  test::receiver server([](const test::received_request&, std::size_t i) {
+    return telegram_ok(300 + static_cast<int>(i));
+  });
+  // No channel, no outbox: the gateway starts without an outbox writer.
+  auto empty = make_config(server.url(""), true);
+  const auto tg = empty->tenants.front().channels.front();
+  empty->tenants.front().channels.clear();
+  actors::gateway_options opts;
+  opts.cfg = empty;
+  opts.stores = store::make_memory_stores();
+  opts.senders = fast_settings();
+  opts.retention_sweep_interval = 0ms;
+  auto gw = actors::start_gateway(std::move(opts));
+  auto writer = [&] {
+    actors::outbox_writer_actor out;
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->root_actor(), 5s, actors::find_outbox_atom::value)
+        .receive([&](actors::outbox_writer_actor w) { out = std::move(w); }, [&](caf::error&) {});
+    return out;
+  };
+  CHECK_FALSE(writer());
+
+  auto next = std::make_shared<config::config>(*empty);
+  next->tenants.front().channels.push_back(tg);
+  REQUIRE(gw->reconfigure(next).ok());
+  CHECK(writer());
+  actors::sender_actor snd;
+  REQUIRE(eventually([&] {
+    caf::scoped_actor self{gw->system()};
+    self->request(gw->tenant_actor_of("acme"), 5s, actors::find_send_atom::value, std::string("tg"))
+        .receive([&](actors::sender_actor a) { snd = a; }, [&](caf::error&) {});
+    return static_cast<bool>(snd);
+  }));
+  store::outbound_record r;
+  r.id = ids::make("out_");
+  r.tenant = "acme";
+  r.channel = "tg";
+  r.conversation = "tg:4004";
+  r.recipient = "4004";
+  r.subject = "sub_4004";
+  adapters::outbound_message m;
+  m.id = r.id;
+  m.tenant = "acme";
+  m.channel = "tg";
+  m.channel_type = "telegram";
+  m.to = "4004";
+  m.conversation = r.conversation;
+  m.text = "first send after the reload";
+  m.created_at = now();
+  r.message = adapters::to_json(m);
+  r.caller = "helpdesk";
+  r.created_at = m.created_at;
+  r.updated_at = m.created_at;
+  actors::send_accepted out;
+  REQUIRE(eventually([&] {
+    caf::scoped_actor self{gw->system()};
+    self->request(snd, 10s, actors::send_atom::value, actors::outbound_send{r})
+        .receive([&](actors::send_accepted& a) { out = std::move(a); },
+                 [&](caf::error&) {
+                   out.st = error{errc::unavailable, "no answer"};
+                 });
+    return out.st.ok() || out.st.err().code != errc::unavailable;
+  }));
+  REQUIRE(out.st.ok());
+  REQUIRE(server.wait_for_count(1));
+  CHECK(text_of(server.requests().front()) == "first send after the reload");
+  gw->shutdown();
 }

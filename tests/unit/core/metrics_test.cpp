@@ -110,7 +110,8 @@ TEST_CASE("the catalog registers every reason and kind up front", "[metrics]") {
   CHECK(out.find("switchboard_build_info{version=\"") != std::string::npos);
 }
 
-TEST_CASE("a channel's webhook rejections have zero series for webhook reasons only", "[metrics]") {
+TEST_CASE("a channel's webhook rejections have zero series for alerted and flood reasons only",
+          "[metrics]") {
   const auto& set = catalog::webhook_rejections("t-rej", "c-rej");
   CHECK(&catalog::webhook_rejections("t-rej", "c-rej") == &set);  // one set per pair
   CHECK(&set.at(sb::errc::bad_signature) != &set.at(sb::errc::missing_signature));
@@ -118,10 +119,17 @@ TEST_CASE("a channel's webhook rejections have zero series for webhook reasons o
   std::string out = global().render();
   const std::string head =
       "switchboard_webhook_rejections_total{tenant=\"t-rej\",channel=\"c-rej\",";
-  for (auto code : catalog::k_webhook_reasons) {
+  for (auto code :
+       {sb::errc::missing_signature, sb::errc::bad_signature, sb::errc::handshake_failed,
+        sb::errc::overloaded, sb::errc::unavailable, sb::errc::internal, sb::errc::quarantine_full,
+        sb::errc::rate_limited, sb::errc::too_many_auth_failures}) {
     CAPTURE(sb::to_string(code));
     CHECK(out.find(head + "reason=\"" + sb::to_string(code) + "\"} 0\n") != std::string::npos);
   }
+  // Rarer reasons appear on first use, counted as any other.
+  CHECK(out.find(head + "reason=\"malformed_body\"") == std::string::npos);
+  set.at(sb::errc::malformed_body).inc();
+  CHECK(global().render().find(head + "reason=\"malformed_body\"} 1\n") != std::string::npos);
   // Reasons a webhook cannot be answered with have no zero series.
   CHECK(out.find(head + "reason=\"window_closed\"") == std::string::npos);
   CHECK(out.find(head + "reason=\"unauthorized\"") == std::string::npos);
