@@ -75,10 +75,6 @@ void merge_into(json::writer& w, std::optional<element> target, element patch) {
   w.end_object();
 }
 
-std::string rfc3339(std::int64_t unix_ms) {
-  return to_rfc3339(timestamp::from_millis(unix_ms));
-}
-
 std::int64_t int_of(element e, std::string_view key) {
   std::int64_t v = 0;
   if (e[key].get(v) != simdjson::SUCCESS) {
@@ -120,6 +116,15 @@ void write_marker(json::writer& w, std::int64_t set_at_ms) {
 }
 
 }  // namespace
+
+std::string rfc3339(std::int64_t unix_ms) {
+  return to_rfc3339(timestamp::from_millis(unix_ms));
+}
+
+bool is_previous_key(std::string_view key) {
+  constexpr std::string_view suffix = config::k_previous_suffix;
+  return key.size() > suffix.size() && key.substr(key.size() - suffix.size()) == suffix;
+}
 
 std::string merge_patch(std::string_view target, std::string_view patch) {
   parsed p(patch);
@@ -347,10 +352,7 @@ std::string redacted_channel(const channel_entry& c,
     };
     for (auto f : obj(p.root)) {
       const std::string key(f.key);
-      const bool previous = key.size() > sizeof(config::k_previous_suffix) - 1 &&
-                            key.compare(key.size() - (sizeof(config::k_previous_suffix) - 1),
-                                        std::string::npos, config::k_previous_suffix) == 0;
-      if (previous) {
+      if (is_previous_key(key)) {
         continue;
       }
       w.key(key);

@@ -18,6 +18,13 @@
 
 namespace sb::control {
 
+/// `unix_ms` as RFC 3339 with milliseconds (the API's times: set_at, created_at, …).
+std::string rfc3339(std::int64_t unix_ms);
+
+/// Whether `key` is a channel's `K_previous` setting (config::k_previous_suffix): the gateway
+/// sets those itself during a secret's grace; the API neither takes nor shows them.
+bool is_previous_key(std::string_view key);
+
 /// RFC 7396 JSON merge patch of two JSON texts: `patch`'s members replace `target`'s (objects
 /// merged member by member, recursively), a `null` member removes one, and a `patch` that is not
 /// an object replaces `target` whole. `target` may be "" (nothing). Both must be valid JSON

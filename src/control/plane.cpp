@@ -26,10 +26,6 @@ std::int64_t now_ms() {
   return now().unix_ms;
 }
 
-std::string rfc3339(std::int64_t ms) {
-  return to_rfc3339(timestamp::from_millis(ms));
-}
-
 /// 400 `invalid_config` with every problem (docs/control-plane.md).
 http::response invalid(const std::vector<config::object_problem>& problems) {
   http::response r;
@@ -88,12 +84,6 @@ std::shared_ptr<config::config> without_tenant(const config::config& cfg, const 
                                     [&](const config::tenant_config& t) { return t.id == id; }),
                      out->tenants.end());
   return out;
-}
-
-bool is_previous_key(const std::string& key) {
-  const std::string suffix = config::k_previous_suffix;
-  return key.size() > suffix.size() &&
-         key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -155,15 +145,13 @@ struct plane_calls {
   }
 
   http::response apply(std::shared_ptr<config::config> next, http::response ok) {
-    std::shared_ptr<const config::config> c = std::move(next);
-    if (auto st = p.hooks_.apply(c); !st) {
+    if (auto st = p.apply_running(std::move(next)); !st) {
       log::error("control", "a stored change was not applied: ", st.err().message);
       return http::error_response(errc::unavailable,
                                   "the change is stored but could not be applied now (" +
                                       st.err().message + "); it applies at the next restart",
                                   1);
     }
-    p.running_ = std::move(c);
     return ok;
   }
 
@@ -372,15 +360,12 @@ struct plane_calls {
     }
     // Stopped first (404 from now on; requests in flight finish), then erased, then forgotten.
     const tenant_document gone = *doc;
-    auto next = without_tenant(*p.running_, id);
-    std::shared_ptr<const config::config> c = next;
-    if (auto st = p.hooks_.apply(c); !st) {
+    if (auto st = p.apply_running(without_tenant(*p.running_, id)); !st) {
       return http::error_response(errc::unavailable,
                                   "the tenant could not be stopped now (" + st.err().message +
                                       "); nothing was deleted, retry",
                                   1);
     }
-    p.running_ = std::move(c);
     std::vector<std::string> channels = gone.former_channels;
     for (const auto& ch : gone.channels) {
       channels.push_back(ch.name);
@@ -780,14 +765,20 @@ std::shared_ptr<const config::config> plane::file_config() const {
   return file_cfg_;
 }
 
-status plane::replace_file_config(std::shared_ptr<const config::config> file_cfg) {
-  std::lock_guard<std::mutex> lock(m_);
-  std::shared_ptr<const config::config> next = compose(*file_cfg, now_ms());
+status plane::apply_running(std::shared_ptr<const config::config> next) {
   if (auto st = hooks_.apply(next); !st) {
     return st;
   }
-  file_cfg_ = std::move(file_cfg);
   running_ = std::move(next);
+  return {};
+}
+
+status plane::replace_file_config(std::shared_ptr<const config::config> file_cfg) {
+  std::lock_guard<std::mutex> lock(m_);
+  if (auto st = apply_running(compose(*file_cfg, now_ms())); !st) {
+    return st;
+  }
+  file_cfg_ = std::move(file_cfg);
   return {};
 }
 
@@ -828,13 +819,10 @@ std::int64_t plane::next_wake(std::int64_t now) const {
 
 void plane::expire_graces() {
   // A grace that ended drops out of the composed config: compose again and apply.
-  auto next = compose(*file_cfg_, now_ms());
-  std::shared_ptr<const config::config> c = std::move(next);
-  if (auto st = hooks_.apply(c); !st) {
+  if (auto st = apply_running(compose(*file_cfg_, now_ms())); !st) {
     log::error("control", "ending a secret's grace: ", st.err().message);
     return;
   }
-  running_ = std::move(c);
   log::info("control", "a previous channel secret's grace ended; it is no longer accepted");
 }
 
@@ -869,12 +857,10 @@ void plane::reload_definitions() {
   }
   docs_ = std::move(docs);
   stored_ = std::move(stored);
-  std::shared_ptr<const config::config> next = compose(*file_cfg_, now_ms());
-  if (auto st = hooks_.apply(next); !st) {
+  if (auto st = apply_running(compose(*file_cfg_, now_ms())); !st) {
     log::error("control", "applying the definitions another replica changed: ", st.err().message);
     return;
   }
-  running_ = std::move(next);
   log::info("control", "applied the control plane's definitions as another replica changed them");
 }
 

@@ -104,6 +104,9 @@ class plane {
   http::response handle(request& r);
   /// Everything below runs with `m_` held (on the worker, or in `replace_file_config`).
   std::shared_ptr<config::config> compose(const config::config& file_cfg, std::int64_t now_ms);
+  /// Applies `next` (`hooks::apply`) and, when that worked, makes it `running_`; otherwise the
+  /// hook's error, and the running config stays.
+  status apply_running(std::shared_ptr<const config::config> next);
   void reload_definitions();
   void expire_graces();
   std::int64_t next_wake(std::int64_t now_ms) const;

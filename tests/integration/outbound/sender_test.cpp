@@ -104,6 +104,70 @@ std::string chat_of(const test::received_request& r) {
   return r.body.substr(at, r.body.find_first_of(",}", at) - at);
 }
 
+/// The sender of `tenant`'s channel "tg", once it is up.
+actors::sender_actor find_sender(actors::gateway_with_actors& gw, const std::string& tenant) {
+  actors::sender_actor out;
+  REQUIRE(eventually([&] {
+    caf::scoped_actor self{gw.system()};
+    self->request(gw.tenant_actor_of(tenant), 5s, actors::find_send_atom::value, std::string("tg"))
+        .receive([&](actors::sender_actor a) { out = a; }, [&](caf::error&) {});
+    return static_cast<bool>(out);
+  }));
+  return out;
+}
+
+/// The gateway's outbox writer now (null while it restarts, or when there is no outbox).
+actors::outbox_writer_actor find_outbox_writer(actors::gateway_with_actors& gw) {
+  actors::outbox_writer_actor out;
+  caf::scoped_actor self{gw.system()};
+  self->request(gw.root_actor(), 5s, actors::find_outbox_atom::value)
+      .receive([&](actors::outbox_writer_actor w) { out = std::move(w); }, [&](caf::error&) {});
+  return out;
+}
+
+/// Accepts a text message to `chat` on `tenant`'s "tg" as the API handler does; retries while
+/// the sender is still resuming. Returns the stored record.
+store::outbound_record accept_send(actors::gateway_with_actors& gw, const std::string& tenant,
+                                   const std::string& chat, const std::string& text,
+                                   const std::string& idempotency_key = {}) {
+  adapters::outbound_message m;
+  m.id = ids::make("out_");
+  m.tenant = tenant;
+  m.channel = "tg";
+  m.channel_type = "telegram";
+  m.to = chat;
+  m.conversation = "tg:" + chat;
+  m.text = text;
+  m.idempotency_key = idempotency_key;
+  m.created_at = now();
+  store::outbound_record r;
+  r.id = m.id;
+  r.tenant = m.tenant;
+  r.channel = m.channel;
+  r.conversation = m.conversation;
+  r.recipient = chat;
+  r.subject = "sub_" + chat;
+  r.purpose = m.purpose;
+  r.message = adapters::to_json(m);
+  r.caller = "helpdesk";
+  r.idempotency_key = idempotency_key;
+  r.created_at = m.created_at;
+  r.updated_at = m.created_at;
+  actors::send_accepted out;
+  REQUIRE(eventually([&] {
+    caf::scoped_actor self{gw.system()};
+    self->request(find_sender(gw, tenant), 10s, actors::send_atom::value, actors::outbound_send{r})
+        .receive([&](actors::send_accepted& a) { out = std::move(a); },
+                 [&](caf::error&) {
+                   out.st = error{errc::unavailable, "no answer"};
+                 });
+    return out.st.ok() || out.st.err().code != errc::unavailable;
+  }));
+  INFO((out.st ? std::string() : out.st.err().message));
+  REQUIRE(out.st.ok());
+  return out.record;
+}
+
 struct harness {
   store::stores stores;
   std::shared_ptr<store::event_log> log;
@@ -147,15 +211,7 @@ struct harness {
   }
 
   actors::sender_actor sender(const std::string& tenant = "acme") {
-    actors::sender_actor out;
-    REQUIRE(eventually([&] {
-      caf::scoped_actor self{gw->system()};
-      self->request(gw->tenant_actor_of(tenant), 5s, actors::find_send_atom::value,
-                    std::string("tg"))
-          .receive([&](actors::sender_actor a) { out = a; }, [&](caf::error&) {});
-      return static_cast<bool>(out);
-    }));
-    return out;
+    return find_sender(*gw, tenant);
   }
 
   actors::sender_stats stats() {
@@ -167,47 +223,11 @@ struct harness {
     return out;
   }
 
-  /// Accepts a text message to `chat` as the API handler does; retries while the sender is
-  /// still resuming. Returns the stored record.
+  /// Accepts a text message to `chat` (accept_send).
   store::outbound_record send(const std::string& chat, const std::string& text,
                               const std::string& idempotency_key = {},
                               const std::string& tenant = "acme") {
-    adapters::outbound_message m;
-    m.id = ids::make("out_");
-    m.tenant = tenant;
-    m.channel = "tg";
-    m.channel_type = "telegram";
-    m.to = chat;
-    m.conversation = "tg:" + chat;
-    m.text = text;
-    m.idempotency_key = idempotency_key;
-    m.created_at = now();
-    store::outbound_record r;
-    r.id = m.id;
-    r.tenant = m.tenant;
-    r.channel = m.channel;
-    r.conversation = m.conversation;
-    r.recipient = chat;
-    r.subject = "sub_" + chat;
-    r.purpose = m.purpose;
-    r.message = adapters::to_json(m);
-    r.caller = "helpdesk";
-    r.idempotency_key = idempotency_key;
-    r.created_at = m.created_at;
-    r.updated_at = m.created_at;
-    actors::send_accepted out;
-    REQUIRE(eventually([&] {
-      caf::scoped_actor self{gw->system()};
-      self->request(sender(tenant), 10s, actors::send_atom::value, actors::outbound_send{r})
-          .receive([&](actors::send_accepted& a) { out = std::move(a); },
-                   [&](caf::error&) {
-                     out.st = error{errc::unavailable, "no answer"};
-                   });
-      return out.st.ok() || out.st.err().code != errc::unavailable;
-    }));
-    INFO((out.st ? std::string() : out.st.err().message));
-    REQUIRE(out.st.ok());
-    return out.record;
+    return accept_send(*gw, tenant, chat, text, idempotency_key);
   }
 
   store::outbound_record record(const std::string& id) {
@@ -222,14 +242,7 @@ struct harness {
     return r.ok() && r->state == s;
   }
 
-  /// The gateway's outbox writer now (null while it restarts).
-  actors::outbox_writer_actor outbox_writer() {
-    actors::outbox_writer_actor out;
-    caf::scoped_actor self{gw->system()};
-    self->request(gw->root_actor(), 5s, actors::find_outbox_atom::value)
-        .receive([&](actors::outbox_writer_actor w) { out = std::move(w); }, [&](caf::error&) {});
-    return out;
-  }
+  actors::outbox_writer_actor outbox_writer() { return find_outbox_writer(*gw); }
 
   /// The stored outbound.status events' JSON.
   std::vector<std::string> status_events() {
@@ -477,57 +490,13 @@ TEST_CASE("a reconfigure that adds the gateway's first sendable channel gives it
   opts.senders = fast_settings();
   opts.retention_sweep_interval = 0ms;
   auto gw = actors::start_gateway(std::move(opts));
-  auto writer = [&] {
-    actors::outbox_writer_actor out;
-    caf::scoped_actor self{gw->system()};
-    self->request(gw->root_actor(), 5s, actors::find_outbox_atom::value)
-        .receive([&](actors::outbox_writer_actor w) { out = std::move(w); }, [&](caf::error&) {});
-    return out;
-  };
-  CHECK_FALSE(writer());
+  CHECK_FALSE(find_outbox_writer(*gw));
 
   auto next = std::make_shared<config::config>(*empty);
   next->tenants.front().channels.push_back(tg);
   REQUIRE(gw->reconfigure(next).ok());
-  CHECK(writer());
-  actors::sender_actor snd;
-  REQUIRE(eventually([&] {
-    caf::scoped_actor self{gw->system()};
-    self->request(gw->tenant_actor_of("acme"), 5s, actors::find_send_atom::value, std::string("tg"))
-        .receive([&](actors::sender_actor a) { snd = a; }, [&](caf::error&) {});
-    return static_cast<bool>(snd);
-  }));
-  store::outbound_record r;
-  r.id = ids::make("out_");
-  r.tenant = "acme";
-  r.channel = "tg";
-  r.conversation = "tg:4004";
-  r.recipient = "4004";
-  r.subject = "sub_4004";
-  adapters::outbound_message m;
-  m.id = r.id;
-  m.tenant = "acme";
-  m.channel = "tg";
-  m.channel_type = "telegram";
-  m.to = "4004";
-  m.conversation = r.conversation;
-  m.text = "first send after the reload";
-  m.created_at = now();
-  r.message = adapters::to_json(m);
-  r.caller = "helpdesk";
-  r.created_at = m.created_at;
-  r.updated_at = m.created_at;
-  actors::send_accepted out;
-  REQUIRE(eventually([&] {
-    caf::scoped_actor self{gw->system()};
-    self->request(snd, 10s, actors::send_atom::value, actors::outbound_send{r})
-        .receive([&](actors::send_accepted& a) { out = std::move(a); },
-                 [&](caf::error&) {
-                   out.st = error{errc::unavailable, "no answer"};
-                 });
-    return out.st.ok() || out.st.err().code != errc::unavailable;
-  }));
-  REQUIRE(out.st.ok());
+  CHECK(find_outbox_writer(*gw));
+  accept_send(*gw, "acme", "4004", "first send after the reload");
   REQUIRE(server.wait_for_count(1));
   CHECK(text_of(server.requests().front()) == "first send after the reload");
   gw->shutdown();
