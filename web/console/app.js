@@ -118,10 +118,15 @@
     Object.assign(state, { token: '', tenant: '', tenants: [], overview: null, prev: null,
       rates: {}, history: [], person: null, operator: false, admin: null, editing: '' });
     $('token').value = '';
-    $('token-once').hidden = true;
-    $('token-once-value').textContent = '';
-    $('tenant-detail').hidden = true;
-    $('tenant-receipt').hidden = true;
+    // Nothing of this session stays in the page, not even hidden: the next token may see less.
+    for (const id of ['overview-body', 'overview-at', 'tail-list', 'dl-body', 'audit-body',
+      'outbound-body', 'tenants-list', 'person-summary', 'person-purposes', 'erase-receipt-list',
+      'tenant-receipt-list', 'token-once-value']) {
+      $(id).replaceChildren();
+    }
+    for (const id of ['person-body', 'erase-receipt', 'token-once', 'tenant-detail', 'tenant-receipt']) {
+      $(id).hidden = true;
+    }
     say('Signed out.');
     location.hash = '#/signin';
     render();
