@@ -1,13 +1,16 @@
 // The root supervisor and the CAF side of the HTTP bridge.
 #include <algorithm>
 #include <map>
-#include <set>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "actors/actors.hpp"
 #include "actors/api.hpp"
@@ -258,12 +261,27 @@ caf::result<bool> reconfigure_root(root_ptr self, reconfigure_msg m) {
                 done();
               });
   }
-  // Added: spawned with the new config.
+  // Added: spawned with the new config. One line each, unless there are many (the control
+  // plane's stored tenants joining at start: 10,000 lines would bury the log).
+  constexpr std::size_t k_added_named = 10;
+  std::vector<std::string_view> added;
   for (const auto& t : m.cfg->tenants) {
     if (running_by_id.count(t.id) == 0 && st.tenants.count(t.id) == 0) {
       spawn_tenant(self, t);
-      log::info("gateway", "tenant ", t.id, " added by a reconfigure; started");
+      added.push_back(t.id);
     }
+  }
+  if (added.size() <= k_added_named) {
+    for (auto id : added) {
+      log::info("gateway", "tenant ", id, " added by a reconfigure; started");
+    }
+  } else {
+    std::string first;
+    for (std::size_t i = 0; i < k_added_named; ++i) {
+      first.append(i == 0 ? "" : ", ").append(added[i]);
+    }
+    log::info("gateway", added.size(), " tenants added by a reconfigure; started (", first,
+              ", ...)");
   }
   if (st.sweeper && sweeper_outdated(*running, *m.cfg)) {
     // A fresh sweeper with the new tenants (it sweeps once at start; sweeps are idempotent).

@@ -56,25 +56,26 @@ std::vector<setting_spec> previous_secret_settings(const channel_schema& schema)
   return out;
 }
 
+bool is_previous_key(std::string_view key) {
+  constexpr std::string_view suffix = k_previous_suffix;
+  return key.size() > suffix.size() && key.substr(key.size() - suffix.size()) == suffix;
+}
+
 std::optional<channel_config> with_previous_secrets(const channel_config& ch) {
-  static const std::string suffix = k_previous_suffix;
+  constexpr std::size_t suffix = std::string_view(k_previous_suffix).size();
   std::optional<channel_config> out;
   for (const auto& [key, value] : ch.settings) {
-    if (value.empty() || key.size() <= suffix.size() ||
-        key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    if (value.empty() || !is_previous_key(key)) {
       continue;
     }
     if (!out) {
       out = ch;
     }
-    out->settings[key.substr(0, key.size() - suffix.size())] = value;
+    out->settings[key.substr(0, key.size() - suffix)] = value;
   }
   if (out) {
     for (auto it = out->settings.begin(); it != out->settings.end();) {
-      const auto& key = it->first;
-      const bool previous = key.size() > suffix.size() &&
-                            key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
-      it = previous ? out->settings.erase(it) : std::next(it);
+      it = is_previous_key(it->first) ? out->settings.erase(it) : std::next(it);
     }
   }
   return out;

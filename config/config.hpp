@@ -207,6 +207,10 @@ struct tenant_config {
   privacy_config privacy;
   std::vector<channel_config> channels;
   std::vector<subscriber_config> subscribers;
+  /// The tenant's element of the file as an API body (JSON; `${VAR}` expanded, a literal `${`
+  /// written `$${`), for the control plane to import (`control_plane.manage_file_tenants`).
+  /// Set by the loader only when that key is true; "" otherwise and for tenants of the API.
+  std::string file_object;
 
   const channel_config* find_channel(const std::string& name) const;
 };
@@ -232,6 +236,9 @@ struct log_config {
 struct control_plane_config {
   /// A channel secret changed through the API: the previous one is still accepted this long.
   int secret_grace_seconds = 3600;
+  /// The file's tenants are copied into the store once (at start or the reload that adds them)
+  /// and served from there, changeable by API; the file's entry of an imported tenant is unread.
+  bool manage_file_tenants = false;
 };
 
 /// One entry of the top-level `operators` list (docs/console.md): a person who runs the gateway.
@@ -319,6 +326,9 @@ struct channel_schema {
 /// `K_previous` (an unset `${VAR:-}`) is no previous secret. Generated from the schema here, once:
 /// the loader accepts exactly these keys, and adapters never see them.
 inline constexpr char k_previous_suffix[] = "_previous";
+
+/// Whether `key` is a `K_previous` setting (ends with `k_previous_suffix` after a `K`).
+bool is_previous_key(std::string_view key);
 
 /// The `K_previous` settings of `schema`, one per rotatable secret `K`, in schema order: optional,
 /// secret, no default.

@@ -168,6 +168,7 @@ const std::vector<key_access>& global_table() {
                  }},
       SB_KEY("privacy.retention_days", privacy.retention_days),
       SB_KEY("control_plane.secret_grace_seconds", control_plane.secret_grace_seconds),
+      SB_KEY("control_plane.manage_file_tenants", control_plane.manage_file_tenants),
   };
   return table;
 }

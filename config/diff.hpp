@@ -45,7 +45,7 @@ struct config_diff {
   /// Top-level keys that reload and apply to every tenant: `limits.events_per_webhook`,
   /// `limits.auth_failures_per_*`, `limits.sse_streams_per_token`, `server.trusted_proxies`,
   /// `server.metrics.token_sha256`, `server.public_url`, `privacy.retention_days`,
-  /// `control_plane.secret_grace_seconds`: their paths.
+  /// `control_plane.secret_grace_seconds`, `control_plane.manage_file_tenants`: their paths.
   std::vector<std::string> global_keys;
 
   /// Nothing differs (a reload of the same file).

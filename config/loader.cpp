@@ -23,6 +23,7 @@
 
 #include "core/crypto.hpp"
 #include "core/ip.hpp"
+#include "core/json.hpp"
 
 // The loader is table driven: every section is a `section<T>` listing its keys once, each with
 // its name, default (read from the struct's initializer, so it is never written twice),
@@ -62,6 +63,8 @@ struct context {
   /// `${VAR}` reads the environment (the file); false for an API body, which must not read the
   /// gateway's environment: a reference there is a problem (`expand`).
   bool read_env = true;
+  /// An API body's: the ids and tokens the running config holds already.
+  const claims* taken = nullptr;
 
   void report(int line, const std::string& path, const std::string& text) {
     std::string msg = source + ":" + std::to_string(line) + ": ";
@@ -934,6 +937,10 @@ const section<control_plane_config>& control_plane_section() {
                       2592000,
                       "After a channel's secret is changed through the control plane's API, "
                       "how long the previous one is still accepted on inbound requests."),
+          bool_key("manage_file_tenants", &control_plane_config::manage_file_tenants,
+                   "Import the file's tenants into the store (each once: at start, or at the "
+                   "reload that adds it) and serve them from there, changeable through the API; "
+                   "an imported tenant's entry in the file is then no longer read."),
       },
       nullptr};
   return s;
@@ -1382,6 +1389,12 @@ std::optional<std::string> token_digest(context& ctx, const item& it, const char
                "(`printf %s TOKEN | sha256sum`)");
     return std::nullopt;
   }
+  if (ctx.taken != nullptr) {
+    if (const std::string* holder = ctx.taken->holder(hex)) {
+      ctx.report(it, "same token as " + *holder + "; " + why_unique);
+      return std::nullopt;
+    }
+  }
   const std::string owner = it.path.substr(0, it.path.rfind('.'));
   auto [first, inserted] = ctx.tokens.emplace(hex, token_owner{owner, it.line});
   if (!inserted) {
@@ -1773,6 +1786,84 @@ void derive_channel_keys(config& cfg, const std::vector<channel_schema>& schemas
   }
 }
 
+/// Whether `text` is a JSON number (RFC 8259), which a plain YAML scalar may be written as.
+bool is_json_number(const std::string& text) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    const std::size_t from = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    }
+    return i > from;
+  };
+  if (i < text.size() && text[i] == '-') {
+    ++i;
+  }
+  if (i < text.size() && text[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!digits()) {
+      return false;
+    }
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+      ++i;
+    }
+    if (!digits()) {
+      return false;
+    }
+  }
+  return i == text.size();
+}
+
+/// One value of the file as JSON, for `tenant_config::file_object`: mappings as objects, lists
+/// as arrays, a key with no value as null (which a body means as the file does), scalars as
+/// the loader expands them, a literal `${` written `$${` (what an API body reads as `${`). A plain
+/// scalar that reads as a JSON number or boolean stays one; `parse_*_object` reads both forms
+/// alike. Only called on a file that loaded without problems.
+void write_file_value(context& ctx, const item& it, json::writer& w) {
+  if (it.node.IsMap()) {
+    w.begin_object();
+    for (const auto& kv : it.node) {
+      w.key(kv.first.Scalar());
+      write_file_value(ctx, item{kv.second, it.path, it.line}, w);
+    }
+    w.end_object();
+    return;
+  }
+  if (it.node.IsSequence()) {
+    w.begin_array();
+    for (const auto& el : it.node) {
+      write_file_value(ctx, item{el, it.path, it.line}, w);
+    }
+    w.end_array();
+    return;
+  }
+  if (it.node.IsNull()) {
+    w.null();
+    return;
+  }
+  const std::string text = expand(ctx, it, it.node.Scalar(), "").value_or("");
+  if (it.node.Tag() == "?" && (text == "true" || text == "false" || is_json_number(text))) {
+    w.raw(text);
+    return;
+  }
+  std::string escaped;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 2, "${") == 0) {
+      escaped += '$';
+    }
+    escaped += text[i];
+  }
+  w.value(escaped);
+}
+
 load_result load(const std::string& yaml_text, const std::string& source,
                  const std::vector<channel_schema>& schemas) {
   context ctx;
@@ -1805,6 +1896,13 @@ load_result load(const std::string& yaml_text, const std::string& source,
   }
   cfg->storage.root_key = cfg->storage.master_key;
   derive_channel_keys(*cfg, schemas);
+  if (cfg->control_plane.manage_file_tenants) {
+    const auto list = root["tenants"];
+    for (std::size_t i = 0; i < cfg->tenants.size() && i < list.size(); ++i) {
+      json::writer w(cfg->tenants[i].file_object);
+      write_file_value(ctx, item{list[i], "tenants", top.line}, w);
+    }
+  }
   return {std::move(cfg), {}};
 }
 
@@ -2248,32 +2346,13 @@ std::vector<object_problem> object_problems(context& ctx, const YAML::Node& root
   return out;
 }
 
-/// A context for an API body: the environment is not read, and every token of the running
-/// config (its subscribers' and operators') and of `tenant` is already taken.
-context body_context(const config& running, const tenant_config* tenant,
-                     const std::vector<channel_schema>& schemas) {
+/// A context for an API body: the environment is not read, and what `taken` holds is taken.
+context body_context(const claims& taken, const std::vector<channel_schema>& schemas) {
   context ctx;
   ctx.source = "<api>";
   ctx.schemas = &schemas;
   ctx.read_env = false;
-  auto take = [&](const tenant_config& t) {
-    for (const auto& s : t.subscribers) {
-      if (!s.token_sha256.empty()) {
-        ctx.tokens.emplace(
-            s.token_sha256,
-            token_owner{"subscriber " + quote(s.name) + " of tenant " + quote(t.id), 0});
-      }
-    }
-  };
-  for (const auto& t : running.tenants) {
-    take(t);
-  }
-  if (tenant != nullptr) {
-    take(*tenant);
-  }
-  for (const auto& o : running.operators) {
-    ctx.tokens.emplace(o.token_sha256, token_owner{"operator " + quote(o.name), 0});
-  }
+  ctx.taken = &taken;
   return ctx;
 }
 
@@ -2314,14 +2393,48 @@ object_result<T> parse_object(const std::string& json, context ctx, Parse parse)
 
 }  // namespace
 
+claims::claims(const config& running, const tenant_config* in_place_of) {
+  for (const auto& t : running.tenants) {
+    if (in_place_of == nullptr || t.id != in_place_of->id) {
+      add(t);
+    }
+  }
+  if (in_place_of != nullptr) {
+    add(*in_place_of);
+  }
+  for (const auto& o : running.operators) {
+    tokens_.emplace(o.token_sha256, "operator " + quote(o.name));
+  }
+}
+
+void claims::add(const tenant_config& t) {
+  tenants_.insert(t.id);
+  for (const auto& s : t.subscribers) {
+    if (!s.token_sha256.empty()) {
+      tokens_.emplace(s.token_sha256, "subscriber " + quote(s.name) + " of tenant " + quote(t.id));
+    }
+  }
+}
+
+const std::string* claims::holder(const std::string& token_sha256) const {
+  auto it = tokens_.find(token_sha256);
+  return it == tokens_.end() ? nullptr : &it->second;
+}
+
 object_result<tenant_config> parse_tenant_object(const std::string& json, const config& running,
                                                  const std::vector<channel_schema>& schemas) {
+  return parse_tenant_object(json, running, claims(running), schemas);
+}
+
+object_result<tenant_config> parse_tenant_object(const std::string& json, const config& running,
+                                                 const claims& taken,
+                                                 const std::vector<channel_schema>& schemas) {
   return parse_object<tenant_config>(
-      json, body_context(running, nullptr, schemas),
+      json, body_context(taken, schemas),
       [&](context& ctx, const YAML::Node& root, tenant_config& t) {
         const auto present =
             parse_section(ctx, item{root, "", line_of(root, 1)}, tenant_section(), t);
-        if (!t.id.empty() && running.find_tenant(t.id) != nullptr) {
+        if (!t.id.empty() && taken.has_tenant(t.id)) {
           ctx.report(present.at("id"), "id",
                      "duplicate tenant id " + quote(t.id) + " (already in use)");
         }
@@ -2341,8 +2454,9 @@ object_result<channel_config> parse_channel_object(const std::string& json,
                                                    const tenant_config& tenant,
                                                    const config& running,
                                                    const std::vector<channel_schema>& schemas) {
+  const claims taken(running, &tenant);
   return parse_object<channel_config>(
-      json, body_context(running, &tenant, schemas),
+      json, body_context(taken, schemas),
       [&](context& ctx, const YAML::Node& root, channel_config& ch) {
         parse_channel(ctx, item{root, "", line_of(root, 1)}, ch);
         if (!ch.name.empty() && tenant.find_channel(ch.name) != nullptr) {
@@ -2359,8 +2473,9 @@ object_result<channel_config> parse_channel_object(const std::string& json,
 object_result<subscriber_config> parse_subscriber_object(
     const std::string& json, const tenant_config& tenant, const config& running,
     const std::vector<channel_schema>& schemas) {
+  const claims taken(running, &tenant);
   return parse_object<subscriber_config>(
-      json, body_context(running, &tenant, schemas),
+      json, body_context(taken, schemas),
       [&](context& ctx, const YAML::Node& root, subscriber_config& sub) {
         const auto present =
             parse_section(ctx, item{root, "", line_of(root, 1)}, subscriber_section(), sub);

@@ -4,6 +4,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
@@ -60,6 +62,28 @@ struct object_result {
   bool ok() const { return value.has_value(); }
 };
 
+/// What a running config holds that an API body may not take again (the rules that span the
+/// file): its tenant ids, and each subscriber's and operator's token_sha256 with who holds it.
+/// `parse_*_object` without one build it from `running`, which costs O(running) per call; code
+/// that checks many bodies against one growing config (the control plane composing 10,000
+/// stored tenants) builds it once and adds each tenant it accepts.
+class claims {
+ public:
+  claims() = default;
+  /// Every tenant of `running` and every operator; with `in_place_of`, that tenant instead of
+  /// `running`'s of the same id (a tenant with a subscriber or channel taken out).
+  explicit claims(const config& running, const tenant_config* in_place_of = nullptr);
+  /// `t`'s id and its subscribers' tokens are taken from now on.
+  void add(const tenant_config& t);
+  bool has_tenant(const std::string& id) const { return tenants_.count(id) != 0; }
+  /// Who holds the token ("subscriber 'desk' of tenant 'acme'", "operator 'ops'"), or nullptr.
+  const std::string* holder(const std::string& token_sha256) const;
+
+ private:
+  std::unordered_set<std::string> tenants_;
+  std::unordered_map<std::string, std::string> tokens_;
+};
+
 /// A tenant given by API: `json` is one JSON object, the same mapping as one element of the
 /// file's `tenants:` list (id, rate_limit, privacy, channels, subscribers), read by the file's
 /// key tables with the file's defaults and messages, every problem at once. The rules that span
@@ -75,10 +99,16 @@ struct object_result {
 /// environment, no global state: callable from several threads at once); never throws.
 object_result<tenant_config> parse_tenant_object(const std::string& json, const config& running,
                                                  const std::vector<channel_schema>& schemas);
+/// The same, with `taken` standing for what `running` holds (ids, tokens); `running` still gives
+/// the globals (root key, retention default).
+object_result<tenant_config> parse_tenant_object(const std::string& json, const config& running,
+                                                 const claims& taken,
+                                                 const std::vector<channel_schema>& schemas);
 
 /// A channel of `tenant` given by API: one element of a tenant's `channels:` (name, type and
 /// that type's settings), as `parse_tenant_object` reads them; a name `tenant` already has is
-/// a problem at "/name", and derived keys are filled for `tenant.id`.
+/// a problem at "/name", and derived keys are filled for `tenant.id`. `tenant` stands for
+/// `running`'s tenant of that id.
 object_result<channel_config> parse_channel_object(const std::string& json,
                                                    const tenant_config& tenant,
                                                    const config& running,
@@ -86,8 +116,10 @@ object_result<channel_config> parse_channel_object(const std::string& json,
 
 /// A subscriber of `tenant` given by API: one element of a tenant's `subscribers:`, as
 /// `parse_tenant_object` reads them; a name `tenant` already has is a problem at "/name", and a
-/// token_sha256 that a subscriber of any tenant of `running` (or of `tenant`) or an operator
-/// holds is the file's "same token as ..." problem at "/token_sha256".
+/// token_sha256 that a subscriber of another tenant of `running`, of `tenant` or an operator
+/// holds is the file's "same token as ..." problem at "/token_sha256". `tenant` stands for
+/// `running`'s tenant of that id: to check a replacement, pass the tenant without the subscriber
+/// replaced (its token is then free for the replacement).
 object_result<subscriber_config> parse_subscriber_object(
     const std::string& json, const tenant_config& tenant, const config& running,
     const std::vector<channel_schema>& schemas);

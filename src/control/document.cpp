@@ -121,11 +121,6 @@ std::string rfc3339(std::int64_t unix_ms) {
   return to_rfc3339(timestamp::from_millis(unix_ms));
 }
 
-bool is_previous_key(std::string_view key) {
-  constexpr std::string_view suffix = config::k_previous_suffix;
-  return key.size() > suffix.size() && key.substr(key.size() - suffix.size()) == suffix;
-}
-
 std::string merge_patch(std::string_view target, std::string_view patch) {
   parsed p(patch);
   if (!p.ok) {
@@ -220,6 +215,9 @@ std::string to_json(const tenant_document& d) {
   }
   w.end_array();
   w.key("created_at_ms").value(d.created_at_ms).key("updated_at_ms").value(d.updated_at_ms);
+  if (!d.imported_from.empty()) {
+    w.key("imported_from").value(d.imported_from);
+  }
   w.end_object();
   return out;
 }
@@ -283,6 +281,62 @@ result<tenant_document> parse_document(std::string_view json) {
   }
   d.created_at_ms = int_of(p.root, "created_at_ms");
   d.updated_at_ms = int_of(p.root, "updated_at_ms");
+  if (std::string_view from; p.root["imported_from"].get(from) == simdjson::SUCCESS) {
+    d.imported_from = std::string(from);
+  }
+  return d;
+}
+
+tenant_document imported_document(std::string_view object,
+                                  const std::vector<config::channel_schema>& schemas,
+                                  std::int64_t now_ms, std::int64_t grace_ms, std::string source) {
+  parsed p(object);
+  tenant_document d;
+  d.created_at_ms = now_ms;
+  d.updated_at_ms = now_ms;
+  d.imported_from = std::move(source);
+  std::string own;
+  json::writer w(own);
+  w.begin_object();
+  for (auto field : obj(p.root)) {
+    if (field.key == "channels" || field.key == "subscribers") {
+      continue;
+    }
+    w.key(field.key).raw(text_of(field.value));
+  }
+  w.end_object();
+  d.body = std::move(own);
+  if (std::string_view id; p.root["id"].get(id) == simdjson::SUCCESS) {
+    d.id = std::string(id);
+  }
+  simdjson::dom::array arr;
+  if (p.root["channels"].get(arr) == simdjson::SUCCESS) {
+    for (element c : arr) {
+      channel_entry e;
+      e.body = text_of(c);
+      e.name = string_member(e.body, "name").value_or("");
+      for (const auto& key :
+           writable_secrets(schemas, string_member(e.body, "type").value_or(""))) {
+        if (member(e.body, key)) {
+          e.secret_set_at[key] = now_ms;
+        }
+        if (member(e.body, key + config::k_previous_suffix)) {
+          e.previous_until[key] = now_ms + grace_ms;
+        }
+      }
+      d.channels.push_back(std::move(e));
+    }
+  }
+  if (p.root["subscribers"].get(arr) == simdjson::SUCCESS) {
+    for (element s : arr) {
+      subscriber_entry e;
+      e.body = text_of(s);
+      e.name = string_member(e.body, "name").value_or("");
+      e.created_at_ms = now_ms;
+      e.token_set_at_ms = member(e.body, "token_sha256") ? now_ms : 0;
+      d.subscribers.push_back(std::move(e));
+    }
+  }
   return d;
 }
 
@@ -352,7 +406,7 @@ std::string redacted_channel(const channel_entry& c,
     };
     for (auto f : obj(p.root)) {
       const std::string key(f.key);
-      if (is_previous_key(key)) {
+      if (config::is_previous_key(key)) {
         continue;
       }
       w.key(key);

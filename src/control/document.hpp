@@ -21,10 +21,6 @@ namespace sb::control {
 /// `unix_ms` as RFC 3339 with milliseconds (the API's times: set_at, created_at, …).
 std::string rfc3339(std::int64_t unix_ms);
 
-/// Whether `key` is a channel's `K_previous` setting (config::k_previous_suffix): the gateway
-/// sets those itself during a secret's grace; the API neither takes nor shows them.
-bool is_previous_key(std::string_view key);
-
 /// RFC 7396 JSON merge patch of two JSON texts: `patch`'s members replace `target`'s (objects
 /// merged member by member, recursively), a `null` member removes one, and a `patch` that is not
 /// an object replaces `target` whole. `target` may be "" (nothing). Both must be valid JSON
@@ -70,6 +66,9 @@ struct tenant_document {
   std::vector<std::string> former_channels;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  /// The config file the tenant was imported from (`control_plane.manage_file_tenants`); ""
+  /// for a tenant created by API.
+  std::string imported_from;
 
   channel_entry* find_channel(const std::string& name);
   subscriber_entry* find_subscriber(const std::string& name);
@@ -79,6 +78,16 @@ struct tenant_document {
 /// `to_json` did not write (`errc::internal`, naming the tenant).
 std::string to_json(const tenant_document& d);
 result<tenant_document> parse_document(std::string_view json);
+
+/// A tenant of the config file taken over by the control plane
+/// (`control_plane.manage_file_tenants`): `object` is its `config::tenant_config::file_object`,
+/// `source` the file's name. Its own members become `body` and each element of "channels" and
+/// "subscribers" an entry, as if the API had created them at `now_ms`: every secret given is set
+/// then, and a `K_previous` the file gives is accepted until `now_ms + grace_ms`, as the previous
+/// secret of one changed by API is.
+tenant_document imported_document(std::string_view object,
+                                  const std::vector<config::channel_schema>& schemas,
+                                  std::int64_t now_ms, std::int64_t grace_ms, std::string source);
 
 /// The tenant as one `tenants:` element: `body` with "channels" and "subscribers" arrays of the
 /// entries' bodies, in order. A channel's `<key>_previous` whose grace ended by `now_ms` is left

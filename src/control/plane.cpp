@@ -130,11 +130,24 @@ struct plane_calls {
   }
 
   /// Stores `doc` with its audit entry, then runs `next` (the config with the change).
+  /// The tenant's document is stored only if it is still the one read (`definition_store::put`):
+  /// a change made meanwhile through another replica is not overwritten. That one is read now,
+  /// and the caller gets 409 to retry against it.
   http::response commit(tenant_document& doc, const store::audit_entry& e,
                         std::shared_ptr<config::config> next, http::response ok) {
-    doc.updated_at_ms = now;
+    std::optional<std::int64_t> replaces;
+    if (auto it = p.docs_.find(doc.id); it != p.docs_.end()) {
+      replaces = it->second.updated_at_ms;
+    }
+    // The document's version: it must change with every change, also within one millisecond.
+    doc.updated_at_ms = replaces ? std::max(now, *replaces + 1) : now;
     const std::string stored = to_json(doc);
-    if (auto st = p.definitions_->put({doc.id, stored, now}, e); !st) {
+    if (auto st = p.definitions_->put({doc.id, stored, doc.updated_at_ms}, e, replaces); !st) {
+      if (st.err().code == errc::conflict) {
+        log::warn("control", st.err().message, "; reading the definitions again");
+        p.reload_definitions();
+        return http::error_response(errc::conflict, st.err().message + "; read it again and retry");
+      }
       log::error("control", "cannot store tenant ", doc.id, ": ", st.err().message);
       return http::error_response(errc::unavailable,
                                   "the change could not be stored; nothing changed, retry", 1);
@@ -213,6 +226,9 @@ struct plane_calls {
     w.end_array();
     w.key("created_at").value(rfc3339(d.created_at_ms));
     w.key("updated_at").value(rfc3339(d.updated_at_ms));
+    if (!d.imported_from.empty()) {
+      w.key("imported_from").value(d.imported_from);
+    }
     w.end_object();
     return merge_patch(d.body, lists);
   }
@@ -406,7 +422,7 @@ struct plane_calls {
   static std::vector<config::object_problem> previous_keys_refused(const std::string& body) {
     std::vector<config::object_problem> out;
     for (const auto& key : member_names(body)) {
-      if (is_previous_key(key)) {
+      if (config::is_previous_key(key)) {
         out.push_back({"/" + key,
                        "set by the gateway: when a secret changes, the previous one is accepted "
                        "for control_plane.secret_grace_seconds"});
@@ -700,25 +716,124 @@ void plane::stop() {
 
 std::shared_ptr<config::config> plane::compose(const config::config& file_cfg, std::int64_t now) {
   auto cfg = std::make_shared<config::config>(file_cfg);
+  // An imported tenant is served from the store; the file's entry is kept aside, served only
+  // if the stored one no longer validates.
+  std::map<std::string, config::tenant_config> imported;
+  if (file_cfg.control_plane.manage_file_tenants) {
+    auto stored = std::stable_partition(
+        cfg->tenants.begin(), cfg->tenants.end(),
+        [&](const config::tenant_config& t) { return docs_.count(t.id) == 0; });
+    for (auto it = stored; it != cfg->tenants.end(); ++it) {
+      imported.emplace(it->id, std::move(*it));
+    }
+    cfg->tenants.erase(stored, cfg->tenants.end());
+  }
+  for (auto& t : cfg->tenants) {
+    t.file_object = std::string();  // read once, by `import_file_tenants`
+  }
+  // Built once and grown: checking each stored tenant against the config so far stays O(tenant).
+  config::claims taken(*cfg);
   for (const auto& [id, doc] : docs_) {
-    if (cfg->find_tenant(id) != nullptr) {
+    if (taken.has_tenant(id)) {
       log::error("control", "tenant ", id,
                  " is defined both in the config file and through the API; the file's is "
                  "served (delete one of them)");
       continue;
     }
-    auto parsed = config::parse_tenant_object(tenant_json(doc, now), *cfg, schemas_);
+    auto parsed = config::parse_tenant_object(tenant_json(doc, now), *cfg, taken, schemas_);
     if (!parsed.ok()) {
+      auto file = imported.find(id);
       for (const auto& problem : parsed.problems) {
-        log::error("control", "tenant ", id,
-                   " (defined through the API) is not served: ", problem.pointer, ": ",
-                   problem.message);
+        log::error("control", "tenant ", id, " (defined through the API) is not served",
+                   file != imported.end() ? " (the config file's entry is, instead)" : "", ": ",
+                   problem.pointer, ": ", problem.message);
+      }
+      if (file != imported.end()) {
+        file->second.file_object = std::string();
+        taken.add(file->second);
+        cfg->tenants.push_back(std::move(file->second));
       }
       continue;
     }
+    taken.add(*parsed.value);
     cfg->tenants.push_back(std::move(*parsed.value));
   }
   return cfg;
+}
+
+status plane::import_file_tenants(const config::config& file_cfg, std::int64_t now) {
+  if (!file_cfg.control_plane.manage_file_tenants) {
+    return {};
+  }
+  const std::int64_t grace_ms =
+      static_cast<std::int64_t>(file_cfg.control_plane.secret_grace_seconds) * 1000;
+  std::vector<std::pair<store::tenant_definition, store::audit_entry>> items;
+  std::map<std::string, tenant_document> imported;
+  std::size_t already = 0;
+  for (const auto& t : file_cfg.tenants) {
+    if (docs_.count(t.id) != 0) {
+      ++already;
+      continue;
+    }
+    auto doc = imported_document(t.file_object, schemas_, now, grace_ms, file_cfg.source);
+    if (doc.id != t.id) {
+      return error{errc::internal, "tenant " + t.id + " of the file could not be imported"};
+    }
+    store::audit_entry e;
+    e.at = timestamp::from_millis(now);
+    e.tenant = t.id;
+    e.actor = "config:" + file_cfg.source;
+    e.action = "tenant_import";
+    e.outcome = "ok";
+    e.detail = "channels=" + std::to_string(doc.channels.size()) +
+               " subscribers=" + std::to_string(doc.subscribers.size());
+    items.push_back({store::tenant_definition{t.id, to_json(doc), now}, std::move(e)});
+    imported.emplace(t.id, std::move(doc));
+  }
+  if (already > 0) {
+    log::info("control", already,
+              " tenant(s) of the config file are served from the store, where they were "
+              "imported before (control_plane.manage_file_tenants): their entries in the file are "
+              "not read");
+  }
+  if (items.empty()) {
+    return {};
+  }
+  auto stored = definitions_->insert_absent(items);
+  if (!stored) {
+    return error{stored.err().code,
+                 "importing the config file's tenants into the store: " + stored.err().message};
+  }
+  for (std::size_t i = 0, j = 0; i < items.size() && j < stored->size(); ++i) {
+    if (items[i].first.tenant == (*stored)[j]) {
+      ++j;
+      docs_[items[i].first.tenant] = std::move(imported.at(items[i].first.tenant));
+      stored_[items[i].first.tenant] = std::move(items[i].first.document);
+    }
+  }
+  log::info("control", stored->size(),
+            " tenant(s) of the config file imported into the store "
+            "(control_plane.manage_file_tenants); they are changed through the API from now on");
+  if (stored->size() == items.size()) {
+    return {};
+  }
+  // Another replica imported some first: theirs are the stored ones.
+  auto all = definitions_->load_all();
+  if (!all) {
+    return error{all.err().code, "cannot read the control plane's tenants: " + all.err().message};
+  }
+  for (auto& d : *all) {
+    if (docs_.count(d.tenant) != 0) {
+      continue;
+    }
+    auto doc = parse_document(d.document);
+    if (!doc) {
+      return doc.err();
+    }
+    docs_[d.tenant] = std::move(*doc);
+    stored_[d.tenant] = std::move(d.document);
+  }
+  return {};
 }
 
 result<std::shared_ptr<const config::config>> plane::compose_at_start(
@@ -741,7 +856,11 @@ result<std::shared_ptr<const config::config>> plane::compose_at_start(
     stored_[d.tenant] = std::move(d.document);
     docs_[d.tenant] = std::move(*doc);
   }
-  running_ = compose(*file_cfg, now_ms());
+  const auto now = now_ms();
+  if (auto st = import_file_tenants(*file_cfg, now); !st) {
+    return st.err();
+  }
+  running_ = compose(*file_cfg, now);
   if (!docs_.empty()) {
     log::info("control", docs_.size(), " tenant(s) defined through the API");
   }
@@ -775,7 +894,13 @@ status plane::apply_running(std::shared_ptr<const config::config> next) {
 
 status plane::replace_file_config(std::shared_ptr<const config::config> file_cfg) {
   std::lock_guard<std::mutex> lock(m_);
-  if (auto st = apply_running(compose(*file_cfg, now_ms())); !st) {
+  const auto now = now_ms();
+  if (definitions_) {
+    if (auto st = import_file_tenants(*file_cfg, now); !st) {
+      return st;
+    }
+  }
+  if (auto st = apply_running(compose(*file_cfg, now)); !st) {
     return st;
   }
   file_cfg_ = std::move(file_cfg);

@@ -70,7 +70,9 @@ class plane {
   /// At start, before the gateway: `file_cfg` (validated, root key set) with the stored tenants
   /// appended. A stored tenant that no longer validates against it (its id now in the file, an
   /// adapter's rules changed) is left out, each problem logged; it is kept in the store and
-  /// served again once it validates. A store that cannot be read is an error.
+  /// served again once it validates. With `control_plane.manage_file_tenants`, the file's
+  /// tenants the store has not are imported first, and every stored tenant is served in place
+  /// of the file's entry. A store that cannot be read (or, importing, written) is an error.
   result<std::shared_ptr<const config::config>> compose_at_start(
       std::shared_ptr<const config::config> file_cfg);
 
@@ -82,8 +84,9 @@ class plane {
   /// The file's part of it (as read at start or by the last SIGHUP). Any thread.
   std::shared_ptr<const config::config> file_config() const;
 
-  /// SIGHUP: `file_cfg` (validated, restart-only keys kept) replaces the file's part; the
-  /// stored tenants are composed with it again and the result applied. Blocks until applied;
+  /// SIGHUP: `file_cfg` (validated, restart-only keys kept) replaces the file's part (its new
+  /// tenants imported first, as at start); the stored tenants are composed with it again and
+  /// the result applied. Blocks until applied;
   /// the error of `hooks::apply` when it failed (the previous config keeps running).
   status replace_file_config(std::shared_ptr<const config::config> file_cfg);
 
@@ -104,6 +107,10 @@ class plane {
   http::response handle(request& r);
   /// Everything below runs with `m_` held (on the worker, or in `replace_file_config`).
   std::shared_ptr<config::config> compose(const config::config& file_cfg, std::int64_t now_ms);
+  /// `control_plane.manage_file_tenants`: stores the file's tenants the store has not (each
+  /// audited `tenant_import`, all in one transaction) and adds them to `docs_`; from then on
+  /// `compose` serves them from there. A store that cannot be written is an error.
+  status import_file_tenants(const config::config& file_cfg, std::int64_t now_ms);
   /// Applies `next` (`hooks::apply`) and, when that worked, makes it `running_`; otherwise the
   /// hook's error, and the running config stays.
   status apply_running(std::shared_ptr<const config::config> next);

@@ -253,16 +253,6 @@ class webhook_rejection_set {
   std::string channel_;
   std::vector<counter*> by_code_;  ///< indexed by errc; nullptr: not pre-created
 };
-/// The error codes a webhook of a configured channel can be answered with: verification, framing,
-/// a platform payload for another account (forbidden), limits, quarantine, store pressure
-/// (docs/operations.md "Metrics"). Only some have a zero series from the start (see above).
-inline constexpr errc k_webhook_reasons[] = {
-    errc::missing_signature, errc::bad_signature,          errc::body_too_large,
-    errc::malformed_body,    errc::unsupported_media,      errc::rate_limited,
-    errc::overloaded,        errc::method_not_allowed,     errc::bad_request,
-    errc::forbidden,         errc::handshake_failed,       errc::unavailable,
-    errc::too_many_events,   errc::quarantine_full,        errc::stale_request,
-    errc::replayed_request,  errc::too_many_auth_failures, errc::internal};
 /// The set of a configured channel (created once per pair, then the same object); `tenant` and
 /// `channel` "" is the set of requests to no configured channel.
 const webhook_rejection_set& webhook_rejections(std::string_view tenant, std::string_view channel);

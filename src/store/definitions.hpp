@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -37,13 +39,30 @@ class definition_store {
   /// Every stored definition, by tenant id.
   [[nodiscard]] virtual result<std::vector<tenant_definition>> load_all() = 0;
 
-  /// Stores `d` (replacing the tenant's previous document) and appends `audit` (its id ignored),
-  /// all or nothing.
-  [[nodiscard]] virtual status put(const tenant_definition& d, const audit_entry& audit) = 0;
+  /// Stores `d` and appends `audit` (its id ignored), all or nothing, if the tenant's stored
+  /// document is still the one the change was made to: none when `replaces` is nullopt (a new
+  /// tenant), else the one whose `updated_at_ms` is `*replaces`. Otherwise nothing is written
+  /// and the error is `errc::conflict`: another replica changed (or created) the tenant since
+  /// this one read it. `d.updated_at_ms` must differ from `*replaces`, as it is the version.
+  [[nodiscard]] virtual status put(const tenant_definition& d, const audit_entry& audit,
+                                   std::optional<std::int64_t> replaces) = 0;
+
+  /// Stores each definition whose tenant has none yet, with its audit entry (id ignored), in one
+  /// transaction; a tenant already stored (another replica imported it first) keeps its
+  /// document. The tenants stored, in `items`' order. The config file's import
+  /// (`control_plane.manage_file_tenants`): thousands at once, one commit.
+  [[nodiscard]] virtual result<std::vector<std::string>> insert_absent(
+      const std::vector<std::pair<tenant_definition, audit_entry>>& items) = 0;
 
   /// Removes the tenant's definition (none is no error) and appends `audit`, all or nothing.
   [[nodiscard]] virtual status remove(const std::string& tenant, const audit_entry& audit) = 0;
 };
+
+/// `definition_store::put`'s `errc::conflict` message, the same from every store.
+inline std::string stale_definition(const std::string& tenant) {
+  return "tenant '" + tenant +
+         "' was changed meanwhile (by a call to another replica); nothing was stored";
+}
 
 /// Definitions in memory, audited into `privacy` (lost on restart, as the memory store is).
 std::shared_ptr<definition_store> make_memory_definitions(std::shared_ptr<privacy_store> privacy);

@@ -25,13 +25,37 @@ class memory_definitions final : public definition_store {
     return out;
   }
 
-  status put(const tenant_definition& d, const audit_entry& audit) override {
+  status put(const tenant_definition& d, const audit_entry& audit,
+             std::optional<std::int64_t> replaces) override {
     std::lock_guard lock(mutex_);
+    auto it = by_tenant_.find(d.tenant);
+    const bool current = replaces ? it != by_tenant_.end() && it->second.updated_at_ms == *replaces
+                                  : it == by_tenant_.end();
+    if (!current) {
+      return error{errc::conflict, stale_definition(d.tenant)};
+    }
     if (auto id = privacy_->audit(audit); !id) {
       return id.err();
     }
     by_tenant_[d.tenant] = d;
     return {};
+  }
+
+  result<std::vector<std::string>> insert_absent(
+      const std::vector<std::pair<tenant_definition, audit_entry>>& items) override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> stored;
+    for (const auto& [d, audit] : items) {
+      if (by_tenant_.count(d.tenant) != 0) {
+        continue;
+      }
+      if (auto id = privacy_->audit(audit); !id) {
+        return id.err();
+      }
+      by_tenant_[d.tenant] = d;
+      stored.push_back(d.tenant);
+    }
+    return stored;
   }
 
   status remove(const std::string& tenant, const audit_entry& audit) override {

@@ -3,7 +3,8 @@
 // stored and read with the token the API returned; the channel's secret is rotated (the old one
 // works during the grace, then 401); the channel is deleted (404) and the tenant (its data
 // erased, a receipt). Bodies are validated with every problem at once; a subscriber's token is
-// 403 and none is 401; what the file defines is read-only (409); everything survives a restart.
+// 403 and none is 401; what the file defines is read-only (409) unless the file hands its tenants
+// to the control plane (manage_file_tenants); everything survives a restart.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -248,6 +249,55 @@ TEST_CASE("tenants defined by API survive a restart with their secrets and token
   CHECK(post_update(gw.base_url(), "kiosk", secret, 8002).status == 200);
   CHECK(post_update(gw.base_url(), "kiosk", "not-the-secret", 8003).status == 401);
   CHECK(get_events(gw.base_url(), token)["events"].size() == 2);
+}
+
+TEST_CASE("manage_file_tenants imports the file's tenant once, then the API changes it",
+          "[e2e][control]") {
+  temp_dir dir("sb-control-import");
+  auto managed_config = [&] {
+    yaml_config y;
+    y.sqlite(dir.path);
+    y.section(
+        "control_plane:\n  manage_file_tenants: true\noperators:\n  - name: ops\n"
+        "    token_sha256: " +
+        yaml_quoted(token_sha256(k_operator_token)) + "\n");
+    y.tenant("filed").telegram(filed).subscriber("reader", filed.token, "[stream, admin]");
+    return y.str();
+  };
+  const std::string rotated = "filed-rotated-secret-0002";
+  {
+    gateway_process gw(managed_config());
+    admin_api api{gw.base_url()};
+    auto t = api.call("GET", "/v1/admin/tenants/filed");
+    INFO(t.body);
+    REQUIRE(t.status == 200);
+    const auto view = json::parse(t.body);
+    CHECK(view["source"].str() == "api");
+    CHECK_FALSE(view["imported_from"].str().empty());
+    CHECK(view["channels"][0]["secret_token"]["set"].boolean());
+    CHECK(t.body.find(filed.tg_secret_token()) == std::string::npos);
+
+    auto p = api.call("PATCH", "/v1/admin/tenants/filed/channels/tg",
+                      R"({"secret_token":")" + rotated + R"("})");
+    INFO(p.body);
+    REQUIRE(p.status == 200);
+    CHECK(post_update(gw.base_url(), "filed", rotated, 9001).status == 200);
+    // The file's secret is the previous one now, accepted during its grace.
+    CHECK(post_update(gw.base_url(), "filed", filed.tg_secret_token(), 9002).status == 200);
+    auto audit = json::parse(
+        request("GET", gw.base_url() + "/v1/audit?tenant=filed", bearer(k_operator_token)).body);
+    std::vector<std::string> actions;
+    for (std::size_t i = 0; i < audit["entries"].size(); ++i) {
+      actions.push_back(audit["entries"][i]["action"].str());
+    }
+    CHECK(actions == std::vector<std::string>{"tenant_import", "channel_update"});
+    CHECK(gw.terminate().exited);
+  }
+  // Restarted on the same file: the stored tenant is served, the file's entry is not read again.
+  gateway_process gw(managed_config());
+  CHECK(post_update(gw.base_url(), "filed", rotated, 9003).status == 200);
+  CHECK(post_update(gw.base_url(), "filed", "not-the-secret", 9004).status == 401);
+  CHECK(get_events(gw.base_url(), filed.token)["events"].size() == 3);
 }
 
 TEST_CASE("a channel created through one replica takes webhooks on the other",

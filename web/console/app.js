@@ -706,6 +706,7 @@
     const file = t.source === 'file';
     $('tenant-detail-title').textContent = 'Tenant ' + t.id;
     $('tenant-detail-meta').textContent = (file ? 'Defined in the config file.' : 'Defined by the API') +
+      (t.imported_from ? ' · imported from ' + t.imported_from : '') +
       (t.created_at ? ' · created ' + t.created_at : '') + (t.updated_at ? ' · updated ' + t.updated_at : '');
     $('tenant-file-note').hidden = !file;
     $('tenant-editable').hidden = file;

@@ -52,19 +52,74 @@ class pg_definitions final : public definition_store {
     return out;
   }
 
-  status put(const tenant_definition& d, const audit_entry& audit) override {
+  status put(const tenant_definition& d, const audit_entry& audit,
+             std::optional<std::int64_t> replaces) override {
     auto sealed = crypto::seal(key_, d.document, definition_aad(d.tenant));
     if (!sealed) {
       return sealed.err();
     }
     return in_transaction(d.tenant, audit, [&](connection& c) -> status {
-      auto r = c.exec(
-          "INSERT INTO control_tenants (tenant, document, updated_at_ms) VALUES ($1, $2, $3) "
-          "ON CONFLICT (tenant) DO UPDATE SET document = excluded.document, "
-          "updated_at_ms = excluded.updated_at_ms",
-          {d.tenant, param::bytes(*sealed), bigint(d.updated_at_ms)});
-      return r ? status{} : status{r.err()};
+      auto r =
+          replaces
+              ? c.exec(
+                    "UPDATE control_tenants SET document = $2, updated_at_ms = $3 "
+                    "WHERE tenant = $1 AND updated_at_ms = $4 RETURNING tenant",
+                    {d.tenant, param::bytes(*sealed), bigint(d.updated_at_ms), bigint(*replaces)})
+              : c.exec(
+                    "INSERT INTO control_tenants (tenant, document, updated_at_ms) "
+                    "VALUES ($1, $2, $3) ON CONFLICT (tenant) DO NOTHING RETURNING tenant",
+                    {d.tenant, param::bytes(*sealed), bigint(d.updated_at_ms)});
+      if (!r) {
+        return r.err();
+      }
+      if (r->size() == 0) {
+        return error{errc::conflict, stale_definition(d.tenant)};
+      }
+      return {};
     });
+  }
+
+  result<std::vector<std::string>> insert_absent(
+      const std::vector<std::pair<tenant_definition, audit_entry>>& items) override {
+    auto c = pool_->take();
+    if (!c) {
+      return c.err();
+    }
+    transaction tx(**c);
+    if (auto st = tx.begin(); !st) {
+      return st.err();
+    }
+    std::vector<std::string> stored;
+    for (const auto& [d, audit] : items) {
+      auto sealed = crypto::seal(key_, d.document, definition_aad(d.tenant));
+      if (!sealed) {
+        return sealed.err();
+      }
+      auto r = (**c).exec(
+          "INSERT INTO control_tenants (tenant, document, updated_at_ms) VALUES ($1, $2, $3) "
+          "ON CONFLICT (tenant) DO NOTHING RETURNING tenant",
+          {d.tenant, param::bytes(*sealed), bigint(d.updated_at_ms)});
+      if (!r) {
+        return r.err();
+      }
+      if (r->size() == 0) {
+        continue;  // another replica stored it first
+      }
+      if (auto st = write_audit(**c, audit); !st) {
+        return st.err();
+      }
+      stored.push_back(d.tenant);
+    }
+    if (!stored.empty()) {
+      if (auto n = (**c).exec("SELECT pg_notify('switchboard_control', $1)", {stored.front()});
+          !n) {
+        return n.err();
+      }
+    }
+    if (auto st = tx.commit(); !st) {
+      return st.err();
+    }
+    return stored;
   }
 
   status remove(const std::string& tenant, const audit_entry& audit) override {
@@ -89,18 +144,22 @@ class pg_definitions final : public definition_store {
     if (auto st = change(**c); !st) {
       return st;
     }
-    auto a = (**c).exec(
-        "INSERT INTO audit (tenant, at_ms, actor, action, subject, outcome, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {e.tenant, bigint(e.at.unix_ms), e.actor, e.action, e.subject, e.outcome, e.detail});
-    if (!a) {
-      return a.err();
+    if (auto st = write_audit(**c, e); !st) {
+      return st;
     }
     auto n = (**c).exec("SELECT pg_notify('switchboard_control', $1)", {tenant});
     if (!n) {
       return n.err();
     }
     return tx.commit();
+  }
+
+  static status write_audit(connection& c, const audit_entry& e) {
+    auto a = c.exec(
+        "INSERT INTO audit (tenant, at_ms, actor, action, subject, outcome, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        {e.tenant, bigint(e.at.unix_ms), e.actor, e.action, e.subject, e.outcome, e.detail});
+    return a ? status{} : status{a.err()};
   }
 
   std::shared_ptr<pool> pool_;

@@ -183,6 +183,14 @@ const std::vector<table_copy>& copies() {
        "INSERT INTO erased_subjects (tenant, subject, erased_at_ms) SELECT * FROM "
        "unnest($1::text[], $2::text[], $3::bigint[])",
        {k::text, k::text, k::integer}},
+      // The control plane's tenants (store/definitions.hpp): sealed under the control key,
+      // which both stores derive alike from the root key the copy carries over.
+      {"control_tenants",
+       source::store,
+       "SELECT tenant, document, updated_at_ms FROM control_tenants",
+       "INSERT INTO control_tenants (tenant, document, updated_at_ms) SELECT * FROM "
+       "unnest($1::text[], $2::bytea[], $3::bigint[])",
+       {k::text, k::bytes, k::integer}},
       {"outbox",
        source::outbox,
        "SELECT seq, id, tenant, channel, purpose, state, attempts, error_code, created_at_ms, "

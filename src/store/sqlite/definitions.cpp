@@ -50,7 +50,8 @@ class sqlite_definitions final : public definition_store {
     return out;
   }
 
-  status put(const tenant_definition& d, const audit_entry& audit) override {
+  status put(const tenant_definition& d, const audit_entry& audit,
+             std::optional<std::int64_t> replaces) override {
     auto sealed = crypto::seal(db_->keys.control_key(), d.document, definition_aad(d.tenant));
     if (!sealed) {
       return sealed.err();
@@ -58,21 +59,75 @@ class sqlite_definitions final : public definition_store {
     std::lock_guard lock(db_->write_mutex);
     return db_->in_transaction("control put", [&]() -> status {
       stmt s;
-      if (auto st = prepare(db_->writer.db,
-                            "INSERT INTO control_tenants (tenant, document, updated_at_ms) "
-                            "VALUES (?1, ?2, ?3) ON CONFLICT (tenant) DO UPDATE SET "
-                            "document = excluded.document, updated_at_ms = excluded.updated_at_ms",
-                            s);
+      if (auto st =
+              prepare(db_->writer.db,
+                      replaces ? "UPDATE control_tenants SET document = ?2, updated_at_ms = ?3 "
+                                 "WHERE tenant = ?1 AND updated_at_ms = ?4"
+                               : "INSERT INTO control_tenants (tenant, document, "
+                                 "updated_at_ms) VALUES (?1, ?2, ?3) "
+                                 "ON CONFLICT (tenant) DO NOTHING",
+                      s);
           !st) {
         return st;
       }
       query q(s);
       q.text(1, d.tenant).blob(2, *sealed).int64(3, d.updated_at_ms);
+      if (replaces) {
+        q.int64(4, *replaces);
+      }
       if (int rc = q.step(); rc != SQLITE_DONE) {
         return sql_error(db_->writer.db, rc, "control_tenants: put");
       }
+      if (sqlite3_changes(db_->writer.db) == 0) {
+        return error{errc::conflict, stale_definition(d.tenant)};
+      }
       return write_audit(audit);
     });
+  }
+
+  result<std::vector<std::string>> insert_absent(
+      const std::vector<std::pair<tenant_definition, audit_entry>>& items) override {
+    std::vector<std::string> sealed;
+    sealed.reserve(items.size());
+    for (const auto& [d, audit] : items) {
+      auto s = crypto::seal(db_->keys.control_key(), d.document, definition_aad(d.tenant));
+      if (!s) {
+        return s.err();
+      }
+      sealed.push_back(std::move(*s));
+    }
+    std::vector<std::string> stored;
+    std::lock_guard lock(db_->write_mutex);
+    auto st = db_->in_transaction("control import", [&]() -> status {
+      stmt s;
+      if (auto st = prepare(db_->writer.db,
+                            "INSERT INTO control_tenants (tenant, document, updated_at_ms) "
+                            "VALUES (?1, ?2, ?3) ON CONFLICT (tenant) DO NOTHING",
+                            s);
+          !st) {
+        return st;
+      }
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto& [d, audit] = items[i];
+        query q(s);
+        q.text(1, d.tenant).blob(2, sealed[i]).int64(3, d.updated_at_ms);
+        if (int rc = q.step(); rc != SQLITE_DONE) {
+          return sql_error(db_->writer.db, rc, "control_tenants: import");
+        }
+        if (sqlite3_changes(db_->writer.db) == 0) {
+          continue;  // stored already
+        }
+        if (auto st = write_audit(audit); !st) {
+          return st;
+        }
+        stored.push_back(d.tenant);
+      }
+      return {};
+    });
+    if (!st) {
+      return st.err();
+    }
+    return stored;
   }
 
   status remove(const std::string& tenant, const audit_entry& audit) override {

@@ -1,6 +1,8 @@
 // The control plane's definitions in the store (store/definitions.hpp), on SQLite and on
 // PostgreSQL: a document round-trips, sealed (its secret is not in the database's bytes), with its
-// audit entry in the same transaction; a removal is audited too; on PostgreSQL every change
+// audit entry in the same transaction; a removal is audited too; the file's import stores only
+// the tenants not stored yet; a change to a document replaced meanwhile is refused (conflict); on
+// PostgreSQL every change
 // notifies `switchboard_control`, which a replica's listener hears.
 #include <catch2/catch.hpp>
 
@@ -8,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -41,16 +44,27 @@ store::audit_entry entry(const std::string& tenant, const std::string& action) {
 void exercise(store::definition_store& defs, store::privacy_store& privacy) {
   REQUIRE(defs.load_all()->empty());
   const std::string doc = R"({"secret_token":")" + k_secret + R"("})";
-  REQUIRE(defs.put({"bistro", doc, 1000}, entry("bistro", "tenant_create")));
-  REQUIRE(defs.put({"abc", "{}", 2000}, entry("abc", "tenant_create")));
+  REQUIRE(defs.put({"bistro", doc, 1000}, entry("bistro", "tenant_create"), std::nullopt));
+  REQUIRE(defs.put({"abc", "{}", 2000}, entry("abc", "tenant_create"), std::nullopt));
   auto all = defs.load_all();
   REQUIRE(all);
   REQUIRE(all->size() == 2);
   CHECK((*all)[0].tenant == "abc");  // by id
   CHECK((*all)[1].document == doc);
   CHECK((*all)[1].updated_at_ms == 1000);
-  REQUIRE(defs.put({"bistro", "{}", 3000}, entry("bistro", "channel_update")));
+  REQUIRE(defs.put({"bistro", "{}", 3000}, entry("bistro", "channel_update"), 1000));
   CHECK(defs.load_all()->at(1).document == "{}");
+  // A change made to a document another call replaced meanwhile, or a tenant created twice, is
+  // refused whole: nothing stored, nothing audited.
+  auto stale = defs.put({"bistro", "{\"stale\":1}", 3001}, entry("bistro", "tenant_update"), 1000);
+  REQUIRE_FALSE(stale);
+  CHECK(stale.err().code == errc::conflict);
+  auto twice =
+      defs.put({"abc", "{\"again\":1}", 3002}, entry("abc", "tenant_create"), std::nullopt);
+  REQUIRE_FALSE(twice);
+  CHECK(twice.err().code == errc::conflict);
+  CHECK(defs.load_all()->at(1).document == "{}");
+  CHECK(defs.load_all()->at(0).document == "{}");
   REQUIRE(defs.remove("abc", entry("abc", "tenant_delete")));
   REQUIRE(defs.remove("never-there", entry("never-there", "tenant_delete")));
   CHECK(defs.load_all()->size() == 1);
@@ -59,6 +73,22 @@ void exercise(store::definition_store& defs, store::privacy_store& privacy) {
   CHECK(audit[0].action == "tenant_create");
   CHECK(audit[1].action == "channel_update");
   CHECK(privacy.audit_log("abc", 0, 10).size() == 2);
+
+  // The file's import: the tenants not stored yet, in one transaction; a stored one is kept.
+  auto imported = defs.insert_absent(
+      {{{"bistro", R"({"imported":true})", 4000}, entry("bistro", "tenant_import")},
+       {{"cafe", R"({"imported":true})", 4000}, entry("cafe", "tenant_import")}});
+  REQUIRE(imported);
+  CHECK(*imported == std::vector<std::string>{"cafe"});
+  all = defs.load_all();
+  REQUIRE(all->size() == 2);
+  CHECK(all->at(0).document == "{}");  // bistro, as it was
+  CHECK(all->at(1).document == R"({"imported":true})");
+  CHECK(privacy.audit_log("bistro", 0, 10).size() == 2);  // no entry for what was not stored
+  auto cafe = privacy.audit_log("cafe", 0, 10);
+  REQUIRE(cafe.size() == 1);
+  CHECK(cafe[0].action == "tenant_import");
+  REQUIRE(defs.remove("cafe", entry("cafe", "tenant_delete")));
 }
 
 }  // namespace
@@ -71,7 +101,7 @@ TEST_CASE("the SQLite store keeps the control plane's documents sealed and audit
     REQUIRE(stores.definitions);
     exercise(*stores.definitions, *stores.privacy);
     REQUIRE(stores.definitions->put({"bistro", R"({"secret_token":")" + k_secret + R"("})", 1},
-                                    entry("bistro", "channel_update")));
+                                    entry("bistro", "channel_update"), 3000));
   }
   for (const char* file : {"/switchboard.db", "/switchboard.db-wal"}) {
     std::ifstream in(dir.path + file, std::ios::binary);

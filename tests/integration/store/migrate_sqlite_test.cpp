@@ -29,6 +29,10 @@ namespace {
 
 const std::string k_peer = "16505550000";
 const std::string k_pseudonym = "wa:anon_7K2Q9D4M1X8T6R3B";
+/// A control-plane document (its form is the control plane's; the store keeps it sealed).
+const std::string k_definition =
+    R"({"v":1,"id":"kiosk","body":{"id":"kiosk"},"channels":[{"name":"tg","body":{"name":"tg",)"
+    R"("type":"telegram","secret_token":"kiosk-secret-token-1"}}],"subscribers":[]})";
 
 /// A connection of the test's own to `cluster`'s database.
 store::pg::connection connect(const pg_cluster& cluster) {
@@ -169,6 +173,14 @@ snapshot write_store(const std::string& dir) {
   c.granted = {};
   c.restricted = true;
   REQUIRE(lite.privacy->put_consent(c).ok());
+  // A tenant the control plane defines, its document sealed (a secret inside);
+  // its audit entry comes first, so acme's last id is the highest.
+  auto created = audit_of("tenant_create", "");
+  created.tenant = "kiosk";
+  created.actor = "operator:ops";
+  REQUIRE(
+      lite.definitions->put({"kiosk", k_definition, 1764392407000}, created, std::nullopt).ok());
+
   for (const auto& [action, subject] : {std::pair<std::string, std::string>{"export", "sub-1"},
                                         {"erase", "sub-erased"},
                                         {"consent", "sub-1"}}) {
@@ -254,13 +266,22 @@ TEST_CASE(
   CHECK(report->rows("tenant_heads") == 2);
   CHECK(report->rows("dedupe") == 54 + 25);  // the erased person's keys too
   CHECK(report->rows("quarantine") == 1);
-  CHECK(report->rows("audit") == 3);
+  CHECK(report->rows("audit") == 3 + 1);  // acme's, and kiosk's creation
   CHECK(report->rows("dead_letters") == 1);
   CHECK(report->rows("outbox") == 2);
   CHECK(report->rows("outbox_meta") == 1);
+  CHECK(report->rows("control_tenants") == 1);
 
   auto pg = open_pg(cluster, 4);
   auto box = open_pg_outbox(cluster);
+
+  // The control plane's tenants: the same document, opened with the key the copy carried over.
+  auto defs = pg.definitions->load_all();
+  REQUIRE(defs);
+  REQUIRE(defs->size() == 1);
+  CHECK(defs->at(0).tenant == "kiosk");
+  CHECK(defs->at(0).document == k_definition);
+  CHECK(defs->at(0).updated_at_ms == 1764392407000);
 
   // Every event, its seq, type, subject and JSON; the heads.
   for (const std::string tenant : {"acme", "globex"}) {

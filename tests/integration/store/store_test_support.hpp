@@ -21,6 +21,7 @@
 #include "core/time.hpp"
 #include "store/event_log.hpp"
 #include "store/outbox.hpp"
+#include "store/pg/definitions.hpp"
 #include "store/pg/delivery_store.hpp"
 #include "store/pg/event_log.hpp"
 #include "store/pg/privacy_store.hpp"
@@ -73,9 +74,8 @@ inline config::storage_config storage_of(const pg_cluster& cluster, const std::s
 }
 
 /// The PostgreSQL stores (issue 13) on a throwaway cluster of their own.
-/// One replica's PostgreSQL stores (event log, delivery, privacy) over a pool of `connections`
-/// of its own, on `cluster`'s database, migrated to Switchboard's schema
-/// first.
+/// One replica's PostgreSQL stores (event log, delivery, privacy, definitions) over a pool of
+/// `connections` of its own, on `cluster`'s database, migrated to Switchboard's schema first.
 inline store::stores open_pg(const pg_cluster& cluster, std::size_t connections) {
   auto conns = store::pg::pool::make(cluster.dsn(), connections);
   {
@@ -92,10 +92,13 @@ inline store::stores open_pg(const pg_cluster& cluster, std::size_t connections)
   auto privacy = store::pg::make_privacy_store(conns, k_master_key, k_master_key);
   INFO((privacy ? std::string() : privacy.err().message));
   REQUIRE(privacy);
+  auto definitions = store::pg::make_definition_store(conns, k_master_key, k_master_key);
+  REQUIRE(definitions);
   store::stores s;
   s.log = std::move(log).value();
   s.delivery = store::pg::make_delivery_store(conns);
   s.privacy = std::move(privacy).value();
+  s.definitions = std::move(definitions).value();
   return s;
 }
 

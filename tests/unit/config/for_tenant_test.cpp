@@ -52,10 +52,12 @@ tenants:
   REQUIRE(b->operators.size() == 1);
   CHECK(b->operators[0].name == "ops");
   // A new member of `config` must be copied by for_tenant too: this size changes with it.
-  CHECK(sizeof(config::config) ==
-        sizeof(std::string) + sizeof(config::server_config) + sizeof(config::storage_config) +
-            sizeof(config::cluster_config) + sizeof(config::log_config) +
-            sizeof(config::control_plane_config) + sizeof(config::privacy_defaults_config) +
-            sizeof(config::limits_config) + sizeof(std::vector<config::tenant_config>) +
-            sizeof(std::vector<config::operator_config>));
+  constexpr std::size_t members =
+      sizeof(std::string) + sizeof(config::server_config) + sizeof(config::storage_config) +
+      sizeof(config::cluster_config) + sizeof(config::log_config) +
+      sizeof(config::control_plane_config) + sizeof(config::privacy_defaults_config) +
+      sizeof(config::limits_config) + sizeof(std::vector<config::tenant_config>) +
+      sizeof(std::vector<config::operator_config>);
+  constexpr std::size_t align = alignof(config::config);
+  CHECK(sizeof(config::config) == (members + align - 1) / align * align);  // with tail padding
 }

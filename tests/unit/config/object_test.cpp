@@ -431,3 +431,116 @@ TEST_CASE("a body may break lines wherever JSON allows", "[config][object]") {
   CHECK(ok.value->name == "desk");
   CHECK(ok.value->token_sha256 == k_new_token);
 }
+
+namespace {
+
+/// Everything of a tenant the gateway reads, compared member by member (channels' `source`
+/// names where each was read, so it differs by design).
+void check_same_tenant(const sb::config::tenant_config& a, const sb::config::tenant_config& b) {
+  INFO("tenant " << a.id);
+  CHECK(a.id == b.id);
+  CHECK(a.rate_limit.rps == b.rate_limit.rps);
+  CHECK(a.rate_limit.burst == b.rate_limit.burst);
+  CHECK(a.privacy.pseudonymize == b.privacy.pseudonymize);
+  CHECK(a.privacy.redact_card_numbers == b.privacy.redact_card_numbers);
+  CHECK(a.privacy.retention_days == b.privacy.retention_days);
+  CHECK(a.privacy.opt_out_keywords == b.privacy.opt_out_keywords);
+  CHECK(a.privacy.opt_in_keywords == b.privacy.opt_in_keywords);
+  CHECK(a.privacy.allow_replies_after_opt_out == b.privacy.allow_replies_after_opt_out);
+  REQUIRE(a.channels.size() == b.channels.size());
+  for (std::size_t i = 0; i < a.channels.size(); ++i) {
+    INFO("channel " << a.channels[i].name);
+    CHECK(a.channels[i].name == b.channels[i].name);
+    CHECK(a.channels[i].type == b.channels[i].type);
+    CHECK(a.channels[i].settings == b.channels[i].settings);
+  }
+  REQUIRE(a.subscribers.size() == b.subscribers.size());
+  for (std::size_t i = 0; i < a.subscribers.size(); ++i) {
+    const auto& x = a.subscribers[i];
+    const auto& y = b.subscribers[i];
+    INFO("subscriber " << x.name);
+    CHECK(x.name == y.name);
+    CHECK(x.token_sha256 == y.token_sha256);
+    CHECK(x.scopes == y.scopes);
+    CHECK(x.purposes == y.purposes);
+    CHECK(x.send_rate_limit.rps == y.send_rate_limit.rps);
+    CHECK(x.send_rate_limit.burst == y.send_rate_limit.burst);
+    REQUIRE(x.push.has_value() == y.push.has_value());
+    if (x.push) {
+      CHECK(x.push->url == y.push->url);
+      CHECK(x.push->secret == y.push->secret);
+      CHECK(x.push->secret_previous == y.push->secret_previous);
+      CHECK(x.push->timeout_ms == y.push->timeout_ms);
+      CHECK(x.push->max_in_flight == y.push->max_in_flight);
+      CHECK(x.push->retry_schedule_ms == y.push->retry_schedule_ms);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a file tenant's file_object reads back by the API's rules as the same tenant",
+          "[config][control]") {
+  scoped_env secret("SB_OBJECT_TEST_SECRET", "from-the-environment-1");
+  // Every kind of value: the example config's tenants (web chat's list and derived key, push
+  // knobs, privacy), plus a secret from the environment, a literal "${", numbers written as
+  // text and as numbers, and a key with no value.
+  const std::string extra = R"(  - id: gamma
+    rate_limit: {rps: 2.5}
+    privacy:
+      retention_days: 12
+      redact: [card_numbers]
+    channels:
+      - name: tg
+        type: telegram
+        secret_token: "${SB_OBJECT_TEST_SECRET}"
+        secret_token_previous: ${SB_OBJECT_TEST_SECRET}-old
+        bot_token: '1234:a$${b}c'
+        api_base:
+    subscribers:
+      - name: hook
+        push:
+          url: "http://127.0.0.1:9/hook"
+          secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+          retry_schedule_ms: [0, "1000", 60000]
+          timeout_ms: "2000"
+        send_rate_limit: {rps: 1}
+        purposes: [support, ai]
+)";
+  std::string yaml = sb::config::embedded_default();
+  yaml.replace(yaml.find("\ntenants:\n"), 10,
+               "\ncontrol_plane:\n  manage_file_tenants: true\nprivacy:\n  retention_days: 45\n"
+               "tenants:\n" +
+                   extra);
+  auto loaded = sb::config::load_string(yaml, "example.yaml", schemas());
+  INFO(loaded.errors.to_string());
+  REQUIRE(loaded.ok());
+  const auto& cfg = *loaded.cfg;
+  REQUIRE(cfg.tenants.size() >= 2);
+  for (const auto& t : cfg.tenants) {
+    INFO(t.file_object);
+    REQUIRE_FALSE(t.file_object.empty());
+    auto others = cfg;
+    others.tenants.erase(std::remove_if(others.tenants.begin(), others.tenants.end(),
+                                        [&](const auto& o) { return o.id == t.id; }),
+                         others.tenants.end());
+    auto back = sb::config::parse_tenant_object(t.file_object, others, schemas());
+    for (const auto& p : back.problems) {
+      FAIL_CHECK(p.pointer << ": " << p.message);
+    }
+    REQUIRE(back.ok());
+    check_same_tenant(t, *back.value);
+  }
+  const auto* gamma = cfg.find_tenant("gamma");
+  CHECK(gamma->file_object.find("from-the-environment-1") != std::string::npos);
+  CHECK(gamma->file_object.find(R"("bot_token":"1234:a$${b}c")") != std::string::npos);
+  CHECK(gamma->file_object.find(R"("rps":2.5)") != std::string::npos);
+  CHECK(gamma->file_object.find(R"("api_base":null)") != std::string::npos);
+  CHECK(gamma->find_channel("tg")->get("bot_token") == "1234:a${b}c");
+  // Without the key, nothing is kept.
+  auto plain = sb::config::load_string(sb::config::embedded_default(), "example.yaml", schemas());
+  REQUIRE(plain.ok());
+  for (const auto& t : plain.cfg->tenants) {
+    CHECK(t.file_object.empty());
+  }
+}

@@ -27,18 +27,19 @@ tenants:
         secret_token: "file-secret-token-123"
 )";
 
-std::shared_ptr<const config::config> file_config() {
-  auto loaded = config::load_string(k_yaml, "test.yaml", adapters::schemas());
+std::shared_ptr<const config::config> file_config(const std::string& yaml = k_yaml) {
+  auto loaded = config::load_string(yaml, "test.yaml", adapters::schemas());
+  INFO(loaded.errors.to_string());
   REQUIRE(loaded.ok());
   return loaded.cfg;
 }
 
 /// A plane over `stores`, started, recording every config it applies.
 struct harness {
-  explicit harness(store::stores s) : stores(std::move(s)) {
+  explicit harness(store::stores s, const std::string& yaml = k_yaml) : stores(std::move(s)) {
     plane = std::make_unique<control::plane>(stores.definitions, adapters::schemas(),
                                              control::plane::options{});
-    auto composed = plane->compose_at_start(file_config());
+    auto composed = plane->compose_at_start(file_config(yaml));
     REQUIRE(composed);
     start_cfg = *composed;
     control::plane::hooks h;
@@ -176,4 +177,168 @@ TEST_CASE("bad bodies get every problem, the file's tenants are read-only", "[co
   REQUIRE(h.call(op::create_tenant, {}, R"({"id":"t"})").status == 201);
   CHECK(h.call(op::create_subscriber, {"t"}, R"({"name":"s","token_sha256":"00"})").status == 400);
   CHECK(h.applied.size() == 1);  // only the valid tenant was applied
+}
+
+TEST_CASE("a subscriber's PATCH keeps its token, which no other subscriber may take", "[control]") {
+  harness h(store::make_memory_stores());
+  REQUIRE(h.call(op::create_tenant, {}, R"({"id":"bistro"})").status == 201);
+  auto desk = h.call(op::create_subscriber, {"bistro"}, R"({"name":"desk","scopes":["stream"]})");
+  REQUIRE(desk.status == 201);
+  auto p = h.call(op::update_subscriber, {"bistro", "desk"}, R"({"scopes":["stream","send"]})");
+  INFO(p.body);
+  REQUIRE(p.status == 200);
+  const auto& sub = h.last_applied()->find_tenant("bistro")->subscribers.at(0);
+  CHECK(sub.has_scope(config::scope::send));
+  CHECK(sub.token_sha256.size() == 64);
+  REQUIRE(h.call(op::rotate_token, {"bistro", "desk"}).status == 200);
+}
+
+namespace {
+
+// The file's tenants handed to the control plane: a secret from the environment, a literal
+// "${" in a value, a previous secret, a subscriber with its token's digest.
+const std::string k_managed_yaml = R"(storage:
+  master_key: "0000000000000000000000000000000000000000000000000000000000000007"
+control_plane:
+  manage_file_tenants: true
+tenants:
+  - id: filed
+    rate_limit: {rps: 7}
+    channels:
+      - name: tg
+        type: telegram
+        secret_token: "${SB_PLANE_TEST_SECRET}"
+        secret_token_previous: "the-old-secret-token"
+        bot_token: "12345:abc$${not-a-variable}"
+    subscribers:
+      - name: desk
+        token_sha256: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        scopes: [stream]
+)";
+
+}  // namespace
+
+TEST_CASE("manage_file_tenants imports the file's tenants once and serves them from the store",
+          "[control]") {
+  ::setenv("SB_PLANE_TEST_SECRET", "secret-from-the-environment", 1);
+  auto stores = store::make_memory_stores();
+  {
+    harness h(stores, k_managed_yaml);
+    // Served as the file says, now from the store.
+    const auto* filed = h.start_cfg->find_tenant("filed");
+    REQUIRE(filed != nullptr);
+    CHECK(filed->file_object.empty());
+    CHECK(filed->rate_limit.rps == 7);
+    const auto* tg = filed->find_channel("tg");
+    REQUIRE(tg != nullptr);
+    CHECK(tg->get("secret_token") == "secret-from-the-environment");
+    CHECK(tg->get("secret_token_previous") == "the-old-secret-token");  // in its grace
+    CHECK(tg->get("bot_token") == "12345:abc${not-a-variable}");
+    REQUIRE(filed->subscribers.size() == 1);
+    CHECK(filed->subscribers[0].token_sha256 == std::string(64, 'a'));
+    REQUIRE(h.stores.definitions->load_all()->size() == 1);
+    auto audit = h.stores.privacy->audit_log("filed", 0, 10);
+    REQUIRE(audit.size() == 1);
+    CHECK(audit[0].action == "tenant_import");
+    CHECK(audit[0].actor == "config:test.yaml");
+
+    // Changeable through the API, secrets never shown.
+    auto view = h.call(op::get_tenant, {"filed"});
+    INFO(view.body);
+    CHECK(view.body.find(R"("source":"api")") != std::string::npos);
+    CHECK(view.body.find(R"("imported_from":"test.yaml")") != std::string::npos);
+    CHECK(view.body.find("secret-from-the-environment") == std::string::npos);
+    CHECK(view.body.find("the-old-secret-token") == std::string::npos);
+    CHECK(view.body.find("not-a-variable") == std::string::npos);
+    REQUIRE(h.call(op::update_tenant, {"filed"}, R"({"rate_limit":{"rps":9}})").status == 200);
+    CHECK(h.last_applied()->find_tenant("filed")->rate_limit.rps == 9);
+
+    // A tenant the file gains is imported at the reload; the imported one's entry is not read.
+    const std::string more = k_managed_yaml + R"(  - id: later
+    rate_limit: {rps: 3}
+)";
+    std::string changed = more;
+    changed.replace(changed.find("{rps: 7}"), 8, "{rps: 1}");
+    REQUIRE(h.plane->replace_file_config(file_config(changed)));
+    CHECK(h.last_applied()->find_tenant("filed")->rate_limit.rps == 9);
+    REQUIRE(h.last_applied()->find_tenant("later") != nullptr);
+    CHECK(h.stores.definitions->load_all()->size() == 2);
+    CHECK(h.call(op::update_tenant, {"later"}, R"({"rate_limit":{"rps":4}})").status == 200);
+  }
+  // The next start imports nothing again: what the API changed stays.
+  control::plane again(stores.definitions, adapters::schemas(), {});
+  auto composed = again.compose_at_start(file_config(k_managed_yaml));
+  REQUIRE(composed);
+  REQUIRE((*composed)->find_tenant("filed") != nullptr);
+  CHECK((*composed)->find_tenant("filed")->rate_limit.rps == 9);
+  CHECK((*composed)->find_tenant("later")->rate_limit.rps == 4);  // not in this file: stored
+  CHECK(stores.privacy->audit_log("filed", 0, 10).size() == 2);   // import, update
+  ::unsetenv("SB_PLANE_TEST_SECRET");
+}
+
+TEST_CASE("without manage_file_tenants the file's tenants are neither stored nor changeable",
+          "[control]") {
+  harness h(store::make_memory_stores());
+  CHECK(h.start_cfg->find_tenant("filed")->file_object.empty());
+  CHECK(h.stores.definitions->load_all()->empty());
+  CHECK(h.call(op::update_tenant, {"filed"}, R"({"rate_limit":{"rps":1}})").status == 409);
+}
+
+TEST_CASE("a change to a tenant another replica changed meanwhile is refused, not lost",
+          "[control]") {
+  auto stores = store::make_memory_stores();
+  harness a(stores);
+  REQUIRE(a.call(op::create_tenant, {}, R"({"id":"bistro"})").status == 201);
+  REQUIRE(a.call(op::create_channel, {"bistro"},
+                 R"({"name":"tg","type":"telegram","secret_token":"bistro-secret-token-1"})")
+              .status == 201);
+  harness b(stores);  // another replica: read the same definitions at its start
+  REQUIRE(b.start_cfg->find_tenant("bistro") != nullptr);
+
+  REQUIRE(a.call(op::update_tenant, {"bistro"}, R"({"rate_limit":{"rps":5}})").status == 200);
+  // b has not heard of a's change yet: its change would overwrite it.
+  auto stale = b.call(op::create_subscriber, {"bistro"}, R"({"name":"desk","scopes":["stream"]})");
+  INFO(stale.body);
+  REQUIRE(stale.status == 409);
+  CHECK(stale.body.find("changed meanwhile") != std::string::npos);
+  // b read the definitions again: the retry builds on a's change, and both are kept.
+  auto retry = b.call(op::create_subscriber, {"bistro"}, R"({"name":"desk","scopes":["stream"]})");
+  INFO(retry.body);
+  REQUIRE(retry.status == 201);
+  const auto* bistro = b.last_applied()->find_tenant("bistro");
+  CHECK(bistro->rate_limit.rps == 5);
+  CHECK(bistro->subscribers.size() == 1);
+  // Creating a tenant another replica created is refused too.
+  REQUIRE(a.call(op::create_tenant, {}, R"({"id":"cafe"})").status == 201);
+  CHECK(b.call(op::create_tenant, {}, R"({"id":"cafe"})").status == 409);
+  auto actions = std::vector<std::string>{};
+  for (const auto& e : stores.privacy->audit_log("bistro", 0, 10)) {
+    actions.push_back(e.action);
+  }
+  CHECK(actions == std::vector<std::string>{"tenant_create", "channel_create", "tenant_update",
+                                            "subscriber_create"});
+}
+
+TEST_CASE("an imported tenant whose stored definition no longer validates gives way to the file's",
+          "[control]") {
+  ::setenv("SB_PLANE_TEST_SECRET", "secret-from-the-environment", 1);
+  auto stores = store::make_memory_stores();
+  // What a later version's rules would refuse: a key the tenant's table does not know.
+  control::tenant_document doc;
+  doc.id = "filed";
+  doc.body = R"({"id":"filed","bogus":1})";
+  doc.created_at_ms = doc.updated_at_ms = 1;
+  store::audit_entry e;
+  e.tenant = "filed";
+  e.action = "tenant_import";
+  REQUIRE(stores.definitions->put({"filed", control::to_json(doc), 1}, e, std::nullopt));
+  control::plane p(stores.definitions, adapters::schemas(), {});
+  auto composed = p.compose_at_start(file_config(k_managed_yaml));
+  REQUIRE(composed);
+  const auto* filed = (*composed)->find_tenant("filed");
+  REQUIRE(filed != nullptr);
+  CHECK(filed->rate_limit.rps == 7);  // the file's entry
+  CHECK(filed->find_channel("tg") != nullptr);
+  CHECK(stores.definitions->load_all()->size() == 1);  // nothing imported over it
+  ::unsetenv("SB_PLANE_TEST_SECRET");
 }
