@@ -29,9 +29,10 @@ namespace sb::actors {
 ///     (find_sweep_atom) -> sweeper_actor
 ///     // A reconfigure (gateway::reconfigure): spawns the tenants the config adds, stops those it
 ///     // removes (their streams end), hands every other one the config (`tenant`'s
-///     // `reconfig_atom`: never restarted), updates the bridge's registry, and restarts the
-///     // retention sweeper when the tenants or their retention changed. True once every tenant
-///     // kept answered (false when one did not, within the timeout: it still applies it later).
+///     // `reconfig_atom`: never restarted), updates the bridge's registry, and hands the
+///     // retention sweeper the config when the tenants or their retention changed. True once
+///     // every tenant kept answered (false when one did not, within the timeout: it still
+///     // applies it later).
 ///     (reconfig_atom, reconfigure_msg) -> bool
 ///     // Internal: restarts after a crash's back-off, of the store writer, the outbox writer,
 ///     // the sweeper, or the tenant with this id (unless a reconfigure removed it meanwhile).

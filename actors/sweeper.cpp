@@ -23,6 +23,22 @@ std::string detail_of(const store::sweep_outcome& o, std::uint64_t outbound, tim
          " cutoff=" + to_rfc3339(cutoff);
 }
 
+/// Whether some tenant of `next` keeps its data for less time than it did in `running`.
+bool retention_shortened(const config::config& running, const config::config& next) {
+  if (next.privacy.retention_days < running.privacy.retention_days) {
+    return true;
+  }
+  const auto running_by_id = config::tenants_by_id(running);
+  for (const auto& t : next.tenants) {
+    auto it = running_by_id.find(t.id);
+    if (it != running_by_id.end() &&
+        t.privacy.retention_days < it->second->privacy.retention_days) {
+      return true;
+    }
+  }
+  return false;
+}
+
 sweep_report sweep_now(sweeper_actor::stateful_pointer<sweeper_state> self) {
   auto& st = self->state;
   if (!st.store) {
@@ -129,6 +145,17 @@ sweeper_actor spawn_sweeper(caf::local_actor* parent, sweeper_init init) {
               self->delayed_send(self, self->state.init.interval, tick_atom::value);
             },
             [=](sweep_atom) -> sweep_report { return sweep_now(self); },
+            [=](reconfig_atom, reconfigure_msg& m) {
+              auto& in = self->state.init;
+              const bool shorter = retention_shortened(*in.cfg, *m.cfg);
+              in.cfg = std::move(m.cfg);
+              if (m.outbox) {
+                in.outbox = std::move(m.outbox);
+              }
+              if (shorter && in.interval.count() > 0 && (!in.holds_lease || in.holds_lease())) {
+                sweep_now(self);
+              }
+            },
         };
       },
       std::move(init));

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "actors/messages.hpp"
+#include "actors/reconfigure.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
 #include "store/outbox.hpp"
@@ -47,9 +48,15 @@ sweep_report sweep_retention(const config::config& cfg, store::privacy_store& st
 ///     (sweep_atom) -> sweep_report
 ///     // Internal: the periodic sweep is due (every `sweeper_init::interval`).
 ///     (tick_atom) -> void
+///     // The tenants or their retention changed (the root's reconfigure): sweeps with this
+///     // config from now on, and at once when a retention got shorter (a tenant's, or the
+///     // default's) and sweeps are periodic, so what it no longer allows does not wait for the
+///     // next tick. A tenant only added waits: it has nothing old yet.
+///     (reconfig_atom, reconfigure_msg) -> void
 ///   }
 using sweeper_actor =
-    caf::typed_actor<caf::replies_to<sweep_atom>::with<sweep_report>, caf::reacts_to<tick_atom>>;
+    caf::typed_actor<caf::replies_to<sweep_atom>::with<sweep_report>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<reconfig_atom, reconfigure_msg>>;
 
 /// The sweeper actor: detached (its own thread, since expiry deletes on disk), monitored by
 /// `parent`, which stops it on shutdown. Without a privacy store (null) it is a no-op that logs

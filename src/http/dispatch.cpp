@@ -848,7 +848,7 @@ dispatch_context::dispatch_context(std::shared_ptr<const config::config> c, acto
     : cfg(std::move(c)),
       gateway(g),
       tokens(*cfg),
-      directory(*cfg),
+      directory(*cfg, previous != nullptr ? &previous->directory : nullptr),
       ingress(*cfg, previous != nullptr ? &previous->ingress : nullptr),
       trusted(parse_trusted_proxies(cfg->server.trusted_proxies)),
       platform(*cfg, ingress),

@@ -87,8 +87,9 @@ class exchange {
 struct dispatch_context {
   /// `gateway` must outlive the context. `previous`: the context this one replaces (a reload),
   /// or null. Carried over from it: the token buckets of the tenants whose `rate_limit` did not
-  /// change. Started afresh: the failure budgets of the platform gate (per source, per channel),
-  /// its memory of one-time tokens, and the visitor gate's budgets.
+  /// change, and the entries of the channels that did not change (`channel_directory`: their
+  /// verifiers and per-channel failure budgets). Started afresh: the platform gate's failure
+  /// budgets per source, its memory of one-time tokens, and the visitor gate's budgets.
   dispatch_context(std::shared_ptr<const config::config> c, actors::gateway& g,
                    const dispatch_context* previous = nullptr);
 

@@ -203,31 +203,58 @@ error unknown_endpoint() {
   return error{errc::unknown_channel, "no such channel for this tenant"};
 }
 
-channel_directory::channel_directory(const config::config& cfg) {
-  const auto& per_channel = cfg.limits.auth_failures_per_channel;
+channel_directory::channel_directory(const config::config& cfg, const channel_directory* previous)
+    : per_channel_(cfg.limits.auth_failures_per_channel) {
+  if (previous != nullptr && (previous->per_channel_.rps != per_channel_.rps ||
+                              previous->per_channel_.burst != per_channel_.burst)) {
+    previous = nullptr;  // every budget is made afresh
+  }
+  tenants_.reserve(cfg.tenants.size());
   for (const auto& t : cfg.tenants) {
     auto& channels = tenants_[t.id];
     for (const auto& c : t.channels) {
-      channel_entry e;
-      e.cfg = &c;
-      e.info = adapters::find(c.type);
-      if (e.info != nullptr) {
-        e.verifier = e.info->make(c);
-        e.previous_cfg = config::with_previous_secrets(c);
-        if (e.previous_cfg) {
-          e.previous_verifier = e.info->make(*e.previous_cfg);
+      if (auto kept = reusable(previous, t.id, c)) {
+        channels.emplace(c.name, std::move(kept));
+        continue;
+      }
+      auto e = std::make_shared<channel_entry>();
+      e->cfg = std::make_shared<const config::channel_config>(c);
+      e->info = adapters::find(c.type);
+      if (e->info != nullptr) {
+        e->verifier = e->info->make(c);
+        e->previous_cfg = config::with_previous_secrets(c);
+        if (e->previous_cfg) {
+          e->previous_verifier = e->info->make(*e->previous_cfg);
         }
       }
-      e.previous_matched = &metrics::catalog::webhook_previous_secret().with(
+      e->previous_matched = &metrics::catalog::webhook_previous_secret().with(
           {{"tenant", t.id}, {"channel", c.name}});
-      e.rejections = &metrics::catalog::webhook_rejections(t.id, c.name);
-      if (per_channel.rps > 0) {
-        e.failures = std::make_unique<shared_bucket>(
-            token_bucket::per_second(per_channel.rps, per_channel.burst));
+      e->rejections = &metrics::catalog::webhook_rejections(t.id, c.name);
+      if (per_channel_.rps > 0) {
+        e->failures = std::make_unique<shared_bucket>(
+            token_bucket::per_second(per_channel_.rps, per_channel_.burst));
       }
       channels.emplace(c.name, std::move(e));
     }
   }
+}
+
+std::shared_ptr<const channel_entry> channel_directory::reusable(const channel_directory* previous,
+                                                                 const std::string& tenant,
+                                                                 const config::channel_config& c) {
+  if (previous == nullptr) {
+    return nullptr;
+  }
+  auto t = previous->tenants_.find(tenant);
+  if (t == previous->tenants_.end()) {
+    return nullptr;
+  }
+  auto e = t->second.find(c.name);
+  if (e == t->second.end()) {
+    return nullptr;
+  }
+  const auto& was = *e->second->cfg;
+  return was.type == c.type && was.settings == c.settings ? e->second : nullptr;
 }
 
 const metrics::catalog::webhook_rejection_set& channel_directory::rejections(
@@ -248,7 +275,7 @@ result<const channel_entry*> channel_directory::find(const std::string& tenant,
   if (c == t->second.end()) {
     return unknown_endpoint();
   }
-  return &c->second;
+  return c->second.get();
 }
 
 }  // namespace sb::http

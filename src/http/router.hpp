@@ -86,9 +86,11 @@ result<const principal*> authorize_route(const route_def& def, const token_index
                                          std::string_view requested_tenant,
                                          std::string_view subscriber);
 
-/// One configured channel as the HTTP edge sees it.
+/// One configured channel as the HTTP edge sees it. Its own: a reload that leaves the channel as
+/// it was hands the same entry to the next directory (`channel_directory`'s `previous`).
 struct channel_entry {
-  const config::channel_config* cfg = nullptr;
+  /// A copy of the channel's config, so the entry outlives the config it was built from.
+  std::shared_ptr<const config::channel_config> cfg;
   /// The channel type's entry of adapters/registry.cpp; nullptr when the type has none.
   const adapters::adapter_info* info = nullptr;
   /// The channel's adapter, built once at server start and used only through its const members
@@ -113,12 +115,16 @@ struct channel_entry {
 /// not configured: the same code and message for both, so that names cannot be enumerated.
 error unknown_endpoint();
 
-/// Tenants and channels of a config, indexed for the I/O threads. Holds pointers into `cfg`:
-/// the config must outlive the directory. Immutable after construction (but for the channels'
-/// failure buckets, which lock); safe from any thread.
+/// Tenants and channels of a config, indexed for the I/O threads. Immutable after construction
+/// (but for the channels' failure buckets, which lock); safe from any thread.
 class channel_directory {
  public:
-  explicit channel_directory(const config::config& cfg);
+  /// `previous`: the directory this one replaces (a reload), or null. A channel whose type and
+  /// settings are as they were there (and `limits.auth_failures_per_channel` too) keeps its
+  /// entry: its verifiers, metric series and failure budget. A change to one tenant of 10,000
+  /// builds that tenant's verifiers, not 30,000.
+  explicit channel_directory(const config::config& cfg,
+                             const channel_directory* previous = nullptr);
 
   /// The channel, or `unknown_endpoint()` when the tenant or the channel is not configured.
   result<const channel_entry*> find(const std::string& tenant, const std::string& channel) const;
@@ -130,7 +136,15 @@ class channel_directory {
                                                             const std::string& channel) const;
 
  private:
-  std::unordered_map<std::string, std::unordered_map<std::string, channel_entry>> tenants_;
+  /// The entry of `previous` for `tenant`/`c`, when it can serve `c` as it is; else nullptr.
+  static std::shared_ptr<const channel_entry> reusable(const channel_directory* previous,
+                                                       const std::string& tenant,
+                                                       const config::channel_config& c);
+
+  std::unordered_map<std::string,
+                     std::unordered_map<std::string, std::shared_ptr<const channel_entry>>>
+      tenants_;
+  config::rate_limit_config per_channel_;  ///< `limits.auth_failures_per_channel` built with
 };
 
 }  // namespace sb::http

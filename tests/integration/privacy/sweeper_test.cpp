@@ -108,3 +108,28 @@ TEST_CASE("a sweep of a store that fails is reported and audited, not fatal",
   CHECK(store.entries[1].detail.find(
             "cutoff=" + to_rfc3339(timestamp::from_millis(310 * k_day_ms))) != std::string::npos);
 }
+
+TEST_CASE("a reconfigure hands the sweeper the tenants it adds, without restarting it",
+          "[integration][privacy][retention]") {
+  harness h;
+  caf::scoped_actor self{h.gw->system()};
+  auto find = [&] {
+    actors::sweeper_actor found;
+    self->request(h.gw->root_actor(), std::chrono::seconds{5}, actors::find_sweep_atom::value)
+        .receive([&](actors::sweeper_actor a) { found = a; }, [&](caf::error&) {});
+    REQUIRE(found);
+    return found;
+  };
+  const auto before = find();
+  CHECK(h.sweep().tenants_swept == 2);
+
+  auto cfg = std::make_shared<config::config>(*test::retention::make_config());
+  config::tenant_config newco;
+  newco.id = "newco";
+  newco.privacy.retention_days = 7;
+  cfg->tenants.push_back(newco);
+  REQUIRE(h.gw->reconfigure(cfg));
+  // The same sweeper (a restart swept every tenant at once), with the new tenant.
+  CHECK(find() == before);
+  CHECK(h.sweep().tenants_swept == 3);
+}

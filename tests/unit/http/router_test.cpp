@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "actors/api_handlers.hpp"
 #include "config/config.hpp"
@@ -234,4 +236,49 @@ TEST_CASE("An API path with another method is 405 listing every method it takes"
   CHECK(r.allow == "GET, DELETE");
   CHECK(match_route("GET", "/v1/subjects/").def == nullptr);
   CHECK(match_route("GET", "/v1/subjects/a/b").err.code == sb::errc::not_found);
+}
+
+TEST_CASE("a reload's channel directory keeps the entries of the channels it leaves as they were",
+          "[http]") {
+  auto make = [](const std::string& secret) {
+    auto cfg = std::make_shared<sb::config::config>();
+    for (const char* id : {"acme", "globex"}) {
+      sb::config::tenant_config t;
+      t.id = id;
+      sb::config::channel_config tg;
+      tg.name = "tg";
+      tg.type = "telegram";
+      tg.settings["secret_token"] = std::string(id) == "acme" ? secret : "globex-secret-1";
+      t.channels.push_back(tg);
+      cfg->tenants.push_back(t);
+    }
+    return cfg;
+  };
+  auto before_cfg = make("acme-secret-1");
+  auto before = std::make_unique<sb::http::channel_directory>(*before_cfg);
+  const auto* acme_before = before->find("acme", "tg").value();
+  const auto* globex_before = before->find("globex", "tg").value();
+
+  // acme's secret changes, globex's channel does not.
+  auto after_cfg = make("acme-secret-2");
+  sb::http::channel_directory after(*after_cfg, before.get());
+  const auto* acme_after = after.find("acme", "tg").value();
+  const auto* globex_after = after.find("globex", "tg").value();
+  CHECK(globex_after == globex_before);  // the same verifier and failure budget
+  CHECK(acme_after != acme_before);
+  CHECK(acme_after->cfg->get("secret_token") == "acme-secret-2");
+
+  // The kept entry owns what it needs: the configs and the directory it came from can go.
+  before.reset();
+  before_cfg.reset();
+  CHECK(globex_after->cfg->get("secret_token") == "globex-secret-1");
+  CHECK(globex_after->verifier != nullptr);
+  CHECK(globex_after->failures != nullptr);
+
+  // A changed per-channel failure limit makes every budget afresh.
+  auto limited = make("acme-secret-2");
+  limited->limits.auth_failures_per_channel.rps = 1;
+  limited->limits.auth_failures_per_channel.burst = 1;
+  sb::http::channel_directory again(*limited, &after);
+  CHECK(again.find("globex", "tg").value() != globex_after);
 }
