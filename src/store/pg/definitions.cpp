@@ -59,20 +59,17 @@ class pg_definitions final : public definition_store {
       return sealed.err();
     }
     return in_transaction(d.tenant, audit, [&](connection& c) -> status {
-      auto r =
-          replaces
-              ? c.exec(
-                    "UPDATE control_tenants SET document = $2, updated_at_ms = $3 "
-                    "WHERE tenant = $1 AND updated_at_ms = $4 RETURNING tenant",
-                    {d.tenant, param::bytes(*sealed), bigint(d.updated_at_ms), bigint(*replaces)})
-              : c.exec(
-                    "INSERT INTO control_tenants (tenant, document, updated_at_ms) "
-                    "VALUES ($1, $2, $3) ON CONFLICT (tenant) DO NOTHING RETURNING tenant",
-                    {d.tenant, param::bytes(*sealed), bigint(d.updated_at_ms)});
-      if (!r) {
-        return r.err();
+      auto written =
+          replaces ? changed_rows(c.exec("UPDATE control_tenants SET document = $2, "
+                                         "updated_at_ms = $3 WHERE tenant = $1 AND "
+                                         "updated_at_ms = $4 RETURNING tenant",
+                                         {d.tenant, param::bytes(*sealed),
+                                          bigint(d.updated_at_ms), bigint(*replaces)}))
+                   : insert_if_absent(c, d, *sealed);
+      if (!written) {
+        return written.err();
       }
-      if (r->size() == 0) {
+      if (!*written) {
         return error{errc::conflict, stale_definition(d.tenant)};
       }
       return {};
@@ -95,14 +92,11 @@ class pg_definitions final : public definition_store {
       if (!sealed) {
         return sealed.err();
       }
-      auto r = (**c).exec(
-          "INSERT INTO control_tenants (tenant, document, updated_at_ms) VALUES ($1, $2, $3) "
-          "ON CONFLICT (tenant) DO NOTHING RETURNING tenant",
-          {d.tenant, param::bytes(*sealed), bigint(d.updated_at_ms)});
-      if (!r) {
-        return r.err();
+      auto inserted = insert_if_absent(**c, d, *sealed);
+      if (!inserted) {
+        return inserted.err();
       }
-      if (r->size() == 0) {
+      if (!*inserted) {
         continue;  // another replica stored it first
       }
       if (auto st = write_audit(**c, audit); !st) {
@@ -152,6 +146,23 @@ class pg_definitions final : public definition_store {
       return n.err();
     }
     return tx.commit();
+  }
+
+  /// Whether a statement with `RETURNING` wrote a row.
+  static result<bool> changed_rows(result<rows> r) {
+    if (!r) {
+      return r.err();
+    }
+    return r->size() != 0;
+  }
+
+  /// Stores `d` (its document sealed as `sealed`) unless its tenant has a row: whether it did.
+  static result<bool> insert_if_absent(connection& c, const tenant_definition& d,
+                                       const std::string& sealed) {
+    return changed_rows(c.exec(
+        "INSERT INTO control_tenants (tenant, document, updated_at_ms) VALUES ($1, $2, $3) "
+        "ON CONFLICT (tenant) DO NOTHING RETURNING tenant",
+        {d.tenant, param::bytes(sealed), bigint(d.updated_at_ms)}));
   }
 
   static status write_audit(connection& c, const audit_entry& e) {
