@@ -148,6 +148,20 @@ void ensure_outbox_writer(root_ptr self) {
   }
 }
 
+/// One of the root's singletons (`handle`: the sweeper, the store or outbox writer) went down:
+/// its handle is cleared and `(restart_atom, which)` arrives after `policy`'s back-off, counted
+/// as `switchboard_actor_restarts_total{kind}` and logged as "<what> went down".
+template <class Handle, class Atom>
+void restart_later(root_ptr self, Handle& handle, restart_policy& policy, const char* kind,
+                   const char* what, const caf::error& reason, Atom which) {
+  auto delay = policy.on_crash(restart_policy::clock::now());
+  metrics::catalog::actor_restarts(kind).inc();
+  log::warn("gateway", what, " went down (", caf::to_string(reason), "); restarting in ",
+            delay.count(), " ms");
+  handle = Handle{};
+  self->delayed_send(self, delay, restart_atom::value, which);
+}
+
 sweeper_actor start_sweeper(root_ptr self) {
   auto& st = self->state;
   sweeper_init sw;
@@ -330,37 +344,24 @@ root_actor::behavior_type root_behavior(root_ptr self, gateway_options opts,
     }
     auto it = st.tenant_by_addr.find(m.source);
     if (it == st.tenant_by_addr.end()) {
-      if (m.source == st.sweeper.address() && !st.stopping) {
-        // Sweeps are idempotent: a fresh sweeper starts over (and sweeps at once).
-        auto delay = st.sweeper_restarts.on_crash(restart_policy::clock::now());
-        metrics::catalog::actor_restarts("sweeper").inc();
-        log::warn("gateway", "retention sweeper went down (", caf::to_string(m.reason),
-                  "); restarting in ", delay.count(), " ms");
-        st.sweeper = sweeper_actor{};
-        self->delayed_send(self, delay, restart_atom::value, sweep_atom::value);
+      if (st.stopping) {
         return;
       }
-      if (m.source == st.store.address() && !st.stopping) {
+      if (m.source == st.sweeper.address()) {
+        // Sweeps are idempotent: a fresh sweeper starts over (and sweeps at once).
+        restart_later(self, st.sweeper, st.sweeper_restarts, "sweeper", "retention sweeper",
+                      m.reason, sweep_atom::value);
+      } else if (m.source == st.store.address()) {
         // The log object outlives its writer: a new writer continues from the committed state.
         // Appends in the dead writer's mailbox are lost; their requests get 503 and the
         // platforms retry (dedupe makes the retry safe).
-        auto delay = st.store_restarts.on_crash(restart_policy::clock::now());
-        metrics::catalog::actor_restarts("store_writer").inc();
-        log::warn("gateway", "store writer went down (", caf::to_string(m.reason),
-                  "); restarting in ", delay.count(), " ms");
-        st.store = store_writer_actor{};
-        self->delayed_send(self, delay, restart_atom::value, store_atom::value);
-        return;
-      }
-      if (m.source == st.outbox.address() && !st.stopping) {
+        restart_later(self, st.store, st.store_restarts, "store_writer", "store writer", m.reason,
+                      store_atom::value);
+      } else if (m.source == st.outbox.address()) {
         // The outbox outlives its writer: a new one continues from what was committed. Writes
         // in the dead one's mailbox fail their requests (503 to a send, retried by senders).
-        auto delay = st.outbox_restarts.on_crash(restart_policy::clock::now());
-        metrics::catalog::actor_restarts("outbox_writer").inc();
-        log::warn("gateway", "outbox writer went down (", caf::to_string(m.reason),
-                  "); restarting in ", delay.count(), " ms");
-        st.outbox = outbox_writer_actor{};
-        self->delayed_send(self, delay, restart_atom::value, outbox_atom::value);
+        restart_later(self, st.outbox, st.outbox_restarts, "outbox_writer", "outbox writer",
+                      m.reason, outbox_atom::value);
       }
       return;
     }

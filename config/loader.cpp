@@ -1786,40 +1786,48 @@ void derive_channel_keys(config& cfg, const std::vector<channel_schema>& schemas
   }
 }
 
-/// Whether `text` is a JSON number (RFC 8259), which a plain YAML scalar may be written as.
-bool is_json_number(const std::string& text) {
-  std::size_t i = 0;
+/// Scans a JSON number (RFC 8259) from `pos` of `text`: where the scan stopped, and whether a
+/// number ended there (when not, the position is the offending character's). The API body's
+/// reader (`json_reader`) and the file's writer (`write_file_value`) both read numbers by it.
+std::pair<std::size_t, bool> scan_json_number(std::string_view text, std::size_t pos) {
+  auto at = [&](char c) { return pos < text.size() && text[pos] == c; };
   auto digits = [&] {
-    const std::size_t from = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      ++i;
+    const std::size_t from = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      ++pos;
     }
-    return i > from;
+    return pos > from;
   };
-  if (i < text.size() && text[i] == '-') {
-    ++i;
+  if (at('-')) {
+    ++pos;
   }
-  if (i < text.size() && text[i] == '0') {
-    ++i;
+  if (at('0')) {
+    ++pos;
   } else if (!digits()) {
-    return false;
+    return {pos, false};
   }
-  if (i < text.size() && text[i] == '.') {
-    ++i;
+  if (at('.')) {
+    ++pos;
     if (!digits()) {
-      return false;
+      return {pos, false};
     }
   }
-  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
-    ++i;
-    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-      ++i;
+  if (at('e') || at('E')) {
+    ++pos;
+    if (at('+') || at('-')) {
+      ++pos;
     }
     if (!digits()) {
-      return false;
+      return {pos, false};
     }
   }
-  return i == text.size();
+  return {pos, true};
+}
+
+/// Whether `text` is one JSON number, which a plain YAML scalar may be written as.
+bool is_json_number(std::string_view text) {
+  const auto [end, ok] = scan_json_number(text, 0);
+  return ok && end == text.size();
 }
 
 /// One value of the file as JSON, for `tenant_config::file_object`: mappings as objects, lists
@@ -2179,35 +2187,10 @@ class json_reader {
 
   bool number() {
     const std::size_t start = pos_;
-    auto digits = [&] {
-      const std::size_t from = pos_;
-      while (!at_end() && peek() >= '0' && peek() <= '9') {
-        ++pos_;
-      }
-      return pos_ > from;
-    };
-    if (in_[pos_] == '-') {
-      ++pos_;
-    }
-    if (!at_end() && in_[pos_] == '0') {
-      ++pos_;
-    } else if (!digits()) {
+    const auto [end, ok] = scan_json_number(in_, pos_);
+    pos_ = end;
+    if (!ok) {
       return fail("invalid number");
-    }
-    if (!at_end() && in_[pos_] == '.') {
-      ++pos_;
-      if (!digits()) {
-        return fail("invalid number");
-      }
-    }
-    if (!at_end() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
-      ++pos_;
-      if (!at_end() && (in_[pos_] == '+' || in_[pos_] == '-')) {
-        ++pos_;
-      }
-      if (!digits()) {
-        return fail("invalid number");
-      }
     }
     out_.append(in_, start, pos_ - start);
     return true;

@@ -77,6 +77,21 @@ std::string sha256_hex(std::string_view s) {
   return crypto::to_hex(crypto::sha256(s));
 }
 
+/// `cfg` without its tenants' `file_object`s (or `cfg` itself when it has none): the import
+/// reads them once; every config composed from the file's would otherwise copy them along.
+std::shared_ptr<const config::config> without_file_objects(
+    std::shared_ptr<const config::config> cfg) {
+  if (std::all_of(cfg->tenants.begin(), cfg->tenants.end(),
+                  [](const config::tenant_config& t) { return t.file_object.empty(); })) {
+    return cfg;
+  }
+  auto out = std::make_shared<config::config>(*cfg);
+  for (auto& t : out->tenants) {
+    t.file_object = std::string();
+  }
+  return out;
+}
+
 /// `cfg` without the tenant `id`.
 std::shared_ptr<config::config> without_tenant(const config::config& cfg, const std::string& id) {
   auto out = std::make_shared<config::config>(cfg);
@@ -728,9 +743,6 @@ std::shared_ptr<config::config> plane::compose(const config::config& file_cfg, s
     }
     cfg->tenants.erase(stored, cfg->tenants.end());
   }
-  for (auto& t : cfg->tenants) {
-    t.file_object = std::string();  // read once, by `import_file_tenants`
-  }
   // Built once and grown: checking each stored tenant against the config so far stays O(tenant).
   config::claims taken(*cfg);
   for (const auto& [id, doc] : docs_) {
@@ -749,7 +761,6 @@ std::shared_ptr<config::config> plane::compose(const config::config& file_cfg, s
                    problem.pointer, ": ", problem.message);
       }
       if (file != imported.end()) {
-        file->second.file_object = std::string();
         taken.add(file->second);
         cfg->tenants.push_back(std::move(file->second));
       }
@@ -804,34 +815,31 @@ status plane::import_file_tenants(const config::config& file_cfg, std::int64_t n
     return error{stored.err().code,
                  "importing the config file's tenants into the store: " + stored.err().message};
   }
-  for (std::size_t i = 0, j = 0; i < items.size() && j < stored->size(); ++i) {
-    if (items[i].first.tenant == (*stored)[j]) {
-      ++j;
-      docs_[items[i].first.tenant] = std::move(imported.at(items[i].first.tenant));
-      stored_[items[i].first.tenant] = std::move(items[i].first.document);
-    }
-  }
   log::info("control", stored->size(),
             " tenant(s) of the config file imported into the store "
             "(control_plane.manage_file_tenants); they are changed through the API from now on");
-  if (stored->size() == items.size()) {
-    return {};
+  if (stored->size() < items.size()) {
+    return read_definitions();  // another replica imported some first: theirs are stored
   }
-  // Another replica imported some first: theirs are the stored ones.
+  for (auto& [definition, audit] : items) {
+    docs_[definition.tenant] = std::move(imported.at(definition.tenant));
+    stored_[definition.tenant] = std::move(definition.document);
+  }
+  return {};
+}
+
+status plane::read_definitions() {
   auto all = definitions_->load_all();
   if (!all) {
     return error{all.err().code, "cannot read the control plane's tenants: " + all.err().message};
   }
   for (auto& d : *all) {
-    if (docs_.count(d.tenant) != 0) {
-      continue;
-    }
     auto doc = parse_document(d.document);
     if (!doc) {
       return doc.err();
     }
-    docs_[d.tenant] = std::move(*doc);
     stored_[d.tenant] = std::move(d.document);
+    docs_[d.tenant] = std::move(*doc);
   }
   return {};
 }
@@ -839,28 +847,20 @@ status plane::import_file_tenants(const config::config& file_cfg, std::int64_t n
 result<std::shared_ptr<const config::config>> plane::compose_at_start(
     std::shared_ptr<const config::config> file_cfg) {
   std::lock_guard<std::mutex> lock(m_);
-  file_cfg_ = file_cfg;
   if (!definitions_) {
-    running_ = file_cfg;
+    file_cfg_ = without_file_objects(std::move(file_cfg));
+    running_ = file_cfg_;
     return running_;
   }
-  auto all = definitions_->load_all();
-  if (!all) {
-    return error{all.err().code, "cannot read the control plane's tenants: " + all.err().message};
-  }
-  for (auto& d : *all) {
-    auto doc = parse_document(d.document);
-    if (!doc) {
-      return doc.err();
-    }
-    stored_[d.tenant] = std::move(d.document);
-    docs_[d.tenant] = std::move(*doc);
+  if (auto st = read_definitions(); !st) {
+    return st.err();
   }
   const auto now = now_ms();
   if (auto st = import_file_tenants(*file_cfg, now); !st) {
     return st.err();
   }
-  running_ = compose(*file_cfg, now);
+  file_cfg_ = without_file_objects(std::move(file_cfg));
+  running_ = compose(*file_cfg_, now);
   if (!docs_.empty()) {
     log::info("control", docs_.size(), " tenant(s) defined through the API");
   }
@@ -900,6 +900,7 @@ status plane::replace_file_config(std::shared_ptr<const config::config> file_cfg
       return st;
     }
   }
+  file_cfg = without_file_objects(std::move(file_cfg));
   if (auto st = apply_running(compose(*file_cfg, now)); !st) {
     return st;
   }

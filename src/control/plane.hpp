@@ -107,6 +107,8 @@ class plane {
   http::response handle(request& r);
   /// Everything below runs with `m_` held (on the worker, or in `replace_file_config`).
   std::shared_ptr<config::config> compose(const config::config& file_cfg, std::int64_t now_ms);
+  /// Reads every stored definition into `docs_` and `stored_` (replacing what they held of it).
+  status read_definitions();
   /// `control_plane.manage_file_tenants`: stores the file's tenants the store has not (each
   /// audited `tenant_import`, all in one transaction) and adds them to `docs_`; from then on
   /// `compose` serves them from there. A store that cannot be written is an error.

@@ -59,26 +59,19 @@ class sqlite_definitions final : public definition_store {
     std::lock_guard lock(db_->write_mutex);
     return db_->in_transaction("control put", [&]() -> status {
       stmt s;
-      if (auto st =
-              prepare(db_->writer.db,
-                      replaces ? "UPDATE control_tenants SET document = ?2, updated_at_ms = ?3 "
-                                 "WHERE tenant = ?1 AND updated_at_ms = ?4"
-                               : "INSERT INTO control_tenants (tenant, document, "
-                                 "updated_at_ms) VALUES (?1, ?2, ?3) "
-                                 "ON CONFLICT (tenant) DO NOTHING",
-                      s);
+      if (auto st = prepare(db_->writer.db,
+                            replaces ? "UPDATE control_tenants SET document = ?2, "
+                                       "updated_at_ms = ?3 WHERE tenant = ?1 AND updated_at_ms = ?4"
+                                     : k_insert_if_absent,
+                            s);
           !st) {
         return st;
       }
-      query q(s);
-      q.text(1, d.tenant).blob(2, *sealed).int64(3, d.updated_at_ms);
-      if (replaces) {
-        q.int64(4, *replaces);
+      auto written = write_row(s, d, *sealed, replaces, "control_tenants: put");
+      if (!written) {
+        return written.err();
       }
-      if (int rc = q.step(); rc != SQLITE_DONE) {
-        return sql_error(db_->writer.db, rc, "control_tenants: put");
-      }
-      if (sqlite3_changes(db_->writer.db) == 0) {
+      if (!*written) {
         return error{errc::conflict, stale_definition(d.tenant)};
       }
       return write_audit(audit);
@@ -100,21 +93,16 @@ class sqlite_definitions final : public definition_store {
     std::lock_guard lock(db_->write_mutex);
     auto st = db_->in_transaction("control import", [&]() -> status {
       stmt s;
-      if (auto st = prepare(db_->writer.db,
-                            "INSERT INTO control_tenants (tenant, document, updated_at_ms) "
-                            "VALUES (?1, ?2, ?3) ON CONFLICT (tenant) DO NOTHING",
-                            s);
-          !st) {
+      if (auto st = prepare(db_->writer.db, k_insert_if_absent, s); !st) {
         return st;
       }
       for (std::size_t i = 0; i < items.size(); ++i) {
         const auto& [d, audit] = items[i];
-        query q(s);
-        q.text(1, d.tenant).blob(2, sealed[i]).int64(3, d.updated_at_ms);
-        if (int rc = q.step(); rc != SQLITE_DONE) {
-          return sql_error(db_->writer.db, rc, "control_tenants: import");
+        auto written = write_row(s, d, sealed[i], std::nullopt, "control_tenants: import");
+        if (!written) {
+          return written.err();
         }
-        if (sqlite3_changes(db_->writer.db) == 0) {
+        if (!*written) {
           continue;  // stored already
         }
         if (auto st = write_audit(audit); !st) {
@@ -148,6 +136,27 @@ class sqlite_definitions final : public definition_store {
   }
 
  private:
+  /// A new tenant's row, unless the tenant has one.
+  static constexpr const char* k_insert_if_absent =
+      "INSERT INTO control_tenants (tenant, document, updated_at_ms) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (tenant) DO NOTHING";
+
+  /// Runs `s` (?1 tenant, ?2 sealed document, ?3 updated_at_ms, and ?4 the version replaced
+  /// when given) for `d`: whether it wrote the row; `what` names a failure. With the write lock
+  /// held, inside the transaction.
+  result<bool> write_row(const stmt& s, const tenant_definition& d, const std::string& sealed,
+                         std::optional<std::int64_t> replaces, const char* what) {
+    query q(s);
+    q.text(1, d.tenant).blob(2, sealed).int64(3, d.updated_at_ms);
+    if (replaces) {
+      q.int64(4, *replaces);
+    }
+    if (int rc = q.step(); rc != SQLITE_DONE) {
+      return sql_error(db_->writer.db, rc, what);
+    }
+    return sqlite3_changes(db_->writer.db) != 0;
+  }
+
   /// With the write lock held, inside the transaction.
   status write_audit(const audit_entry& e) {
     query q(db_->w.insert_audit);
