@@ -869,7 +869,8 @@ result<std::shared_ptr<const config::config>> plane::compose_at_start(
 
 void plane::start(hooks h) {
   hooks_ = std::move(h);
-  // Under the queue's lock: the server already listens, and `submit` reads `worker_` under it.
+  // The server already listens: calls it took before now wait in `queue_`, and the worker
+  // takes them first.
   std::lock_guard<std::mutex> lock(q_m_);
   worker_ = std::thread([this] { run(); });
 }
@@ -924,7 +925,9 @@ void plane::submit(request r, std::function<void(http::response)> done) {
   }
   {
     std::lock_guard<std::mutex> lock(q_m_);
-    if (!stopping_ && worker_.joinable() && queue_.size() < opts_.queue) {
+    // Also before `start`: the server listens a moment before the worker starts, and a call
+    // arriving then waits for it (`stop` answers it, if the worker never comes).
+    if (!stopping_ && queue_.size() < opts_.queue) {
       queue_.push_back(job{std::move(r), std::move(done)});
       q_cv_.notify_one();
       return;

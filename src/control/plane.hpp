@@ -94,8 +94,9 @@ class plane {
   /// changed. Any thread; never blocks (several calls before the worker runs are one reading).
   void definitions_changed();
 
-  /// Queues a call; `done` is called exactly once with the answer, on the worker thread (or at
-  /// once: 503 when the queue is full or the plane is stopping or has no store).
+  /// Queues a call (before `start` too: it runs once the worker does); `done` is called exactly
+  /// once with the answer, on the worker thread (or at once: 503 when the queue is full or the
+  /// plane is stopping or has no store; by `stop` for calls still queued).
   void submit(request r, std::function<void(http::response)> done);
 
  private:

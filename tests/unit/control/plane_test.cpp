@@ -4,6 +4,7 @@
 // what is stored composes again at the next start.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <vector>
@@ -341,4 +342,43 @@ TEST_CASE("an imported tenant whose stored definition no longer validates gives 
   CHECK(filed->find_channel("tg") != nullptr);
   CHECK(stores.definitions->load_all()->size() == 1);  // nothing imported over it
   ::unsetenv("SB_PLANE_TEST_SECRET");
+}
+
+TEST_CASE("a call that arrives before the worker starts waits for it instead of a 503",
+          "[control]") {
+  // The server listens a moment before main starts the control plane's worker.
+  auto stores = store::make_memory_stores();
+  control::plane p(stores.definitions, adapters::schemas(), {});
+  REQUIRE(p.compose_at_start(file_config()));
+  control::request r;
+  r.op = op::create_tenant;
+  r.body = R"({"id":"early"})";
+  r.operator_name = "ops";
+  std::promise<http::response> answer;
+  p.submit(std::move(r), [&](http::response res) { answer.set_value(std::move(res)); });
+  auto pending = answer.get_future();
+  CHECK(pending.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+  control::plane::hooks h;
+  h.apply = [](std::shared_ptr<const config::config>) -> status { return {}; };
+  h.erase_tenant = [](const std::string&, const std::vector<std::string>&) {
+    return result<store::erase_outcome>(store::erase_outcome{});
+  };
+  p.start(std::move(h));
+  auto res = pending.get();
+  INFO(res.body);
+  CHECK(res.status == 201);
+  CHECK(p.running()->find_tenant("early") != nullptr);
+}
+
+TEST_CASE("a call queued on a plane that never starts is answered 503 when it stops", "[control]") {
+  auto stores = store::make_memory_stores();
+  control::plane p(stores.definitions, adapters::schemas(), {});
+  REQUIRE(p.compose_at_start(file_config()));
+  control::request r;
+  r.op = op::list_tenants;
+  r.operator_name = "ops";
+  std::promise<http::response> answer;
+  p.submit(std::move(r), [&](http::response res) { answer.set_value(std::move(res)); });
+  p.stop();
+  CHECK(answer.get_future().get().status == 503);
 }
